@@ -1,0 +1,37 @@
+/* Small internal helpers shared by the core (not part of the SDK). */
+#ifndef LLMC_CORE_UTIL_H
+#define LLMC_CORE_UTIL_H
+
+#include <stdarg.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+char *llmc_strdup(const char *s);                /* NULL on OOM or NULL input */
+char *llmc_strndup(const char *s, size_t n);
+char *llmc_vasprintf(const char *fmt, va_list ap); /* malloc'd, NULL on OOM */
+char *llmc_asprintf(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+
+/* checked 64-bit unsigned arithmetic: return false on overflow */
+static inline bool llmc_mul_u64(uint64_t a, uint64_t b, uint64_t *out) { return !__builtin_mul_overflow(a, b, out); }
+static inline bool llmc_add_u64(uint64_t a, uint64_t b, uint64_t *out) { return !__builtin_add_overflow(a, b, out); }
+static inline bool llmc_mul_i64(int64_t a, int64_t b, int64_t *out) { return !__builtin_mul_overflow(a, b, out); }
+static inline bool llmc_add_i64(int64_t a, int64_t b, int64_t *out) { return !__builtin_add_overflow(a, b, out); }
+static inline bool llmc_sub_i64(int64_t a, int64_t b, int64_t *out) { return !__builtin_sub_overflow(a, b, out); }
+
+/* Read a whole file (NUL-terminated copy, *len excludes the NUL). NULL + errno on failure.
+ * Refuses files larger than max_bytes (errno = EFBIG). */
+char *llmc_read_file(const char *path, size_t max_bytes, size_t *len);
+
+/* Levenshtein distance, capped at cap+1 (for "did you mean"). */
+size_t llmc_edit_distance(const char *a, const char *b, size_t cap);
+/* The candidate closest to word within distance max(2, strlen(word)/3), or NULL. */
+const char *llmc_closest(const char *word, const char *const *candidates, size_t n);
+
+/* "1,234,567" formatting of an unsigned count into buf */
+const char *llmc_fmt_count(uint64_t v, char *buf, size_t n);
+
+/* monotonic milliseconds */
+double llmc_now_ms(void);
+
+#endif

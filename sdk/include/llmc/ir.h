@@ -1,0 +1,234 @@
+/* llmc — the framework-agnostic IR: a graph of typed operations over typed tensors.
+ *
+ * Tensors are graph inputs, parameters (named weights), or values produced by exactly
+ * one op. Shapes are up to LLMC_IR_MAX_RANK dims; negative dims are symbolic
+ * (batch, sequence, source sequence) so one graph serves any batch/sequence length.
+ * Parameters carry their canonical name (llama-style "model.layers.0.self_attn.q_proj.weight",
+ * T5-style "encoder.block.0.layer.0.SelfAttention.q.weight"), the component and layer
+ * they belong to, and their initialisation rule for the weight source.
+ *
+ * The builder infers the output shape of each op as it is added; an inconsistent op is
+ * recorded as an error on the graph (see llmc_ir_validate) and yields LLMC_TID_NONE, which
+ * later ops accept and propagate, so a template can build straight through and check once.
+ *
+ * The parameter count computed here (64-bit, overflow checked) is the single source of
+ * truth for "how many parameters does this model have". */
+#ifndef LLMC_IR_H
+#define LLMC_IR_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+
+#include "llmc/diag.h"
+#include "llmc/export.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+#define LLMC_IR_MAX_RANK 4
+#define LLMC_IR_FORMAT_VERSION 1
+
+/* symbolic dims */
+#define LLMC_SYM_BATCH   (-1)  /* "B" */
+#define LLMC_SYM_SEQ     (-2)  /* "S": (decoder) sequence */
+#define LLMC_SYM_SRC_SEQ (-3)  /* "T": encoder / source sequence */
+
+typedef int32_t llmc_tid;     /* tensor id, index into the graph's tensor table */
+#define LLMC_TID_NONE (-1)
+
+typedef enum llmc_dtype {
+    LLMC_DTYPE_F32 = 0, LLMC_DTYPE_F16, LLMC_DTYPE_BF16, LLMC_DTYPE_I32, LLMC_DTYPE_I64,
+    LLMC_DTYPE_BOOL, LLMC_DTYPE_COUNT
+} llmc_dtype;
+LLMC_API const char *llmc_dtype_name(llmc_dtype t);   /* "f32", "f16", "bf16", "i32", "i64", "bool" */
+LLMC_API int llmc_dtype_from_name(const char *name);  /* or -1 */
+LLMC_API size_t llmc_dtype_size(llmc_dtype t);        /* bytes per element */
+
+typedef enum llmc_tensor_kind {
+    LLMC_TENSOR_INPUT = 0,   /* graph input (token ids, ...) */
+    LLMC_TENSOR_PARAM,       /* trainable parameter */
+    LLMC_TENSOR_VALUE,       /* produced by an op */
+    LLMC_TENSOR_KIND_COUNT
+} llmc_tensor_kind;
+LLMC_API const char *llmc_tensor_kind_name(llmc_tensor_kind k);
+
+/* Which part of the model a parameter belongs to (for the breakdown). */
+typedef enum llmc_component {
+    LLMC_COMP_EMBEDDING = 0, /* token embedding */
+    LLMC_COMP_POSITIONAL,    /* learned positions, relative bias tables */
+    LLMC_COMP_ATTENTION,     /* q/k/v/o projections (+ biases), cross-attention */
+    LLMC_COMP_MLP,           /* gate/up/down (+ biases) */
+    LLMC_COMP_NORM,          /* all norm weights and biases */
+    LLMC_COMP_HEAD,          /* untied output head (+ bias) */
+    LLMC_COMP_COUNT
+} llmc_component;
+LLMC_API const char *llmc_component_name(llmc_component c); /* "embedding", "positional", ... */
+
+typedef enum llmc_stack {
+    LLMC_STACK_NONE = 0,     /* not inside a layer stack */
+    LLMC_STACK_DECODER,      /* decoder-only layers, or the decoder of an encoder-decoder */
+    LLMC_STACK_ENCODER
+} llmc_stack;
+LLMC_API const char *llmc_stack_name(llmc_stack s);
+
+typedef enum llmc_init_kind {
+    LLMC_PINIT_NORMAL = 0,   /* normal(0, std) */
+    LLMC_PINIT_ONES,
+    LLMC_PINIT_ZEROS,
+    LLMC_PINIT_KIND_COUNT
+} llmc_init_kind;
+LLMC_API const char *llmc_init_kind_name(llmc_init_kind k);
+
+typedef struct llmc_param_init {
+    llmc_init_kind kind;
+    double std;              /* for NORMAL */
+} llmc_param_init;
+
+typedef enum llmc_op_type {
+    LLMC_OP_EMBEDDING = 0,   /* (ids[..] int, table[V,H]) -> [..,H] */
+    LLMC_OP_LINEAR,          /* (x[..,in], w[out,in], b[out]?) -> [..,out] */
+    LLMC_OP_RMSNORM,         /* (x[..,H], w[H]?) attrs eps -> x shape */
+    LLMC_OP_LAYERNORM,       /* (x[..,H], w[H]?, b[H]?) attrs eps -> x shape */
+    LLMC_OP_RESHAPE,         /* (x) attrs shape (ints, symbolic allowed) -> shape; numel must agree */
+    LLMC_OP_ROPE,            /* (x[B,S,n,d]) attrs theta, scaling, factor, ... -> x shape; d even */
+    LLMC_OP_ALIBI,           /* (q[B,S,n,d], k[B,T,m,d]) attrs max_bias -> bias[n,S,T] */
+    LLMC_OP_RELATIVE_BIAS,   /* (table[buckets,n]) attrs num_buckets, max_distance, bidirectional, q_len_sym, k_len_sym -> bias[n,Q,K] */
+    LLMC_OP_ATTENTION,       /* (q[B,S,n,d], k[B,T,m,d], v[B,T,m,dv], bias[n,S,T]?) attrs mask (none|causal|sliding_window), window, scale -> [B,S,n,dv]; n % m == 0 */
+    LLMC_OP_SWIGLU,          /* (gate, up) same shape -> silu(gate) * up */
+    LLMC_OP_GEGLU,           /* (gate, up) attrs approximate (0/1) -> gelu(gate) * up */
+    LLMC_OP_ACTIVATION,      /* (x) attrs fn (gelu|gelu_tanh|relu|silu|relu_squared) */
+    LLMC_OP_ADD,             /* (a, b) broadcast-compatible -> broadcast shape */
+    LLMC_OP_MUL,             /* (a, b) broadcast-compatible */
+    LLMC_OP_SCALE,           /* (x) attrs factor -> x shape */
+    LLMC_OP_MATMUL,          /* (a[..,m,k], b[..,k,n]) -> [..,m,n] */
+    LLMC_OP_SOFTMAX,         /* (x) attrs axis -> x shape */
+    LLMC_OP_POSITIONS_LEARNED,    /* (ids[B,S], table[P,H]) -> [B,S,H] rows 0..S-1 of table */
+    LLMC_OP_POSITIONS_SINUSOIDAL, /* (ids[B,S]) attrs dim -> [B,S,dim] */
+    LLMC_OP_TYPE_COUNT
+} llmc_op_type;
+LLMC_API const char *llmc_op_type_name(llmc_op_type t);   /* "embedding", "linear", ... */
+LLMC_API int llmc_op_type_from_name(const char *name);    /* or -1 */
+
+typedef enum llmc_attr_type { LLMC_ATTR_INT = 0, LLMC_ATTR_FLOAT, LLMC_ATTR_STRING, LLMC_ATTR_INTS } llmc_attr_type;
+
+#define LLMC_ATTR_MAX_INTS 8
+typedef struct llmc_attr {
+    const char *key;
+    llmc_attr_type type;
+    int64_t i;                 /* INT */
+    double f;                  /* FLOAT */
+    const char *s;             /* STRING */
+    int64_t ints[LLMC_ATTR_MAX_INTS]; int n_ints; /* INTS */
+} llmc_attr;
+
+/* attr constructors for builder calls */
+static inline llmc_attr llmc_attr_int(const char *k, int64_t v) { llmc_attr a = {0}; a.key = k; a.type = LLMC_ATTR_INT; a.i = v; return a; }
+static inline llmc_attr llmc_attr_float(const char *k, double v) { llmc_attr a = {0}; a.key = k; a.type = LLMC_ATTR_FLOAT; a.f = v; return a; }
+static inline llmc_attr llmc_attr_str(const char *k, const char *v) { llmc_attr a = {0}; a.key = k; a.type = LLMC_ATTR_STRING; a.s = v; return a; }
+
+typedef struct llmc_tensor_info {
+    const char *name;
+    llmc_tensor_kind kind;
+    llmc_dtype dtype;
+    int rank;
+    int64_t shape[LLMC_IR_MAX_RANK];
+    int32_t producer;        /* op index for VALUE tensors, -1 otherwise */
+    /* parameters only: */
+    llmc_component component;
+    llmc_stack stack;
+    int layer;               /* layer index within its stack, -1 if none */
+    llmc_param_init init;
+} llmc_tensor_info;
+
+typedef struct llmc_op_info {
+    llmc_op_type type;
+    const char *name;
+    int n_inputs;
+    const llmc_tid *inputs;  /* LLMC_TID_NONE marks an absent optional input */
+    int n_outputs;
+    const llmc_tid *outputs;
+    int n_attrs;
+    const llmc_attr *attrs;  /* strings owned by the graph */
+} llmc_op_info;
+
+typedef struct llmc_ir llmc_ir;
+
+LLMC_API llmc_ir *llmc_ir_create(void);
+LLMC_API void llmc_ir_free(llmc_ir *ir);
+
+/* metadata key/value strings carried into ir.json (template name, spec name, ...) */
+LLMC_API int llmc_ir_set_meta(llmc_ir *ir, const char *key, const char *value);
+LLMC_API const char *llmc_ir_get_meta(const llmc_ir *ir, const char *key);
+
+/* ---- building ----------------------------------------------------------------------- */
+LLMC_API llmc_tid llmc_ir_input(llmc_ir *ir, const char *name, llmc_dtype dt, int rank, const int64_t *shape);
+typedef struct llmc_param_desc {
+    const char *name;
+    llmc_dtype dtype;
+    int rank;
+    int64_t shape[LLMC_IR_MAX_RANK];
+    llmc_component component;
+    llmc_stack stack;
+    int layer;
+    llmc_param_init init;
+} llmc_param_desc;
+LLMC_API llmc_tid llmc_ir_param(llmc_ir *ir, const llmc_param_desc *p);
+/* Add an op with shape/dtype inference; returns its (first) output tensor, named
+ * "<op name>:0", or LLMC_TID_NONE after recording an error on the graph. */
+LLMC_API llmc_tid llmc_ir_op(llmc_ir *ir, llmc_op_type type, const char *name,
+                             const llmc_tid *inputs, int n_inputs,
+                             const llmc_attr *attrs, int n_attrs);
+/* Low level: declare a VALUE tensor without producer, and an op writing given outputs.
+ * Used by the JSON reader and by tests (a graph built this way may contain cycles,
+ * which llmc_ir_validate reports). */
+LLMC_API llmc_tid llmc_ir_value(llmc_ir *ir, const char *name, llmc_dtype dt, int rank, const int64_t *shape);
+LLMC_API int llmc_ir_op_raw(llmc_ir *ir, llmc_op_type type, const char *name,
+                            const llmc_tid *inputs, int n_inputs, const llmc_tid *outputs, int n_outputs,
+                            const llmc_attr *attrs, int n_attrs);
+LLMC_API int llmc_ir_mark_output(llmc_ir *ir, llmc_tid t);
+
+/* ---- reading -------------------------------------------------------------------------- */
+LLMC_API size_t llmc_ir_num_tensors(const llmc_ir *ir);
+LLMC_API const llmc_tensor_info *llmc_ir_tensor(const llmc_ir *ir, llmc_tid t);
+LLMC_API llmc_tid llmc_ir_find(const llmc_ir *ir, const char *name);   /* or LLMC_TID_NONE */
+LLMC_API size_t llmc_ir_num_ops(const llmc_ir *ir);
+LLMC_API const llmc_op_info *llmc_ir_op_at(const llmc_ir *ir, size_t i);
+LLMC_API size_t llmc_ir_num_outputs(const llmc_ir *ir);
+LLMC_API llmc_tid llmc_ir_output(const llmc_ir *ir, size_t i);
+LLMC_API const llmc_attr *llmc_op_attr(const llmc_op_info *op, const char *key); /* or NULL */
+
+/* numel of a parameter (all dims concrete); 0 and an error if it overflows */
+LLMC_API int llmc_tensor_numel(const llmc_tensor_info *t, uint64_t *out);
+
+/* ---- checking ------------------------------------------------------------------------- */
+/* Builder errors, unique names, dangling ids, a producer per VALUE tensor, shape and
+ * dtype inference re-run for every op in topological order, cycles. Returns 0 if valid. */
+LLMC_API int llmc_ir_validate(const llmc_ir *ir, llmc_diags *d);
+/* Topological order of ops (Kahn; ties by insertion order). order must hold num_ops
+ * entries. A cycle is an error naming an op on it; returns non-zero. */
+LLMC_API int llmc_ir_topo_order(const llmc_ir *ir, int32_t *order, llmc_diags *d);
+
+/* ---- counting (the single source of truth) ------------------------------------------- */
+typedef struct llmc_param_count {
+    uint64_t total;
+    uint64_t component[LLMC_COMP_COUNT];
+} llmc_param_count;
+LLMC_API int llmc_ir_count_params(const llmc_ir *ir, llmc_param_count *out, llmc_diags *d);
+/* parameters of one layer of one stack (all components), for the per-layer table */
+LLMC_API int llmc_ir_count_layer(const llmc_ir *ir, llmc_stack stack, int layer, llmc_param_count *out, llmc_diags *d);
+
+/* ---- serialising ---------------------------------------------------------------------- */
+/* ir.json text (caller frees). Round trip is exact: to_json(from_json(to_json(g))) == to_json(g). */
+LLMC_API char *llmc_ir_to_json(const llmc_ir *ir);
+LLMC_API llmc_ir *llmc_ir_from_json(const char *text, size_t len, const char *source_name, llmc_diags *d);
+LLMC_API llmc_ir *llmc_ir_load_json_file(const char *path, llmc_diags *d);
+/* Graphviz DOT */
+LLMC_API int llmc_ir_write_dot(const llmc_ir *ir, FILE *f);
+
+#ifdef __cplusplus
+}
+#endif
+#endif

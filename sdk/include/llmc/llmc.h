@@ -1,0 +1,28 @@
+/* llmc — umbrella header for plugins and embedders. */
+#ifndef LLMC_LLMC_H
+#define LLMC_LLMC_H
+
+#include "llmc/export.h"
+#include "llmc/diag.h"
+#include "llmc/spec.h"
+#include "llmc/expr.h"
+#include "llmc/ir.h"
+#include "llmc/problem.h"
+#include "llmc/plugin.h"
+#include "llmc/output.h"
+#include "llmc/stats.h"
+
+#define LLMC_VERSION_MAJOR 0
+#define LLMC_VERSION_MINOR 1
+#define LLMC_VERSION_PATCH 0
+#define LLMC_VERSION_STRING "0.1.0"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+LLMC_API const char *llmc_version(void);  /* LLMC_VERSION_STRING of the library actually loaded */
+LLMC_API unsigned llmc_abi_version(void); /* LLMC_ABI_VERSION of the library actually loaded */
+#ifdef __cplusplus
+}
+#endif
+#endif

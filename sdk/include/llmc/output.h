@@ -1,0 +1,41 @@
+/* llmc — output helpers for emitters. Emitters write only below ctx->out_dir, a
+ * temporary directory that the pipeline renames into place when every step succeeded,
+ * so a failed compile never leaves a half-written model. */
+#ifndef LLMC_OUTPUT_H
+#define LLMC_OUTPUT_H
+
+#include <stddef.h>
+#include <stdio.h>
+
+#include "llmc/diag.h"
+#include "llmc/export.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+struct llmc_emit_ctx;
+
+/* mkdir -p; error names the path and errno text */
+LLMC_API int llmc_mkdirs(const char *dir, llmc_diags *d);
+/* out_dir + "/" + rel into buf; error if it does not fit or rel escapes out_dir ("..", absolute) */
+LLMC_API int llmc_out_path(const struct llmc_emit_ctx *ctx, const char *rel, char *buf, size_t n, llmc_diags *d);
+/* open rel (creating parent dirs) for writing in binary mode */
+LLMC_API FILE *llmc_out_open(const struct llmc_emit_ctx *ctx, const char *rel, llmc_diags *d);
+/* fflush + ferror + fclose, each checked; rel is used in the message */
+LLMC_API int llmc_out_close(FILE *f, const char *rel, llmc_diags *d);
+/* write a whole file */
+LLMC_API int llmc_out_write_file(const struct llmc_emit_ctx *ctx, const char *rel, const void *data, size_t n, llmc_diags *d);
+/* record an output in compilation_report.json: emitter name, relative path, what it is */
+LLMC_API int llmc_out_register(const struct llmc_emit_ctx *ctx, const char *rel, const char *role);
+
+/* Progress bar on stderr when it is a TTY; silent otherwise. */
+typedef struct llmc_progress llmc_progress;
+LLMC_API llmc_progress *llmc_progress_create(const char *label, uint64_t total);
+LLMC_API void llmc_progress_update(llmc_progress *p, uint64_t done);
+LLMC_API void llmc_progress_free(llmc_progress *p);   /* finishes the line */
+
+#ifdef __cplusplus
+}
+#endif
+#endif

@@ -1,0 +1,127 @@
+/* llmc — the plugin ABI.
+ *
+ * A plugin is a shared object exporting one symbol, LLMC_PLUGIN_ENTRY_SYMBOL
+ * ("llmc_plugin_entry"), a function returning a manifest. The manifest's first field is
+ * the ABI version the plugin was built against; the host reads that field, compares it
+ * with its own LLMC_ABI_VERSION and refuses the file on mismatch before touching anything
+ * else. One .so may provide several plugins (templates, solvers and emitters mixed).
+ *
+ * ABI policy (see sdk/README.md): adding a function at the END of a vtable or context
+ * struct (guarded by struct_size) is compatible; any other layout change, a changed
+ * signature or changed semantics bumps LLMC_ABI_VERSION.
+ *
+ *   static const llmc_template_vtable vt = { sizeof vt, my_validate, ... };
+ *   static const llmc_plugin_desc plugins[] = {
+ *       { LLMC_PLUGIN_TEMPLATE, "my_template", "1.0.0", "what it builds", &vt },
+ *   };
+ *   LLMC_DEFINE_PLUGIN_ENTRY(plugins)
+ */
+#ifndef LLMC_PLUGIN_H
+#define LLMC_PLUGIN_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "llmc/diag.h"
+#include "llmc/export.h"
+#include "llmc/ir.h"
+#include "llmc/problem.h"
+#include "llmc/spec.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+#define LLMC_ABI_VERSION 1
+#define LLMC_PLUGIN_ENTRY_SYMBOL "llmc_plugin_entry"
+
+typedef enum llmc_plugin_kind {
+    LLMC_PLUGIN_TEMPLATE = 1,
+    LLMC_PLUGIN_SOLVER = 2,
+    LLMC_PLUGIN_EMITTER = 3
+} llmc_plugin_kind;
+LLMC_API const char *llmc_plugin_kind_name(llmc_plugin_kind k); /* "template", "solver", "emitter" */
+
+/* ---- templates ------------------------------------------------------------------------ */
+typedef struct llmc_template_vtable {
+    uint32_t struct_size;    /* sizeof(llmc_template_vtable) as the plugin was built */
+    /* Template-specific checks of a loaded spec (feature combinations, which dims it needs,
+     * target_params vs complete dims). Report every problem at its key. 0 = valid. */
+    int (*validate)(const llmc_spec *spec, llmc_diags *d);
+    /* Fill the dims that follow from the given ones (head_dim = hidden/heads, kv heads from
+     * the attention kind, encoder/decoder layers from num_layers, ...). Returns 0 when dims
+     * are complete afterwards, non-zero (with a reason in d if d != NULL) otherwise. */
+    int (*complete_dims)(const llmc_spec *spec, llmc_dims *dims, llmc_diags *d);
+    /* Declare free variables, domains and built-in constraints for a target_params spec. */
+    int (*define_problem)(const llmc_spec *spec, llmc_problem *p, llmc_diags *d);
+    /* Exact closed-form parameter count for complete dims. 0 on success, non-zero on overflow. */
+    int (*count)(const llmc_spec *spec, const llmc_dims *dims, llmc_param_count *out);
+    /* Build the full IR for complete dims. */
+    int (*build_ir)(const llmc_spec *spec, const llmc_dims *dims, llmc_ir *ir, llmc_diags *d);
+} llmc_template_vtable;
+
+/* ---- solvers -------------------------------------------------------------------------- */
+typedef struct llmc_solver_vtable {
+    uint32_t struct_size;
+    /* Find complete dims minimising |count - target|/target. Returns an llmc_solve_status.
+     * For OK and OUT_OF_TOLERANCE *out holds the best solution found. */
+    int (*solve)(const llmc_problem *p, llmc_solution *out, llmc_diags *d);
+} llmc_solver_vtable;
+
+/* ---- emitters ------------------------------------------------------------------------- */
+struct llmc_weight_source;   /* weights.h (streaming weight source) */
+struct llmc_outputs;         /* the pipeline's output registry */
+
+typedef struct llmc_emit_ctx {
+    uint32_t struct_size;
+    const char *emitter_name;
+    const llmc_spec *spec;
+    const llmc_dims *dims;              /* complete */
+    const llmc_ir *ir;                  /* validated */
+    const llmc_param_count *count;      /* from the IR */
+    const char *out_dir;                /* temporary output directory; write only below it */
+    struct llmc_weight_source *weights; /* NULL if the pipeline has none */
+    struct llmc_outputs *outputs;       /* use llmc_out_register() */
+    int threads;                        /* worker threads the emitter may use (>= 1) */
+    bool progress;                      /* show a progress bar (stderr is a TTY) */
+} llmc_emit_ctx;
+
+typedef struct llmc_emitter_vtable {
+    uint32_t struct_size;
+    /* Optional (may be NULL): refuse, at validation time, spec features this emitter
+     * cannot express, naming the feature and the nearest supported combination. */
+    int (*check)(const llmc_spec *spec, llmc_diags *d);
+    int (*emit)(const llmc_emit_ctx *ctx, llmc_diags *d);
+} llmc_emitter_vtable;
+
+/* ---- descriptors ---------------------------------------------------------------------- */
+typedef struct llmc_plugin_desc {
+    uint32_t kind;           /* llmc_plugin_kind */
+    const char *name;        /* unique across all loaded plugins of every kind */
+    const char *version;     /* the plugin's own version, e.g. "1.0.0" */
+    const char *description;
+    const void *vtable;      /* llmc_template_vtable / llmc_solver_vtable / llmc_emitter_vtable */
+} llmc_plugin_desc;
+
+typedef struct llmc_plugin_manifest {
+    uint32_t abi_version;    /* MUST stay the first field: read before anything else */
+    uint32_t n_plugins;
+    const llmc_plugin_desc *plugins;
+} llmc_plugin_manifest;
+
+typedef const llmc_plugin_manifest *(*llmc_plugin_entry_fn)(void);
+
+#define LLMC_DEFINE_PLUGIN_ENTRY(desc_array)                                                   \
+    LLMC_PLUGIN_EXPORT const llmc_plugin_manifest *llmc_plugin_entry(void);                   \
+    LLMC_PLUGIN_EXPORT const llmc_plugin_manifest *llmc_plugin_entry(void) {                  \
+        static const llmc_plugin_manifest m = {LLMC_ABI_VERSION,                              \
+                                               (uint32_t)(sizeof(desc_array) / sizeof((desc_array)[0])), \
+                                               (desc_array)};                                  \
+        return &m;                                                                             \
+    }
+
+#ifdef __cplusplus
+}
+#endif
+#endif

@@ -1,0 +1,98 @@
+/* llmc — the sizing problem a template declares and a solver solves.
+ *
+ * A template declares free variables (dims) with their domains, and built-in
+ * constraints as expression text (see expr.h), e.g. "num_heads % num_kv_heads == 0".
+ * The core adds the user's pins (spec dims) and `constraints`. A solver enumerates
+ * assignments of the free variables and asks llmc_problem_evaluate() for the exact
+ * parameter count of each; evaluate completes derived dims through the template,
+ * checks every constraint and counts with the template's closed form, which the
+ * pipeline later proves equal to the IR count. */
+#ifndef LLMC_PROBLEM_H
+#define LLMC_PROBLEM_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "llmc/diag.h"
+#include "llmc/export.h"
+#include "llmc/ir.h"
+#include "llmc/spec.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+typedef struct llmc_problem llmc_problem;
+
+#define LLMC_DOMAIN_MAX_VALUES 64
+typedef struct llmc_var_domain {
+    llmc_dim_id dim;
+    int64_t min, max;        /* inclusive */
+    int64_t multiple_of;     /* >= 1; candidates are multiples of it in [min, max] */
+    size_t n_values;         /* if > 0, the candidates are exactly values[0..n_values) (ascending) */
+    int64_t values[LLMC_DOMAIN_MAX_VALUES];
+} llmc_var_domain;
+
+/* ---- template side (inside define_problem) -------------------------------------------- */
+LLMC_API int llmc_problem_add_var(llmc_problem *p, llmc_dim_id dim, int64_t min, int64_t max, int64_t multiple_of);
+LLMC_API int llmc_problem_add_values(llmc_problem *p, llmc_dim_id dim, const int64_t *values, size_t n);
+/* origin says where a constraint comes from in messages, e.g. "decoder_only" */
+LLMC_API int llmc_problem_add_constraint(llmc_problem *p, const char *expr_text, const char *origin);
+
+/* ---- solver side ----------------------------------------------------------------------- */
+LLMC_API const llmc_spec *llmc_problem_spec(const llmc_problem *p);
+LLMC_API uint64_t llmc_problem_target(const llmc_problem *p);
+LLMC_API double llmc_problem_tolerance(const llmc_problem *p);
+LLMC_API const llmc_dims *llmc_problem_pinned(const llmc_problem *p);   /* the user's pins */
+LLMC_API size_t llmc_problem_num_vars(const llmc_problem *p);
+LLMC_API const llmc_var_domain *llmc_problem_var(const llmc_problem *p, size_t i);
+LLMC_API size_t llmc_problem_num_constraints(const llmc_problem *p);
+LLMC_API const char *llmc_problem_constraint_text(const llmc_problem *p, size_t i);
+LLMC_API const char *llmc_problem_constraint_origin(const llmc_problem *p, size_t i);
+
+typedef enum llmc_eval_status {
+    LLMC_EVAL_OK = 0,
+    LLMC_EVAL_INCOMPLETE,    /* the template cannot derive the remaining dims from these */
+    LLMC_EVAL_VIOLATES,      /* a constraint does not hold (why names it) */
+    LLMC_EVAL_OVERFLOW       /* count overflows 64 bits */
+} llmc_eval_status;
+
+/* dims in: pins + an assignment of free vars; out: complete dims. *count gets the exact
+ * parameter count when OK. why (may be NULL) gets the failing constraint / reason. */
+LLMC_API llmc_eval_status llmc_problem_evaluate(const llmc_problem *p, llmc_dims *dims, uint64_t *count,
+                                                char *why, size_t why_len);
+/* Check only the constraints whose names are all set in dims (for pruning partial assignments).
+ * Returns true if none of them is violated. */
+LLMC_API bool llmc_problem_partial_ok(const llmc_problem *p, const llmc_dims *dims);
+
+/* ---- host side (the pipeline) -------------------------------------------------------- */
+struct llmc_template_vtable;
+/* Build the problem for a spec: the template's define_problem + the user's pins and
+ * constraints. Returns NULL with errors in d. */
+LLMC_API llmc_problem *llmc_problem_create(const llmc_spec *spec, const struct llmc_template_vtable *tmpl, llmc_diags *d);
+LLMC_API void llmc_problem_free(llmc_problem *p);
+/* Independent check of a solver's answer: dims complete, pins honoured, every constraint
+ * (built-in and user) holds. Each violation is one error naming the constraint and values. */
+LLMC_API int llmc_problem_check_solution(const llmc_problem *p, const llmc_dims *dims, llmc_diags *d);
+
+/* ---- solution -------------------------------------------------------------------------- */
+typedef struct llmc_solution {
+    llmc_dims dims;          /* complete */
+    uint64_t params;         /* exact count */
+    double relative_error;   /* |params - target| / target */
+    uint64_t evaluated;      /* how many assignments the solver evaluated */
+    char note[256];          /* solver remarks (e.g. why the error could not be smaller) */
+} llmc_solution;
+
+typedef enum llmc_solve_status {
+    LLMC_SOLVE_OK = 0,             /* found, relative_error <= tolerance */
+    LLMC_SOLVE_OUT_OF_TOLERANCE,   /* best found is in *out, but above tolerance */
+    LLMC_SOLVE_INFEASIBLE,         /* nothing satisfies the constraints; diags explain */
+    LLMC_SOLVE_ERROR
+} llmc_solve_status;
+
+#ifdef __cplusplus
+}
+#endif
+#endif

@@ -1,0 +1,189 @@
+/* llmc — the model spec: what a user writes (YAML or JSON), parsed, validated and
+ * normalised into a plain struct. Every field has its default filled in after
+ * llmc_spec_load_*(); the source tree is kept so that later stages (templates,
+ * solvers, emitters) can point their errors at the key that caused them.
+ * The schema is documented in docs/spec.md. */
+#ifndef LLMC_SPEC_H
+#define LLMC_SPEC_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "llmc/diag.h"
+#include "llmc/export.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/* ---- dimensions ------------------------------------------------------------------ */
+
+typedef enum llmc_dim_id {
+    LLMC_DIM_NUM_LAYERS = 0,
+    LLMC_DIM_HIDDEN_SIZE,
+    LLMC_DIM_INTERMEDIATE_SIZE,
+    LLMC_DIM_NUM_HEADS,
+    LLMC_DIM_NUM_KV_HEADS,
+    LLMC_DIM_HEAD_DIM,
+    LLMC_DIM_NUM_ENCODER_LAYERS,
+    LLMC_DIM_NUM_DECODER_LAYERS,
+    LLMC_DIM_COUNT
+} llmc_dim_id;
+
+/* A (possibly partial) assignment of dimensions: bit (1u << id) of `set` says v[id] is given. */
+typedef struct llmc_dims {
+    int64_t v[LLMC_DIM_COUNT];
+    uint32_t set;
+} llmc_dims;
+
+LLMC_API const char *llmc_dim_name(llmc_dim_id id);     /* "hidden_size", ... */
+LLMC_API int llmc_dim_from_name(const char *name);      /* id, or -1 */
+static inline bool llmc_dims_has(const llmc_dims *d, llmc_dim_id id) { return (d->set >> id) & 1u; }
+static inline void llmc_dims_put(llmc_dims *d, llmc_dim_id id, int64_t v) { d->v[id] = v; d->set |= 1u << id; }
+
+/* ---- enumerations (each has a name table; *_name() returns the spec spelling) ------ */
+
+typedef enum { LLMC_ATTN_MHA = 0, LLMC_ATTN_MQA, LLMC_ATTN_GQA, LLMC_ATTN_SLIDING_WINDOW, LLMC_ATTN_COUNT } llmc_attention_kind;
+typedef enum { LLMC_NORM_RMSNORM = 0, LLMC_NORM_LAYERNORM, LLMC_NORM_NONE, LLMC_NORM_COUNT } llmc_norm_kind;
+typedef enum {
+    LLMC_ACT_SWIGLU = 0, LLMC_ACT_GEGLU, LLMC_ACT_GELU, LLMC_ACT_GELU_TANH,
+    LLMC_ACT_RELU, LLMC_ACT_SILU, LLMC_ACT_RELU_SQUARED, LLMC_ACT_COUNT
+} llmc_activation_kind;
+typedef enum {
+    LLMC_POS_ROPE = 0, LLMC_POS_ALIBI, LLMC_POS_LEARNED, LLMC_POS_SINUSOIDAL,
+    LLMC_POS_RELATIVE, LLMC_POS_NONE, LLMC_POS_COUNT
+} llmc_positional_kind;
+typedef enum {
+    LLMC_ROPE_SCALING_NONE = 0, LLMC_ROPE_SCALING_LINEAR, LLMC_ROPE_SCALING_DYNAMIC,
+    LLMC_ROPE_SCALING_YARN, LLMC_ROPE_SCALING_LLAMA3, LLMC_ROPE_SCALING_COUNT
+} llmc_rope_scaling_kind;
+typedef enum { LLMC_PRECISION_FLOAT32 = 0, LLMC_PRECISION_FLOAT16, LLMC_PRECISION_BFLOAT16, LLMC_PRECISION_COUNT } llmc_precision;
+typedef enum { LLMC_QUANT_NONE = 0, LLMC_QUANT_Q8_0, LLMC_QUANT_Q4_0, LLMC_QUANT_COUNT } llmc_quantize;
+typedef enum { LLMC_INIT_NORMAL = 0, LLMC_INIT_SCALED_NORMAL, LLMC_INIT_T5, LLMC_INIT_COUNT } llmc_init_scheme;
+typedef enum { LLMC_TOKENIZER_NONE = 0, LLMC_TOKENIZER_BYTE, LLMC_TOKENIZER_COUNT } llmc_tokenizer_kind;
+
+LLMC_API const char *llmc_attention_name(llmc_attention_kind k);
+LLMC_API const char *llmc_norm_name(llmc_norm_kind k);
+LLMC_API const char *llmc_activation_name(llmc_activation_kind k);
+LLMC_API const char *llmc_positional_name(llmc_positional_kind k);
+LLMC_API const char *llmc_rope_scaling_name(llmc_rope_scaling_kind k);
+LLMC_API const char *llmc_precision_name(llmc_precision k);
+LLMC_API const char *llmc_quantize_name(llmc_quantize k);   /* "none", "q8_0", "q4_0" */
+LLMC_API const char *llmc_init_scheme_name(llmc_init_scheme k);
+LLMC_API const char *llmc_tokenizer_name(llmc_tokenizer_kind k);
+
+/* gated MLP (gate/up/down) vs plain (up/down) */
+static inline bool llmc_activation_is_gated(llmc_activation_kind a) { return a == LLMC_ACT_SWIGLU || a == LLMC_ACT_GEGLU; }
+
+/* ---- the spec ------------------------------------------------------------------------ */
+
+typedef struct llmc_constraint {
+    char *text;          /* as written, e.g. "hidden_size % 128 == 0" */
+    llmc_loc loc;        /* where the expression starts in the spec file */
+    struct llmc_expr *expr; /* parsed (see expr.h); never NULL in a loaded spec */
+} llmc_constraint;
+
+/* One emitter option: emit_options: { <emitter>: { <key>: <scalar> } } */
+typedef struct llmc_emit_option {
+    char *emitter;
+    char *key;
+    char *value;         /* scalar as written */
+    llmc_loc loc;
+} llmc_emit_option;
+
+typedef struct llmc_rope_params {
+    double theta;                         /* default 10000 */
+    llmc_rope_scaling_kind scaling;       /* default none */
+    double factor;                        /* default 1 */
+    int64_t original_context_length;      /* yarn/llama3/dynamic; default = context_length */
+    double low_freq_factor, high_freq_factor; /* llama3; defaults 1, 4 */
+    double beta_fast, beta_slow;          /* yarn; defaults 32, 1 */
+} llmc_rope_params;
+
+typedef struct llmc_bias_flags {
+    bool qkv, attn_out, mlp, norm, lm_head;   /* defaults: all false except norm = true */
+} llmc_bias_flags;
+
+typedef struct llmc_weights_params {
+    llmc_init_scheme init;   /* default normal */
+    double std;              /* default 0.02 */
+    uint64_t seed;           /* default 0 */
+    char *checkpoint;        /* NULL unless a checkpoint path is given */
+} llmc_weights_params;
+
+typedef struct llmc_spec {
+    char *source_path;       /* file the spec came from ("<string>" for in-memory specs) */
+    char *name;              /* default: file stem */
+    char *template_name;     /* default "decoder_only" */
+    char *solver;            /* optional; NULL = config default */
+
+    bool has_target_params;
+    uint64_t target_params;  /* valid when has_target_params */
+    llmc_dims dims;          /* pinned dims as written (set mask = keys present) */
+
+    int64_t vocab_size;      /* required */
+    int64_t context_length;  /* default 2048 */
+
+    llmc_attention_kind attention;   /* default mha (gqa if num_kv_heads < num_heads is pinned) */
+    int64_t sliding_window;          /* 0 = none; required for sliding_window attention */
+    llmc_norm_kind norm;             /* default rmsnorm */
+    double norm_eps;                 /* default 1e-5 */
+    llmc_activation_kind activation; /* default swiglu */
+    llmc_positional_kind positional; /* default rope */
+    llmc_rope_params rope;
+    double alibi_max_bias;           /* default 8 */
+    int64_t relative_num_buckets;    /* default 32 */
+    int64_t relative_max_distance;   /* default 128 */
+    llmc_bias_flags bias;
+    bool tie_word_embeddings;        /* default false */
+    llmc_precision precision;        /* default float32 */
+    llmc_quantize quantize;          /* default none */
+    llmc_weights_params weights;
+    llmc_tokenizer_kind tokenizer;   /* default none */
+    char *tokenizer_path;            /* optional */
+    char *dataset;                   /* optional, kept as written */
+
+    llmc_constraint *constraints;
+    size_t n_constraints;
+    double tolerance;                /* default 0.01 */
+
+    char **emit;                     /* emitter names; NULL/0 = config default */
+    size_t n_emit;
+    llmc_emit_option *emit_options;
+    size_t n_emit_options;
+
+    struct llmc_doc *doc;            /* source tree for locations (private) */
+} llmc_spec;
+
+typedef enum { LLMC_SPEC_FORMAT_AUTO = 0, LLMC_SPEC_FORMAT_YAML, LLMC_SPEC_FORMAT_JSON } llmc_spec_format;
+
+/* Load and validate a spec. Reports *every* problem found to d (not just the first)
+ * and returns NULL if there was any error. AUTO picks JSON for *.json, else YAML. */
+LLMC_API llmc_spec *llmc_spec_load_file(const char *path, llmc_diags *d);
+LLMC_API llmc_spec *llmc_spec_load_string(const char *text, size_t len, const char *name,
+                                          llmc_spec_format fmt, llmc_diags *d);
+LLMC_API void llmc_spec_free(llmc_spec *s);
+
+/* Location of a key path such as "rope.theta", "dims.hidden_size" or "constraints[2]";
+ * the closest present ancestor if absent, else the top of the file. */
+LLMC_API llmc_loc llmc_spec_loc(const llmc_spec *s, const char *key_path);
+/* true if the user wrote this key path (as opposed to a default) */
+LLMC_API bool llmc_spec_has_key(const llmc_spec *s, const char *key_path);
+
+/* Option lookup for emitters: NULL if absent. */
+LLMC_API const llmc_emit_option *llmc_spec_emit_option(const llmc_spec *s, const char *emitter, const char *key);
+
+/* Normalised spec as JSON text (every default filled in, keys in schema order).
+ * If solved is non-NULL its dims replace the pinned ones. Caller frees with free(). */
+LLMC_API char *llmc_spec_to_json(const llmc_spec *s, const llmc_dims *solved);
+
+/* Parse sizes: "7e9", "7B", "125M", "1.5T", "350k", plain integers. Returns 0 on success. */
+LLMC_API int llmc_parse_count(const char *text, uint64_t *out);
+/* Parse byte sizes: "5GB", "500MB", "2GiB", plain integers. Returns 0 on success. */
+LLMC_API int llmc_parse_bytes(const char *text, uint64_t *out);
+
+#ifdef __cplusplus
+}
+#endif
+#endif
