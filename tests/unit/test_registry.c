@@ -9,6 +9,7 @@
 #include <cmocka.h>
 
 #include <dlfcn.h>
+#include <glob.h>
 #include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -672,6 +673,51 @@ static void test_require_messages(void **state) {
     llmc_config_free(c);
 }
 
+/* Every in-tree plugin (build/plugins/<kind>/<name>.so) passes the loader, and each file
+ * provides a plugin named after it, of the kind its folder says. */
+static void test_in_tree_plugins_load_cleanly(void **state) {
+    (void)state;
+    llmc_config *c = config_from("plugin_paths: [\"" LLMC_BINARY_DIR "/plugins\"]\n");
+    llmc_registry *r = llmc_registry_create();
+    llmc_diags *d = llmc_diags_create();
+    size_t failures = llmc_registry_load(r, c, d);
+    char *got = all_diags(d);
+    if (failures || got[0]) fail_msg("in-tree plugins failed to load:\n%s", got);
+    free(got);
+    static const struct {
+        const char *folder;
+        llmc_plugin_kind kind;
+    } kinds[] = {{"templates", LLMC_PLUGIN_TEMPLATE}, {"solvers", LLMC_PLUGIN_SOLVER}, {"emitters", LLMC_PLUGIN_EMITTER}};
+    for (size_t i = 0; i < llmc_registry_count(r); i++) {
+        const llmc_plugin *p = llmc_registry_at(r, i);
+        char stem[256];
+        const char *base = strrchr(p->file, '/') + 1;
+        snprintf(stem, sizeof stem, "%.*s", (int)(strlen(base) - 3), base);
+        const llmc_plugin *named = NULL;
+        for (size_t k = 0; k < sizeof kinds / sizeof *kinds && !named; k++) {
+            char needle[64];
+            snprintf(needle, sizeof needle, "/plugins/%s/", kinds[k].folder);
+            if (strstr(p->file, needle)) named = llmc_registry_find(r, kinds[k].kind, stem);
+        }
+        if (!named) fail_msg("%s provides no plugin named '%s' of its folder's kind", p->file, stem);
+    }
+    /* every built file contributed (each provides at least its namesake) */
+    glob_t g;
+    size_t n_files = 0;
+    if (glob(LLMC_BINARY_DIR "/plugins/*/*.so", 0, NULL, &g) == 0) n_files = g.gl_pathc;
+    for (size_t i = 0; i < n_files; i++) {
+        char real[PATH_MAX];
+        assert_non_null(realpath(g.gl_pathv[i], real));
+        bool found = false;
+        for (size_t k = 0; k < llmc_registry_count(r) && !found; k++) found = !strcmp(llmc_registry_at(r, k)->file, real);
+        if (!found) fail_msg("%s was not registered", real);
+    }
+    if (n_files) globfree(&g);
+    llmc_diags_free(d);
+    llmc_registry_free(r);
+    llmc_config_free(c);
+}
+
 static void test_kind_names(void **state) {
     (void)state;
     assert_string_equal(llmc_plugin_kind_name(LLMC_PLUGIN_TEMPLATE), "template");
@@ -708,6 +754,7 @@ int main(void) {
         cmocka_unit_test(test_recursive_sorted_deduplicated_scan),
         cmocka_unit_test(test_plugins_dirs_from_the_command_line),
         cmocka_unit_test(test_require_messages),
+        cmocka_unit_test(test_in_tree_plugins_load_cleanly),
         cmocka_unit_test(test_kind_names),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
