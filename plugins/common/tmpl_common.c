@@ -108,23 +108,33 @@ void tc_plan_common(const llmc_spec *s, tc_plan *p) {
 
     /* heads: head_dim is 64 or 128 and num_heads = hidden_size / head_dim, as in the LLaMA, GPT
      * and T5 families, unless the user pins one of them */
+    bool kv_free = s->attention == LLMC_ATTN_GQA && !pKV;
     if (!pNH && !pHD) {
         static const int64_t hd[] = {64, 128};
         tc_plan_values(p, LLMC_DIM_HEAD_DIM, hd, 2);
-        tc_plan_constraint(p, "hidden_size %% head_dim == 0");
+        /* with a free gqa grouping, hidden_size % (head_dim * num_kv_heads) below implies it */
+        if (!kv_free) tc_plan_constraint(p, "hidden_size %% head_dim == 0");
     } else if (pNH && !pHD && !pH) {
         tc_plan_constraint(p, "hidden_size %% num_heads == 0");
         if (s->positional == LLMC_POS_ROPE) tc_plan_constraint(p, "head_dim %% 2 == 0");
-    } else if (!pNH && pHD && !pH) {
+    } else if (!pNH && pHD && !pH && !kv_free) {
         tc_plan_constraint(p, "hidden_size %% head_dim == 0");
     }
 
-    /* key/value heads */
-    if (s->attention == LLMC_ATTN_GQA && !pKV) {
+    /* key/value heads. When num_heads is derived (hidden_size / head_dim) the grouping rules
+     * are written over hidden_size and head_dim, so that a solver can prune with them before
+     * the remaining dims are derived */
+    if (kv_free) {
         static const int64_t kv[] = {1, 2, 4, 8, 16};
         tc_plan_values(p, LLMC_DIM_NUM_KV_HEADS, kv, 5);
-        tc_plan_constraint(p, "num_heads %% num_kv_heads == 0");
-        tc_plan_constraint(p, "num_kv_heads < num_heads");
+        /* groups of 2 to 16 query heads per key/value head, as published GQA models have */
+        if (pNH) {
+            tc_plan_constraint(p, "num_heads %% num_kv_heads == 0");
+            tc_plan_constraint(p, "num_heads in [2 * num_kv_heads, 16 * num_kv_heads]");
+        } else {
+            tc_plan_constraint(p, "hidden_size %% (head_dim * num_kv_heads) == 0");
+            tc_plan_constraint(p, "hidden_size in [2 * num_kv_heads * head_dim, 16 * num_kv_heads * head_dim]");
+        }
     } else if (pKV && !pNH) {
         if (s->attention == LLMC_ATTN_MHA)
             tc_plan_constraint(p, "num_kv_heads == num_heads");

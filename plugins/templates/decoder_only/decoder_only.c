@@ -37,8 +37,14 @@ static int complete_dims(const llmc_spec *s, llmc_dims *d, llmc_diags *diags) {
 
 static void plan(const llmc_spec *s, tc_plan *p) {
     memset(p, 0, sizeof *p);
-    if (!pinned(s, LLMC_DIM_NUM_LAYERS)) tc_plan_range(p, LLMC_DIM_NUM_LAYERS, 1, 256, 1);
+    bool free_l = !pinned(s, LLMC_DIM_NUM_LAYERS);
+    if (free_l) tc_plan_range(p, LLMC_DIM_NUM_LAYERS, 1, 256, 1);
     tc_plan_common(s, p);
+    /* when both depth and width are free, keep the shape in the band of published models
+     * (hidden_size / num_layers from ~19 for MobileLLM to ~190 for Falcon-180B), so that a
+     * budget no shape meets exactly is not met by a 200-layer, 64-wide model */
+    if (free_l && !pinned(s, LLMC_DIM_HIDDEN_SIZE))
+        tc_plan_constraint(p, "hidden_size in [8 * num_layers, 1024 * num_layers]");
 }
 
 static int define_problem(const llmc_spec *s, llmc_problem *prob, llmc_diags *d) {

@@ -64,11 +64,16 @@ static int complete_dims(const llmc_spec *s, llmc_dims *d, llmc_diags *diags) {
 
 static void plan(const llmc_spec *s, tc_plan *p) {
     memset(p, 0, sizeof *p);
-    if (!pinned(s, LLMC_DIM_NUM_LAYERS)) {
-        if (!pinned(s, LLMC_DIM_NUM_ENCODER_LAYERS)) tc_plan_range(p, LLMC_DIM_NUM_ENCODER_LAYERS, 1, 256, 1);
-        if (!pinned(s, LLMC_DIM_NUM_DECODER_LAYERS)) tc_plan_range(p, LLMC_DIM_NUM_DECODER_LAYERS, 1, 256, 1);
-    }
+    bool free_enc = !pinned(s, LLMC_DIM_NUM_LAYERS) && !pinned(s, LLMC_DIM_NUM_ENCODER_LAYERS);
+    bool free_dec = !pinned(s, LLMC_DIM_NUM_LAYERS) && !pinned(s, LLMC_DIM_NUM_DECODER_LAYERS);
+    if (free_enc) tc_plan_range(p, LLMC_DIM_NUM_ENCODER_LAYERS, 1, 256, 1);
+    if (free_dec) tc_plan_range(p, LLMC_DIM_NUM_DECODER_LAYERS, 1, 256, 1);
     tc_plan_common(s, p);
+    /* the depth/width band of decoder_only, per free stack */
+    if (!pinned(s, LLMC_DIM_HIDDEN_SIZE)) {
+        if (free_enc) tc_plan_constraint(p, "hidden_size in [8 * num_encoder_layers, 1024 * num_encoder_layers]");
+        if (free_dec) tc_plan_constraint(p, "hidden_size in [8 * num_decoder_layers, 1024 * num_decoder_layers]");
+    }
 }
 
 static int define_problem(const llmc_spec *s, llmc_problem *prob, llmc_diags *d) {
