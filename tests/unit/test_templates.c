@@ -920,6 +920,7 @@ static void test_problem(void **state) {
                    "num_decoder_layers in [1,256] step 1\n"
                    "hidden_size in [64,65536] step 64\n"
                    "encoder_decoder: hidden_size % head_dim == 0\n"
+                   "encoder_decoder: num_decoder_layers == num_encoder_layers\n"
                    "encoder_decoder: hidden_size in [8 * num_encoder_layers, 1024 * num_encoder_layers]\n"
                    "encoder_decoder: hidden_size in [8 * num_decoder_layers, 1024 * num_decoder_layers]\n"
                    "constraints[0]: hidden_size <= 1024\n");
