@@ -71,7 +71,11 @@ int llmc_model_stats_compute(const llmc_spec *spec, const llmc_dims *dims, const
             uint64_t nkv = (uint64_t)k->shape[2], dv = (uint64_t)v->shape[3];
             uint64_t f = 2 * span * nh * (dq + dv);
             ok &= llmc_add_u64(out->flops_per_token, f, &out->flops_per_token);
-            /* cache: K and V rows per cached token of this attention */
+            /* cache: K and V rows per generated token, for causal self-attention (the decoder's).
+             * Encoder self-attention is not cached, and cross-attention K/V are computed once per
+             * source token, so neither grows with generation. */
+            const llmc_attr *mask = llmc_op_attr(op, "mask");
+            if (!mask || !mask->s || !strcmp(mask->s, "none")) continue;
             uint64_t per = (nkv * dq + nkv * dv) * eb;
             ok &= llmc_add_u64(kv_tok, per, &kv_tok);
             uint64_t full;
