@@ -31,6 +31,41 @@ LLMC_API int llmc_init_force_isa(int isa);
 LLMC_API double llmc_init_log(double u);
 LLMC_API void llmc_init_sincos2pi(double u, double *c, double *s);
 
+/* ---- the source object (weights.c, weights_checkpoint.c) ------------------------------------ */
+typedef enum { LLMC_ST_F32 = 0, LLMC_ST_F16, LLMC_ST_BF16, LLMC_ST_F64 } llmc_st_float;
+
+/* where an IR parameter lives in a checkpoint */
+typedef struct llmc_ckpt_loc {
+    const llmc_tensor_view *view; /* checkpoint layout view holding it */
+    const llmc_st_tensor *t;      /* the stored tensor of that view */
+    const uint8_t *data;          /* its bytes */
+    llmc_st_float st;             /* its dtype */
+    uint64_t row0;                /* first row of this part in the view's concatenation */
+} llmc_ckpt_loc;
+
+struct llmc_weight_source {
+    llmc_weight_source_kind kind;
+    const llmc_ir *ir;
+    /* init */
+    uint64_t seed;
+    llmc_init_stream *streams;    /* per tensor id (parameters only) */
+    /* checkpoint */
+    char *path;
+    const llmc_layout *layout;
+    llmc_st_file **files;
+    size_t n_files;
+    llmc_ckpt_loc *loc;           /* per tensor id (parameters only) */
+};
+
+/* Elements [off, off + count) of parameter t as f32 (range already checked). */
+int llmc_ckpt_param_f32(const llmc_weight_source *ws, llmc_tid t, uint64_t off, uint64_t count, float *out,
+                        llmc_diags *d);
+/* If v is exactly a view of the checkpoint's layout, read its stored bytes directly (raw copy
+ * when dt is the stored dtype) and return 1; 0 if v is not stored as such. */
+int llmc_ckpt_view_direct(const llmc_weight_source *ws, const llmc_tensor_view *v, uint64_t off, uint64_t count,
+                          llmc_dtype dt, void *out);
+void llmc_ckpt_free(llmc_weight_source *ws);
+
 /* ---- safetensors dtypes (safetensors_read.c) ---------------------------------------------- */
 /* Bytes per element of a safetensors dtype name, or 0 if unknown. */
 size_t llmc_st_dtype_size(const char *dtype);
