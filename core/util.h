@@ -7,10 +7,13 @@
 #include <stddef.h>
 #include <stdint.h>
 
-char *llmc_strdup(const char *s);                /* NULL on OOM or NULL input */
-char *llmc_strndup(const char *s, size_t n);
-char *llmc_vasprintf(const char *fmt, va_list ap); /* malloc'd, NULL on OOM */
-char *llmc_asprintf(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+#include "llmc/diag.h"
+#include "llmc/export.h"
+
+LLMC_API char *llmc_strdup(const char *s);                /* NULL on OOM or NULL input */
+LLMC_API char *llmc_strndup(const char *s, size_t n);
+LLMC_API char *llmc_vasprintf(const char *fmt, va_list ap); /* malloc'd, NULL on OOM */
+LLMC_API char *llmc_asprintf(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 
 /* checked 64-bit unsigned arithmetic: return false on overflow */
 static inline bool llmc_mul_u64(uint64_t a, uint64_t b, uint64_t *out) { return !__builtin_mul_overflow(a, b, out); }
@@ -21,17 +24,16 @@ static inline bool llmc_sub_i64(int64_t a, int64_t b, int64_t *out) { return !__
 
 /* Read a whole file (NUL-terminated copy, *len excludes the NUL). NULL + errno on failure.
  * Refuses files larger than max_bytes (errno = EFBIG). */
-char *llmc_read_file(const char *path, size_t max_bytes, size_t *len);
+LLMC_API char *llmc_read_file(const char *path, size_t max_bytes, size_t *len);
 
 /* Levenshtein distance, capped at cap+1 (for "did you mean"). */
-size_t llmc_edit_distance(const char *a, const char *b, size_t cap);
+LLMC_API size_t llmc_edit_distance(const char *a, const char *b, size_t cap);
 /* The candidate closest to word within distance max(2, strlen(word)/3), or NULL. */
-const char *llmc_closest(const char *word, const char *const *candidates, size_t n);
+LLMC_API const char *llmc_closest(const char *word, const char *const *candidates, size_t n);
 
-/* "1,234,567" formatting of an unsigned count into buf */
-const char *llmc_fmt_count(uint64_t v, char *buf, size_t n);
+/* llmc_fmt_count ("1,234,567") is public: llmc/diag.h */
 
 /* monotonic milliseconds */
-double llmc_now_ms(void);
+LLMC_API double llmc_now_ms(void);
 
 #endif

@@ -8,6 +8,7 @@
 
 #include <stdarg.h>
 #include <stddef.h>
+#include <stdint.h>
 #include <stdio.h>
 
 #include "llmc/export.h"
@@ -65,6 +66,9 @@ LLMC_API void llmc_diags_take(llmc_diags *dst, llmc_diags *src);
 LLMC_API int llmc_diag_format(const llmc_diag *g, char *buf, size_t n);
 /* Print every diagnostic, one per line, in insertion order. */
 LLMC_API void llmc_diags_print(const llmc_diags *d, FILE *f);
+
+/* "1,234,567": an unsigned count with thousands separators, into buf (returns buf). */
+LLMC_API const char *llmc_fmt_count(uint64_t v, char *buf, size_t n);
 
 #ifdef __cplusplus
 }

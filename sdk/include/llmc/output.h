@@ -5,6 +5,7 @@
 #define LLMC_OUTPUT_H
 
 #include <stddef.h>
+#include <stdint.h>
 #include <stdio.h>
 
 #include "llmc/diag.h"
@@ -32,7 +33,8 @@ LLMC_API int llmc_out_register(const struct llmc_emit_ctx *ctx, const char *rel,
 /* Progress bar on stderr when it is a TTY; silent otherwise. */
 typedef struct llmc_progress llmc_progress;
 LLMC_API llmc_progress *llmc_progress_create(const char *label, uint64_t total);
-LLMC_API void llmc_progress_update(llmc_progress *p, uint64_t done);
+LLMC_API void llmc_progress_update(llmc_progress *p, uint64_t done);   /* absolute */
+LLMC_API void llmc_progress_add(llmc_progress *p, uint64_t delta);     /* relative; thread-safe */
 LLMC_API void llmc_progress_free(llmc_progress *p);   /* finishes the line */
 
 #ifdef __cplusplus

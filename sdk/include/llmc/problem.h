@@ -59,12 +59,30 @@ typedef enum llmc_eval_status {
 } llmc_eval_status;
 
 /* dims in: pins + an assignment of free vars; out: complete dims. *count gets the exact
- * parameter count when OK. why (may be NULL) gets the failing constraint / reason. */
+ * parameter count when OK. violated (may be NULL) gets the index of the first constraint
+ * that does not hold (llmc_problem_constraint_text), or -1. why (may be NULL) gets the
+ * failing constraint with the values involved, or the reason. */
 LLMC_API llmc_eval_status llmc_problem_evaluate(const llmc_problem *p, llmc_dims *dims, uint64_t *count,
-                                                char *why, size_t why_len);
+                                                long *violated, char *why, size_t why_len);
 /* Check only the constraints whose names are all set in dims (for pruning partial assignments).
  * Returns true if none of them is violated. */
 LLMC_API bool llmc_problem_partial_ok(const llmc_problem *p, const llmc_dims *dims);
+/* Per-component exact count through the template's closed form, ignoring constraints: pins
+ * are applied and the remaining dims derived by the template (intermediate_size by its
+ * convention when unset, ...). For bounds and explanations ("embeddings alone need ...").
+ * 0 on success, non-zero if the dims cannot be completed or the count overflows. */
+LLMC_API int llmc_problem_count(const llmc_problem *p, const llmc_dims *dims, llmc_param_count *out);
+/* Domain of dim if it is a free variable, else NULL. */
+LLMC_API const llmc_var_domain *llmc_problem_domain(const llmc_problem *p, llmc_dim_id dim);
+/* Candidate values of a domain in ascending order: returns how many there are (capped at max
+ * written); values beyond max are not written but counted. */
+LLMC_API size_t llmc_domain_values(const llmc_var_domain *v, int64_t *out, size_t max);
+LLMC_API size_t llmc_domain_size(const llmc_var_domain *v);
+LLMC_API int64_t llmc_domain_at(const llmc_var_domain *v, size_t i);   /* i < llmc_domain_size */
+/* Bisection over one variable, using that the count is nondecreasing in every dim: the
+ * smallest i with llmc_problem_count(dims + {v->dim: at(v, i)}) >= target, or size if none.
+ * Constraints are not checked. dims[v->dim] is left at the last probe. */
+LLMC_API size_t llmc_problem_bisect(const llmc_problem *p, llmc_dims *dims, const llmc_var_domain *v);
 
 /* ---- host side (the pipeline) -------------------------------------------------------- */
 struct llmc_template_vtable;

@@ -1,0 +1,419 @@
+/* Output helpers for emitters (output.h), the output registry and the atomic output
+ * directory (outdir.h), and the TTY progress bar. */
+#include "llmc/output.h"
+
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "llmc/plugin.h"
+#include "outdir.h"
+#include "util.h"
+
+/* ---- directories and files ------------------------------------------------------------------- */
+
+int llmc_mkdirs(const char *dir, llmc_diags *d) {
+    char path[PATH_MAX];
+    size_t n = strlen(dir);
+    if (n == 0 || n >= sizeof path) {
+        llmc_error(d, NULL, "cannot create directory '%s': path is %s", dir, n ? "too long" : "empty");
+        return 1;
+    }
+    memcpy(path, dir, n + 1);
+    for (char *p = path + 1; *p; p++) {
+        if (*p != '/') continue;
+        *p = '\0';
+        if (mkdir(path, 0777) != 0 && errno != EEXIST) {
+            llmc_error(d, NULL, "cannot create directory '%s': %s", path, strerror(errno));
+            return 1;
+        }
+        *p = '/';
+    }
+    if (mkdir(path, 0777) != 0 && errno != EEXIST) {
+        llmc_error(d, NULL, "cannot create directory '%s': %s", path, strerror(errno));
+        return 1;
+    }
+    struct stat st;
+    if (stat(path, &st) != 0 || !S_ISDIR(st.st_mode)) {
+        llmc_error(d, NULL, "cannot create directory '%s': a file of that name is in the way", path);
+        return 1;
+    }
+    return 0;
+}
+
+int llmc_out_path(const struct llmc_emit_ctx *ctx, const char *rel, char *buf, size_t n, llmc_diags *d) {
+    if (!rel || !*rel || rel[0] == '/') {
+        llmc_error(d, ctx ? ctx->emitter_name : NULL, "output path '%s' must be relative to the output directory",
+                   rel ? rel : "(null)");
+        return 1;
+    }
+    /* no ".." component: an emitter writes only below its output directory */
+    for (const char *p = rel; *p;) {
+        const char *e = strchr(p, '/');
+        size_t len = e ? (size_t)(e - p) : strlen(p);
+        if (len == 2 && p[0] == '.' && p[1] == '.') {
+            llmc_error(d, ctx->emitter_name, "output path '%s' leaves the output directory", rel);
+            return 1;
+        }
+        p += len;
+        while (*p == '/') p++;
+    }
+    int w = snprintf(buf, n, "%s/%s", ctx->out_dir, rel);
+    if (w < 0 || (size_t)w >= n) {
+        llmc_error(d, ctx->emitter_name, "output path '%s/%s' is too long", ctx->out_dir, rel);
+        return 1;
+    }
+    return 0;
+}
+
+FILE *llmc_out_open(const struct llmc_emit_ctx *ctx, const char *rel, llmc_diags *d) {
+    char path[PATH_MAX];
+    if (llmc_out_path(ctx, rel, path, sizeof path, d) != 0) return NULL;
+    char *slash = strrchr(path, '/');
+    if (slash) {
+        *slash = '\0';
+        int r = llmc_mkdirs(path, d);
+        *slash = '/';
+        if (r != 0) return NULL;
+    }
+    FILE *f = fopen(path, "wb");
+    if (!f) llmc_error(d, ctx->emitter_name, "cannot open '%s' for writing: %s", rel, strerror(errno));
+    return f;
+}
+
+int llmc_out_close(FILE *f, const char *rel, llmc_diags *d) {
+    if (!f) return 1;
+    int bad = 0;
+    int e = 0;
+    if (fflush(f) != 0) { bad = 1; e = errno; }
+    if (ferror(f)) { bad = 1; if (!e) e = errno ? errno : EIO; }
+    if (fclose(f) != 0 && !bad) { bad = 1; e = errno; }
+    if (bad) llmc_error(d, NULL, "error writing '%s': %s", rel, strerror(e ? e : EIO));
+    return bad;
+}
+
+int llmc_out_write_file(const struct llmc_emit_ctx *ctx, const char *rel, const void *data, size_t n, llmc_diags *d) {
+    FILE *f = llmc_out_open(ctx, rel, d);
+    if (!f) return 1;
+    if (n && fwrite(data, 1, n, f) != n) {
+        llmc_error(d, ctx->emitter_name, "error writing '%s': %s", rel, strerror(errno ? errno : EIO));
+        fclose(f);
+        return 1;
+    }
+    return llmc_out_close(f, rel, d);
+}
+
+/* ---- the output registry ----------------------------------------------------------------------- */
+
+llmc_outputs *llmc_outputs_create(void) { return calloc(1, sizeof(llmc_outputs)); }
+
+void llmc_outputs_free(llmc_outputs *o) {
+    if (!o) return;
+    for (size_t i = 0; i < o->n; i++) {
+        free(o->items[i].emitter);
+        free(o->items[i].path);
+        free(o->items[i].role);
+    }
+    free(o->items);
+    free(o);
+}
+
+static pthread_mutex_t outputs_lock = PTHREAD_MUTEX_INITIALIZER;
+
+int llmc_outputs_add(llmc_outputs *o, const char *emitter, const char *path, const char *role) {
+    if (!o) return 1;
+    pthread_mutex_lock(&outputs_lock);
+    int rc = 1;
+    if (o->n == o->cap) {
+        size_t cap = o->cap ? o->cap * 2 : 16;
+        llmc_output_entry *it = realloc(o->items, cap * sizeof *it);
+        if (!it) goto done;
+        o->items = it;
+        o->cap = cap;
+    }
+    llmc_output_entry *e = &o->items[o->n];
+    e->emitter = llmc_strdup(emitter ? emitter : "");
+    e->path = llmc_strdup(path ? path : "");
+    e->role = llmc_strdup(role ? role : "");
+    if (!e->emitter || !e->path || !e->role) {
+        free(e->emitter);
+        free(e->path);
+        free(e->role);
+        goto done;
+    }
+    o->n++;
+    rc = 0;
+done:
+    pthread_mutex_unlock(&outputs_lock);
+    return rc;
+}
+
+int llmc_out_register(const struct llmc_emit_ctx *ctx, const char *rel, const char *role) {
+    if (!ctx || !ctx->outputs) return 1;
+    return llmc_outputs_add(ctx->outputs, ctx->emitter_name, rel, role);
+}
+
+/* ---- removing trees ------------------------------------------------------------------------------ */
+
+/* Plain opendir/readdir recursion: also used from the signal handler, where the process is
+ * about to die anyway; it never follows symlinks (lstat) so it cannot escape the tree. */
+int llmc_remove_tree(const char *path) {
+    struct stat st;
+    if (lstat(path, &st) != 0) return errno == ENOENT ? 0 : -1;
+    if (!S_ISDIR(st.st_mode)) return unlink(path);
+    DIR *dir = opendir(path);
+    if (!dir) return -1;
+    int rc = 0;
+    struct dirent *e;
+    char child[PATH_MAX];
+    while ((e = readdir(dir)) != NULL) {
+        if (!strcmp(e->d_name, ".") || !strcmp(e->d_name, "..")) continue;
+        int w = snprintf(child, sizeof child, "%s/%s", path, e->d_name);
+        if (w < 0 || (size_t)w >= sizeof child) { rc = -1; continue; }
+        if (llmc_remove_tree(child) != 0) rc = -1;
+    }
+    closedir(dir);
+    if (rmdir(path) != 0) rc = -1;
+    return rc;
+}
+
+bool llmc_dir_nonempty(const char *path) {
+    DIR *dir = opendir(path);
+    if (!dir) return false;
+    struct dirent *e;
+    bool any = false;
+    while ((e = readdir(dir)) != NULL)
+        if (strcmp(e->d_name, ".") && strcmp(e->d_name, "..")) { any = true; break; }
+    closedir(dir);
+    return any;
+}
+
+/* ---- the atomic output directory ------------------------------------------------------------------ */
+
+struct llmc_outdir {
+    char final_dir[PATH_MAX];
+    char tmp[PATH_MAX];
+    bool force;
+};
+
+/* The temp dir to clean if a signal ends the process (one compile per process). */
+static char armed_tmp[PATH_MAX];
+static volatile sig_atomic_t armed;
+static struct sigaction old_int, old_term, old_hup;
+
+static void on_fatal_signal(int sig) {
+    if (armed) {
+        armed = 0;
+        llmc_remove_tree(armed_tmp);
+    }
+    /* restore the default action and re-raise so the exit status says "killed by sig" */
+    signal(sig, SIG_DFL);
+    raise(sig);
+}
+
+static void arm(const char *tmp) {
+    snprintf(armed_tmp, sizeof armed_tmp, "%s", tmp);
+    struct sigaction sa;
+    memset(&sa, 0, sizeof sa);
+    sa.sa_handler = on_fatal_signal;
+    sigemptyset(&sa.sa_mask);
+    sigaction(SIGINT, &sa, &old_int);
+    sigaction(SIGTERM, &sa, &old_term);
+    sigaction(SIGHUP, &sa, &old_hup);
+    armed = 1;
+}
+
+static void disarm(void) {
+    if (!armed) return;
+    armed = 0;
+    sigaction(SIGINT, &old_int, NULL);
+    sigaction(SIGTERM, &old_term, NULL);
+    sigaction(SIGHUP, &old_hup, NULL);
+}
+
+static void split_parent(const char *path, char *parent, size_t plen, char *base, size_t blen) {
+    char tmp[PATH_MAX];
+    snprintf(tmp, sizeof tmp, "%s", path);
+    size_t n = strlen(tmp);
+    while (n > 1 && tmp[n - 1] == '/') tmp[--n] = '\0';
+    char *slash = strrchr(tmp, '/');
+    if (!slash) {
+        snprintf(parent, plen, ".");
+        snprintf(base, blen, "%s", tmp);
+    } else if (slash == tmp) {
+        snprintf(parent, plen, "/");
+        snprintf(base, blen, "%s", slash + 1);
+    } else {
+        *slash = '\0';
+        snprintf(parent, plen, "%s", tmp);
+        snprintf(base, blen, "%s", slash + 1);
+    }
+}
+
+llmc_outdir *llmc_outdir_begin(const char *final_dir, bool force, llmc_diags *d) {
+    if (!final_dir || !*final_dir) {
+        llmc_error(d, NULL, "no output directory given (use -o OUT)");
+        return NULL;
+    }
+    if (strlen(final_dir) > PATH_MAX - 64) {
+        llmc_error(d, NULL, "output directory path is too long");
+        return NULL;
+    }
+    struct stat st;
+    if (stat(final_dir, &st) == 0) {
+        if (!S_ISDIR(st.st_mode)) {
+            llmc_error(d, NULL, "output path '%s' exists and is not a directory", final_dir);
+            return NULL;
+        }
+        if (llmc_dir_nonempty(final_dir) && !force) {
+            llmc_error(d, NULL, "output directory '%s' exists and is not empty (use --force to replace it)", final_dir);
+            return NULL;
+        }
+    }
+    char parent[PATH_MAX], base[PATH_MAX];
+    split_parent(final_dir, parent, sizeof parent, base, sizeof base);
+    if (!*base || !strcmp(base, ".") || !strcmp(base, "..")) {
+        llmc_error(d, NULL, "output directory '%s' must name a directory (not '.' or '..')", final_dir);
+        return NULL;
+    }
+    if (llmc_mkdirs(parent, d) != 0) return NULL;
+    llmc_outdir *o = calloc(1, sizeof *o);
+    if (!o) {
+        llmc_error(d, NULL, "out of memory");
+        return NULL;
+    }
+    snprintf(o->final_dir, sizeof o->final_dir, "%s", final_dir);
+    int w = snprintf(o->tmp, sizeof o->tmp, "%s/.%s.tmp-XXXXXX", parent, base);
+    if (w < 0 || (size_t)w >= sizeof o->tmp || !mkdtemp(o->tmp)) {
+        llmc_error(d, NULL, "cannot create a temporary directory in '%s': %s", parent, strerror(errno));
+        free(o);
+        return NULL;
+    }
+    o->force = force;
+    arm(o->tmp);
+    return o;
+}
+
+const char *llmc_outdir_tmp(const llmc_outdir *o) { return o ? o->tmp : NULL; }
+
+int llmc_outdir_commit(llmc_outdir *o, llmc_diags *d) {
+    if (!o) return 1;
+    int rc = 0;
+    struct stat st;
+    char old[PATH_MAX] = "";
+    if (stat(o->final_dir, &st) == 0) {
+        if (llmc_dir_nonempty(o->final_dir) && !o->force) {
+            /* appeared while we worked: never clobber it */
+            llmc_error(d, NULL, "output directory '%s' appeared while compiling and is not empty; left untouched "
+                       "(use --force)", o->final_dir);
+            rc = 1;
+            goto out;
+        }
+        char parent[PATH_MAX], base[PATH_MAX];
+        split_parent(o->final_dir, parent, sizeof parent, base, sizeof base);
+        int w = snprintf(old, sizeof old, "%s/.%s.old-XXXXXX", parent, base);
+        if (w < 0 || (size_t)w >= sizeof old || !mkdtemp(old)) {
+            llmc_error(d, NULL, "cannot replace '%s': %s", o->final_dir, strerror(errno));
+            rc = 1;
+            goto out;
+        }
+        /* rename(dir, empty dir) replaces the empty placeholder atomically */
+        if (rename(o->final_dir, old) != 0) {
+            llmc_error(d, NULL, "cannot move the old '%s' aside: %s", o->final_dir, strerror(errno));
+            rmdir(old);
+            rc = 1;
+            goto out;
+        }
+    }
+    if (rename(o->tmp, o->final_dir) != 0) {
+        llmc_error(d, NULL, "cannot move the output into '%s': %s", o->final_dir, strerror(errno));
+        if (*old) rename(old, o->final_dir); /* put the old one back */
+        rc = 1;
+        goto out;
+    }
+    disarm();
+    if (*old) llmc_remove_tree(old);
+    free(o);
+    return 0;
+out:
+    llmc_outdir_abort(o);
+    return rc;
+}
+
+void llmc_outdir_abort(llmc_outdir *o) {
+    if (!o) return;
+    disarm();
+    llmc_remove_tree(o->tmp);
+    free(o);
+}
+
+/* ---- progress bar ---------------------------------------------------------------------------------- */
+
+struct llmc_progress {
+    char label[48];
+    uint64_t total, done;
+    bool tty;
+    double start_ms, last_draw_ms;
+    int last_pct;
+    pthread_mutex_t lock;
+};
+
+llmc_progress *llmc_progress_create(const char *label, uint64_t total) {
+    llmc_progress *p = calloc(1, sizeof *p);
+    if (!p) return NULL;
+    snprintf(p->label, sizeof p->label, "%s", label ? label : "");
+    p->total = total;
+    p->tty = isatty(STDERR_FILENO) && !getenv("LLMC_NO_PROGRESS");
+    p->start_ms = llmc_now_ms();
+    p->last_pct = -1;
+    pthread_mutex_init(&p->lock, NULL);
+    return p;
+}
+
+static void draw(llmc_progress *p, bool final) {
+    int pct = p->total ? (int)(p->done * 100 / p->total) : 100;
+    double now = llmc_now_ms();
+    if (!final && pct == p->last_pct && now - p->last_draw_ms < 250) return;
+    p->last_pct = pct;
+    p->last_draw_ms = now;
+    int width = 30, fill = pct * width / 100;
+    char bar[64];
+    for (int i = 0; i < width; i++) bar[i] = i < fill ? '#' : '.';
+    bar[width] = '\0';
+    double secs = (now - p->start_ms) / 1000.0;
+    double mb = (double)p->done / 1e6;
+    fprintf(stderr, "\r%-20s [%s] %3d%%  %.0f MB  %.1f MB/s", p->label, bar, pct, mb, secs > 0 ? mb / secs : 0.0);
+    if (final) fputc('\n', stderr);
+    fflush(stderr);
+}
+
+void llmc_progress_update(llmc_progress *p, uint64_t done) {
+    if (!p) return;
+    pthread_mutex_lock(&p->lock);
+    p->done = done > p->total ? p->total : done;
+    if (p->tty) draw(p, false);
+    pthread_mutex_unlock(&p->lock);
+}
+
+void llmc_progress_add(llmc_progress *p, uint64_t delta) {
+    if (!p) return;
+    pthread_mutex_lock(&p->lock);
+    p->done = delta > p->total - p->done ? p->total : p->done + delta;
+    if (p->tty) draw(p, false);
+    pthread_mutex_unlock(&p->lock);
+}
+
+void llmc_progress_free(llmc_progress *p) {
+    if (!p) return;
+    if (p->tty) draw(p, true);
+    pthread_mutex_destroy(&p->lock);
+    free(p);
+}

@@ -1,0 +1,428 @@
+/* The sizing problem (problem.h): the template's variables and built-in constraints plus
+ * the user's pins and constraints, an evaluator for solvers, and an independent check of
+ * any solver's answer. */
+#include "llmc/problem.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "llmc/expr.h"
+#include "llmc/plugin.h"
+#include "util.h"
+
+#define MAX_VARS LLMC_DIM_COUNT
+
+typedef struct pconstraint {
+    char *text;
+    char *origin;          /* "decoder_only" (template) or "constraints[2]" (user) */
+    llmc_expr *expr;       /* owned unless user (then borrowed from the spec) */
+    bool owned;
+    llmc_loc loc;          /* user constraints: where it is written */
+    uint32_t dims_needed;  /* bit per llmc_dim_id referenced */
+} pconstraint;
+
+struct llmc_problem {
+    const llmc_spec *spec;
+    const llmc_template_vtable *tmpl;
+    llmc_var_domain vars[MAX_VARS];
+    size_t n_vars;
+    pconstraint *cons;
+    size_t n_cons, cap_cons;
+    bool failed;           /* a template call was invalid (reported at creation) */
+    llmc_diags *d;         /* only during creation */
+    const char *tmpl_name;
+};
+
+/* ---- template side ------------------------------------------------------------------------ */
+
+static llmc_var_domain *var_slot(llmc_problem *p, llmc_dim_id dim) {
+    if ((unsigned)dim >= LLMC_DIM_COUNT) {
+        p->failed = true;
+        llmc_error(p->d, NULL, "template %s declared an unknown dimension id %d", p->tmpl_name, (int)dim);
+        return NULL;
+    }
+    if (llmc_dims_has(&p->spec->dims, dim)) return NULL; /* pinned by the user: not a variable */
+    for (size_t i = 0; i < p->n_vars; i++)
+        if (p->vars[i].dim == dim) {
+            p->failed = true;
+            llmc_error(p->d, NULL, "template %s declared variable %s twice", p->tmpl_name, llmc_dim_name(dim));
+            return NULL;
+        }
+    llmc_var_domain *v = &p->vars[p->n_vars++];
+    memset(v, 0, sizeof *v);
+    v->dim = dim;
+    return v;
+}
+
+int llmc_problem_add_var(llmc_problem *p, llmc_dim_id dim, int64_t min, int64_t max, int64_t multiple_of) {
+    if (!p) return 1;
+    if (min < 1 || max < min || multiple_of < 1) {
+        p->failed = true;
+        llmc_error(p->d, NULL, "template %s: invalid domain for %s ([%lld, %lld] multiple of %lld)", p->tmpl_name,
+                   llmc_dim_name(dim), (long long)min, (long long)max, (long long)multiple_of);
+        return 1;
+    }
+    if (llmc_dims_has(&p->spec->dims, dim)) return 0;
+    llmc_var_domain *v = var_slot(p, dim);
+    if (!v) return 1;
+    v->min = min;
+    v->max = max;
+    v->multiple_of = multiple_of;
+    return 0;
+}
+
+static int cmp_i64(const void *a, const void *b) {
+    int64_t x = *(const int64_t *)a, y = *(const int64_t *)b;
+    return (x > y) - (x < y);
+}
+
+int llmc_problem_add_values(llmc_problem *p, llmc_dim_id dim, const int64_t *values, size_t n) {
+    if (!p) return 1;
+    if (n == 0 || n > LLMC_DOMAIN_MAX_VALUES || !values) {
+        p->failed = true;
+        llmc_error(p->d, NULL, "template %s: %s needs 1..%d candidate values (got %zu)", p->tmpl_name,
+                   llmc_dim_name(dim), LLMC_DOMAIN_MAX_VALUES, n);
+        return 1;
+    }
+    if (llmc_dims_has(&p->spec->dims, dim)) return 0;
+    llmc_var_domain *v = var_slot(p, dim);
+    if (!v) return 1;
+    memcpy(v->values, values, n * sizeof *values);
+    qsort(v->values, n, sizeof *values, cmp_i64);
+    size_t k = 0; /* drop repeats */
+    for (size_t i = 0; i < n; i++)
+        if (k == 0 || v->values[k - 1] != v->values[i]) v->values[k++] = v->values[i];
+    v->n_values = k;
+    v->min = v->values[0];
+    v->max = v->values[k - 1];
+    v->multiple_of = 1;
+    if (v->min < 1) {
+        p->failed = true;
+        llmc_error(p->d, NULL, "template %s: candidate values of %s must be >= 1", p->tmpl_name, llmc_dim_name(dim));
+        return 1;
+    }
+    return 0;
+}
+
+static uint32_t dims_mask_of(const llmc_expr *e) {
+    const char *names[32];
+    size_t n = llmc_expr_names(e, names, 32);
+    uint32_t m = 0;
+    for (size_t i = 0; i < n && i < 32; i++) {
+        int id = llmc_dim_from_name(names[i]);
+        if (id >= 0) m |= 1u << id;
+    }
+    return m;
+}
+
+static pconstraint *push_constraint(llmc_problem *p) {
+    if (p->n_cons == p->cap_cons) {
+        size_t cap = p->cap_cons ? p->cap_cons * 2 : 16;
+        pconstraint *c = realloc(p->cons, cap * sizeof *c);
+        if (!c) return NULL;
+        p->cons = c;
+        p->cap_cons = cap;
+    }
+    pconstraint *c = &p->cons[p->n_cons++];
+    memset(c, 0, sizeof *c);
+    return c;
+}
+
+int llmc_problem_add_constraint(llmc_problem *p, const char *expr_text, const char *origin) {
+    if (!p || !expr_text) return 1;
+    char err[200];
+    int col = 0;
+    llmc_expr *e = llmc_expr_parse(expr_text, &col, err, sizeof err);
+    if (!e) {
+        p->failed = true;
+        llmc_error(p->d, NULL, "template %s: built-in constraint '%s' does not parse at column %d: %s", p->tmpl_name,
+                   expr_text, col, err);
+        return 1;
+    }
+    const char *names[32];
+    size_t n = llmc_expr_names(e, names, 32);
+    for (size_t i = 0; i < n && i < 32; i++)
+        if (!llmc_expr_name_known(names[i])) {
+            p->failed = true;
+            llmc_error(p->d, NULL, "template %s: built-in constraint '%s' names unknown '%s'", p->tmpl_name, expr_text,
+                       names[i]);
+            llmc_expr_free(e);
+            return 1;
+        }
+    pconstraint *c = push_constraint(p);
+    char *t = llmc_strdup(expr_text), *o = llmc_strdup(origin ? origin : p->tmpl_name);
+    if (!c || !t || !o) {
+        free(t);
+        free(o);
+        llmc_expr_free(e);
+        if (c) p->n_cons--;
+        p->failed = true;
+        llmc_error(p->d, NULL, "out of memory adding a constraint");
+        return 1;
+    }
+    c->text = t;
+    c->origin = o;
+    c->expr = e;
+    c->owned = true;
+    c->dims_needed = dims_mask_of(e);
+    return 0;
+}
+
+/* ---- host side ------------------------------------------------------------------------------ */
+
+llmc_problem *llmc_problem_create(const llmc_spec *spec, const struct llmc_template_vtable *tmpl, llmc_diags *d) {
+    if (!spec || !tmpl) return NULL;
+    llmc_problem *p = calloc(1, sizeof *p);
+    if (!p) {
+        llmc_error(d, NULL, "out of memory creating the sizing problem");
+        return NULL;
+    }
+    p->spec = spec;
+    p->tmpl = tmpl;
+    p->d = d;
+    p->tmpl_name = spec->template_name ? spec->template_name : "template";
+    if (tmpl->define_problem(spec, p, d) != 0 && !p->failed) {
+        p->failed = true;
+        if (llmc_diags_errors(d) == 0)
+            llmc_error(d, "template", "template %s could not define a sizing problem for this spec", p->tmpl_name);
+    }
+    for (size_t i = 0; i < spec->n_constraints && !p->failed; i++) {
+        pconstraint *c = push_constraint(p);
+        char origin[48];
+        snprintf(origin, sizeof origin, "constraints[%zu]", i);
+        if (!c || !(c->origin = llmc_strdup(origin))) {
+            p->failed = true;
+            llmc_error(d, NULL, "out of memory adding constraints");
+            break;
+        }
+        c->text = llmc_strdup(spec->constraints[i].text);
+        c->expr = spec->constraints[i].expr;
+        c->owned = false;
+        c->loc = spec->constraints[i].loc;
+        c->dims_needed = dims_mask_of(c->expr);
+    }
+    p->d = NULL;
+    if (p->failed) {
+        llmc_problem_free(p);
+        return NULL;
+    }
+    return p;
+}
+
+void llmc_problem_free(llmc_problem *p) {
+    if (!p) return;
+    for (size_t i = 0; i < p->n_cons; i++) {
+        free(p->cons[i].text);
+        free(p->cons[i].origin);
+        if (p->cons[i].owned) llmc_expr_free(p->cons[i].expr);
+    }
+    free(p->cons);
+    free(p);
+}
+
+/* ---- solver side ---------------------------------------------------------------------------- */
+
+const llmc_spec *llmc_problem_spec(const llmc_problem *p) { return p ? p->spec : NULL; }
+uint64_t llmc_problem_target(const llmc_problem *p) { return p && p->spec->has_target_params ? p->spec->target_params : 0; }
+double llmc_problem_tolerance(const llmc_problem *p) { return p ? p->spec->tolerance : 0; }
+const llmc_dims *llmc_problem_pinned(const llmc_problem *p) { return p ? &p->spec->dims : NULL; }
+size_t llmc_problem_num_vars(const llmc_problem *p) { return p ? p->n_vars : 0; }
+const llmc_var_domain *llmc_problem_var(const llmc_problem *p, size_t i) {
+    return p && i < p->n_vars ? &p->vars[i] : NULL;
+}
+size_t llmc_problem_num_constraints(const llmc_problem *p) { return p ? p->n_cons : 0; }
+const char *llmc_problem_constraint_text(const llmc_problem *p, size_t i) {
+    return p && i < p->n_cons ? p->cons[i].text : NULL;
+}
+const char *llmc_problem_constraint_origin(const llmc_problem *p, size_t i) {
+    return p && i < p->n_cons ? p->cons[i].origin : NULL;
+}
+
+const llmc_var_domain *llmc_problem_domain(const llmc_problem *p, llmc_dim_id dim) {
+    if (!p) return NULL;
+    for (size_t i = 0; i < p->n_vars; i++)
+        if (p->vars[i].dim == dim) return &p->vars[i];
+    return NULL;
+}
+
+static int64_t domain_first(const llmc_var_domain *v) {
+    int64_t m = v->multiple_of > 0 ? v->multiple_of : 1;
+    return ((v->min + m - 1) / m) * m;
+}
+
+size_t llmc_domain_size(const llmc_var_domain *v) {
+    if (!v) return 0;
+    if (v->n_values) return v->n_values;
+    int64_t m = v->multiple_of > 0 ? v->multiple_of : 1;
+    int64_t first = domain_first(v);
+    return first > v->max ? 0 : (size_t)((v->max - first) / m) + 1;
+}
+
+int64_t llmc_domain_at(const llmc_var_domain *v, size_t i) {
+    if (v->n_values) return v->values[i];
+    return domain_first(v) + (int64_t)i * (v->multiple_of > 0 ? v->multiple_of : 1);
+}
+
+size_t llmc_domain_values(const llmc_var_domain *v, int64_t *out, size_t max) {
+    size_t n = llmc_domain_size(v);
+    for (size_t i = 0; i < n && i < max; i++) out[i] = llmc_domain_at(v, i);
+    return n;
+}
+
+size_t llmc_problem_bisect(const llmc_problem *p, llmc_dims *dims, const llmc_var_domain *v) {
+    uint64_t target = llmc_problem_target(p);
+    size_t lo = 0, hi = llmc_domain_size(v);
+    while (lo < hi) {
+        size_t mid = lo + (hi - lo) / 2;
+        llmc_dims_put(dims, v->dim, llmc_domain_at(v, mid));
+        llmc_param_count c;
+        /* an assignment the template cannot complete or count is treated as too big */
+        if (llmc_problem_count(p, dims, &c) != 0 || c.total >= target) hi = mid;
+        else lo = mid + 1;
+    }
+    return lo;
+}
+
+/* Describe the values a constraint mentions: "hidden_size = 1000, num_heads = 12". */
+static void describe_values(const llmc_problem *p, const pconstraint *c, const llmc_dims *dims, char *buf,
+                            size_t len) {
+    const char *names[32];
+    size_t n = llmc_expr_names(c->expr, names, 32);
+    llmc_expr_env env = {p->spec, dims};
+    size_t used = 0;
+    buf[0] = '\0';
+    for (size_t i = 0; i < n && i < 32; i++) {
+        int64_t v;
+        if (llmc_expr_env_lookup(&env, names[i], &v) != 0) continue;
+        int w = snprintf(buf + used, len - used, "%s%s = %lld", used ? ", " : "", names[i], (long long)v);
+        if (w < 0 || (size_t)w >= len - used) break;
+        used += (size_t)w;
+    }
+}
+
+/* 1 = holds, 0 = violated, -1 = cannot be evaluated (message in err) */
+static int constraint_holds(const llmc_problem *p, const pconstraint *c, const llmc_dims *dims, char *err,
+                            size_t err_len) {
+    llmc_expr_env env = {p->spec, dims};
+    int64_t r = 0;
+    if (llmc_expr_eval(c->expr, llmc_expr_env_lookup, &env, &r, err, err_len) != 0) return -1;
+    return r != 0;
+}
+
+llmc_eval_status llmc_problem_evaluate(const llmc_problem *p, llmc_dims *dims, uint64_t *count, long *violated,
+                                       char *why, size_t why_len) {
+    if (why && why_len) why[0] = '\0';
+    if (violated) *violated = -1;
+    /* pins always win over whatever the solver put there */
+    for (int i = 0; i < LLMC_DIM_COUNT; i++)
+        if (llmc_dims_has(&p->spec->dims, (llmc_dim_id)i)) llmc_dims_put(dims, (llmc_dim_id)i, p->spec->dims.v[i]);
+    if (p->tmpl->complete_dims(p->spec, dims, NULL) != 0) {
+        if (why) snprintf(why, why_len, "the template cannot derive the remaining dims from these");
+        return LLMC_EVAL_INCOMPLETE;
+    }
+    for (size_t i = 0; i < p->n_cons; i++) {
+        char err[160];
+        int h = constraint_holds(p, &p->cons[i], dims, err, sizeof err);
+        if (h != 1) {
+            if (violated) *violated = (long)i;
+            if (why) {
+                char vals[200];
+                describe_values(p, &p->cons[i], dims, vals, sizeof vals);
+                snprintf(why, why_len, "%s '%s' %s (%s)", p->cons[i].origin, p->cons[i].text,
+                         h == 0 ? "does not hold" : err, vals);
+            }
+            return LLMC_EVAL_VIOLATES;
+        }
+    }
+    llmc_param_count pc;
+    if (p->tmpl->count(p->spec, dims, &pc) != 0) {
+        if (why) snprintf(why, why_len, "the parameter count overflows 64 bits");
+        return LLMC_EVAL_OVERFLOW;
+    }
+    if (count) *count = pc.total;
+    return LLMC_EVAL_OK;
+}
+
+bool llmc_problem_partial_ok(const llmc_problem *p, const llmc_dims *dims) {
+    for (size_t i = 0; i < p->n_cons; i++) {
+        const pconstraint *c = &p->cons[i];
+        if ((c->dims_needed & dims->set) != c->dims_needed) continue;
+        if (constraint_holds(p, c, dims, NULL, 0) != 1) return false;
+    }
+    return true;
+}
+
+int llmc_problem_count(const llmc_problem *p, const llmc_dims *dims, llmc_param_count *out) {
+    if (!p || !dims || !out) return 1;
+    llmc_dims full = *dims;
+    for (int i = 0; i < LLMC_DIM_COUNT; i++)
+        if (llmc_dims_has(&p->spec->dims, (llmc_dim_id)i)) llmc_dims_put(&full, (llmc_dim_id)i, p->spec->dims.v[i]);
+    if (p->tmpl->complete_dims(p->spec, &full, NULL) != 0) return 1;
+    return p->tmpl->count(p->spec, &full, out);
+}
+
+/* ---- independent check of an answer ---------------------------------------------------------- */
+
+static bool in_domain(const llmc_var_domain *v, int64_t x) {
+    if (x < v->min || x > v->max) return false;
+    if (v->n_values) {
+        for (size_t i = 0; i < v->n_values; i++)
+            if (v->values[i] == x) return true;
+        return false;
+    }
+    return x % v->multiple_of == 0;
+}
+
+int llmc_problem_check_solution(const llmc_problem *p, const llmc_dims *dims, llmc_diags *d) {
+    size_t before = llmc_diags_errors(d);
+    for (int i = 0; i < LLMC_DIM_COUNT; i++) {
+        llmc_dim_id id = (llmc_dim_id)i;
+        if (!llmc_dims_has(&p->spec->dims, id)) continue;
+        if (!llmc_dims_has(dims, id) || dims->v[i] != p->spec->dims.v[i]) {
+            char key[64];
+            snprintf(key, sizeof key, "dims.%s", llmc_dim_name(id));
+            llmc_diag_add(d, LLMC_SEV_ERROR, llmc_spec_loc(p->spec, key), key,
+                          "the solver did not honour the pinned value (pinned %lld, got %lld)",
+                          (long long)p->spec->dims.v[i], llmc_dims_has(dims, id) ? (long long)dims->v[i] : -1LL);
+        }
+    }
+    for (size_t i = 0; i < p->n_vars; i++) {
+        const llmc_var_domain *v = &p->vars[i];
+        if (!llmc_dims_has(dims, v->dim)) {
+            llmc_error(d, llmc_dim_name(v->dim), "the solver left this dimension unset");
+        } else if (!in_domain(v, dims->v[v->dim])) {
+            llmc_error(d, llmc_dim_name(v->dim), "solver answer %lld is outside the template's domain ([%lld, %lld]%s)",
+                       (long long)dims->v[v->dim], (long long)v->min, (long long)v->max,
+                       v->n_values ? ", listed values" : "");
+        }
+    }
+    llmc_dims full = *dims;
+    if (p->tmpl->complete_dims(p->spec, &full, NULL) != 0) {
+        llmc_error(d, "dims", "the solver's answer is not a complete set of dimensions for template %s", p->tmpl_name);
+        return 1;
+    }
+    if (full.set != dims->set || memcmp(full.v, dims->v, sizeof full.v) != 0) {
+        for (int i = 0; i < LLMC_DIM_COUNT; i++)
+            if (llmc_dims_has(&full, (llmc_dim_id)i) &&
+                (!llmc_dims_has(dims, (llmc_dim_id)i) || full.v[i] != dims->v[i]))
+                llmc_error(d, llmc_dim_name((llmc_dim_id)i),
+                           "the solver's answer is not closed under the template's derivations (derived %lld)",
+                           (long long)full.v[i]);
+    }
+    for (size_t i = 0; i < p->n_cons; i++) {
+        const pconstraint *c = &p->cons[i];
+        char err[160];
+        int h = constraint_holds(p, c, &full, err, sizeof err);
+        if (h == 1) continue;
+        char vals[200];
+        describe_values(p, c, &full, vals, sizeof vals);
+        if (c->owned)
+            llmc_error(d, NULL, "the answer violates %s's constraint '%s' (%s%s%s)", c->origin, c->text, vals,
+                       h < 0 ? "; " : "", h < 0 ? err : "");
+        else
+            llmc_diag_add(d, LLMC_SEV_ERROR, c->loc, c->origin, "'%s' does not hold for the solution (%s%s%s)", c->text,
+                          vals, h < 0 ? "; " : "", h < 0 ? err : "");
+    }
+    return llmc_diags_errors(d) > before;
+}
