@@ -428,6 +428,30 @@ static int write_text(const char *dir, const char *rel, const char *text, llmc_d
     return llmc_out_close(f, rel, d);
 }
 
+/* The weight source for the emitters: a checkpoint when one is named, else deterministic init.
+ * A checkpoint is matched through the HF layout (the one the safetensors emitter writes). */
+static llmc_weight_source *open_weights(const llmc_model *m, llmc_layout *layout, int *rc, llmc_diags *d) {
+    const char *ck = m->spec->weights.checkpoint;
+    if (!ck) {
+        llmc_weight_source *ws = llmc_weights_create_init(m->ir, m->spec->weights.seed, d);
+        if (!ws) *rc = LLMC_EXIT_IO;
+        return ws;
+    }
+    if (access(ck, R_OK) != 0) {
+        llmc_diag_add(d, LLMC_SEV_ERROR, llmc_spec_loc(m->spec, "weights.checkpoint"), "weights.checkpoint",
+                      "cannot read checkpoint '%s': %s", ck, strerror(errno));
+        *rc = LLMC_EXIT_IO;
+        return NULL;
+    }
+    if (llmc_layout_hf(m->spec, m->ir, layout, d) != 0) {
+        *rc = LLMC_EXIT_SPEC;
+        return NULL;
+    }
+    llmc_weight_source *ws = llmc_weights_open_checkpoint(ck, m->ir, layout, d);
+    if (!ws) *rc = LLMC_EXIT_SPEC;
+    return ws;
+}
+
 int llmc_compile(llmc_host *h, const llmc_compile_params *p, llmc_diags *d) {
     llmc_model m;
     step_rec steps[16];
@@ -449,6 +473,8 @@ int llmc_compile(llmc_host *h, const llmc_compile_params *p, llmc_diags *d) {
     char scratch[1024];
     llmc_outdir *od = NULL;
     llmc_weight_source *ws = NULL;
+    llmc_layout layout;
+    memset(&layout, 0, sizeof layout);
     llmc_outputs *outs = NULL;
     char *text = NULL;
 
@@ -499,7 +525,16 @@ int llmc_compile(llmc_host *h, const llmc_compile_params *p, llmc_diags *d) {
 
     outs = llmc_outputs_create();
     int threads = effective_threads(h, p);
-    /* (the weight source is wired in with the weights module; until then emitters get none) */
+    if (n_emit > 0) {
+        t0 = llmc_now_ms();
+        int wrc = LLMC_EXIT_IO;
+        ws = open_weights(&m, &layout, &wrc, d);
+        if (!ws) {
+            rc = wrc;
+            goto fail;
+        }
+        steps[n_steps++] = (step_rec){"open_weights", "ok", llmc_now_ms() - t0};
+    }
     for (size_t i = 0; i < n_emit; i++) {
         llmc_emit_ctx ctx;
         memset(&ctx, 0, sizeof ctx);
@@ -545,6 +580,8 @@ int llmc_compile(llmc_host *h, const llmc_compile_params *p, llmc_diags *d) {
 fail:
     free(text);
     if (od) llmc_outdir_abort(od);
+    llmc_weights_free(ws);
+    llmc_layout_free(&layout);
     llmc_outputs_free(outs);
     llmc_model_free(&m);
     return rc;
