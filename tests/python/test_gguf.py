@@ -62,12 +62,13 @@ def emitters_available():
     return {line.split()[1] for line in out.splitlines() if line.startswith("emitter ")}
 
 
-def compile_spec(tmp, name, text, emit):
+def compile_spec(tmp, name, text, emit, weights=None):
     spec = os.path.join(tmp, name + ".yaml")
     with open(spec, "w") as f:
         f.write(text)
     out = os.path.join(tmp, name)
-    r = run([LLMC, "compile", spec, "-o", out, "--emit", ",".join(emit), "--force"])
+    r = run([LLMC, "compile", spec, "-o", out, "--emit", ",".join(emit), "--force"]
+            + (["--weights", weights] if weights else []))
     if r.returncode != 0:
         raise RuntimeError(f"llmc compile {name} failed ({r.returncode}):\n{r.stdout}{r.stderr}")
     with open(os.path.join(out, "spec.json")) as f:
@@ -94,6 +95,68 @@ def read_safetensors(path):
                 a = np.frombuffer(raw, dtype=dt).astype(np.float32)
             out[name] = a.reshape(info["shape"])
     return out
+
+
+def write_safetensors(path, tensors):
+    header, blobs, off = {}, [], 0
+    for name, a in tensors.items():
+        b = np.ascontiguousarray(a, dtype=np.float32).tobytes()
+        header[name] = {"dtype": "F32", "shape": list(a.shape), "data_offsets": [off, off + len(b)]}
+        blobs.append(b)
+        off += len(b)
+    h = json.dumps(header).encode()
+    h += b" " * (-len(h) % 8)
+    with open(path, "wb") as f:
+        f.write(struct.pack("<Q", len(h)) + h + b"".join(blobs))
+
+
+def random_checkpoint(out, spec, seed):
+    """IR-named weights with non-trivial norms and biases (an init source has ones and zeros there),
+    stored in the Hugging Face layout the checkpoint reader expects (docs/weights.md)"""
+    with open(os.path.join(out, "ir.json")) as f:
+        ir = json.load(f)
+    rng = np.random.default_rng(seed)
+    W = {}
+    for t in ir["tensors"]:
+        if t["kind"] != "param":
+            continue
+        shape = t["shape"]
+        if t["init"]["kind"] == "ones":
+            W[t["name"]] = (1 + 0.2 * rng.standard_normal(shape)).astype(np.float32)
+        elif t["init"]["kind"] == "zeros":
+            W[t["name"]] = (0.05 * rng.standard_normal(shape)).astype(np.float32)
+        else:
+            W[t["name"]] = (t["init"]["std"] * rng.standard_normal(shape)).astype(np.float32)
+    st = dict(W)
+    if gpt2_family(spec):
+        st = ir_to_gpt2_hf(spec, W)
+    return W, st
+
+
+def gpt2_family(spec):
+    """the specs whose Hugging Face layout is GPT-2's (transformer.* names, fused c_attn)"""
+    b, d = spec["bias"], spec["dims"]
+    return (spec["template"] == "decoder_only" and spec["positional_encoding"] == "learned"
+            and spec["norm"] == "layernorm" and spec["activation"] in ("gelu", "gelu_tanh")
+            and b["qkv"] and b["attn_out"] and b["mlp"] and b["norm"] and not b["lm_head"]
+            and spec["attention"] == "mha" and d["num_heads"] * d["head_dim"] == d["hidden_size"])
+
+
+def ir_to_gpt2_hf(spec, W):
+    st = {"transformer.wte.weight": W["model.embed_tokens.weight"],
+          "transformer.wpe.weight": W["model.embed_positions.weight"],
+          "transformer.ln_f.weight": W["model.norm.weight"], "transformer.ln_f.bias": W["model.norm.bias"]}
+    if "lm_head.weight" in W:
+        st["lm_head.weight"] = W["lm_head.weight"]
+    for i in range(spec["dims"]["num_layers"]):
+        h, p = f"transformer.h.{i}", f"model.layers.{i}"
+        for a, b in (("ln_1", "input_layernorm"), ("ln_2", "post_attention_layernorm")):
+            st[f"{h}.{a}.weight"], st[f"{h}.{a}.bias"] = W[f"{p}.{b}.weight"], W[f"{p}.{b}.bias"]
+        st[f"{h}.attn.c_attn.weight"] = np.concatenate([W[f"{p}.self_attn.{n}_proj.weight"] for n in "qkv"]).T
+        st[f"{h}.attn.c_attn.bias"] = np.concatenate([W[f"{p}.self_attn.{n}_proj.bias"] for n in "qkv"])
+        for a, b in (("attn.c_proj", "self_attn.o_proj"), ("mlp.c_fc", "mlp.up_proj"), ("mlp.c_proj", "mlp.down_proj")):
+            st[f"{h}.{a}.weight"], st[f"{h}.{a}.bias"] = W[f"{p}.{b}.weight"].T, W[f"{p}.{b}.bias"]
+    return st
 
 
 def hf_to_ir(spec, st):
@@ -256,7 +319,12 @@ def check_structure(name, path, spec, arch, expect_quant):
     typed("general.file_type", U32)
     typed("llmc.version", STR)
     typed("llmc.spec_hash", STR)
-    typed("llmc.seed", U64)
+    src = field(r, "llmc.weights")
+    check(src is not None and src.contents() in ("init", "checkpoint"), f"{name}: llmc.weights says init or checkpoint")
+    if src is not None and src.contents() == "checkpoint":
+        typed("llmc.checkpoint", STR)
+    else:
+        typed("llmc.seed", U64)
     typed(f"{arch}.context_length", U32, spec["context_length"])
     typed(f"{arch}.embedding_length", U32, d["hidden_size"])
     typed(f"{arch}.feed_forward_length", U32, d["intermediate_size"])
@@ -491,6 +559,26 @@ def main():
                 check(ids == list(text.encode("utf-8")), f"{name}: llama.cpp tokenizes to one token per byte")
                 back = subprocess.run([ORACLE, "detokenize", path] + [str(i) for i in ids], stdout=subprocess.PIPE).stdout
                 check(back == text.encode("utf-8"), f"{name}: detokenize gives the bytes back")
+
+        # checkpoint weights: norms and biases that are not ones and zeros, in each family's layout
+        for base in ("llama_mqa_headdim_bias_yarn", "qwen2_qkv_bias", "gpt2_tied", "t5_relu_tied"):
+            arch = next(a for n, _, a in CASES if n == base)
+            bdir = os.path.join(tmp, base)
+            with open(os.path.join(bdir, "spec.json")) as f:
+                bspec = json.load(f)
+            W, st = random_checkpoint(bdir, bspec, 100 + len(base))
+            ckpt = os.path.join(tmp, base + ".ckpt.safetensors")
+            write_safetensors(ckpt, st)
+            name = base + "_ckpt"
+            out, spec = compile_spec(tmp, name, spec_text(name, base_specs[base]), ["gguf"], weights=ckpt)
+            path = os.path.join(out, "gguf", "model.gguf")
+            check_structure(name, path, spec, arch, None)
+            enc, dec, _ = results[base][2], results[base][3], None
+            got = oracle_logits(tmp, path, enc, dec)
+            ref = reference(spec, W, enc, dec)
+            diff = float(np.abs(got.reshape(ref.shape) - ref).max())
+            check(diff <= 1e-3, f"{name}: F32 max |llama.cpp - reference| = {diff:.2e} <= 1e-3 (checkpoint weights)")
+            print(f"  {name}: {arch}, checkpoint weights, max diff {diff:.2e}")
 
         for name, base, line, kind in QUANT_CASES:
             arch = next(a for n, _, a in CASES if n == base)
