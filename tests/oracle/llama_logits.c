@@ -46,7 +46,7 @@ static void quiet_log(enum ggml_log_level level, const char *text, void *user) {
     if (g_verbose || level == GGML_LOG_LEVEL_ERROR) fputs(text, stderr);
 }
 
-static void die_usage(const char *fmt, ...) {
+static _Noreturn void die_usage(const char *fmt, ...) {
     va_list ap;
     va_start(ap, fmt);
     fputs("llama_logits: ", stderr);

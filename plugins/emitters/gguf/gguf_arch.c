@@ -276,13 +276,19 @@ gguf_arch gguf_arch_select(const llmc_spec *s, const llmc_dims *dims, llmc_diags
     } else if (s->positional == LLMC_POS_LEARNED) {
         a = GA_GPT2;
     } else {
-        refuse(s, d, "positional_encoding",
-               "%s: no llama.cpp architecture llmc maps to combines %s positions with this model's blocks (%s%s%s); "
-               "nearest supported: positional_encoding: rope with norm: rmsnorm and activation: swiglu (arch llama), "
-               "or learned with layernorm and gelu_tanh (arch gpt2)",
-               pos_name(s), pos_name(s), s->positional == LLMC_POS_ALIBI ? "ALiBi with " : "",
-               llmc_activation_name(s->activation),
-               s->positional == LLMC_POS_ALIBI ? " has no llama.cpp architecture" : "");
+        if (s->positional == LLMC_POS_ALIBI)
+            refuse(s, d, "positional_encoding",
+                   "alibi: no llama.cpp architecture expresses ALiBi with %s and %s blocks (its ALiBi architectures, "
+                   "bloom and mpt, have their own norms and tensors); nearest supported: positional_encoding: rope "
+                   "with norm: rmsnorm and activation: swiglu (arch llama), or learned with layernorm and gelu_tanh "
+                   "(arch gpt2)",
+                   llmc_activation_name(s->activation), llmc_norm_name(s->norm));
+        else
+            refuse(s, d, "positional_encoding",
+                   "%s: no llama.cpp architecture of the llama or gpt2 kind uses %s positions; nearest supported: "
+                   "positional_encoding: rope with norm: rmsnorm and activation: swiglu (arch llama), or learned with "
+                   "layernorm and gelu_tanh (arch gpt2)",
+                   pos_name(s), pos_name(s));
         return GA_NONE;
     }
     switch (a) {
