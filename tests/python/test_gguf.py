@@ -486,6 +486,35 @@ def oracle_logits(tmp, path, enc, dec=None):
     return np.fromfile(out, dtype=np.float32)
 
 
+TORCH_SCRIPT = r"""
+import glob, os, sys
+import numpy as np, torch
+out, enc, dec, dest = sys.argv[1], sys.argv[2], sys.argv[3], sys.argv[4]
+pkgs = [os.path.dirname(p) for p in glob.glob(os.path.join(out, "pytorch", "*", "__init__.py"))]
+sys.path.insert(0, os.path.join(out, "pytorch"))
+mod = __import__(os.path.basename(pkgs[0]))
+model = mod.from_pretrained(out, dtype=torch.float32)
+ids = torch.tensor([[int(t) for t in enc.split(",")]])
+with torch.no_grad():
+    if dec:
+        y = model(input_ids=ids, decoder_input_ids=torch.tensor([[int(t) for t in dec.split(",")]]))
+    else:
+        y = model(ids)
+y = getattr(y, "logits", y)
+np.save(dest, y[0].float().numpy())
+"""
+
+
+def torch_logits(tmp, out, enc, dec):
+    """logits of the PyTorch package the pytorch emitter wrote into `out`"""
+    dest = os.path.join(tmp, "torch_logits.npy")
+    r = run(["/usr/bin/python3", "-c", TORCH_SCRIPT, out, ",".join(map(str, enc)),
+             ",".join(map(str, dec)) if dec is not None else "", dest])
+    if r.returncode != 0:
+        raise RuntimeError(f"the PyTorch package in {out} failed:\n{r.stdout}{r.stderr}")
+    return np.load(dest)
+
+
 def reference(spec, W, enc, dec=None, gelu="exact"):
     R.GELU_MODE = gelu
     if spec["template"] == "encoder_decoder":
@@ -513,6 +542,11 @@ def main():
     extra_emit = ["safetensors"] if "safetensors" in avail else []
     if not extra_emit:
         print("note: no safetensors emitter; reference weights are read back from the F32 GGUF files")
+    with_torch = "pytorch" in avail and "safetensors" in avail
+    if with_torch:
+        extra_emit.append("pytorch")
+    else:
+        print("note: no pytorch emitter; llama.cpp is compared with the numpy reference only")
     results = {}
     with tempfile.TemporaryDirectory() as tmp:
         base_specs = {name: body for name, body, _ in CASES}
@@ -548,6 +582,11 @@ def main():
                 print(f"  {name}: {arch}, max diff {diff:.2e} (GELU table modelled: {d2:.2e})")
             else:
                 print(f"  {name}: {arch}, max diff {diff:.2e}")
+            if with_torch:
+                tl = torch_logits(tmp, out, enc, dec).reshape(ref.shape)
+                dt = float(np.abs(got - tl).max())
+                check(dt <= 1e-3, f"{name}: F32 max |llama.cpp - PyTorch package| = {dt:.2e} <= 1e-3")
+                print(f"  {name}: vs the PyTorch package {dt:.2e} (PyTorch vs reference {np.abs(tl - ref).max():.2e})")
             results[name] = (spec, W, enc, dec, ref)
             if name == "llama_byte_vocab":
                 text = "Hello, world! a . b ? c\n\ttabs\r\n  spaces  h\u00e9llo \u65e5\u672c\u8a9e \U0001F600 \x01\x7f end"
