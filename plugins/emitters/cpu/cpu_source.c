@@ -1,0 +1,280 @@
+/* cpu_source.c — the program's sources: the fixed runtime files (rt/, embedded at build time),
+ * model_config.h with this model's dimensions and features as constants, and the README. */
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cpu_emit.h"
+
+/* ---- a growable string ---------------------------------------------------------------------------- */
+typedef struct sbuf {
+    char *s;
+    size_t n, cap;
+    bool oom;
+} sbuf;
+
+static void sb_printf(sbuf *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static void sb_printf(sbuf *b, const char *fmt, ...) {
+    if (b->oom) return;
+    for (;;) {
+        va_list ap;
+        va_start(ap, fmt);
+        const int k = vsnprintf(b->s ? b->s + b->n : NULL, b->s ? b->cap - b->n : 0, fmt, ap);
+        va_end(ap);
+        if (k < 0) {
+            b->oom = true;
+            return;
+        }
+        if (b->s && b->n + (size_t)k < b->cap) {
+            b->n += (size_t)k;
+            return;
+        }
+        size_t cap = b->cap ? b->cap * 2 : 4096;
+        while (cap < b->n + (size_t)k + 1) cap *= 2;
+        char *ns = realloc(b->s, cap);
+        if (!ns) {
+            b->oom = true;
+            return;
+        }
+        b->s = ns;
+        b->cap = cap;
+    }
+}
+
+static char *sb_take(sbuf *b, llmc_diags *d) {
+    if (b->oom || !b->s) {
+        free(b->s);
+        llmc_error(d, "cpu", "out of memory generating the runtime sources");
+        return NULL;
+    }
+    return b->s;
+}
+
+/* a float or double literal that reads back to the same value */
+static const char *num(char *buf, size_t n, double v, bool as_float) {
+    snprintf(buf, n, "%.*g", as_float ? 9 : 17, as_float ? (double)(float)v : v);
+    if (!strpbrk(buf, ".eEn")) strncat(buf, ".0", n - strlen(buf) - 1);
+    if (as_float) strncat(buf, "f", n - strlen(buf) - 1);
+    return buf;
+}
+
+/* a C string literal body (the spec name) */
+static void c_string(sbuf *b, const char *s) {
+    for (; *s; s++) {
+        const unsigned char c = (unsigned char)*s;
+        if (c == '"' || c == '\\') sb_printf(b, "\\%c", c);
+        else if (c < 32 || c >= 127) sb_printf(b, "\\%03o", c);
+        else sb_printf(b, "%c", c);
+    }
+}
+
+static uint64_t fnv1a64(const char *s, size_t n) {
+    uint64_t h = 0xcbf29ce484222325ull;
+    for (size_t i = 0; i < n; i++) {
+        h ^= (unsigned char)s[i];
+        h *= 0x100000001b3ull;
+    }
+    return h;
+}
+
+static const char *norm_macro(llmc_norm_kind k) {
+    return k == LLMC_NORM_RMSNORM ? "NORM_RMS" : k == LLMC_NORM_LAYERNORM ? "NORM_LAYER" : "NORM_NONE";
+}
+
+static const char *act_macro(llmc_activation_kind a) {
+    static const char *const names[] = {"ACT_SWIGLU", "ACT_GEGLU", "ACT_GELU", "ACT_GELU_TANH",
+                                        "ACT_RELU",   "ACT_SILU",  "ACT_RELU_SQUARED"};
+    return a < LLMC_ACT_COUNT ? names[a] : "ACT_SWIGLU";
+}
+
+static const char *pos_macro(llmc_positional_kind p) {
+    static const char *const names[] = {"POS_ROPE", "POS_ALIBI", "POS_LEARNED", "POS_SINUSOIDAL", "POS_RELATIVE",
+                                        "POS_NONE"};
+    return p < LLMC_POS_COUNT ? names[p] : "POS_NONE";
+}
+
+static const char *rope_macro(llmc_rope_scaling_kind k) {
+    static const char *const names[] = {"ROPE_SCALING_NONE", "ROPE_SCALING_LINEAR", "ROPE_SCALING_DYNAMIC",
+                                        "ROPE_SCALING_YARN", "ROPE_SCALING_LLAMA3"};
+    return k < LLMC_ROPE_SCALING_COUNT ? names[k] : "ROPE_SCALING_NONE";
+}
+
+static const char *weight_type(const cpu_plan *p) { return cpu_dtype_name(p->matrix_dtype); }
+
+char *cpu_config_text(const llmc_emit_ctx *ctx, cpu_plan *p, llmc_diags *d) {
+    const llmc_spec *s = ctx->spec;
+    const llmc_dims *dm = ctx->dims;
+    char n1[64];
+    sbuf body = {0};
+    /* everything below is hashed; the hash goes into model.bin and the header line above it */
+    sb_printf(&body, "#define LLMC_MODEL_NAME \"");
+    c_string(&body, s->name ? s->name : "model");
+    sb_printf(&body, "\"\n");
+    sb_printf(&body, "#define LLMC_WEIGHT_TYPE \"%s\"   /* matrices; norms, biases and tables are f32 */\n\n",
+              weight_type(p));
+    sb_printf(&body, "/* dimensions */\n");
+    sb_printf(&body, "#define ENCODER_DECODER %d\n", p->encdec ? 1 : 0);
+    sb_printf(&body, "#define VOCAB %lld\n", (long long)s->vocab_size);
+    sb_printf(&body, "#define CONTEXT %lld\n", (long long)s->context_length);
+    sb_printf(&body, "#define HIDDEN %lld\n", (long long)dm->v[LLMC_DIM_HIDDEN_SIZE]);
+    sb_printf(&body, "#define INTERMEDIATE %lld\n", (long long)dm->v[LLMC_DIM_INTERMEDIATE_SIZE]);
+    sb_printf(&body, "#define N_HEADS %lld\n", (long long)dm->v[LLMC_DIM_NUM_HEADS]);
+    sb_printf(&body, "#define N_KV_HEADS %lld\n", (long long)dm->v[LLMC_DIM_NUM_KV_HEADS]);
+    sb_printf(&body, "#define HEAD_DIM %lld\n", (long long)dm->v[LLMC_DIM_HEAD_DIM]);
+    sb_printf(&body, "#define N_LAYERS %lld   /* %s */\n",
+              (long long)(p->encdec ? dm->v[LLMC_DIM_NUM_DECODER_LAYERS] : dm->v[LLMC_DIM_NUM_LAYERS]),
+              p->encdec ? "decoder layers" : "layers");
+    sb_printf(&body, "#define N_ENCODER_LAYERS %lld\n\n", (long long)(p->encdec ? dm->v[LLMC_DIM_NUM_ENCODER_LAYERS] : 0));
+    sb_printf(&body, "/* features */\n");
+    sb_printf(&body, "#define NORM %s\n", norm_macro(s->norm));
+    sb_printf(&body, "#define NORM_EPS %s\n", num(n1, sizeof n1, s->norm_eps, true));
+    sb_printf(&body, "#define BIAS_NORM %d\n", s->norm == LLMC_NORM_LAYERNORM && s->bias.norm);
+    sb_printf(&body, "#define ACTIVATION %s\n", act_macro(s->activation));
+    sb_printf(&body, "#define POSITIONAL %s\n", pos_macro(s->positional));
+    sb_printf(&body, "#define ROPE_THETA %s\n", num(n1, sizeof n1, s->rope.theta, false));
+    sb_printf(&body, "#define ROPE_SCALING %s\n", rope_macro(s->rope.scaling));
+    sb_printf(&body, "#define ROPE_FACTOR %s\n", num(n1, sizeof n1, s->rope.factor, false));
+    sb_printf(&body, "#define ROPE_ORIGINAL_CONTEXT %s\n",
+              num(n1, sizeof n1, (double)(s->rope.original_context_length ? s->rope.original_context_length
+                                                                           : s->context_length), false));
+    sb_printf(&body, "#define ROPE_LOW_FREQ_FACTOR %s\n", num(n1, sizeof n1, s->rope.low_freq_factor, false));
+    sb_printf(&body, "#define ROPE_HIGH_FREQ_FACTOR %s\n", num(n1, sizeof n1, s->rope.high_freq_factor, false));
+    sb_printf(&body, "#define ROPE_BETA_FAST %s\n", num(n1, sizeof n1, s->rope.beta_fast, false));
+    sb_printf(&body, "#define ROPE_BETA_SLOW %s\n", num(n1, sizeof n1, s->rope.beta_slow, false));
+    sb_printf(&body, "#define ALIBI_MAX_BIAS %s\n", num(n1, sizeof n1, s->alibi_max_bias, false));
+    sb_printf(&body, "#define REL_BUCKETS %lld\n", (long long)s->relative_num_buckets);
+    sb_printf(&body, "#define REL_MAX_DISTANCE %lld\n", (long long)s->relative_max_distance);
+    sb_printf(&body, "#define SLIDING_WINDOW %lld   /* 0: full causal attention */\n", (long long)p->sliding_window);
+    sb_printf(&body, "#define ATTN_SCALE %s\n", num(n1, sizeof n1, p->attn_scale, true));
+    sb_printf(&body, "#define BIAS_QKV %d\n", s->bias.qkv);
+    sb_printf(&body, "#define BIAS_ATTN_OUT %d\n", s->bias.attn_out);
+    sb_printf(&body, "#define BIAS_MLP %d\n", s->bias.mlp);
+    sb_printf(&body, "#define BIAS_LM_HEAD %d\n", s->bias.lm_head);
+    sb_printf(&body, "#define TIED %d\n", s->tie_word_embeddings);
+    sb_printf(&body, "#define OUTPUT_SCALED %d   /* T5 with a tied head: the decoder output times OUTPUT_SCALE */\n",
+              p->output_scaled);
+    sb_printf(&body, "#define OUTPUT_SCALE %s\n", num(n1, sizeof n1, p->output_scale, true));
+    sb_printf(&body, "#define DECODER_START_ID 0\n");
+    if (body.oom) return sb_take(&body, d);
+    p->config_hash = fnv1a64(body.s, body.n);
+
+    sbuf out = {0};
+    sb_printf(&out,
+              "/* model_config.h — generated by llmc %s (emitter cpu) for '%s' from %s: do not edit.\n"
+              " * Every dimension and feature of this model as a compile-time constant; model.bin carries\n"
+              " * LLMC_CONFIG_HASH (a hash of the definitions below it) and the program refuses any other file. */\n"
+              "#ifndef LLMC_MODEL_CONFIG_H\n#define LLMC_MODEL_CONFIG_H\n\n"
+              "#define LLMC_CONFIG_HASH 0x%016llxull\n",
+              llmc_version(), s->name ? s->name : "model", s->source_path ? s->source_path : "<spec>",
+              (unsigned long long)p->config_hash);
+    sb_printf(&out, "%.*s\n#endif\n", (int)body.n, body.s ? body.s : "");
+    free(body.s);
+    return sb_take(&out, d);
+}
+
+/* ---- README ------------------------------------------------------------------------------------------- */
+static const cpu_rt_file *rt_file(const char *name) {
+    for (size_t i = 0; i < cpu_rt_n_files; i++)
+        if (!strcmp(cpu_rt_files[i].name, name)) return &cpu_rt_files[i];
+    return NULL;
+}
+
+char *cpu_readme_text(const llmc_emit_ctx *ctx, const cpu_plan *p, llmc_diags *d) {
+    const llmc_spec *s = ctx->spec;
+    const llmc_dims *dm = ctx->dims;
+    const cpu_rt_file *tpl = rt_file("README.md");
+    if (!tpl) {
+        llmc_error(d, "cpu", "internal: the README template is not embedded");
+        return NULL;
+    }
+    char cnt[64];
+    sbuf sum = {0};
+    sb_printf(&sum, "| template | %s |\n", p->encdec ? "encoder_decoder" : "decoder_only");
+    sb_printf(&sum, "| parameters | %s |\n", llmc_fmt_count(ctx->count->total, cnt, sizeof cnt));
+    if (p->encdec)
+        sb_printf(&sum, "| layers | %lld encoder, %lld decoder |\n", (long long)dm->v[LLMC_DIM_NUM_ENCODER_LAYERS],
+                  (long long)dm->v[LLMC_DIM_NUM_DECODER_LAYERS]);
+    else
+        sb_printf(&sum, "| layers | %lld |\n", (long long)dm->v[LLMC_DIM_NUM_LAYERS]);
+    sb_printf(&sum, "| hidden / intermediate | %lld / %lld |\n", (long long)dm->v[LLMC_DIM_HIDDEN_SIZE],
+              (long long)dm->v[LLMC_DIM_INTERMEDIATE_SIZE]);
+    sb_printf(&sum, "| heads | %lld (%lld key/value heads, head_dim %lld) |\n", (long long)dm->v[LLMC_DIM_NUM_HEADS],
+              (long long)dm->v[LLMC_DIM_NUM_KV_HEADS], (long long)dm->v[LLMC_DIM_HEAD_DIM]);
+    sb_printf(&sum, "| vocabulary / context | %lld / %lld |\n", (long long)s->vocab_size, (long long)s->context_length);
+    sb_printf(&sum, "| attention / positions | %s / %s |\n", llmc_attention_name(s->attention),
+              llmc_positional_name(s->positional));
+    sb_printf(&sum, "| norm / activation | %s / %s |\n", llmc_norm_name(s->norm), llmc_activation_name(s->activation));
+    sb_printf(&sum, "| weights | %s, %.1f MB |", weight_type(p), (double)p->file_bytes / 1e6);
+    if (sum.oom) return sb_take(&sum, d);
+
+    char weights[160];
+    snprintf(weights, sizeof weights, "%s matrices in 16-row panels, f32 norms and biases (%.1f MB)", weight_type(p),
+             (double)p->file_bytes / 1e6);
+    char vocab[32], context[32];
+    snprintf(vocab, sizeof vocab, "%lld", (long long)s->vocab_size);
+    snprintf(context, sizeof context, "%lld", (long long)s->context_length);
+    const char *keys[][2] = {{"@@NAME@@", s->name ? s->name : "model"},
+                             {"@@VERSION@@", llmc_version()},
+                             {"@@SPEC_FILE@@", s->source_path ? s->source_path : "<spec>"},
+                             {"@@SUMMARY@@", sum.s},
+                             {"@@START@@", "0"},
+                             {"@@VOCAB@@", vocab},
+                             {"@@CONTEXT@@", context},
+                             {"@@WEIGHTS@@", weights}};
+    sbuf out = {0};
+    const char *t = tpl->text, *end = tpl->text + tpl->len;
+    while (t < end) {
+        const char *at = strstr(t, "@@");
+        if (!at || at >= end) {
+            sb_printf(&out, "%.*s", (int)(end - t), t);
+            break;
+        }
+        sb_printf(&out, "%.*s", (int)(at - t), t);
+        size_t k = 0;
+        for (; k < sizeof keys / sizeof keys[0]; k++)
+            if (!strncmp(at, keys[k][0], strlen(keys[k][0]))) break;
+        if (k == sizeof keys / sizeof keys[0]) {
+            sb_printf(&out, "@@");
+            t = at + 2;
+        } else {
+            sb_printf(&out, "%s", keys[k][1]);
+            t = at + strlen(keys[k][0]);
+        }
+    }
+    free(sum.s);
+    return sb_take(&out, d);
+}
+
+/* ---- writing ------------------------------------------------------------------------------------------- */
+static int write_registered(const llmc_emit_ctx *ctx, const char *rel, const char *text, size_t len, const char *role,
+                            llmc_diags *d) {
+    if (llmc_out_write_file(ctx, rel, text, len, d)) return -1;
+    if (llmc_out_register(ctx, rel, role)) {
+        llmc_error(d, "cpu", "could not record '%s' in the compilation report", rel);
+        return -1;
+    }
+    return 0;
+}
+
+int cpu_write_sources(const llmc_emit_ctx *ctx, cpu_plan *p, llmc_diags *d) {
+    char *cfg = cpu_config_text(ctx, p, d);
+    if (!cfg) return -1;
+    int rc = write_registered(ctx, "cpu/model_config.h", cfg, strlen(cfg), "CPU runtime: this model's configuration", d);
+    free(cfg);
+    if (rc) return -1;
+    char *readme = cpu_readme_text(ctx, p, d);
+    if (!readme) return -1;
+    rc = write_registered(ctx, "cpu/README.md", readme, strlen(readme), "CPU runtime: README", d);
+    free(readme);
+    if (rc) return -1;
+    for (size_t i = 0; i < cpu_rt_n_files; i++) {
+        const cpu_rt_file *f = &cpu_rt_files[i];
+        if (!strcmp(f->name, "README.md")) continue;
+        char rel[128], role[160];
+        snprintf(rel, sizeof rel, "cpu/%s", f->name);
+        snprintf(role, sizeof role, "CPU runtime: %s", !strcmp(f->name, "Makefile") ? "build (make -C cpu)" : "source");
+        if (write_registered(ctx, rel, f->text, f->len, role, d)) return -1;
+    }
+    return 0;
+}

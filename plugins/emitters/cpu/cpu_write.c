@@ -1,0 +1,221 @@
+/* cpu_write.c — model.bin: the header, one record per tensor, then the tensors laid out for the
+ * kernels (llmc_format.h). Streamed: each tensor is cut into chunks of whole panels (or rows) that
+ * worker threads read from the weight source, pack into panels and quantize, and that are written in
+ * order (llmc_write_chunks_ordered); nothing holds the whole model in memory. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cpu_emit.h"
+#include "llmc/quant.h"
+
+#define MODEL_REL "cpu/model.bin"
+#define CHUNK_ELEMS (1u << 20)   /* source elements per chunk: 4 MiB of float32 */
+
+typedef struct job {
+    llmc_weight_source *ws;
+    const cpu_tensor *t;
+    uint64_t chunk_panels;   /* CPU_MATRIX: panels per chunk */
+    uint64_t chunk_rows;     /* others: rows per chunk */
+    uint64_t n_chunks;
+    size_t out_bytes;        /* the packed part of a chunk buffer; the source values follow it */
+} job;
+
+/* widen n values of dt (F16/BF16) at the front of buf to float32 in place, back to front */
+static void widen_in_place(void *buf, uint64_t n, llmc_dtype dt) {
+    const uint16_t *in = buf;
+    float *out = buf;
+    for (uint64_t i = n; i-- > 0;) {
+        const uint16_t h = in[i];
+        out[i] = dt == LLMC_DTYPE_F16 ? llmc_f16_to_f32(h) : llmc_bf16_to_f32(h);
+    }
+}
+
+/* Panels [p0, p0 + np) of a matrix from its rows (float32, row-major, rows r0 = p0 * 16 ..). */
+static void pack_panels(const cpu_tensor *t, const float *src, uint64_t p0, uint64_t np, uint8_t *out) {
+    const uint64_t K = t->cols;
+    memset(out, 0, (size_t)(np * t->panel_bytes));
+    for (uint64_t pi = 0; pi < np; pi++) {
+        uint8_t *panel = out + pi * t->panel_bytes;
+        for (int lane = 0; lane < LLMC_PANEL; lane++) {
+            const uint64_t r = (p0 + pi) * LLMC_PANEL + (uint64_t)lane;
+            if (r >= t->rows) break;   /* rows past the end stay zero */
+            const float *row = src + (r - p0 * LLMC_PANEL) * K;
+            switch (t->dtype) {
+            case WT_F32: {
+                float *o = (float *)panel;
+                for (uint64_t k = 0; k < K; k++) o[k * LLMC_PANEL + (uint64_t)lane] = row[k];
+                break;
+            }
+            case WT_F16:
+            case WT_BF16: {
+                uint16_t *o = (uint16_t *)panel;
+                for (uint64_t k = 0; k < K; k++)
+                    o[k * LLMC_PANEL + (uint64_t)lane] = t->dtype == WT_F16 ? llmc_f32_to_f16(row[k]) : llmc_f32_to_bf16(row[k]);
+                break;
+            }
+            case WT_Q8_0: {
+                /* ggml's Q8_0 block (f16 scale + 32 int8), then scattered: quants as q + 128 in
+                 * [block][group of 4 columns][lane][4], scales in [block][lane] after every block */
+                const uint64_t nb = K / LLMC_QBLOCK;
+                uint16_t *scales = (uint16_t *)(panel + nb * LLMC_PANEL * LLMC_QBLOCK);
+                for (uint64_t b = 0; b < nb; b++) {
+                    uint8_t blk[LLMC_Q8_0_BLOCK_BYTES];
+                    llmc_quantize_q8_0(row + b * LLMC_QBLOCK, LLMC_QBLOCK, blk);
+                    memcpy(&scales[b * LLMC_PANEL + (uint64_t)lane], blk, 2);
+                    uint8_t *qb = panel + b * LLMC_PANEL * LLMC_QBLOCK;
+                    for (int j = 0; j < LLMC_QBLOCK; j++)
+                        qb[(j / 4) * (LLMC_PANEL * 4) + lane * 4 + j % 4] = (uint8_t)(blk[2 + j] ^ 0x80u);
+                }
+                break;
+            }
+            }
+        }
+    }
+}
+
+static int produce(void *user, uint64_t ci, void *buf, size_t *len, llmc_diags *d) {
+    const job *j = user;
+    const cpu_tensor *t = j->t;
+    uint8_t *out = buf;
+    if (t->kind == CPU_MATRIX) {
+        const uint64_t n_panels = (t->rows + LLMC_PANEL - 1) / LLMC_PANEL;
+        const uint64_t p0 = ci * j->chunk_panels;
+        const uint64_t np = n_panels - p0 < j->chunk_panels ? n_panels - p0 : j->chunk_panels;
+        const uint64_t r0 = p0 * LLMC_PANEL;
+        const uint64_t r1 = (p0 + np) * LLMC_PANEL < t->rows ? (p0 + np) * LLMC_PANEL : t->rows;
+        float *src = (float *)(out + j->out_bytes);
+        const uint64_t n = (r1 - r0) * t->cols;
+        if (llmc_weights_read(j->ws, t->tid, r0 * t->cols, n, t->read_dtype, src, d)) return -1;
+        if (t->read_dtype != LLMC_DTYPE_F32) widen_in_place(src, n, t->read_dtype);
+        pack_panels(t, src, p0, np, out);
+        *len = (size_t)(np * t->panel_bytes);
+        return 0;
+    }
+    /* row-major tables and vectors: as read (tables at the precision) or widened to f32 */
+    const uint64_t r0 = ci * j->chunk_rows;
+    const uint64_t nr = t->rows - r0 < j->chunk_rows ? t->rows - r0 : j->chunk_rows;
+    const uint64_t n = nr * t->cols;
+    const bool keep = (t->dtype == WT_F16 && t->read_dtype == LLMC_DTYPE_F16) ||
+                      (t->dtype == WT_BF16 && t->read_dtype == LLMC_DTYPE_BF16) ||
+                      (t->dtype == WT_F32 && t->read_dtype == LLMC_DTYPE_F32);
+    if (llmc_weights_read(j->ws, t->tid, r0 * t->cols, n, t->read_dtype, out, d)) return -1;
+    if (!keep) {
+        if (t->dtype != WT_F32) {
+            llmc_error(d, "cpu", "internal: '%s' is %s in the IR and %s in model.bin", t->name,
+                       llmc_dtype_name(t->read_dtype), cpu_dtype_name(t->dtype));
+            return -1;
+        }
+        widen_in_place(out, n, t->read_dtype);
+    }
+    *len = (size_t)(n * (t->dtype == WT_F32 ? 4 : 2));
+    return 0;
+}
+
+static int write_zeros(FILE *f, uint64_t n, llmc_diags *d) {
+    static const uint8_t zeros[LLMC_ALIGN];
+    while (n > 0) {
+        const size_t k = n < LLMC_ALIGN ? (size_t)n : LLMC_ALIGN;
+        if (fwrite(zeros, 1, k, f) != k) {
+            llmc_error(d, "cpu", "writing '%s' failed", MODEL_REL);
+            return -1;
+        }
+        n -= k;
+    }
+    return 0;
+}
+
+static int write_header(const llmc_emit_ctx *ctx, const cpu_plan *p, FILE *f, llmc_diags *d) {
+    const llmc_dims *dm = ctx->dims;
+    llmc_file_header h;
+    memset(&h, 0, sizeof h);
+    memcpy(h.magic, LLMC_MAGIC, sizeof h.magic);
+    h.version = LLMC_FORMAT_VERSION;
+    h.endian_mark = LLMC_ENDIAN_MARK;
+    h.file_bytes = p->file_bytes;
+    h.config_hash = p->config_hash;
+    h.header_bytes = (uint32_t)p->header_bytes;
+    h.n_tensors = (uint32_t)p->n;
+    h.record_bytes = sizeof(llmc_tensor_record);
+    h.vocab = (uint64_t)ctx->spec->vocab_size;
+    h.context = (uint64_t)ctx->spec->context_length;
+    h.hidden = (uint64_t)dm->v[LLMC_DIM_HIDDEN_SIZE];
+    h.intermediate = (uint64_t)dm->v[LLMC_DIM_INTERMEDIATE_SIZE];
+    h.heads = (uint32_t)dm->v[LLMC_DIM_NUM_HEADS];
+    h.kv_heads = (uint32_t)dm->v[LLMC_DIM_NUM_KV_HEADS];
+    h.head_dim = (uint32_t)dm->v[LLMC_DIM_HEAD_DIM];
+    h.layers = (uint32_t)(p->encdec ? dm->v[LLMC_DIM_NUM_DECODER_LAYERS] : dm->v[LLMC_DIM_NUM_LAYERS]);
+    h.encoder_layers = p->encdec ? (uint32_t)dm->v[LLMC_DIM_NUM_ENCODER_LAYERS] : 0;
+    if (fwrite(&h, sizeof h, 1, f) != 1) {
+        llmc_error(d, "cpu", "writing '%s' failed", MODEL_REL);
+        return -1;
+    }
+    for (size_t i = 0; i < p->n; i++) {
+        const cpu_tensor *t = &p->t[i];
+        llmc_tensor_record r;
+        memset(&r, 0, sizeof r);
+        snprintf(r.name, sizeof r.name, "%s", t->name);
+        r.slot = t->slot;
+        r.stack = t->stack;
+        r.layer = t->layer;
+        r.dtype = t->dtype;
+        r.rows = t->rows;
+        r.cols = t->cols;
+        r.offset = t->offset;
+        r.nbytes = t->nbytes;
+        if (fwrite(&r, sizeof r, 1, f) != 1) {
+            llmc_error(d, "cpu", "writing '%s' failed", MODEL_REL);
+            return -1;
+        }
+    }
+    return write_zeros(f, p->header_bytes - sizeof h - p->n * sizeof(llmc_tensor_record), d);
+}
+
+int cpu_write_model(const llmc_emit_ctx *ctx, const cpu_plan *p, llmc_diags *d) {
+    FILE *f = llmc_out_open(ctx, MODEL_REL, d);
+    if (!f) return -1;
+    int rc = write_header(ctx, p, f, d);
+    llmc_progress *prog = ctx->progress ? llmc_progress_create("cpu", p->file_bytes) : NULL;
+    uint64_t pos = p->header_bytes;
+    for (size_t i = 0; !rc && i < p->n; i++) {
+        const cpu_tensor *t = &p->t[i];
+        if (t->offset != pos) {
+            llmc_error(d, "cpu", "internal: '%s' planned at %llu, the file is at %llu", t->name,
+                       (unsigned long long)t->offset, (unsigned long long)pos);
+            rc = -1;
+            break;
+        }
+        job j;
+        memset(&j, 0, sizeof j);
+        j.ws = ctx->weights;
+        j.t = t;
+        size_t chunk_bytes;
+        if (t->kind == CPU_MATRIX) {
+            const uint64_t n_panels = (t->rows + LLMC_PANEL - 1) / LLMC_PANEL;
+            uint64_t per = CHUNK_ELEMS / (LLMC_PANEL * t->cols);
+            j.chunk_panels = per ? per : 1;
+            if (j.chunk_panels > n_panels) j.chunk_panels = n_panels;
+            j.n_chunks = (n_panels + j.chunk_panels - 1) / j.chunk_panels;
+            j.out_bytes = (size_t)(j.chunk_panels * t->panel_bytes);
+            chunk_bytes = j.out_bytes + (size_t)(j.chunk_panels * LLMC_PANEL * t->cols * 4);
+        } else {
+            uint64_t per = CHUNK_ELEMS / t->cols;
+            j.chunk_rows = per ? per : 1;
+            if (j.chunk_rows > t->rows) j.chunk_rows = t->rows;
+            j.n_chunks = (t->rows + j.chunk_rows - 1) / j.chunk_rows;
+            chunk_bytes = (size_t)(j.chunk_rows * t->cols * 4);
+        }
+        rc = llmc_write_chunks_ordered(f, j.n_chunks, chunk_bytes, produce, &j, ctx->threads, prog, d);
+        if (rc && llmc_diags_errors(d) == 0) llmc_error(d, "cpu", "writing tensor '%s' failed", t->name);
+        if (!rc) rc = write_zeros(f, ((t->nbytes + LLMC_ALIGN - 1) / LLMC_ALIGN * LLMC_ALIGN) - t->nbytes, d);
+        pos += (t->nbytes + LLMC_ALIGN - 1) / LLMC_ALIGN * LLMC_ALIGN;
+    }
+    if (prog) llmc_progress_free(prog);
+    if (llmc_out_close(f, MODEL_REL, d)) rc = -1;
+    if (!rc && pos != p->file_bytes) {
+        llmc_error(d, "cpu", "internal: wrote %llu bytes, planned %llu", (unsigned long long)pos,
+                   (unsigned long long)p->file_bytes);
+        rc = -1;
+    }
+    return rc;
+}
