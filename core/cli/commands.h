@@ -38,6 +38,7 @@ int cmd_solve(const cli_globals *g, int argc, char **argv);
 int cmd_templates(const cli_globals *g, int argc, char **argv);
 int cmd_plugins(const cli_globals *g, int argc, char **argv);
 int cmd_inspect(const cli_globals *g, int argc, char **argv);
+int cmd_run(const cli_globals *g, int argc, char **argv);
 int cmd_validate(const cli_globals *g, int argc, char **argv);
 int cmd_version(const cli_globals *g, int argc, char **argv);
 int cmd_help(const cli_globals *g, int argc, char **argv);

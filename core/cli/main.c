@@ -21,6 +21,8 @@ static const cli_command commands[] = {
      cmd_plugins},
     {"inspect", "OUT|ir.json [--dot [FILE]]", "summarise a compiled model or an IR; Graphviz DOT output", false,
      cmd_inspect},
+    {"run", "OUT [--prompt-ids 1,2,3] [-n N] [...]",
+     "build OUT/cpu/llmc-run (make) when missing or stale and run it with the remaining arguments", false, cmd_run},
     {"validate", "OUT", "re-check a compiled output: files present, spec/solution/IR agree on the count exactly", true,
      cmd_validate},
     {"version", "", "print the llmc version and plugin ABI version", false, cmd_version},
