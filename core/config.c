@@ -15,14 +15,21 @@
 #include "doc.h"
 #include "util.h"
 
-#ifndef LLMC_INSTALL_CONFIG
-#define LLMC_INSTALL_CONFIG "/usr/local/share/llmc/llmc.yaml"
+/* Where the installed plugins and config are, relative to the folder of the llmc binary. The
+ * build computes them from its install dirs (CMakeLists.txt: bindir -> libdir/llmc/plugins and
+ * bindir -> datadir/llmc/llmc.yaml), so that an install under any prefix and libdir -- Debian's
+ * /usr uses lib/<multiarch> -- finds its own files, and keeps finding them when moved. */
+#ifndef LLMC_EXE_TO_PLUGIN_DIR
+#define LLMC_EXE_TO_PLUGIN_DIR "../lib/llmc/plugins"
+#endif
+#ifndef LLMC_EXE_TO_CONFIG
+#define LLMC_EXE_TO_CONFIG "../share/llmc/llmc.yaml"
 #endif
 
 static const char *const top_keys[] = {"plugin_paths", "plugins", "allow", "disable", "strict_plugins", "defaults"};
 static const char *const defaults_keys[] = {"solver", "emit", "threads"};
 /* the search path used when a config does not say (and by the embedded default) */
-static const char *const default_paths[] = {"${exe_dir}/plugins", "${exe_dir}/../lib/llmc/plugins"};
+static const char *const default_paths[] = {"${exe_dir}/plugins", "${exe_dir}/" LLMC_EXE_TO_PLUGIN_DIR};
 
 #define COUNT_OF(a) (sizeof(a) / sizeof *(a))
 
@@ -688,8 +695,19 @@ llmc_config *llmc_config_discover_with(const char *explicit_path, const char *ex
     return c;
 }
 
+char *llmc_config_installed_path(const char *exe_dir) {
+    char *ed = exe_dir ? abs_dir(exe_dir) : llmc_config_exe_dir();
+    if (!ed) return NULL;
+    char *p = abs_join(ed, LLMC_EXE_TO_CONFIG);
+    free(ed);
+    return p;
+}
+
 llmc_config *llmc_config_discover(const char *explicit_path, const char *exe_dir, llmc_diags *d) {
-    return llmc_config_discover_with(explicit_path, exe_dir, LLMC_INSTALL_CONFIG, d);
+    char *installed = llmc_config_installed_path(exe_dir); /* NULL if the binary's folder is unknown */
+    llmc_config *c = llmc_config_discover_with(explicit_path, exe_dir, installed, d);
+    free(installed);
+    return c;
 }
 
 int llmc_config_prepend_plugin_path(llmc_config *c, const char *dir) {
