@@ -105,21 +105,31 @@ out=$("$LLMC" --plugins "$LLMC_BINARY_DIR/plugins" --plugins "$T/build/parallel_
 check "the build-tree llmc loads the example too" grep -qE "^parallel_residual " <<<"$out"
 
 # ---- the template: closed form == IR count == the number computed here -----------------------------
-# pr_count SPEC_JSON: parallel_residual's count from the normalised spec (spec.json) and its dims
-pr_count() {
-  /usr/bin/python3 - "$1" <<'EOF'
+# parallel_residual's count from a normalised spec (OUT/spec.json) and its dims, written here
+# independently of the plugin. pr_count SPEC_JSON prints it; pr_check OUT... checks that each
+# OUT/solution.json has it.
+cat >"$T/pr_count.py" <<'EOF'
 import json, sys
-s = json.load(open(sys.argv[1])); d = s["dims"]; b = s["bias"]
-V, L, H, I = s["vocab_size"], d["num_layers"], d["hidden_size"], d["intermediate_size"]
-q, kv = d["num_heads"] * d["head_dim"], d["num_kv_heads"] * d["head_dim"]
-norm = 2 * H if s["norm"] == "layernorm" and b["norm"] else H
-m = 2 if s["activation"] in ("swiglu", "geglu") else 1
-attn = H * q + 2 * H * kv + q * H + (q + 2 * kv if b["qkv"] else 0) + (H if b["attn_out"] else 0)
-mlp = m * H * I + I * H + (m * I + H if b["mlp"] else 0)
-head = (0 if s["tie_word_embeddings"] else V * H) + (V if b["lm_head"] else 0)
-print(V * H + L * (norm + attn + mlp) + norm + head)
+def count(s):
+    d, b = s["dims"], s["bias"]
+    V, L, H, I = s["vocab_size"], d["num_layers"], d["hidden_size"], d["intermediate_size"]
+    q, kv = d["num_heads"] * d["head_dim"], d["num_kv_heads"] * d["head_dim"]
+    norm = 2 * H if s["norm"] == "layernorm" and b["norm"] else H
+    m = 2 if s["activation"] in ("swiglu", "geglu") else 1
+    attn = H * q + 2 * H * kv + q * H + (q + 2 * kv if b["qkv"] else 0) + (H if b["attn_out"] else 0)
+    mlp = m * H * I + I * H + (m * I + H if b["mlp"] else 0)
+    head = (0 if s["tie_word_embeddings"] else V * H) + (V if b["lm_head"] else 0)
+    return V * H + L * (norm + attn + mlp) + norm + head
+if sys.argv[1] == "count":
+    print(count(json.load(open(sys.argv[2]))))
+else:
+    bad = [o for o in sys.argv[2:]
+           if json.load(open(o + "/solution.json"))["parameters"] != count(json.load(open(o + "/spec.json")))]
+    for o in bad: print("count differs from the formula: " + o)
+    sys.exit(1 if bad else 0)
 EOF
-}
+pr_count() { /usr/bin/python3 "$T/pr_count.py" count "$1"; }
+pr_check() { /usr/bin/python3 "$T/pr_count.py" check "$@"; }
 SPEC_PR="$T/src/parallel_residual/gptj-tiny.yaml"
 expect_exit 0 run compile "$SPEC_PR" -o "$T/out-pr" --emit none
 check "gptj-tiny: 3,666,408 parameters, as computed by hand" test "$(json "$T/out-pr/solution.json" 'd["parameters"]')" = 3666408
@@ -139,6 +149,36 @@ EOF
 expect_exit 0 run compile "$T/pr-gqa.yaml" -o "$T/out-pr-gqa" --emit none
 n=$(json "$T/out-pr-gqa/solution.json" 'd["parameters"]')
 check "gqa/swiglu/tied variant: count $n equals the formula" test "$n" = "$(pr_count "$T/out-pr-gqa/spec.json")"
+# every feature combination the template supports (one random draw each of the rest): the
+# pipeline proves closed form == IR on each compile, the formula here checks the number
+/usr/bin/python3 - "$T/variants" <<'EOF'
+import itertools, os, random, sys
+random.seed(8)
+os.makedirs(sys.argv[1])
+combos = itertools.product(("rmsnorm", "layernorm"), ("gelu", "relu_squared", "swiglu", "geglu"),
+                           ("mha", "mqa", "gqa", "sliding_window"), (False, True))
+for i, (norm, act, attn, tie) in enumerate(combos):
+    nh = random.choice((2, 4, 8)); hd = random.choice((16, 32))
+    kv = {"mha": nh, "mqa": 1, "sliding_window": nh, "gqa": random.choice([k for k in (1, 2, 4) if nh % k == 0 and k < nh])}[attn]
+    dims = f"num_layers: {random.randint(1, 4)}, hidden_size: {nh * hd}, num_heads: {nh}, num_kv_heads: {kv}"
+    if random.random() < 0.5:
+        dims += f", intermediate_size: {random.randint(8, 700)}"
+    bias = ", ".join(f"{k}: {str(random.random() < 0.5).lower()}" for k in ("qkv", "attn_out", "mlp", "norm", "lm_head"))
+    with open(f"{sys.argv[1]}/v{i:02d}.yaml", "w") as f:
+        f.write(f"template: parallel_residual\nvocab_size: {random.randint(50, 3000)}\ncontext_length: 256\n"
+                f"dims: {{{dims}}}\nnorm: {norm}\nactivation: {act}\nattention: {attn}\n"
+                f"tie_word_embeddings: {str(tie).lower()}\nbias: {{{bias}}}\n"
+                + ("sliding_window: 64\n" if attn == "sliding_window" else ""))
+EOF
+bad=0 outs=()
+for v in "$T"/variants/*.yaml; do
+  o="$T/out-$(basename "$v" .yaml)"
+  outs+=("$o")
+  run compile "$v" -o "$o" --emit none >/dev/null 2>"$o.err" || { echo "variant $v:"; cat "$v" "$o.err"; bad=$((bad + 1)); }
+done
+check "64 feature combinations compile (closed form == IR)" test "$bad" -eq 0 -a "${#outs[@]}" -eq 64
+check "64 feature combinations: the count is the formula's" pr_check "${outs[@]}"
+
 cat >"$T/pr-bad.yaml" <<'EOF'
 template: parallel_residual
 dims: {num_layers: 2, hidden_size: 128, num_heads: 2}
