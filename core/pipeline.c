@@ -449,6 +449,8 @@ int llmc_compile(llmc_host *h, const llmc_compile_params *p, llmc_diags *d) {
     char scratch[1024];
     llmc_outdir *od = NULL;
     llmc_weight_source *ws = NULL;
+    llmc_layout ck_layout;
+    bool have_ck_layout = false;
     llmc_outputs *outs = NULL;
     char *text = NULL;
 
@@ -477,6 +479,31 @@ int llmc_compile(llmc_host *h, const llmc_compile_params *p, llmc_diags *d) {
         goto fail;
     }
 
+    /* the weight source: a checkpoint (read through the Hugging Face layout, the inverse of
+     * what the safetensors emitter writes) or the deterministic initialiser. Opened before the
+     * output directory so that a checkpoint that does not match fails without side effects. */
+    if (n_emit > 0) {
+        const char *ck = m.spec->weights.checkpoint;
+        if (ck) {
+            /* a path written in the spec is relative to the spec file; --weights to the cwd */
+            char *ck_path = NULL;
+            const char *slash = strrchr(p->spec_path, '/');
+            if (!p->weights && ck[0] != '/' && slash)
+                ck_path = llmc_asprintf("%.*s/%s", (int)(slash - p->spec_path), p->spec_path, ck);
+            if (llmc_layout_hf(m.spec, m.ir, &ck_layout, d) == 0) {
+                have_ck_layout = true;
+                ws = llmc_weights_open_checkpoint(ck_path ? ck_path : ck, m.ir, &ck_layout, d);
+            }
+            free(ck_path);
+        } else {
+            ws = llmc_weights_create_init(m.ir, m.spec->weights.seed, d);
+        }
+        if (!ws) {
+            rc = ck ? LLMC_EXIT_IO : LLMC_EXIT_SPEC;
+            goto fail;
+        }
+    }
+
     double t0 = llmc_now_ms();
     od = llmc_outdir_begin(p->out_dir, p->force, d);
     if (!od) {
@@ -499,7 +526,6 @@ int llmc_compile(llmc_host *h, const llmc_compile_params *p, llmc_diags *d) {
 
     outs = llmc_outputs_create();
     int threads = effective_threads(h, p);
-    /* (the weight source is wired in with the weights module; until then emitters get none) */
     for (size_t i = 0; i < n_emit; i++) {
         llmc_emit_ctx ctx;
         memset(&ctx, 0, sizeof ctx);
@@ -545,6 +571,8 @@ int llmc_compile(llmc_host *h, const llmc_compile_params *p, llmc_diags *d) {
 fail:
     free(text);
     if (od) llmc_outdir_abort(od);
+    llmc_weights_free(ws);
+    if (have_ck_layout) llmc_layout_free(&ck_layout);
     llmc_outputs_free(outs);
     llmc_model_free(&m);
     return rc;
