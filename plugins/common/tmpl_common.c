@@ -1,0 +1,567 @@
+/* Shared template code (see tmpl_common.h and docs/templates.md). */
+#include "tmpl_common.h"
+
+#include <math.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <string.h>
+
+static bool has(const llmc_dims *d, llmc_dim_id id) { return llmc_dims_has(d, id) && d->v[id] >= 1; }
+static bool pinned(const llmc_spec *s, llmc_dim_id id) { return llmc_dims_has(&s->dims, id); }
+
+/* ---- dimension derivation ------------------------------------------------------------------- */
+
+int64_t tc_intermediate_convention(const llmc_spec *s, int64_t hidden) {
+    if (hidden < 1 || hidden > INT64_MAX / 8) return 0;
+    if (llmc_activation_is_gated(s->activation)) return (8 * hidden + 767) / 768 * 256;
+    return 4 * hidden;
+}
+
+void tc_derive_common(const llmc_spec *s, llmc_dims *d) {
+    bool h = has(d, LLMC_DIM_HIDDEN_SIZE), nh = has(d, LLMC_DIM_NUM_HEADS), hd = has(d, LLMC_DIM_HEAD_DIM);
+    int64_t H = d->v[LLMC_DIM_HIDDEN_SIZE];
+    /* heads x head size covers the width unless all three are given (head_dim independent of
+     * hidden_size / num_heads, as in Gemma); the floor keeps the count monotone in hidden_size
+     * for the solver's bisection, and the divisibility constraint rules such points out */
+    if (h && nh && !hd) {
+        int64_t v = H / d->v[LLMC_DIM_NUM_HEADS];
+        if (v >= 1) llmc_dims_put(d, LLMC_DIM_HEAD_DIM, v);
+    } else if (h && hd && !nh) {
+        int64_t v = H / d->v[LLMC_DIM_HEAD_DIM];
+        if (v >= 1) llmc_dims_put(d, LLMC_DIM_NUM_HEADS, v);
+    }
+    if (!llmc_dims_has(d, LLMC_DIM_NUM_KV_HEADS)) {
+        switch (s->attention) {
+        case LLMC_ATTN_MQA: llmc_dims_put(d, LLMC_DIM_NUM_KV_HEADS, 1); break;
+        case LLMC_ATTN_MHA:
+        case LLMC_ATTN_SLIDING_WINDOW:
+            if (has(d, LLMC_DIM_NUM_HEADS)) llmc_dims_put(d, LLMC_DIM_NUM_KV_HEADS, d->v[LLMC_DIM_NUM_HEADS]);
+            break;
+        default: break; /* gqa: given or solved */
+        }
+    }
+    if (!llmc_dims_has(d, LLMC_DIM_INTERMEDIATE_SIZE) && h) {
+        int64_t v = tc_intermediate_convention(s, H);
+        if (v >= 1) llmc_dims_put(d, LLMC_DIM_INTERMEDIATE_SIZE, v);
+    }
+}
+
+bool tc_dims_complete(const llmc_dims *d, uint32_t need) {
+    for (int i = 0; i < LLMC_DIM_COUNT; i++)
+        if ((need & TC_BIT(i)) && !has(d, (llmc_dim_id)i)) return false;
+    return true;
+}
+
+static void append(char *buf, size_t len, const char *text) {
+    size_t used = strlen(buf);
+    if (used + 1 >= len) return;
+    snprintf(buf + used, len - used, "%s%s", used ? ", " : "", text);
+}
+
+void tc_missing_text(const llmc_spec *s, const llmc_dims *d, uint32_t need, char *buf, size_t len) {
+    buf[0] = '\0';
+    static const llmc_dim_id layers[] = {LLMC_DIM_NUM_LAYERS, LLMC_DIM_NUM_ENCODER_LAYERS, LLMC_DIM_NUM_DECODER_LAYERS};
+    for (size_t i = 0; i < sizeof layers / sizeof *layers; i++)
+        if ((need & TC_BIT(layers[i])) && !has(d, layers[i])) append(buf, len, llmc_dim_name(layers[i]));
+    bool no_h = !has(d, LLMC_DIM_HIDDEN_SIZE), no_nh = !has(d, LLMC_DIM_NUM_HEADS);
+    if (no_h) append(buf, len, "hidden_size");
+    if (no_nh) append(buf, len, has(d, LLMC_DIM_HEAD_DIM) ? "num_heads" : "num_heads (or head_dim)");
+    /* num_kv_heads follows num_heads except with gqa, where it is a choice of its own */
+    if (!has(d, LLMC_DIM_NUM_KV_HEADS) && s->attention == LLMC_ATTN_GQA)
+        append(buf, len, "num_kv_heads (attention: gqa needs it)");
+}
+
+/* ---- the sizing problem ------------------------------------------------------------------------ */
+
+void tc_plan_range(tc_plan *p, llmc_dim_id dim, int64_t min, int64_t max, int64_t multiple_of) {
+    if (p->n_vars >= TC_PLAN_MAX_VARS) return;
+    tc_var *v = &p->vars[p->n_vars++];
+    memset(v, 0, sizeof *v);
+    v->dim = dim;
+    v->min = min;
+    v->max = max;
+    v->multiple_of = multiple_of;
+}
+
+void tc_plan_values(tc_plan *p, llmc_dim_id dim, const int64_t *values, size_t n) {
+    if (p->n_vars >= TC_PLAN_MAX_VARS || n > sizeof p->vars[0].values / sizeof *values) return;
+    tc_var *v = &p->vars[p->n_vars++];
+    memset(v, 0, sizeof *v);
+    v->dim = dim;
+    v->n_values = n;
+    memcpy(v->values, values, n * sizeof *values);
+}
+
+void tc_plan_constraint(tc_plan *p, const char *fmt, ...) {
+    if (p->n_cons >= TC_PLAN_MAX_CONS) return;
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(p->cons[p->n_cons++], sizeof p->cons[0], fmt, ap);
+    va_end(ap);
+}
+
+void tc_plan_common(const llmc_spec *s, tc_plan *p) {
+    bool pH = pinned(s, LLMC_DIM_HIDDEN_SIZE), pNH = pinned(s, LLMC_DIM_NUM_HEADS), pHD = pinned(s, LLMC_DIM_HEAD_DIM);
+    bool pKV = pinned(s, LLMC_DIM_NUM_KV_HEADS), pI = pinned(s, LLMC_DIM_INTERMEDIATE_SIZE);
+
+    if (!pH) tc_plan_range(p, LLMC_DIM_HIDDEN_SIZE, 64, 65536, 64);
+
+    /* heads: head_dim is 64 or 128 and num_heads = hidden_size / head_dim, as in the LLaMA, GPT
+     * and T5 families, unless the user pins one of them */
+    bool kv_free = s->attention == LLMC_ATTN_GQA && !pKV;
+    if (!pNH && !pHD) {
+        static const int64_t hd[] = {64, 128};
+        tc_plan_values(p, LLMC_DIM_HEAD_DIM, hd, 2);
+        /* with a free gqa grouping, hidden_size % (head_dim * num_kv_heads) below implies it */
+        if (!kv_free) tc_plan_constraint(p, "hidden_size %% head_dim == 0");
+    } else if (pNH && !pHD && !pH) {
+        tc_plan_constraint(p, "hidden_size %% num_heads == 0");
+        if (s->positional == LLMC_POS_ROPE) tc_plan_constraint(p, "head_dim %% 2 == 0");
+    } else if (!pNH && pHD && !pH && !kv_free) {
+        tc_plan_constraint(p, "hidden_size %% head_dim == 0");
+    }
+
+    /* key/value heads. When num_heads is derived (hidden_size / head_dim) the grouping rules
+     * are written over hidden_size and head_dim, so that a solver can prune with them before
+     * the remaining dims are derived */
+    if (kv_free) {
+        static const int64_t kv[] = {1, 2, 4, 8, 16};
+        tc_plan_values(p, LLMC_DIM_NUM_KV_HEADS, kv, 5);
+        /* groups of 2 to 16 query heads per key/value head, as published GQA models have */
+        if (pNH) {
+            tc_plan_constraint(p, "num_heads %% num_kv_heads == 0");
+            tc_plan_constraint(p, "num_heads in [2 * num_kv_heads, 16 * num_kv_heads]");
+        } else {
+            tc_plan_constraint(p, "hidden_size %% (head_dim * num_kv_heads) == 0");
+            tc_plan_constraint(p, "hidden_size in [2 * num_kv_heads * head_dim, 16 * num_kv_heads * head_dim]");
+        }
+    } else if (pKV && !pNH) {
+        if (s->attention == LLMC_ATTN_MHA)
+            tc_plan_constraint(p, "num_kv_heads == num_heads");
+        else if (s->attention != LLMC_ATTN_MQA)
+            tc_plan_constraint(p, "num_heads %% num_kv_heads == 0");
+    }
+
+    /* MLP width: a band around the convention of each family */
+    if (!pI) {
+        if (llmc_activation_is_gated(s->activation)) {
+            tc_plan_range(p, LLMC_DIM_INTERMEDIATE_SIZE, 64, 3 * 65536, 64);
+            tc_plan_constraint(p, "3 * intermediate_size in [7 * hidden_size, 9 * hidden_size]");
+        } else {
+            tc_plan_range(p, LLMC_DIM_INTERMEDIATE_SIZE, 64, 5 * 65536, 64);
+            tc_plan_constraint(p, "intermediate_size in [3 * hidden_size, 5 * hidden_size]");
+        }
+    }
+}
+
+int tc_plan_apply(const tc_plan *p, llmc_problem *prob, const char *origin) {
+    int rc = 0;
+    for (size_t i = 0; i < p->n_vars; i++) {
+        const tc_var *v = &p->vars[i];
+        if (v->n_values)
+            rc |= llmc_problem_add_values(prob, v->dim, v->values, v->n_values);
+        else
+            rc |= llmc_problem_add_var(prob, v->dim, v->min, v->max, v->multiple_of);
+    }
+    for (size_t i = 0; i < p->n_cons; i++) rc |= llmc_problem_add_constraint(prob, p->cons[i], origin);
+    return rc;
+}
+
+/* ---- checked parameter arithmetic ------------------------------------------------------------------ */
+
+uint64_t tc_mul(tc_count *k, uint64_t a, uint64_t b) {
+    uint64_t r;
+    if (__builtin_mul_overflow(a, b, &r)) {
+        k->overflow = true;
+        return 0;
+    }
+    return r;
+}
+
+static uint64_t add_u64(tc_count *k, uint64_t a, uint64_t b) {
+    uint64_t r;
+    if (__builtin_add_overflow(a, b, &r)) {
+        k->overflow = true;
+        return 0;
+    }
+    return r;
+}
+
+void tc_add(tc_count *k, llmc_component comp, uint64_t a, uint64_t b) {
+    k->c.component[comp] = add_u64(k, k->c.component[comp], tc_mul(k, a, b));
+}
+
+void tc_add_scaled(tc_count *k, const tc_count *part, uint64_t times) {
+    if (part->overflow) k->overflow = true;
+    for (int c = 0; c < LLMC_COMP_COUNT; c++)
+        k->c.component[c] = add_u64(k, k->c.component[c], tc_mul(k, part->c.component[c], times));
+}
+
+int tc_finish(tc_count *k, llmc_param_count *out) {
+    uint64_t total = 0;
+    for (int c = 0; c < LLMC_COMP_COUNT; c++) total = add_u64(k, total, k->c.component[c]);
+    k->c.total = total;
+    if (out) *out = k->c;
+    return k->overflow ? 1 : 0;
+}
+
+bool tc_geom_from_dims(const llmc_spec *s, const llmc_dims *d, tc_geom *g) {
+    if (!tc_dims_complete(d, TC_NEED_SHAPE)) return false;
+    g->H = d->v[LLMC_DIM_HIDDEN_SIZE];
+    g->I = d->v[LLMC_DIM_INTERMEDIATE_SIZE];
+    g->nh = d->v[LLMC_DIM_NUM_HEADS];
+    g->nkv = d->v[LLMC_DIM_NUM_KV_HEADS];
+    g->hd = d->v[LLMC_DIM_HEAD_DIM];
+    g->V = s->vocab_size;
+    g->P = s->context_length;
+    return g->V >= 1 && g->P >= 1;
+}
+
+#define U(x) ((uint64_t)(x))
+
+void tc_count_attention(const llmc_spec *s, const tc_geom *g, tc_count *k) {
+    uint64_t q = tc_mul(k, U(g->nh), U(g->hd)), kv = tc_mul(k, U(g->nkv), U(g->hd));
+    tc_add(k, LLMC_COMP_ATTENTION, U(g->H), q);                    /* q_proj */
+    tc_add(k, LLMC_COMP_ATTENTION, U(g->H), tc_mul(k, 2, kv));     /* k_proj, v_proj */
+    tc_add(k, LLMC_COMP_ATTENTION, q, U(g->H));                    /* o_proj */
+    if (s->bias.qkv) {
+        tc_add(k, LLMC_COMP_ATTENTION, q, 1);
+        tc_add(k, LLMC_COMP_ATTENTION, kv, 2);
+    }
+    if (s->bias.attn_out) tc_add(k, LLMC_COMP_ATTENTION, U(g->H), 1);
+}
+
+void tc_count_mlp(const llmc_spec *s, const tc_geom *g, tc_count *k) {
+    uint64_t in = llmc_activation_is_gated(s->activation) ? 2 : 1;   /* gate + up, or up */
+    tc_add(k, LLMC_COMP_MLP, tc_mul(k, in, U(g->H)), U(g->I));
+    tc_add(k, LLMC_COMP_MLP, U(g->H), U(g->I));                      /* down */
+    if (s->bias.mlp) {
+        tc_add(k, LLMC_COMP_MLP, in, U(g->I));
+        tc_add(k, LLMC_COMP_MLP, U(g->H), 1);
+    }
+}
+
+void tc_count_norm(const llmc_spec *s, const tc_geom *g, tc_count *k) {
+    switch (s->norm) {
+    case LLMC_NORM_RMSNORM: tc_add(k, LLMC_COMP_NORM, U(g->H), 1); break;
+    case LLMC_NORM_LAYERNORM: tc_add(k, LLMC_COMP_NORM, U(g->H), s->bias.norm ? 2 : 1); break;
+    default: break;
+    }
+}
+
+/* ---- spec checks --------------------------------------------------------------------------------------- */
+
+static void diag_at(const llmc_spec *s, llmc_diags *d, llmc_severity sev, const char *key, const char *fmt,
+                    va_list ap) {
+    char msg[768];
+    vsnprintf(msg, sizeof msg, fmt, ap);
+    llmc_diag_add(d, sev, llmc_spec_loc(s, key), key, "%s", msg);
+}
+
+void tc_err(const llmc_spec *s, llmc_diags *d, const char *key, const char *fmt, ...) {
+    va_list ap;
+    va_start(ap, fmt);
+    diag_at(s, d, LLMC_SEV_ERROR, key, fmt, ap);
+    va_end(ap);
+}
+
+void tc_warn(const llmc_spec *s, llmc_diags *d, const char *key, const char *fmt, ...) {
+    va_list ap;
+    va_start(ap, fmt);
+    diag_at(s, d, LLMC_SEV_WARNING, key, fmt, ap);
+    va_end(ap);
+}
+
+void tc_check_pins(const llmc_spec *s, llmc_diags *d) {
+    const llmc_dims *p = &s->dims;
+    bool pH = pinned(s, LLMC_DIM_HIDDEN_SIZE), pNH = pinned(s, LLMC_DIM_NUM_HEADS), pHD = pinned(s, LLMC_DIM_HEAD_DIM);
+    long long H = p->v[LLMC_DIM_HIDDEN_SIZE], hd = p->v[LLMC_DIM_HEAD_DIM], kv = p->v[LLMC_DIM_NUM_KV_HEADS];
+
+    if (pH && pHD && !pNH) {
+        if (H % hd != 0) {
+            tc_err(s, d, "dims.hidden_size",
+                   "must be a multiple of dims.head_dim when dims.num_heads is not given (%lld %% %lld = %lld)", H, hd,
+                   H % hd);
+        } else if (pinned(s, LLMC_DIM_NUM_KV_HEADS)) {
+            long long nh = H / hd;
+            if (kv > nh)
+                tc_err(s, d, "dims.num_kv_heads", "must be <= num_heads = hidden_size / head_dim = %lld (got %lld)", nh,
+                       kv);
+            else if (nh % kv != 0)
+                tc_err(s, d, "dims.num_kv_heads", "must divide num_heads = hidden_size / head_dim = %lld (%lld %% %lld = %lld)",
+                       nh, nh, kv, nh % kv);
+            else if (s->attention == LLMC_ATTN_MHA && kv != nh)
+                tc_err(s, d, "attention",
+                       "mha needs dims.num_kv_heads equal to num_heads = hidden_size / head_dim = %lld (got %lld; use gqa "
+                       "for grouped heads)",
+                       nh, kv);
+        }
+    }
+    if (pH && s->positional == LLMC_POS_SINUSOIDAL && H % 2 != 0)
+        tc_err(s, d, "dims.hidden_size",
+               "must be even with positional_encoding: sinusoidal, half sines and half cosines (got %lld)", H);
+}
+
+/* Every name of the expression known from the spec alone (pins and spec values)? */
+static bool all_pinned(const llmc_spec *s, const llmc_expr *e) {
+    const char *names[32];
+    size_t n = llmc_expr_names(e, names, 32);
+    llmc_expr_env env = {s, &s->dims};
+    for (size_t i = 0; i < n && i < 32; i++) {
+        int64_t v;
+        if (llmc_expr_env_lookup(&env, names[i], &v) != 0) return false;
+    }
+    return n <= 32;
+}
+
+void tc_check_derived(const llmc_spec *s, const llmc_dims *full, const char *tmpl, tc_count_fn count_fn,
+                      llmc_diags *d) {
+    /* user constraints that mention derived dims: the loader could not evaluate them */
+    for (size_t i = 0; i < s->n_constraints; i++) {
+        const llmc_constraint *c = &s->constraints[i];
+        if (!c->expr || all_pinned(s, c->expr)) continue;
+        llmc_expr_env env = {s, full};
+        int64_t r = 0;
+        char err[160];
+        char key[48];
+        snprintf(key, sizeof key, "constraints[%zu]", i);
+        const char *names[32];
+        size_t n = llmc_expr_names(c->expr, names, 32);
+        char vals[256] = "";
+        bool known = true;
+        for (size_t j = 0; j < n && j < 32; j++) {
+            int64_t v;
+            if (llmc_expr_env_lookup(&env, names[j], &v) != 0) {
+                known = false;
+                break;
+            }
+            size_t used = strlen(vals);
+            int dim = llmc_dim_from_name(names[j]);
+            bool derived = dim >= 0 && !llmc_dims_has(&s->dims, (llmc_dim_id)dim);
+            snprintf(vals + used, sizeof vals - used, "%s%s = %lld%s", used ? ", " : "", names[j], (long long)v,
+                     derived ? " (derived)" : "");
+        }
+        if (!known) continue; /* e.g. sliding_window without a window: nothing to check */
+        if (llmc_expr_eval(c->expr, llmc_expr_env_lookup, &env, &r, err, sizeof err) != 0)
+            llmc_diag_add(d, LLMC_SEV_ERROR, c->loc, key, "'%s' cannot be evaluated for the dims of this spec: %s",
+                          c->text, err);
+        else if (r == 0)
+            llmc_diag_add(d, LLMC_SEV_ERROR, c->loc, key, "'%s' is false for the dims template %s derives (%s)", c->text,
+                          tmpl, vals);
+    }
+    llmc_param_count pc;
+    if (count_fn(s, full, &pc) != 0)
+        tc_err(s, d, "dims", "the parameter count of these dims does not fit in 64 bits (make the model smaller)");
+}
+
+/* ---- IR building ---------------------------------------------------------------------------------------- */
+
+llmc_dtype tc_dtype(const llmc_spec *s) {
+    switch (s->precision) {
+    case LLMC_PRECISION_FLOAT16: return LLMC_DTYPE_F16;
+    case LLMC_PRECISION_BFLOAT16: return LLMC_DTYPE_BF16;
+    default: return LLMC_DTYPE_F32;
+    }
+}
+
+static llmc_param_init normal(double std) {
+    llmc_param_init i = {LLMC_PINIT_NORMAL, std};
+    return i;
+}
+
+llmc_param_init tc_init(const tc_builder *b, tc_role role) {
+    const llmc_spec *s = b->s;
+    const tc_geom *g = &b->g;
+    double std = s->weights.std;
+    if (role == TC_ROLE_NORM) return (llmc_param_init){LLMC_PINIT_ONES, 0.0};
+    if (role == TC_ROLE_BIAS) return (llmc_param_init){LLMC_PINIT_ZEROS, 0.0};
+    if (s->weights.init == LLMC_INIT_T5) {
+        /* HF T5 _init_weights with factor 1 */
+        double H = (double)g->H;
+        switch (role) {
+        case TC_ROLE_EMBED:
+        case TC_ROLE_HEAD: return normal(1.0);
+        case TC_ROLE_Q: return normal(1.0 / sqrt(H * (double)g->hd));
+        case TC_ROLE_K:
+        case TC_ROLE_V:
+        case TC_ROLE_MLP_IN:
+        case TC_ROLE_REL_BIAS: return normal(1.0 / sqrt(H));
+        case TC_ROLE_O: return normal(1.0 / sqrt((double)g->nh * (double)g->hd));
+        case TC_ROLE_MLP_OUT: return normal(1.0 / sqrt((double)g->I));
+        default: return normal(std); /* learned positions: T5 has none; weights.std */
+        }
+    }
+    if (s->weights.init == LLMC_INIT_SCALED_NORMAL && (role == TC_ROLE_O || role == TC_ROLE_MLP_OUT) &&
+        b->stack_layers >= 1)
+        return normal(std / sqrt(2.0 * (double)b->stack_layers));
+    return normal(std);
+}
+
+llmc_tid tc_param(tc_builder *b, const char *name, int rank, int64_t d0, int64_t d1, llmc_component comp,
+                  llmc_stack st, int layer, tc_role role) {
+    llmc_param_desc p;
+    memset(&p, 0, sizeof p);
+    p.name = name;
+    p.dtype = b->dt;
+    p.rank = rank;
+    p.shape[0] = d0;
+    p.shape[1] = d1;
+    p.component = comp;
+    p.stack = st;
+    p.layer = st == LLMC_STACK_NONE ? -1 : layer;
+    p.init = tc_init(b, role);
+    return llmc_ir_param(b->ir, &p);
+}
+
+llmc_tid tc_op(tc_builder *b, llmc_op_type type, const char *name, const llmc_tid *in, int n_in,
+               const llmc_attr *attrs, int n_attrs) {
+    return llmc_ir_op(b->ir, type, name, in, n_in, attrs, n_attrs);
+}
+
+#define NAME_LEN 512
+#define NAMEF(buf, ...) snprintf(buf, sizeof buf, __VA_ARGS__)
+
+llmc_tid tc_linear(tc_builder *b, llmc_tid x, const char *prefix, int64_t out, int64_t in, bool bias,
+                   llmc_component comp, llmc_stack st, int layer, tc_role role) {
+    char n[NAME_LEN];
+    NAMEF(n, "%s.weight", prefix);
+    llmc_tid w = tc_param(b, n, 2, out, in, comp, st, layer, role);
+    llmc_tid bt = LLMC_TID_NONE;
+    if (bias) {
+        NAMEF(n, "%s.bias", prefix);
+        bt = tc_param(b, n, 1, out, 0, comp, st, layer, TC_ROLE_BIAS);
+    }
+    llmc_tid inputs[3] = {x, w, bt};
+    return tc_op(b, LLMC_OP_LINEAR, prefix, inputs, bias ? 3 : 2, NULL, 0);
+}
+
+llmc_tid tc_norm(tc_builder *b, llmc_tid x, const char *prefix, llmc_stack st, int layer) {
+    const llmc_spec *s = b->s;
+    if (s->norm == LLMC_NORM_NONE) return x;
+    char n[NAME_LEN];
+    NAMEF(n, "%s.weight", prefix);
+    llmc_tid w = tc_param(b, n, 1, b->g.H, 0, LLMC_COMP_NORM, st, layer, TC_ROLE_NORM);
+    llmc_attr eps = llmc_attr_float("eps", s->norm_eps);
+    if (s->norm == LLMC_NORM_RMSNORM) {
+        /* RMSNorm has no bias whatever bias.norm says: it does not centre, so a shift would
+         * not be a normalisation parameter (LLaMA and T5 have none) */
+        llmc_tid in[2] = {x, w};
+        return tc_op(b, LLMC_OP_RMSNORM, prefix, in, 2, &eps, 1);
+    }
+    llmc_tid bt = LLMC_TID_NONE;
+    if (s->bias.norm) {
+        NAMEF(n, "%s.bias", prefix);
+        bt = tc_param(b, n, 1, b->g.H, 0, LLMC_COMP_NORM, st, layer, TC_ROLE_BIAS);
+    }
+    llmc_tid in[3] = {x, w, bt};
+    return tc_op(b, LLMC_OP_LAYERNORM, prefix, in, s->bias.norm ? 3 : 2, &eps, 1);
+}
+
+llmc_tid tc_reshape(tc_builder *b, llmc_tid x, const char *name, int64_t seq, int64_t a, int64_t c) {
+    llmc_attr shape;
+    memset(&shape, 0, sizeof shape);
+    shape.key = "shape";
+    shape.type = LLMC_ATTR_INTS;
+    shape.ints[0] = LLMC_SYM_BATCH;
+    shape.ints[1] = seq;
+    shape.ints[2] = a;
+    shape.ints[3] = c;
+    shape.n_ints = c > 0 ? 4 : 3;
+    return tc_op(b, LLMC_OP_RESHAPE, name, &x, 1, &shape, 1);
+}
+
+llmc_tid tc_add_op(tc_builder *b, const char *name, llmc_tid x, llmc_tid y) {
+    llmc_tid in[2] = {x, y};
+    return tc_op(b, LLMC_OP_ADD, name, in, 2, NULL, 0);
+}
+
+int tc_rope_attrs(const llmc_spec *s, llmc_attr *a) {
+    const llmc_rope_params *r = &s->rope;
+    int n = 0;
+    a[n++] = llmc_attr_float("theta", r->theta);
+    a[n++] = llmc_attr_str("scaling", llmc_rope_scaling_name(r->scaling));
+    if (r->scaling == LLMC_ROPE_SCALING_NONE) return n;
+    a[n++] = llmc_attr_float("factor", r->factor);
+    if (r->scaling == LLMC_ROPE_SCALING_LINEAR) return n;
+    a[n++] = llmc_attr_float("original_context_length", (double)r->original_context_length);
+    if (r->scaling == LLMC_ROPE_SCALING_LLAMA3) {
+        a[n++] = llmc_attr_float("low_freq_factor", r->low_freq_factor);
+        a[n++] = llmc_attr_float("high_freq_factor", r->high_freq_factor);
+    } else if (r->scaling == LLMC_ROPE_SCALING_YARN) {
+        a[n++] = llmc_attr_float("beta_fast", r->beta_fast);
+        a[n++] = llmc_attr_float("beta_slow", r->beta_slow);
+    }
+    return n;
+}
+
+llmc_tid tc_attention(tc_builder *b, const tc_attn *a) {
+    const llmc_spec *s = b->s;
+    const tc_geom *g = &b->g;
+    int64_t qd = g->nh * g->hd, kvd = g->nkv * g->hd;
+    char n[NAME_LEN];
+
+    llmc_tid q = tc_linear(b, a->x_q, a->q, qd, g->H, s->bias.qkv, LLMC_COMP_ATTENTION, a->stack, a->layer, TC_ROLE_Q);
+    llmc_tid k = tc_linear(b, a->x_kv, a->k, kvd, g->H, s->bias.qkv, LLMC_COMP_ATTENTION, a->stack, a->layer, TC_ROLE_K);
+    llmc_tid v = tc_linear(b, a->x_kv, a->v, kvd, g->H, s->bias.qkv, LLMC_COMP_ATTENTION, a->stack, a->layer, TC_ROLE_V);
+    NAMEF(n, "%s.q_heads", a->op_prefix);
+    q = tc_reshape(b, q, n, a->q_seq, g->nh, g->hd);
+    NAMEF(n, "%s.k_heads", a->op_prefix);
+    k = tc_reshape(b, k, n, a->kv_seq, g->nkv, g->hd);
+    NAMEF(n, "%s.v_heads", a->op_prefix);
+    v = tc_reshape(b, v, n, a->kv_seq, g->nkv, g->hd);
+
+    if (a->rope) {
+        llmc_attr ra[8];
+        int nr = tc_rope_attrs(s, ra);
+        NAMEF(n, "%s.q_rope", a->op_prefix);
+        q = tc_op(b, LLMC_OP_ROPE, n, &q, 1, ra, nr);
+        NAMEF(n, "%s.k_rope", a->op_prefix);
+        k = tc_op(b, LLMC_OP_ROPE, n, &k, 1, ra, nr);
+    }
+    llmc_tid bias = a->bias;
+    if (a->alibi) {
+        llmc_tid in[2] = {q, k};
+        llmc_attr mb = llmc_attr_float("max_bias", s->alibi_max_bias);
+        NAMEF(n, "%s.alibi", a->op_prefix);
+        bias = tc_op(b, LLMC_OP_ALIBI, n, in, 2, &mb, 1);
+    }
+    llmc_attr at[3];
+    int na = 0;
+    at[na++] = llmc_attr_str("mask", a->mask);
+    at[na++] = llmc_attr_float("scale", a->scale);
+    if (!strcmp(a->mask, "sliding_window")) at[na++] = llmc_attr_int("window", s->sliding_window);
+    llmc_tid in[4] = {q, k, v, bias};
+    NAMEF(n, "%s.attention", a->op_prefix);
+    llmc_tid o = tc_op(b, LLMC_OP_ATTENTION, n, in, bias != LLMC_TID_NONE ? 4 : 3, at, na);
+    NAMEF(n, "%s.merge_heads", a->op_prefix);
+    o = tc_reshape(b, o, n, a->q_seq, qd, 0);
+    return tc_linear(b, o, a->o, g->H, qd, s->bias.attn_out, LLMC_COMP_ATTENTION, a->stack, a->layer, TC_ROLE_O);
+}
+
+llmc_tid tc_mlp_block(tc_builder *b, const tc_mlp *m) {
+    const llmc_spec *s = b->s;
+    const tc_geom *g = &b->g;
+    char n[NAME_LEN];
+    NAMEF(n, "%s.act", m->op_prefix);
+    llmc_tid h;
+    if (llmc_activation_is_gated(s->activation)) {
+        llmc_tid gate = tc_linear(b, m->x, m->gate, g->I, g->H, s->bias.mlp, LLMC_COMP_MLP, m->stack, m->layer,
+                                  TC_ROLE_MLP_IN);
+        llmc_tid up = tc_linear(b, m->x, m->up, g->I, g->H, s->bias.mlp, LLMC_COMP_MLP, m->stack, m->layer,
+                                TC_ROLE_MLP_IN);
+        llmc_tid in[2] = {gate, up};
+        if (s->activation == LLMC_ACT_SWIGLU) {
+            h = tc_op(b, LLMC_OP_SWIGLU, n, in, 2, NULL, 0);
+        } else {
+            /* geglu gates with the tanh approximation of gelu (T5 v1.1 "gated-gelu") */
+            llmc_attr ap = llmc_attr_int("approximate", 1);
+            h = tc_op(b, LLMC_OP_GEGLU, n, in, 2, &ap, 1);
+        }
+    } else {
+        llmc_tid up = tc_linear(b, m->x, m->up, g->I, g->H, s->bias.mlp, LLMC_COMP_MLP, m->stack, m->layer,
+                                TC_ROLE_MLP_IN);
+        llmc_attr fn = llmc_attr_str("fn", llmc_activation_name(s->activation));
+        h = tc_op(b, LLMC_OP_ACTIVATION, n, &up, 1, &fn, 1);
+    }
+    return tc_linear(b, h, m->down, g->H, g->I, s->bias.mlp, LLMC_COMP_MLP, m->stack, m->layer, TC_ROLE_MLP_OUT);
+}

@@ -1,0 +1,234 @@
+/* decoder_only — the GPT / LLaMA / Mistral / Qwen2 / Gemma / GPT-2 family.
+ *
+ *   input_ids [B,S] -> embed_tokens (+ learned or sinusoidal positions)
+ *   num_layers x { h = h + attn(norm1(h)); h = h + mlp(norm2(h)) }   (pre-norm)
+ *   -> final norm -> lm_head (or the embedding matrix when tied) -> logits [B,S,V]
+ *
+ * Self-attention is causal (or causal within a sliding window) with MHA / MQA / GQA heads,
+ * head_dim independent of hidden_size / num_heads when all three are given, RoPE or ALiBi
+ * inside attention. Names follow HF LLaMA. docs/templates.md has every feature, the count
+ * formula, the sizing problem and the numerical semantics backends implement. */
+#include <math.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "tmpl_common.h"
+
+#define TEMPLATE "decoder_only"
+#define NEED (TC_NEED_SHAPE | TC_BIT(LLMC_DIM_NUM_LAYERS))
+#define MAX_LAYERS 4096 /* the IR holds ~25 tensors per layer; real models have <= 128 layers */
+
+static bool pinned(const llmc_spec *s, llmc_dim_id id) { return llmc_dims_has(&s->dims, id); }
+
+/* ---- dims ------------------------------------------------------------------------------------- */
+
+static int complete_dims(const llmc_spec *s, llmc_dims *d, llmc_diags *diags) {
+    tc_derive_common(s, d);
+    if (tc_dims_complete(d, NEED)) return 0;
+    if (diags) {
+        char missing[256];
+        tc_missing_text(s, d, NEED, missing, sizeof missing);
+        llmc_error(diags, "dims", "template " TEMPLATE " cannot complete the dims: missing %s", missing);
+    }
+    return 1;
+}
+
+/* ---- the sizing problem ----------------------------------------------------------------------------- */
+
+static void plan(const llmc_spec *s, tc_plan *p) {
+    memset(p, 0, sizeof *p);
+    bool free_l = !pinned(s, LLMC_DIM_NUM_LAYERS);
+    if (free_l) tc_plan_range(p, LLMC_DIM_NUM_LAYERS, 1, 256, 1);
+    tc_plan_common(s, p);
+    /* when both depth and width are free, keep the shape in the band of published models
+     * (hidden_size / num_layers from ~19 for MobileLLM to ~190 for Falcon-180B), so that a
+     * budget no shape meets exactly is not met by a 200-layer, 64-wide model */
+    if (free_l && !pinned(s, LLMC_DIM_HIDDEN_SIZE))
+        tc_plan_constraint(p, "hidden_size in [8 * num_layers, 1024 * num_layers]");
+}
+
+static int define_problem(const llmc_spec *s, llmc_problem *prob, llmc_diags *d) {
+    (void)d; /* llmc_problem_add_* report their own errors */
+    tc_plan p;
+    plan(s, &p);
+    return tc_plan_apply(&p, prob, TEMPLATE);
+}
+
+/* ---- count ---------------------------------------------------------------------------------------- */
+
+static int count(const llmc_spec *s, const llmc_dims *d, llmc_param_count *out) {
+    tc_geom g;
+    if (out) memset(out, 0, sizeof *out);
+    if (s->positional == LLMC_POS_RELATIVE || !tc_dims_complete(d, NEED) || !tc_geom_from_dims(s, d, &g)) return 1;
+    tc_count k;
+    memset(&k, 0, sizeof k);
+    tc_add(&k, LLMC_COMP_EMBEDDING, (uint64_t)g.V, (uint64_t)g.H);
+    if (s->positional == LLMC_POS_LEARNED) tc_add(&k, LLMC_COMP_POSITIONAL, (uint64_t)g.P, (uint64_t)g.H);
+
+    tc_count layer;
+    memset(&layer, 0, sizeof layer);
+    tc_count_norm(s, &g, &layer);      /* input_layernorm */
+    tc_count_attention(s, &g, &layer);
+    tc_count_norm(s, &g, &layer);      /* post_attention_layernorm */
+    tc_count_mlp(s, &g, &layer);
+    tc_add_scaled(&k, &layer, (uint64_t)d->v[LLMC_DIM_NUM_LAYERS]);
+
+    tc_count_norm(s, &g, &k);          /* model.norm */
+    if (!s->tie_word_embeddings) tc_add(&k, LLMC_COMP_HEAD, (uint64_t)g.V, (uint64_t)g.H);
+    if (s->bias.lm_head) tc_add(&k, LLMC_COMP_HEAD, (uint64_t)g.V, 1);
+    return tc_finish(&k, out);
+}
+
+/* ---- validate -------------------------------------------------------------------------------------- */
+
+static int validate(const llmc_spec *s, llmc_diags *d) {
+    size_t before = llmc_diags_errors(d);
+    if (s->positional == LLMC_POS_RELATIVE)
+        tc_err(s, d, "positional_encoding",
+               "relative is not supported by template " TEMPLATE
+               " (T5-style relative position buckets need template: encoder_decoder); use rope or alibi");
+    if (s->weights.init == LLMC_INIT_T5)
+        tc_err(s, d, "weights.init",
+               "t5 applies only to template encoder_decoder (use normal or scaled_normal with " TEMPLATE ")");
+    if (pinned(s, LLMC_DIM_NUM_ENCODER_LAYERS))
+        tc_err(s, d, "dims.num_encoder_layers", "does not apply to template " TEMPLATE " (use dims.num_layers)");
+    if (pinned(s, LLMC_DIM_NUM_DECODER_LAYERS))
+        tc_err(s, d, "dims.num_decoder_layers", "does not apply to template " TEMPLATE " (use dims.num_layers)");
+    if (pinned(s, LLMC_DIM_NUM_LAYERS) && s->dims.v[LLMC_DIM_NUM_LAYERS] > MAX_LAYERS)
+        tc_err(s, d, "dims.num_layers", "must be <= %d for template " TEMPLATE " (got %lld)", MAX_LAYERS,
+               (long long)s->dims.v[LLMC_DIM_NUM_LAYERS]);
+    tc_check_pins(s, d);
+
+    if (s->has_target_params) {
+        tc_plan p;
+        plan(s, &p);
+        if (p.n_vars == 0)
+            tc_err(s, d, "target_params",
+                   "conflicts with dims, which already fix every dimension of template " TEMPLATE
+                   " (remove target_params, or unpin a dimension for the solver to choose)");
+    } else {
+        llmc_dims full = s->dims;
+        tc_derive_common(s, &full);
+        if (!tc_dims_complete(&full, NEED)) {
+            char missing[256];
+            tc_missing_text(s, &full, NEED, missing, sizeof missing);
+            tc_err(s, d, "dims",
+                   "incomplete without target_params: missing %s (pin them, or set target_params for the solver to "
+                   "choose)",
+                   missing);
+        } else if (llmc_diags_errors(d) == before) {
+            tc_check_derived(s, &full, TEMPLATE, count, d);
+        }
+    }
+    return llmc_diags_errors(d) > before ? 1 : 0;
+}
+
+/* ---- the graph --------------------------------------------------------------------------------------- */
+
+static int build_ir(const llmc_spec *s, const llmc_dims *d, llmc_ir *ir, llmc_diags *diags) {
+    tc_builder b;
+    memset(&b, 0, sizeof b);
+    b.ir = ir;
+    b.s = s;
+    b.dt = tc_dtype(s);
+    if (!tc_dims_complete(d, NEED) || !tc_geom_from_dims(s, d, &b.g)) {
+        char missing[256];
+        tc_missing_text(s, d, NEED, missing, sizeof missing);
+        llmc_error(diags, "dims", "template " TEMPLATE " needs complete dims to build the graph (missing %s)", missing);
+        return 1;
+    }
+    if (s->positional == LLMC_POS_RELATIVE) {
+        llmc_error(diags, "positional_encoding", "relative positions are not supported by template " TEMPLATE);
+        return 1;
+    }
+    int64_t L = d->v[LLMC_DIM_NUM_LAYERS];
+    if (L > MAX_LAYERS) {
+        llmc_error(diags, "dims.num_layers", "must be <= %d for template " TEMPLATE " (got %lld)", MAX_LAYERS,
+                   (long long)L);
+        return 1;
+    }
+    b.stack_layers = L;
+    const tc_geom *g = &b.g;
+    llmc_ir_set_meta(ir, "template", TEMPLATE);
+    llmc_ir_set_meta(ir, "name", s->name ? s->name : "model");
+
+    int64_t ids_shape[2] = {LLMC_SYM_BATCH, LLMC_SYM_SEQ};
+    llmc_tid ids = llmc_ir_input(ir, "input_ids", LLMC_DTYPE_I64, 2, ids_shape);
+    llmc_tid embed = tc_param(&b, "model.embed_tokens.weight", 2, g->V, g->H, LLMC_COMP_EMBEDDING, LLMC_STACK_NONE, -1,
+                              TC_ROLE_EMBED);
+    llmc_tid in2[2] = {ids, embed};
+    llmc_tid x = tc_op(&b, LLMC_OP_EMBEDDING, "model.embed_tokens", in2, 2, NULL, 0);
+
+    if (s->positional == LLMC_POS_LEARNED) {
+        llmc_tid table = tc_param(&b, "model.embed_positions.weight", 2, g->P, g->H, LLMC_COMP_POSITIONAL,
+                                  LLMC_STACK_NONE, -1, TC_ROLE_POSITIONS);
+        llmc_tid pin[2] = {ids, table};
+        llmc_tid pos = tc_op(&b, LLMC_OP_POSITIONS_LEARNED, "model.embed_positions", pin, 2, NULL, 0);
+        x = tc_add_op(&b, "model.embed_add_positions", x, pos);
+    } else if (s->positional == LLMC_POS_SINUSOIDAL) {
+        llmc_attr at[2] = {llmc_attr_int("dim", g->H), llmc_attr_str("dtype", llmc_dtype_name(b.dt))};
+        llmc_tid pos = tc_op(&b, LLMC_OP_POSITIONS_SINUSOIDAL, "model.embed_positions", &ids, 1, at, 2);
+        x = tc_add_op(&b, "model.embed_add_positions", x, pos);
+    }
+
+    const char *mask = s->attention == LLMC_ATTN_SLIDING_WINDOW ? "sliding_window" : "causal";
+    double scale = 1.0 / sqrt((double)g->hd);
+    for (int i = 0; i < (int)L; i++) {
+        /* sizes: "model.layers.%d" < 32, every name below < 32 + 40 */
+        char p[32], ln[80], op[80], q[96], k[96], v[96], o[96], res[80];
+        snprintf(p, sizeof p, "model.layers.%d", i);
+
+        snprintf(ln, sizeof ln, "%s.input_layernorm", p);
+        llmc_tid h = tc_norm(&b, x, ln, LLMC_STACK_DECODER, i);
+        snprintf(op, sizeof op, "%s.self_attn", p);
+        snprintf(q, sizeof q, "%s.q_proj", op);
+        snprintf(k, sizeof k, "%s.k_proj", op);
+        snprintf(v, sizeof v, "%s.v_proj", op);
+        snprintf(o, sizeof o, "%s.o_proj", op);
+        tc_attn a = {op, q, k, v, o, h, h, LLMC_SYM_SEQ, LLMC_SYM_SEQ, s->positional == LLMC_POS_ROPE,
+                     s->positional == LLMC_POS_ALIBI, LLMC_TID_NONE, mask, scale, LLMC_STACK_DECODER, i};
+        llmc_tid attn = tc_attention(&b, &a);
+        snprintf(res, sizeof res, "%s.attn_residual", p);
+        x = tc_add_op(&b, res, x, attn);
+
+        snprintf(ln, sizeof ln, "%s.post_attention_layernorm", p);
+        h = tc_norm(&b, x, ln, LLMC_STACK_DECODER, i);
+        snprintf(op, sizeof op, "%s.mlp", p);
+        snprintf(q, sizeof q, "%s.gate_proj", op);
+        snprintf(k, sizeof k, "%s.up_proj", op);
+        snprintf(v, sizeof v, "%s.down_proj", op);
+        tc_mlp m = {op, q, k, v, h, LLMC_STACK_DECODER, i};
+        llmc_tid mlp = tc_mlp_block(&b, &m);
+        snprintf(res, sizeof res, "%s.mlp_residual", p);
+        x = tc_add_op(&b, res, x, mlp);
+    }
+    x = tc_norm(&b, x, "model.norm", LLMC_STACK_NONE, -1);
+
+    /* a tied head is the embedding matrix itself: one tensor, counted once */
+    llmc_tid w = s->tie_word_embeddings ? embed
+                                        : tc_param(&b, "lm_head.weight", 2, g->V, g->H, LLMC_COMP_HEAD, LLMC_STACK_NONE,
+                                                   -1, TC_ROLE_HEAD);
+    llmc_tid hb = LLMC_TID_NONE;
+    if (s->bias.lm_head)
+        hb = tc_param(&b, "lm_head.bias", 1, g->V, 0, LLMC_COMP_HEAD, LLMC_STACK_NONE, -1, TC_ROLE_BIAS);
+    int64_t logits_shape[3] = {LLMC_SYM_BATCH, LLMC_SYM_SEQ, g->V};
+    llmc_tid logits = llmc_ir_value(ir, "logits", b.dt, 3, logits_shape);
+    if (x != LLMC_TID_NONE && w != LLMC_TID_NONE && logits != LLMC_TID_NONE &&
+        (!s->bias.lm_head || hb != LLMC_TID_NONE)) {
+        llmc_tid hin[3] = {x, w, hb};
+        llmc_ir_op_raw(ir, LLMC_OP_LINEAR, "lm_head", hin, s->bias.lm_head ? 3 : 2, &logits, 1, NULL, 0);
+    }
+    llmc_ir_mark_output(ir, logits);
+    return 0;
+}
+
+static const llmc_template_vtable vtable = {sizeof(llmc_template_vtable), validate, complete_dims, define_problem,
+                                            count, build_ir};
+
+static const llmc_plugin_desc plugins[] = {
+    {LLMC_PLUGIN_TEMPLATE, TEMPLATE, "1.0.0",
+     "decoder-only transformer: GPT-2, LLaMA, Mistral, Qwen2, Gemma families (MHA/MQA/GQA/sliding window, "
+     "RoPE/ALiBi/learned/sinusoidal positions, gated or plain MLP, tied or untied head)",
+     &vtable},
+};
+LLMC_DEFINE_PLUGIN_ENTRY(plugins)
