@@ -141,40 +141,36 @@ static int model_facts(const llmc_emit_ctx *ctx, const llmc_layout *layout, pt_m
 
 /* ---- the emitter ------------------------------------------------------------------------------- */
 
+/* Validation-time check. The templates already refuse the combinations this package cannot
+ * express (decoder_only + relative, encoder_decoder + alibi or sliding window); repeating those
+ * here would report each problem twice. */
 static int pytorch_check(const llmc_spec *s, llmc_diags *d) {
-    int bad = 0;
-    bool encdec = !strcmp(s->template_name, "encoder_decoder");
-    if (!encdec && strcmp(s->template_name, "decoder_only")) {
+    if (strcmp(s->template_name, "encoder_decoder") && strcmp(s->template_name, "decoder_only")) {
         llmc_diag_add(d, LLMC_SEV_ERROR, llmc_spec_loc(s, "template"), "template",
                       "the pytorch emitter writes decoder_only and encoder_decoder models (template is %s)",
                       s->template_name);
         return 1;
     }
-    if (!encdec && s->positional == LLMC_POS_RELATIVE) {
-        llmc_diag_add(d, LLMC_SEV_ERROR, llmc_spec_loc(s, "positional_encoding"), "positional_encoding",
-                      "the pytorch emitter has no decoder-only relative position bias (T5-style relative "
-                      "positions need template: encoder_decoder; for decoder_only use rope or alibi)");
-        bad = 1;
-    }
-    if (encdec && s->positional == LLMC_POS_ALIBI) {
-        llmc_diag_add(d, LLMC_SEV_ERROR, llmc_spec_loc(s, "positional_encoding"), "positional_encoding",
-                      "the pytorch emitter has no encoder-decoder ALiBi (ALiBi is defined for causal attention; "
-                      "use relative, as T5 does, or learned positions, as BART does)");
-        bad = 1;
-    }
-    if (encdec && s->attention == LLMC_ATTN_SLIDING_WINDOW) {
-        llmc_diag_add(d, LLMC_SEV_ERROR, llmc_spec_loc(s, "attention"), "attention",
-                      "the pytorch emitter has no encoder-decoder sliding-window attention "
-                      "(use mha, gqa or mqa with template: encoder_decoder)");
-        bad = 1;
-    }
-    return bad;
+    return 0;
+}
+
+/* Features the templates of the generated package do not have. The template plugins refuse
+ * them first; this guards against a template that starts accepting them. */
+static int unsupported(const llmc_spec *s, llmc_diags *d) {
+    bool encdec = !strcmp(s->template_name, "encoder_decoder");
+    const char *what = NULL;
+    if (!encdec && s->positional == LLMC_POS_RELATIVE) what = "decoder-only relative position bias";
+    else if (encdec && s->positional == LLMC_POS_ALIBI) what = "encoder-decoder ALiBi";
+    else if (encdec && s->attention == LLMC_ATTN_SLIDING_WINDOW) what = "encoder-decoder sliding-window attention";
+    if (!what) return 0;
+    llmc_error(d, "emit", "pytorch: the generated package has no %s", what);
+    return 1;
 }
 
 static int pytorch_emit(const llmc_emit_ctx *ctx, llmc_diags *d) {
     llmc_layout layout;
     memset(&layout, 0, sizeof layout);
-    if (pytorch_check(ctx->spec, d)) return -1;
+    if (pytorch_check(ctx->spec, d) || unsupported(ctx->spec, d)) return -1;
     if (llmc_layout_hf(ctx->spec, ctx->ir, &layout, d)) return -1;
     pt_model m;
     int rc = model_facts(ctx, &layout, &m, d);
