@@ -22,6 +22,12 @@ typedef struct pconstraint {
     uint32_t dims_needed;  /* bit per llmc_dim_id referenced */
 } pconstraint;
 
+#define NAME_CACHE 64
+typedef struct name_slot {
+    const char *ptr;       /* a name string owned by one of the expressions */
+    int dim;               /* its dim id, or -1 for a spec value */
+} name_slot;
+
 struct llmc_problem {
     const llmc_spec *spec;
     const llmc_template_vtable *tmpl;
@@ -32,7 +38,11 @@ struct llmc_problem {
     bool failed;           /* a template call was invalid (reported at creation) */
     llmc_diags *d;         /* only during creation */
     const char *tmpl_name;
+    name_slot names[NAME_CACHE];
+    size_t n_names;
 };
+
+static void cache_names(llmc_problem *p);
 
 /* ---- template side ------------------------------------------------------------------------ */
 
@@ -203,6 +213,7 @@ llmc_problem *llmc_problem_create(const llmc_spec *spec, const struct llmc_templ
         c->dims_needed = dims_mask_of(c->expr);
     }
     p->d = NULL;
+    if (!p->failed) cache_names(p);
     if (p->failed) {
         llmc_problem_free(p);
         return NULL;
@@ -301,12 +312,46 @@ static void describe_values(const llmc_problem *p, const pconstraint *c, const l
     }
 }
 
+/* Name lookup for the solver's hot loop. Each expression owns its name strings and passes the
+ * same pointers on every evaluation, so names resolve once to a dim id (or a spec value) and
+ * later lookups compare pointers instead of strings. */
+typedef struct fast_env {
+    const llmc_problem *p;
+    const llmc_dims *dims;
+} fast_env;
+
+static int fast_lookup(void *user, const char *name, int64_t *out) {
+    const fast_env *fe = user;
+    const llmc_problem *p = fe->p;
+    for (size_t i = 0; i < p->n_names; i++) {
+        if (p->names[i].ptr != name || p->names[i].dim < 0) continue;
+        if (!llmc_dims_has(fe->dims, (llmc_dim_id)p->names[i].dim)) return 1;
+        *out = fe->dims->v[p->names[i].dim];
+        return 0;
+    }
+    llmc_expr_env env = {p->spec, fe->dims}; /* spec values, and names past the cache */
+    return llmc_expr_env_lookup(&env, name, out);
+}
+
+/* filled once, when the problem is complete; read-only afterwards, so evaluation is thread-safe */
+static void cache_names(llmc_problem *p) {
+    for (size_t i = 0; i < p->n_cons; i++) {
+        const char *names[32];
+        size_t n = llmc_expr_names(p->cons[i].expr, names, 32);
+        for (size_t k = 0; k < n && k < 32 && p->n_names < NAME_CACHE; k++) {
+            p->names[p->n_names].ptr = names[k];
+            p->names[p->n_names].dim = llmc_dim_from_name(names[k]);
+            p->n_names++;
+        }
+    }
+}
+
 /* 1 = holds, 0 = violated, -1 = cannot be evaluated (message in err) */
 static int constraint_holds(const llmc_problem *p, const pconstraint *c, const llmc_dims *dims, char *err,
                             size_t err_len) {
-    llmc_expr_env env = {p->spec, dims};
+    fast_env env = {p, dims};
     int64_t r = 0;
-    if (llmc_expr_eval(c->expr, llmc_expr_env_lookup, &env, &r, err, err_len) != 0) return -1;
+    if (llmc_expr_eval(c->expr, fast_lookup, &env, &r, err, err_len) != 0) return -1;
     return r != 0;
 }
 
@@ -344,13 +389,21 @@ llmc_eval_status llmc_problem_evaluate(const llmc_problem *p, llmc_dims *dims, u
     return LLMC_EVAL_OK;
 }
 
-bool llmc_problem_partial_ok(const llmc_problem *p, const llmc_dims *dims) {
+long llmc_problem_partial_violation(const llmc_problem *p, const llmc_dims *dims) {
+    /* the pins take part: a constraint over a pinned dim and a free one prunes too */
+    llmc_dims full = *dims;
+    for (int i = 0; i < LLMC_DIM_COUNT; i++)
+        if (llmc_dims_has(&p->spec->dims, (llmc_dim_id)i)) llmc_dims_put(&full, (llmc_dim_id)i, p->spec->dims.v[i]);
     for (size_t i = 0; i < p->n_cons; i++) {
         const pconstraint *c = &p->cons[i];
-        if ((c->dims_needed & dims->set) != c->dims_needed) continue;
-        if (constraint_holds(p, c, dims, NULL, 0) != 1) return false;
+        if ((c->dims_needed & full.set) != c->dims_needed) continue;
+        if (constraint_holds(p, c, &full, NULL, 0) != 1) return (long)i;
     }
-    return true;
+    return -1;
+}
+
+bool llmc_problem_partial_ok(const llmc_problem *p, const llmc_dims *dims) {
+    return llmc_problem_partial_violation(p, dims) < 0;
 }
 
 int llmc_problem_count(const llmc_problem *p, const llmc_dims *dims, llmc_param_count *out) {

@@ -194,7 +194,8 @@ static json_t *build(const llmc_spec *s, const llmc_dims *solved, bool *ok) {
         for (size_t i = 0; i < s->n_constraints; i++)
             if (json_array_append_new(cons, json_string(s->constraints[i].text)) != 0) *ok = false;
     put(root, "constraints", cons);
-    put(root, "tolerance", json_real(s->tolerance));
+    /* a tolerance without a budget means nothing (and would warn when spec.json is reloaded) */
+    put(root, "tolerance", s->has_target_params ? json_real(s->tolerance) : json_null());
 
     if (s->n_emit > 0) {
         json_t *emit = json_array();

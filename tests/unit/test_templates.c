@@ -282,6 +282,30 @@ static void test_examples(void **state) {
         assert_int_equal(out->shape[0], LLMC_SYM_BATCH);
         assert_int_equal(out->shape[1], LLMC_SYM_SEQ);
         assert_int_equal(out->shape[2], b.spec->vocab_size);
+        /* ir.json round trip is exact, and the graph renders as DOT */
+        char *json = llmc_ir_to_json(b.ir);
+        assert_non_null(json);
+        llmc_diags *d = llmc_diags_create();
+        llmc_ir *back = llmc_ir_from_json(json, strlen(json), "ir.json", d);
+        if (!back) {
+            char *msg = all_diags(d);
+            fail_msg("%s: ir.json does not read back:\n%s", ex[i].file, msg);
+        }
+        char *again = llmc_ir_to_json(back);
+        assert_non_null(again);
+        assert_true(strcmp(json, again) == 0);
+        llmc_param_count c;
+        assert_int_equal(llmc_ir_count_params(back, &c, d), 0);
+        assert_int_equal(c.total, b.counted.total);
+        FILE *f = tmpfile();
+        assert_non_null(f);
+        assert_int_equal(llmc_ir_write_dot(back, f), 0);
+        assert_true(ftell(f) > 0);
+        fclose(f);
+        free(again);
+        free(json);
+        llmc_ir_free(back);
+        llmc_diags_free(d);
         built_free(&b);
     }
     /* the target_params example validates and defines a problem */
@@ -896,6 +920,7 @@ static void test_problem(void **state) {
                    "num_decoder_layers in [1,256] step 1\n"
                    "hidden_size in [64,65536] step 64\n"
                    "encoder_decoder: hidden_size % head_dim == 0\n"
+                   "encoder_decoder: num_decoder_layers == num_encoder_layers\n"
                    "encoder_decoder: hidden_size in [8 * num_encoder_layers, 1024 * num_encoder_layers]\n"
                    "encoder_decoder: hidden_size in [8 * num_decoder_layers, 1024 * num_decoder_layers]\n"
                    "constraints[0]: hidden_size <= 1024\n");

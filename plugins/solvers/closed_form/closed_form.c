@@ -6,8 +6,8 @@
  * count(hidden, layers = hidden / ASPECT) = target for hidden by bisection over the width
  * lattice (the count is nondecreasing in both), rounds depth to its domain, re-solves width
  * at that depth, then rounds the MLP width the same way. Shape variables (heads, kv heads,
- * head_dim) take the first value that satisfies the partial constraints, preferring
- * head_dim 64/128. Only the few neighbours of each rounding are checked against the
+ * head_dim) take, for each rounded depth and width, the first values their constraints allow,
+ * preferring head_dim 64/128. Only the few neighbours of each rounding are checked against the
  * constraints, so it answers in microseconds but its error is whatever rounding leaves:
  * no search, no guarantee (docs/solvers.md). */
 #include <math.h>
@@ -70,18 +70,44 @@ static void consider(estimate *e, llmc_dims dims) {
     }
 }
 
+/* evaluate the feasible fine values within NEIGHBOURS of index j; true if any was feasible */
+static bool round_around(estimate *e, llmc_dims dims, size_t j) {
+    size_t n = llmc_domain_size(e->fine);
+    bool any = false;
+    for (long k = (long)j - NEIGHBOURS; k <= (long)j + NEIGHBOURS; k++) {
+        if (k < 0 || (size_t)k >= n) continue;
+        llmc_dims_put(&dims, e->fine->dim, llmc_domain_at(e->fine, (size_t)k));
+        if (!llmc_problem_partial_ok(e->p, &dims)) continue;
+        consider(e, dims);
+        any = true;
+    }
+    return any;
+}
+
 /* round the fine variable (MLP width) around its crossing */
 static void round_fine(estimate *e, llmc_dims dims) {
     if (!e->fine) {
         consider(e, dims);
         return;
     }
-    size_t j = llmc_problem_bisect(e->p, &dims, e->fine), n = llmc_domain_size(e->fine);
-    for (long k = (long)j - NEIGHBOURS; k <= (long)j + NEIGHBOURS; k++) {
-        if (k < 0 || (size_t)k >= n) continue;
-        llmc_dims_put(&dims, e->fine->dim, llmc_domain_at(e->fine, (size_t)k));
-        if (llmc_problem_partial_ok(e->p, &dims)) consider(e, dims);
+    /* neighbours of the crossing; if the MLP-width band excludes them all, neighbours of the
+     * template's conventional width instead */
+    size_t j = llmc_problem_bisect(e->p, &dims, e->fine);
+    if (round_around(e, dims, j)) return;
+    llmc_dims conv = dims;
+    conv.set &= ~(1u << e->fine->dim);
+    llmc_param_count c;
+    if (llmc_problem_count(e->p, &conv, &c) != 0) return;
+    /* the count with the convention pins down its value: the index whose count matches */
+    size_t lo = 0, hi = llmc_domain_size(e->fine);
+    while (lo < hi) {
+        size_t mid = lo + (hi - lo) / 2;
+        llmc_dims_put(&dims, e->fine->dim, llmc_domain_at(e->fine, mid));
+        llmc_param_count m;
+        if (llmc_problem_count(e->p, &dims, &m) != 0 || m.total >= c.total) hi = mid;
+        else lo = mid + 1;
     }
+    round_around(e, dims, lo);
 }
 
 /* first shape assignment passing the partial constraints, head_dim 64/128 first */
@@ -100,6 +126,25 @@ static bool pick_shape(estimate *e, llmc_dims *dims, int k) {
     }
     dims->set &= ~(1u << v->dim);
     return false;
+}
+
+/* Shape values for counting only (the count barely depends on them): the preferred value of
+ * each, constraints ignored. */
+static void provisional_shape(estimate *e, llmc_dims *dims) {
+    for (int k = 0; k < e->n_shape; k++) {
+        const llmc_var_domain *v = e->shape[k];
+        int64_t x = llmc_domain_at(v, 0);
+        for (size_t i = 0; i < llmc_domain_size(v) && v->dim == LLMC_DIM_HEAD_DIM; i++)
+            if (llmc_domain_at(v, i) == 64 || llmc_domain_at(v, i) == 128) { x = llmc_domain_at(v, i); break; }
+        llmc_dims_put(dims, v->dim, x);
+    }
+}
+
+/* a (depth, width) candidate: the first shape its constraints allow, then the MLP width */
+static void try_candidate(estimate *e, llmc_dims dims) {
+    for (int k = 0; k < e->n_shape; k++) dims.set &= ~(1u << e->shape[k]->dim);
+    if (!llmc_problem_partial_ok(e->p, &dims) || !pick_shape(e, &dims, 0)) return;
+    round_fine(e, dims);
 }
 
 static int solve(const llmc_problem *p, llmc_solution *out, llmc_diags *d) {
@@ -126,10 +171,7 @@ static int solve(const llmc_problem *p, llmc_solution *out, llmc_diags *d) {
     }
     llmc_dims dims;
     memset(&dims, 0, sizeof dims);
-    if (!pick_shape(&e, &dims, 0)) {
-        llmc_error(d, NULL, "closed_form: no head configuration satisfies the constraints");
-        return LLMC_SOLVE_INFEASIBLE;
-    }
+    provisional_shape(&e, &dims);
     if (e.width && e.n_depth) {
         /* 1. width with depth tied to it by the aspect ratio: bisection on the width lattice */
         size_t lo = 0, hi = llmc_domain_size(e.width);
@@ -153,7 +195,7 @@ static int solve(const llmc_problem *p, llmc_solution *out, llmc_diags *d) {
             for (long k = (long)w - NEIGHBOURS; k <= (long)w + NEIGHBOURS; k++) {
                 if (k < 0 || (size_t)k >= n) continue;
                 llmc_dims_put(&dims, e.width->dim, llmc_domain_at(e.width, (size_t)k));
-                if (llmc_problem_partial_ok(p, &dims)) round_fine(&e, dims);
+                try_candidate(&e, dims);
             }
         }
     } else if (e.width) {
@@ -161,17 +203,17 @@ static int solve(const llmc_problem *p, llmc_solution *out, llmc_diags *d) {
         for (long k = (long)w - NEIGHBOURS; k <= (long)w + NEIGHBOURS; k++) {
             if (k < 0 || (size_t)k >= n) continue;
             llmc_dims_put(&dims, e.width->dim, llmc_domain_at(e.width, (size_t)k));
-            if (llmc_problem_partial_ok(p, &dims)) round_fine(&e, dims);
+            try_candidate(&e, dims);
         }
     } else if (e.n_depth) {
         size_t l = llmc_problem_bisect(p, &dims, e.depth[0]), n = llmc_domain_size(e.depth[0]);
         for (long k = (long)l - 1; k <= (long)l; k++) {
             if (k < 0 || (size_t)k >= n) continue;
             set_depth(&e, &dims, llmc_domain_at(e.depth[0], (size_t)k));
-            if (llmc_problem_partial_ok(p, &dims)) round_fine(&e, dims);
+            try_candidate(&e, dims);
         }
     } else {
-        round_fine(&e, dims);
+        try_candidate(&e, dims);
     }
     if (!e.found) {
         char t[32];

@@ -4,8 +4,8 @@
  *   1. relative error |count - target| / target; every answer within eps = min(tolerance, 0.1%)
  *      counts as "exact enough";
  *   2. among those, the best shape prior (lower score wins): hidden/layers aspect ratio in the
- *      band of published model families, head_dim 64 or 128, hidden and intermediate sizes on
- *      hardware-friendly multiples (256 > 128 > 64);
+ *      band of published model families and near its middle, head_dim 64 or 128, hidden and
+ *      intermediate sizes on hardware-friendly multiples (256 > 128 > 64);
  *   3. ties: smaller dims first, compared in dim-id order — so the answer is deterministic.
  *
  * Variables get roles by which dim they are: depth (num_layers, num_encoder_layers,
@@ -32,6 +32,9 @@
 #define MAX_SHAPE_COMBOS 4096
 #define ASPECT_LO 32.0         /* hidden / layers band of published families (docs/solvers.md) */
 #define ASPECT_HI 160.0
+#define ASPECT_MID 96.0        /* near the geometric middle of the band, and Llama-like */
+#define ASPECT_OUT 4.0
+#define ASPECT_PULL 0.5
 
 typedef struct cand {
     llmc_dims dims;
@@ -94,12 +97,22 @@ static int64_t depth_of(const llmc_dims *d) {
     return k ? (n + k - 1) / k : 0;
 }
 
+/* 4 per unit of ln-distance outside the band, plus a gentle pull (0.5 per unit) towards its
+ * middle so that, among exact-enough answers, a 70B model gets ~80 layers rather than 170 */
 static double aspect_penalty(double hidden, double layers) {
     if (layers <= 0 || hidden <= 0) return 0.0;
-    double r = hidden / layers;
-    if (r < ASPECT_LO) return log(ASPECT_LO / r);
-    if (r > ASPECT_HI) return log(r / ASPECT_HI);
-    return 0.0;
+    double r = hidden / layers, s = ASPECT_PULL * fabs(log(r / ASPECT_MID));
+    if (r < ASPECT_LO) s += ASPECT_OUT * log(ASPECT_LO / r);
+    if (r > ASPECT_HI) s += ASPECT_OUT * log(r / ASPECT_HI);
+    return s;
+}
+
+/* smallest aspect penalty for widths in [h_lo, h_hi] at this depth (the penalty is convex in ln h) */
+static double aspect_penalty_min(double h_lo, double h_hi, double layers) {
+    double best = fmin(aspect_penalty(h_lo, layers), aspect_penalty(h_hi, layers));
+    double mid = ASPECT_MID * layers;
+    if (mid > h_lo && mid < h_hi) best = fmin(best, aspect_penalty(mid, layers));
+    return best;
 }
 
 /* Shape prior of complete dims; lower is better. Weights: the aspect ratio dominates, then
@@ -107,7 +120,7 @@ static double aspect_penalty(double hidden, double layers) {
 static double prior_score(const llmc_dims *d) {
     double s = 0.0;
     if (llmc_dims_has(d, LLMC_DIM_HIDDEN_SIZE)) {
-        s += 4.0 * aspect_penalty((double)d->v[LLMC_DIM_HIDDEN_SIZE], (double)depth_of(d));
+        s += aspect_penalty((double)d->v[LLMC_DIM_HIDDEN_SIZE], (double)depth_of(d));
         s += multiple_penalty(d->v[LLMC_DIM_HIDDEN_SIZE]);
     }
     if (llmc_dims_has(d, LLMC_DIM_HEAD_DIM)) {
@@ -143,6 +156,13 @@ static bool better(const search *s, const cand *a, const cand *b) {
 }
 
 /* ---- evaluation ------------------------------------------------------------------------------------- */
+
+/* constraints decided by a partial assignment; rejections are counted for explanations */
+static bool partial_ok(search *s, const llmc_dims *dims) {
+    long bad = llmc_problem_partial_violation(s->p, dims);
+    if (bad >= 0 && (size_t)bad < s->n_cons) s->rejected[bad]++;
+    return bad < 0;
+}
 
 /* full evaluation; keeps the best; returns true if the assignment is feasible */
 static bool consider(search *s, const llmc_dims *dims) {
@@ -181,7 +201,7 @@ static void search_fine(search *s, llmc_dims *dims) {
             long idx = side == 0 ? (long)j - 1 - step : (long)j + step;
             if (idx < 0 || (size_t)idx >= s->fine.n) break;
             llmc_dims_put(dims, fid, dom_at(&s->fine, (size_t)idx));
-            if (!llmc_problem_partial_ok(s->p, dims)) continue;
+            if (!partial_ok(s, dims)) continue;
             if (consider(s, dims)) break;
         }
     }
@@ -202,7 +222,7 @@ static void search_width(search *s, llmc_dims *dims) {
             long idx = side == 0 ? (long)i - 1 - step : (long)i + step;
             if (idx < 0 || (size_t)idx >= s->width.n) break;
             llmc_dims_put(dims, wid, dom_at(&s->width, (size_t)idx));
-            if (!llmc_problem_partial_ok(s->p, dims)) continue;
+            if (!partial_ok(s, dims)) continue;
             found++;
             search_fine(s, dims);
         }
@@ -227,7 +247,7 @@ static void enumerate_shapes(search *s, llmc_dims *dims, int k, combo_list *out)
     const domain *d = &s->shape[k];
     for (size_t i = 0; i < d->n && out->n < MAX_SHAPE_COMBOS; i++) {
         llmc_dims_put(dims, d->v->dim, dom_at(d, i));
-        if (!llmc_problem_partial_ok(s->p, dims)) continue;
+        if (!partial_ok(s, dims)) continue;
         enumerate_shapes(s, dims, k + 1, out);
     }
     unset(dims, d->v->dim);
@@ -302,9 +322,8 @@ static void explain_infeasible(search *s, llmc_diags *d) {
         return;
     }
     /* the binding constraints: the ones that rejected the most candidates */
-    llmc_diag_add(d, LLMC_SEV_ERROR, at, "target_params",
-                  "no dimensions near target %s satisfy every constraint (%llu candidates evaluated)",
-                  llmc_fmt_count(s->target, t, sizeof t), (unsigned long long)s->evaluated);
+    llmc_diag_add(d, LLMC_SEV_ERROR, at, "target_params", "no dimensions near target %s satisfy every constraint",
+                  llmc_fmt_count(s->target, t, sizeof t));
     for (int shown = 0; shown < 3; shown++) {
         size_t top = s->n_cons;
         for (size_t i = 0; i < s->n_cons; i++)
@@ -374,7 +393,7 @@ static int solve(const llmc_problem *p, llmc_solution *out, llmc_diags *d) {
         llmc_dims dims = shapes.n ? shapes.items[0] : base;
         if (s.n_depth) {
             set_depth(&s, &dims, dv);
-            if (!llmc_problem_partial_ok(p, &dims)) continue;
+            if (!partial_ok(&s, &dims)) continue;
         }
         double pen = 0.0;
         if (s.width.v && s.n_depth) {
@@ -382,8 +401,7 @@ static int solve(const llmc_problem *p, llmc_solution *out, llmc_diags *d) {
             if (w >= s.width.n) w = s.width.n - 1;
             /* the window spans a few percent of width: bound the penalty over it */
             double h = (double)dom_at(&s.width, w);
-            double p1 = aspect_penalty(h * 0.8, (double)dv), p2 = aspect_penalty(h * 1.25, (double)dv);
-            pen = 4.0 * (p1 < p2 ? p1 : p2);
+            pen = aspect_penalty_min(h * 0.8, h * 1.25, (double)dv);
         }
         order[n_order++] = (depth_order){dv, pen};
     }
@@ -395,7 +413,7 @@ static int solve(const llmc_problem *p, llmc_solution *out, llmc_diags *d) {
             llmc_dims dims = shapes.n ? shapes.items[k] : base;
             if (s.n_depth) {
                 set_depth(&s, &dims, order[i].depth);
-                if (!llmc_problem_partial_ok(p, &dims)) continue;
+                if (!partial_ok(&s, &dims)) continue;
             }
             search_width(&s, &dims);
         }
@@ -404,7 +422,12 @@ static int solve(const llmc_problem *p, llmc_solution *out, llmc_diags *d) {
     free(shapes.items);
 
     int status;
-    if (!s.best.valid) {
+    llmc_dims lo, hi;
+    llmc_param_count clo, chi;
+    bool out_of_reach = (extreme(&s, false, &lo, &clo) && s.target < clo.total) ||
+                        (extreme(&s, true, &hi, &chi) && s.target > chi.total);
+    if (!s.best.valid || (s.best.err > tol && out_of_reach)) {
+        /* nothing feasible, or the target lies outside what any dims reach: say why */
         explain_infeasible(&s, d);
         status = LLMC_SOLVE_INFEASIBLE;
     } else {
@@ -414,24 +437,18 @@ static int solve(const llmc_problem *p, llmc_solution *out, llmc_diags *d) {
         out->evaluated = s.evaluated;
         status = s.best.err <= tol ? LLMC_SOLVE_OK : LLMC_SOLVE_OUT_OF_TOLERANCE;
         if (status == LLMC_SOLVE_OUT_OF_TOLERANCE) {
-            /* say what limits the error: the extremes, or the constraints that rejected most */
-            llmc_dims lo, hi;
-            llmc_param_count clo, chi;
-            char a[32];
-            if (extreme(&s, false, &lo, &clo) && s.target < clo.total)
-                snprintf(out->note, sizeof out->note, "the smallest model these pins allow has %s parameters",
-                         llmc_fmt_count(clo.total, a, sizeof a));
-            else if (extreme(&s, true, &hi, &chi) && s.target > chi.total)
-                snprintf(out->note, sizeof out->note, "the largest model the template allows has %s parameters",
-                         llmc_fmt_count(chi.total, a, sizeof a));
-            else {
-                size_t top = s.n_cons;
-                for (size_t i = 0; i < s.n_cons; i++)
-                    if (s.rejected[i] && (top == s.n_cons || s.rejected[i] > s.rejected[top])) top = i;
-                if (top < s.n_cons)
-                    snprintf(out->note, sizeof out->note, "most often binding: %s '%s'",
-                             llmc_problem_constraint_origin(p, top), llmc_problem_constraint_text(p, top));
-            }
+            /* say what limits the error: the constraint that rejected the most candidates */
+            size_t top = s.n_cons;
+            for (size_t i = 0; i < s.n_cons; i++)
+                if (s.rejected[i] && (top == s.n_cons || s.rejected[i] > s.rejected[top])) top = i;
+            if (top < s.n_cons)
+                snprintf(out->note, sizeof out->note,
+                         "no feasible dims come closer; most often binding: %s '%s' (pins and the lattice of "
+                         "multiples of 64 set the step size)",
+                         llmc_problem_constraint_origin(p, top), llmc_problem_constraint_text(p, top));
+            else
+                snprintf(out->note, sizeof out->note,
+                         "no feasible dims come closer: the pins and the lattice (multiples of 64) set the step size");
         }
     }
     free(s.rejected);

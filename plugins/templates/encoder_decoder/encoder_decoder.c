@@ -69,6 +69,8 @@ static void plan(const llmc_spec *s, tc_plan *p) {
     if (free_enc) tc_plan_range(p, LLMC_DIM_NUM_ENCODER_LAYERS, 1, 256, 1);
     if (free_dec) tc_plan_range(p, LLMC_DIM_NUM_DECODER_LAYERS, 1, 256, 1);
     tc_plan_common(s, p);
+    /* both stacks free: equal depth, as T5 and BART have (pin one to make them differ) */
+    if (free_enc && free_dec) tc_plan_constraint(p, "num_decoder_layers == num_encoder_layers");
     /* the depth/width band of decoder_only, per free stack */
     if (!pinned(s, LLMC_DIM_HIDDEN_SIZE)) {
         if (free_enc) tc_plan_constraint(p, "hidden_size in [8 * num_encoder_layers, 1024 * num_encoder_layers]");

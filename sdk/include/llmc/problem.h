@@ -67,6 +67,8 @@ LLMC_API llmc_eval_status llmc_problem_evaluate(const llmc_problem *p, llmc_dims
 /* Check only the constraints whose names are all set in dims (for pruning partial assignments).
  * Returns true if none of them is violated. */
 LLMC_API bool llmc_problem_partial_ok(const llmc_problem *p, const llmc_dims *dims);
+/* Same check, returning the index of the first violated constraint, or -1 if none is. */
+LLMC_API long llmc_problem_partial_violation(const llmc_problem *p, const llmc_dims *dims);
 /* Per-component exact count through the template's closed form, ignoring constraints: pins
  * are applied and the remaining dims derived by the template (intermediate_size by its
  * convention when unset, ...). For bounds and explanations ("embeddings alone need ...").

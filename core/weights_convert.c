@@ -1,0 +1,86 @@
+/* dtype conversions between f32 and the 16-bit float formats.
+ *
+ * Both directions are exact bit manipulations (no FPU rounding-mode or flush-to-zero
+ * dependence), so every machine converts the same float to the same bits:
+ *  - f32 -> f16/bf16 rounds to nearest, ties to even; NaN stays NaN (made quiet, sign and
+ *    top payload bits kept); f16 overflows to +-inf exactly where IEEE says (|x| >= 65520);
+ *    values below half the smallest f16 subnormal become signed zero.
+ *  - f16/bf16 -> f32 is exact. */
+#include <string.h>
+
+#include "llmc/weights.h"
+
+static inline uint32_t f32_bits(float f) { uint32_t u; memcpy(&u, &f, sizeof u); return u; }
+static inline float bits_f32(uint32_t u) { float f; memcpy(&f, &u, sizeof f); return f; }
+
+uint16_t llmc_f32_to_f16(float f) {
+    uint32_t x = f32_bits(f);
+    uint32_t sign = (x >> 16) & 0x8000u;
+    uint32_t ax = x & 0x7fffffffu;
+    if (ax > 0x7f800000u) /* NaN: keep the top 10 payload bits, force quiet */
+        return (uint16_t)(sign | 0x7e00u | ((ax >> 13) & 0x3ffu));
+    if (ax >= 0x477ff000u) /* >= 65520 rounds past 65504 (max finite): inf (also inf itself) */
+        return (uint16_t)(sign | 0x7c00u);
+    if (ax >= 0x38800000u) { /* >= 2^-14: a normal f16 */
+        /* round at bit 13 (ties to even), then rebias the exponent from 127 to 15; a
+         * carry out of the mantissa correctly bumps the exponent */
+        uint32_t r = ax + 0xfffu + ((ax >> 13) & 1u);
+        return (uint16_t)(sign | ((r - 0x38000000u) >> 13));
+    }
+    if (ax <= 0x33000000u) /* <= 2^-25, half the smallest subnormal: ties go to even (0) */
+        return (uint16_t)sign;
+    /* f16 subnormal: value / 2^-24, rounded to nearest even */
+    uint32_t e = ax >> 23;                       /* 102..112 */
+    uint32_t mant = (ax & 0x7fffffu) | 0x800000u;
+    uint32_t shift = 126u - e;                   /* 14..24 */
+    uint32_t h = mant >> shift;
+    uint32_t rem = mant & ((1u << shift) - 1u);
+    uint32_t half = 1u << (shift - 1u);
+    if (rem > half || (rem == half && (h & 1u))) h++;
+    return (uint16_t)(sign | h);
+}
+
+float llmc_f16_to_f32(uint16_t h) {
+    uint32_t sign = (uint32_t)(h & 0x8000u) << 16;
+    uint32_t exp = (h >> 10) & 0x1fu;
+    uint32_t mant = h & 0x3ffu;
+    if (exp == 0x1f) return bits_f32(sign | 0x7f800000u | (mant << 13)); /* inf / NaN */
+    if (exp == 0) {
+        if (mant == 0) return bits_f32(sign);
+        /* subnormal: normalise the mantissa */
+        uint32_t e = 113;                        /* 127 - 14 */
+        while (!(mant & 0x400u)) { mant <<= 1; e--; }
+        return bits_f32(sign | (e << 23) | ((mant & 0x3ffu) << 13));
+    }
+    return bits_f32(sign | ((exp + 112u) << 23) | (mant << 13));
+}
+
+/* Branch-free so that the bulk loop below vectorises. */
+static inline uint16_t to_bf16(uint32_t x) {
+    uint32_t rounded = (x + 0x7fffu + ((x >> 16) & 1u)) >> 16;
+    uint32_t quiet_nan = (x >> 16) | 0x40u;
+    return (uint16_t)(((x & 0x7fffffffu) > 0x7f800000u) ? quiet_nan : rounded);
+}
+
+uint16_t llmc_f32_to_bf16(float f) { return to_bf16(f32_bits(f)); }
+float llmc_bf16_to_f32(uint16_t h) { return bits_f32((uint32_t)h << 16); }
+
+int llmc_convert_from_f32(const float *in, size_t n, llmc_dtype dt, void *out) {
+    switch (dt) {
+    case LLMC_DTYPE_F32:
+        if (out != (const void *)in) memmove(out, in, n * sizeof(float));
+        return 0;
+    case LLMC_DTYPE_BF16: {
+        uint16_t *o = out;
+        for (size_t i = 0; i < n; i++) o[i] = to_bf16(f32_bits(in[i]));
+        return 0;
+    }
+    case LLMC_DTYPE_F16: {
+        uint16_t *o = out;
+        for (size_t i = 0; i < n; i++) o[i] = llmc_f32_to_f16(in[i]);
+        return 0;
+    }
+    default:
+        return -1;
+    }
+}

@@ -1,0 +1,364 @@
+/* The init generator: element i of parameter T is a pure function of (seed, T's name, i).
+ *
+ *   key/stream  = splitmix64 mixing of the seed and FNV-1a-64(name)       (llmc_init_stream_for)
+ *   block(p)    = Philox-4x32-10(counter = {p lo, p hi, stream lo, stream hi}, key)
+ *   u1, u2      = two 53-bit uniforms in (0, 1] from the block's two 64-bit halves
+ *   z(2p), z(2p+1) = sqrt(-2 ln u1) * (cos, sin)(2 pi u2)                 (Box-Muller)
+ *   value       = (float)(std * z)
+ *
+ * docs/weights.md states the scheme precisely. Why it is the same everywhere:
+ *  - Philox is integer arithmetic.
+ *  - The Box-Muller transform uses only +, -, *, /, sqrt and exact bit manipulation in
+ *    IEEE double, each correctly rounded, in a fixed order: our own log and sin/cos below,
+ *    never libm (whose last bits differ between versions and machines). No FMA contraction
+ *    (this file is compiled with -ffp-contract=off; the pragma covers clang too), no
+ *    reassociation (no -ffast-math), and no excess precision (we require FLT_EVAL_METHOD 0,
+ *    i.e. SSE2/NEON-style doubles, not x87).
+ *  - Vectorised and scalar code perform the same IEEE operations per element, so chunking,
+ *    thread count, -march and compiler do not change a single bit. llmc_init_normal_ref is
+ *    the element-at-a-time reference the tests compare against. */
+#include <float.h>
+#include <math.h>
+#include <string.h>
+
+#include "weights_internal.h"
+
+#if !defined(FLT_EVAL_METHOD) || FLT_EVAL_METHOD != 0
+#error "weights_init.c needs FLT_EVAL_METHOD == 0 (no excess precision) for bit-reproducible weights"
+#endif
+#ifdef __clang__
+#pragma STDC FP_CONTRACT OFF
+#endif
+
+/* ---- keying -------------------------------------------------------------------------------- */
+
+uint64_t llmc_fnv1a64(const char *s) {
+    uint64_t h = 0xcbf29ce484222325ull;
+    for (const unsigned char *p = (const unsigned char *)s; *p; p++) {
+        h ^= *p;
+        h *= 0x100000001b3ull;
+    }
+    return h;
+}
+
+uint64_t llmc_splitmix64(uint64_t x) {
+    uint64_t z = x + 0x9e3779b97f4a7c15ull;
+    z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ull;
+    z = (z ^ (z >> 27)) * 0x94d049bb133111ebull;
+    return z ^ (z >> 31);
+}
+
+llmc_init_stream llmc_init_stream_for(uint64_t seed, const char *name) {
+    uint64_t h = llmc_fnv1a64(name);
+    uint64_t k = llmc_splitmix64(llmc_splitmix64(seed) ^ h);
+    uint64_t c = llmc_splitmix64(k ^ h);
+    llmc_init_stream s;
+    s.key[0] = (uint32_t)k;
+    s.key[1] = (uint32_t)(k >> 32);
+    s.ctr_hi[0] = (uint32_t)c;
+    s.ctr_hi[1] = (uint32_t)(c >> 32);
+    return s;
+}
+
+/* ---- Philox-4x32-10 (Salmon et al., SC'11) -------------------------------------------------- */
+
+#define PHILOX_M0 0xD2511F53u
+#define PHILOX_M1 0xCD9E8D57u
+#define PHILOX_W0 0x9E3779B9u
+#define PHILOX_W1 0xBB67AE85u
+
+static inline void philox_round(uint32_t *c0, uint32_t *c1, uint32_t *c2, uint32_t *c3, uint32_t k0, uint32_t k1) {
+    uint64_t p0 = (uint64_t)PHILOX_M0 * *c0;
+    uint64_t p1 = (uint64_t)PHILOX_M1 * *c2;
+    uint32_t n0 = (uint32_t)(p1 >> 32) ^ *c1 ^ k0;
+    uint32_t n2 = (uint32_t)(p0 >> 32) ^ *c3 ^ k1;
+    *c1 = (uint32_t)p1;
+    *c3 = (uint32_t)p0;
+    *c0 = n0;
+    *c2 = n2;
+}
+
+static inline void philox10(uint32_t *c0, uint32_t *c1, uint32_t *c2, uint32_t *c3, uint32_t k0, uint32_t k1) {
+    for (int r = 0; r < 10; r++) {
+        philox_round(c0, c1, c2, c3, k0, k1);
+        k0 += PHILOX_W0;
+        k1 += PHILOX_W1;
+    }
+}
+
+void llmc_philox4x32_10(const uint32_t ctr[4], const uint32_t key[2], uint32_t out[4]) {
+    uint32_t c0 = ctr[0], c1 = ctr[1], c2 = ctr[2], c3 = ctr[3];
+    philox10(&c0, &c1, &c2, &c3, key[0], key[1]);
+    out[0] = c0; out[1] = c1; out[2] = c2; out[3] = c3;
+}
+
+/* ---- deterministic elementary functions ------------------------------------------------------
+ * Accuracy: a few units in the last place of a double (the polynomial truncation errors are
+ * below 1e-13 relative), far below float resolution. What matters is that they are the same
+ * sequence of IEEE operations on every machine. */
+
+static inline uint64_t dbits(double x) { uint64_t u; memcpy(&u, &x, sizeof u); return u; }
+static inline double bitsd(uint64_t u) { double x; memcpy(&x, &u, sizeof x); return x; }
+
+#define TWO52 4503599627370496.0   /* 2^52 */
+#define LN2_HI 6.93147180369123816490e-01  /* ln 2 with its low 32 bits zero: e * LN2_HI is exact */
+#define LN2_LO 1.90821492927058770002e-10  /* ln 2 - LN2_HI */
+
+/* Natural log of u in [2^-53, 1] (always a positive normal double here).
+ * u = m * 2^e with m in [sqrt(1/2), sqrt(2)); ln m = 2 atanh(s), s = (m-1)/(m+1), |s| < 0.1716;
+ * the series 2s (1 + s^2/3 + ... + s^14/15) is truncated where s^16/17 < 4e-14. */
+static inline double det_log(double u) {
+    uint64_t b = dbits(u);
+    uint64_t mant = b & 0x000fffffffffffffull;
+    /* m > sqrt(2) (compared on the mantissa bits, which order like the values): use m/2
+     * and bump the exponent. Integer ops only, so the loop if-converts and vectorises. */
+    uint64_t big = (uint64_t)((int64_t)mant > (int64_t)0x6a09e667f3bcdull);
+    double m = bitsd(mant | ((0x3ffull - big) << 52));                   /* [sqrt(1/2), sqrt(2)) */
+    /* the exponent as a double without an int -> double instruction (not every vector ISA
+     * has one for 64-bit lanes); exact */
+    double e = (bitsd(0x4330000000000000ull | ((b >> 52) + big)) - TWO52) - 1023.0;
+    double s = (m - 1.0) / (m + 1.0);
+    double s2 = s * s;
+    double p = 1.0 / 15.0;
+    p = p * s2 + 1.0 / 13.0;
+    p = p * s2 + 1.0 / 11.0;
+    p = p * s2 + 1.0 / 9.0;
+    p = p * s2 + 1.0 / 7.0;
+    p = p * s2 + 1.0 / 5.0;
+    p = p * s2 + 1.0 / 3.0;
+    double lnm = 2.0 * s + 2.0 * s * (s2 * p);
+    return e * LN2_HI + (e * LN2_LO + lnm);
+}
+
+/* cos and sin of 2*pi*u for u in [0, 1]. u is a multiple of 2^-53, so the quadrant
+ * reduction r = u - q/4 (q = nearest integer to 4u) is exact; x = 2*pi*r lies in
+ * [-pi/4, pi/4] where the Taylor series converge fast (sin to x^13, cos to x^14). */
+static inline void det_sincos2pi(double u, double *co, double *si) {
+    /* q = round(4u) in 0..4, exactly: adding 2^52 rounds 4u to an integer (a tie gives
+     * |r| = 1/8 either way) */
+    double q = (4.0 * u + TWO52) - TWO52;
+    double r = u - 0.25 * q;
+    double x = r * 6.28318530717958647692;
+    double x2 = x * x;
+    double sp = 1.0 / 6227020800.0;            /* 1/13! */
+    sp = sp * x2 - 1.0 / 39916800.0;           /* 1/11! */
+    sp = sp * x2 + 1.0 / 362880.0;             /* 1/9!  */
+    sp = sp * x2 - 1.0 / 5040.0;               /* 1/7!  */
+    sp = sp * x2 + 1.0 / 120.0;                /* 1/5!  */
+    sp = sp * x2 - 1.0 / 6.0;                  /* 1/3!  */
+    double s = x + x * (x2 * sp);
+    double cp = 1.0 / 87178291200.0;           /* 1/14! */
+    cp = 1.0 / 479001600.0 - x2 * cp;          /* 1/12! */
+    cp = 1.0 / 3628800.0 - x2 * cp;            /* 1/10! */
+    cp = 1.0 / 40320.0 - x2 * cp;              /* 1/8!  */
+    cp = 1.0 / 720.0 - x2 * cp;                /* 1/6!  */
+    cp = 1.0 / 24.0 - x2 * cp;                 /* 1/4!  */
+    cp = 0.5 - x2 * cp;
+    double c = 1.0 - x2 * cp;
+    /* rotate by q quarter turns: (cos, sin)(x + q pi/2) is (c, s), (-s, c), (-c, -s), (s, -c).
+     * Done on the bits (swap by mask, sign by xor) so that it vectorises without branches. */
+    uint64_t qi = dbits(q + TWO52) & 3u;           /* q mod 4, exactly */
+    uint64_t swap = 0 - (qi & 1u);                 /* all ones for odd q */
+    uint64_t cb = dbits(c), sb = dbits(s);
+    uint64_t cneg = ((qi ^ (qi >> 1)) & 1u) << 63; /* q = 1, 2 */
+    uint64_t sneg = ((qi >> 1) & 1u) << 63;        /* q = 2, 3 */
+    *co = bitsd(((sb & swap) | (cb & ~swap)) ^ cneg);
+    *si = bitsd(((cb & swap) | (sb & ~swap)) ^ sneg);
+}
+
+double llmc_init_log(double u) { return det_log(u); }
+void llmc_init_sincos2pi(double u, double *c, double *s) { det_sincos2pi(u, c, s); }
+
+/* ---- the Philox stage, three ways (the same integers come out of each) ---------------------
+ * GCC does not turn the 32x32->64 multiplies of a portable Philox loop into vector code that
+ * is any faster than scalar, so on x86-64 the stage has AVX-512F and AVX2 versions written
+ * with intrinsics (integer code: nothing to round, results identical by construction). The
+ * tests run every version the CPU has and compare them with the portable one. */
+
+#define BLOCK_PAIRS 512  /* pairs per stage pass: 8 KiB of Philox output, stays in L1 */
+
+/* wa[j], wb[j] = the two 64-bit halves of block(p0 + j) */
+static void philox_portable(const llmc_init_stream *s, uint64_t p0, size_t n, uint64_t *wa, uint64_t *wb) {
+    for (size_t j = 0; j < n; j++) {
+        uint64_t p = p0 + j;
+        uint32_t c0 = (uint32_t)p, c1 = (uint32_t)(p >> 32), c2 = s->ctr_hi[0], c3 = s->ctr_hi[1];
+        philox10(&c0, &c1, &c2, &c3, s->key[0], s->key[1]);
+        wa[j] = ((uint64_t)c1 << 32) | c0;
+        wb[j] = ((uint64_t)c3 << 32) | c2;
+    }
+}
+
+#if defined(__x86_64__) && defined(__GNUC__) && !defined(LLMC_NO_X86_SIMD)
+#include <immintrin.h>
+#define HAVE_X86_PHILOX 1
+
+/* Every 64-bit lane holds one block's 32-bit word in its low half; _mul_epu32 reads only
+ * the low halves, so the upper halves may carry garbage until the final mask. */
+__attribute__((target("avx512f"))) static void philox_avx512(const llmc_init_stream *s, uint64_t p0, size_t n,
+                                                             uint64_t *wa, uint64_t *wb) {
+    const __m512i m0 = _mm512_set1_epi64(PHILOX_M0), m1 = _mm512_set1_epi64(PHILOX_M1);
+    const __m512i lo32 = _mm512_set1_epi64(0xffffffffll);
+    const __m512i step = _mm512_set_epi64(7, 6, 5, 4, 3, 2, 1, 0);
+    __m512i k0[10], k1[10];
+    uint32_t a = s->key[0], b = s->key[1];
+    for (int r = 0; r < 10; r++, a += PHILOX_W0, b += PHILOX_W1) {
+        k0[r] = _mm512_set1_epi64(a);
+        k1[r] = _mm512_set1_epi64(b);
+    }
+    const __m512i h0 = _mm512_set1_epi64(s->ctr_hi[0]), h1 = _mm512_set1_epi64(s->ctr_hi[1]);
+    size_t j = 0;
+    for (; j + 8 <= n; j += 8) {
+        __m512i p = _mm512_add_epi64(_mm512_set1_epi64((long long)(p0 + j)), step);
+        __m512i c0 = p, c1 = _mm512_srli_epi64(p, 32), c2 = h0, c3 = h1;
+        for (int r = 0; r < 10; r++) {
+            __m512i q0 = _mm512_mul_epu32(c0, m0);
+            __m512i q1 = _mm512_mul_epu32(c2, m1);
+            __m512i n0 = _mm512_xor_si512(_mm512_xor_si512(_mm512_srli_epi64(q1, 32), c1), k0[r]);
+            __m512i n2 = _mm512_xor_si512(_mm512_xor_si512(_mm512_srli_epi64(q0, 32), c3), k1[r]);
+            c1 = q1;
+            c3 = q0;
+            c0 = n0;
+            c2 = n2;
+        }
+        __m512i ra = _mm512_or_si512(_mm512_slli_epi64(c1, 32), _mm512_and_si512(c0, lo32));
+        __m512i rb = _mm512_or_si512(_mm512_slli_epi64(c3, 32), _mm512_and_si512(c2, lo32));
+        _mm512_storeu_si512((void *)(wa + j), ra);
+        _mm512_storeu_si512((void *)(wb + j), rb);
+    }
+    if (j < n) philox_portable(s, p0 + j, n - j, wa + j, wb + j);
+}
+
+__attribute__((target("avx2"))) static void philox_avx2(const llmc_init_stream *s, uint64_t p0, size_t n,
+                                                        uint64_t *wa, uint64_t *wb) {
+    const __m256i m0 = _mm256_set1_epi64x(PHILOX_M0), m1 = _mm256_set1_epi64x(PHILOX_M1);
+    const __m256i lo32 = _mm256_set1_epi64x(0xffffffffll);
+    const __m256i step = _mm256_set_epi64x(3, 2, 1, 0), four = _mm256_set1_epi64x(4);
+    __m256i k0[10], k1[10];
+    uint32_t a = s->key[0], b = s->key[1];
+    for (int r = 0; r < 10; r++, a += PHILOX_W0, b += PHILOX_W1) {
+        k0[r] = _mm256_set1_epi64x(a);
+        k1[r] = _mm256_set1_epi64x(b);
+    }
+    const __m256i h0 = _mm256_set1_epi64x(s->ctr_hi[0]), h1 = _mm256_set1_epi64x(s->ctr_hi[1]);
+    size_t j = 0;
+    for (; j + 8 <= n; j += 8) { /* two independent 4-lane groups for instruction-level parallelism */
+        __m256i pa = _mm256_add_epi64(_mm256_set1_epi64x((long long)(p0 + j)), step);
+        __m256i pb = _mm256_add_epi64(pa, four);
+        __m256i a0 = pa, a1 = _mm256_srli_epi64(pa, 32), a2 = h0, a3 = h1;
+        __m256i b0 = pb, b1 = _mm256_srli_epi64(pb, 32), b2 = h0, b3 = h1;
+        for (int r = 0; r < 10; r++) {
+            __m256i qa0 = _mm256_mul_epu32(a0, m0), qa1 = _mm256_mul_epu32(a2, m1);
+            __m256i qb0 = _mm256_mul_epu32(b0, m0), qb1 = _mm256_mul_epu32(b2, m1);
+            __m256i na0 = _mm256_xor_si256(_mm256_xor_si256(_mm256_srli_epi64(qa1, 32), a1), k0[r]);
+            __m256i na2 = _mm256_xor_si256(_mm256_xor_si256(_mm256_srli_epi64(qa0, 32), a3), k1[r]);
+            __m256i nb0 = _mm256_xor_si256(_mm256_xor_si256(_mm256_srli_epi64(qb1, 32), b1), k0[r]);
+            __m256i nb2 = _mm256_xor_si256(_mm256_xor_si256(_mm256_srli_epi64(qb0, 32), b3), k1[r]);
+            a1 = qa1; a3 = qa0; a0 = na0; a2 = na2;
+            b1 = qb1; b3 = qb0; b0 = nb0; b2 = nb2;
+        }
+        _mm256_storeu_si256((void *)(wa + j), _mm256_or_si256(_mm256_slli_epi64(a1, 32), _mm256_and_si256(a0, lo32)));
+        _mm256_storeu_si256((void *)(wb + j), _mm256_or_si256(_mm256_slli_epi64(a3, 32), _mm256_and_si256(a2, lo32)));
+        _mm256_storeu_si256((void *)(wa + j + 4), _mm256_or_si256(_mm256_slli_epi64(b1, 32), _mm256_and_si256(b0, lo32)));
+        _mm256_storeu_si256((void *)(wb + j + 4), _mm256_or_si256(_mm256_slli_epi64(b3, 32), _mm256_and_si256(b2, lo32)));
+    }
+    if (j < n) philox_portable(s, p0 + j, n - j, wa + j, wb + j);
+}
+#endif
+
+static int forced_isa = LLMC_INIT_ISA_AUTO;
+
+int llmc_init_force_isa(int isa) {
+    if (isa == LLMC_INIT_ISA_AUTO || isa == LLMC_INIT_ISA_PORTABLE) { forced_isa = isa; return 0; }
+#ifdef HAVE_X86_PHILOX
+    if (isa == LLMC_INIT_ISA_AVX2 && __builtin_cpu_supports("avx2")) { forced_isa = isa; return 0; }
+    if (isa == LLMC_INIT_ISA_AVX512 && __builtin_cpu_supports("avx512f")) { forced_isa = isa; return 0; }
+#endif
+    return -1;
+}
+
+static void philox_stage(const llmc_init_stream *s, uint64_t p0, size_t n, uint64_t *wa, uint64_t *wb) {
+    int isa = forced_isa;
+#ifdef HAVE_X86_PHILOX
+    if (isa == LLMC_INIT_ISA_AUTO)
+        isa = __builtin_cpu_supports("avx512f") ? LLMC_INIT_ISA_AVX512
+              : __builtin_cpu_supports("avx2")  ? LLMC_INIT_ISA_AVX2
+                                                : LLMC_INIT_ISA_PORTABLE;
+    if (isa == LLMC_INIT_ISA_AVX512) { philox_avx512(s, p0, n, wa, wb); return; }
+    if (isa == LLMC_INIT_ISA_AVX2) { philox_avx2(s, p0, n, wa, wb); return; }
+#endif
+    (void)isa;
+    philox_portable(s, p0, n, wa, wb);
+}
+
+/* ---- the Box-Muller stage: portable C, vectorised by the compiler ------------------------- */
+
+/* a < 2^53 as a double, exactly (an int64 -> double conversion would be exact too, but AVX2
+ * has no vector instruction for it; this keeps the loop vectorisable) */
+static inline double u53_to_double(uint64_t a) {
+    double hi = bitsd(0x4330000000000000ull | (a >> 32)) - TWO52;          /* < 2^21 */
+    double lo = bitsd(0x4330000000000000ull | (a & 0xffffffffull)) - TWO52; /* < 2^32 */
+    return hi * 4294967296.0 + lo;                                       /* exact: < 2^53 */
+}
+
+#if defined(__x86_64__) && defined(__GNUC__) && !defined(LLMC_NO_X86_SIMD)
+/* The same C compiled for wider vectors; the ifunc picks the best one the CPU has. The
+ * IEEE operations are the same in every clone, so the bits are too. */
+__attribute__((target_clones("avx512f", "avx2", "default")))
+#endif
+static void box_muller(const uint64_t *restrict wa, const uint64_t *restrict wb, size_t n, double std,
+                       float *restrict out) {
+    for (size_t j = 0; j < n; j++) {
+        double u1 = (u53_to_double(wa[j] >> 11) + 1.0) * 0x1p-53; /* (0, 1] */
+        double u2 = (u53_to_double(wb[j] >> 11) + 1.0) * 0x1p-53;
+        double r = sqrt(-2.0 * det_log(u1));
+        double co, si;
+        det_sincos2pi(u2, &co, &si);
+        out[2 * j] = (float)(std * (r * co));
+        out[2 * j + 1] = (float)(std * (r * si));
+    }
+}
+
+/* Pairs p0 .. p0+n-1: out[2j], out[2j+1] = elements 2(p0+j), 2(p0+j)+1. */
+static void normal_pairs(const llmc_init_stream *s, double std, uint64_t p0, uint64_t n, float *out) {
+    uint64_t wa[BLOCK_PAIRS], wb[BLOCK_PAIRS];
+    while (n) {
+        size_t k = n < BLOCK_PAIRS ? (size_t)n : BLOCK_PAIRS;
+        philox_stage(s, p0, k, wa, wb);
+        box_muller(wa, wb, k, std, out);
+        p0 += k;
+        n -= k;
+        out += 2 * k;
+    }
+}
+
+void llmc_init_normal_fill(const llmc_init_stream *s, double std, uint64_t offset, uint64_t count, float *out) {
+    if (count == 0) return;
+    float two[2];
+    if (offset & 1u) { /* starts on the sin half of a pair */
+        normal_pairs(s, std, offset >> 1, 1, two);
+        *out++ = two[1];
+        offset++;
+        count--;
+    }
+    uint64_t pairs = count >> 1;
+    if (pairs) normal_pairs(s, std, offset >> 1, pairs, out);
+    if (count & 1u) { /* ends on the cos half of a pair */
+        normal_pairs(s, std, (offset >> 1) + pairs, 1, two);
+        out[2 * pairs] = two[0];
+    }
+}
+
+/* Scalar reference: one element, same formulas, no vector code paths, no shared loop. */
+float llmc_init_normal_ref(const llmc_init_stream *s, double std, uint64_t i) {
+    uint64_t p = i >> 1;
+    uint32_t ctr[4] = {(uint32_t)p, (uint32_t)(p >> 32), s->ctr_hi[0], s->ctr_hi[1]}, w[4];
+    llmc_philox4x32_10(ctr, s->key, w);
+    uint64_t a = (((uint64_t)w[1] << 32) | w[0]) >> 11;
+    uint64_t b = (((uint64_t)w[3] << 32) | w[2]) >> 11;
+    double u1 = ((double)a + 1.0) / 9007199254740992.0;
+    double u2 = ((double)b + 1.0) / 9007199254740992.0;
+    double r = sqrt(-2.0 * llmc_init_log(u1));
+    double co, si;
+    llmc_init_sincos2pi(u2, &co, &si);
+    return (float)(std * (r * ((i & 1u) ? si : co)));
+}
