@@ -780,6 +780,25 @@ def package_names_and_report():
         with open(os.path.join(out, "pytorch", expected, "pyproject.toml"), "rb") as f:
             proj = tomllib.load(f)
         assert proj["tool"]["setuptools"]["packages"] == [expected]
+    # pip builds the package from its folder (offline, with the system's setuptools)
+    pip = subprocess.run([sys.executable, "-m", "pip", "--version"], stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    try:
+        import setuptools  # noqa: F401
+        have_setuptools = True
+    except ImportError:
+        have_setuptools = False
+    if pip.returncode == 0 and have_setuptools:
+        src = os.path.join(TMP, "pip-src", expected)
+        shutil.copytree(os.path.join(out, "pytorch", expected), src)
+        target = os.path.join(TMP, "pip-target")
+        run([sys.executable, "-m", "pip", "install", "--quiet", "--no-deps", "--no-build-isolation", "--no-index",
+             "--target", target, src])
+        r = run([sys.executable, "-c", f"import {expected}; print({expected}.NUM_PARAMETERS, {expected}.__file__)"],
+                env=dict(os.environ, PYTHONPATH=target), cwd=TMP)
+        assert r.stdout.split()[1].startswith(target), r.stdout
+        print(f"  pip install of {expected}: imports from {target}")
+    else:
+        print("  (pip or setuptools missing: pip install not tried)")
     print("  '7B Model!' -> model_7b_model, 'torch' -> torch_model, 'my.llm-v2' -> my_llm_v2")
 
 
