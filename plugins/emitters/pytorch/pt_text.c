@@ -1,6 +1,7 @@
 /* pytorch emitter — growable text buffer and the line-based template renderer (pt_text.h). */
 #include "pt_text.h"
 
+#include <math.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -53,13 +54,28 @@ void pt_printf(pt_buf *b, const char *fmt, ...) {
 
 void pt_put_pyfloat(pt_buf *b, double v) {
     char tmp[64];
-    /* the shortest decimal that reads back to v, as Python's repr() prints it */
-    for (int prec = 1; prec <= 17; prec++) {
-        snprintf(tmp, sizeof tmp, "%.*g", prec, v);
+    if (!isfinite(v)) { /* never produced by a validated spec; keep the output valid Python */
+        pt_put(b, isnan(v) ? "float(\"nan\")" : v > 0 ? "float(\"inf\")" : "-float(\"inf\")");
+        return;
+    }
+    /* the shortest decimal that reads back to v, laid out as Python's repr() does: positional
+     * for exponents -4 .. 15, scientific otherwise */
+    int prec = 1;
+    for (; prec < 17; prec++) {
+        snprintf(tmp, sizeof tmp, "%.*e", prec - 1, v);
         if (strtod(tmp, NULL) == v) break;
     }
+    snprintf(tmp, sizeof tmp, "%.*e", prec - 1, v);
+    int exp10 = atoi(strchr(tmp, 'e') + 1);
+    if (v != 0.0 && (exp10 < -4 || exp10 >= 16)) {
+        snprintf(tmp, sizeof tmp, "%.*g", prec, v);
+        pt_put(b, tmp);
+        return;
+    }
+    int decimals = prec - 1 - exp10;
+    snprintf(tmp, sizeof tmp, "%.*f", decimals > 0 ? decimals : 0, v);
     pt_put(b, tmp);
-    if (!strpbrk(tmp, ".eEn")) pt_put(b, ".0"); /* "10000" -> "10000.0": keep it a float */
+    if (!strchr(tmp, '.')) pt_put(b, ".0"); /* "10000" -> "10000.0": keep it a float */
 }
 
 void pt_put_pystr(pt_buf *b, const char *s) {
@@ -123,7 +139,7 @@ typedef struct render_ctx {
     int include_depth;
 } render_ctx;
 
-static void fail(render_ctx *c, const char *file, int line, const char *fmt, const char *arg) {
+static void tmpl_error(render_ctx *c, const char *file, int line, const char *fmt, const char *arg) {
     char msg[256];
     snprintf(msg, sizeof msg, fmt, arg);
     llmc_error(c->d, "pytorch", "template %s:%d: %s (this is a bug in the pytorch emitter)", file, line, msg);
@@ -145,12 +161,12 @@ static int eval_cond(render_ctx *c, const char *file, int line, const char *s, s
         i = j;
         if (!strcmp(word, "not")) { neg = !neg; continue; }
         if (!strcmp(word, "and")) {
-            if (!have_term) { fail(c, file, line, "'and' without a flag before it in '%s'", word); return -1; }
+            if (!have_term) { tmpl_error(c, file, line, "'and' without a flag before it in '%s'", word); return -1; }
             have_term = false;
             continue;
         }
         if (!strcmp(word, "or")) {
-            if (!have_term) { fail(c, file, line, "'or' without a flag before it in '%s'", word); return -1; }
+            if (!have_term) { tmpl_error(c, file, line, "'or' without a flag before it in '%s'", word); return -1; }
             any = any || conj;
             conj = true;
             have_term = false;
@@ -159,12 +175,12 @@ static int eval_cond(render_ctx *c, const char *file, int line, const char *s, s
         int k = -1;
         for (int f = 0; f < c->v->n_flags; f++)
             if (!strcmp(c->v->flag_names[f], word)) { k = f; break; }
-        if (k < 0) { fail(c, file, line, "unknown flag '%s'", word); return -1; }
+        if (k < 0) { tmpl_error(c, file, line, "unknown flag '%s'", word); return -1; }
         conj = conj && (c->v->flag_values[k] != neg);
         neg = false;
         have_term = true;
     }
-    if (!have_term) { fail(c, file, line, "incomplete condition%s", ""); return -1; }
+    if (!have_term) { tmpl_error(c, file, line, "incomplete condition%s", ""); return -1; }
     return any || conj;
 }
 
@@ -181,7 +197,7 @@ static int put_line(render_ctx *c, const char *file, int line, const char *s, si
         const char *end = NULL;
         for (const char *p = name; p + 1 < s + n; p++)
             if (p[0] == '@' && p[1] == '@') { end = p; break; }
-        if (!end) { fail(c, file, line, "unterminated @@%s", ""); return -1; }
+        if (!end) { tmpl_error(c, file, line, "unterminated @@%s", ""); return -1; }
         size_t len = (size_t)(end - name);
         int k = -1;
         for (int f = 0; f < c->v->n_vars; f++)
@@ -191,7 +207,7 @@ static int put_line(render_ctx *c, const char *file, int line, const char *s, si
             size_t wl = len < sizeof word - 1 ? len : sizeof word - 1;
             memcpy(word, name, wl);
             word[wl] = '\0';
-            fail(c, file, line, "no value for @@%s@@", word);
+            tmpl_error(c, file, line, "no value for @@%s@@", word);
             return -1;
         }
         pt_put(c->out, c->v->var_values[k]);
@@ -203,8 +219,8 @@ static int put_line(render_ctx *c, const char *file, int line, const char *s, si
 static int render(render_ctx *c, const char *name) {
     size_t len;
     const char *text = pt_template_text(name, &len);
-    if (!text) { fail(c, name, 0, "no embedded template named '%s'", name); return -1; }
-    if (++c->include_depth > MAX_INCLUDE_DEPTH) { fail(c, name, 0, "includes nested too deeply%s", ""); return -1; }
+    if (!text) { tmpl_error(c, name, 0, "no embedded template named '%s'", name); return -1; }
+    if (++c->include_depth > MAX_INCLUDE_DEPTH) { tmpl_error(c, name, 0, "includes nested too deeply%s", ""); return -1; }
 
     /* per nesting level: is the enclosing level active, has a branch been taken, is this one active */
     bool parent[MAX_DEPTH], taken[MAX_DEPTH];
@@ -229,7 +245,7 @@ static int render(render_ctx *c, const char *name) {
             size_t an = n - ind - 2 - kn;
 #define IS(word) (kn == strlen(word) && !memcmp(kw, word, kn))
             if (IS("if")) {
-                if (depth == MAX_DEPTH) { fail(c, name, line, "#@if nested too deeply%s", ""); return -1; }
+                if (depth == MAX_DEPTH) { tmpl_error(c, name, line, "#@if nested too deeply%s", ""); return -1; }
                 int r = active ? eval_cond(c, name, line, arg, an) : 0;
                 if (r < 0) return -1;
                 parent[depth] = active;
@@ -237,17 +253,17 @@ static int render(render_ctx *c, const char *name) {
                 depth++;
                 active = r;
             } else if (IS("elif")) {
-                if (!depth) { fail(c, name, line, "#@elif without #@if%s", ""); return -1; }
+                if (!depth) { tmpl_error(c, name, line, "#@elif without #@if%s", ""); return -1; }
                 int r = parent[depth - 1] && !taken[depth - 1] ? eval_cond(c, name, line, arg, an) : 0;
                 if (r < 0) return -1;
                 taken[depth - 1] = taken[depth - 1] || r;
                 active = r;
             } else if (IS("else")) {
-                if (!depth) { fail(c, name, line, "#@else without #@if%s", ""); return -1; }
+                if (!depth) { tmpl_error(c, name, line, "#@else without #@if%s", ""); return -1; }
                 active = parent[depth - 1] && !taken[depth - 1];
                 taken[depth - 1] = true;
             } else if (IS("endif")) {
-                if (!depth) { fail(c, name, line, "#@endif without #@if%s", ""); return -1; }
+                if (!depth) { tmpl_error(c, name, line, "#@endif without #@if%s", ""); return -1; }
                 depth--;
                 active = parent[depth];
             } else if (IS("include")) {
@@ -255,13 +271,13 @@ static int render(render_ctx *c, const char *name) {
                     char inc[128];
                     while (an && *arg == ' ') { arg++; an--; }
                     while (an && (arg[an - 1] == ' ' || arg[an - 1] == '\r')) an--;
-                    if (an == 0 || an >= sizeof inc) { fail(c, name, line, "bad #@include%s", ""); return -1; }
+                    if (an == 0 || an >= sizeof inc) { tmpl_error(c, name, line, "bad #@include%s", ""); return -1; }
                     memcpy(inc, arg, an);
                     inc[an] = '\0';
                     if (render(c, inc)) return -1;
                 }
             } else {
-                fail(c, name, line, "unknown directive%s", "");
+                tmpl_error(c, name, line, "unknown directive%s", "");
                 return -1;
             }
 #undef IS
@@ -271,7 +287,7 @@ static int render(render_ctx *c, const char *name) {
         }
         pos = next;
     }
-    if (depth) { fail(c, name, line, "#@if without #@endif at the end of the file%s", ""); return -1; }
+    if (depth) { tmpl_error(c, name, line, "#@if without #@endif at the end of the file%s", ""); return -1; }
     c->include_depth--;
     return 0;
 }
