@@ -584,8 +584,11 @@ ENCDEC_MATRIX = {
                      "attention: mqa\npositional_encoding: rope\nactivation: silu\n",
     "sinusoidal-nonorm": "dims: {num_encoder_layers: 1, num_decoder_layers: 1, hidden_size: 32, num_heads: 2, intermediate_size: 64}\n"
                          "positional_encoding: sinusoidal\nnorm: no_norm\nactivation: relu_squared\n",
-    "none-swiglu-gelutanh": "dims: {num_encoder_layers: 1, num_decoder_layers: 2, hidden_size: 32, num_heads: 2, intermediate_size: 64}\n"
-                            "positional_encoding: none\nactivation: swiglu\nbias: {mlp: true}\n",
+    "none-swiglu-mlpbias": "dims: {num_encoder_layers: 1, num_decoder_layers: 2, hidden_size: 32, num_heads: 2, intermediate_size: 64}\n"
+                           "positional_encoding: none\nactivation: swiglu\nbias: {mlp: true}\n",
+    "learned-layernorm-nobias-gelutanh": "dims: {num_encoder_layers: 2, num_decoder_layers: 1, hidden_size: 32, num_heads: 4, "
+                                         "intermediate_size: 64}\npositional_encoding: learned\nnorm: layernorm\n"
+                                         "bias: {norm: false, qkv: true}\nactivation: gelu_tanh\n",
 }
 
 
