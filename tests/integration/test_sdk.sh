@@ -32,9 +32,13 @@ for f in bin/llmc include/llmc/llmc.h include/llmc/plugin.h include/llmc/weights
 done
 check "installed libllmc" test -f "$LIBDIR/libllmc.so"
 check "installed llmc.pc" test -f "$LIBDIR/pkgconfig/llmc.pc"
-for p in templates/decoder_only templates/encoder_decoder solvers/search solvers/closed_form; do
-  check "installed plugin $p" test -f "$LIBDIR/llmc/plugins/$p.so"
+n=0
+for so in "$LLMC_BINARY_DIR"/plugins/*/*.so; do   # every in-tree plugin the build made
+  p=${so#"$LLMC_BINARY_DIR/plugins/"}
+  check "installed plugin $p" test -f "$LIBDIR/llmc/plugins/$p"
+  n=$((n + 1))
 done
+check "installed the built-in plugins ($n)" test "$n" -ge 4
 check "no test plugin installed" test -z "$(find "$P" -name 'bad_abi*')"
 # relocatable: no absolute path of the build, the sources or the prefix in the package files
 check "package files hold no absolute paths" \
@@ -56,6 +60,19 @@ check "installed decoder_only found" grep -qE "^template +decoder_only .* $LIBDI
 check "installed search found" grep -qE "^solver +search .* $LIBDIR/llmc/plugins/solvers/search.so" <<<"$out"
 check "nothing failed to load" test -z "$(grep 'failed to load' <<<"$out")"
 expect_exit 0 "$IL" compile "$LLMC_SOURCE_DIR/config/examples/llama-tiny.yaml" -o "$T/out-installed" --emit none
+# every installed emitter works from the installed tree alone
+cat >"$T/tiny.yaml" <<'EOF'
+name: tiny
+dims: {num_layers: 2, hidden_size: 64, num_heads: 4, intermediate_size: 128}
+vocab_size: 256
+context_length: 64
+EOF
+emitters=$(sed -nE 's/^emitter +([^ ]+) .*/\1/p' <<<"$out" | paste -sd, -)
+if [ -n "$emitters" ]; then
+  expect_exit 0 "$IL" compile "$T/tiny.yaml" -o "$T/out-installed-all" --emit "$emitters"
+  check "installed emitters $emitters all ran" \
+    test "$(json "$T/out-installed-all/compilation_report.json" '",".join(d["emitters"])')" = "$emitters"
+fi
 
 # ---- build each example against the installed prefix only ------------------------------------------
 cp -r "$LLMC_SOURCE_DIR/sdk/examples" "$T/src"
@@ -285,12 +302,6 @@ check "team b: only good_emitter" test "$(json "$T/out-team-b/compilation_report
 check "team a wrote the card" test -f "$T/out-team-a/summary/MODEL_CARD.md" -a ! -e "$T/out-team-a/good_emitter.txt"
 check "team b did not" test ! -e "$T/out-team-b/summary" -a -f "$T/out-team-b/good_emitter.txt"
 # the repository's team configs: their defaults, and a compile when their emitters are all built
-cat >"$T/tiny.yaml" <<'EOF'
-name: tiny
-dims: {num_layers: 2, hidden_size: 64, num_heads: 4, intermediate_size: 128}
-vocab_size: 256
-context_length: 64
-EOF
 for team in research deploy; do
   C="$LLMC_SOURCE_DIR/config/team-$team.yaml"
   emit=$(sed -nE 's/^  emit: \[(.*)\].*/\1/p' "$C")
