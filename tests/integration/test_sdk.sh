@@ -14,7 +14,7 @@ T=$(mktemp -d)
 trap 'rm -rf "$T"' EXIT
 P="$T/prefix"
 # nothing from the environment may point the builds at another llmc
-unset CMAKE_PREFIX_PATH PKG_CONFIG_PATH CPATH C_INCLUDE_PATH LIBRARY_PATH llmc_DIR
+unset CMAKE_PREFIX_PATH PKG_CONFIG_PATH CPATH C_INCLUDE_PATH LIBRARY_PATH LD_LIBRARY_PATH llmc_DIR
 mkdir -p "$T/cwd" && cd "$T/cwd"   # no ./llmc.yaml here: config discovery is the installed one's
 
 json() { # json FILE EXPR   (EXPR over the parsed document `d`)
@@ -44,6 +44,8 @@ check "no test plugin installed" test -z "$(find "$P" -name 'bad_abi*')"
 check "package files hold no absolute paths" \
   test -z "$(grep -rlF -e "$LLMC_SOURCE_DIR" -e "$LLMC_BINARY_DIR" -e "$P" "$LIBDIR/cmake" "$LIBDIR/pkgconfig" "$P/share/llmc")"
 check "llmc's RUNPATH is relative" grep -q 'RUNPATH.*\[\$ORIGIN/' <<<"$(readelf -d "$P/bin/llmc")"
+lib=$(ldd "$P/bin/llmc" | sed -nE 's/.*libllmc\.so\.[0-9]+ => ([^ ]+) .*/\1/p')
+check "the installed llmc loads the installed libllmc ($lib)" test "$(realpath "$lib")" = "$(realpath "$LIBDIR/libllmc.so.0")"
 check "a plugin's RUNPATH is relative" grep -q 'RUNPATH.*\[\$ORIGIN/\.\./\.\./\.\.\]' <<<"$(readelf -d "$LIBDIR/llmc/plugins/solvers/search.so")"
 # public headers stand alone: no core-internal header, compiled as C11 against the prefix only
 for h in "$P"/include/llmc/*.h; do
