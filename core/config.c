@@ -526,38 +526,6 @@ static bool blank_yaml(const char *text, size_t len) {
     return true;
 }
 
-typedef struct ordered_diag {
-    const llmc_diag *g;
-    size_t index;
-} ordered_diag;
-
-static int diag_order(const void *a, const void *b) {
-    const ordered_diag *x = a, *y = b;
-    long lx = x->g->loc.line > 0 ? x->g->loc.line : 0x7fffffffL, ly = y->g->loc.line > 0 ? y->g->loc.line : 0x7fffffffL;
-    if (lx != ly) return lx < ly ? -1 : 1;
-    if (x->g->loc.col != y->g->loc.col) return x->g->loc.col < y->g->loc.col ? -1 : 1;
-    return x->index < y->index ? -1 : x->index > y->index;
-}
-
-/* Hand src's diagnostics to dst in file order (the checks run key by key, not line by line). */
-static void take_sorted(llmc_diags *dst, llmc_diags *src) {
-    size_t n = llmc_diags_size(src);
-    ordered_diag *order = n ? malloc(n * sizeof *order) : NULL;
-    if (!order) {
-        llmc_diags_take(dst, src);
-        return;
-    }
-    for (size_t i = 0; i < n; i++) {
-        order[i].g = llmc_diags_get(src, i);
-        order[i].index = i;
-    }
-    qsort(order, n, sizeof *order, diag_order);
-    for (size_t i = 0; i < n; i++)
-        llmc_diag_add(dst, order[i].g->severity, order[i].g->loc, order[i].g->key, "%s", order[i].g->message);
-    free(order);
-    llmc_diags_clear(src);
-}
-
 static llmc_config *load_into(const char *text, size_t len, const char *file, const char *base_abs,
                               const char *exe_dir, llmc_diags *mine) {
     cctx c;
@@ -613,7 +581,7 @@ llmc_config *llmc_config_load_string(const char *text, size_t len, const char *n
         return NULL;
     }
     llmc_config *cfg = load_into(text, len, file, base, exe_dir, mine);
-    take_sorted(d, mine);
+    llmc_diags_take_sorted(d, mine);
     llmc_diags_free(mine);
     free(base);
     return cfg;
