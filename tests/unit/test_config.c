@@ -7,6 +7,8 @@
 #include <stdint.h>
 #include <cmocka.h>
 
+#include "testutil.h"
+
 #include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -18,31 +20,17 @@
 
 /* ---- helpers ------------------------------------------------------------------------------- */
 
-static char *all_diags(const llmc_diags *d) {
-    size_t cap = 256, len = 0;
-    char *out = calloc(1, cap);
-    assert_non_null(out);
-    for (size_t i = 0; i < llmc_diags_size(d); i++) {
-        char line[2048];
-        llmc_diag_format(llmc_diags_get(d, i), line, sizeof line);
-        size_t need = len + strlen(line) + 2;
-        if (need > cap) {
-            cap = need * 2;
-            out = realloc(out, cap);
-            assert_non_null(out);
-        }
-        len += (size_t)sprintf(out + len, "%s%s", len ? "\n" : "", line);
-    }
-    return out;
-}
 
 #define BASE_DIR "/etc/llmc"
 #define EXE_DIR "/opt/llmc/bin"
+/* the installed plugin folder relative to the binary, as the build computed it from its install
+ * dirs ("../lib/llmc/plugins", or "../lib/x86_64-linux-gnu/llmc/plugins" for Debian's /usr) */
+#define INSTALLED_PLUGINS EXE_DIR "/" LLMC_EXE_TO_PLUGIN_DIR
 
 static llmc_config *load(const char *text, char **diags_out) {
     llmc_diags *d = llmc_diags_create();
     llmc_config *c = llmc_config_load_string(text, strlen(text), "llmc.yaml", BASE_DIR, EXE_DIR, d);
-    char *msgs = all_diags(d);
+    char *msgs = test_all_diags(d);
     if (diags_out) *diags_out = msgs;
     else free(msgs);
     llmc_diags_free(d);
@@ -112,7 +100,7 @@ static void test_empty_config_is_all_defaults(void **state) {
     for (size_t i = 0; i < sizeof texts / sizeof *texts; i++) {
         llmc_config *c = expect_ok(texts[i]);
         assert_string_equal(c->path, "llmc.yaml");
-        const char *paths[] = {EXE_DIR "/plugins", EXE_DIR "/../lib/llmc/plugins", NULL};
+        const char *paths[] = {EXE_DIR "/plugins", INSTALLED_PLUGINS, NULL};
         assert_strv(c->plugin_paths, c->n_plugin_paths, paths);
         assert_int_equal(c->n_prepended, 0);
         assert_int_equal(c->n_plugin_files, 0);
@@ -169,7 +157,7 @@ static void test_lists_empty_null_and_shorthand(void **state) {
     llmc_config_free(c);
 
     c = expect_ok("plugin_paths: ~\nplugins: only.so\n");
-    const char *paths[] = {EXE_DIR "/plugins", EXE_DIR "/../lib/llmc/plugins", NULL};
+    const char *paths[] = {EXE_DIR "/plugins", INSTALLED_PLUGINS, NULL};
     assert_strv(c->plugin_paths, c->n_plugin_paths, paths);
     const char *files[] = {BASE_DIR "/only.so", NULL};
     assert_strv(c->plugin_files, c->n_plugin_files, files);
@@ -366,7 +354,7 @@ static void test_missing_file(void **state) {
     (void)state;
     llmc_diags *d = llmc_diags_create();
     assert_null(llmc_config_load_file("/nonexistent/llmc.yaml", EXE_DIR, d));
-    char *got = all_diags(d);
+    char *got = test_all_diags(d);
     assert_string_equal(got, "/nonexistent/llmc.yaml: cannot read the config file: No such file or directory");
     free(got);
     llmc_diags_free(d);
@@ -379,30 +367,57 @@ static void test_embedded_default(void **state) {
     llmc_config *c = llmc_config_embedded_default(EXE_DIR);
     assert_non_null(c);
     assert_string_equal(c->path, LLMC_CONFIG_EMBEDDED_NAME);
-    const char *paths[] = {EXE_DIR "/plugins", EXE_DIR "/../lib/llmc/plugins", NULL};
+    const char *paths[] = {EXE_DIR "/plugins", INSTALLED_PLUGINS, NULL};
     assert_strv(c->plugin_paths, c->n_plugin_paths, paths);
     assert_string_equal(c->default_solver, "search");
     assert_int_equal(c->n_default_emit, 1);
     assert_false(c->strict_plugins);
 
-    /* config/llmc.yaml must describe exactly the same setup */
-    llmc_diags *d = llmc_diags_create();
-    llmc_config *repo = llmc_config_load_file(LLMC_SOURCE_DIR "/config/llmc.yaml", EXE_DIR, d);
-    char *got = all_diags(d);
-    assert_string_equal(got, "");
-    free(got);
-    assert_non_null(repo);
-    assert_strv(repo->plugin_paths, repo->n_plugin_paths, paths);
-    assert_int_equal(repo->n_plugin_files, 0);
-    assert_int_equal(repo->n_allow, 0);
-    assert_int_equal(repo->n_disable, 0);
-    assert_false(repo->strict_plugins);
-    assert_string_equal(repo->default_solver, c->default_solver);
-    assert_strv(repo->default_emit, repo->n_default_emit, (const char *const[]){"safetensors", NULL});
-    assert_int_equal(repo->threads, c->threads);
-    llmc_config_free(repo);
+    /* config/llmc.yaml must describe exactly the same setup; it names the installed plugin folder
+     * in its generic form, which the build rewrites for its libdir into the llmc.yaml it installs */
+    const char *generic[] = {EXE_DIR "/plugins", EXE_DIR "/../lib/llmc/plugins", NULL};
+    const char *files[] = {LLMC_SOURCE_DIR "/config/llmc.yaml", LLMC_BINARY_DIR "/install/llmc.yaml"};
+    for (size_t i = 0; i < 2; i++) {
+        llmc_diags *d = llmc_diags_create();
+        llmc_config *repo = llmc_config_load_file(files[i], EXE_DIR, d);
+        char *got = test_all_diags(d);
+        assert_string_equal(got, "");
+        free(got);
+        assert_non_null(repo);
+        assert_strv(repo->plugin_paths, repo->n_plugin_paths, i == 0 ? generic : paths);
+        assert_int_equal(repo->n_plugin_files, 0);
+        assert_int_equal(repo->n_allow, 0);
+        assert_int_equal(repo->n_disable, 0);
+        assert_false(repo->strict_plugins);
+        assert_string_equal(repo->default_solver, c->default_solver);
+        assert_strv(repo->default_emit, repo->n_default_emit, (const char *const[]){"safetensors", NULL});
+        assert_int_equal(repo->threads, c->threads);
+        llmc_config_free(repo);
+        llmc_diags_free(d);
+    }
     llmc_config_free(c);
-    llmc_diags_free(d);
+}
+
+/* the installed config is found next to the binary, through the build's relative path */
+static void test_installed_path(void **state) {
+    (void)state;
+    char *p = llmc_config_installed_path(EXE_DIR);
+    assert_non_null(p);
+    assert_string_equal(p, EXE_DIR "/" LLMC_EXE_TO_CONFIG);
+    free(p);
+    p = llmc_config_installed_path("/opt/llmc/bin/");
+    assert_non_null(p);
+    assert_string_equal(p, EXE_DIR "/" LLMC_EXE_TO_CONFIG);
+    free(p);
+    /* no folder given: the running executable's */
+    char *exe = llmc_config_exe_dir();
+    assert_non_null(exe);
+    p = llmc_config_installed_path(NULL);
+    assert_non_null(p);
+    assert_int_equal(strncmp(p, exe, strlen(exe)), 0);
+    assert_string_equal(p + strlen(exe), "/" LLMC_EXE_TO_CONFIG);
+    free(p);
+    free(exe);
 }
 
 /* ---- discovery ------------------------------------------------------------------------------------------- */
@@ -410,7 +425,7 @@ static void test_embedded_default(void **state) {
 static llmc_config *discover(const char *explicit_path, const char *installed, char **diags) {
     llmc_diags *d = llmc_diags_create();
     llmc_config *c = llmc_config_discover_with(explicit_path, EXE_DIR, installed, d);
-    *diags = all_diags(d);
+    *diags = test_all_diags(d);
     llmc_diags_free(d);
     return c;
 }
@@ -547,6 +562,7 @@ int main(void) {
         cmocka_unit_test(test_every_error_in_file_order),
         cmocka_unit_test(test_missing_file),
         cmocka_unit_test(test_embedded_default),
+        cmocka_unit_test(test_installed_path),
         cmocka_unit_test(test_discovery_order),
         cmocka_unit_test(test_prepend_plugin_paths),
         cmocka_unit_test(test_plugin_name_rule),

@@ -1,0 +1,312 @@
+/* safetensors emitter: OUT/safetensors/model.safetensors (or transformers-style shards with
+ * model.safetensors.index.json), config.json and generation_config.json.
+ *
+ * File format (https://github.com/huggingface/safetensors, "Format"): u64 little-endian
+ * header size N, N bytes of JSON starting with '{' and padded with spaces to a multiple of 8,
+ * then the tensors back to back in header order, data_offsets relative to the end of the
+ * header. Tensor names and layouts are those of the spec's Hugging Face family
+ * (llmc_layout_hf); values are streamed from the weight source in the spec's precision, so
+ * the emitter never holds more than the weight source's chunk buffers.
+ *
+ * Options (emit_options: {safetensors: {...}}):
+ *   max_shard_size   e.g. 5GB: split as transformers does; default: one file */
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "sha256.h"
+#include "st_emit.h"
+
+#define ST_NAME "safetensors"
+
+static llmc_dtype out_dtype(const llmc_spec *s) {
+    return s->precision == LLMC_PRECISION_FLOAT16 ? LLMC_DTYPE_F16
+           : s->precision == LLMC_PRECISION_BFLOAT16 ? LLMC_DTYPE_BF16
+                                                       : LLMC_DTYPE_F32;
+}
+
+static const char *st_dtype(llmc_dtype dt) {
+    return dt == LLMC_DTYPE_F16 ? "F16" : dt == LLMC_DTYPE_BF16 ? "BF16" : "F32";
+}
+
+/* ---- options ------------------------------------------------------------------------------------- */
+
+static int parse_options(const llmc_spec *s, uint64_t *max_shard, llmc_diags *d) {
+    int rc = 0;
+    *max_shard = 0;
+    for (size_t i = 0; i < s->n_emit_options; i++) {
+        const llmc_emit_option *o = &s->emit_options[i];
+        if (strcmp(o->emitter, ST_NAME)) continue;
+        char key[160];
+        snprintf(key, sizeof key, "emit_options.%s.%s", ST_NAME, o->key);
+        if (strcmp(o->key, "max_shard_size") == 0) {
+            if (llmc_parse_bytes(o->value, max_shard) != 0 || *max_shard == 0) {
+                llmc_diag_add(d, LLMC_SEV_ERROR, o->loc, key,
+                              "expected a byte size such as 5GB, 500MB or 2GiB (got '%s')", o->value);
+                rc = -1;
+            }
+        } else {
+            llmc_diag_add(d, LLMC_SEV_ERROR, o->loc, key, "unknown option for emitter %s (expected max_shard_size)",
+                          ST_NAME);
+            rc = -1;
+        }
+    }
+    return rc;
+}
+
+/* Every IR can be stored as safetensors; only the options can be wrong. */
+static int st_check(const llmc_spec *s, llmc_diags *d) {
+    uint64_t max_shard;
+    return parse_options(s, &max_shard, d);
+}
+
+/* ---- the header ----------------------------------------------------------------------------------------- */
+
+typedef struct hbuf {
+    char *p;
+    size_t n, cap;
+    int oom;
+} hbuf;
+
+static void hput(hbuf *b, const char *fmt, ...) LLMC_PRINTF(2, 3);
+static void hput(hbuf *b, const char *fmt, ...) {
+    if (b->oom) return;
+    for (;;) {
+        va_list ap;
+        va_start(ap, fmt);
+        int k = vsnprintf(b->p ? b->p + b->n : NULL, b->p ? b->cap - b->n : 0, fmt, ap);
+        va_end(ap);
+        if (k < 0) { b->oom = 1; return; }
+        if (b->p && b->n + (size_t)k < b->cap) { b->n += (size_t)k; return; }
+        size_t cap = (b->cap + (size_t)k + 1) * 2;
+        char *p = realloc(b->p, cap);
+        if (!p) { b->oom = 1; return; }
+        b->p = p;
+        b->cap = cap;
+    }
+}
+
+/* JSON string body (names are printable ASCII in practice; escape anyway) */
+static void hput_str(hbuf *b, const char *s) {
+    hput(b, "\"");
+    for (const unsigned char *c = (const unsigned char *)s; *c; c++) {
+        if (*c == '"' || *c == '\\') hput(b, "\\%c", *c);
+        else if (*c < 0x20) hput(b, "\\u%04x", *c);
+        else hput(b, "%c", *c);
+    }
+    hput(b, "\"");
+}
+
+typedef struct meta {
+    const char *key, *value;
+} meta;
+
+/* {"__metadata__":{...},"name":{"dtype":..,"shape":[..],"data_offsets":[b,e]},...} padded with
+ * spaces so that 8 + N is a multiple of 8 (the data then starts 8-byte aligned). */
+static char *build_header(const llmc_layout *l, const size_t *idx, size_t n, llmc_dtype dt, const meta *m, size_t nm,
+                          uint64_t *header_len) {
+    hbuf b = {0};
+    hput(&b, "{\"__metadata__\":{");
+    for (size_t i = 0; i < nm; i++) {
+        if (i) hput(&b, ",");
+        hput_str(&b, m[i].key);
+        hput(&b, ":");
+        hput_str(&b, m[i].value);
+    }
+    hput(&b, "}");
+    uint64_t off = 0;
+    for (size_t k = 0; k < n; k++) {
+        const llmc_tensor_view *v = &l->views[idx[k]];
+        uint64_t bytes = llmc_view_numel(v) * llmc_dtype_size(dt);
+        hput(&b, ",");
+        hput_str(&b, v->name);
+        hput(&b, ":{\"dtype\":\"%s\",\"shape\":[", st_dtype(dt));
+        for (int r = 0; r < v->rank; r++) hput(&b, "%s%lld", r ? "," : "", (long long)v->shape[r]);
+        hput(&b, "],\"data_offsets\":[%llu,%llu]}", (unsigned long long)off, (unsigned long long)(off + bytes));
+        off += bytes;
+    }
+    hput(&b, "}");
+    while (!b.oom && b.n % 8) hput(&b, " ");
+    if (b.oom) {
+        free(b.p);
+        return NULL;
+    }
+    *header_len = b.n;
+    return b.p;
+}
+
+/* ---- shards ------------------------------------------------------------------------------------------------ */
+
+/* transformers' rule (huggingface_hub split_torch_state_dict_into_shards): walk the tensors
+ * in order; a tensor larger than the limit gets a shard of its own right away; otherwise
+ * start a new shard when the current one would overflow. shard_of[i] = shard of view i. */
+static size_t plan_shards(const uint64_t *bytes, size_t n, uint64_t max_shard, size_t *shard_of) {
+    size_t n_shards = 0, current = SIZE_MAX;
+    uint64_t current_size = 0;
+    for (size_t i = 0; i < n; i++) {
+        if (max_shard && bytes[i] > max_shard) {
+            shard_of[i] = n_shards++;
+            continue;
+        }
+        if (current == SIZE_MAX || (max_shard && current_size + bytes[i] > max_shard)) {
+            current = n_shards++;
+            current_size = 0;
+        }
+        shard_of[i] = current;
+        current_size += bytes[i];
+    }
+    return n_shards;
+}
+
+typedef struct shard_file {
+    char rel[96];
+    size_t *idx;   /* views in this shard, in layout order */
+    size_t n;
+} shard_file;
+
+static int write_shard(const llmc_emit_ctx *ctx, const llmc_layout *l, const shard_file *sf, llmc_dtype dt,
+                       const meta *m, size_t nm, llmc_progress *prog, llmc_diags *d) {
+    uint64_t hlen;
+    char *header = build_header(l, sf->idx, sf->n, dt, m, nm, &hlen);
+    if (!header) {
+        llmc_error(d, "emit", "safetensors: out of memory building the header of %s", sf->rel);
+        return -1;
+    }
+    FILE *f = llmc_out_open(ctx, sf->rel, d);
+    if (!f) {
+        free(header);
+        return -1;
+    }
+    uint8_t len_le[8];
+    for (int i = 0; i < 8; i++) len_le[i] = (uint8_t)(hlen >> (8 * i));
+    int rc = 0;
+    if (fwrite(len_le, 1, 8, f) != 8 || fwrite(header, 1, (size_t)hlen, f) != hlen) {
+        llmc_error(d, "emit", "safetensors: cannot write %s: %s", sf->rel, strerror(errno));
+        rc = -1;
+    }
+    free(header);
+    uint64_t expect = 8 + hlen;
+    for (size_t k = 0; rc == 0 && k < sf->n; k++) {
+        const llmc_tensor_view *v = &l->views[sf->idx[k]];
+        expect += llmc_view_numel(v) * llmc_dtype_size(dt);
+        if (llmc_weights_write_view(ctx->weights, v, dt, f, ctx->threads, prog, d) != 0) {
+            llmc_error(d, "emit", "safetensors: writing tensor '%s' to %s failed", v->name, sf->rel);
+            rc = -1;
+        }
+    }
+    if (rc == 0) {
+        long long pos = (long long)ftello(f);
+        if (pos < 0 || (uint64_t)pos != expect) {
+            llmc_error(d, "emit", "safetensors: %s has %lld bytes, expected %llu", sf->rel, pos,
+                       (unsigned long long)expect);
+            rc = -1;
+        }
+    }
+    if (llmc_out_close(f, sf->rel, d) != 0) rc = -1;
+    if (rc == 0) llmc_out_register(ctx, sf->rel, "weights (safetensors)");
+    return rc;
+}
+
+/* model.safetensors.index.json as transformers writes it */
+static int write_index(const llmc_emit_ctx *ctx, const llmc_layout *l, const shard_file *sf, size_t n_shards,
+                       uint64_t total, llmc_diags *d) {
+    json_t *root = json_object(), *md = json_object(), *wm = json_object();
+    json_object_set_new(md, "total_size", json_integer((json_int_t)total));
+    for (size_t s = 0; s < n_shards; s++)
+        for (size_t k = 0; k < sf[s].n; k++)
+            json_object_set_new(wm, l->views[sf[s].idx[k]].name, json_string(strrchr(sf[s].rel, '/') + 1));
+    json_object_set_new(root, "metadata", md);
+    json_object_set_new(root, "weight_map", wm);
+    char *text = st_json_dump(root);
+    json_decref(root);
+    if (!text) {
+        llmc_error(d, "emit", "safetensors: out of memory writing the shard index");
+        return -1;
+    }
+    const char *rel = "safetensors/model.safetensors.index.json";
+    int rc = llmc_out_write_file(ctx, rel, text, strlen(text), d);
+    free(text);
+    if (rc == 0) llmc_out_register(ctx, rel, "shard index (transformers)");
+    return rc;
+}
+
+static int st_emit(const llmc_emit_ctx *ctx, llmc_diags *d) {
+    const llmc_spec *s = ctx->spec;
+    if (!ctx->weights) {
+        llmc_error(d, "emit", "safetensors: the pipeline gave no weight source");
+        return -1;
+    }
+    uint64_t max_shard;
+    if (parse_options(s, &max_shard, d)) return -1;
+    llmc_layout layout;
+    if (llmc_layout_hf(s, ctx->ir, &layout, d) != 0) return -1;
+    llmc_dtype dt = out_dtype(s);
+    int rc = -1;
+    size_t n = layout.n_views;
+    uint64_t *bytes = calloc(n ? n : 1, sizeof *bytes);
+    size_t *shard_of = calloc(n ? n : 1, sizeof *shard_of);
+    shard_file *sf = NULL;
+    size_t n_shards = 0;
+    char *spec_text = NULL;
+    llmc_progress *prog = NULL;
+    if (!bytes || !shard_of) goto oom;
+    uint64_t total = 0;
+    for (size_t i = 0; i < n; i++) {
+        bytes[i] = llmc_view_numel(&layout.views[i]) * llmc_dtype_size(dt);
+        total += bytes[i];
+    }
+    n_shards = plan_shards(bytes, n, max_shard, shard_of);
+    if (n_shards == 0) n_shards = 1; /* a model without parameters still gets a (valid, empty) file */
+    sf = calloc(n_shards, sizeof *sf);
+    if (!sf) goto oom;
+    for (size_t k = 0; k < n_shards; k++) {
+        if (n_shards == 1)
+            snprintf(sf[k].rel, sizeof sf[k].rel, "safetensors/model.safetensors");
+        else
+            snprintf(sf[k].rel, sizeof sf[k].rel, "safetensors/model-%05zu-of-%05zu.safetensors", k + 1, n_shards);
+        if (!(sf[k].idx = calloc(n ? n : 1, sizeof *sf[k].idx))) goto oom;
+    }
+    for (size_t i = 0; i < n; i++) sf[shard_of[i]].idx[sf[shard_of[i]].n++] = i;
+
+    /* provenance: the spec hash is the SHA-256 of OUT/spec.json, which is exactly this text */
+    spec_text = llmc_spec_to_json(s, ctx->dims);
+    if (!spec_text) goto oom;
+    char hash[65], seed[32];
+    llmc_sha256_hex(spec_text, strlen(spec_text), hash);
+    snprintf(seed, sizeof seed, "%llu", (unsigned long long)s->weights.seed);
+    const char *source = llmc_weights_kind(ctx->weights) == LLMC_WEIGHTS_CHECKPOINT ? "checkpoint" : "init";
+    meta m[] = {{"format", "pt"},
+                {"llmc_version", llmc_version()},
+                {"llmc_spec_hash", hash},
+                {"llmc_seed", seed},
+                {"llmc_weights", source},
+                {"llmc_family", layout.family}};
+
+    if (ctx->progress) prog = llmc_progress_create("safetensors", total);
+    for (size_t k = 0; k < n_shards; k++)
+        if (write_shard(ctx, &layout, &sf[k], dt, m, sizeof m / sizeof m[0], prog, d)) goto done;
+    if (n_shards > 1 && write_index(ctx, &layout, sf, n_shards, total, d)) goto done;
+    if (st_write_configs(ctx, &layout, d)) goto done;
+    rc = 0;
+    goto done;
+oom:
+    llmc_error(d, "emit", "safetensors: out of memory");
+done:
+    llmc_progress_free(prog);
+    free(spec_text);
+    for (size_t k = 0; sf && k < n_shards; k++) free(sf[k].idx);
+    free(sf);
+    free(bytes);
+    free(shard_of);
+    llmc_layout_free(&layout);
+    return rc;
+}
+
+static const llmc_emitter_vtable vt = {sizeof vt, st_check, st_emit};
+static const llmc_plugin_desc plugins[] = {
+    {LLMC_PLUGIN_EMITTER, ST_NAME, "1.0.0",
+     "Hugging Face safetensors weights (sharded on request) with config.json for the transformers family", &vt},
+};
+LLMC_DEFINE_PLUGIN_ENTRY(plugins)

@@ -1,0 +1,292 @@
+/* safetensors emitter — config.json and generation_config.json.
+ *
+ * For the families transformers knows (docs/weights.md) the config carries every field the
+ * family's config class writes, with llmc's values, so that
+ * AutoModelForCausalLM.from_pretrained(OUT/safetensors) builds the same network. Fields
+ * llmc has no notion of get the class defaults (token ids, pretraining_tp) or the value that
+ * matches llmc's graph (dropouts 0: llmc's graph has no dropout). For every other spec the
+ * config says plainly that no transformers class fits, and records every llmc dim and option. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "st_emit.h"
+
+/* transformers release whose config schema these files follow */
+#define ST_TRANSFORMERS_VERSION "4.46.0"
+
+static const char *torch_dtype(llmc_precision p) {
+    return p == LLMC_PRECISION_FLOAT16 ? "float16" : p == LLMC_PRECISION_BFLOAT16 ? "bfloat16" : "float32";
+}
+
+static void set(json_t *o, const char *k, json_t *v) { json_object_set_new(o, k, v ? v : json_null()); }
+static void set_int(json_t *o, const char *k, int64_t v) { set(o, k, json_integer((json_int_t)v)); }
+static void set_real(json_t *o, const char *k, double v) { set(o, k, json_real(v)); }
+static void set_str(json_t *o, const char *k, const char *v) { set(o, k, json_string(v)); }
+static void set_bool(json_t *o, const char *k, bool v) { set(o, k, json_boolean(v)); }
+/* a class-default token id, or null when the vocabulary is too small to hold it */
+static void set_tok(json_t *o, const char *k, int64_t id, int64_t vocab) {
+    set(o, k, id >= 0 && id < vocab ? json_integer((json_int_t)id) : json_null());
+}
+
+static int64_t dim(const llmc_emit_ctx *ctx, llmc_dim_id id) { return ctx->dims->v[id]; }
+
+/* rope_scaling as transformers spells it ("rope_type", and "type" for older releases) */
+static json_t *rope_scaling(const llmc_spec *s) {
+    const llmc_rope_params *r = &s->rope;
+    if (r->scaling == LLMC_ROPE_SCALING_NONE) return json_null();
+    json_t *o = json_object();
+    const char *t = llmc_rope_scaling_name(r->scaling);
+    set_str(o, "rope_type", t);
+    set_str(o, "type", t);
+    set_real(o, "factor", r->factor);
+    switch (r->scaling) {
+    case LLMC_ROPE_SCALING_DYNAMIC:
+        set_int(o, "original_max_position_embeddings", r->original_context_length);
+        break;
+    case LLMC_ROPE_SCALING_YARN:
+        set_int(o, "original_max_position_embeddings", r->original_context_length);
+        set_real(o, "beta_fast", r->beta_fast);
+        set_real(o, "beta_slow", r->beta_slow);
+        break;
+    case LLMC_ROPE_SCALING_LLAMA3:
+        set_int(o, "original_max_position_embeddings", r->original_context_length);
+        set_real(o, "low_freq_factor", r->low_freq_factor);
+        set_real(o, "high_freq_factor", r->high_freq_factor);
+        break;
+    default:
+        break;
+    }
+    return o;
+}
+
+/* LlamaConfig / MistralConfig / Qwen2Config share most fields */
+static void causal_common(const llmc_emit_ctx *ctx, const llmc_layout *l, json_t *c) {
+    const llmc_spec *s = ctx->spec;
+    set(c, "architectures", json_pack("[s]", l->hf_architecture));
+    set_str(c, "model_type", l->family);
+    set_int(c, "vocab_size", s->vocab_size);
+    set_int(c, "hidden_size", dim(ctx, LLMC_DIM_HIDDEN_SIZE));
+    set_int(c, "intermediate_size", dim(ctx, LLMC_DIM_INTERMEDIATE_SIZE));
+    set_int(c, "num_hidden_layers", dim(ctx, LLMC_DIM_NUM_LAYERS));
+    set_int(c, "num_attention_heads", dim(ctx, LLMC_DIM_NUM_HEADS));
+    set_int(c, "num_key_value_heads", dim(ctx, LLMC_DIM_NUM_KV_HEADS));
+    set_int(c, "head_dim", dim(ctx, LLMC_DIM_HEAD_DIM));
+    set_str(c, "hidden_act", "silu");
+    /* dynamic NTK scaling in transformers takes the original length from max_position_embeddings */
+    set_int(c, "max_position_embeddings", s->rope.scaling == LLMC_ROPE_SCALING_DYNAMIC
+                                              ? s->rope.original_context_length
+                                              : s->context_length);
+    set_real(c, "initializer_range", s->weights.std);
+    set_real(c, "rms_norm_eps", s->norm_eps);
+    set_bool(c, "use_cache", true);
+    set_bool(c, "tie_word_embeddings", s->tie_word_embeddings);
+    set_real(c, "rope_theta", s->rope.theta);
+    set_real(c, "attention_dropout", 0.0);
+    set_str(c, "torch_dtype", torch_dtype(s->precision));
+    set_str(c, "transformers_version", ST_TRANSFORMERS_VERSION);
+}
+
+static json_t *config_llama(const llmc_emit_ctx *ctx, const llmc_layout *l) {
+    const llmc_spec *s = ctx->spec;
+    json_t *c = json_object();
+    causal_common(ctx, l, c);
+    set_bool(c, "attention_bias", s->bias.qkv);
+    set_bool(c, "mlp_bias", s->bias.mlp);
+    set_int(c, "pretraining_tp", 1);
+    set(c, "rope_scaling", rope_scaling(s));
+    set_tok(c, "bos_token_id", 1, s->vocab_size);
+    set_tok(c, "eos_token_id", 2, s->vocab_size);
+    return c;
+}
+
+static json_t *config_mistral(const llmc_emit_ctx *ctx, const llmc_layout *l) {
+    const llmc_spec *s = ctx->spec;
+    json_t *c = json_object();
+    causal_common(ctx, l, c);
+    set_int(c, "sliding_window", s->sliding_window);
+    set_tok(c, "bos_token_id", 1, s->vocab_size);
+    set_tok(c, "eos_token_id", 2, s->vocab_size);
+    return c;
+}
+
+static json_t *config_qwen2(const llmc_emit_ctx *ctx, const llmc_layout *l) {
+    const llmc_spec *s = ctx->spec;
+    json_t *c = json_object();
+    causal_common(ctx, l, c);
+    bool sw = s->attention == LLMC_ATTN_SLIDING_WINDOW;
+    set_bool(c, "use_sliding_window", sw);
+    set(c, "sliding_window", sw ? json_integer(s->sliding_window) : json_null());
+    /* layers >= max_window_layers use the window: 0 puts it on every layer, as llmc does */
+    set_int(c, "max_window_layers", sw ? 0 : dim(ctx, LLMC_DIM_NUM_LAYERS));
+    set(c, "rope_scaling", rope_scaling(s));
+    set(c, "bos_token_id", json_null());
+    set(c, "eos_token_id", json_null());
+    return c;
+}
+
+static json_t *config_gpt2(const llmc_emit_ctx *ctx, const llmc_layout *l) {
+    const llmc_spec *s = ctx->spec;
+    json_t *c = json_object();
+    set(c, "architectures", json_pack("[s]", l->hf_architecture));
+    set_str(c, "model_type", "gpt2");
+    set_int(c, "vocab_size", s->vocab_size);
+    set_int(c, "n_positions", s->context_length);
+    set_int(c, "n_ctx", s->context_length);
+    set_int(c, "n_embd", dim(ctx, LLMC_DIM_HIDDEN_SIZE));
+    set_int(c, "n_layer", dim(ctx, LLMC_DIM_NUM_LAYERS));
+    set_int(c, "n_head", dim(ctx, LLMC_DIM_NUM_HEADS));
+    set_int(c, "n_inner", dim(ctx, LLMC_DIM_INTERMEDIATE_SIZE));
+    set_str(c, "activation_function", s->activation == LLMC_ACT_GELU_TANH ? "gelu_new" : "gelu");
+    set_real(c, "resid_pdrop", 0.0);
+    set_real(c, "embd_pdrop", 0.0);
+    set_real(c, "attn_pdrop", 0.0);
+    set_real(c, "layer_norm_epsilon", s->norm_eps);
+    set_real(c, "initializer_range", s->weights.std);
+    set_str(c, "summary_type", "cls_index");
+    set_bool(c, "summary_use_proj", true);
+    set(c, "summary_activation", json_null());
+    set_bool(c, "summary_proj_to_labels", true);
+    set_real(c, "summary_first_dropout", 0.0);
+    set_bool(c, "scale_attn_weights", true);
+    set_bool(c, "scale_attn_by_inverse_layer_idx", false);
+    set_bool(c, "reorder_and_upcast_attn", false);
+    set_bool(c, "use_cache", true);
+    set_bool(c, "tie_word_embeddings", s->tie_word_embeddings);
+    set_tok(c, "bos_token_id", 50256, s->vocab_size);
+    set_tok(c, "eos_token_id", 50256, s->vocab_size);
+    set_str(c, "torch_dtype", torch_dtype(s->precision));
+    set_str(c, "transformers_version", ST_TRANSFORMERS_VERSION);
+    return c;
+}
+
+static json_t *config_t5(const llmc_emit_ctx *ctx, const llmc_layout *l) {
+    const llmc_spec *s = ctx->spec;
+    bool gated = s->activation == LLMC_ACT_GEGLU;
+    json_t *c = json_object();
+    set(c, "architectures", json_pack("[s]", l->hf_architecture));
+    set_str(c, "model_type", "t5");
+    set_int(c, "vocab_size", s->vocab_size);
+    set_int(c, "d_model", dim(ctx, LLMC_DIM_HIDDEN_SIZE));
+    set_int(c, "d_kv", dim(ctx, LLMC_DIM_HEAD_DIM));
+    set_int(c, "d_ff", dim(ctx, LLMC_DIM_INTERMEDIATE_SIZE));
+    set_int(c, "num_layers", dim(ctx, LLMC_DIM_NUM_ENCODER_LAYERS));
+    set_int(c, "num_decoder_layers", dim(ctx, LLMC_DIM_NUM_DECODER_LAYERS));
+    set_int(c, "num_heads", dim(ctx, LLMC_DIM_NUM_HEADS));
+    set_int(c, "relative_attention_num_buckets", s->relative_num_buckets);
+    set_int(c, "relative_attention_max_distance", s->relative_max_distance);
+    set_int(c, "n_positions", s->context_length);
+    set_real(c, "dropout_rate", 0.0);
+    set_real(c, "classifier_dropout", 0.0);
+    set_real(c, "layer_norm_epsilon", s->norm_eps);
+    set_real(c, "initializer_factor", 1.0);
+    /* "gated-gelu" is gelu_new (tanh) gating, which is what llmc's geglu computes for T5 */
+    set_str(c, "feed_forward_proj", gated ? "gated-gelu" : "relu");
+    set_str(c, "dense_act_fn", gated ? "gelu_new" : "relu");
+    set_bool(c, "is_gated_act", gated);
+    set_bool(c, "is_encoder_decoder", true);
+    set_bool(c, "use_cache", true);
+    set_bool(c, "tie_word_embeddings", s->tie_word_embeddings);
+    set_tok(c, "pad_token_id", 0, s->vocab_size);
+    set_tok(c, "eos_token_id", 1, s->vocab_size);
+    set_tok(c, "decoder_start_token_id", 0, s->vocab_size);
+    set_str(c, "torch_dtype", torch_dtype(s->precision));
+    set_str(c, "transformers_version", ST_TRANSFORMERS_VERSION);
+    return c;
+}
+
+/* No transformers class: say so, and carry everything llmc knows. */
+static json_t *config_llmc(const llmc_emit_ctx *ctx, const llmc_layout *l, llmc_diags *d) {
+    const llmc_spec *s = ctx->spec;
+    json_t *c = json_object();
+    set(c, "architectures", json_pack("[s]", l->family));
+    set_str(c, "model_type", l->family);
+    char note[1024];
+    snprintf(note, sizeof note,
+             "No transformers model class expresses this architecture (template %s, attention %s, norm %s, "
+             "activation %s, positional_encoding %s, bias qkv=%s attn_out=%s mlp=%s lm_head=%s); llmc's families "
+             "are listed in docs/weights.md. Tensors are stored under llmc's IR names with llmc's layout; the ir.json "
+             "one directory up describes the graph, and llmc_spec below is the complete normalised spec.",
+             s->template_name, llmc_attention_name(s->attention), llmc_norm_name(s->norm),
+             llmc_activation_name(s->activation), llmc_positional_name(s->positional), s->bias.qkv ? "true" : "false",
+             s->bias.attn_out ? "true" : "false", s->bias.mlp ? "true" : "false", s->bias.lm_head ? "true" : "false");
+    set_str(c, "llmc_note", note);
+    set_str(c, "llmc_version", llmc_version());
+    set_str(c, "llmc_template", s->template_name);
+    for (int i = 0; i < LLMC_DIM_COUNT; i++)
+        if (llmc_dims_has(ctx->dims, (llmc_dim_id)i)) set_int(c, llmc_dim_name((llmc_dim_id)i), ctx->dims->v[i]);
+    set_int(c, "vocab_size", s->vocab_size);
+    set_int(c, "context_length", s->context_length);
+    set_str(c, "attention", llmc_attention_name(s->attention));
+    set_str(c, "norm", llmc_norm_name(s->norm));
+    set_str(c, "activation", llmc_activation_name(s->activation));
+    set_str(c, "positional_encoding", llmc_positional_name(s->positional));
+    set_bool(c, "tie_word_embeddings", s->tie_word_embeddings);
+    set_str(c, "torch_dtype", torch_dtype(s->precision));
+    char *spec_text = llmc_spec_to_json(s, ctx->dims);
+    json_error_t err;
+    json_t *spec = spec_text ? json_loads(spec_text, 0, &err) : NULL;
+    free(spec_text);
+    if (!spec) {
+        llmc_error(d, "emit", "safetensors: cannot embed the normalised spec in config.json");
+        json_decref(c);
+        return NULL;
+    }
+    set(c, "llmc_spec", spec);
+    return c;
+}
+
+static json_t *generation_config(const llmc_emit_ctx *ctx, const llmc_layout *l) {
+    const llmc_spec *s = ctx->spec;
+    json_t *g = json_object();
+    set_bool(g, "_from_model_config", true);
+    if (!strcmp(l->family, "llama") || !strcmp(l->family, "mistral")) {
+        if (s->vocab_size > 1) set_int(g, "bos_token_id", 1);
+        if (s->vocab_size > 2) set_int(g, "eos_token_id", 2);
+    } else if (!strcmp(l->family, "gpt2")) {
+        if (s->vocab_size > 50256) {
+            set_int(g, "bos_token_id", 50256);
+            set_int(g, "eos_token_id", 50256);
+        }
+    } else if (!strcmp(l->family, "t5")) {
+        set_int(g, "decoder_start_token_id", 0);
+        if (s->vocab_size > 1) set_int(g, "eos_token_id", 1);
+        set_int(g, "pad_token_id", 0);
+    }
+    set_str(g, "transformers_version", ST_TRANSFORMERS_VERSION);
+    return g;
+}
+
+static int write_json(const llmc_emit_ctx *ctx, const char *rel, json_t *j, const char *role, llmc_diags *d) {
+    char *text = j ? st_json_dump(j) : NULL;
+    json_decref(j);
+    if (!text) {
+        llmc_error(d, "emit", "safetensors: out of memory writing %s", rel);
+        return -1;
+    }
+    int rc = llmc_out_write_file(ctx, rel, text, strlen(text), d);
+    free(text);
+    if (rc == 0) llmc_out_register(ctx, rel, role);
+    return rc;
+}
+
+int st_write_configs(const llmc_emit_ctx *ctx, const llmc_layout *l, llmc_diags *d) {
+    json_t *c = NULL;
+    const char *f = l->family;
+    if (!strcmp(f, "llama")) c = config_llama(ctx, l);
+    else if (!strcmp(f, "mistral")) c = config_mistral(ctx, l);
+    else if (!strcmp(f, "qwen2")) c = config_qwen2(ctx, l);
+    else if (!strcmp(f, "gpt2")) c = config_gpt2(ctx, l);
+    else if (!strcmp(f, "t5")) c = config_t5(ctx, l);
+    else {
+        c = config_llmc(ctx, l, d);
+        if (!c) return -1;
+        return write_json(ctx, "safetensors/config.json", c,
+                          "model config (no transformers class fits; llmc dims and options)", d);
+    }
+    char role[160];
+    snprintf(role, sizeof role, "model config (transformers %s)", l->hf_architecture);
+    if (write_json(ctx, "safetensors/config.json", c, role, d)) return -1;
+    return write_json(ctx, "safetensors/generation_config.json", generation_config(ctx, l),
+                      "generation config (transformers)", d);
+}
