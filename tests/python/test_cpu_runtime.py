@@ -338,6 +338,21 @@ def test_q8():
     print(f"Q8_0: {n} positions, top-1 {plain:.4f}, within tie tolerance {tie:.4f}")
 
 
+def test_long_prompt():
+    """a prompt longer than one forward batch (256 tokens) runs in chunks over the KV cache"""
+    out, spec = compile_spec("long_prompt", DEC300 + LL + "attention: sliding_window\nsliding_window: 40\n")
+    model = import_package(out).from_pretrained(out)
+    V = spec["vocab_size"]
+    prompt = list(rng.integers(0, V, 280))
+    ours, gen = dump(out, prompt, None, 12, 2, tag="long")
+    ref = torch_logits(model, spec, prompt, prompt + gen[:-1])
+    d = rel_diff(ours.reshape(-1, V), ref)
+    check(d <= F32_TOL, f"long prompt (280 tokens, sliding window 40): logits rel diff {d:.2e} <= {F32_TOL}")
+    tg = torch_generate(model, spec, prompt, prompt, 12)
+    check(gen == tg, f"long prompt: greedy tokens equal the package's ({gen} vs {tg})")
+    print(f"  long prompt: rel diff {d:.2e}")
+
+
 # ---- instruction sets ---------------------------------------------------------------------------
 def cpu_flags():
     try:
@@ -645,6 +660,34 @@ def test_llmc_run():
           f"--bench prints prefill and decode throughput ({r.stdout.strip()})")
 
 
+def test_sanitizers():
+    """AddressSanitizer + UndefinedBehaviorSanitizer builds: generation, sampling, dumps and bad files"""
+    flags = "-O1 -g -march=native -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all"
+    for name, args in (("llama_gqa", ["--prompt-ids", ids_arg(range(1, 60)), "-n", "20", "--threads", "2"]),
+                       ("t5_relu_tied", ["--prompt-ids", ids_arg(range(1, 30)), "--decoder-ids", "0,5", "-n", "20",
+                                         "--threads", "3", "--temperature", "0.9", "--top-p", "0.8", "--top-k", "30",
+                                         "--seed", "4"]),
+                       ("q8_llama", ["--prompt-ids", ids_arg(range(1, 270)), "-n", "20", "--threads", "2"])):
+        alt = os.path.join(TMP, f"{name}-asan")
+        shutil.rmtree(alt, ignore_errors=True)
+        shutil.copytree(os.path.join(TMP, name, "cpu"), alt)
+        os.remove(os.path.join(alt, "llmc-run"))
+        run(["make", "-s", "-C", alt, "CFLAGS=" + flags])
+        exe = os.path.join(alt, "llmc-run")
+        r = run([exe] + args + ["--dump-logits", os.path.join(alt, "l.f32")], ok=False)
+        check(r.returncode == 0 and "runtime error" not in r.stderr and "Sanitizer" not in r.stderr,
+              f"{name}: sanitizer build runs clean ({r.returncode}: {r.stderr[-500:]})")
+        with open(os.path.join(alt, "model.bin"), "rb") as f:
+            data = f.read()
+        for cut in (0, 64, 200, len(data) // 3):
+            with open(os.path.join(alt, "cut.bin"), "wb") as f:
+                f.write(data[:cut])
+            r = run([exe, "--prompt-ids", "1", "--model", os.path.join(alt, "cut.bin")], ok=False)
+            check(r.returncode == 3 and "Sanitizer" not in r.stderr and "runtime error" not in r.stderr,
+                  f"{name}: sanitizer build refuses a {cut}-byte model file cleanly ({r.stderr[-300:]})")
+    print("  sanitizer builds clean")
+
+
 def main():
     for name in ("cpu", "safetensors", "pytorch"):
         if not have_emitter(name):
@@ -653,8 +696,8 @@ def main():
     if shutil.which("make") is None or (shutil.which("cc") is None and not os.environ.get("CC")):
         print("FAIL: building the CPU runtime needs make and a C compiler")
         return 1
-    tests = [test_f32_matrix, test_checkpoints, test_half_precision, test_q8, test_isa_builds, test_model_bin,
-             test_sampling, test_bad_input, test_llmc_run]
+    tests = [test_f32_matrix, test_checkpoints, test_half_precision, test_q8, test_long_prompt, test_isa_builds, test_model_bin,
+             test_sampling, test_bad_input, test_llmc_run, test_sanitizers]
     for t in tests:
         print(f"== {t.__name__}", flush=True)
         try:
