@@ -6,9 +6,9 @@
 # A ~112M-parameter llama-style model (12 layers, hidden 768, 12 heads / 4 KV heads, SwiGLU 2048,
 # vocab 24000, untied) is compiled once per weight type with --emit cpu,gguf, so llmc-run and
 # llama.cpp (tests/oracle/llama_logits bench: node-llama-cpp's prebuilt libllama, F32 KV cache, no
-# flash attention) read the same weights. For F32 and Q8_0, ROUNDS rounds (default 3) alternate the
+# flash attention) read the same weights. For F32, Q8_0 and Q4_0, ROUNDS rounds (default 3) alternate the
 # two programs, each reporting its best of 3 repetitions of: prefill of a 128-token prompt, then 128
-# greedy decode steps, THREADS threads each (default: all CPUs). The table shows the median of the
+# greedy decode steps, THREADS threads each (default: all CPUs); Q4_0 (head at Q8_0 in both) as well. The table shows the median of the
 # rounds, ours / llama.cpp, and the memory-bandwidth bound of decode: bytes read per token (every
 # weight but the embedding table, plus the mean KV cache) against this machine's read bandwidth
 # (bench/cpu_runtime/membw.c, the same thread count, measured every round, the best taken). Results: docs/benchmarks.md.
@@ -39,14 +39,16 @@ dims: {num_layers: 12, hidden_size: 768, num_heads: 12, num_kv_heads: 4}
 weights: {seed: 1}
 YAML
 sed 's/^name: bench-110m$/name: bench-110m-q8\nquantize: q8_0/' "$WORK/bench-110m.yaml" > "$WORK/bench-110m-q8.yaml"
+sed 's/^name: bench-110m$/name: bench-110m-q4\nquantize: q4_0/' "$WORK/bench-110m.yaml" > "$WORK/bench-110m-q4.yaml"
 
 echo "machine: $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2- | sed 's/^ //'), $(nproc) CPUs, $(awk '/MemTotal/ {printf "%.0f GiB", $2/1048576}' /proc/meminfo), $(uname -r)"
 echo "compiler: $(${CC:-cc} --version | head -1)"
 cc -O3 -march=native -pthread -o "$WORK/membw" "$HERE/membw.c"
 
-for t in f32 q8; do
+for t in f32 q8 q4; do
   spec=$WORK/bench-110m.yaml
   [ "$t" = q8 ] && spec=$WORK/bench-110m-q8.yaml
+  [ "$t" = q4 ] && spec=$WORK/bench-110m-q4.yaml
   "$LLMC" compile "$spec" -o "$WORK/$t" --emit cpu,gguf --force --threads "$THREADS" >/dev/null
   make -s -C "$WORK/$t/cpu"
 done
@@ -57,7 +59,7 @@ done
 for round in $(seq 1 "$ROUNDS"); do
   # bandwidth once per round: on a shared host it varies, and the bound takes the best
   "$WORK/membw" "$THREADS" 1024 >> "$WORK/membw.jsonl"
-  for t in f32 q8; do
+  for t in f32 q8 q4; do
     if [ "$HAVE_ORACLE" = 1 ]; then
       r=$("$ORACLE" bench "$WORK/$t/gguf/model.gguf" --prompt 128 --gen 128 --threads "$THREADS" --reps 3)
       echo "{\"round\": $round, \"type\": \"$t\", \"prog\": \"llama.cpp\", \"r\": $r}" >> "$WORK/results.jsonl"
@@ -92,7 +94,7 @@ def weight_bytes(t):
 kv = 12 * 2 * 4 * 64 * 4 * (128 + 64)
 print(f"\nprefill 128 tokens, decode 128 tokens, {threads} threads, median of {max(r['round'] for r in rows)} rounds (each the best of 3)")
 print(f"{'type':5} {'program':10} {'prefill tok/s':>14} {'decode tok/s':>13} {'prefill ratio':>14} {'decode ratio':>13} {'decode bound tok/s':>19}")
-for t, label in (("f32", "F32"), ("q8", "Q8_0")):
+for t, label in (("f32", "F32"), ("q8", "Q8_0"), ("q4", "Q4_0")):
     wb = weight_bytes(t)
     bound = bw * 1e9 / (wb + kv)
     med = {}

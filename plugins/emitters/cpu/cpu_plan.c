@@ -16,18 +16,13 @@ const char *cpu_dtype_name(uint32_t dtype) {
     case WT_F16: return "f16";
     case WT_BF16: return "bf16";
     case WT_Q8_0: return "q8_0";
+    case WT_Q4_0: return "q4_0";
     default: return "?";
     }
 }
 
 int cpu_check_spec(const llmc_spec *s, llmc_diags *d) {
     int rc = 0;
-    if (s->quantize == LLMC_QUANT_Q4_0) {
-        llmc_diag_add(d, LLMC_SEV_ERROR, llmc_spec_loc(s, "quantize"), "quantize",
-                      "q4_0 is not supported by emitter cpu (use quantize: q8_0, or none for %s weights)",
-                      llmc_precision_name(s->precision));
-        rc = -1;
-    }
     /* the runtime holds sizes and ids in int: keep every count well inside it */
     const int64_t lim = (int64_t)1 << 30;
     if (s->vocab_size > lim) {
@@ -180,7 +175,10 @@ int cpu_plan_build(const llmc_spec *s, const llmc_dims *dims, const llmc_ir *ir,
     (void)dims;
     memset(p, 0, sizeof *p);
     p->encdec = s->template_name && !strcmp(s->template_name, "encoder_decoder");
-    p->matrix_dtype = s->quantize == LLMC_QUANT_Q8_0 ? WT_Q8_0 : float_type(s->precision);
+    p->matrix_dtype = s->quantize == LLMC_QUANT_Q8_0   ? WT_Q8_0
+                      : s->quantize == LLMC_QUANT_Q4_0 ? WT_Q4_0
+                                                       : float_type(s->precision);
+    const bool tied = s->tie_word_embeddings;
     p->attn_scale = -1.0;
     p->output_scale = 1.0;
     /* the attention scale and the T5 output scale as the IR states them */
@@ -260,7 +258,11 @@ int cpu_plan_build(const llmc_spec *s, const llmc_dims *dims, const llmc_ir *ir,
         }
         if (is_matrix_slot(t->slot)) {
             t->kind = CPU_MATRIX;
-            t->dtype = p->matrix_dtype == WT_Q8_0 && t->cols % LLMC_QBLOCK != 0 ? float_type(s->precision) : p->matrix_dtype;
+            t->dtype = p->matrix_dtype;
+            /* Q4_0 keeps the head at Q8_0 (as llama-quantize keeps output.weight at a higher type) */
+            if (t->dtype == WT_Q4_0 && (t->slot == SLOT_HEAD_W || (tied && t->slot == SLOT_EMBED))) t->dtype = WT_Q8_0;
+            /* quantized rows must be whole blocks */
+            if ((t->dtype == WT_Q8_0 || t->dtype == WT_Q4_0) && t->cols % LLMC_QBLOCK != 0) t->dtype = float_type(s->precision);
             t->panel_bytes = llmc_panel_bytes(t->dtype, t->cols);
             t->nbytes = (t->rows + LLMC_PANEL - 1) / LLMC_PANEL * t->panel_bytes;
         } else if (t->slot == SLOT_POS) {

@@ -69,6 +69,27 @@ static void pack_panels(const cpu_tensor *t, const float *src, uint64_t p0, uint
                 }
                 break;
             }
+            case WT_Q4_0: {
+                /* ggml's Q4_0 block (f16 scale + 16 bytes of nibble pairs: q[j] low, q[j + 16] high),
+                 * regrouped: vector v of a block holds columns 4v..4v+3 (low nibbles) and
+                 * 4(v+4)..4(v+4)+3 (high nibbles) of the 16 rows, 4 bytes per row */
+                const uint64_t nb = K / LLMC_QBLOCK;
+                uint16_t *scales = (uint16_t *)(panel + nb * LLMC_PANEL * LLMC_QBLOCK / 2);
+                for (uint64_t b = 0; b < nb; b++) {
+                    uint8_t blk[LLMC_Q4_0_BLOCK_BYTES], q[LLMC_QBLOCK];
+                    llmc_quantize_q4_0(row + b * LLMC_QBLOCK, LLMC_QBLOCK, blk);
+                    memcpy(&scales[b * LLMC_PANEL + (uint64_t)lane], blk, 2);
+                    for (int j = 0; j < LLMC_QBLOCK / 2; j++) {
+                        q[j] = blk[2 + j] & 0x0f;
+                        q[j + LLMC_QBLOCK / 2] = blk[2 + j] >> 4;
+                    }
+                    uint8_t *qb = panel + b * LLMC_PANEL * LLMC_QBLOCK / 2;
+                    for (int v = 0; v < 4; v++)
+                        for (int i = 0; i < 4; i++)
+                            qb[v * (LLMC_PANEL * 4) + lane * 4 + i] = (uint8_t)(q[4 * v + i] | (q[4 * (v + 4) + i] << 4));
+                }
+                break;
+            }
             }
         }
     }
