@@ -318,34 +318,70 @@ static void box_muller(const uint64_t *restrict wa, const uint64_t *restrict wb,
     }
 }
 
-/* Pairs p0 .. p0+n-1: out[2j], out[2j+1] = elements 2(p0+j), 2(p0+j)+1. */
-static void normal_pairs(const llmc_init_stream *s, double std, uint64_t p0, uint64_t n, float *out) {
+/* f32 -> bfloat16 exactly as llmc_f32_to_bf16 (round to nearest even on the bits, NaN kept
+ * quiet), over a block that is still in L1: this saves the emitters a pass over a large f32
+ * staging buffer. */
+#if defined(__x86_64__) && defined(__GNUC__) && !defined(LLMC_NO_X86_SIMD)
+__attribute__((target_clones("avx512f", "avx2", "default")))
+#endif
+static void block_to_bf16(const float *restrict in, size_t n, uint16_t *restrict out) {
+    for (size_t i = 0; i < n; i++) {
+        uint32_t x;
+        memcpy(&x, &in[i], sizeof x);
+        uint32_t rounded = (x + 0x7fffu + ((x >> 16) & 1u)) >> 16;
+        out[i] = (uint16_t)(((x & 0x7fffffffu) > 0x7f800000u) ? ((x >> 16) | 0x40u) : rounded);
+    }
+}
+
+/* Pairs p0 .. p0+n-1: out[2j], out[2j+1] = elements 2(p0+j), 2(p0+j)+1, as f32 or bf16. */
+static void normal_pairs(const llmc_init_stream *s, double std, uint64_t p0, uint64_t n, void *out, int bf16) {
     uint64_t wa[BLOCK_PAIRS], wb[BLOCK_PAIRS];
     while (n) {
         size_t k = n < BLOCK_PAIRS ? (size_t)n : BLOCK_PAIRS;
         philox_stage(s, p0, k, wa, wb);
-        box_muller(wa, wb, k, std, out);
+        if (bf16) {
+            float f[2 * BLOCK_PAIRS];
+            box_muller(wa, wb, k, std, f);
+            block_to_bf16(f, 2 * k, out);
+            out = (uint16_t *)out + 2 * k;
+        } else {
+            box_muller(wa, wb, k, std, out);
+            out = (float *)out + 2 * k;
+        }
         p0 += k;
         n -= k;
-        out += 2 * k;
     }
 }
 
-void llmc_init_normal_fill(const llmc_init_stream *s, double std, uint64_t offset, uint64_t count, float *out) {
+/* elements [offset, offset + count) out of whole pairs: a leading sin half and a trailing cos
+ * half come from pairs generated into a two-element buffer */
+static void normal_fill(const llmc_init_stream *s, double std, uint64_t offset, uint64_t count, void *out, int bf16) {
     if (count == 0) return;
-    float two[2];
+    size_t es = bf16 ? 2 : 4;
+    unsigned char two[8];
+    char *o = out;
     if (offset & 1u) { /* starts on the sin half of a pair */
-        normal_pairs(s, std, offset >> 1, 1, two);
-        *out++ = two[1];
+        normal_pairs(s, std, offset >> 1, 1, two, bf16);
+        memcpy(o, two + es, es);
+        o += es;
         offset++;
         count--;
     }
     uint64_t pairs = count >> 1;
-    if (pairs) normal_pairs(s, std, offset >> 1, pairs, out);
+    if (pairs) normal_pairs(s, std, offset >> 1, pairs, o, bf16);
     if (count & 1u) { /* ends on the cos half of a pair */
-        normal_pairs(s, std, (offset >> 1) + pairs, 1, two);
-        out[2 * pairs] = two[0];
+        normal_pairs(s, std, (offset >> 1) + pairs, 1, two, bf16);
+        memcpy(o + 2 * pairs * es, two, es);
     }
+}
+
+void llmc_init_normal_fill(const llmc_init_stream *s, double std, uint64_t offset, uint64_t count, float *out) {
+    normal_fill(s, std, offset, count, out, 0);
+}
+
+void llmc_init_normal_fill_bf16(const llmc_init_stream *s, double std, uint64_t offset, uint64_t count,
+                                uint16_t *out) {
+    normal_fill(s, std, offset, count, out, 1);
 }
 
 /* Scalar reference: one element, same formulas, no vector code paths, no shared loop. */
