@@ -389,6 +389,15 @@ static void test_init_isas(void **state) {
     assert_int_equal(llmc_init_force_isa(LLMC_INIT_ISA_AUTO), 0);
     llmc_init_normal_fill(&s, 1.0, 3, n, b);
     assert_memory_equal(a, b, n * 4);
+    /* the fused bf16 fill equals f32 values rounded by llmc_f32_to_bf16, at any alignment */
+    uint16_t *h = malloc(n * 2);
+    assert_non_null(h);
+    for (uint64_t off = 0; off < 3; off++) {
+        llmc_init_normal_fill(&s, 0.02, off, n - 3, a);
+        llmc_init_normal_fill_bf16(&s, 0.02, off, n - 3, h);
+        for (size_t i = 0; i < n - 3; i++) assert_int_equal(h[i], llmc_f32_to_bf16(a[i]));
+    }
+    free(h);
     print_message("init: %d SIMD Philox paths compared with the portable one\n", tested);
     free(a);
     free(b);
