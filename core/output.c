@@ -297,6 +297,10 @@ llmc_outdir *llmc_outdir_begin(const char *final_dir, bool force, llmc_diags *d)
         free(o);
         return NULL;
     }
+    /* mkdtemp makes it 0700; the finished directory gets the usual permissions */
+    mode_t um = umask(0);
+    umask(um);
+    chmod(o->tmp, 0777 & ~um);
     o->force = force;
     arm(o->tmp);
     return o;

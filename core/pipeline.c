@@ -428,6 +428,39 @@ static int write_text(const char *dir, const char *rel, const char *text, llmc_d
     return llmc_out_close(f, rel, d);
 }
 
+/* The weight source for the emitters: a checkpoint when one is named, else deterministic init.
+ * A checkpoint is matched through the HF layout (the one the safetensors emitter writes). */
+static llmc_weight_source *open_weights(const llmc_model *m, const llmc_compile_params *p, llmc_layout *layout,
+                                        int *rc, llmc_diags *d) {
+    const char *ck = m->spec->weights.checkpoint;
+    if (!ck) {
+        llmc_weight_source *ws = llmc_weights_create_init(m->ir, m->spec->weights.seed, d);
+        if (!ws) *rc = LLMC_EXIT_IO;
+        return ws;
+    }
+    /* a path written in the spec is relative to the spec file; --weights to the working directory */
+    char path[PATH_MAX];
+    const char *slash = strrchr(p->spec_path, '/');
+    if (!p->weights && ck[0] != '/' && slash)
+        snprintf(path, sizeof path, "%.*s/%s", (int)(slash - p->spec_path), p->spec_path, ck);
+    else
+        snprintf(path, sizeof path, "%s", ck);
+    ck = path;
+    if (access(ck, R_OK) != 0) {
+        llmc_diag_add(d, LLMC_SEV_ERROR, llmc_spec_loc(m->spec, "weights.checkpoint"), "weights.checkpoint",
+                      "cannot read checkpoint '%s': %s", ck, strerror(errno));
+        *rc = LLMC_EXIT_IO;
+        return NULL;
+    }
+    if (llmc_layout_hf(m->spec, m->ir, layout, d) != 0) {
+        *rc = LLMC_EXIT_SPEC;
+        return NULL;
+    }
+    llmc_weight_source *ws = llmc_weights_open_checkpoint(ck, m->ir, layout, d);
+    if (!ws) *rc = LLMC_EXIT_SPEC;
+    return ws;
+}
+
 int llmc_compile(llmc_host *h, const llmc_compile_params *p, llmc_diags *d) {
     llmc_model m;
     step_rec steps[16];
@@ -449,8 +482,8 @@ int llmc_compile(llmc_host *h, const llmc_compile_params *p, llmc_diags *d) {
     char scratch[1024];
     llmc_outdir *od = NULL;
     llmc_weight_source *ws = NULL;
-    llmc_layout ck_layout;
-    bool have_ck_layout = false;
+    llmc_layout layout;
+    memset(&layout, 0, sizeof layout);
     llmc_outputs *outs = NULL;
     char *text = NULL;
 
@@ -479,32 +512,20 @@ int llmc_compile(llmc_host *h, const llmc_compile_params *p, llmc_diags *d) {
         goto fail;
     }
 
-    /* the weight source: a checkpoint (read through the Hugging Face layout, the inverse of
-     * what the safetensors emitter writes) or the deterministic initialiser. Opened before the
-     * output directory so that a checkpoint that does not match fails without side effects. */
+    /* the weight source, opened before the output directory so that a checkpoint that does
+     * not match fails without side effects */
+    double t0 = llmc_now_ms();
     if (n_emit > 0) {
-        const char *ck = m.spec->weights.checkpoint;
-        if (ck) {
-            /* a path written in the spec is relative to the spec file; --weights to the cwd */
-            char *ck_path = NULL;
-            const char *slash = strrchr(p->spec_path, '/');
-            if (!p->weights && ck[0] != '/' && slash)
-                ck_path = llmc_asprintf("%.*s/%s", (int)(slash - p->spec_path), p->spec_path, ck);
-            if (llmc_layout_hf(m.spec, m.ir, &ck_layout, d) == 0) {
-                have_ck_layout = true;
-                ws = llmc_weights_open_checkpoint(ck_path ? ck_path : ck, m.ir, &ck_layout, d);
-            }
-            free(ck_path);
-        } else {
-            ws = llmc_weights_create_init(m.ir, m.spec->weights.seed, d);
-        }
+        int wrc = LLMC_EXIT_IO;
+        ws = open_weights(&m, p, &layout, &wrc, d);
         if (!ws) {
-            rc = ck ? LLMC_EXIT_IO : LLMC_EXIT_SPEC;
+            rc = wrc;
             goto fail;
         }
+        steps[n_steps++] = (step_rec){"open_weights", "ok", llmc_now_ms() - t0};
     }
 
-    double t0 = llmc_now_ms();
+    t0 = llmc_now_ms();
     od = llmc_outdir_begin(p->out_dir, p->force, d);
     if (!od) {
         rc = LLMC_EXIT_IO;
@@ -572,7 +593,7 @@ fail:
     free(text);
     if (od) llmc_outdir_abort(od);
     llmc_weights_free(ws);
-    if (have_ck_layout) llmc_layout_free(&ck_layout);
+    llmc_layout_free(&layout);
     llmc_outputs_free(outs);
     llmc_model_free(&m);
     return rc;

@@ -4,7 +4,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/setup.sh
 scripts/build.sh
-# (emitters join this command as they land: safetensors, pytorch, gguf)
-build/llmc --plugins build/plugins compile config/examples/llama-tiny.yaml -o out --force --emit none
+# every emitter that has landed (safetensors, pytorch, torchscript and cpu join as they land)
+build/llmc --plugins build/plugins compile config/examples/llama-tiny.yaml -o out --force --emit gguf
 build/llmc validate out
 echo "run: compiled config/examples/llama-tiny.yaml into out/"

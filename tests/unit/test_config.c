@@ -7,6 +7,8 @@
 #include <stdint.h>
 #include <cmocka.h>
 
+#include "testutil.h"
+
 #include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -18,23 +20,6 @@
 
 /* ---- helpers ------------------------------------------------------------------------------- */
 
-static char *all_diags(const llmc_diags *d) {
-    size_t cap = 256, len = 0;
-    char *out = calloc(1, cap);
-    assert_non_null(out);
-    for (size_t i = 0; i < llmc_diags_size(d); i++) {
-        char line[2048];
-        llmc_diag_format(llmc_diags_get(d, i), line, sizeof line);
-        size_t need = len + strlen(line) + 2;
-        if (need > cap) {
-            cap = need * 2;
-            out = realloc(out, cap);
-            assert_non_null(out);
-        }
-        len += (size_t)sprintf(out + len, "%s%s", len ? "\n" : "", line);
-    }
-    return out;
-}
 
 #define BASE_DIR "/etc/llmc"
 #define EXE_DIR "/opt/llmc/bin"
@@ -42,7 +27,7 @@ static char *all_diags(const llmc_diags *d) {
 static llmc_config *load(const char *text, char **diags_out) {
     llmc_diags *d = llmc_diags_create();
     llmc_config *c = llmc_config_load_string(text, strlen(text), "llmc.yaml", BASE_DIR, EXE_DIR, d);
-    char *msgs = all_diags(d);
+    char *msgs = test_all_diags(d);
     if (diags_out) *diags_out = msgs;
     else free(msgs);
     llmc_diags_free(d);
@@ -366,7 +351,7 @@ static void test_missing_file(void **state) {
     (void)state;
     llmc_diags *d = llmc_diags_create();
     assert_null(llmc_config_load_file("/nonexistent/llmc.yaml", EXE_DIR, d));
-    char *got = all_diags(d);
+    char *got = test_all_diags(d);
     assert_string_equal(got, "/nonexistent/llmc.yaml: cannot read the config file: No such file or directory");
     free(got);
     llmc_diags_free(d);
@@ -388,7 +373,7 @@ static void test_embedded_default(void **state) {
     /* config/llmc.yaml must describe exactly the same setup */
     llmc_diags *d = llmc_diags_create();
     llmc_config *repo = llmc_config_load_file(LLMC_SOURCE_DIR "/config/llmc.yaml", EXE_DIR, d);
-    char *got = all_diags(d);
+    char *got = test_all_diags(d);
     assert_string_equal(got, "");
     free(got);
     assert_non_null(repo);
@@ -410,7 +395,7 @@ static void test_embedded_default(void **state) {
 static llmc_config *discover(const char *explicit_path, const char *installed, char **diags) {
     llmc_diags *d = llmc_diags_create();
     llmc_config *c = llmc_config_discover_with(explicit_path, EXE_DIR, installed, d);
-    *diags = all_diags(d);
+    *diags = test_all_diags(d);
     llmc_diags_free(d);
     return c;
 }

@@ -7,6 +7,8 @@
 #include <stdint.h>
 #include <cmocka.h>
 
+#include "testutil.h"
+
 #include <dirent.h>
 #include <errno.h>
 #include <math.h>
@@ -60,30 +62,12 @@ static llmc_tid param_full(llmc_ir *ir, const char *name, llmc_component c, llmc
     param_full(ir, name, LLMC_COMP_ATTENTION, LLMC_STACK_NONE, -1, LLMC_PINIT_NORMAL, LLMC_DTYPE_F32, DIMS(__VA_ARGS__))
 #define IN(ir, name, dt, ...) llmc_ir_input(ir, name, dt, DIMS(__VA_ARGS__))
 
-/* All diagnostics, formatted, one per line (no trailing newline). Caller frees. */
-static char *all_diags(const llmc_diags *d) {
-    size_t cap = 256, len = 0;
-    char *out = calloc(1, cap);
-    assert_non_null(out);
-    for (size_t i = 0; i < llmc_diags_size(d); i++) {
-        char line[2048];
-        llmc_diag_format(llmc_diags_get(d, i), line, sizeof line);
-        size_t need = len + strlen(line) + 2;
-        if (need > cap) {
-            cap = need * 2;
-            out = realloc(out, cap);
-            assert_non_null(out);
-        }
-        len += (size_t)sprintf(out + len, "%s%s", len ? "\n" : "", line);
-    }
-    return out;
-}
 
 /* The graph must fail validation with exactly these diagnostics; frees the graph. */
 static void expect_invalid(llmc_ir *ir, const char *want) {
     llmc_diags *d = llmc_diags_create();
     int rc = llmc_ir_validate(ir, d);
-    char *got = all_diags(d);
+    char *got = test_all_diags(d);
     if (rc == 0 || strcmp(got, want) != 0)
         fail_msg("--- got (%s):\n%s\n--- want:\n%s", rc ? "invalid" : "valid", got, want);
     free(got);
@@ -94,7 +78,7 @@ static void expect_invalid(llmc_ir *ir, const char *want) {
 static void expect_valid(const llmc_ir *ir) {
     llmc_diags *d = llmc_diags_create();
     int rc = llmc_ir_validate(ir, d);
-    char *got = all_diags(d);
+    char *got = test_all_diags(d);
     if (rc != 0 || llmc_diags_size(d) != 0) fail_msg("graph should be valid, got:\n%s", got);
     free(got);
     llmc_diags_free(d);
@@ -421,7 +405,7 @@ static void test_counts(void **state) {
     /* nonsense layer arguments are errors */
     assert_int_not_equal(llmc_ir_count_layer(ir, LLMC_STACK_DECODER, -1, &c, d), 0);
     assert_int_not_equal(llmc_ir_count_layer(ir, LLMC_STACK_NONE, 0, &c, d), 0);
-    char *got = all_diags(d);
+    char *got = test_all_diags(d);
     assert_string_equal(got,
                         "llmc: layer count: layer -1 of stack decoder does not exist (expected a layer index >= 0)\n"
                         "llmc: layer count: layer 0 of stack none does not exist (expected layer -1)");
@@ -477,7 +461,7 @@ static void test_numel_overflow(void **state) {
     llmc_param_count c;
     assert_int_not_equal(llmc_ir_count_params(ir, &c, d), 0);
     assert_int_equal(c.total, 0);
-    char *got = all_diags(d);
+    char *got = test_all_diags(d);
     assert_string_equal(got, "llmc: parameter count overflows 64 bits when adding 'p3' [2147483648,2147483648]");
     free(got);
     llmc_diags_free(d);
@@ -957,7 +941,7 @@ static void test_cycles(void **state) {
     int32_t order[8];
     llmc_diags *d = llmc_diags_create();
     assert_int_not_equal(llmc_ir_topo_order(ir, order, d), 0);
-    char *got = all_diags(d);
+    char *got = test_all_diags(d);
     assert_string_equal(got, "llmc: scale 'first' is on a cycle: 'first' -> 'second' -> 'first'");
     free(got);
     llmc_diags_free(d);
@@ -1032,7 +1016,7 @@ static char *round_trip(const char *text, const char *name) {
     llmc_diags *d = llmc_diags_create();
     llmc_ir *ir = llmc_ir_from_json(text, strlen(text), name, d);
     if (!ir) {
-        char *got = all_diags(d);
+        char *got = test_all_diags(d);
         fail_msg("%s does not read back:\n%s", name, got);
     }
     assert_int_equal(llmc_diags_size(d), 0);
@@ -1162,7 +1146,7 @@ static void expect_json_error(const char *from, const char *to, const char *want
     snprintf(text, n, "%.*s%s%s", (int)(at - base_json), base_json, to, at + strlen(from));
     llmc_diags *d = llmc_diags_create();
     llmc_ir *ir = llmc_ir_from_json(text, strlen(text), "ir.json", d);
-    char *got = all_diags(d);
+    char *got = test_all_diags(d);
     if (ir || strcmp(got, want) != 0)
         fail_msg("document:\n%s\n--- got (%s):\n%s\n--- want:\n%s", text, ir ? "read" : "refused", got, want);
     free(got);
@@ -1257,7 +1241,7 @@ static void test_json_reader_errors(void **state) {
     assert_null(llmc_ir_from_json("", 0, NULL, d));
     assert_null(llmc_ir_from_json(NULL, 0, "ir.json", d));
     assert_null(llmc_ir_load_json_file("/nonexistent/ir.json", d));
-    char *got = all_diags(d);
+    char *got = test_all_diags(d);
     assert_string_equal(got, "ir.json: expected a JSON object at the top level, got an array\n"
                              "<string>:1:1: invalid JSON: '[' or '{' expected near end of file\n"
                              "ir.json: no text to read\n"

@@ -8,6 +8,8 @@
 #include <stdint.h>
 #include <cmocka.h>
 
+#include "testutil.h"
+
 #include <dlfcn.h>
 #include <glob.h>
 #include <limits.h>
@@ -22,29 +24,12 @@
 
 /* ---- helpers ------------------------------------------------------------------------------- */
 
-static char *all_diags(const llmc_diags *d) {
-    size_t cap = 256, len = 0;
-    char *out = calloc(1, cap);
-    assert_non_null(out);
-    for (size_t i = 0; i < llmc_diags_size(d); i++) {
-        char line[4096];
-        llmc_diag_format(llmc_diags_get(d, i), line, sizeof line);
-        size_t need = len + strlen(line) + 2;
-        if (need > cap) {
-            cap = need * 2;
-            out = realloc(out, cap);
-            assert_non_null(out);
-        }
-        len += (size_t)sprintf(out + len, "%s%s", len ? "\n" : "", line);
-    }
-    return out;
-}
 
 static llmc_config *config_from(const char *text) {
     llmc_diags *d = llmc_diags_create();
     llmc_config *c = llmc_config_load_string(text, strlen(text), "test.yaml", "/", "/nonexistent-exe-dir", d);
     if (!c) {
-        char *got = all_diags(d);
+        char *got = test_all_diags(d);
         fail_msg("config refused:\n%s\n%s", text, got);
     }
     llmc_diags_free(d);
@@ -82,7 +67,7 @@ static loaded load_plugins(const char *const *names, const char *extra) {
     assert_non_null(l.r);
     llmc_diags *d = llmc_diags_create();
     l.failures = llmc_registry_load(l.r, l.c, d);
-    l.diags = all_diags(d);
+    l.diags = test_all_diags(d);
     llmc_diags_free(d);
     return l;
 }
@@ -197,7 +182,7 @@ static void test_not_a_shared_object(void **state) {
     assert_true(strlen(fl->reason) > strlen(prefix));
     assert_null(strstr(fl->reason, real));
     assert_non_null(strstr(fl->reason, "ELF")); /* glibc: "invalid ELF header" */
-    char *got = all_diags(d), want[2 * PATH_MAX];
+    char *got = test_all_diags(d), want[2 * PATH_MAX];
     snprintf(want, sizeof want, "%s: warning: %s", real, fl->reason);
     assert_string_equal(got, want);
     free(got);
@@ -220,7 +205,7 @@ static void test_file_missing(void **state) {
         assert_string_equal(f->file, "/nonexistent/x.so");
         assert_null(f->plugin_name);
         assert_string_equal(f->reason, "file missing (listed under 'plugins:' in test.yaml)");
-        char *got = all_diags(d);
+        char *got = test_all_diags(d);
         assert_string_equal(got, strict ? "/nonexistent/x.so: file missing (listed under 'plugins:' in test.yaml)"
                                         : "/nonexistent/x.so: warning: file missing (listed under 'plugins:' in "
                                           "test.yaml)");
@@ -347,7 +332,7 @@ static void test_good_plugin(void **state) {
     const llmc_solver_vtable *svt = so->vtable;
     llmc_solution sol;
     assert_int_equal(svt->solve(NULL, &sol, d), LLMC_SOLVE_ERROR);
-    char *got = all_diags(d);
+    char *got = test_all_diags(d);
     assert_string_equal(got, "llmc: solver: good_solver is a test plugin: it does not solve sizing problems");
     free(got);
     llmc_diags_free(d);
@@ -402,7 +387,7 @@ static void test_allow_list(void **state) {
 
     llmc_diags *d = llmc_diags_create();
     assert_null(llmc_registry_require(l.r, LLMC_PLUGIN_TEMPLATE, "good_template", d));
-    char *got = all_diags(d);
+    char *got = test_all_diags(d);
     assert_string_equal(got, "llmc: template 'good_template' is not in the config's allow list (test.yaml: add it "
                              "under 'allow:')");
     free(got);
@@ -439,7 +424,7 @@ static void test_disable_list(void **state) {
     assert_null(llmc_registry_require(l.r, LLMC_PLUGIN_EMITTER, "good_emitter", d));
     /* disabled wins over "failed": the user asked for it to be off */
     assert_null(llmc_registry_require(l.r, LLMC_PLUGIN_TEMPLATE, "half_template", d));
-    char *got = all_diags(d);
+    char *got = test_all_diags(d);
     assert_string_equal(got, "llmc: emitter 'good_emitter' is disabled by the config (test.yaml lists it under "
                              "'disable:')\n"
                              "llmc: template 'half_template' is disabled by the config (test.yaml lists it under "
@@ -482,7 +467,7 @@ static void test_duplicates_name_both_files(void **state) {
         /* asking for the emitter of that name: it exists, but as a solver from dup_a */
         llmc_diags *d = llmc_diags_create();
         assert_null(llmc_registry_require(l.r, LLMC_PLUGIN_EMITTER, "dup_plugin", d));
-        char *got = all_diags(d);
+        char *got = test_all_diags(d);
         snprintf(want, sizeof want, "llmc: emitter 'dup_plugin' not found: the plugin named 'dup_plugin' in %s is a solver",
                  a);
         assert_string_equal(got, want);
@@ -589,7 +574,7 @@ static void test_plugins_dirs_from_the_command_line(void **state) {
     llmc_diags *d = llmc_diags_create();
     /* a --plugins folder the user typed must exist; the config's may be absent */
     assert_int_equal(llmc_registry_load(r, c, d), 1);
-    char *got = all_diags(d);
+    char *got = test_all_diags(d);
     assert_string_equal(got, "/nonexistent/cli-dir: warning: plugin directory does not exist (given with --plugins)");
     free(got);
     assert_int_equal(llmc_registry_count(r), 3);
@@ -638,7 +623,7 @@ static void test_require_messages(void **state) {
     /* not found: close name, the search path (missing folders marked), explicit files, what is loaded */
     assert_null(llmc_registry_require(r, LLMC_PLUGIN_TEMPLATE, "good_templat", d));
     assert_null(llmc_registry_require(r, LLMC_PLUGIN_EMITTER, "gguf", d));
-    char *got = all_diags(d);
+    char *got = test_all_diags(d);
     char want[16384];
     snprintf(want, sizeof want,
              "llmc: emitter 'missing_fn_emitter' failed to load from %s: emitter 'missing_fn_emitter' lacks required "
@@ -664,7 +649,7 @@ static void test_require_messages(void **state) {
     d = llmc_diags_create();
     assert_int_equal(llmc_registry_load(r, c, d), 0);
     assert_null(llmc_registry_require(r, LLMC_PLUGIN_SOLVER, "search", d));
-    got = all_diags(d);
+    got = test_all_diags(d);
     assert_string_equal(got, "llmc: solver 'search' not found: test.yaml lists no plugin_paths and no plugins; no "
                              "solver is loaded");
     free(got);
@@ -681,7 +666,7 @@ static void test_in_tree_plugins_load_cleanly(void **state) {
     llmc_registry *r = llmc_registry_create();
     llmc_diags *d = llmc_diags_create();
     size_t failures = llmc_registry_load(r, c, d);
-    char *got = all_diags(d);
+    char *got = test_all_diags(d);
     if (failures || got[0]) fail_msg("in-tree plugins failed to load:\n%s", got);
     free(got);
     static const struct {

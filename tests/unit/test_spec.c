@@ -6,6 +6,8 @@
 #include <stdint.h>
 #include <cmocka.h>
 
+#include "testutil.h"
+
 #include <jansson.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -18,29 +20,11 @@
 
 /* ---- helpers ------------------------------------------------------------------------------- */
 
-/* All diagnostics, formatted, one per line (no trailing newline). Caller frees. */
-static char *all_diags(const llmc_diags *d) {
-    size_t cap = 256, len = 0;
-    char *out = calloc(1, cap);
-    assert_non_null(out);
-    for (size_t i = 0; i < llmc_diags_size(d); i++) {
-        char line[1024];
-        llmc_diag_format(llmc_diags_get(d, i), line, sizeof line);
-        size_t need = len + strlen(line) + 2;
-        if (need > cap) {
-            cap = need * 2;
-            out = realloc(out, cap);
-            assert_non_null(out);
-        }
-        len += (size_t)sprintf(out + len, "%s%s", len ? "\n" : "", line);
-    }
-    return out;
-}
 
 static llmc_spec *load(const char *file, const char *text, char **diags_out) {
     llmc_diags *d = llmc_diags_create();
     llmc_spec *s = llmc_spec_load_string(text, strlen(text), file, LLMC_SPEC_FORMAT_AUTO, d);
-    char *msgs = all_diags(d);
+    char *msgs = test_all_diags(d);
     if (diags_out) *diags_out = msgs;
     else free(msgs);
     llmc_diags_free(d);
@@ -658,7 +642,7 @@ static void test_depth_and_size_limits(void **state) {
     huge[big] = '\0';
     llmc_diags *d = llmc_diags_create();
     assert_null(llmc_spec_load_string(huge, big, "huge.yaml", LLMC_SPEC_FORMAT_YAML, d));
-    char *got = all_diags(d);
+    char *got = test_all_diags(d);
     assert_string_equal(got, "huge.yaml: file is too large (16777217 bytes; the limit is 16 MiB)");
     free(got);
     llmc_diags_free(d);
@@ -669,7 +653,7 @@ static void test_load_file(void **state) {
     (void)state;
     llmc_diags *d = llmc_diags_create();
     assert_null(llmc_spec_load_file("/nonexistent/spec.yaml", d));
-    char *got = all_diags(d);
+    char *got = test_all_diags(d);
     assert_string_equal(got, "/nonexistent/spec.yaml: cannot read the spec file: No such file or directory");
     free(got);
     llmc_diags_clear(d);
@@ -681,7 +665,7 @@ static void test_load_file(void **state) {
     assert_int_equal(write(fd, json, strlen(json)), (ssize_t)strlen(json));
     close(fd);
     assert_null(llmc_spec_load_file(path, d)); /* .json picks the JSON reader */
-    got = all_diags(d);
+    got = test_all_diags(d);
     char want[256];
     snprintf(want, sizeof want, "%s:1:62: dims.hidden_size: must be >= 1 (got 0)", path);
     assert_string_equal(got, want);

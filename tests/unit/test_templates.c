@@ -8,6 +8,8 @@
 #include <stdint.h>
 #include <cmocka.h>
 
+#include "testutil.h"
+
 #include <dlfcn.h>
 #include <math.h>
 #include <stdio.h>
@@ -63,29 +65,12 @@ static const llmc_template_vtable *vt_of(const llmc_spec *s) {
 
 /* ---- helpers ------------------------------------------------------------------------------- */
 
-static char *all_diags(const llmc_diags *d) {
-    size_t cap = 256, len = 0;
-    char *out = calloc(1, cap);
-    assert_non_null(out);
-    for (size_t i = 0; i < llmc_diags_size(d); i++) {
-        char line[1024];
-        llmc_diag_format(llmc_diags_get(d, i), line, sizeof line);
-        size_t need = len + strlen(line) + 2;
-        if (need > cap) {
-            cap = need * 2;
-            out = realloc(out, cap);
-            assert_non_null(out);
-        }
-        len += (size_t)sprintf(out + len, "%s%s", len ? "\n" : "", line);
-    }
-    return out;
-}
 
 static llmc_spec *spec_text(const char *text) {
     llmc_diags *d = llmc_diags_create();
     llmc_spec *s = llmc_spec_load_string(text, strlen(text), "spec.yaml", LLMC_SPEC_FORMAT_AUTO, d);
     if (!s) {
-        char *msg = all_diags(d);
+        char *msg = test_all_diags(d);
         fail_msg("spec does not load:\n%s\n---\n%s", text, msg);
     }
     llmc_diags_free(d);
@@ -98,7 +83,7 @@ static llmc_spec *spec_example(const char *file) {
     llmc_diags *d = llmc_diags_create();
     llmc_spec *s = llmc_spec_load_file(path, d);
     if (!s) {
-        char *msg = all_diags(d);
+        char *msg = test_all_diags(d);
         fail_msg("example %s does not load:\n%s", file, msg);
     }
     llmc_diags_free(d);
@@ -110,7 +95,7 @@ static void expect_valid(const llmc_spec *s) {
     llmc_diags *d = llmc_diags_create();
     int rc = vt_of(s)->validate(s, d);
     if (rc != 0 || llmc_diags_size(d) != 0) {
-        char *msg = all_diags(d);
+        char *msg = test_all_diags(d);
         fail_msg("validate(%s) = %d:\n%s", s->name, rc, msg);
     }
     llmc_diags_free(d);
@@ -121,7 +106,7 @@ static void expect_invalid(const char *text, const char *want) {
     llmc_spec *s = spec_text(text);
     llmc_diags *d = llmc_diags_create();
     int rc = vt_of(s)->validate(s, d);
-    char *got = all_diags(d);
+    char *got = test_all_diags(d);
     if (rc == 0 || strcmp(got, want) != 0)
         fail_msg("spec:\n%s--- validate = %d, got:\n%s\n--- want:\n%s", text, rc, got, want);
     free(got);
@@ -145,7 +130,7 @@ static void build_dims(built *b, llmc_spec *s, const llmc_dims *dims) {
     b->dims = *dims;
     llmc_diags *d = llmc_diags_create();
     if (vt->complete_dims(s, &b->dims, d) != 0) {
-        char *msg = all_diags(d);
+        char *msg = test_all_diags(d);
         fail_msg("complete_dims(%s):\n%s", s->name, msg);
     }
     assert_int_equal(vt->count(s, &b->dims, &b->closed), 0);
@@ -153,7 +138,7 @@ static void build_dims(built *b, llmc_spec *s, const llmc_dims *dims) {
     assert_non_null(b->ir);
     int rc = vt->build_ir(s, &b->dims, b->ir, d);
     if (rc != 0 || llmc_ir_validate(b->ir, d) != 0 || llmc_ir_count_params(b->ir, &b->counted, d) != 0) {
-        char *msg = all_diags(d);
+        char *msg = test_all_diags(d);
         fail_msg("IR of %s does not validate:\n%s", s->name, msg);
     }
     llmc_diags_free(d);
@@ -288,7 +273,7 @@ static void test_examples(void **state) {
         llmc_diags *d = llmc_diags_create();
         llmc_ir *back = llmc_ir_from_json(json, strlen(json), "ir.json", d);
         if (!back) {
-            char *msg = all_diags(d);
+            char *msg = test_all_diags(d);
             fail_msg("%s: ir.json does not read back:\n%s", ex[i].file, msg);
         }
         char *again = llmc_ir_to_json(back);
@@ -792,7 +777,7 @@ static void test_validate_encoder_decoder(void **state) {
                              "num_heads: 2}\n");
     llmc_diags *d = llmc_diags_create();
     assert_int_equal(ENCDEC->validate(s, d), 0);
-    char *got = all_diags(d);
+    char *got = test_all_diags(d);
     assert_string_equal(got, "spec.yaml:3:20: warning: dims.num_layers: ignored: dims.num_encoder_layers and "
                              "dims.num_decoder_layers are both given");
     free(got);
@@ -808,7 +793,7 @@ static void test_complete_dims_reason(void **state) {
     llmc_dims_put(&dims, LLMC_DIM_HIDDEN_SIZE, 64);
     llmc_diags *d = llmc_diags_create();
     assert_int_not_equal(DEC->complete_dims(s, &dims, d), 0);
-    char *got = all_diags(d);
+    char *got = test_all_diags(d);
     assert_string_equal(got, "llmc: dims: template decoder_only cannot complete the dims: missing num_layers, "
                              "num_heads (or head_dim)");
     free(got);
@@ -865,7 +850,7 @@ static void expect_problem(const char *spec, const char *want) {
     llmc_diags *d = llmc_diags_create();
     llmc_problem *p = llmc_problem_create(s, vt_of(s), d);
     if (!p) {
-        char *msg = all_diags(d);
+        char *msg = test_all_diags(d);
         fail_msg("problem: %s", msg);
     }
     char *got = problem_text(p);
@@ -946,7 +931,7 @@ static void solve_and_check(const char *text, double *ms) {
     clock_gettime(CLOCK_MONOTONIC, &t1);
     *ms = (double)(t1.tv_sec - t0.tv_sec) * 1e3 + (double)(t1.tv_nsec - t0.tv_nsec) / 1e6;
     if (st != LLMC_SOLVE_OK) {
-        char *msg = all_diags(d);
+        char *msg = test_all_diags(d);
         fail_msg("solve:\n%s--- status %d, error %g, note %s\n%s", text, st, sol.relative_error, sol.note, msg);
     }
     assert_int_equal(llmc_problem_check_solution(p, &sol.dims, d), 0);

@@ -1,0 +1,69 @@
+/* The mapping from llmc's IR to llama.cpp architectures (docs/gguf.md has the table).
+ *
+ *   decoder_only, rope, rmsnorm, swiglu                 -> llama  (Q/K rows permuted to pairs)
+ *   ... with bias.qkv or bias.lm_head                   -> qwen2  (rotate-half RoPE, no permute)
+ *   decoder_only, learned positions, layernorm, gelu_tanh -> gpt2 (fused attn_qkv)
+ *   encoder_decoder, relative buckets, rmsnorm, relu/geglu -> t5
+ *
+ * Anything else is refused at validation time with the feature and the nearest supported
+ * combination: a file llama.cpp loads but computes differently from our model is never written. */
+#ifndef LLMC_GGUF_ARCH_H
+#define LLMC_GGUF_ARCH_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "gguf_format.h"
+#include "llmc/llmc.h"
+#include "llmc/weights.h"
+
+typedef enum gguf_arch { GA_NONE = -1, GA_LLAMA = 0, GA_QWEN2, GA_GPT2, GA_T5, GA_COUNT } gguf_arch;
+const char *gguf_arch_name(gguf_arch a);
+
+/* Validate the emitter's options (emit_options.gguf) and pick the architecture, reporting at its
+ * key every feature the architecture cannot express. dims may be partial (validation time: only
+ * what the spec pins is checked) or complete (emit time). Returns the arch, or GA_NONE. */
+gguf_arch gguf_arch_select(const llmc_spec *s, const llmc_dims *dims, llmc_diags *d);
+
+typedef enum gguf_src {
+    GS_PARAMS = 0,   /* a view over IR parameters (concat along dim 0, optional RoPE permute) */
+    GS_ZEROS,        /* a bias the architecture requires and the model does not have */
+    GS_ROPE_FREQS    /* llama3 frequency factors, computed from the spec */
+} gguf_src;
+
+typedef struct gguf_plan_tensor {
+    char name[GGUF_NAME_MAX + 1];
+    gguf_ttype type;
+    uint32_t n_dims;
+    uint64_t ne[GGUF_MAX_DIMS];   /* ggml order */
+    gguf_src src;
+    llmc_tensor_view view;        /* GS_PARAMS; the view's shape is row-major [ne[1], ne[0]] */
+    llmc_dtype read_dtype;        /* GS_PARAMS: the IR parameters' dtype (values are read in it) */
+    float scale;                  /* GS_PARAMS: multiply by this (1 except T5's tied head) */
+} gguf_plan_tensor;
+
+typedef struct gguf_plan {
+    gguf_arch arch;
+    gguf_plan_tensor *t;
+    size_t n, cap;
+    float *rope_freqs;            /* GS_ROPE_FREQS data (head_dim / 2 values) */
+    uint32_t file_type;           /* general.file_type (llama_ftype) */
+} gguf_plan;
+
+/* Every tensor of the file, in file order, each IR parameter used exactly once. */
+int gguf_plan_build(const llmc_spec *s, const llmc_dims *dims, const llmc_ir *ir, gguf_arch a, gguf_plan *out,
+                    llmc_diags *d);
+void gguf_plan_free(gguf_plan *p);
+
+/* The architecture's hyperparameter keys, typed as llama.cpp reads them. */
+int gguf_arch_metadata(const llmc_spec *s, const llmc_dims *dims, const gguf_plan *p, gguf_meta *m,
+                       llmc_diags *d);
+
+/* tokenizer.ggml.*: "no_vocab" without a tokenizer, a byte-level gpt2 BPE vocabulary with
+ * tokenizer: byte (gguf_vocab.c). */
+int gguf_vocab_metadata(const llmc_spec *s, gguf_arch a, gguf_meta *m, llmc_diags *d);
+/* The byte vocabulary's layout: ids 0..255 are the bytes, then <|bos|>, <|eos|>, <|pad|> while
+ * they fit in vocab_size, then unused fillers. Returns the id or -1 if it does not fit. */
+int64_t gguf_byte_vocab_special(int64_t vocab_size, int which /* 0 bos, 1 eos, 2 pad */);
+
+#endif

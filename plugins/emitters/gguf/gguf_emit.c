@@ -1,0 +1,212 @@
+/* The gguf emitter plugin: one GGUF v3 file (gguf/model.gguf) that llama.cpp loads and runs with
+ * the same logits as llmc's other backends (docs/gguf.md).
+ *
+ * Tensor data is streamed: each tensor is cut into chunks of whole rows that worker threads read
+ * from the weight source, convert or quantize, and that are written in order
+ * (llmc_write_chunks_ordered); memory stays at a few chunk buffers per thread. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "gguf_arch.h"
+#include "gguf_format.h"
+#include "llmc/llmc.h"
+#include "llmc/quant.h"
+#include "llmc/weights.h"
+
+#define GGUF_REL "gguf/model.gguf"
+#define CHUNK_ELEMS (1u << 20)   /* elements per chunk: 4 MiB of float32 scratch */
+
+static int check(const llmc_spec *spec, llmc_diags *d) { return gguf_arch_select(spec, &spec->dims, d) == GA_NONE ? -1 : 0; }
+
+/* ---- provenance --------------------------------------------------------------------------------- */
+static uint64_t fnv1a64(const char *s) {
+    uint64_t h = 0xcbf29ce484222325ull;
+    for (; *s; s++) {
+        h ^= (unsigned char)*s;
+        h *= 0x100000001b3ull;
+    }
+    return h;
+}
+
+static int general_metadata(const llmc_emit_ctx *ctx, const gguf_plan *p, gguf_meta *m, llmc_diags *d) {
+    const llmc_spec *s = ctx->spec;
+    int rc = 0;
+    rc |= gguf_kv_str(m, "general.architecture", gguf_arch_name(p->arch), d);
+    rc |= gguf_kv_str(m, "general.name", s->name ? s->name : "llmc model", d);
+    rc |= gguf_kv_u32(m, "general.file_type", p->file_type, d);
+    rc |= gguf_kv_u32(m, "general.alignment", GGUF_ALIGNMENT, d);
+    if (s->quantize != LLMC_QUANT_NONE) rc |= gguf_kv_u32(m, "general.quantization_version", 2, d); /* GGML_QNT_VERSION */
+    rc |= gguf_kv_str(m, "llmc.version", llmc_version(), d);
+    rc |= gguf_kv_str(m, "llmc.template", s->template_name, d);
+    char *json = llmc_spec_to_json(s, ctx->dims);
+    if (!json) {
+        llmc_error(d, "gguf", "out of memory serialising the spec");
+        return -1;
+    }
+    char hash[32];
+    snprintf(hash, sizeof hash, "fnv1a64:%016llx", (unsigned long long)fnv1a64(json));
+    rc |= gguf_kv_str(m, "llmc.spec_hash", hash, d);   /* of llmc.spec, the normalised spec with solved dims */
+    rc |= gguf_kv_str(m, "llmc.spec", json, d);
+    free(json);
+    if (llmc_weights_kind(ctx->weights) == LLMC_WEIGHTS_INIT) {
+        rc |= gguf_kv_str(m, "llmc.weights", "init", d);
+        rc |= gguf_kv_u64(m, "llmc.seed", llmc_weights_seed(ctx->weights), d);
+    } else {
+        rc |= gguf_kv_str(m, "llmc.weights", "checkpoint", d);
+        const char *path = llmc_weights_path(ctx->weights);
+        rc |= gguf_kv_str(m, "llmc.checkpoint", path ? path : "", d);
+    }
+    return rc ? -1 : 0;
+}
+
+/* ---- tensor data ----------------------------------------------------------------------------------- */
+typedef struct job {
+    llmc_weight_source *ws;
+    const gguf_plan_tensor *t;
+    uint64_t total;        /* elements */
+    uint64_t chunk_elems;  /* whole rows */
+} job;
+
+/* widen n values of dt (F16/BF16) at the front of buf to float32 in place: back to front, so
+ * every 2-byte value is read before its slot is overwritten */
+static void widen_in_place(void *buf, uint64_t n, llmc_dtype dt) {
+    const uint16_t *in = buf;
+    float *out = buf;
+    for (uint64_t i = n; i-- > 0;) {
+        uint16_t h = in[i];
+        out[i] = dt == LLMC_DTYPE_F16 ? llmc_f16_to_f32(h) : llmc_bf16_to_f32(h);
+    }
+}
+
+/* encode n float32 values at the front of buf as `type`, in place, front to back; each piece is
+ * copied out before it is overwritten and the output never runs ahead of the input */
+static size_t encode_in_place(void *buf, uint64_t n, gguf_ttype type) {
+    float tmp[256];
+    const float *x = buf;
+    uint8_t *o = buf;
+    switch (type) {
+    case GGUF_TT_F32: return (size_t)n * 4;
+    case GGUF_TT_F16:
+    case GGUF_TT_BF16:
+        for (uint64_t i = 0; i < n; i += 256) {
+            size_t k = n - i < 256 ? (size_t)(n - i) : 256;
+            memcpy(tmp, x + i, k * sizeof(float));
+            llmc_convert_from_f32(tmp, k, type == GGUF_TT_F16 ? LLMC_DTYPE_F16 : LLMC_DTYPE_BF16, o + 2 * i);
+        }
+        return (size_t)n * 2;
+    case GGUF_TT_Q8_0:
+        for (uint64_t b = 0; b < n / LLMC_QK; b++) {
+            memcpy(tmp, x + b * LLMC_QK, LLMC_QK * sizeof(float));
+            llmc_quantize_q8_0(tmp, LLMC_QK, o + b * LLMC_Q8_0_BLOCK_BYTES);
+        }
+        return (size_t)(n / LLMC_QK) * LLMC_Q8_0_BLOCK_BYTES;
+    case GGUF_TT_Q4_0:
+        for (uint64_t b = 0; b < n / LLMC_QK; b++) {
+            memcpy(tmp, x + b * LLMC_QK, LLMC_QK * sizeof(float));
+            llmc_quantize_q4_0(tmp, LLMC_QK, o + b * LLMC_Q4_0_BLOCK_BYTES);
+        }
+        return (size_t)(n / LLMC_QK) * LLMC_Q4_0_BLOCK_BYTES;
+    }
+    return 0;
+}
+
+static int produce(void *user, uint64_t ci, void *buf, size_t *len, llmc_diags *d) {
+    const job *j = user;
+    const gguf_plan_tensor *t = j->t;
+    const uint64_t e0 = ci * j->chunk_elems;
+    const uint64_t n = j->total - e0 < j->chunk_elems ? j->total - e0 : j->chunk_elems;
+    if (t->src == GS_ZEROS) {
+        memset(buf, 0, (size_t)n * 4);
+        *len = (size_t)n * 4;
+        return 0;
+    }
+    if (llmc_weights_read_view(j->ws, &t->view, e0, n, t->read_dtype, buf, d)) return -1;
+    if (t->read_dtype != LLMC_DTYPE_F32) widen_in_place(buf, n, t->read_dtype);
+    if (t->scale != 1.0f) {
+        float *x = buf;
+        for (uint64_t i = 0; i < n; i++) x[i] *= t->scale;
+    }
+    *len = encode_in_place(buf, n, t->type);
+    return 0;
+}
+
+static gguf_ttype ttype_of(llmc_dtype dt) {
+    return dt == LLMC_DTYPE_F16 ? GGUF_TT_F16 : dt == LLMC_DTYPE_BF16 ? GGUF_TT_BF16 : GGUF_TT_F32;
+}
+
+static int write_tensor(const llmc_emit_ctx *ctx, const gguf_plan *p, size_t i, FILE *f, llmc_progress *prog,
+                        llmc_diags *d) {
+    const gguf_plan_tensor *t = &p->t[i];
+    uint64_t total = t->ne[0];
+    for (uint32_t k = 1; k < t->n_dims; k++) total *= t->ne[k];   /* checked by gguf_add_tensor */
+    if (t->src == GS_ROPE_FREQS) {
+        if (fwrite(p->rope_freqs, sizeof(float), (size_t)total, f) != (size_t)total) {
+            llmc_error(d, "gguf", "writing '%s' failed", GGUF_REL);
+            return -1;
+        }
+        if (prog) llmc_progress_add(prog, total * 4);
+        return 0;
+    }
+    /* stored as read: the weight source streams it itself */
+    if (t->src == GS_PARAMS && t->scale == 1.0f && t->type == ttype_of(t->read_dtype))
+        return llmc_weights_write_view(ctx->weights, &t->view, t->read_dtype, f, ctx->threads, prog, d);
+    job j = {ctx->weights, t, total, 0};
+    uint64_t rows = CHUNK_ELEMS / t->ne[0];
+    j.chunk_elems = (rows ? rows : 1) * t->ne[0];
+    if (j.chunk_elems > total) j.chunk_elems = total;
+    const uint64_t n_chunks = (total + j.chunk_elems - 1) / j.chunk_elems;
+    return llmc_write_chunks_ordered(f, n_chunks, (size_t)j.chunk_elems * 4, produce, &j, ctx->threads, prog, d);
+}
+
+static int emit(const llmc_emit_ctx *ctx, llmc_diags *d) {
+    if (!ctx->weights) {
+        llmc_error(d, "gguf", "no weight source: the GGUF emitter writes weights and needs the pipeline's weight source");
+        return -1;
+    }
+    gguf_arch a = gguf_arch_select(ctx->spec, ctx->dims, d);
+    if (a == GA_NONE) return -1;
+    gguf_plan plan;
+    if (gguf_plan_build(ctx->spec, ctx->dims, ctx->ir, a, &plan, d)) return -1;
+    gguf_meta m;
+    gguf_meta_init(&m);
+    int rc = general_metadata(ctx, &plan, &m, d);
+    if (!rc) rc = gguf_arch_metadata(ctx->spec, ctx->dims, &plan, &m, d);
+    if (!rc) rc = gguf_vocab_metadata(ctx->spec, a, &m, d);
+    for (size_t i = 0; !rc && i < plan.n; i++)
+        rc = gguf_add_tensor(&m, plan.t[i].name, plan.t[i].type, plan.t[i].n_dims, plan.t[i].ne, d);
+    FILE *f = NULL;
+    llmc_progress *prog = NULL;
+    if (!rc) {
+        f = llmc_out_open(ctx, GGUF_REL, d);
+        if (!f) rc = -1;
+    }
+    if (!rc) rc = gguf_meta_write(&m, f, GGUF_REL, d);
+    if (!rc && ctx->progress) prog = llmc_progress_create("gguf", m.data_size);
+    for (size_t i = 0; !rc && i < plan.n; i++) {
+        rc = write_tensor(ctx, &plan, i, f, prog, d);
+        if (!rc) rc = gguf_write_pad(&m, i, f, GGUF_REL, d);
+    }
+    if (prog) llmc_progress_free(prog);
+    if (f && llmc_out_close(f, GGUF_REL, d)) rc = -1;
+    if (!rc) {
+        char role[160];
+        snprintf(role, sizeof role, "GGUF v3 model for llama.cpp (arch %s, %s)", gguf_arch_name(a),
+                 ctx->spec->quantize != LLMC_QUANT_NONE ? llmc_quantize_name(ctx->spec->quantize)
+                                                        : llmc_precision_name(ctx->spec->precision));
+        if (llmc_out_register(ctx, GGUF_REL, role)) {
+            llmc_error(d, "gguf", "could not record '%s' in the compilation report", GGUF_REL);
+            rc = -1;
+        }
+    }
+    gguf_meta_free(&m);
+    gguf_plan_free(&plan);
+    return rc ? -1 : 0;
+}
+
+static const llmc_emitter_vtable vt = {sizeof vt, check, emit};
+static const llmc_plugin_desc plugins[] = {
+    {LLMC_PLUGIN_EMITTER, "gguf", "1.0.0",
+     "GGUF v3 for llama.cpp: arches llama, qwen2, gpt2, t5; F32/F16/BF16, Q8_0/Q4_0", &vt},
+};
+LLMC_DEFINE_PLUGIN_ENTRY(plugins)

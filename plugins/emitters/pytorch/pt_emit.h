@@ -1,0 +1,39 @@
+/* pytorch emitter — shared declarations of its files:
+ *   pytorch.c     plugin entry, spec check, the facts the templates need
+ *   pt_params.c   the parameters the generated modules will have, checked against the layout
+ *   pt_package.c  template variables and the files written
+ *   pt_text.c     text buffer and template renderer */
+#ifndef PT_EMIT_H
+#define PT_EMIT_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "llmc/ir.h"
+#include "llmc/plugin.h"
+#include "llmc/weights.h"
+
+typedef struct pt_model {
+    const llmc_spec *spec;
+    bool encdec;             /* template encoder_decoder (T5 module names) */
+    bool gpt2;               /* GPT-2 layout: wte/wpe/h.N, fused c_attn, Conv1D weights [in, out] */
+    char family[64];         /* layout family ("llama", "gpt2", "t5", "llmc_decoder_only", ...) */
+    char hf_architecture[64];
+    int64_t V, ctx, H, I, n, m, d;
+    int64_t L;               /* decoder-only layers */
+    int64_t Le, Ld;          /* encoder / decoder layers */
+    double attention_scale;  /* softmax(q k^T * scale) */
+    bool has_output_scale;   /* hidden state scaled before the head (T5, tied) */
+    double output_scale;
+    char package[72];        /* Python package name */
+} pt_model;
+
+/* Rebuild the parameter list of the generated modules and compare it with the layout (names
+ * and shapes) and its total with llmc's count. 0 if they agree; every difference otherwise. */
+int pt_check_params(const pt_model *m, const llmc_layout *layout, const llmc_ir *ir,
+                    const llmc_param_count *count, llmc_diags *d);
+
+/* Render and write OUT/pytorch/<package>/ and OUT/pytorch/train.py; register them. */
+int pt_write_package(const llmc_emit_ctx *ctx, const pt_model *m, const llmc_layout *layout, llmc_diags *d);
+
+#endif

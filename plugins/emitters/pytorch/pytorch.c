@@ -1,0 +1,190 @@
+/* pytorch emitter — writes OUT/pytorch/<package>/ (a readable, trainable PyTorch package of
+ * the model) and OUT/pytorch/train.py.
+ *
+ * The Python code comes from the templates in py/, rendered with the features this spec uses
+ * (pt_text.h): a llama-style spec gets RMSNorm, rotary embeddings and SwiGLU and nothing
+ * else. Parameter names are those of the Hugging Face layout llmc_layout_hf() gives the
+ * safetensors emitter; before writing anything, the emitter rebuilds the list of parameters
+ * the generated modules will have (pt_expected_params) and checks it against that layout name
+ * by name and shape, and its total against llmc's count, so the package and the weights file
+ * cannot disagree. */
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "llmc/llmc.h"
+#include "llmc/weights.h"
+#include "pt_emit.h"
+#include "pt_text.h"
+
+/* ---- facts about the model the templates need ---------------------------------------------- */
+
+/* Python identifier from the spec name: lower-case letters, digits and '_'; never a keyword
+ * or the name of a module the package or train.py imports. */
+static void package_name(const char *name, char *out, size_t n) {
+    static const char *const reserved[] = {
+        "false", "none", "true", "and", "as", "assert", "async", "await", "break", "class", "continue", "def",
+        "del", "elif", "else", "except", "finally", "for", "from", "global", "if", "import", "in", "is", "lambda",
+        "nonlocal", "not", "or", "pass", "raise", "return", "try", "while", "with", "yield", "match", "case",
+        "torch", "numpy", "math", "json", "os", "sys", "struct", "time", "typing", "dataclasses", "fnmatch",
+        "argparse", "train", "test", "tests", "setuptools", "configuration", "modeling", "generation",
+        "safetensors", "safetensors_io"};
+    size_t k = 0;
+    bool last_us = true; /* collapse runs of '_' and drop leading ones */
+    for (const unsigned char *p = (const unsigned char *)name; *p && k + 1 < n; p++) {
+        unsigned char c = *p;
+        if (c >= 'A' && c <= 'Z') c = (unsigned char)(c - 'A' + 'a');
+        if ((c >= 'a' && c <= 'z') || (c >= '0' && c <= '9')) {
+            out[k++] = (char)c;
+            last_us = false;
+        } else if (!last_us) {
+            out[k++] = '_';
+            last_us = true;
+        }
+    }
+    while (k > 0 && out[k - 1] == '_') k--;
+    out[k] = '\0';
+    if (k > 48) out[k = 48] = '\0';
+    if (k == 0) snprintf(out, n, "model");
+    if (out[0] >= '0' && out[0] <= '9') { /* identifiers cannot start with a digit */
+        size_t len = strlen(out);
+        if (len + 7 <= n) {
+            memmove(out + 6, out, len + 1);
+            memcpy(out, "model_", 6);
+        }
+    }
+    for (size_t i = 0; i < sizeof reserved / sizeof reserved[0]; i++)
+        if (!strcmp(out, reserved[i])) {
+            size_t len = strlen(out);
+            snprintf(out + len, n - len, "_model");
+            break;
+        }
+}
+
+/* Attention scale of every ATTENTION op of the IR (1/sqrt(head_dim) where the attr is absent).
+ * The generated code has one scale; if the IR mixes several, the package cannot express it. */
+static int ir_attention_scale(const llmc_ir *ir, int64_t head_dim, double *scale, llmc_diags *d) {
+    bool found = false;
+    size_t n = llmc_ir_num_ops(ir);
+    for (size_t i = 0; i < n; i++) {
+        const llmc_op_info *op = llmc_ir_op_at(ir, i);
+        if (op->type != LLMC_OP_ATTENTION) continue;
+        const llmc_attr *a = llmc_op_attr(op, "scale");
+        double s = a ? (a->type == LLMC_ATTR_FLOAT ? a->f : (double)a->i) : 1.0 / sqrt((double)head_dim);
+        if (found && s != *scale) {
+            llmc_error(d, "emit", "pytorch: the IR uses different attention scales (%g in '%s', %g elsewhere); "
+                       "the generated package has one scale for every attention", s, op->name, *scale);
+            return -1;
+        }
+        *scale = s;
+        found = true;
+    }
+    if (!found) *scale = 1.0 / sqrt((double)head_dim);
+    return 0;
+}
+
+/* A SCALE op between the last hidden state and the head (T5 with tied embeddings). */
+static bool ir_output_scale(const llmc_ir *ir, double *factor) {
+    if (llmc_ir_num_outputs(ir) == 0) return false;
+    const llmc_tensor_info *out = llmc_ir_tensor(ir, llmc_ir_output(ir, 0));
+    if (!out || out->producer < 0) return false;
+    const llmc_op_info *head = llmc_ir_op_at(ir, (size_t)out->producer);
+    if (!head || head->n_inputs < 1 || head->inputs[0] == LLMC_TID_NONE) return false;
+    const llmc_tensor_info *x = llmc_ir_tensor(ir, head->inputs[0]);
+    if (!x || x->producer < 0) return false;
+    const llmc_op_info *op = llmc_ir_op_at(ir, (size_t)x->producer);
+    if (!op || op->type != LLMC_OP_SCALE) return false;
+    const llmc_attr *a = llmc_op_attr(op, "factor");
+    if (!a) return false;
+    *factor = a->type == LLMC_ATTR_FLOAT ? a->f : (double)a->i;
+    return true;
+}
+
+static int model_facts(const llmc_emit_ctx *ctx, const llmc_layout *layout, pt_model *m, llmc_diags *d) {
+    const llmc_spec *s = ctx->spec;
+    const llmc_dims *dm = ctx->dims;
+    memset(m, 0, sizeof *m);
+    m->spec = s;
+    m->encdec = !strcmp(s->template_name, "encoder_decoder");
+    snprintf(m->family, sizeof m->family, "%s", layout->family);
+    snprintf(m->hf_architecture, sizeof m->hf_architecture, "%s", layout->hf_architecture);
+    m->gpt2 = !strcmp(layout->family, "gpt2");
+    m->V = s->vocab_size;
+    m->ctx = s->context_length;
+    m->H = dm->v[LLMC_DIM_HIDDEN_SIZE];
+    m->I = dm->v[LLMC_DIM_INTERMEDIATE_SIZE];
+    m->n = dm->v[LLMC_DIM_NUM_HEADS];
+    m->m = dm->v[LLMC_DIM_NUM_KV_HEADS];
+    m->d = dm->v[LLMC_DIM_HEAD_DIM];
+    if (m->encdec) {
+        m->Le = dm->v[LLMC_DIM_NUM_ENCODER_LAYERS];
+        m->Ld = dm->v[LLMC_DIM_NUM_DECODER_LAYERS];
+    } else {
+        m->L = dm->v[LLMC_DIM_NUM_LAYERS];
+    }
+    if (ir_attention_scale(ctx->ir, m->d, &m->attention_scale, d)) return -1;
+    m->has_output_scale = ir_output_scale(ctx->ir, &m->output_scale);
+    if (m->has_output_scale && !m->encdec) {
+        llmc_error(d, "emit", "pytorch: the IR scales the final hidden state by %g before the head; the "
+                   "decoder-only package has no such step", m->output_scale);
+        return -1;
+    }
+    if (s->positional == LLMC_POS_ROPE && s->rope.scaling == LLMC_ROPE_SCALING_DYNAMIC && m->d <= 2) {
+        llmc_error(d, "rope.scaling.type", "pytorch: dynamic rope scaling needs head_dim > 2 (its base grows "
+                   "with the power head_dim / (head_dim - 2)); got head_dim %lld", (long long)m->d);
+        return -1;
+    }
+    package_name(s->name, m->package, sizeof m->package);
+    return 0;
+}
+
+/* ---- the emitter ------------------------------------------------------------------------------- */
+
+/* Validation-time check. The templates already refuse the combinations this package cannot
+ * express (decoder_only + relative, encoder_decoder + alibi or sliding window); repeating those
+ * here would report each problem twice. */
+static int pytorch_check(const llmc_spec *s, llmc_diags *d) {
+    if (strcmp(s->template_name, "encoder_decoder") && strcmp(s->template_name, "decoder_only")) {
+        llmc_diag_add(d, LLMC_SEV_ERROR, llmc_spec_loc(s, "template"), "template",
+                      "the pytorch emitter writes decoder_only and encoder_decoder models (template is %s)",
+                      s->template_name);
+        return 1;
+    }
+    return 0;
+}
+
+/* Features the templates of the generated package do not have. The template plugins refuse
+ * them first; this guards against a template that starts accepting them. */
+static int unsupported(const llmc_spec *s, llmc_diags *d) {
+    bool encdec = !strcmp(s->template_name, "encoder_decoder");
+    const char *what = NULL;
+    if (!encdec && s->positional == LLMC_POS_RELATIVE) what = "decoder-only relative position bias";
+    else if (encdec && s->positional == LLMC_POS_ALIBI) what = "encoder-decoder ALiBi";
+    else if (encdec && s->attention == LLMC_ATTN_SLIDING_WINDOW) what = "encoder-decoder sliding-window attention";
+    if (!what) return 0;
+    llmc_error(d, "emit", "pytorch: the generated package has no %s", what);
+    return 1;
+}
+
+static int pytorch_emit(const llmc_emit_ctx *ctx, llmc_diags *d) {
+    llmc_layout layout;
+    memset(&layout, 0, sizeof layout);
+    if (pytorch_check(ctx->spec, d) || unsupported(ctx->spec, d)) return -1;
+    if (llmc_layout_hf(ctx->spec, ctx->ir, &layout, d)) return -1;
+    pt_model m;
+    int rc = model_facts(ctx, &layout, &m, d);
+    if (!rc) rc = pt_check_params(&m, &layout, ctx->ir, ctx->count, d);
+    if (!rc) rc = pt_write_package(ctx, &m, &layout, d);
+    llmc_layout_free(&layout);
+    return rc ? -1 : 0;
+}
+
+static const llmc_emitter_vtable pytorch_vt = {sizeof pytorch_vt, pytorch_check, pytorch_emit};
+
+static const llmc_plugin_desc plugins[] = {
+    {LLMC_PLUGIN_EMITTER, "pytorch", "1.0.0",
+     "PyTorch package (readable nn.Module code, safetensors loader, KV-cache generation) and train.py",
+     &pytorch_vt},
+};
+LLMC_DEFINE_PLUGIN_ENTRY(plugins)

@@ -1,0 +1,40 @@
+/* llmc — block quantization in ggml's reference layouts (Q8_0, Q4_0).
+ *
+ * Used by the GGUF emitter and by any backend that stores or computes with quantized weights
+ * (the C CPU runtime). Results are bit-identical to ggml's quantize_row_q8_0_ref /
+ * quantize_row_q4_0_ref (what llama-quantize writes without an importance matrix):
+ *
+ *   Q8_0, 34 bytes per 32 values: d = max|x| / 127 (stored as f16), q[j] = round(x[j] / d)
+ *         (round half away from zero), int8. Value = d * q.
+ *   Q4_0, 18 bytes per 32 values: m = the x with the largest |x| (sign kept), d = m / -8 (f16),
+ *         q[j] = min(15, trunc(x[j] / d + 8.5)), 4 bits; byte j holds q[j] in its low nibble and
+ *         q[j + 16] in its high nibble. Value = d * (q - 8).
+ *
+ * The scale is computed and applied in float32 (1/d multiplied, as ggml does) and stored as f16
+ * with round-to-nearest-even; dequantization uses the stored f16 scale. */
+#ifndef LLMC_QUANT_H
+#define LLMC_QUANT_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "llmc/export.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+#define LLMC_QK 32                 /* values per block, both formats */
+#define LLMC_Q8_0_BLOCK_BYTES 34
+#define LLMC_Q4_0_BLOCK_BYTES 18
+
+/* n must be a multiple of LLMC_QK; out holds n / 32 blocks. x and out must not overlap. */
+LLMC_API void llmc_quantize_q8_0(const float *x, size_t n, void *out);
+LLMC_API void llmc_quantize_q4_0(const float *x, size_t n, void *out);
+LLMC_API void llmc_dequantize_q8_0(const void *in, size_t n, float *y);
+LLMC_API void llmc_dequantize_q4_0(const void *in, size_t n, float *y);
+
+#ifdef __cplusplus
+}
+#endif
+#endif

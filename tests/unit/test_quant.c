@@ -1,0 +1,89 @@
+/* Q8_0 / Q4_0 block quantization (llmc/quant.h): hand-computed blocks in ggml's reference layouts,
+ * round trips within half a step, zero blocks. (Bit-exactness against an independent
+ * implementation, gguf-py's, is checked on whole models in tests/python/test_gguf.py.) */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include <math.h>
+#include <string.h>
+
+#include "llmc/quant.h"
+#include "llmc/weights.h"
+
+static float scale_of(const uint8_t *block) {
+    uint16_t h;
+    memcpy(&h, block, 2);
+    return llmc_f16_to_f32(h);
+}
+
+/* x[j] = j - 16 (amax 16): d = 16/127 and q[j] = round((j - 16) * 127 / 16) */
+static void test_q8_0_block(void **state) {
+    (void)state;
+    float x[32];
+    for (int j = 0; j < 32; j++) x[j] = (float)(j - 16);
+    uint8_t b[LLMC_Q8_0_BLOCK_BYTES];
+    llmc_quantize_q8_0(x, 32, b);
+    assert_int_equal(llmc_f32_to_f16(16.0f / 127.0f), (uint16_t)(b[0] | b[1] << 8));
+    const float id = 1.0f / (16.0f / 127.0f);
+    for (int j = 0; j < 32; j++) assert_int_equal((int8_t)b[2 + j], (int)roundf(x[j] * id));
+    assert_int_equal((int8_t)b[2], -127);   /* the extreme value maps to -127 */
+    float y[32];
+    llmc_dequantize_q8_0(b, 32, y);
+    const float d = scale_of(b);
+    for (int j = 0; j < 32; j++) assert_true(fabsf(y[j] - x[j]) <= 0.5f * d + 1e-3f * 16.0f);
+}
+
+/* Q4_0: d = m / -8 for the value m of largest magnitude (sign kept); nibbles q = min(15, trunc(x/d + 8.5)),
+ * byte j = q[j] | q[j + 16] << 4 */
+static void test_q4_0_block(void **state) {
+    (void)state;
+    float x[32];
+    for (int j = 0; j < 32; j++) x[j] = 0.25f * (float)(j - 12);   /* -3 .. 4.75: m = 4.75 */
+    uint8_t b[LLMC_Q4_0_BLOCK_BYTES];
+    llmc_quantize_q4_0(x, 32, b);
+    const float d = 4.75f / -8.0f;
+    assert_int_equal(llmc_f32_to_f16(d), (uint16_t)(b[0] | b[1] << 8));
+    for (int j = 0; j < 16; j++) {
+        int q0 = (int8_t)(x[j] * (1.0f / d) + 8.5f), q1 = (int8_t)(x[16 + j] * (1.0f / d) + 8.5f);
+        if (q0 > 15) q0 = 15;
+        if (q1 > 15) q1 = 15;
+        assert_int_equal(b[2 + j] & 0x0F, q0);
+        assert_int_equal(b[2 + j] >> 4, q1);
+    }
+    assert_int_equal(b[2 + 15] >> 4, 0);     /* x[31] = m maps to q = 0, i.e. -8 * d = m */
+    float y[32];
+    llmc_dequantize_q4_0(b, 32, y);
+    const float ds = fabsf(scale_of(b));
+    for (int j = 0; j < 32; j++) assert_true(fabsf(y[j] - x[j]) <= 0.5f * ds + 1e-3f);
+}
+
+static void test_zero_blocks_and_many(void **state) {
+    (void)state;
+    float x[96] = {0};
+    for (int j = 32; j < 96; j++) x[j] = sinf((float)j) * 0.02f;
+    uint8_t q8[3 * LLMC_Q8_0_BLOCK_BYTES], q4[3 * LLMC_Q4_0_BLOCK_BYTES];
+    llmc_quantize_q8_0(x, 96, q8);
+    llmc_quantize_q4_0(x, 96, q4);
+    for (int i = 0; i < LLMC_Q8_0_BLOCK_BYTES; i++) assert_int_equal(q8[i], 0);       /* d = 0, q = 0 */
+    assert_true(scale_of(q4) == 0.0f);   /* 0 / -8: negative zero, as ggml writes it */
+    for (int i = 2; i < LLMC_Q4_0_BLOCK_BYTES; i++) assert_int_equal(q4[i], 0x88);   /* q = 8, i.e. 0 */
+    float y8[96], y4[96];
+    llmc_dequantize_q8_0(q8, 96, y8);
+    llmc_dequantize_q4_0(q4, 96, y4);
+    for (int j = 0; j < 96; j++) {
+        assert_true(fabsf(y8[j] - x[j]) <= 0.02f / 127.0f);
+        assert_true(fabsf(y4[j] - x[j]) <= 0.02f / 8.0f);
+    }
+}
+
+int main(void) {
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_q8_0_block),
+        cmocka_unit_test(test_q4_0_block),
+        cmocka_unit_test(test_zero_blocks_and_many),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
