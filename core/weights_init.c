@@ -194,11 +194,22 @@ static void philox_portable(const llmc_init_stream *s, uint64_t p0, size_t n, ui
 
 /* Every 64-bit lane holds one block's 32-bit word in its low half; _mul_epu32 reads only
  * the low halves, so the upper halves may carry garbage until the final mask. */
+/* One Philox round on four groups of 8 counters: the groups are independent, so their
+ * multiply -> shift -> xor chains overlap instead of waiting on each other's latency. */
+#define PHILOX512_ROUND(c0, c1, c2, c3, k0, k1)                                                 \
+    do {                                                                                       \
+        __m512i q0_ = _mm512_mul_epu32(c0, m0), q1_ = _mm512_mul_epu32(c2, m1);                \
+        c0 = _mm512_ternarylogic_epi64(_mm512_srli_epi64(q1_, 32), c1, k0, 0x96);              \
+        c2 = _mm512_ternarylogic_epi64(_mm512_srli_epi64(q0_, 32), c3, k1, 0x96);              \
+        c1 = q1_;                                                                              \
+        c3 = q0_;                                                                              \
+    } while (0)
+
 __attribute__((target("avx512f"))) static void philox_avx512(const llmc_init_stream *s, uint64_t p0, size_t n,
                                                              uint64_t *wa, uint64_t *wb) {
     const __m512i m0 = _mm512_set1_epi64(PHILOX_M0), m1 = _mm512_set1_epi64(PHILOX_M1);
     const __m512i lo32 = _mm512_set1_epi64(0xffffffffll);
-    const __m512i step = _mm512_set_epi64(7, 6, 5, 4, 3, 2, 1, 0);
+    const __m512i step = _mm512_set_epi64(7, 6, 5, 4, 3, 2, 1, 0), eight = _mm512_set1_epi64(8);
     __m512i k0[10], k1[10];
     uint32_t a = s->key[0], b = s->key[1];
     for (int r = 0; r < 10; r++, a += PHILOX_W0, b += PHILOX_W1) {
@@ -207,32 +218,55 @@ __attribute__((target("avx512f"))) static void philox_avx512(const llmc_init_str
     }
     const __m512i h0 = _mm512_set1_epi64(s->ctr_hi[0]), h1 = _mm512_set1_epi64(s->ctr_hi[1]);
     size_t j = 0;
-    for (; j + 8 <= n; j += 8) {
-        __m512i p = _mm512_add_epi64(_mm512_set1_epi64((long long)(p0 + j)), step);
-        __m512i c0 = p, c1 = _mm512_srli_epi64(p, 32), c2 = h0, c3 = h1;
+    for (; j + 32 <= n; j += 32) {
+        __m512i pa = _mm512_add_epi64(_mm512_set1_epi64((long long)(p0 + j)), step);
+        __m512i pb = _mm512_add_epi64(pa, eight), pc = _mm512_add_epi64(pb, eight), pd = _mm512_add_epi64(pc, eight);
+        __m512i a0 = pa, a1 = _mm512_srli_epi64(pa, 32), a2 = h0, a3 = h1;
+        __m512i b0 = pb, b1 = _mm512_srli_epi64(pb, 32), b2 = h0, b3 = h1;
+        __m512i c0 = pc, c1 = _mm512_srli_epi64(pc, 32), c2 = h0, c3 = h1;
+        __m512i d0 = pd, d1 = _mm512_srli_epi64(pd, 32), d2 = h0, d3 = h1;
         for (int r = 0; r < 10; r++) {
-            __m512i q0 = _mm512_mul_epu32(c0, m0);
-            __m512i q1 = _mm512_mul_epu32(c2, m1);
-            __m512i n0 = _mm512_xor_si512(_mm512_xor_si512(_mm512_srli_epi64(q1, 32), c1), k0[r]);
-            __m512i n2 = _mm512_xor_si512(_mm512_xor_si512(_mm512_srli_epi64(q0, 32), c3), k1[r]);
-            c1 = q1;
-            c3 = q0;
-            c0 = n0;
-            c2 = n2;
+            PHILOX512_ROUND(a0, a1, a2, a3, k0[r], k1[r]);
+            PHILOX512_ROUND(b0, b1, b2, b3, k0[r], k1[r]);
+            PHILOX512_ROUND(c0, c1, c2, c3, k0[r], k1[r]);
+            PHILOX512_ROUND(d0, d1, d2, d3, k0[r], k1[r]);
         }
-        __m512i ra = _mm512_or_si512(_mm512_slli_epi64(c1, 32), _mm512_and_si512(c0, lo32));
-        __m512i rb = _mm512_or_si512(_mm512_slli_epi64(c3, 32), _mm512_and_si512(c2, lo32));
-        _mm512_storeu_si512((void *)(wa + j), ra);
-        _mm512_storeu_si512((void *)(wb + j), rb);
+        /* words 0..3 to the two 64-bit halves (upper garbage masked off) */
+        _mm512_storeu_si512((void *)(wa + j), _mm512_or_si512(_mm512_slli_epi64(a1, 32), _mm512_and_si512(a0, lo32)));
+        _mm512_storeu_si512((void *)(wb + j), _mm512_or_si512(_mm512_slli_epi64(a3, 32), _mm512_and_si512(a2, lo32)));
+        _mm512_storeu_si512((void *)(wa + j + 8), _mm512_or_si512(_mm512_slli_epi64(b1, 32), _mm512_and_si512(b0, lo32)));
+        _mm512_storeu_si512((void *)(wb + j + 8), _mm512_or_si512(_mm512_slli_epi64(b3, 32), _mm512_and_si512(b2, lo32)));
+        _mm512_storeu_si512((void *)(wa + j + 16), _mm512_or_si512(_mm512_slli_epi64(c1, 32), _mm512_and_si512(c0, lo32)));
+        _mm512_storeu_si512((void *)(wb + j + 16), _mm512_or_si512(_mm512_slli_epi64(c3, 32), _mm512_and_si512(c2, lo32)));
+        _mm512_storeu_si512((void *)(wa + j + 24), _mm512_or_si512(_mm512_slli_epi64(d1, 32), _mm512_and_si512(d0, lo32)));
+        _mm512_storeu_si512((void *)(wb + j + 24), _mm512_or_si512(_mm512_slli_epi64(d3, 32), _mm512_and_si512(d2, lo32)));
+    }
+    for (; j + 8 <= n; j += 8) {
+        __m512i pa = _mm512_add_epi64(_mm512_set1_epi64((long long)(p0 + j)), step);
+        __m512i a0 = pa, a1 = _mm512_srli_epi64(pa, 32), a2 = h0, a3 = h1;
+        for (int r = 0; r < 10; r++) PHILOX512_ROUND(a0, a1, a2, a3, k0[r], k1[r]);
+        _mm512_storeu_si512((void *)(wa + j), _mm512_or_si512(_mm512_slli_epi64(a1, 32), _mm512_and_si512(a0, lo32)));
+        _mm512_storeu_si512((void *)(wb + j), _mm512_or_si512(_mm512_slli_epi64(a3, 32), _mm512_and_si512(a2, lo32)));
     }
     if (j < n) philox_portable(s, p0 + j, n - j, wa + j, wb + j);
 }
+
+#define PHILOX256_ROUND(c0, c1, c2, c3, k0, k1)                                                 \
+    do {                                                                                       \
+        __m256i q0_ = _mm256_mul_epu32(c0, m0), q1_ = _mm256_mul_epu32(c2, m1);                \
+        c0 = _mm256_xor_si256(_mm256_xor_si256(_mm256_srli_epi64(q1_, 32), c1), k0);           \
+        c2 = _mm256_xor_si256(_mm256_xor_si256(_mm256_srli_epi64(q0_, 32), c3), k1);           \
+        c1 = q1_;                                                                              \
+        c3 = q0_;                                                                              \
+    } while (0)
+
+#define GROUPS256 2 /* independent 4-counter groups per iteration (more does not help: 16 ymm registers) */
 
 __attribute__((target("avx2"))) static void philox_avx2(const llmc_init_stream *s, uint64_t p0, size_t n,
                                                         uint64_t *wa, uint64_t *wb) {
     const __m256i m0 = _mm256_set1_epi64x(PHILOX_M0), m1 = _mm256_set1_epi64x(PHILOX_M1);
     const __m256i lo32 = _mm256_set1_epi64x(0xffffffffll);
-    const __m256i step = _mm256_set_epi64x(3, 2, 1, 0), four = _mm256_set1_epi64x(4);
+    const __m256i step = _mm256_set_epi64x(3, 2, 1, 0);
     __m256i k0[10], k1[10];
     uint32_t a = s->key[0], b = s->key[1];
     for (int r = 0; r < 10; r++, a += PHILOX_W0, b += PHILOX_W1) {
@@ -241,25 +275,23 @@ __attribute__((target("avx2"))) static void philox_avx2(const llmc_init_stream *
     }
     const __m256i h0 = _mm256_set1_epi64x(s->ctr_hi[0]), h1 = _mm256_set1_epi64x(s->ctr_hi[1]);
     size_t j = 0;
-    for (; j + 8 <= n; j += 8) { /* two independent 4-lane groups for instruction-level parallelism */
-        __m256i pa = _mm256_add_epi64(_mm256_set1_epi64x((long long)(p0 + j)), step);
-        __m256i pb = _mm256_add_epi64(pa, four);
-        __m256i a0 = pa, a1 = _mm256_srli_epi64(pa, 32), a2 = h0, a3 = h1;
-        __m256i b0 = pb, b1 = _mm256_srli_epi64(pb, 32), b2 = h0, b3 = h1;
-        for (int r = 0; r < 10; r++) {
-            __m256i qa0 = _mm256_mul_epu32(a0, m0), qa1 = _mm256_mul_epu32(a2, m1);
-            __m256i qb0 = _mm256_mul_epu32(b0, m0), qb1 = _mm256_mul_epu32(b2, m1);
-            __m256i na0 = _mm256_xor_si256(_mm256_xor_si256(_mm256_srli_epi64(qa1, 32), a1), k0[r]);
-            __m256i na2 = _mm256_xor_si256(_mm256_xor_si256(_mm256_srli_epi64(qa0, 32), a3), k1[r]);
-            __m256i nb0 = _mm256_xor_si256(_mm256_xor_si256(_mm256_srli_epi64(qb1, 32), b1), k0[r]);
-            __m256i nb2 = _mm256_xor_si256(_mm256_xor_si256(_mm256_srli_epi64(qb0, 32), b3), k1[r]);
-            a1 = qa1; a3 = qa0; a0 = na0; a2 = na2;
-            b1 = qb1; b3 = qb0; b0 = nb0; b2 = nb2;
+    for (; j + GROUPS256 * 4 <= n; j += GROUPS256 * 4) {
+        __m256i c[GROUPS256][4];
+        for (int g = 0; g < GROUPS256; g++) {
+            __m256i p = _mm256_add_epi64(_mm256_set1_epi64x((long long)(p0 + j + 4 * (size_t)g)), step);
+            c[g][0] = p;
+            c[g][1] = _mm256_srli_epi64(p, 32);
+            c[g][2] = h0;
+            c[g][3] = h1;
         }
-        _mm256_storeu_si256((void *)(wa + j), _mm256_or_si256(_mm256_slli_epi64(a1, 32), _mm256_and_si256(a0, lo32)));
-        _mm256_storeu_si256((void *)(wb + j), _mm256_or_si256(_mm256_slli_epi64(a3, 32), _mm256_and_si256(a2, lo32)));
-        _mm256_storeu_si256((void *)(wa + j + 4), _mm256_or_si256(_mm256_slli_epi64(b1, 32), _mm256_and_si256(b0, lo32)));
-        _mm256_storeu_si256((void *)(wb + j + 4), _mm256_or_si256(_mm256_slli_epi64(b3, 32), _mm256_and_si256(b2, lo32)));
+        for (int r = 0; r < 10; r++)
+            for (int g = 0; g < GROUPS256; g++) PHILOX256_ROUND(c[g][0], c[g][1], c[g][2], c[g][3], k0[r], k1[r]);
+        for (int g = 0; g < GROUPS256; g++) {
+            _mm256_storeu_si256((void *)(wa + j + 4 * g),
+                                _mm256_or_si256(_mm256_slli_epi64(c[g][1], 32), _mm256_and_si256(c[g][0], lo32)));
+            _mm256_storeu_si256((void *)(wb + j + 4 * g),
+                                _mm256_or_si256(_mm256_slli_epi64(c[g][3], 32), _mm256_and_si256(c[g][2], lo32)));
+        }
     }
     if (j < n) philox_portable(s, p0 + j, n - j, wa + j, wb + j);
 }
