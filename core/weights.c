@@ -69,7 +69,7 @@ void llmc_weights_free(llmc_weight_source *ws) {
     free(ws);
 }
 
-llmc_weight_source_kind llmc_weights_kind(const llmc_weight_source *ws) { return ws->kind; }
+llmc_weight_source_kind llmc_weights_kind(const llmc_weight_source *ws) { return ws ? ws->kind : LLMC_WEIGHTS_INIT; }
 uint64_t llmc_weights_seed(const llmc_weight_source *ws) { return ws ? ws->seed : 0; }
 const char *llmc_weights_path(const llmc_weight_source *ws) { return ws ? ws->path : NULL; }
 
