@@ -432,10 +432,9 @@ static void m_transformer(ts_buf *b, const gen *g, const char *cls) {
     const ts_facts *f = g->f;
     bool gpt2 = f->gpt2;
     def(b, cls, false, "forward", "input_ids: Tensor", "Tensor");
-    ts_put(b, "    S = input_ids.size(1)\n"
-              "    positions = torch.arange(S, device=input_ids.device)\n"
-              "    h = self.%s.forward(input_ids)\n",
-           gpt2 ? "wte" : "embed_tokens");
+    ts_put(b, "    S = input_ids.size(1)\n");
+    if (g->learned || g->sinusoidal || g->rope) ts_put(b, "    positions = torch.arange(S, device=input_ids.device)\n");
+    ts_put(b, "    h = self.%s.forward(input_ids)\n", gpt2 ? "wte" : "embed_tokens");
     if (g->learned) learned_positions(b, g, gpt2 ? "wpe" : "embed_positions");
     if (g->sinusoidal) ts_put(b, "    h = h + __torch__.llmc.sinusoidal_positions(positions).to(h.dtype)\n");
     if (g->rope) ts_put(b, "    cos, sin = __torch__.llmc.rope_cos_sin(positions, h.dtype)\n");
@@ -483,9 +482,9 @@ static void m_stack(ts_buf *b, const gen *g, const char *cls, bool decoder) {
     const ts_facts *f = g->f;
     def(b, cls, false, "forward", decoder ? "h: Tensor, memory: Tensor" : "h: Tensor", "Tensor");
     ts_put(b, "    # h: token embeddings [B, S, hidden]%s\n"
-              "    S = h.size(1)\n"
-              "    positions = torch.arange(S, device=h.device)\n",
+              "    S = h.size(1)\n",
            decoder ? "; memory: the encoder output" : "");
+    if (g->learned || g->sinusoidal || g->rope) ts_put(b, "    positions = torch.arange(S, device=h.device)\n");
     if (g->learned) learned_positions(b, g, "embed_positions");
     if (g->sinusoidal) ts_put(b, "    h = h + __torch__.llmc.sinusoidal_positions(positions).to(h.dtype)\n");
     if (g->rope) ts_put(b, "    cos, sin = __torch__.llmc.rope_cos_sin(positions, h.dtype)\n");
