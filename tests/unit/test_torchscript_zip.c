@@ -49,8 +49,20 @@ static void test_crc32(void **state) {
         for (size_t cut = 0; cut <= n; cut += 13) /* incremental = whole */
             assert_int_equal(ts_crc32(ts_crc32(0, buf, cut), buf + cut, n - cut), crc_bitwise(buf, n));
     }
-    /* unaligned starts go through the same slicing loop */
+    /* unaligned starts */
     for (size_t off = 1; off < 16; off++) assert_int_equal(ts_crc32(0, buf + off, 500), crc_bitwise(buf + off, 500));
+    /* both implementations, whichever ts_crc32 picks on this CPU: the tables, and the
+     * carry-less multiplication folding (64-byte steps, 16-byte steps, a tail) */
+    for (size_t n = 0; n <= sizeof buf; n++) {
+        uint32_t want = crc_bitwise(buf, n);
+        assert_int_equal(~crc_tables(~0u, buf, n), want);
+#ifdef TS_CRC_CLMUL
+        if (crc_use_clmul && n >= 64) assert_int_equal(~crc_clmul(~0u, buf, n), want);
+#endif
+    }
+#ifdef TS_CRC_CLMUL
+    print_message("carry-less multiplication CRC path: %s\n", crc_use_clmul ? "tested" : "not available on this CPU");
+#endif
 }
 
 static void test_crc32_combine(void **state) {

@@ -15,30 +15,40 @@
 
 #define CRC_POLY 0xEDB88320u /* 0x04C11DB7 bit-reversed: bit 31 is x^0 */
 
+/* Polynomials below 32 bits are "reflected" as the CRC register holds them: bit i is the
+ * coefficient of x^(31-i). */
+
+/* a(x) * b(x) mod P(x) over GF(2) */
+static uint32_t gf2_mulmod(uint32_t a, uint32_t b) {
+    uint32_t m = 1u << 31, p = 0;
+    while (m) {
+        if (a & m) p ^= b;
+        m >>= 1;
+        b = (b & 1) ? (b >> 1) ^ CRC_POLY : b >> 1;
+    }
+    return p;
+}
+
+/* x^e mod P(x), from the squares x^(2^k) */
+static uint32_t gf2_xpow(uint64_t e) {
+    uint32_t sq = 1u << 30, r = 1u << 31; /* x^1, x^0 */
+    for (; e; e >>= 1) {
+        if (e & 1) r = gf2_mulmod(r, sq);
+        sq = gf2_mulmod(sq, sq);
+    }
+    return r;
+}
+
 /* Slicing-by-16 tables: tab[k][b] is the CRC contribution of byte b followed by k zero bytes,
  * so 16 input bytes are folded with 16 independent lookups per step. */
 static uint32_t crc_tab[16][256];
-static pthread_once_t crc_once = PTHREAD_ONCE_INIT;
-
-static void crc_init(void) {
-    for (uint32_t b = 0; b < 256; b++) {
-        uint32_t c = b;
-        for (int k = 0; k < 8; k++) c = (c & 1) ? (c >> 1) ^ CRC_POLY : c >> 1;
-        crc_tab[0][b] = c;
-    }
-    for (int k = 1; k < 16; k++)
-        for (uint32_t b = 0; b < 256; b++)
-            crc_tab[k][b] = (crc_tab[k - 1][b] >> 8) ^ crc_tab[0][crc_tab[k - 1][b] & 0xFF];
-}
 
 static inline uint32_t le32(const unsigned char *p) {
     return (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 | (uint32_t)p[3] << 24;
 }
 
-uint32_t ts_crc32(uint32_t crc, const void *data, size_t n) {
-    pthread_once(&crc_once, crc_init);
-    const unsigned char *p = data;
-    uint32_t c = ~crc;
+/* The register c (no pre/post inversion) run over p[0..n): returns the new register. */
+static uint32_t crc_tables(uint32_t c, const unsigned char *p, size_t n) {
     while (n >= 16) {
         uint32_t a = le32(p) ^ c, b = le32(p + 4), e = le32(p + 8), f = le32(p + 12);
         c = crc_tab[15][a & 0xFF] ^ crc_tab[14][(a >> 8) & 0xFF] ^ crc_tab[13][(a >> 16) & 0xFF] ^
@@ -50,31 +60,100 @@ uint32_t ts_crc32(uint32_t crc, const void *data, size_t n) {
         n -= 16;
     }
     while (n--) c = (c >> 8) ^ crc_tab[0][(c ^ *p++) & 0xFF];
-    return ~c;
+    return c;
 }
 
-/* a(x) * b(x) mod P(x) over GF(2), reflected representation */
-static uint32_t gf2_mulmod(uint32_t a, uint32_t b) {
-    uint32_t m = 1u << 31, p = 0;
-    while (m) {
-        if (a & m) p ^= b;
-        m >>= 1;
-        b = (b & 1) ? (b >> 1) ^ CRC_POLY : b >> 1;
+#if defined(__x86_64__) && defined(__GNUC__)
+#define TS_CRC_CLMUL 1
+#include <immintrin.h>
+
+/* Carry-less multiplication (PCLMULQDQ) folding, 64 bytes per step.
+ *
+ * A 16-byte block loaded little-endian is a polynomial of degree < 128 with bit i the
+ * coefficient of x^(127-i) (the first bit of the message has the highest power). Split into its
+ * low lane L (bits 0..63, the powers x^127..x^64) and high lane H, moving it D bits further down
+ * the message multiplies it by x^D: L*x^(D+64) + H*x^D == L*K_L + H*K_H (mod P) with
+ * K = x^e mod P, of degree < 32. With the 64-bit lane bit i meaning x^(63-i) and the constant
+ * stored as x*(x^(e-1) mod P) with bit j meaning x^(64-j), i.e. (x^(e-1) mod P) << 32 in the
+ * reflected 32-bit form, PCLMULQDQ's product bit i+j means x^(127-(i+j)): the folded block lands
+ * in the same 128-bit form and is xor-ed onto the block D bits later. What remains at the end,
+ * 16 bytes congruent to everything folded so far, is finished with the tables. */
+static __m128i fold_k[2]; /* by 512 bits (4 blocks) and by 128 bits (1 block): {K_L, K_H} */
+
+static __m128i fold_constants(uint64_t d) {
+    uint64_t kl = (uint64_t)gf2_xpow(d + 63) << 32, kh = (uint64_t)gf2_xpow(d - 1) << 32;
+    return _mm_set_epi64x((long long)kh, (long long)kl);
+}
+
+__attribute__((target("pclmul,sse2"))) static inline __m128i fold(__m128i x, __m128i k) {
+    return _mm_xor_si128(_mm_clmulepi64_si128(x, k, 0x00), _mm_clmulepi64_si128(x, k, 0x11));
+}
+
+/* n >= 64; c is the register (already inverted) */
+__attribute__((target("pclmul,sse2"))) static uint32_t crc_clmul(uint32_t c, const unsigned char *p, size_t n) {
+    __m128i x0 = _mm_loadu_si128((const __m128i *)p), x1 = _mm_loadu_si128((const __m128i *)(p + 16));
+    __m128i x2 = _mm_loadu_si128((const __m128i *)(p + 32)), x3 = _mm_loadu_si128((const __m128i *)(p + 48));
+    x0 = _mm_xor_si128(x0, _mm_cvtsi32_si128((int)c)); /* the register enters with the first bytes */
+    p += 64;
+    n -= 64;
+    const __m128i k4 = fold_k[0], k1 = fold_k[1];
+    while (n >= 64) {
+        x0 = _mm_xor_si128(fold(x0, k4), _mm_loadu_si128((const __m128i *)p));
+        x1 = _mm_xor_si128(fold(x1, k4), _mm_loadu_si128((const __m128i *)(p + 16)));
+        x2 = _mm_xor_si128(fold(x2, k4), _mm_loadu_si128((const __m128i *)(p + 32)));
+        x3 = _mm_xor_si128(fold(x3, k4), _mm_loadu_si128((const __m128i *)(p + 48)));
+        p += 64;
+        n -= 64;
     }
-    return p;
+    x1 = _mm_xor_si128(fold(x0, k1), x1);
+    x2 = _mm_xor_si128(fold(x1, k1), x2);
+    __m128i x = _mm_xor_si128(fold(x2, k1), x3);
+    while (n >= 16) {
+        x = _mm_xor_si128(fold(x, k1), _mm_loadu_si128((const __m128i *)p));
+        p += 16;
+        n -= 16;
+    }
+    unsigned char rest[16];
+    _mm_storeu_si128((__m128i *)rest, x);
+    return crc_tables(crc_tables(0, rest, 16), p, n);
+}
+#endif
+
+static bool crc_use_clmul;
+static pthread_once_t crc_once = PTHREAD_ONCE_INIT;
+
+static void crc_init(void) {
+    for (uint32_t b = 0; b < 256; b++) {
+        uint32_t c = b;
+        for (int k = 0; k < 8; k++) c = (c & 1) ? (c >> 1) ^ CRC_POLY : c >> 1;
+        crc_tab[0][b] = c;
+    }
+    for (int k = 1; k < 16; k++)
+        for (uint32_t b = 0; b < 256; b++)
+            crc_tab[k][b] = (crc_tab[k - 1][b] >> 8) ^ crc_tab[0][crc_tab[k - 1][b] & 0xFF];
+#ifdef TS_CRC_CLMUL
+    __builtin_cpu_init();
+    if (__builtin_cpu_supports("pclmul")) {
+        fold_k[0] = fold_constants(512);
+        fold_k[1] = fold_constants(128);
+        crc_use_clmul = true;
+    }
+#endif
+}
+
+uint32_t ts_crc32(uint32_t crc, const void *data, size_t n) {
+    pthread_once(&crc_once, crc_init);
+#ifdef TS_CRC_CLMUL
+    if (crc_use_clmul && n >= 64) return ~crc_clmul(~crc, data, n);
+#endif
+    return ~crc_tables(~crc, data, n);
 }
 
 /* Appending len_b bytes B to A turns crc(A) into crc(A) * x^(8 len_b) mod P, xor-ed with
- * crc(B) (the pre- and post-inversions cancel out). x^(8n) is assembled from the squares
- * x^(2^k), k = 3 .. 66, one per set bit of n. */
+ * crc(B) (the pre- and post-inversions cancel out). x^(8n) = (x^n)^8: three squarings. */
 uint32_t ts_crc32_combine(uint32_t crc_a, uint32_t crc_b, uint64_t len_b) {
-    uint32_t sq = 1u << 30; /* x^1 */
-    for (int k = 0; k < 3; k++) sq = gf2_mulmod(sq, sq);  /* x^8 */
-    uint32_t xn = 1u << 31; /* x^0 */
-    for (uint64_t n = len_b; n; n >>= 1) {
-        if (n & 1) xn = gf2_mulmod(xn, sq);
-        sq = gf2_mulmod(sq, sq);
-    }
+    uint32_t xn = gf2_xpow(len_b);
+    for (int k = 0; k < 3; k++) xn = gf2_mulmod(xn, xn);
     return gf2_mulmod(xn, crc_a) ^ crc_b;
 }
 
