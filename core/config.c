@@ -15,14 +15,21 @@
 #include "doc.h"
 #include "util.h"
 
-#ifndef LLMC_INSTALL_CONFIG
-#define LLMC_INSTALL_CONFIG "/usr/local/share/llmc/llmc.yaml"
+/* Where the installed plugins and config are, relative to the folder of the llmc binary. The
+ * build computes them from its install dirs (CMakeLists.txt: bindir -> libdir/llmc/plugins and
+ * bindir -> datadir/llmc/llmc.yaml), so that an install under any prefix and libdir -- Debian's
+ * /usr uses lib/<multiarch> -- finds its own files, and keeps finding them when moved. */
+#ifndef LLMC_EXE_TO_PLUGIN_DIR
+#define LLMC_EXE_TO_PLUGIN_DIR "../lib/llmc/plugins"
+#endif
+#ifndef LLMC_EXE_TO_CONFIG
+#define LLMC_EXE_TO_CONFIG "../share/llmc/llmc.yaml"
 #endif
 
 static const char *const top_keys[] = {"plugin_paths", "plugins", "allow", "disable", "strict_plugins", "defaults"};
 static const char *const defaults_keys[] = {"solver", "emit", "threads"};
 /* the search path used when a config does not say (and by the embedded default) */
-static const char *const default_paths[] = {"${exe_dir}/plugins", "${exe_dir}/../lib/llmc/plugins"};
+static const char *const default_paths[] = {"${exe_dir}/plugins", "${exe_dir}/" LLMC_EXE_TO_PLUGIN_DIR};
 
 #define COUNT_OF(a) (sizeof(a) / sizeof *(a))
 
@@ -519,38 +526,6 @@ static bool blank_yaml(const char *text, size_t len) {
     return true;
 }
 
-typedef struct ordered_diag {
-    const llmc_diag *g;
-    size_t index;
-} ordered_diag;
-
-static int diag_order(const void *a, const void *b) {
-    const ordered_diag *x = a, *y = b;
-    long lx = x->g->loc.line > 0 ? x->g->loc.line : 0x7fffffffL, ly = y->g->loc.line > 0 ? y->g->loc.line : 0x7fffffffL;
-    if (lx != ly) return lx < ly ? -1 : 1;
-    if (x->g->loc.col != y->g->loc.col) return x->g->loc.col < y->g->loc.col ? -1 : 1;
-    return x->index < y->index ? -1 : x->index > y->index;
-}
-
-/* Hand src's diagnostics to dst in file order (the checks run key by key, not line by line). */
-static void take_sorted(llmc_diags *dst, llmc_diags *src) {
-    size_t n = llmc_diags_size(src);
-    ordered_diag *order = n ? malloc(n * sizeof *order) : NULL;
-    if (!order) {
-        llmc_diags_take(dst, src);
-        return;
-    }
-    for (size_t i = 0; i < n; i++) {
-        order[i].g = llmc_diags_get(src, i);
-        order[i].index = i;
-    }
-    qsort(order, n, sizeof *order, diag_order);
-    for (size_t i = 0; i < n; i++)
-        llmc_diag_add(dst, order[i].g->severity, order[i].g->loc, order[i].g->key, "%s", order[i].g->message);
-    free(order);
-    llmc_diags_clear(src);
-}
-
 static llmc_config *load_into(const char *text, size_t len, const char *file, const char *base_abs,
                               const char *exe_dir, llmc_diags *mine) {
     cctx c;
@@ -606,7 +581,7 @@ llmc_config *llmc_config_load_string(const char *text, size_t len, const char *n
         return NULL;
     }
     llmc_config *cfg = load_into(text, len, file, base, exe_dir, mine);
-    take_sorted(d, mine);
+    llmc_diags_take_sorted(d, mine);
     llmc_diags_free(mine);
     free(base);
     return cfg;
@@ -688,8 +663,19 @@ llmc_config *llmc_config_discover_with(const char *explicit_path, const char *ex
     return c;
 }
 
+char *llmc_config_installed_path(const char *exe_dir) {
+    char *ed = exe_dir ? abs_dir(exe_dir) : llmc_config_exe_dir();
+    if (!ed) return NULL;
+    char *p = abs_join(ed, LLMC_EXE_TO_CONFIG);
+    free(ed);
+    return p;
+}
+
 llmc_config *llmc_config_discover(const char *explicit_path, const char *exe_dir, llmc_diags *d) {
-    return llmc_config_discover_with(explicit_path, exe_dir, LLMC_INSTALL_CONFIG, d);
+    char *installed = llmc_config_installed_path(exe_dir); /* NULL if the binary's folder is unknown */
+    llmc_config *c = llmc_config_discover_with(explicit_path, exe_dir, installed, d);
+    free(installed);
+    return c;
 }
 
 int llmc_config_prepend_plugin_path(llmc_config *c, const char *dir) {

@@ -4,6 +4,8 @@
  * the CLI can call them. The schema is documented in docs/plugins.md.
  *
  *   plugin_paths: ["${exe_dir}/plugins", "${exe_dir}/../lib/llmc/plugins"]
+ *                  (the second is the installed plugin folder, relative to the installed binary:
+ *                   "../lib/x86_64-linux-gnu/llmc/plugins" with Debian's /usr, see LLMC_EXE_TO_PLUGIN_DIR)
  *   plugins: []            # explicit .so files
  *   allow: []              # if not empty: only these plugin names are registered
  *   disable: []            # these plugin names are not registered
@@ -47,12 +49,17 @@ LLMC_API llmc_config *llmc_config_load_file(const char *path, const char *exe_di
  * (NULL = the current directory). */
 LLMC_API llmc_config *llmc_config_load_string(const char *text, size_t len, const char *name, const char *base_dir,
                                               const char *exe_dir, llmc_diags *d);
-/* Search <exe_dir>/plugins, then <exe_dir>/../lib/llmc/plugins; defaults as above.
+/* Search <exe_dir>/plugins, then the installed plugin folder <exe_dir>/LLMC_EXE_TO_PLUGIN_DIR
+ * (normally <exe_dir>/../lib/llmc/plugins); defaults as above.
  * NULL only when out of memory. */
 LLMC_API llmc_config *llmc_config_embedded_default(const char *exe_dir);
 
+/* The installed config: <exe_dir>/LLMC_EXE_TO_CONFIG, normally <exe_dir>/../share/llmc/llmc.yaml
+ * (exe_dir NULL = the folder of the running executable). Malloc'd; NULL if that folder is unknown. */
+LLMC_API char *llmc_config_installed_path(const char *exe_dir);
+
 /* Resolution order: explicit path (--config) if non-NULL (missing file = error); else
- * ./llmc.yaml if it exists; else the installed config (LLMC_INSTALL_CONFIG) if it exists;
+ * ./llmc.yaml if it exists; else the installed config (llmc_config_installed_path) if it exists;
  * else the embedded default. The choice is described in config->origin. */
 LLMC_API llmc_config *llmc_config_discover(const char *explicit_path, const char *exe_dir, llmc_diags *d);
 /* The same with the installed config's path given (tests; NULL = none installed). */

@@ -148,3 +148,35 @@ void llmc_diags_print(const llmc_diags *d, FILE *f) {
         }
     }
 }
+
+typedef struct ordered_diag {
+    const llmc_diag *g;
+    size_t index;
+} ordered_diag;
+
+static int diag_order(const void *a, const void *b) {
+    const ordered_diag *x = a, *y = b;
+    /* located ones in file order, unlocated ones last; ties keep insertion order */
+    long lx = x->g->loc.line > 0 ? x->g->loc.line : 0x7fffffffL, ly = y->g->loc.line > 0 ? y->g->loc.line : 0x7fffffffL;
+    if (lx != ly) return lx < ly ? -1 : 1;
+    if (x->g->loc.col != y->g->loc.col) return x->g->loc.col < y->g->loc.col ? -1 : 1;
+    return x->index < y->index ? -1 : x->index > y->index;
+}
+
+void llmc_diags_take_sorted(llmc_diags *dst, llmc_diags *src) {
+    size_t n = llmc_diags_size(src);
+    ordered_diag *order = n ? malloc(n * sizeof *order) : NULL;
+    if (!order) {
+        llmc_diags_take(dst, src);
+        return;
+    }
+    for (size_t i = 0; i < n; i++) {
+        order[i].g = llmc_diags_get(src, i);
+        order[i].index = i;
+    }
+    qsort(order, n, sizeof *order, diag_order);
+    for (size_t i = 0; i < n; i++)
+        llmc_diag_add(dst, order[i].g->severity, order[i].g->loc, order[i].g->key, "%s", order[i].g->message);
+    free(order);
+    llmc_diags_clear(src);
+}

@@ -17,6 +17,7 @@
 #include <stdarg.h>
 #include <stdint.h>
 #include <stdio.h>
+#include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -211,11 +212,16 @@ static void skip(llmc_registry *r, llmc_diags *d, const char *file, const char *
 
 /* ---- checking one plugin descriptor ---------------------------------------------------------------- */
 
+/* The smallest vtable this llmc accepts: the struct up to its last function as of the current
+ * LLMC_ABI_VERSION. A function appended in a later minor version (sdk/README.md, "ABI policy")
+ * is optional: plugins built before it have a smaller struct_size and keep loading, and the host
+ * calls it only when LLMC_HAS_MEMBER says the plugin's vtable has it. */
+#define END_OF(type, member) (offsetof(type, member) + sizeof(((type *)0)->member))
 static size_t host_vtable_size(uint32_t kind) {
     switch (kind) {
-    case LLMC_PLUGIN_TEMPLATE: return sizeof(llmc_template_vtable);
-    case LLMC_PLUGIN_SOLVER: return sizeof(llmc_solver_vtable);
-    case LLMC_PLUGIN_EMITTER: return sizeof(llmc_emitter_vtable);
+    case LLMC_PLUGIN_TEMPLATE: return END_OF(llmc_template_vtable, build_ir);
+    case LLMC_PLUGIN_SOLVER: return END_OF(llmc_solver_vtable, solve);
+    case LLMC_PLUGIN_EMITTER: return END_OF(llmc_emitter_vtable, emit);
     }
     return 0;
 }

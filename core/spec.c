@@ -1020,39 +1020,6 @@ void llmc_spec_free(llmc_spec *s) {
     free(s);
 }
 
-typedef struct ordered_diag {
-    const llmc_diag *g;
-    size_t index;
-} ordered_diag;
-
-static int diag_order(const void *a, const void *b) {
-    const ordered_diag *x = a, *y = b;
-    /* located ones in file order, unlocated ones last; ties keep check order */
-    long lx = x->g->loc.line > 0 ? x->g->loc.line : 0x7fffffffL, ly = y->g->loc.line > 0 ? y->g->loc.line : 0x7fffffffL;
-    if (lx != ly) return lx < ly ? -1 : 1;
-    if (x->g->loc.col != y->g->loc.col) return x->g->loc.col < y->g->loc.col ? -1 : 1;
-    return x->index < y->index ? -1 : x->index > y->index;
-}
-
-/* Move src's diagnostics to dst in the order they appear in the file. */
-static void take_sorted(llmc_diags *dst, llmc_diags *src) {
-    size_t n = llmc_diags_size(src);
-    ordered_diag *order = n ? malloc(n * sizeof *order) : NULL;
-    if (!order) {
-        llmc_diags_take(dst, src);
-        return;
-    }
-    for (size_t i = 0; i < n; i++) {
-        order[i].g = llmc_diags_get(src, i);
-        order[i].index = i;
-    }
-    qsort(order, n, sizeof *order, diag_order);
-    for (size_t i = 0; i < n; i++)
-        llmc_diag_add(dst, order[i].g->severity, order[i].g->loc, order[i].g->key, "%s", order[i].g->message);
-    free(order);
-    llmc_diags_clear(src);
-}
-
 static bool ends_with_json(const char *name) {
     size_t n = name ? strlen(name) : 0;
     return n >= 5 && !strcasecmp(name + n - 5, ".json");
@@ -1104,7 +1071,7 @@ llmc_spec *llmc_spec_load_string(const char *text, size_t len, const char *name,
         return NULL;
     }
     llmc_spec *s = load_into(text, len, file, fmt, mine);
-    take_sorted(d, mine);
+    llmc_diags_take_sorted(d, mine);
     llmc_diags_free(mine);
     return s;
 }

@@ -4,7 +4,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/setup.sh
 scripts/build.sh
-# every emitter that has landed (safetensors, pytorch, torchscript and cpu join as they land)
-build/llmc --plugins build/plugins compile config/examples/llama-tiny.yaml -o out --force --emit gguf
+# every emitter (the cpu runtime joins when it lands)
+build/llmc --plugins build/plugins compile config/examples/llama-tiny.yaml -o out --force --emit safetensors,pytorch,gguf,torchscript
 build/llmc validate out
 echo "run: compiled config/examples/llama-tiny.yaml into out/"

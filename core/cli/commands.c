@@ -172,6 +172,11 @@ int cmd_plugins(const cli_globals *g, int argc, char **argv) {
         const char *dir = llmc_registry_dir_at(h.registry, i, &exists);
         printf("search: %s%s\n", dir, exists ? "" : " (missing)");
     }
+    if (h.config) { /* what a spec without solver/emit gets: per-team configs differ here */
+        printf("defaults: solver %s, emit [", h.config->default_solver ? h.config->default_solver : "search");
+        for (size_t i = 0; i < h.config->n_default_emit; i++) printf("%s%s", i ? ", " : "", h.config->default_emit[i]);
+        printf("]\n");
+    }
     printf("\n%-9s %-20s %-8s %s\n", "KIND", "NAME", "VERSION", "FILE");
     for (size_t i = 0; i < llmc_registry_count(h.registry); i++) {
         const llmc_plugin *pl = llmc_registry_at(h.registry, i);

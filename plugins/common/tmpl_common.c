@@ -565,3 +565,23 @@ llmc_tid tc_mlp_block(tc_builder *b, const tc_mlp *m) {
     }
     return tc_linear(b, h, m->down, g->H, g->I, s->bias.mlp, LLMC_COMP_MLP, m->stack, m->layer, TC_ROLE_MLP_OUT);
 }
+
+void tc_head(tc_builder *b, llmc_tid x, llmc_tid tied_weight) {
+    const llmc_spec *s = b->s;
+    /* a tied head is the embedding matrix itself: one tensor, counted once */
+    llmc_tid w = s->tie_word_embeddings ? tied_weight
+                                        : tc_param(b, "lm_head.weight", 2, b->g.V, b->g.H, LLMC_COMP_HEAD,
+                                                   LLMC_STACK_NONE, -1, TC_ROLE_HEAD);
+    llmc_tid hb = LLMC_TID_NONE;
+    if (s->bias.lm_head)
+        hb = tc_param(b, "lm_head.bias", 1, b->g.V, 0, LLMC_COMP_HEAD, LLMC_STACK_NONE, -1, TC_ROLE_BIAS);
+    /* made raw so that the graph output is named "logits" rather than "lm_head:0" */
+    int64_t logits_shape[3] = {LLMC_SYM_BATCH, LLMC_SYM_SEQ, b->g.V};
+    llmc_tid logits = llmc_ir_value(b->ir, "logits", b->dt, 3, logits_shape);
+    if (x != LLMC_TID_NONE && w != LLMC_TID_NONE && logits != LLMC_TID_NONE &&
+        (!s->bias.lm_head || hb != LLMC_TID_NONE)) {
+        llmc_tid hin[3] = {x, w, hb};
+        llmc_ir_op_raw(b->ir, LLMC_OP_LINEAR, "lm_head", hin, s->bias.lm_head ? 3 : 2, &logits, 1, NULL, 0);
+    }
+    llmc_ir_mark_output(b->ir, logits);
+}

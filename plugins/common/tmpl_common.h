@@ -125,6 +125,9 @@ llmc_dtype tc_dtype(const llmc_spec *s);
 llmc_param_init tc_init(const tc_builder *b, tc_role role);
 llmc_tid tc_param(tc_builder *b, const char *name, int rank, int64_t d0, int64_t d1, llmc_component comp,
                   llmc_stack st, int layer, tc_role role);
+/* The output head: lm_head.weight (or tied_weight when the spec ties embeddings), the optional
+ * lm_head.bias, producing the graph output "logits" [B,S,V] (marked as the output). */
+void tc_head(tc_builder *b, llmc_tid x, llmc_tid tied_weight);
 llmc_tid tc_op(tc_builder *b, llmc_op_type type, const char *name, const llmc_tid *in, int n_in,
                const llmc_attr *attrs, int n_attrs);
 /* x @ W^T (+ b): params "<prefix>.weight" [out,in] and "<prefix>.bias" [out]; op "<prefix>" */

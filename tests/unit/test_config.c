@@ -23,6 +23,9 @@
 
 #define BASE_DIR "/etc/llmc"
 #define EXE_DIR "/opt/llmc/bin"
+/* the installed plugin folder relative to the binary, as the build computed it from its install
+ * dirs ("../lib/llmc/plugins", or "../lib/x86_64-linux-gnu/llmc/plugins" for Debian's /usr) */
+#define INSTALLED_PLUGINS EXE_DIR "/" LLMC_EXE_TO_PLUGIN_DIR
 
 static llmc_config *load(const char *text, char **diags_out) {
     llmc_diags *d = llmc_diags_create();
@@ -97,7 +100,7 @@ static void test_empty_config_is_all_defaults(void **state) {
     for (size_t i = 0; i < sizeof texts / sizeof *texts; i++) {
         llmc_config *c = expect_ok(texts[i]);
         assert_string_equal(c->path, "llmc.yaml");
-        const char *paths[] = {EXE_DIR "/plugins", EXE_DIR "/../lib/llmc/plugins", NULL};
+        const char *paths[] = {EXE_DIR "/plugins", INSTALLED_PLUGINS, NULL};
         assert_strv(c->plugin_paths, c->n_plugin_paths, paths);
         assert_int_equal(c->n_prepended, 0);
         assert_int_equal(c->n_plugin_files, 0);
@@ -154,7 +157,7 @@ static void test_lists_empty_null_and_shorthand(void **state) {
     llmc_config_free(c);
 
     c = expect_ok("plugin_paths: ~\nplugins: only.so\n");
-    const char *paths[] = {EXE_DIR "/plugins", EXE_DIR "/../lib/llmc/plugins", NULL};
+    const char *paths[] = {EXE_DIR "/plugins", INSTALLED_PLUGINS, NULL};
     assert_strv(c->plugin_paths, c->n_plugin_paths, paths);
     const char *files[] = {BASE_DIR "/only.so", NULL};
     assert_strv(c->plugin_files, c->n_plugin_files, files);
@@ -364,30 +367,57 @@ static void test_embedded_default(void **state) {
     llmc_config *c = llmc_config_embedded_default(EXE_DIR);
     assert_non_null(c);
     assert_string_equal(c->path, LLMC_CONFIG_EMBEDDED_NAME);
-    const char *paths[] = {EXE_DIR "/plugins", EXE_DIR "/../lib/llmc/plugins", NULL};
+    const char *paths[] = {EXE_DIR "/plugins", INSTALLED_PLUGINS, NULL};
     assert_strv(c->plugin_paths, c->n_plugin_paths, paths);
     assert_string_equal(c->default_solver, "search");
     assert_int_equal(c->n_default_emit, 1);
     assert_false(c->strict_plugins);
 
-    /* config/llmc.yaml must describe exactly the same setup */
-    llmc_diags *d = llmc_diags_create();
-    llmc_config *repo = llmc_config_load_file(LLMC_SOURCE_DIR "/config/llmc.yaml", EXE_DIR, d);
-    char *got = test_all_diags(d);
-    assert_string_equal(got, "");
-    free(got);
-    assert_non_null(repo);
-    assert_strv(repo->plugin_paths, repo->n_plugin_paths, paths);
-    assert_int_equal(repo->n_plugin_files, 0);
-    assert_int_equal(repo->n_allow, 0);
-    assert_int_equal(repo->n_disable, 0);
-    assert_false(repo->strict_plugins);
-    assert_string_equal(repo->default_solver, c->default_solver);
-    assert_strv(repo->default_emit, repo->n_default_emit, (const char *const[]){"safetensors", NULL});
-    assert_int_equal(repo->threads, c->threads);
-    llmc_config_free(repo);
+    /* config/llmc.yaml must describe exactly the same setup; it names the installed plugin folder
+     * in its generic form, which the build rewrites for its libdir into the llmc.yaml it installs */
+    const char *generic[] = {EXE_DIR "/plugins", EXE_DIR "/../lib/llmc/plugins", NULL};
+    const char *files[] = {LLMC_SOURCE_DIR "/config/llmc.yaml", LLMC_BINARY_DIR "/install/llmc.yaml"};
+    for (size_t i = 0; i < 2; i++) {
+        llmc_diags *d = llmc_diags_create();
+        llmc_config *repo = llmc_config_load_file(files[i], EXE_DIR, d);
+        char *got = test_all_diags(d);
+        assert_string_equal(got, "");
+        free(got);
+        assert_non_null(repo);
+        assert_strv(repo->plugin_paths, repo->n_plugin_paths, i == 0 ? generic : paths);
+        assert_int_equal(repo->n_plugin_files, 0);
+        assert_int_equal(repo->n_allow, 0);
+        assert_int_equal(repo->n_disable, 0);
+        assert_false(repo->strict_plugins);
+        assert_string_equal(repo->default_solver, c->default_solver);
+        assert_strv(repo->default_emit, repo->n_default_emit, (const char *const[]){"safetensors", NULL});
+        assert_int_equal(repo->threads, c->threads);
+        llmc_config_free(repo);
+        llmc_diags_free(d);
+    }
     llmc_config_free(c);
-    llmc_diags_free(d);
+}
+
+/* the installed config is found next to the binary, through the build's relative path */
+static void test_installed_path(void **state) {
+    (void)state;
+    char *p = llmc_config_installed_path(EXE_DIR);
+    assert_non_null(p);
+    assert_string_equal(p, EXE_DIR "/" LLMC_EXE_TO_CONFIG);
+    free(p);
+    p = llmc_config_installed_path("/opt/llmc/bin/");
+    assert_non_null(p);
+    assert_string_equal(p, EXE_DIR "/" LLMC_EXE_TO_CONFIG);
+    free(p);
+    /* no folder given: the running executable's */
+    char *exe = llmc_config_exe_dir();
+    assert_non_null(exe);
+    p = llmc_config_installed_path(NULL);
+    assert_non_null(p);
+    assert_int_equal(strncmp(p, exe, strlen(exe)), 0);
+    assert_string_equal(p + strlen(exe), "/" LLMC_EXE_TO_CONFIG);
+    free(p);
+    free(exe);
 }
 
 /* ---- discovery ------------------------------------------------------------------------------------------- */
@@ -532,6 +562,7 @@ int main(void) {
         cmocka_unit_test(test_every_error_in_file_order),
         cmocka_unit_test(test_missing_file),
         cmocka_unit_test(test_embedded_default),
+        cmocka_unit_test(test_installed_path),
         cmocka_unit_test(test_discovery_order),
         cmocka_unit_test(test_prepend_plugin_paths),
         cmocka_unit_test(test_plugin_name_rule),

@@ -155,6 +155,24 @@ static void test_small_vtable(void **state) {
     expect_failure("small_vtable", "small_template", want);
 }
 
+/* LLMC_HAS_MEMBER: how hosts and plugins test for members appended after an ABI bump */
+static void test_has_member(void **state) {
+    (void)state;
+    llmc_emit_ctx ctx;
+    memset(&ctx, 0, sizeof ctx);
+    ctx.struct_size = sizeof ctx;
+    assert_true(LLMC_HAS_MEMBER(&ctx, llmc_emit_ctx, progress));
+    ctx.struct_size = (uint32_t)offsetof(llmc_emit_ctx, progress); /* built before `progress` existed */
+    assert_false(LLMC_HAS_MEMBER(&ctx, llmc_emit_ctx, progress));
+    assert_true(LLMC_HAS_MEMBER(&ctx, llmc_emit_ctx, threads));
+    llmc_template_vtable vt;
+    memset(&vt, 0, sizeof vt);
+    vt.struct_size = sizeof vt;
+    assert_true(LLMC_HAS_MEMBER(&vt, llmc_template_vtable, build_ir));
+    vt.struct_size = (uint32_t)offsetof(llmc_template_vtable, build_ir);
+    assert_false(LLMC_HAS_MEMBER(&vt, llmc_template_vtable, build_ir));
+}
+
 static void test_not_a_shared_object(void **state) {
     (void)state;
     char dir[] = "/tmp/llmc_test_registry_XXXXXX";
@@ -728,6 +746,7 @@ int main(void) {
         cmocka_unit_test(test_unknown_kind),
         cmocka_unit_test(test_missing_function),
         cmocka_unit_test(test_small_vtable),
+        cmocka_unit_test(test_has_member),
         cmocka_unit_test(test_not_a_shared_object),
         cmocka_unit_test(test_file_missing),
         cmocka_unit_test(test_bad_descriptors_one_by_one),

@@ -347,20 +347,7 @@ static int build_ir(const llmc_spec *s, const llmc_dims *d, llmc_ir *ir, llmc_di
         llmc_attr f = llmc_attr_float("factor", 1.0 / sqrt((double)g->H));
         x = tc_op(&b, LLMC_OP_SCALE, "decoder.tied_head_scale", &x, 1, &f, 1);
     }
-    llmc_tid w = s->tie_word_embeddings ? shared
-                                        : tc_param(&b, "lm_head.weight", 2, g->V, g->H, LLMC_COMP_HEAD,
-                                                   LLMC_STACK_NONE, -1, TC_ROLE_HEAD);
-    llmc_tid hb = LLMC_TID_NONE;
-    if (s->bias.lm_head)
-        hb = tc_param(&b, "lm_head.bias", 1, g->V, 0, LLMC_COMP_HEAD, LLMC_STACK_NONE, -1, TC_ROLE_BIAS);
-    int64_t logits_shape[3] = {LLMC_SYM_BATCH, LLMC_SYM_SEQ, g->V};
-    llmc_tid logits = llmc_ir_value(ir, "logits", b.dt, 3, logits_shape);
-    if (x != LLMC_TID_NONE && w != LLMC_TID_NONE && logits != LLMC_TID_NONE &&
-        (!s->bias.lm_head || hb != LLMC_TID_NONE)) {
-        llmc_tid hin[3] = {x, w, hb};
-        llmc_ir_op_raw(ir, LLMC_OP_LINEAR, "lm_head", hin, s->bias.lm_head ? 3 : 2, &logits, 1, NULL, 0);
-    }
-    llmc_ir_mark_output(ir, logits);
+    tc_head(&b, x, shared);
     return 0;
 }
 

@@ -60,6 +60,9 @@ LLMC_API const llmc_diag *llmc_diags_get(const llmc_diags *d, size_t i);
 
 /* Move every diagnostic of src to the end of dst (src is left empty). */
 LLMC_API void llmc_diags_take(llmc_diags *dst, llmc_diags *src);
+/* Same, in file order (line, then column; unlocated ones last; ties keep their order): checks
+ * that run key by key still print top to bottom. */
+LLMC_API void llmc_diags_take_sorted(llmc_diags *dst, llmc_diags *src);
 
 /* Format one diagnostic in the printed form above (no trailing newline).
  * Returns the length it needed, like snprintf. */

@@ -7,8 +7,8 @@
  * else. One .so may provide several plugins (templates, solvers and emitters mixed).
  *
  * ABI policy (see sdk/README.md): adding a function at the END of a vtable or context
- * struct (guarded by struct_size) is compatible; any other layout change, a changed
- * signature or changed semantics bumps LLMC_ABI_VERSION.
+ * struct (guarded by struct_size, tested with LLMC_HAS_MEMBER) is compatible; any other
+ * layout change, a changed signature or changed semantics bumps LLMC_ABI_VERSION.
  *
  *   static const llmc_template_vtable vt = { sizeof vt, my_validate, ... };
  *   static const llmc_plugin_desc plugins[] = {
@@ -35,6 +35,12 @@ extern "C" {
 
 #define LLMC_ABI_VERSION 1
 #define LLMC_PLUGIN_ENTRY_SYMBOL "llmc_plugin_entry"
+
+/* For the structs that start with uint32_t struct_size (the vtables, llmc_emit_ctx): does *p,
+ * as its builder compiled it, include `member`? Read a member appended after the current ABI
+ * version only when this holds: e.g. LLMC_HAS_MEMBER(ctx, llmc_emit_ctx, new_member). */
+#define LLMC_HAS_MEMBER(p, type, member) \
+    ((size_t)(p)->struct_size >= offsetof(type, member) + sizeof(((type *)0)->member))
 
 typedef enum llmc_plugin_kind {
     LLMC_PLUGIN_TEMPLATE = 1,
