@@ -69,7 +69,7 @@ void llmc_weights_free(llmc_weight_source *ws) {
     free(ws);
 }
 
-llmc_weight_source_kind llmc_weights_kind(const llmc_weight_source *ws) { return ws->kind; }
+llmc_weight_source_kind llmc_weights_kind(const llmc_weight_source *ws) { return ws ? ws->kind : LLMC_WEIGHTS_INIT; }
 uint64_t llmc_weights_seed(const llmc_weight_source *ws) { return ws ? ws->seed : 0; }
 const char *llmc_weights_path(const llmc_weight_source *ws) { return ws ? ws->path : NULL; }
 
@@ -113,6 +113,25 @@ static int param_f32(const llmc_weight_source *ws, llmc_tid t, uint64_t off, uin
     }
 }
 
+/* values of parameter t in dt (F32, F16, BF16), range checked by the caller */
+static int param_out(const llmc_weight_source *ws, llmc_tid t, uint64_t off, uint64_t count, llmc_dtype dt,
+                     void *out, llmc_diags *d) {
+    if (dt == LLMC_DTYPE_F32) return param_f32(ws, t, off, count, out, d);
+    if (dt == LLMC_DTYPE_BF16 && ws->kind == LLMC_WEIGHTS_INIT &&
+        llmc_ir_tensor(ws->ir, t)->init.kind == LLMC_PINIT_NORMAL) {
+        llmc_init_normal_fill_bf16(&ws->streams[t], llmc_ir_tensor(ws->ir, t)->init.std, off, count, out);
+        return 0;
+    }
+    float buf[PIECE];
+    size_t es = llmc_dtype_size(dt);
+    for (uint64_t k = 0; k < count; k += PIECE) {
+        size_t n = count - k < PIECE ? (size_t)(count - k) : PIECE;
+        if (param_f32(ws, t, off + k, n, buf, d)) return -1;
+        llmc_convert_from_f32(buf, n, dt, (char *)out + k * es);
+    }
+    return 0;
+}
+
 static int check_dtype(llmc_dtype dt, llmc_diags *d) {
     if (dt == LLMC_DTYPE_F32 || dt == LLMC_DTYPE_F16 || dt == LLMC_DTYPE_BF16) return 0;
     llmc_error(d, NULL, "weights: cannot produce dtype %s (expected f32, f16 or bf16)", llmc_dtype_name(dt));
@@ -132,30 +151,24 @@ int llmc_weights_read(llmc_weight_source *ws, llmc_tid t, uint64_t offset, uint6
         return -1;
     }
     if (check_dtype(dt, d) || check_range(ti->name, numel, offset, count, d)) return -1;
-    if (dt == LLMC_DTYPE_F32) return param_f32(ws, t, offset, count, out, d);
-    float buf[PIECE];
-    uint16_t *o = out;
-    for (uint64_t k = 0; k < count; k += PIECE) {
-        size_t n = count - k < PIECE ? (size_t)(count - k) : PIECE;
-        if (param_f32(ws, t, offset + k, n, buf, d)) return -1;
-        llmc_convert_from_f32(buf, n, dt, o + k);
-    }
-    return 0;
+    return param_out(ws, t, offset, count, dt, out, d);
 }
 
 /* ---- view reads ------------------------------------------------------------------------------------------ */
 
-/* Elements [e0, e0 + n) of the concatenation of v's parts (before the transform). */
-static int concat_f32(const llmc_weight_source *ws, const llmc_tensor_view *v, uint64_t e0, uint64_t n, float *out,
-                      llmc_diags *d) {
+/* Elements [e0, e0 + n) of the concatenation of v's parts (before the transform), in dt. */
+static int concat_out(const llmc_weight_source *ws, const llmc_tensor_view *v, uint64_t e0, uint64_t n, llmc_dtype dt,
+                      void *out, llmc_diags *d) {
     uint64_t base = 0;
+    size_t es = llmc_dtype_size(dt);
+    char *o = out;
     for (int i = 0; i < v->n_parts && n; i++) {
         uint64_t pn;
         llmc_tensor_numel(llmc_ir_tensor(ws->ir, v->parts[i]), &pn);
         if (e0 < base + pn) {
             uint64_t a = e0 - base, k = pn - a < n ? pn - a : n;
-            if (param_f32(ws, v->parts[i], a, k, out, d)) return -1;
-            out += k;
+            if (param_out(ws, v->parts[i], a, k, dt, o, d)) return -1;
+            o += k * es;
             e0 += k;
             n -= k;
         }
@@ -164,22 +177,96 @@ static int concat_f32(const llmc_weight_source *ws, const llmc_tensor_view *v, u
     return 0;
 }
 
+static int concat_f32(const llmc_weight_source *ws, const llmc_tensor_view *v, uint64_t e0, uint64_t n, float *out,
+                      llmc_diags *d) {
+    return concat_out(ws, v, e0, n, LLMC_DTYPE_F32, out, d);
+}
+
+/* ---- reusable buffers ----------------------------------------------------------------------------------
+ * Chunk and staging buffers are megabytes each and needed for every view written. Fresh
+ * malloc'd memory of that size comes from mmap and is zero-filled page by page on first
+ * touch, which costs as much kernel time as writing the data; so freed buffers are kept
+ * (at most CACHE_SLOTS of them, CACHE_MAX_BYTES in total) and handed out again. */
+#define CACHE_SLOTS 32
+#define CACHE_MAX_BUF (64u << 20)
+#define CACHE_MAX_BYTES (256u << 20)
+
+static pthread_mutex_t cache_mu = PTHREAD_MUTEX_INITIALIZER;
+static struct { void *p; size_t cap; } cache[CACHE_SLOTS];
+static size_t cache_bytes;
+
+static void *buf_get(size_t n, size_t *cap) {
+    pthread_mutex_lock(&cache_mu);
+    int best = -1;
+    for (int i = 0; i < CACHE_SLOTS; i++)
+        if (cache[i].p && cache[i].cap >= n && (best < 0 || cache[i].cap < cache[best].cap)) best = i;
+    void *p = NULL;
+    if (best >= 0) {
+        p = cache[best].p;
+        *cap = cache[best].cap;
+        cache_bytes -= cache[best].cap;
+        cache[best].p = NULL;
+    }
+    pthread_mutex_unlock(&cache_mu);
+    if (!p) {
+        p = malloc(n ? n : 1);
+        *cap = n;
+    }
+    return p;
+}
+
+static void buf_put(void *p, size_t cap) {
+    if (!p) return;
+    pthread_mutex_lock(&cache_mu);
+    if (cap <= CACHE_MAX_BUF && cache_bytes + cap <= CACHE_MAX_BYTES) {
+        for (int i = 0; i < CACHE_SLOTS; i++) {
+            if (!cache[i].p) {
+                cache[i].p = p;
+                cache[i].cap = cap;
+                cache_bytes += cap;
+                p = NULL;
+                break;
+            }
+        }
+    }
+    pthread_mutex_unlock(&cache_mu);
+    free(p);
+}
+
+__attribute__((destructor)) static void cache_release(void) {
+    for (int i = 0; i < CACHE_SLOTS; i++) {
+        free(cache[i].p);
+        cache[i].p = NULL;
+    }
+    cache_bytes = 0;
+}
+
 typedef struct scratch {
     float *p;
-    size_t cap;
+    size_t cap;   /* floats */
 } scratch;
 
 static float *scratch_get(scratch *s, uint64_t n, llmc_diags *d) {
     if (n > s->cap) {
-        float *p = n <= SIZE_MAX / sizeof(float) ? realloc(s->p, (size_t)n * sizeof(float)) : NULL;
+        buf_put(s->p, s->cap * sizeof(float));
+        s->p = NULL;
+        s->cap = 0;
+        size_t bytes = 0;
+        float *p = n <= SIZE_MAX / sizeof(float) ? buf_get((size_t)n * sizeof(float), &bytes) : NULL;
         if (!p) {
             llmc_error(d, NULL, "weights: out of memory for a %llu-element staging buffer", (unsigned long long)n);
             return NULL;
         }
         s->p = p;
-        s->cap = (size_t)n;
+        s->cap = bytes / sizeof(float);
     }
     return s->p;
+}
+
+static void scratch_release(scratch *s) {
+    buf_put(s->p, s->cap * sizeof(float));
+    s->p = NULL;
+    s->cap = 0;
 }
 
 /* Elements [off, off + count) of the stored view as f32. */
@@ -286,6 +373,7 @@ static int read_view_checked(const llmc_weight_source *ws, const llmc_tensor_vie
     if (ws->kind == LLMC_WEIGHTS_CHECKPOINT && llmc_ckpt_view_direct(ws, v, off, count, dt, out)) return 0;
     if (dt == LLMC_DTYPE_F32) return view_f32(ws, v, off, count, out, band, d);
     size_t es = llmc_dtype_size(dt);
+    if (v->transform == LLMC_VIEW_IDENTITY) return concat_out(ws, v, off, count, dt, out, d);
     for (uint64_t k = 0; k < count; k += VIEW_PIECE) {
         uint64_t n = count - k < VIEW_PIECE ? count - k : VIEW_PIECE;
         float *buf = scratch_get(stage, n, d);
@@ -306,8 +394,8 @@ int llmc_weights_read_view(llmc_weight_source *ws, const llmc_tensor_view *v, ui
         return -1;
     scratch band = {0}, stage = {0};
     int rc = read_view_checked(ws, v, offset, count, dt, out, &band, &stage, d);
-    free(band.p);
-    free(stage.p);
+    scratch_release(&band);
+    scratch_release(&stage);
     return rc;
 }
 
@@ -376,7 +464,8 @@ int llmc_write_chunks_ordered(FILE *f, uint64_t n_chunks, size_t chunk_bytes, ll
     if (threads < 1) threads = 1;
     if ((uint64_t)threads > n_chunks) threads = (int)n_chunks;
     if (threads == 1 && n_chunks == 1) { /* nothing to overlap: do it here */
-        void *buf = malloc(chunk_bytes);
+        size_t cap;
+        void *buf = buf_get(chunk_bytes, &cap);
         if (!buf) {
             llmc_error(d, NULL, "out of memory for a %zu-byte write buffer", chunk_bytes);
             return -1;
@@ -393,7 +482,7 @@ int llmc_write_chunks_ordered(FILE *f, uint64_t n_chunks, size_t chunk_bytes, ll
             rc = -1;
         }
         if (rc == 0) llmc_progress_add(progress, len);
-        free(buf);
+        buf_put(buf, cap);
         return rc;
     }
 
@@ -412,8 +501,10 @@ int llmc_write_chunks_ordered(FILE *f, uint64_t n_chunks, size_t chunk_bytes, ll
     pthread_t *tid = calloc((size_t)threads, sizeof *tid);
     int rc = 0, started = 0;
     if (!p.buf || !p.len || !p.state || !ws || !tid) rc = -1;
+    size_t *caps = calloc(p.n_slots, sizeof *caps);
+    if (!caps) rc = -1;
     for (size_t i = 0; rc == 0 && i < p.n_slots; i++)
-        if (!(p.buf[i] = malloc(chunk_bytes))) rc = -1;
+        if (!(p.buf[i] = buf_get(chunk_bytes, &caps[i]))) rc = -1;
     if (rc) {
         llmc_error(d, NULL, "out of memory for %zu write buffers of %zu bytes", p.n_slots, chunk_bytes);
         goto out;
@@ -471,7 +562,8 @@ destroy:
     pthread_cond_destroy(&p.cv);
     pthread_mutex_destroy(&p.mu);
 out:
-    for (size_t i = 0; p.buf && i < p.n_slots; i++) free(p.buf[i]);
+    for (size_t i = 0; p.buf && caps && i < p.n_slots; i++) buf_put(p.buf[i], caps[i]);
+    free(caps);
     free(p.buf);
     free(p.len);
     free(p.state);
@@ -494,8 +586,8 @@ static int produce_view_chunk(void *user, uint64_t idx, void *buf, size_t *len, 
     uint64_t off = idx * j->chunk, n = j->numel - off < j->chunk ? j->numel - off : j->chunk;
     scratch band = {0}, stage = {0};
     int rc = read_view_checked(j->ws, j->v, off, n, j->dt, buf, &band, &stage, d);
-    free(band.p);
-    free(stage.p);
+    scratch_release(&band);
+    scratch_release(&stage);
     *len = (size_t)n * llmc_dtype_size(j->dt);
     return rc;
 }

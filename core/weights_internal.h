@@ -22,6 +22,9 @@ LLMC_API llmc_init_stream llmc_init_stream_for(uint64_t seed, const char *name);
 /* out[k] = element (offset + k) of normal(0, std) under stream s, for k < count. */
 LLMC_API void llmc_init_normal_fill(const llmc_init_stream *s, double std, uint64_t offset, uint64_t count,
                                     float *out);
+/* The same values rounded to bfloat16 (== llmc_f32_to_bf16 of the f32 values), in one pass. */
+LLMC_API void llmc_init_normal_fill_bf16(const llmc_init_stream *s, double std, uint64_t offset, uint64_t count,
+                                         uint16_t *out);
 /* The scalar reference of the same values (slow, used by tests to check the fast path). */
 LLMC_API float llmc_init_normal_ref(const llmc_init_stream *s, double std, uint64_t i);
 /* Which Philox implementation to use (tests compare them); returns -1 if the CPU lacks it. */

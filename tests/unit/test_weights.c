@@ -288,11 +288,31 @@ static void test_convert_bulk(void **state) {
         assert_int_equal(f2u(f[i]), f2u(in[i]));
     }
     assert_int_equal(llmc_convert_from_f32(in, 10, LLMC_DTYPE_I32, f), -1);
+    /* the vectorised bulk loops against the scalar functions over a spread of all 2^32 bit
+     * patterns (every class: zeros, subnormals, f16 subnormal range, ties, overflow, inf, NaN) */
+    enum { N = 1 << 20 };
+    float *all = malloc(N * sizeof *all);
+    uint16_t *h16 = malloc(N * 2), *b16 = malloc(N * 2);
+    assert_non_null(all);
+    for (uint32_t i = 0; i < N; i++) all[i] = u2f(i * 4099u + (i & 0xfffu));
+    assert_int_equal(llmc_convert_from_f32(all, N, LLMC_DTYPE_F16, h16), 0);
+    assert_int_equal(llmc_convert_from_f32(all, N, LLMC_DTYPE_BF16, b16), 0);
+    for (uint32_t i = 0; i < N; i++) {
+        if (h16[i] != llmc_f32_to_f16(all[i])) fail_msg("bulk f16(%a) = 0x%04x, scalar 0x%04x", (double)all[i], h16[i],
+                                                         llmc_f32_to_f16(all[i]));
+        assert_int_equal(b16[i], llmc_f32_to_bf16(all[i]));
+    }
+    free(all);
+    free(h16);
+    free(b16);
     /* in place (the writer converts its staging buffer) */
     float copy[1000];
     memcpy(copy, in, sizeof in);
     assert_int_equal(llmc_convert_from_f32(copy, 1000, LLMC_DTYPE_BF16, copy), 0);
     assert_memory_equal(copy, b, sizeof b);
+    memcpy(copy, in, sizeof in);
+    assert_int_equal(llmc_convert_from_f32(copy, 1000, LLMC_DTYPE_F16, copy), 0);
+    assert_memory_equal(copy, h, sizeof h);
 }
 
 /* ---- the init generator -------------------------------------------------------------------------- */
@@ -389,6 +409,15 @@ static void test_init_isas(void **state) {
     assert_int_equal(llmc_init_force_isa(LLMC_INIT_ISA_AUTO), 0);
     llmc_init_normal_fill(&s, 1.0, 3, n, b);
     assert_memory_equal(a, b, n * 4);
+    /* the fused bf16 fill equals f32 values rounded by llmc_f32_to_bf16, at any alignment */
+    uint16_t *h = malloc(n * 2);
+    assert_non_null(h);
+    for (uint64_t off = 0; off < 3; off++) {
+        llmc_init_normal_fill(&s, 0.02, off, n - 3, a);
+        llmc_init_normal_fill_bf16(&s, 0.02, off, n - 3, h);
+        for (size_t i = 0; i < n - 3; i++) assert_int_equal(h[i], llmc_f32_to_bf16(a[i]));
+    }
+    free(h);
     print_message("init: %d SIMD Philox paths compared with the portable one\n", tested);
     free(a);
     free(b);

@@ -1,0 +1,85 @@
+/* torchscript emitter — shared declarations.
+ *
+ * The archive describes one module tree. ts_model.c builds it from the spec and the IR (which
+ * modules, which parameters under which names, their shapes), ts_code.c writes the TorchScript
+ * source of each class in it, torchscript.c pickles the tree into data.pkl and streams the
+ * parameters from the weight source into data/<key>. */
+#ifndef LLMC_TS_EMIT_H
+#define LLMC_TS_EMIT_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "llmc/llmc.h"
+#include "llmc/weights.h"
+
+#define TS_NS "__torch__.llmc"   /* qualified name prefix of every class except the root */
+#define TS_NS_FILE "code/__torch__/llmc.py"
+#define TS_ROOT_FILE "code/__torch__.py"
+
+/* ---- facts about the model --------------------------------------------------------------------- */
+typedef struct ts_facts {
+    const llmc_spec *s;
+    const llmc_ir *ir;
+    bool encdec;
+    bool gpt2;                /* the layout is GPT-2's (transformer.*, fused c_attn, Conv1D) */
+    int64_t V, P, H, I;       /* vocab, context, hidden, intermediate */
+    int64_t n, m, d;          /* heads, kv heads, head_dim */
+    int64_t L, E, D;          /* decoder-only layers; encoder / decoder layers */
+    double scale;             /* attention scale (from the IR's attention ops) */
+    bool has_out_scale;       /* T5 with a tied head: the decoder output is scaled first */
+    double out_scale;
+    llmc_dtype dt;            /* parameter dtype: F32, F16 or BF16 */
+} ts_facts;
+
+int ts_facts_init(ts_facts *f, const llmc_spec *s, const llmc_dims *dims, const llmc_ir *ir,
+                  const llmc_layout *layout, llmc_diags *d);
+
+/* ---- the module tree --------------------------------------------------------------------------- */
+typedef struct ts_param {
+    char attr[16];           /* "weight", "bias" */
+    int rank;
+    int64_t shape[2];        /* what the module's code expects */
+    long view;               /* index into the layout, set by ts_tree_bind */
+} ts_param;
+
+typedef struct ts_node {
+    const char *cls;         /* class name: the root's in __torch__, every other in __torch__.llmc */
+    char attr[40];           /* attribute name in the parent ("model", "0", "SelfAttention", ...) */
+    ts_param params[2];
+    int n_params;
+    struct ts_node **kids;
+    size_t n_kids, cap;
+} ts_node;
+
+typedef struct ts_tree {
+    ts_node *root;
+    bool oom;
+} ts_tree;
+
+/* Build the module tree of this model (names and shapes as the PyTorch package has them). */
+int ts_tree_build(ts_tree *t, const ts_facts *f, llmc_diags *d);
+void ts_tree_free(ts_tree *t);
+/* Match every parameter of the tree to a view of the layout by its dotted path, checking
+ * shapes; every view must be used exactly once. */
+int ts_tree_bind(ts_tree *t, const llmc_layout *l, llmc_diags *d);
+
+/* ---- text ----------------------------------------------------------------------------------------- */
+typedef struct ts_buf {
+    char *p;
+    size_t n, cap;
+    bool oom;
+} ts_buf;
+void ts_put(ts_buf *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+/* a Python float literal that reads back as exactly v ("1e-05", "0.125", "10000.0") */
+const char *ts_float(double v, char buf[40]);
+
+/* ---- code ----------------------------------------------------------------------------------------- */
+/* The two source files: TS_ROOT_FILE (the root class) and TS_NS_FILE (every other class and
+ * the helper functions), with declarations derived from the tree. *version gets the archive
+ * version torch 1.13 would write for this code (see docs/torchscript.md). */
+int ts_code(const ts_facts *f, const ts_tree *t, ts_buf *root_src, ts_buf *ns_src, unsigned *version,
+            llmc_diags *d);
+
+#endif
