@@ -179,41 +179,13 @@ int cpu_plan_build(const llmc_spec *s, const llmc_dims *dims, const llmc_ir *ir,
                       : s->quantize == LLMC_QUANT_Q4_0 ? WT_Q4_0
                                                        : float_type(s->precision);
     const bool tied = s->tie_word_embeddings;
-    p->attn_scale = -1.0;
-    p->output_scale = 1.0;
-    /* the attention scale and the T5 output scale as the IR states them */
-    for (size_t i = 0; i < llmc_ir_num_ops(ir); i++) {
-        const llmc_op_info *op = llmc_ir_op_at(ir, i);
-        if (op->type == LLMC_OP_ATTENTION) {
-            const llmc_attr *a = llmc_op_attr(op, "scale");
-            if (!a || a->type != LLMC_ATTR_FLOAT) {
-                llmc_error(d, "cpu", "internal: attention op '%s' has no float scale", op->name);
-                return -1;
-            }
-            if (p->attn_scale >= 0 && a->f != p->attn_scale) {
-                llmc_error(d, "cpu", "attention ops with different scales (%g, %g) are not supported", p->attn_scale, a->f);
-                return -1;
-            }
-            p->attn_scale = a->f;
-            const llmc_attr *mask = llmc_op_attr(op, "mask");
-            if (mask && mask->type == LLMC_ATTR_STRING && !strcmp(mask->s, "sliding_window")) {
-                const llmc_attr *w = llmc_op_attr(op, "window");
-                p->sliding_window = w && w->type == LLMC_ATTR_INT ? w->i : s->sliding_window;
-            }
-        } else if (op->type == LLMC_OP_SCALE) {
-            const llmc_attr *a = llmc_op_attr(op, "factor");
-            if (!a || a->type != LLMC_ATTR_FLOAT) {
-                llmc_error(d, "cpu", "internal: scale op '%s' has no float factor", op->name);
-                return -1;
-            }
-            p->output_scaled = true;
-            p->output_scale = a->f;
-        }
-    }
-    if (p->attn_scale < 0) {
-        llmc_error(d, "cpu", "internal: the IR has no attention op");
-        return -1;
-    }
+    /* the attention scale, the window and the T5 output scale as the IR states them */
+    llmc_ir_facts facts;
+    if (llmc_ir_read_facts(ir, &facts, d)) return -1;
+    p->attn_scale = facts.attention_scale;
+    p->sliding_window = facts.sliding_window;
+    p->output_scaled = facts.has_output_scale;
+    p->output_scale = facts.output_scale;
 
     size_t n_params = 0;
     for (size_t i = 0; i < llmc_ir_num_tensors(ir); i++)

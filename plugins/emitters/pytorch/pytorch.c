@@ -62,45 +62,6 @@ static void package_name(const char *name, char *out, size_t n) {
         }
 }
 
-/* Attention scale of every ATTENTION op of the IR (1/sqrt(head_dim) where the attr is absent).
- * The generated code has one scale; if the IR mixes several, the package cannot express it. */
-static int ir_attention_scale(const llmc_ir *ir, int64_t head_dim, double *scale, llmc_diags *d) {
-    bool found = false;
-    size_t n = llmc_ir_num_ops(ir);
-    for (size_t i = 0; i < n; i++) {
-        const llmc_op_info *op = llmc_ir_op_at(ir, i);
-        if (op->type != LLMC_OP_ATTENTION) continue;
-        const llmc_attr *a = llmc_op_attr(op, "scale");
-        double s = a ? (a->type == LLMC_ATTR_FLOAT ? a->f : (double)a->i) : 1.0 / sqrt((double)head_dim);
-        if (found && s != *scale) {
-            llmc_error(d, "emit", "pytorch: the IR uses different attention scales (%g in '%s', %g elsewhere); "
-                       "the generated package has one scale for every attention", s, op->name, *scale);
-            return -1;
-        }
-        *scale = s;
-        found = true;
-    }
-    if (!found) *scale = 1.0 / sqrt((double)head_dim);
-    return 0;
-}
-
-/* A SCALE op between the last hidden state and the head (T5 with tied embeddings). */
-static bool ir_output_scale(const llmc_ir *ir, double *factor) {
-    if (llmc_ir_num_outputs(ir) == 0) return false;
-    const llmc_tensor_info *out = llmc_ir_tensor(ir, llmc_ir_output(ir, 0));
-    if (!out || out->producer < 0) return false;
-    const llmc_op_info *head = llmc_ir_op_at(ir, (size_t)out->producer);
-    if (!head || head->n_inputs < 1 || head->inputs[0] == LLMC_TID_NONE) return false;
-    const llmc_tensor_info *x = llmc_ir_tensor(ir, head->inputs[0]);
-    if (!x || x->producer < 0) return false;
-    const llmc_op_info *op = llmc_ir_op_at(ir, (size_t)x->producer);
-    if (!op || op->type != LLMC_OP_SCALE) return false;
-    const llmc_attr *a = llmc_op_attr(op, "factor");
-    if (!a) return false;
-    *factor = a->type == LLMC_ATTR_FLOAT ? a->f : (double)a->i;
-    return true;
-}
-
 static int model_facts(const llmc_emit_ctx *ctx, const llmc_layout *layout, pt_model *m, llmc_diags *d) {
     const llmc_spec *s = ctx->spec;
     const llmc_dims *dm = ctx->dims;
@@ -123,8 +84,11 @@ static int model_facts(const llmc_emit_ctx *ctx, const llmc_layout *layout, pt_m
     } else {
         m->L = dm->v[LLMC_DIM_NUM_LAYERS];
     }
-    if (ir_attention_scale(ctx->ir, m->d, &m->attention_scale, d)) return -1;
-    m->has_output_scale = ir_output_scale(ctx->ir, &m->output_scale);
+    llmc_ir_facts facts;
+    if (llmc_ir_read_facts(ctx->ir, &facts, d)) return -1;
+    m->attention_scale = facts.attention_scale;
+    m->has_output_scale = facts.has_output_scale;
+    m->output_scale = facts.output_scale;
     if (m->has_output_scale && !m->encdec) {
         llmc_error(d, "emit", "pytorch: the IR scales the final hidden state by %g before the head; the "
                    "decoder-only package has no such step", m->output_scale);

@@ -17,46 +17,6 @@
 
 /* ---- facts ----------------------------------------------------------------------------------------- */
 
-static double attr_num(const llmc_attr *a) { return a->type == LLMC_ATTR_FLOAT ? a->f : (double)a->i; }
-
-/* Every ATTENTION op's scale (1/sqrt(head_dim) where the attribute is absent). The code has one
- * scale for every attention; an IR mixing several cannot be written. */
-static int ir_attention_scale(const llmc_ir *ir, int64_t head_dim, double *scale, llmc_diags *d) {
-    bool found = false;
-    for (size_t i = 0; i < llmc_ir_num_ops(ir); i++) {
-        const llmc_op_info *op = llmc_ir_op_at(ir, i);
-        if (op->type != LLMC_OP_ATTENTION) continue;
-        const llmc_attr *a = llmc_op_attr(op, "scale");
-        double s = a ? attr_num(a) : 1.0 / sqrt((double)head_dim);
-        if (found && s != *scale) {
-            llmc_error(d, "emit", "torchscript: the IR uses several attention scales (%g in '%s', %g elsewhere); "
-                       "the archive's code has one", s, op->name, *scale);
-            return -1;
-        }
-        *scale = s;
-        found = true;
-    }
-    if (!found) *scale = 1.0 / sqrt((double)head_dim);
-    return 0;
-}
-
-/* A SCALE op between the last hidden state and the head (T5 with tied embeddings). */
-static bool ir_output_scale(const llmc_ir *ir, double *factor) {
-    if (llmc_ir_num_outputs(ir) == 0) return false;
-    const llmc_tensor_info *out = llmc_ir_tensor(ir, llmc_ir_output(ir, 0));
-    if (!out || out->producer < 0) return false;
-    const llmc_op_info *head = llmc_ir_op_at(ir, (size_t)out->producer);
-    if (!head || head->n_inputs < 1 || head->inputs[0] == LLMC_TID_NONE) return false;
-    const llmc_tensor_info *x = llmc_ir_tensor(ir, head->inputs[0]);
-    if (!x || x->producer < 0) return false;
-    const llmc_op_info *op = llmc_ir_op_at(ir, (size_t)x->producer);
-    if (!op || op->type != LLMC_OP_SCALE) return false;
-    const llmc_attr *a = llmc_op_attr(op, "factor");
-    if (!a) return false;
-    *factor = attr_num(a);
-    return true;
-}
-
 int ts_facts_init(ts_facts *f, const llmc_spec *s, const llmc_dims *dm, const llmc_ir *ir,
                   const llmc_layout *layout, llmc_diags *d) {
     memset(f, 0, sizeof *f);
@@ -86,8 +46,11 @@ int ts_facts_init(ts_facts *f, const llmc_spec *s, const llmc_dims *dm, const ll
                    (long long)f->H, (long long)f->n, (long long)f->m, (long long)f->d);
         return -1;
     }
-    if (ir_attention_scale(ir, f->d, &f->scale, d)) return -1;
-    f->has_out_scale = ir_output_scale(ir, &f->out_scale);
+    llmc_ir_facts facts;
+    if (llmc_ir_read_facts(ir, &facts, d)) return -1;
+    f->scale = facts.attention_scale;
+    f->has_out_scale = facts.has_output_scale;
+    f->out_scale = facts.output_scale;
     if (f->has_out_scale && !f->encdec) {
         llmc_error(d, "emit", "torchscript: the IR scales the final hidden state by %g before the head; the "
                    "decoder-only code has no such step", f->out_scale);

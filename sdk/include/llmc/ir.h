@@ -220,6 +220,22 @@ LLMC_API int llmc_ir_count_params(const llmc_ir *ir, llmc_param_count *out, llmc
 /* parameters of one layer of one stack (all components), for the per-layer table */
 LLMC_API int llmc_ir_count_layer(const llmc_ir *ir, llmc_stack stack, int layer, llmc_param_count *out, llmc_diags *d);
 
+/* ---- facts backends read off a built graph ------------------------------------------- */
+/* Code-generating emitters write one attention scale, one window and one head pre-scale
+ * for the whole model; these are what the IR says (so the emitters never re-derive them
+ * from the spec, and an IR they cannot express is refused instead of miscompiled). */
+typedef struct llmc_ir_facts {
+    double attention_scale;  /* every ATTENTION op's `scale` (1/sqrt(head dim) where absent) */
+    int64_t sliding_window;  /* `window` of sliding_window masks, 0 when no op has one */
+    bool has_output_scale;   /* a SCALE op feeds the output head (T5 with tied embeddings) */
+    double output_scale;     /* its factor, 1 otherwise */
+} llmc_ir_facts;
+/* Errors (naming the ops) when attention ops disagree on the scale or the window, or when
+ * the graph has no attention op. */
+LLMC_API int llmc_ir_read_facts(const llmc_ir *ir, llmc_ir_facts *out, llmc_diags *d);
+/* An INT or FLOAT attr as a double. */
+LLMC_API double llmc_attr_number(const llmc_attr *a);
+
 /* ---- serialising ---------------------------------------------------------------------- */
 /* ir.json text (caller frees). Round trip is exact: to_json(from_json(to_json(g))) == to_json(g). */
 LLMC_API char *llmc_ir_to_json(const llmc_ir *ir);
