@@ -47,3 +47,25 @@ function(llmc_add_plugin name)
     set_target_properties(${target} PROPERTIES LIBRARY_OUTPUT_DIRECTORY ${arg_OUTPUT_DIRECTORY})
   endif()
 endfunction()
+
+# llmc_embed_files(<target> DIR <dir> SYMBOL <symbol>)
+#
+# Embeds every <dir>/*.in file (code templates, runtime sources) into <target>: a build step
+# writes a C table `const llmc_embedded_file <symbol>[]` with `const size_t <symbol>_count`
+# (llmc/output.h), regenerated whenever one of the files changes. Names drop the ".in".
+set(LLMC_EMBED_SCRIPT ${CMAKE_CURRENT_LIST_DIR}/llmcEmbed.cmake)
+function(llmc_embed_files target)
+  cmake_parse_arguments(PARSE_ARGV 1 arg "" "DIR;SYMBOL" "")
+  if(NOT arg_DIR OR NOT arg_SYMBOL OR arg_UNPARSED_ARGUMENTS)
+    message(FATAL_ERROR "usage: llmc_embed_files(<target> DIR <dir> SYMBOL <symbol>)")
+  endif()
+  file(GLOB inputs CONFIGURE_DEPENDS ${arg_DIR}/*.in)
+  set(out ${CMAKE_CURRENT_BINARY_DIR}/${target}_embedded/${arg_SYMBOL}.c)
+  add_custom_command(
+    OUTPUT ${out}
+    COMMAND ${CMAKE_COMMAND} -DOUT=${out} -DDIR=${arg_DIR} -DSYMBOL=${arg_SYMBOL} -P ${LLMC_EMBED_SCRIPT}
+    DEPENDS ${inputs} ${LLMC_EMBED_SCRIPT}
+    COMMENT "Embedding ${arg_DIR}/*.in into ${target}"
+    VERBATIM)
+  target_sources(${target} PRIVATE ${out})
+endfunction()

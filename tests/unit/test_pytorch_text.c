@@ -15,8 +15,11 @@
 #include "../../plugins/emitters/pytorch/pt_text.c"
 #include "testutil.h"
 
-static const struct { const char *name, *text; } templates[] = {
-    {"flags.in",
+/* the templates the renderer sees (pt_text.c looks them up in pt_templates[], which the plugin's
+ * build generates from its py folder; the test brings its own) */
+#define T(name, text) {name, text, sizeof(text) - 1}
+const llmc_embedded_file pt_templates[] = {
+    T("flags",
      "a\n"
      "#@if x\n"
      "x\n"
@@ -32,26 +35,18 @@ static const struct { const char *name, *text; } templates[] = {
      "#@else\n"
      "!x.y\n"
      "#@endif\n"
-     "b"},
-    {"vars.in", "name = @@NAME@@; @@A@@@@B@@ end\n#@include inc.in\n"},
-    {"inc.in", "included @@A@@\n"},
-    {"unknown_flag.in", "#@if nope\n#@endif\n"},
-    {"unknown_var.in", "ok\nvalue @@MISSING@@\n"},
-    {"unbalanced.in", "#@if x\n"},
-    {"stray_endif.in", "#@endif\n"},
-    {"bad_cond.in", "#@if x and\n#@endif\n"},
-    {"bad_directive.in", "#@iff x\n"},
-    {"self_include.in", "#@include self_include.in\n"},
+     "b"),
+    T("vars", "name = @@NAME@@; @@A@@@@B@@ end\n#@include inc.in\n"),
+    T("inc", "included @@A@@\n"),
+    T("unknown_flag", "#@if nope\n#@endif\n"),
+    T("unknown_var", "ok\nvalue @@MISSING@@\n"),
+    T("unbalanced", "#@if x\n"),
+    T("stray_endif", "#@endif\n"),
+    T("bad_cond", "#@if x and\n#@endif\n"),
+    T("bad_directive", "#@iff x\n"),
+    T("self_include", "#@include self_include.in\n"),
 };
-
-const char *pt_template_text(const char *name, size_t *len) {
-    for (size_t i = 0; i < sizeof templates / sizeof templates[0]; i++)
-        if (!strcmp(templates[i].name, name)) {
-            *len = strlen(templates[i].text);
-            return templates[i].text;
-        }
-    return NULL;
-}
+const size_t pt_templates_count = sizeof pt_templates / sizeof pt_templates[0];
 
 static char *render_with(const char *name, bool x, bool y, bool z, llmc_diags *d) {
     pt_vars v;

@@ -174,8 +174,8 @@ char *cpu_config_text(const llmc_emit_ctx *ctx, cpu_plan *p, llmc_diags *d) {
 }
 
 /* ---- README ------------------------------------------------------------------------------------------- */
-static const cpu_rt_file *rt_file(const char *name) {
-    for (size_t i = 0; i < cpu_rt_n_files; i++)
+static const llmc_embedded_file *rt_file(const char *name) {
+    for (size_t i = 0; i < cpu_rt_files_count; i++)
         if (!strcmp(cpu_rt_files[i].name, name)) return &cpu_rt_files[i];
     return NULL;
 }
@@ -183,7 +183,7 @@ static const cpu_rt_file *rt_file(const char *name) {
 char *cpu_readme_text(const llmc_emit_ctx *ctx, const cpu_plan *p, llmc_diags *d) {
     const llmc_spec *s = ctx->spec;
     const llmc_dims *dm = ctx->dims;
-    const cpu_rt_file *tpl = rt_file("README.md");
+    const llmc_embedded_file *tpl = rt_file("README.md");
     if (!tpl) {
         llmc_error(d, "cpu", "internal: the README template is not embedded");
         return NULL;
@@ -268,8 +268,8 @@ int cpu_write_sources(const llmc_emit_ctx *ctx, cpu_plan *p, llmc_diags *d) {
     rc = write_registered(ctx, "cpu/README.md", readme, strlen(readme), "CPU runtime: README", d);
     free(readme);
     if (rc) return -1;
-    for (size_t i = 0; i < cpu_rt_n_files; i++) {
-        const cpu_rt_file *f = &cpu_rt_files[i];
+    for (size_t i = 0; i < cpu_rt_files_count; i++) {
+        const llmc_embedded_file *f = &cpu_rt_files[i];
         if (!strcmp(f->name, "README.md")) continue;
         char rel[128], role[160];
         snprintf(rel, sizeof rel, "cpu/%s", f->name);

@@ -1,4 +1,5 @@
 /* pytorch emitter — growable text buffer and the line-based template renderer (pt_text.h). */
+#include "llmc/output.h"
 #include "pt_text.h"
 
 #include <math.h>
@@ -214,6 +215,21 @@ static int put_line(render_ctx *c, const char *file, int line, const char *s, si
         i = (size_t)(end + 2 - s);
     }
     return 0;
+}
+
+/* the table llmc_embed_files generates from the py folder (names without ".in") */
+extern const llmc_embedded_file pt_templates[];
+extern const size_t pt_templates_count;
+
+const char *pt_template_text(const char *name, size_t *len) {
+    size_t n = strlen(name);
+    if (n > 3 && !strcmp(name + n - 3, ".in")) n -= 3; /* templates are named by their file, py/x.in */
+    for (size_t i = 0; i < pt_templates_count; i++)
+        if (strlen(pt_templates[i].name) == n && !strncmp(pt_templates[i].name, name, n)) {
+            *len = pt_templates[i].len;
+            return pt_templates[i].text;
+        }
+    return NULL;
 }
 
 static int render(render_ctx *c, const char *name) {

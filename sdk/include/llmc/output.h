@@ -30,6 +30,14 @@ LLMC_API int llmc_out_write_file(const struct llmc_emit_ctx *ctx, const char *re
 /* record an output in compilation_report.json: emitter name, relative path, what it is */
 LLMC_API int llmc_out_register(const struct llmc_emit_ctx *ctx, const char *rel, const char *role);
 
+/* A file embedded in a plugin at build time (CMake: llmc_embed_files): code templates,
+ * runtime sources. text is NUL-terminated; len excludes the NUL. */
+typedef struct llmc_embedded_file {
+    const char *name;   /* the file name without its ".in" */
+    const char *text;
+    size_t len;
+} llmc_embedded_file;
+
 /* Progress bar on stderr when it is a TTY; silent otherwise. */
 typedef struct llmc_progress llmc_progress;
 LLMC_API llmc_progress *llmc_progress_create(const char *label, uint64_t total);
