@@ -29,7 +29,6 @@ backends from the same weights, `make -C OUT/cpu` builds llmc-run, and:
     truncated, corrupt or foreign model.bin, unwritable dump file) exits with the documented code
     and a message, never a crash; `llmc run` builds when needed and passes exit codes through.
 """
-import importlib
 import json
 import os
 import shutil
@@ -40,6 +39,7 @@ import tempfile
 import traceback
 
 import numpy as np
+from llmc_testlib import import_package
 import torch
 
 LLMC = os.environ.get("LLMC", "llmc")
@@ -84,19 +84,6 @@ def compile_spec(name, body, emit="cpu,safetensors,pytorch", weights=None, make_
     run(["make", "-s", "-C", os.path.join(out, "cpu")] + (make_flags or []))
     with open(os.path.join(out, "spec.json")) as f:
         return out, json.load(f)
-
-
-def import_package(out):
-    root = os.path.join(out, "pytorch")
-    names = [p for p in os.listdir(root) if os.path.isfile(os.path.join(root, p, "__init__.py"))]
-    name = names[0]
-    for mod in [m for m in sys.modules if m == name or m.startswith(name + ".")]:
-        del sys.modules[mod]
-    sys.path.insert(0, root)
-    try:
-        return importlib.import_module(name)
-    finally:
-        sys.path.remove(root)
 
 
 def llmc_run(out, args, ok=True):

@@ -16,7 +16,7 @@ Environment (set by ctest): LLMC (the llmc binary), LLMC_SOURCE_DIR, LLMC_BINARY
 * the torch >= 2 attention path (scaled_dot_product_attention), the safetensors reader and
   writer, package naming and the error messages of from_pretrained.
 """
-import importlib
+import functools
 import json
 import math
 import os
@@ -25,24 +25,22 @@ import struct
 import subprocess
 import sys
 import tempfile
-import traceback
 
 import numpy as np
+from llmc_testlib import Skip, import_package, run_tests
+from llmc_testlib import write_spec as write_spec_in
 import torch
 import torch.nn.functional as F
 
 LLMC = os.environ.get("LLMC", "llmc")
 SRC = os.environ.get("LLMC_SOURCE_DIR", os.path.join(os.path.dirname(__file__), "..", ".."))
 TMP = tempfile.mkdtemp(prefix="llmc-test-pytorch-")
+write_spec = functools.partial(write_spec_in, TMP)
 BIG = 500_000_000  # above this many parameters, check on the meta device only
 
 torch.set_num_threads(max(1, min(2, os.cpu_count() or 1)))
 
 # ---- helpers ---------------------------------------------------------------------------------
-
-
-class Skip(Exception):
-    pass
 
 
 def have_emitter(name):
@@ -69,28 +67,6 @@ def compile_spec(spec, name, emit="pytorch,safetensors", extra=()):
     out = os.path.join(TMP, name)
     run([LLMC, "compile", spec, "-o", out, "--emit", emit, "--force", *extra])
     return out
-
-
-def write_spec(name, text):
-    path = os.path.join(TMP, name + ".yaml")
-    with open(path, "w") as f:
-        f.write(f"name: {name}\n" + text)
-    return path
-
-
-def import_package(out):
-    """Import OUT/pytorch/<package> fresh (dropping an earlier import of the same name)."""
-    root = os.path.join(out, "pytorch")
-    names = [p for p in os.listdir(root) if os.path.isfile(os.path.join(root, p, "__init__.py"))]
-    assert len(names) == 1, f"expected one package in {root}, found {names}"
-    name = names[0]
-    for mod in [m for m in sys.modules if m == name or m.startswith(name + ".")]:
-        del sys.modules[mod]
-    sys.path.insert(0, root)
-    try:
-        return importlib.import_module(name)
-    finally:
-        sys.path.remove(root)
 
 
 def read_safetensors(path):
@@ -805,28 +781,5 @@ def package_names_and_report():
     print("  '7B Model!' -> model_7b_model, 'torch' -> torch_model, 'my.llm-v2' -> my_llm_v2")
 
 
-def main():
-    passed = failed = skipped = 0
-    only = sys.argv[1:]
-    for fn in TESTS:
-        if only and fn.__name__ not in only:
-            continue
-        print(f"[ RUN  ] {fn.__name__}", flush=True)
-        try:
-            fn()
-            passed += 1
-            print(f"[  OK  ] {fn.__name__}", flush=True)
-        except Skip as e:
-            skipped += 1
-            print(f"[ SKIP ] {fn.__name__}: {e}", flush=True)
-        except Exception:
-            failed += 1
-            traceback.print_exc()
-            print(f"[ FAIL ] {fn.__name__}", flush=True)
-    shutil.rmtree(TMP, ignore_errors=True)
-    print(f"{passed} passed, {failed} failed, {skipped} skipped")
-    return 1 if failed else 0
-
-
 if __name__ == "__main__":
-    sys.exit(main())
+    sys.exit(run_tests(TESTS, TMP))

@@ -20,6 +20,7 @@ written again below with numpy and the standard library.
   sharded index, and f32 -> bf16 conversion on import);
 * max_shard_size shards the way transformers does, with a correct index.
 """
+import functools
 import hashlib
 import json
 import math
@@ -31,11 +32,13 @@ import sys
 import tempfile
 import traceback
 
+from llmc_testlib import write_spec as write_spec_in
 import numpy as np
 
 LLMC = os.environ.get("LLMC", "llmc")
 SRC = os.environ.get("LLMC_SOURCE_DIR", os.path.join(os.path.dirname(__file__), "..", ".."))
 TMP = tempfile.mkdtemp(prefix="llmc-test-safetensors-")
+write_spec = functools.partial(write_spec_in, TMP)
 FULL_CHECK = 300_000_000  # above this many parameters, statistics are sampled, not exhaustive
 
 # ---- helpers ----------------------------------------------------------------------------------
@@ -52,13 +55,6 @@ def compile_spec(spec, name, *extra):
     out = os.path.join(TMP, name)
     run([LLMC, "compile", spec, "-o", out, "--emit", "safetensors", "--force", *extra])
     return out
-
-
-def write_spec(name, text):
-    path = os.path.join(TMP, name + ".yaml")
-    with open(path, "w") as f:
-        f.write(f"name: {name}\n" + text)
-    return path
 
 
 DTYPES = {"F32": (np.float32, 4), "F16": (np.float16, 2), "BF16": (np.uint16, 2)}

@@ -17,37 +17,33 @@ Environment (set by ctest): LLMC (the llmc binary), LLMC_SOURCE_DIR, LLMC_BINARY
 * archives are byte-identical whatever the thread count; checkpoint weights (--weights) land in
   the archive; refusals name the feature and leave no output.
 """
+import functools
 import io
-import math
 import os
-import shutil
 import struct
 import subprocess
 import sys
 import tempfile
-import traceback
 import zipfile
 import zlib
-import importlib
 import hashlib
 import json
 
 import numpy as np
+from llmc_testlib import import_package, run_tests
+from llmc_testlib import write_spec as write_spec_in
 import torch
 
 LLMC = os.environ.get("LLMC", "llmc")
 SRC = os.environ.get("LLMC_SOURCE_DIR", os.path.join(os.path.dirname(__file__), "..", ".."))
 TMP = tempfile.mkdtemp(prefix="llmc-test-torchscript-")
+write_spec = functools.partial(write_spec_in, TMP)
 BIG = 200_000_000  # parameters: larger example specs are compiled by no test here (27 GB for llama2-7b)
 TOL = 1e-5
 
 torch.set_num_threads(max(1, min(2, os.cpu_count() or 1)))
 
 # ---- helpers ----------------------------------------------------------------------------------
-
-
-class Skip(Exception):
-    pass
 
 
 def run(cmd, ok=True, **kw):
@@ -68,30 +64,8 @@ def compile_spec(spec, name, emit="torchscript,pytorch,safetensors", extra=()):
     return out
 
 
-def write_spec(name, text):
-    path = os.path.join(TMP, name + ".yaml")
-    with open(path, "w") as f:
-        f.write(f"name: {name}\n" + text)
-    return path
-
-
 def archive(out):
     return os.path.join(out, "torchscript", "model.pt")
-
-
-def import_package(out):
-    """Import OUT/pytorch/<package> fresh (dropping an earlier import of the same name)."""
-    root = os.path.join(out, "pytorch")
-    names = [p for p in os.listdir(root) if os.path.isfile(os.path.join(root, p, "__init__.py"))]
-    assert len(names) == 1, f"expected one package in {root}, found {names}"
-    name = names[0]
-    for mod in [m for m in sys.modules if m == name or m.startswith(name + ".")]:
-        del sys.modules[mod]
-    sys.path.insert(0, root)
-    try:
-        return importlib.import_module(name)
-    finally:
-        sys.path.remove(root)
 
 
 def read_safetensors(path):
@@ -483,28 +457,5 @@ def learned_positions_bound():
     raise AssertionError("no error for a sequence longer than the position table")
 
 
-def main():
-    passed = failed = skipped = 0
-    only = sys.argv[1:]
-    for fn in TESTS:
-        if only and fn.__name__ not in only:
-            continue
-        print(f"[ RUN  ] {fn.__name__}", flush=True)
-        try:
-            fn()
-            passed += 1
-            print(f"[  OK  ] {fn.__name__}", flush=True)
-        except Skip as e:
-            skipped += 1
-            print(f"[ SKIP ] {fn.__name__}: {e}", flush=True)
-        except Exception:
-            failed += 1
-            traceback.print_exc()
-            print(f"[ FAIL ] {fn.__name__}", flush=True)
-    shutil.rmtree(TMP, ignore_errors=True)
-    print(f"{passed} passed, {failed} failed, {skipped} skipped")
-    return 1 if failed else 0
-
-
 if __name__ == "__main__":
-    sys.exit(main())
+    sys.exit(run_tests(TESTS, TMP))

@@ -1,0 +1,74 @@
+"""Helpers the Python oracle tests share (test plumbing only: nothing here is shared with the
+code under test, so each test's reader or reference stays independent of what it checks)."""
+import importlib
+import os
+import shutil
+import sys
+import traceback
+
+
+class Skip(Exception):
+    """Raised by a test that cannot run here (the reason is printed)."""
+
+
+def write_spec(tmp, name, text):
+    """tmp/name.yaml holding `name: <name>` followed by text."""
+    path = os.path.join(tmp, name + ".yaml")
+    with open(path, "w") as f:
+        f.write(f"name: {name}\n" + text)
+    return path
+
+
+def import_package(out):
+    """Import the package the pytorch emitter wrote under out/pytorch/, freshly (a previous
+    import of a package of the same name is dropped first)."""
+    root = os.path.join(out, "pytorch")
+    names = [p for p in os.listdir(root) if os.path.isfile(os.path.join(root, p, "__init__.py"))]
+    assert len(names) == 1, f"expected one package in {root}, found {names}"
+    name = names[0]
+    for mod in [m for m in sys.modules if m == name or m.startswith(name + ".")]:
+        del sys.modules[mod]
+    sys.path.insert(0, root)
+    try:
+        return importlib.import_module(name)
+    finally:
+        sys.path.remove(root)
+
+
+def run_tests(tests, tmp):
+    """Run each test function (or those named on the command line), report RUN/OK/SKIP/FAIL,
+    remove tmp, and return the process exit code."""
+    passed = failed = skipped = 0
+    only = sys.argv[1:]
+    for fn in tests:
+        if only and fn.__name__ not in only:
+            continue
+        print(f"[ RUN  ] {fn.__name__}", flush=True)
+        try:
+            fn()
+            passed += 1
+            print(f"[  OK  ] {fn.__name__}", flush=True)
+        except Skip as e:
+            skipped += 1
+            print(f"[ SKIP ] {fn.__name__}: {e}", flush=True)
+        except Exception:
+            failed += 1
+            traceback.print_exc()
+            print(f"[ FAIL ] {fn.__name__}", flush=True)
+    shutil.rmtree(tmp, ignore_errors=True)
+    print(f"{passed} passed, {failed} failed, {skipped} skipped")
+    return 1 if failed else 0
+
+
+class Checks:
+    """Many small checks: each failure is printed and remembered, the run goes on."""
+
+    def __init__(self):
+        self.failures = []
+        self.n = 0
+
+    def __call__(self, cond, what):
+        self.n += 1
+        if not cond:
+            self.failures.append(what)
+            print("FAIL:", what, flush=True)
