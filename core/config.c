@@ -135,19 +135,8 @@ static void err_at(cctx *c, llmc_loc loc, const char *key, const char *fmt, ...)
 
 static llmc_loc node_loc(const cctx *c, const llmc_doc_node *n) { return llmc_doc_loc(c->doc, n); }
 static llmc_loc key_loc(const cctx *c, const llmc_doc_entry *e) { return llmc_doc_key_loc(c->doc, e); }
-/* a scalar value is pointed at itself, a mapping or list at its key */
-static llmc_loc entry_loc(const cctx *c, const llmc_doc_entry *e) {
-    if (e->value && e->value->kind == LLMC_DOC_SCALAR && !e->value->is_null && e->value->line > 0)
-        return node_loc(c, e->value);
-    return key_loc(c, e);
-}
+static llmc_loc entry_loc(const cctx *c, const llmc_doc_entry *e) { return llmc_doc_entry_loc(c->doc, e); }
 
-/* The value of an entry, or NULL if the entry is absent or written as null (= default). */
-static const llmc_doc_node *value_of(const llmc_doc_entry *e) {
-    if (!e || !e->value) return NULL;
-    if (e->value->kind == LLMC_DOC_SCALAR && e->value->is_null) return NULL;
-    return e->value;
-}
 
 static const char *got(const llmc_doc_node *n, char *buf, size_t len) {
     if (!n || n->kind != LLMC_DOC_SCALAR || n->is_null) return llmc_doc_kind_desc(n);
@@ -271,7 +260,7 @@ static char *resolve_path(cctx *c, const llmc_doc_node *n, const char *path) {
  * Returns false if anything was wrong (reported). */
 static bool read_paths(cctx *c, const llmc_doc_entry *e, const char *key, const char *list_what, const char *item_what,
                        char ***out, size_t *n_out) {
-    const llmc_doc_node *n = value_of(e);
+    const llmc_doc_node *n = llmc_doc_value(e);
     if (!n) return true;
     if (n->reported) return false;
     char buf[80];
@@ -321,7 +310,7 @@ static bool read_name(cctx *c, const llmc_doc_node *n, llmc_loc where, const cha
 /* A list of plugin names without repeats. Replaces *out on success. */
 static bool read_names(cctx *c, const llmc_doc_entry *e, const char *key, const char *list_what, char ***out,
                        size_t *n_out) {
-    const llmc_doc_node *n = value_of(e);
+    const llmc_doc_node *n = llmc_doc_value(e);
     if (!n) return true;
     if (n->reported) return false;
     char buf[80];
@@ -365,7 +354,7 @@ static bool read_names(cctx *c, const llmc_doc_entry *e, const char *key, const 
 }
 
 static void read_bool(cctx *c, const llmc_doc_entry *e, const char *key, bool *out) {
-    const llmc_doc_node *n = value_of(e);
+    const llmc_doc_node *n = llmc_doc_value(e);
     if (!n || n->reported) return;
     if (n->kind == LLMC_DOC_SCALAR && !n->quoted) {
         const char *t = n->text;
@@ -377,7 +366,7 @@ static void read_bool(cctx *c, const llmc_doc_entry *e, const char *key, bool *o
 }
 
 static void read_threads(cctx *c, const llmc_doc_entry *e, const char *key, int *out) {
-    const llmc_doc_node *n = value_of(e);
+    const llmc_doc_node *n = llmc_doc_value(e);
     if (!n || n->reported) return;
     char buf[80];
     const char *t = n->kind == LLMC_DOC_SCALAR && !n->quoted ? n->text : NULL;
@@ -414,7 +403,7 @@ static const llmc_doc_node *find_item(const llmc_doc_node *list, const char *nam
 
 static void read_defaults(cctx *c, const llmc_doc_node *root) {
     const llmc_doc_entry *e = llmc_doc_map_find(root, "defaults");
-    const llmc_doc_node *map = value_of(e);
+    const llmc_doc_node *map = llmc_doc_value(e);
     if (!map || map->reported) return;
     if (map->kind != LLMC_DOC_MAP) {
         char buf[80];
@@ -425,7 +414,7 @@ static void read_defaults(cctx *c, const llmc_doc_node *root) {
     check_keys(c, map, "defaults", defaults_keys, COUNT_OF(defaults_keys));
     llmc_config *cfg = c->cfg;
     const llmc_doc_entry *se = llmc_doc_map_find(map, "solver");
-    if (value_of(se)) {
+    if (llmc_doc_value(se)) {
         char *s = NULL;
         if (read_name(c, se->value, entry_loc(c, se), "defaults.solver", "a solver name", &s)) {
             free(cfg->default_solver);
@@ -455,9 +444,9 @@ static void read_config(cctx *c) {
     bool allow_ok = read_names(c, ae, "allow", "a list of plugin names", &cfg->allow, &cfg->n_allow);
     bool disable_ok = read_names(c, de, "disable", "a list of plugin names", &cfg->disable, &cfg->n_disable);
     if (allow_ok && disable_ok && cfg->n_allow && cfg->n_disable) {
-        const llmc_doc_node *dl = value_of(de);
+        const llmc_doc_node *dl = llmc_doc_value(de);
         for (size_t i = 0; i < cfg->n_disable; i++) {
-            const llmc_doc_node *in_allow = find_item(value_of(ae), cfg->disable[i]);
+            const llmc_doc_node *in_allow = find_item(llmc_doc_value(ae), cfg->disable[i]);
             if (!in_allow) continue;
             const llmc_doc_node *in_disable = find_item(dl, cfg->disable[i]);
             char path[96];

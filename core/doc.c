@@ -469,3 +469,15 @@ const llmc_doc_node *llmc_doc_lookup(const llmc_doc *doc, const char *path, llmc
     }
     return n;
 }
+
+const llmc_doc_node *llmc_doc_value(const llmc_doc_entry *e) {
+    if (!e || !e->value) return NULL;
+    if (e->value->kind == LLMC_DOC_SCALAR && e->value->is_null) return NULL;
+    return e->value;
+}
+
+llmc_loc llmc_doc_entry_loc(const llmc_doc *doc, const llmc_doc_entry *e) {
+    if (e->value && e->value->kind == LLMC_DOC_SCALAR && !e->value->is_null && e->value->line > 0)
+        return llmc_doc_loc(doc, e->value);
+    return llmc_doc_key_loc(doc, e);
+}

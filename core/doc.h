@@ -70,6 +70,11 @@ LLMC_API void llmc_doc_free(llmc_doc *doc);
 /* Entry of key in a mapping node (NULL if n is not a mapping or has no such key). */
 LLMC_API const llmc_doc_entry *llmc_doc_map_find(const llmc_doc_node *map, const char *key);
 
+/* The value of an entry, or NULL if the entry is absent or written as null (= "not given"). */
+LLMC_API const llmc_doc_node *llmc_doc_value(const llmc_doc_entry *e);
+/* Where to point for an entry as a whole: at its value if that is a scalar, else at its key. */
+LLMC_API llmc_loc llmc_doc_entry_loc(const llmc_doc *doc, const llmc_doc_entry *e);
+
 /* Location of a node / of a key entry, with file set to doc->file. */
 LLMC_API llmc_loc llmc_doc_loc(const llmc_doc *doc, const llmc_doc_node *n);
 LLMC_API llmc_loc llmc_doc_key_loc(const llmc_doc *doc, const llmc_doc_entry *e);

@@ -82,23 +82,12 @@ static void warn_at(ctx *c, llmc_loc loc, const char *key, const char *fmt, ...)
 
 static llmc_loc node_loc(const ctx *c, const llmc_doc_node *n) { return llmc_doc_loc(c->doc, n); }
 static llmc_loc key_loc(const ctx *c, const llmc_doc_entry *e) { return llmc_doc_key_loc(c->doc, e); }
-/* where to point for an entry as a whole: the value if it is a scalar, else the key */
-static llmc_loc entry_loc(const ctx *c, const llmc_doc_entry *e) {
-    if (e->value && e->value->kind == LLMC_DOC_SCALAR && !e->value->is_null && e->value->line > 0)
-        return node_loc(c, e->value);
-    return key_loc(c, e);
-}
+static llmc_loc entry_loc(const ctx *c, const llmc_doc_entry *e) { return llmc_doc_entry_loc(c->doc, e); }
 
-/* The value of an entry, or NULL if the entry is absent or written as null. */
-static const llmc_doc_node *value_of(const llmc_doc_entry *e) {
-    if (!e || !e->value) return NULL;
-    if (e->value->kind == LLMC_DOC_SCALAR && e->value->is_null) return NULL;
-    return e->value;
-}
 
 static const llmc_doc_entry *given(const llmc_doc_node *map, const char *key) {
     const llmc_doc_entry *e = llmc_doc_map_find(map, key);
-    return value_of(e) ? e : NULL;
+    return llmc_doc_value(e) ? e : NULL;
 }
 
 /* "'abc'" / "the quoted string '32000'" / "a mapping" for "expected X, got Y" messages */
@@ -151,7 +140,7 @@ static void check_keys(ctx *c, const llmc_doc_node *map, const char *prefix, con
 }
 
 static vstate read_map(ctx *c, const llmc_doc_entry *e, const char *path, const llmc_doc_node **out) {
-    const llmc_doc_node *n = value_of(e);
+    const llmc_doc_node *n = llmc_doc_value(e);
     *out = NULL;
     if (!n) return V_ABSENT;
     if (n->reported) return V_BAD;
@@ -183,7 +172,7 @@ static int parse_int64(const char *t, int64_t *out) {
 }
 
 static vstate read_int(ctx *c, const llmc_doc_entry *e, const char *path, int64_t min, int64_t max, int64_t *out) {
-    const llmc_doc_node *n = value_of(e);
+    const llmc_doc_node *n = llmc_doc_value(e);
     if (!n) return V_ABSENT;
     if (n->reported) return V_BAD;
     char buf[80];
@@ -207,7 +196,7 @@ static vstate read_int(ctx *c, const llmc_doc_entry *e, const char *path, int64_
 
 /* A finite decimal number written plainly (no quotes, no hex, no .inf/.nan). */
 static vstate read_number(ctx *c, const llmc_doc_entry *e, const char *path, double *out) {
-    const llmc_doc_node *n = value_of(e);
+    const llmc_doc_node *n = llmc_doc_value(e);
     if (!n) return V_ABSENT;
     if (n->reported) return V_BAD;
     char buf[80];
@@ -246,7 +235,7 @@ static vstate read_positive(ctx *c, const llmc_doc_entry *e, const char *path, d
 }
 
 static vstate read_bool(ctx *c, const llmc_doc_entry *e, const char *path, bool *out) {
-    const llmc_doc_node *n = value_of(e);
+    const llmc_doc_node *n = llmc_doc_value(e);
     if (!n) return V_ABSENT;
     if (n->reported) return V_BAD;
     if (n->kind == LLMC_DOC_SCALAR && !n->quoted) {
@@ -261,7 +250,7 @@ static vstate read_bool(ctx *c, const llmc_doc_entry *e, const char *path, bool 
 
 static vstate read_enum(ctx *c, const llmc_doc_entry *e, const char *path, const char *(*name_of)(int), int first,
                         int count, int *out) {
-    const llmc_doc_node *n = value_of(e);
+    const llmc_doc_node *n = llmc_doc_value(e);
     if (!n) return V_ABSENT;
     if (n->reported) return V_BAD;
     const char *names[16];
@@ -295,7 +284,7 @@ static const char *init_name(int k) { return llmc_init_scheme_name((llmc_init_sc
 static const char *tokenizer_name(int k) { return llmc_tokenizer_name((llmc_tokenizer_kind)k); }
 
 static vstate read_string(ctx *c, const llmc_doc_entry *e, const char *path, char **out) {
-    const llmc_doc_node *n = value_of(e);
+    const llmc_doc_node *n = llmc_doc_value(e);
     if (!n) return V_ABSENT;
     if (n->reported) return V_BAD;
     if (n->kind != LLMC_DOC_SCALAR) {
@@ -403,7 +392,7 @@ static void read_dims(ctx *c, const llmc_doc_node *root) {
     const llmc_doc_node *map;
     const llmc_doc_entry *e = llmc_doc_map_find(root, "dims");
     if (read_map(c, e, "dims", &map) != V_OK) {
-        if (value_of(e)) c->e_dims = e; /* written, if wrongly: not "neither" */
+        if (llmc_doc_value(e)) c->e_dims = e; /* written, if wrongly: not "neither" */
         return;
     }
     const char *names[LLMC_DIM_COUNT];
@@ -424,7 +413,7 @@ static void read_dims(ctx *c, const llmc_doc_node *root) {
     }
     /* any written entry counts as "dims given", even a wrong one (no "neither" on top of its
      * error); entries written as null do not */
-    for (size_t i = 0; i < map->n_entries && !any; i++) any = value_of(&map->entries[i]) != NULL;
+    for (size_t i = 0; i < map->n_entries && !any; i++) any = llmc_doc_value(&map->entries[i]) != NULL;
     if (any) c->e_dims = e;
 }
 
