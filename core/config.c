@@ -256,10 +256,13 @@ static char *resolve_path(cctx *c, const llmc_doc_node *n, const char *path) {
     return r;
 }
 
-/* A list of paths (directories or files): expanded, made absolute. Replaces *out on success.
- * Returns false if anything was wrong (reported). */
-static bool read_paths(cctx *c, const llmc_doc_entry *e, const char *key, const char *list_what, const char *item_what,
-                       char ***out, size_t *n_out) {
+/* One list item to a malloc'd string, or NULL after reporting why. */
+typedef char *(*item_reader)(cctx *c, const llmc_doc_node *it, llmc_loc where, const char *path);
+
+/* A list (or a single scalar) read item by item. Replaces *out only if every item was good;
+ * returns false if anything was wrong (reported). With unique set, repeats are errors. */
+static bool read_list(cctx *c, const llmc_doc_entry *e, const char *key, const char *list_what, item_reader item,
+                      bool unique, char ***out, size_t *n_out) {
     const llmc_doc_node *n = llmc_doc_value(e);
     if (!n) return true;
     if (n->reported) return false;
@@ -279,13 +282,17 @@ static bool read_paths(cctx *c, const llmc_doc_entry *e, const char *key, const 
         if (n->kind == LLMC_DOC_SEQ) snprintf(path, sizeof path, "%s[%zu]", key, i);
         else snprintf(path, sizeof path, "%s", key);
         const llmc_doc_node *it = items[i];
-        if (!scalar_text_ok(c, it, n->kind == LLMC_DOC_SEQ ? node_loc(c, it) : entry_loc(c, e), path, item_what)) {
+        char *text = item(c, it, n->kind == LLMC_DOC_SEQ ? node_loc(c, it) : entry_loc(c, e), path);
+        if (!text) { ok = false; continue; }
+        bool repeat = false;
+        for (size_t k = 0; unique && k < nv && !repeat; k++) repeat = !strcmp(v[k], text);
+        if (repeat) {
+            err_at(c, node_loc(c, it), path, "'%s' is listed twice", text);
+            free(text);
             ok = false;
             continue;
         }
-        char *p = resolve_path(c, it, path);
-        if (!p) { ok = false; continue; }
-        if (strv_push(&v, &nv, p) != 0) { oom(c, node_loc(c, it), path); ok = false; }
+        if (strv_push(&v, &nv, text) != 0) { oom(c, node_loc(c, it), path); ok = false; }
     }
     if (!ok) { strv_free(v, nv); return false; }
     strv_free(*out, *n_out);
@@ -294,63 +301,29 @@ static bool read_paths(cctx *c, const llmc_doc_entry *e, const char *key, const 
     return true;
 }
 
-static bool read_name(cctx *c, const llmc_doc_node *n, llmc_loc where, const char *path, const char *what, char **out) {
-    if (!scalar_text_ok(c, n, where, path, what)) return false;
+static char *read_dir_item(cctx *c, const llmc_doc_node *it, llmc_loc where, const char *path) {
+    return scalar_text_ok(c, it, where, path, "a directory path") ? resolve_path(c, it, path) : NULL;
+}
+
+static char *read_file_item(cctx *c, const llmc_doc_node *it, llmc_loc where, const char *path) {
+    return scalar_text_ok(c, it, where, path, "a plugin .so file path") ? resolve_path(c, it, path) : NULL;
+}
+
+static char *read_name(cctx *c, const llmc_doc_node *n, llmc_loc where, const char *path, const char *what) {
+    if (!scalar_text_ok(c, n, where, path, what)) return NULL;
     if (!llmc_plugin_name_valid(n->text)) {
         char buf[80];
         err_at(c, node_loc(c, n), path, "expected a plugin name (1-64 letters, digits, '_', '-' or '.'), got %s",
                got(n, buf, sizeof buf));
-        return false;
+        return NULL;
     }
-    *out = llmc_strdup(n->text);
-    if (!*out) { oom(c, node_loc(c, n), path); return false; }
-    return true;
+    char *out = llmc_strdup(n->text);
+    if (!out) oom(c, node_loc(c, n), path);
+    return out;
 }
 
-/* A list of plugin names without repeats. Replaces *out on success. */
-static bool read_names(cctx *c, const llmc_doc_entry *e, const char *key, const char *list_what, char ***out,
-                       size_t *n_out) {
-    const llmc_doc_node *n = llmc_doc_value(e);
-    if (!n) return true;
-    if (n->reported) return false;
-    char buf[80];
-    if (n->kind == LLMC_DOC_MAP) {
-        err_at(c, key_loc(c, e), key, "expected %s, got %s", list_what, got(n, buf, sizeof buf));
-        return false;
-    }
-    llmc_doc_node *one[1], *const *items;
-    size_t count;
-    list_items(n, one, &items, &count);
-    char **v = NULL;
-    size_t nv = 0;
-    bool ok = true;
-    for (size_t i = 0; i < count; i++) {
-        char path[96];
-        if (n->kind == LLMC_DOC_SEQ) snprintf(path, sizeof path, "%s[%zu]", key, i);
-        else snprintf(path, sizeof path, "%s", key);
-        const llmc_doc_node *it = items[i];
-        char *name = NULL;
-        if (!read_name(c, it, n->kind == LLMC_DOC_SEQ ? node_loc(c, it) : entry_loc(c, e), path, "a plugin name",
-                       &name)) {
-            ok = false;
-            continue;
-        }
-        size_t first = nv;
-        for (size_t k = 0; k < nv && first == nv; k++)
-            if (!strcmp(v[k], name)) first = k;
-        if (first < nv) {
-            err_at(c, node_loc(c, it), path, "'%s' is listed twice", name);
-            free(name);
-            ok = false;
-            continue;
-        }
-        if (strv_push(&v, &nv, name) != 0) { oom(c, node_loc(c, it), path); ok = false; }
-    }
-    if (!ok) { strv_free(v, nv); return false; }
-    strv_free(*out, *n_out);
-    *out = v;
-    *n_out = nv;
-    return true;
+static char *read_name_item(cctx *c, const llmc_doc_node *n, llmc_loc where, const char *path) {
+    return read_name(c, n, where, path, "a plugin name");
 }
 
 static void read_bool(cctx *c, const llmc_doc_entry *e, const char *key, bool *out) {
@@ -415,14 +388,14 @@ static void read_defaults(cctx *c, const llmc_doc_node *root) {
     llmc_config *cfg = c->cfg;
     const llmc_doc_entry *se = llmc_doc_map_find(map, "solver");
     if (llmc_doc_value(se)) {
-        char *s = NULL;
-        if (read_name(c, se->value, entry_loc(c, se), "defaults.solver", "a solver name", &s)) {
+        char *s = read_name(c, se->value, entry_loc(c, se), "defaults.solver", "a solver name");
+        if (s) {
             free(cfg->default_solver);
             cfg->default_solver = s;
         }
     }
-    read_names(c, llmc_doc_map_find(map, "emit"), "defaults.emit", "a list of emitter names", &cfg->default_emit,
-               &cfg->n_default_emit);
+    read_list(c, llmc_doc_map_find(map, "emit"), "defaults.emit", "a list of emitter names", read_name_item, true,
+              &cfg->default_emit, &cfg->n_default_emit);
     read_threads(c, llmc_doc_map_find(map, "threads"), "defaults.threads", &cfg->threads);
 }
 
@@ -436,13 +409,14 @@ static void read_config(cctx *c) {
         return;
     }
     check_keys(c, root, NULL, top_keys, COUNT_OF(top_keys));
-    read_paths(c, llmc_doc_map_find(root, "plugin_paths"), "plugin_paths", "a list of directories", "a directory path",
-               &cfg->plugin_paths, &cfg->n_plugin_paths);
-    read_paths(c, llmc_doc_map_find(root, "plugins"), "plugins", "a list of plugin .so files", "a plugin .so file path",
-               &cfg->plugin_files, &cfg->n_plugin_files);
+    read_list(c, llmc_doc_map_find(root, "plugin_paths"), "plugin_paths", "a list of directories", read_dir_item, false,
+              &cfg->plugin_paths, &cfg->n_plugin_paths);
+    read_list(c, llmc_doc_map_find(root, "plugins"), "plugins", "a list of plugin .so files", read_file_item, false,
+              &cfg->plugin_files, &cfg->n_plugin_files);
     const llmc_doc_entry *ae = llmc_doc_map_find(root, "allow"), *de = llmc_doc_map_find(root, "disable");
-    bool allow_ok = read_names(c, ae, "allow", "a list of plugin names", &cfg->allow, &cfg->n_allow);
-    bool disable_ok = read_names(c, de, "disable", "a list of plugin names", &cfg->disable, &cfg->n_disable);
+    bool allow_ok = read_list(c, ae, "allow", "a list of plugin names", read_name_item, true, &cfg->allow, &cfg->n_allow);
+    bool disable_ok =
+        read_list(c, de, "disable", "a list of plugin names", read_name_item, true, &cfg->disable, &cfg->n_disable);
     if (allow_ok && disable_ok && cfg->n_allow && cfg->n_disable) {
         const llmc_doc_node *dl = llmc_doc_value(de);
         for (size_t i = 0; i < cfg->n_disable; i++) {
