@@ -585,3 +585,8 @@ void tc_head(tc_builder *b, llmc_tid x, llmc_tid tied_weight) {
     }
     llmc_ir_mark_output(b->ir, logits);
 }
+
+void tc_count_head(const llmc_spec *s, const tc_geom *g, tc_count *k) {
+    if (!s->tie_word_embeddings) tc_add(k, LLMC_COMP_HEAD, (uint64_t)g->V, (uint64_t)g->H);
+    if (s->bias.lm_head) tc_add(k, LLMC_COMP_HEAD, (uint64_t)g->V, 1);
+}

@@ -128,6 +128,8 @@ llmc_tid tc_param(tc_builder *b, const char *name, int rank, int64_t d0, int64_t
 /* The output head: lm_head.weight (or tied_weight when the spec ties embeddings), the optional
  * lm_head.bias, producing the graph output "logits" [B,S,V] (marked as the output). */
 void tc_head(tc_builder *b, llmc_tid x, llmc_tid tied_weight);
+/* ... and its count: lm_head.weight unless tied, lm_head.bias if bias.lm_head */
+void tc_count_head(const llmc_spec *s, const tc_geom *g, tc_count *k);
 llmc_tid tc_op(tc_builder *b, llmc_op_type type, const char *name, const llmc_tid *in, int n_in,
                const llmc_attr *attrs, int n_attrs);
 /* x @ W^T (+ b): params "<prefix>.weight" [out,in] and "<prefix>.bias" [out]; op "<prefix>" */

@@ -121,8 +121,7 @@ static int count(const llmc_spec *s, const llmc_dims *d, llmc_param_count *out) 
 
     tc_count_norm(s, &g, &k);              /* encoder.final_layer_norm */
     tc_count_norm(s, &g, &k);              /* decoder.final_layer_norm */
-    if (!s->tie_word_embeddings) tc_add(&k, LLMC_COMP_HEAD, (uint64_t)g.V, (uint64_t)g.H);
-    if (s->bias.lm_head) tc_add(&k, LLMC_COMP_HEAD, (uint64_t)g.V, 1);
+    tc_count_head(s, &g, &k);
     return tc_finish(&k, out);
 }
 
