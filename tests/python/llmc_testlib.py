@@ -1,10 +1,14 @@
 """Helpers the Python oracle tests share (test plumbing only: nothing here is shared with the
 code under test, so each test's reader or reference stays independent of what it checks)."""
 import importlib
+import json
 import os
 import shutil
+import struct
 import sys
 import traceback
+
+import numpy as np
 
 
 class Skip(Exception):
@@ -17,6 +21,29 @@ def write_spec(tmp, name, text):
     with open(path, "w") as f:
         f.write(f"name: {name}\n" + text)
     return path
+
+
+def read_safetensors(path, dtype=np.float64):
+    """A small safetensors reader for comparisons (the format itself is validated independently by
+    test_safetensors.py): name -> array converted to dtype, and the header."""
+    with open(path, "rb") as f:
+        n = struct.unpack("<Q", f.read(8))[0]
+        header = json.loads(f.read(n))
+        data = f.read()
+    out = {}
+    for name, e in header.items():
+        if name == "__metadata__":
+            continue
+        b, end = e["data_offsets"]
+        raw = data[b:end]
+        if e["dtype"] == "BF16":
+            a = (np.frombuffer(raw, dtype="<u2").astype(np.uint32) << 16).view(np.float32)
+        elif e["dtype"] in ("F32", "F16", "I64"):
+            a = np.frombuffer(raw, dtype={"F32": "<f4", "F16": "<f2", "I64": "<i8"}[e["dtype"]])
+        else:
+            raise AssertionError(f"unexpected dtype {e['dtype']} for {name}")
+        out[name] = a.astype(dtype).reshape(e["shape"])
+    return out, header
 
 
 def import_package(out):

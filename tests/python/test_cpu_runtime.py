@@ -39,7 +39,7 @@ import tempfile
 import traceback
 
 import numpy as np
-from llmc_testlib import import_package
+from llmc_testlib import import_package, read_safetensors
 import torch
 
 LLMC = os.environ.get("LLMC", "llmc")
@@ -464,24 +464,6 @@ def read_model_bin(path):
     return data, hdr, recs
 
 
-def read_safetensors(path):
-    with open(path, "rb") as f:
-        n = struct.unpack("<Q", f.read(8))[0]
-        header = json.loads(f.read(n))
-        raw = f.read()
-    out = {}
-    for name, e in header.items():
-        if name == "__metadata__":
-            continue
-        b, end = e["data_offsets"]
-        dt = {"F32": "<f4", "F16": "<f2", "BF16": "<u2"}[e["dtype"]]
-        a = np.frombuffer(raw[b:end], dtype=dt)
-        if e["dtype"] == "BF16":
-            a = (a.astype(np.uint32) << 16).view(np.float32)
-        out[name] = a.astype(np.float32).reshape(e["shape"])
-    return out
-
-
 def q8_reference(x):
     """ggml's quantize_row_q8_0_ref: per block of 32, d = max|x| / 127 (stored f16), q = roundf(x / d)"""
     x = x.astype(np.float32).reshape(-1, 32)
@@ -535,7 +517,7 @@ def test_model_bin():
                  "q4_llama", "q4_llama_tied"):
         out = os.path.join(TMP, name)
         data, hdr, recs = read_model_bin(os.path.join(out, "cpu", "model.bin"))
-        W = read_safetensors(os.path.join(out, "safetensors", "model.safetensors"))
+        W, _ = read_safetensors(os.path.join(out, "safetensors", "model.safetensors"), np.float32)
         with open(os.path.join(out, "ir.json")) as f:
             params = {t["name"]: t for t in json.load(f)["tensors"] if t["kind"] == "param"}
         check(hdr["magic"] == b"LLMCCPU\0" and hdr["version"] == 1 and hdr["endian"] == 0x01020304,

@@ -27,6 +27,7 @@ import sys
 import tempfile
 
 import numpy as np
+from llmc_testlib import read_safetensors
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import gguf_reference as R  # noqa: E402
@@ -76,27 +77,6 @@ def compile_spec(tmp, name, text, emit, weights=None):
 
 
 # ---- reading back -----------------------------------------------------------------------------
-def read_safetensors(path):
-    with open(path, "rb") as f:
-        n = struct.unpack("<Q", f.read(8))[0]
-        header = json.loads(f.read(n))
-        base = 8 + n
-        out = {}
-        for name, info in header.items():
-            if name == "__metadata__":
-                continue
-            dt = {"F32": np.float32, "F16": np.float16, "BF16": None}[info["dtype"]]
-            b, e = info["data_offsets"]
-            f.seek(base + b)
-            raw = f.read(e - b)
-            if dt is None:
-                a = (np.frombuffer(raw, dtype=np.uint16).astype(np.uint32) << 16).view(np.float32)
-            else:
-                a = np.frombuffer(raw, dtype=dt).astype(np.float32)
-            out[name] = a.reshape(info["shape"])
-    return out
-
-
 def write_safetensors(path, tensors):
     header, blobs, off = {}, [], 0
     for name, a in tensors.items():
@@ -560,7 +540,7 @@ def main():
                 sts = [os.path.join(dp, f) for dp, _, fs in os.walk(out) for f in fs if f.endswith(".safetensors")]
                 Wst = {}
                 for p in sts:
-                    Wst.update(read_safetensors(p))
+                    Wst.update(read_safetensors(p, np.float32)[0])
                 Wst = hf_to_ir(spec, Wst)
                 # the GGUF holds the same values as the safetensors output (zero biases aside)
                 same = all(k in W and W[k].shape == v.shape and np.array_equal(W[k], v) for k, v in Wst.items())

@@ -27,7 +27,7 @@ import sys
 import tempfile
 
 import numpy as np
-from llmc_testlib import Skip, import_package, run_tests
+from llmc_testlib import Skip, import_package, read_safetensors, run_tests
 from llmc_testlib import write_spec as write_spec_in
 import torch
 import torch.nn.functional as F
@@ -67,34 +67,6 @@ def compile_spec(spec, name, emit="pytorch,safetensors", extra=()):
     out = os.path.join(TMP, name)
     run([LLMC, "compile", spec, "-o", out, "--emit", emit, "--force", *extra])
     return out
-
-
-def read_safetensors(path):
-    """Independent reader: name -> float64 numpy array, plus the header."""
-    with open(path, "rb") as f:
-        n = struct.unpack("<Q", f.read(8))[0]
-        header = json.loads(f.read(n))
-        base = 8 + n
-        data = f.read()
-    out = {}
-    for name, e in header.items():
-        if name == "__metadata__":
-            continue
-        b, end = e["data_offsets"]
-        raw = data[b:end]
-        if e["dtype"] == "F32":
-            a = np.frombuffer(raw, dtype="<f4").astype(np.float64)
-        elif e["dtype"] == "F16":
-            a = np.frombuffer(raw, dtype="<f2").astype(np.float64)
-        elif e["dtype"] == "I64":
-            a = np.frombuffer(raw, dtype="<i8").astype(np.float64)
-        elif e["dtype"] == "BF16":
-            a = (np.frombuffer(raw, dtype="<u2").astype(np.uint32) << 16).view(np.float32).astype(np.float64)
-        else:
-            raise AssertionError(f"unexpected dtype {e['dtype']} for {name}")
-        out[name] = a.reshape(e["shape"])
-    assert base > 8
-    return out, header
 
 
 def weights_file(out):

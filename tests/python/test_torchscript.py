@@ -30,7 +30,7 @@ import hashlib
 import json
 
 import numpy as np
-from llmc_testlib import import_package, run_tests
+from llmc_testlib import import_package, read_safetensors, run_tests
 from llmc_testlib import write_spec as write_spec_in
 import torch
 
@@ -68,30 +68,6 @@ def archive(out):
     return os.path.join(out, "torchscript", "model.pt")
 
 
-def read_safetensors(path):
-    """Independent reader: name -> float64 numpy array."""
-    with open(path, "rb") as f:
-        n = struct.unpack("<Q", f.read(8))[0]
-        header = json.loads(f.read(n))
-        data = f.read()
-    out = {}
-    for name, e in header.items():
-        if name == "__metadata__":
-            continue
-        b, end = e["data_offsets"]
-        raw = data[b:end]
-        if e["dtype"] == "F32":
-            a = np.frombuffer(raw, dtype="<f4").astype(np.float64)
-        elif e["dtype"] == "F16":
-            a = np.frombuffer(raw, dtype="<f2").astype(np.float64)
-        elif e["dtype"] == "BF16":
-            a = (np.frombuffer(raw, dtype="<u2").astype(np.uint32) << 16).view(np.float32).astype(np.float64)
-        else:
-            raise AssertionError(f"unexpected dtype {e['dtype']} for {name}")
-        out[name] = a.reshape(e["shape"])
-    return out
-
-
 def is_encdec(pkg):
     return pkg.ModelConfig().template == "encoder_decoder"
 
@@ -111,7 +87,7 @@ def compare(out, name, lengths=(1, 9)):
     a = [(k, tuple(v.shape)) for k, v in model.state_dict().items()]
     b = [(k, tuple(v.shape)) for k, v in ts.state_dict().items()]
     assert a == b, f"{name}: state_dict differs from the package's:\n  package {a[:6]}...\n  archive {b[:6]}..."
-    tensors = read_safetensors(os.path.join(out, "safetensors", "model.safetensors"))
+    tensors = read_safetensors(os.path.join(out, "safetensors", "model.safetensors"))[0]
     assert set(tensors) == set(k for k, _ in b), f"{name}: archive and safetensors names differ"
     for k, v in ts.state_dict().items():
         assert np.array_equal(v.double().numpy(), tensors[k]), f"{name}: {k} differs from the safetensors file"
@@ -387,7 +363,7 @@ def deterministic_and_threads():
     ts = torch.jit.load(archive(outs[1]))
     emb = ts.state_dict()["model.embed_tokens.weight"]
     assert emb.numel() > 2 * (1 << 20), "the test needs a tensor of several write chunks"
-    tensors = read_safetensors(os.path.join(outs[1], "safetensors", "model.safetensors"))
+    tensors = read_safetensors(os.path.join(outs[1], "safetensors", "model.safetensors"))[0]
     assert np.array_equal(emb.double().numpy(), tensors["model.embed_tokens.weight"])
     print(f"  llama-tiny: identical archives (sha256 {digests[0][:16]}...), {emb.numel():,}-element embedding exact")
 
@@ -405,7 +381,7 @@ def checkpoint_weights():
     first = compile_spec(other, "ckpt-src", emit="safetensors")
     ckpt = os.path.join(first, "safetensors", "model.safetensors")
     out = compile_spec(spec, "ckpt-import", extra=("--weights", ckpt))
-    tensors = read_safetensors(ckpt)
+    tensors = read_safetensors(ckpt)[0]
     ts = torch.jit.load(archive(out))
     for k, v in ts.state_dict().items():
         assert np.array_equal(v.double().numpy(), tensors[k]), f"{k} is not the checkpoint's"
