@@ -11,6 +11,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "interrupt.h"
 #include "llmc/weights.h"
 #include "outdir.h"
 #include "util.h"
@@ -489,6 +490,7 @@ int llmc_compile(llmc_host *h, const llmc_compile_params *p, llmc_diags *d) {
     memset(&layout, 0, sizeof layout);
     llmc_outputs *outs = NULL;
     char *text = NULL;
+    bool signals_armed = false;
 
     rc = resolve_emitters(h, p, m.spec, emit_names, &n_emit, scratch, sizeof scratch, d);
     if (rc) goto fail;
@@ -529,6 +531,9 @@ int llmc_compile(llmc_host *h, const llmc_compile_params *p, llmc_diags *d) {
     }
 
     t0 = llmc_now_ms();
+    /* from here on a stop signal only sets a flag; the steps below poll it and clean up */
+    llmc_stop_signals_arm();
+    signals_armed = true;
     od = llmc_outdir_begin(p->out_dir, p->force, d);
     if (!od) {
         rc = LLMC_EXIT_IO;
@@ -551,6 +556,7 @@ int llmc_compile(llmc_host *h, const llmc_compile_params *p, llmc_diags *d) {
     outs = llmc_outputs_create();
     int threads = effective_threads(h, p);
     for (size_t i = 0; i < n_emit; i++) {
+        if (llmc_interrupted()) goto interrupted;
         llmc_emit_ctx ctx;
         memset(&ctx, 0, sizeof ctx);
         ctx.struct_size = sizeof ctx;
@@ -568,6 +574,7 @@ int llmc_compile(llmc_host *h, const llmc_compile_params *p, llmc_diags *d) {
         errs = llmc_diags_errors(d);
         const llmc_emitter_vtable *ev = emitters[i]->vtable;
         if (ev->emit(&ctx, d) != 0 || llmc_diags_errors(d) > errs) {
+            if (llmc_interrupted()) goto interrupted;
             if (llmc_diags_errors(d) == errs) llmc_error(d, "emit", "emitter %s failed", emitters[i]->name);
             llmc_diag_add(d, LLMC_SEV_NOTE, (llmc_loc){0}, NULL, "emitter %s failed; nothing was written to '%s'",
                           emitters[i]->name, p->out_dir);
@@ -579,8 +586,14 @@ int llmc_compile(llmc_host *h, const llmc_compile_params *p, llmc_diags *d) {
             steps[n_steps++] = (step_rec){step_names[i], "ok", emit_ms[i]};
         }
     }
+    if (llmc_interrupted()) goto interrupted;
     text = report_json(&m, steps, n_steps, &stats, d, outs, emit_names, n_emit, emit_ms, threads);
     if (!text || write_text(tmp, "compilation_report.json", text, d)) goto fail;
+    /* the marker, and every file on disk before the rename that publishes them */
+    if (llmc_outdir_seal(od, d) != 0 || llmc_interrupted()) {
+        if (llmc_interrupted()) goto interrupted;
+        goto fail;
+    }
     if (llmc_outdir_commit(od, d) != 0) {
         od = NULL;
         goto fail;
@@ -595,10 +608,19 @@ int llmc_compile(llmc_host *h, const llmc_compile_params *p, llmc_diags *d) {
         for (size_t i = 0; i < n_emit; i++) printf("%s%s", i ? ", " : " [", emit_names[i]);
         printf("%s\n", n_emit ? "]" : "");
     }
+    if (llmc_interrupted())
+        llmc_diag_add(d, LLMC_SEV_NOTE, (llmc_loc){0}, NULL, "%s arrived after the new output was complete: '%s' "
+                      "holds it", llmc_signal_name(llmc_interrupted()), p->out_dir);
     rc = LLMC_EXIT_OK;
+    goto fail;
+interrupted:
+    rc = 128 + llmc_interrupted();
+    llmc_error(d, NULL, "interrupted by %s: nothing was written to '%s' (an existing one is left as it was) and the "
+               "temporary directory was removed", llmc_signal_name(llmc_interrupted()), p->out_dir);
 fail:
     free(text);
     if (od) llmc_outdir_abort(od);
+    if (signals_armed) llmc_stop_signals_disarm();
     llmc_weights_free(ws);
     llmc_layout_free(&layout);
     llmc_outputs_free(outs);
