@@ -409,8 +409,8 @@ static int check_target(const char *final_dir, bool force, bool appeared, llmc_d
     }
     if (!force) {
         if (appeared)
-            llmc_error(d, NULL, "output directory '%s' appeared while compiling and is not empty; it was left as it "
-                       "is and the new output was discarded (use --force to replace it)", final_dir);
+            llmc_error(d, NULL, "output directory '%s' appeared while compiling and is not empty (use --force to "
+                       "replace it)", final_dir);
         else
             llmc_error(d, NULL, "output directory '%s' exists and is not empty (use --force to replace it)", final_dir);
         return 1;
@@ -836,7 +836,11 @@ int llmc_outdir_commit(llmc_outdir *o, llmc_diags *d) {
                        "output was discarded", out, strerror(errno));
             goto fail;
         }
-        if (check_target(out, o->force, true, d) != 0) goto fail;
+        if (check_target(out, o->force, true, d) != 0) {
+            llmc_diag_add(d, LLMC_SEV_NOTE, (llmc_loc){0}, NULL,
+                          "'%s' changed while compiling; it was left as it is and the new output was discarded", out);
+            goto fail;
+        }
         if (state == LLMC_DIR_EMPTY) {
             if (rename(o->tmp, out) == 0) goto done;
             if (errno == EEXIST || errno == ENOTEMPTY) continue; /* filled meanwhile */
