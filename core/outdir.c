@@ -477,17 +477,21 @@ static void lock_release(int fd, const char *lock_path) {
 
 /* ---- what dead compiles left --------------------------------------------------------------------------- */
 
-/* ".<base>.<kind>-XXXXXX" with mkdtemp's six letters or digits */
-static bool is_leftover_name(const char *name, const char *base, const char *kind) {
-    size_t bl = strlen(base), kl = strlen(kind);
-    if (name[0] != '.' || strncmp(name + 1, base, bl) || name[1 + bl] != '.') return false;
-    const char *p = name + 2 + bl;
-    if (strncmp(p, kind, kl) || p[kl] != '-') return false;
-    p += kl + 1;
-    for (int i = 0; i < 6; i++)
-        if (!((p[i] >= 'a' && p[i] <= 'z') || (p[i] >= 'A' && p[i] <= 'Z') || (p[i] >= '0' && p[i] <= '9')))
-            return false;
-    return p[6] == '\0';
+/* "tmp" or "old" when name is ".<some base>.<kind>-XXXXXX" (XXXXXX: mkdtemp's six letters or
+ * digits), else NULL; *own: <some base> is base. */
+static const char *leftover_kind(const char *name, const char *base, bool *own) {
+    enum { SUFFIX = 11 }; /* ".tmp-XXXXXX" */
+    size_t n = strlen(name);
+    if (n < SUFFIX + 2 || name[0] != '.') return NULL;
+    const char *suffix = name + n - SUFFIX;
+    const char *kind = !strncmp(suffix, ".tmp-", 5) ? "tmp" : !strncmp(suffix, ".old-", 5) ? "old" : NULL;
+    for (int i = 5; kind && i < SUFFIX; i++) {
+        char c = suffix[i];
+        if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9'))) kind = NULL;
+    }
+    size_t bl = n - 1 - SUFFIX;
+    *own = bl == strlen(base) && !strncmp(name + 1, base, bl);
+    return kind;
 }
 
 /* Open path (a directory of ours, no symlink) and try to flock it. Returns the fd when no live
@@ -517,16 +521,21 @@ static bool leftover_is_llmc(const char *path) {
     return k == MARKER_COMPLETE && verify_llmc_output(path, why, sizeof why) == 0;
 }
 
-/* Called with the lock held, so no live llmc compile into final_dir owns what is found; the flock
- * of each directory guards against one that runs without the lock file (removed by hand). */
+/* Leftovers of final_dir's own compiles: called with its lock held, so no live llmc compile into
+ * final_dir owns them (the flock of each directory guards against one that runs without the lock
+ * file, removed by hand). Temp dirs of other outputs in the same folder are removed too, but only
+ * unmistakable ones: with an llmc marker and no flock. Every live compile flocks its temp dir
+ * before writing the marker into it, and the old output it is replacing before moving it, so an
+ * unlocked, marked directory has no live owner. */
 static void clean_leftovers(const char *parent, const char *base, const char *final_dir, llmc_diags *d) {
     DIR *dp = opendir(parent);
     if (!dp) return;
     char **names = NULL;
     size_t n = 0, cap = 0;
     struct dirent *e;
+    bool own;
     while ((e = readdir(dp)) != NULL) {
-        if (!is_leftover_name(e->d_name, base, "tmp") && !is_leftover_name(e->d_name, base, "old")) continue;
+        if (!leftover_kind(e->d_name, base, &own)) continue;
         if (n == cap) {
             cap = cap ? cap * 2 : 8;
             char **grown = realloc(names, cap * sizeof *grown);
@@ -544,7 +553,8 @@ static void clean_leftovers(const char *parent, const char *base, const char *fi
      * put it back first, so that nothing below counts it as garbage. */
     for (size_t i = 0; out_missing && i < n; i++) {
         char path[PATH_MAX];
-        if (!is_leftover_name(names[i], base, "old") || join(path, sizeof path, parent, names[i])) continue;
+        const char *kind = leftover_kind(names[i], base, &own);
+        if (!own || strcmp(kind, "old") || join(path, sizeof path, parent, names[i])) continue;
         int fd = claim_leftover(path);
         if (fd < 0) continue;
         json_t *m;
@@ -567,8 +577,11 @@ static void clean_leftovers(const char *parent, const char *base, const char *fi
     for (size_t i = 0; i < n; i++) {
         char path[PATH_MAX];
         if (!names[i][0] || join(path, sizeof path, parent, names[i])) continue;
+        const char *kind = leftover_kind(names[i], base, &own);
+        /* another output's: only its unfinished or finished temp dirs, never a moved-aside copy */
+        if (!own && (strcmp(kind, "tmp") || llmc_dir_state_of(path) != LLMC_DIR_NONEMPTY)) continue;
         /* while OUT is missing, an old copy may be the only one: keep it */
-        if (out_missing && is_leftover_name(names[i], base, "old")) {
+        if (own && out_missing && !strcmp(kind, "old")) {
             llmc_warning(d, NULL, "'%s' is missing; left '%s' (a copy of it that an interrupted compile moved aside) "
                          "as it is", final_dir, path);
             continue;
@@ -576,8 +589,10 @@ static void clean_leftovers(const char *parent, const char *base, const char *fi
         int fd = claim_leftover(path);
         if (fd < 0) continue; /* a live process holds it, or it is not ours */
         if (!leftover_is_llmc(path)) {
-            llmc_warning(d, NULL, "left '%s' as it is: it is named like an llmc temporary directory but holds files "
-                         "llmc did not write", path);
+            if (own)
+                llmc_warning(d, NULL, "left '%s' as it is: it is named like an llmc temporary directory, but has no "
+                             "llmc marker or holds files llmc did not write (an older llmc leaves no marker); "
+                             "remove it yourself if it is not yours", path);
         } else if (llmc_remove_tree(path) == 0) {
             llmc_diag_add(d, LLMC_SEV_NOTE, (llmc_loc){0}, NULL,
                           "removed '%s', left behind by an llmc compile that was killed", path);
@@ -745,7 +760,7 @@ static void remove_previous(const llmc_outdir *o, const char *old, llmc_diags *d
 
 /* OUT holds an output llmc wrote and force is on: swap the temp dir in. 0 done, 1 failed (in d;
  * *keep_tmp when the temp dir now holds something that must not be deleted). */
-static int replace_existing(llmc_outdir *o, bool *keep_tmp, llmc_diags *d) {
+static int swap_in(llmc_outdir *o, bool *keep_tmp, llmc_diags *d) {
     const char *out = o->final_dir;
     char why[PATH_MAX + 256];
     if (rename_flags(o->tmp, out, RENAME_EXCHANGE) == 0) {
@@ -815,6 +830,21 @@ static int replace_existing(llmc_outdir *o, bool *keep_tmp, llmc_diags *d) {
     }
     remove_previous(o, old, d);
     return 0;
+}
+
+/* swap_in with the old OUT flock'ed until it is gone, so that no compile into another directory of
+ * the same folder takes it, moved aside or swapped out, for a dead compile's leftover */
+static int replace_existing(llmc_outdir *o, bool *keep_tmp, llmc_diags *d) {
+    int fd = open(o->final_dir, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+    if (fd < 0 || flock(fd, LOCK_EX | LOCK_NB) != 0) {
+        llmc_error(d, NULL, "cannot replace '%s': %s; it was left as it is and the new output was discarded",
+                   o->final_dir, errno == EWOULDBLOCK ? "another process holds a lock on it" : strerror(errno));
+        if (fd >= 0) close(fd);
+        return 1;
+    }
+    int rc = swap_in(o, keep_tmp, d);
+    close(fd);
+    return rc;
 }
 
 int llmc_outdir_commit(llmc_outdir *o, llmc_diags *d) {

@@ -266,9 +266,14 @@ sleep 0.3
 kill -KILL $pid
 wait $pid 2>/dev/null
 check "SIGKILL left a temp dir behind" test -n "$(leftovers "$S" | grep tmp-)"
+# a compile into another directory of the same folder removes the temp dir (not the lock file:
+# only a compile into the same OUT may remove that)
 expect_err "note: removed '$S/\.out\.tmp-[A-Za-z0-9]{6}', left behind by an llmc compile that was killed" \
-  run compile "$T/tiny.yaml" -o "$S/out" --emit none --force
-check "no leftovers after the compile that followed SIGKILL" no_leftovers "$S"
+  run compile "$T/tiny.yaml" -o "$S/sibling" --emit none
+check "no temp dir left after the compile that followed SIGKILL" test -z "$(leftovers "$S" | grep -v '^\.out\.lock$')"
+expect_exit 0 run compile "$T/tiny.yaml" -o "$S/out" --emit none --force
+check "no leftovers after the next compile into the same OUT" no_leftovers "$S"
+rm -rf "$S/sibling"
 # ... but a live compile's temp dir is never touched, even if its lock file was removed by hand
 L="$T/live"
 mkdir -p "$L"

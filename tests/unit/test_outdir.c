@@ -224,6 +224,13 @@ static void test_leftovers_of_dead_compiles(void **state) {
     assert_int_equal(mkdir(at(".out.tmp-users1"), 0777), 0);
     put(at(".out.tmp-users1/mine.txt"), "mine");
     assert_int_equal(mkdir(at(".out.tmp-alive1"), 0777), 0);
+    /* another output's in the same folder: a dead temp dir goes; an empty one (its compile may be
+     * between mkdtemp and flock) and a moved-aside copy stay */
+    assert_int_equal(mkdir(at(".other.tmp-dead02"), 0777), 0);
+    put(at(".other.tmp-dead02/.llmc-output"), "{\"format\": \"llmc-output\", \"version\": 1, \"complete\": false}\n");
+    assert_int_equal(mkdir(at(".other.tmp-empty1"), 0777), 0);
+    assert_int_equal(mkdir(at(".other.old-abc123"), 0777), 0);
+    put(at(".other.old-abc123/.llmc-output"), "{\"format\": \"llmc-output\", \"version\": 1, \"complete\": false}\n");
     int live = open(at(".out.tmp-alive1"), O_RDONLY | O_DIRECTORY);
     assert_true(live >= 0);
     assert_int_equal(flock(live, LOCK_EX), 0);
@@ -237,6 +244,9 @@ static void test_leftovers_of_dead_compiles(void **state) {
     assert_int_equal(access(at(".out.tmp-dead01"), F_OK), -1);
     assert_int_equal(access(at(".out.tmp-users1/mine.txt"), F_OK), 0);
     assert_int_equal(access(at(".out.tmp-alive1"), F_OK), 0);
+    assert_int_equal(access(at(".other.tmp-dead02"), F_OK), -1);
+    assert_int_equal(access(at(".other.tmp-empty1"), F_OK), 0);
+    assert_int_equal(access(at(".other.old-abc123"), F_OK), 0);
     close(live);
     llmc_diags_free(d);
 }
