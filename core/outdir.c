@@ -433,8 +433,8 @@ static int lock_acquire(const char *lock_path, const char *final_dir, llmc_diags
     for (int attempt = 0; attempt < 16; attempt++) {
         int fd = open(lock_path, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0666);
         if (fd < 0) {
-            llmc_error(d, NULL, "cannot create the lock file '%s' beside the output directory: %s", lock_path,
-                       strerror(errno));
+            llmc_error(d, NULL, "cannot write in the folder of '%s' (creating the lock file '%s': %s)", final_dir,
+                       lock_path, strerror(errno));
             return -1;
         }
         if (flock(fd, LOCK_EX | LOCK_NB) != 0) {
@@ -728,11 +728,11 @@ llmc_outdir *llmc_outdir_begin(const char *final_dir, bool force, llmc_diags *d)
     /* mkdtemp makes it 0700; the finished directory gets the usual permissions */
     mode_t um = umask(0);
     umask(um);
-    if (chmod(o->tmp, 0777 & ~um) != 0 || write_marker(o->tmp, false, d) != 0) {
-        if (llmc_diags_errors(d) == 0)
-            llmc_error(d, NULL, "cannot set the permissions of '%s': %s", o->tmp, strerror(errno));
+    if (chmod(o->tmp, 0777 & ~um) != 0) {
+        llmc_error(d, NULL, "cannot set the permissions of '%s': %s", o->tmp, strerror(errno));
         goto fail_tmp;
     }
+    if (write_marker(o->tmp, false, d) != 0) goto fail_tmp;
     return o;
 fail_tmp:
     llmc_remove_tree(o->tmp);
@@ -755,7 +755,8 @@ int llmc_outdir_seal(llmc_outdir *o, llmc_diags *d) {
 static void remove_previous(const llmc_outdir *o, const char *old, llmc_diags *d) {
     if (llmc_remove_tree(old) != 0)
         llmc_warning(d, NULL, "the new output is in '%s', but the previous one could not be fully removed from "
-                     "'%s' (%s); the next compile into '%s' removes it", o->final_dir, old, strerror(errno), o->parent);
+                     "'%s' (%s); the next compile into '%s' removes it", o->final_dir, old, strerror(errno),
+                     o->final_dir);
 }
 
 /* OUT holds an output llmc wrote and force is on: swap the temp dir in. 0 done, 1 failed (in d;

@@ -590,10 +590,9 @@ int llmc_compile(llmc_host *h, const llmc_compile_params *p, llmc_diags *d) {
     text = report_json(&m, steps, n_steps, &stats, d, outs, emit_names, n_emit, emit_ms, threads);
     if (!text || write_text(tmp, "compilation_report.json", text, d)) goto fail;
     /* the marker, and every file on disk before the rename that publishes them */
-    if (llmc_outdir_seal(od, d) != 0 || llmc_interrupted()) {
-        if (llmc_interrupted()) goto interrupted;
-        goto fail;
-    }
+    int sealed = llmc_outdir_seal(od, d);
+    if (llmc_interrupted()) goto interrupted;
+    if (sealed != 0) goto fail;
     if (llmc_outdir_commit(od, d) != 0) {
         od = NULL;
         goto fail;
