@@ -550,7 +550,9 @@ llmc_config *llmc_config_load_string(const char *text, size_t len, const char *n
     return cfg;
 }
 
-llmc_config *llmc_config_load_file(const char *path, const char *exe_dir, llmc_diags *d) {
+/* llmc_config_load_file; *unreadable (if given) says whether a NULL return was an I/O error */
+static llmc_config *load_file(const char *path, const char *exe_dir, llmc_diags *d, bool *unreadable) {
+    if (unreadable) *unreadable = false;
     if (!path || !path[0]) {
         llmc_error(d, NULL, "no config file given");
         return NULL;
@@ -558,11 +560,12 @@ llmc_config *llmc_config_load_file(const char *path, const char *exe_dir, llmc_d
     size_t len = 0;
     char *text = llmc_read_file(path, LLMC_DOC_MAX_BYTES, &len);
     if (!text) {
+        if (unreadable) *unreadable = errno != EFBIG;
         llmc_loc loc = {path, 0, 0};
         if (errno == EFBIG)
             llmc_diag_add(d, LLMC_SEV_ERROR, loc, NULL, "config file is larger than %zu MiB", LLMC_DOC_MAX_BYTES >> 20);
         else
-            llmc_diag_add(d, LLMC_SEV_ERROR, loc, NULL, "cannot read the config file: %s", strerror(errno));
+            llmc_diag_add(d, LLMC_SEV_ERROR, loc, NULL, "cannot read the config file: %s", llmc_read_file_error(path, errno));
         return NULL;
     }
     /* relative paths inside are relative to the file's folder */
@@ -576,6 +579,10 @@ llmc_config *llmc_config_load_file(const char *path, const char *exe_dir, llmc_d
     free(abs);
     free(text);
     return cfg;
+}
+
+llmc_config *llmc_config_load_file(const char *path, const char *exe_dir, llmc_diags *d) {
+    return load_file(path, exe_dir, d, NULL);
 }
 
 llmc_config *llmc_config_embedded_default(const char *exe_dir) {
@@ -599,18 +606,19 @@ static bool exists(const char *path) {
     return stat(path, &st) == 0;
 }
 
-llmc_config *llmc_config_discover_with(const char *explicit_path, const char *exe_dir, const char *installed_path,
-                                       llmc_diags *d) {
+static llmc_config *discover(const char *explicit_path, const char *exe_dir, const char *installed_path, llmc_diags *d,
+                             bool *unreadable) {
     llmc_config *c;
     char *origin;
+    if (unreadable) *unreadable = false;
     if (explicit_path) {
-        c = llmc_config_load_file(explicit_path, exe_dir, d);
+        c = load_file(explicit_path, exe_dir, d, unreadable);
         origin = llmc_asprintf("--config %s", explicit_path);
     } else if (exists("llmc.yaml")) {
-        c = llmc_config_load_file("llmc.yaml", exe_dir, d);
+        c = load_file("llmc.yaml", exe_dir, d, unreadable);
         origin = llmc_strdup("./llmc.yaml (current directory)");
     } else if (installed_path && exists(installed_path)) {
-        c = llmc_config_load_file(installed_path, exe_dir, d);
+        c = load_file(installed_path, exe_dir, d, unreadable);
         origin = llmc_asprintf("installed config %s", installed_path);
     } else {
         c = llmc_config_embedded_default(exe_dir);
@@ -634,9 +642,14 @@ char *llmc_config_installed_path(const char *exe_dir) {
     return p;
 }
 
-llmc_config *llmc_config_discover(const char *explicit_path, const char *exe_dir, llmc_diags *d) {
+llmc_config *llmc_config_discover_with(const char *explicit_path, const char *exe_dir, const char *installed_path,
+                                       llmc_diags *d) {
+    return discover(explicit_path, exe_dir, installed_path, d, NULL);
+}
+
+llmc_config *llmc_config_discover(const char *explicit_path, const char *exe_dir, llmc_diags *d, bool *unreadable) {
     char *installed = llmc_config_installed_path(exe_dir); /* NULL if the binary's folder is unknown */
-    llmc_config *c = llmc_config_discover_with(explicit_path, exe_dir, installed, d);
+    llmc_config *c = discover(explicit_path, exe_dir, installed, d, unreadable);
     free(installed);
     return c;
 }

@@ -613,19 +613,13 @@ static void read_emit_options(ctx *c, const llmc_doc_node *root) {
                 err_at(c, key_loc(c, oe), opath, "expected a single value, got %s", llmc_doc_kind_desc(oe->value));
                 continue;
             }
-            llmc_emit_option *o = &s->emit_options[s->n_emit_options];
-            o->emitter = llmc_strdup(em->key);
-            o->key = llmc_strdup(oe->key);
-            o->value = llmc_strdup(oe->value->text);
+            /* the strings are the source tree's (s->doc), which lives as long as the spec */
+            llmc_emit_option *o = &s->emit_options[s->n_emit_options++];
+            o->emitter = em->key;
+            o->key = oe->key;
+            o->value = oe->value->text;
             o->loc = entry_loc(c, oe);
             o->loc.file = s->source_path;
-            if (!o->emitter || !o->key || !o->value) {
-                free(o->emitter); free(o->key); free(o->value);
-                memset(o, 0, sizeof *o);
-                err_at(c, key_loc(c, oe), opath, "out of memory");
-                continue;
-            }
-            s->n_emit_options++;
         }
     }
 }
@@ -999,12 +993,7 @@ void llmc_spec_free(llmc_spec *s) {
     free(s->constraints);
     for (size_t i = 0; i < s->n_emit; i++) free(s->emit[i]);
     free(s->emit);
-    for (size_t i = 0; i < s->n_emit_options; i++) {
-        free(s->emit_options[i].emitter);
-        free(s->emit_options[i].key);
-        free(s->emit_options[i].value);
-    }
-    free(s->emit_options);
+    free(s->emit_options); /* their strings are s->doc's */
     llmc_doc_free(s->doc);
     free(s);
 }
@@ -1077,7 +1066,7 @@ llmc_spec *llmc_spec_load_file(const char *path, llmc_diags *d) {
         if (errno == EFBIG)
             llmc_diag_add(d, LLMC_SEV_ERROR, loc, NULL, "spec file is larger than %zu MiB", LLMC_DOC_MAX_BYTES >> 20);
         else
-            llmc_diag_add(d, LLMC_SEV_ERROR, loc, NULL, "cannot read the spec file: %s", strerror(errno));
+            llmc_diag_add(d, LLMC_SEV_ERROR, loc, NULL, "cannot read the spec file: %s", llmc_read_file_error(path, errno));
         return NULL;
     }
     llmc_spec *s = llmc_spec_load_string(text, len, path, LLMC_SPEC_FORMAT_AUTO, d);
