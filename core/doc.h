@@ -48,6 +48,7 @@ struct llmc_doc_node {
     bool multiline;         /* block scalar or spread over several lines: offsets in text are not columns */
     bool is_null;           /* plain "", "~", "null", "Null" or "NULL" */
     bool reported;          /* stands for something already reported (an alias): checks skip it */
+    bool owns_heap;         /* private: has a key table or array outside the arena (freed with it) */
 
     /* mapping: keys in file order; key_index finds a key in O(1) (llmc_doc_map_find) */
     llmc_doc_entry *entries;
@@ -67,14 +68,20 @@ typedef struct llmc_doc {
     llmc_doc_arena *arena;  /* owns every node, key and text of the tree */
 } llmc_doc;
 
-/* Parse text as YAML or JSON. JSON is first checked strictly with jansson (syntax and
- * duplicate keys, located), then read with libyaml so every key has a location.
+/* Parse text as YAML or JSON. JSON that is plainly valid is read directly, with locations
+ * (doc_json.c); any other JSON is checked strictly with jansson (syntax and duplicate keys,
+ * located), then read with libyaml so every key has a location.
  * Returns NULL on a fatal error (syntax, depth, size). Non-fatal problems (duplicate
  * keys, aliases, anchors, tags) are reported to d and the doc is still returned, so a
  * caller can report everything at once; *had_errors says whether any were reported. */
 LLMC_API llmc_doc *llmc_doc_parse(const char *text, size_t len, const char *file, llmc_doc_format fmt,
                                   llmc_diags *d, bool *had_errors);
 LLMC_API void llmc_doc_free(llmc_doc *doc);
+/* JSON read only the careful way (jansson's check, then libyaml's located tree or jansson's
+ * tree), as llmc_doc_parse reads what its direct JSON reader does not take. For tests and the
+ * fuzzer, which compare the two. */
+LLMC_API llmc_doc *llmc_doc_parse_json_careful(const char *text, size_t len, const char *file, llmc_diags *d,
+                                               bool *had_errors);
 
 /* Entry of key in a mapping node (NULL if n is not a mapping or has no such key); O(1) expected. */
 LLMC_API const llmc_doc_entry *llmc_doc_map_find(const llmc_doc_node *map, const char *key);

@@ -7,6 +7,7 @@
 #include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <sys/random.h>
 #include <time.h>
 
@@ -67,9 +68,31 @@ llmc_key_index llmc_key_index_init(void) {
     return ix;
 }
 
+/* Big tables are mapped directly and marked for transparent huge pages: every probe lands on a
+ * random slot, and with 4 KiB pages each would also miss the TLB (dearly, in a virtual machine). */
+#define MAP_TABLE_BYTES ((size_t)2 << 20)
+
+static llmc_key_slot *table_alloc(size_t cap) {
+    size_t bytes = cap * sizeof(llmc_key_slot);
+    if (bytes < MAP_TABLE_BYTES) return calloc(cap, sizeof(llmc_key_slot));
+    void *p = mmap(NULL, bytes, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0); /* zeroed */
+    if (p == MAP_FAILED) return NULL;
+#ifdef MADV_HUGEPAGE
+    (void)madvise(p, bytes, MADV_HUGEPAGE); /* a hint: without it, ordinary pages */
+#endif
+    return p;
+}
+
+static void table_free(llmc_key_slot *slots, size_t cap) {
+    if (!slots) return;
+    size_t bytes = cap * sizeof(llmc_key_slot);
+    if (bytes < MAP_TABLE_BYTES) free(slots);
+    else munmap(slots, bytes);
+}
+
 void llmc_key_index_free(llmc_key_index *ix) {
     if (!ix) return;
-    free(ix->slots);
+    table_free(ix->slots, ix->cap);
     *ix = llmc_key_index_init();
 }
 
@@ -104,7 +127,7 @@ int llmc_key_index_reserve(llmc_key_index *ix, size_t pos, llmc_key_at_fn key_at
     if (pos >= UINT32_MAX - 1) return -1; /* positions are stored in 32 bits */
     if (pos + 1 <= LLMC_KEY_INDEX_SMALL) return 0;
     if (!ix->slots) {
-        llmc_key_slot *slots = calloc(MIN_TABLE, sizeof *slots);
+        llmc_key_slot *slots = table_alloc(MIN_TABLE);
         if (!slots) return -1;
         for (size_t i = 0; i < pos; i++) {
             const char *k = key_at(array, i);
@@ -115,11 +138,11 @@ int llmc_key_index_reserve(llmc_key_index *ix, size_t pos, llmc_key_at_fn key_at
     } else if (pos + 1 > ix->cap / 2) {
         if (ix->cap > ((size_t)1 << 31) || ix->cap > SIZE_MAX / 2 / sizeof(llmc_key_slot)) return -1;
         size_t cap = ix->cap * 2;
-        llmc_key_slot *slots = calloc(cap, sizeof *slots);
+        llmc_key_slot *slots = table_alloc(cap);
         if (!slots) return -1;
         for (size_t i = 0; i < ix->cap; i++)
             if (ix->slots[i].pos1) put(slots, cap, ix->slots[i].tag, (size_t)ix->slots[i].pos1 - 1);
-        free(ix->slots);
+        table_free(ix->slots, ix->cap);
         ix->slots = slots;
         ix->cap = cap;
     }

@@ -15,6 +15,7 @@
 #include <strings.h>
 
 #include "doc.h"
+#include "keyindex.h"
 #include "llmc/expr.h"
 #include "util.h"
 
@@ -564,6 +565,7 @@ static void read_emit(ctx *c, const llmc_doc_node *root) {
     }
     s->emit = calloc(n->n_items ? n->n_items : 1, sizeof *s->emit);
     if (!s->emit) { err_at(c, key_loc(c, e), "emit", "out of memory"); return; }
+    llmc_key_index listed = llmc_key_index_init(); /* repeats found in O(1) each */
     for (size_t i = 0; i < n->n_items; i++) {
         char path[48];
         snprintf(path, sizeof path, "emit[%zu]", i);
@@ -572,15 +574,17 @@ static void read_emit(ctx *c, const llmc_doc_node *root) {
         vstate st = read_plugin_name(c, &item, path, &name);
         if (st == V_ABSENT) err_at(c, node_loc(c, n->items[i]), path, "expected an emitter name, got null");
         if (st != V_OK) continue;
-        bool dup = false;
-        for (size_t k = 0; k < s->n_emit && !dup; k++) dup = !strcmp(s->emit[k], name);
-        if (dup) {
+        if (llmc_key_index_find(&listed, s->n_emit, name, strlen(name), llmc_key_at_strv, s->emit) !=
+            LLMC_KEY_INDEX_NONE) {
             err_at(c, node_loc(c, n->items[i]), path, "emitter '%s' is listed twice", name);
             free(name);
             continue;
         }
         s->emit[s->n_emit++] = name;
+        if (llmc_key_index_add(&listed, s->n_emit - 1, llmc_key_at_strv, s->emit) != 0)
+            err_at(c, node_loc(c, n->items[i]), path, "out of memory");
     }
+    llmc_key_index_free(&listed);
 }
 
 static void read_emit_options(ctx *c, const llmc_doc_node *root) {
