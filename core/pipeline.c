@@ -11,6 +11,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "doc.h"
 #include "interrupt.h"
 #include "llmc/weights.h"
 #include "outdir.h"
@@ -102,8 +103,11 @@ static int solve_dims(llmc_host *h, const llmc_compile_params *p, llmc_model *m,
         rc = LLMC_EXIT_SPEC;
         break;
     default:
-        if (llmc_diags_errors(d) == 0) llmc_error(d, NULL, "solver %s failed without a message", m->solver->name);
         rc = LLMC_EXIT_SPEC;
+        if (llmc_diags_errors(d) == 0) { /* nothing the spec's author can act on: the plugin's fault */
+            llmc_error(d, NULL, "solver %s failed without a message", m->solver->name);
+            rc = LLMC_EXIT_PLUGIN;
+        }
         break;
     }
     if (rc == LLMC_EXIT_OK) {
@@ -113,7 +117,7 @@ static int solve_dims(llmc_host *h, const llmc_compile_params *p, llmc_model *m,
             llmc_error(d, NULL, "solver %s returned dimensions that fail the core's independent check:",
                        m->solver->name);
             llmc_diags_take(d, chk);
-            rc = LLMC_EXIT_SPEC;
+            rc = LLMC_EXIT_PLUGIN; /* a plugin that lies is a plugin error, not a spec error */
         }
         llmc_diags_free(chk);
         m->dims = sol->dims;
@@ -125,11 +129,17 @@ static int solve_dims(llmc_host *h, const llmc_compile_params *p, llmc_model *m,
 int llmc_model_prepare(llmc_host *h, const llmc_compile_params *p, llmc_model *m, llmc_diags *d) {
     memset(m, 0, sizeof *m);
     double t0 = llmc_now_ms();
-    if (access(p->spec_path, R_OK) != 0) {
-        llmc_error(d, NULL, "cannot read spec '%s': %s", p->spec_path, strerror(errno));
+    /* A spec that cannot be read is an I/O error (4); one that is read but wrong, or too large,
+     * is a spec error (1). A FIFO, socket or device is refused at once, never waited on. */
+    size_t len = 0;
+    char *text = llmc_read_file(p->spec_path, LLMC_DOC_MAX_BYTES, &len);
+    if (!text && errno != EFBIG) {
+        llmc_error(d, NULL, "cannot read spec '%s': %s", p->spec_path, llmc_read_file_error(p->spec_path, errno));
         return LLMC_EXIT_IO;
     }
-    m->spec = llmc_spec_load_file(p->spec_path, d);
+    m->spec = text ? llmc_spec_load_string(text, len, p->spec_path, LLMC_SPEC_FORMAT_AUTO, d)
+                   : llmc_spec_load_file(p->spec_path, d); /* reports the size limit */
+    free(text);
     if (!m->spec) return LLMC_EXIT_SPEC;
     llmc_spec *spec = m->spec;
     if (p->dtype && parse_dtype(p->dtype, &spec->precision) != 0) {
@@ -183,7 +193,7 @@ int llmc_model_prepare(llmc_host *h, const llmc_compile_params *p, llmc_model *m
     if (tv->build_ir(spec, &m->dims, m->ir, d) != 0 || llmc_diags_errors(d) > errs || llmc_ir_validate(m->ir, d) != 0) {
         llmc_error(d, NULL, "template %s built an invalid IR for this spec (a template bug; please report it)",
                    m->tmpl->name);
-        return LLMC_EXIT_SPEC;
+        return LLMC_EXIT_PLUGIN;
     }
     if (llmc_ir_count_params(m->ir, &m->count, d) != 0) return LLMC_EXIT_SPEC;
     /* The IR count is the truth; the template's closed form (which the solver used) must
@@ -206,7 +216,7 @@ int llmc_model_prepare(llmc_host *h, const llmc_compile_params *p, llmc_model *m
                 llmc_diag_add(d, LLMC_SEV_NOTE, (llmc_loc){0}, NULL, "%s: closed form %llu, IR %llu",
                               llmc_component_name((llmc_component)c), (unsigned long long)closed.component[c],
                               (unsigned long long)m->count.component[c]);
-        return LLMC_EXIT_SPEC;
+        return LLMC_EXIT_PLUGIN;
     }
     if (m->solver) {
         m->solution.params = m->count.total;
@@ -449,9 +459,10 @@ static llmc_weight_source *open_weights(const llmc_model *m, const llmc_compile_
     else
         snprintf(path, sizeof path, "%s", ck);
     ck = path;
-    if (access(ck, R_OK) != 0) {
+    if (llmc_check_regular_file(ck) != 0) {
+        const char *why = llmc_read_file_error(ck, errno);
         llmc_diag_add(d, LLMC_SEV_ERROR, llmc_spec_loc(m->spec, "weights.checkpoint"), "weights.checkpoint",
-                      "cannot read checkpoint '%s': %s", ck, strerror(errno));
+                      "cannot read checkpoint '%s': %s", ck, why);
         *rc = LLMC_EXIT_IO;
         return NULL;
     }

@@ -320,7 +320,7 @@ fail:
 
 llmc_st_file *llmc_st_open(const char *path, llmc_diags *d) {
     st_err e = {d, path, 0};
-    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    int fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK); /* a FIFO is refused below, not waited on */
     if (fd < 0) {
         err_at(&e, NULL, "cannot open: %s", strerror(errno));
         return NULL;

@@ -247,9 +247,14 @@ int cmd_inspect(const cli_globals *g, int argc, char **argv) {
     }
     if (S_ISDIR(st.st_mode)) snprintf(path, sizeof path, "%s/ir.json", target);
     else snprintf(path, sizeof path, "%s", target);
+    /* unreadable (missing, a directory, a FIFO: refused at once) is I/O; read but wrong is 1 */
+    if (llmc_check_regular_file(path) != 0) {
+        fprintf(stderr, "llmc: cannot read '%s': %s\n", path, llmc_read_file_error(path, errno));
+        return LLMC_EXIT_IO;
+    }
     llmc_diags *d = llmc_diags_create();
     llmc_ir *ir = llmc_ir_load_json_file(path, d);
-    if (!ir) return finish(d, NULL, access(path, R_OK) != 0 ? LLMC_EXIT_IO : LLMC_EXIT_SPEC);
+    if (!ir) return finish(d, NULL, LLMC_EXIT_SPEC);
     int rc = LLMC_EXIT_OK;
     if (dot) {
         FILE *f = dot_file ? fopen(dot_file, "w") : stdout;

@@ -100,7 +100,7 @@ cat >"$T/budget.yaml" <<'EOF'
 target_params: 20M
 vocab_size: 32000
 EOF
-expect_exit 1 "$LLMC" --plugins "$PLUG" --plugins "$TP" solve "$T/budget.yaml" --solver liar
+expect_exit 3 "$LLMC" --plugins "$PLUG" --plugins "$TP" solve "$T/budget.yaml" --solver liar
 expect_err "solver liar returned dimensions that fail the core's independent check" \
   "$LLMC" --plugins "$PLUG" --plugins "$TP" solve "$T/budget.yaml" --solver liar
 expect_exit 0 run solve "$T/budget.yaml"
