@@ -449,8 +449,13 @@ static llmc_weight_source *open_weights(const llmc_model *m, const llmc_compile_
         snprintf(path, sizeof path, "%s", ck);
     ck = path;
     if (access(ck, R_OK) != 0) {
-        llmc_diag_add(d, LLMC_SEV_ERROR, llmc_spec_loc(m->spec, "weights.checkpoint"), "weights.checkpoint",
-                      "cannot read checkpoint '%s': %s", ck, strerror(errno));
+        /* the spec's key when the spec named it; --weights names the file itself */
+        if (p->weights)
+            llmc_diag_add(d, LLMC_SEV_ERROR, (llmc_loc){ck, 0, 0}, NULL, "cannot read checkpoint (--weights): %s",
+                          strerror(errno));
+        else
+            llmc_diag_add(d, LLMC_SEV_ERROR, llmc_spec_loc(m->spec, "weights.checkpoint"), "weights.checkpoint",
+                          "cannot read checkpoint '%s': %s", ck, strerror(errno));
         *rc = LLMC_EXIT_IO;
         return NULL;
     }
@@ -458,8 +463,12 @@ static llmc_weight_source *open_weights(const llmc_model *m, const llmc_compile_
         *rc = LLMC_EXIT_SPEC;
         return NULL;
     }
-    llmc_weight_source *ws = llmc_weights_open_checkpoint(ck, m->ir, layout, d);
-    if (!ws) *rc = LLMC_EXIT_SPEC;
+    /* a checkpoint's problems are located in the checkpoint: bad content exits 1, I/O 4 */
+    llmc_checkpoint_params cp = llmc_checkpoint_default_params();
+    cp.allow_nonfinite = p->allow_nonfinite;
+    llmc_weights_error why;
+    llmc_weight_source *ws = llmc_weights_open_checkpoint_with(ck, m->ir, layout, &cp, &why, d);
+    if (!ws) *rc = why == LLMC_WEIGHTS_IO_ERROR ? LLMC_EXIT_IO : LLMC_EXIT_SPEC;
     return ws;
 }
 
@@ -571,6 +580,7 @@ int llmc_compile(llmc_host *h, const llmc_compile_params *p, llmc_diags *d) {
             if (llmc_diags_errors(d) == errs) llmc_error(d, "emit", "emitter %s failed", emitters[i]->name);
             llmc_diag_add(d, LLMC_SEV_NOTE, (llmc_loc){0}, NULL, "emitter %s failed; nothing was written to '%s'",
                           emitters[i]->name, p->out_dir);
+            if (llmc_weights_failure(ws) == LLMC_WEIGHTS_BAD_DATA) rc = LLMC_EXIT_SPEC; /* NaN/Inf in the checkpoint */
             goto fail;
         }
         emit_ms[i] = llmc_now_ms() - t0;
