@@ -209,9 +209,9 @@ static void report_nonfinite(const llmc_weight_source *ws, const llmc_ckpt_loc *
     if (L->st == LLMC_ST_F64 && !isnan(bad->value)) what = "infinite or beyond float32's range";
     char *key = llmc_asprintf("tensor '%s'", L->t->name);
     llmc_diag_add(d, LLMC_SEV_ERROR, (llmc_loc){llmc_st_name(L->f), 0, 0}, key,
-                  "element %llu %s is %s: the checkpoint holds non-finite weights (llmc compile --allow-nonfinite "
-                  "imports them as they are)",
-                  (unsigned long long)bad->index, idx, what);
+                  "element %s (flat index %llu) is %s: the checkpoint holds non-finite weights (llmc compile "
+                  "--allow-nonfinite imports them as they are)",
+                  idx, (unsigned long long)bad->index, what);
     free(key);
 }
 

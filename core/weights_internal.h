@@ -92,8 +92,8 @@ void llmc_st_report_fault(const llmc_st_file *f, const llmc_st_tensor *t, uintpt
 /* ---- finite checks (weights_convert.c) ---------------------------------------------------- */
 /* Index of the first NaN or infinity among n values at x (f32, f16 or bf16 bits; any
  * alignment), or n when all are finite. */
-size_t llmc_first_nonfinite_f32(const void *x, size_t n);
-size_t llmc_first_nonfinite_f16(const void *x, size_t n);
-size_t llmc_first_nonfinite_bf16(const void *x, size_t n);
+LLMC_API size_t llmc_first_nonfinite_f32(const void *x, size_t n);
+LLMC_API size_t llmc_first_nonfinite_f16(const void *x, size_t n);
+LLMC_API size_t llmc_first_nonfinite_bf16(const void *x, size_t n);
 
 #endif
