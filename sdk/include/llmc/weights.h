@@ -11,7 +11,9 @@
  *    results do not depend on chunk sizes, thread counts or order. Scheme: docs/weights.md.
  *  - checkpoint: a safetensors file or a sharded "*.safetensors.index.json", memory-mapped,
  *    validated as untrusted input, whose tensors are matched to the IR through the storage
- *    layout (below); dtype is converted on read.
+ *    layout (below); dtype is converted on read, every value is checked for NaN/Inf on read
+ *    (unless allow_nonfinite), and a file that shrinks while it is read fails the read with an
+ *    error instead of SIGBUS.
  *
  * Storage layout ("views"). Artifacts do not always store a parameter exactly as the IR holds
  * it: GPT-2 checkpoints fuse q/k/v into one `c_attn` and store Conv1D weights transposed
