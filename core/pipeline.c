@@ -449,13 +449,8 @@ static llmc_weight_source *open_weights(const llmc_model *m, const llmc_compile_
         snprintf(path, sizeof path, "%s", ck);
     ck = path;
     if (access(ck, R_OK) != 0) {
-        /* the spec's key when the spec named it; --weights names the file itself */
-        if (p->weights)
-            llmc_diag_add(d, LLMC_SEV_ERROR, (llmc_loc){ck, 0, 0}, NULL, "cannot read checkpoint (--weights): %s",
-                          strerror(errno));
-        else
-            llmc_diag_add(d, LLMC_SEV_ERROR, llmc_spec_loc(m->spec, "weights.checkpoint"), "weights.checkpoint",
-                          "cannot read checkpoint '%s': %s", ck, strerror(errno));
+        llmc_diag_add(d, LLMC_SEV_ERROR, llmc_spec_loc(m->spec, "weights.checkpoint"), "weights.checkpoint",
+                      "cannot read checkpoint '%s': %s", ck, strerror(errno));
         *rc = LLMC_EXIT_IO;
         return NULL;
     }

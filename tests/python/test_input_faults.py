@@ -10,7 +10,7 @@ Environment (set by ctest): LLMC, LLMC_BINARY_DIR, LLMC_TEST_PLUGIN_DIR.
   * checkpoints (`compile --weights`): NaN / +Inf / -Inf in F32, BF16 and F16 tensors -> exit 1 naming the
     checkpoint, the tensor and the element, no OUT and no temporary directory; `--allow-nonfinite`
     imports them (the emitted safetensors holds them bit for bit); a checkpoint truncated after its
-    header was read and checked (the LD_PRELOAD shim tests/fault/shrink_after_mmap.c cuts it right after
+    header was read and checked (the LD_PRELOAD shim tests/shims/shrink_after_mmap.c cuts it right after
     llmc maps it, deterministically) -> exit 4 naming the file and a tensor, with 1 and 3 threads and
     several emitters, also for one shard of a sharded checkpoint; a missing checkpoint -> 4, a
     malformed one -> 1;
@@ -35,7 +35,7 @@ import numpy as np
 LLMC = os.environ.get("LLMC", "llmc")
 BIN = os.environ.get("LLMC_BINARY_DIR", ".")
 TEST_PLUGINS = os.environ.get("LLMC_TEST_PLUGIN_DIR", os.path.join(BIN, "tests", "plugins"))
-SHIM = os.path.join(BIN, "tests", "fault", "shrink_after_mmap.so")
+SHIM = os.path.join(BIN, "tests", "shrink_after_mmap.so")
 TMP = tempfile.mkdtemp(prefix="llmc-test-faults-")
 
 failures = []
