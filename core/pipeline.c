@@ -470,8 +470,12 @@ static llmc_weight_source *open_weights(const llmc_model *m, const llmc_compile_
         *rc = LLMC_EXIT_SPEC;
         return NULL;
     }
-    llmc_weight_source *ws = llmc_weights_open_checkpoint(ck, m->ir, layout, d);
-    if (!ws) *rc = LLMC_EXIT_SPEC;
+    /* a checkpoint's problems are located in the checkpoint: bad content exits 1, I/O 4 */
+    llmc_checkpoint_params cp = llmc_checkpoint_default_params();
+    cp.allow_nonfinite = p->allow_nonfinite;
+    llmc_weights_error why;
+    llmc_weight_source *ws = llmc_weights_open_checkpoint_with(ck, m->ir, layout, &cp, &why, d);
+    if (!ws) *rc = why == LLMC_WEIGHTS_IO_ERROR ? LLMC_EXIT_IO : LLMC_EXIT_SPEC;
     return ws;
 }
 
@@ -589,6 +593,7 @@ int llmc_compile(llmc_host *h, const llmc_compile_params *p, llmc_diags *d) {
             if (llmc_diags_errors(d) == errs) llmc_error(d, "emit", "emitter %s failed", emitters[i]->name);
             llmc_diag_add(d, LLMC_SEV_NOTE, (llmc_loc){0}, NULL, "emitter %s failed; nothing was written to '%s'",
                           emitters[i]->name, p->out_dir);
+            if (llmc_weights_failure(ws) == LLMC_WEIGHTS_BAD_DATA) rc = LLMC_EXIT_SPEC; /* NaN/Inf in the checkpoint */
             goto fail;
         }
         emit_ms[i] = llmc_now_ms() - t0;

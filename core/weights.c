@@ -371,7 +371,10 @@ static int check_view(const llmc_weight_source *ws, const llmc_tensor_view *v, u
 
 static int read_view_checked(const llmc_weight_source *ws, const llmc_tensor_view *v, uint64_t off, uint64_t count,
                              llmc_dtype dt, void *out, scratch *band, scratch *stage, llmc_diags *d) {
-    if (ws->kind == LLMC_WEIGHTS_CHECKPOINT && llmc_ckpt_view_direct(ws, v, off, count, dt, out)) return 0;
+    if (ws->kind == LLMC_WEIGHTS_CHECKPOINT) {
+        int direct = llmc_ckpt_view_direct(ws, v, off, count, dt, out, d);
+        if (direct != 0) return direct > 0 ? 0 : -1;
+    }
     if (dt == LLMC_DTYPE_F32) return view_f32(ws, v, off, count, out, band, d);
     size_t es = llmc_dtype_size(dt);
     if (v->transform == LLMC_VIEW_IDENTITY) return concat_out(ws, v, off, count, dt, out, d);

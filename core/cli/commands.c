@@ -59,6 +59,7 @@ static int parse_build_opts(const char *cmd, int argc, char **argv, llmc_compile
         if (is_compile && (v = opt_value(&r, "--output", "-o"))) p->out_dir = v;
         else if (is_compile && (v = opt_value(&r, "--emit", NULL))) p->emit = v;
         else if (is_compile && !strcmp(a, "--force")) p->force = true;
+        else if (is_compile && !strcmp(a, "--allow-nonfinite")) p->allow_nonfinite = true;
         else if (is_compile && (v = opt_value(&r, "--weights", NULL))) p->weights = v;
         else if (is_compile && (v = opt_value(&r, "--dtype", NULL))) p->dtype = v;
         else if (is_compile && (v = opt_value(&r, "--threads", NULL))) {

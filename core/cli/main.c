@@ -12,7 +12,8 @@
 #include "util.h"
 
 static const cli_command commands[] = {
-    {"compile", "SPEC -o OUT [--emit a,b] [--force] [--solver S] [--weights PATH] [--dtype D] [--threads N]",
+    {"compile", "SPEC -o OUT [--emit a,b] [--force] [--solver S] [--weights PATH] [--allow-nonfinite] [--dtype D] "
+                "[--threads N]",
      "validate, solve, build the IR, count and emit; OUT is written atomically", true, cmd_compile},
     {"solve", "SPEC [--json] [--solver S]",
      "dims, exact parameter count, per-component table, memory and FLOPs (no emission)", true, cmd_solve},
