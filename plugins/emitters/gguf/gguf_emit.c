@@ -184,7 +184,9 @@ static int emit(const llmc_emit_ctx *ctx, llmc_diags *d) {
     if (!rc) rc = gguf_meta_write(&m, f, GGUF_REL, d);
     if (!rc && ctx->progress) prog = llmc_progress_create("gguf", m.data_size);
     for (size_t i = 0; !rc && i < plan.n; i++) {
-        rc = write_tensor(ctx, &plan, i, f, prog, d);
+        rc = llmc_out_tensor_begin(f, plan.t[i].name, d);   /* per-tensor checksums in manifest.json */
+        if (!rc) rc = write_tensor(ctx, &plan, i, f, prog, d);
+        if (!rc) rc = llmc_out_tensor_end(f, d);
         if (!rc) rc = gguf_write_pad(&m, i, f, GGUF_REL, d);
     }
     if (prog) llmc_progress_free(prog);
@@ -204,7 +206,7 @@ static int emit(const llmc_emit_ctx *ctx, llmc_diags *d) {
     return rc ? -1 : 0;
 }
 
-static const llmc_emitter_vtable vt = {sizeof vt, check, emit};
+static const llmc_emitter_vtable vt = {sizeof vt, check, emit, NULL};
 static const llmc_plugin_desc plugins[] = {
     {LLMC_PLUGIN_EMITTER, "gguf", "1.0.0",
      "GGUF v3 for llama.cpp: arches llama, qwen2, gpt2, t5; F32/F16/BF16, Q8_0/Q4_0", &vt},

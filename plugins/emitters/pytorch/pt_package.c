@@ -267,9 +267,9 @@ static int set_vars(pt_vars *v, const llmc_emit_ctx *ctx, const pt_model *m, con
 
     doc_text(&b, s->name);
     pt_var_take(v, "NAME", &b);
-    const char *slash = strrchr(s->source_path, '/');
-    doc_text(&b, slash ? slash + 1 : s->source_path);
-    pt_var_take(v, "SPEC_FILE", &b);
+    /* the normalised spec beside the output (OUT/spec.json), not the path the spec was read
+     * from: compiling OUT/spec.json again must give the same bytes */
+    pt_var(v, "SPEC_FILE", "spec.json");
     pt_var(v, "LLMC_VERSION", llmc_version());
     pt_var(v, "PACKAGE", m->package);
     pt_var(v, "DIST_NAME", m->package);

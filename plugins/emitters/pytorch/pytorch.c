@@ -144,7 +144,7 @@ static int pytorch_emit(const llmc_emit_ctx *ctx, llmc_diags *d) {
     return rc ? -1 : 0;
 }
 
-static const llmc_emitter_vtable pytorch_vt = {sizeof pytorch_vt, pytorch_check, pytorch_emit};
+static const llmc_emitter_vtable pytorch_vt = {sizeof pytorch_vt, pytorch_check, pytorch_emit, NULL};
 
 static const llmc_plugin_desc plugins[] = {
     {LLMC_PLUGIN_EMITTER, "pytorch", "1.0.0",

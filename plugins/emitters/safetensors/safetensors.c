@@ -191,7 +191,9 @@ static int write_shard(const llmc_emit_ctx *ctx, const llmc_layout *l, const sha
     for (size_t k = 0; rc == 0 && k < sf->n; k++) {
         const llmc_tensor_view *v = &l->views[sf->idx[k]];
         expect += llmc_view_numel(v) * llmc_dtype_size(dt);
-        if (llmc_weights_write_view(ctx->weights, v, dt, f, ctx->threads, prog, d) != 0) {
+        if (llmc_out_tensor_begin(f, v->name, d) != 0 ||
+            llmc_weights_write_view(ctx->weights, v, dt, f, ctx->threads, prog, d) != 0 ||
+            llmc_out_tensor_end(f, d) != 0) {
             llmc_error(d, "emit", "safetensors: writing tensor '%s' to %s failed", v->name, sf->rel);
             rc = -1;
         }
@@ -304,7 +306,7 @@ done:
     return rc;
 }
 
-static const llmc_emitter_vtable vt = {sizeof vt, st_check, st_emit};
+static const llmc_emitter_vtable vt = {sizeof vt, st_check, st_emit, NULL};
 static const llmc_plugin_desc plugins[] = {
     {LLMC_PLUGIN_EMITTER, ST_NAME, "1.0.0",
      "Hugging Face safetensors weights (sharded on request) with config.json for the transformers family", &vt},
