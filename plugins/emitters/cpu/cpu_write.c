@@ -146,7 +146,7 @@ static int write_zeros(FILE *f, uint64_t n, llmc_diags *d) {
     return 0;
 }
 
-static int write_header(const llmc_emit_ctx *ctx, const cpu_plan *p, FILE *f, llmc_diags *d) {
+int cpu_write_header(const llmc_emit_ctx *ctx, const cpu_plan *p, FILE *f, llmc_diags *d) {
     const llmc_dims *dm = ctx->dims;
     llmc_file_header h;
     memset(&h, 0, sizeof h);
@@ -195,7 +195,7 @@ static int write_header(const llmc_emit_ctx *ctx, const cpu_plan *p, FILE *f, ll
 int cpu_write_model(const llmc_emit_ctx *ctx, const cpu_plan *p, llmc_diags *d) {
     FILE *f = llmc_out_open(ctx, MODEL_REL, d);
     if (!f) return -1;
-    int rc = write_header(ctx, p, f, d);
+    int rc = cpu_write_header(ctx, p, f, d);
     llmc_progress *prog = ctx->progress ? llmc_progress_create("cpu", p->file_bytes) : NULL;
     uint64_t pos = p->header_bytes;
     for (size_t i = 0; !rc && i < p->n; i++) {
