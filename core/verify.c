@@ -16,9 +16,17 @@
 
 /* ---- JSON ------------------------------------------------------------------------------------------ */
 
-/* compact JSON of v, cut to fit buf */
+/* compact JSON of v, cut to fit buf; a real in the fewest digits that read back exactly */
 static const char *show(const json_t *v, char *buf, size_t n) {
     if (!v) return "nothing";
+    if (json_is_real(v)) {
+        double x = json_real_value(v);
+        for (int p = 1; p <= 17; p++) {
+            snprintf(buf, n, "%.*g", p, x);
+            if (strtod(buf, NULL) == x) break;
+        }
+        return buf;
+    }
     char *s = json_dumps(v, JSON_COMPACT | JSON_ENCODE_ANY | JSON_PRESERVE_ORDER | JSON_REAL_PRECISION(17));
     if (!s) return "?";
     size_t len = strlen(s);
