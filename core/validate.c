@@ -392,7 +392,7 @@ static void verify_emitters(vstate *V, llmc_host *h, const llmc_model *m, const 
             llmc_diag_add(V->d, LLMC_SEV_ERROR, (llmc_loc){V->out, 0, 0}, "emit",
                           "emitter %s found its files wrong without saying why", name);
         else if (rc == 0 && llmc_diags_errors(V->d) == before)
-            fprintf(V->f, "  ok       %s: headers, tensor tables and configs are what it writes for spec.json\n", name);
+            fprintf(V->f, "  ok       %s: headers, tables, configs and code are what it writes for spec.json\n", name);
     }
     llmc_weights_free(ws);
     llmc_layout_free(&layout);

@@ -32,9 +32,10 @@ expect_exit 0 run compile "$T/small.yaml" -o "$O" --emit safetensors,gguf,cpu,py
 expect_exit 0 run validate "$O"
 expect_out "^valid$" run validate "$O"
 expect_out "ok +gguf/model.gguf \(.* bytes, xxh64 [0-9a-f]{16}; 21 tensor checksums match\)" run validate "$O"
-expect_out "ok +safetensors: headers, tensor tables and configs" run validate "$O"
+expect_out "ok +safetensors: headers, tables, configs and code" run validate "$O"
 expect_out "ok +gguf: headers" run validate "$O"
 expect_out "ok +cpu: headers" run validate "$O"
+expect_out "ok +pytorch: headers" run validate "$O"
 expect_out "ok +compilation_report.json: count, breakdown" run validate "$O"
 check "manifest.json written" test -s "$O/manifest.json"
 expect_exit 2 run validate "$O" --bogus
@@ -171,7 +172,12 @@ fresh; rm "$X/manifest.json"
 fails "manifest deleted" "^$X/manifest.json: missing"
 
 fresh; echo "extra" >>"$X/pytorch/train.py"
-fails "a file appended to" "^$X/pytorch/train.py: longer than written \(expected [0-9,]+ bytes, got [0-9,]+\)$"
+fails "a file appended to" "^$X/pytorch/train.py: longer than written \(expected [0-9,]+ bytes, got [0-9,]+\)$" \
+  "^$X/pytorch/train.py: the file has [0-9]+ bytes, llmc writes [0-9]+ \(extra bytes at the end\)$"
+
+fresh; sed -i 's/hidden_size: int = 256/hidden_size: int = 257/' "$X/pytorch/small/configuration.py"
+fails "generated code edited" \
+  "^$X/pytorch/small/configuration.py:[0-9]+:1: differs from what llmc writes \(expected '    hidden_size: int = 256', got '    hidden_size: int = 257'\)$"
 
 # every problem in one run
 fresh; : >"$X/safetensors/model.safetensors"; rm "$X/ir.json"
