@@ -46,7 +46,22 @@ typedef struct vstate {
     FILE *f;                /* the running account */
     llmc_diags *d;
     bool io_error;          /* a read failed for a reason other than a missing file */
+    char **missing;         /* "OUT/path" of the files step 1 found missing: said once, not again */
+    size_t n_missing;
 } vstate;
+
+static void note_missing(vstate *V, const char *file) {
+    char **m = realloc(V->missing, (V->n_missing + 1) * sizeof *m);
+    if (!m) return; /* only a repeated message is at stake */
+    V->missing = m;
+    if ((m[V->n_missing] = llmc_strdup(file))) V->n_missing++;
+}
+
+static bool said_missing(const vstate *V, const char *file) {
+    for (size_t i = 0; file && i < V->n_missing; i++)
+        if (!strcmp(V->missing[i], file)) return true;
+    return false;
+}
 
 /* "OUT/rel" (cut at PATH_MAX: such a path cannot be opened anyway, and the open says so) */
 static void at(vstate *V, const char *rel, char *buf, size_t n) {
@@ -77,8 +92,10 @@ static void check_sums(vstate *V, const llmc_file_sum *fs, bool quick) {
     at(V, fs->path, path, sizeof path);
     struct stat st;
     if (lstat(path, &st) != 0) {
-        if (errno == ENOENT) problem(V, fs->path, NULL, "missing (manifest.json records %s bytes)", llmc_fmt_count(fs->bytes, n1, sizeof n1));
-        else {
+        if (errno == ENOENT) {
+            problem(V, fs->path, NULL, "missing (manifest.json records %s bytes)", llmc_fmt_count(fs->bytes, n1, sizeof n1));
+            note_missing(V, path);
+        } else {
             problem(V, fs->path, NULL, "cannot stat: %s", strerror(errno));
             V->io_error = true;
         }
@@ -275,8 +292,9 @@ static void compare_report(vstate *V, const llmc_model *m, const llmc_model_stat
     json_t *rep = json_load_file(path, 0, &jerr);
     if (!rep || !json_is_object(rep)) {
         if (access(path, F_OK) != 0) problem(V, REPORT_FILE, NULL, "missing");
+        else if (rep) problem(V, REPORT_FILE, NULL, "expected a JSON object, got %s", json_is_array(rep) ? "an array" : "a scalar");
         else llmc_diag_add(V->d, LLMC_SEV_ERROR, (llmc_loc){path, jerr.line, jerr.column}, NULL,
-                           "not a JSON object: %s", jerr.text);
+                           "JSON syntax error: %s", jerr.text);
         json_decref(rep);
         return;
     }
@@ -321,8 +339,10 @@ static void compare_report(vstate *V, const llmc_model *m, const llmc_model_stat
                     continue;
                 }
                 at(V, norm, full, sizeof full);
-                if (stat(full, &st) != 0)
-                    problem(V, REPORT_FILE, "emitters", "%s: output '%s' is missing from OUT", key, norm);
+                if (stat(full, &st) != 0) {
+                    if (!said_missing(V, full))
+                        problem(V, REPORT_FILE, "emitters", "%s: output '%s' is missing from OUT", key, norm);
+                }
                 else if (man && S_ISREG(st.st_mode) && !llmc_manifest_find(man, norm))
                     problem(V, REPORT_FILE, "emitters", "%s: output '%s' is not in manifest.json", key, norm);
             }
@@ -386,12 +406,20 @@ static void verify_emitters(vstate *V, llmc_host *h, const llmc_model *m, const 
         ctx.out_dir = V->out;
         ctx.weights = ws;
         ctx.threads = 1;
-        size_t before = llmc_diags_errors(V->d);
-        int rc = ev->verify(&ctx, V->d);
-        if (rc != 0 && llmc_diags_errors(V->d) == before)
+        llmc_diags *vd = llmc_diags_create();
+        int rc = ev->verify(&ctx, vd);
+        size_t found = llmc_diags_errors(vd);
+        /* a file step 1 found missing is not reported missing again */
+        for (size_t k = 0; k < llmc_diags_size(vd); k++) {
+            const llmc_diag *g = llmc_diags_get(vd, k);
+            if (!strcmp(g->message, "missing") && said_missing(V, g->loc.file)) continue;
+            llmc_diag_add(V->d, g->severity, g->loc, g->key, "%s", g->message);
+        }
+        llmc_diags_free(vd);
+        if (rc != 0 && found == 0)
             llmc_diag_add(V->d, LLMC_SEV_ERROR, (llmc_loc){V->out, 0, 0}, "emit",
                           "emitter %s found its files wrong without saying why", name);
-        else if (rc == 0 && llmc_diags_errors(V->d) == before)
+        else if (rc == 0 && found == 0)
             fprintf(V->f, "  ok       %s: headers, tables, configs and code are what it writes for spec.json\n", name);
     }
     llmc_weights_free(ws);
@@ -408,7 +436,7 @@ int llmc_validate_output(llmc_host *h, const llmc_validate_params *p, FILE *f, l
                    errno == ENOENT ? "" : strerror(errno));
         return LLMC_EXIT_IO;
     }
-    vstate V = {p->out_dir, f, d, false};
+    vstate V = {p->out_dir, f, d, false, NULL, 0};
     fprintf(f, "validating %s\n", V.out);
 
     llmc_manifest *man = check_files(&V, p->quick);
@@ -460,6 +488,8 @@ int llmc_validate_output(llmc_host *h, const llmc_validate_params *p, FILE *f, l
     free(spec_text);
     llmc_manifest_free(man);
     llmc_model_free(&m);
+    for (size_t i = 0; i < V.n_missing; i++) free(V.missing[i]);
+    free(V.missing);
 
     size_t errors = llmc_diags_errors(d);
     if (errors == 0) {
