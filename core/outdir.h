@@ -18,6 +18,7 @@ typedef struct llmc_output_entry {
 struct llmc_outputs {
     llmc_output_entry *items;
     size_t n, cap;
+    struct llmc_manifest *manifest;   /* every file written, with checksums (manifest.h) */
 };
 typedef struct llmc_outputs llmc_outputs;
 

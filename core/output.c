@@ -12,6 +12,7 @@
 #include <unistd.h>
 
 #include "llmc/plugin.h"
+#include "manifest.h"
 #include "outdir.h"
 #include "util.h"
 
@@ -81,10 +82,17 @@ FILE *llmc_out_open(const struct llmc_emit_ctx *ctx, const char *rel, llmc_diags
         *slash = '/';
         if (r != 0) return NULL;
     }
+    /* through the pipeline: checksummed on the way out, for OUT/manifest.json */
+    if (ctx->outputs && ctx->outputs->manifest)
+        return llmc_manifest_open(ctx->outputs->manifest, ctx->emitter_name, path, rel, d);
     FILE *f = fopen(path, "wb");
     if (!f) llmc_error(d, ctx->emitter_name, "cannot open '%s' for writing: %s", rel, strerror(errno));
     return f;
 }
+
+int llmc_out_tensor_begin(FILE *f, const char *name, llmc_diags *d) { return llmc_manifest_tensor_begin(f, name, d); }
+
+int llmc_out_tensor_end(FILE *f, llmc_diags *d) { return llmc_manifest_tensor_end(f, d); }
 
 int llmc_out_close(FILE *f, const char *rel, llmc_diags *d) {
     if (!f) return 1;
@@ -110,10 +118,18 @@ int llmc_out_write_file(const struct llmc_emit_ctx *ctx, const char *rel, const 
 
 /* ---- the output registry ----------------------------------------------------------------------- */
 
-llmc_outputs *llmc_outputs_create(void) { return calloc(1, sizeof(llmc_outputs)); }
+llmc_outputs *llmc_outputs_create(void) {
+    llmc_outputs *o = calloc(1, sizeof(llmc_outputs));
+    if (o && !(o->manifest = llmc_manifest_create())) {
+        free(o);
+        o = NULL;
+    }
+    return o;
+}
 
 void llmc_outputs_free(llmc_outputs *o) {
     if (!o) return;
+    llmc_manifest_free(o->manifest);
     for (size_t i = 0; i < o->n; i++) {
         free(o->items[i].emitter);
         free(o->items[i].path);

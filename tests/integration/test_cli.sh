@@ -74,7 +74,8 @@ cp -r "$T/out" "$T/tampered"
 sed -i 's/"parameters": [0-9]*/"parameters": 12345/' "$T/tampered/solution.json"
 expect_exit 1 run validate "$T/tampered"
 rm "$T/tampered/ir.json"
-expect_exit 4 run validate "$T/tampered"
+expect_exit 1 run validate "$T/tampered"   # a missing file is a finding about OUT, not an I/O error
+expect_exit 4 run validate "$T/no-such-out"
 
 # ---- never clobber without --force; --force replaces ------------------------------------------------
 before=$(stat -c %Y "$T/out/spec.json")

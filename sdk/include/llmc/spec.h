@@ -149,7 +149,7 @@ typedef struct llmc_spec {
     size_t n_constraints;
     double tolerance;                /* default 0.01 */
 
-    char **emit;                     /* emitter names; NULL/0 = config default */
+    char **emit;                     /* emitter names; NULL = config default, n_emit 0 = none */
     size_t n_emit;
     llmc_emit_option *emit_options;
     size_t n_emit_options;

@@ -39,8 +39,8 @@ static int liar_solve(const llmc_problem *p, llmc_solution *out, llmc_diags *d) 
 }
 
 static const llmc_solver_vtable liar_vt = {sizeof(llmc_solver_vtable), liar_solve};
-static const llmc_emitter_vtable fail_vt = {sizeof(llmc_emitter_vtable), NULL, fail_emit};
-static const llmc_emitter_vtable slow_vt = {sizeof(llmc_emitter_vtable), NULL, slow_emit};
+static const llmc_emitter_vtable fail_vt = {sizeof(llmc_emitter_vtable), NULL, fail_emit, NULL};
+static const llmc_emitter_vtable slow_vt = {sizeof(llmc_emitter_vtable), NULL, slow_emit, NULL};
 
 static const llmc_plugin_desc plugins[] = {
     {LLMC_PLUGIN_EMITTER, "fail_emit", "1.0.0", "test: fails after writing a file", &fail_vt},
