@@ -475,7 +475,8 @@ int llmc_compile(llmc_host *h, const llmc_compile_params *p, llmc_diags *d) {
     steps[n_steps++] = (llmc_step_rec){"write_model_files", "ok", llmc_now_ms() - t0};
 
     int threads = effective_threads(h, p);
-    /* the report and the manifest are written last; nothing else may take their names */
+    /* the report and the manifest are written last, the marker is the output directory's own; no emitter
+     * may take their names, and the manifest does not list them */
     const char *const reserved[] = {"compilation_report.json", LLMC_MANIFEST_FILE, LLMC_OUTPUT_MARKER, NULL};
     for (size_t i = 0; i < n_emit; i++) {
         if (llmc_interrupted()) goto interrupted;
@@ -506,6 +507,7 @@ int llmc_compile(llmc_host *h, const llmc_compile_params *p, llmc_diags *d) {
         /* files the emitter wrote without llmc_out_open are checksummed by reading them back */
         if (llmc_manifest_scan(outs->manifest, tmp, emitters[i]->name, reserved, d) != 0) goto fail;
         for (size_t r = 0; reserved[r]; r++) {
+            if (!strcmp(reserved[r], LLMC_OUTPUT_MARKER)) continue; /* outdir's own, there from the start */
             char path[PATH_MAX];
             snprintf(path, sizeof path, "%s/%s", tmp, reserved[r]);
             if (access(path, F_OK) == 0) {
