@@ -410,7 +410,7 @@ static bool check_sections(reader *r, const ElfW(Ehdr) *eh, llmc_elf_file *f) {
 llmc_elf_file *llmc_elf_file_check(const char *path, char *why, size_t why_size) {
     reader r = {-1, 0, why, why_size};
     if (why_size) why[0] = '\0';
-    r.fd = open(path, O_RDONLY | O_CLOEXEC);
+    r.fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK); /* a FIFO must not block us */
     if (r.fd < 0) {
         refuse(&r, "cannot open the file: %s", strerror(errno));
         return NULL;
@@ -418,6 +418,11 @@ llmc_elf_file *llmc_elf_file_check(const char *path, char *why, size_t why_size)
     struct stat st;
     if (fstat(r.fd, &st) != 0) {
         refuse(&r, "cannot stat the file: %s", strerror(errno));
+        close(r.fd);
+        return NULL;
+    }
+    if (!S_ISREG(st.st_mode)) {
+        refuse(&r, "not a regular file (a plugin is a .so file)");
         close(r.fd);
         return NULL;
     }

@@ -369,7 +369,7 @@ static void read_failed(st_err *e, bool *io_error, const char *what) {
 llmc_st_file *llmc_st_open_file(const char *path, bool *io_error, llmc_diags *d) {
     st_err e = {d, path, 0};
     if (io_error) *io_error = false;
-    int fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK); /* a FIFO is refused below, not waited on */
+    int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK); /* a FIFO must not block us */
     if (fd < 0) {
         err_at(&e, NULL, "cannot open: %s", strerror(errno));
         if (io_error) *io_error = true;

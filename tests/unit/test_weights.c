@@ -20,6 +20,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "llmc/llmc.h"
@@ -1208,6 +1209,16 @@ static void test_checkpoint_truncated_while_reading(void **state) {
     assert_int_equal(why, LLMC_WEIGHTS_BAD_DATA);
     assert_null(llmc_weights_open_checkpoint_with(tmp_path("missing.safetensors"), ir, &l, NULL, &why, d));
     assert_int_equal(why, LLMC_WEIGHTS_IO_ERROR);
+    /* a FIFO without a writer: refused at once (an ordinary open would block forever) */
+    const char *fifo = tmp_path("fifo.safetensors");
+    assert_int_equal(mkfifo(fifo, 0600), 0);
+    llmc_diags_clear(d);
+    assert_null(llmc_weights_open_checkpoint_with(fifo, ir, &l, NULL, &why, d));
+    assert_int_equal(why, LLMC_WEIGHTS_IO_ERROR);
+    msg = test_all_diags(d);
+    if (!strstr(msg, "not a regular file")) fail_msg("%s", msg);
+    free(msg);
+    assert_int_equal(unlink(fifo), 0);
     free(buf);
     free(bytes);
     llmc_diags_free(d);
