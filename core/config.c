@@ -571,7 +571,8 @@ static llmc_config *load_file(const char *path, const char *exe_dir, llmc_diags 
         if (errno == EFBIG)
             llmc_diag_add(d, LLMC_SEV_ERROR, loc, NULL, "config file is larger than %zu MiB", LLMC_DOC_MAX_BYTES >> 20);
         else
-            llmc_diag_add(d, LLMC_SEV_ERROR, loc, NULL, "cannot read the config file: %s", llmc_read_file_error(path, errno));
+            llmc_diag_add(d, LLMC_SEV_ERROR, loc, NULL, "cannot read the config file: %s",
+                          llmc_read_file_error(path, errno));
         return NULL;
     }
     /* relative paths inside are relative to the file's folder */

@@ -41,9 +41,9 @@ typedef struct llmc_config {
     int threads;                       /* 0 = number of online CPUs */
 } llmc_config;
 
-/* Read a config file. NULL + located diagnostics on any error (a bad config is exit code 3
- * for the CLI). exe_dir may be NULL: it is then found from /proc/self/exe when the file
- * uses ${exe_dir}. */
+/* Read a config file. NULL + located diagnostics on any error (for the CLI a bad config is exit
+ * code 3, one that cannot be read at all 4: llmc_config_discover says which). exe_dir may be
+ * NULL: it is then found from /proc/self/exe when the file uses ${exe_dir}. */
 LLMC_API llmc_config *llmc_config_load_file(const char *path, const char *exe_dir, llmc_diags *d);
 /* Same from memory. name is used in locations; relative paths are relative to base_dir
  * (NULL = the current directory). */

@@ -35,8 +35,8 @@ static void b_error(builder *b, int line, int col, const char *fmt, ...) {
     b->errors = true;
 }
 
-/* The memory of a subtree is the arena's, except the key tables and arrays of big mappings
- * and lists. */
+/* Subtrees a reader drops (a duplicate key's value, a complex key) need no freeing: the arena
+ * owns them. */
 static llmc_doc_node *scalar_node(builder *b, const char *text, size_t len, bool quoted, int line, int col) {
     char *copy = llmc_doc_arena_text(b->arena, text, len);
     return copy ? llmc_doc_scalar_new(b->arena, copy, len, quoted, line, col) : NULL;

@@ -40,20 +40,19 @@ typedef struct llmc_doc_entry {
 struct llmc_doc_node {
     llmc_doc_kind kind;
     int line, col;          /* where the node starts (1-based; 0 = unknown) */
+    bool quoted;            /* scalar written quoted ('..' or "..") or as a block scalar (| or >) */
+    bool multiline;         /* block scalar or spread over several lines: offsets in text are not columns */
+    bool is_null;           /* plain "", "~", "null", "Null" or "NULL" */
+    bool reported;          /* stands for something already reported (an alias): checks skip it */
 
     /* scalar */
     char *text;             /* NUL-terminated; len bytes (a NUL inside is reported as an error) */
     size_t len;
-    bool quoted;            /* written quoted ('..' or "..") or as a block scalar (| or >) */
-    bool multiline;         /* block scalar or spread over several lines: offsets in text are not columns */
-    bool is_null;           /* plain "", "~", "null", "Null" or "NULL" */
-    bool reported;          /* stands for something already reported (an alias): checks skip it */
-    bool owns_heap;         /* private: has a key table or array outside the arena (freed with it) */
 
-    /* mapping: keys in file order; key_index finds a key in O(1) (llmc_doc_map_find) */
+    /* mapping: keys in file order, found in O(1) by llmc_doc_map_find */
     llmc_doc_entry *entries;
     size_t n_entries;
-    llmc_key_index key_index;
+    llmc_key_index *key_index; /* private: NULL while the mapping has at most LLMC_KEY_INDEX_SMALL keys */
 
     /* sequence */
     llmc_doc_node **items;

@@ -204,7 +204,7 @@ static void *room_for_one(llmc_doc_arena *a, void *array, size_t n, size_t min, 
 
 /* What n owns outside the arena: its key table, its arrays once they moved to the heap. */
 static void release(llmc_doc_node *n) {
-    llmc_key_index_free(&n->key_index);
+    llmc_key_index_free(n->key_index);
     if (array_on_heap(n->n_entries, MIN_ENTRIES, sizeof *n->entries))
         heap_array_free(n->entries, array_capacity(n->n_entries, MIN_ENTRIES) * sizeof *n->entries);
     if (array_on_heap(n->n_items, MIN_ITEMS, sizeof *n->items))
@@ -215,15 +215,14 @@ static void release(llmc_doc_node *n) {
     n->n_items = 0;
 }
 
-/* Put n on the arena's list before it first takes memory outside the arena. */
+/* Put n on the arena's list, at the one moment it first takes memory outside the arena (so it
+ * is never listed twice): a mapping when it gets its key table, a list when its array moves. */
 static bool own_heap(llmc_doc_arena *a, llmc_doc_node *n) {
-    if (n->owns_heap) return true;
     heap_owner *o = arena_alloc(a, sizeof *o);
     if (!o) return false;
     o->node = n;
     o->next = a->owners;
     a->owners = o;
-    n->owns_heap = true;
     return true;
 }
 
@@ -262,14 +261,17 @@ static const char *entry_key_at(const void *entries, size_t pos) {
     return ((const llmc_doc_entry *)entries)[pos].key;
 }
 
-/* Would adding one element to an array of n put it on the heap? */
-static bool grows_onto_heap(size_t n, size_t min, size_t elem) { return array_capacity(n + 1, min) * elem >= ARRAY_ON_HEAP; }
-
 bool llmc_doc_map_append(llmc_doc_arena *a, llmc_doc_node *map, char *key, int line, int col, llmc_doc_node *value) {
-    /* everything that can fail comes first: the array's place must match n_entries (release) */
-    if (map->n_entries + 1 > LLMC_KEY_INDEX_SMALL || grows_onto_heap(map->n_entries, MIN_ENTRIES, sizeof *map->entries))
-        if (!own_heap(a, map)) return false;
-    if (llmc_key_index_reserve(&map->key_index, map->n_entries, entry_key_at, map->entries) != 0) return false;
+    /* everything that can fail comes first: the array's place must match n_entries (release);
+     * the key table, when the mapping outgrows a scan, comes before the array leaves the arena */
+    if (map->n_entries == LLMC_KEY_INDEX_SMALL) {
+        llmc_key_index *ix = arena_alloc(a, sizeof *ix);
+        if (!ix || !own_heap(a, map)) return false;
+        *ix = llmc_key_index_init();
+        map->key_index = ix;
+    }
+    if (map->key_index && llmc_key_index_reserve(map->key_index, map->n_entries, entry_key_at, map->entries) != 0)
+        return false;
     llmc_doc_entry *entries = room_for_one(a, map->entries, map->n_entries, MIN_ENTRIES, sizeof *entries);
     if (!entries) return false;
     map->entries = entries;
@@ -278,14 +280,17 @@ bool llmc_doc_map_append(llmc_doc_arena *a, llmc_doc_node *map, char *key, int l
     e->line = line;
     e->col = col;
     e->value = value;
-    llmc_key_index_insert(&map->key_index, map->n_entries, entry_key_at, map->entries);
+    if (map->key_index) llmc_key_index_insert(map->key_index, map->n_entries, entry_key_at, map->entries);
     map->n_entries++;
     return true;
 }
 
 bool llmc_doc_seq_append(llmc_doc_arena *a, llmc_doc_node *seq, llmc_doc_node *item) {
-    if (grows_onto_heap(seq->n_items, MIN_ITEMS, sizeof *seq->items) && !own_heap(a, seq)) return false;
-    llmc_doc_node **items = room_for_one(a, seq->items, seq->n_items, MIN_ITEMS, sizeof *items);
+    size_t n = seq->n_items;
+    if (!array_on_heap(n, MIN_ITEMS, sizeof *seq->items) && array_on_heap(n + 1, MIN_ITEMS, sizeof *seq->items) &&
+        !own_heap(a, seq))
+        return false;
+    llmc_doc_node **items = room_for_one(a, seq->items, n, MIN_ITEMS, sizeof *items);
     if (!items) return false;
     seq->items = items;
     items[seq->n_items++] = item;
@@ -296,7 +301,9 @@ bool llmc_doc_seq_append(llmc_doc_arena *a, llmc_doc_node *seq, llmc_doc_node *i
 
 const llmc_doc_entry *llmc_doc_map_find_n(const llmc_doc_node *map, const char *key, size_t len) {
     if (!map || map->kind != LLMC_DOC_MAP || !key) return NULL;
-    size_t pos = llmc_key_index_find(&map->key_index, map->n_entries, key, len, entry_key_at, map->entries);
+    static const llmc_key_index scan = {NULL, 0}; /* a few keys: no table, a scan */
+    size_t pos = llmc_key_index_find(map->key_index ? map->key_index : &scan, map->n_entries, key, len, entry_key_at,
+                                     map->entries);
     return pos == LLMC_KEY_INDEX_NONE ? NULL : &map->entries[pos];
 }
 

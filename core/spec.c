@@ -1070,7 +1070,8 @@ llmc_spec *llmc_spec_load_file(const char *path, llmc_diags *d) {
         if (errno == EFBIG)
             llmc_diag_add(d, LLMC_SEV_ERROR, loc, NULL, "spec file is larger than %zu MiB", LLMC_DOC_MAX_BYTES >> 20);
         else
-            llmc_diag_add(d, LLMC_SEV_ERROR, loc, NULL, "cannot read the spec file: %s", llmc_read_file_error(path, errno));
+            llmc_diag_add(d, LLMC_SEV_ERROR, loc, NULL, "cannot read the spec file: %s",
+                          llmc_read_file_error(path, errno));
         return NULL;
     }
     llmc_spec *s = llmc_spec_load_string(text, len, path, LLMC_SPEC_FORMAT_AUTO, d);

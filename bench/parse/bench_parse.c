@@ -8,7 +8,8 @@
  *
  *   usage: bench_parse [--write DIR] [--shape NAME]
  *     --write DIR     also write the valid-spec shapes to DIR (for `llmc solve`)
- *     --shape NAME    only this shape (one_mapping, small_mappings, long_list, deep_lists) */
+ *     --shape NAME    only this shape (one_mapping, small_mappings, long_list, deep_lists,
+ *                     deep_flow_yaml) */
 #include <jansson.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -91,18 +92,37 @@ static size_t gen_long_list(buf *b, int json) {
     return n;
 }
 
-/* a long list of lists nested 60 deep (the depth limit is 64); not a spec */
+/* a long list of lists nested 60 deep (the depth limit is 64); not a spec. YAML in block style
+ * ("- - - ... 7"), JSON in flow style ([[[...7]]]). */
 static size_t gen_deep_lists(buf *b, int json) {
     size_t n = 0;
     add(b, json ? "{\"deep\": [\n" : "deep:\n");
     for (; room(b, 260); n++) {
         add(b, json ? "%s " : "%s- ", json && n ? ",\n" : "");
+        for (int d = 0; d < 60; d++) add(b, json ? "[" : "- ");
+        add(b, "%zu", n);
+        if (json)
+            for (int d = 0; d < 60; d++) add(b, "]");
+        else
+            add(b, "\n");
+    }
+    add(b, json ? "\n]}\n" : "");
+    return n;
+}
+
+/* the same in YAML flow style: libyaml's scanner does work proportional to the flow depth for
+ * every token, so this shape is slow in libyaml itself (the peer row shows how slow) */
+static size_t gen_deep_flow_yaml(buf *b, int json) {
+    size_t n = 0;
+    (void)json;
+    add(b, "deep:\n");
+    for (; room(b, 260); n++) {
+        add(b, "- ");
         for (int d = 0; d < 60; d++) add(b, "[");
         add(b, "%zu", n);
         for (int d = 0; d < 60; d++) add(b, "]");
-        if (!json) add(b, "\n");
+        add(b, "\n");
     }
-    add(b, json ? "\n]}\n" : "");
     return n;
 }
 
@@ -111,13 +131,15 @@ typedef struct shape {
     const char *what;
     size_t (*gen)(buf *b, int json);
     int is_spec;
+    int yaml_only;
 } shape;
 
 static const shape shapes[] = {
-    {"one_mapping", "keys in emit_options.bench", gen_one_mapping, 1},
-    {"small_mappings", "emitters of 3 options", gen_small_mappings, 1},
-    {"long_list", "constraints", gen_long_list, 1},
-    {"deep_lists", "lists nested 60 deep", gen_deep_lists, 0},
+    {"one_mapping", "keys in emit_options.bench", gen_one_mapping, 1, 0},
+    {"small_mappings", "emitters of 3 options", gen_small_mappings, 1, 0},
+    {"long_list", "constraints", gen_long_list, 1, 0},
+    {"deep_lists", "lists nested 60 deep", gen_deep_lists, 0, 0},
+    {"deep_flow_yaml", "lists nested 60 deep, flow style", gen_deep_flow_yaml, 0, 1},
 };
 
 /* libyaml's event stream over text, nothing kept: the cost floor of the tree builder */
@@ -242,10 +264,11 @@ int main(int argc, char **argv) {
            "vs libyaml");
     int failed = 0;
     timing worst = {0, 0};
+    char worst_what[96] = "";
     for (size_t i = 0; i < sizeof shapes / sizeof *shapes; i++) {
         const shape *sh = &shapes[i];
         if (only && strcmp(only, sh->name)) continue;
-        for (int json = 0; json <= 1; json++) {
+        for (int json = 0; json <= !sh->yaml_only; json++) {
             buf b = {NULL, 0, 0};
             size_t count = sh->gen(&b, json);
             const char *fmt = json ? "json" : "yaml";
@@ -258,8 +281,12 @@ int main(int argc, char **argv) {
                 timing t = best_time(spec ? run_spec : run_doc, b.p, b.n, json);
                 row(sh->name, fmt, spec ? "llmc_spec_load_string" : "llmc_doc_parse", b.n, t, floor);
                 failed |= t.wall < 0;
-                if (t.wall > worst.wall) worst.wall = t.wall;
-                if (t.cpu > worst.cpu) worst.cpu = t.cpu;
+                if (sh->yaml_only) continue; /* libyaml's own limit: reported on its rows */
+                if (t.wall > worst.wall) {
+                    worst = t;
+                    snprintf(worst_what, sizeof worst_what, "%s %s %s", sh->name, fmt,
+                             spec ? "llmc_spec_load_string" : "llmc_doc_parse");
+                }
             }
             if (sh->is_spec) {
                 if (write_dir && write_file(write_dir, sh->name, fmt, &b) != 0) failed = 1;
@@ -267,7 +294,10 @@ int main(int argc, char **argv) {
             free(b.p);
         }
     }
-    printf("slowest llmc read of a 16 MiB document: %.3f s wall, %.3f s CPU (%s one second)\n", worst.wall, worst.cpu,
-           worst.wall < 1.0 ? "under" : worst.cpu < 1.0 ? "CPU under, wall over: the machine is loaded" : "OVER");
+    printf("slowest llmc read of a 16 MiB document (all shapes but deep_flow_yaml): %s, %.3f s wall, %.3f s CPU: %s\n",
+           worst_what, worst.wall, worst.cpu,
+           worst.wall < 1.0 ? "under a second"
+           : worst.cpu < 1.0 ? "under a second of CPU, not of wall clock: the machine is loaded"
+                             : "OVER a second");
     return failed ? 1 : 0;
 }
