@@ -209,7 +209,9 @@ static void list_extras(vstate *V, const llmc_manifest *m, const char *rel, size
             list_extras(V, m, child, shown);
             continue;
         }
-        if (!*rel && (!strcmp(e->d_name, REPORT_FILE) || !strcmp(e->d_name, LLMC_MANIFEST_FILE))) continue;
+        /* the report, the manifest, and llmc's hidden bookkeeping at the top (the output marker) */
+        if (!*rel && (!strcmp(e->d_name, REPORT_FILE) || !strcmp(e->d_name, LLMC_MANIFEST_FILE) || e->d_name[0] == '.'))
+            continue;
         if (llmc_manifest_find(m, child)) continue;
         if ((*shown)++ < LLMC_VERIFY_MAX_REPORTED)
             llmc_diag_add(V->d, LLMC_SEV_NOTE, (llmc_loc){full, 0, 0}, NULL,
