@@ -9,6 +9,8 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "doc.h"
+#include "interrupt.h"
 #include "llmc/weights.h"
 #include "manifest.h"
 #include "outdir.h"
@@ -107,8 +109,11 @@ static int solve_dims(llmc_host *h, const llmc_compile_params *p, llmc_model *m,
         rc = LLMC_EXIT_SPEC;
         break;
     default:
-        if (llmc_diags_errors(d) == 0) llmc_error(d, NULL, "solver %s failed without a message", m->solver->name);
         rc = LLMC_EXIT_SPEC;
+        if (llmc_diags_errors(d) == 0) { /* nothing the spec's author can act on: the plugin's fault */
+            llmc_error(d, NULL, "solver %s failed without a message", m->solver->name);
+            rc = LLMC_EXIT_PLUGIN;
+        }
         break;
     }
     if (rc == LLMC_EXIT_OK) {
@@ -118,7 +123,7 @@ static int solve_dims(llmc_host *h, const llmc_compile_params *p, llmc_model *m,
             llmc_error(d, NULL, "solver %s returned dimensions that fail the core's independent check:",
                        m->solver->name);
             llmc_diags_take(d, chk);
-            rc = LLMC_EXIT_SPEC;
+            rc = LLMC_EXIT_PLUGIN; /* a plugin that lies is a plugin error, not a spec error */
         }
         llmc_diags_free(chk);
         m->dims = sol->dims;
@@ -130,11 +135,17 @@ static int solve_dims(llmc_host *h, const llmc_compile_params *p, llmc_model *m,
 int llmc_model_prepare(llmc_host *h, const llmc_compile_params *p, llmc_model *m, llmc_diags *d) {
     memset(m, 0, sizeof *m);
     double t0 = llmc_now_ms();
-    if (access(p->spec_path, R_OK) != 0) {
-        llmc_error(d, NULL, "cannot read spec '%s': %s", p->spec_path, strerror(errno));
+    /* A spec that cannot be read is an I/O error (4); one that is read but wrong, or too large,
+     * is a spec error (1). A FIFO, socket or device is refused at once, never waited on. */
+    size_t len = 0;
+    char *text = llmc_read_file(p->spec_path, LLMC_DOC_MAX_BYTES, &len);
+    if (!text && errno != EFBIG) {
+        llmc_error(d, NULL, "cannot read spec '%s': %s", p->spec_path, llmc_read_file_error(p->spec_path, errno));
         return LLMC_EXIT_IO;
     }
-    m->spec = llmc_spec_load_file(p->spec_path, d);
+    m->spec = text ? llmc_spec_load_string(text, len, p->spec_path, LLMC_SPEC_FORMAT_AUTO, d)
+                   : llmc_spec_load_file(p->spec_path, d); /* reports the size limit */
+    free(text);
     if (!m->spec) return LLMC_EXIT_SPEC;
     llmc_spec *spec = m->spec;
     if (p->dtype && parse_dtype(p->dtype, &spec->precision) != 0) {
@@ -188,7 +199,7 @@ int llmc_model_prepare(llmc_host *h, const llmc_compile_params *p, llmc_model *m
     if (tv->build_ir(spec, &m->dims, m->ir, d) != 0 || llmc_diags_errors(d) > errs || llmc_ir_validate(m->ir, d) != 0) {
         llmc_error(d, NULL, "template %s built an invalid IR for this spec (a template bug; please report it)",
                    m->tmpl->name);
-        return LLMC_EXIT_SPEC;
+        return LLMC_EXIT_PLUGIN;
     }
     if (llmc_ir_count_params(m->ir, &m->count, d) != 0) return LLMC_EXIT_SPEC;
     /* The IR count is the truth; the template's closed form (which the solver used) must
@@ -211,7 +222,7 @@ int llmc_model_prepare(llmc_host *h, const llmc_compile_params *p, llmc_model *m
                 llmc_diag_add(d, LLMC_SEV_NOTE, (llmc_loc){0}, NULL, "%s: closed form %llu, IR %llu",
                               llmc_component_name((llmc_component)c), (unsigned long long)closed.component[c],
                               (unsigned long long)m->count.component[c]);
-        return LLMC_EXIT_SPEC;
+        return LLMC_EXIT_PLUGIN;
     }
     if (m->solver) {
         m->solution.params = m->count.total;
@@ -330,9 +341,10 @@ static llmc_weight_source *open_weights(const llmc_model *m, const llmc_compile_
     else
         snprintf(path, sizeof path, "%s", ck);
     ck = path;
-    if (access(ck, R_OK) != 0) {
+    if (llmc_check_regular_file(ck) != 0) {
+        const char *why = llmc_read_file_error(ck, errno);
         llmc_diag_add(d, LLMC_SEV_ERROR, llmc_spec_loc(m->spec, "weights.checkpoint"), "weights.checkpoint",
-                      "cannot read checkpoint '%s': %s", ck, strerror(errno));
+                      "cannot read checkpoint '%s': %s", ck, why);
         *rc = LLMC_EXIT_IO;
         return NULL;
     }
@@ -348,8 +360,12 @@ static llmc_weight_source *open_weights(const llmc_model *m, const llmc_compile_
         *rc = LLMC_EXIT_SPEC;
         return NULL;
     }
-    llmc_weight_source *ws = llmc_weights_open_checkpoint(ck, m->ir, layout, d);
-    if (!ws) *rc = LLMC_EXIT_SPEC;
+    /* a checkpoint's problems are located in the checkpoint: bad content exits 1, I/O 4 */
+    llmc_checkpoint_params cp = llmc_checkpoint_default_params();
+    cp.allow_nonfinite = p->allow_nonfinite;
+    llmc_weights_error why;
+    llmc_weight_source *ws = llmc_weights_open_checkpoint_with(ck, m->ir, layout, &cp, &why, d);
+    if (!ws) *rc = why == LLMC_WEIGHTS_IO_ERROR ? LLMC_EXIT_IO : LLMC_EXIT_SPEC;
     return ws;
 }
 
@@ -379,6 +395,7 @@ int llmc_compile(llmc_host *h, const llmc_compile_params *p, llmc_diags *d) {
     memset(&layout, 0, sizeof layout);
     llmc_outputs *outs = NULL;
     char *text = NULL;
+    bool signals_armed = false;
 
     rc = resolve_emitters(h, p, m.spec, emit_names, &n_emit, scratch, sizeof scratch, d);
     if (rc) goto fail;
@@ -425,6 +442,9 @@ int llmc_compile(llmc_host *h, const llmc_compile_params *p, llmc_diags *d) {
     }
 
     t0 = llmc_now_ms();
+    /* from here on a stop signal only sets a flag; the steps below poll it and clean up */
+    llmc_stop_signals_arm();
+    signals_armed = true;
     od = llmc_outdir_begin(p->out_dir, p->force, d);
     if (!od) {
         rc = LLMC_EXIT_IO;
@@ -453,9 +473,11 @@ int llmc_compile(llmc_host *h, const llmc_compile_params *p, llmc_diags *d) {
     steps[n_steps++] = (llmc_step_rec){"write_model_files", "ok", llmc_now_ms() - t0};
 
     int threads = effective_threads(h, p);
-    /* the report and the manifest are written last; nothing else may take their names */
-    const char *const reserved[] = {"compilation_report.json", LLMC_MANIFEST_FILE, NULL};
+    /* the report and the manifest are written last, the marker is the output directory's own; no emitter
+     * may take their names, and the manifest does not list them */
+    const char *const reserved[] = {"compilation_report.json", LLMC_MANIFEST_FILE, LLMC_OUTPUT_MARKER, NULL};
     for (size_t i = 0; i < n_emit; i++) {
+        if (llmc_interrupted()) goto interrupted;
         llmc_emit_ctx ctx;
         memset(&ctx, 0, sizeof ctx);
         ctx.struct_size = sizeof ctx;
@@ -473,14 +495,17 @@ int llmc_compile(llmc_host *h, const llmc_compile_params *p, llmc_diags *d) {
         errs = llmc_diags_errors(d);
         const llmc_emitter_vtable *ev = emitters[i]->vtable;
         if (ev->emit(&ctx, d) != 0 || llmc_diags_errors(d) > errs) {
+            if (llmc_interrupted()) goto interrupted;
             if (llmc_diags_errors(d) == errs) llmc_error(d, "emit", "emitter %s failed", emitters[i]->name);
             llmc_diag_add(d, LLMC_SEV_NOTE, (llmc_loc){0}, NULL, "emitter %s failed; nothing was written to '%s'",
                           emitters[i]->name, p->out_dir);
+            if (llmc_weights_failure(ws) == LLMC_WEIGHTS_BAD_DATA) rc = LLMC_EXIT_SPEC; /* NaN/Inf in the checkpoint */
             goto fail;
         }
         /* files the emitter wrote without llmc_out_open are checksummed by reading them back */
         if (llmc_manifest_scan(outs->manifest, tmp, emitters[i]->name, reserved, d) != 0) goto fail;
         for (size_t r = 0; reserved[r]; r++) {
+            if (!strcmp(reserved[r], LLMC_OUTPUT_MARKER)) continue; /* outdir's own, there from the start */
             char path[PATH_MAX];
             snprintf(path, sizeof path, "%s/%s", tmp, reserved[r]);
             if (access(path, F_OK) == 0) {
@@ -495,11 +520,16 @@ int llmc_compile(llmc_host *h, const llmc_compile_params *p, llmc_diags *d) {
             steps[n_steps++] = (llmc_step_rec){step_names[i], "ok", emit_ms[i]};
         }
     }
+    if (llmc_interrupted()) goto interrupted;
     text = llmc_report_json(&m, steps, n_steps, &stats, d, outs, emit_names, n_emit, emit_ms, threads);
     if (!text || write_text(tmp, "compilation_report.json", text, NULL, d)) goto fail;
     free(text);
     text = llmc_manifest_to_json(outs->manifest);
     if (!text || write_text(tmp, LLMC_MANIFEST_FILE, text, NULL, d)) goto fail;
+    /* the marker, and every file on disk before the rename that publishes them */
+    int sealed = llmc_outdir_seal(od, d);
+    if (llmc_interrupted()) goto interrupted;
+    if (sealed != 0) goto fail;
     if (llmc_outdir_commit(od, d) != 0) {
         od = NULL;
         goto fail;
@@ -514,10 +544,19 @@ int llmc_compile(llmc_host *h, const llmc_compile_params *p, llmc_diags *d) {
         for (size_t i = 0; i < n_emit; i++) printf("%s%s", i ? ", " : " [", emit_names[i]);
         printf("%s\n", n_emit ? "]" : "");
     }
+    if (llmc_interrupted())
+        llmc_diag_add(d, LLMC_SEV_NOTE, (llmc_loc){0}, NULL, "%s arrived after the new output was complete: '%s' "
+                      "holds it", llmc_signal_name(llmc_interrupted()), p->out_dir);
     rc = LLMC_EXIT_OK;
+    goto fail;
+interrupted:
+    rc = 128 + llmc_interrupted();
+    llmc_error(d, NULL, "interrupted by %s: nothing was written to '%s' (an existing one is left as it was) and the "
+               "temporary directory was removed", llmc_signal_name(llmc_interrupted()), p->out_dir);
 fail:
     free(text);
     if (od) llmc_outdir_abort(od);
+    if (signals_armed) llmc_stop_signals_disarm();
     llmc_weights_free(ws);
     llmc_layout_free(&layout);
     llmc_outputs_free(outs);

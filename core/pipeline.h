@@ -32,6 +32,7 @@ typedef struct llmc_compile_params {
     const char *emit;         /* comma-separated emitter names overriding the spec/config, or NULL */
     const char *solver;       /* overrides spec and config, or NULL */
     const char *weights;      /* checkpoint path overriding weights.checkpoint, or NULL */
+    bool allow_nonfinite;     /* import NaN/Inf checkpoint values as they are (default: an error) */
     const char *dtype;        /* float32|float16|bfloat16 (also f32/f16/bf16) overriding precision, or NULL */
     int threads;              /* 0 = config default (0 there = online CPUs) */
     bool progress;            /* progress bars on a TTY */

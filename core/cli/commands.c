@@ -59,6 +59,7 @@ static int parse_build_opts(const char *cmd, int argc, char **argv, llmc_compile
         if (is_compile && (v = opt_value(&r, "--output", "-o"))) p->out_dir = v;
         else if (is_compile && (v = opt_value(&r, "--emit", NULL))) p->emit = v;
         else if (is_compile && !strcmp(a, "--force")) p->force = true;
+        else if (is_compile && !strcmp(a, "--allow-nonfinite")) p->allow_nonfinite = true;
         else if (is_compile && (v = opt_value(&r, "--weights", NULL))) p->weights = v;
         else if (is_compile && (v = opt_value(&r, "--dtype", NULL))) p->dtype = v;
         else if (is_compile && (v = opt_value(&r, "--threads", NULL))) {
@@ -247,9 +248,14 @@ int cmd_inspect(const cli_globals *g, int argc, char **argv) {
     }
     if (S_ISDIR(st.st_mode)) snprintf(path, sizeof path, "%s/ir.json", target);
     else snprintf(path, sizeof path, "%s", target);
+    /* unreadable (missing, a directory, a FIFO: refused at once) is I/O; read but wrong is 1 */
+    if (llmc_check_regular_file(path) != 0) {
+        fprintf(stderr, "llmc: cannot read '%s': %s\n", path, llmc_read_file_error(path, errno));
+        return LLMC_EXIT_IO;
+    }
     llmc_diags *d = llmc_diags_create();
     llmc_ir *ir = llmc_ir_load_json_file(path, d);
-    if (!ir) return finish(d, NULL, access(path, R_OK) != 0 ? LLMC_EXIT_IO : LLMC_EXIT_SPEC);
+    if (!ir) return finish(d, NULL, LLMC_EXIT_SPEC);
     int rc = LLMC_EXIT_OK;
     if (dot) {
         FILE *f = dot_file ? fopen(dot_file, "w") : stdout;

@@ -31,6 +31,13 @@ LLMC_API int llmc_out_write_file(const struct llmc_emit_ctx *ctx, const char *re
 /* record an output in compilation_report.json: emitter name, relative path, what it is */
 LLMC_API int llmc_out_register(const struct llmc_emit_ctx *ctx, const char *rel, const char *role);
 
+/* Non-zero (the signal number) once the user asked a compile to stop with SIGINT, SIGTERM or
+ * SIGHUP; 0 otherwise. The signal handler only records the signal: an emitter doing long work
+ * polls this (e.g. once per tensor or chunk) and returns 1 when it is set; the pipeline then
+ * removes the temporary output directory. Threads a plugin starts must block these signals
+ * (pthread_sigmask before pthread_create) so that they are delivered to llmc's main thread. */
+LLMC_API int llmc_interrupted(void);
+
 /* Checksums. Every file opened with llmc_out_open (or written with llmc_out_write_file) is
  * checksummed while it is written; its size and checksum go into OUT/manifest.json, which
  * `llmc validate` checks. A file that holds tensors marks each tensor's bytes, so that validate

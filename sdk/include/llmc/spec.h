@@ -84,7 +84,8 @@ typedef struct llmc_constraint {
     struct llmc_expr *expr; /* parsed (see expr.h); never NULL in a loaded spec */
 } llmc_constraint;
 
-/* One emitter option: emit_options: { <emitter>: { <key>: <scalar> } } */
+/* One emitter option: emit_options: { <emitter>: { <key>: <scalar> } }. The strings belong to
+ * the spec (they live as long as it does). */
 typedef struct llmc_emit_option {
     char *emitter;
     char *key;

@@ -1,10 +1,11 @@
 /* Test-only plugins for the pipeline's tests (never installed):
  *   fail_emit  writes a file, then fails — the compile must leave no OUT behind;
- *   slow_emit  writes a file, then sleeps — the test interrupts it with a signal;
+ *   slow_emit  writes a file, then waits up to 30 s, polling llmc_interrupted() as a long emitter
+ *              should — the tests interrupt it with a signal;
  *   liar       a solver that answers with dims violating the constraints — the core's
  *              independent check must refuse them. */
 #include <string.h>
-#include <unistd.h>
+#include <time.h>
 
 #include "llmc/llmc.h"
 
@@ -18,7 +19,11 @@ static int fail_emit(const llmc_emit_ctx *ctx, llmc_diags *d) {
 static int slow_emit(const llmc_emit_ctx *ctx, llmc_diags *d) {
     static const char text[] = "partial\n";
     if (llmc_out_write_file(ctx, "slow/partial.txt", text, sizeof text - 1, d) != 0) return 1;
-    sleep(30);
+    for (int i = 0; i < 300; i++) {
+        if (llmc_interrupted()) return 1;
+        struct timespec tenth = {0, 100000000L};
+        nanosleep(&tenth, NULL);
+    }
     return 0;
 }
 
