@@ -423,9 +423,7 @@ static int scan_dir(llmc_manifest *m, const char *dir, const char *rel, const ch
             rc = scan_dir(m, dir, child_rel, emitter, skip, d);
             continue;
         }
-        /* hidden names at OUT's top level are llmc's bookkeeping (the output marker, rewritten
-         * when the output is sealed), never an emitter's output: emitters write in their folder */
-        if (!S_ISREG(st.st_mode) || skipped(child_rel, skip) || (!*rel && e->d_name[0] == '.')) continue;
+        if (!S_ISREG(st.st_mode) || skipped(child_rel, skip)) continue;
         pthread_mutex_lock(&m->mu);
         bool known = find_locked(m, child_rel) >= 0;
         pthread_mutex_unlock(&m->mu);

@@ -25,6 +25,7 @@
 #include "llmc/stats.h"
 #include "llmc/weights.h"
 #include "manifest.h"
+#include "outdir.h"
 #include "pipeline.h"
 #include "report.h"
 #include "sha256.h"
@@ -209,8 +210,9 @@ static void list_extras(vstate *V, const llmc_manifest *m, const char *rel, size
             list_extras(V, m, child, shown);
             continue;
         }
-        /* the report, the manifest, and llmc's hidden bookkeeping at the top (the output marker) */
-        if (!*rel && (!strcmp(e->d_name, REPORT_FILE) || !strcmp(e->d_name, LLMC_MANIFEST_FILE) || e->d_name[0] == '.'))
+        /* the report, the manifest, and the output marker (outdir.h) */
+        if (!*rel && (!strcmp(e->d_name, REPORT_FILE) || !strcmp(e->d_name, LLMC_MANIFEST_FILE) ||
+                      !strcmp(e->d_name, LLMC_OUTPUT_MARKER)))
             continue;
         if (llmc_manifest_find(m, child)) continue;
         if ((*shown)++ < LLMC_VERIFY_MAX_REPORTED)

@@ -147,10 +147,6 @@ static void test_stream_records_sizes_and_tensors(void **state) {
     p = fopen(path, "wb");
     fputs("{}", p);
     fclose(p);
-    snprintf(path, sizeof path, "%s/.marker", dir); /* llmc's hidden bookkeeping: never scanned */
-    p = fopen(path, "wb");
-    fputs("m", p);
-    fclose(p);
     const char *skip[] = {"skip.json", NULL};
     assert_int_equal(llmc_manifest_scan(m, dir, "late", skip, d), 0);
     assert_int_equal(llmc_manifest_num_files(m), 2);
@@ -159,7 +155,6 @@ static void test_stream_records_sizes_and_tensors(void **state) {
     assert_string_equal(fs->emitter, "late");
     assert_true(fs->xxh64 == llmc_xxh64("hello", 5, 0));
     assert_null(llmc_manifest_find(m, "skip.json"));
-    assert_null(llmc_manifest_find(m, ".marker"));
 
     /* the JSON form reads back to the same records, sorted by path */
     assert_int_equal(llmc_manifest_add_bytes(m, NULL, "spec.json", "{}", 2), 0);
