@@ -57,7 +57,8 @@ LLMC_API int llmc_manifest_add_bytes(llmc_manifest *m, const char *emitter, cons
                                      size_t len);
 /* Record every regular file below dir that is not recorded yet (a plugin that wrote with plain
  * fopen), hashing it by reading it back, as written by `emitter`. Files named in `skip` (NULL-
- * terminated, relative) are left out. 0, or -1 with an error in d. */
+ * terminated, relative: the report, the manifest, the output marker) are left out. 0, or -1 with
+ * an error in d. */
 LLMC_API int llmc_manifest_scan(llmc_manifest *m, const char *dir, const char *emitter, const char *const *skip,
                                 llmc_diags *d);
 /* manifest.json text (files sorted by path), caller frees; NULL on OOM */

@@ -3,9 +3,7 @@
 #include "pipeline.h"
 
 #include <errno.h>
-#include <jansson.h>
 #include <limits.h>
-#include <math.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -327,8 +325,8 @@ static int set_spec_emit(llmc_spec *s, const char *const *names, size_t n) {
 
 /* The weight source for the emitters: a checkpoint when one is named, else deterministic init.
  * A checkpoint is matched through the HF layout (the one the safetensors emitter writes). */
-llmc_weight_source *llmc_model_open_weights(const llmc_model *m, const llmc_compile_params *p, llmc_layout *layout,
-                                           int *rc, llmc_diags *d) {
+static llmc_weight_source *open_weights(const llmc_model *m, const llmc_compile_params *p, llmc_layout *layout,
+                                        int *rc, llmc_diags *d) {
     const char *ck = m->spec->weights.checkpoint;
     if (!ck) {
         llmc_weight_source *ws = llmc_weights_create_init(m->ir, m->spec->weights.seed, d);
@@ -435,7 +433,7 @@ int llmc_compile(llmc_host *h, const llmc_compile_params *p, llmc_diags *d) {
     double t0 = llmc_now_ms();
     if (n_emit > 0) {
         int wrc = LLMC_EXIT_IO;
-        ws = llmc_model_open_weights(&m, p, &layout, &wrc, d);
+        ws = open_weights(&m, p, &layout, &wrc, d);
         if (!ws) {
             rc = wrc;
             goto fail;

@@ -66,14 +66,6 @@ LLMC_API char *llmc_solution_json(const llmc_model *m);
 /* The `llmc solve` table: per component, per layer and total; memory and FLOPs. */
 LLMC_API int llmc_print_solve_table(FILE *f, const llmc_model *m, llmc_diags *d);
 
-/* The weight source the emitters read: the spec's checkpoint (its path then made absolute in the
- * spec, for spec.json), else deterministic init. layout must outlive the source. NULL with *rc
- * set to an exit code on failure. */
-struct llmc_layout;
-struct llmc_weight_source;
-LLMC_API struct llmc_weight_source *llmc_model_open_weights(const llmc_model *m, const llmc_compile_params *p,
-                                                           struct llmc_layout *layout, int *rc, llmc_diags *d);
-
 /* llmc validate OUT (validate.c) */
 typedef struct llmc_validate_params {
     const char *out_dir;

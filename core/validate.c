@@ -25,6 +25,7 @@
 #include "llmc/stats.h"
 #include "llmc/weights.h"
 #include "manifest.h"
+#include "outdir.h"
 #include "pipeline.h"
 #include "report.h"
 #include "sha256.h"
@@ -209,7 +210,10 @@ static void list_extras(vstate *V, const llmc_manifest *m, const char *rel, size
             list_extras(V, m, child, shown);
             continue;
         }
-        if (!*rel && (!strcmp(e->d_name, REPORT_FILE) || !strcmp(e->d_name, LLMC_MANIFEST_FILE))) continue;
+        /* the report, the manifest, and the output marker (outdir.h) */
+        if (!*rel && (!strcmp(e->d_name, REPORT_FILE) || !strcmp(e->d_name, LLMC_MANIFEST_FILE) ||
+                      !strcmp(e->d_name, LLMC_OUTPUT_MARKER)))
+            continue;
         if (llmc_manifest_find(m, child)) continue;
         if ((*shown)++ < LLMC_VERIFY_MAX_REPORTED)
             llmc_diag_add(V->d, LLMC_SEV_NOTE, (llmc_loc){full, 0, 0}, NULL,
@@ -357,28 +361,11 @@ static void compare_report(vstate *V, const llmc_model *m, const llmc_model_stat
 
 /* ---- 4. the emitters' own checks --------------------------------------------------------------------------------- */
 
-static void verify_emitters(vstate *V, llmc_host *h, const llmc_model *m, const char *spec_path) {
+static void verify_emitters(vstate *V, llmc_host *h, const llmc_model *m) {
     if (m->spec->n_emit == 0) return;
-    llmc_layout layout;
-    memset(&layout, 0, sizeof layout);
-    llmc_compile_params cp = llmc_compile_default_params();
-    cp.spec_path = spec_path;
-    llmc_diags *wd = llmc_diags_create();
-    int wrc = 0;
-    llmc_weight_source *ws = llmc_model_open_weights(m, &cp, &layout, &wrc, wd);
-    if (!ws) {
-        char file[PATH_MAX];
-        at(V, "spec.json", file, sizeof file);
-        llmc_diag_add(V->d, LLMC_SEV_WARNING, (llmc_loc){file, 0, 0}, "weights.checkpoint",
-                      "the checkpoint cannot be opened, so the emitters check their files without it");
-        /* why, as notes: a checkpoint moved away is not a problem of OUT */
-        for (size_t i = 0; i < llmc_diags_size(wd); i++) {
-            char why[1024];
-            llmc_diag_format(llmc_diags_get(wd, i), why, sizeof why);
-            llmc_diag_add(V->d, LLMC_SEV_NOTE, (llmc_loc){0}, NULL, "%s", why);
-        }
-    }
-    llmc_diags_free(wd);
+    /* an init source costs nothing to create; a checkpoint is not read: everything an emitter
+     * writes about it (path, kind) follows from spec.json, and its values are in the checksums */
+    llmc_weight_source *ws = m->spec->weights.checkpoint ? NULL : llmc_weights_create_init(m->ir, m->spec->weights.seed, NULL);
     for (size_t i = 0; i < m->spec->n_emit; i++) {
         const char *name = m->spec->emit[i];
         const llmc_plugin *pl = llmc_registry_find(h->registry, LLMC_PLUGIN_EMITTER, name);
@@ -423,7 +410,6 @@ static void verify_emitters(vstate *V, llmc_host *h, const llmc_model *m, const 
             fprintf(V->f, "  ok       %s: headers, tables, configs and code are what it writes for spec.json\n", name);
     }
     llmc_weights_free(ws);
-    llmc_layout_free(&layout);
 }
 
 /* ---- the whole check ------------------------------------------------------------------------------------------------ */
@@ -483,7 +469,7 @@ int llmc_validate_output(llmc_host *h, const llmc_validate_params *p, FILE *f, l
         free(text);
         llmc_model_stats stats;
         if (llmc_model_stats_compute(m.spec, &m.dims, m.ir, &stats, d) == 0) compare_report(&V, &m, &stats, man);
-        verify_emitters(&V, h, &m, spec_path);
+        verify_emitters(&V, h, &m);
     }
     free(spec_text);
     llmc_manifest_free(man);

@@ -79,6 +79,16 @@ expect_exit 0 run compile "$T/cli/spec.json" -o "$T/cli2"
 check "CLI choices are in spec.json" cmp -s "$T/cli/gguf/model.gguf" "$T/cli2/gguf/model.gguf"
 check "manifest identical" cmp -s "$T/cli/manifest.json" "$T/cli2/manifest.json"
 check "solution identical (solver recorded)" cmp -s "$T/cli/solution.json" "$T/cli2/solution.json"
+# ... and with weights from a checkpoint given relative to the working directory: spec.json records
+# its absolute path, so OUT/spec.json finds it from anywhere
+mkdir -p "$T/ck" && cp "$O/safetensors/model.safetensors" "$T/ck/w.safetensors"
+(cd "$T/ck" && run compile "$T/small.yaml" -o "$T/ck1" --weights w.safetensors --emit gguf,safetensors >/dev/null)
+expect_out "\"checkpoint\": \"$T/ck/w.safetensors\"" cat "$T/ck1/spec.json"
+expect_exit 0 run validate "$T/ck1"
+expect_exit 0 run compile "$T/ck1/spec.json" -o "$T/ck2"
+for f in gguf/model.gguf safetensors/model.safetensors manifest.json spec.json; do
+  check "checkpoint compile reproduced: $f" cmp -s "$T/ck1/$f" "$T/ck2/$f"
+done
 # --emit none gives emit: [] in spec.json, which runs no emitter again
 expect_exit 0 run compile "$T/small.yaml" -o "$T/none" --emit none
 expect_out '"emit": \[\]' cat "$T/none/spec.json"

@@ -101,8 +101,8 @@ typedef struct llmc_emitter_vtable {
     int (*emit)(const llmc_emit_ctx *ctx, llmc_diags *d);
     /* Optional (may be NULL; appended within ABI 1, read only when LLMC_HAS_MEMBER says so):
      * `llmc validate` calls it on a finished OUT: ctx->out_dir is OUT (read it, never write),
-     * ctx->outputs is NULL, ctx->weights is the spec's weight source (NULL when its checkpoint
-     * cannot be opened). Rebuild what emit writes apart from tensor values -- headers, tensor
+     * ctx->outputs is NULL, ctx->weights is the init weight source, or NULL when the spec names a
+     * checkpoint (validate does not read it; its path and kind are in ctx->spec). Rebuild what emit writes apart from tensor values -- headers, tensor
      * tables, configs, code -- and compare it with the files (llmc_out_verify); check every offset
      * and size read from a file against the file's size; report each problem with
      * llmc_out_mismatch. The core checks every byte against the checksums taken at emit time.
