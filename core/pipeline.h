@@ -66,7 +66,23 @@ LLMC_API char *llmc_solution_json(const llmc_model *m);
 /* The `llmc solve` table: per component, per layer and total; memory and FLOPs. */
 LLMC_API int llmc_print_solve_table(FILE *f, const llmc_model *m, llmc_diags *d);
 
-/* llmc validate OUT: returns an exit code; prints what it checked to f. */
-LLMC_API int llmc_validate_output(llmc_host *h, const char *out_dir, FILE *f, llmc_diags *d);
+/* The weight source the emitters read: the spec's checkpoint (its path then made absolute in the
+ * spec, for spec.json), else deterministic init. layout must outlive the source. NULL with *rc
+ * set to an exit code on failure. */
+struct llmc_layout;
+struct llmc_weight_source;
+LLMC_API struct llmc_weight_source *llmc_model_open_weights(const llmc_model *m, const llmc_compile_params *p,
+                                                           struct llmc_layout *layout, int *rc, llmc_diags *d);
+
+/* llmc validate OUT (validate.c) */
+typedef struct llmc_validate_params {
+    const char *out_dir;
+    bool quick;               /* skip checksums of files larger than LLMC_VALIDATE_QUICK_BYTES */
+} llmc_validate_params;
+#define LLMC_VALIDATE_QUICK_BYTES (64u << 20)
+LLMC_API llmc_validate_params llmc_validate_default_params(void);
+/* Returns an exit code (0 valid, 1 the output does not match, 3 plugin, 4 I/O); prints what it
+ * checked to f, every problem to d. */
+LLMC_API int llmc_validate_output(llmc_host *h, const llmc_validate_params *p, FILE *f, llmc_diags *d);
 
 #endif

@@ -16,6 +16,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "interrupt.h"
 #include "llmc/output.h"
 #include "util.h"
 #include "weights_internal.h"
@@ -432,6 +433,11 @@ static void *worker_main(void *arg) {
         while (!p->stop && p->next < p->n_chunks && p->state[p->next % p->n_slots] != SLOT_FREE)
             pthread_cond_wait(&p->cv, &p->mu);
         if (p->stop || p->next >= p->n_chunks) break;
+        if (llmc_interrupted()) { /* SIGINT/SIGTERM/SIGHUP: stop producing; the writer reports it */
+            p->stop = 1;
+            pthread_cond_broadcast(&p->cv);
+            break;
+        }
         uint64_t idx = p->next++;
         size_t s = (size_t)(idx % p->n_slots);
         p->state[s] = SLOT_BUSY;
@@ -514,6 +520,9 @@ int llmc_write_chunks_ordered(FILE *f, uint64_t n_chunks, size_t chunk_bytes, ll
     }
     pthread_mutex_init(&p.mu, NULL);
     pthread_cond_init(&p.cv, NULL);
+    /* workers inherit a mask that blocks the stop signals: they are delivered to this thread */
+    sigset_t old_mask;
+    llmc_block_stop_signals(&old_mask);
     for (int i = 0; i < threads; i++) {
         ws[i].p = &p;
         ws[i].d = llmc_diags_create();
@@ -524,6 +533,7 @@ int llmc_write_chunks_ordered(FILE *f, uint64_t n_chunks, size_t chunk_bytes, ll
         }
         started++;
     }
+    llmc_restore_signal_mask(&old_mask);
     if (started == 0) {
         llmc_error(d, NULL, "cannot start a worker thread");
         rc = -1;
@@ -531,13 +541,15 @@ int llmc_write_chunks_ordered(FILE *f, uint64_t n_chunks, size_t chunk_bytes, ll
     }
 
     /* the writer: this thread, in chunk order */
-    for (uint64_t w = 0; w < n_chunks; w++) {
+    uint64_t w = 0;
+    for (; w < n_chunks; w++) {
         size_t s = (size_t)(w % p.n_slots);
         pthread_mutex_lock(&p.mu);
         while (!p.stop && p.state[s] != SLOT_READY) pthread_cond_wait(&p.cv, &p.mu);
         int stopped = p.stop;
         pthread_mutex_unlock(&p.mu);
         if (stopped) break;
+        if (llmc_interrupted()) break; /* reported below, after the workers stopped */
         if (p.len[s] && fwrite(p.buf[s], 1, p.len[s], f) != p.len[s]) {
             llmc_error(d, NULL, "write failed: %s", strerror(errno));
             pthread_mutex_lock(&p.mu);
@@ -554,11 +566,15 @@ int llmc_write_chunks_ordered(FILE *f, uint64_t n_chunks, size_t chunk_bytes, ll
         pthread_mutex_unlock(&p.mu);
     }
     pthread_mutex_lock(&p.mu);
-    p.stop = 1; /* release workers still waiting (only after an error) */
+    p.stop = 1; /* release workers still waiting (only after an error or a signal) */
     pthread_cond_broadcast(&p.cv);
     pthread_mutex_unlock(&p.mu);
     for (int i = 0; i < started; i++) pthread_join(tid[i], NULL);
     rc = p.rc;
+    if (rc == 0 && w < n_chunks) { /* stopped early on a signal: the file is incomplete */
+        llmc_error(d, NULL, "interrupted by %s before the write finished", llmc_signal_name(llmc_interrupted()));
+        rc = -1;
+    }
     for (int i = 0; i < started; i++) llmc_diags_take(d, ws[i].d);
 destroy:
     for (int i = 0; i < started; i++) llmc_diags_free(ws[i].d);

@@ -84,7 +84,8 @@ typedef struct llmc_constraint {
     struct llmc_expr *expr; /* parsed (see expr.h); never NULL in a loaded spec */
 } llmc_constraint;
 
-/* One emitter option: emit_options: { <emitter>: { <key>: <scalar> } } */
+/* One emitter option: emit_options: { <emitter>: { <key>: <scalar> } }. The strings belong to
+ * the spec (they live as long as it does). */
 typedef struct llmc_emit_option {
     char *emitter;
     char *key;
@@ -148,7 +149,7 @@ typedef struct llmc_spec {
     size_t n_constraints;
     double tolerance;                /* default 0.01 */
 
-    char **emit;                     /* emitter names; NULL/0 = config default */
+    char **emit;                     /* emitter names; NULL = config default, n_emit 0 = none */
     size_t n_emit;
     llmc_emit_option *emit_options;
     size_t n_emit_options;
