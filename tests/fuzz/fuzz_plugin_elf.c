@@ -73,7 +73,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
     if (!f && !why[0]) abort(); /* refused without a reason */
     if (f) {
         uint64_t start, len;
-        (void)llmc_elf_object_at(f, (uint64_t)(off_t)n / 2, &start, &len);
+        (void)llmc_elf_object_at(f, (uint64_t)n / 2, &start, &len);
         llmc_elf_file_free(f);
     }
     close(fd);

@@ -321,6 +321,17 @@ def test_llmc_run():
     check("shim: renamed" in r.stderr and r.returncode == 0 and r.stdout == ref.stdout,
           f"model.bin replaced by a rename while llmc-run runs: unaffected ({r.returncode}: {r.stderr[-200:]})")
 
+    # the same under AddressSanitizer + UBSan (the SIGBUS handler next to the sanitizer's)
+    alt = os.path.join(TMP, "rt-asan")
+    shutil.copytree(cpu, alt, ignore=shutil.ignore_patterns("llmc-run"))
+    r = run(["make", "-s", "-C", alt, "CFLAGS=-O1 -g -march=native -fsanitize=address,undefined -fno-omit-frame-pointer "
+             "-fno-sanitize-recover=all"])
+    if check(r.returncode == 0, f"the sanitizer build of llmc-run builds ({r.stderr[-300:]})"):
+        shutil.copy(mb, work)
+        r = run([os.path.join(alt, "llmc-run"), "--model", work] + args, env=shim_env(work, truncate=size // 3))
+        check(no_crash(r) and r.returncode == 3 and "the model file shrank while" in r.stderr,
+              f"sanitizer build: model.bin truncated while running: exit 3, no report ({r.returncode}: {r.stderr[-300:]})")
+
     # the record table: overlapping records are refused
     blob = bytearray(open(mb, "rb").read())
     recs = sorted(records(blob))
