@@ -30,7 +30,7 @@ a language that runs out leaves its share to the others. train.txt for --train-m
 a prefix of the one for --train-mb 100.
 
 Text hygiene for train.txt / heldout.txt: strict UTF-8 (files that do not decode are skipped), no
-control characters other than tab and newline, no BOMs, lines longer than 2000 characters are
+control characters other than tab and newline, no BOMs, lines longer than 1000 characters are
 wrapped at a space, runs of blank lines collapsed.
 
 Usage:
@@ -55,7 +55,7 @@ LANG_WEIGHTS = {"en": 0.5, "de": 0.1, "fr": 0.1, "ja": 0.1, "ru": 0.1, "zh": 0.1
 MAN_LANG_DIRS = {"de": ["de"], "fr": ["fr"], "ja": ["ja"], "ru": ["ru"], "zh": ["zh_CN", "zh_TW"],
                  "es": ["es"], "it": ["it"], "pl": ["pl"], "ko": ["ko"], "pt": ["pt", "pt_BR"]}
 HELDOUT_DECILE = 0
-MAX_LINE_CHARS = 2000
+MAX_LINE_CHARS = 1000     # < 4192 bytes: spm_train skips longer sentences
 MIN_DOC_CHARS = 200
 
 # ---------------------------------------------------------------------------------------------
