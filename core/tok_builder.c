@@ -190,6 +190,12 @@ int64_t llmc_tok_builder_find_piece(const llmc_tok_builder *b, const char *piece
 
 size_t llmc_tok_builder_n_pieces(const llmc_tok_builder *b) { return b->n; }
 
+const char *llmc_tok_builder_piece(const llmc_tok_builder *b, int64_t id, size_t *len) {
+    if (id < 0 || (size_t)id >= b->n) return NULL;
+    if (len) *len = b->len[id];
+    return b->pool.p + b->off[id];
+}
+
 int llmc_tok_builder_add_merge(llmc_tok_builder *b, int64_t left, int64_t right, llmc_diags *d) {
     if (left < 0 || right < 0 || (size_t)left >= b->n || (size_t)right >= b->n) {
         llmc_error(d, "model.merges", "merge %zu names an id that is not a piece (%lld, %lld; %zu pieces)", b->n_merges,

@@ -174,6 +174,8 @@ LLMC_API int64_t llmc_tok_builder_add_piece(llmc_tok_builder *b, const char *pie
                                            llmc_diags *d);
 LLMC_API int64_t llmc_tok_builder_find_piece(const llmc_tok_builder *b, const char *piece, size_t len);
 LLMC_API size_t llmc_tok_builder_n_pieces(const llmc_tok_builder *b);
+/* The piece of an id (not NUL-terminated; *len its bytes), or NULL. */
+LLMC_API const char *llmc_tok_builder_piece(const llmc_tok_builder *b, int64_t id, size_t *len);
 /* BPE: append the merge (left, right) by piece ids; the merged piece must be in the vocab. */
 LLMC_API int llmc_tok_builder_add_merge(llmc_tok_builder *b, int64_t left, int64_t right, llmc_diags *d);
 /* Mark a piece as a special added token (HF added_tokens, special: true); appended to the
