@@ -2,9 +2,12 @@
 // The Hugging Face tokenizers library (npm tokenizers@0.23.2: the Rust library behind a native
 // Node-API module) as a test oracle and benchmark peer for llmc's tokenizers.
 //
-//   hf_tokenizers.js encode TOKENIZER_JSON [FILE|-] [--add-special-tokens]
+//   hf_tokenizers.js encode TOKENIZER_JSON [FILE|-] [--add-special-tokens] [--whole]
 //       one line of comma-separated ids per input line (the format of `llmc tokenize`). Lines are
 //       split at "\n" only; a final "\n" does not start another line; every line must be UTF-8.
+//       --whole: the whole input as one text, newlines included (`llmc tokenize --whole`).
+//       Special tokens (the post-processor's) are added only with --add-special-tokens, which is
+//       `llmc tokenize`'s default.
 //   hf_tokenizers.js decode TOKENIZER_JSON [FILE|-] [--json] [--skip-special-tokens]
 //       one decoded text per input line of ids (--json: each as a JSON string, so any decoded
 //       text, newlines included, stays on its line).
@@ -63,7 +66,7 @@ function die(msg, code = 1) {
 
 function parseArgs(argv) {
   const opts = { _: [], special: [] };
-  const flags = new Set(['--add-special-tokens', '--json', '--skip-special-tokens', '--single', '--byte-fallback', '--full-alphabet']);
+  const flags = new Set(['--add-special-tokens', '--whole', '--json', '--skip-special-tokens', '--single', '--byte-fallback', '--full-alphabet']);
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i];
     if (flags.has(a)) opts[a.slice(2)] = true;
@@ -153,6 +156,18 @@ async function encodeAll(tok, lines, addSpecial, batch = 1000) {
 
 async function cmdEncode(lib, o) {
   const tok = loadTokenizer(lib, o._[0]);
+  if (o.whole) {
+    const data = fs.readFileSync(o._[1] === undefined || o._[1] === '-' ? 0 : o._[1]);
+    let text;
+    try {
+      text = utf8.decode(data);
+    } catch (e) {
+      die(`${o._[1] || '-'}: not valid UTF-8 (the library takes text only)`);
+    }
+    const e = await tok.encode(text, null, { addSpecialTokens: !!o['add-special-tokens'] });
+    writeOut([e.getIds().join(',')]);
+    return;
+  }
   const { lines } = textLines(o._[1]);
   const ids = await encodeAll(tok, lines, !!o['add-special-tokens']);
   writeOut(ids.map((x) => x.join(',')));

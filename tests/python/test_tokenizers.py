@@ -57,6 +57,16 @@ def check(cond, what):
     return cond
 
 
+def each(items, fn):
+    """fn(item) for every item; an exception fails that item (printed) and the loop goes on."""
+    for item in items:
+        try:
+            fn(item)
+        except (AssertionError, OSError, ValueError, subprocess.SubprocessError) as e:
+            name = item.name if isinstance(item, Config) else item[0]
+            check(False, f"{name}: {e}")
+
+
 def checked(fn):
     """A test function whose failed checks (which do not stop it) fail it at the end."""
     def run_checked():
@@ -157,24 +167,27 @@ def llmc_train(out, corpus, args, ok=True):
     return run([LLMC, "tokenizer", "train", *args, "--threads", THREADS, "-o", out, *corpus], ok=ok)
 
 
-def llmc_tokenize_file(tok, path, ok=True):
-    """ids per line of path, as `llmc tokenize TOK --file PATH` prints them."""
-    r = run([LLMC, "tokenize", tok, "--file", path], ok=ok)
+def llmc_tokenize_file(tok, path, ok=True, special=True, whole=False):
+    """ids per line of path, as `llmc tokenize TOK --file PATH` prints them (special tokens
+    added, as HF's encode(add_special_tokens=True) does, unless special=False: --no-special)."""
+    r = run([LLMC, "tokenize", tok, "--file", path] + ([] if special else ["--no-special"]) +
+            (["--whole"] if whole else []), ok=ok)
     return r if not ok else ids_of(split_lines(r.stdout))
 
 
-def llmc_detokenize(tok, ids):
-    """The bytes `llmc detokenize TOK IDS` prints for one id list (its final newline removed)."""
-    r = run([LLMC, "detokenize", tok, ",".join(map(str, ids))])
-    out = r.stdout
-    return out[:-1] if out.endswith(b"\n") else out
+def llmc_detokenize_lines(tok, id_lists, raw_bytes=False):
+    """`llmc detokenize TOK` with one id list per stdin line: one decoded text per line (bytes;
+    --bytes: the raw bytes of byte-level / byte-fallback tokens, not made valid UTF-8)."""
+    data = "".join(",".join(map(str, ids)) + "\n" for ids in id_lists).encode()
+    r = run([LLMC, "detokenize", tok] + (["--bytes"] if raw_bytes else []), input=data)
+    out = split_lines(r.stdout)
+    check(len(out) == len(id_lists), f"detokenize {tok}: {len(id_lists)} lines of ids gave {len(out)} lines")
+    return out
 
 
-def sample(n_lines, limit):
-    """Line indices: all of them, or `limit` spread evenly."""
-    if n_lines <= limit:
-        return list(range(n_lines))
-    return sorted({round(i * (n_lines - 1) / (limit - 1)) for i in range(limit)})
+def hf_encode(tok_json, path, special=True, whole=False):
+    return ids_of(split_lines(hf("encode", tok_json, path, *(["--add-special-tokens"] if special else []),
+                                 *(["--whole"] if whole else [])).stdout))
 
 
 # ---- corpora --------------------------------------------------------------------------------
@@ -283,7 +296,7 @@ def check_files(cfg, out):
     n = len(model.get("vocab", []))
     n += sum(1 for t in j.get("added_tokens", []) if t["id"] >= n)
     want = int(cfg.args[cfg.args.index("--vocab-size") + 1])
-    check(n <= want, f"{cfg.name}: vocabulary of {n} <= --vocab-size {want}")
+    check(n == want, f"{cfg.name}: vocabulary of {n} == --vocab-size {want}")
     if cfg.vocab_txt:
         with open(os.path.join(out, "vocab.txt"), encoding="utf-8") as f:
             words = f.read().split("\n")
@@ -297,51 +310,58 @@ def check_files(cfg, out):
               f"{cfg.name}: special token {token} is an added token (special: true)")
 
 
-def compare_with_hf(what, tok_json, tok_for_llmc, text_path, decode_limit=120):
+def compare_with_hf(what, tok_json, tok_for_llmc, text_path):
     """(a) and (d): HF and llmc encode text_path identically and decode a sample identically.
     Returns llmc's ids."""
     src = read_lines(text_path)
     got = llmc_tokenize_file(tok_for_llmc, text_path)
-    want = ids_of(split_lines(hf("encode", tok_json, text_path).stdout))
-    compare_ids(f"{what}: encode", src, got, want, "llmc", "HF")
-    # decode: llmc's ids (all of the tricky tail, a spread of the rest) through both decoders
-    idx = sample(len(got), decode_limit) + list(range(max(0, len(got) - 130), len(got)))
-    idx = sorted(set(idx))
+    compare_ids(f"{what}: encode", src, got, hf_encode(tok_json, text_path), "llmc", "HF")
+    # without the post-processor's special tokens, and the tricky lines as one text (newlines,
+    # runs of blank lines and all)
+    tricky = os.path.join(corpus(), "tricky.txt")
+    compare_ids(f"{what}: encode --no-special", read_lines(tricky), llmc_tokenize_file(tok_for_llmc, tricky, special=False),
+                hf_encode(tok_json, tricky, special=False), "llmc", "HF")
+    compare_ids(f"{what}: encode --whole", [b"(tricky.txt as one text)"], llmc_tokenize_file(tok_for_llmc, tricky, whole=True),
+                hf_encode(tok_json, tricky, whole=True), "llmc", "HF")
+    # decode: llmc's ids of every line through both decoders, with and without special tokens
     ids_path = os.path.join(TMP, "ids.txt")
     with open(ids_path, "w") as f:
-        f.write("".join(",".join(map(str, got[i])) + "\n" for i in idx))
-    hf_text = [json.loads(ln) for ln in split_lines(hf("decode", tok_json, ids_path, "--json").stdout)]
-    llmc_text = [llmc_detokenize(tok_for_llmc, got[i]).decode("utf-8", "replace") for i in idx]
-    compare_texts(f"{what}: decode", llmc_text, hf_text, "llmc", "HF", [got[i] for i in idx])
+        f.write("".join(",".join(map(str, ids)) + "\n" for ids in got))
+    for skip in (False, True):
+        hf_text = [json.loads(ln) for ln in split_lines(
+            hf("decode", tok_json, ids_path, "--json", *(["--skip-special-tokens"] if skip else [])).stdout)]
+        llmc_text = [b.decode("utf-8", "replace") for b in llmc_detokenize_lines(tok_for_llmc, got)] if not skip else \
+            [b.decode("utf-8", "replace") for b in split_lines(run([LLMC, "detokenize", tok_for_llmc, "--skip-special"],
+                                                                     input=open(ids_path, "rb").read()).stdout)]
+        compare_texts(f"{what}: decode{' --skip-special' if skip else ''}", llmc_text, hf_text, "llmc", "HF", got)
     return got
 
 
-def compare_with_spm(what, model, tok_for_llmc, text_path, llmc_ids=None, decode_limit=80):
+def compare_with_spm(what, model, tok_for_llmc, text_path):
     """(b) and (d): sentencepiece and llmc encode text_path identically (and decode a sample)."""
     src = read_lines(text_path)
-    got = llmc_ids if llmc_ids is not None else llmc_tokenize_file(tok_for_llmc, text_path)
+    # sentencepiece adds no BOS/EOS unless asked: compare with llmc --no-special
+    got = llmc_tokenize_file(tok_for_llmc, text_path, special=False)
     want = ids_of(split_lines(spm("encode", model, text_path).stdout))
     compare_ids(f"{what}: encode", src, got, want, "llmc", "sentencepiece")
-    idx = sample(len(got), decode_limit)
     ids_path = os.path.join(TMP, "ids_spm.txt")
     with open(ids_path, "w") as f:
-        f.write("".join(",".join(map(str, got[i])) + "\n" for i in idx))
+        f.write("".join(",".join(map(str, ids)) + "\n" for ids in got))
     spm_text = [json.loads(ln) for ln in split_lines(spm("decode", model, ids_path, "--json").stdout)]
-    llmc_text = [llmc_detokenize(tok_for_llmc, got[i]).decode("utf-8", "replace") for i in idx]
-    compare_texts(f"{what}: decode", llmc_text, spm_text, "llmc", "sentencepiece", [got[i] for i in idx])
+    llmc_text = [b.decode("utf-8", "replace") for b in llmc_detokenize_lines(tok_for_llmc, got)]
+    compare_texts(f"{what}: decode", llmc_text, spm_text, "llmc", "sentencepiece", got)
 
 
 def check_lossless(what, tok, paths):
     """(c): detokenize(tokenize(x)) == x byte for byte, every line of every file."""
     for path in paths:
         src = read_lines(path)
-        ids = llmc_tokenize_file(tok, path)
+        ids = llmc_tokenize_file(tok, path, special=False)
         if not check(len(ids) == len(src), f"{what}: {os.path.basename(path)}: one id line per input line"):
             continue
         bad = None
         n_bad = 0
-        for i, (line, line_ids) in enumerate(zip(src, ids)):
-            back = llmc_detokenize(tok, line_ids)
+        for i, (line, line_ids, back) in enumerate(zip(src, ids, llmc_detokenize_lines(tok, ids, raw_bytes=True))):
             if back != line:
                 n_bad += 1
                 if bad is None:
@@ -387,33 +407,32 @@ def test_llmc_vs_hf():
     """(a) every configuration: files written, HF encodes and decodes as llmc does."""
     need_oracles()
     ev = eval_file()
-    for cfg in CONFIGS:
+    def one(cfg):
         out = train_config(cfg)
         check_files(cfg, out)
         compare_with_hf(cfg.name, os.path.join(out, "tokenizer.json"), out, ev)
+    each(CONFIGS, one)
 
 
 def test_llmc_vs_sentencepiece():
     """(b) tokenizer.model files load in sentencepiece and encode as llmc does."""
     need_oracles()
     ev = eval_file()
-    for cfg in CONFIGS:
-        if cfg.spm_model:
-            out = train_config(cfg)
-            model = os.path.join(out, "tokenizer.model")
-            compare_with_spm(cfg.name + " (tokenizer.model)", model, out, ev)
-            # the .model file alone, given to llmc as the tokenizer, encodes the same
-            compare_ids(cfg.name + ": tokenizer.model vs the directory", read_lines(ev),
-                        llmc_tokenize_file(model, ev), llmc_tokenize_file(out, ev), "llmc(.model)", "llmc(dir)")
+    def one(cfg):
+        out = train_config(cfg)
+        model = os.path.join(out, "tokenizer.model")
+        compare_with_spm(cfg.name + " (tokenizer.model)", model, out, ev)
+        # the .model file alone, given to llmc as the tokenizer, encodes the same
+        compare_ids(cfg.name + ": tokenizer.model vs the directory", read_lines(ev),
+                    llmc_tokenize_file(model, ev), llmc_tokenize_file(out, ev), "llmc(.model)", "llmc(dir)")
+    each([cfg for cfg in CONFIGS if cfg.spm_model], one)
 
 
 def test_lossless():
     """(c) byte-level and byte-fallback tokenizers round-trip arbitrary bytes."""
     c = corpus()
     paths = [os.path.join(c, n) for n in ("tricky.txt", "invalid_utf8.txt", "random_bytes.txt")]
-    for cfg in CONFIGS:
-        if cfg.lossless:
-            check_lossless(cfg.name, train_config(cfg), paths)
+    each([cfg for cfg in CONFIGS if cfg.lossless], lambda cfg: check_lossless(cfg.name, train_config(cfg), paths))
 
 
 HF_TRAINED = [
@@ -442,10 +461,12 @@ def test_hf_trained_in_llmc():
     """(d) tokenizer.json files trained by the HF library load in llmc and encode identically."""
     need_oracles()
     ev = eval_file()
-    for name, args, text in HF_TRAINED:
+    def one(item):
+        name, args, text = item
         tj = os.path.join(TMP, name + ".json")
         hf("train", *args, "-o", tj, "--threads", THREADS, os.path.join(TMP, text))
         compare_with_hf(name, tj, tj, ev)
+    each(HF_TRAINED, one)
 
 
 SPM_TRAINED = [
@@ -461,13 +482,15 @@ def test_spm_trained_in_llmc():
     """(d) tokenizer.model files trained by spm_train load in llmc and encode identically."""
     need_oracles()
     ev = eval_file()
-    for name, args in SPM_TRAINED:
+    def one(item):
+        name, args = item
         prefix = os.path.join(TMP, name)
         run(["spm_train", f"--input={os.path.join(TMP, 'train_1mb.txt')}", f"--model_prefix={prefix}",
              "--minloglevel=2", f"--num_threads={THREADS}", *args])
         compare_with_spm(name, prefix + ".model", prefix + ".model", ev)
         if "--byte_fallback=true" in args:
             check_lossless(name, prefix + ".model", [os.path.join(corpus(), "tricky.txt")])
+    each(SPM_TRAINED, one)
 
 
 def expect_refusal(what, r, words=(), out_dir=None):
@@ -475,8 +498,10 @@ def expect_refusal(what, r, words=(), out_dir=None):
     err = r.stderr.decode(errors="replace")
     check(not crashed(r), f"{what}: no crash (exit {r.returncode}):\n{err[-2000:]}")
     check(r.returncode == 1, f"{what}: exit 1 (got {r.returncode}):\n{err[-1000:]}")
-    for w in words:
-        check(w.lower() in err.lower(), f"{what}: the message names '{w}':\n{err[-1000:]}")
+    for w in words:     # a word, or a tuple of alternatives
+        alts = w if isinstance(w, tuple) else (w,)
+        check(any(a.lower() in err.lower() for a in alts),
+              f"{what}: the message says {' or '.join(repr(a) for a in alts)}:\n{err[-1000:]}")
     if out_dir is not None:
         check(not os.path.exists(os.path.join(out_dir, "tokenizer.json")),
               f"{what}: no tokenizer.json written to {out_dir}")
@@ -496,27 +521,29 @@ def test_bad_input():
           f"{r.stderr.decode(errors='replace')[-800:]}")
     if r.returncode == 0:
         check_lossless("byte-level BPE trained on invalid UTF-8", out, [bad_utf8])
-    # ... and a tokenizer that is not byte-level follows the documented rule; a message about the
-    # bytes names the file and the byte offset of the first one
+    # ... a tokenizer that is not byte-level refuses it by default, naming the file and the byte
+    # offset of the first invalid byte (docs/tokenizers.md) ...
+    with open(bad_utf8, "rb") as f:
+        first_bad = f.read().index(b"valid text ") + len(b"valid text ")      # the first case: b"\x80"
     out = os.path.join(TMP, "bad_bytes_wordpiece")
-    r = llmc_train(out, [bad_utf8, small], ["--type", "wordpiece", "--pre-tokenizer", "bert", "--vocab-size", "600"],
+    r = llmc_train(out, [small, bad_utf8], ["--type", "wordpiece", "--pre-tokenizer", "bert", "--vocab-size", "1500"],
                    ok=False)
+    expect_refusal("WordPiece on a corpus with invalid UTF-8", r,
+                   ["invalid_utf8.txt", f"byte {first_bad}", "invalid UTF-8"], out)
+    # ... and with --invalid-utf8 replace it trains, each invalid byte read as U+FFFD, with a warning
+    r = llmc_train(out, [small, bad_utf8], ["--type", "wordpiece", "--pre-tokenizer", "bert", "--vocab-size", "1500",
+                                            "--invalid-utf8", "replace"], ok=False)
     err = r.stderr.decode(errors="replace")
-    check(not crashed(r) and r.returncode in (0, 1),
-          f"WordPiece on a corpus with invalid UTF-8: exit 0 or 1, no crash (exit {r.returncode}): {err[-800:]}")
-    if "utf-8" in err.lower() or r.returncode == 1:
-        check("invalid_utf8.txt" in err and "byte" in err.lower() and any(ch.isdigit() for ch in err),
-              f"WordPiece on invalid UTF-8: the message names the file and the byte offset:\n{err[-800:]}")
-    if r.returncode == 1:
-        check(not os.path.exists(os.path.join(out, "tokenizer.json")), "refused corpus: nothing written")
+    check(not crashed(r) and r.returncode == 0 and "U+FFFD" in err,
+          f"WordPiece --invalid-utf8 replace: trains with a warning (exit {r.returncode}):\n{err[-800:]}")
 
     # an empty corpus
     empty = os.path.join(TMP, "empty.txt")
     open(empty, "w").close()
-    for t in ("bpe", "unigram", "wordpiece", "char"):
+    for t in ("bpe", "unigram", "wordpiece", "char", "byte"):
         out = os.path.join(TMP, f"empty_{t}")
         r = llmc_train(out, [empty], ["--type", t, "--vocab-size", "1000"], ok=False)
-        expect_refusal(f"{t} on an empty corpus", r, ["empty"], out)
+        expect_refusal(f"{t} on an empty corpus", r, [("empty", "no text")], out)
     # a corpus too small for the vocabulary
     tiny = os.path.join(TMP, "tiny.txt")
     with open(tiny, "w") as f:
@@ -555,6 +582,8 @@ def test_bad_input():
         ("model missing", edited(lambda j: j.pop("model")), ["model"]),
         ("vocab id out of range", edited(lambda j: j["model"]["vocab"].__setitem__(first_token, 4_000_000_000)),
          []),
+        ("vocab id past the end", edited(lambda j: j["model"]["vocab"].__setitem__(first_token, 50_000)), []),
+        ("one id for two pieces", edited(lambda j: j["model"]["vocab"].__setitem__(first_token, 5)), []),
         ("negative vocab id", edited(lambda j: j["model"]["vocab"].__setitem__(first_token, -5)), []),
         ("merge of unknown tokens", edited(lambda j: j["model"]["merges"].insert(0, ["\u2603zz", "\u2603yy"])),
          ["merges"]),
@@ -576,13 +605,27 @@ def test_bad_input():
     ]
     text = os.path.join(TMP, "hello.txt")
     with open(text, "w") as f:
-        f.write("hello world\n")
+        f.write("hello world <x> \u2603zz\u2603yy <|endoftext|>\n")
     for what, body, words in cases:
         p = os.path.join(TMP, "bad_tokenizer.json")
         with open(p, "w", encoding="utf-8") as f:
             f.write(body)
         r = run([LLMC, "tokenize", p, "--file", text], ok=False)
-        expect_refusal(f"tokenizer.json {what}", r, words + ["bad_tokenizer.json"])
+        h = hf("encode", p, text, "--add-special-tokens", ok=False) if not SKIP_ORACLE else None
+        if h is None or h.returncode != 0:
+            # the HF library refuses it too: llmc refuses it, naming the file and the key
+            expect_refusal(f"tokenizer.json {what}", r, words + ["bad_tokenizer.json"])
+        else:
+            # the HF library loads it: llmc may refuse it (exit 1, a message) or load it, and then
+            # it must encode as HF does
+            err = r.stderr.decode(errors="replace")
+            check(not crashed(r) and r.returncode in (0, 1),
+                  f"tokenizer.json {what} (HF loads it): llmc exits 0 or 1, no crash (exit {r.returncode}):\n{err[-800:]}")
+            if r.returncode == 1:
+                check("bad_tokenizer.json" in err, f"tokenizer.json {what}: the refusal names the file:\n{err[-800:]}")
+            elif r.returncode == 0:
+                check(r.stdout == h.stdout, f"tokenizer.json {what} (HF loads it): llmc encodes as HF does "
+                                            f"(llmc {r.stdout[:80]!r}, HF {h.stdout[:80]!r})")
     # a truncated or foreign tokenizer.model
     model = os.path.join(train_config(CONFIGS[3]), "tokenizer.model")
     with open(model, "rb") as f:
