@@ -130,8 +130,24 @@ def first_difference(a, b):
     return min(len(a), len(b))
 
 
-def compare_ids(what, src_lines, got, want, got_name, want_name):
-    """Line-by-line id comparison; prints the first differing line. True when all equal."""
+def pieces(tok):
+    """id -> piece of a tokenizer.json (model vocabulary and added tokens), for messages; {} when
+    tok is not a readable tokenizer.json."""
+    path = os.path.join(tok, "tokenizer.json") if os.path.isdir(tok) else tok
+    try:
+        with open(path, encoding="utf-8") as f:
+            j = json.load(f)
+        vocab = j["model"]["vocab"]
+        out = {i: p[0] for i, p in enumerate(vocab)} if isinstance(vocab, list) else {i: p for p, i in vocab.items()}
+        out.update({t["id"]: t["content"] for t in j.get("added_tokens", [])})
+        return out
+    except (OSError, ValueError, KeyError, TypeError, AttributeError):
+        return {}
+
+
+def compare_ids(what, src_lines, got, want, got_name, want_name, tok=None):
+    """Line-by-line id comparison; prints the first differing line (and, given the tokenizer, the
+    pieces around the first difference). True when all equal."""
     if not check(len(got) == len(want) == len(src_lines),
                  f"{what}: line counts differ (text {len(src_lines)}, {got_name} {len(got)}, "
                  f"{want_name} {len(want)})"):
@@ -145,6 +161,10 @@ def compare_ids(what, src_lines, got, want, got_name, want_name):
               f"    text: {src_lines[i][:300]!r}\n"
               f"    {got_name}: ...{got[i][lo:k + 12]} (token {k} of {len(got[i])})\n"
               f"    {want_name}: ...{want[i][lo:k + 12]} (token {k} of {len(want[i])})", flush=True)
+        p = pieces(tok) if tok else {}
+        if p:
+            print(f"    {got_name} pieces: {[p.get(x, '?') for x in got[i][lo:k + 6]]}\n"
+                  f"    {want_name} pieces: {[p.get(x, '?') for x in want[i][lo:k + 6]]}", flush=True)
     return check(not bad, f"{what}: {got_name} ids == {want_name} ids on every line "
                           f"({len(bad)} of {len(got)} differ)")
 
@@ -315,14 +335,14 @@ def compare_with_hf(what, tok_json, tok_for_llmc, text_path):
     Returns llmc's ids."""
     src = read_lines(text_path)
     got = llmc_tokenize_file(tok_for_llmc, text_path)
-    compare_ids(f"{what}: encode", src, got, hf_encode(tok_json, text_path), "llmc", "HF")
+    compare_ids(f"{what}: encode", src, got, hf_encode(tok_json, text_path), "llmc", "HF", tok_json)
     # without the post-processor's special tokens, and the tricky lines as one text (newlines,
     # runs of blank lines and all)
     tricky = os.path.join(corpus(), "tricky.txt")
     compare_ids(f"{what}: encode --no-special", read_lines(tricky), llmc_tokenize_file(tok_for_llmc, tricky, special=False),
-                hf_encode(tok_json, tricky, special=False), "llmc", "HF")
+                hf_encode(tok_json, tricky, special=False), "llmc", "HF", tok_json)
     compare_ids(f"{what}: encode --whole", [b"(tricky.txt as one text)"], llmc_tokenize_file(tok_for_llmc, tricky, whole=True),
-                hf_encode(tok_json, tricky, whole=True), "llmc", "HF")
+                hf_encode(tok_json, tricky, whole=True), "llmc", "HF", tok_json)
     # decode: llmc's ids of every line through both decoders, with and without special tokens
     ids_path = os.path.join(TMP, "ids.txt")
     with open(ids_path, "w") as f:
@@ -542,7 +562,7 @@ def test_bad_input():
     open(empty, "w").close()
     for t in ("bpe", "unigram", "wordpiece", "char", "byte"):
         out = os.path.join(TMP, f"empty_{t}")
-        r = llmc_train(out, [empty], ["--type", t, "--vocab-size", "1000"], ok=False)
+        r = llmc_train(out, [empty], ["--type", t, "--vocab-size", "256" if t == "byte" else "1000"], ok=False)
         expect_refusal(f"{t} on an empty corpus", r, [("empty", "no text")], out)
     # a corpus too small for the vocabulary
     tiny = os.path.join(TMP, "tiny.txt")
