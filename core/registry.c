@@ -30,6 +30,7 @@ const char *llmc_plugin_kind_name(llmc_plugin_kind k) {
     case LLMC_PLUGIN_TEMPLATE: return "template";
     case LLMC_PLUGIN_SOLVER: return "solver";
     case LLMC_PLUGIN_EMITTER: return "emitter";
+    case LLMC_PLUGIN_TOKENIZER: return "tokenizer";
     }
     return "unknown kind";
 }
@@ -40,6 +41,7 @@ static const char *a_kind(llmc_plugin_kind k) {
     case LLMC_PLUGIN_TEMPLATE: return "a template";
     case LLMC_PLUGIN_SOLVER: return "a solver";
     case LLMC_PLUGIN_EMITTER: return "an emitter";
+    case LLMC_PLUGIN_TOKENIZER: return "a tokenizer";
     }
     return "a plugin of unknown kind";
 }
@@ -222,6 +224,7 @@ static size_t host_vtable_size(uint32_t kind) {
     case LLMC_PLUGIN_TEMPLATE: return END_OF(llmc_template_vtable, build_ir);
     case LLMC_PLUGIN_SOLVER: return END_OF(llmc_solver_vtable, solve);
     case LLMC_PLUGIN_EMITTER: return END_OF(llmc_emitter_vtable, emit);
+    case LLMC_PLUGIN_TOKENIZER: return END_OF(llmc_tokenizer_vtable, train);
     }
     return 0;
 }
@@ -243,6 +246,9 @@ static void missing_functions(uint32_t kind, const void *vtable, char *buf, size
     } else if (kind == LLMC_PLUGIN_EMITTER) {
         const llmc_emitter_vtable *v = vtable; /* check is optional */
         if (!v->emit) names[k++] = "emit";
+    } else if (kind == LLMC_PLUGIN_TOKENIZER) {
+        const llmc_tokenizer_vtable *v = vtable; /* prepare is optional */
+        if (!v->train) names[k++] = "train";
     }
     size_t o = 0;
     buf[0] = '\0';
@@ -288,7 +294,9 @@ static bool add_plugin(llmc_registry *r, const llmc_config *c, llmc_diags *d, li
     size_t need = host_vtable_size(kind);
     if (need == 0) {
         fail(r, c, d, file, name,
-             "plugin '%s' has unknown kind %u (this llmc knows 1 = template, 2 = solver, 3 = emitter)", name, kind);
+             "plugin '%s' has unknown kind %u (this llmc knows 1 = template, 2 = solver, 3 = emitter, "
+             "4 = tokenizer)",
+             name, kind);
         return false;
     }
     const char *kname = llmc_plugin_kind_name((llmc_plugin_kind)kind);
