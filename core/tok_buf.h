@@ -9,15 +9,15 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "llmc/tokenizer.h"
+
 typedef struct llmc_tok_bytes {
     char *p;
     size_t n, cap;
 } llmc_tok_bytes;
 
-typedef struct llmc_tok_ids {
-    int32_t *p;
-    size_t n, cap;
-} llmc_tok_ids;
+/* ids: llmc_tok_ids of llmc/tokenizer.h (uint32_t *ids; n, cap), appended to with the helpers
+ * below (inline: encoders push one id per piece) */
 
 /* make room for extra more elements; false on out of memory */
 static inline bool llmc_tok_bytes_reserve(llmc_tok_bytes *b, size_t extra) {
@@ -39,26 +39,25 @@ static inline bool llmc_tok_bytes_append(llmc_tok_bytes *b, const void *data, si
     return true;
 }
 
-static inline bool llmc_tok_ids_reserve(llmc_tok_ids *v, size_t extra) {
+static inline bool llmc_tokbuf_ids_need(llmc_tok_ids *v, size_t extra) {
     if (extra <= v->cap - v->n) return true;
     if (extra > SIZE_MAX / 8 - v->n) return false;
     size_t cap = v->cap ? v->cap : 64;
     while (cap - v->n < extra) cap *= 2;
-    int32_t *g = realloc(v->p, cap * sizeof *g);
+    uint32_t *g = realloc(v->ids, cap * sizeof *g);
     if (!g) return false;
-    v->p = g;
+    v->ids = g;
     v->cap = cap;
     return true;
 }
 
-static inline bool llmc_tok_ids_push(llmc_tok_ids *v, int32_t id) {
-    if (v->n == v->cap && !llmc_tok_ids_reserve(v, 1)) return false;
-    v->p[v->n++] = id;
+static inline bool llmc_tokbuf_ids_put(llmc_tok_ids *v, uint32_t id) {
+    if (v->n == v->cap && !llmc_tokbuf_ids_need(v, 1)) return false;
+    v->ids[v->n++] = id;
     return true;
 }
 
 static inline void llmc_tok_bytes_free(llmc_tok_bytes *b) { free(b->p); *b = (llmc_tok_bytes){0}; }
-static inline void llmc_tok_ids_free(llmc_tok_ids *v) { free(v->p); *v = (llmc_tok_ids){0}; }
 
 /* The length of the UTF-8 sequence that lead byte c starts, as sentencepiece counts it (a stray
  * continuation byte counts as 1); callers clamp it to the bytes left. */

@@ -204,9 +204,9 @@ static bool emit(const llmc_spm_bpe *b, int32_t id, const unsigned char *piece, 
     bool unk = id == b->unk_id;
     bool ok = true;
     if (unk && b->byte_fallback) {
-        for (size_t i = 0; i < len && ok; i++) ok = llmc_tok_ids_push(out, b->byte_id[piece[i]]);
+        for (size_t i = 0; i < len && ok; i++) ok = llmc_tokbuf_ids_put(out, b->byte_id[piece[i]]);
     } else if (!(unk && *prev_unk)) {
-        ok = llmc_tok_ids_push(out, id);
+        ok = llmc_tokbuf_ids_put(out, id);
     }
     *prev_unk = unk;
     return ok;

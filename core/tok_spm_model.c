@@ -201,9 +201,9 @@ static bool emit(const llmc_spm_tokenizer *t, int32_t id, const unsigned char *p
                  llmc_tok_ids *out) {
     bool unk = id == t->unk_id, ok = true;
     if (unk && t->m.trainer_spec.byte_fallback) {
-        for (size_t i = 0; i < len && ok; i++) ok = llmc_tok_ids_push(out, t->byte_id[piece[i]]);
+        for (size_t i = 0; i < len && ok; i++) ok = llmc_tokbuf_ids_put(out, t->byte_id[piece[i]]);
     } else if (!(unk && *prev_unk)) {
-        ok = llmc_tok_ids_push(out, id);
+        ok = llmc_tokbuf_ids_put(out, id);
     }
     *prev_unk = unk;
     return ok;
@@ -291,7 +291,7 @@ static bool flush_bytes(llmc_tok_bytes *bytes, llmc_tok_bytes *out) {
     return true;
 }
 
-bool llmc_spm_tokenizer_decode(const llmc_spm_tokenizer *t, const int32_t *ids, size_t n, llmc_tok_bytes *out,
+bool llmc_spm_tokenizer_decode(const llmc_spm_tokenizer *t, const uint32_t *ids, size_t n, llmc_tok_bytes *out,
                                llmc_diags *d) {
     out->n = 0;
     const llmc_spm_proto *m = &t->m;
@@ -299,8 +299,8 @@ bool llmc_spm_tokenizer_decode(const llmc_spm_tokenizer *t, const int32_t *ids, 
     llmc_tok_bytes bytes = {0};
     bool is_bos_ws = true, bos_ws_seen = false, ok = true;
     for (size_t i = 0; i < n && ok; i++) {
-        if (ids[i] < 0 || (size_t)ids[i] >= m->n_pieces) {
-            llmc_error(d, NULL, "token id %d at position %zu is not in the vocabulary (0 to %zu)", ids[i], i,
+        if (ids[i] >= m->n_pieces) {
+            llmc_error(d, NULL, "token id %u at position %zu is not in the vocabulary (0 to %zu)", ids[i], i,
                        m->n_pieces - 1);
             ok = false;
             break;
@@ -318,7 +318,7 @@ bool llmc_spm_tokenizer_decode(const llmc_spm_tokenizer *t, const int32_t *ids, 
         bos_ws_seen = false;
         if (type == LLMC_SPM_CONTROL) continue;
         if (type == LLMC_SPM_UNKNOWN) {
-            if (id == ids[i] || strcmp(m->pieces[id].piece.data, pc->piece.data) == 0)
+            if ((uint32_t)id == ids[i] || strcmp(m->pieces[id].piece.data, pc->piece.data) == 0)
                 ok = llmc_tok_bytes_append(out, m->trainer_spec.unk_surface.data, m->trainer_spec.unk_surface.len);
             else
                 ok = llmc_tok_bytes_append(out, pc->piece.data, pc->piece.len);

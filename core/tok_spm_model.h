@@ -37,7 +37,7 @@ LLMC_API bool llmc_spm_tokenizer_encode(const llmc_spm_tokenizer *t, llmc_spm_wo
 LLMC_API bool llmc_spm_tokenizer_normalize(const llmc_spm_tokenizer *t, llmc_spm_work *w, const char *text, size_t n,
                                            llmc_tok_bytes *out);
 /* Decode ids into out (cleared first). An id outside the vocabulary is an error in d. */
-LLMC_API bool llmc_spm_tokenizer_decode(const llmc_spm_tokenizer *t, const int32_t *ids, size_t n,
+LLMC_API bool llmc_spm_tokenizer_decode(const llmc_spm_tokenizer *t, const uint32_t *ids, size_t n,
                                         llmc_tok_bytes *out, llmc_diags *d);
 
 #endif

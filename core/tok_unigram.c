@@ -228,8 +228,8 @@ static size_t viterbi(const llmc_unigram *u, llmc_unigram_work *w, const unsigne
 }
 
 static bool push_bytes(const llmc_unigram *u, const unsigned char *s, size_t n, llmc_tok_ids *out) {
-    if (!llmc_tok_ids_reserve(out, n)) return false;
-    for (size_t i = 0; i < n; i++) out->p[out->n++] = u->byte_id[s[i]];
+    if (!llmc_tokbuf_ids_need(out, n)) return false;
+    for (size_t i = 0; i < n; i++) out->ids[out->n++] = u->byte_id[s[i]];
     return true;
 }
 
@@ -245,7 +245,7 @@ bool llmc_unigram_encode(const llmc_unigram *u, llmc_unigram_work *w, const char
     if (n >= INT32_MAX || !work_reserve(w, n)) return false;
     const unsigned char *s = (const unsigned char *)text;
     size_t np = viterbi(u, w, s, n);
-    if (!llmc_tok_ids_reserve(out, np)) return false;
+    if (!llmc_tokbuf_ids_need(out, np)) return false;
     const int32_t unk = u->p.unk_id;
     if (u->p.flavor == LLMC_UNIGRAM_SPM) {
         bool prev_unk = false;
@@ -256,11 +256,11 @@ bool llmc_unigram_encode(const llmc_unigram *u, llmc_unigram_work *w, const char
                 if (u->p.byte_fallback) {
                     if (!push_bytes(u, s + start, end - (size_t)start, out)) return false;
                 } else if (!prev_unk) {
-                    if (!llmc_tok_ids_push(out, unk)) return false;
+                    if (!llmc_tokbuf_ids_put(out, unk)) return false;
                 }
                 prev_unk = true;
             } else {
-                if (!llmc_tok_ids_push(out, id)) return false;
+                if (!llmc_tokbuf_ids_put(out, id)) return false;
                 prev_unk = false;
             }
         }
@@ -271,7 +271,7 @@ bool llmc_unigram_encode(const llmc_unigram *u, llmc_unigram_work *w, const char
         int32_t start = w->path[2 * k], id = w->path[2 * k + 1];
         size_t end = k > 0 ? (size_t)w->path[2 * (k - 1)] : n;
         if (id != unk) {
-            if (!llmc_tok_ids_push(out, id)) return false;
+            if (!llmc_tokbuf_ids_put(out, id)) return false;
             continue;
         }
         while (k > 0 && w->path[2 * (k - 1) + 1] == unk) {
@@ -280,10 +280,10 @@ bool llmc_unigram_encode(const llmc_unigram *u, llmc_unigram_work *w, const char
         }
         int32_t known = llmc_trie_find(&u->all, text + start, end - (size_t)start);
         if (known >= 0) {
-            if (!llmc_tok_ids_push(out, known)) return false;
+            if (!llmc_tokbuf_ids_put(out, known)) return false;
         } else if (u->p.byte_fallback && has_byte_pieces(u, s + start, end - (size_t)start)) {
             if (!push_bytes(u, s + start, end - (size_t)start, out)) return false;
-        } else if (!llmc_tok_ids_push(out, unk)) {
+        } else if (!llmc_tokbuf_ids_put(out, unk)) {
             return false;
         }
     }

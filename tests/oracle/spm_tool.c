@@ -60,7 +60,7 @@ int main(int argc, char **argv) {
         if (strcmp(cmd, "encode") == 0) {
             ids.n = 0;
             if (!llmc_spm_tokenizer_encode(t, w, line, n, &ids)) { rc = 1; break; }
-            for (size_t i = 0; i < ids.n; i++) printf("%s%d", i ? "," : "", ids.p[i]);
+            for (size_t i = 0; i < ids.n; i++) printf("%s%u", i ? "," : "", ids.ids[i]);
             putchar('\n');
         } else if (strcmp(cmd, "normalize") == 0) {
             if (!llmc_spm_tokenizer_normalize(t, w, line, n, &bytes)) { rc = 1; break; }
@@ -73,10 +73,10 @@ int main(int argc, char **argv) {
                 char *end;
                 long v = strtol(p, &end, 10);
                 if (end == p) break;
-                llmc_tok_ids_push(&ids, (int32_t)v);
+                llmc_tokbuf_ids_put(&ids, (uint32_t)v);
                 p = *end == ',' ? end + 1 : end;
             }
-            if (!llmc_spm_tokenizer_decode(t, ids.p, ids.n, &bytes, d)) {
+            if (!llmc_spm_tokenizer_decode(t, ids.ids, ids.n, &bytes, d)) {
                 llmc_diags_print(d, stderr);
                 rc = 1;
                 break;
@@ -89,7 +89,7 @@ int main(int argc, char **argv) {
         }
     }
     free(line);
-    llmc_tok_ids_free(&ids);
+    free(ids.ids);
     llmc_tok_bytes_free(&bytes);
     llmc_spm_work_free(w);
     llmc_spm_tokenizer_free(t);
