@@ -42,6 +42,14 @@ LLMC_API size_t llmc_charsmap_longest(const llmc_charsmap *cm, const char *s, si
 LLMC_API bool llmc_charsmap_first(const llmc_charsmap *cm, const char *chunk, size_t n, const char **out,
                                   size_t *out_len);
 
+/* The same from the base64 text of a tokenizer.json "Precompiled" normalizer. */
+LLMC_API llmc_charsmap *llmc_charsmap_from_base64(const char *b64, size_t len, const char *name, const char *key,
+                                                  llmc_diags *d);
+/* Standard base64 (RFC 4648, '=' padding). encode: malloc'd NUL-terminated text; decode: malloc'd
+ * bytes in *out_len, NULL when the text is not base64. */
+LLMC_API char *llmc_base64_encode(const void *data, size_t n);
+LLMC_API unsigned char *llmc_base64_decode(const char *s, size_t n, size_t *out_len);
+
 /* sentencepiece's Normalizer: the charsmap (if any), whitespace handling and the U+2581 escape. */
 typedef struct llmc_spm_normalizer llmc_spm_normalizer;
 

@@ -18,6 +18,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include <jansson.h>
+
 #include "llmc/diag.h"
 #include "llmc/export.h"
 
@@ -202,5 +204,18 @@ LLMC_API long llmc_spm_proto_add_piece(llmc_spm_proto *m, const char *piece, siz
 LLMC_API int llmc_spm_piece_to_byte(const char *piece, size_t len);
 /* name of a piece type ("NORMAL", ...) or "?" */
 LLMC_API const char *llmc_spm_piece_type_name(int32_t type);
+
+/* ---- tokenizer.json equivalence (the contract of core/tok_model.h; core/tok_spm_json.c) ---- */
+
+/* Read a tokenizer.model and return the equivalent tokenizer.json document: a Unigram or BPE
+ * model with a pipeline (normalizer, pre_tokenizer, decoder, added_tokens) under which Hugging
+ * Face tokenizers encodes like sentencepiece. NULL + a message naming the field on a bad or
+ * unsupported file (WORD and CHAR models, whitespace as a suffix). */
+LLMC_API json_t *llmc_tok_spm_read(const char *path, llmc_diags *d);
+/* Write tokenizer.model (at path, as is: the caller renames it into place) for a tokenizer.json
+ * document holding a Unigram model, or a BPE model on a U+2581 pipeline. 0, or -1 + a message. */
+LLMC_API int llmc_tok_spm_write(const json_t *tokenizer_json, const char *path, llmc_diags *d);
+/* Can llmc_tok_spm_write write this document? */
+LLMC_API bool llmc_tok_spm_can_write(const json_t *tokenizer_json);
 
 #endif

@@ -268,7 +268,7 @@ bool llmc_spm_tokenizer_encode(const llmc_spm_tokenizer *t, llmc_spm_work *w, co
     const char *s = w->normalized.p;
     size_t len = w->normalized.n;
     if (len == 0) return true;
-    if (t->unigram) return llmc_unigram_encode(t->unigram, &w->unigram, s, len, out);
+    if (t->unigram) return llmc_unigram_encode(t->unigram, &w->unigram, s, len, out) == 0;
     if (t->bpe) return llmc_spm_bpe_encode(t->bpe, &w->bpe, s, len, out);
     if (t->m.trainer_spec.model_type == LLMC_SPM_MODEL_WORD) return encode_words(t, (const unsigned char *)s, len, out);
     return encode_chars(t, (const unsigned char *)s, len, out);

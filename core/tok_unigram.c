@@ -9,9 +9,11 @@
 
 #include <float.h>
 #include <math.h>
+#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "tok_model.h"
 #include "tok_spm.h"
 
 /* sentencepiece and HF both score an unknown character 10 below the least likely piece */
@@ -50,7 +52,7 @@ llmc_unigram *llmc_unigram_create(const llmc_unigram_piece *pieces, size_t n, co
         llmc_diag_add(d, LLMC_SEV_ERROR, loc, "vocab", "a Unigram model needs between 1 and 2^31-1 pieces (got %zu)", n);
         return NULL;
     }
-    if (p->unk_id < 0 || (size_t)p->unk_id >= n) {
+    if ((p->unk_id < 0 && p->flavor != LLMC_UNIGRAM_HF) || (p->unk_id >= 0 && (size_t)p->unk_id >= n)) {
         llmc_diag_add(d, LLMC_SEV_ERROR, loc, "unk_id", "unk_id %d is not a piece id (the vocabulary has %zu pieces)",
                       p->unk_id, n);
         return NULL;
@@ -240,13 +242,16 @@ static bool has_byte_pieces(const llmc_unigram *u, const unsigned char *s, size_
     return true;
 }
 
-bool llmc_unigram_encode(const llmc_unigram *u, llmc_unigram_work *w, const char *text, size_t n, llmc_tok_ids *out) {
-    if (n == 0) return true;
-    if (n >= INT32_MAX || !work_reserve(w, n)) return false;
+int llmc_unigram_encode(const llmc_unigram *u, llmc_unigram_work *w, const char *text, size_t n, llmc_tok_ids *out) {
+    if (n == 0) return 0;
+    if (n >= INT32_MAX || !work_reserve(w, n)) return -1;
     const unsigned char *s = (const unsigned char *)text;
     size_t np = viterbi(u, w, s, n);
-    if (!llmc_tokbuf_ids_need(out, np)) return false;
+    if (!llmc_tokbuf_ids_need(out, np)) return -1;
     const int32_t unk = u->p.unk_id;
+    if (unk < 0)
+        for (size_t k = 0; k < np; k++)
+            if (w->path[2 * k + 1] < 0) return -2; /* an unknown character and no unknown piece */
     if (u->p.flavor == LLMC_UNIGRAM_SPM) {
         bool prev_unk = false;
         for (size_t k = np; k-- > 0;) {
@@ -254,24 +259,24 @@ bool llmc_unigram_encode(const llmc_unigram *u, llmc_unigram_work *w, const char
             size_t end = k > 0 ? (size_t)w->path[2 * (k - 1)] : n;
             if (id == unk) {
                 if (u->p.byte_fallback) {
-                    if (!push_bytes(u, s + start, end - (size_t)start, out)) return false;
+                    if (!push_bytes(u, s + start, end - (size_t)start, out)) return -1;
                 } else if (!prev_unk) {
-                    if (!llmc_tokbuf_ids_put(out, unk)) return false;
+                    if (!llmc_tokbuf_ids_put(out, unk)) return -1;
                 }
                 prev_unk = true;
             } else {
-                if (!llmc_tokbuf_ids_put(out, id)) return false;
+                if (!llmc_tokbuf_ids_put(out, id)) return -1;
                 prev_unk = false;
             }
         }
-        return true;
+        return 0;
     }
     /* HF: fuse runs of unknown pieces into one string, then map it */
     for (size_t k = np; k-- > 0;) {
         int32_t start = w->path[2 * k], id = w->path[2 * k + 1];
         size_t end = k > 0 ? (size_t)w->path[2 * (k - 1)] : n;
         if (id != unk) {
-            if (!llmc_tokbuf_ids_put(out, id)) return false;
+            if (!llmc_tokbuf_ids_put(out, id)) return -1;
             continue;
         }
         while (k > 0 && w->path[2 * (k - 1) + 1] == unk) {
@@ -280,12 +285,85 @@ bool llmc_unigram_encode(const llmc_unigram *u, llmc_unigram_work *w, const char
         }
         int32_t known = llmc_trie_find(&u->all, text + start, end - (size_t)start);
         if (known >= 0) {
-            if (!llmc_tokbuf_ids_put(out, known)) return false;
+            if (!llmc_tokbuf_ids_put(out, known)) return -1;
         } else if (u->p.byte_fallback && has_byte_pieces(u, s + start, end - (size_t)start)) {
-            if (!push_bytes(u, s + start, end - (size_t)start, out)) return false;
+            if (!push_bytes(u, s + start, end - (size_t)start, out)) return -1;
         } else if (!llmc_tokbuf_ids_put(out, unk)) {
-            return false;
+            return -1;
         }
     }
-    return true;
+    return 0;
+}
+
+/* ---- the core's Unigram model ------------------------------------------------------------------ */
+
+struct llmc_tok_unigram {
+    llmc_unigram *u;
+};
+
+static pthread_key_t work_key;
+static pthread_once_t work_once = PTHREAD_ONCE_INIT;
+static bool work_key_ok;
+
+static void work_destroy(void *p) {
+    llmc_unigram_work_free(p);
+    free(p);
+}
+
+static void work_key_create(void) { work_key_ok = pthread_key_create(&work_key, work_destroy) == 0; }
+
+static llmc_unigram_work *thread_work(void) {
+    pthread_once(&work_once, work_key_create);
+    if (!work_key_ok) return NULL;
+    llmc_unigram_work *w = pthread_getspecific(work_key);
+    if (!w) {
+        w = calloc(1, sizeof *w);
+        if (w && pthread_setspecific(work_key, w) != 0) {
+            free(w);
+            w = NULL;
+        }
+    }
+    return w;
+}
+
+llmc_tok_unigram *llmc_tok_unigram_create(const llmc_tok_piece *pieces, size_t n, int64_t unk_id, bool byte_fallback,
+                                          llmc_diags *d) {
+    if (unk_id < -1 || unk_id >= (int64_t)n || unk_id > INT32_MAX) {
+        llmc_error(d, "model.unk_id", "unk_id %lld is not a piece id (the vocabulary has %zu pieces)",
+                   (long long)unk_id, n);
+        return NULL;
+    }
+    llmc_unigram_piece *ps = malloc((n ? n : 1) * sizeof *ps);
+    llmc_tok_unigram *t = calloc(1, sizeof *t);
+    if (!ps || !t) {
+        free(ps);
+        free(t);
+        llmc_error(d, "model.vocab", "out of memory building the Unigram model");
+        return NULL;
+    }
+    for (size_t i = 0; i < n; i++) ps[i] = (llmc_unigram_piece){pieces[i].text, pieces[i].len, pieces[i].score,
+                                                                LLMC_UNIGRAM_NORMAL};
+    llmc_unigram_params p = llmc_unigram_default_params();
+    p.flavor = LLMC_UNIGRAM_HF;
+    p.unk_id = (int32_t)unk_id;
+    p.byte_fallback = byte_fallback;
+    t->u = llmc_unigram_create(ps, n, &p, NULL, d);
+    free(ps);
+    if (!t->u) {
+        free(t);
+        return NULL;
+    }
+    return t;
+}
+
+void llmc_tok_unigram_free(llmc_tok_unigram *t) {
+    if (!t) return;
+    llmc_unigram_free(t->u);
+    free(t);
+}
+
+int llmc_tok_unigram_encode(const llmc_tok_unigram *t, const char *text, size_t len, llmc_tok_ids *out) {
+    llmc_unigram_work *w = thread_work();
+    if (!w) return -1;
+    return llmc_unigram_encode(t->u, w, text, len, out);
 }

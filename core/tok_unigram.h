@@ -47,7 +47,7 @@ typedef struct llmc_unigram_piece {
 
 typedef struct llmc_unigram_params {
     llmc_unigram_flavor flavor;
-    int32_t unk_id;      /* required: the id unknown characters get */
+    int32_t unk_id;      /* the id unknown characters get; -1 (HF flavor only): none */
     bool byte_fallback;  /* unknown characters become <0xXX> byte pieces */
 } llmc_unigram_params;
 
@@ -70,12 +70,26 @@ typedef struct llmc_unigram_work {
 } llmc_unigram_work;
 LLMC_API void llmc_unigram_work_free(llmc_unigram_work *w);
 
-/* Append the ids of normalized text s[0..n) to out. False only on out of memory. */
-LLMC_API bool llmc_unigram_encode(const llmc_unigram *u, llmc_unigram_work *w, const char *s, size_t n,
+/* Append the ids of normalized text s[0..n) to out. 0; -1 out of memory; -2 a character no piece
+ * covers and the model has no unknown piece (HF flavor with unk_id -1). */
+LLMC_API int llmc_unigram_encode(const llmc_unigram *u, llmc_unigram_work *w, const char *s, size_t n,
                                   llmc_tok_ids *out);
 
 /* The min_score - 10 an unknown character scores (as the flavor computes it). */
 LLMC_API double llmc_unigram_unk_score(const llmc_unigram *u);
 LLMC_API const llmc_trie *llmc_unigram_trie(const llmc_unigram *u);
+
+/* ---- the core's Unigram model (the contract of core/tok_model.h) --------------------------------
+ * tokenizer.json's "Unigram" model as HF tokenizers encodes it (the HF flavor above), for one
+ * pre-token at a time. Scratch space is per thread (kept between calls, freed at thread exit). */
+typedef struct llmc_tok_unigram llmc_tok_unigram;
+struct llmc_tok_piece;
+/* pieces[i] is id i; unk_id -1: none (a character no piece covers is then an encoding error). */
+LLMC_API llmc_tok_unigram *llmc_tok_unigram_create(const struct llmc_tok_piece *pieces, size_t n, int64_t unk_id,
+                                                   bool byte_fallback, llmc_diags *d);
+LLMC_API void llmc_tok_unigram_free(llmc_tok_unigram *u);
+/* 0; -1 out of memory; -2 the text has a character no piece covers and there is no unk_id (HF
+ * reports "Encountered an unknown token but `unk_id` is missing"). */
+LLMC_API int llmc_tok_unigram_encode(const llmc_tok_unigram *u, const char *text, size_t len, llmc_tok_ids *out);
 
 #endif
