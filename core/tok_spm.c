@@ -329,7 +329,7 @@ static bool read_varint(reader *r, size_t *pos, size_t end, uint64_t *out, const
         }
         uint8_t b = r->buf[(*pos)++];
         if (i == 9 && b > 1) {
-            fail(r, path, "bad varint (%s) at byte %zu: more than 64 bits", what, start);
+            fail(r, path, "bad varint (%s) at byte %zu: longer than 10 bytes or more than 64 bits", what, start);
             return false;
         }
         v |= (uint64_t)(b & 0x7f) << (7 * i);
@@ -338,8 +338,7 @@ static bool read_varint(reader *r, size_t *pos, size_t end, uint64_t *out, const
             return true;
         }
     }
-    fail(r, path, "bad varint (%s) at byte %zu: longer than 10 bytes", what, start);
-    return false;
+    return false; /* not reached: the tenth byte ends every varint */
 }
 
 static const char *wire_name(unsigned w) {
