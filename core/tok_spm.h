@@ -215,6 +215,11 @@ LLMC_API json_t *llmc_tok_spm_read(const char *path, llmc_diags *d);
 /* Write tokenizer.model (at path, as is: the caller renames it into place) for a tokenizer.json
  * document holding a Unigram model, or a BPE model on a U+2581 pipeline. 0, or -1 + a message. */
 LLMC_API int llmc_tok_spm_write(const json_t *tokenizer_json, const char *path, llmc_diags *d);
+/* The tokenizer.json pipeline under which HF tokenizers encodes like sentencepiece with these
+ * normalizer settings: {"normalizer": ..., "pre_tokenizer": ..., "decoder": ...} (new reference).
+ * charsmap_b64: a Precompiled charsmap (base64) or NULL. The unigram trainer installs it too. */
+LLMC_API json_t *llmc_tok_spm_pipeline(bool add_dummy_prefix, bool remove_extra_whitespaces, bool escape_whitespaces,
+                                       bool split_by_whitespace, bool byte_fallback, const char *charsmap_b64);
 /* Can llmc_tok_spm_write write this document? */
 LLMC_API bool llmc_tok_spm_can_write(const json_t *tokenizer_json);
 

@@ -98,10 +98,42 @@ llmc_charsmap *llmc_charsmap_from_base64(const char *b64, size_t len, const char
 
 /* ---- reading: ModelProto -> tokenizer.json --------------------------------------------------------- */
 
+
 static json_t *jstr(const llmc_spm_str *s) { return json_stringn(s->data ? s->data : "", s->len); }
 
 static json_t *replace_step(const char *kind, const char *pattern, const char *content) {
     return json_pack("{s:s, s:{s:s}, s:s}", "type", "Replace", "pattern", kind, pattern, "content", content);
+}
+
+json_t *llmc_tok_spm_pipeline(bool add_dummy_prefix, bool remove_extra_whitespaces, bool escape_whitespaces,
+                              bool split_by_whitespace, bool byte_fallback, const char *charsmap_b64) {
+    const char *sp = escape_whitespaces ? kMeta : " ";
+    json_t *norms = json_array();
+    if (charsmap_b64)
+        json_array_append_new(norms, json_pack("{s:s, s:s}", "type", "Precompiled", "precompiled_charsmap", charsmap_b64));
+    if (remove_extra_whitespaces) {
+        json_array_append_new(norms, replace_step("Regex", "\\A +", ""));
+        json_array_append_new(norms, replace_step("Regex", " {2,}", " "));
+    }
+    if (escape_whitespaces) json_array_append_new(norms, replace_step("String", " ", kMeta));
+    if (remove_extra_whitespaces) {
+        char *re = llmc_asprintf("%s+\\z", sp);
+        json_array_append_new(norms, replace_step("Regex", re, ""));
+        free(re);
+    }
+    if (add_dummy_prefix) json_array_append_new(norms, json_pack("{s:s, s:s}", "type", "Prepend", "prepend", sp));
+    json_t *decs = json_array();
+    if (escape_whitespaces) json_array_append_new(decs, replace_step("String", kMeta, " "));
+    if (byte_fallback) json_array_append_new(decs, json_pack("{s:s}", "type", "ByteFallback"));
+    json_array_append_new(decs, json_pack("{s:s}", "type", "Fuse"));
+    if (add_dummy_prefix)
+        json_array_append_new(decs, json_pack("{s:s, s:s, s:i, s:i}", "type", "Strip", "content", " ", "start", 1,
+                                              "stop", 0));
+    json_t *pre = escape_whitespaces ? json_pack("{s:s, s:s, s:s, s:b}", "type", "Metaspace", "replacement", kMeta,
+                                                 "prepend_scheme", "never", "split", split_by_whitespace)
+                                     : json_null();
+    return json_pack("{s:{s:s, s:o}, s:o, s:{s:s, s:o}}", "normalizer", "type", "Sequence", "normalizers", norms,
+                     "pre_tokenizer", pre, "decoder", "type", "Sequence", "decoders", decs);
 }
 
 static json_t *added_token(size_t id, const llmc_spm_str *s, bool special) {
@@ -221,37 +253,17 @@ json_t *llmc_tok_spm_read(const char *path, llmc_diags *d) {
     } else {
         model = bpe_model(&m, unk);
     }
-    const char *sp = ns->escape_whitespaces ? kMeta : " ";
-    json_t *norms = json_array();
-    if (ns->precompiled_charsmap.len) {
-        char *b64 = llmc_base64_encode(ns->precompiled_charsmap.data, ns->precompiled_charsmap.len);
-        json_array_append_new(norms, json_pack("{s:s, s:s}", "type", "Precompiled", "precompiled_charsmap", b64));
-        free(b64);
-    }
-    if (ns->remove_extra_whitespaces) {
-        json_array_append_new(norms, replace_step("Regex", "\\A +", ""));
-        json_array_append_new(norms, replace_step("Regex", " {2,}", " "));
-    }
-    if (ns->escape_whitespaces) json_array_append_new(norms, replace_step("String", " ", kMeta));
-    if (ns->remove_extra_whitespaces) {
-        char *re = llmc_asprintf("%s+\\z", sp);
-        json_array_append_new(norms, replace_step("Regex", re, ""));
-        free(re);
-    }
-    if (ns->add_dummy_prefix) json_array_append_new(norms, json_pack("{s:s, s:s}", "type", "Prepend", "prepend", sp));
-    json_t *decs = json_array();
-    if (ns->escape_whitespaces) json_array_append_new(decs, replace_step("String", kMeta, " "));
-    if (ts->byte_fallback) json_array_append_new(decs, json_pack("{s:s}", "type", "ByteFallback"));
-    json_array_append_new(decs, json_pack("{s:s}", "type", "Fuse"));
-    if (ns->add_dummy_prefix)
-        json_array_append_new(decs, json_pack("{s:s, s:s, s:i, s:i}", "type", "Strip", "content", " ", "start", 1,
-                                              "stop", 0));
-    json_t *pre = ns->escape_whitespaces ? json_pack("{s:s, s:s, s:s, s:b}", "type", "Metaspace", "replacement", kMeta,
-                                                     "prepend_scheme", "never", "split", ts->split_by_whitespace)
-                                         : json_null();
-    doc = json_pack("{s:s, s:n, s:n, s:o, s:{s:s, s:o}, s:o, s:n, s:{s:s, s:o}, s:o}", "version", "1.0",
-                    "truncation", "padding", "added_tokens", added, "normalizer", "type", "Sequence", "normalizers",
-                    norms, "pre_tokenizer", pre, "post_processor", "decoder", "type", "Sequence", "decoders", decs,
+    char *b64 = ns->precompiled_charsmap.len
+                    ? llmc_base64_encode(ns->precompiled_charsmap.data, ns->precompiled_charsmap.len)
+                    : NULL;
+    json_t *pipe = llmc_tok_spm_pipeline(ns->add_dummy_prefix, ns->remove_extra_whitespaces, ns->escape_whitespaces,
+                                         ts->split_by_whitespace, ts->byte_fallback, b64);
+    free(b64);
+    json_t *norm = json_incref(json_object_get(pipe, "normalizer")), *pre = json_incref(json_object_get(pipe, "pre_tokenizer")),
+           *dec = json_incref(json_object_get(pipe, "decoder"));
+    json_decref(pipe);
+    doc = json_pack("{s:s, s:n, s:n, s:o, s:o, s:o, s:n, s:o, s:o}", "version", "1.0", "truncation", "padding",
+                    "added_tokens", added, "normalizer", norm, "pre_tokenizer", pre, "post_processor", "decoder", dec,
                     "model", model);
     if (!doc) llmc_diag_add(d, LLMC_SEV_ERROR, loc, NULL, "out of memory converting the model to tokenizer.json");
 done:
