@@ -61,6 +61,11 @@ LLMC_API int llmc_tokenizer_encode(llmc_tokenizer *t, const char *text, size_t l
  * string *text of *len bytes (the caller frees it). An id out of range is an error. */
 LLMC_API int llmc_tokenizer_decode(const llmc_tokenizer *t, const uint32_t *ids, size_t n, bool skip_special_tokens,
                                    char **text, size_t *len, llmc_diags *d);
+/* The same without HF's repair of bytes that are not UTF-8 (HF: U+FFFD): the exact bytes the
+ * ids stand for, so that decode_bytes(encode(x)) == x for any byte string x when
+ * llmc_tokenizer_lossless() (the result may then be invalid UTF-8, as x was). */
+LLMC_API int llmc_tokenizer_decode_bytes(const llmc_tokenizer *t, const uint32_t *ids, size_t n,
+                                         bool skip_special_tokens, char **text, size_t *len, llmc_diags *d);
 
 /* Number of ids: the model's vocabulary plus added tokens (HF get_vocab_size(true)). */
 LLMC_API uint32_t llmc_tokenizer_vocab_size(const llmc_tokenizer *t);
@@ -169,6 +174,8 @@ LLMC_API int64_t llmc_tok_builder_add_piece(llmc_tok_builder *b, const char *pie
                                            llmc_diags *d);
 LLMC_API int64_t llmc_tok_builder_find_piece(const llmc_tok_builder *b, const char *piece, size_t len);
 LLMC_API size_t llmc_tok_builder_n_pieces(const llmc_tok_builder *b);
+/* The piece of an id (not NUL-terminated; *len its bytes), or NULL. */
+LLMC_API const char *llmc_tok_builder_piece(const llmc_tok_builder *b, int64_t id, size_t *len);
 /* BPE: append the merge (left, right) by piece ids; the merged piece must be in the vocab. */
 LLMC_API int llmc_tok_builder_add_merge(llmc_tok_builder *b, int64_t left, int64_t right, llmc_diags *d);
 /* Mark a piece as a special added token (HF added_tokens, special: true); appended to the
