@@ -68,7 +68,7 @@ static inline size_t llmc_utf8_lead_len(unsigned char c) {
 
 /* Length (1-4) of the valid UTF-8 character at s, or 0 when the bytes there are not one
  * (overlong, surrogate, above U+10FFFF, truncated, stray continuation byte). *cp gets the code point. */
-static inline size_t llmc_utf8_decode(const unsigned char *s, size_t n, uint32_t *cp) {
+static inline size_t llmc_tokbuf_utf8_decode(const unsigned char *s, size_t n, uint32_t *cp) {
     unsigned c = s[0];
     if (c < 0x80) { *cp = c; return 1; }
     size_t k;

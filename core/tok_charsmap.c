@@ -50,7 +50,7 @@ llmc_charsmap *llmc_charsmap_create(const void *blob, size_t len, const char *na
     size_t norm_len = len - 4 - trie_bytes;
     for (size_t i = 0; i < norm_len;) {
         uint32_t cp;
-        size_t l = llmc_utf8_decode(norm + i, norm_len - i, &cp);
+        size_t l = llmc_tokbuf_utf8_decode(norm + i, norm_len - i, &cp);
         if (!l) {
             llmc_diag_add(d, LLMC_SEV_ERROR, loc, key, "precompiled charsmap: replacement strings are not valid UTF-8 "
                           "(byte %zu of the blob)", (size_t)(norm - b) + i);
@@ -219,7 +219,7 @@ static size_t normalize_prefix(const llmc_spm_normalizer *nm, const char *s, siz
         if (len) return len;
     }
     uint32_t cp;
-    size_t len = llmc_utf8_decode((const unsigned char *)s, n, &cp);
+    size_t len = llmc_tokbuf_utf8_decode((const unsigned char *)s, n, &cp);
     if (!len) {
         *out = kReplacement; /* one bad byte becomes one U+FFFD */
         *out_len = 3;

@@ -282,7 +282,7 @@ static const char kSpace[] = "\xe2\x96\x81";
 static bool flush_bytes(llmc_tok_bytes *bytes, llmc_tok_bytes *out) {
     for (size_t i = 0; i < bytes->n;) {
         uint32_t cp;
-        size_t l = llmc_utf8_decode((const unsigned char *)bytes->p + i, bytes->n - i, &cp);
+        size_t l = llmc_tokbuf_utf8_decode((const unsigned char *)bytes->p + i, bytes->n - i, &cp);
         bool ok = l ? llmc_tok_bytes_append(out, bytes->p + i, l) : llmc_tok_bytes_append(out, "\xEF\xBF\xBD", 3);
         if (!ok) return false;
         i += l ? l : 1;

@@ -61,7 +61,7 @@ static int cmp_char_stat(const void *a, const void *b) {
 static bool word_ok(const char *s, size_t n) {
     for (size_t i = 0; i < n;) {
         uint32_t cp;
-        size_t l = llmc_utf8_decode((const unsigned char *)s + i, n - i, &cp);
+        size_t l = llmc_tokbuf_utf8_decode((const unsigned char *)s + i, n - i, &cp);
         if (!l) return false;
         i += l;
     }
@@ -97,7 +97,7 @@ int ug_corpus_prepare(const ug_params *p, const llmc_tok_word *words, size_t n_w
         c->total_count += w->count;
         for (size_t k = 0; k < w->len;) {
             uint32_t cp = 0;
-            k += llmc_utf8_decode((const unsigned char *)w->text + k, w->len - k, &cp);
+            k += llmc_tokbuf_utf8_decode((const unsigned char *)w->text + k, w->len - k, &cp);
             counts[cp] += w->count;
         }
     }
@@ -106,7 +106,7 @@ int ug_corpus_prepare(const ug_params *p, const llmc_tok_word *words, size_t n_w
         size_t n = strlen(r);
         for (size_t k = 0; k < n;) {
             uint32_t cp = 0;
-            size_t l = llmc_utf8_decode((const unsigned char *)r + k, n - k, &cp);
+            size_t l = llmc_tokbuf_utf8_decode((const unsigned char *)r + k, n - k, &cp);
             if (!l) {
                 llmc_error(d, "required_chars", "not valid UTF-8 at byte %zu", k);
                 goto fail;
@@ -177,7 +177,7 @@ int ug_corpus_prepare(const ug_params *p, const llmc_tok_word *words, size_t n_w
         c->count[wi] = w->count;
         for (size_t k = 0; k < w->len;) {
             uint32_t cp = 0;
-            size_t l = llmc_utf8_decode((const unsigned char *)w->text + k, w->len - k, &cp);
+            size_t l = llmc_tokbuf_utf8_decode((const unsigned char *)w->text + k, w->len - k, &cp);
             if (c->id_of_cp[cp] && c->id_of_cp[cp] != c->unk_char_id) {
                 memcpy(c->text + o, w->text + k, l);
                 o += l;

@@ -284,7 +284,7 @@ int ug_seed(const ug_params *p, const ug_corpus *c, ug_pieces *out, llmc_diags *
         s.wstart[i] = (uint32_t)t;
         for (size_t k = c->offset[i]; k < c->offset[i + 1];) {
             uint32_t cp = 0;
-            k += llmc_utf8_decode((const unsigned char *)c->text + k, c->offset[i + 1] - k, &cp);
+            k += llmc_tokbuf_utf8_decode((const unsigned char *)c->text + k, c->offset[i + 1] - k, &cp);
             uint32_t id = ug_corpus_char_id(c, cp);
             s.T[t++] = id;
             if (id != c->unk_char_id) n_pos++;

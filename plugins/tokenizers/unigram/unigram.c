@@ -9,7 +9,8 @@
  *
  * Vocabulary: <unk> <s> </s> (or the tokens given with --special unk=/bos=/eos=), pad= if given,
  * the other --special tokens, the 256 byte pieces <0x00>..<0xFF> with byte fallback (the
- * default), then the trained pieces by score. vocab_size counts all of them.
+ * default; --no-byte-fallback for none), then the trained pieces by score. vocab_size counts
+ * all of them.
  *
  * --option KEY=VALUE (spm_train's names): seed_sentencepiece_size, shrinking_factor,
  * num_sub_iterations, max_sentence_length, split_by_unicode_script, split_by_number,
@@ -28,9 +29,16 @@
 #define PLUGIN "unigram"
 
 static const char *const known_options[] = {
+    "byte_fallback", /* --byte-fallback / --no-byte-fallback */
     "seed_sentencepiece_size", "shrinking_factor", "num_sub_iterations", "max_sentence_length",
     "split_by_unicode_script", "split_by_number", "split_digits", "split_by_whitespace", "required_chars",
 };
+
+/* byte fallback is on unless --no-byte-fallback (the option byte_fallback=false) */
+static bool byte_fallback(const llmc_tok_train_params *p) {
+    const char *o = llmc_tok_train_option(p, "byte_fallback");
+    return !(o && strcmp(o, "false") == 0);
+}
 
 static int set_json(llmc_tok_builder *b, const char *key, const json_t *v, llmc_diags *d) {
     char *text = json_dumps(v, JSON_COMPACT | JSON_ENCODE_ANY);
@@ -52,7 +60,7 @@ static int unigram_prepare(const llmc_tok_train_params *p, llmc_tok_builder *b, 
             if (strlen(known_options[k]) == klen && strncmp(known_options[k], o, klen) == 0) known = true;
         if (!known || !eq) {
             llmc_error(d, "--option", "unknown unigram option '%s' (expected KEY=VALUE with KEY one of "
-                       "seed_sentencepiece_size, shrinking_factor, num_sub_iterations, max_sentence_length, "
+                       "byte_fallback, seed_sentencepiece_size, shrinking_factor, num_sub_iterations, max_sentence_length, "
                        "split_by_unicode_script, split_by_number, split_digits, split_by_whitespace, required_chars)", o);
             return -1;
         }
@@ -70,7 +78,7 @@ static int unigram_prepare(const llmc_tok_train_params *p, llmc_tok_builder *b, 
     if (!p->pre_tokenizer) {
         const char *split = llmc_tok_train_option(p, "split_by_whitespace");
         json_t *pipe = llmc_tok_spm_pipeline(true, true, true, !(split && strcmp(split, "false") == 0),
-                                             p->byte_fallback, NULL);
+                                             byte_fallback(p), NULL);
         if (!pipe) {
             llmc_error(d, NULL, "out of memory");
             return -1;
@@ -82,7 +90,7 @@ static int unigram_prepare(const llmc_tok_train_params *p, llmc_tok_builder *b, 
         if (rc) return rc;
     }
     if (llmc_tok_builder_set_model(b, "Unigram", d)) return -1;
-    return llmc_tok_builder_set(b, "model.byte_fallback", p->byte_fallback ? "true" : "false", d);
+    return llmc_tok_builder_set(b, "model.byte_fallback", byte_fallback(p) ? "true" : "false", d);
 }
 
 /* --option values */
@@ -177,7 +185,8 @@ static int unigram_train(const llmc_tok_train_params *p, const llmc_tok_corpus_s
             add_special(b, p->specials[i].token, d))
             return -1;
     }
-    if (p->byte_fallback)
+    const bool bytes = byte_fallback(p);
+    if (bytes)
         for (int v = 0; v < 256; v++) {
             char piece[8];
             snprintf(piece, sizeof piece, "<0x%02X>", v);
@@ -187,7 +196,7 @@ static int unigram_train(const llmc_tok_train_params *p, const llmc_tok_corpus_s
     size_t reserved = llmc_tok_builder_n_pieces(b);
     if (p->vocab_size <= reserved) {
         llmc_error(d, "vocab_size", "%u leaves no room for trained pieces after the %zu special%s pieces",
-                   p->vocab_size, reserved, p->byte_fallback ? " and byte" : "");
+                   p->vocab_size, reserved, bytes ? " and byte" : "");
         return -1;
     }
     up.vocab_size = p->vocab_size - (uint32_t)reserved;
