@@ -6,7 +6,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-build_pkgs=(cmake make gcc pkg-config libyaml-dev libjansson-dev libcmocka-dev)
+build_pkgs=(cmake make gcc pkg-config libyaml-dev libjansson-dev libcmocka-dev zlib1g-dev unicode-data)
 test_pkgs=(python3 python3-numpy python3-torch clang libclang-rt-14-dev valgrind git nodejs npm)
 # tokenizer oracles and corpora (tests/python/test_tokenizers.py, tests/corpus/make_corpus.py,
 # bench/tokenizer): spm_train/spm_encode and the Python binding of the same SentencePiece; man pages
