@@ -211,10 +211,14 @@ typedef struct tok_core {
     /* id -> added token index (or -1) for ids >= model table, and added tokens in the table */
     int32_t *added_of_id;
     uint32_t n_added_of_id;
+    /* loaded from a tokenizer.model: sentencepiece's own encoder and decoder (tok_spm_model.h),
+     * used instead of the tokenizer.json pipeline, which HF's library runs slightly differently */
+    struct llmc_spm_tokenizer *spm;
 } tok_core;
 
 /* Per-handle work space: nothing here is shared between threads. */
 typedef struct tok_work {
+    struct llmc_spm_work *spm;  /* scratch of tok_core.spm, made on first use */
     tok_buf norm_a, norm_b, seg;
     tok_splits sp_a, sp_b;
     uint32_t *cps, *cps2;

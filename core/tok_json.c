@@ -15,6 +15,9 @@
 #include "util.h"
 
 #if defined(__has_include)
+#if __has_include("tok_spm_model.h")
+#include "tok_spm_model.h"
+#endif
 #if __has_include("tok_unigram.h")
 #include "tok_unigram.h"
 #define LLMC_HAVE_UNIGRAM 1
@@ -1340,6 +1343,9 @@ void tok_core_release(tok_core *c) {
     trie_free(&c->trie_raw);
     trie_free(&c->trie_norm);
     free(c->added_of_id);
+#if __has_include("tok_spm_model.h")
+    llmc_spm_tokenizer_free(c->spm);
+#endif
     free(c);
 }
 

@@ -220,6 +220,9 @@ LLMC_API int llmc_tok_spm_write(const json_t *tokenizer_json, const char *path, 
  * charsmap_b64: a Precompiled charsmap (base64) or NULL. The unigram trainer installs it too. */
 LLMC_API json_t *llmc_tok_spm_pipeline(bool add_dummy_prefix, bool remove_extra_whitespaces, bool escape_whitespaces,
                                        bool split_by_whitespace, bool byte_fallback, const char *charsmap_b64);
+/* A copy of a llmc_tok_spm_read document without its Precompiled normalizer step, for a core that
+ * encodes with the exact sentencepiece path (tok_spm_model.h) and keeps the rest (new reference). */
+LLMC_API json_t *llmc_tok_spm_runnable(const json_t *doc);
 /* Can llmc_tok_spm_write write this document? */
 LLMC_API bool llmc_tok_spm_can_write(const json_t *tokenizer_json);
 

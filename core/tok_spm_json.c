@@ -271,6 +271,16 @@ done:
     return doc;
 }
 
+json_t *llmc_tok_spm_runnable(const json_t *doc) {
+    json_t *copy = json_deep_copy(doc);
+    json_t *list = json_object_get(json_object_get(copy, "normalizer"), "normalizers");
+    for (size_t i = json_array_size(list); i-- > 0;) {
+        const char *type = json_string_value(json_object_get(json_array_get(list, i), "type"));
+        if (type && strcmp(type, "Precompiled") == 0) json_array_remove(list, i);
+    }
+    return copy;
+}
+
 /* ---- writing: tokenizer.json -> ModelProto --------------------------------------------------------- */
 
 /* does the pipeline put U+2581 in front of the text (Prepend, or Metaspace prepending)? */

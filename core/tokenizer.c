@@ -15,6 +15,7 @@
 #if defined(__has_include)
 #if __has_include("tok_spm.h")
 #include "tok_spm.h"
+#include "tok_spm_model.h"
 #define LLMC_HAVE_SPM 1
 #endif
 #endif
@@ -64,6 +65,9 @@ void tok_work_free(tok_work *w) {
     llmc_strmap_free(&w->cache);
     free(w->cache_ids);
     free(w->cache_span);
+#ifdef LLMC_HAVE_SPM
+    llmc_spm_work_free(w->spm);
+#endif
     memset(w, 0, sizeof *w);
 }
 
@@ -184,8 +188,19 @@ llmc_tokenizer *llmc_tokenizer_load(const char *path, llmc_diags *d) {
 #ifdef LLMC_HAVE_SPM
         json_t *doc = llmc_tok_spm_read(file, d);
         if (!doc) return NULL;
-        tok_core *c = tok_core_from_json(doc, file, d);
-        if (c) t = handle_of(c);
+        /* sentencepiece's rules encode and decode it; the tokenizer.json equivalent (minus HF's
+         * Precompiled normalizer, which the exact path applies itself) serves the rest */
+        llmc_spm_tokenizer *spm = llmc_spm_tokenizer_load(file, d);
+        tok_core *c = spm ? tok_core_from_json(llmc_tok_spm_runnable(doc), file, d) : NULL;
+        if (c) {
+            json_decref(c->doc);
+            c->doc = doc; /* the whole equivalent, Precompiled included, is what save writes */
+            c->spm = spm;
+            t = handle_of(c);
+        } else {
+            json_decref(doc);
+            llmc_spm_tokenizer_free(spm);
+        }
         if (c && !t) {
             tok_core_release(c);
             llmc_error(d, NULL, "out of memory");
@@ -449,9 +464,27 @@ static int replace_invalid(const char *s, size_t n, tok_buf *out) {
     return tok_buf_reserve(out, 1);
 }
 
+#ifdef LLMC_HAVE_SPM
+/* a tokenizer.model: sentencepiece's EncodeAsIds (no BOS/EOS: its converted pipeline has none) */
+static int spm_encode(llmc_tokenizer *t, const char *text, size_t len, llmc_tok_ids *out, llmc_diags *d) {
+    if (!t->work.spm && !(t->work.spm = llmc_spm_work_create())) {
+        llmc_error(d, NULL, "out of memory");
+        return -1;
+    }
+    if (!llmc_spm_tokenizer_encode(t->core->spm, t->work.spm, text, len, out)) {
+        llmc_error(d, NULL, "out of memory");
+        return -1;
+    }
+    return 0;
+}
+#endif
+
 int llmc_tokenizer_encode(llmc_tokenizer *t, const char *text, size_t len, bool add_special_tokens,
                           llmc_tok_ids *out, llmc_diags *d) {
     tok_core *c = t->core;
+#ifdef LLMC_HAVE_SPM
+    if (c->spm) return spm_encode(t, text, len, out, d);
+#endif
     size_t mark = out->n;
     tok_buf fixed = {0};
     if (!c->lossless && !llmc_utf8_valid(text, len)) {
@@ -522,6 +555,19 @@ static bool is_special_content(const tok_core *c, const char *s, size_t n) {
 static int decode_impl(const llmc_tokenizer *t, const uint32_t *ids, size_t n, bool skip_special, bool lossy,
                        char **text, size_t *len, llmc_diags *d) {
     const tok_core *c = t->core;
+#ifdef LLMC_HAVE_SPM
+    if (c->spm) { /* sentencepiece's DecodeIds: control pieces vanish, <unk> reads " \u2047 " */
+        llmc_tok_bytes out = {0};
+        if (!llmc_spm_tokenizer_decode(c->spm, ids, n, &out, d) || !llmc_tok_bytes_append(&out, "", 1)) {
+            llmc_tok_bytes_free(&out);
+            if (!llmc_diags_errors(d)) llmc_error(d, NULL, "out of memory");
+            return -1;
+        }
+        *text = out.p;
+        *len = out.n - 1;
+        return 0;
+    }
+#endif
     const char **toks = malloc((n ? n : 1) * sizeof *toks);
     size_t *lens = malloc((n ? n : 1) * sizeof *lens);
     if (!toks || !lens) {

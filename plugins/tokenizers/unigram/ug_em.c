@@ -594,6 +594,7 @@ static int finalize(const ug_params *p, const ug_corpus *c, const model *m, ug_r
                    nf, nf + p->reserved_pieces, p->reserved_pieces, p->vocab_size + p->reserved_pieces);
         goto done;
     }
+    for (size_t i = 0; i < nf; i++) fin[i].score = ug_quantize_score(fin[i].score);
     qsort(fin, nf, sizeof *fin, cmp_final);
     out->pieces = calloc(nf, sizeof *out->pieces);
     if (!out->pieces) {
@@ -619,6 +620,8 @@ done:
     free(req_text);
     return rc;
 }
+
+float ug_quantize_score(float score) { return (float)(round((double)score * UG_SCORE_STEPS) / UG_SCORE_STEPS); }
 
 /* ---- the loop ---------------------------------------------------------------------------------- */
 
