@@ -173,18 +173,24 @@ def main():
     ratio(f"llmc bpe gpt2 {hf_vocab}", f"HF BpeTrainer gpt2 {hf_vocab}", "byte-level bpe: llmc / HF")
 
     # ---- quality: bytes per token on held-out text ----------------------------------------------
+    def bytes_per_token(kind, path):
+        if kind == "spm":
+            r = subprocess.run(["/usr/bin/python3", SPM_PY, "count", path, heldout], stdout=subprocess.PIPE, check=True)
+            return json.loads(r.stdout)["bytes_per_token"]
+        if kind == "hf":
+            r = subprocess.run(["node", HF_JS, "count", path, heldout], stdout=subprocess.PIPE, check=True)
+            return json.loads(r.stdout)["bytes_per_token"]
+        return held_bytes / count_tokens_llmc(llmc, path, heldout)
+
     if "quality" in parts:
         log(f"\nbytes per token on {held_bytes / 1e6:.1f} MB of held-out text (higher is better):")
         bpt = results["bytes_per_token"]
         for name, (kind, path) in outputs.items():
-            if kind == "spm":
-                r = subprocess.run(["/usr/bin/python3", SPM_PY, "count", path, heldout], stdout=subprocess.PIPE, check=True)
-                bpt[name] = json.loads(r.stdout)["bytes_per_token"]
-            elif kind == "hf":
-                r = subprocess.run(["node", HF_JS, "count", path, heldout], stdout=subprocess.PIPE, check=True)
-                bpt[name] = json.loads(r.stdout)["bytes_per_token"]
-            else:
-                bpt[name] = held_bytes / count_tokens_llmc(llmc, path, heldout)
+            try:
+                bpt[name] = bytes_per_token(kind, path)
+            except (subprocess.CalledProcessError, ValueError, ZeroDivisionError) as e:
+                log(f"  {name:<28} FAILED: {e}")
+                continue
             log(f"  {name:<28} {bpt[name]:7.4f}")
         for a, b in (("llmc bpe metaspace", "spm_train bpe"), ("llmc unigram", "spm_train unigram"),
                      (f"llmc bpe gpt2 {hf_vocab}", f"HF BpeTrainer gpt2 {hf_vocab}")):
