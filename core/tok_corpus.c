@@ -46,6 +46,7 @@ struct llmc_corpus_reader {
     uint64_t line;        /* lines handed out */
     uint64_t file_size;
     json_t *last;         /* the current JSONL record (owns the string) */
+    bool bad_content;     /* the last error was the file's content (a bad record), not reading it */
 };
 
 static bool ends_with(const char *s, const char *suffix) {
@@ -199,6 +200,7 @@ int llmc_corpus_next(llmc_corpus_reader *r, const char **doc, size_t *len, uint6
         if (!r->last) {
             llmc_loc loc = {r->path, (int)(r->line > INT32_MAX ? 0 : r->line), e.column > 0 ? e.column : 0};
             llmc_diag_add(d, LLMC_SEV_ERROR, loc, NULL, "not a JSON record: %s", e.text);
+            r->bad_content = true;
             return -1;
         }
         json_t *v = json_is_object(r->last) ? json_object_get(r->last, r->text_field) : NULL;
@@ -208,6 +210,7 @@ int llmc_corpus_next(llmc_corpus_reader *r, const char **doc, size_t *len, uint6
                           json_is_object(r->last) ? (v ? "expected a string (--text-field names the text)"
                                                        : "missing in this record (--text-field names the text)")
                                                   : "the record is not a JSON object");
+            r->bad_content = true;
             return -1;
         }
         *doc = json_string_value(v);
@@ -317,6 +320,7 @@ typedef struct feed {
     uint64_t invalid_bytes;
     bool warned;
     uint64_t seq;
+    int exit_code;             /* after a failure: 1 the corpus content, 4 reading it */
 } feed;
 
 /* first invalid byte of s[0..n), or n */
@@ -328,7 +332,10 @@ static int feed_all(feed *f, llmc_diags *d, chunk_sink sink, void *ctx) {
     const llmc_tok_corpus_params *p = f->p;
     for (size_t i = 0; i < p->n_paths; i++) {
         llmc_corpus_reader *r = llmc_corpus_open(p->paths[i], p->text_field, d);
-        if (!r) return -1;
+        if (!r) {
+            f->exit_code = LLMC_EXIT_IO;
+            return -1;
+        }
         f->total_size += llmc_corpus_file_size(r);
         llmc_corpus_close(r);
     }
@@ -348,6 +355,7 @@ static int feed_all(feed *f, llmc_diags *d, chunk_sink sink, void *ctx) {
             uint64_t off;
             int k = llmc_corpus_next(r, &doc, &len, &off, d);
             if (k < 0) {
+                f->exit_code = r->bad_content ? LLMC_EXIT_SPEC : LLMC_EXIT_IO;
                 rc = -1;
                 break;
             }
@@ -364,6 +372,7 @@ static int feed_all(feed *f, llmc_diags *d, chunk_sink sink, void *ctx) {
                                "byte fallback, so it cannot represent it (--invalid-utf8 replace encodes each invalid "
                                "byte as U+FFFD)",
                                r->path, (unsigned long long)(r->jsonl ? off : off + bad), (unsigned char)doc[bad]);
+                    f->exit_code = LLMC_EXIT_SPEC;
                     rc = -1;
                     break;
                 }
@@ -644,7 +653,8 @@ static int build_stats(llmc_tok_counts *res, counter *ks, int nk, llmc_diags *d)
 }
 
 llmc_tok_counts *llmc_tok_count_corpus(const llmc_tokenizer *t, const llmc_tok_corpus_params *p,
-                                       bool keep_line_endings, llmc_diags *d) {
+                                       bool keep_line_endings, int *exit_code, llmc_diags *d) {
+    if (exit_code) *exit_code = LLMC_EXIT_IO;
     int nt = p->threads < 1 ? 1 : p->threads;
     llmc_tok_counts *res = calloc(1, sizeof *res);
     count_job job = {0};
@@ -709,6 +719,7 @@ llmc_tok_counts *llmc_tok_count_corpus(const llmc_tokenizer *t, const llmc_tok_c
     free(args);
     free(th);
     if (rc) {
+        if (exit_code && f.exit_code) *exit_code = f.exit_code;
         llmc_tok_counts_free(res);
         return NULL;
     }
@@ -912,6 +923,7 @@ int llmc_tok_encode_corpus(const llmc_tokenizer *t, const llmc_tok_corpus_params
     }
     if (j.failed) rc = -1;
     if (rc && j.failure[0]) llmc_error(d, "-o", "%s: %s", out, j.failure);
+    int fail_code = f.exit_code ? f.exit_code : LLMC_EXIT_IO;
     for (int i = 0; i < nt && clones; i++) llmc_tokenizer_free(clones[i]);
     free(clones);
     free(args);
@@ -929,7 +941,7 @@ int llmc_tok_encode_corpus(const llmc_tokenizer *t, const llmc_tok_corpus_params
     }
     if (rc) {
         unlink(tmp);
-        return LLMC_EXIT_IO;
+        return fail_code;
     }
     /* the sidecar */
     char hash[65];

@@ -46,14 +46,16 @@ LLMC_API uint64_t llmc_corpus_file_size(const llmc_corpus_reader *r);    /* 0 wh
 /* ---- counting (training statistics) --------------------------------------------------------------------------- */
 typedef struct llmc_tok_counts llmc_tok_counts;
 /* Count the words of every document through t's added tokens, normalizer and pre-tokenizer
- * (the model is not used). keep_line_endings: see "Documents" above. */
+ * (the model is not used). keep_line_endings: see "Documents" above. On failure *exit_code says
+ * whose fault: 1 the corpus content (invalid UTF-8, a bad record), 4 reading it. */
 LLMC_API llmc_tok_counts *llmc_tok_count_corpus(const llmc_tokenizer *t, const llmc_tok_corpus_params *p,
-                                                bool keep_line_endings, llmc_diags *d);
+                                                bool keep_line_endings, int *exit_code, llmc_diags *d);
 LLMC_API const llmc_tok_corpus_stats *llmc_tok_counts_stats(const llmc_tok_counts *c);
 LLMC_API void llmc_tok_counts_free(llmc_tok_counts *c);
 
 /* ---- encoding a corpus ---------------------------------------------------------------------------------------- */
-/* Write every document's ids to out (uint16 little-endian when the vocabulary has at most 65536
+/* Returns an exit code (0; 1 bad corpus content; 2 bad separator; 4 I/O).
+ * Write every document's ids to out (uint16 little-endian when the vocabulary has at most 65536
  * ids, else uint32) and out + ".json" (dtype, tokens, documents, tokenizer hash, files); both
  * written to temporary names and renamed. separator: a token placed before every document
  * (e.g. "<|endoftext|>", llm.c's convention), or NULL. An existing out is refused unless force. */

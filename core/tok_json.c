@@ -256,8 +256,9 @@ static bool read_normalizer(reader *r, const json_t *v, const char *path, int de
         for (size_t i = 0; i < n; i++) {
             char q[512];
             idx(q, sizeof q, p, i);
-            if (!read_normalizer(r, json_array_get(a, i), q, depth + 1, &out->items[out->n_items])) return false;
+            /* counted first: a partly read item is freed with the rest */
             out->n_items++;
+            if (!read_normalizer(r, json_array_get(a, i), q, depth + 1, &out->items[out->n_items - 1])) return false;
         }
         return true;
     }
@@ -377,8 +378,9 @@ static bool read_pretok(reader *r, const json_t *v, const char *path, int depth,
         for (size_t i = 0; i < n; i++) {
             char q[512];
             idx(q, sizeof q, p, i);
-            if (!read_pretok(r, json_array_get(a, i), q, depth + 1, &out->items[out->n_items])) return false;
+            /* counted first: a partly read item is freed with the rest */
             out->n_items++;
+            if (!read_pretok(r, json_array_get(a, i), q, depth + 1, &out->items[out->n_items - 1])) return false;
         }
         return true;
     }
@@ -482,8 +484,9 @@ static bool read_decoder(reader *r, const json_t *v, const char *path, int depth
         for (size_t i = 0; i < n; i++) {
             char q[512];
             idx(q, sizeof q, p, i);
-            if (!read_decoder(r, json_array_get(a, i), q, depth + 1, &out->items[out->n_items])) return false;
+            /* counted first: a partly read item is freed with the rest */
             out->n_items++;
+            if (!read_decoder(r, json_array_get(a, i), q, depth + 1, &out->items[out->n_items - 1])) return false;
         }
         return true;
     }
@@ -595,8 +598,9 @@ static bool read_post(reader *r, const json_t *v, const char *path, int depth, t
         for (size_t i = 0; i < n; i++) {
             char q[512];
             idx(q, sizeof q, p, i);
-            if (!read_post(r, json_array_get(a, i), q, depth + 1, &out->items[out->n_items])) return false;
+            /* counted first: a partly read item is freed with the rest */
             out->n_items++;
+            if (!read_post(r, json_array_get(a, i), q, depth + 1, &out->items[out->n_items - 1])) return false;
         }
         return true;
     }
@@ -1406,7 +1410,8 @@ static bool read_padding(reader *r, tok_core *c, const json_t *v) {
 static bool check_post_ids(reader *r, const tok_core *c, const tok_post *p, const char *path) {
     for (size_t i = 0; i < p->n_before + p->n_after; i++) {
         uint32_t id = i < p->n_before ? p->before[i] : p->after[i - p->n_before];
-        if (id >= c->vocab_size) {
+        size_t len;
+        if (id >= c->vocab_size || !tok_piece(c, id, &len)) {
             rerr(r, path, "special token id %u is not in the vocabulary (%u ids)", id, c->vocab_size);
             return false;
         }
@@ -1492,7 +1497,8 @@ tok_core *tok_core_from_json(json_t *doc, const char *name, llmc_diags *d) {
     if (trie_build(&c->trie_raw, c->added, c->n_added, false) || trie_build(&c->trie_norm, c->added, c->n_added, true))
         goto oom;
     if (c->post && !check_post_ids(&r, c, c->post, "post_processor")) goto fail;
-    if (c->padding.on && c->padding.pad_id >= c->vocab_size) {
+    size_t pad_len;
+    if (c->padding.on && (c->padding.pad_id >= c->vocab_size || !tok_piece(c, c->padding.pad_id, &pad_len))) {
         rerr(&r, "padding.pad_id", "%u is not in the vocabulary (%u ids)", c->padding.pad_id, c->vocab_size);
         goto fail;
     }

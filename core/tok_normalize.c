@@ -92,8 +92,8 @@ static int encode_all(const cpv *a, tok_buf *out) {
 
 static bool is_valid_cp(uint32_t cp) { return !(cp & LLMC_UTF8_INVALID); }
 
-/* unicode_categories' is_other(): Cc, Cf, Cn, Co, Cs */
-static bool is_other(uint32_t cp) { return llmc_uc_gc_in(cp, LLMC_GCM_C); }
+/* unicode_categories' is_other(): Cc, Cf, Cn, Co, Cs (its Unicode 8.0 tables) */
+static bool is_other(uint32_t cp) { return (LLMC_GCM_C >> llmc_uc_legacy_gc(cp)) & 1u; }
 
 static bool is_chinese_char(uint32_t c) {
     return (c >= 0x4E00 && c <= 0x9FFF) || (c >= 0x3400 && c <= 0x4DBF) || (c >= 0x20000 && c <= 0x2A6DF) ||
@@ -219,7 +219,7 @@ static int apply_bert(const tok_normalizer *nm, cpv *a, cpv *b, tok_work *w) {
         if (unicode_form(LLMC_NFD, src, dst, w)) return -1;
         size_t k = 0;
         for (size_t i = 0; i < dst->n; i++)
-            if (!is_valid_cp(dst->v[i]) || llmc_uc_gc(dst->v[i]) != LLMC_GC_Mn) dst->v[k++] = dst->v[i];
+            if (!is_valid_cp(dst->v[i]) || llmc_uc_legacy_gc(dst->v[i]) != LLMC_GC_Mn) dst->v[k++] = dst->v[i];
         dst->n = k;
         cpv *t = src;
         src = dst;

@@ -220,12 +220,12 @@ static bool is_ws(uint32_t cp, const tok_pretok *pt) {
     (void)pt;
     return llmc_uc_is_whitespace(cp);
 }
-/* ASCII punctuation or unicode_categories' is_punctuation (Pc Pd Ps Pe Pi Pf Po) */
+/* ASCII punctuation or unicode_categories' is_punctuation (Pc Pd Ps Pe Pi Pf Po, Unicode 8.0) */
 static bool is_punc(uint32_t cp, const tok_pretok *pt) {
     (void)pt;
     if (cp < 128)
         return (cp >= 33 && cp <= 47) || (cp >= 58 && cp <= 64) || (cp >= 91 && cp <= 96) || (cp >= 123 && cp <= 126);
-    return llmc_uc_gc_in(cp, LLMC_GCM_P);
+    return (LLMC_GCM_P >> llmc_uc_legacy_gc(cp)) & 1u;
 }
 static bool is_num(uint32_t cp, const tok_pretok *pt) {
     (void)pt;

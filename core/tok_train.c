@@ -66,9 +66,10 @@ int llmc_tok_train(const llmc_tokenizer_vtable *vt, const char *plugin, const ll
     json_t *cdoc = llmc_tok_builder_document(b, true);
     counting = cdoc ? tokenizer_of(cdoc, "the counting pipeline", d) : NULL;
     if (!counting) goto done;
-    counts = llmc_tok_count_corpus(counting, cp, llmc_tok_builder_counts_bytes(b), d);
+    int count_rc;
+    counts = llmc_tok_count_corpus(counting, cp, llmc_tok_builder_counts_bytes(b), &count_rc, d);
     if (!counts) {
-        rc = llmc_diags_errors(d) ? LLMC_EXIT_IO : LLMC_EXIT_IO;
+        rc = count_rc;
         goto done;
     }
     const llmc_tok_corpus_stats *st = llmc_tok_counts_stats(counts);

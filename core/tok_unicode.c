@@ -5,6 +5,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+extern const uint16_t llmc_uc_legacy_gc_stage1[];
+extern const uint8_t llmc_uc_legacy_gc_stage2[];
 extern const uint16_t llmc_uc_ccc_stage1[];
 extern const uint8_t llmc_uc_ccc_stage2[];
 extern const uint32_t llmc_uc_lower_map[][2];
@@ -25,6 +27,11 @@ extern const size_t llmc_uc_compose_count;
 uint8_t llmc_uc_ccc(uint32_t cp) {
     if (cp >= 0x110000u) return 0;
     return llmc_uc_ccc_stage2[((uint32_t)llmc_uc_ccc_stage1[cp >> 7] << 7) | (cp & 127u)];
+}
+
+llmc_gc llmc_uc_legacy_gc(uint32_t cp) {
+    if (cp >= 0x110000u) return LLMC_GC_Cn;
+    return (llmc_gc)llmc_uc_legacy_gc_stage2[((uint32_t)llmc_uc_legacy_gc_stage1[cp >> 7] << 7) | (cp & 127u)];
 }
 
 /* binary search in a table sorted by its first column; returns the row or -1 */

@@ -39,6 +39,8 @@ static const char *const gc_names[] = {"Cn", "Lu", "Ll", "Lt", "Lm", "Lo", "Mn",
 
 static uint16_t props[NCP];
 static uint8_t ccc[NCP];
+static uint8_t age10[NCP];           /* Unicode version that assigned it, major*10+minor (0 = unassigned) */
+static uint8_t legacy_gc[NCP];       /* general category as Unicode 8.0 had it (see read_age) */
 static uint32_t lower_single[NCP];   /* 0 = none */
 static uint32_t fold_single[NCP];    /* 0 = none */
 
@@ -184,6 +186,31 @@ static void read_binary_props(const char *file, const char *prop, uint16_t bit) 
         for (uint32_t c = lo; c <= hi; c++) props[c] |= bit;
     }
     fclose(f);
+}
+
+/* DerivedAge.txt. The HF tokenizers library classifies punctuation, "other" and non-spacing
+ * marks with the unicode_categories crate, whose tables are Unicode 8.0: characters assigned
+ * later are unassigned (Cn) there. Two characters assigned by 8.0 changed category since; their
+ * 8.0 category is restored below (U+166D So in 12.0, was Po; U+111C9 Mn in 11.0, was Po). */
+static void read_age(void) {
+    FILE *f = open_ucd("DerivedAge.txt");
+    char buf[1024];
+    unsigned line = 0;
+    while (fgets(buf, sizeof buf, f)) {
+        line++;
+        char *fl[4];
+        if (fields(buf, fl, 4) < 2 || !fl[0][0]) continue;
+        uint32_t lo, hi;
+        range(fl[0], &lo, &hi, "DerivedAge.txt", line);
+        unsigned major = 0, minor = 0;
+        if (sscanf(fl[1], "%u.%u", &major, &minor) != 2 || major > 25 || minor > 9)
+            die("DerivedAge.txt", line, "bad version");
+        for (uint32_t c = lo; c <= hi; c++) age10[c] = (uint8_t)(major * 10 + minor);
+    }
+    fclose(f);
+    for (uint32_t c = 0; c < NCP; c++) legacy_gc[c] = (age10[c] && age10[c] <= 80) ? (uint8_t)(props[c] & 31u) : GC_CN;
+    legacy_gc[0x166D] = 18; /* Po */
+    legacy_gc[0x111C9] = 18; /* Po */
 }
 
 /* SpecialCasing.txt: unconditional (no condition field) full lowercase mappings */
@@ -401,6 +428,7 @@ int main(int argc, char **argv) {
     read_binary_props("DerivedNormalizationProps.txt", "Full_Composition_Exclusion", P_COMP_EXCLUDED);
     read_special_casing();
     read_case_folding();
+    read_age();
 
     char tmp[4096];
     snprintf(tmp, sizeof tmp, "%s.tmp", argv[2]);
@@ -413,6 +441,7 @@ int main(int argc, char **argv) {
     fprintf(out, "#include <stddef.h>\n#include <stdint.h>\n\n");
     emit_two_stage_u16("llmc_uc_props", props);
     emit_two_stage_u8("llmc_uc_ccc", ccc);
+    emit_two_stage_u8("llmc_uc_legacy_gc", legacy_gc);
     emit_pairs("llmc_uc_lower_map", lower_single);
     fprintf(out, "const uint32_t llmc_uc_lower_multi[%zu][4] = {", n_special_lower ? n_special_lower : 1);
     for (size_t i = 0; i < n_special_lower; i++)
