@@ -38,6 +38,7 @@ const char *llmc_plugin_kind_name(llmc_plugin_kind k) {
     case LLMC_PLUGIN_TEMPLATE: return "template";
     case LLMC_PLUGIN_SOLVER: return "solver";
     case LLMC_PLUGIN_EMITTER: return "emitter";
+    case LLMC_PLUGIN_TOKENIZER: return "tokenizer";
     }
     return "unknown kind";
 }
@@ -48,6 +49,7 @@ static const char *a_kind(llmc_plugin_kind k) {
     case LLMC_PLUGIN_TEMPLATE: return "a template";
     case LLMC_PLUGIN_SOLVER: return "a solver";
     case LLMC_PLUGIN_EMITTER: return "an emitter";
+    case LLMC_PLUGIN_TOKENIZER: return "a tokenizer";
     }
     return "a plugin of unknown kind";
 }
@@ -230,6 +232,7 @@ static size_t host_vtable_size(uint32_t kind) {
     case LLMC_PLUGIN_TEMPLATE: return END_OF(llmc_template_vtable, build_ir);
     case LLMC_PLUGIN_SOLVER: return END_OF(llmc_solver_vtable, solve);
     case LLMC_PLUGIN_EMITTER: return END_OF(llmc_emitter_vtable, emit);
+    case LLMC_PLUGIN_TOKENIZER: return END_OF(llmc_tokenizer_vtable, train);
     }
     return 0;
 }
@@ -265,6 +268,10 @@ static size_t vtable_functions(uint32_t kind, const void *vtable, vt_fn *list) {
         const llmc_emitter_vtable *v = vtable;
         FN(list, k, v, check, false);
         FN(list, k, v, emit, true);
+    } else if (kind == LLMC_PLUGIN_TOKENIZER) {
+        const llmc_tokenizer_vtable *v = vtable;
+        FN(list, k, v, prepare, false);
+        FN(list, k, v, train, true);
     }
     return k;
 }
@@ -336,7 +343,9 @@ static bool add_plugin(llmc_registry *r, const llmc_config *c, llmc_diags *d, li
     size_t need = host_vtable_size(kind);
     if (need == 0) {
         fail(r, c, d, file, name,
-             "plugin '%s' has unknown kind %u (this llmc knows 1 = template, 2 = solver, 3 = emitter)", name, kind);
+             "plugin '%s' has unknown kind %u (this llmc knows 1 = template, 2 = solver, 3 = emitter, "
+             "4 = tokenizer)",
+             name, kind);
         return false;
     }
     const char *kname = llmc_plugin_kind_name((llmc_plugin_kind)kind);

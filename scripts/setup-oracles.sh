@@ -12,11 +12,22 @@
 #   platforms) are omitted and the linux-x64 one is named explicitly.
 #   The bundle is cloned into .deps/llama.cpp for include/llama.h, ggml/include/*.h and gguf-py
 #   (used with PYTHONPATH and Debian's python3-numpy; nothing comes from PyPI).
+#
+# The Hugging Face tokenizers library, for the tokenizer tests and benchmark (tests/oracle/
+# hf_tokenizers.js, tests/python/test_tokenizers.py, bench/tokenizer):
+#   npm install tokenizers@0.23.2 into the same .deps/npm. It is the Rust library behind a native
+#   Node-API module; the package carries its prebuilt .node files for every platform itself (no
+#   install script, nothing fetched later). We check that the linux-x64 one loads and reads a
+#   tokenizer.json (Tokenizer.fromFile).
+#
+# LLMC_DEPS_DIR (default .deps) installs somewhere else, e.g. to try this script without touching
+# a shared .deps.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
 NLC_VERSION=3.22.1
-DEPS=.deps
+TOK_VERSION=0.23.2
+DEPS=${LLMC_DEPS_DIR:-.deps}
 NPM_DIR=$DEPS/npm
 SRC_DIR=$DEPS/llama.cpp
 PKG=$NPM_DIR/node_modules/node-llama-cpp
@@ -39,8 +50,10 @@ installed_version() {
 }
 
 # ---- npm packages ------------------------------------------------------------------------
-if [ "$(installed_version "$PKG")" != "$NLC_VERSION" ] || [ -z "$(find_libllama)" ]; then
-  echo "setup-oracles: npm install node-llama-cpp@$NLC_VERSION (--ignore-scripts) into $NPM_DIR"
+TOK_PKG=$NPM_DIR/node_modules/tokenizers
+if [ "$(installed_version "$PKG")" != "$NLC_VERSION" ] || [ -z "$(find_libllama)" ] ||
+   [ "$(installed_version "$TOK_PKG")" != "$TOK_VERSION" ]; then
+  echo "setup-oracles: npm install node-llama-cpp@$NLC_VERSION tokenizers@$TOK_VERSION (--ignore-scripts) into $NPM_DIR"
   mkdir -p "$NPM_DIR"
   cat >"$NPM_DIR/package.json" <<EOF
 {
@@ -49,13 +62,15 @@ if [ "$(installed_version "$PKG")" != "$NLC_VERSION" ] || [ -z "$(find_libllama)
   "description": "test oracles for llmc (not shipped)",
   "dependencies": {
     "node-llama-cpp": "$NLC_VERSION",
-    "@node-llama-cpp/linux-x64": "$NLC_VERSION"
+    "@node-llama-cpp/linux-x64": "$NLC_VERSION",
+    "tokenizers": "$TOK_VERSION"
   }
 }
 EOF
   (cd "$NPM_DIR" && npm install --ignore-scripts --omit=optional --no-audit --no-fund --loglevel=error)
 fi
 [ "$(installed_version "$PKG")" = "$NLC_VERSION" ] || { echo "setup-oracles: node-llama-cpp $NLC_VERSION missing after npm install" >&2; exit 1; }
+[ "$(installed_version "$TOK_PKG")" = "$TOK_VERSION" ] || { echo "setup-oracles: tokenizers $TOK_VERSION missing after npm install" >&2; exit 1; }
 [ -n "$(find_libllama)" ] || { echo "setup-oracles: no prebuilt libllama in $BIN_DIR" >&2; exit 1; }
 ls "$BIN_DIR"/libggml-base.so >/dev/null 2>&1 || { echo "setup-oracles: no libggml-base.so in $BIN_DIR" >&2; exit 1; }
 
@@ -82,3 +97,21 @@ if ! PYTHONPATH="$SRC_DIR/gguf-py" /usr/bin/python3 -c 'import gguf' 2>/dev/null
   exit 1
 fi
 echo "setup-oracles: llama.cpp oracle ready ($(basename "$(find_libllama)"), source $SRC_DIR @ ${want_head:0:10})"
+
+# ---- HF tokenizers: the native module loads and reads a tokenizer.json ----------------------
+tok_check=$(mktemp -d)
+trap 'rm -rf "$tok_check"' EXIT
+cat >"$tok_check/tokenizer.json" <<'EOF'
+{"version": "1.0", "truncation": null, "padding": null, "added_tokens": [], "normalizer": null,
+ "pre_tokenizer": {"type": "WhitespaceSplit"}, "post_processor": null, "decoder": null,
+ "model": {"type": "WordLevel", "vocab": {"[UNK]": 0, "hello": 1, "world": 2}, "unk_token": "[UNK]"}}
+EOF
+if ! got=$(node -e '
+  const { Tokenizer } = require(process.argv[1]);
+  Tokenizer.fromFile(process.argv[2]).encode("hello big world").then(e => console.log(e.getIds().join(",")));
+' "$(realpath "$TOK_PKG")" "$tok_check/tokenizer.json" 2>&1) || [ "$got" != "1,0,2" ]; then
+  echo "setup-oracles: the tokenizers native module does not work here (expected ids 1,0,2):" >&2
+  echo "$got" >&2
+  exit 1
+fi
+echo "setup-oracles: HF tokenizers $TOK_VERSION ready ($TOK_PKG)"

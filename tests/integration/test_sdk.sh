@@ -84,7 +84,7 @@ build_example() { # build_example NAME PREFIX BUILD_DIR
     -DCMAKE_EXPORT_COMPILE_COMMANDS=ON -DCMAKE_FIND_USE_PACKAGE_REGISTRY=OFF >"$3.log" 2>&1 &&
     "$CMAKE" --build "$3" -j 2 >>"$3.log" 2>&1 || { cat "$3.log"; return 1; }
 }
-for ex in parallel_residual grid summary; do
+for ex in parallel_residual grid summary wordlevel; do
   B="$T/build/$ex"
   check "example $ex builds against the prefix" build_example "$ex" "$P" "$B"
   check "example $ex: .so built" test -f "$B/$ex.so"
@@ -108,7 +108,7 @@ check "llmc.pc's abi_version is the library's ($abi)" test "$(pkg-config --varia
 unset PKG_CONFIG_PATH
 
 # ---- third-party plugins beside the built-in ones ----------------------------------------------------
-run() { "$IL" --plugins "$T/build/parallel_residual" --plugins "$T/build/grid" --plugins "$T/build/summary" "$@"; }
+run() { "$IL" --plugins "$T/build/parallel_residual" --plugins "$T/build/grid" --plugins "$T/build/summary" --plugins "$T/build/wordlevel" "$@"; }
 out=$(run templates 2>&1)
 check "templates: parallel_residual listed" grep -qE "^parallel_residual +1\.0\.0" <<<"$out"
 check "templates: built-ins listed too" grep -qE "^decoder_only " <<<"$out"
@@ -120,6 +120,16 @@ for want in "template +parallel_residual .*$T/build/parallel_residual/parallel_r
   check "plugins lists /$want/" grep -qE "^$want" <<<"$out"
 done
 check "no load failures with the examples" test -z "$(grep 'failed to load' <<<"$out")"
+# the tokenizer example: trained on a corpus written here, through the installed llmc
+check "plugins lists the wordlevel tokenizer" grep -qE "^tokenizer +wordlevel .*$T/build/wordlevel/wordlevel.so" <<<"$out"
+for i in $(seq 1 40); do echo "the cat sat on the mat, and the dog ran $i times."; done >"$T/words.txt"
+expect_exit 0 "$IL" --plugins "$T/build/wordlevel" tokenizer train --type wordlevel --vocab-size 12 -o "$T/tok-wl" "$T/words.txt"
+check "wordlevel: tokenizer.json is a WordLevel model" test "$(json "$T/tok-wl/tokenizer.json" 'd["model"]["type"]')" = WordLevel
+check "wordlevel: [UNK] first, then 'the' (the most frequent word)" \
+  test "$(json "$T/tok-wl/tokenizer.json" 'sorted(d["model"]["vocab"], key=d["model"]["vocab"].get)[:2]')" = "['[UNK]', 'the']"
+expect_out "^1,5,0$" "$IL" tokenize "$T/tok-wl" "the cat zebra"
+expect_exit 1 "$IL" --plugins "$T/build/wordlevel" tokenizer train --type wordlevel --vocab-size 500 -o "$T/tok-wl2" "$T/words.txt"
+check "wordlevel: a corpus too small for the vocabulary leaves nothing" test ! -e "$T/tok-wl2"
 out=$("$LLMC" --plugins "$LLMC_BINARY_DIR/plugins" --plugins "$T/build/parallel_residual" templates 2>&1)
 check "the build-tree llmc loads the example too" grep -qE "^parallel_residual " <<<"$out"
 

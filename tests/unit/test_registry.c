@@ -139,7 +139,7 @@ static void test_empty_manifest(void **state) {
 static void test_unknown_kind(void **state) {
     (void)state;
     expect_failure("unknown_kind", "mystery",
-                   "plugin 'mystery' has unknown kind 42 (this llmc knows 1 = template, 2 = solver, 3 = emitter)");
+                   "plugin 'mystery' has unknown kind 42 (this llmc knows 1 = template, 2 = solver, 3 = emitter, 4 = tokenizer)");
 }
 
 static void test_missing_function(void **state) {

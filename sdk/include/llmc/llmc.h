@@ -11,6 +11,7 @@
 #include "llmc/plugin.h"
 #include "llmc/output.h"
 #include "llmc/stats.h"
+#include "llmc/tokenizer.h"
 
 #define LLMC_VERSION_MAJOR 0
 #define LLMC_VERSION_MINOR 1

@@ -28,6 +28,7 @@
 #include "llmc/ir.h"
 #include "llmc/problem.h"
 #include "llmc/spec.h"
+#include "llmc/tokenizer.h"
 
 #ifdef __cplusplus
 extern "C" {
@@ -45,9 +46,11 @@ extern "C" {
 typedef enum llmc_plugin_kind {
     LLMC_PLUGIN_TEMPLATE = 1,
     LLMC_PLUGIN_SOLVER = 2,
-    LLMC_PLUGIN_EMITTER = 3
+    LLMC_PLUGIN_EMITTER = 3,
+    LLMC_PLUGIN_TOKENIZER = 4
 } llmc_plugin_kind;
-LLMC_API const char *llmc_plugin_kind_name(llmc_plugin_kind k); /* "template", "solver", "emitter" */
+/* "template", "solver", "emitter", "tokenizer" */
+LLMC_API const char *llmc_plugin_kind_name(llmc_plugin_kind k);
 
 /* ---- templates ------------------------------------------------------------------------ */
 typedef struct llmc_template_vtable {
@@ -110,13 +113,31 @@ typedef struct llmc_emitter_vtable {
     int (*verify)(const llmc_emit_ctx *ctx, llmc_diags *d);
 } llmc_emitter_vtable;
 
+/* ---- tokenizers (trainers) --------------------------------------------------------------
+ * `llmc tokenizer train --type NAME` uses the tokenizer plugin called NAME:
+ *   1. core creates a builder and installs the preset pipeline of params->pre_tokenizer when
+ *      one was given (llmc_tok_builder_preset);
+ *   2. prepare (optional) sets the plugin's pipeline: its default preset when the user gave none,
+ *      normalizer / decoder / model flags. Refuse unsupported parameters here;
+ *   3. core streams the corpus through that normalizer + pre-tokenizer and counts words
+ *      (multi-threaded), giving llmc_tok_corpus_stats;
+ *   4. train fills the vocabulary (special tokens included, in the order the plugin wants them;
+ *      core appends any --special token the plugin did not add), merges or scores;
+ *   5. core checks the result by loading it as a tokenizer and writes the output directory. */
+typedef struct llmc_tokenizer_vtable {
+    uint32_t struct_size;
+    int (*prepare)(const llmc_tok_train_params *p, llmc_tok_builder *b, llmc_diags *d);  /* optional */
+    int (*train)(const llmc_tok_train_params *p, const llmc_tok_corpus_stats *stats, llmc_tok_builder *b,
+                 llmc_diags *d);
+} llmc_tokenizer_vtable;
+
 /* ---- descriptors ---------------------------------------------------------------------- */
 typedef struct llmc_plugin_desc {
     uint32_t kind;           /* llmc_plugin_kind */
     const char *name;        /* unique across all loaded plugins of every kind */
     const char *version;     /* the plugin's own version, e.g. "1.0.0" */
     const char *description;
-    const void *vtable;      /* llmc_template_vtable / llmc_solver_vtable / llmc_emitter_vtable */
+    const void *vtable;      /* llmc_template_vtable / _solver_ / _emitter_ / llmc_tokenizer_vtable */
 } llmc_plugin_desc;
 
 typedef struct llmc_plugin_manifest {

@@ -1,0 +1,73 @@
+/* SentencePiece's precompiled character map and its text normalizer.
+ *
+ * A precompiled_charsmap (NormalizerSpec.precompiled_charsmap in a tokenizer.model, or base64 in
+ * the "Precompiled" normalizer of a tokenizer.json) is
+ *     u32 little-endian T, T bytes of a Darts-clone double-array trie (T/4 u32 units),
+ *     then the replacement strings, each ended by a NUL byte.
+ * The trie maps UTF-8 byte sequences to the offset of their replacement string. sentencepiece's
+ * default "nmt_nfkc" rules (NFKC plus whitespace and control-character clean-up) are shipped this
+ * way. Both readers use the functions below: sentencepiece replaces the longest matching prefix
+ * (llmc_charsmap_longest); Hugging Face tokenizers replaces a whole grapheme (or character) by
+ * the shortest rule matching its start (llmc_charsmap_first).
+ *
+ * The blob is untrusted: its header is checked when it is loaded, and every trie step and every
+ * replacement offset is bounds-checked when it is used (a damaged trie just matches less). */
+#ifndef LLMC_CORE_TOK_CHARSMAP_H
+#define LLMC_CORE_TOK_CHARSMAP_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "llmc/diag.h"
+#include "llmc/export.h"
+#include "tok_buf.h"
+#include "tok_spm.h"
+#include "tok_trie.h"
+
+typedef struct llmc_charsmap llmc_charsmap;
+
+/* Copies the blob. name and key locate errors ("tokenizer.model", "normalizer_spec.precompiled_charsmap"). */
+LLMC_API llmc_charsmap *llmc_charsmap_create(const void *blob, size_t len, const char *name, const char *key,
+                                             llmc_diags *d);
+LLMC_API void llmc_charsmap_free(llmc_charsmap *cm);
+
+/* sentencepiece (normalizer.cc): the longest of the first 32 rules that match a prefix of s[0..n).
+ * Returns the number of input bytes the rule covers (0: no rule matches) and its replacement in
+ * *out / *out_len (not NUL-terminated; may be empty: the rule deletes). */
+LLMC_API size_t llmc_charsmap_longest(const llmc_charsmap *cm, const char *s, size_t n, const char **out,
+                                      size_t *out_len);
+/* Hugging Face tokenizers (spm_precompiled's transform): the replacement of the shortest rule that
+ * matches a prefix of chunk (the caller replaces the whole chunk with it). False: no rule. */
+LLMC_API bool llmc_charsmap_first(const llmc_charsmap *cm, const char *chunk, size_t n, const char **out,
+                                  size_t *out_len);
+
+/* The same from the base64 text of a tokenizer.json "Precompiled" normalizer. */
+LLMC_API llmc_charsmap *llmc_charsmap_from_base64(const char *b64, size_t len, const char *name, const char *key,
+                                                  llmc_diags *d);
+/* Standard base64 (RFC 4648, '=' padding). encode: malloc'd NUL-terminated text; decode: malloc'd
+ * bytes in *out_len, NULL when the text is not base64. */
+LLMC_API char *llmc_base64_encode(const void *data, size_t n);
+LLMC_API unsigned char *llmc_base64_decode(const char *s, size_t n, size_t *out_len);
+
+/* sentencepiece's Normalizer: the charsmap (if any), whitespace handling and the U+2581 escape. */
+typedef struct llmc_spm_normalizer llmc_spm_normalizer;
+
+typedef struct llmc_spm_normalizer_params {
+    bool add_dummy_prefix;          /* NormalizerSpec fields */
+    bool remove_extra_whitespaces;
+    bool escape_whitespaces;
+    bool treat_whitespace_as_suffix; /* TrainerSpec field: the dummy whitespace goes at the end */
+    const llmc_charsmap *charsmap;   /* borrowed; NULL: identity */
+    const llmc_trie *user_defined;   /* borrowed; pieces never split by the normalizer; NULL: none */
+} llmc_spm_normalizer_params;
+
+LLMC_API llmc_spm_normalizer_params llmc_spm_normalizer_default_params(void);
+LLMC_API llmc_spm_normalizer *llmc_spm_normalizer_create(const llmc_spm_normalizer_params *p);
+LLMC_API void llmc_spm_normalizer_free(llmc_spm_normalizer *nm);
+
+/* Normalize text[0..n) into out (cleared first). Invalid UTF-8 becomes U+FFFD, one per bad
+ * byte, as in sentencepiece. False only on out of memory. */
+LLMC_API bool llmc_spm_normalize(const llmc_spm_normalizer *nm, const char *text, size_t n, llmc_tok_bytes *out);
+
+#endif

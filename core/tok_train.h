@@ -1,0 +1,24 @@
+/* Training a tokenizer through a tokenizer plugin (core/tok_train.c). Internal to the core. */
+#ifndef LLMC_CORE_TOK_TRAIN_H
+#define LLMC_CORE_TOK_TRAIN_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "llmc/plugin.h"
+#include "llmc/tokenizer.h"
+#include "tok_corpus.h"
+
+typedef struct llmc_tok_train_report {
+    uint32_t vocab_size;
+    uint64_t documents, bytes, unique_words;
+    double count_ms, total_ms;
+} llmc_tok_train_report;
+
+/* Returns an exit code (0 ok, 1 bad input / corpus too small, 4 I/O). out_dir is written
+ * atomically (an existing non-empty one only with force). */
+LLMC_API int llmc_tok_train(const llmc_tokenizer_vtable *vt, const char *plugin, const llmc_tok_train_params *p,
+                            const llmc_tok_corpus_params *cp, const char *out_dir, bool force,
+                            llmc_tok_train_report *report, llmc_diags *d);
+
+#endif
