@@ -446,3 +446,7 @@ bool llmc_tok_builder_counts_bytes(const llmc_tok_builder *b) {
 }
 
 bool llmc_tok_builder_has_pre_tokenizer(const llmc_tok_builder *b) { return json_object_get(b->doc, "pre_tokenizer") != NULL; }
+
+bool llmc_tok_builder_lossless(const llmc_tok_builder *b) {
+    return llmc_tok_builder_counts_bytes(b) || json_is_true(json_object_get(b->model, "byte_fallback"));
+}
