@@ -141,6 +141,11 @@ int64_t llmc_tok_builder_add_piece(llmc_tok_builder *b, const char *piece, size_
         llmc_error(d, "model.vocab", "piece %zu is not valid UTF-8 (tokenizer.json stores text)", b->n);
         return -1;
     }
+    if (memchr(piece, '\0', len)) {
+        llmc_error(d, "model.vocab", "piece %zu holds U+0000, which not every tokenizer.json reader takes as a key "
+                   "(leave it to byte fallback or the unknown token)", b->n);
+        return -1;
+    }
     if (len > LLMC_TOK_MAX_PIECE || b->n >= LLMC_TOK_MAX_VOCAB) {
         llmc_error(d, "model.vocab", "piece too long or vocabulary too large (%zu pieces)", b->n);
         return -1;
@@ -446,3 +451,7 @@ bool llmc_tok_builder_counts_bytes(const llmc_tok_builder *b) {
 }
 
 bool llmc_tok_builder_has_pre_tokenizer(const llmc_tok_builder *b) { return json_object_get(b->doc, "pre_tokenizer") != NULL; }
+
+bool llmc_tok_builder_lossless(const llmc_tok_builder *b) {
+    return llmc_tok_builder_counts_bytes(b) || json_is_true(json_object_get(b->model, "byte_fallback"));
+}

@@ -15,6 +15,9 @@ LLMC_API void llmc_tok_builder_free(llmc_tok_builder *b);
 LLMC_API json_t *llmc_tok_builder_document(const llmc_tok_builder *b, bool for_counting);
 /* Does counting go through a ByteLevel pre-tokenizer (documents keep their line endings)? */
 LLMC_API bool llmc_tok_builder_counts_bytes(const llmc_tok_builder *b);
+/* Will the tokenizer take any bytes (byte-level pipeline, or byte fallback)? Then the corpus is
+ * counted as bytes, invalid UTF-8 included. */
+LLMC_API bool llmc_tok_builder_lossless(const llmc_tok_builder *b);
 /* Was a pre_tokenizer set (possibly null) by a preset or the plugin? */
 LLMC_API bool llmc_tok_builder_has_pre_tokenizer(const llmc_tok_builder *b);
 

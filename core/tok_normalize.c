@@ -92,8 +92,12 @@ static int encode_all(const cpv *a, tok_buf *out) {
 
 static bool is_valid_cp(uint32_t cp) { return !(cp & LLMC_UTF8_INVALID); }
 
-/* unicode_categories' is_other(): Cc, Cf, Cn, Co, Cs (its Unicode 8.0 tables) */
-static bool is_other(uint32_t cp) { return (LLMC_GCM_C >> llmc_uc_legacy_gc(cp)) & 1u; }
+/* unicode_categories' is_other(): Cc, Cf, Co, Cs in its Unicode 8.0 tables (unassigned
+ * characters, and everything assigned after 8.0, are not "other" there) */
+static bool is_other(uint32_t cp) {
+    return ((LLMC_GCM(LLMC_GC_Cc) | LLMC_GCM(LLMC_GC_Cf) | LLMC_GCM(LLMC_GC_Co) | LLMC_GCM(LLMC_GC_Cs)) >>
+            llmc_uc_gc8(cp)) & 1u;
+}
 
 static bool is_chinese_char(uint32_t c) {
     return (c >= 0x4E00 && c <= 0x9FFF) || (c >= 0x3400 && c <= 0x4DBF) || (c >= 0x20000 && c <= 0x2A6DF) ||
@@ -189,10 +193,10 @@ static int apply_bert(const tok_normalizer *nm, cpv *a, cpv *b, tok_work *w) {
         for (size_t i = 0; i < src->n; i++) {
             uint32_t c = src->v[i];
             if (is_valid_cp(c)) {
+                /* remove NUL, U+FFFD and control characters (but \t \n \r), then whitespace -> ' ' */
                 if (c == 0 || c == 0xFFFD) continue;
-                bool ws = c == '\t' || c == '\n' || c == '\r' || llmc_uc_is_whitespace(c);
-                if (!ws && is_other(c)) continue;
-                if (ws) c = ' ';
+                if (c != '\t' && c != '\n' && c != '\r' && is_other(c)) continue;
+                if (c == '\t' || c == '\n' || c == '\r' || llmc_uc_is_whitespace(c)) c = ' ';
             }
             if (cpv_push(dst, c)) return -1;
         }
@@ -219,7 +223,7 @@ static int apply_bert(const tok_normalizer *nm, cpv *a, cpv *b, tok_work *w) {
         if (unicode_form(LLMC_NFD, src, dst, w)) return -1;
         size_t k = 0;
         for (size_t i = 0; i < dst->n; i++)
-            if (!is_valid_cp(dst->v[i]) || llmc_uc_legacy_gc(dst->v[i]) != LLMC_GC_Mn) dst->v[k++] = dst->v[i];
+            if (!is_valid_cp(dst->v[i]) || llmc_uc_gc8(dst->v[i]) != LLMC_GC_Mn) dst->v[k++] = dst->v[i];
         dst->n = k;
         cpv *t = src;
         src = dst;
@@ -277,7 +281,7 @@ static int apply(const tok_normalizer *nm, cpv *a, cpv *b, tok_work *w, tok_buf 
     case NORM_STRIP_ACCENTS:
         b->n = 0;
         for (size_t i = 0; i < a->n; i++)
-            if (!is_valid_cp(a->v[i]) || !llmc_uc_gc_in(a->v[i], LLMC_GCM_M))
+            if (!is_valid_cp(a->v[i]) || !((LLMC_GCM_M >> llmc_uc_gc9(a->v[i])) & 1u))
                 if (cpv_push(b, a->v[i])) return -1;
         return 0;
     case NORM_PREPEND:

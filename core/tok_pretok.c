@@ -225,7 +225,7 @@ static bool is_punc(uint32_t cp, const tok_pretok *pt) {
     (void)pt;
     if (cp < 128)
         return (cp >= 33 && cp <= 47) || (cp >= 58 && cp <= 64) || (cp >= 91 && cp <= 96) || (cp >= 123 && cp <= 126);
-    return (LLMC_GCM_P >> llmc_uc_legacy_gc(cp)) & 1u;
+    return (LLMC_GCM_P >> llmc_uc_gc8(cp)) & 1u;
 }
 static bool is_num(uint32_t cp, const tok_pretok *pt) {
     (void)pt;

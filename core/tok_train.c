@@ -66,6 +66,8 @@ int llmc_tok_train(const llmc_tokenizer_vtable *vt, const char *plugin, const ll
     json_t *cdoc = llmc_tok_builder_document(b, true);
     counting = cdoc ? tokenizer_of(cdoc, "the counting pipeline", d) : NULL;
     if (!counting) goto done;
+    /* a byte-fallback model will take invalid UTF-8 as bytes: count it as it is */
+    if (llmc_tok_builder_lossless(b)) counting->core->lossless = true;
     int count_rc;
     counts = llmc_tok_count_corpus(counting, cp, llmc_tok_builder_counts_bytes(b), &count_rc, d);
     if (!counts) {

@@ -5,8 +5,10 @@
 #include <stdlib.h>
 #include <string.h>
 
-extern const uint16_t llmc_uc_legacy_gc_stage1[];
-extern const uint8_t llmc_uc_legacy_gc_stage2[];
+extern const uint16_t llmc_uc_legacy_gc8_stage1[];
+extern const uint8_t llmc_uc_legacy_gc8_stage2[];
+extern const uint16_t llmc_uc_legacy_gc9_stage1[];
+extern const uint8_t llmc_uc_legacy_gc9_stage2[];
 extern const uint16_t llmc_uc_ccc_stage1[];
 extern const uint8_t llmc_uc_ccc_stage2[];
 extern const uint32_t llmc_uc_lower_map[][2];
@@ -29,9 +31,14 @@ uint8_t llmc_uc_ccc(uint32_t cp) {
     return llmc_uc_ccc_stage2[((uint32_t)llmc_uc_ccc_stage1[cp >> 7] << 7) | (cp & 127u)];
 }
 
-llmc_gc llmc_uc_legacy_gc(uint32_t cp) {
+llmc_gc llmc_uc_gc8(uint32_t cp) {
     if (cp >= 0x110000u) return LLMC_GC_Cn;
-    return (llmc_gc)llmc_uc_legacy_gc_stage2[((uint32_t)llmc_uc_legacy_gc_stage1[cp >> 7] << 7) | (cp & 127u)];
+    return (llmc_gc)llmc_uc_legacy_gc8_stage2[((uint32_t)llmc_uc_legacy_gc8_stage1[cp >> 7] << 7) | (cp & 127u)];
+}
+
+llmc_gc llmc_uc_gc9(uint32_t cp) {
+    if (cp >= 0x110000u) return LLMC_GC_Cn;
+    return (llmc_gc)llmc_uc_legacy_gc9_stage2[((uint32_t)llmc_uc_legacy_gc9_stage1[cp >> 7] << 7) | (cp & 127u)];
 }
 
 /* binary search in a table sorted by its first column; returns the row or -1 */

@@ -69,9 +69,11 @@ static inline bool llmc_uc_is_onig_word(uint32_t cp) {
 }
 
 LLMC_API uint8_t llmc_uc_ccc(uint32_t cp);
-/* The general category as the unicode_categories crate (Unicode 8.0) gives it: HF's
- * BertNormalizer (is_other, non-spacing marks), BertPreTokenizer and Punctuation use it. */
-LLMC_API llmc_gc llmc_uc_legacy_gc(uint32_t cp);
+/* The general category as Unicode 8.0 had it (the unicode_categories crate: HF's BertNormalizer
+ * is_other and non-spacing marks, BertPreTokenizer and Punctuation) and as 9.0 had it
+ * (unicode-normalization-alignments' is_combining_mark: HF's StripAccents). */
+LLMC_API llmc_gc llmc_uc_gc8(uint32_t cp);
+LLMC_API llmc_gc llmc_uc_gc9(uint32_t cp);
 /* Rust's char::to_lowercase: up to 3 code points into out, returns the count (>= 1) */
 LLMC_API int llmc_uc_lower(uint32_t cp, uint32_t out[3]);
 /* simple case folding (CaseFolding C + S); cp itself when it has none */

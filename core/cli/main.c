@@ -29,9 +29,10 @@ static const cli_command commands[] = {
      cmd_validate},
     {"tokenizer", "train --type T --vocab-size N [--pre-tokenizer P] [--special NAME=TOKEN]... [--threads N] -o DIR CORPUS...",
      "train a tokenizer (bpe, unigram, wordpiece, char, byte) from a corpus into DIR", true, cmd_tokenizer},
-    {"tokenize", "DIR [TEXT] [--file F] [--whole] [--no-special] | DIR --corpus FILES... -o OUT.bin [--threads N]",
+    {"tokenize", "DIR [TEXT] [--file F] [--whole|--json] [--no-special] | DIR --corpus FILES... -o OUT.bin [--threads N]",
      "encode text to ids (one line of ids per input line), or a corpus to a flat token file", false, cmd_tokenize},
-    {"detokenize", "DIR [IDS] [--skip-special] [--bytes]", "decode ids (1,2,3) to text", false, cmd_detokenize},
+    {"detokenize", "DIR [IDS] [--skip-special] [--bytes] [--json]", "decode ids (1,2,3) to text", false,
+     cmd_detokenize},
     {"version", "", "print the llmc version and plugin ABI version", false, cmd_version},
     {"help", "[COMMAND]", "show help for llmc or one command", false, cmd_help},
 };

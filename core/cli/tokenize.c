@@ -4,6 +4,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <jansson.h>
+
 #include "commands.h"
 #include "llmc/tokenizer.h"
 #include "tok_corpus.h"
@@ -53,7 +55,7 @@ static int print_ids(const llmc_tok_ids *ids, size_t from) {
 int cmd_tokenize(const cli_globals *g, int argc, char **argv) {
     (void)g;
     const char *dir = NULL, *text = NULL, *file = NULL, *out = NULL, *text_field = NULL, *separator = NULL;
-    bool no_special = false, whole = false, force = false;
+    bool no_special = false, whole = false, force = false, json_lines = false;
     int threads = 1;
     const char **corpus = calloc((size_t)argc + 1, sizeof *corpus);
     size_t n_corpus = 0;
@@ -69,6 +71,7 @@ int cmd_tokenize(const cli_globals *g, int argc, char **argv) {
             free(corpus);
             return 0;
         } else if (!strcmp(a, "--no-special")) no_special = true;
+        else if (!strcmp(a, "--json")) json_lines = true;
         else if (!strcmp(a, "--whole")) whole = true;
         else if (!strcmp(a, "--force")) force = true;
         else if (!strcmp(a, "--corpus")) corpus_mode = true;
@@ -108,6 +111,7 @@ int cmd_tokenize(const cli_globals *g, int argc, char **argv) {
     if (!rc && !corpus_mode && (out || text_field || separator))
         rc = usage("tokenize", "%s", "-o, --text-field and --separator go with --corpus");
     if (!rc && text && file) rc = usage("tokenize", "%s", "give TEXT or --file, not both");
+    if (!rc && json_lines && whole) rc = usage("tokenize", "%s", "--json and --whole do not go together");
     if (rc) {
         free(corpus);
         return rc;
@@ -166,13 +170,33 @@ int cmd_tokenize(const cli_globals *g, int argc, char **argv) {
         if (llmc_tokenizer_encode(t, buf, len, !no_special, &ids, d)) rc = LLMC_EXIT_IO;
         else if (print_ids(&ids, 0)) rc = LLMC_EXIT_IO;
     } else {
-        size_t start = 0;
+        size_t start = 0, line = 0;
         while (start < len && !rc) {
             const char *nl = memchr(buf + start, '\n', len - start);
             size_t end = nl ? (size_t)(nl - buf) : len;
+            const char *s = buf + start;
+            size_t n = end - start;
+            json_t *j = NULL;
+            line++;
+            if (json_lines) {
+                /* each line is a JSON string: any text, newlines included */
+                json_error_t e;
+                j = json_loadb(s, n, JSON_DECODE_ANY | JSON_ALLOW_NUL, &e);
+                if (!json_is_string(j)) {
+                    llmc_loc loc = {file ? file : text ? "TEXT" : "<stdin>", (int)line, e.column > 0 ? e.column : 1};
+                    llmc_diag_add(d, LLMC_SEV_ERROR, loc, "--json", "expected a JSON string per line%s%s",
+                                  j ? "" : ": ", j ? "" : e.text);
+                    json_decref(j);
+                    rc = LLMC_EXIT_USAGE;
+                    break;
+                }
+                s = json_string_value(j);
+                n = json_string_length(j);
+            }
             ids.n = 0;
-            if (llmc_tokenizer_encode(t, buf + start, end - start, !no_special, &ids, d)) rc = LLMC_EXIT_IO;
+            if (llmc_tokenizer_encode(t, s, n, !no_special, &ids, d)) rc = LLMC_EXIT_SPEC;
             else if (print_ids(&ids, 0)) rc = LLMC_EXIT_IO;
+            json_decref(j);
             start = end + 1;
         }
     }
@@ -222,7 +246,7 @@ static int parse_ids(const char *s, llmc_tok_ids *ids, llmc_diags *d) {
 int cmd_detokenize(const cli_globals *g, int argc, char **argv) {
     (void)g;
     const char *dir = NULL, *ids_arg = NULL;
-    bool skip = false, bytes = false;
+    bool skip = false, bytes = false, json_out = false;
     for (int i = 0; i < argc; i++) {
         const char *a = argv[i];
         if (!strcmp(a, "-h") || !strcmp(a, "--help")) {
@@ -230,6 +254,7 @@ int cmd_detokenize(const cli_globals *g, int argc, char **argv) {
             return 0;
         } else if (!strcmp(a, "--skip-special")) skip = true;
         else if (!strcmp(a, "--bytes")) bytes = true;
+        else if (!strcmp(a, "--json")) json_out = true;
         else if (a[0] == '-' && a[1] && !(a[1] >= '0' && a[1] <= '9')) return usage("detokenize", "unknown option '%s'", a);
         else if (!dir) dir = a;
         else if (!ids_arg) ids_arg = a;
@@ -276,7 +301,19 @@ int cmd_detokenize(const cli_globals *g, int argc, char **argv) {
         if (parse_ids(line, &ids, d)) rc = LLMC_EXIT_USAGE;
         else if ((bytes ? llmc_tokenizer_decode_bytes : llmc_tokenizer_decode)(t, ids.ids, ids.n, skip, &text, &len, d))
             rc = LLMC_EXIT_SPEC;
-        else {
+        else if (json_out) {
+            /* a JSON string per line (invalid UTF-8, from --bytes, cannot be JSON: an error) */
+            json_t *j = json_stringn(text, len);
+            char *js = j ? json_dumps(j, JSON_ENCODE_ANY | JSON_ENSURE_ASCII) : NULL;
+            if (!js) {
+                llmc_error(d, "--json", "the decoded text is not valid UTF-8 (drop --bytes or --json)");
+                rc = LLMC_EXIT_SPEC;
+            } else {
+                puts(js);
+            }
+            free(js);
+            json_decref(j);
+        } else {
             fwrite(text, 1, len, stdout);
             putchar('\n');
         }

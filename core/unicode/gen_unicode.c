@@ -37,10 +37,16 @@ static const char *const gc_names[] = {"Cn", "Lu", "Ll", "Lt", "Lm", "Lo", "Mn",
 #define P_HAS_DECOMP (1u << 10)     /* canonical or compatibility decomposition (not Hangul) */
 #define P_COMP_EXCLUDED (1u << 11)  /* Full_Composition_Exclusion */
 
+/* The normalization forms follow the HF library's unicode-normalization-alignments crate, whose
+ * data is Unicode 9.0: decompositions and combining classes of later characters are left out
+ * (they are unassigned there). */
+#define NORMALIZATION_AGE 90
+
 static uint16_t props[NCP];
 static uint8_t ccc[NCP];
 static uint8_t age10[NCP];           /* Unicode version that assigned it, major*10+minor (0 = unassigned) */
-static uint8_t legacy_gc[NCP];       /* general category as Unicode 8.0 had it (see read_age) */
+static uint8_t legacy_gc8[NCP];      /* general category as Unicode 8.0 had it (see read_age) */
+static uint8_t legacy_gc9[NCP];      /* ... and as Unicode 9.0 had it */
 static uint32_t lower_single[NCP];   /* 0 = none */
 static uint32_t fold_single[NCP];    /* 0 = none */
 
@@ -137,13 +143,13 @@ static void read_unicode_data(void) {
         in_range = 0;
         for (uint32_t c = lo; c <= cp; c++) {
             props[c] = (uint16_t)((props[c] & ~0x1Fu) | (unsigned)gc);
-            ccc[c] = (uint8_t)cc;
+            ccc[c] = age10[c] <= NORMALIZATION_AGE ? (uint8_t)cc : 0;
         }
         if (fl[13][0]) {
             lower_single[cp] = hex(fl[13], "UnicodeData.txt", line);
             props[cp] |= P_HAS_LOWER;
         }
-        if (fl[5][0]) {
+        if (fl[5][0] && age10[cp] <= NORMALIZATION_AGE) {
             raw_decomp r = {cp, 0, 0, {0}};
             const char *p = fl[5];
             if (*p == '<') {
@@ -188,10 +194,27 @@ static void read_binary_props(const char *file, const char *prop, uint16_t bit) 
     fclose(f);
 }
 
-/* DerivedAge.txt. The HF tokenizers library classifies punctuation, "other" and non-spacing
- * marks with the unicode_categories crate, whose tables are Unicode 8.0: characters assigned
- * later are unassigned (Cn) there. Two characters assigned by 8.0 changed category since; their
- * 8.0 category is restored below (U+166D So in 12.0, was Po; U+111C9 Mn in 11.0, was Po). */
+/* DerivedAge.txt. The HF tokenizers library classifies some characters with crates whose tables
+ * are older than Debian's UCD: unicode_categories (punctuation, "other", non-spacing marks) is
+ * Unicode 8.0, unicode-normalization-alignments (combining marks) is Unicode 9.0. In those,
+ * characters assigned later are unassigned (Cn). The few characters whose general category
+ * changed since are given their old category here, each with the version that changed it. */
+typedef struct {
+    uint32_t cp;
+    uint8_t gc8, gc9; /* the category in 8.0 and in 9.0 (indexes into gc_names) */
+} old_category;
+enum { OLD_Lo = 5, OLD_Mn = 6, OLD_Mc = 7, OLD_Po = 18 };
+static const old_category old_categories[] = {
+    {0x1734, OLD_Mn, OLD_Mn},  /* HANUNOO SIGN PAMUDPOD: Mn -> Mc in 14.0 */
+    {0x1885, OLD_Lo, OLD_Mn},  /* MONGOLIAN LETTER ALI GALI BALUDA: Lo -> Mn in 9.0 */
+    {0x1886, OLD_Lo, OLD_Mn},  /* MONGOLIAN LETTER ALI GALI THREE BALUDA: Lo -> Mn in 9.0 */
+    {0x166D, OLD_Po, OLD_Po},  /* CANADIAN SYLLABICS CHI SIGN: Po -> So in 12.0 */
+    {0x1CF2, OLD_Mc, OLD_Mc},  /* VEDIC SIGN ARDHAVISARGA: Mc -> Lo in 10.0 */
+    {0x1CF3, OLD_Mc, OLD_Mc},  /* VEDIC SIGN ROTATED ARDHAVISARGA: Mc -> Lo in 10.0 */
+    {0x111C9, OLD_Po, OLD_Po}, /* SHARADA SANDHI MARK: Po -> Mn in 11.0 */
+    {0xA9BD, OLD_Mc, OLD_Mc},  /* JAVANESE CONSONANT SIGN KERET: Mc -> Mn in 12.0 */
+};
+
 static void read_age(void) {
     FILE *f = open_ucd("DerivedAge.txt");
     char buf[1024];
@@ -208,9 +231,18 @@ static void read_age(void) {
         for (uint32_t c = lo; c <= hi; c++) age10[c] = (uint8_t)(major * 10 + minor);
     }
     fclose(f);
-    for (uint32_t c = 0; c < NCP; c++) legacy_gc[c] = (age10[c] && age10[c] <= 80) ? (uint8_t)(props[c] & 31u) : GC_CN;
-    legacy_gc[0x166D] = 18; /* Po */
-    legacy_gc[0x111C9] = 18; /* Po */
+}
+
+static void legacy_categories(void) {
+    for (uint32_t c = 0; c < NCP; c++) {
+        uint8_t gc = (uint8_t)(props[c] & 31u);
+        legacy_gc8[c] = (age10[c] && age10[c] <= 80) ? gc : GC_CN;
+        legacy_gc9[c] = (age10[c] && age10[c] <= 90) ? gc : GC_CN;
+    }
+    for (size_t i = 0; i < sizeof old_categories / sizeof *old_categories; i++) {
+        legacy_gc8[old_categories[i].cp] = old_categories[i].gc8;
+        legacy_gc9[old_categories[i].cp] = old_categories[i].gc9;
+    }
 }
 
 /* SpecialCasing.txt: unconditional (no condition field) full lowercase mappings */
@@ -421,6 +453,7 @@ int main(int argc, char **argv) {
         return 2;
     }
     ucd_dir = argv[1];
+    read_age();
     read_unicode_data();
     read_binary_props("PropList.txt", "White_Space", P_WHITE_SPACE);
     read_binary_props("PropList.txt", "Join_Control", P_JOIN_CONTROL);
@@ -428,7 +461,7 @@ int main(int argc, char **argv) {
     read_binary_props("DerivedNormalizationProps.txt", "Full_Composition_Exclusion", P_COMP_EXCLUDED);
     read_special_casing();
     read_case_folding();
-    read_age();
+    legacy_categories();
 
     char tmp[4096];
     snprintf(tmp, sizeof tmp, "%s.tmp", argv[2]);
@@ -441,7 +474,8 @@ int main(int argc, char **argv) {
     fprintf(out, "#include <stddef.h>\n#include <stdint.h>\n\n");
     emit_two_stage_u16("llmc_uc_props", props);
     emit_two_stage_u8("llmc_uc_ccc", ccc);
-    emit_two_stage_u8("llmc_uc_legacy_gc", legacy_gc);
+    emit_two_stage_u8("llmc_uc_legacy_gc8", legacy_gc8);
+    emit_two_stage_u8("llmc_uc_legacy_gc9", legacy_gc9);
     emit_pairs("llmc_uc_lower_map", lower_single);
     fprintf(out, "const uint32_t llmc_uc_lower_multi[%zu][4] = {", n_special_lower ? n_special_lower : 1);
     for (size_t i = 0; i < n_special_lower; i++)

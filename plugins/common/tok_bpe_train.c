@@ -477,7 +477,9 @@ long tok_bpe_add_alphabet(const llmc_tok_corpus_stats *st, llmc_tok_builder *b, 
     long added = 0;
     for (size_t i = 0; i < keep; i++) {
         uint32_t cp = c[i].codepoint;
-        if (cp > 0x10FFFF || (cp >= 0xD800 && cp <= 0xDFFF)) continue; /* not a character (invalid bytes) */
+        /* not a character (invalid bytes), or U+0000, which a tokenizer.json key cannot hold for
+         * every reader (byte fallback or the unknown token covers both) */
+        if (cp == 0 || cp > 0x10FFFF || (cp >= 0xD800 && cp <= 0xDFFF)) continue;
         char u[4];
         size_t k;
         if (cp < 0x80) u[0] = (char)cp, k = 1;

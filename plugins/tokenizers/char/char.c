@@ -60,7 +60,8 @@ static int train(const llmc_tok_train_params *p, const llmc_tok_corpus_stats *st
     qsort(c, st->n_chars, sizeof *c, by_count);
     for (size_t i = 0; i < st->n_chars && llmc_tok_builder_n_pieces(b) < p->vocab_size; i++) {
         uint32_t cp = c[i].codepoint;
-        if (cp > 0x10FFFF || (cp >= 0xD800 && cp <= 0xDFFF)) continue;
+        /* invalid bytes, and U+0000 (not a tokenizer.json key every reader takes): byte fallback / <unk> */
+        if (cp == 0 || cp > 0x10FFFF || (cp >= 0xD800 && cp <= 0xDFFF)) continue;
         char u[4];
         size_t k;
         if (cp < 0x80) u[0] = (char)cp, k = 1;
