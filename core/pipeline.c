@@ -18,6 +18,7 @@
 llmc_compile_params llmc_compile_default_params(void) {
     llmc_compile_params p;
     memset(&p, 0, sizeof p);
+    p.design = llmc_design_default_params();
     return p;
 }
 
@@ -25,6 +26,7 @@ void llmc_model_free(llmc_model *m) {
     if (!m) return;
     llmc_spec_free(m->spec);
     llmc_ir_free(m->ir);
+    free(m->explanation);
     memset(m, 0, sizeof *m);
 }
 
@@ -86,18 +88,21 @@ static int solve_dims(llmc_host *h, const llmc_compile_params *p, llmc_model *m,
         break;
     case LLMC_SOLVE_OUT_OF_TOLERANCE:
         describe_dims(&sol->dims, dims_text, sizeof dims_text);
-        llmc_diag_add(d, LLMC_SEV_ERROR, llmc_spec_loc(spec, "tolerance"), "tolerance",
-                      "no solution within tolerance %g of target_params %s; the best found has %s parameters "
-                      "(relative error %.4g%%): %s",
-                      spec->tolerance, llmc_fmt_count(spec->target_params, tbuf, sizeof tbuf),
+        llmc_diag_add(d, LLMC_SEV_ERROR, llmc_spec_loc(spec, "target_params"), "target_params",
+                      "no dimensions reach %s within the tolerance (%g%%%s); the closest found has %s parameters "
+                      "(%.3g%% off): %s",
+                      llmc_fmt_count(spec->target_params, tbuf, sizeof tbuf), 100.0 * spec->tolerance,
+                      llmc_spec_has_key(spec, "tolerance") ? "" : ", the default for this size",
                       llmc_fmt_count(sol->params, pbuf, sizeof pbuf), 100.0 * sol->relative_error, dims_text);
         if (sol->note[0]) llmc_diag_add(d, LLMC_SEV_NOTE, (llmc_loc){0}, NULL, "%s", sol->note);
+        llmc_explain_miss(spec, tv, sv, d);
         rc = LLMC_EXIT_SPEC;
         break;
     case LLMC_SOLVE_INFEASIBLE:
         if (llmc_diags_errors(d) == 0)
             llmc_diag_add(d, LLMC_SEV_ERROR, llmc_spec_loc(spec, "target_params"), "target_params",
                           "no dimensions satisfy the constraints (solver %s gave no explanation)", m->solver->name);
+        llmc_explain_miss(spec, tv, sv, d);
         rc = LLMC_EXIT_SPEC;
         break;
     default:
@@ -116,6 +121,15 @@ static int solve_dims(llmc_host *h, const llmc_compile_params *p, llmc_model *m,
         }
         llmc_diags_free(chk);
         m->dims = sol->dims;
+        if (rc == LLMC_EXIT_OK && p->explain) {
+            m->explanation = calloc(1, sizeof *m->explanation);
+            if (!m->explanation || llmc_explain_solution(spec, tv, sv, &sol->dims, sol->params, m->explanation, d)) {
+                free(m->explanation);
+                m->explanation = NULL;
+                if (llmc_diags_errors(d) == 0) llmc_error(d, NULL, "out of memory explaining the solution");
+                rc = LLMC_EXIT_SPEC;
+            }
+        }
     }
     llmc_problem_free(prob);
     return rc;
@@ -123,6 +137,7 @@ static int solve_dims(llmc_host *h, const llmc_compile_params *p, llmc_model *m,
 
 int llmc_model_prepare(llmc_host *h, const llmc_compile_params *p, llmc_model *m, llmc_diags *d) {
     memset(m, 0, sizeof *m);
+    m->design = p->design;
     double t0 = llmc_now_ms();
     if (access(p->spec_path, R_OK) != 0) {
         llmc_error(d, NULL, "cannot read spec '%s': %s", p->spec_path, strerror(errno));
@@ -248,6 +263,84 @@ static char *dump(json_t *j) {
     return t;
 }
 
+static json_t *design_json(const llmc_design *g, const llmc_spec *s) {
+    json_t *o = json_object(), *pc = json_object(), *w = json_object(), *kv = json_object(), *tr = json_object(),
+           *fl = json_object();
+    json_object_set_new(pc, "total", json_integer((json_int_t)g->total));
+    json_object_set_new(pc, "non_embedding", json_integer((json_int_t)g->non_embedding));
+    json_object_set_new(pc, "embedding", json_integer((json_int_t)g->embedding));
+    json_object_set_new(pc, "head", g->tied && g->head == 0 ? json_string("tied") : json_integer((json_int_t)g->head));
+    json_object_set_new(pc, "positional", json_integer((json_int_t)g->positional));
+    json_object_set_new(o, "parameters", pc);
+    for (int k = 0; k < 5; k++) json_object_set_new(w, llmc_design_dtype_names[k], json_integer((json_int_t)g->weight_bytes[k]));
+    json_object_set_new(o, "weight_bytes", w);
+    json_object_set_new(kv, "dtype", json_string(llmc_precision_name(g->in.kv_dtype)));
+    json_object_set_new(kv, "bytes_per_token", json_integer((json_int_t)g->kv_bytes_per_token));
+    json_object_set_new(kv, "context", json_integer(g->in.context));
+    json_object_set_new(kv, "batch", json_integer(g->in.batch));
+    json_object_set_new(kv, "bytes", json_integer((json_int_t)g->kv_bytes));
+    json_object_set_new(o, "kv_cache", kv);
+    json_object_set_new(tr, "micro_batch", json_integer(g->in.micro_batch));
+    json_object_set_new(tr, "seq_len", json_integer(g->in.seq_len));
+    json_object_set_new(tr, "weights_bf16", json_integer((json_int_t)g->train_weights));
+    json_object_set_new(tr, "gradients_bf16", json_integer((json_int_t)g->train_grads));
+    json_object_set_new(tr, "adam_fp32", json_integer((json_int_t)g->train_adam));
+    json_object_set_new(tr, "activations", json_integer((json_int_t)g->act_bytes));
+    json_object_set_new(tr, "activations_checkpointed", json_integer((json_int_t)g->act_bytes_checkpointed));
+    json_object_set_new(tr, "total", json_integer((json_int_t)g->train_bytes));
+    json_object_set_new(tr, "total_checkpointed", json_integer((json_int_t)g->train_bytes_checkpointed));
+    json_object_set_new(o, "training_memory", tr);
+    json_object_set_new(fl, "matmul_params", json_integer((json_int_t)g->matmul_params));
+    json_object_set_new(fl, "forward", json_integer((json_int_t)g->fwd_flops));
+    json_object_set_new(fl, "forward_attention", json_integer((json_int_t)g->fwd_attention_flops));
+    json_object_set_new(fl, "training", json_integer((json_int_t)g->train_flops));
+    json_object_set_new(fl, "training_attention", json_integer((json_int_t)g->train_attention_flops));
+    json_object_set_new(o, "flops_per_token", fl);
+    if (g->in.dataset_tokens) {
+        json_t *ds = json_object();
+        json_object_set_new(ds, "tokens", json_integer((json_int_t)g->in.dataset_tokens));
+        json_object_set_new(ds, "tokens_per_parameter", json_real(g->tokens_per_param));
+        json_object_set_new(o, "dataset", ds);
+    } else {
+        /* the dataset's token count needs its tokenizer (spec.dataset is kept as written) */
+        json_object_set_new(o, "dataset", s->dataset ? json_string(s->dataset) : json_null());
+    }
+    return o;
+}
+
+static json_t *shape_json(const llmc_shape *sh) {
+    json_t *o = json_object();
+    json_object_set_new(o, "dims", dims_json(&sh->dims));
+    json_object_set_new(o, "parameters", json_integer((json_int_t)sh->params));
+    json_object_set_new(o, "relative_error", json_real(sh->relative_error));
+    json_object_set_new(o, "plausibility", json_real(round(sh->plausibility * 1000) / 1000));
+    json_object_set_new(o, "score", json_real(round(sh->score * 1000) / 1000));
+    return o;
+}
+
+static json_t *explanation_json(const llmc_explanation *e) {
+    json_t *o = json_object(), *terms = json_object(), *dims = json_object(), *ru = json_array();
+    json_object_set_new(o, "objective", json_string(e->objective));
+    json_object_set_new(o, "plausibility", json_real(round(e->answer.plausibility * 1000) / 1000));
+    json_object_set_new(o, "score", json_real(round(e->answer.score * 1000) / 1000));
+    for (int k = 0; k < LLMC_PRIOR_TERM_COUNT; k++)
+        json_object_set_new(terms, llmc_prior_term_name((llmc_prior_term)k), json_real(round(e->terms[k] * 1000) / 1000));
+    json_object_set_new(o, "terms", terms);
+    for (size_t i = 0; i < e->n_dims; i++) {
+        const llmc_dim_reason *r = &e->dims[i];
+        json_t *x = json_object();
+        json_object_set_new(x, "value", json_integer(r->value));
+        json_object_set_new(x, "decided_by", json_string(llmc_decider_name(r->by)));
+        json_object_set_new(x, "detail", json_string(r->detail));
+        json_object_set_new(x, "alternative", r->has_alternative ? shape_json(&r->alternative) : json_null());
+        json_object_set_new(dims, llmc_dim_name(r->dim), x);
+    }
+    json_object_set_new(o, "dims", dims);
+    for (size_t i = 0; i < e->n_runner_ups; i++) json_array_append_new(ru, shape_json(&e->runner_ups[i]));
+    json_object_set_new(o, "runner_ups", ru);
+    return o;
+}
+
 char *llmc_solution_json(const llmc_model *m) {
     json_t *o = json_object();
     json_object_set_new(o, "dims", dims_json(&m->dims));
@@ -260,7 +353,14 @@ char *llmc_solution_json(const llmc_model *m) {
         json_object_set_new(o, "relative_error", json_null());
     }
     json_object_set_new(o, "solver", m->solver ? json_string(m->solver->name) : json_null());
+    json_object_set_new(o, "tolerance", m->spec->has_target_params ? json_real(m->spec->tolerance) : json_null());
     json_object_set_new(o, "breakdown", count_json(&m->count));
+    llmc_design g;
+    llmc_diags *scratch = llmc_diags_create();
+    if (llmc_design_compute(m->spec, &m->dims, m->ir, &m->count, &m->design, &g, scratch) == 0)
+        json_object_set_new(o, "report", design_json(&g, m->spec));
+    llmc_diags_free(scratch);
+    if (m->explanation) json_object_set_new(o, "explanation", explanation_json(m->explanation));
     return dump(o);
 }
 
@@ -334,6 +434,11 @@ static char *report_json(const llmc_model *m, const step_rec *steps, size_t n_st
     json_object_set_new(o, "breakdown", count_json(&m->count));
     json_object_set_new(o, "per_layer", per_layer_json(m->ir));
     json_object_set_new(o, "stats", stats_json(stats));
+    llmc_design g;
+    llmc_diags *scratch = llmc_diags_create();
+    if (llmc_design_compute(m->spec, &m->dims, m->ir, &m->count, &m->design, &g, scratch) == 0)
+        json_object_set_new(o, "design", design_json(&g, m->spec));
+    llmc_diags_free(scratch);
     json_t *w = json_array();
     for (size_t i = 0; i < llmc_diags_size(d); i++) {
         const llmc_diag *g = llmc_diags_get(d, i);
@@ -627,6 +732,27 @@ static const char *fmt_flops(uint64_t f, char *buf, size_t n) {
     return buf;
 }
 
+static void print_explanation(FILE *f, const llmc_explanation *e) {
+    char a[32], dt[256];
+    fprintf(f, "\nwhy these dims (objective %s; score %.2f, plausibility %.2f =", e->objective, e->answer.score,
+            e->answer.plausibility);
+    for (int k = 0; k < LLMC_PRIOR_TERM_COUNT; k++)
+        fprintf(f, "%s %s %.2f", k ? " +" : "", llmc_prior_term_name((llmc_prior_term)k), e->terms[k]);
+    fprintf(f, "):\n");
+    for (size_t i = 0; i < e->n_dims; i++) {
+        const llmc_dim_reason *r = &e->dims[i];
+        fprintf(f, "  %-20s %8lld  %-11s %s\n", llmc_dim_name(r->dim), (long long)r->value, llmc_decider_name(r->by),
+                r->detail);
+    }
+    if (e->n_runner_ups) fprintf(f, "runner-up shapes:\n");
+    for (size_t i = 0; i < e->n_runner_ups; i++) {
+        const llmc_shape *sh = &e->runner_ups[i];
+        describe_dims(&sh->dims, dt, sizeof dt);
+        fprintf(f, "  %zu. %s parameters (%.3f%% off), plausibility %.2f, score %.2f: %s\n", i + 1,
+                llmc_fmt_count(sh->params, a, sizeof a), 100 * sh->relative_error, sh->plausibility, sh->score, dt);
+    }
+}
+
 int llmc_print_solve_table(FILE *f, const llmc_model *m, llmc_diags *d) {
     char a[32], b[32], c[32];
     const llmc_spec *s = m->spec;
@@ -670,15 +796,32 @@ int llmc_print_solve_table(FILE *f, const llmc_model *m, llmc_diags *d) {
                 llmc_fmt_count(s->target_params, a, sizeof a), 100.0 * rel_error(m->count.total, s->target_params),
                 100.0 * s->tolerance);
 
-    llmc_model_stats st;
-    if (llmc_model_stats_compute(s, &m->dims, m->ir, &st, d) != 0) return 1;
-    fprintf(f, "\nweights:   f32 %s   f16 %s   bf16 %s   q8_0 %s\n", fmt_bytes(st.weight_bytes_f32, a, sizeof a),
-            fmt_bytes(st.weight_bytes_f16, b, sizeof b), fmt_bytes(st.weight_bytes_bf16, c, sizeof c),
-            fmt_bytes(st.weight_bytes_q8_0, (char[32]){0}, 32));
-    fprintf(f, "KV cache:  %s per token, %s at full context (%lld tokens, %s)\n",
-            fmt_bytes(st.kv_bytes_per_token, a, sizeof a), fmt_bytes(st.kv_bytes_full_context, b, sizeof b),
-            (long long)s->context_length, llmc_precision_name(s->precision));
-    fprintf(f, "forward:   %s per token at full context\n", fmt_flops(st.flops_per_token, a, sizeof a));
+    llmc_design g;
+    if (llmc_design_compute(s, &m->dims, m->ir, &m->count, &m->design, &g, d) != 0) return 1;
+    char e[32], x[32];
+    fprintf(f, "\nparameters: %s total, %s non-embedding, embedding %s, head %s", llmc_fmt_count(g.total, a, sizeof a),
+            llmc_fmt_count(g.non_embedding, b, sizeof b), llmc_fmt_count(g.embedding, c, sizeof c),
+            g.tied && g.head == 0 ? "tied" : llmc_fmt_count(g.head, e, sizeof e));
+    if (g.positional) fprintf(f, ", positions %s", llmc_fmt_count(g.positional, a, sizeof a));
+    fprintf(f, "\nweights:    ");
+    for (int k = 0; k < 5; k++) fprintf(f, "%s%s %s", k ? "   " : "", llmc_design_dtype_names[k], fmt_bytes(g.weight_bytes[k], a, sizeof a));
+    fprintf(f, "\nKV cache:   %s per token (%s), %s at context %lld x batch %lld\n", fmt_bytes(g.kv_bytes_per_token, a, sizeof a),
+            llmc_precision_name(g.in.kv_dtype), fmt_bytes(g.kv_bytes, b, sizeof b), (long long)g.in.context,
+            (long long)g.in.batch);
+    fprintf(f, "training:   mixed-precision Adam, micro-batch %lld x %lld tokens: weights %s + gradients %s + Adam %s\n",
+            (long long)g.in.micro_batch, (long long)g.in.seq_len, fmt_bytes(g.train_weights, a, sizeof a),
+            fmt_bytes(g.train_grads, b, sizeof b), fmt_bytes(g.train_adam, c, sizeof c));
+    fprintf(f, "            + activations %s = %s; with activation checkpointing %s = %s\n",
+            fmt_bytes(g.act_bytes, a, sizeof a), fmt_bytes(g.train_bytes, b, sizeof b),
+            fmt_bytes(g.act_bytes_checkpointed, c, sizeof c), fmt_bytes(g.train_bytes_checkpointed, e, sizeof e));
+    fprintf(f, "FLOPs:      forward %s per token (attention %s at %lld tokens); training %s per token = 6N %s + "
+               "attention %s (N = %s in matrix products)\n",
+            fmt_flops(g.fwd_flops, a, sizeof a), fmt_flops(g.fwd_attention_flops, b, sizeof b), (long long)g.in.seq_len,
+            fmt_flops(g.train_flops, c, sizeof c), fmt_flops(g.train_flops - g.train_attention_flops, e, sizeof e),
+            fmt_flops(g.train_attention_flops, x, sizeof x), llmc_fmt_count(g.matmul_params, (char[32]){0}, 32));
+    if (s->dataset)
+        fprintf(f, "dataset:    %s (tokens per parameter once the tokenizer counts its tokens)\n", s->dataset);
+    if (m->explanation) print_explanation(f, m->explanation);
     return 0;
 }
 

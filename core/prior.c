@@ -287,6 +287,7 @@ struct llmc_prior {
     double depth_lr[DEPTH_CLASSES], width_lr[WIDTH_CLASSES], mlp_lr[WIDTH_CLASSES];
     int64_t hd_values[16];      /* head_dim candidates: the published ones and 32, 64, 128, 256 */
     size_t n_hd;
+    double coupled_lr[2];       /* ln share of models whose heads span the width (num_heads x head_dim == hidden) or not */
 };
 
 static void class_ratios(const int *counts, size_t n, const double *base, int k, double *out) {
@@ -311,7 +312,7 @@ llmc_prior *llmc_prior_fit(const llmc_model_table *t, const bool *exclude) {
         return NULL;
     }
     p->n = t->n;
-    int dcount[DEPTH_CLASSES] = {0}, wcount[WIDTH_CLASSES] = {0}, icount[WIDTH_CLASSES] = {0};
+    int dcount[DEPTH_CLASSES] = {0}, wcount[WIDTH_CLASSES] = {0}, icount[WIDTH_CLASSES] = {0}, coupled = 0;
     double sx = 0, sy = 0, sxx = 0, sxy = 0;
     static const int64_t base_hd[] = {32, 64, 80, 96, 128, 256};
     for (size_t i = 0; i < 6; i++) add_hd(p, base_hd[i]);
@@ -355,6 +356,7 @@ llmc_prior *llmc_prior_fit(const llmc_model_table *t, const bool *exclude) {
         wcount[width_class(r->H)]++;
         icount[width_class(r->I)]++;
         add_hd(p, r->hd);
+        coupled += r->nh * r->hd == r->H;
         p->n_used++;
     }
     if (p->n_used < 4) {
@@ -379,6 +381,8 @@ llmc_prior *llmc_prior_fit(const llmc_model_table *t, const bool *exclude) {
     class_ratios(dcount, p->n_used, depth_base, DEPTH_CLASSES, p->depth_lr);
     class_ratios(wcount, p->n_used, width_base, WIDTH_CLASSES, p->width_lr);
     class_ratios(icount, p->n_used, width_base, WIDTH_CLASSES, p->mlp_lr);
+    p->coupled_lr[1] = log(((double)coupled + SMOOTHING) / (n + 2 * SMOOTHING));
+    p->coupled_lr[0] = log(((double)(p->n_used - (size_t)coupled) + SMOOTHING) / (n + 2 * SMOOTHING));
     return p;
 }
 
@@ -714,7 +718,11 @@ static double terms_of(const llmc_prior_query *q, const llmc_dims *d, double ne_
         nh = H / hd;
         hNH = true;
     }
-    if (hd > 0 && hH) t[LLMC_PRIOR_HEAD_DIM] = head_dim_term(q, hd, H);
+    if (hd > 0 && hH) {
+        t[LLMC_PRIOR_HEAD_DIM] = head_dim_term(q, hd, H);
+        /* heads that do not span the width (only when the user pins all three) are rarer */
+        if (hNH) t[LLMC_PRIOR_HEAD_DIM] += p->coupled_lr[nh * hd == H] - p->coupled_lr[1];
+    }
     if (q->gqa && llmc_dims_has(d, LLMC_DIM_NUM_KV_HEADS))
         t[LLMC_PRIOR_KV] = kv_term(q, d->v[LLMC_DIM_NUM_KV_HEADS], nh, hNH);
     if (hI) t[LLMC_PRIOR_MLP_ROUND] = p->mlp_lr[width_class(I)];

@@ -365,12 +365,9 @@ static void plausible_width(search *s, llmc_dims *dims, double lo_ratio, double 
 
 /* ---- the closest objective ------------------------------------------------------------------------------ */
 
-/* fine variable (intermediate_size) for a fixed everything-else */
-static void closest_fine(search *s, llmc_dims *dims) {
-    if (!s->fine.v) {
-        consider(s, dims);
-        return;
-    }
+/* fine variable (intermediate_size) for a fixed everything-else; true if any value was feasible */
+static bool closest_fine(search *s, llmc_dims *dims) {
+    if (!s->fine.v) return consider(s, dims);
     llmc_dim_id fid = s->fine.v->dim;
     size_t j = crossing(s, *dims, &s->fine, s->target);
     /* nearest feasible values below and above the crossing; beyond the MLP widths the prior
@@ -384,19 +381,25 @@ static void closest_fine(search *s, llmc_dims *dims) {
         if (below > w1) below = w1;
         if (above < w0) above = w0;
     }
+    bool any = false;
     for (int side = 0; side < 2; side++) {
         for (int step = 0; step < FINE_SCAN; step++) {
             long idx = side == 0 ? below - step : above + step;
             if (idx < 0 || (size_t)idx >= s->fine.n) break;
             llmc_dims_put(dims, fid, dom_at(&s->fine, (size_t)idx));
             if (!partial_ok(s, dims)) continue;
-            if (consider(s, dims)) break;
+            if (consider(s, dims)) {
+                any = true;
+                break;
+            }
         }
     }
     unset(dims, fid);
+    return any;
 }
 
-/* width (hidden_size) around the crossing, then the fine variable */
+/* width (hidden_size) around the crossing, then the fine variable: the nearest widths on each
+ * side that have a feasible answer (constraints over derived dims only show in full evaluations) */
 static void closest_width(search *s, llmc_dims *dims) {
     if (!s->width.v) {
         closest_fine(s, dims);
@@ -411,8 +414,7 @@ static void closest_width(search *s, llmc_dims *dims) {
             if (idx < 0 || (size_t)idx >= s->width.n) break;
             llmc_dims_put(dims, wid, dom_at(&s->width, (size_t)idx));
             if (!partial_ok(s, dims)) continue;
-            found++;
-            closest_fine(s, dims);
+            if (closest_fine(s, dims)) found++;
         }
     }
     unset(dims, wid);
@@ -722,6 +724,12 @@ static int solve(const llmc_problem *p, llmc_solution *out, llmc_diags *d) {
         const llmc_var_domain *v = llmc_problem_var(p, i);
         llmc_dims_put(&lo_dims, v->dim, llmc_domain_at(v, 0));
         llmc_dims_put(&hi_dims, v->dim, llmc_domain_at(v, llmc_domain_size(v) - 1));
+    }
+    if (s.width.v) { /* narrower than a head, dims cannot be counted: the smallest countable width */
+        llmc_dims t = lo_dims;
+        unset(&t, s.width.v->dim);
+        llmc_dims_put(&lo_dims, s.width.v->dim, dom_at(&s.width, first_countable(&s, &t) < s.width.n
+                                                                    ? first_countable(&s, &t) : 0));
     }
     uint64_t min_count = count_of(&s, &lo_dims), max_count = count_of(&s, &hi_dims);
     bool below = min_count != UINT64_MAX && min_count > s.hi_count;
