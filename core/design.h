@@ -20,7 +20,7 @@ typedef struct llmc_design_params {
     uint64_t dataset_tokens;   /* 0 = unknown (the tokenizer work fills it from spec.dataset) */
 } llmc_design_params;
 
-llmc_design_params llmc_design_default_params(void);
+LLMC_API llmc_design_params llmc_design_default_params(void);
 
 typedef struct llmc_design {
     llmc_design_params in;              /* with the defaults resolved */
@@ -41,10 +41,10 @@ typedef struct llmc_design {
     double tokens_per_param;            /* dataset_tokens / total; 0 when unknown */
 } llmc_design;
 
-extern const char *const llmc_design_dtype_names[5];
+LLMC_API extern const char *const llmc_design_dtype_names[5];
 
 /* 0 on success; an overflow is reported in d */
-int llmc_design_compute(const llmc_spec *spec, const llmc_dims *dims, const llmc_ir *ir, const llmc_param_count *count,
+LLMC_API int llmc_design_compute(const llmc_spec *spec, const llmc_dims *dims, const llmc_ir *ir, const llmc_param_count *count,
                         const llmc_design_params *params, llmc_design *out, llmc_diags *d);
 
 #endif

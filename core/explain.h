@@ -27,7 +27,7 @@ typedef enum llmc_decider {
     LLMC_DECIDED_PRIOR,       /* other values fit the budget but are less plausible */
     LLMC_DECIDED_BUDGET       /* no other value reaches the target within the tolerance (or: closer count) */
 } llmc_decider;
-const char *llmc_decider_name(llmc_decider k);   /* "pin", "constraint", "family rule", "prior", "budget" */
+LLMC_API const char *llmc_decider_name(llmc_decider k);   /* "pin", "constraint", "family rule", "prior", "budget" */
 
 typedef struct llmc_dim_reason {
     llmc_dim_id dim;
@@ -49,7 +49,7 @@ typedef struct llmc_explanation {
 } llmc_explanation;
 
 /* Explain a solved answer (dims complete, exact count params). 0 on success. */
-int llmc_explain_solution(const llmc_spec *spec, const llmc_template_vtable *tv, const llmc_solver_vtable *sv,
+LLMC_API int llmc_explain_solution(const llmc_spec *spec, const llmc_template_vtable *tv, const llmc_solver_vtable *sv,
                           const llmc_dims *answer, uint64_t params, llmc_explanation *out, llmc_diags *d);
 
 /* A budget the solver could not meet within the tolerance: add to d (notes after the error the
@@ -57,7 +57,7 @@ int llmc_explain_solution(const llmc_spec *spec, const llmc_template_vtable *tv,
  * constraints, the nearest counts around the target, the smallest sets of the user's pins and
  * constraints whose removal makes the target reachable, and the largest vocabulary with which
  * it is. */
-void llmc_explain_miss(const llmc_spec *spec, const llmc_template_vtable *tv, const llmc_solver_vtable *sv,
+LLMC_API void llmc_explain_miss(const llmc_spec *spec, const llmc_template_vtable *tv, const llmc_solver_vtable *sv,
                        llmc_diags *d);
 
 #endif
