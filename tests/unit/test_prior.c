@@ -260,10 +260,18 @@ static void report(const char *what, const loo_result *r) {
            100 * r->worst_l, 100 * r->worst_h);
 }
 
+/* The issue's goals are 60% exact (layers, hidden), all within 15%, 80% head_dim; docs/solvers.md
+ * reports what is reached (74%, 81%, 70%). The floors below are those figures: a change to the
+ * prior or the table that loses ground fails here. */
 static void test_leave_one_out(void **state) {
     (void)state;
     loo_result r = leave_one_out(false, getenv("LLMC_PRIOR_TABLE") != NULL);
     report("leave-one-out", &r);
+    assert_true(r.n == 89);
+    assert_true(r.exact_lh * 100 >= 60 * r.n); /* the goal, met */
+    assert_true(r.exact_lh >= 66);
+    assert_true(r.within15 >= 72);
+    assert_true(r.head_dim_equal >= 62);
 }
 
 /* the harder variant: every model with the same (layers, hidden) left out too (Llama 1 and 2 7B,
@@ -272,6 +280,7 @@ static void test_leave_shape_out(void **state) {
     (void)state;
     loo_result r = leave_one_out(true, false);
     report("leave-shape-out", &r);
+    assert_true(r.exact_lh >= 52 && r.within15 >= 62 && r.head_dim_equal >= 63);
 }
 
 int main(void) {
