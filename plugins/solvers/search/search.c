@@ -37,6 +37,7 @@
 #define WIDTH_SCAN 64          /* closest: lattice steps scanned for them */
 #define FINE_SCAN 24           /* closest: lattice steps scanned for a feasible fine value on each side */
 #define MAX_SHAPE_COMBOS 4096
+#define QUICK_STEPS 20000      /* the exact nearest-count check before searching: a few ms at most */
 
 typedef enum objective { OBJ_PLAUSIBLE = 0, OBJ_CLOSEST } objective;
 
@@ -742,6 +743,25 @@ static int solve(const llmc_problem *p, llmc_solution *out, llmc_diags *d) {
         free(shapes.items);
         llmc_prior_query_free(s.q);
         goto done;
+    }
+    /* When an exact branch and bound over the whole lattice quickly proves that no count lies
+     * within the tolerance, the nearest counts on either side are the answer (small models
+     * against a large vocabulary end here; on large problems the bound gives up at once). */
+    {
+        llmc_dims bd, ad;
+        uint64_t bc = 0, ac = 0;
+        bool exb = false, exa = false;
+        bool fb = llmc_problem_nearest(p, s.target, false, QUICK_STEPS, &bd, &bc, &exb);
+        bool fa = exb ? llmc_problem_nearest(p, s.target, true, QUICK_STEPS, &ad, &ac, &exa) : false;
+        if (exb && exa && !(fb && bc >= s.lo_count) && !(fa && ac <= s.hi_count)) {
+            s.obj = OBJ_CLOSEST;
+            if (fb) consider(&s, &bd);
+            if (fa) consider(&s, &ad);
+            free(order);
+            free(shapes.items);
+            llmc_prior_query_free(s.q);
+            goto done;
+        }
     }
     s.width_lo = SIZE_MAX;
     s.width_hi = 0;
