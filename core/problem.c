@@ -501,6 +501,13 @@ long llmc_problem_partial_violation(const llmc_problem *p, const llmc_dims *dims
     llmc_dims full = *dims;
     for (int i = 0; i < LLMC_DIM_COUNT; i++)
         if (llmc_dims_has(&p->spec->dims, (llmc_dim_id)i)) llmc_dims_put(&full, (llmc_dim_id)i, p->spec->dims.v[i]);
+    /* and so do the dims the template derives from what is set (num_heads = hidden_size /
+     * head_dim, ...), but not a free variable it would fill with its convention meanwhile */
+    llmc_dims derived = full;
+    p->tmpl->complete_dims(p->spec, &derived, NULL);
+    for (size_t v = 0; v < p->n_vars; v++)
+        if (!llmc_dims_has(&full, p->vars[v].dim)) derived.set &= ~(1u << p->vars[v].dim);
+    full = derived;
     for (size_t i = 0; i < p->n_cons; i++) {
         const pconstraint *c = &p->cons[i];
         if ((c->dims_needed & full.set) != c->dims_needed) continue;
