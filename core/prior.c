@@ -10,7 +10,6 @@
 #include <string.h>
 
 #include "doc.h"
-#include "llmc/problem.h"
 #include "util.h"
 
 /* config/published_models.yaml, embedded by CMakeLists.txt */

@@ -184,8 +184,6 @@ def run_command(cmd, d):
         words[0] = LLMC
     elif words[0] == "/usr/bin/python3" or words[0] == "python3":
         words[0] = "/usr/bin/python3"
-    elif words[0] == "torchrun":
-        words = ["/usr/bin/python3", "-m", "torch.distributed.run"] + words[1:]
     words = [w.replace("build/plugins", os.path.join(os.environ.get("LLMC_BINARY_DIR", ""), "plugins")) for w in words]
     env = dict(os.environ)
     env.setdefault("OMP_NUM_THREADS", "1")
