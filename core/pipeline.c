@@ -783,7 +783,10 @@ int llmc_print_solve_table(FILE *f, const llmc_model *m, llmc_diags *d) {
         for (int k = 0; k < 2; k++)
             if (nl[k]) fprintf(f, " %16s", llmc_fmt_count(layer0[k].component[comp], a, sizeof a));
         double share = m->count.total ? 100.0 * (double)m->count.component[comp] / (double)m->count.total : 0.0;
-        fprintf(f, " %16s %7.2f%%\n", llmc_fmt_count(m->count.component[comp], b, sizeof b), share);
+        if (comp == LLMC_COMP_HEAD && s->tie_word_embeddings && m->count.component[comp] == 0)
+            fprintf(f, " %16s %8s\n", "tied", "");   /* the embedding matrix, counted there */
+        else
+            fprintf(f, " %16s %7.2f%%\n", llmc_fmt_count(m->count.component[comp], b, sizeof b), share);
     }
     fprintf(f, "  %-12s", "total");
     for (int k = 0; k < 2; k++)
