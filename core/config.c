@@ -13,6 +13,7 @@
 #include <unistd.h>
 
 #include "doc.h"
+#include "keyindex.h"
 #include "util.h"
 
 /* Where the installed plugins and config are, relative to the folder of the llmc binary. The
@@ -274,9 +275,11 @@ static bool read_list(cctx *c, const llmc_doc_entry *e, const char *key, const c
     llmc_doc_node *one[1], *const *items;
     size_t count;
     list_items(n, one, &items, &count);
-    char **v = NULL;
+    char **v = calloc(count ? count : 1, sizeof *v);
+    if (!v) { oom(c, key_loc(c, e), key); return false; }
     size_t nv = 0;
     bool ok = true;
+    llmc_key_index seen = llmc_key_index_init(); /* repeats found in O(1) each, not by a scan */
     for (size_t i = 0; i < count; i++) {
         char path[96];
         if (n->kind == LLMC_DOC_SEQ) snprintf(path, sizeof path, "%s[%zu]", key, i);
@@ -284,16 +287,19 @@ static bool read_list(cctx *c, const llmc_doc_entry *e, const char *key, const c
         const llmc_doc_node *it = items[i];
         char *text = item(c, it, n->kind == LLMC_DOC_SEQ ? node_loc(c, it) : entry_loc(c, e), path);
         if (!text) { ok = false; continue; }
-        bool repeat = false;
-        for (size_t k = 0; unique && k < nv && !repeat; k++) repeat = !strcmp(v[k], text);
-        if (repeat) {
+        if (unique && llmc_key_index_find(&seen, nv, text, strlen(text), llmc_key_at_strv, v) != LLMC_KEY_INDEX_NONE) {
             err_at(c, node_loc(c, it), path, "'%s' is listed twice", text);
             free(text);
             ok = false;
             continue;
         }
-        if (strv_push(&v, &nv, text) != 0) { oom(c, node_loc(c, it), path); ok = false; }
+        v[nv++] = text;
+        if (unique && llmc_key_index_add(&seen, nv - 1, llmc_key_at_strv, v) != 0) {
+            oom(c, node_loc(c, it), path);
+            ok = false;
+        }
     }
+    llmc_key_index_free(&seen);
     if (!ok) { strv_free(v, nv); return false; }
     strv_free(*out, *n_out);
     *out = v;
@@ -362,16 +368,6 @@ static void read_threads(cctx *c, const llmc_doc_entry *e, const char *key, int 
     *out = (int)v;
 }
 
-/* The item of a name list (seq or scalar shorthand) that says name, or NULL. */
-static const llmc_doc_node *find_item(const llmc_doc_node *list, const char *name) {
-    llmc_doc_node *one[1], *const *items;
-    size_t count;
-    list_items(list, one, &items, &count);
-    for (size_t i = 0; i < count; i++)
-        if (items[i]->kind == LLMC_DOC_SCALAR && !strcmp(items[i]->text, name)) return items[i];
-    return NULL;
-}
-
 /* ---- the document --------------------------------------------------------------------------------- */
 
 static void read_defaults(cctx *c, const llmc_doc_node *root) {
@@ -418,11 +414,20 @@ static void read_config(cctx *c) {
     bool disable_ok =
         read_list(c, de, "disable", "a list of plugin names", read_name_item, true, &cfg->disable, &cfg->n_disable);
     if (allow_ok && disable_ok && cfg->n_allow && cfg->n_disable) {
-        const llmc_doc_node *dl = llmc_doc_value(de);
+        /* both lists were read whole: name i of a list is its item i */
+        const llmc_doc_node *al = llmc_doc_value(ae), *dl = llmc_doc_value(de);
+        llmc_key_index allowed = llmc_key_index_init();
+        for (size_t i = 0; i < cfg->n_allow; i++)
+            if (llmc_key_index_add(&allowed, i, llmc_key_at_strv, cfg->allow) != 0) {
+                oom(c, key_loc(c, ae), "allow");
+                break;
+            }
         for (size_t i = 0; i < cfg->n_disable; i++) {
-            const llmc_doc_node *in_allow = find_item(llmc_doc_value(ae), cfg->disable[i]);
-            if (!in_allow) continue;
-            const llmc_doc_node *in_disable = find_item(dl, cfg->disable[i]);
+            size_t k = llmc_key_index_find(&allowed, cfg->n_allow, cfg->disable[i], strlen(cfg->disable[i]),
+                                           llmc_key_at_strv, cfg->allow);
+            if (k == LLMC_KEY_INDEX_NONE) continue;
+            const llmc_doc_node *in_allow = al->kind == LLMC_DOC_SEQ ? al->items[k] : al;
+            const llmc_doc_node *in_disable = dl->kind == LLMC_DOC_SEQ ? dl->items[i] : dl;
             char path[96];
             if (dl->kind == LLMC_DOC_SEQ) snprintf(path, sizeof path, "disable[%zu]", i);
             else snprintf(path, sizeof path, "disable");
@@ -430,6 +435,7 @@ static void read_config(cctx *c) {
                    "'%s' is also in allow (line %d): a plugin cannot be both allowed and disabled", cfg->disable[i],
                    in_allow->line);
         }
+        llmc_key_index_free(&allowed);
     }
     read_bool(c, llmc_doc_map_find(root, "strict_plugins"), "strict_plugins", &cfg->strict_plugins);
     read_defaults(c, root);
@@ -550,7 +556,9 @@ llmc_config *llmc_config_load_string(const char *text, size_t len, const char *n
     return cfg;
 }
 
-llmc_config *llmc_config_load_file(const char *path, const char *exe_dir, llmc_diags *d) {
+/* llmc_config_load_file; *unreadable (if given) says whether a NULL return was an I/O error */
+static llmc_config *load_file(const char *path, const char *exe_dir, llmc_diags *d, bool *unreadable) {
+    if (unreadable) *unreadable = false;
     if (!path || !path[0]) {
         llmc_error(d, NULL, "no config file given");
         return NULL;
@@ -558,11 +566,13 @@ llmc_config *llmc_config_load_file(const char *path, const char *exe_dir, llmc_d
     size_t len = 0;
     char *text = llmc_read_file(path, LLMC_DOC_MAX_BYTES, &len);
     if (!text) {
+        if (unreadable) *unreadable = errno != EFBIG;
         llmc_loc loc = {path, 0, 0};
         if (errno == EFBIG)
             llmc_diag_add(d, LLMC_SEV_ERROR, loc, NULL, "config file is larger than %zu MiB", LLMC_DOC_MAX_BYTES >> 20);
         else
-            llmc_diag_add(d, LLMC_SEV_ERROR, loc, NULL, "cannot read the config file: %s", strerror(errno));
+            llmc_diag_add(d, LLMC_SEV_ERROR, loc, NULL, "cannot read the config file: %s",
+                          llmc_read_file_error(path, errno));
         return NULL;
     }
     /* relative paths inside are relative to the file's folder */
@@ -576,6 +586,10 @@ llmc_config *llmc_config_load_file(const char *path, const char *exe_dir, llmc_d
     free(abs);
     free(text);
     return cfg;
+}
+
+llmc_config *llmc_config_load_file(const char *path, const char *exe_dir, llmc_diags *d) {
+    return load_file(path, exe_dir, d, NULL);
 }
 
 llmc_config *llmc_config_embedded_default(const char *exe_dir) {
@@ -599,18 +613,19 @@ static bool exists(const char *path) {
     return stat(path, &st) == 0;
 }
 
-llmc_config *llmc_config_discover_with(const char *explicit_path, const char *exe_dir, const char *installed_path,
-                                       llmc_diags *d) {
+static llmc_config *discover(const char *explicit_path, const char *exe_dir, const char *installed_path, llmc_diags *d,
+                             bool *unreadable) {
     llmc_config *c;
     char *origin;
+    if (unreadable) *unreadable = false;
     if (explicit_path) {
-        c = llmc_config_load_file(explicit_path, exe_dir, d);
+        c = load_file(explicit_path, exe_dir, d, unreadable);
         origin = llmc_asprintf("--config %s", explicit_path);
     } else if (exists("llmc.yaml")) {
-        c = llmc_config_load_file("llmc.yaml", exe_dir, d);
+        c = load_file("llmc.yaml", exe_dir, d, unreadable);
         origin = llmc_strdup("./llmc.yaml (current directory)");
     } else if (installed_path && exists(installed_path)) {
-        c = llmc_config_load_file(installed_path, exe_dir, d);
+        c = load_file(installed_path, exe_dir, d, unreadable);
         origin = llmc_asprintf("installed config %s", installed_path);
     } else {
         c = llmc_config_embedded_default(exe_dir);
@@ -634,9 +649,14 @@ char *llmc_config_installed_path(const char *exe_dir) {
     return p;
 }
 
-llmc_config *llmc_config_discover(const char *explicit_path, const char *exe_dir, llmc_diags *d) {
+llmc_config *llmc_config_discover_with(const char *explicit_path, const char *exe_dir, const char *installed_path,
+                                       llmc_diags *d) {
+    return discover(explicit_path, exe_dir, installed_path, d, NULL);
+}
+
+llmc_config *llmc_config_discover(const char *explicit_path, const char *exe_dir, llmc_diags *d, bool *unreadable) {
     char *installed = llmc_config_installed_path(exe_dir); /* NULL if the binary's folder is unknown */
-    llmc_config *c = llmc_config_discover_with(explicit_path, exe_dir, installed, d);
+    llmc_config *c = discover(explicit_path, exe_dir, installed, d, unreadable);
     free(installed);
     return c;
 }

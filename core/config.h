@@ -41,9 +41,9 @@ typedef struct llmc_config {
     int threads;                       /* 0 = number of online CPUs */
 } llmc_config;
 
-/* Read a config file. NULL + located diagnostics on any error (a bad config is exit code 3
- * for the CLI). exe_dir may be NULL: it is then found from /proc/self/exe when the file
- * uses ${exe_dir}. */
+/* Read a config file. NULL + located diagnostics on any error (for the CLI a bad config is exit
+ * code 3, one that cannot be read at all 4: llmc_config_discover says which). exe_dir may be
+ * NULL: it is then found from /proc/self/exe when the file uses ${exe_dir}. */
 LLMC_API llmc_config *llmc_config_load_file(const char *path, const char *exe_dir, llmc_diags *d);
 /* Same from memory. name is used in locations; relative paths are relative to base_dir
  * (NULL = the current directory). */
@@ -60,8 +60,12 @@ LLMC_API char *llmc_config_installed_path(const char *exe_dir);
 
 /* Resolution order: explicit path (--config) if non-NULL (missing file = error); else
  * ./llmc.yaml if it exists; else the installed config (llmc_config_installed_path) if it exists;
- * else the embedded default. The choice is described in config->origin. */
-LLMC_API llmc_config *llmc_config_discover(const char *explicit_path, const char *exe_dir, llmc_diags *d);
+ * else the embedded default. The choice is described in config->origin. When NULL is returned,
+ * *unreadable (if not NULL) says whether the chosen file could not be read at all (missing, a
+ * directory, a FIFO, no permission: an I/O error, exit code 4) rather than read and refused
+ * (a bad config, exit code 3). */
+LLMC_API llmc_config *llmc_config_discover(const char *explicit_path, const char *exe_dir, llmc_diags *d,
+                                           bool *unreadable);
 /* The same with the installed config's path given (tests; NULL = none installed). */
 LLMC_API llmc_config *llmc_config_discover_with(const char *explicit_path, const char *exe_dir,
                                                 const char *installed_path, llmc_diags *d);

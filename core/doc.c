@@ -1,17 +1,23 @@
-/* Located document tree from YAML (libyaml event API) or JSON (jansson check + libyaml). */
+/* Reading a document: YAML through libyaml's event API; JSON through the direct reader
+ * (doc_json.c) when it is plainly valid, else checked by jansson (its messages are the ones
+ * users see) and read with libyaml for locations, or from jansson's tree for the few valid
+ * texts libyaml cannot read. The tree itself: doc_tree.c. */
 #include "doc.h"
 
 #include <jansson.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 #include <yaml.h>
 
+#include "doc_internal.h"
 #include "util.h"
 
 typedef struct builder {
     yaml_parser_t parser;
     const char *file;
     llmc_diags *d;
+    llmc_doc_arena *arena;
     bool errors;        /* any error reported (fatal or not) */
     bool fatal;         /* stop: the event stream can no longer be followed */
 } builder;
@@ -29,62 +35,11 @@ static void b_error(builder *b, int line, int col, const char *fmt, ...) {
     b->errors = true;
 }
 
-static void node_free(llmc_doc_node *n) {
-    if (!n) return;
-    free(n->text);
-    for (size_t i = 0; i < n->n_entries; i++) {
-        free(n->entries[i].key);
-        node_free(n->entries[i].value);
-    }
-    free(n->entries);
-    for (size_t i = 0; i < n->n_items; i++) node_free(n->items[i]);
-    free(n->items);
-    free(n);
-}
-
-void llmc_doc_free(llmc_doc *doc) {
-    if (!doc) return;
-    node_free(doc->root);
-    free(doc->file);
-    free(doc);
-}
-
-static bool text_is_null(const char *t) {
-    return !t[0] || !strcmp(t, "~") || !strcmp(t, "null") || !strcmp(t, "Null") || !strcmp(t, "NULL");
-}
-
-static llmc_doc_node *scalar_node(const char *text, size_t len, bool quoted, int line, int col) {
-    llmc_doc_node *n = calloc(1, sizeof *n);
-    if (!n) return NULL;
-    n->kind = LLMC_DOC_SCALAR;
-    n->line = line;
-    n->col = col;
-    n->text = llmc_strndup(text, len);
-    if (!n->text) { free(n); return NULL; }
-    n->len = len;
-    n->quoted = quoted;
-    n->is_null = !quoted && text_is_null(n->text);
-    return n;
-}
-
-static bool map_append(llmc_doc_node *map, char *key, int line, int col, llmc_doc_node *value) {
-    llmc_doc_entry *e = realloc(map->entries, (map->n_entries + 1) * sizeof *e);
-    if (!e) return false;
-    map->entries = e;
-    e[map->n_entries].key = key;
-    e[map->n_entries].line = line;
-    e[map->n_entries].col = col;
-    e[map->n_entries].value = value;
-    map->n_entries++;
-    return true;
-}
-
-static bool seq_append(llmc_doc_node *seq, llmc_doc_node *item) {
-    llmc_doc_node **items = realloc(seq->items, (seq->n_items + 1) * sizeof *items);
-    if (!items) return false;
-    seq->items = items;
-    items[seq->n_items++] = item;
-    return true;
+/* Subtrees a reader drops (a duplicate key's value, a complex key) need no freeing: the arena
+ * owns them. */
+static llmc_doc_node *scalar_node(builder *b, const char *text, size_t len, bool quoted, int line, int col) {
+    char *copy = llmc_doc_arena_text(b->arena, text, len);
+    return copy ? llmc_doc_scalar_new(b->arena, copy, len, quoted, line, col) : NULL;
 }
 
 /* ---- YAML ------------------------------------------------------------------------------ */
@@ -132,34 +87,28 @@ static llmc_doc_node *build_mapping(builder *b, llmc_doc_node *map, int depth) {
             check_anchor_tag(b, &kev, kev.data.scalar.anchor, kev.data.scalar.tag);
             if (memchr(kev.data.scalar.value, '\0', kev.data.scalar.length))
                 b_error(b, kline, kcol, "key contains a NUL character");
-            key = llmc_strndup((const char *)kev.data.scalar.value, kev.data.scalar.length);
+            key = llmc_doc_arena_text(b->arena, (const char *)kev.data.scalar.value, kev.data.scalar.length);
             yaml_event_delete(&kev);
             if (!key) { b_error(b, 0, 0, "out of memory while reading the document"); b->fatal = true; return NULL; }
         } else {
             /* complex key (mapping, list or alias as key): report, read and drop it */
             b_error(b, kline, kcol, "mapping keys must be plain strings");
-            llmc_doc_node *k = build_node(b, &kev, depth + 1);
-            if (!k) return NULL;
-            node_free(k);
+            if (!build_node(b, &kev, depth + 1)) return NULL; /* dropped: the arena keeps it */
         }
         yaml_event_t vev;
-        if (!next_event(b, &vev)) { free(key); return NULL; }
+        if (!next_event(b, &vev)) return NULL;
         llmc_doc_node *value = build_node(b, &vev, depth + 1);
-        if (!value) { free(key); return NULL; }
-        if (!key) { node_free(value); continue; }
+        if (!value) return NULL;
+        if (!key) continue;
         const llmc_doc_entry *prev = llmc_doc_map_find(map, key);
         if (prev) {
             llmc_loc loc = {b->file, kline, kcol};
             llmc_diag_add(b->d, LLMC_SEV_ERROR, loc, key, "duplicate key (first given at line %d, column %d)",
                           prev->line, prev->col);
             b->errors = true;
-            free(key);
-            node_free(value);
-            continue;
+            continue; /* the value is dropped (the arena keeps it) */
         }
-        if (!map_append(map, key, kline, kcol, value)) {
-            free(key);
-            node_free(value);
+        if (!llmc_doc_map_append(b->arena, map, key, kline, kcol, value)) {
             b_error(b, 0, 0, "out of memory while reading the document");
             b->fatal = true;
             return NULL;
@@ -174,8 +123,7 @@ static llmc_doc_node *build_sequence(builder *b, llmc_doc_node *seq, int depth) 
         if (iev.type == YAML_SEQUENCE_END_EVENT) { yaml_event_delete(&iev); return seq; }
         llmc_doc_node *item = build_node(b, &iev, depth + 1);
         if (!item) return NULL;
-        if (!seq_append(seq, item)) {
-            node_free(item);
+        if (!llmc_doc_seq_append(b->arena, seq, item)) {
             b_error(b, 0, 0, "out of memory while reading the document");
             b->fatal = true;
             return NULL;
@@ -199,7 +147,7 @@ static llmc_doc_node *build_node(builder *b, yaml_event_t *ev, int depth) {
         bool has_nul = memchr(text, '\0', len) != NULL;
         if (has_nul) b_error(b, line, col, "value contains a NUL character");
         yaml_scalar_style_t style = ev->data.scalar.style;
-        llmc_doc_node *n = scalar_node(text, len, style != YAML_PLAIN_SCALAR_STYLE, line, col);
+        llmc_doc_node *n = scalar_node(b, text, len, style != YAML_PLAIN_SCALAR_STYLE, line, col);
         if (n) {
             n->multiline = style == YAML_LITERAL_SCALAR_STYLE || style == YAML_FOLDED_SCALAR_STYLE ||
                            ev->end_mark.line != ev->start_mark.line;
@@ -214,7 +162,7 @@ static llmc_doc_node *build_node(builder *b, yaml_event_t *ev, int depth) {
         b_error(b, line, col, "YAML aliases are not supported (*%s); write the value out",
                 (const char *)ev->data.alias.anchor);
         yaml_event_delete(ev);
-        llmc_doc_node *n = scalar_node("", 0, true, line, col);
+        llmc_doc_node *n = scalar_node(b, "", 0, true, line, col);
         if (!n) { b_error(b, 0, 0, "out of memory while reading the document"); b->fatal = true; }
         else n->reported = true;
         return n;
@@ -225,14 +173,9 @@ static llmc_doc_node *build_node(builder *b, yaml_event_t *ev, int depth) {
         if (is_map) check_anchor_tag(b, ev, ev->data.mapping_start.anchor, ev->data.mapping_start.tag);
         else check_anchor_tag(b, ev, ev->data.sequence_start.anchor, ev->data.sequence_start.tag);
         yaml_event_delete(ev);
-        llmc_doc_node *n = calloc(1, sizeof *n);
+        llmc_doc_node *n = llmc_doc_node_new(b->arena, is_map ? LLMC_DOC_MAP : LLMC_DOC_SEQ, line, col);
         if (!n) { b_error(b, 0, 0, "out of memory while reading the document"); b->fatal = true; return NULL; }
-        n->kind = is_map ? LLMC_DOC_MAP : LLMC_DOC_SEQ;
-        n->line = line;
-        n->col = col;
-        llmc_doc_node *r = is_map ? build_mapping(b, n, depth) : build_sequence(b, n, depth);
-        if (!r) node_free(n);
-        return r;
+        return is_map ? build_mapping(b, n, depth) : build_sequence(b, n, depth);
     }
     default:
         b_error(b, line, col, "unexpected YAML event");
@@ -274,7 +217,6 @@ static llmc_doc_node *parse_yaml_root(builder *b, const char *text, size_t len) 
     yaml_event_delete(&ev);
     goto done;
 fail:
-    node_free(root);
     root = NULL;
 done:
     yaml_parser_delete(&b->parser);
@@ -296,58 +238,91 @@ static llmc_doc_node *from_json(const json_t *j, int depth, builder *b) {
     char buf[64];
     switch (json_typeof(j)) {
     case JSON_OBJECT: {
-        n = calloc(1, sizeof *n);
+        n = llmc_doc_node_new(b->arena, LLMC_DOC_MAP, 0, 0);
         if (!n) break;
-        n->kind = LLMC_DOC_MAP;
         const char *k;
         json_t *v;
         json_object_foreach((json_t *)j, k, v) {
             llmc_doc_node *c = from_json(v, depth + 1, b);
-            char *key = llmc_strdup(k);
-            if (!c || !key || !map_append(n, key, 0, 0, c)) {
-                node_free(c);
-                free(key);
-                node_free(n);
-                return NULL;
+            char *key = llmc_doc_arena_text(b->arena, k, strlen(k));
+            if (!c || !key || !llmc_doc_map_append(b->arena, n, key, 0, 0, c)) {
+                n = NULL;
+                break;
             }
         }
-        return n;
+        break;
     }
     case JSON_ARRAY: {
-        n = calloc(1, sizeof *n);
+        n = llmc_doc_node_new(b->arena, LLMC_DOC_SEQ, 0, 0);
         if (!n) break;
-        n->kind = LLMC_DOC_SEQ;
         size_t i;
         json_t *v;
         json_array_foreach(j, i, v) {
             llmc_doc_node *c = from_json(v, depth + 1, b);
-            if (!c || !seq_append(n, c)) { node_free(c); node_free(n); return NULL; }
+            if (!c || !llmc_doc_seq_append(b->arena, n, c)) {
+                n = NULL;
+                break;
+            }
         }
-        return n;
+        break;
     }
     case JSON_STRING:
-        n = scalar_node(json_string_value(j), json_string_length(j), true, 0, 0);
+        n = scalar_node(b, json_string_value(j), json_string_length(j), true, 0, 0);
         break;
     case JSON_INTEGER:
         snprintf(buf, sizeof buf, "%" JSON_INTEGER_FORMAT, json_integer_value(j));
-        n = scalar_node(buf, strlen(buf), false, 0, 0);
+        n = scalar_node(b, buf, strlen(buf), false, 0, 0);
         break;
     case JSON_REAL:
         snprintf(buf, sizeof buf, "%.17g", json_real_value(j));
-        n = scalar_node(buf, strlen(buf), false, 0, 0);
+        n = scalar_node(b, buf, strlen(buf), false, 0, 0);
         break;
-    case JSON_TRUE: n = scalar_node("true", 4, false, 0, 0); break;
-    case JSON_FALSE: n = scalar_node("false", 5, false, 0, 0); break;
-    case JSON_NULL: n = scalar_node("null", 4, false, 0, 0); break;
+    case JSON_TRUE: n = scalar_node(b, "true", 4, false, 0, 0); break;
+    case JSON_FALSE: n = scalar_node(b, "false", 5, false, 0, 0); break;
+    case JSON_NULL: n = scalar_node(b, "null", 4, false, 0, 0); break;
     }
     if (!n && !b->fatal) { b_error(b, 0, 0, "out of memory while reading the document"); b->fatal = true; }
     return n;
 }
 
+/* The located tree of a JSON text from libyaml, or NULL (nothing reported) if libyaml reports
+ * anything: it reads JSON as YAML, and its view of a text jansson accepted does not count. */
+static llmc_doc_node *located_tree_quietly(builder *b, const char *text, size_t len) {
+    builder yb = *b;
+    yb.d = llmc_diags_create();
+    yb.arena = llmc_doc_arena_create();
+    llmc_doc_node *root = yb.d && yb.arena ? parse_yaml_root(&yb, text, len) : NULL;
+    if (yb.errors) root = NULL;
+    llmc_diags_free(yb.d);
+    if (root) {
+        llmc_doc_arena_free(b->arena);
+        b->arena = yb.arena;
+    } else {
+        llmc_doc_arena_free(yb.arena);
+    }
+    return root;
+}
+
+/* JSON checked by jansson (syntax, duplicate keys: located messages), then the located tree
+ * from libyaml, or jansson's own tree for the few valid texts libyaml cannot read. */
+static llmc_doc_node *parse_json_checked(builder *b, const char *text, size_t len) {
+    json_error_t jerr;
+    json_t *j = json_loadb(text, len, JSON_REJECT_DUPLICATES, &jerr);
+    if (!j) {
+        b_error(b, jerr.line > 0 ? jerr.line : 0, jerr.column > 0 ? jerr.column : 0, "JSON syntax error: %s",
+                jerr.text);
+        return NULL;
+    }
+    llmc_doc_node *root = located_tree_quietly(b, text, len);
+    if (!root) root = from_json(j, 1, b);
+    json_decref(j);
+    return root;
+}
+
 /* ---- entry point ---------------------------------------------------------------------------- */
 
-llmc_doc *llmc_doc_parse(const char *text, size_t len, const char *file, llmc_doc_format fmt, llmc_diags *d,
-                         bool *had_errors) {
+static llmc_doc *parse(const char *text, size_t len, const char *file, llmc_doc_format fmt, bool careful,
+                       llmc_diags *d, bool *had_errors) {
     builder b;
     memset(&b, 0, sizeof b);
     b.file = file ? file : "<string>";
@@ -355,7 +330,10 @@ llmc_doc *llmc_doc_parse(const char *text, size_t len, const char *file, llmc_do
     if (had_errors) *had_errors = false;
 
     llmc_doc_node *root = NULL;
-    if (len > LLMC_DOC_MAX_BYTES) {
+    b.arena = llmc_doc_arena_create();
+    if (!b.arena) {
+        b_error(&b, 0, 0, "out of memory while reading the document");
+    } else if (len > LLMC_DOC_MAX_BYTES) {
         b_error(&b, 0, 0, "file is too large (%zu bytes; the limit is %zu MiB)", len, LLMC_DOC_MAX_BYTES >> 20);
     } else if (fmt == LLMC_DOC_JSON) {
         /* RFC 8259 lets parsers skip a UTF-8 byte order mark; editors on Windows write one */
@@ -363,121 +341,45 @@ llmc_doc *llmc_doc_parse(const char *text, size_t len, const char *file, llmc_do
             text += 3;
             len -= 3;
         }
-        json_error_t jerr;
-        json_t *j = json_loadb(text, len, JSON_REJECT_DUPLICATES, &jerr);
-        if (!j) {
-            b_error(&b, jerr.line > 0 ? jerr.line : 0, jerr.column > 0 ? jerr.column : 0, "JSON syntax error: %s",
-                    jerr.text);
-        } else {
-            /* Located tree from libyaml; its own errors are discarded if jansson accepted the file. */
-            llmc_diags *quiet = llmc_diags_create();
-            builder yb = b;
-            yb.d = quiet;
-            root = quiet ? parse_yaml_root(&yb, text, len) : NULL;
-            if (root && yb.errors) { node_free(root); root = NULL; }
-            llmc_diags_free(quiet);
-            if (!root) root = from_json(j, 1, &b);
-            json_decref(j);
+        /* Plainly valid JSON (the common case) is read directly; anything else takes the path
+         * through jansson, whose messages users see. */
+        root = careful ? NULL : llmc_doc_read_plain_json(b.arena, text, len);
+        if (!root) {
+            llmc_doc_arena_free(b.arena); /* what the direct reader left */
+            b.arena = llmc_doc_arena_create();
+            root = b.arena ? parse_json_checked(&b, text, len) : NULL;
         }
     } else {
         root = parse_yaml_root(&b, text, len);
     }
     if (had_errors) *had_errors = b.errors;
-    if (!root) return NULL;
+    if (!root) {
+        llmc_doc_arena_free(b.arena);
+        return NULL;
+    }
 
     llmc_doc *doc = calloc(1, sizeof *doc);
     char *fname = llmc_strdup(b.file);
     if (!doc || !fname) {
         free(doc);
         free(fname);
-        node_free(root);
+        llmc_doc_arena_free(b.arena);
         b_error(&b, 0, 0, "out of memory while reading the document");
         if (had_errors) *had_errors = true;
         return NULL;
     }
     doc->file = fname;
     doc->root = root;
+    doc->arena = b.arena;
     return doc;
 }
 
-/* ---- queries ------------------------------------------------------------------------------- */
-
-const llmc_doc_entry *llmc_doc_map_find(const llmc_doc_node *map, const char *key) {
-    if (!map || map->kind != LLMC_DOC_MAP || !key) return NULL;
-    for (size_t i = 0; i < map->n_entries; i++)
-        if (!strcmp(map->entries[i].key, key)) return &map->entries[i];
-    return NULL;
+llmc_doc *llmc_doc_parse(const char *text, size_t len, const char *file, llmc_doc_format fmt, llmc_diags *d,
+                         bool *had_errors) {
+    return parse(text, len, file, fmt, false, d, had_errors);
 }
 
-llmc_loc llmc_doc_loc(const llmc_doc *doc, const llmc_doc_node *n) {
-    llmc_loc loc = {doc ? doc->file : NULL, n ? n->line : 0, n ? n->col : 0};
-    return loc;
-}
-
-llmc_loc llmc_doc_key_loc(const llmc_doc *doc, const llmc_doc_entry *e) {
-    llmc_loc loc = {doc ? doc->file : NULL, e ? e->line : 0, e ? e->col : 0};
-    return loc;
-}
-
-const char *llmc_doc_kind_desc(const llmc_doc_node *n) {
-    if (!n) return "nothing";
-    switch (n->kind) {
-    case LLMC_DOC_MAP: return "a mapping";
-    case LLMC_DOC_SEQ: return "a list";
-    case LLMC_DOC_SCALAR: return n->is_null ? "null" : "a string";
-    }
-    return "a value";
-}
-
-/* Location for an entry reached by key: the key itself for collections (their own start
- * is often on the next line), the value for scalars (that is what is wrong). */
-static llmc_loc entry_loc(const llmc_doc *doc, const llmc_doc_entry *e) {
-    if (e->value && e->value->kind == LLMC_DOC_SCALAR && e->value->line > 0) return llmc_doc_loc(doc, e->value);
-    return llmc_doc_key_loc(doc, e);
-}
-
-const llmc_doc_node *llmc_doc_lookup(const llmc_doc *doc, const char *path, llmc_loc *loc) {
-    llmc_loc best = {doc ? doc->file : NULL, 1, 1};
-    if (loc) *loc = best;
-    if (!doc || !path) return NULL;
-    const llmc_doc_node *n = doc->root;
-    const char *p = path;
-    while (*p) {
-        if (*p == '[') {
-            char *end;
-            unsigned long long idx = strtoull(p + 1, &end, 10);
-            if (end == p + 1 || *end != ']' || !n || n->kind != LLMC_DOC_SEQ || idx >= n->n_items) return NULL;
-            n = n->items[idx];
-            if (loc && n->line > 0) { best = llmc_doc_loc(doc, n); *loc = best; }
-            p = end + 1;
-            if (*p == '.') p++;
-            continue;
-        }
-        size_t klen = strcspn(p, ".[");
-        if (klen == 0 || !n || n->kind != LLMC_DOC_MAP) return NULL;
-        const llmc_doc_entry *e = NULL;
-        for (size_t i = 0; i < n->n_entries; i++)
-            if (strlen(n->entries[i].key) == klen && !memcmp(n->entries[i].key, p, klen)) { e = &n->entries[i]; break; }
-        if (!e) return NULL;
-        n = e->value;
-        if (loc && e->line > 0) { best = entry_loc(doc, e); *loc = best; }
-        p += klen;
-        if (*p == '.') {
-            p++;
-            if (!*p) return NULL;
-        }
-    }
-    return n;
-}
-
-const llmc_doc_node *llmc_doc_value(const llmc_doc_entry *e) {
-    if (!e || !e->value) return NULL;
-    if (e->value->kind == LLMC_DOC_SCALAR && e->value->is_null) return NULL;
-    return e->value;
-}
-
-llmc_loc llmc_doc_entry_loc(const llmc_doc *doc, const llmc_doc_entry *e) {
-    if (e->value && e->value->kind == LLMC_DOC_SCALAR && !e->value->is_null && e->value->line > 0)
-        return llmc_doc_loc(doc, e->value);
-    return llmc_doc_key_loc(doc, e);
+llmc_doc *llmc_doc_parse_json_careful(const char *text, size_t len, const char *file, llmc_diags *d,
+                                      bool *had_errors) {
+    return parse(text, len, file, LLMC_DOC_JSON, true, d, had_errors);
 }

@@ -653,7 +653,7 @@ llmc_ir *llmc_ir_load_json_file(const char *path, llmc_diags *d) {
         if (errno == EFBIG)
             llmc_diag_add(d, LLMC_SEV_ERROR, loc, NULL, "file is larger than the limit of %u bytes", IR_JSON_MAX_BYTES);
         else
-            llmc_diag_add(d, LLMC_SEV_ERROR, loc, NULL, "cannot read: %s", strerror(errno));
+            llmc_diag_add(d, LLMC_SEV_ERROR, loc, NULL, "cannot read: %s", llmc_read_file_error(path, errno));
         return NULL;
     }
     llmc_ir *ir = llmc_ir_from_json(text, len, path, d);

@@ -1,13 +1,10 @@
-/* Output helpers for emitters (output.h), the output registry and the atomic output
- * directory (outdir.h), and the TTY progress bar. */
+/* Output helpers for emitters (output.h), the output registry (outdir.h) and the TTY progress
+ * bar. The atomic output directory itself is outdir.c. */
 #include "llmc/output.h"
 
-#include <dirent.h>
 #include <errno.h>
-#include <fcntl.h>
 #include <limits.h>
 #include <pthread.h>
-#include <signal.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
@@ -15,6 +12,7 @@
 #include <unistd.h>
 
 #include "llmc/plugin.h"
+#include "manifest.h"
 #include "outdir.h"
 #include "util.h"
 
@@ -84,10 +82,17 @@ FILE *llmc_out_open(const struct llmc_emit_ctx *ctx, const char *rel, llmc_diags
         *slash = '/';
         if (r != 0) return NULL;
     }
+    /* through the pipeline: checksummed on the way out, for OUT/manifest.json */
+    if (ctx->outputs && ctx->outputs->manifest)
+        return llmc_manifest_open(ctx->outputs->manifest, ctx->emitter_name, path, rel, d);
     FILE *f = fopen(path, "wb");
     if (!f) llmc_error(d, ctx->emitter_name, "cannot open '%s' for writing: %s", rel, strerror(errno));
     return f;
 }
+
+int llmc_out_tensor_begin(FILE *f, const char *name, llmc_diags *d) { return llmc_manifest_tensor_begin(f, name, d); }
+
+int llmc_out_tensor_end(FILE *f, llmc_diags *d) { return llmc_manifest_tensor_end(f, d); }
 
 int llmc_out_close(FILE *f, const char *rel, llmc_diags *d) {
     if (!f) return 1;
@@ -113,10 +118,18 @@ int llmc_out_write_file(const struct llmc_emit_ctx *ctx, const char *rel, const 
 
 /* ---- the output registry ----------------------------------------------------------------------- */
 
-llmc_outputs *llmc_outputs_create(void) { return calloc(1, sizeof(llmc_outputs)); }
+llmc_outputs *llmc_outputs_create(void) {
+    llmc_outputs *o = calloc(1, sizeof(llmc_outputs));
+    if (o && !(o->manifest = llmc_manifest_create())) {
+        free(o);
+        o = NULL;
+    }
+    return o;
+}
 
 void llmc_outputs_free(llmc_outputs *o) {
     if (!o) return;
+    llmc_manifest_free(o->manifest);
     for (size_t i = 0; i < o->n; i++) {
         free(o->items[i].emitter);
         free(o->items[i].path);
@@ -159,204 +172,6 @@ done:
 int llmc_out_register(const struct llmc_emit_ctx *ctx, const char *rel, const char *role) {
     if (!ctx || !ctx->outputs) return 1;
     return llmc_outputs_add(ctx->outputs, ctx->emitter_name, rel, role);
-}
-
-/* ---- removing trees ------------------------------------------------------------------------------ */
-
-/* Plain opendir/readdir recursion: also used from the signal handler, where the process is
- * about to die anyway; it never follows symlinks (lstat) so it cannot escape the tree. */
-int llmc_remove_tree(const char *path) {
-    struct stat st;
-    if (lstat(path, &st) != 0) return errno == ENOENT ? 0 : -1;
-    if (!S_ISDIR(st.st_mode)) return unlink(path);
-    DIR *dir = opendir(path);
-    if (!dir) return -1;
-    int rc = 0;
-    struct dirent *e;
-    char child[PATH_MAX];
-    while ((e = readdir(dir)) != NULL) {
-        if (!strcmp(e->d_name, ".") || !strcmp(e->d_name, "..")) continue;
-        int w = snprintf(child, sizeof child, "%s/%s", path, e->d_name);
-        if (w < 0 || (size_t)w >= sizeof child) { rc = -1; continue; }
-        if (llmc_remove_tree(child) != 0) rc = -1;
-    }
-    closedir(dir);
-    if (rmdir(path) != 0) rc = -1;
-    return rc;
-}
-
-bool llmc_dir_nonempty(const char *path) {
-    DIR *dir = opendir(path);
-    if (!dir) return false;
-    struct dirent *e;
-    bool any = false;
-    while ((e = readdir(dir)) != NULL)
-        if (strcmp(e->d_name, ".") && strcmp(e->d_name, "..")) { any = true; break; }
-    closedir(dir);
-    return any;
-}
-
-/* ---- the atomic output directory ------------------------------------------------------------------ */
-
-struct llmc_outdir {
-    char final_dir[PATH_MAX];
-    char tmp[PATH_MAX];
-    bool force;
-};
-
-/* The temp dir to clean if a signal ends the process (one compile per process). */
-static char armed_tmp[PATH_MAX];
-static volatile sig_atomic_t armed;
-static struct sigaction old_int, old_term, old_hup;
-
-static void on_fatal_signal(int sig) {
-    if (armed) {
-        armed = 0;
-        llmc_remove_tree(armed_tmp);
-    }
-    /* restore the default action and re-raise so the exit status says "killed by sig" */
-    signal(sig, SIG_DFL);
-    raise(sig);
-}
-
-static void arm(const char *tmp) {
-    snprintf(armed_tmp, sizeof armed_tmp, "%s", tmp);
-    struct sigaction sa;
-    memset(&sa, 0, sizeof sa);
-    sa.sa_handler = on_fatal_signal;
-    sigemptyset(&sa.sa_mask);
-    sigaction(SIGINT, &sa, &old_int);
-    sigaction(SIGTERM, &sa, &old_term);
-    sigaction(SIGHUP, &sa, &old_hup);
-    armed = 1;
-}
-
-static void disarm(void) {
-    if (!armed) return;
-    armed = 0;
-    sigaction(SIGINT, &old_int, NULL);
-    sigaction(SIGTERM, &old_term, NULL);
-    sigaction(SIGHUP, &old_hup, NULL);
-}
-
-static void split_parent(const char *path, char *parent, size_t plen, char *base, size_t blen) {
-    char tmp[PATH_MAX];
-    snprintf(tmp, sizeof tmp, "%s", path);
-    size_t n = strlen(tmp);
-    while (n > 1 && tmp[n - 1] == '/') tmp[--n] = '\0';
-    char *slash = strrchr(tmp, '/');
-    if (!slash) {
-        snprintf(parent, plen, ".");
-        snprintf(base, blen, "%s", tmp);
-    } else if (slash == tmp) {
-        snprintf(parent, plen, "/");
-        snprintf(base, blen, "%s", slash + 1);
-    } else {
-        *slash = '\0';
-        snprintf(parent, plen, "%s", tmp);
-        snprintf(base, blen, "%s", slash + 1);
-    }
-}
-
-llmc_outdir *llmc_outdir_begin(const char *final_dir, bool force, llmc_diags *d) {
-    if (!final_dir || !*final_dir) {
-        llmc_error(d, NULL, "no output directory given (use -o OUT)");
-        return NULL;
-    }
-    if (strlen(final_dir) > PATH_MAX - 64) {
-        llmc_error(d, NULL, "output directory path is too long");
-        return NULL;
-    }
-    struct stat st;
-    if (stat(final_dir, &st) == 0) {
-        if (!S_ISDIR(st.st_mode)) {
-            llmc_error(d, NULL, "output path '%s' exists and is not a directory", final_dir);
-            return NULL;
-        }
-        if (llmc_dir_nonempty(final_dir) && !force) {
-            llmc_error(d, NULL, "output directory '%s' exists and is not empty (use --force to replace it)", final_dir);
-            return NULL;
-        }
-    }
-    char parent[PATH_MAX], base[PATH_MAX];
-    split_parent(final_dir, parent, sizeof parent, base, sizeof base);
-    if (!*base || !strcmp(base, ".") || !strcmp(base, "..")) {
-        llmc_error(d, NULL, "output directory '%s' must name a directory (not '.' or '..')", final_dir);
-        return NULL;
-    }
-    if (llmc_mkdirs(parent, d) != 0) return NULL;
-    llmc_outdir *o = calloc(1, sizeof *o);
-    if (!o) {
-        llmc_error(d, NULL, "out of memory");
-        return NULL;
-    }
-    snprintf(o->final_dir, sizeof o->final_dir, "%s", final_dir);
-    int w = snprintf(o->tmp, sizeof o->tmp, "%s/.%s.tmp-XXXXXX", parent, base);
-    if (w < 0 || (size_t)w >= sizeof o->tmp || !mkdtemp(o->tmp)) {
-        llmc_error(d, NULL, "cannot create a temporary directory in '%s': %s", parent, strerror(errno));
-        free(o);
-        return NULL;
-    }
-    /* mkdtemp makes it 0700; the finished directory gets the usual permissions */
-    mode_t um = umask(0);
-    umask(um);
-    chmod(o->tmp, 0777 & ~um);
-    o->force = force;
-    arm(o->tmp);
-    return o;
-}
-
-const char *llmc_outdir_tmp(const llmc_outdir *o) { return o ? o->tmp : NULL; }
-
-int llmc_outdir_commit(llmc_outdir *o, llmc_diags *d) {
-    if (!o) return 1;
-    int rc = 0;
-    struct stat st;
-    char old[PATH_MAX] = "";
-    if (stat(o->final_dir, &st) == 0) {
-        if (llmc_dir_nonempty(o->final_dir) && !o->force) {
-            /* appeared while we worked: never clobber it */
-            llmc_error(d, NULL, "output directory '%s' appeared while compiling and is not empty; left untouched "
-                       "(use --force)", o->final_dir);
-            rc = 1;
-            goto out;
-        }
-        char parent[PATH_MAX], base[PATH_MAX];
-        split_parent(o->final_dir, parent, sizeof parent, base, sizeof base);
-        int w = snprintf(old, sizeof old, "%s/.%s.old-XXXXXX", parent, base);
-        if (w < 0 || (size_t)w >= sizeof old || !mkdtemp(old)) {
-            llmc_error(d, NULL, "cannot replace '%s': %s", o->final_dir, strerror(errno));
-            rc = 1;
-            goto out;
-        }
-        /* rename(dir, empty dir) replaces the empty placeholder atomically */
-        if (rename(o->final_dir, old) != 0) {
-            llmc_error(d, NULL, "cannot move the old '%s' aside: %s", o->final_dir, strerror(errno));
-            rmdir(old);
-            rc = 1;
-            goto out;
-        }
-    }
-    if (rename(o->tmp, o->final_dir) != 0) {
-        llmc_error(d, NULL, "cannot move the output into '%s': %s", o->final_dir, strerror(errno));
-        if (*old) rename(old, o->final_dir); /* put the old one back */
-        rc = 1;
-        goto out;
-    }
-    disarm();
-    if (*old) llmc_remove_tree(old);
-    free(o);
-    return 0;
-out:
-    llmc_outdir_abort(o);
-    return rc;
-}
-
-void llmc_outdir_abort(llmc_outdir *o) {
-    if (!o) return;
-    disarm();
-    llmc_remove_tree(o->tmp);
-    free(o);
 }
 
 /* ---- progress bar ---------------------------------------------------------------------------------- */

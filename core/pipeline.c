@@ -11,8 +11,13 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "doc.h"
+#include "interrupt.h"
 #include "llmc/weights.h"
+#include "manifest.h"
 #include "outdir.h"
+#include "report.h"
+#include "sha256.h"
 #include "util.h"
 
 llmc_compile_params llmc_compile_default_params(void) {
@@ -50,12 +55,6 @@ static void describe_dims(const llmc_dims *dims, char *buf, size_t len) {
     }
 }
 
-static double rel_error(uint64_t params, uint64_t target) {
-    if (target == 0) return 0.0;
-    double diff = params > target ? (double)(params - target) : (double)(target - params);
-    return diff / (double)target;
-}
-
 /* metadata carried in ir.json; validate rebuilds the IR the same way */
 static void set_ir_meta(llmc_ir *ir, const llmc_plugin *tmpl, const llmc_spec *spec) {
     llmc_ir_set_meta(ir, "template", tmpl->name);
@@ -74,6 +73,17 @@ static int solve_dims(llmc_host *h, const llmc_compile_params *p, llmc_model *m,
                                                                        : "search";
     m->solver = llmc_registry_require(h->registry, LLMC_PLUGIN_SOLVER, solver_name, d);
     if (!m->solver) return LLMC_EXIT_PLUGIN;
+    /* spec.json names the solver that ran (--solver or the config's default included), so that
+     * compiling it again runs the same one */
+    if (!spec->solver || strcmp(spec->solver, m->solver->name)) {
+        char *name = llmc_strdup(m->solver->name);
+        if (!name) {
+            llmc_error(d, NULL, "out of memory");
+            return LLMC_EXIT_IO;
+        }
+        free(m->spec->solver);
+        m->spec->solver = name;
+    }
     llmc_problem *prob = llmc_problem_create(spec, tv, d);
     if (!prob) return LLMC_EXIT_SPEC;
     const llmc_solver_vtable *sv = m->solver->vtable;
@@ -106,8 +116,11 @@ static int solve_dims(llmc_host *h, const llmc_compile_params *p, llmc_model *m,
         rc = LLMC_EXIT_SPEC;
         break;
     default:
-        if (llmc_diags_errors(d) == 0) llmc_error(d, NULL, "solver %s failed without a message", m->solver->name);
         rc = LLMC_EXIT_SPEC;
+        if (llmc_diags_errors(d) == 0) { /* nothing the spec's author can act on: the plugin's fault */
+            llmc_error(d, NULL, "solver %s failed without a message", m->solver->name);
+            rc = LLMC_EXIT_PLUGIN;
+        }
         break;
     }
     if (rc == LLMC_EXIT_OK) {
@@ -117,7 +130,7 @@ static int solve_dims(llmc_host *h, const llmc_compile_params *p, llmc_model *m,
             llmc_error(d, NULL, "solver %s returned dimensions that fail the core's independent check:",
                        m->solver->name);
             llmc_diags_take(d, chk);
-            rc = LLMC_EXIT_SPEC;
+            rc = LLMC_EXIT_PLUGIN; /* a plugin that lies is a plugin error, not a spec error */
         }
         llmc_diags_free(chk);
         m->dims = sol->dims;
@@ -139,11 +152,17 @@ int llmc_model_prepare(llmc_host *h, const llmc_compile_params *p, llmc_model *m
     memset(m, 0, sizeof *m);
     m->design = p->design;
     double t0 = llmc_now_ms();
-    if (access(p->spec_path, R_OK) != 0) {
-        llmc_error(d, NULL, "cannot read spec '%s': %s", p->spec_path, strerror(errno));
+    /* A spec that cannot be read is an I/O error (4); one that is read but wrong, or too large,
+     * is a spec error (1). A FIFO, socket or device is refused at once, never waited on. */
+    size_t len = 0;
+    char *text = llmc_read_file(p->spec_path, LLMC_DOC_MAX_BYTES, &len);
+    if (!text && errno != EFBIG) {
+        llmc_error(d, NULL, "cannot read spec '%s': %s", p->spec_path, llmc_read_file_error(p->spec_path, errno));
         return LLMC_EXIT_IO;
     }
-    m->spec = llmc_spec_load_file(p->spec_path, d);
+    m->spec = text ? llmc_spec_load_string(text, len, p->spec_path, LLMC_SPEC_FORMAT_AUTO, d)
+                   : llmc_spec_load_file(p->spec_path, d); /* reports the size limit */
+    free(text);
     if (!m->spec) return LLMC_EXIT_SPEC;
     llmc_spec *spec = m->spec;
     if (p->dtype && parse_dtype(p->dtype, &spec->precision) != 0) {
@@ -197,7 +216,7 @@ int llmc_model_prepare(llmc_host *h, const llmc_compile_params *p, llmc_model *m
     if (tv->build_ir(spec, &m->dims, m->ir, d) != 0 || llmc_diags_errors(d) > errs || llmc_ir_validate(m->ir, d) != 0) {
         llmc_error(d, NULL, "template %s built an invalid IR for this spec (a template bug; please report it)",
                    m->tmpl->name);
-        return LLMC_EXIT_SPEC;
+        return LLMC_EXIT_PLUGIN;
     }
     if (llmc_ir_count_params(m->ir, &m->count, d) != 0) return LLMC_EXIT_SPEC;
     /* The IR count is the truth; the template's closed form (which the solver used) must
@@ -220,252 +239,14 @@ int llmc_model_prepare(llmc_host *h, const llmc_compile_params *p, llmc_model *m
                 llmc_diag_add(d, LLMC_SEV_NOTE, (llmc_loc){0}, NULL, "%s: closed form %llu, IR %llu",
                               llmc_component_name((llmc_component)c), (unsigned long long)closed.component[c],
                               (unsigned long long)m->count.component[c]);
-        return LLMC_EXIT_SPEC;
+        return LLMC_EXIT_PLUGIN;
     }
     if (m->solver) {
         m->solution.params = m->count.total;
-        m->solution.relative_error = rel_error(m->count.total, spec->target_params);
+        m->solution.relative_error = llmc_relative_error(m->count.total, spec->target_params);
     }
     m->step_ms[3] = llmc_now_ms() - t0;
     return LLMC_EXIT_OK;
-}
-
-/* ---- JSON documents --------------------------------------------------------------------------------- */
-
-static json_t *dims_json(const llmc_dims *dims) {
-    json_t *o = json_object();
-    for (int i = 0; i < LLMC_DIM_COUNT; i++)
-        if (llmc_dims_has(dims, (llmc_dim_id)i))
-            json_object_set_new(o, llmc_dim_name((llmc_dim_id)i), json_integer(dims->v[i]));
-    return o;
-}
-
-static json_t *count_json(const llmc_param_count *c) {
-    json_t *o = json_object();
-    for (int i = 0; i < LLMC_COMP_COUNT; i++)
-        json_object_set_new(o, llmc_component_name((llmc_component)i), json_integer((json_int_t)c->component[i]));
-    json_object_set_new(o, "total", json_integer((json_int_t)c->total));
-    return o;
-}
-
-static char *dump(json_t *j) {
-    /* 10 significant digits: exact enough for errors and timings, and prints 0.0036864 rather
-     * than 0.0036863999999999998 */
-    char *s = json_dumps(j, JSON_INDENT(2) | JSON_PRESERVE_ORDER | JSON_REAL_PRECISION(10));
-    json_decref(j);
-    if (!s) return NULL;
-    /* trailing newline: these are files people cat */
-    size_t n = strlen(s);
-    char *t = realloc(s, n + 2);
-    if (!t) { free(s); return NULL; }
-    t[n] = '\n';
-    t[n + 1] = '\0';
-    return t;
-}
-
-static json_t *design_json(const llmc_design *g, const llmc_spec *s) {
-    json_t *o = json_object(), *pc = json_object(), *w = json_object(), *kv = json_object(), *tr = json_object(),
-           *fl = json_object();
-    json_object_set_new(pc, "total", json_integer((json_int_t)g->total));
-    json_object_set_new(pc, "non_embedding", json_integer((json_int_t)g->non_embedding));
-    json_object_set_new(pc, "embedding", json_integer((json_int_t)g->embedding));
-    json_object_set_new(pc, "head", g->tied && g->head == 0 ? json_string("tied") : json_integer((json_int_t)g->head));
-    json_object_set_new(pc, "positional", json_integer((json_int_t)g->positional));
-    json_object_set_new(o, "parameters", pc);
-    for (int k = 0; k < 5; k++) json_object_set_new(w, llmc_design_dtype_names[k], json_integer((json_int_t)g->weight_bytes[k]));
-    json_object_set_new(o, "weight_bytes", w);
-    json_object_set_new(kv, "dtype", json_string(llmc_precision_name(g->in.kv_dtype)));
-    json_object_set_new(kv, "bytes_per_token", json_integer((json_int_t)g->kv_bytes_per_token));
-    json_object_set_new(kv, "context", json_integer(g->in.context));
-    json_object_set_new(kv, "batch", json_integer(g->in.batch));
-    json_object_set_new(kv, "bytes", json_integer((json_int_t)g->kv_bytes));
-    json_object_set_new(o, "kv_cache", kv);
-    json_object_set_new(tr, "micro_batch", json_integer(g->in.micro_batch));
-    json_object_set_new(tr, "seq_len", json_integer(g->in.seq_len));
-    json_object_set_new(tr, "weights_bf16", json_integer((json_int_t)g->train_weights));
-    json_object_set_new(tr, "gradients_bf16", json_integer((json_int_t)g->train_grads));
-    json_object_set_new(tr, "adam_fp32", json_integer((json_int_t)g->train_adam));
-    json_object_set_new(tr, "activations", json_integer((json_int_t)g->act_bytes));
-    json_object_set_new(tr, "activations_checkpointed", json_integer((json_int_t)g->act_bytes_checkpointed));
-    json_object_set_new(tr, "total", json_integer((json_int_t)g->train_bytes));
-    json_object_set_new(tr, "total_checkpointed", json_integer((json_int_t)g->train_bytes_checkpointed));
-    json_object_set_new(o, "training_memory", tr);
-    json_object_set_new(fl, "matmul_params", json_integer((json_int_t)g->matmul_params));
-    json_object_set_new(fl, "forward", json_integer((json_int_t)g->fwd_flops));
-    json_object_set_new(fl, "forward_attention", json_integer((json_int_t)g->fwd_attention_flops));
-    json_object_set_new(fl, "training", json_integer((json_int_t)g->train_flops));
-    json_object_set_new(fl, "training_attention", json_integer((json_int_t)g->train_attention_flops));
-    json_object_set_new(o, "flops_per_token", fl);
-    if (g->in.dataset_tokens) {
-        json_t *ds = json_object();
-        json_object_set_new(ds, "tokens", json_integer((json_int_t)g->in.dataset_tokens));
-        json_object_set_new(ds, "tokens_per_parameter", json_real(g->tokens_per_param));
-        json_object_set_new(o, "dataset", ds);
-    } else {
-        /* the dataset's token count needs its tokenizer (spec.dataset is kept as written) */
-        json_object_set_new(o, "dataset", s->dataset ? json_string(s->dataset) : json_null());
-    }
-    return o;
-}
-
-static json_t *shape_json(const llmc_shape *sh) {
-    json_t *o = json_object();
-    json_object_set_new(o, "dims", dims_json(&sh->dims));
-    json_object_set_new(o, "parameters", json_integer((json_int_t)sh->params));
-    json_object_set_new(o, "relative_error", json_real(sh->relative_error));
-    json_object_set_new(o, "plausibility", json_real(round(sh->plausibility * 1000) / 1000));
-    json_object_set_new(o, "score", json_real(round(sh->score * 1000) / 1000));
-    return o;
-}
-
-static json_t *explanation_json(const llmc_explanation *e) {
-    json_t *o = json_object(), *terms = json_object(), *dims = json_object(), *ru = json_array();
-    json_object_set_new(o, "objective", json_string(e->objective));
-    json_object_set_new(o, "plausibility", json_real(round(e->answer.plausibility * 1000) / 1000));
-    json_object_set_new(o, "score", json_real(round(e->answer.score * 1000) / 1000));
-    for (int k = 0; k < LLMC_PRIOR_TERM_COUNT; k++)
-        json_object_set_new(terms, llmc_prior_term_name((llmc_prior_term)k), json_real(round(e->terms[k] * 1000) / 1000));
-    json_object_set_new(o, "terms", terms);
-    for (size_t i = 0; i < e->n_dims; i++) {
-        const llmc_dim_reason *r = &e->dims[i];
-        json_t *x = json_object();
-        json_object_set_new(x, "value", json_integer(r->value));
-        json_object_set_new(x, "decided_by", json_string(llmc_decider_name(r->by)));
-        json_object_set_new(x, "detail", json_string(r->detail));
-        json_object_set_new(x, "alternative", r->has_alternative ? shape_json(&r->alternative) : json_null());
-        json_object_set_new(dims, llmc_dim_name(r->dim), x);
-    }
-    json_object_set_new(o, "dims", dims);
-    for (size_t i = 0; i < e->n_runner_ups; i++) json_array_append_new(ru, shape_json(&e->runner_ups[i]));
-    json_object_set_new(o, "runner_ups", ru);
-    return o;
-}
-
-char *llmc_solution_json(const llmc_model *m) {
-    json_t *o = json_object();
-    json_object_set_new(o, "dims", dims_json(&m->dims));
-    json_object_set_new(o, "parameters", json_integer((json_int_t)m->count.total));
-    if (m->spec->has_target_params) {
-        json_object_set_new(o, "target_params", json_integer((json_int_t)m->spec->target_params));
-        json_object_set_new(o, "relative_error", json_real(rel_error(m->count.total, m->spec->target_params)));
-    } else {
-        json_object_set_new(o, "target_params", json_null());
-        json_object_set_new(o, "relative_error", json_null());
-    }
-    json_object_set_new(o, "solver", m->solver ? json_string(m->solver->name) : json_null());
-    json_object_set_new(o, "tolerance", m->spec->has_target_params ? json_real(m->spec->tolerance) : json_null());
-    json_object_set_new(o, "breakdown", count_json(&m->count));
-    llmc_design g;
-    llmc_diags *scratch = llmc_diags_create();
-    if (llmc_design_compute(m->spec, &m->dims, m->ir, &m->count, &m->design, &g, scratch) == 0)
-        json_object_set_new(o, "report", design_json(&g, m->spec));
-    llmc_diags_free(scratch);
-    if (m->explanation) json_object_set_new(o, "explanation", explanation_json(m->explanation));
-    return dump(o);
-}
-
-static json_t *stats_json(const llmc_model_stats *s) {
-    json_t *o = json_object();
-    json_object_set_new(o, "weight_bytes_f32", json_integer((json_int_t)s->weight_bytes_f32));
-    json_object_set_new(o, "weight_bytes_f16", json_integer((json_int_t)s->weight_bytes_f16));
-    json_object_set_new(o, "weight_bytes_bf16", json_integer((json_int_t)s->weight_bytes_bf16));
-    json_object_set_new(o, "weight_bytes_q8_0", json_integer((json_int_t)s->weight_bytes_q8_0));
-    json_object_set_new(o, "kv_bytes_per_token", json_integer((json_int_t)s->kv_bytes_per_token));
-    json_object_set_new(o, "kv_bytes_full_context", json_integer((json_int_t)s->kv_bytes_full_context));
-    json_object_set_new(o, "flops_per_token", json_integer((json_int_t)s->flops_per_token));
-    return o;
-}
-
-/* the layers of a stack: how many, from the IR's parameter annotations */
-static int stack_layers(const llmc_ir *ir, llmc_stack st) {
-    int n = 0;
-    for (size_t t = 0; t < llmc_ir_num_tensors(ir); t++) {
-        const llmc_tensor_info *ti = llmc_ir_tensor(ir, (llmc_tid)t);
-        if (ti->kind == LLMC_TENSOR_PARAM && ti->stack == st && ti->layer + 1 > n) n = ti->layer + 1;
-    }
-    return n;
-}
-
-static json_t *per_layer_json(const llmc_ir *ir) {
-    json_t *a = json_array();
-    const llmc_stack stacks[] = {LLMC_STACK_ENCODER, LLMC_STACK_DECODER};
-    for (int s = 0; s < 2; s++) {
-        int n = stack_layers(ir, stacks[s]);
-        for (int l = 0; l < n; l++) {
-            llmc_param_count c;
-            if (llmc_ir_count_layer(ir, stacks[s], l, &c, NULL) != 0) continue;
-            json_t *o = json_object();
-            json_object_set_new(o, "stack", json_string(llmc_stack_name(stacks[s])));
-            json_object_set_new(o, "layer", json_integer(l));
-            json_object_set_new(o, "parameters", count_json(&c));
-            json_array_append_new(a, o);
-        }
-    }
-    return a;
-}
-
-typedef struct step_rec {
-    const char *name;
-    const char *status;
-    double ms;
-} step_rec;
-
-static char *report_json(const llmc_model *m, const step_rec *steps, size_t n_steps, const llmc_model_stats *stats,
-                         const llmc_diags *d, const llmc_outputs *outs, const char *const *emitters, size_t n_emit,
-                         const double *emit_ms, int threads) {
-    json_t *o = json_object();
-    json_object_set_new(o, "llmc_version", json_string(llmc_version()));
-    json_object_set_new(o, "spec", json_string(m->spec->source_path ? m->spec->source_path : ""));
-    json_object_set_new(o, "name", json_string(m->spec->name));
-    json_object_set_new(o, "template", json_string(m->tmpl->name));
-    json_object_set_new(o, "template_version", json_string(m->tmpl->version));
-    json_object_set_new(o, "solver", m->solver ? json_string(m->solver->name) : json_null());
-    json_object_set_new(o, "threads", json_integer(threads));
-    json_t *sa = json_array();
-    for (size_t i = 0; i < n_steps; i++) {
-        json_t *s = json_object();
-        json_object_set_new(s, "name", json_string(steps[i].name));
-        json_object_set_new(s, "status", json_string(steps[i].status));
-        json_object_set_new(s, "ms", json_real(round(steps[i].ms * 1000.0) / 1000.0));
-        json_array_append_new(sa, s);
-    }
-    json_object_set_new(o, "steps", sa);
-    json_object_set_new(o, "parameters", json_integer((json_int_t)m->count.total));
-    json_object_set_new(o, "breakdown", count_json(&m->count));
-    json_object_set_new(o, "per_layer", per_layer_json(m->ir));
-    json_object_set_new(o, "stats", stats_json(stats));
-    llmc_design g;
-    llmc_diags *scratch = llmc_diags_create();
-    if (llmc_design_compute(m->spec, &m->dims, m->ir, &m->count, &m->design, &g, scratch) == 0)
-        json_object_set_new(o, "design", design_json(&g, m->spec));
-    llmc_diags_free(scratch);
-    json_t *w = json_array();
-    for (size_t i = 0; i < llmc_diags_size(d); i++) {
-        const llmc_diag *g = llmc_diags_get(d, i);
-        if (g->severity != LLMC_SEV_WARNING) continue;
-        char buf[1024];
-        llmc_diag_format(g, buf, sizeof buf);
-        json_array_append_new(w, json_string(buf));
-    }
-    json_object_set_new(o, "warnings", w);
-    json_t *eo = json_object();
-    for (size_t e = 0; e < n_emit; e++) {
-        json_t *x = json_object();
-        json_object_set_new(x, "status", json_string("ok"));
-        json_object_set_new(x, "ms", json_real(round(emit_ms[e] * 1000.0) / 1000.0));
-        json_t *files = json_array();
-        for (size_t i = 0; i < outs->n; i++) {
-            if (strcmp(outs->items[i].emitter, emitters[e])) continue;
-            json_t *f = json_object();
-            json_object_set_new(f, "path", json_string(outs->items[i].path));
-            json_object_set_new(f, "role", json_string(outs->items[i].role));
-            json_array_append_new(files, f);
-        }
-        json_object_set_new(x, "outputs", files);
-        json_object_set_new(eo, emitters[e], x);
-    }
-    json_object_set_new(o, "emitters", eo);
-    return dump(o);
 }
 
 /* ---- compile ------------------------------------------------------------------------------------------ */
@@ -495,7 +276,7 @@ static int resolve_emitters(llmc_host *h, const llmc_compile_params *p, const ll
         }
         return 0;
     }
-    if (spec->n_emit) {
+    if (spec->emit) { /* given, possibly empty (emit: [] runs none) */
         for (size_t i = 0; i < spec->n_emit && *n < MAX_EMITTERS; i++) names[(*n)++] = spec->emit[i];
         return 0;
     }
@@ -514,7 +295,8 @@ static int effective_threads(const llmc_host *h, const llmc_compile_params *p) {
     return t > 256 ? 256 : t;
 }
 
-static int write_text(const char *dir, const char *rel, const char *text, llmc_diags *d) {
+/* One of llmc's own files: written, and recorded in the manifest when one is given. */
+static int write_text(const char *dir, const char *rel, const char *text, llmc_manifest *mf, llmc_diags *d) {
     char path[PATH_MAX];
     int w = snprintf(path, sizeof path, "%s/%s", dir, rel);
     if (w < 0 || (size_t)w >= sizeof path) {
@@ -532,13 +314,36 @@ static int write_text(const char *dir, const char *rel, const char *text, llmc_d
         llmc_error(d, NULL, "cannot write '%s': %s", path, strerror(errno));
         return 1;
     }
+    if (mf && llmc_manifest_add_bytes(mf, NULL, rel, text, n) != 0) {
+        fclose(f);
+        llmc_error(d, NULL, "out of memory recording '%s' in %s", rel, LLMC_MANIFEST_FILE);
+        return 1;
+    }
     return llmc_out_close(f, rel, d);
+}
+
+/* spec.json lists the emitters that ran (--emit and the config's default included; [] for none),
+ * so that compiling it again runs the same ones */
+static int set_spec_emit(llmc_spec *s, const char *const *names, size_t n) {
+    char **list = calloc(n ? n : 1, sizeof *list);
+    if (!list) return -1;
+    for (size_t i = 0; i < n; i++)
+        if (!(list[i] = llmc_strdup(names[i]))) {
+            for (size_t k = 0; k < i; k++) free(list[k]);
+            free(list);
+            return -1;
+        }
+    for (size_t i = 0; i < s->n_emit; i++) free(s->emit[i]);
+    free(s->emit);
+    s->emit = list;
+    s->n_emit = n;
+    return 0;
 }
 
 /* The weight source for the emitters: a checkpoint when one is named, else deterministic init.
  * A checkpoint is matched through the HF layout (the one the safetensors emitter writes). */
-static llmc_weight_source *open_weights(const llmc_model *m, const llmc_compile_params *p, llmc_layout *layout,
-                                        int *rc, llmc_diags *d) {
+llmc_weight_source *llmc_model_open_weights(const llmc_model *m, const llmc_compile_params *p, llmc_layout *layout,
+                                           int *rc, llmc_diags *d) {
     const char *ck = m->spec->weights.checkpoint;
     if (!ck) {
         llmc_weight_source *ws = llmc_weights_create_init(m->ir, m->spec->weights.seed, d);
@@ -553,34 +358,47 @@ static llmc_weight_source *open_weights(const llmc_model *m, const llmc_compile_
     else
         snprintf(path, sizeof path, "%s", ck);
     ck = path;
-    if (access(ck, R_OK) != 0) {
+    if (llmc_check_regular_file(ck) != 0) {
+        const char *why = llmc_read_file_error(ck, errno);
         llmc_diag_add(d, LLMC_SEV_ERROR, llmc_spec_loc(m->spec, "weights.checkpoint"), "weights.checkpoint",
-                      "cannot read checkpoint '%s': %s", ck, strerror(errno));
+                      "cannot read checkpoint '%s': %s", ck, why);
         *rc = LLMC_EXIT_IO;
         return NULL;
+    }
+    /* spec.json records the checkpoint by absolute path: read from OUT/spec.json, a relative
+     * path would resolve against OUT */
+    char *abs = realpath(ck, NULL);
+    if (abs) {
+        free(m->spec->weights.checkpoint);
+        m->spec->weights.checkpoint = abs;
+        ck = abs;
     }
     if (llmc_layout_hf(m->spec, m->ir, layout, d) != 0) {
         *rc = LLMC_EXIT_SPEC;
         return NULL;
     }
-    llmc_weight_source *ws = llmc_weights_open_checkpoint(ck, m->ir, layout, d);
-    if (!ws) *rc = LLMC_EXIT_SPEC;
+    /* a checkpoint's problems are located in the checkpoint: bad content exits 1, I/O 4 */
+    llmc_checkpoint_params cp = llmc_checkpoint_default_params();
+    cp.allow_nonfinite = p->allow_nonfinite;
+    llmc_weights_error why;
+    llmc_weight_source *ws = llmc_weights_open_checkpoint_with(ck, m->ir, layout, &cp, &why, d);
+    if (!ws) *rc = why == LLMC_WEIGHTS_IO_ERROR ? LLMC_EXIT_IO : LLMC_EXIT_SPEC;
     return ws;
 }
 
 int llmc_compile(llmc_host *h, const llmc_compile_params *p, llmc_diags *d) {
     llmc_model m;
-    step_rec steps[16 + MAX_EMITTERS];
+    llmc_step_rec steps[16 + MAX_EMITTERS];
     size_t n_steps = 0;
     int rc = llmc_model_prepare(h, p, &m, d);
     if (rc != LLMC_EXIT_OK) {
         llmc_model_free(&m);
         return rc;
     }
-    steps[n_steps++] = (step_rec){"load_spec", "ok", m.step_ms[0]};
-    steps[n_steps++] = (step_rec){"validate", "ok", m.step_ms[1]};
-    steps[n_steps++] = (step_rec){m.solver ? "solve" : "complete_dims", "ok", m.step_ms[2]};
-    steps[n_steps++] = (step_rec){"build_ir", "ok", m.step_ms[3]};
+    steps[n_steps++] = (llmc_step_rec){"load_spec", "ok", m.step_ms[0]};
+    steps[n_steps++] = (llmc_step_rec){"validate", "ok", m.step_ms[1]};
+    steps[n_steps++] = (llmc_step_rec){m.solver ? "solve" : "complete_dims", "ok", m.step_ms[2]};
+    steps[n_steps++] = (llmc_step_rec){"build_ir", "ok", m.step_ms[3]};
 
     const char *emit_names[MAX_EMITTERS];
     const llmc_plugin *emitters[MAX_EMITTERS];
@@ -594,6 +412,7 @@ int llmc_compile(llmc_host *h, const llmc_compile_params *p, llmc_diags *d) {
     memset(&layout, 0, sizeof layout);
     llmc_outputs *outs = NULL;
     char *text = NULL;
+    bool signals_armed = false;
 
     rc = resolve_emitters(h, p, m.spec, emit_names, &n_emit, scratch, sizeof scratch, d);
     if (rc) goto fail;
@@ -602,6 +421,12 @@ int llmc_compile(llmc_host *h, const llmc_compile_params *p, llmc_diags *d) {
         if (!emitters[i]) rc = LLMC_EXIT_PLUGIN;
     }
     if (rc) goto fail;
+    if (set_spec_emit(m.spec, emit_names, n_emit) != 0) {
+        llmc_error(d, NULL, "out of memory");
+        rc = LLMC_EXIT_IO;
+        goto fail;
+    }
+    for (size_t i = 0; i < n_emit; i++) emit_names[i] = m.spec->emit[i]; /* the old list is freed */
     /* every emitter refuses what it cannot express before anything is written */
     size_t errs = llmc_diags_errors(d);
     for (size_t i = 0; i < n_emit; i++) {
@@ -625,15 +450,18 @@ int llmc_compile(llmc_host *h, const llmc_compile_params *p, llmc_diags *d) {
     double t0 = llmc_now_ms();
     if (n_emit > 0) {
         int wrc = LLMC_EXIT_IO;
-        ws = open_weights(&m, p, &layout, &wrc, d);
+        ws = llmc_model_open_weights(&m, p, &layout, &wrc, d);
         if (!ws) {
             rc = wrc;
             goto fail;
         }
-        steps[n_steps++] = (step_rec){"open_weights", "ok", llmc_now_ms() - t0};
+        steps[n_steps++] = (llmc_step_rec){"open_weights", "ok", llmc_now_ms() - t0};
     }
 
     t0 = llmc_now_ms();
+    /* from here on a stop signal only sets a flag; the steps below poll it and clean up */
+    llmc_stop_signals_arm();
+    signals_armed = true;
     od = llmc_outdir_begin(p->out_dir, p->force, d);
     if (!od) {
         rc = LLMC_EXIT_IO;
@@ -641,21 +469,32 @@ int llmc_compile(llmc_host *h, const llmc_compile_params *p, llmc_diags *d) {
     }
     const char *tmp = llmc_outdir_tmp(od);
     rc = LLMC_EXIT_IO;
+    outs = llmc_outputs_create();
+    if (!outs) {
+        llmc_error(d, NULL, "out of memory");
+        goto fail;
+    }
     text = llmc_spec_to_json(m.spec, &m.dims);
-    if (!text || write_text(tmp, "spec.json", text, d)) goto fail;
+    if (!text || write_text(tmp, "spec.json", text, outs->manifest, d)) goto fail;
+    char spec_hash[65];
+    llmc_sha256_hex(text, strlen(text), spec_hash);
+    llmc_manifest_set_spec_sha256(outs->manifest, spec_hash);
     free(text);
     text = llmc_solution_json(&m);
-    if (!text || write_text(tmp, "solution.json", text, d)) goto fail;
+    if (!text || write_text(tmp, "solution.json", text, outs->manifest, d)) goto fail;
     free(text);
     text = llmc_ir_to_json(m.ir);
-    if (!text || write_text(tmp, "ir.json", text, d)) goto fail;
+    if (!text || write_text(tmp, "ir.json", text, outs->manifest, d)) goto fail;
     free(text);
     text = NULL;
-    steps[n_steps++] = (step_rec){"write_model_files", "ok", llmc_now_ms() - t0};
+    steps[n_steps++] = (llmc_step_rec){"write_model_files", "ok", llmc_now_ms() - t0};
 
-    outs = llmc_outputs_create();
     int threads = effective_threads(h, p);
+    /* the report and the manifest are written last, the marker is the output directory's own; no emitter
+     * may take their names, and the manifest does not list them */
+    const char *const reserved[] = {"compilation_report.json", LLMC_MANIFEST_FILE, LLMC_OUTPUT_MARKER, NULL};
     for (size_t i = 0; i < n_emit; i++) {
+        if (llmc_interrupted()) goto interrupted;
         llmc_emit_ctx ctx;
         memset(&ctx, 0, sizeof ctx);
         ctx.struct_size = sizeof ctx;
@@ -673,19 +512,41 @@ int llmc_compile(llmc_host *h, const llmc_compile_params *p, llmc_diags *d) {
         errs = llmc_diags_errors(d);
         const llmc_emitter_vtable *ev = emitters[i]->vtable;
         if (ev->emit(&ctx, d) != 0 || llmc_diags_errors(d) > errs) {
+            if (llmc_interrupted()) goto interrupted;
             if (llmc_diags_errors(d) == errs) llmc_error(d, "emit", "emitter %s failed", emitters[i]->name);
             llmc_diag_add(d, LLMC_SEV_NOTE, (llmc_loc){0}, NULL, "emitter %s failed; nothing was written to '%s'",
                           emitters[i]->name, p->out_dir);
+            if (llmc_weights_failure(ws) == LLMC_WEIGHTS_BAD_DATA) rc = LLMC_EXIT_SPEC; /* NaN/Inf in the checkpoint */
             goto fail;
+        }
+        /* files the emitter wrote without llmc_out_open are checksummed by reading them back */
+        if (llmc_manifest_scan(outs->manifest, tmp, emitters[i]->name, reserved, d) != 0) goto fail;
+        for (size_t r = 0; reserved[r]; r++) {
+            if (!strcmp(reserved[r], LLMC_OUTPUT_MARKER)) continue; /* outdir's own, there from the start */
+            char path[PATH_MAX];
+            snprintf(path, sizeof path, "%s/%s", tmp, reserved[r]);
+            if (access(path, F_OK) == 0) {
+                llmc_error(d, "emit", "emitter %s wrote '%s', a name llmc reserves for its own file",
+                           emitters[i]->name, reserved[r]);
+                goto fail;
+            }
         }
         emit_ms[i] = llmc_now_ms() - t0;
         if (n_steps < sizeof steps / sizeof *steps) {
             snprintf(step_names[i], sizeof step_names[i], "emit:%s", emitters[i]->name);
-            steps[n_steps++] = (step_rec){step_names[i], "ok", emit_ms[i]};
+            steps[n_steps++] = (llmc_step_rec){step_names[i], "ok", emit_ms[i]};
         }
     }
-    text = report_json(&m, steps, n_steps, &stats, d, outs, emit_names, n_emit, emit_ms, threads);
-    if (!text || write_text(tmp, "compilation_report.json", text, d)) goto fail;
+    if (llmc_interrupted()) goto interrupted;
+    text = llmc_report_json(&m, steps, n_steps, &stats, d, outs, emit_names, n_emit, emit_ms, threads);
+    if (!text || write_text(tmp, "compilation_report.json", text, NULL, d)) goto fail;
+    free(text);
+    text = llmc_manifest_to_json(outs->manifest);
+    if (!text || write_text(tmp, LLMC_MANIFEST_FILE, text, NULL, d)) goto fail;
+    /* the marker, and every file on disk before the rename that publishes them */
+    int sealed = llmc_outdir_seal(od, d);
+    if (llmc_interrupted()) goto interrupted;
+    if (sealed != 0) goto fail;
     if (llmc_outdir_commit(od, d) != 0) {
         od = NULL;
         goto fail;
@@ -700,10 +561,19 @@ int llmc_compile(llmc_host *h, const llmc_compile_params *p, llmc_diags *d) {
         for (size_t i = 0; i < n_emit; i++) printf("%s%s", i ? ", " : " [", emit_names[i]);
         printf("%s\n", n_emit ? "]" : "");
     }
+    if (llmc_interrupted())
+        llmc_diag_add(d, LLMC_SEV_NOTE, (llmc_loc){0}, NULL, "%s arrived after the new output was complete: '%s' "
+                      "holds it", llmc_signal_name(llmc_interrupted()), p->out_dir);
     rc = LLMC_EXIT_OK;
+    goto fail;
+interrupted:
+    rc = 128 + llmc_interrupted();
+    llmc_error(d, NULL, "interrupted by %s: nothing was written to '%s' (an existing one is left as it was) and the "
+               "temporary directory was removed", llmc_signal_name(llmc_interrupted()), p->out_dir);
 fail:
     free(text);
     if (od) llmc_outdir_abort(od);
+    if (signals_armed) llmc_stop_signals_disarm();
     llmc_weights_free(ws);
     llmc_layout_free(&layout);
     llmc_outputs_free(outs);
@@ -770,7 +640,7 @@ int llmc_print_solve_table(FILE *f, const llmc_model *m, llmc_diags *d) {
     int nl[2];
     llmc_param_count layer0[2];
     for (int k = 0; k < 2; k++) {
-        nl[k] = stack_layers(m->ir, stacks[k]);
+        nl[k] = llmc_ir_stack_layers(m->ir, stacks[k]);
         memset(&layer0[k], 0, sizeof layer0[k]);
         if (nl[k] > 0 && llmc_ir_count_layer(m->ir, stacks[k], 0, &layer0[k], d) != 0) return 1;
     }
@@ -796,7 +666,7 @@ int llmc_print_solve_table(FILE *f, const llmc_model *m, llmc_diags *d) {
         if (nl[k]) fprintf(f, "  layers (%s): %d\n", llmc_stack_name(stacks[k]), nl[k]);
     if (s->has_target_params)
         fprintf(f, "\ntarget_params %s, relative error %.4f%% (tolerance %g%%)\n",
-                llmc_fmt_count(s->target_params, a, sizeof a), 100.0 * rel_error(m->count.total, s->target_params),
+                llmc_fmt_count(s->target_params, a, sizeof a), 100.0 * llmc_relative_error(m->count.total, s->target_params),
                 100.0 * s->tolerance);
 
     llmc_design g;
@@ -826,171 +696,4 @@ int llmc_print_solve_table(FILE *f, const llmc_model *m, llmc_diags *d) {
         fprintf(f, "dataset:    %s (tokens per parameter once the tokenizer counts its tokens)\n", s->dataset);
     if (m->explanation) print_explanation(f, m->explanation);
     return 0;
-}
-
-/* ---- validate OUT ------------------------------------------------------------------------------------------ */
-
-static int check_file(const char *dir, const char *rel, FILE *f, llmc_diags *d) {
-    char path[PATH_MAX];
-    snprintf(path, sizeof path, "%s/%s", dir, rel);
-    struct stat st;
-    if (stat(path, &st) != 0 || !S_ISREG(st.st_mode)) {
-        llmc_error(d, rel, "missing from '%s'", dir);
-        return 1;
-    }
-    fprintf(f, "  present  %s (%lld bytes)\n", rel, (long long)st.st_size);
-    return 0;
-}
-
-int llmc_validate_output(llmc_host *h, const char *out_dir, FILE *f, llmc_diags *d) {
-    struct stat st;
-    if (stat(out_dir, &st) != 0 || !S_ISDIR(st.st_mode)) {
-        llmc_error(d, NULL, "'%s' is not a directory", out_dir);
-        return LLMC_EXIT_IO;
-    }
-    fprintf(f, "validating %s\n", out_dir);
-    const char *files[] = {"spec.json", "solution.json", "ir.json", "compilation_report.json"};
-    int missing = 0;
-    for (size_t i = 0; i < 4; i++) missing += check_file(out_dir, files[i], f, d);
-    if (missing) return LLMC_EXIT_IO;
-
-    char path[PATH_MAX];
-    int rc = LLMC_EXIT_SPEC;
-    llmc_spec *spec = NULL;
-    llmc_ir *ir = NULL, *rebuilt = NULL;
-    json_t *sol = NULL, *rep = NULL;
-    json_error_t jerr;
-
-    snprintf(path, sizeof path, "%s/spec.json", out_dir);
-    spec = llmc_spec_load_file(path, d);
-    if (!spec) goto out;
-    fprintf(f, "  ok       spec.json loads as a spec\n");
-
-    snprintf(path, sizeof path, "%s/solution.json", out_dir);
-    sol = json_load_file(path, 0, &jerr);
-    if (!sol || !json_is_object(sol)) {
-        llmc_error(d, "solution.json", "%s:%d:%d: not a JSON object: %s", path, jerr.line, jerr.column, jerr.text);
-        goto out;
-    }
-    json_t *jp = json_object_get(sol, "parameters"), *jd = json_object_get(sol, "dims");
-    if (!json_is_integer(jp) || !json_is_object(jd)) {
-        llmc_error(d, "solution.json", "needs integer 'parameters' and object 'dims'");
-        goto out;
-    }
-    uint64_t sol_params = (uint64_t)json_integer_value(jp);
-    llmc_dims dims;
-    memset(&dims, 0, sizeof dims);
-    const char *k;
-    json_t *v;
-    json_object_foreach(jd, k, v) {
-        int id = llmc_dim_from_name(k);
-        if (id < 0 || !json_is_integer(v) || json_integer_value(v) < 1) {
-            llmc_error(d, "solution.json", "dims.%s: not a known dimension with a positive integer value", k);
-            goto out;
-        }
-        llmc_dims_put(&dims, (llmc_dim_id)id, json_integer_value(v));
-    }
-    /* spec.json carries the solved dims: they must be the solution's */
-    if (spec->dims.set != dims.set || memcmp(spec->dims.v, dims.v, sizeof dims.v) != 0) {
-        for (int i = 0; i < LLMC_DIM_COUNT; i++)
-            if (llmc_dims_has(&dims, (llmc_dim_id)i) != llmc_dims_has(&spec->dims, (llmc_dim_id)i) ||
-                (llmc_dims_has(&dims, (llmc_dim_id)i) && dims.v[i] != spec->dims.v[i]))
-                llmc_error(d, "dims", "%s differs between spec.json and solution.json", llmc_dim_name((llmc_dim_id)i));
-        goto out;
-    }
-    json_t *jt = json_object_get(sol, "target_params");
-    if (spec->has_target_params != json_is_integer(jt) ||
-        (json_is_integer(jt) && (uint64_t)json_integer_value(jt) != spec->target_params)) {
-        llmc_error(d, "target_params", "differs between spec.json and solution.json");
-        goto out;
-    }
-    fprintf(f, "  ok       spec.json and solution.json agree on dims and target_params\n");
-
-    snprintf(path, sizeof path, "%s/ir.json", out_dir);
-    ir = llmc_ir_load_json_file(path, d);
-    if (!ir) goto out;
-    llmc_param_count ir_count;
-    if (llmc_ir_count_params(ir, &ir_count, d) != 0) goto out;
-    char a[32], b[32];
-    if (ir_count.total != sol_params) {
-        llmc_error(d, "parameters", "ir.json counts %s parameters, solution.json says %s",
-                   llmc_fmt_count(ir_count.total, a, sizeof a), llmc_fmt_count(sol_params, b, sizeof b));
-        goto out;
-    }
-    fprintf(f, "  ok       ir.json validates and counts %s parameters, as solution.json says\n",
-            llmc_fmt_count(ir_count.total, a, sizeof a));
-
-    const llmc_plugin *tmpl = llmc_registry_require(h->registry, LLMC_PLUGIN_TEMPLATE, spec->template_name, d);
-    if (!tmpl) {
-        rc = LLMC_EXIT_PLUGIN;
-        goto out;
-    }
-    const llmc_template_vtable *tv = tmpl->vtable;
-    llmc_param_count closed;
-    if (tv->count(spec, &dims, &closed) != 0 || closed.total != sol_params) {
-        llmc_error(d, "parameters", "template %s's closed form gives %s for these dims, solution.json says %s",
-                   tmpl->name, llmc_fmt_count(closed.total, a, sizeof a), llmc_fmt_count(sol_params, b, sizeof b));
-        goto out;
-    }
-    rebuilt = llmc_ir_create();
-    if (rebuilt) set_ir_meta(rebuilt, tmpl, spec);
-    llmc_param_count rb;
-    if (!rebuilt || tv->build_ir(spec, &dims, rebuilt, d) != 0 || llmc_ir_count_params(rebuilt, &rb, d) != 0 ||
-        rb.total != sol_params) {
-        llmc_error(d, "parameters", "rebuilding the IR from spec.json with template %s does not give %s parameters",
-                   tmpl->name, llmc_fmt_count(sol_params, b, sizeof b));
-        goto out;
-    }
-    char *j1 = llmc_ir_to_json(ir), *j2 = llmc_ir_to_json(rebuilt);
-    bool same_ir = j1 && j2 && !strcmp(j1, j2);
-    free(j1);
-    free(j2);
-    if (!same_ir) {
-        llmc_error(d, "ir.json", "differs from the IR template %s builds from spec.json", tmpl->name);
-        goto out;
-    }
-    fprintf(f, "  ok       template %s: closed form = rebuilt IR = ir.json = %s parameters\n", tmpl->name,
-            llmc_fmt_count(sol_params, a, sizeof a));
-
-    snprintf(path, sizeof path, "%s/compilation_report.json", out_dir);
-    rep = json_load_file(path, 0, &jerr);
-    if (!rep || !json_is_object(rep)) {
-        llmc_error(d, "compilation_report.json", "%s:%d:%d: not a JSON object: %s", path, jerr.line, jerr.column,
-                   jerr.text);
-        goto out;
-    }
-    json_t *rp = json_object_get(rep, "parameters");
-    if (!json_is_integer(rp) || (uint64_t)json_integer_value(rp) != sol_params) {
-        llmc_error(d, "compilation_report.json", "parameters differ from solution.json");
-        goto out;
-    }
-    json_t *em = json_object_get(rep, "emitters");
-    size_t n_files = 0;
-    int bad = 0;
-    json_object_foreach(em, k, v) {
-        json_t *outs = json_object_get(v, "outputs");
-        size_t i;
-        json_t *o;
-        json_array_foreach(outs, i, o) {
-            const char *rel = json_string_value(json_object_get(o, "path"));
-            if (!rel) continue;
-            snprintf(path, sizeof path, "%s/%s", out_dir, rel);
-            if (stat(path, &st) != 0) {
-                llmc_error(d, k, "output '%s' listed in compilation_report.json is missing", rel);
-                bad = 1;
-            }
-            n_files++;
-        }
-    }
-    if (bad) goto out;
-    fprintf(f, "  ok       compilation_report.json agrees; %zu emitter outputs present\n", n_files);
-    fprintf(f, "valid\n");
-    rc = LLMC_EXIT_OK;
-out:
-    json_decref(sol);
-    json_decref(rep);
-    llmc_ir_free(ir);
-    llmc_ir_free(rebuilt);
-    llmc_spec_free(spec);
-    return rc;
 }

@@ -34,6 +34,7 @@ typedef struct llmc_compile_params {
     const char *emit;         /* comma-separated emitter names overriding the spec/config, or NULL */
     const char *solver;       /* overrides spec and config, or NULL */
     const char *weights;      /* checkpoint path overriding weights.checkpoint, or NULL */
+    bool allow_nonfinite;     /* import NaN/Inf checkpoint values as they are (default: an error) */
     const char *dtype;        /* float32|float16|bfloat16 (also f32/f16/bf16) overriding precision, or NULL */
     int threads;              /* 0 = config default (0 there = online CPUs) */
     bool progress;            /* progress bars on a TTY */
@@ -73,7 +74,23 @@ LLMC_API char *llmc_solution_json(const llmc_model *m);
  * training, FLOPs); the explanation when asked for. */
 LLMC_API int llmc_print_solve_table(FILE *f, const llmc_model *m, llmc_diags *d);
 
-/* llmc validate OUT: returns an exit code; prints what it checked to f. */
-LLMC_API int llmc_validate_output(llmc_host *h, const char *out_dir, FILE *f, llmc_diags *d);
+/* The weight source the emitters read: the spec's checkpoint (its path then made absolute in the
+ * spec, for spec.json), else deterministic init. layout must outlive the source. NULL with *rc
+ * set to an exit code on failure. */
+struct llmc_layout;
+struct llmc_weight_source;
+LLMC_API struct llmc_weight_source *llmc_model_open_weights(const llmc_model *m, const llmc_compile_params *p,
+                                                           struct llmc_layout *layout, int *rc, llmc_diags *d);
+
+/* llmc validate OUT (validate.c) */
+typedef struct llmc_validate_params {
+    const char *out_dir;
+    bool quick;               /* skip checksums of files larger than LLMC_VALIDATE_QUICK_BYTES */
+} llmc_validate_params;
+#define LLMC_VALIDATE_QUICK_BYTES (64u << 20)
+LLMC_API llmc_validate_params llmc_validate_default_params(void);
+/* Returns an exit code (0 valid, 1 the output does not match, 3 plugin, 4 I/O); prints what it
+ * checked to f, every problem to d. */
+LLMC_API int llmc_validate_output(llmc_host *h, const llmc_validate_params *p, FILE *f, llmc_diags *d);
 
 #endif

@@ -2,16 +2,23 @@
  *
  * A plugin file goes through these gates, in order; the first that fails is its one
  * failure, recorded with the file and a reason a user can act on:
- *   exists -> dlopen (RTLD_NOW | RTLD_LOCAL) -> entry symbol -> manifest != NULL ->
- *   manifest->abi_version (read alone, before anything else) -> plugin count/array.
+ *   exists -> ELF checks on the file (plugin_check.c: header, segments and tables inside the
+ *   file, so a truncated copy cannot crash the dynamic loader) -> dlopen (RTLD_NOW |
+ *   RTLD_LOCAL) -> entry symbol (a function of the plugin, not data) -> manifest != NULL and
+ *   inside the plugin -> manifest->abi_version (read alone, before anything else) -> plugin
+ *   count against the array the manifest points at (the size of its symbol).
  * Then each plugin of the manifest on its own:
- *   name -> allow/disable -> version -> kind -> vtable (struct_size, required functions)
- *   -> not a duplicate -> registered.
+ *   name -> allow/disable -> version -> kind -> vtable (inside the plugin, struct_size,
+ *   required functions present and code of the plugin) -> not a duplicate -> registered.
+ * Every pointer the plugin hands over is checked to lie inside the plugin's loaded image
+ * before it is read, so a corrupt manifest is a load failure and not a crash.
  * A file none of whose plugins got registered is dlclosed again. */
 #include "registry.h"
 
 #include <dirent.h>
 #include <dlfcn.h>
+#include <elf.h>
+#include <link.h>
 #include <errno.h>
 #include <limits.h>
 #include <stdarg.h>
@@ -23,6 +30,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "plugin_check.h"
 #include "util.h"
 
 const char *llmc_plugin_kind_name(llmc_plugin_kind k) {
@@ -226,27 +234,52 @@ static size_t host_vtable_size(uint32_t kind) {
     return 0;
 }
 
-/* Names of the required functions the vtable lacks, comma separated, into buf ("" = none). */
-static void missing_functions(uint32_t kind, const void *vtable, char *buf, size_t n) {
-    const char *names[8];
+/* The functions of a vtable this llmc knows (all of them lie within host_vtable_size), with
+ * whether each is required. Returns how many. */
+typedef struct vt_fn {
+    const char *name;
+    const void *fn;    /* as an object pointer, for range checks (POSIX allows the conversion) */
+    bool required;
+} vt_fn;
+
+#define FN(list, k, v, member, req)                                                 \
+    do {                                                                            \
+        list[k].name = #member;                                                     \
+        memcpy(&list[k].fn, &(v)->member, sizeof list[k].fn);                      \
+        list[k++].required = req;                                                   \
+    } while (0)
+
+static size_t vtable_functions(uint32_t kind, const void *vtable, vt_fn *list) {
     size_t k = 0;
     if (kind == LLMC_PLUGIN_TEMPLATE) {
         const llmc_template_vtable *v = vtable;
-        if (!v->validate) names[k++] = "validate";
-        if (!v->complete_dims) names[k++] = "complete_dims";
-        if (!v->define_problem) names[k++] = "define_problem";
-        if (!v->count) names[k++] = "count";
-        if (!v->build_ir) names[k++] = "build_ir";
+        FN(list, k, v, validate, true);
+        FN(list, k, v, complete_dims, true);
+        FN(list, k, v, define_problem, true);
+        FN(list, k, v, count, true);
+        FN(list, k, v, build_ir, true);
     } else if (kind == LLMC_PLUGIN_SOLVER) {
         const llmc_solver_vtable *v = vtable;
-        if (!v->solve) names[k++] = "solve";
+        FN(list, k, v, solve, true);
     } else if (kind == LLMC_PLUGIN_EMITTER) {
-        const llmc_emitter_vtable *v = vtable; /* check is optional */
-        if (!v->emit) names[k++] = "emit";
+        const llmc_emitter_vtable *v = vtable;
+        FN(list, k, v, check, false);
+        FN(list, k, v, emit, true);
     }
+    return k;
+}
+#undef FN
+
+/* Names of the functions of list that are missing (required and NULL) or, with outside,
+ * set but not code of the plugin: comma separated into buf ("" = none). */
+static void function_names(const vt_fn *list, size_t n, const llmc_plugin_image *img, bool outside, char *buf,
+                           size_t size) {
     size_t o = 0;
     buf[0] = '\0';
-    for (size_t i = 0; i < k && o < n; i++) o += (size_t)snprintf(buf + o, n - o, "%s%s", i ? ", " : "", names[i]);
+    for (size_t i = 0; i < n && o < size; i++) {
+        bool hit = outside ? list[i].fn && !llmc_image_code(img, list[i].fn) : list[i].required && !list[i].fn;
+        if (hit) o += (size_t)snprintf(buf + o, size - o, "%s%s", o ? ", " : "", list[i].name);
+    }
 }
 
 static const llmc_plugin *find_any_kind(const llmc_registry *r, const char *name) {
@@ -257,10 +290,15 @@ static const llmc_plugin *find_any_kind(const llmc_registry *r, const char *name
 
 /* Check desc i of file; register it (pointing at l) or record why not.
  * Returns true if it was registered. */
-static bool add_plugin(llmc_registry *r, const llmc_config *c, llmc_diags *d, lib *l, uint32_t i,
-                       const llmc_plugin_desc *desc) {
+static bool add_plugin(llmc_registry *r, const llmc_config *c, llmc_diags *d, lib *l, const llmc_plugin_image *img,
+                       uint32_t i, const llmc_plugin_desc *desc) {
     const char *file = l->file;
     char shown[80];
+    if (desc->name && !llmc_image_string(img, desc->name)) {
+        fail(r, c, d, file, NULL,
+             "plugin #%u of the manifest: its name is not a string inside the plugin (a corrupt manifest?)", i + 1);
+        return false;
+    }
     if (!desc->name || !desc->name[0]) {
         fail(r, c, d, file, NULL, "plugin #%u of the manifest has no name", i + 1);
         return false;
@@ -280,8 +318,18 @@ static bool add_plugin(llmc_registry *r, const llmc_config *c, llmc_diags *d, li
         skip(r, d, file, name, "not in the config's allow list");
         return false;
     }
+    if (desc->version && !llmc_image_string(img, desc->version)) {
+        fail(r, c, d, file, name, "plugin '%s': its version is not a string inside the plugin (a corrupt manifest?)",
+             name);
+        return false;
+    }
     if (!desc->version || !desc->version[0]) {
         fail(r, c, d, file, name, "plugin '%s' has no version", name);
+        return false;
+    }
+    if (desc->description && !llmc_image_string(img, desc->description)) {
+        fail(r, c, d, file, name,
+             "plugin '%s': its description is not a string inside the plugin (a corrupt manifest?)", name);
         return false;
     }
     uint32_t kind = desc->kind;
@@ -297,6 +345,11 @@ static bool add_plugin(llmc_registry *r, const llmc_config *c, llmc_diags *d, li
         return false;
     }
     /* every vtable starts with uint32_t struct_size: read that alone before trusting the rest */
+    if (!llmc_image_holds(img, desc->vtable, sizeof(uint32_t))) {
+        fail(r, c, d, file, name, "%s '%s': its vtable pointer does not point inside the plugin (a corrupt manifest?)",
+             kname, name);
+        return false;
+    }
     uint32_t size;
     memcpy(&size, desc->vtable, sizeof size);
     if (size < need) {
@@ -306,11 +359,24 @@ static bool add_plugin(llmc_registry *r, const llmc_config *c, llmc_diags *d, li
              kname, name, size, need);
         return false;
     }
-    char missing[128];
-    missing_functions(kind, desc->vtable, missing, sizeof missing);
-    if (missing[0]) {
+    if (!llmc_image_holds(img, desc->vtable, need)) {
+        fail(r, c, d, file, name, "%s '%s': its vtable is cut off by the end of the plugin's data (a corrupt manifest?)",
+             kname, name);
+        return false;
+    }
+    vt_fn fns[8];
+    size_t n_fns = vtable_functions(kind, desc->vtable, fns);
+    char names[128];
+    function_names(fns, n_fns, img, false, names, sizeof names);
+    if (names[0]) {
         fail(r, c, d, file, name, "%s '%s' lacks required function%s %s (NULL in its vtable)", kname, name,
-             strchr(missing, ',') ? "s" : "", missing);
+             strchr(names, ',') ? "s" : "", names);
+        return false;
+    }
+    function_names(fns, n_fns, img, true, names, sizeof names);
+    if (names[0]) {
+        fail(r, c, d, file, name, "%s '%s': function%s %s of its vtable %s not point at code of the plugin (a corrupt "
+             "vtable?)", kname, name, strchr(names, ',') ? "s" : "", names, strchr(names, ',') ? "do" : "does");
         return false;
     }
     const llmc_plugin *other = find_any_kind(r, name);
@@ -351,6 +417,131 @@ static const char *dl_reason(const char *path) {
     return e;
 }
 
+/* What kind of symbol an ELF symbol type is, for messages. */
+static const char *symbol_kind(unsigned type) {
+    switch (type) {
+    case STT_OBJECT: return "a data object";
+    case STT_TLS: return "a thread-local variable";
+    case STT_NOTYPE: return "a symbol without a type";
+    case STT_SECTION: return "a section symbol";
+    case STT_FILE: return "a file symbol";
+    case STT_COMMON: return "a common data object";
+    }
+    return "not a function";
+}
+
+/* How many descriptors the array at p really holds: from the size of the data symbol p lies in
+ * (the dynamic symbol table through dladdr1, else the file's own symbol tables), else up to the
+ * end of its segment (*exact = false). */
+static size_t descriptors_at(const void *p, const llmc_plugin_image *img, const llmc_elf_file *elf, bool *exact) {
+    Dl_info info;
+    const ElfW(Sym) *sym = NULL;
+    uintptr_t a = (uintptr_t)p;
+    *exact = true;
+    if (dladdr1(p, &info, (void **)&sym, RTLD_DL_SYMENT) && sym && info.dli_saddr &&
+        ELF64_ST_TYPE(sym->st_info) == STT_OBJECT) {
+        uintptr_t start = (uintptr_t)info.dli_saddr;
+        if (a >= start && a - start < sym->st_size) return (size_t)((start + sym->st_size - a) / sizeof(llmc_plugin_desc));
+    }
+    uint64_t start, size;
+    if (a >= img->base && llmc_elf_object_at(elf, a - img->base, &start, &size))
+        return (size_t)((start + size - (a - img->base)) / sizeof(llmc_plugin_desc));
+    *exact = false;
+    return llmc_image_room(img, p) / sizeof(llmc_plugin_desc);
+}
+
+/* The entry symbol's manifest, every file-level check passed; NULL after recording why not. */
+static const llmc_plugin_manifest *read_manifest(llmc_registry *r, const llmc_config *c, llmc_diags *d,
+                                                 const char *real, void *handle, const llmc_plugin_image *img,
+                                                 const llmc_elf_file *elf) {
+    dlerror();
+    void *sym = dlsym(handle, LLMC_PLUGIN_ENTRY_SYMBOL);
+    if (!sym) {
+        fail(r, c, d, real, NULL,
+             "no entry symbol '" LLMC_PLUGIN_ENTRY_SYMBOL "' (not an llmc plugin, or built without "
+             "LLMC_DEFINE_PLUGIN_ENTRY)");
+        return NULL;
+    }
+    /* the entry must be a function of the plugin: calling data would crash */
+    Dl_info info;
+    const ElfW(Sym) *esym = NULL;
+    if (dladdr1(sym, &info, (void **)&esym, RTLD_DL_SYMENT) && esym && info.dli_saddr == sym) {
+        unsigned type = ELF64_ST_TYPE(esym->st_info);
+        if (type != STT_FUNC && type != STT_GNU_IFUNC) {
+            fail(r, c, d, real, NULL,
+                 "the entry symbol '" LLMC_PLUGIN_ENTRY_SYMBOL "' is %s, not a function (define it with "
+                 "LLMC_DEFINE_PLUGIN_ENTRY)",
+                 symbol_kind(type));
+            return NULL;
+        }
+    }
+    if (!llmc_image_code(img, sym)) {
+        fail(r, c, d, real, NULL,
+             "the entry symbol '" LLMC_PLUGIN_ENTRY_SYMBOL "' is not code of the plugin (define it with "
+             "LLMC_DEFINE_PLUGIN_ENTRY)");
+        return NULL;
+    }
+    llmc_plugin_entry_fn entry;
+    memcpy(&entry, &sym, sizeof entry); /* object -> function pointer, the POSIX way */
+    const llmc_plugin_manifest *m = entry();
+    if (!m) {
+        fail(r, c, d, real, NULL, LLMC_PLUGIN_ENTRY_SYMBOL "() returned no manifest (NULL)");
+        return NULL;
+    }
+    if (!llmc_image_holds(img, m, sizeof(uint32_t))) {
+        fail(r, c, d, real, NULL,
+             LLMC_PLUGIN_ENTRY_SYMBOL "() returned a manifest that is not inside the plugin (it must be static data "
+             "of the plugin, as LLMC_DEFINE_PLUGIN_ENTRY makes it)");
+        return NULL;
+    }
+    /* The first field is the only one whose meaning every ABI version shares. */
+    uint32_t abi;
+    memcpy(&abi, m, sizeof abi);
+    if (abi != LLMC_ABI_VERSION) {
+        fail(r, c, d, real, NULL,
+             "plugin built for llmc ABI %u, this llmc has ABI %u (rebuild the plugin against this llmc's SDK)", abi,
+             (unsigned)LLMC_ABI_VERSION);
+        return NULL;
+    }
+    if (!llmc_image_holds(img, m, sizeof *m)) {
+        fail(r, c, d, real, NULL, "the manifest is cut off by the end of the plugin's data (a corrupt manifest?)");
+        return NULL;
+    }
+    if (m->n_plugins == 0) {
+        fail(r, c, d, real, NULL, "the manifest lists no plugins");
+        return NULL;
+    }
+    if (m->n_plugins > LLMC_REGISTRY_MAX_PLUGINS_PER_FILE) {
+        fail(r, c, d, real, NULL, "the manifest claims %u plugins (more than %d: a corrupt manifest?)", m->n_plugins,
+             LLMC_REGISTRY_MAX_PLUGINS_PER_FILE);
+        return NULL;
+    }
+    if (!m->plugins) {
+        fail(r, c, d, real, NULL, "the manifest lists %u plugins but its plugin array is NULL", m->n_plugins);
+        return NULL;
+    }
+    bool exact;
+    size_t holds = descriptors_at(m->plugins, img, elf, &exact);
+    if (holds == 0 && !exact) {
+        fail(r, c, d, real, NULL, "the manifest's plugin array is not inside the plugin (a corrupt manifest?)");
+        return NULL;
+    }
+    if (m->n_plugins > holds) {
+        if (exact)
+            fail(r, c, d, real, NULL,
+                 "the manifest claims %u plugins, but its plugin array holds %zu (a corrupt manifest: "
+                 "LLMC_DEFINE_PLUGIN_ENTRY counts the array for you)",
+                 m->n_plugins, holds);
+        else
+            fail(r, c, d, real, NULL,
+                 "the manifest claims %u plugins, but the plugin's data ends after %zu descriptors (a corrupt "
+                 "manifest: LLMC_DEFINE_PLUGIN_ENTRY counts the array for you)",
+                 m->n_plugins, holds);
+        return NULL;
+    }
+    return m;
+}
+
 /* explicit: listed under plugins: (a missing file then names the config) */
 static int load_one(llmc_registry *r, const char *path, const llmc_config *c, llmc_diags *d, bool explicit) {
     size_t failures_before = r->n_failures;
@@ -379,52 +570,27 @@ static int load_one(llmc_registry *r, const char *path, const llmc_config *c, ll
         return -1;
     }
 
+    char why[512];
+    llmc_elf_file *elf = llmc_elf_file_check(real, why, sizeof why);
+    if (!elf) {
+        fail(r, c, d, real, NULL, "cannot be loaded as a shared object: %s", why);
+        return -1;
+    }
     dlerror();
     void *handle = dlopen(real, RTLD_NOW | RTLD_LOCAL);
     if (!handle) {
         fail(r, c, d, real, NULL, "cannot be loaded as a shared object: %s", dl_reason(real));
+        llmc_elf_file_free(elf);
         return -1;
     }
-    dlerror();
-    void *sym = dlsym(handle, LLMC_PLUGIN_ENTRY_SYMBOL);
-    if (!sym) {
-        fail(r, c, d, real, NULL,
-             "no entry symbol '" LLMC_PLUGIN_ENTRY_SYMBOL "' (not an llmc plugin, or built without "
-             "LLMC_DEFINE_PLUGIN_ENTRY)");
-        dlclose(handle);
-        return -1;
-    }
-    llmc_plugin_entry_fn entry;
-    memcpy(&entry, &sym, sizeof entry); /* object -> function pointer, the POSIX way */
-    const llmc_plugin_manifest *m = entry();
+    llmc_plugin_image img;
+    const llmc_plugin_manifest *m = NULL;
+    if (llmc_plugin_image_of(handle, &img) != 0)
+        fail(r, c, d, real, NULL, "the dynamic loader does not say where it loaded the file (cannot check the plugin)");
+    else
+        m = read_manifest(r, c, d, real, handle, &img, elf);
+    llmc_elf_file_free(elf);
     if (!m) {
-        fail(r, c, d, real, NULL, LLMC_PLUGIN_ENTRY_SYMBOL "() returned no manifest (NULL)");
-        dlclose(handle);
-        return -1;
-    }
-    /* The first field is the only one whose meaning every ABI version shares. */
-    uint32_t abi;
-    memcpy(&abi, m, sizeof abi);
-    if (abi != LLMC_ABI_VERSION) {
-        fail(r, c, d, real, NULL,
-             "plugin built for llmc ABI %u, this llmc has ABI %u (rebuild the plugin against this llmc's SDK)", abi,
-             (unsigned)LLMC_ABI_VERSION);
-        dlclose(handle);
-        return -1;
-    }
-    if (m->n_plugins == 0) {
-        fail(r, c, d, real, NULL, "the manifest lists no plugins");
-        dlclose(handle);
-        return -1;
-    }
-    if (m->n_plugins > LLMC_REGISTRY_MAX_PLUGINS_PER_FILE) {
-        fail(r, c, d, real, NULL, "the manifest claims %u plugins (more than %d: a corrupt manifest?)", m->n_plugins,
-             LLMC_REGISTRY_MAX_PLUGINS_PER_FILE);
-        dlclose(handle);
-        return -1;
-    }
-    if (!m->plugins) {
-        fail(r, c, d, real, NULL, "the manifest lists %u plugins but its plugin array is NULL", m->n_plugins);
         dlclose(handle);
         return -1;
     }
@@ -438,7 +604,7 @@ static int load_one(llmc_registry *r, const char *path, const llmc_config *c, ll
     }
     l->handle = handle;
     size_t registered = 0;
-    for (uint32_t i = 0; i < m->n_plugins; i++) registered += add_plugin(r, c, d, l, i, &m->plugins[i]);
+    for (uint32_t i = 0; i < m->n_plugins; i++) registered += add_plugin(r, c, d, l, &img, i, &m->plugins[i]);
     if (registered == 0 || ptr_push((void ***)&r->libs, &r->n_libs, l) != 0) {
         if (registered) {
             /* could not keep the library: take its plugins back out before closing it */

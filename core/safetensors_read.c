@@ -8,16 +8,20 @@
  * size and a hard cap, shapes (non-negative, at most 8 dims, products without overflow),
  * byte sizes against data_offsets, offsets against the data section, and the tensors must
  * tile the data section exactly (no overlap, no gap, nothing after the last one), which is
- * the rule of the format's reference implementation. Files are memory-mapped read-only. */
+ * the rule of the format's reference implementation. A file's header is read with pread and
+ * the file memory-mapped read-only for its data; llmc_st_read copies data under a SIGBUS guard
+ * (map_guard.h), so a file truncated while it is read gives an I/O error, not a crash. */
 #include <errno.h>
 #include <fcntl.h>
 #include <jansson.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "map_guard.h"
 #include "util.h"
 #include "weights_internal.h"
 
@@ -197,37 +201,42 @@ static void msort(size_t *idx, size_t *tmp, size_t n, const llmc_st_tensor *t, i
     memcpy(idx, tmp, n * sizeof *idx);
 }
 
-llmc_st_file *llmc_st_open_buffer(const void *data, size_t len, const char *name, llmc_diags *d) {
-    if (!name) name = "<buffer>";
-    st_err e = {d, name, 0};
-    const uint8_t *p = data;
-    if (len < 8) {
-        err_at(&e, NULL, "not a safetensors file: %zu bytes, too short for the 8-byte header length", len);
-        return NULL;
-    }
+/* The 8-byte little-endian header length at p, checked against a file of len bytes. */
+static bool header_length(st_err *e, const uint8_t p[8], uint64_t len, uint64_t *out) {
     uint64_t n = 0;
     for (int i = 7; i >= 0; i--) n = (n << 8) | p[i];
     if (n > len - 8) {
-        err_at(&e, NULL, "header length %llu is past the end of the file (%zu bytes after the length field)",
-               (unsigned long long)n, len - 8);
-        return NULL;
+        err_at(e, NULL, "header length %llu is past the end of the file (%llu bytes after the length field)",
+               (unsigned long long)n, (unsigned long long)(len - 8));
+        return false;
     }
     if (n > ST_MAX_HEADER) {
-        err_at(&e, NULL, "header length %llu exceeds the %u-byte limit", (unsigned long long)n, ST_MAX_HEADER);
-        return NULL;
+        err_at(e, NULL, "header length %llu exceeds the %u-byte limit", (unsigned long long)n, ST_MAX_HEADER);
+        return false;
     }
-    if (n < 2 || p[8] != '{') {
-        err_at(&e, NULL, "header does not start with '{' (not a safetensors file?)");
+    if (n < 2) {
+        err_at(e, NULL, "header does not start with '{' (not a safetensors file?)");
+        return false;
+    }
+    *out = n;
+    return true;
+}
+
+/* Parse and validate the n-byte JSON header of a file whose data section has data_len bytes.
+ * The caller points base, size, data (and map) at the bytes. */
+static llmc_st_file *parse_header(st_err *e, const char *text, uint64_t n, uint64_t data_len, const char *name) {
+    if (text[0] != '{') {
+        err_at(e, NULL, "header does not start with '{' (not a safetensors file?)");
         return NULL;
     }
     json_error_t jerr;
-    json_t *root = json_loadb((const char *)p + 8, (size_t)n, JSON_REJECT_DUPLICATES, &jerr);
+    json_t *root = json_loadb(text, (size_t)n, JSON_REJECT_DUPLICATES, &jerr);
     if (!root) {
-        err_at(&e, NULL, "header is not valid JSON at byte %d: %s", jerr.position, jerr.text);
+        err_at(e, NULL, "header is not valid JSON at byte %d: %s", jerr.position, jerr.text);
         return NULL;
     }
     if (!json_is_object(root)) {
-        err_at(&e, NULL, "header is not a JSON object");
+        err_at(e, NULL, "header is not a JSON object");
         json_decref(root);
         return NULL;
     }
@@ -235,10 +244,7 @@ llmc_st_file *llmc_st_open_buffer(const void *data, size_t len, const char *name
     llmc_st_file *f = calloc(1, sizeof *f);
     if (!f) goto oom;
     f->name = llmc_strdup(name);
-    f->base = p;
-    f->size = len;
-    f->data = p + 8 + n;
-    f->data_len = (uint64_t)(len - 8 - n);
+    f->data_len = data_len;
     size_t cap = json_object_size(root);
     f->tensors = calloc(cap ? cap : 1, sizeof *f->tensors);
     if (!f->name || !f->tensors) goto oom;
@@ -249,7 +255,7 @@ llmc_st_file *llmc_st_open_buffer(const void *data, size_t len, const char *name
     json_object_foreach(root, key, val) {
         if (strcmp(key, "__metadata__") == 0) {
             if (!json_is_object(val)) {
-                err_at(&e, NULL, "__metadata__ is not an object of strings");
+                err_at(e, NULL, "__metadata__ is not an object of strings");
                 ok = false;
                 continue;
             }
@@ -260,7 +266,7 @@ llmc_st_file *llmc_st_open_buffer(const void *data, size_t len, const char *name
             json_t *mv;
             json_object_foreach(val, mk, mv) {
                 if (!json_is_string(mv)) {
-                    err_at(&e, NULL, "__metadata__ value of '%s' is not a string (the format allows strings only)", mk);
+                    err_at(e, NULL, "__metadata__ value of '%s' is not a string (the format allows strings only)", mk);
                     ok = false;
                     continue;
                 }
@@ -275,7 +281,7 @@ llmc_st_file *llmc_st_open_buffer(const void *data, size_t len, const char *name
         t->name = llmc_strdup(key);
         if (!t->name) goto oom;
         f->n++;
-        parse_entry(&e, key, val, f->data_len, t, &ok);
+        parse_entry(e, key, val, f->data_len, t, &ok);
     }
     json_decref(root);
     root = NULL;
@@ -291,18 +297,18 @@ llmc_st_file *llmc_st_open_buffer(const void *data, size_t len, const char *name
     for (size_t i = 0; i < f->n; i++) {
         const llmc_st_tensor *t = &f->tensors[idx[i]];
         if (t->begin < expect) {
-            err_at(&e, t->name, "data_offsets [%llu, %llu) overlap tensor '%s'", (unsigned long long)t->begin,
+            err_at(e, t->name, "data_offsets [%llu, %llu) overlap tensor '%s'", (unsigned long long)t->begin,
                    (unsigned long long)t->end, prev ? prev : "?");
         } else if (t->begin > expect) {
-            err_at(&e, t->name, "data_offsets begin at %llu, leaving a gap of %llu unused bytes before it",
+            err_at(e, t->name, "data_offsets begin at %llu, leaving a gap of %llu unused bytes before it",
                    (unsigned long long)t->begin, (unsigned long long)(t->begin - expect));
         }
         if (t->end > expect) { expect = t->end; prev = t->name; }
     }
-    if (e.n == 0 && expect != f->data_len)
-        err_at(&e, NULL, "data section has %llu bytes but the tensors cover only %llu (trailing bytes)",
+    if (e->n == 0 && expect != f->data_len)
+        err_at(e, NULL, "data section has %llu bytes but the tensors cover only %llu (trailing bytes)",
                (unsigned long long)f->data_len, (unsigned long long)expect);
-    if (e.n) { free(idx); free(tmp); goto fail; }
+    if (e->n) { free(idx); free(tmp); goto fail; }
     /* name index for llmc_st_find */
     for (size_t i = 0; i < f->n; i++) idx[i] = i;
     msort(idx, tmp, f->n, f->tensors, 1);
@@ -311,28 +317,74 @@ llmc_st_file *llmc_st_open_buffer(const void *data, size_t len, const char *name
     return f;
 
 oom:
-    err_at(&e, NULL, "out of memory reading the header");
+    err_at(e, NULL, "out of memory reading the header");
 fail:
     json_decref(root);
-    llmc_st_close(f); /* f->map is still NULL: the caller owns the mapping until we succeed */
+    llmc_st_close(f); /* f->map is still NULL: the caller owns the bytes until we succeed */
     return NULL;
 }
 
-llmc_st_file *llmc_st_open(const char *path, llmc_diags *d) {
+llmc_st_file *llmc_st_open_buffer(const void *data, size_t len, const char *name, llmc_diags *d) {
+    if (!name) name = "<buffer>";
+    st_err e = {d, name, 0};
+    const uint8_t *p = data;
+    if (len < 8) {
+        err_at(&e, NULL, "not a safetensors file: %zu bytes, too short for the 8-byte header length", len);
+        return NULL;
+    }
+    uint64_t n;
+    if (!header_length(&e, p, len, &n)) return NULL;
+    llmc_st_file *f = parse_header(&e, (const char *)p + 8, n, len - 8 - n, name);
+    if (!f) return NULL;
+    f->base = p;
+    f->size = len;
+    f->data = p + 8 + n;
+    return f;
+}
+
+/* n bytes at off, all of them (false + errno; errno 0 when the file ended first) */
+static bool pread_all(int fd, void *buf, size_t n, uint64_t off) {
+    size_t got = 0;
+    while (got < n) {
+        ssize_t k = pread(fd, (char *)buf + got, n - got, (off_t)(off + got));
+        if (k < 0 && errno == EINTR) continue;
+        if (k <= 0) {
+            if (k == 0) errno = 0;
+            return false;
+        }
+        got += (size_t)k;
+    }
+    return true;
+}
+
+static void read_failed(st_err *e, bool *io_error, const char *what) {
+    if (errno)
+        err_at(e, NULL, "cannot read the %s: %s", what, strerror(errno));
+    else
+        err_at(e, NULL, "cannot read the %s: the file shrank while it was read (truncated by another process?)",
+               what);
+    if (io_error) *io_error = true;
+}
+
+llmc_st_file *llmc_st_open_file(const char *path, bool *io_error, llmc_diags *d) {
     st_err e = {d, path, 0};
-    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    if (io_error) *io_error = false;
+    int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK); /* a FIFO must not block us */
     if (fd < 0) {
         err_at(&e, NULL, "cannot open: %s", strerror(errno));
+        if (io_error) *io_error = true;
         return NULL;
     }
     struct stat st;
     if (fstat(fd, &st) != 0) {
         err_at(&e, NULL, "cannot stat: %s", strerror(errno));
+        if (io_error) *io_error = true;
         close(fd);
         return NULL;
     }
     if (!S_ISREG(st.st_mode)) {
         err_at(&e, NULL, "not a regular file");
+        if (io_error) *io_error = true;
         close(fd);
         return NULL;
     }
@@ -342,21 +394,92 @@ llmc_st_file *llmc_st_open(const char *path, llmc_diags *d) {
         close(fd);
         return NULL;
     }
-    size_t size = (size_t)st.st_size;
-    void *map = mmap(NULL, size, PROT_READ, MAP_PRIVATE, fd, 0);
-    int merr = errno;
-    close(fd);
-    if (map == MAP_FAILED) {
-        err_at(&e, NULL, "cannot map %zu bytes: %s", size, strerror(merr));
+    /* the header through pread: a file that shrinks meanwhile reads short instead of faulting */
+    uint64_t size = (uint64_t)st.st_size, n;
+    uint8_t len8[8];
+    char *text = NULL;
+    llmc_st_file *f = NULL;
+    if (!pread_all(fd, len8, 8, 0)) {
+        read_failed(&e, io_error, "header length");
+    } else if (header_length(&e, len8, size, &n)) {
+        text = malloc((size_t)n);
+        if (!text)
+            err_at(&e, NULL, "out of memory for the %llu-byte header", (unsigned long long)n);
+        else if (!pread_all(fd, text, (size_t)n, 8))
+            read_failed(&e, io_error, "header");
+        else
+            f = parse_header(&e, text, n, size - 8 - n, path);
+    }
+    free(text);
+    if (!f) {
+        close(fd);
         return NULL;
     }
-    llmc_st_file *f = llmc_st_open_buffer(map, size, path, d);
-    if (!f) {
-        munmap(map, size);
+    void *map = size > (uint64_t)SIZE_MAX ? MAP_FAILED : mmap(NULL, (size_t)size, PROT_READ, MAP_PRIVATE, fd, 0);
+    int merr = size > (uint64_t)SIZE_MAX ? EFBIG : errno;
+    close(fd);
+    if (map == MAP_FAILED) {
+        err_at(&e, NULL, "cannot map %llu bytes: %s", (unsigned long long)size, strerror(merr));
+        if (io_error) *io_error = true;
+        llmc_st_close(f);
         return NULL;
     }
     f->map = map;
+    f->base = map;
+    f->size = (size_t)size;
+    f->data = f->base + 8 + n;
     return f;
+}
+
+llmc_st_file *llmc_st_open(const char *path, llmc_diags *d) { return llmc_st_open_file(path, NULL, d); }
+
+void llmc_st_bytes(const llmc_st_file *f, const void **base, size_t *size) {
+    *base = f ? f->base : NULL;
+    *size = f ? f->size : 0;
+}
+
+const char *llmc_st_name(const llmc_st_file *f) { return f ? f->name : NULL; }
+
+/* the copy, alone in its frame (nothing it changes is read after a fault's jump) */
+static void copy_bytes(void *out, const uint8_t *from, size_t n) { memcpy(out, from, n); }
+
+int llmc_st_read(const llmc_st_file *f, const llmc_st_tensor *t, uint64_t offset, size_t n, void *out,
+                 llmc_diags *d) {
+    uint64_t end;
+    if (!f || !t || !out || !llmc_add_u64(offset, n, &end) || end > t->end - t->begin) {
+        llmc_error(d, NULL, "safetensors: read of bytes [%llu, +%zu) outside tensor '%s'", (unsigned long long)offset,
+                   n, t && t->name ? t->name : "?");
+        return -1;
+    }
+    if (n == 0) return 0;
+    if (llmc_map_guard_install() != 0) {
+        llmc_error(d, NULL, "safetensors: cannot install the SIGBUS handler that guards mapped reads: %s",
+                   strerror(errno));
+        return -1;
+    }
+    llmc_map_guard g;
+    if (sigsetjmp(g.jump, 0) != 0) {
+        llmc_map_guard_leave(&g);
+        llmc_st_report_fault(f, t, g.fault, d);
+        return -1;
+    }
+    llmc_map_guard_enter(&g, f->base, f->size);
+    copy_bytes(out, f->data + t->begin + offset, n);
+    llmc_map_guard_leave(&g);
+    return 0;
+}
+
+void llmc_st_report_fault(const llmc_st_file *f, const llmc_st_tensor *t, uintptr_t fault, llmc_diags *d) {
+    unsigned long long at = (unsigned long long)(fault - (uintptr_t)f->base);
+    struct stat st;
+    char now[64] = "";
+    if (stat(f->name, &st) == 0) snprintf(now, sizeof now, "; it now has %lld", (long long)st.st_size);
+    char *key = llmc_asprintf("tensor '%s'", t ? t->name : "?");
+    llmc_diag_add(d, LLMC_SEV_ERROR, (llmc_loc){f->name, 0, 0}, key,
+                  "cannot read byte %llu of the file: it shrank while it was being read (it had %zu bytes%s; "
+                  "truncated or rewritten in place by another process?)",
+                  at, f->size, now);
+    free(key);
 }
 
 size_t llmc_st_num_tensors(const llmc_st_file *f) { return f ? f->n : 0; }

@@ -15,6 +15,7 @@
 #include <strings.h>
 
 #include "doc.h"
+#include "keyindex.h"
 #include "llmc/expr.h"
 #include "util.h"
 
@@ -564,6 +565,7 @@ static void read_emit(ctx *c, const llmc_doc_node *root) {
     }
     s->emit = calloc(n->n_items ? n->n_items : 1, sizeof *s->emit);
     if (!s->emit) { err_at(c, key_loc(c, e), "emit", "out of memory"); return; }
+    llmc_key_index listed = llmc_key_index_init(); /* repeats found in O(1) each */
     for (size_t i = 0; i < n->n_items; i++) {
         char path[48];
         snprintf(path, sizeof path, "emit[%zu]", i);
@@ -572,15 +574,17 @@ static void read_emit(ctx *c, const llmc_doc_node *root) {
         vstate st = read_plugin_name(c, &item, path, &name);
         if (st == V_ABSENT) err_at(c, node_loc(c, n->items[i]), path, "expected an emitter name, got null");
         if (st != V_OK) continue;
-        bool dup = false;
-        for (size_t k = 0; k < s->n_emit && !dup; k++) dup = !strcmp(s->emit[k], name);
-        if (dup) {
+        if (llmc_key_index_find(&listed, s->n_emit, name, strlen(name), llmc_key_at_strv, s->emit) !=
+            LLMC_KEY_INDEX_NONE) {
             err_at(c, node_loc(c, n->items[i]), path, "emitter '%s' is listed twice", name);
             free(name);
             continue;
         }
         s->emit[s->n_emit++] = name;
+        if (llmc_key_index_add(&listed, s->n_emit - 1, llmc_key_at_strv, s->emit) != 0)
+            err_at(c, node_loc(c, n->items[i]), path, "out of memory");
     }
+    llmc_key_index_free(&listed);
 }
 
 static void read_emit_options(ctx *c, const llmc_doc_node *root) {
@@ -613,19 +617,13 @@ static void read_emit_options(ctx *c, const llmc_doc_node *root) {
                 err_at(c, key_loc(c, oe), opath, "expected a single value, got %s", llmc_doc_kind_desc(oe->value));
                 continue;
             }
-            llmc_emit_option *o = &s->emit_options[s->n_emit_options];
-            o->emitter = llmc_strdup(em->key);
-            o->key = llmc_strdup(oe->key);
-            o->value = llmc_strdup(oe->value->text);
+            /* the strings are the source tree's (s->doc), which lives as long as the spec */
+            llmc_emit_option *o = &s->emit_options[s->n_emit_options++];
+            o->emitter = em->key;
+            o->key = oe->key;
+            o->value = oe->value->text;
             o->loc = entry_loc(c, oe);
             o->loc.file = s->source_path;
-            if (!o->emitter || !o->key || !o->value) {
-                free(o->emitter); free(o->key); free(o->value);
-                memset(o, 0, sizeof *o);
-                err_at(c, key_loc(c, oe), opath, "out of memory");
-                continue;
-            }
-            s->n_emit_options++;
         }
     }
 }
@@ -645,18 +643,12 @@ static void read_solver_options(ctx *c, const llmc_doc_node *root) {
             err_at(c, key_loc(c, oe), path, "expected a single value, got %s", llmc_doc_kind_desc(oe->value));
             continue;
         }
-        llmc_solver_option *o = &s->solver_options[s->n_solver_options];
-        o->key = llmc_strdup(oe->key);
-        o->value = llmc_strdup(oe->value->text);
+        /* the strings are the source tree's (s->doc), which lives as long as the spec */
+        llmc_solver_option *o = &s->solver_options[s->n_solver_options++];
+        o->key = oe->key;
+        o->value = oe->value->text;
         o->loc = entry_loc(c, oe);
         o->loc.file = s->source_path;
-        if (!o->key || !o->value) {
-            free(o->key); free(o->value);
-            memset(o, 0, sizeof *o);
-            err_at(c, key_loc(c, oe), path, "out of memory");
-            continue;
-        }
-        s->n_solver_options++;
     }
 }
 
@@ -1037,17 +1029,8 @@ void llmc_spec_free(llmc_spec *s) {
     free(s->constraints);
     for (size_t i = 0; i < s->n_emit; i++) free(s->emit[i]);
     free(s->emit);
-    for (size_t i = 0; i < s->n_emit_options; i++) {
-        free(s->emit_options[i].emitter);
-        free(s->emit_options[i].key);
-        free(s->emit_options[i].value);
-    }
-    free(s->emit_options);
-    for (size_t i = 0; i < s->n_solver_options; i++) {
-        free(s->solver_options[i].key);
-        free(s->solver_options[i].value);
-    }
-    free(s->solver_options);
+    free(s->emit_options); /* their strings are s->doc's */
+    free(s->solver_options); /* so are these */
     llmc_doc_free(s->doc);
     free(s);
 }
@@ -1120,7 +1103,8 @@ llmc_spec *llmc_spec_load_file(const char *path, llmc_diags *d) {
         if (errno == EFBIG)
             llmc_diag_add(d, LLMC_SEV_ERROR, loc, NULL, "spec file is larger than %zu MiB", LLMC_DOC_MAX_BYTES >> 20);
         else
-            llmc_diag_add(d, LLMC_SEV_ERROR, loc, NULL, "cannot read the spec file: %s", strerror(errno));
+            llmc_diag_add(d, LLMC_SEV_ERROR, loc, NULL, "cannot read the spec file: %s",
+                          llmc_read_file_error(path, errno));
         return NULL;
     }
     llmc_spec *s = llmc_spec_load_string(text, len, path, LLMC_SPEC_FORMAT_AUTO, d);

@@ -205,7 +205,7 @@ static json_t *build(const llmc_spec *s, const llmc_dims *solved, bool *ok) {
     /* a tolerance without a budget means nothing (and would warn when spec.json is reloaded) */
     put(root, "tolerance", s->has_target_params ? json_real(s->tolerance) : json_null());
 
-    if (s->n_emit > 0) {
+    if (s->emit) { /* given, possibly empty: [] runs no emitter */
         json_t *emit = json_array();
         if (emit)
             for (size_t i = 0; i < s->n_emit; i++)

@@ -2,11 +2,13 @@
 #include "util.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <time.h>
+#include <unistd.h>
 
 char *llmc_strdup(const char *s) {
     if (!s) return NULL;
@@ -45,32 +47,76 @@ char *llmc_asprintf(const char *fmt, ...) {
     return p;
 }
 
-char *llmc_read_file(const char *path, size_t max_bytes, size_t *len) {
-    FILE *f = fopen(path, "rb");
-    if (!f) return NULL;
+/* Why path is not a regular file, for messages (NULL if it is one or cannot be examined). */
+static const char *special_kind(mode_t mode) {
+    if (S_ISREG(mode)) return NULL;
+    if (S_ISDIR(mode)) return "is a directory";
+    if (S_ISFIFO(mode)) return "is a FIFO (named pipe), not a regular file";
+    if (S_ISSOCK(mode)) return "is a socket, not a regular file";
+    if (S_ISCHR(mode) || S_ISBLK(mode)) return "is a device, not a regular file";
+    return "is not a regular file";
+}
+
+const char *llmc_read_file_error(const char *path, int err) {
+    if (err == EISDIR) return "is a directory";
+    if (err == ENOTSUP && path) {
+        struct stat st;
+        const char *kind = stat(path, &st) == 0 ? special_kind(st.st_mode) : NULL;
+        return kind ? kind : "is not a regular file";
+    }
+    return strerror(err);
+}
+
+int llmc_check_regular_file(const char *path) {
     struct stat st;
-    if (fstat(fileno(f), &st) != 0) { int e = errno; fclose(f); errno = e; return NULL; }
-    if (S_ISDIR(st.st_mode)) { fclose(f); errno = EISDIR; return NULL; }
-    size_t cap = 4096, n = 0;
+    if (!path) { errno = EINVAL; return -1; }
+    if (stat(path, &st) != 0) return -1;
+    if (special_kind(st.st_mode)) { errno = S_ISDIR(st.st_mode) ? EISDIR : ENOTSUP; return -1; }
+    return access(path, R_OK);
+}
+
+static char *fail_closing(int fd, char *buf, int err) {
+    free(buf);
+    if (fd >= 0) close(fd);
+    errno = err;
+    return NULL;
+}
+
+char *llmc_read_file(const char *path, size_t max_bytes, size_t *len) {
+    if (!path) { errno = EINVAL; return NULL; }
+    /* Look before opening: opening a device can have effects, and a FIFO without a writer would
+     * block an ordinary open forever. */
+    struct stat st;
+    if (stat(path, &st) != 0) return NULL;
+    if (special_kind(st.st_mode)) { errno = S_ISDIR(st.st_mode) ? EISDIR : ENOTSUP; return NULL; }
+    /* O_NONBLOCK: if the path was swapped for a FIFO since, open and read return at once */
+    int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK);
+    if (fd < 0) return NULL;
+    if (fstat(fd, &st) != 0) return fail_closing(fd, NULL, errno);
+    if (special_kind(st.st_mode)) return fail_closing(fd, NULL, S_ISDIR(st.st_mode) ? EISDIR : ENOTSUP);
+    if (st.st_size < 0 || (uint64_t)st.st_size > max_bytes) return fail_closing(fd, NULL, EFBIG);
+    /* the size from fstat, plus room to notice a file that grows while it is read */
+    size_t cap = (size_t)st.st_size + 4096, n = 0;
     char *buf = malloc(cap);
-    if (!buf) { fclose(f); errno = ENOMEM; return NULL; }
+    if (!buf) return fail_closing(fd, NULL, ENOMEM);
     for (;;) {
         if (n + 1 >= cap) {
-            if (cap > max_bytes) { free(buf); fclose(f); errno = EFBIG; return NULL; }
+            if (cap > max_bytes + 1) return fail_closing(fd, buf, EFBIG);
             char *nb = realloc(buf, cap * 2);
-            if (!nb) { free(buf); fclose(f); errno = ENOMEM; return NULL; }
+            if (!nb) return fail_closing(fd, buf, ENOMEM);
             buf = nb;
             cap *= 2;
         }
-        size_t got = fread(buf + n, 1, cap - n - 1, f);
-        n += got;
-        if (n > max_bytes) { free(buf); fclose(f); errno = EFBIG; return NULL; }
-        if (got == 0) {
-            if (ferror(f)) { int e = errno ? errno : EIO; free(buf); fclose(f); errno = e; return NULL; }
-            break;
+        ssize_t got = read(fd, buf + n, cap - n - 1);
+        if (got < 0) {
+            if (errno == EINTR) continue;
+            return fail_closing(fd, buf, errno);
         }
+        if (got == 0) break;
+        n += (size_t)got;
+        if (n > max_bytes) return fail_closing(fd, buf, EFBIG);
     }
-    fclose(f);
+    close(fd);
     buf[n] = '\0';
     if (len) *len = n;
     return buf;

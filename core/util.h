@@ -22,9 +22,16 @@ static inline bool llmc_mul_i64(int64_t a, int64_t b, int64_t *out) { return !__
 static inline bool llmc_add_i64(int64_t a, int64_t b, int64_t *out) { return !__builtin_add_overflow(a, b, out); }
 static inline bool llmc_sub_i64(int64_t a, int64_t b, int64_t *out) { return !__builtin_sub_overflow(a, b, out); }
 
-/* Read a whole file (NUL-terminated copy, *len excludes the NUL). NULL + errno on failure.
- * Refuses files larger than max_bytes (errno = EFBIG). */
+/* Read a whole regular file (NUL-terminated copy, *len excludes the NUL). NULL + errno on
+ * failure. Refuses files larger than max_bytes (errno = EFBIG), a directory (EISDIR) and a
+ * FIFO, socket or device (ENOTSUP) without waiting on it. */
 LLMC_API char *llmc_read_file(const char *path, size_t max_bytes, size_t *len);
+/* 0 if path is a regular file this process may read; else -1 and errno as llmc_read_file
+ * would set it (EISDIR, ENOTSUP for a FIFO, socket or device, ENOENT, EACCES, ...). */
+LLMC_API int llmc_check_regular_file(const char *path);
+/* What went wrong for a message "cannot read 'path': ...": "is a directory", "is a FIFO (named
+ * pipe), not a regular file", ..., else strerror(err). */
+LLMC_API const char *llmc_read_file_error(const char *path, int err);
 
 /* Levenshtein distance, capped at cap+1 (for "did you mean"). */
 LLMC_API size_t llmc_edit_distance(const char *a, const char *b, size_t cap);

@@ -16,6 +16,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "interrupt.h"
 #include "llmc/output.h"
 #include "util.h"
 #include "weights_internal.h"
@@ -370,7 +371,10 @@ static int check_view(const llmc_weight_source *ws, const llmc_tensor_view *v, u
 
 static int read_view_checked(const llmc_weight_source *ws, const llmc_tensor_view *v, uint64_t off, uint64_t count,
                              llmc_dtype dt, void *out, scratch *band, scratch *stage, llmc_diags *d) {
-    if (ws->kind == LLMC_WEIGHTS_CHECKPOINT && llmc_ckpt_view_direct(ws, v, off, count, dt, out)) return 0;
+    if (ws->kind == LLMC_WEIGHTS_CHECKPOINT) {
+        int direct = llmc_ckpt_view_direct(ws, v, off, count, dt, out, d);
+        if (direct != 0) return direct > 0 ? 0 : -1;
+    }
     if (dt == LLMC_DTYPE_F32) return view_f32(ws, v, off, count, out, band, d);
     size_t es = llmc_dtype_size(dt);
     if (v->transform == LLMC_VIEW_IDENTITY) return concat_out(ws, v, off, count, dt, out, d);
@@ -429,6 +433,11 @@ static void *worker_main(void *arg) {
         while (!p->stop && p->next < p->n_chunks && p->state[p->next % p->n_slots] != SLOT_FREE)
             pthread_cond_wait(&p->cv, &p->mu);
         if (p->stop || p->next >= p->n_chunks) break;
+        if (llmc_interrupted()) { /* SIGINT/SIGTERM/SIGHUP: stop producing; the writer reports it */
+            p->stop = 1;
+            pthread_cond_broadcast(&p->cv);
+            break;
+        }
         uint64_t idx = p->next++;
         size_t s = (size_t)(idx % p->n_slots);
         p->state[s] = SLOT_BUSY;
@@ -511,6 +520,9 @@ int llmc_write_chunks_ordered(FILE *f, uint64_t n_chunks, size_t chunk_bytes, ll
     }
     pthread_mutex_init(&p.mu, NULL);
     pthread_cond_init(&p.cv, NULL);
+    /* workers inherit a mask that blocks the stop signals: they are delivered to this thread */
+    sigset_t old_mask;
+    llmc_block_stop_signals(&old_mask);
     for (int i = 0; i < threads; i++) {
         ws[i].p = &p;
         ws[i].d = llmc_diags_create();
@@ -521,6 +533,7 @@ int llmc_write_chunks_ordered(FILE *f, uint64_t n_chunks, size_t chunk_bytes, ll
         }
         started++;
     }
+    llmc_restore_signal_mask(&old_mask);
     if (started == 0) {
         llmc_error(d, NULL, "cannot start a worker thread");
         rc = -1;
@@ -528,13 +541,15 @@ int llmc_write_chunks_ordered(FILE *f, uint64_t n_chunks, size_t chunk_bytes, ll
     }
 
     /* the writer: this thread, in chunk order */
-    for (uint64_t w = 0; w < n_chunks; w++) {
+    uint64_t w = 0;
+    for (; w < n_chunks; w++) {
         size_t s = (size_t)(w % p.n_slots);
         pthread_mutex_lock(&p.mu);
         while (!p.stop && p.state[s] != SLOT_READY) pthread_cond_wait(&p.cv, &p.mu);
         int stopped = p.stop;
         pthread_mutex_unlock(&p.mu);
         if (stopped) break;
+        if (llmc_interrupted()) break; /* reported below, after the workers stopped */
         if (p.len[s] && fwrite(p.buf[s], 1, p.len[s], f) != p.len[s]) {
             llmc_error(d, NULL, "write failed: %s", strerror(errno));
             pthread_mutex_lock(&p.mu);
@@ -551,11 +566,15 @@ int llmc_write_chunks_ordered(FILE *f, uint64_t n_chunks, size_t chunk_bytes, ll
         pthread_mutex_unlock(&p.mu);
     }
     pthread_mutex_lock(&p.mu);
-    p.stop = 1; /* release workers still waiting (only after an error) */
+    p.stop = 1; /* release workers still waiting (only after an error or a signal) */
     pthread_cond_broadcast(&p.cv);
     pthread_mutex_unlock(&p.mu);
     for (int i = 0; i < started; i++) pthread_join(tid[i], NULL);
     rc = p.rc;
+    if (rc == 0 && w < n_chunks) { /* stopped early on a signal: the file is incomplete */
+        llmc_error(d, NULL, "interrupted by %s before the write finished", llmc_signal_name(llmc_interrupted()));
+        rc = -1;
+    }
     for (int i = 0; i < started; i++) llmc_diags_take(d, ws[i].d);
 destroy:
     for (int i = 0; i < started; i++) llmc_diags_free(ws[i].d);

@@ -5,13 +5,18 @@
  * Opening validates everything up front: each shard as untrusted safetensors
  * (safetensors_read.c), the index against its shards, and the stored tensors against the
  * layout, listing every missing, unexpected, mis-shaped and unreadable tensor in one error.
- * After that, reads cannot fail on the data: they only index into validated mappings. */
+ * After that, reads only index into validated mappings, under a SIGBUS guard (map_guard.h): a
+ * file truncated while it is read fails the read with an I/O error naming the file and the
+ * tensor. Every value read is checked for NaN/Inf in the same pass that converts it (unless
+ * allow_nonfinite); the first one fails the read, naming the file, tensor and element. */
 #include <errno.h>
+#include <math.h>
 #include <jansson.h>
 #include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "map_guard.h"
 #include "util.h"
 #include "weights_internal.h"
 
@@ -68,66 +73,90 @@ static int st_float_kind(const char *dtype, llmc_st_float *out) {
 
 static size_t st_float_size(llmc_st_float st) { return st == LLMC_ST_F64 ? 8 : st == LLMC_ST_F32 ? 4 : 2; }
 
-/* stored elements [i0, i0 + n) as f32 (memcpy per element: the data may be unaligned) */
-static void decode(llmc_st_float st, const uint8_t *data, uint64_t i0, uint64_t n, float *out) {
-    switch (st) {
-    case LLMC_ST_F32:
-        memcpy(out, data + 4 * i0, (size_t)n * 4);
-        break;
-    case LLMC_ST_F16:
-        for (uint64_t i = 0; i < n; i++) {
-            uint16_t h;
-            memcpy(&h, data + 2 * (i0 + i), 2);
-            out[i] = llmc_f16_to_f32(h);
+/* Stored elements [i0, i0 + n) as f32 (memcpy: the data may be unaligned). With check, the
+ * values are tested for NaN/Inf block by block while they are still in cache; returns the offset
+ * (in [0, n)) of the first non-finite one, or n when there is none (or no check). */
+#define BLOCK 4096
+static uint64_t decode(llmc_st_float st, const uint8_t *data, uint64_t i0, uint64_t n, float *out, bool check) {
+    for (uint64_t b = 0; b < n; b += BLOCK) {
+        size_t m = n - b < BLOCK ? (size_t)(n - b) : BLOCK;
+        float *o = out + b;
+        uint64_t first = i0 + b;
+        switch (st) {
+        case LLMC_ST_F32:
+            memcpy(o, data + 4 * first, m * 4);
+            break;
+        case LLMC_ST_F16:
+            for (size_t i = 0; i < m; i++) {
+                uint16_t h;
+                memcpy(&h, data + 2 * (first + i), 2);
+                o[i] = llmc_f16_to_f32(h);
+            }
+            break;
+        case LLMC_ST_BF16:
+            for (size_t i = 0; i < m; i++) {
+                uint16_t h;
+                memcpy(&h, data + 2 * (first + i), 2);
+                o[i] = llmc_bf16_to_f32(h);
+            }
+            break;
+        case LLMC_ST_F64:
+            for (size_t i = 0; i < m; i++) {
+                double x;
+                memcpy(&x, data + 8 * (first + i), 8);
+                o[i] = (float)x; /* a finite double beyond float's range becomes inf: caught below */
+            }
+            break;
         }
-        break;
-    case LLMC_ST_BF16:
-        for (uint64_t i = 0; i < n; i++) {
-            uint16_t h;
-            memcpy(&h, data + 2 * (i0 + i), 2);
-            out[i] = llmc_bf16_to_f32(h);
+        if (check) {
+            size_t bad = llmc_first_nonfinite_f32(o, m);
+            if (bad < m) return b + bad;
         }
-        break;
-    case LLMC_ST_F64:
-        for (uint64_t i = 0; i < n; i++) {
-            double x;
-            memcpy(&x, data + 8 * (i0 + i), 8);
-            out[i] = (float)x;
-        }
-        break;
     }
+    return n;
 }
 
 static float decode_one(llmc_st_float st, const uint8_t *data, uint64_t i) {
     float f;
-    decode(st, data, i, 1, &f);
+    decode(st, data, i, 1, &f, false);
     return f;
 }
 
 /* ---- reads ---------------------------------------------------------------------------------------------- */
 
-int llmc_ckpt_param_f32(const llmc_weight_source *ws, llmc_tid t, uint64_t off, uint64_t count, float *out,
-                        llmc_diags *d) {
-    const llmc_ckpt_loc *L = &ws->loc[t];
-    if (!L->view) {
-        llmc_error(d, NULL, "weights: parameter '%s' is not in the checkpoint", llmc_ir_tensor(ws->ir, t)->name);
-        return -1;
-    }
+/* A non-finite value met by a read: its stored element index and the value. */
+typedef struct nonfinite {
+    uint64_t index;
+    float value;
+} nonfinite;
+
+/* Elements [off, off + count) of parameter t (at L) as f32, reading the mapping: the part of
+ * llmc_ckpt_param_f32 that runs under the SIGBUS guard. 0, or 1 with *bad set. */
+static int param_body(const llmc_weight_source *ws, const llmc_ckpt_loc *L, llmc_tid t, uint64_t off, uint64_t count,
+                      float *out, nonfinite *bad) {
+    const bool check = !ws->allow_nonfinite;
     const llmc_tensor_info *ti = llmc_ir_tensor(ws->ir, t);
     uint64_t numel;
     llmc_tensor_numel(ti, &numel);
     uint64_t C = numel / (uint64_t)ti->shape[0]; /* elements per row */
     uint64_t base = L->row0 * C;                 /* first element of this part in the concatenation */
     switch (L->view->transform) {
-    case LLMC_VIEW_IDENTITY:
-        decode(L->st, L->data, base + off, count, out);
-        return 0;
+    case LLMC_VIEW_IDENTITY: {
+        uint64_t k = decode(L->st, L->data, base + off, count, out, check);
+        if (k == count) return 0;
+        *bad = (nonfinite){base + off + k, out[k]};
+        return 1;
+    }
     case LLMC_VIEW_TRANSPOSE: {
         /* concat [R, C] is stored [C, R]: concat (r, c) is stored element c * R + r */
         uint64_t R = (uint64_t)L->view->shape[1];
         for (uint64_t k = 0; k < count; k++) {
             uint64_t e = off + k, r = L->row0 + e / C, c = e % C;
             out[k] = decode_one(L->st, L->data, c * R + r);
+            if (check && !isfinite(out[k])) {
+                *bad = (nonfinite){c * R + r, out[k]};
+                return 1;
+            }
         }
         return 0;
     }
@@ -140,15 +169,82 @@ int llmc_ckpt_param_f32(const llmc_weight_source *ws, llmc_tid t, uint64_t off, 
             uint64_t stop = (e / C + 1) * C < end ? (e / C + 1) * C : end;
             uint64_t h = row / hd, q = row % hd, j = q / (hd / 2), i = q % (hd / 2);
             uint64_t srow = h * hd + 2 * i + j;
-            decode(L->st, L->data, srow * C + col, stop - e, out);
+            uint64_t k = decode(L->st, L->data, srow * C + col, stop - e, out, check);
+            if (k < stop - e) {
+                *bad = (nonfinite){srow * C + col + k, out[k]};
+                return 1;
+            }
             out += stop - e;
             e = stop;
         }
         return 0;
     }
     }
-    llmc_error(d, NULL, "weights: unknown view transform %d", (int)L->view->transform);
-    return -1;
+    return 0;
+}
+
+/* Has a read of ws failed before? Then this one fails too, silently (the first said why). */
+static bool source_failed(const llmc_weight_source *ws) { return __atomic_load_n(&ws->failure, __ATOMIC_ACQUIRE) != 0; }
+
+/* Record the first failure of ws; true if this is it (and should be reported). */
+static bool first_failure(const llmc_weight_source *ws, llmc_weights_error kind) {
+    int none = 0;
+    return __atomic_compare_exchange_n((int *)&ws->failure, &none, (int)kind, false, __ATOMIC_ACQ_REL,
+                                       __ATOMIC_ACQUIRE);
+}
+
+static void report_nonfinite(const llmc_weight_source *ws, const llmc_ckpt_loc *L, const nonfinite *bad,
+                             llmc_diags *d) {
+    if (!first_failure(ws, LLMC_WEIGHTS_BAD_DATA)) return;
+    /* the element's index in the stored shape, e.g. [3, 17] */
+    char idx[160];
+    int64_t rest = (int64_t)bad->index, coord[8] = {0};
+    for (int k = L->t->rank - 1; k >= 0; k--) {
+        int64_t dim = L->t->shape[k] > 0 ? L->t->shape[k] : 1;
+        coord[k] = rest % dim;
+        rest /= dim;
+    }
+    fmt_shape(L->t->rank, coord, idx, sizeof idx);
+    const char *what = isnan(bad->value) ? "NaN" : bad->value > 0 ? "+Inf" : "-Inf";
+    if (L->st == LLMC_ST_F64 && !isnan(bad->value)) what = "infinite or beyond float32's range";
+    char *key = llmc_asprintf("tensor '%s'", L->t->name);
+    llmc_diag_add(d, LLMC_SEV_ERROR, (llmc_loc){llmc_st_name(L->f), 0, 0}, key,
+                  "element %s (flat index %llu) is %s: the checkpoint holds non-finite weights (llmc compile "
+                  "--allow-nonfinite imports them as they are)",
+                  idx, (unsigned long long)bad->index, what);
+    free(key);
+}
+
+static void report_fault(const llmc_weight_source *ws, const llmc_ckpt_loc *L, uintptr_t fault, llmc_diags *d) {
+    if (first_failure(ws, LLMC_WEIGHTS_IO_ERROR)) llmc_st_report_fault(L->f, L->t, fault, d);
+}
+
+int llmc_ckpt_param_f32(const llmc_weight_source *ws, llmc_tid t, uint64_t off, uint64_t count, float *out,
+                        llmc_diags *d) {
+    if (source_failed(ws)) return -1;
+    const llmc_ckpt_loc *L = &ws->loc[t];
+    if (!L->view) {
+        llmc_error(d, NULL, "weights: parameter '%s' is not in the checkpoint", llmc_ir_tensor(ws->ir, t)->name);
+        return -1;
+    }
+    const void *mapped;
+    size_t mapped_size;
+    llmc_st_bytes(L->f, &mapped, &mapped_size);
+    nonfinite bad;
+    llmc_map_guard g;
+    if (sigsetjmp(g.jump, 0) != 0) {
+        llmc_map_guard_leave(&g);
+        report_fault(ws, L, g.fault, d);
+        return -1;
+    }
+    llmc_map_guard_enter(&g, mapped, mapped_size);
+    int found = param_body(ws, L, t, off, count, out, &bad);
+    llmc_map_guard_leave(&g);
+    if (found) {
+        report_nonfinite(ws, L, &bad, d);
+        return -1;
+    }
+    return 0;
 }
 
 static bool same_view(const llmc_tensor_view *a, const llmc_tensor_view *b) {
@@ -163,25 +259,72 @@ static bool same_view(const llmc_tensor_view *a, const llmc_tensor_view *b) {
     return true;
 }
 
-int llmc_ckpt_view_direct(const llmc_weight_source *ws, const llmc_tensor_view *v, uint64_t off, uint64_t count,
-                          llmc_dtype dt, void *out) {
-    long k = llmc_layout_find(ws->layout, v->name);
-    if (k < 0 || !same_view(&ws->layout->views[k], v)) return 0;
-    const llmc_ckpt_loc *L = &ws->loc[v->parts[0]];
+/* Stored elements [off, off + count) of L's tensor as dt: the part of llmc_ckpt_view_direct that
+ * runs under the SIGBUS guard. 0, or 1 with *bad set. */
+static int view_body(const llmc_weight_source *ws, const llmc_ckpt_loc *L, uint64_t off, uint64_t count,
+                     llmc_dtype dt, void *out, nonfinite *bad) {
+    const bool check = !ws->allow_nonfinite;
     if ((dt == LLMC_DTYPE_F32 && L->st == LLMC_ST_F32) || (dt == LLMC_DTYPE_F16 && L->st == LLMC_ST_F16) ||
         (dt == LLMC_DTYPE_BF16 && L->st == LLMC_ST_BF16)) {
+        /* bit-exact copy (NaN payloads included), checked block by block while in cache */
         size_t es = st_float_size(L->st);
-        memcpy(out, L->data + off * es, (size_t)count * es); /* bit-exact, NaN payloads included */
-        return 1;
+        for (uint64_t b = 0; b < count; b += BLOCK) {
+            size_t m = count - b < BLOCK ? (size_t)(count - b) : BLOCK;
+            char *o = (char *)out + b * es;
+            memcpy(o, L->data + (off + b) * es, m * es);
+            if (!check) continue;
+            size_t k = L->st == LLMC_ST_F32    ? llmc_first_nonfinite_f32(o, m)
+                       : L->st == LLMC_ST_F16 ? llmc_first_nonfinite_f16(o, m)
+                                              : llmc_first_nonfinite_bf16(o, m);
+            if (k < m) {
+                *bad = (nonfinite){off + b + k, decode_one(L->st, L->data, off + b + k)};
+                return 1;
+            }
+        }
+        return 0;
     }
-    float buf[4096];
+    float buf[BLOCK];
     size_t es = llmc_dtype_size(dt);
-    for (uint64_t i = 0; i < count; i += 4096) {
-        size_t n = count - i < 4096 ? (size_t)(count - i) : 4096;
-        decode(L->st, L->data, off + i, n, buf);
+    for (uint64_t i = 0; i < count; i += BLOCK) {
+        size_t n = count - i < BLOCK ? (size_t)(count - i) : BLOCK;
+        uint64_t k = decode(L->st, L->data, off + i, n, buf, check);
+        if (k < n) {
+            *bad = (nonfinite){off + i + k, buf[k]};
+            return 1;
+        }
         llmc_convert_from_f32(buf, n, dt, (char *)out + i * es);
     }
+    return 0;
+}
+
+int llmc_ckpt_view_direct(const llmc_weight_source *ws, const llmc_tensor_view *v, uint64_t off, uint64_t count,
+                          llmc_dtype dt, void *out, llmc_diags *d) {
+    long k = llmc_layout_find(ws->layout, v->name);
+    if (k < 0 || !same_view(&ws->layout->views[k], v)) return 0;
+    if (source_failed(ws)) return -1;
+    const llmc_ckpt_loc *L = &ws->loc[v->parts[0]];
+    const void *mapped;
+    size_t mapped_size;
+    llmc_st_bytes(L->f, &mapped, &mapped_size);
+    nonfinite bad;
+    llmc_map_guard g;
+    if (sigsetjmp(g.jump, 0) != 0) {
+        llmc_map_guard_leave(&g);
+        report_fault(ws, L, g.fault, d);
+        return -1;
+    }
+    llmc_map_guard_enter(&g, mapped, mapped_size);
+    int found = view_body(ws, L, off, count, dt, out, &bad);
+    llmc_map_guard_leave(&g);
+    if (found) {
+        report_nonfinite(ws, L, &bad, d);
+        return -1;
+    }
     return 1;
+}
+
+llmc_weights_error llmc_weights_failure(const llmc_weight_source *ws) {
+    return ws ? (llmc_weights_error)__atomic_load_n(&ws->failure, __ATOMIC_ACQUIRE) : LLMC_WEIGHTS_OK;
 }
 
 void llmc_ckpt_free(llmc_weight_source *ws) {
@@ -219,13 +362,15 @@ static bool shard_name_ok(const char *s) {
 }
 
 /* Open the shards an index names and list (tensor, shard) pairs. */
-static int open_index(llmc_weight_source *ws, const char *path, stored **out, size_t *n_out, llmc_diags *d) {
+static int open_index(llmc_weight_source *ws, const char *path, stored **out, size_t *n_out, bool *io_error,
+                      llmc_diags *d) {
     llmc_loc at = {path, 0, 0};
     size_t len;
     char *text = llmc_read_file(path, INDEX_MAX_BYTES, &len);
     if (!text) {
         llmc_diag_add(d, LLMC_SEV_ERROR, at, NULL, "cannot read checkpoint index: %s",
                       errno == EFBIG ? "larger than 100 MB" : strerror(errno));
+        *io_error = errno != EFBIG;
         return -1;
     }
     json_error_t jerr;
@@ -252,6 +397,7 @@ static int open_index(llmc_weight_source *ws, const char *path, stored **out, si
     char **file_names = calloc(n ? n : 1, sizeof *file_names);
     if (!s || !ws->files || !file_names) {
         llmc_error(d, NULL, "out of memory reading the checkpoint index");
+        *io_error = true;
         free(s);
         free(file_names);
         goto done;
@@ -275,9 +421,14 @@ static int open_index(llmc_weight_source *ws, const char *path, stored **out, si
         if (fi == ws->n_files) {
             char *full = llmc_asprintf("%.*s%s", (int)dir_len, path, shard);
             file_names[fi] = llmc_strdup(shard);
-            ws->files[fi] = full && file_names[fi] ? llmc_st_open(full, d) : NULL;
+            bool shard_io = false;
+            ws->files[fi] = full && file_names[fi] ? llmc_st_open_file(full, &shard_io, d) : NULL;
             ws->n_files++;
-            if (!full || !file_names[fi]) llmc_error(d, NULL, "out of memory reading the checkpoint index");
+            if (shard_io) *io_error = true;
+            if (!full || !file_names[fi]) {
+                llmc_error(d, NULL, "out of memory reading the checkpoint index");
+                *io_error = true;
+            }
             free(full);
             if (!ws->files[fi]) n_bad++;
         }
@@ -319,8 +470,23 @@ done:
     return rc;
 }
 
+llmc_checkpoint_params llmc_checkpoint_default_params(void) {
+    llmc_checkpoint_params p;
+    memset(&p, 0, sizeof p);
+    return p;
+}
+
 llmc_weight_source *llmc_weights_open_checkpoint(const char *path, const llmc_ir *ir, const llmc_layout *layout,
                                                   llmc_diags *d) {
+    return llmc_weights_open_checkpoint_with(path, ir, layout, NULL, NULL, d);
+}
+
+llmc_weight_source *llmc_weights_open_checkpoint_with(const char *path, const llmc_ir *ir, const llmc_layout *layout,
+                                                       const llmc_checkpoint_params *p, llmc_weights_error *why,
+                                                       llmc_diags *d) {
+    llmc_weights_error dummy;
+    if (!why) why = &dummy;
+    *why = LLMC_WEIGHTS_IO_ERROR; /* until the files are open */
     if (!path || !ir || !layout) {
         llmc_error(d, NULL, "weights: opening a checkpoint needs a path, an IR and a layout");
         return NULL;
@@ -335,15 +501,30 @@ llmc_weight_source *llmc_weights_open_checkpoint(const char *path, const llmc_ir
     ws->kind = LLMC_WEIGHTS_CHECKPOINT;
     ws->ir = ir;
     ws->layout = layout;
+    ws->allow_nonfinite = p && p->allow_nonfinite;
+    /* reads run under SIGBUS guards (the files may shrink while they are read) */
+    if (llmc_map_guard_install() != 0) {
+        llmc_error(d, NULL, "cannot install the SIGBUS handler that guards reads of checkpoint '%s': %s", path,
+                   strerror(errno));
+        llmc_weights_free(ws);
+        return NULL;
+    }
 
     stored *s = NULL;
     size_t n = 0;
+    bool io_error = false;
     if (ends_with(path, ".json")) {
-        if (open_index(ws, path, &s, &n, d)) goto fail;
+        if (open_index(ws, path, &s, &n, &io_error, d)) {
+            if (!io_error) *why = LLMC_WEIGHTS_BAD_DATA;
+            goto fail;
+        }
     } else {
         ws->files = calloc(1, sizeof *ws->files);
         if (!ws->files) goto fail;
-        if (!(ws->files[0] = llmc_st_open(path, d))) goto fail;
+        if (!(ws->files[0] = llmc_st_open_file(path, &io_error, d))) {
+            if (!io_error) *why = LLMC_WEIGHTS_BAD_DATA;
+            goto fail;
+        }
         ws->n_files = 1;
         n = llmc_st_num_tensors(ws->files[0]);
         s = calloc(n ? n : 1, sizeof *s);
@@ -384,6 +565,7 @@ llmc_weight_source *llmc_weights_open_checkpoint(const char *path, const llmc_ir
         for (int k = 0; k < v->n_parts; k++) {
             llmc_ckpt_loc *L = &ws->loc[v->parts[k]];
             L->view = v;
+            L->f = e->f;
             L->t = e->t;
             L->data = llmc_st_data(e->f, e->t);
             L->st = st;
@@ -424,9 +606,11 @@ llmc_weight_source *llmc_weights_open_checkpoint(const char *path, const llmc_ir
     free(unexpected.p);
     free(s);
     if (bad) {
+        *why = LLMC_WEIGHTS_BAD_DATA;
         llmc_weights_free(ws);
         return NULL;
     }
+    *why = LLMC_WEIGHTS_OK;
     return ws;
 fail:
     free(s);

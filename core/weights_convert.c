@@ -5,10 +5,13 @@
  *  - f32 -> f16/bf16 rounds to nearest, ties to even; NaN stays NaN (made quiet, sign and
  *    top payload bits kept); f16 overflows to +-inf exactly where IEEE says (|x| >= 65520);
  *    values below half the smallest f16 subnormal become signed zero.
- *  - f16/bf16 -> f32 is exact. */
+ *  - f16/bf16 -> f32 is exact.
+ * Also the finite checks of imported weights: an exponent field of all ones is NaN or
+ * infinity in every one of the three formats. */
 #include <string.h>
 
 #include "llmc/weights.h"
+#include "weights_internal.h"
 
 static inline uint32_t f32_bits(float f) { uint32_t u; memcpy(&u, &f, sizeof u); return u; }
 static inline float bits_f32(uint32_t u) { float f; memcpy(&f, &u, sizeof f); return f; }
@@ -121,3 +124,39 @@ int llmc_convert_from_f32(const float *in, size_t n, llmc_dtype dt, void *out) {
         return -1;
     }
 }
+
+/* ---- finite checks ------------------------------------------------------------------------------
+ * A branch-free OR over a block (vectorised at -O3), then a scalar search only in a block that
+ * has a hit: the common all-finite case costs one pass over data already in cache. */
+#define FINITE_BLOCK 1024
+
+#if defined(__x86_64__) && defined(__GNUC__) && !defined(LLMC_NO_X86_SIMD)
+#define SCAN_CLONES __attribute__((target_clones("avx2", "default")))
+#else
+#define SCAN_CLONES
+#endif
+
+#define FIRST_NONFINITE(name, type, mask)                                                  \
+    SCAN_CLONES size_t name(const void *x, size_t n) {                                     \
+        const unsigned char *p = x;                                                        \
+        for (size_t b = 0; b < n; b += FINITE_BLOCK) {                                     \
+            size_t m = n - b < FINITE_BLOCK ? n - b : FINITE_BLOCK;                        \
+            type any = 0; /* lanes of the element's width: 16 bf16/f16 per AVX2 vector */  \
+            for (size_t i = 0; i < m; i++) {                                               \
+                type u;                                                                    \
+                memcpy(&u, p + (b + i) * sizeof u, sizeof u);                              \
+                any |= (type)((type)(u & (mask)) == (type)(mask));                         \
+            }                                                                              \
+            if (!any) continue;                                                            \
+            for (size_t i = 0; i < m; i++) {                                               \
+                type u;                                                                    \
+                memcpy(&u, p + (b + i) * sizeof u, sizeof u);                              \
+                if ((u & (mask)) == (mask)) return b + i;                                  \
+            }                                                                              \
+        }                                                                                  \
+        return n;                                                                          \
+    }
+
+FIRST_NONFINITE(llmc_first_nonfinite_f32, uint32_t, 0x7f800000u)
+FIRST_NONFINITE(llmc_first_nonfinite_f16, uint16_t, 0x7c00u)
+FIRST_NONFINITE(llmc_first_nonfinite_bf16, uint16_t, 0x7f80u)

@@ -3,6 +3,7 @@
 #ifndef LLMC_CORE_WEIGHTS_INTERNAL_H
 #define LLMC_CORE_WEIGHTS_INTERNAL_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -40,6 +41,7 @@ typedef enum { LLMC_ST_F32 = 0, LLMC_ST_F16, LLMC_ST_BF16, LLMC_ST_F64 } llmc_st
 /* where an IR parameter lives in a checkpoint */
 typedef struct llmc_ckpt_loc {
     const llmc_tensor_view *view; /* checkpoint layout view holding it */
+    const llmc_st_file *f;        /* the file (shard) holding it */
     const llmc_st_tensor *t;      /* the stored tensor of that view */
     const uint8_t *data;          /* its bytes */
     llmc_st_float st;             /* its dtype */
@@ -58,19 +60,40 @@ struct llmc_weight_source {
     llmc_st_file **files;
     size_t n_files;
     llmc_ckpt_loc *loc;           /* per tensor id (parameters only) */
+    bool allow_nonfinite;         /* import NaN/Inf as they are (else the first is a read error) */
+    int failure;                  /* llmc_weights_error of the first failed read (atomic); reads of a
+                                     failed source fail at once, without repeating the error */
 };
 
-/* Elements [off, off + count) of parameter t as f32 (range already checked). */
+/* Elements [off, off + count) of parameter t as f32 (range already checked). 0, or -1 with an
+ * error naming the checkpoint file and tensor: the file shrank while it was read (SIGBUS
+ * guarded), or a value is NaN/Inf (unless allow_nonfinite). */
 int llmc_ckpt_param_f32(const llmc_weight_source *ws, llmc_tid t, uint64_t off, uint64_t count, float *out,
                         llmc_diags *d);
 /* If v is exactly a view of the checkpoint's layout, read its stored bytes directly (raw copy
- * when dt is the stored dtype) and return 1; 0 if v is not stored as such. */
+ * when dt is the stored dtype) and return 1; 0 if v is not stored as such; -1 on a failure as
+ * above. */
 int llmc_ckpt_view_direct(const llmc_weight_source *ws, const llmc_tensor_view *v, uint64_t off, uint64_t count,
-                          llmc_dtype dt, void *out);
+                          llmc_dtype dt, void *out, llmc_diags *d);
 void llmc_ckpt_free(llmc_weight_source *ws);
 
-/* ---- safetensors dtypes (safetensors_read.c) ---------------------------------------------- */
+/* ---- safetensors files (safetensors_read.c) ---------------------------------------------- */
 /* Bytes per element of a safetensors dtype name, or 0 if unknown. */
 size_t llmc_st_dtype_size(const char *dtype);
+/* llmc_st_open, telling whether a failure was an I/O error (cannot open, read or map the
+ * file; *io_error = true) or bad content (false). */
+llmc_st_file *llmc_st_open_file(const char *path, bool *io_error, llmc_diags *d);
+/* The whole file as mapped (the range a SIGBUS guard covers) and its path. */
+void llmc_st_bytes(const llmc_st_file *f, const void **base, size_t *size);
+const char *llmc_st_name(const llmc_st_file *f);
+/* Report a SIGBUS at address fault while reading tensor t of f (the file shrank). */
+void llmc_st_report_fault(const llmc_st_file *f, const llmc_st_tensor *t, uintptr_t fault, llmc_diags *d);
+
+/* ---- finite checks (weights_convert.c) ---------------------------------------------------- */
+/* Index of the first NaN or infinity among n values at x (f32, f16 or bf16 bits; any
+ * alignment), or n when all are finite. */
+LLMC_API size_t llmc_first_nonfinite_f32(const void *x, size_t n);
+LLMC_API size_t llmc_first_nonfinite_f16(const void *x, size_t n);
+LLMC_API size_t llmc_first_nonfinite_bf16(const void *x, size_t n);
 
 #endif

@@ -77,23 +77,26 @@ static int parse_build_opts(const char *cmd, int argc, char **argv, llmc_compile
         if (is_compile && (v = opt_value(&r, "--output", "-o"))) p->out_dir = v;
         else if (is_compile && (v = opt_value(&r, "--emit", NULL))) p->emit = v;
         else if (is_compile && !strcmp(a, "--force")) p->force = true;
+        else if (is_compile && !strcmp(a, "--allow-nonfinite")) p->allow_nonfinite = true;
         else if (is_compile && (v = opt_value(&r, "--weights", NULL))) p->weights = v;
         else if (is_compile && (v = opt_value(&r, "--dtype", NULL))) p->dtype = v;
         else if (is_compile && (v = opt_value(&r, "--threads", NULL))) {
             if (parse_threads(v, &p->threads)) return usage_error(cmd, "--threads: expected 1..256, got '%s'", v);
         } else if ((v = opt_value(&r, "--solver", NULL))) p->solver = v;
         else if (!strcmp(a, "--explain")) p->explain = true;
-        else if ((v = opt_value(&r, "--kv-dtype", NULL))) {
+        /* the report's settings: solve only (compile writes the report at its defaults, which
+         * `llmc validate` reproduces from OUT/spec.json) */
+        else if (!is_compile && (v = opt_value(&r, "--kv-dtype", NULL))) {
             if (parse_kv_dtype(v, &p->design.kv_dtype))
                 return usage_error(cmd, "--kv-dtype: expected bfloat16, float16 or float32, got '%s'", v);
-        } else if ((v = opt_value(&r, "--context", NULL))) {
+        } else if (!is_compile && (v = opt_value(&r, "--context", NULL))) {
             if (parse_positive(v, &p->design.context)) return usage_error(cmd, "--context: expected tokens >= 1, got '%s'", v);
-        } else if ((v = opt_value(&r, "--batch", NULL))) {
+        } else if (!is_compile && (v = opt_value(&r, "--batch", NULL))) {
             if (parse_positive(v, &p->design.batch)) return usage_error(cmd, "--batch: expected sequences >= 1, got '%s'", v);
-        } else if ((v = opt_value(&r, "--micro-batch", NULL))) {
+        } else if (!is_compile && (v = opt_value(&r, "--micro-batch", NULL))) {
             if (parse_positive(v, &p->design.micro_batch))
                 return usage_error(cmd, "--micro-batch: expected sequences >= 1, got '%s'", v);
-        } else if ((v = opt_value(&r, "--seq-len", NULL))) {
+        } else if (!is_compile && (v = opt_value(&r, "--seq-len", NULL))) {
             if (parse_positive(v, &p->design.seq_len)) return usage_error(cmd, "--seq-len: expected tokens >= 1, got '%s'", v);
         }
         else if (!is_compile && json && !strcmp(a, "--json")) *json = true;
@@ -279,9 +282,14 @@ int cmd_inspect(const cli_globals *g, int argc, char **argv) {
     }
     if (S_ISDIR(st.st_mode)) snprintf(path, sizeof path, "%s/ir.json", target);
     else snprintf(path, sizeof path, "%s", target);
+    /* unreadable (missing, a directory, a FIFO: refused at once) is I/O; read but wrong is 1 */
+    if (llmc_check_regular_file(path) != 0) {
+        fprintf(stderr, "llmc: cannot read '%s': %s\n", path, llmc_read_file_error(path, errno));
+        return LLMC_EXIT_IO;
+    }
     llmc_diags *d = llmc_diags_create();
     llmc_ir *ir = llmc_ir_load_json_file(path, d);
-    if (!ir) return finish(d, NULL, access(path, R_OK) != 0 ? LLMC_EXIT_IO : LLMC_EXIT_SPEC);
+    if (!ir) return finish(d, NULL, LLMC_EXIT_SPEC);
     int rc = LLMC_EXIT_OK;
     if (dot) {
         FILE *f = dot_file ? fopen(dot_file, "w") : stdout;
@@ -327,18 +335,23 @@ int cmd_inspect(const cli_globals *g, int argc, char **argv) {
 /* ---- validate ------------------------------------------------------------------------------------------------ */
 
 int cmd_validate(const cli_globals *g, int argc, char **argv) {
-    if (argc != 1 || argv[0][0] == '-') {
-        if (argc == 1 && (!strcmp(argv[0], "-h") || !strcmp(argv[0], "--help"))) {
+    llmc_validate_params vp = llmc_validate_default_params();
+    for (int i = 0; i < argc; i++) {
+        if (!strcmp(argv[i], "-h") || !strcmp(argv[i], "--help")) {
             cli_command_usage(stdout, cli_find_command("validate"));
             return 0;
         }
-        return usage_error("validate", "%s", "expected exactly one OUT directory");
+        if (!strcmp(argv[i], "--quick")) vp.quick = true;
+        else if (argv[i][0] == '-') return usage_error("validate", "unknown option '%s'", argv[i]);
+        else if (vp.out_dir) return usage_error("validate", "%s", "expected exactly one OUT directory");
+        else vp.out_dir = argv[i];
     }
+    if (!vp.out_dir) return usage_error("validate", "%s", "expected exactly one OUT directory");
     llmc_diags *d = llmc_diags_create();
     llmc_host h;
     int rc = cli_load_host(g, &h, d);
     if (rc) return finish(d, &h, rc);
-    rc = llmc_validate_output(&h, argv[0], stdout, d);
+    rc = llmc_validate_output(&h, &vp, stdout, d);
     return finish(d, &h, rc);
 }
 

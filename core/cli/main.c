@@ -12,7 +12,8 @@
 #include "util.h"
 
 static const cli_command commands[] = {
-    {"compile", "SPEC -o OUT [--emit a,b] [--force] [--solver S] [--weights PATH] [--dtype D] [--threads N] [--explain]",
+    {"compile", "SPEC -o OUT [--emit a,b] [--force] [--solver S] [--weights PATH] [--allow-nonfinite] [--dtype D] "
+                "[--threads N] [--explain]",
      "validate, solve, build the IR, count and emit; OUT is written atomically", true, cmd_compile},
     {"solve",
      "SPEC [--json] [--solver S] [--explain] [--kv-dtype D] [--context N] [--batch N] [--micro-batch N] [--seq-len N]",
@@ -26,7 +27,8 @@ static const cli_command commands[] = {
      cmd_inspect},
     {"run", "OUT [--prompt-ids 1,2,3] [-n N] [...]",
      "build OUT/cpu/llmc-run (make) when missing or stale and run it with the remaining arguments", false, cmd_run},
-    {"validate", "OUT", "re-check a compiled output: files present, spec/solution/IR agree on the count exactly", true,
+    {"validate", "OUT [--quick]",
+     "re-check a compiled output: every file's size and checksum, headers and tensor tables, configs, counts", true,
      cmd_validate},
     {"version", "", "print the llmc version and plugin ABI version", false, cmd_version},
     {"help", "[COMMAND]", "show help for llmc or one command", false, cmd_help},
@@ -65,8 +67,9 @@ int cli_print_diags(const llmc_diags *d) {
 
 int cli_load_host(const cli_globals *g, llmc_host *h, llmc_diags *d) {
     memset(h, 0, sizeof *h);
-    h->config = llmc_config_discover(g->config_path, NULL, d); /* NULL: the folder of this binary */
-    if (!h->config) return LLMC_EXIT_PLUGIN;
+    bool unreadable = false;
+    h->config = llmc_config_discover(g->config_path, NULL, d, &unreadable); /* NULL: the folder of this binary */
+    if (!h->config) return unreadable ? LLMC_EXIT_IO : LLMC_EXIT_PLUGIN;
     /* --plugins DIR: first in the search path, in the order given */
     for (size_t i = g->n_plugin_dirs; i-- > 0;) {
         struct stat st;
@@ -99,7 +102,7 @@ void cli_free_host(llmc_host *h) {
     memset(h, 0, sizeof *h);
 }
 
-int main(int argc, char **argv) {
+static int run_cli(int argc, char **argv) {
     cli_globals g;
     memset(&g, 0, sizeof g);
     const char *plugin_dirs[64];
@@ -161,3 +164,17 @@ int main(int argc, char **argv) {
     }
     return c->run(&g, argc - i - 1, argv + i + 1);
 }
+
+/* Whatever a command printed must have reached stdout: a full disk, a closed pipe or an I/O
+ * error there is an I/O error (exit 4), not a success that lost its output. */
+static int check_stdout(int rc) {
+    errno = 0;
+    int err = fflush(stdout) != 0 ? errno : 0;
+    if (ferror(stdout) && !err) err = errno ? errno : EIO;
+    if (fclose(stdout) != 0 && !err) err = errno ? errno : EIO;
+    if (!err) return rc;
+    fprintf(stderr, "llmc: error writing standard output: %s\n", strerror(err));
+    return rc ? rc : LLMC_EXIT_IO;
+}
+
+int main(int argc, char **argv) { return check_stdout(run_cli(argc, argv)); }

@@ -96,7 +96,7 @@ int cmd_run(const cli_globals *g, int argc, char **argv) {
     if (snprintf(dir, sizeof dir, "%s/cpu", argv[0]) >= (int)sizeof dir ||
         snprintf(exe, sizeof exe, "%s/cpu/llmc-run", argv[0]) >= (int)sizeof exe) {
         llmc_error(d, "run", "path '%s' is too long", argv[0]);
-        return run_error(d, LLMC_EXIT_USAGE);
+        return run_error(d, LLMC_EXIT_IO);
     }
     struct stat st;
     if (stat(argv[0], &st) != 0 || !S_ISDIR(st.st_mode)) {
@@ -120,7 +120,13 @@ int cmd_run(const cli_globals *g, int argc, char **argv) {
     }
     args[0] = exe;
     for (int i = 1; i < argc; i++) args[i] = argv[i];
-    fflush(stdout);
+    /* what llmc printed must be out before the program takes stdout over (main checks it
+     * for every other command) */
+    if (fflush(stdout) != 0 || ferror(stdout)) {
+        fprintf(stderr, "llmc: error writing standard output: %s\n", strerror(errno ? errno : EIO));
+        free(args);
+        return LLMC_EXIT_IO;
+    }
     execv(exe, args);
     d = llmc_diags_create();
     llmc_error(d, "run", "cannot execute '%s': %s", exe, strerror(errno));

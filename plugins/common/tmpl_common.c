@@ -355,6 +355,22 @@ void tc_check_derived(const llmc_spec *s, const llmc_dims *full, const char *tmp
         tc_err(s, d, "dims", "the parameter count of these dims does not fit in 64 bits (make the model smaller)");
 }
 
+void tc_check_fixed_budget(const llmc_spec *s, const llmc_dims *full, const char *tmpl, tc_count_fn count_fn,
+                           llmc_diags *d) {
+    tc_check_derived(s, full, tmpl, count_fn, d);
+    llmc_param_count pc;
+    if (count_fn(s, full, &pc) != 0 || s->target_params == 0) return; /* overflow: reported just above */
+    uint64_t t = s->target_params;
+    double rel = (double)(pc.total > t ? pc.total - t : t - pc.total) / (double)t;
+    if (rel <= s->tolerance) return;
+    char a[32], b[32];
+    tc_err(s, d, "target_params",
+           "dims fix every dimension of template %s and give %s parameters, %.4g%% from target_params %s "
+           "(tolerance %g%%); remove target_params, or unpin a dimension for the solver to choose",
+           tmpl, llmc_fmt_count(pc.total, a, sizeof a), 100.0 * rel, llmc_fmt_count(t, b, sizeof b),
+           100.0 * s->tolerance);
+}
+
 /* ---- IR building ---------------------------------------------------------------------------------------- */
 
 llmc_dtype tc_dtype(const llmc_spec *s) {

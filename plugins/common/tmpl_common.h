@@ -92,6 +92,12 @@ void tc_count_norm(const llmc_spec *s, const tc_geom *g, tc_count *k);        /*
 typedef int (*tc_count_fn)(const llmc_spec *spec, const llmc_dims *dims, llmc_param_count *out);
 void tc_check_derived(const llmc_spec *s, const llmc_dims *full, const char *tmpl, tc_count_fn count_fn,
                       llmc_diags *d);
+/* target_params next to dims that fix every dimension (the solver has nothing to choose; this is
+ * what the normalised OUT/spec.json of a solved compile looks like): the budget is checked
+ * instead of solved. The count of `full` must lie within tolerance of target_params, as a
+ * solver's answer must; otherwise an error at target_params gives the count and the gap. */
+void tc_check_fixed_budget(const llmc_spec *s, const llmc_dims *full, const char *tmpl, tc_count_fn count_fn,
+                           llmc_diags *d);
 /* Checks of pinned dims that hold in both modes (hidden % head_dim when num_heads is derived, ...). */
 void tc_check_pins(const llmc_spec *s, llmc_diags *d);
 /* error at key with the spec's location */

@@ -30,6 +30,16 @@ expect_err() { # expect_err REGEX command...   (stderr matches)
   else echo "FAIL: stderr of '$*' does not match /$re/:"; echo "$err" | head -20; FAILED=$((FAILED + 1)); fi
 }
 
+expect_fail() { # expect_fail CODE REGEX command...   (exit code and stderr of one run, which must end within 10 s)
+  local want=$1 re=$2; shift 2
+  local err got
+  err=$(timeout 10 "$@" 2>&1 >/dev/null)
+  got=$?
+  if [ "$got" -eq "$want" ] && grep -qE -- "$re" <<<"$err"; then PASSED=$((PASSED + 1))
+  else echo "FAIL: exit $got (expected $want, 124 = timed out), stderr /$re/ expected: $*"; echo "$err" | head -10
+    FAILED=$((FAILED + 1)); fi
+}
+
 finish() {
   echo "$PASSED passed, $FAILED failed"
   [ "$FAILED" -eq 0 ]

@@ -8,6 +8,7 @@ PLUG="$LLMC_BINARY_DIR/plugins"
 T=$(mktemp -d)
 trap 'rm -rf "$T"' EXIT
 run() { "$LLMC" --plugins "$PLUG" "$@"; }
+RUNP=("$LLMC" --plugins "$PLUG")   # the same as a command (timeout cannot run a function)
 
 cat >"$T/tiny.yaml" <<'EOF'
 name: tiny
@@ -55,6 +56,30 @@ check "no output for a bad spec" test ! -e "$T/bad-out"
 # ---- I/O errors --------------------------------------------------------------------------------
 expect_exit 4 run compile "$T/missing.yaml" -o "$T/o"
 expect_err "cannot read spec '$T/missing.yaml'" run compile "$T/missing.yaml" -o "$T/o"
+expect_fail 4 "cannot read spec '$T/missing.yaml': No such file or directory" "${RUNP[@]}" solve "$T/missing.yaml"
+
+# a directory, a FIFO (never waited on: no writer ever comes), a device: exit 4 at once
+mkdir -p "$T/dir.yaml"
+mkfifo "$T/fifo.yaml"
+for cmd in "solve" "solve --json" "compile -o $T/o-special --emit none"; do
+  # shellcheck disable=SC2086  # cmd is several words on purpose
+  expect_fail 4 "cannot read spec '$T/dir.yaml': is a directory" "${RUNP[@]}" $cmd "$T/dir.yaml"
+  # shellcheck disable=SC2086
+  expect_fail 4 "cannot read spec '$T/fifo.yaml': is a FIFO \(named pipe\), not a regular file" "${RUNP[@]}" $cmd "$T/fifo.yaml"
+done
+expect_fail 4 "cannot read spec '/dev/null': is a device, not a regular file" "${RUNP[@]}" solve /dev/null
+check "no OUT from a special SPEC" test ! -e "$T/o-special"
+expect_fail 4 "fifo.yaml: cannot read the config file: is a FIFO" "$LLMC" --config "$T/fifo.yaml" plugins
+expect_fail 4 "dir.yaml: cannot read the config file: is a directory" "$LLMC" --config "$T/dir.yaml" solve "$T/tiny.yaml"
+expect_fail 4 "missing.yaml: cannot read the config file: No such file" "$LLMC" --config "$T/missing.yaml" templates
+expect_fail 4 "cannot read '$T/fifo.yaml': is a FIFO" "${RUNP[@]}" inspect "$T/fifo.yaml"
+mkdir -p "$T/ir-dir/ir.json"
+expect_fail 4 "cannot read '$T/ir-dir/ir.json': is a directory" "${RUNP[@]}" inspect "$T/ir-dir"
+expect_fail 4 "cannot read checkpoint '$T/fifo.yaml': is a FIFO" \
+  "${RUNP[@]}" compile "$T/tiny.yaml" -o "$T/o-special" --emit safetensors --weights "$T/fifo.yaml"
+expect_fail 4 "cannot read checkpoint '$T/dir.yaml': is a directory" \
+  "${RUNP[@]}" compile "$T/tiny.yaml" -o "$T/o-special" --emit safetensors --weights "$T/dir.yaml"
+check "no OUT from a special checkpoint" test ! -e "$T/o-special"
 
 # ---- a good compile, validate, inspect -----------------------------------------------------------
 expect_exit 0 run compile "$T/tiny.yaml" -o "$T/out" --emit none
@@ -69,12 +94,44 @@ check "dot file is a digraph" grep -q "^digraph" "$T/g.dot"
 expect_out "^digraph" run inspect "$T/out/ir.json" --dot
 check "no temp dirs left" test -z "$(ls -A "$T" | grep -E '^\.out\.(tmp|old)-')"
 
+# ---- stdout on a full disk: an I/O error (exit 4) with a message, for every command that prints ----
+if [ -w /dev/full ]; then
+  full() { # full command...   (stdout is /dev/full)
+    local err code
+    err=$(timeout 10 "$@" 2>&1 >/dev/full)
+    code=$?
+    if [ "$code" -eq 4 ] && grep -q "error writing standard output: No space left on device" <<<"$err"; then
+      PASSED=$((PASSED + 1))
+    else echo "FAIL: stdout on /dev/full: exit $code (expected 4): $*"; echo "$err" | head -5; FAILED=$((FAILED + 1)); fi
+  }
+  full "${RUNP[@]}" solve "$T/tiny.yaml"
+  full "${RUNP[@]}" solve --json "$T/tiny.yaml"
+  full "${RUNP[@]}" inspect "$T/out"
+  full "${RUNP[@]}" inspect "$T/out/ir.json"
+  full "${RUNP[@]}" inspect "$T/out" --dot
+  full "${RUNP[@]}" inspect "$T/out" --dot "$T/g2.dot"   # the file is written; "wrote ..." is not
+  full "${RUNP[@]}" plugins
+  full "${RUNP[@]}" templates
+  full "${RUNP[@]}" validate "$T/out"
+  full "$LLMC" version
+  full "$LLMC" --version
+  full "$LLMC" help
+  full "$LLMC" help compile
+  full "$LLMC" --help
+  full "$LLMC" solve --help
+  full "$LLMC" run --help
+  full "${RUNP[@]}" compile "$T/tiny.yaml" -o "$T/out-full" --emit none  # OUT is complete; its summary line is lost
+  check "compile with stdout full still wrote OUT" test -s "$T/out-full/ir.json"
+  expect_exit 0 run validate "$T/out-full"
+fi
+
 # ---- validate catches tampering --------------------------------------------------------------------
 cp -r "$T/out" "$T/tampered"
 sed -i 's/"parameters": [0-9]*/"parameters": 12345/' "$T/tampered/solution.json"
 expect_exit 1 run validate "$T/tampered"
 rm "$T/tampered/ir.json"
-expect_exit 4 run validate "$T/tampered"
+expect_exit 1 run validate "$T/tampered"   # a missing file is a finding about OUT, not an I/O error
+expect_exit 4 run validate "$T/no-such-out"
 
 # ---- never clobber without --force; --force replaces ------------------------------------------------
 before=$(stat -c %Y "$T/out/spec.json")
@@ -100,7 +157,7 @@ cat >"$T/budget.yaml" <<'EOF'
 target_params: 20M
 vocab_size: 32000
 EOF
-expect_exit 1 "$LLMC" --plugins "$PLUG" --plugins "$TP" solve "$T/budget.yaml" --solver liar
+expect_exit 3 "$LLMC" --plugins "$PLUG" --plugins "$TP" solve "$T/budget.yaml" --solver liar
 expect_err "solver liar returned dimensions that fail the core's independent check" \
   "$LLMC" --plugins "$PLUG" --plugins "$TP" solve "$T/budget.yaml" --solver liar
 expect_exit 0 run solve "$T/budget.yaml"

@@ -11,6 +11,8 @@
 #include "testutil.h"
 
 #include <dlfcn.h>
+#include <elf.h>
+#include <link.h>
 #include <glob.h>
 #include <limits.h>
 #include <stdio.h>
@@ -20,6 +22,7 @@
 #include <unistd.h>
 
 #include "config.h"
+#include "plugin_check.h"
 #include "registry.h"
 
 /* ---- helpers ------------------------------------------------------------------------------- */
@@ -721,6 +724,244 @@ static void test_in_tree_plugins_load_cleanly(void **state) {
     llmc_config_free(c);
 }
 
+/* ---- corrupt files and manifests (never a crash) ------------------------------------------------ */
+
+static void test_entry_symbol_is_data(void **state) {
+    (void)state;
+    expect_failure("data_entry", NULL,
+                   "the entry symbol 'llmc_plugin_entry' is a data object, not a function (define it with "
+                   "LLMC_DEFINE_PLUGIN_ENTRY)");
+}
+
+static void test_manifest_count_larger_than_its_array(void **state) {
+    (void)state;
+    expect_failure("overcount", NULL,
+                   "the manifest claims 5 plugins, but its plugin array holds 1 (a corrupt manifest: "
+                   "LLMC_DEFINE_PLUGIN_ENTRY counts the array for you)");
+}
+
+/* Stripped: no symbol gives the array's size; the end of the plugin's data still bounds it. */
+static void test_manifest_count_past_the_data_of_a_stripped_plugin(void **state) {
+    (void)state;
+    char file[PATH_MAX];
+    plugin_file("overcount_stripped", file);
+    const char *names[] = {"overcount_stripped", NULL};
+    loaded l = load_plugins(names, NULL);
+    assert_int_equal(l.failures, 1);
+    const llmc_load_failure *f = llmc_registry_failure_at(l.r, 0);
+    assert_string_equal(f->file, file);
+    const char *prefix = "the manifest claims 1000 plugins, but the plugin's data ends after ";
+    if (strncmp(f->reason, prefix, strlen(prefix)) != 0 || !strstr(f->reason, " descriptors (a corrupt manifest"))
+        fail_msg("unexpected reason: %s", f->reason);
+    assert_int_equal(llmc_registry_count(l.r), 0);
+    assert_false(is_open(file));
+    unload(&l);
+}
+
+static void test_manifest_outside_the_plugin(void **state) {
+    (void)state;
+    expect_failure("wild_manifest", NULL,
+                   "llmc_plugin_entry() returned a manifest that is not inside the plugin (it must be static data of "
+                   "the plugin, as LLMC_DEFINE_PLUGIN_ENTRY makes it)");
+}
+
+static void test_descriptor_pointers_outside_the_plugin(void **state) {
+    (void)state;
+    char file[PATH_MAX];
+    plugin_file("wild_pointers", file);
+    const char *names[] = {"wild_pointers", NULL};
+    loaded l = load_plugins(names, NULL);
+    static const struct {
+        const char *plugin, *reason;
+    } want[] = {
+        {NULL, "plugin #1 of the manifest: its name is not a string inside the plugin (a corrupt manifest?)"},
+        {"wild_version", "plugin 'wild_version': its version is not a string inside the plugin (a corrupt manifest?)"},
+        {"wild_description",
+         "plugin 'wild_description': its description is not a string inside the plugin (a corrupt manifest?)"},
+        {"wild_vtable", "solver 'wild_vtable': its vtable pointer does not point inside the plugin (a corrupt manifest?)"},
+        {"wild_function",
+         "solver 'wild_function': function solve of its vtable does not point at code of the plugin (a corrupt "
+         "vtable?)"},
+    };
+    size_t n = sizeof want / sizeof *want;
+    assert_int_equal(l.failures, n);
+    for (size_t i = 0; i < n; i++) {
+        const llmc_load_failure *f = llmc_registry_failure_at(l.r, i);
+        assert_string_equal(f->file, file);
+        if (want[i].plugin) assert_string_equal(f->plugin_name, want[i].plugin);
+        else assert_null(f->plugin_name);
+        assert_string_equal(f->reason, want[i].reason);
+    }
+    assert_int_equal(llmc_registry_count(l.r), 1);
+    assert_string_equal(llmc_registry_at(l.r, 0)->name, "wild_pointers_ok");
+    unload(&l);
+}
+
+/* dir/x.so := the first n bytes of src, patched by patch (may be NULL); load it alone and
+ * return the one failure's reason (caller frees) */
+static char *load_variant(const char *dir, const char *src, size_t n, void (*patch)(unsigned char *, size_t)) {
+    FILE *in = fopen(src, "rb");
+    assert_non_null(in);
+    unsigned char *buf = malloc(n ? n : 1);
+    assert_non_null(buf);
+    assert_int_equal(fread(buf, 1, n, in), n);
+    fclose(in);
+    if (patch) patch(buf, n);
+    char so[PATH_MAX];
+    snprintf(so, sizeof so, "%s/x.so", dir);
+    FILE *out = fopen(so, "wb");
+    assert_non_null(out);
+    if (n) assert_int_equal(fwrite(buf, 1, n, out), n);
+    assert_int_equal(fclose(out), 0);
+    free(buf);
+    llmc_registry *r = llmc_registry_create();
+    llmc_diags *d = llmc_diags_create();
+    int rc = llmc_registry_load_file(r, so, NULL, d);
+    char *reason = NULL;
+    if (rc == -1 && llmc_registry_failures(r) == 1) {
+        reason = strdup(llmc_registry_failure_at(r, 0)->reason);
+        assert_int_equal(llmc_registry_count(r), 0);
+    } else {
+        reason = strdup(rc == 0 && llmc_registry_count(r) > 0 ? "(loaded)" : "(unexpected)");
+    }
+    llmc_diags_free(d);
+    llmc_registry_free(r);
+    assert_int_equal(remove(so), 0);
+    return reason;
+}
+
+static void expect_reason(char *got, const char *needle) {
+    const char *prefix = "cannot be loaded as a shared object: ";
+    if (strncmp(got, prefix, strlen(prefix)) != 0 || !strstr(got, needle))
+        fail_msg("expected '%s...%s', got '%s'", prefix, needle, got);
+    free(got);
+}
+
+static long file_size(const char *path) {
+    struct stat st;
+    assert_int_equal(stat(path, &st), 0);
+    return (long)st.st_size;
+}
+
+/* A plugin file cut short (an interrupted copy) is refused before dlopen, which would map the
+ * missing bytes and die of SIGBUS on touching them. */
+static void test_truncated_shared_object(void **state) {
+    (void)state;
+    char dir[] = "/tmp/llmc_test_registry_XXXXXX";
+    assert_non_null(mkdtemp(dir));
+    char src[PATH_MAX];
+    plugin_file("good", src);
+    size_t size = (size_t)file_size(src);
+    expect_reason(load_variant(dir, src, 0, NULL), "0 bytes, too short for an ELF header (a truncated copy?)");
+    expect_reason(load_variant(dir, src, 40, NULL), "40 bytes, too short for an ELF header");
+    expect_reason(load_variant(dir, src, 100, NULL), "its program headers (file bytes [64, +");
+    expect_reason(load_variant(dir, src, 4096, NULL), "but the file has 4096 bytes (a truncated copy?)");
+    expect_reason(load_variant(dir, src, size / 2, NULL), "(a truncated copy?)");
+    expect_reason(load_variant(dir, src, size - 1, NULL), "(a truncated copy?)");
+    char *whole = load_variant(dir, src, size, NULL); /* the same bytes, complete: fine */
+    assert_string_equal(whole, "(loaded)");
+    free(whole);
+    assert_int_equal(rmdir(dir), 0);
+}
+
+static ElfW(Ehdr) *ehdr(unsigned char *b) { return (ElfW(Ehdr) *)(void *)b; }
+static ElfW(Phdr) *phdr_of_type(unsigned char *b, uint32_t type) {
+    ElfW(Ehdr) *eh = ehdr(b);
+    for (unsigned i = 0; i < eh->e_phnum; i++) {
+        ElfW(Phdr) *p = (ElfW(Phdr) *)(void *)(b + eh->e_phoff + (size_t)i * sizeof(ElfW(Phdr)));
+        if (p->p_type == type) return p;
+    }
+    fail_msg("no program header of type %u", (unsigned)type);
+    return NULL;
+}
+static void make_executable(unsigned char *b, size_t n) { (void)n; ehdr(b)->e_type = ET_EXEC; }
+static void make_object(unsigned char *b, size_t n) { (void)n; ehdr(b)->e_type = ET_REL; }
+static void make_foreign(unsigned char *b, size_t n) {
+    (void)n;
+    ehdr(b)->e_machine = ehdr(b)->e_machine == EM_AARCH64 ? EM_X86_64 : EM_AARCH64;
+}
+static void make_other_class(unsigned char *b, size_t n) {
+    (void)n;
+    b[EI_CLASS] = b[EI_CLASS] == ELFCLASS64 ? ELFCLASS32 : ELFCLASS64;
+}
+static void make_other_byte_order(unsigned char *b, size_t n) {
+    (void)n;
+    b[EI_DATA] = b[EI_DATA] == ELFDATA2LSB ? ELFDATA2MSB : ELFDATA2LSB;
+}
+static void make_not_elf(unsigned char *b, size_t n) { (void)n; b[1] = 'X'; }
+static void move_phdrs_away(unsigned char *b, size_t n) { ehdr(b)->e_phoff = (ElfW(Off))n - 8; }
+static void grow_a_segment(unsigned char *b, size_t n) {
+    ElfW(Phdr) *p = phdr_of_type(b, PT_LOAD);
+    p->p_filesz = p->p_memsz = (ElfW(Xword))n * 2;
+}
+static void move_dynamic_away(unsigned char *b, size_t n) {
+    (void)n;
+    phdr_of_type(b, PT_DYNAMIC)->p_vaddr += (ElfW(Addr))1 << 40;
+}
+static void drop_dynamic(unsigned char *b, size_t n) {
+    (void)n;
+    phdr_of_type(b, PT_DYNAMIC)->p_type = PT_NULL;
+}
+static void move_sections_away(unsigned char *b, size_t n) { ehdr(b)->e_shoff = (ElfW(Off))n; }
+static void corrupt_symtab_pointer(unsigned char *b, size_t n) {
+    (void)n;
+    ElfW(Phdr) *dyn = phdr_of_type(b, PT_DYNAMIC);
+    for (ElfW(Dyn) *d = (ElfW(Dyn) *)(void *)(b + dyn->p_offset); d->d_tag != DT_NULL; d++)
+        if (d->d_tag == DT_SYMTAB) d->d_un.d_ptr = (ElfW(Addr))1 << 40;
+}
+
+/* Headers that lie: each refused with its own reason, before dlopen. */
+static void test_corrupt_elf_headers(void **state) {
+    (void)state;
+    char dir[] = "/tmp/llmc_test_registry_XXXXXX";
+    assert_non_null(mkdtemp(dir));
+    char src[PATH_MAX];
+    plugin_file("good", src);
+    size_t n = (size_t)file_size(src);
+    expect_reason(load_variant(dir, src, n, make_not_elf), "not an ELF file (it does not start with the ELF magic");
+    expect_reason(load_variant(dir, src, n, make_executable),
+                  "it is an executable program, not a library (link the plugin with -shared)");
+    expect_reason(load_variant(dir, src, n, make_object), "it is an object file (.o), not a library");
+    expect_reason(load_variant(dir, src, n, make_foreign), "(rebuild the plugin for this machine)");
+    expect_reason(load_variant(dir, src, n, make_other_class), "ELF file; this llmc is");
+    expect_reason(load_variant(dir, src, n, make_other_byte_order), "byte order; this machine is");
+    expect_reason(load_variant(dir, src, n, move_phdrs_away), "its program headers (file bytes [");
+    expect_reason(load_variant(dir, src, n, grow_a_segment), "segment 0 (LOAD) needs file bytes [");
+    expect_reason(load_variant(dir, src, n, move_dynamic_away), "is not inside a loaded segment (a corrupt file)");
+    expect_reason(load_variant(dir, src, n, drop_dynamic), "it has no dynamic section");
+    expect_reason(load_variant(dir, src, n, move_sections_away), "its section headers (");
+    expect_reason(load_variant(dir, src, n, corrupt_symtab_pointer),
+                  "its dynamic section's DT_SYMTAB (0x10000000000, 1 bytes) points outside the loaded segments");
+    assert_int_equal(rmdir(dir), 0);
+}
+
+/* The plugin image: what the pointer checks accept */
+static void test_plugin_image(void **state) {
+    (void)state;
+    char file[PATH_MAX];
+    plugin_file("good", file);
+    void *h = dlopen(file, RTLD_NOW | RTLD_LOCAL);
+    assert_non_null(h);
+    llmc_plugin_image img;
+    assert_int_equal(llmc_plugin_image_of(h, &img), 0);
+    void *entry = dlsym(h, "llmc_plugin_entry");
+    assert_non_null(entry);
+    assert_true(llmc_image_code(&img, entry));
+    llmc_plugin_entry_fn fn;
+    memcpy(&fn, &entry, sizeof fn);
+    const llmc_plugin_manifest *m = fn();
+    assert_true(llmc_image_holds(&img, m, sizeof *m));
+    assert_false(llmc_image_code(&img, m));          /* data is not code */
+    assert_true(llmc_image_string(&img, m->plugins[0].name));
+    static const char outside[] = "a string of the test program";
+    assert_false(llmc_image_string(&img, outside));
+    assert_false(llmc_image_holds(&img, outside, 1));
+    assert_false(llmc_image_holds(&img, m, 0));
+    assert_false(llmc_image_holds(&img, (const void *)(uintptr_t)64, 1));
+    assert_int_equal(llmc_plugin_image_of(NULL, &img), -1);
+    dlclose(h);
+}
+
 static void test_kind_names(void **state) {
     (void)state;
     assert_string_equal(llmc_plugin_kind_name(LLMC_PLUGIN_TEMPLATE), "template");
@@ -759,6 +1000,14 @@ int main(void) {
         cmocka_unit_test(test_plugins_dirs_from_the_command_line),
         cmocka_unit_test(test_require_messages),
         cmocka_unit_test(test_in_tree_plugins_load_cleanly),
+        cmocka_unit_test(test_entry_symbol_is_data),
+        cmocka_unit_test(test_manifest_count_larger_than_its_array),
+        cmocka_unit_test(test_manifest_count_past_the_data_of_a_stripped_plugin),
+        cmocka_unit_test(test_manifest_outside_the_plugin),
+        cmocka_unit_test(test_descriptor_pointers_outside_the_plugin),
+        cmocka_unit_test(test_truncated_shared_object),
+        cmocka_unit_test(test_corrupt_elf_headers),
+        cmocka_unit_test(test_plugin_image),
         cmocka_unit_test(test_kind_names),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

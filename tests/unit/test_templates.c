@@ -711,8 +711,14 @@ static void test_validate_decoder_only(void **state) {
                    "dims.num_layers)");
     expect_invalid("vocab_size: 1000\ntarget_params: 10M\n"
                    "dims: {num_layers: 2, hidden_size: 64, num_heads: 2, intermediate_size: 128}\n",
-                   "spec.yaml:2:16: target_params: conflicts with dims, which already fix every dimension of "
-                   "template decoder_only (remove target_params, or unpin a dimension for the solver to choose)");
+                   "spec.yaml:2:16: target_params: dims fix every dimension of template decoder_only and give "
+                   "210,240 parameters, 97.9% from target_params 10,000,000 (tolerance 3.16228%); remove target_params, "
+                   "or unpin a dimension for the solver to choose");
+    /* ... but within tolerance the budget is only checked: that is OUT/spec.json of a solved compile */
+    llmc_spec *fixed = spec_text("vocab_size: 1000\ntarget_params: 210K\n"
+                                 "dims: {num_layers: 2, hidden_size: 64, num_heads: 2, intermediate_size: 128}\n");
+    expect_valid(fixed);
+    llmc_spec_free(fixed);
     expect_invalid("vocab_size: 1000\ndims: {num_layers: 2}\n",
                    "spec.yaml:2:1: dims: incomplete without target_params: missing hidden_size, num_heads (or "
                    "head_dim) (pin them, or set target_params for the solver to choose)");
@@ -769,8 +775,14 @@ static void test_validate_encoder_decoder(void **state) {
                    "target_params for the solver to choose)");
     expect_invalid("template: encoder_decoder\nvocab_size: 1000\ntarget_params: 1M\n"
                    "dims: {num_layers: 2, hidden_size: 64, num_heads: 2, intermediate_size: 128}\n",
-                   "spec.yaml:3:16: target_params: conflicts with dims, which already fix every dimension of "
-                   "template encoder_decoder (remove target_params, or unpin a dimension for the solver to choose)");
+                   "spec.yaml:3:16: target_params: dims fix every dimension of template encoder_decoder and give "
+                   "325,376 parameters, 67.46% from target_params 1,000,000 (tolerance 10%); remove target_params, "
+                   "or unpin a dimension for the solver to choose");
+    llmc_spec *fixed = spec_text("template: encoder_decoder\nvocab_size: 1000\ntarget_params: 325376\n"
+                                 "tolerance: 0.001\n"
+                                 "dims: {num_layers: 2, hidden_size: 64, num_heads: 2, intermediate_size: 128}\n");
+    expect_valid(fixed);
+    llmc_spec_free(fixed);
     /* num_layers next to both stack depths is only a warning */
     llmc_spec *s = spec_text("template: encoder_decoder\nvocab_size: 1000\n"
                              "dims: {num_layers: 2, num_encoder_layers: 1, num_decoder_layers: 1, hidden_size: 64, "

@@ -20,6 +20,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "llmc/llmc.h"
@@ -930,6 +931,302 @@ static void expect_st_error(const char *json, size_t data_len, uint64_t fake_hle
     free(b);
 }
 
+/* ---- checkpoints: non-finite values and files that shrink -------------------------------------------------- */
+
+/* Overwrite element i (of es bytes) of stored tensor name in the safetensors file path. */
+static void poke(const char *path, const char *name, uint64_t i, const void *bytes, size_t es) {
+    llmc_diags *d = llmc_diags_create();
+    llmc_st_file *f = llmc_st_open(path, d);
+    assert_non_null(f);
+    const llmc_st_tensor *t = llmc_st_find(f, name);
+    assert_non_null(t);
+    long off = (long)((const char *)llmc_st_data(f, t) - (const char *)llmc_st_data(f, llmc_st_tensor_at(f, 0)));
+    uint64_t first_begin = llmc_st_tensor_at(f, 0)->begin;
+    llmc_st_close(f);
+    llmc_diags_free(d);
+    uint64_t hl;
+    FILE *fp = fopen(path, "r+b");
+    assert_non_null(fp);
+    assert_int_equal(fread(&hl, 8, 1, fp), 1);
+    assert_int_equal(fseek(fp, (long)(8 + hl + first_begin) + off + (long)(i * es), SEEK_SET), 0);
+    assert_int_equal(fwrite(bytes, 1, es, fp), es);
+    assert_int_equal(fclose(fp), 0);
+}
+
+/* the bits of NaN / +Inf / -Inf in dt */
+static size_t special(llmc_dtype dt, int which, unsigned char out[4]) {
+    float v = which == 0 ? NAN : which == 1 ? INFINITY : -INFINITY;
+    if (dt == LLMC_DTYPE_F32) { memcpy(out, &v, 4); return 4; }
+    uint16_t h = dt == LLMC_DTYPE_F16 ? llmc_f32_to_f16(v) : llmc_f32_to_bf16(v);
+    memcpy(out, &h, 2);
+    return 2;
+}
+
+static llmc_weight_source *open_ck(const char *path, const llmc_ir *ir, const llmc_layout *l, bool allow,
+                                   llmc_diags *d) {
+    llmc_checkpoint_params p = llmc_checkpoint_default_params();
+    p.allow_nonfinite = allow;
+    llmc_weights_error why = LLMC_WEIGHTS_IO_ERROR;
+    llmc_weight_source *ws = llmc_weights_open_checkpoint_with(path, ir, l, &p, &why, d);
+    if (!ws) fail_msg("%s", test_all_diags(d));
+    assert_int_equal(why, LLMC_WEIGHTS_OK);
+    return ws;
+}
+
+/* exactly one error, containing want */
+static void expect_one_error(llmc_diags *d, const char *want) {
+    char *msg = test_all_diags(d);
+    if (llmc_diags_errors(d) != 1 || !strstr(msg, want)) fail_msg("expected one error with\n  %s\ngot\n  %s", want, msg);
+    free(msg);
+    llmc_diags_clear(d);
+}
+
+/* NaN/Inf in a checkpoint: every read path (parameter reads through each view transform, the
+ * direct raw copy, the converting copy, the threaded writer) fails with the file, the tensor and
+ * the element; allow_nonfinite imports the values bit for bit. */
+static void test_checkpoint_nonfinite(void **state) {
+    (void)state;
+    llmc_ir *ir = small_ir();
+    llmc_layout l;
+    small_layout(ir, &l);
+    llmc_diags *d = llmc_diags_create();
+    llmc_weight_source *init = llmc_weights_create_init(ir, 5, d);
+    llmc_dtype dts[] = {LLMC_DTYPE_F32, LLMC_DTYPE_BF16, LLMC_DTYPE_F16};
+    const char *path = tmp_path("nonfinite.safetensors");
+    char want[512];
+    for (int k = 0; k < 3; k++) {
+        llmc_dtype dt = dts[k], other = dt == LLMC_DTYPE_F32 ? LLMC_DTYPE_BF16 : LLMC_DTYPE_F32;
+        write_st(path, init, l.views, l.n_views, dt);
+        unsigned char bits[4];
+        size_t es = special(dt, 0, bits);
+        poke(path, "emb", 21, bits, es);                  /* [1, 5] */
+        special(dt, 1, bits);
+        poke(path, "qkv_t", 3 * 16 + 7, bits, es);       /* stored [3, 7] = q.weight [7, 3] */
+        special(dt, 2, bits);
+        poke(path, "big_rope", 10 * 1500 + 20, bits, es); /* stored [10, 20] */
+
+        float *buf = malloc(1500000 * sizeof *buf);
+        assert_non_null(buf);
+        snprintf(want, sizeof want, "%s: tensor 'emb': element [1, 5] (flat index 21) is NaN: the checkpoint holds "
+                                    "non-finite weights (llmc compile --allow-nonfinite imports them as they are)",
+                 path);
+        /* parameter read (identity view) */
+        llmc_weight_source *ws = open_ck(path, ir, &l, false, d);
+        assert_int_equal(llmc_weights_failure(ws), LLMC_WEIGHTS_OK);
+        assert_int_not_equal(llmc_weights_read(ws, tid(ir, "emb.weight"), 0, 37 * 16, LLMC_DTYPE_F32, buf, d), 0);
+        expect_one_error(d, want);
+        assert_int_equal(llmc_weights_failure(ws), LLMC_WEIGHTS_BAD_DATA);
+        /* a failed source stays failed, without repeating its error */
+        assert_int_not_equal(llmc_weights_read(ws, tid(ir, "norm.weight"), 0, 16, LLMC_DTYPE_F32, buf, d), 0);
+        assert_int_equal(llmc_diags_size(d), 0);
+        llmc_weights_free(ws);
+        /* the direct raw copy, the converting copy, and the threaded writer */
+        ws = open_ck(path, ir, &l, false, d);
+        assert_int_not_equal(llmc_weights_read_view(ws, &l.views[0], 0, 37 * 16, dt, buf, d), 0);
+        expect_one_error(d, want);
+        llmc_weights_free(ws);
+        ws = open_ck(path, ir, &l, false, d);
+        assert_int_not_equal(llmc_weights_read_view(ws, &l.views[0], 16, 100, other, buf, d), 0);
+        expect_one_error(d, want);
+        llmc_weights_free(ws);
+        ws = open_ck(path, ir, &l, false, d);
+        FILE *f = tmpfile();
+        assert_int_not_equal(llmc_weights_write_view(ws, &l.views[5], dt, f, 3, NULL, d), 0);
+        fclose(f);
+        snprintf(want, sizeof want, "%s: tensor 'big_rope': element [10, 20] (flat index 15020) is -Inf", path);
+        expect_one_error(d, want);
+        llmc_weights_free(ws);
+        /* a range without the bad element reads fine */
+        ws = open_ck(path, ir, &l, false, d);
+        assert_int_equal(llmc_weights_read(ws, tid(ir, "emb.weight"), 22, 100, LLMC_DTYPE_F32, buf, d), 0);
+        /* the transposed view, read through q.weight */
+        assert_int_not_equal(llmc_weights_read(ws, tid(ir, "q.weight"), 0, 8 * 16, LLMC_DTYPE_F32, buf, d), 0);
+        snprintf(want, sizeof want, "%s: tensor 'qkv_t': element [3, 7] (flat index 55) is +Inf", path);
+        expect_one_error(d, want);
+        llmc_weights_free(ws);
+        /* the RoPE-permuted view, read through big.weight */
+        ws = open_ck(path, ir, &l, false, d);
+        assert_int_not_equal(llmc_weights_read(ws, tid(ir, "big.weight"), 0, 1500000, LLMC_DTYPE_F32, buf, d), 0);
+        snprintf(want, sizeof want, "%s: tensor 'big_rope': element [10, 20] (flat index 15020) is -Inf", path);
+        expect_one_error(d, want);
+        llmc_weights_free(ws);
+
+        /* allowed: the values come through as they are */
+        ws = open_ck(path, ir, &l, true, d);
+        assert_int_equal(llmc_weights_read(ws, tid(ir, "emb.weight"), 0, 37 * 16, LLMC_DTYPE_F32, buf, d), 0);
+        assert_true(isnan(buf[21]));
+        unsigned char raw[37 * 16 * 4];
+        assert_int_equal(llmc_weights_read_view(ws, &l.views[0], 0, 37 * 16, dt, raw, d), 0);
+        special(dt, 0, bits);
+        assert_memory_equal(raw + 21 * es, bits, es);
+        assert_int_equal(llmc_weights_read(ws, tid(ir, "q.weight"), 0, 8 * 16, LLMC_DTYPE_F32, buf, d), 0);
+        assert_true(isinf(buf[7 * 16 + 3]) && buf[7 * 16 + 3] > 0);
+        assert_int_equal(llmc_weights_failure(ws), LLMC_WEIGHTS_OK);
+        assert_int_equal(llmc_diags_errors(d), 0);
+        llmc_weights_free(ws);
+        free(buf);
+    }
+
+    /* F64: a finite double beyond float32 would become infinite */
+    llmc_layout one;
+    memset(&one, 0, sizeof one);
+    const char *kb[] = {"k.bias"};
+    llmc_tensor_view v = make_view(ir, "k.bias", kb, 1, LLMC_VIEW_IDENTITY, 0);
+    one.views = &v;
+    one.n_views = 1;
+    const char *h64 = "{\"k.bias\":{\"dtype\":\"F64\",\"shape\":[4],\"data_offsets\":[0,32]}}   ";
+    unsigned char file[256];
+    uint64_t hl = strlen(h64);
+    memcpy(file, &hl, 8);
+    memcpy(file + 8, h64, hl);
+    double vals[4] = {0.1, 1e39, 2.0, 3.0};
+    memcpy(file + 8 + hl, vals, sizeof vals);
+    write_bytes(tmp_path("big64.safetensors"), file, 8 + hl + sizeof vals);
+    llmc_weight_source *ws = open_ck(tmp_path("big64.safetensors"), ir, &one, false, d);
+    float out[4];
+    assert_int_not_equal(llmc_weights_read(ws, tid(ir, "k.bias"), 0, 4, LLMC_DTYPE_F32, out, d), 0);
+    expect_one_error(d, "tensor 'k.bias': element [1] (flat index 1) is infinite or beyond float32's range");
+    llmc_weights_free(ws);
+
+    llmc_diags_free(d);
+    llmc_weights_free(init);
+    free(l.views);
+    llmc_ir_free(ir);
+}
+
+/* The finite scans against a scalar isfinite over every class of value, at every position. */
+static void test_first_nonfinite(void **state) {
+    (void)state;
+    enum { N = 3000 };
+    float *x = malloc(N * sizeof *x);
+    uint16_t *h = malloc(N * sizeof *h), *b = malloc(N * sizeof *b);
+    assert_non_null(x);
+    assert_non_null(h);
+    assert_non_null(b);
+    for (int i = 0; i < N; i++) {
+        x[i] = (float)(i - 1500) * 1e-3f;
+        h[i] = llmc_f32_to_f16(x[i]);
+        b[i] = llmc_f32_to_bf16(x[i]);
+    }
+    x[7] = 3e38f;          /* finite extremes stay finite */
+    x[8] = 1e-45f;
+    h[7] = 0x7bff;         /* f16 max */
+    assert_int_equal(llmc_first_nonfinite_f32(x, N), N);
+    assert_int_equal(llmc_first_nonfinite_f16(h, N), N);
+    assert_int_equal(llmc_first_nonfinite_bf16(b, N), N);
+    const float specials[] = {NAN, INFINITY, -INFINITY};
+    const int positions[] = {0, 1, 1023, 1024, 2047, N - 1};
+    for (size_t s = 0; s < 3; s++) {
+        for (size_t p = 0; p < sizeof positions / sizeof *positions; p++) {
+            int at = positions[p];
+            float keep = x[at];
+            uint16_t kh = h[at], kb = b[at];
+            x[at] = specials[s];
+            h[at] = llmc_f32_to_f16(specials[s]);
+            b[at] = llmc_f32_to_bf16(specials[s]);
+            assert_int_equal(llmc_first_nonfinite_f32(x, N), at);
+            assert_int_equal(llmc_first_nonfinite_f16(h, N), at);
+            assert_int_equal(llmc_first_nonfinite_bf16(b, N), at);
+            /* unaligned start */
+            assert_int_equal(llmc_first_nonfinite_f32((const char *)(void *)x + 0, (size_t)at + 1), at);
+            x[at] = keep;
+            h[at] = kh;
+            b[at] = kb;
+        }
+    }
+    unsigned char un[4 * 9];
+    float v[8] = {1, 2, 3, 4, 5, 6, NAN, 8};
+    memcpy(un + 1, v, sizeof v);
+    assert_int_equal(llmc_first_nonfinite_f32(un + 1, 8), 6);
+    free(x);
+    free(h);
+    free(b);
+}
+
+/* A checkpoint truncated after it was opened (its header read and checked, the data not yet):
+ * every read path fails with an I/O error naming the file and the tensor, never SIGBUS. */
+static void test_checkpoint_truncated_while_reading(void **state) {
+    (void)state;
+    llmc_ir *ir = small_ir();
+    llmc_layout l;
+    small_layout(ir, &l);
+    llmc_diags *d = llmc_diags_create();
+    llmc_weight_source *init = llmc_weights_create_init(ir, 6, d);
+    const char *pristine = tmp_path("pristine.safetensors"), *path = tmp_path("shrinking.safetensors");
+    write_st(pristine, init, l.views, l.n_views, LLMC_DTYPE_F32);
+    size_t n;
+    char *bytes = slurp(pristine, &n);
+    float *buf = malloc(1500000 * sizeof *buf);
+    assert_non_null(buf);
+    char want[512];
+    snprintf(want, sizeof want, "%s: tensor 'big_rope': cannot read byte ", path);
+    for (int way = 0; way < 5; way++) {
+        write_bytes(path, bytes, n);
+        llmc_weight_source *ws = open_ck(path, ir, &l, false, d);
+        assert_int_equal(truncate(path, (off_t)(n / 2)), 0);
+        int rc;
+        FILE *f = NULL;
+        switch (way) {
+        case 0: rc = llmc_weights_read(ws, tid(ir, "big.weight"), 0, 1500000, LLMC_DTYPE_F32, buf, d); break;
+        case 1: rc = llmc_weights_read_view(ws, &l.views[5], 0, 1500000, LLMC_DTYPE_F32, buf, d); break;
+        case 2: rc = llmc_weights_read_view(ws, &l.views[5], 0, 1500000, LLMC_DTYPE_F16, buf, d); break;
+        case 3:
+            f = tmpfile();
+            rc = llmc_weights_write_view(ws, &l.views[5], LLMC_DTYPE_BF16, f, 3, NULL, d);
+            fclose(f);
+            break;
+        default: rc = llmc_weights_read(ws, tid(ir, "big.weight"), 0, 1500000, LLMC_DTYPE_BF16, buf, d); break;
+        }
+        assert_int_not_equal(rc, 0);
+        char *msg = test_all_diags(d);
+        if (llmc_diags_errors(d) < 1 || !strstr(msg, want) || !strstr(msg, "it shrank while it was being read"))
+            fail_msg("way %d: %s", way, msg);
+        free(msg);
+        llmc_diags_clear(d);
+        assert_int_equal(llmc_weights_failure(ws), LLMC_WEIGHTS_IO_ERROR);
+        assert_int_not_equal(llmc_weights_read(ws, tid(ir, "emb.weight"), 0, 16, LLMC_DTYPE_F32, buf, d), 0);
+        assert_int_equal(llmc_diags_size(d), 0); /* failed once, said once */
+        llmc_weights_free(ws);
+    }
+    /* llmc_st_read: the guarded copy for other readers of a safetensors file */
+    write_bytes(path, bytes, n);
+    llmc_st_file *f = llmc_st_open(path, d);
+    assert_non_null(f);
+    const llmc_st_tensor *t = llmc_st_find(f, "big_rope");
+    assert_int_equal(llmc_st_read(f, t, 0, 64, buf, d), 0);
+    assert_int_not_equal(llmc_st_read(f, t, t->end - t->begin - 4, 8, buf, d), 0); /* past the tensor */
+    llmc_diags_clear(d);
+    assert_int_equal(truncate(path, (off_t)(n / 2)), 0);
+    assert_int_not_equal(llmc_st_read(f, t, 0, (size_t)(t->end - t->begin), buf, d), 0);
+    char *msg = test_all_diags(d);
+    if (!strstr(msg, want)) fail_msg("%s", msg);
+    free(msg);
+    llmc_st_close(f);
+    /* opening a file that is already shorter than its header says: bad data, not I/O */
+    llmc_diags_clear(d);
+    llmc_weights_error why = LLMC_WEIGHTS_OK;
+    assert_null(llmc_weights_open_checkpoint_with(path, ir, &l, NULL, &why, d));
+    assert_int_equal(why, LLMC_WEIGHTS_BAD_DATA);
+    assert_null(llmc_weights_open_checkpoint_with(tmp_path("missing.safetensors"), ir, &l, NULL, &why, d));
+    assert_int_equal(why, LLMC_WEIGHTS_IO_ERROR);
+    /* a FIFO without a writer: refused at once (an ordinary open would block forever) */
+    const char *fifo = tmp_path("fifo.safetensors");
+    assert_int_equal(mkfifo(fifo, 0600), 0);
+    llmc_diags_clear(d);
+    assert_null(llmc_weights_open_checkpoint_with(fifo, ir, &l, NULL, &why, d));
+    assert_int_equal(why, LLMC_WEIGHTS_IO_ERROR);
+    msg = test_all_diags(d);
+    if (!strstr(msg, "not a regular file")) fail_msg("%s", msg);
+    free(msg);
+    assert_int_equal(unlink(fifo), 0);
+    free(buf);
+    free(bytes);
+    llmc_diags_free(d);
+    llmc_weights_free(init);
+    free(l.views);
+    llmc_ir_free(ir);
+}
+
 static void test_safetensors_corrupt(void **state) {
     (void)state;
     const char *ok = "{\"a\":{\"dtype\":\"F32\",\"shape\":[2],\"data_offsets\":[0,8]}}";
@@ -1258,6 +1555,9 @@ int main(void) {
         cmocka_unit_test(test_checkpoint_mismatch),
         cmocka_unit_test(test_checkpoint_sharded),
         cmocka_unit_test(test_checkpoint_dtypes),
+        cmocka_unit_test(test_checkpoint_nonfinite),
+        cmocka_unit_test(test_first_nonfinite),
+        cmocka_unit_test(test_checkpoint_truncated_while_reading),
         cmocka_unit_test(test_safetensors_corrupt),
         cmocka_unit_test(test_safetensors_file),
         cmocka_unit_test(test_layout_families),

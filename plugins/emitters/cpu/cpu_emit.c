@@ -42,7 +42,7 @@ static int emit(const llmc_emit_ctx *ctx, llmc_diags *d) {
     return rc ? -1 : 0;
 }
 
-static const llmc_emitter_vtable vt = {sizeof vt, check, emit};
+static const llmc_emitter_vtable vt = {sizeof vt, check, emit, cpu_verify};
 static const llmc_plugin_desc plugins[] = {
     {LLMC_PLUGIN_EMITTER, "cpu", "1.0.0",
      "C inference program specialised to the model (make -C OUT/cpu): F32/F16/BF16/Q8_0/Q4_0, AVX-512/AVX2/portable", &vt},

@@ -3,7 +3,8 @@
  *   cpu_plan.c    IR parameters -> the tensors of model.bin (slot, stack, layer, element type, offset)
  *   cpu_write.c   model.bin: header, records, tensors packed and quantized for the kernels (streamed)
  *   cpu_source.c  model_config.h, README.md and the fixed runtime sources (rt/, embedded)
- *   cpu_emit.c    the plugin: check, emit */
+ *   cpu_verify.c  llmc validate: the sources and model.bin's header and records against a rebuild
+ *   cpu_emit.c    the plugin: check, emit, verify */
 #ifndef LLMC_CPU_EMIT_H
 #define LLMC_CPU_EMIT_H
 
@@ -65,5 +66,9 @@ char *cpu_readme_text(const llmc_emit_ctx *ctx, const cpu_plan *p, llmc_diags *d
 int cpu_write_sources(const llmc_emit_ctx *ctx, cpu_plan *p, llmc_diags *d);
 /* write cpu/model.bin */
 int cpu_write_model(const llmc_emit_ctx *ctx, const cpu_plan *p, llmc_diags *d);
+/* model.bin's header, records and padding up to the data (p->header_bytes bytes) */
+int cpu_write_header(const llmc_emit_ctx *ctx, const cpu_plan *p, FILE *f, llmc_diags *d);
+/* verify (llmc validate): sources and model.bin's header and record table against a rebuild */
+int cpu_verify(const llmc_emit_ctx *ctx, llmc_diags *d);
 
 #endif

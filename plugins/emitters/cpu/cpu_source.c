@@ -166,7 +166,7 @@ char *cpu_config_text(const llmc_emit_ctx *ctx, cpu_plan *p, llmc_diags *d) {
               " * LLMC_CONFIG_HASH (a hash of the definitions below it) and the program refuses any other file. */\n"
               "#ifndef LLMC_MODEL_CONFIG_H\n#define LLMC_MODEL_CONFIG_H\n\n"
               "#define LLMC_CONFIG_HASH 0x%016llxull\n",
-              llmc_version(), s->name ? s->name : "model", s->source_path ? s->source_path : "<spec>",
+              llmc_version(), s->name ? s->name : "model", "spec.json",
               (unsigned long long)p->config_hash);
     sb_printf(&out, "%.*s\n#endif\n", (int)body.n, body.s ? body.s : "");
     free(body.s);
@@ -216,7 +216,9 @@ char *cpu_readme_text(const llmc_emit_ctx *ctx, const cpu_plan *p, llmc_diags *d
     snprintf(context, sizeof context, "%lld", (long long)s->context_length);
     const char *keys[][2] = {{"@@NAME@@", s->name ? s->name : "model"},
                              {"@@VERSION@@", llmc_version()},
-                             {"@@SPEC_FILE@@", s->source_path ? s->source_path : "<spec>"},
+                             /* OUT/spec.json, not the path the spec was read from: a recompile
+                              * of OUT/spec.json gives the same bytes */
+                             {"@@SPEC_FILE@@", "../spec.json"},
                              {"@@SUMMARY@@", sum.s},
                              {"@@START@@", "0"},
                              {"@@VOCAB@@", vocab},

@@ -146,7 +146,7 @@ static int write_zeros(FILE *f, uint64_t n, llmc_diags *d) {
     return 0;
 }
 
-static int write_header(const llmc_emit_ctx *ctx, const cpu_plan *p, FILE *f, llmc_diags *d) {
+int cpu_write_header(const llmc_emit_ctx *ctx, const cpu_plan *p, FILE *f, llmc_diags *d) {
     const llmc_dims *dm = ctx->dims;
     llmc_file_header h;
     memset(&h, 0, sizeof h);
@@ -195,7 +195,7 @@ static int write_header(const llmc_emit_ctx *ctx, const cpu_plan *p, FILE *f, ll
 int cpu_write_model(const llmc_emit_ctx *ctx, const cpu_plan *p, llmc_diags *d) {
     FILE *f = llmc_out_open(ctx, MODEL_REL, d);
     if (!f) return -1;
-    int rc = write_header(ctx, p, f, d);
+    int rc = cpu_write_header(ctx, p, f, d);
     llmc_progress *prog = ctx->progress ? llmc_progress_create("cpu", p->file_bytes) : NULL;
     uint64_t pos = p->header_bytes;
     for (size_t i = 0; !rc && i < p->n; i++) {
@@ -226,7 +226,9 @@ int cpu_write_model(const llmc_emit_ctx *ctx, const cpu_plan *p, llmc_diags *d) 
             j.n_chunks = (t->rows + j.chunk_rows - 1) / j.chunk_rows;
             chunk_bytes = (size_t)(j.chunk_rows * t->cols * 4);
         }
-        rc = llmc_write_chunks_ordered(f, j.n_chunks, chunk_bytes, produce, &j, ctx->threads, prog, d);
+        rc = llmc_out_tensor_begin(f, t->name, d);   /* per-record checksums in manifest.json */
+        if (!rc) rc = llmc_write_chunks_ordered(f, j.n_chunks, chunk_bytes, produce, &j, ctx->threads, prog, d);
+        if (!rc) rc = llmc_out_tensor_end(f, d);
         if (rc && llmc_diags_errors(d) == 0) llmc_error(d, "cpu", "writing tensor '%s' failed", t->name);
         if (!rc) rc = write_zeros(f, ((t->nbytes + LLMC_ALIGN - 1) / LLMC_ALIGN * LLMC_ALIGN) - t->nbytes, d);
         pos += (t->nbytes + LLMC_ALIGN - 1) / LLMC_ALIGN * LLMC_ALIGN;

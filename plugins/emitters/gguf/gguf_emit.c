@@ -10,11 +10,11 @@
 
 #include "gguf_arch.h"
 #include "gguf_format.h"
+#include "gguf_verify.h"
 #include "llmc/llmc.h"
 #include "llmc/quant.h"
 #include "llmc/weights.h"
 
-#define GGUF_REL "gguf/model.gguf"
 #define CHUNK_ELEMS (1u << 20)   /* elements per chunk: 4 MiB of float32 scratch */
 
 static int check(const llmc_spec *spec, llmc_diags *d) { return gguf_arch_select(spec, &spec->dims, d) == GA_NONE ? -1 : 0; }
@@ -49,13 +49,14 @@ static int general_metadata(const llmc_emit_ctx *ctx, const gguf_plan *p, gguf_m
     rc |= gguf_kv_str(m, "llmc.spec_hash", hash, d);   /* of llmc.spec, the normalised spec with solved dims */
     rc |= gguf_kv_str(m, "llmc.spec", json, d);
     free(json);
-    if (llmc_weights_kind(ctx->weights) == LLMC_WEIGHTS_INIT) {
+    /* from the spec, which names the weight source the pipeline opened (its checkpoint path made
+     * absolute), so that verify rebuilds the same keys without opening it */
+    if (!s->weights.checkpoint) {
         rc |= gguf_kv_str(m, "llmc.weights", "init", d);
-        rc |= gguf_kv_u64(m, "llmc.seed", llmc_weights_seed(ctx->weights), d);
+        rc |= gguf_kv_u64(m, "llmc.seed", s->weights.seed, d);
     } else {
         rc |= gguf_kv_str(m, "llmc.weights", "checkpoint", d);
-        const char *path = llmc_weights_path(ctx->weights);
-        rc |= gguf_kv_str(m, "llmc.checkpoint", path ? path : "", d);
+        rc |= gguf_kv_str(m, "llmc.checkpoint", s->weights.checkpoint, d);
     }
     return rc ? -1 : 0;
 }
@@ -159,22 +160,34 @@ static int write_tensor(const llmc_emit_ctx *ctx, const gguf_plan *p, size_t i, 
     return llmc_write_chunks_ordered(f, n_chunks, (size_t)j.chunk_elems * 4, produce, &j, ctx->threads, prog, d);
 }
 
+int gguf_build(const llmc_emit_ctx *ctx, gguf_plan *plan, gguf_meta *m, llmc_diags *d) {
+    gguf_meta_init(m);
+    memset(plan, 0, sizeof *plan);
+    gguf_arch a = gguf_arch_select(ctx->spec, ctx->dims, d);
+    if (a == GA_NONE) return -1;
+    if (gguf_plan_build(ctx->spec, ctx->dims, ctx->ir, a, plan, d)) return -1;
+    int rc = general_metadata(ctx, plan, m, d);
+    if (!rc) rc = gguf_arch_metadata(ctx->spec, ctx->dims, plan, m, d);
+    if (!rc) rc = gguf_vocab_metadata(ctx->spec, a, m, d);
+    for (size_t i = 0; !rc && i < plan->n; i++)
+        rc = gguf_add_tensor(m, plan->t[i].name, plan->t[i].type, plan->t[i].n_dims, plan->t[i].ne, d);
+    if (rc) {
+        gguf_meta_free(m);
+        gguf_plan_free(plan);
+    }
+    return rc ? -1 : 0;
+}
+
 static int emit(const llmc_emit_ctx *ctx, llmc_diags *d) {
     if (!ctx->weights) {
         llmc_error(d, "gguf", "no weight source: the GGUF emitter writes weights and needs the pipeline's weight source");
         return -1;
     }
-    gguf_arch a = gguf_arch_select(ctx->spec, ctx->dims, d);
-    if (a == GA_NONE) return -1;
     gguf_plan plan;
-    if (gguf_plan_build(ctx->spec, ctx->dims, ctx->ir, a, &plan, d)) return -1;
     gguf_meta m;
-    gguf_meta_init(&m);
-    int rc = general_metadata(ctx, &plan, &m, d);
-    if (!rc) rc = gguf_arch_metadata(ctx->spec, ctx->dims, &plan, &m, d);
-    if (!rc) rc = gguf_vocab_metadata(ctx->spec, a, &m, d);
-    for (size_t i = 0; !rc && i < plan.n; i++)
-        rc = gguf_add_tensor(&m, plan.t[i].name, plan.t[i].type, plan.t[i].n_dims, plan.t[i].ne, d);
+    if (gguf_build(ctx, &plan, &m, d)) return -1;
+    gguf_arch a = plan.arch;
+    int rc = 0;
     FILE *f = NULL;
     llmc_progress *prog = NULL;
     if (!rc) {
@@ -184,7 +197,9 @@ static int emit(const llmc_emit_ctx *ctx, llmc_diags *d) {
     if (!rc) rc = gguf_meta_write(&m, f, GGUF_REL, d);
     if (!rc && ctx->progress) prog = llmc_progress_create("gguf", m.data_size);
     for (size_t i = 0; !rc && i < plan.n; i++) {
-        rc = write_tensor(ctx, &plan, i, f, prog, d);
+        rc = llmc_out_tensor_begin(f, plan.t[i].name, d);   /* per-tensor checksums in manifest.json */
+        if (!rc) rc = write_tensor(ctx, &plan, i, f, prog, d);
+        if (!rc) rc = llmc_out_tensor_end(f, d);
         if (!rc) rc = gguf_write_pad(&m, i, f, GGUF_REL, d);
     }
     if (prog) llmc_progress_free(prog);
@@ -204,7 +219,7 @@ static int emit(const llmc_emit_ctx *ctx, llmc_diags *d) {
     return rc ? -1 : 0;
 }
 
-static const llmc_emitter_vtable vt = {sizeof vt, check, emit};
+static const llmc_emitter_vtable vt = {sizeof vt, check, emit, gguf_verify};
 static const llmc_plugin_desc plugins[] = {
     {LLMC_PLUGIN_EMITTER, "gguf", "1.0.0",
      "GGUF v3 for llama.cpp: arches llama, qwen2, gpt2, t5; F32/F16/BF16, Q8_0/Q4_0", &vt},

@@ -33,7 +33,9 @@ typedef struct pt_model {
 int pt_check_params(const pt_model *m, const llmc_layout *layout, const llmc_ir *ir,
                     const llmc_param_count *count, llmc_diags *d);
 
-/* Render and write OUT/pytorch/<package>/ and OUT/pytorch/train.py; register them. */
-int pt_write_package(const llmc_emit_ctx *ctx, const pt_model *m, const llmc_layout *layout, llmc_diags *d);
+/* Render and write OUT/pytorch/<package>/ and OUT/pytorch/train.py; register them. With verify
+ * (llmc validate) render them and compare with the files in OUT instead, reporting each difference. */
+int pt_write_package(const llmc_emit_ctx *ctx, const pt_model *m, const llmc_layout *layout, bool verify,
+                     llmc_diags *d);
 
 #endif

@@ -267,9 +267,9 @@ static int set_vars(pt_vars *v, const llmc_emit_ctx *ctx, const pt_model *m, con
 
     doc_text(&b, s->name);
     pt_var_take(v, "NAME", &b);
-    const char *slash = strrchr(s->source_path, '/');
-    doc_text(&b, slash ? slash + 1 : s->source_path);
-    pt_var_take(v, "SPEC_FILE", &b);
+    /* the normalised spec beside the output (OUT/spec.json), not the path the spec was read
+     * from: compiling OUT/spec.json again must give the same bytes */
+    pt_var(v, "SPEC_FILE", "spec.json");
     pt_var(v, "LLMC_VERSION", llmc_version());
     pt_var(v, "PACKAGE", m->package);
     pt_var(v, "DIST_NAME", m->package);
@@ -354,12 +354,18 @@ static int set_vars(pt_vars *v, const llmc_emit_ctx *ctx, const pt_model *m, con
 
 /* ---- files ------------------------------------------------------------------------------------ */
 
+/* render one file and write it, or (verify) compare it with the file in OUT */
 static int write_one(const llmc_emit_ctx *ctx, const pt_vars *v, const char *tmpl, const char *rel,
-                     const char *role, llmc_diags *d) {
+                     const char *role, bool verify, llmc_diags *d) {
     pt_buf out = {0};
     if (pt_render(tmpl, v, &out, d)) {
         pt_buf_free(&out);
         return -1;
+    }
+    if (verify) { /* differences are reported in d; keep going to list them all */
+        llmc_out_verify(ctx, rel, out.s ? out.s : "", out.n, false, d);
+        pt_buf_free(&out);
+        return 0;
     }
     int rc = llmc_out_write_file(ctx, rel, out.s ? out.s : "", out.n, d);
     pt_buf_free(&out);
@@ -371,7 +377,8 @@ static int write_one(const llmc_emit_ctx *ctx, const pt_vars *v, const char *tmp
     return 0;
 }
 
-int pt_write_package(const llmc_emit_ctx *ctx, const pt_model *m, const llmc_layout *layout, llmc_diags *d) {
+int pt_write_package(const llmc_emit_ctx *ctx, const pt_model *m, const llmc_layout *layout, bool verify,
+                     llmc_diags *d) {
     pt_vars v;
     memset(&v, 0, sizeof v);
     int rc = set_vars(&v, ctx, m, layout, d);
@@ -388,10 +395,10 @@ int pt_write_package(const llmc_emit_ctx *ctx, const pt_model *m, const llmc_lay
     for (size_t i = 0; !rc && i < sizeof files / sizeof files[0]; i++) {
         const char *tmpl = files[i].tmpl ? files[i].tmpl : m->encdec ? "modeling_encdec.py.in" : "modeling_decoder.py.in";
         snprintf(rel, sizeof rel, "pytorch/%s/%s", m->package, files[i].file);
-        rc = write_one(ctx, &v, tmpl, rel, files[i].role, d);
+        rc = write_one(ctx, &v, tmpl, rel, files[i].role, verify, d);
     }
-    if (!rc) rc = write_one(ctx, &v, "train.py.in", "pytorch/train.py", "training script (torchrun / DDP)", d);
-    if (!rc) {
+    if (!rc) rc = write_one(ctx, &v, "train.py.in", "pytorch/train.py", "training script (torchrun / DDP)", verify, d);
+    if (!rc && !verify) {
         /* train.py is a script: make it executable */
         char path[4096];
         if (llmc_out_path(ctx, "pytorch/train.py", path, sizeof path, d)) rc = -1;

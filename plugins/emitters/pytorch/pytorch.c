@@ -131,20 +131,25 @@ static int unsupported(const llmc_spec *s, llmc_diags *d) {
     return 1;
 }
 
-static int pytorch_emit(const llmc_emit_ctx *ctx, llmc_diags *d) {
+/* emit, or (verify, for llmc validate) render every file again and compare it with OUT's */
+static int package(const llmc_emit_ctx *ctx, bool verify, llmc_diags *d) {
     llmc_layout layout;
     memset(&layout, 0, sizeof layout);
     if (pytorch_check(ctx->spec, d) || unsupported(ctx->spec, d)) return -1;
     if (llmc_layout_hf(ctx->spec, ctx->ir, &layout, d)) return -1;
+    size_t before = llmc_diags_errors(d);
     pt_model m;
     int rc = model_facts(ctx, &layout, &m, d);
     if (!rc) rc = pt_check_params(&m, &layout, ctx->ir, ctx->count, d);
-    if (!rc) rc = pt_write_package(ctx, &m, &layout, d);
+    if (!rc) rc = pt_write_package(ctx, &m, &layout, verify, d);
     llmc_layout_free(&layout);
-    return rc ? -1 : 0;
+    return rc || llmc_diags_errors(d) > before ? -1 : 0;
 }
 
-static const llmc_emitter_vtable pytorch_vt = {sizeof pytorch_vt, pytorch_check, pytorch_emit};
+static int pytorch_emit(const llmc_emit_ctx *ctx, llmc_diags *d) { return package(ctx, false, d); }
+static int pytorch_verify(const llmc_emit_ctx *ctx, llmc_diags *d) { return package(ctx, true, d); }
+
+static const llmc_emitter_vtable pytorch_vt = {sizeof pytorch_vt, pytorch_check, pytorch_emit, pytorch_verify};
 
 static const llmc_plugin_desc plugins[] = {
     {LLMC_PLUGIN_EMITTER, "pytorch", "1.0.0",

@@ -27,7 +27,7 @@ static llmc_dtype out_dtype(const llmc_spec *s) {
                                                        : LLMC_DTYPE_F32;
 }
 
-static const char *st_dtype(llmc_dtype dt) {
+const char *st_dtype_name(llmc_dtype dt) {
     return dt == LLMC_DTYPE_F16 ? "F16" : dt == LLMC_DTYPE_BF16 ? "BF16" : "F32";
 }
 
@@ -99,30 +99,25 @@ static void hput_str(hbuf *b, const char *s) {
     hput(b, "\"");
 }
 
-typedef struct meta {
-    const char *key, *value;
-} meta;
-
 /* {"__metadata__":{...},"name":{"dtype":..,"shape":[..],"data_offsets":[b,e]},...} padded with
  * spaces so that 8 + N is a multiple of 8 (the data then starts 8-byte aligned). */
-static char *build_header(const llmc_layout *l, const size_t *idx, size_t n, llmc_dtype dt, const meta *m, size_t nm,
-                          uint64_t *header_len) {
+char *st_build_header(const st_plan *p, const st_shard *sf, uint64_t *header_len) {
     hbuf b = {0};
     hput(&b, "{\"__metadata__\":{");
-    for (size_t i = 0; i < nm; i++) {
+    for (size_t i = 0; i < p->n_meta; i++) {
         if (i) hput(&b, ",");
-        hput_str(&b, m[i].key);
+        hput_str(&b, p->meta[i].key);
         hput(&b, ":");
-        hput_str(&b, m[i].value);
+        hput_str(&b, p->meta[i].value);
     }
     hput(&b, "}");
     uint64_t off = 0;
-    for (size_t k = 0; k < n; k++) {
-        const llmc_tensor_view *v = &l->views[idx[k]];
-        uint64_t bytes = llmc_view_numel(v) * llmc_dtype_size(dt);
+    for (size_t k = 0; k < sf->n; k++) {
+        const llmc_tensor_view *v = &p->layout.views[sf->idx[k]];
+        uint64_t bytes = llmc_view_numel(v) * llmc_dtype_size(p->dt);
         hput(&b, ",");
         hput_str(&b, v->name);
-        hput(&b, ":{\"dtype\":\"%s\",\"shape\":[", st_dtype(dt));
+        hput(&b, ":{\"dtype\":\"%s\",\"shape\":[", st_dtype_name(p->dt));
         for (int r = 0; r < v->rank; r++) hput(&b, "%s%lld", r ? "," : "", (long long)v->shape[r]);
         hput(&b, "],\"data_offsets\":[%llu,%llu]}", (unsigned long long)off, (unsigned long long)(off + bytes));
         off += bytes;
@@ -135,6 +130,12 @@ static char *build_header(const llmc_layout *l, const size_t *idx, size_t n, llm
     }
     *header_len = b.n;
     return b.p;
+}
+
+uint64_t st_shard_bytes(const st_plan *p, const st_shard *sf) {
+    uint64_t total = 0;
+    for (size_t k = 0; k < sf->n; k++) total += llmc_view_numel(&p->layout.views[sf->idx[k]]) * llmc_dtype_size(p->dt);
+    return total;
 }
 
 /* ---- shards ------------------------------------------------------------------------------------------------ */
@@ -160,16 +161,76 @@ static size_t plan_shards(const uint64_t *bytes, size_t n, uint64_t max_shard, s
     return n_shards;
 }
 
-typedef struct shard_file {
-    char rel[96];
-    size_t *idx;   /* views in this shard, in layout order */
-    size_t n;
-} shard_file;
+void st_plan_free(st_plan *p) {
+    for (size_t k = 0; p->shards && k < p->n_shards; k++) free(p->shards[k].idx);
+    free(p->shards);
+    llmc_layout_free(&p->layout);
+    memset(p, 0, sizeof *p);
+}
 
-static int write_shard(const llmc_emit_ctx *ctx, const llmc_layout *l, const shard_file *sf, llmc_dtype dt,
-                       const meta *m, size_t nm, llmc_progress *prog, llmc_diags *d) {
+int st_plan_build(const llmc_emit_ctx *ctx, st_plan *p, llmc_diags *d) {
+    const llmc_spec *s = ctx->spec;
+    memset(p, 0, sizeof *p);
+    uint64_t max_shard;
+    if (parse_options(s, &max_shard, d)) return -1;
+    if (llmc_layout_hf(s, ctx->ir, &p->layout, d) != 0) return -1;
+    p->dt = out_dtype(s);
+    size_t n = p->layout.n_views;
+    uint64_t *bytes = calloc(n ? n : 1, sizeof *bytes);
+    size_t *shard_of = calloc(n ? n : 1, sizeof *shard_of);
+    char *spec_text = NULL;
+    if (!bytes || !shard_of) goto oom;
+    for (size_t i = 0; i < n; i++) {
+        bytes[i] = llmc_view_numel(&p->layout.views[i]) * llmc_dtype_size(p->dt);
+        p->total += bytes[i];
+    }
+    p->n_shards = plan_shards(bytes, n, max_shard, shard_of);
+    if (p->n_shards == 0) p->n_shards = 1; /* a model without parameters still gets a (valid, empty) file */
+    p->shards = calloc(p->n_shards, sizeof *p->shards);
+    if (!p->shards) goto oom;
+    for (size_t k = 0; k < p->n_shards; k++) {
+        st_shard *sf = &p->shards[k];
+        if (p->n_shards == 1)
+            snprintf(sf->rel, sizeof sf->rel, "safetensors/model.safetensors");
+        else
+            snprintf(sf->rel, sizeof sf->rel, "safetensors/model-%05zu-of-%05zu.safetensors", k + 1, p->n_shards);
+        if (!(sf->idx = calloc(n ? n : 1, sizeof *sf->idx))) goto oom;
+    }
+    for (size_t i = 0; i < n; i++) p->shards[shard_of[i]].idx[p->shards[shard_of[i]].n++] = i;
+
+    /* provenance: the spec hash is the SHA-256 of OUT/spec.json, which is exactly this text;
+     * the weight source follows from the spec (a checkpoint when it names one) */
+    spec_text = llmc_spec_to_json(s, ctx->dims);
+    if (!spec_text) goto oom;
+    llmc_sha256_hex(spec_text, strlen(spec_text), p->hash);
+    snprintf(p->seed, sizeof p->seed, "%llu", (unsigned long long)s->weights.seed);
+    const st_meta m[] = {{"format", "pt"},
+                         {"llmc_version", llmc_version()},
+                         {"llmc_spec_hash", p->hash},
+                         {"llmc_seed", p->seed},
+                         {"llmc_weights", s->weights.checkpoint ? "checkpoint" : "init"},
+                         {"llmc_family", p->layout.family}};
+    memcpy(p->meta, m, sizeof m);
+    p->n_meta = sizeof m / sizeof m[0];
+    free(spec_text);
+    free(bytes);
+    free(shard_of);
+    return 0;
+oom:
+    llmc_error(d, "emit", "safetensors: out of memory");
+    free(spec_text);
+    free(bytes);
+    free(shard_of);
+    st_plan_free(p);
+    return -1;
+}
+
+/* ---- writing --------------------------------------------------------------------------------------------- */
+
+static int write_shard(const llmc_emit_ctx *ctx, const st_plan *p, const st_shard *sf, llmc_progress *prog,
+                       llmc_diags *d) {
     uint64_t hlen;
-    char *header = build_header(l, sf->idx, sf->n, dt, m, nm, &hlen);
+    char *header = st_build_header(p, sf, &hlen);
     if (!header) {
         llmc_error(d, "emit", "safetensors: out of memory building the header of %s", sf->rel);
         return -1;
@@ -187,11 +248,12 @@ static int write_shard(const llmc_emit_ctx *ctx, const llmc_layout *l, const sha
         rc = -1;
     }
     free(header);
-    uint64_t expect = 8 + hlen;
+    uint64_t expect = 8 + hlen + st_shard_bytes(p, sf);
     for (size_t k = 0; rc == 0 && k < sf->n; k++) {
-        const llmc_tensor_view *v = &l->views[sf->idx[k]];
-        expect += llmc_view_numel(v) * llmc_dtype_size(dt);
-        if (llmc_weights_write_view(ctx->weights, v, dt, f, ctx->threads, prog, d) != 0) {
+        const llmc_tensor_view *v = &p->layout.views[sf->idx[k]];
+        if (llmc_out_tensor_begin(f, v->name, d) != 0 ||
+            llmc_weights_write_view(ctx->weights, v, p->dt, f, ctx->threads, prog, d) != 0 ||
+            llmc_out_tensor_end(f, d) != 0) {
             llmc_error(d, "emit", "safetensors: writing tensor '%s' to %s failed", v->name, sf->rel);
             rc = -1;
         }
@@ -210,17 +272,22 @@ static int write_shard(const llmc_emit_ctx *ctx, const llmc_layout *l, const sha
 }
 
 /* model.safetensors.index.json as transformers writes it */
-static int write_index(const llmc_emit_ctx *ctx, const llmc_layout *l, const shard_file *sf, size_t n_shards,
-                       uint64_t total, llmc_diags *d) {
+char *st_index_text(const st_plan *p) {
     json_t *root = json_object(), *md = json_object(), *wm = json_object();
-    json_object_set_new(md, "total_size", json_integer((json_int_t)total));
-    for (size_t s = 0; s < n_shards; s++)
-        for (size_t k = 0; k < sf[s].n; k++)
-            json_object_set_new(wm, l->views[sf[s].idx[k]].name, json_string(strrchr(sf[s].rel, '/') + 1));
+    json_object_set_new(md, "total_size", json_integer((json_int_t)p->total));
+    for (size_t s = 0; s < p->n_shards; s++)
+        for (size_t k = 0; k < p->shards[s].n; k++)
+            json_object_set_new(wm, p->layout.views[p->shards[s].idx[k]].name,
+                                json_string(strrchr(p->shards[s].rel, '/') + 1));
     json_object_set_new(root, "metadata", md);
     json_object_set_new(root, "weight_map", wm);
     char *text = st_json_dump(root);
     json_decref(root);
+    return text;
+}
+
+static int write_index(const llmc_emit_ctx *ctx, const st_plan *p, llmc_diags *d) {
+    char *text = st_index_text(p);
     if (!text) {
         llmc_error(d, "emit", "safetensors: out of memory writing the shard index");
         return -1;
@@ -233,78 +300,26 @@ static int write_index(const llmc_emit_ctx *ctx, const llmc_layout *l, const sha
 }
 
 static int st_emit(const llmc_emit_ctx *ctx, llmc_diags *d) {
-    const llmc_spec *s = ctx->spec;
     if (!ctx->weights) {
         llmc_error(d, "emit", "safetensors: the pipeline gave no weight source");
         return -1;
     }
-    uint64_t max_shard;
-    if (parse_options(s, &max_shard, d)) return -1;
-    llmc_layout layout;
-    if (llmc_layout_hf(s, ctx->ir, &layout, d) != 0) return -1;
-    llmc_dtype dt = out_dtype(s);
+    st_plan p;
+    if (st_plan_build(ctx, &p, d)) return -1;
     int rc = -1;
-    size_t n = layout.n_views;
-    uint64_t *bytes = calloc(n ? n : 1, sizeof *bytes);
-    size_t *shard_of = calloc(n ? n : 1, sizeof *shard_of);
-    shard_file *sf = NULL;
-    size_t n_shards = 0;
-    char *spec_text = NULL;
-    llmc_progress *prog = NULL;
-    if (!bytes || !shard_of) goto oom;
-    uint64_t total = 0;
-    for (size_t i = 0; i < n; i++) {
-        bytes[i] = llmc_view_numel(&layout.views[i]) * llmc_dtype_size(dt);
-        total += bytes[i];
-    }
-    n_shards = plan_shards(bytes, n, max_shard, shard_of);
-    if (n_shards == 0) n_shards = 1; /* a model without parameters still gets a (valid, empty) file */
-    sf = calloc(n_shards, sizeof *sf);
-    if (!sf) goto oom;
-    for (size_t k = 0; k < n_shards; k++) {
-        if (n_shards == 1)
-            snprintf(sf[k].rel, sizeof sf[k].rel, "safetensors/model.safetensors");
-        else
-            snprintf(sf[k].rel, sizeof sf[k].rel, "safetensors/model-%05zu-of-%05zu.safetensors", k + 1, n_shards);
-        if (!(sf[k].idx = calloc(n ? n : 1, sizeof *sf[k].idx))) goto oom;
-    }
-    for (size_t i = 0; i < n; i++) sf[shard_of[i]].idx[sf[shard_of[i]].n++] = i;
-
-    /* provenance: the spec hash is the SHA-256 of OUT/spec.json, which is exactly this text */
-    spec_text = llmc_spec_to_json(s, ctx->dims);
-    if (!spec_text) goto oom;
-    char hash[65], seed[32];
-    llmc_sha256_hex(spec_text, strlen(spec_text), hash);
-    snprintf(seed, sizeof seed, "%llu", (unsigned long long)s->weights.seed);
-    const char *source = llmc_weights_kind(ctx->weights) == LLMC_WEIGHTS_CHECKPOINT ? "checkpoint" : "init";
-    meta m[] = {{"format", "pt"},
-                {"llmc_version", llmc_version()},
-                {"llmc_spec_hash", hash},
-                {"llmc_seed", seed},
-                {"llmc_weights", source},
-                {"llmc_family", layout.family}};
-
-    if (ctx->progress) prog = llmc_progress_create("safetensors", total);
-    for (size_t k = 0; k < n_shards; k++)
-        if (write_shard(ctx, &layout, &sf[k], dt, m, sizeof m / sizeof m[0], prog, d)) goto done;
-    if (n_shards > 1 && write_index(ctx, &layout, sf, n_shards, total, d)) goto done;
-    if (st_write_configs(ctx, &layout, d)) goto done;
+    llmc_progress *prog = ctx->progress ? llmc_progress_create("safetensors", p.total) : NULL;
+    for (size_t k = 0; k < p.n_shards; k++)
+        if (write_shard(ctx, &p, &p.shards[k], prog, d)) goto done;
+    if (p.n_shards > 1 && write_index(ctx, &p, d)) goto done;
+    if (st_write_configs(ctx, &p.layout, d)) goto done;
     rc = 0;
-    goto done;
-oom:
-    llmc_error(d, "emit", "safetensors: out of memory");
 done:
     llmc_progress_free(prog);
-    free(spec_text);
-    for (size_t k = 0; sf && k < n_shards; k++) free(sf[k].idx);
-    free(sf);
-    free(bytes);
-    free(shard_of);
-    llmc_layout_free(&layout);
+    st_plan_free(&p);
     return rc;
 }
 
-static const llmc_emitter_vtable vt = {sizeof vt, st_check, st_emit};
+static const llmc_emitter_vtable vt = {sizeof vt, st_check, st_emit, st_verify};
 static const llmc_plugin_desc plugins[] = {
     {LLMC_PLUGIN_EMITTER, ST_NAME, "1.0.0",
      "Hugging Face safetensors weights (sharded on request) with config.json for the transformers family", &vt},

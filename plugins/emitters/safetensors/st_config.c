@@ -257,21 +257,23 @@ static json_t *generation_config(const llmc_emit_ctx *ctx, const llmc_layout *l)
     return g;
 }
 
-static int write_json(const llmc_emit_ctx *ctx, const char *rel, json_t *j, const char *role, llmc_diags *d) {
+static int add_file(st_config_file *out, size_t *n, const char *rel, json_t *j, const char *role, llmc_diags *d) {
     char *text = j ? st_json_dump(j) : NULL;
     json_decref(j);
     if (!text) {
         llmc_error(d, "emit", "safetensors: out of memory writing %s", rel);
         return -1;
     }
-    int rc = llmc_out_write_file(ctx, rel, text, strlen(text), d);
-    free(text);
-    if (rc == 0) llmc_out_register(ctx, rel, role);
-    return rc;
+    out[*n].rel = rel;
+    out[*n].text = text;
+    snprintf(out[*n].role, sizeof out[*n].role, "%s", role);
+    (*n)++;
+    return 0;
 }
 
-int st_write_configs(const llmc_emit_ctx *ctx, const llmc_layout *l, llmc_diags *d) {
+int st_config_files(const llmc_emit_ctx *ctx, const llmc_layout *l, st_config_file out[2], llmc_diags *d) {
     json_t *c = NULL;
+    size_t n = 0;
     const char *f = l->family;
     if (!strcmp(f, "llama")) c = config_llama(ctx, l);
     else if (!strcmp(f, "mistral")) c = config_mistral(ctx, l);
@@ -281,12 +283,35 @@ int st_write_configs(const llmc_emit_ctx *ctx, const llmc_layout *l, llmc_diags 
     else {
         c = config_llmc(ctx, l, d);
         if (!c) return -1;
-        return write_json(ctx, "safetensors/config.json", c,
-                          "model config (no transformers class fits; llmc dims and options)", d);
+        if (add_file(out, &n, "safetensors/config.json", c,
+                     "model config (no transformers class fits; llmc dims and options)", d))
+            return -1;
+        return (int)n;
     }
     char role[160];
     snprintf(role, sizeof role, "model config (transformers %s)", l->hf_architecture);
-    if (write_json(ctx, "safetensors/config.json", c, role, d)) return -1;
-    return write_json(ctx, "safetensors/generation_config.json", generation_config(ctx, l),
-                      "generation config (transformers)", d);
+    if (add_file(out, &n, "safetensors/config.json", c, role, d) ||
+        add_file(out, &n, "safetensors/generation_config.json", generation_config(ctx, l),
+                 "generation config (transformers)", d)) {
+        st_config_files_free(out, n);
+        return -1;
+    }
+    return (int)n;
+}
+
+void st_config_files_free(st_config_file *f, size_t n) {
+    for (size_t i = 0; i < n; i++) free(f[i].text);
+}
+
+int st_write_configs(const llmc_emit_ctx *ctx, const llmc_layout *l, llmc_diags *d) {
+    st_config_file f[2];
+    int n = st_config_files(ctx, l, f, d);
+    if (n < 0) return -1;
+    int rc = 0;
+    for (int i = 0; rc == 0 && i < n; i++) {
+        rc = llmc_out_write_file(ctx, f[i].rel, f[i].text, strlen(f[i].text), d);
+        if (rc == 0) llmc_out_register(ctx, f[i].rel, f[i].role);
+    }
+    st_config_files_free(f, (size_t)n);
+    return rc;
 }

@@ -181,9 +181,11 @@ static int write_tensor(ts_zip *z, FILE *f, const llmc_emit_ctx *ctx, const llmc
         return -1;
     }
     int rc = ts_zip_begin(z, name, bytes, d);
+    if (!rc) rc = llmc_out_tensor_begin(f, v->name, d); /* the entry's data: its checksum in manifest.json */
     if (!rc)
         rc = llmc_write_chunks_ordered(f, n_chunks, (size_t)CHUNK_ELEMS * llmc_dtype_size(dt), produce_chunk, &j,
                                        ctx->threads, prog, d);
+    if (!rc) rc = llmc_out_tensor_end(f, d);
     if (rc) {
         if (llmc_diags_errors(d) == 0) llmc_error(d, "emit", "torchscript: writing tensor '%s' failed", v->name);
     } else {
@@ -278,7 +280,7 @@ out:
     return rc;
 }
 
-static const llmc_emitter_vtable ts_vt = {sizeof ts_vt, ts_check, ts_emit};
+static const llmc_emitter_vtable ts_vt = {sizeof ts_vt, ts_check, ts_emit, NULL};
 
 static const llmc_plugin_desc plugins[] = {
     {LLMC_PLUGIN_EMITTER, TS_NAME, "1.0.0",

@@ -155,10 +155,11 @@ static int validate(const llmc_spec *s, llmc_diags *d) {
     if (s->has_target_params) {
         tc_plan p;
         plan(s, &p);
-        if (p.n_vars == 0)
-            tc_err(s, d, "target_params",
-                   "conflicts with dims, which already fix every dimension of template " TEMPLATE
-                   " (remove target_params, or unpin a dimension for the solver to choose)");
+        if (p.n_vars == 0 && llmc_diags_errors(d) == before) {
+            llmc_dims full = s->dims;
+            derive(s, &full);
+            if (tc_dims_complete(&full, NEED)) tc_check_fixed_budget(s, &full, TEMPLATE, count, d);
+        }
     } else {
         llmc_dims full = s->dims;
         derive(s, &full);

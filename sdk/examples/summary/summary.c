@@ -117,7 +117,8 @@ static int emit(const llmc_emit_ctx *ctx, llmc_diags *d) {
     return llmc_out_register(ctx, CARD, "model card (Markdown)");
 }
 
-static const llmc_emitter_vtable vtable = {sizeof(llmc_emitter_vtable), NULL /* check: any spec is fine */, emit};
+static const llmc_emitter_vtable vtable = {sizeof(llmc_emitter_vtable), NULL /* check: any spec is fine */, emit,
+                                                  NULL /* verify: validate checks the checksums only */};
 
 static const llmc_plugin_desc plugins[] = {
     {LLMC_PLUGIN_EMITTER, NAME, "1.0.0", "example out-of-tree emitter: a Markdown model card (summary/MODEL_CARD.md)",

@@ -99,6 +99,15 @@ typedef struct llmc_emitter_vtable {
      * cannot express, naming the feature and the nearest supported combination. */
     int (*check)(const llmc_spec *spec, llmc_diags *d);
     int (*emit)(const llmc_emit_ctx *ctx, llmc_diags *d);
+    /* Optional (may be NULL; appended within ABI 1, read only when LLMC_HAS_MEMBER says so):
+     * `llmc validate` calls it on a finished OUT: ctx->out_dir is OUT (read it, never write),
+     * ctx->outputs is NULL, ctx->weights is the spec's weight source (NULL when its checkpoint
+     * cannot be opened). Rebuild what emit writes apart from tensor values -- headers, tensor
+     * tables, configs, code -- and compare it with the files (llmc_out_verify); check every offset
+     * and size read from a file against the file's size; report each problem with
+     * llmc_out_mismatch. The core checks every byte against the checksums taken at emit time.
+     * Returns 0 when everything matches. */
+    int (*verify)(const llmc_emit_ctx *ctx, llmc_diags *d);
 } llmc_emitter_vtable;
 
 /* ---- descriptors ---------------------------------------------------------------------- */

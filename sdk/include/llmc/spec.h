@@ -84,7 +84,8 @@ typedef struct llmc_constraint {
     struct llmc_expr *expr; /* parsed (see expr.h); never NULL in a loaded spec */
 } llmc_constraint;
 
-/* One emitter option: emit_options: { <emitter>: { <key>: <scalar> } } */
+/* One emitter option: emit_options: { <emitter>: { <key>: <scalar> } }. The strings belong to
+ * the spec (they live as long as it does). */
 typedef struct llmc_emit_option {
     char *emitter;
     char *key;
@@ -92,7 +93,8 @@ typedef struct llmc_emit_option {
     llmc_loc loc;
 } llmc_emit_option;
 
-/* One solver option: solver_options: { <key>: <scalar> } (e.g. objective: closest) */
+/* One solver option: solver_options: { <key>: <scalar> } (e.g. objective: closest). The strings
+ * belong to the spec (they live as long as it does). */
 typedef struct llmc_solver_option {
     char *key;
     char *value;         /* scalar as written */
@@ -155,7 +157,7 @@ typedef struct llmc_spec {
     size_t n_constraints;
     double tolerance;                /* default llmc_default_tolerance(target_params) */
 
-    char **emit;                     /* emitter names; NULL/0 = config default */
+    char **emit;                     /* emitter names; NULL = config default, n_emit 0 = none */
     size_t n_emit;
     llmc_emit_option *emit_options;
     size_t n_emit_options;

@@ -11,7 +11,9 @@
  *    results do not depend on chunk sizes, thread counts or order. Scheme: docs/weights.md.
  *  - checkpoint: a safetensors file or a sharded "*.safetensors.index.json", memory-mapped,
  *    validated as untrusted input, whose tensors are matched to the IR through the storage
- *    layout (below); dtype is converted on read.
+ *    layout (below); dtype is converted on read, every value is checked for NaN/Inf on read
+ *    (unless allow_nonfinite), and a file that shrinks while it is read fails the read with an
+ *    error instead of SIGBUS.
  *
  * Storage layout ("views"). Artifacts do not always store a parameter exactly as the IR holds
  * it: GPT-2 checkpoints fuse q/k/v into one `c_attn` and store Conv1D weights transposed
@@ -101,6 +103,32 @@ LLMC_API llmc_weight_source *llmc_weights_create_init(const llmc_ir *ir, uint64_
  * layout must outlive the source. */
 LLMC_API llmc_weight_source *llmc_weights_open_checkpoint(const char *path, const llmc_ir *ir,
                                                           const llmc_layout *layout, llmc_diags *d);
+
+/* What a failed checkpoint open or read ran into: bad content of the input (exit 1 in llmc) or
+ * an I/O error (exit 4). */
+typedef enum llmc_weights_error {
+    LLMC_WEIGHTS_OK = 0,
+    LLMC_WEIGHTS_BAD_DATA,   /* malformed safetensors, tensors that do not match, NaN/Inf values */
+    LLMC_WEIGHTS_IO_ERROR    /* cannot open, read or map a file, or it shrank while it was read */
+} llmc_weights_error;
+
+typedef struct llmc_checkpoint_params {
+    /* Import NaN and infinities as they are. By default every value read from the checkpoint is
+     * checked (fused into the conversion pass) and the first NaN/Inf fails the read with an
+     * error naming the file, the tensor and the element. */
+    bool allow_nonfinite;
+} llmc_checkpoint_params;
+LLMC_API llmc_checkpoint_params llmc_checkpoint_default_params(void);
+
+/* llmc_weights_open_checkpoint with options (p NULL: the defaults). On failure, *why (when
+ * why is not NULL) says which kind of error it was. */
+LLMC_API llmc_weight_source *llmc_weights_open_checkpoint_with(const char *path, const llmc_ir *ir,
+                                                               const llmc_layout *layout,
+                                                               const llmc_checkpoint_params *p,
+                                                               llmc_weights_error *why, llmc_diags *d);
+/* The kind of the first failed read of ws, LLMC_WEIGHTS_OK while none failed. A checkpoint
+ * read that failed is reported once; later reads of the same source fail without repeating it. */
+LLMC_API llmc_weights_error llmc_weights_failure(const llmc_weight_source *ws);
 LLMC_API void llmc_weights_free(llmc_weight_source *ws);
 LLMC_API llmc_weight_source_kind llmc_weights_kind(const llmc_weight_source *ws);
 LLMC_API uint64_t llmc_weights_seed(const llmc_weight_source *ws);        /* init sources */
@@ -149,7 +177,13 @@ LLMC_API void llmc_st_close(llmc_st_file *f);
 LLMC_API size_t llmc_st_num_tensors(const llmc_st_file *f);
 LLMC_API const llmc_st_tensor *llmc_st_tensor_at(const llmc_st_file *f, size_t i);
 LLMC_API const llmc_st_tensor *llmc_st_find(const llmc_st_file *f, const char *name);
+/* The tensor's bytes in the file's mapping. Reading them faults (SIGBUS) if another process
+ * truncates the file meanwhile; llmc_st_read does not. */
 LLMC_API const void *llmc_st_data(const llmc_st_file *f, const llmc_st_tensor *t); /* begin of its bytes */
+/* Copy bytes [offset, offset + n) of tensor t's data into out. 0, or -1 with an error naming
+ * the file and the tensor when the range is outside the tensor or the file shrank underneath. */
+LLMC_API int llmc_st_read(const llmc_st_file *f, const llmc_st_tensor *t, uint64_t offset, size_t n, void *out,
+                          llmc_diags *d);
 LLMC_API const char *llmc_st_metadata(const llmc_st_file *f, const char *key);      /* or NULL */
 
 #ifdef __cplusplus

@@ -33,7 +33,7 @@ static int emit(const llmc_emit_ctx *ctx, llmc_diags *d) {
 
 static const llmc_solver_vtable solver_vt = {sizeof solver_vt, solve};
 static const llmc_template_vtable half_vt = {sizeof half_vt, validate, NULL, NULL, count, NULL};
-static const llmc_emitter_vtable emitter_vt = {sizeof emitter_vt, NULL, emit};
+static const llmc_emitter_vtable emitter_vt = {sizeof emitter_vt, NULL, emit, NULL};
 
 static const llmc_plugin_desc plugins[] = {
     {LLMC_PLUGIN_SOLVER, NULL, "1.0.0", "no name", &solver_vt},

@@ -7,7 +7,7 @@ static int emit(const llmc_emit_ctx *ctx, llmc_diags *d) {
     return 1;
 }
 
-static const llmc_emitter_vtable vt = {sizeof vt, NULL, emit};
+static const llmc_emitter_vtable vt = {sizeof vt, NULL, emit, NULL};
 static const llmc_plugin_desc plugins[] = {{LLMC_PLUGIN_EMITTER, "dup_plugin", "1.0.0", "second of two", &vt}};
 
 LLMC_DEFINE_PLUGIN_ENTRY(plugins)

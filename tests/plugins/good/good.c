@@ -76,7 +76,7 @@ static int emit(const llmc_emit_ctx *ctx, llmc_diags *d) {
 static const llmc_template_vtable template_vt = {sizeof template_vt, tpl_validate, tpl_complete_dims,
                                                  tpl_define_problem, tpl_count, tpl_build_ir};
 static const llmc_solver_vtable solver_vt = {sizeof solver_vt, solve};
-static const llmc_emitter_vtable emitter_vt = {sizeof emitter_vt, NULL, emit};
+static const llmc_emitter_vtable emitter_vt = {sizeof emitter_vt, NULL, emit, NULL};
 
 static const llmc_plugin_desc plugins[] = {
     {LLMC_PLUGIN_TEMPLATE, "good_template", "1.2.3", "test template (refuses to build)", &template_vt},
