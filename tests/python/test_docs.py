@@ -8,7 +8,7 @@ it now reads:
   block of `spec.yaml:line:col:` errors gives exactly those errors (exit 1); a block whose first
   line names a file under config/ agrees with that file, key by key; a `constraints:` block
   solves inside a small spec; an llmc.yaml block loads (`llmc --config FILE plugins`); an
-  ir.json block loads (`llmc inspect`);
+  ir.json block loads (`llmc inspect`); a manifest.json excerpt names only keys a real one has;
 * every command line in a code block (`llmc ...`, `build/llmc ...`, `make -C OUT/cpu`,
   `OUT/cpu/llmc-run ...`, `python3 OUT/pytorch/train.py ...`, `torchrun ...`) runs in order in a
   fresh folder, exit 0; the placeholders the docs use stand for real things there: spec.yaml and
@@ -144,6 +144,16 @@ def check_block(path, line, lang, text, following):
         r = run([LLMC, "--config", "llmc.yaml", "plugins"], d)
         assert "template" in r.stdout, r.stdout
         return "config loads"
+    if lang == "json" and '"llmc-manifest/' in text:
+        # an excerpt ("...") of OUT/manifest.json: a real one has every key and format it shows
+        run([LLMC, "compile", "spec.yaml", "-o", "OUT", "--emit", "gguf"], d)
+        with open(os.path.join(d, "OUT", "manifest.json")) as f:
+            real = json.load(f)
+        assert real["format"] == re.search(r'"format": "([^"]+)"', text).group(1), real["format"]
+        flat = json.dumps(real)
+        for key in sorted(set(re.findall(r'"(\w+)":', text))):
+            assert f'"{key}":' in flat, f"manifest key {key} of the docs is not in a real manifest"
+        return "a real manifest has every key of the excerpt"
     if lang == "json" and '"format_version"' in text:
         with open(os.path.join(d, "ir.json"), "w") as f:
             f.write(text)
