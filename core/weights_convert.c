@@ -130,7 +130,9 @@ int llmc_convert_from_f32(const float *in, size_t n, llmc_dtype dt, void *out) {
  * has a hit: the common all-finite case costs one pass over data already in cache. */
 #define FINITE_BLOCK 1024
 
-#if defined(__x86_64__) && defined(__GNUC__) && !defined(LLMC_NO_X86_SIMD)
+/* gcc only: clang (14) multiversions a target_clones function only if every declaration carries
+ * the attribute, and the callers in other files then fail to link (no plain-named symbol) */
+#if defined(__x86_64__) && defined(__GNUC__) && !defined(__clang__) && !defined(LLMC_NO_X86_SIMD)
 #define SCAN_CLONES __attribute__((target_clones("avx2", "default")))
 #else
 #define SCAN_CLONES
