@@ -21,6 +21,7 @@
 llmc_compile_params llmc_compile_default_params(void) {
     llmc_compile_params p;
     memset(&p, 0, sizeof p);
+    p.design = llmc_design_default_params();
     return p;
 }
 
@@ -28,6 +29,7 @@ void llmc_model_free(llmc_model *m) {
     if (!m) return;
     llmc_spec_free(m->spec);
     llmc_ir_free(m->ir);
+    free(m->explanation);
     memset(m, 0, sizeof *m);
 }
 
@@ -94,18 +96,21 @@ static int solve_dims(llmc_host *h, const llmc_compile_params *p, llmc_model *m,
         break;
     case LLMC_SOLVE_OUT_OF_TOLERANCE:
         describe_dims(&sol->dims, dims_text, sizeof dims_text);
-        llmc_diag_add(d, LLMC_SEV_ERROR, llmc_spec_loc(spec, "tolerance"), "tolerance",
-                      "no solution within tolerance %g of target_params %s; the best found has %s parameters "
-                      "(relative error %.4g%%): %s",
-                      spec->tolerance, llmc_fmt_count(spec->target_params, tbuf, sizeof tbuf),
+        llmc_diag_add(d, LLMC_SEV_ERROR, llmc_spec_loc(spec, "target_params"), "target_params",
+                      "no dimensions reach %s within the tolerance (%g%%%s); the closest found has %s parameters "
+                      "(%.3g%% off): %s",
+                      llmc_fmt_count(spec->target_params, tbuf, sizeof tbuf), 100.0 * spec->tolerance,
+                      llmc_spec_has_key(spec, "tolerance") ? "" : ", the default for this size",
                       llmc_fmt_count(sol->params, pbuf, sizeof pbuf), 100.0 * sol->relative_error, dims_text);
         if (sol->note[0]) llmc_diag_add(d, LLMC_SEV_NOTE, (llmc_loc){0}, NULL, "%s", sol->note);
+        llmc_explain_miss(spec, tv, sv, d);
         rc = LLMC_EXIT_SPEC;
         break;
     case LLMC_SOLVE_INFEASIBLE:
         if (llmc_diags_errors(d) == 0)
             llmc_diag_add(d, LLMC_SEV_ERROR, llmc_spec_loc(spec, "target_params"), "target_params",
                           "no dimensions satisfy the constraints (solver %s gave no explanation)", m->solver->name);
+        llmc_explain_miss(spec, tv, sv, d);
         rc = LLMC_EXIT_SPEC;
         break;
     default:
@@ -127,6 +132,15 @@ static int solve_dims(llmc_host *h, const llmc_compile_params *p, llmc_model *m,
         }
         llmc_diags_free(chk);
         m->dims = sol->dims;
+        if (rc == LLMC_EXIT_OK && p->explain) {
+            m->explanation = calloc(1, sizeof *m->explanation);
+            if (!m->explanation || llmc_explain_solution(spec, tv, sv, &sol->dims, sol->params, m->explanation, d)) {
+                free(m->explanation);
+                m->explanation = NULL;
+                if (llmc_diags_errors(d) == 0) llmc_error(d, NULL, "out of memory explaining the solution");
+                rc = LLMC_EXIT_SPEC;
+            }
+        }
     }
     llmc_problem_free(prob);
     return rc;
@@ -134,6 +148,7 @@ static int solve_dims(llmc_host *h, const llmc_compile_params *p, llmc_model *m,
 
 int llmc_model_prepare(llmc_host *h, const llmc_compile_params *p, llmc_model *m, llmc_diags *d) {
     memset(m, 0, sizeof *m);
+    m->design = p->design;
     double t0 = llmc_now_ms();
     /* A spec that cannot be read is an I/O error (4); one that is read but wrong, or too large,
      * is a spec error (1). A FIFO, socket or device is refused at once, never waited on. */
@@ -585,6 +600,27 @@ static const char *fmt_flops(uint64_t f, char *buf, size_t n) {
     return buf;
 }
 
+static void print_explanation(FILE *f, const llmc_explanation *e) {
+    char a[32], dt[256];
+    fprintf(f, "\nwhy these dims (objective %s; score %.2f, plausibility %.2f =", e->objective, e->answer.score,
+            e->answer.plausibility);
+    for (int k = 0; k < LLMC_PRIOR_TERM_COUNT; k++)
+        fprintf(f, "%s %s %.2f", k ? " +" : "", llmc_prior_term_name((llmc_prior_term)k), e->terms[k]);
+    fprintf(f, "):\n");
+    for (size_t i = 0; i < e->n_dims; i++) {
+        const llmc_dim_reason *r = &e->dims[i];
+        fprintf(f, "  %-20s %8lld  %-11s %s\n", llmc_dim_name(r->dim), (long long)r->value, llmc_decider_name(r->by),
+                r->detail);
+    }
+    if (e->n_runner_ups) fprintf(f, "runner-up shapes:\n");
+    for (size_t i = 0; i < e->n_runner_ups; i++) {
+        const llmc_shape *sh = &e->runner_ups[i];
+        describe_dims(&sh->dims, dt, sizeof dt);
+        fprintf(f, "  %zu. %s parameters (%.3f%% off), plausibility %.2f, score %.2f: %s\n", i + 1,
+                llmc_fmt_count(sh->params, a, sizeof a), 100 * sh->relative_error, sh->plausibility, sh->score, dt);
+    }
+}
+
 int llmc_print_solve_table(FILE *f, const llmc_model *m, llmc_diags *d) {
     char a[32], b[32], c[32];
     const llmc_spec *s = m->spec;
@@ -615,7 +651,10 @@ int llmc_print_solve_table(FILE *f, const llmc_model *m, llmc_diags *d) {
         for (int k = 0; k < 2; k++)
             if (nl[k]) fprintf(f, " %16s", llmc_fmt_count(layer0[k].component[comp], a, sizeof a));
         double share = m->count.total ? 100.0 * (double)m->count.component[comp] / (double)m->count.total : 0.0;
-        fprintf(f, " %16s %7.2f%%\n", llmc_fmt_count(m->count.component[comp], b, sizeof b), share);
+        if (comp == LLMC_COMP_HEAD && s->tie_word_embeddings && m->count.component[comp] == 0)
+            fprintf(f, " %16s %8s\n", "tied", "");   /* the embedding matrix, counted there */
+        else
+            fprintf(f, " %16s %7.2f%%\n", llmc_fmt_count(m->count.component[comp], b, sizeof b), share);
     }
     fprintf(f, "  %-12s", "total");
     for (int k = 0; k < 2; k++)
@@ -628,14 +667,31 @@ int llmc_print_solve_table(FILE *f, const llmc_model *m, llmc_diags *d) {
                 llmc_fmt_count(s->target_params, a, sizeof a), 100.0 * llmc_relative_error(m->count.total, s->target_params),
                 100.0 * s->tolerance);
 
-    llmc_model_stats st;
-    if (llmc_model_stats_compute(s, &m->dims, m->ir, &st, d) != 0) return 1;
-    fprintf(f, "\nweights:   f32 %s   f16 %s   bf16 %s   q8_0 %s\n", fmt_bytes(st.weight_bytes_f32, a, sizeof a),
-            fmt_bytes(st.weight_bytes_f16, b, sizeof b), fmt_bytes(st.weight_bytes_bf16, c, sizeof c),
-            fmt_bytes(st.weight_bytes_q8_0, (char[32]){0}, 32));
-    fprintf(f, "KV cache:  %s per token, %s at full context (%lld tokens, %s)\n",
-            fmt_bytes(st.kv_bytes_per_token, a, sizeof a), fmt_bytes(st.kv_bytes_full_context, b, sizeof b),
-            (long long)s->context_length, llmc_precision_name(s->precision));
-    fprintf(f, "forward:   %s per token at full context\n", fmt_flops(st.flops_per_token, a, sizeof a));
+    llmc_design g;
+    if (llmc_design_compute(s, &m->dims, m->ir, &m->count, &m->design, &g, d) != 0) return 1;
+    char e[32], x[32];
+    fprintf(f, "\nparameters: %s total, %s non-embedding, embedding %s, head %s", llmc_fmt_count(g.total, a, sizeof a),
+            llmc_fmt_count(g.non_embedding, b, sizeof b), llmc_fmt_count(g.embedding, c, sizeof c),
+            g.tied && g.head == 0 ? "tied" : llmc_fmt_count(g.head, e, sizeof e));
+    if (g.positional) fprintf(f, ", positions %s", llmc_fmt_count(g.positional, a, sizeof a));
+    fprintf(f, "\nweights:    ");
+    for (int k = 0; k < 5; k++) fprintf(f, "%s%s %s", k ? "   " : "", llmc_design_dtype_names[k], fmt_bytes(g.weight_bytes[k], a, sizeof a));
+    fprintf(f, "\nKV cache:   %s per token (%s), %s at context %lld x batch %lld\n", fmt_bytes(g.kv_bytes_per_token, a, sizeof a),
+            llmc_precision_name(g.in.kv_dtype), fmt_bytes(g.kv_bytes, b, sizeof b), (long long)g.in.context,
+            (long long)g.in.batch);
+    fprintf(f, "training:   mixed-precision Adam, micro-batch %lld x %lld tokens: weights %s + gradients %s + Adam %s\n",
+            (long long)g.in.micro_batch, (long long)g.in.seq_len, fmt_bytes(g.train_weights, a, sizeof a),
+            fmt_bytes(g.train_grads, b, sizeof b), fmt_bytes(g.train_adam, c, sizeof c));
+    fprintf(f, "            + activations %s = %s; with activation checkpointing %s = %s\n",
+            fmt_bytes(g.act_bytes, a, sizeof a), fmt_bytes(g.train_bytes, b, sizeof b),
+            fmt_bytes(g.act_bytes_checkpointed, c, sizeof c), fmt_bytes(g.train_bytes_checkpointed, e, sizeof e));
+    fprintf(f, "FLOPs:      forward %s per token (attention %s at %lld tokens); training %s per token = 6N %s + "
+               "attention %s (N = %s in matrix products)\n",
+            fmt_flops(g.fwd_flops, a, sizeof a), fmt_flops(g.fwd_attention_flops, b, sizeof b), (long long)g.in.seq_len,
+            fmt_flops(g.train_flops, c, sizeof c), fmt_flops(g.train_flops - g.train_attention_flops, e, sizeof e),
+            fmt_flops(g.train_attention_flops, x, sizeof x), llmc_fmt_count(g.matmul_params, (char[32]){0}, 32));
+    if (s->dataset)
+        fprintf(f, "dataset:    %s (tokens per parameter once the tokenizer counts its tokens)\n", s->dataset);
+    if (m->explanation) print_explanation(f, m->explanation);
     return 0;
 }

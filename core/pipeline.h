@@ -8,6 +8,8 @@
 #include <stdio.h>
 
 #include "config.h"
+#include "design.h"
+#include "explain.h"
 #include "llmc/llmc.h"
 #include "registry.h"
 
@@ -37,6 +39,8 @@ typedef struct llmc_compile_params {
     int threads;              /* 0 = config default (0 there = online CPUs) */
     bool progress;            /* progress bars on a TTY */
     bool quiet;               /* no summary on stdout */
+    bool explain;             /* explain the solver's answer (solution.json "explanation", solve --explain) */
+    llmc_design_params design; /* KV dtype, context, batch, training shape for the report */
 } llmc_compile_params;
 
 LLMC_API llmc_compile_params llmc_compile_default_params(void);
@@ -51,6 +55,8 @@ typedef struct llmc_model {
     llmc_ir *ir;
     llmc_param_count count;        /* from the IR */
     double step_ms[4];             /* load, validate, solve, build */
+    llmc_explanation *explanation; /* when asked for and the dims were solved */
+    llmc_design_params design;     /* as asked for (llmc_compile_params.design) */
 } llmc_model;
 
 /* Load + validate + solve + build + count (+ closed form == IR check). Returns an exit code;
@@ -61,9 +67,11 @@ LLMC_API void llmc_model_free(llmc_model *m);
 /* llmc compile: returns an exit code; diagnostics in d (printed by the caller). */
 LLMC_API int llmc_compile(llmc_host *h, const llmc_compile_params *p, llmc_diags *d);
 
-/* solution.json text for a prepared model (caller frees) */
+/* solution.json text for a prepared model (caller frees): dims, count, the designer's report and,
+ * when asked for, the explanation */
 LLMC_API char *llmc_solution_json(const llmc_model *m);
-/* The `llmc solve` table: per component, per layer and total; memory and FLOPs. */
+/* The `llmc solve` table: per component, per layer and total; the designer's report (memory,
+ * training, FLOPs); the explanation when asked for. */
 LLMC_API int llmc_print_solve_table(FILE *f, const llmc_model *m, llmc_diags *d);
 
 /* llmc validate OUT (validate.c) */

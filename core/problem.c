@@ -15,7 +15,9 @@
 
 typedef struct pconstraint {
     char *text;
-    char *origin;          /* "decoder_only" (template) or "constraints[2]" (user) */
+    char *origin;          /* "decoder_only" (template), "constraints[2]" (user) or "explain" (host) */
+    long builtin;          /* index among the template's constraints, or -1 */
+    long user;             /* index in the spec's constraints, or -1 */
     llmc_expr *expr;       /* owned unless user (then borrowed from the spec) */
     bool owned;
     llmc_loc loc;          /* user constraints: where it is written */
@@ -29,7 +31,14 @@ typedef struct name_slot {
 } name_slot;
 
 struct llmc_problem {
-    const llmc_spec *spec;
+    const llmc_spec *spec;     /* &spec_copy */
+    llmc_spec spec_copy;       /* the caller's spec, with the params' changes; borrows everything */
+    llmc_constraint *kept;     /* the user's constraints that are kept (spec_copy.constraints) */
+    size_t *kept_index;        /* their index in the caller's spec */
+    const llmc_prior *prior;
+    const char *objective;     /* solver option override, or NULL */
+    long n_builtin;            /* template constraints seen so far (numbering for drop_builtin) */
+    uint64_t drop_builtin;
     const llmc_template_vtable *tmpl;
     llmc_var_domain vars[MAX_VARS];
     size_t n_vars;
@@ -141,6 +150,8 @@ static pconstraint *push_constraint(llmc_problem *p) {
 
 int llmc_problem_add_constraint(llmc_problem *p, const char *expr_text, const char *origin) {
     if (!p || !expr_text) return 1;
+    long index = p->n_builtin++;
+    if (index < 64 && (p->drop_builtin >> index) & 1u) return 0; /* left out on the host's request */
     char err[200];
     int col = 0;
     llmc_expr *e = llmc_expr_parse(expr_text, &col, err, sizeof err);
@@ -175,22 +186,94 @@ int llmc_problem_add_constraint(llmc_problem *p, const char *expr_text, const ch
     c->origin = o;
     c->expr = e;
     c->owned = true;
+    c->builtin = index;
+    c->user = -1;
     c->dims_needed = dims_mask_of(e);
     return 0;
 }
 
 /* ---- host side ------------------------------------------------------------------------------ */
 
+llmc_problem_params llmc_problem_default_params(void) {
+    llmc_problem_params pp;
+    memset(&pp, 0, sizeof pp);
+    return pp;
+}
+
+/* the spec the problem reads: the caller's, changed as the params say */
+static int copy_spec(llmc_problem *p, const llmc_spec *spec, const llmc_problem_params *pp) {
+    p->spec_copy = *spec;
+    llmc_spec *c = &p->spec_copy;
+    c->dims.set &= ~pp->drop_pins;
+    if (pp->has_target) {
+        c->has_target_params = true;
+        c->target_params = pp->target;
+    }
+    if (pp->vocab_size > 0) c->vocab_size = pp->vocab_size;
+    if (pp->has_tolerance) c->tolerance = pp->tolerance;
+    p->kept = calloc(spec->n_constraints ? spec->n_constraints : 1, sizeof *p->kept);
+    p->kept_index = calloc(spec->n_constraints ? spec->n_constraints : 1, sizeof *p->kept_index);
+    if (!p->kept || !p->kept_index) return 1;
+    size_t n = 0;
+    for (size_t i = 0; i < spec->n_constraints; i++) {
+        if (i < 64 && (pp->drop_constraints >> i) & 1u) continue;
+        p->kept[n] = spec->constraints[i];
+        p->kept_index[n++] = i;
+    }
+    c->constraints = p->kept;
+    c->n_constraints = n;
+    p->spec = c;
+    return 0;
+}
+
+static int add_extra(llmc_problem *p, const char *text, llmc_diags *d) {
+    char err[200];
+    int col = 0;
+    llmc_expr *e = llmc_expr_parse(text, &col, err, sizeof err);
+    if (!e) {
+        llmc_error(d, NULL, "constraint '%s' does not parse at column %d: %s", text, col, err);
+        return 1;
+    }
+    pconstraint *c = push_constraint(p);
+    char *t = llmc_strdup(text), *o = llmc_strdup("explain");
+    if (!c || !t || !o) {
+        free(t);
+        free(o);
+        llmc_expr_free(e);
+        if (c) p->n_cons--;
+        llmc_error(d, NULL, "out of memory adding a constraint");
+        return 1;
+    }
+    c->text = t;
+    c->origin = o;
+    c->expr = e;
+    c->owned = true;
+    c->builtin = -1;
+    c->user = -1;
+    c->dims_needed = dims_mask_of(e);
+    return 0;
+}
+
 llmc_problem *llmc_problem_create(const llmc_spec *spec, const struct llmc_template_vtable *tmpl, llmc_diags *d) {
-    if (!spec || !tmpl) return NULL;
+    llmc_problem_params pp = llmc_problem_default_params();
+    return llmc_problem_create_with(spec, tmpl, &pp, d);
+}
+
+llmc_problem *llmc_problem_create_with(const llmc_spec *spec, const struct llmc_template_vtable *tmpl,
+                                       const llmc_problem_params *pp, llmc_diags *d) {
+    if (!spec || !tmpl || !pp) return NULL;
     llmc_problem *p = calloc(1, sizeof *p);
-    if (!p) {
+    if (!p || copy_spec(p, spec, pp) != 0) {
         llmc_error(d, NULL, "out of memory creating the sizing problem");
+        llmc_problem_free(p);
         return NULL;
     }
-    p->spec = spec;
+    spec = p->spec;
     p->tmpl = tmpl;
     p->d = d;
+    p->prior = pp->prior ? pp->prior : llmc_prior_builtin();
+    p->objective = pp->objective;
+    p->drop_builtin = pp->drop_builtin;
     p->tmpl_name = spec->template_name ? spec->template_name : "template";
     if (tmpl->define_problem(spec, p, d) != 0 && !p->failed) {
         p->failed = true;
@@ -200,7 +283,7 @@ llmc_problem *llmc_problem_create(const llmc_spec *spec, const struct llmc_templ
     for (size_t i = 0; i < spec->n_constraints && !p->failed; i++) {
         pconstraint *c = push_constraint(p);
         char origin[48];
-        snprintf(origin, sizeof origin, "constraints[%zu]", i);
+        snprintf(origin, sizeof origin, "constraints[%zu]", p->kept_index[i]);
         if (!c || !(c->origin = llmc_strdup(origin))) {
             p->failed = true;
             llmc_error(d, NULL, "out of memory adding constraints");
@@ -210,8 +293,12 @@ llmc_problem *llmc_problem_create(const llmc_spec *spec, const struct llmc_templ
         c->expr = spec->constraints[i].expr;
         c->owned = false;
         c->loc = spec->constraints[i].loc;
+        c->builtin = -1;
+        c->user = (long)p->kept_index[i];
         c->dims_needed = dims_mask_of(c->expr);
     }
+    for (size_t i = 0; i < pp->n_extra && !p->failed; i++)
+        if (add_extra(p, pp->extra[i], d) != 0) p->failed = true;
     p->d = NULL;
     if (!p->failed) cache_names(p);
     if (p->failed) {
@@ -221,6 +308,9 @@ llmc_problem *llmc_problem_create(const llmc_spec *spec, const struct llmc_templ
     return p;
 }
 
+long llmc_problem_builtin_index(const llmc_problem *p, size_t i) { return p && i < p->n_cons ? p->cons[i].builtin : -1; }
+long llmc_problem_user_index(const llmc_problem *p, size_t i) { return p && i < p->n_cons ? p->cons[i].user : -1; }
+
 void llmc_problem_free(llmc_problem *p) {
     if (!p) return;
     for (size_t i = 0; i < p->n_cons; i++) {
@@ -229,6 +319,8 @@ void llmc_problem_free(llmc_problem *p) {
         if (p->cons[i].owned) llmc_expr_free(p->cons[i].expr);
     }
     free(p->cons);
+    free(p->kept);
+    free(p->kept_index);
     free(p);
 }
 
@@ -248,6 +340,21 @@ const char *llmc_problem_constraint_text(const llmc_problem *p, size_t i) {
 }
 const char *llmc_problem_constraint_origin(const llmc_problem *p, size_t i) {
     return p && i < p->n_cons ? p->cons[i].origin : NULL;
+}
+
+const llmc_prior *llmc_problem_prior(const llmc_problem *p) { return p ? p->prior : NULL; }
+
+const char *llmc_problem_option(const llmc_problem *p, const char *key) {
+    if (!p || !key) return NULL;
+    if (p->objective && !strcmp(key, "objective")) return p->objective;
+    const llmc_solver_option *o = llmc_spec_solver_option(p->spec, key);
+    return o ? o->value : NULL;
+}
+
+llmc_loc llmc_problem_option_loc(const llmc_problem *p, const char *key) {
+    char path[128];
+    snprintf(path, sizeof path, "solver_options.%s", key ? key : "");
+    return llmc_spec_loc(p->spec, path);
 }
 
 const llmc_var_domain *llmc_problem_domain(const llmc_problem *p, llmc_dim_id dim) {
@@ -394,6 +501,13 @@ long llmc_problem_partial_violation(const llmc_problem *p, const llmc_dims *dims
     llmc_dims full = *dims;
     for (int i = 0; i < LLMC_DIM_COUNT; i++)
         if (llmc_dims_has(&p->spec->dims, (llmc_dim_id)i)) llmc_dims_put(&full, (llmc_dim_id)i, p->spec->dims.v[i]);
+    /* and so do the dims the template derives from what is set (num_heads = hidden_size /
+     * head_dim, ...), but not a free variable it would fill with its convention meanwhile */
+    llmc_dims derived = full;
+    p->tmpl->complete_dims(p->spec, &derived, NULL);
+    for (size_t v = 0; v < p->n_vars; v++)
+        if (!llmc_dims_has(&full, p->vars[v].dim)) derived.set &= ~(1u << p->vars[v].dim);
+    full = derived;
     for (size_t i = 0; i < p->n_cons; i++) {
         const pconstraint *c = &p->cons[i];
         if ((c->dims_needed & full.set) != c->dims_needed) continue;
@@ -478,4 +592,149 @@ int llmc_problem_check_solution(const llmc_problem *p, const llmc_dims *dims, ll
                           vals, h < 0 ? "; " : "", h < 0 ? err : "");
     }
     return llmc_diags_errors(d) > before;
+}
+
+/* ---- nearest feasible counts ------------------------------------------------------------------ */
+
+typedef struct nearest {
+    const llmc_problem *p;
+    const llmc_var_domain *order[MAX_VARS];   /* smallest domains first; the last one is bisected */
+    size_t n;
+    uint64_t limit;
+    bool above;
+    uint64_t steps, max_steps;
+    bool stopped, found;
+    uint64_t best;
+    llmc_dims best_dims;
+} nearest;
+
+static bool step(nearest *nc) {
+    if (nc->max_steps && ++nc->steps > nc->max_steps) nc->stopped = true;
+    return !nc->stopped;
+}
+
+/* count with the variables from k on at their smallest (hi = false) or largest value; counts
+ * that cannot be made are 0 for a lower bound and UINT64_MAX for an upper one */
+static uint64_t count_rest(nearest *nc, llmc_dims dims, size_t k, bool hi) {
+    for (size_t j = k; j < nc->n; j++) {
+        const llmc_var_domain *v = nc->order[j];
+        llmc_dims_put(&dims, v->dim, llmc_domain_at(v, hi ? llmc_domain_size(v) - 1 : 0));
+    }
+    llmc_param_count c;
+    step(nc);
+    if (llmc_problem_count(nc->p, &dims, &c) != 0) return hi ? UINT64_MAX : 0;
+    return c.total;
+}
+
+static bool better_count(const nearest *nc, uint64_t n) { return !nc->found || (nc->above ? n < nc->best : n > nc->best); }
+
+/* the last variable: its crossing of the limit, then the nearest feasible value on the side wanted */
+static void nearest_last(nearest *nc, llmc_dims dims) {
+    const llmc_var_domain *v = nc->order[nc->n - 1];
+    size_t n = llmc_domain_size(v), lo = 0, hi = n;
+    while (lo < hi) { /* first index whose count is >= limit (above) or > limit (below) */
+        size_t mid = lo + (hi - lo) / 2;
+        llmc_dims_put(&dims, v->dim, llmc_domain_at(v, mid));
+        llmc_param_count c;
+        if (!step(nc)) return;
+        bool reached = llmc_problem_count(nc->p, &dims, &c) != 0 ||
+                       (nc->above ? c.total >= nc->limit : c.total > nc->limit);
+        if (reached) hi = mid;
+        else lo = mid + 1;
+    }
+    for (long i = nc->above ? (long)lo : (long)lo - 1; i >= 0 && (size_t)i < n; i += nc->above ? 1 : -1) {
+        llmc_dims_put(&dims, v->dim, llmc_domain_at(v, (size_t)i));
+        llmc_dims full = dims;
+        uint64_t count = 0;
+        if (!step(nc)) return;
+        llmc_eval_status st = llmc_problem_evaluate(nc->p, &full, &count, NULL, NULL, 0);
+        if (st == LLMC_EVAL_OK) {
+            if (better_count(nc, count)) {
+                nc->found = true;
+                nc->best = count;
+                nc->best_dims = full;
+            }
+            return;
+        }
+        llmc_param_count c; /* infeasible: go on only while a feasible value further out could still win */
+        if (llmc_problem_count(nc->p, &full, &c) == 0 && !better_count(nc, c.total)) return;
+    }
+}
+
+static void nearest_rec(nearest *nc, llmc_dims dims, size_t k) {
+    if (nc->stopped) return;
+    if (k + 1 == nc->n) {
+        nearest_last(nc, dims);
+        return;
+    }
+    const llmc_var_domain *v = nc->order[k];
+    size_t n = llmc_domain_size(v);
+    /* Values whose far end cannot reach the limit form a prefix (above: rest at max still below
+     * it) or a suffix (below: rest at min already above it): bisect past them. */
+    size_t lo = 0, hi = n;
+    while (lo < hi) {
+        size_t mid = lo + (hi - lo) / 2;
+        llmc_dims_put(&dims, v->dim, llmc_domain_at(v, mid));
+        uint64_t far_end = count_rest(nc, dims, k + 1, nc->above);
+        bool past = nc->above ? far_end >= nc->limit : far_end > nc->limit;
+        if (past) hi = mid;
+        else lo = mid + 1;
+        if (nc->stopped) return;
+    }
+    size_t start = nc->above ? lo : n - lo; /* values skipped, counted from the end searched first */
+    for (size_t step_i = start; step_i < n && !nc->stopped; step_i++) {
+        size_t i = nc->above ? step_i : n - 1 - step_i;
+        llmc_dims_put(&dims, v->dim, llmc_domain_at(v, i));
+        /* counts only grow with the value: once the nearest end cannot win, neither can the rest */
+        uint64_t near_end = count_rest(nc, dims, k + 1, !nc->above);
+        if (nc->found && !better_count(nc, near_end)) break;
+        uint64_t far_end = count_rest(nc, dims, k + 1, nc->above);
+        if (nc->above ? far_end < nc->limit : far_end > nc->limit) continue;
+        if (!step(nc) || !llmc_problem_partial_ok(nc->p, &dims)) continue;
+        nearest_rec(nc, dims, k + 1);
+    }
+}
+
+static int by_domain_size(const void *a, const void *b) {
+    const llmc_var_domain *u = *(const llmc_var_domain *const *)a, *v = *(const llmc_var_domain *const *)b;
+    size_t x = llmc_domain_size(u), y = llmc_domain_size(v);
+    if (x != y) return (x > y) - (x < y);
+    return (u->dim > v->dim) - (u->dim < v->dim);
+}
+
+bool llmc_problem_nearest(const llmc_problem *p, uint64_t limit, bool above, uint64_t max_steps, llmc_dims *dims,
+                          uint64_t *count, bool *exhaustive) {
+    nearest nc;
+    memset(&nc, 0, sizeof nc);
+    nc.p = p;
+    nc.limit = limit;
+    nc.above = above;
+    nc.max_steps = max_steps;
+    for (size_t i = 0; i < p->n_vars; i++) {
+        if (llmc_domain_size(&p->vars[i]) == 0) {
+            if (exhaustive) *exhaustive = true;
+            return false;
+        }
+        nc.order[nc.n++] = &p->vars[i];
+    }
+    qsort(nc.order, nc.n, sizeof *nc.order, by_domain_size);
+    llmc_dims start;
+    memset(&start, 0, sizeof start);
+    if (nc.n == 0) {
+        llmc_dims full = start;
+        uint64_t c = 0;
+        if (llmc_problem_evaluate(p, &full, &c, NULL, NULL, 0) == LLMC_EVAL_OK &&
+            (above ? c >= limit : c <= limit)) {
+            nc.found = true;
+            nc.best = c;
+            nc.best_dims = full;
+        }
+    } else {
+        nearest_rec(&nc, start, 0);
+    }
+    if (exhaustive) *exhaustive = !nc.stopped;
+    if (!nc.found) return false;
+    if (dims) *dims = nc.best_dims;
+    if (count) *count = nc.best;
+    return true;
 }

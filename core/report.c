@@ -4,6 +4,8 @@
 #include <math.h>
 #include <string.h>
 
+#include "design.h"
+#include "explain.h"
 #include "llmc/weights.h"
 
 double llmc_relative_error(uint64_t params, uint64_t target) {
@@ -43,6 +45,84 @@ char *llmc_json_text(json_t *j) {
     return t;
 }
 
+static json_t *design_json(const llmc_design *g, const llmc_spec *s) {
+    json_t *o = json_object(), *pc = json_object(), *w = json_object(), *kv = json_object(), *tr = json_object(),
+           *fl = json_object();
+    json_object_set_new(pc, "total", json_integer((json_int_t)g->total));
+    json_object_set_new(pc, "non_embedding", json_integer((json_int_t)g->non_embedding));
+    json_object_set_new(pc, "embedding", json_integer((json_int_t)g->embedding));
+    json_object_set_new(pc, "head", g->tied && g->head == 0 ? json_string("tied") : json_integer((json_int_t)g->head));
+    json_object_set_new(pc, "positional", json_integer((json_int_t)g->positional));
+    json_object_set_new(o, "parameters", pc);
+    for (int k = 0; k < 5; k++) json_object_set_new(w, llmc_design_dtype_names[k], json_integer((json_int_t)g->weight_bytes[k]));
+    json_object_set_new(o, "weight_bytes", w);
+    json_object_set_new(kv, "dtype", json_string(llmc_precision_name(g->in.kv_dtype)));
+    json_object_set_new(kv, "bytes_per_token", json_integer((json_int_t)g->kv_bytes_per_token));
+    json_object_set_new(kv, "context", json_integer(g->in.context));
+    json_object_set_new(kv, "batch", json_integer(g->in.batch));
+    json_object_set_new(kv, "bytes", json_integer((json_int_t)g->kv_bytes));
+    json_object_set_new(o, "kv_cache", kv);
+    json_object_set_new(tr, "micro_batch", json_integer(g->in.micro_batch));
+    json_object_set_new(tr, "seq_len", json_integer(g->in.seq_len));
+    json_object_set_new(tr, "weights_bf16", json_integer((json_int_t)g->train_weights));
+    json_object_set_new(tr, "gradients_bf16", json_integer((json_int_t)g->train_grads));
+    json_object_set_new(tr, "adam_fp32", json_integer((json_int_t)g->train_adam));
+    json_object_set_new(tr, "activations", json_integer((json_int_t)g->act_bytes));
+    json_object_set_new(tr, "activations_checkpointed", json_integer((json_int_t)g->act_bytes_checkpointed));
+    json_object_set_new(tr, "total", json_integer((json_int_t)g->train_bytes));
+    json_object_set_new(tr, "total_checkpointed", json_integer((json_int_t)g->train_bytes_checkpointed));
+    json_object_set_new(o, "training_memory", tr);
+    json_object_set_new(fl, "matmul_params", json_integer((json_int_t)g->matmul_params));
+    json_object_set_new(fl, "forward", json_integer((json_int_t)g->fwd_flops));
+    json_object_set_new(fl, "forward_attention", json_integer((json_int_t)g->fwd_attention_flops));
+    json_object_set_new(fl, "training", json_integer((json_int_t)g->train_flops));
+    json_object_set_new(fl, "training_attention", json_integer((json_int_t)g->train_attention_flops));
+    json_object_set_new(o, "flops_per_token", fl);
+    if (g->in.dataset_tokens) {
+        json_t *ds = json_object();
+        json_object_set_new(ds, "tokens", json_integer((json_int_t)g->in.dataset_tokens));
+        json_object_set_new(ds, "tokens_per_parameter", json_real(g->tokens_per_param));
+        json_object_set_new(o, "dataset", ds);
+    } else {
+        /* the dataset's token count needs its tokenizer (spec.dataset is kept as written) */
+        json_object_set_new(o, "dataset", s->dataset ? json_string(s->dataset) : json_null());
+    }
+    return o;
+}
+
+static json_t *shape_json(const llmc_shape *sh) {
+    json_t *o = json_object();
+    json_object_set_new(o, "dims", dims_json(&sh->dims));
+    json_object_set_new(o, "parameters", json_integer((json_int_t)sh->params));
+    json_object_set_new(o, "relative_error", json_real(sh->relative_error));
+    json_object_set_new(o, "plausibility", json_real(round(sh->plausibility * 1000) / 1000));
+    json_object_set_new(o, "score", json_real(round(sh->score * 1000) / 1000));
+    return o;
+}
+
+static json_t *explanation_json(const llmc_explanation *e) {
+    json_t *o = json_object(), *terms = json_object(), *dims = json_object(), *ru = json_array();
+    json_object_set_new(o, "objective", json_string(e->objective));
+    json_object_set_new(o, "plausibility", json_real(round(e->answer.plausibility * 1000) / 1000));
+    json_object_set_new(o, "score", json_real(round(e->answer.score * 1000) / 1000));
+    for (int k = 0; k < LLMC_PRIOR_TERM_COUNT; k++)
+        json_object_set_new(terms, llmc_prior_term_name((llmc_prior_term)k), json_real(round(e->terms[k] * 1000) / 1000));
+    json_object_set_new(o, "terms", terms);
+    for (size_t i = 0; i < e->n_dims; i++) {
+        const llmc_dim_reason *r = &e->dims[i];
+        json_t *x = json_object();
+        json_object_set_new(x, "value", json_integer(r->value));
+        json_object_set_new(x, "decided_by", json_string(llmc_decider_name(r->by)));
+        json_object_set_new(x, "detail", json_string(r->detail));
+        json_object_set_new(x, "alternative", r->has_alternative ? shape_json(&r->alternative) : json_null());
+        json_object_set_new(dims, llmc_dim_name(r->dim), x);
+    }
+    json_object_set_new(o, "dims", dims);
+    for (size_t i = 0; i < e->n_runner_ups; i++) json_array_append_new(ru, shape_json(&e->runner_ups[i]));
+    json_object_set_new(o, "runner_ups", ru);
+    return o;
+}
+
 char *llmc_solution_json(const llmc_model *m) {
     json_t *o = json_object();
     json_object_set_new(o, "dims", dims_json(&m->dims));
@@ -55,7 +135,14 @@ char *llmc_solution_json(const llmc_model *m) {
         json_object_set_new(o, "relative_error", json_null());
     }
     json_object_set_new(o, "solver", m->solver ? json_string(m->solver->name) : json_null());
+    json_object_set_new(o, "tolerance", m->spec->has_target_params ? json_real(m->spec->tolerance) : json_null());
     json_object_set_new(o, "breakdown", count_json(&m->count));
+    llmc_design g;
+    llmc_diags *scratch = llmc_diags_create();
+    if (llmc_design_compute(m->spec, &m->dims, m->ir, &m->count, &m->design, &g, scratch) == 0)
+        json_object_set_new(o, "report", design_json(&g, m->spec));
+    llmc_diags_free(scratch);
+    if (m->explanation) json_object_set_new(o, "explanation", explanation_json(m->explanation));
     return llmc_json_text(o);
 }
 
@@ -118,6 +205,11 @@ json_t *llmc_report_facts(const llmc_model *m, const llmc_model_stats *stats) {
     json_object_set_new(o, "breakdown", count_json(&m->count));
     json_object_set_new(o, "per_layer", per_layer_json(m->ir));
     json_object_set_new(o, "stats", stats_json(stats));
+    llmc_design g;
+    llmc_diags *scratch = llmc_diags_create();
+    if (llmc_design_compute(m->spec, &m->dims, m->ir, &m->count, &m->design, &g, scratch) == 0)
+        json_object_set_new(o, "design", design_json(&g, m->spec));
+    llmc_diags_free(scratch);
     json_object_set_new(o, "weights", weights_json(m->spec));
     return o;
 }
@@ -147,7 +239,7 @@ char *llmc_report_json(const llmc_model *m, const llmc_step_rec *steps, size_t n
         json_array_append_new(sa, s);
     }
     json_object_set_new(o, "steps", sa);
-    const char *rest[] = {"parameters", "breakdown", "per_layer", "stats", "weights"};
+    const char *rest[] = {"parameters", "breakdown", "per_layer", "stats", "design", "weights"};
     for (size_t i = 0; i < sizeof rest / sizeof *rest; i++) copy_fact(o, facts, rest[i]);
     json_decref(facts);
     json_t *w = json_array();

@@ -27,7 +27,8 @@ LLMC_API int llmc_ir_stack_layers(const llmc_ir *ir, llmc_stack st);
 LLMC_API char *llmc_json_text(json_t *j);
 
 /* The report's deterministic fields, keyed as in the report: llmc_version, name, template,
- * template_version, solver, parameters, breakdown, per_layer, stats, weights. New reference. */
+ * template_version, solver, parameters, breakdown, per_layer, stats, design (the designer's
+ * report at its default settings), weights. New reference. */
 LLMC_API json_t *llmc_report_facts(const llmc_model *m, const llmc_model_stats *stats);
 
 /* compilation_report.json: the facts, plus the spec path, threads, step timings, warnings and

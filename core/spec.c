@@ -25,7 +25,7 @@ static const char *const top_keys[] = {
     "name", "template", "solver", "target_params", "dims", "vocab_size", "context_length", "attention",
     "sliding_window", "norm", "norm_eps", "activation", "positional_encoding", "rope", "alibi_max_bias",
     "relative_attention", "bias", "tie_word_embeddings", "precision", "quantize", "weights", "tokenizer",
-    "dataset", "constraints", "tolerance", "emit", "emit_options",
+    "dataset", "constraints", "tolerance", "emit", "emit_options", "solver_options",
 };
 static const char *const rope_keys[] = {"theta", "scaling"};
 static const char *const scaling_keys[] = {"type", "factor", "original_context_length", "low_freq_factor",
@@ -628,6 +628,36 @@ static void read_emit_options(ctx *c, const llmc_doc_node *root) {
     }
 }
 
+static void read_solver_options(ctx *c, const llmc_doc_node *root) {
+    const llmc_doc_node *map;
+    if (read_map(c, given(root, "solver_options"), "solver_options", &map) != V_OK) return;
+    llmc_spec *s = c->s;
+    s->solver_options = calloc(map->n_entries ? map->n_entries : 1, sizeof *s->solver_options);
+    if (!s->solver_options) { err_at(c, top_loc(c), "solver_options", "out of memory"); return; }
+    for (size_t i = 0; i < map->n_entries; i++) {
+        const llmc_doc_entry *oe = &map->entries[i];
+        char path[256];
+        path_join(path, sizeof path, "solver_options", oe->key);
+        if (oe->value && oe->value->reported) continue;
+        if (!oe->value || oe->value->kind != LLMC_DOC_SCALAR) {
+            err_at(c, key_loc(c, oe), path, "expected a single value, got %s", llmc_doc_kind_desc(oe->value));
+            continue;
+        }
+        /* the strings are the source tree's (s->doc), which lives as long as the spec */
+        llmc_solver_option *o = &s->solver_options[s->n_solver_options++];
+        o->key = oe->key;
+        o->value = oe->value->text;
+        o->loc = entry_loc(c, oe);
+        o->loc.file = s->source_path;
+    }
+}
+
+double llmc_default_tolerance(uint64_t target_params) {
+    if (target_params == 0) return 0.01;
+    double t = 0.01 * sqrt(1e8 / (double)target_params);
+    return t < 0.01 ? 0.01 : t > 0.1 ? 0.1 : t;
+}
+
 /* ---- constraints -------------------------------------------------------------------------------- */
 
 /* offset of the first whole-word occurrence of name in text (0 if not found) */
@@ -971,8 +1001,10 @@ static void read_spec(ctx *c) {
         else err_at(c, node_loc(c, c->e_tolerance->value), "tolerance", "must be > 0 and < 1 (got %s)",
                     c->e_tolerance->value->text);
     }
+    if (!c->e_tolerance && s->has_target_params) s->tolerance = llmc_default_tolerance(s->target_params);
     read_emit(c, root);
     read_emit_options(c, root);
+    read_solver_options(c, root);
 
     /* dependent defaults */
     if (!c->ok_scaling_ctx) s->rope.original_context_length = s->context_length;
@@ -998,6 +1030,7 @@ void llmc_spec_free(llmc_spec *s) {
     for (size_t i = 0; i < s->n_emit; i++) free(s->emit[i]);
     free(s->emit);
     free(s->emit_options); /* their strings are s->doc's */
+    free(s->solver_options); /* so are these */
     llmc_doc_free(s->doc);
     free(s);
 }

@@ -35,6 +35,13 @@ const llmc_emit_option *llmc_spec_emit_option(const llmc_spec *s, const char *em
     return NULL;
 }
 
+const llmc_solver_option *llmc_spec_solver_option(const llmc_spec *s, const char *key) {
+    if (!s || !key) return NULL;
+    for (size_t i = 0; i < s->n_solver_options; i++)
+        if (!strcmp(s->solver_options[i].key, key)) return &s->solver_options[i];
+    return NULL;
+}
+
 /* ---- JSON ------------------------------------------------------------------------------------- */
 
 /* Fewest significant digits (1..17) that print d so that it reads back exactly, and at
@@ -77,9 +84,10 @@ static void put_checked(bool *ok, json_t *obj, const char *key, json_t *v) {
 static json_t *str_or_null(const char *s) { return s ? json_string(s) : json_null(); }
 
 /* Emitter options keep their text; plain scalars that read as numbers or booleans become those. */
-static json_t *option_value(const llmc_spec *s, const llmc_emit_option *o) {
+static json_t *scalar_value(const llmc_spec *s, const char *block, const llmc_emit_option *o) {
     char path[512];
-    snprintf(path, sizeof path, "emit_options.%s.%s", o->emitter, o->key);
+    if (o->emitter) snprintf(path, sizeof path, "%s.%s.%s", block, o->emitter, o->key);
+    else snprintf(path, sizeof path, "%s.%s", block, o->key);
     const llmc_doc_node *n = s->doc ? llmc_doc_lookup(s->doc, path, NULL) : NULL;
     if (!n || n->kind != LLMC_DOC_SCALAR || n->quoted) return json_string(o->value);
     if (n->is_null) return json_null();
@@ -217,10 +225,19 @@ static json_t *build(const llmc_spec *s, const llmc_dims *solved, bool *ok) {
                 put(eo, o->emitter, per);
                 per = json_object_get(eo, o->emitter);
             }
-            if (per) put(per, o->key, option_value(s, o));
+            if (per) put(per, o->key, scalar_value(s, "emit_options", o));
         }
     }
     put(root, "emit_options", eo);
+
+    json_t *so = json_object();
+    if (so)
+        for (size_t i = 0; i < s->n_solver_options; i++) {
+            const llmc_solver_option *o = &s->solver_options[i];
+            llmc_emit_option as_emit = {NULL, o->key, o->value, o->loc};
+            put(so, o->key, scalar_value(s, "solver_options", &as_emit));
+        }
+    put(root, "solver_options", so);
     return root;
 }
 

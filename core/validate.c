@@ -4,7 +4,8 @@
  *     checksum in the tensor files (one sequential read per file);
  *  2. spec.json's SHA-256 against the manifest's;
  *  3. a fresh prepare of OUT/spec.json (load, template checks, solve, IR, count): spec.json is
- *     its own normal form; solution.json and ir.json are the text compile writes; the report's
+ *     its own normal form; solution.json (but an explanation, see with_explanation) and ir.json
+ *     are the text compile writes; the report's
  *     deterministic fields (count, breakdown, per-layer, stats, weights and seed) are the fresh
  *     ones; the report lists the emitters spec.json names;
  *  4. each emitter's verify() (llmc/plugin.h): headers, tensor tables and configs rebuilt and
@@ -288,6 +289,31 @@ static void compare_text(vstate *V, const char *rel, const char *want, const cha
     free(got);
 }
 
+/* `compile --explain` puts the explanation of the solver's answer in solution.json. It explains
+ * the original spec's free dims, which spec.json pins, so a fresh compile cannot reproduce it:
+ * the fresh text takes the file's explanation, and everything else is compared. Takes fresh. */
+static char *with_explanation(vstate *V, char *fresh) {
+    char path[PATH_MAX];
+    at(V, "solution.json", path, sizeof path);
+    json_t *file = fresh ? json_load_file(path, 0, NULL) : NULL;
+    json_t *e = file ? json_object_get(file, "explanation") : NULL;
+    if (!e) {
+        json_decref(file);
+        return fresh;
+    }
+    json_t *f = json_loads(fresh, 0, NULL);
+    char *text = NULL;
+    if (f && json_object_set(f, "explanation", e) == 0) {
+        text = llmc_json_text(f);
+        f = NULL;
+    }
+    json_decref(f);
+    json_decref(file);
+    if (!text) return fresh;
+    free(fresh);
+    return text;
+}
+
 static void compare_report(vstate *V, const llmc_model *m, const llmc_model_stats *stats,
                            const llmc_manifest *man) {
     char path[PATH_MAX];
@@ -461,7 +487,7 @@ int llmc_validate_output(llmc_host *h, const llmc_validate_params *p, FILE *f, l
                 fprintf(f, "  ok       spec.json is in normal form\n");
         }
         free(text);
-        text = llmc_solution_json(&m);
+        text = with_explanation(&V, llmc_solution_json(&m));
         if (text) compare_text(&V, "solution.json", text, "the fresh solve's");
         free(text);
         text = llmc_ir_to_json(m.ir);

@@ -41,6 +41,24 @@ static int usage_error(const char *cmd, const char *fmt, const char *arg) {
     return LLMC_EXIT_USAGE;
 }
 
+/* a positive count for the report options (--context 8192, --batch 4) */
+static int parse_positive(const char *s, int64_t *out) {
+    char *end;
+    errno = 0;
+    long long v = strtoll(s, &end, 10);
+    if (errno || *end || end == s || v < 1 || v > INT64_C(2147483647)) return 1;
+    *out = v;
+    return 0;
+}
+
+static int parse_kv_dtype(const char *s, llmc_precision *out) {
+    if (!strcmp(s, "float32") || !strcmp(s, "f32") || !strcmp(s, "fp32")) *out = LLMC_PRECISION_FLOAT32;
+    else if (!strcmp(s, "float16") || !strcmp(s, "f16") || !strcmp(s, "fp16")) *out = LLMC_PRECISION_FLOAT16;
+    else if (!strcmp(s, "bfloat16") || !strcmp(s, "bf16")) *out = LLMC_PRECISION_BFLOAT16;
+    else return 1;
+    return 0;
+}
+
 static int parse_threads(const char *s, int *out) {
     char *end;
     errno = 0;
@@ -65,6 +83,22 @@ static int parse_build_opts(const char *cmd, int argc, char **argv, llmc_compile
         else if (is_compile && (v = opt_value(&r, "--threads", NULL))) {
             if (parse_threads(v, &p->threads)) return usage_error(cmd, "--threads: expected 1..256, got '%s'", v);
         } else if ((v = opt_value(&r, "--solver", NULL))) p->solver = v;
+        else if (!strcmp(a, "--explain")) p->explain = true;
+        /* the report's settings: solve only (compile writes the report at its defaults, which
+         * `llmc validate` reproduces from OUT/spec.json) */
+        else if (!is_compile && (v = opt_value(&r, "--kv-dtype", NULL))) {
+            if (parse_kv_dtype(v, &p->design.kv_dtype))
+                return usage_error(cmd, "--kv-dtype: expected bfloat16, float16 or float32, got '%s'", v);
+        } else if (!is_compile && (v = opt_value(&r, "--context", NULL))) {
+            if (parse_positive(v, &p->design.context)) return usage_error(cmd, "--context: expected tokens >= 1, got '%s'", v);
+        } else if (!is_compile && (v = opt_value(&r, "--batch", NULL))) {
+            if (parse_positive(v, &p->design.batch)) return usage_error(cmd, "--batch: expected sequences >= 1, got '%s'", v);
+        } else if (!is_compile && (v = opt_value(&r, "--micro-batch", NULL))) {
+            if (parse_positive(v, &p->design.micro_batch))
+                return usage_error(cmd, "--micro-batch: expected sequences >= 1, got '%s'", v);
+        } else if (!is_compile && (v = opt_value(&r, "--seq-len", NULL))) {
+            if (parse_positive(v, &p->design.seq_len)) return usage_error(cmd, "--seq-len: expected tokens >= 1, got '%s'", v);
+        }
         else if (!is_compile && json && !strcmp(a, "--json")) *json = true;
         else if (r.bad) return LLMC_EXIT_USAGE;
         else if (!strcmp(a, "-h") || !strcmp(a, "--help")) {

@@ -13,10 +13,13 @@
 
 static const cli_command commands[] = {
     {"compile", "SPEC -o OUT [--emit a,b] [--force] [--solver S] [--weights PATH] [--allow-nonfinite] [--dtype D] "
-                "[--threads N]",
+                "[--threads N] [--explain]",
      "validate, solve, build the IR, count and emit; OUT is written atomically", true, cmd_compile},
-    {"solve", "SPEC [--json] [--solver S]",
-     "dims, exact parameter count, per-component table, memory and FLOPs (no emission)", true, cmd_solve},
+    {"solve",
+     "SPEC [--json] [--solver S] [--explain] [--kv-dtype D] [--context N] [--batch N] [--micro-batch N] [--seq-len N]",
+     "dims, exact parameter count, per-component table, memory, training and FLOPs (no emission); --explain: why "
+     "each dim, and the runner-up shapes",
+     true, cmd_solve},
     {"templates", "", "list the loaded templates", true, cmd_templates},
     {"plugins", "", "list loaded plugins (kind, name, version, file) and the ones that failed, with why", true,
      cmd_plugins},

@@ -106,12 +106,12 @@ void tc_plan_common(const llmc_spec *s, tc_plan *p) {
 
     if (!pH) tc_plan_range(p, LLMC_DIM_HIDDEN_SIZE, 64, 65536, 64);
 
-    /* heads: head_dim is 64 or 128 and num_heads = hidden_size / head_dim, as in the LLaMA, GPT
-     * and T5 families, unless the user pins one of them */
+    /* heads: head_dim is 32, 64, 80, 96, 128 or 256 (Pythia-14M, GPT-2, Phi-2, Phi-3, Llama, Gemma) and num_heads =
+     * hidden_size / head_dim, unless the user pins one of them */
     bool kv_free = s->attention == LLMC_ATTN_GQA && !pKV;
     if (!pNH && !pHD) {
-        static const int64_t hd[] = {64, 128};
-        tc_plan_values(p, LLMC_DIM_HEAD_DIM, hd, 2);
+        static const int64_t hd[] = {32, 64, 80, 96, 128, 256};
+        tc_plan_values(p, LLMC_DIM_HEAD_DIM, hd, 6);
         /* with a free gqa grouping, hidden_size % (head_dim * num_kv_heads) below implies it */
         if (!kv_free) tc_plan_constraint(p, "hidden_size %% head_dim == 0");
     } else if (pNH && !pHD && !pH) {
@@ -142,14 +142,15 @@ void tc_plan_common(const llmc_spec *s, tc_plan *p) {
             tc_plan_constraint(p, "num_heads %% num_kv_heads == 0");
     }
 
-    /* MLP width: a band around the convention of each family */
+    /* MLP width: the band published models span (config/published_models.yaml): gated from 2 H
+     * (Flan-T5-small) to 8 H (Gemma), plain from 4 H (GPT-2, OPT, T5) to 16 H (T5-3B) */
     if (!pI) {
         if (llmc_activation_is_gated(s->activation)) {
-            tc_plan_range(p, LLMC_DIM_INTERMEDIATE_SIZE, 64, 3 * 65536, 64);
-            tc_plan_constraint(p, "3 * intermediate_size in [7 * hidden_size, 9 * hidden_size]");
+            tc_plan_range(p, LLMC_DIM_INTERMEDIATE_SIZE, 64, 8 * 65536, 64);
+            tc_plan_constraint(p, "intermediate_size in [2 * hidden_size, 8 * hidden_size]");
         } else {
-            tc_plan_range(p, LLMC_DIM_INTERMEDIATE_SIZE, 64, 5 * 65536, 64);
-            tc_plan_constraint(p, "intermediate_size in [3 * hidden_size, 5 * hidden_size]");
+            tc_plan_range(p, LLMC_DIM_INTERMEDIATE_SIZE, 64, 16 * 65536, 64);
+            tc_plan_constraint(p, "intermediate_size in [2 * hidden_size, 16 * hidden_size]");
         }
     }
 }

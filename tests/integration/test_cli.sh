@@ -165,6 +165,39 @@ expect_exit 3 run solve "$T/budget.yaml" --solver no_such_solver --json
 expect_err "no_such_solver" run solve "$T/budget.yaml" --solver no_such_solver
 expect_out '"relative_error"' run solve "$T/budget.yaml" --json
 
+# ---- solve: the designer's report, --explain, missed budgets ---------------------------------------
+{ cat "$T/tiny.yaml"; echo "tie_word_embeddings: true"; } >"$T/tied.yaml"
+expect_out "head tied" run solve "$T/tied.yaml"
+expect_out '"head": "tied"' run solve "$T/tied.yaml" --json
+expect_out "head 16,384" run solve "$T/tiny.yaml"
+expect_out "q4_0 " run solve "$T/tiny.yaml"
+expect_out "KV cache: .* \(bfloat16\), .* at context 64 x batch 1" run solve "$T/tiny.yaml"
+expect_out "KV cache: .* \(float32\), .* at context 32 x batch 4" run solve "$T/tiny.yaml" --kv-dtype f32 --context 32 --batch 4
+expect_out "with activation checkpointing" run solve "$T/tiny.yaml" --micro-batch 2 --seq-len 16
+expect_exit 2 run solve "$T/tiny.yaml" --kv-dtype int3
+expect_exit 2 run solve "$T/tiny.yaml" --batch 0
+expect_out '"dataset": null' run solve "$T/tiny.yaml" --json
+expect_out "why these dims" run solve "$T/budget.yaml" --explain
+expect_out "runner-up shapes" run solve "$T/budget.yaml" --explain
+expect_out '"decided_by": "family rule"' run solve "$T/budget.yaml" --explain --json
+expect_exit 0 run compile "$T/budget.yaml" -o "$T/explained" --emit none --explain
+check "solution.json explains" grep -q '"runner_ups"' "$T/explained/solution.json"
+expect_exit 0 run validate "$T/explained"
+cat >"$T/miss.yaml" <<'EOF'
+target_params: 125M
+vocab_size: 128256
+dims: {head_dim: 128}
+constraints:
+  - num_heads in [8, 128]
+EOF
+expect_exit 1 run solve "$T/miss.yaml"
+expect_err "the nearest counts reachable: 273,157,120" run solve "$T/miss.yaml"
+expect_err "becomes reachable without dims.head_dim: 128 .*or without constraints\[0\] 'num_heads in \[8, 128\]'" \
+  run solve "$T/miss.yaml"
+printf 'target_params: 20M\nvocab_size: 32000\nsolver_options: {objective: quickest}\n' >"$T/badopt.yaml"
+expect_exit 1 run solve "$T/badopt.yaml"
+expect_err "badopt.yaml:3:29: solver_options.objective: unknown objective 'quickest'" run solve "$T/badopt.yaml"
+
 # ---- interrupted compile: no OUT, no temp dir ------------------------------------------------------
 "$LLMC" --plugins "$PLUG" --plugins "$TP" compile "$T/tiny.yaml" -o "$T/interrupted" --emit slow_emit &
 pid=$!

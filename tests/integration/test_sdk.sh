@@ -232,7 +232,7 @@ import json, sys
 d = json.load(open(sys.argv[1])); x = d["dims"]
 L, H, I, nh, kv, hd = (x[k] for k in ("num_layers", "hidden_size", "intermediate_size", "num_heads", "num_kv_heads", "head_dim"))
 V = 32000
-ok = [H % 128 == 0, nh >= 4 * kv, nh * hd == H, nh % kv == 0, 7 * H <= 3 * I <= 9 * H, 2 * kv * hd <= H <= 16 * kv * hd]
+ok = [H % 128 == 0, nh >= 4 * kv, nh * hd == H, nh % kv == 0, 2 * H <= I <= 8 * H, 2 * kv * hd <= H <= 16 * kv * hd]
 count = 2 * V * H + L * (2 * H + 2 * H * nh * hd + 2 * H * kv * hd + 3 * H * I) + H
 sys.exit(0 if all(ok) and count == d["parameters"] and abs(count - 50e6) / 50e6 <= 0.01 else 1)
 EOF

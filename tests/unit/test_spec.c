@@ -6,6 +6,8 @@
 #include <stdint.h>
 #include <cmocka.h>
 
+#include <math.h>
+
 #include "testutil.h"
 
 #include <jansson.h>
@@ -737,7 +739,7 @@ static const char *const schema_order[] = {
     "name", "template", "solver", "target_params", "dims", "vocab_size", "context_length", "attention",
     "sliding_window", "norm", "norm_eps", "activation", "positional_encoding", "rope", "alibi_max_bias",
     "relative_attention", "bias", "tie_word_embeddings", "precision", "quantize", "weights", "tokenizer",
-    "dataset", "constraints", "tolerance", "emit", "emit_options",
+    "dataset", "constraints", "tolerance", "emit", "emit_options", "solver_options",
 };
 
 static json_t *parse_json(const char *text) {
@@ -921,6 +923,38 @@ static void test_parse_bytes(void **state) {
     }
 }
 
+/* solver_options: passed through as written, in spec.json too; the default tolerance grows for
+ * small budgets */
+static void test_solver_options_and_default_tolerance(void **state) {
+    (void)state;
+    llmc_spec *s = expect_ok("o.yaml", BASE "solver_options: {objective: closest, depth: 3}\n", "");
+    assert_int_equal(s->n_solver_options, 2);
+    assert_string_equal(llmc_spec_solver_option(s, "objective")->value, "closest");
+    assert_int_equal(llmc_spec_solver_option(s, "objective")->loc.line, 3);
+    assert_int_equal(llmc_spec_solver_option(s, "objective")->loc.col, 29);
+    assert_null(llmc_spec_solver_option(s, "speed"));
+    char *text = llmc_spec_to_json(s, NULL);
+    json_t *j = parse_json(text);
+    json_t *so = json_object_get(j, "solver_options");
+    assert_string_equal(json_string_value(json_object_get(so, "objective")), "closest");
+    assert_int_equal(json_integer_value(json_object_get(so, "depth")), 3);
+    json_decref(j);
+    free(text);
+    llmc_spec_free(s);
+    expect_errors("o.yaml", BASE "solver_options: {objective: [a, b]}\n",
+                  "o.yaml:3:18: solver_options.objective: expected a single value, got a list");
+    expect_errors("o.yaml", BASE "solver_options: closest\n", "o.yaml:3:17: solver_options: expected a mapping of keys to values, got 'closest'");
+    s = expect_ok("t.yaml", "vocab_size: 256\ntarget_params: 1M\n", "");
+    assert_true(fabs(s->tolerance - 0.1) < 1e-12);
+    llmc_spec_free(s);
+    s = expect_ok("t.yaml", "vocab_size: 256\ntarget_params: 4M\n", "");
+    assert_true(fabs(s->tolerance - 0.05) < 1e-12);
+    llmc_spec_free(s);
+    s = expect_ok("t.yaml", "vocab_size: 256\ntarget_params: 4M\ntolerance: 0.001\n", "");
+    assert_true(s->tolerance == 0.001);
+    llmc_spec_free(s);
+}
+
 static void test_name_tables(void **state) {
     (void)state;
     for (int i = 0; i < LLMC_DIM_COUNT; i++) assert_int_equal(llmc_dim_from_name(llmc_dim_name((llmc_dim_id)i)), i);
@@ -970,6 +1004,7 @@ int main(void) {
         cmocka_unit_test(test_parse_count),
         cmocka_unit_test(test_parse_bytes),
         cmocka_unit_test(test_name_tables),
+        cmocka_unit_test(test_solver_options_and_default_tolerance),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -1,46 +1,52 @@
-/* search — the default solver: a pruned exhaustive search of the feasible lattice.
+/* search — the default solver: the most plausible shape within the tolerance, or the closest count.
  *
- * Goal, in this order (docs/solvers.md):
- *   1. relative error |count - target| / target; every answer within eps = min(tolerance, 0.1%)
- *      counts as "exact enough";
- *   2. among those, the best shape prior (lower score wins): hidden/layers aspect ratio in the
- *      band of published model families and near its middle, head_dim 64 or 128, hidden and
- *      intermediate sizes on hardware-friendly multiples (256 > 128 > 64);
- *   3. ties: smaller dims first, compared in dim-id order — so the answer is deterministic.
+ * Two objectives (solver_options: {objective: ...}, docs/solvers.md):
+ *   plausible (default)  among the feasible assignments whose count is within the tolerance of the
+ *                        target, the highest  prior(shape) - 1/2 (error / (tolerance / 2))^2, where
+ *                        prior is the design prior fitted to published models (llmc/prior.h);
+ *                        when none is within the tolerance, the closest count (below) answers.
+ *   closest              the smallest relative error; every error <= min(tolerance, 0.1%) counts as
+ *                        exact enough, and among those the most plausible shape wins.
+ * Ties: the smaller error, then smaller dims in dim-id order — the answer is deterministic.
  *
- * Variables get roles by which dim they are: depth (num_layers, num_encoder_layers,
- * num_decoder_layers), width (hidden_size), fine (intermediate_size) and shape (num_heads,
- * num_kv_heads, head_dim, anything else). Shape variables and depth are enumerated; for each
- * such assignment the width where the count crosses the target is found by bisection (the
- * count is nondecreasing in every dim), a window of feasible widths around it is tried, and
- * for each width the fine variable is bisected and the nearest feasible values on both sides
- * are evaluated with every constraint. Depth values are visited in order of their aspect
- * penalty, so once an exact-enough answer is found the rest can be skipped when their prior
- * cannot win. When both encoder and decoder layer counts are free they are kept equal, as T5
- * and BART do. */
+ * Variables get roles by which dim they are: depth (num_layers, or num_encoder_layers and
+ * num_decoder_layers, which move together when both are free, as T5 and BART have), width
+ * (hidden_size), fine (intermediate_size) and shape (num_heads, num_kv_heads, head_dim, anything
+ * else). Shape assignments are enumerated; depths are visited best prior bound first.
+ *
+ * plausible: branch and bound. For a depth and shape, the widths whose count can land within
+ * the tolerance with an MLP inside the prior's ratio window are found by bisection (the count is
+ * nondecreasing in every dim); for each width whose prior bound can still win, the MLP widths
+ * within the tolerance are found by bisection and scored exactly. Depths whose bound cannot beat
+ * the best are skipped, and so are widths and MLP widths.
+ *
+ * closest: for each depth and shape, the width where the count crosses the target is found by
+ * bisection, a window of feasible widths around it is tried, and for each width the fine
+ * variable is bisected and the nearest feasible values on both sides are evaluated. Once an
+ * exact-enough answer is known, depths whose prior bound cannot beat it are skipped. */
 #include <math.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "llmc/llmc.h"
 
-#define EPS_MAX 1e-3           /* "exact enough" */
-#define WIDTH_WINDOW 3         /* feasible widths tried on each side of the crossing */
-#define WIDTH_SCAN 64          /* lattice steps scanned for them */
-#define FINE_SCAN 24           /* lattice steps scanned for a feasible fine value on each side */
+#define EPS_MAX 1e-3           /* closest: "exact enough" */
+#define WIDTH_WINDOW 3         /* closest: feasible widths tried on each side of the crossing */
+#define WIDTH_SCAN 64          /* closest: lattice steps scanned for them */
+#define FINE_SCAN 24           /* closest: lattice steps scanned for a feasible fine value on each side */
 #define MAX_SHAPE_COMBOS 4096
-#define ASPECT_LO 32.0         /* hidden / layers band of published families (docs/solvers.md) */
-#define ASPECT_HI 160.0
-#define ASPECT_MID 96.0        /* near the geometric middle of the band, and Llama-like */
-#define ASPECT_OUT 4.0
-#define ASPECT_PULL 0.5
+#define QUICK_STEPS 20000      /* the exact nearest-count check before searching: a few ms at most */
+
+typedef enum objective { OBJ_PLAUSIBLE = 0, OBJ_CLOSEST } objective;
 
 typedef struct cand {
     llmc_dims dims;
     uint64_t params;
     double err;
-    double score;
+    double plaus;              /* prior score */
+    double value;              /* plausible: plaus - budget penalty */
     bool valid;
 } cand;
 
@@ -52,8 +58,11 @@ typedef struct domain {
 typedef struct search {
     const llmc_problem *p;
     const llmc_spec *spec;
+    llmc_prior_query *q;       /* NULL: no prior (every shape alike) */
+    objective obj;
     uint64_t target;
-    double eps;
+    double tol, eps, sigma;    /* sigma: the budget term's scale, tol / 2 */
+    uint64_t lo_count, hi_count; /* [target (1 - tol), target (1 + tol)] */
     domain depth[2];
     int n_depth;
     domain shape[LLMC_DIM_COUNT];
@@ -63,7 +72,8 @@ typedef struct search {
     uint64_t evaluated;
     uint64_t *rejected;        /* per constraint index */
     size_t n_cons;
-    bool any_complete;         /* some assignment completed and counted */
+    double depth_part;         /* bound of the depth terms at the depth being searched */
+    size_t width_lo, width_hi; /* widths any depth can use (indices), from the depth bounds */
 } search;
 
 /* ---- domains -------------------------------------------------------------------------------------- */
@@ -74,6 +84,18 @@ static domain make_domain(const llmc_var_domain *v) {
 }
 
 static int64_t dom_at(const domain *d, size_t i) { return llmc_domain_at(d->v, i); }
+static void unset(llmc_dims *d, llmc_dim_id id) { d->set &= ~(1u << id); }
+
+/* first index whose value is >= x (n if none) */
+static size_t dom_ceil(const domain *d, double x) {
+    size_t lo = 0, hi = d->n;
+    while (lo < hi) {
+        size_t mid = lo + (hi - lo) / 2;
+        if ((double)dom_at(d, mid) >= x) hi = mid;
+        else lo = mid + 1;
+    }
+    return lo;
+}
 
 /* ---- scoring --------------------------------------------------------------------------------------- */
 
@@ -82,53 +104,8 @@ static double rel_err(uint64_t params, uint64_t target) {
     return diff / (double)target;
 }
 
-static double multiple_penalty(int64_t x) {
-    if (x % 256 == 0) return 0.0;
-    if (x % 128 == 0) return 0.1;
-    if (x % 64 == 0) return 0.2;
-    return 0.5;
-}
-
-static int64_t depth_of(const llmc_dims *d) {
-    if (llmc_dims_has(d, LLMC_DIM_NUM_LAYERS)) return d->v[LLMC_DIM_NUM_LAYERS];
-    int64_t n = 0, k = 0;
-    if (llmc_dims_has(d, LLMC_DIM_NUM_ENCODER_LAYERS)) { n += d->v[LLMC_DIM_NUM_ENCODER_LAYERS]; k++; }
-    if (llmc_dims_has(d, LLMC_DIM_NUM_DECODER_LAYERS)) { n += d->v[LLMC_DIM_NUM_DECODER_LAYERS]; k++; }
-    return k ? (n + k - 1) / k : 0;
-}
-
-/* 4 per unit of ln-distance outside the band, plus a gentle pull (0.5 per unit) towards its
- * middle so that, among exact-enough answers, a 70B model gets ~80 layers rather than 170 */
-static double aspect_penalty(double hidden, double layers) {
-    if (layers <= 0 || hidden <= 0) return 0.0;
-    double r = hidden / layers, s = ASPECT_PULL * fabs(log(r / ASPECT_MID));
-    if (r < ASPECT_LO) s += ASPECT_OUT * log(ASPECT_LO / r);
-    if (r > ASPECT_HI) s += ASPECT_OUT * log(r / ASPECT_HI);
-    return s;
-}
-
-/* smallest aspect penalty for widths in [h_lo, h_hi] at this depth (the penalty is convex in ln h) */
-static double aspect_penalty_min(double h_lo, double h_hi, double layers) {
-    double best = fmin(aspect_penalty(h_lo, layers), aspect_penalty(h_hi, layers));
-    double mid = ASPECT_MID * layers;
-    if (mid > h_lo && mid < h_hi) best = fmin(best, aspect_penalty(mid, layers));
-    return best;
-}
-
-/* Shape prior of complete dims; lower is better. Weights: the aspect ratio dominates, then
- * head_dim, then the multiples. */
-static double prior_score(const llmc_dims *d) {
-    double s = 0.0;
-    if (llmc_dims_has(d, LLMC_DIM_HIDDEN_SIZE)) {
-        s += aspect_penalty((double)d->v[LLMC_DIM_HIDDEN_SIZE], (double)depth_of(d));
-        s += multiple_penalty(d->v[LLMC_DIM_HIDDEN_SIZE]);
-    }
-    if (llmc_dims_has(d, LLMC_DIM_HEAD_DIM)) {
-        int64_t hd = d->v[LLMC_DIM_HEAD_DIM];
-        s += (hd == 64 || hd == 128) ? 0.0 : (hd == 32 || hd == 256) ? 0.5 : 1.0;
-    }
-    if (llmc_dims_has(d, LLMC_DIM_INTERMEDIATE_SIZE)) s += multiple_penalty(d->v[LLMC_DIM_INTERMEDIATE_SIZE]);
-    return s;
+static double plausibility(const search *s, const llmc_dims *d, uint64_t params) {
+    return s->q ? llmc_prior_query_score(s->q, d, params, NULL) : 0.0;
 }
 
 static int dims_cmp(const llmc_dims *a, const llmc_dims *b) {
@@ -140,17 +117,25 @@ static int dims_cmp(const llmc_dims *a, const llmc_dims *b) {
     return 0;
 }
 
-/* Is a better than b? (see the order at the top of the file) */
+/* Is a better than b? (the order at the top of the file) */
 static bool better(const search *s, const cand *a, const cand *b) {
     if (!b->valid) return true;
-    bool ea = a->err <= s->eps, eb = b->err <= s->eps;
-    if (ea != eb) return ea;
-    if (ea) {
-        if (a->score != b->score) return a->score < b->score;
+    if (s->obj == OBJ_PLAUSIBLE) {
+        bool ia = a->err <= s->tol, ib = b->err <= s->tol;
+        if (ia != ib) return ia;
+        if (ia && a->value != b->value) return a->value > b->value;
         if (a->err != b->err) return a->err < b->err;
+        if (a->plaus != b->plaus) return a->plaus > b->plaus;
     } else {
-        if (a->err != b->err) return a->err < b->err;
-        if (a->score != b->score) return a->score < b->score;
+        bool ea = a->err <= s->eps, eb = b->err <= s->eps;
+        if (ea != eb) return ea;
+        if (ea) {
+            if (a->plaus != b->plaus) return a->plaus > b->plaus;
+            if (a->err != b->err) return a->err < b->err;
+        } else {
+            if (a->err != b->err) return a->err < b->err;
+            if (a->plaus != b->plaus) return a->plaus > b->plaus;
+        }
     }
     return dims_cmp(&a->dims, &b->dims) < 0;
 }
@@ -171,51 +156,258 @@ static bool consider(search *s, const llmc_dims *dims) {
     long bad = -1;
     s->evaluated++;
     llmc_eval_status st = llmc_problem_evaluate(s->p, &full, &n, &bad, NULL, 0);
-    if (st == LLMC_EVAL_VIOLATES) {
-        if (bad >= 0 && (size_t)bad < s->n_cons) s->rejected[bad]++;
-        s->any_complete = true;
-        return false;
-    }
+    if (st == LLMC_EVAL_VIOLATES && bad >= 0 && (size_t)bad < s->n_cons) s->rejected[bad]++;
     if (st != LLMC_EVAL_OK) return false;
-    s->any_complete = true;
-    cand c = {full, n, rel_err(n, s->target), prior_score(&full), true};
+    cand c = {full, n, rel_err(n, s->target), plausibility(s, &full, n), 0, true};
+    double z = c.err / s->sigma;
+    c.value = c.plaus - 0.5 * z * z;
     if (better(s, &c, &s->best)) s->best = c;
     return true;
 }
 
-static size_t bisect(search *s, llmc_dims *dims, const domain *d) { return llmc_problem_bisect(s->p, dims, d->v); }
+/* count ignoring constraints; UINT64_MAX if the dims cannot be completed or counted */
+static uint64_t count_of(const search *s, const llmc_dims *dims) {
+    llmc_param_count c;
+    return llmc_problem_count(s->p, dims, &c) == 0 ? c.total : UINT64_MAX;
+}
 
-static void unset(llmc_dims *d, llmc_dim_id id) { d->set &= ~(1u << id); }
+/* first index i of d with count(dims + d=i) >= limit (d->n if none) */
+static size_t crossing(const search *s, llmc_dims dims, const domain *d, uint64_t limit) {
+    size_t lo = 0, hi = d->n;
+    while (lo < hi) {
+        size_t mid = lo + (hi - lo) / 2;
+        llmc_dims_put(&dims, d->v->dim, dom_at(d, mid));
+        if (count_of(s, &dims) >= limit) hi = mid;
+        else lo = mid + 1;
+    }
+    return lo;
+}
 
-/* fine variable (intermediate_size) for a fixed everything-else */
-static void search_fine(search *s, llmc_dims *dims) {
+/* the same, starting from a guess: gallop outwards until the crossing is bracketed, then bisect
+ * (a few counts when the guess is good, never wrong when it is not) */
+static size_t crossing_near(const search *s, llmc_dims dims, const domain *d, uint64_t limit, size_t guess) {
+    if (guess > d->n) guess = d->n;
+    size_t lo = 0, hi = d->n; /* invariant: the crossing is in [lo, hi] */
+    if (guess < d->n) {
+        llmc_dims_put(&dims, d->v->dim, dom_at(d, guess));
+        if (count_of(s, &dims) >= limit) { /* crossing at or below guess */
+            hi = guess;
+            for (size_t step = 1; hi > 0; step *= 2) {
+                size_t probe = hi > step ? hi - step : 0;
+                llmc_dims_put(&dims, d->v->dim, dom_at(d, probe));
+                if (count_of(s, &dims) >= limit) hi = probe;
+                else { lo = probe + 1; break; }
+                if (probe == 0) break;
+            }
+        } else { /* crossing above guess */
+            lo = guess + 1;
+            for (size_t step = 1; lo < d->n; step *= 2) {
+                size_t probe = lo + step - 1 < d->n ? lo + step - 1 : d->n - 1;
+                llmc_dims_put(&dims, d->v->dim, dom_at(d, probe));
+                if (count_of(s, &dims) >= limit) { hi = probe; break; }
+                lo = probe + 1;
+                if (probe == d->n - 1) break;
+            }
+        }
+    }
+    while (lo < hi) {
+        size_t mid = lo + (hi - lo) / 2;
+        llmc_dims_put(&dims, d->v->dim, dom_at(d, mid));
+        if (count_of(s, &dims) >= limit) hi = mid;
+        else lo = mid + 1;
+    }
+    return lo;
+}
+
+static void set_depth(search *s, llmc_dims *dims, int64_t v) {
+    for (int k = 0; k < s->n_depth; k++) llmc_dims_put(dims, s->depth[k].v->dim, v);
+}
+
+/* ---- the plausible objective: branch and bound ------------------------------------------------------- */
+
+/* the MLP width at ratio r of hidden_size H, rounded into the fine domain (up or down) */
+static int64_t fine_at_ratio(const search *s, int64_t H, double r, bool up) {
+    size_t i = dom_ceil(&s->fine, r * (double)H);
+    if (!up && (i == s->fine.n || (double)dom_at(&s->fine, i) > r * (double)H)) i = i > 0 ? i - 1 : 0;
+    if (i >= s->fine.n) i = s->fine.n - 1;
+    return dom_at(&s->fine, i);
+}
+
+static double ne_of(const search *s, const llmc_dims *dims, uint64_t params) {
+    return s->q ? llmc_prior_query_non_embedding(s->q, dims, params) : (double)params;
+}
+
+/* The bound of partial dims at the depth being searched: the depth terms as bounded for that
+ * depth (s->depth_part), every other term from the dims (cheap: no size range to scan). */
+static double bound_at_depth(const search *s, const llmc_dims *partial) {
+    if (!s->q) return 0.0;
+    llmc_dims d = *partial;
+    unset(&d, LLMC_DIM_NUM_LAYERS);
+    unset(&d, LLMC_DIM_NUM_ENCODER_LAYERS);
+    unset(&d, LLMC_DIM_NUM_DECODER_LAYERS);
+    double t[LLMC_PRIOR_TERM_COUNT];
+    double total = llmc_prior_query_bound(s->q, &d, 1, 1, t);
+    return total - t[LLMC_PRIOR_DEPTH] - t[LLMC_PRIOR_DEPTH_ROUND] + s->depth_part;
+}
+
+static bool cannot_win(const search *s, double b) { return s->best.valid && s->best.err <= s->tol && b < s->best.value; }
+
+/* The MLP widths [*i0, *i1) whose count is within the tolerance and whose ratio to the width is
+ * inside the prior's window. The count is linear in the MLP width for both templates, so two
+ * counts place the crossings; crossing_near makes them exact whatever the template does. */
+static void fine_range(const search *s, const llmc_dims *dims, size_t *i0, size_t *i1) {
+    size_t w0 = 0, w1 = s->fine.n;
+    if (s->q && llmc_dims_has(dims, LLMC_DIM_HIDDEN_SIZE)) {
+        double lo, hi;
+        llmc_prior_query_mlp_window(s->q, &lo, &hi);
+        int64_t H = dims->v[LLMC_DIM_HIDDEN_SIZE];
+        w0 = dom_ceil(&s->fine, lo * (double)H);
+        w1 = dom_ceil(&s->fine, hi * (double)H + 1);
+    }
+    size_t a = w0 < s->fine.n ? w0 : 0, b = w1 > 0 && w1 <= s->fine.n ? w1 - 1 : s->fine.n - 1;
+    llmc_dims t = *dims;
+    llmc_dims_put(&t, s->fine.v->dim, dom_at(&s->fine, a));
+    double ca = (double)count_of(s, &t);
+    llmc_dims_put(&t, s->fine.v->dim, dom_at(&s->fine, b));
+    double cb = (double)count_of(s, &t);
+    size_t g0 = a, g1 = b;
+    if (b > a && cb > ca && cb < 1.8e19) {
+        double per = (cb - ca) / (double)(b - a);
+        double x0 = (double)a + ((double)s->lo_count - ca) / per, x1 = (double)a + ((double)s->hi_count + 1 - ca) / per;
+        g0 = x0 <= 0 ? 0 : x0 >= (double)s->fine.n ? s->fine.n : (size_t)ceil(x0);
+        g1 = x1 <= 0 ? 0 : x1 >= (double)s->fine.n ? s->fine.n : (size_t)ceil(x1);
+    }
+    *i0 = crossing_near(s, *dims, &s->fine, s->lo_count, g0);
+    *i1 = crossing_near(s, *dims, &s->fine, s->hi_count == UINT64_MAX ? UINT64_MAX : s->hi_count + 1, g1);
+    if (w0 > *i0) *i0 = w0;
+    if (w1 < *i1) *i1 = w1;
+}
+
+/* every MLP width whose count is within the tolerance (and inside the ratio window) */
+static void plausible_fine(search *s, llmc_dims *dims) {
     if (!s->fine.v) {
         consider(s, dims);
         return;
     }
     llmc_dim_id fid = s->fine.v->dim;
-    size_t j = bisect(s, dims, &s->fine);
-    /* nearest feasible values below and above the crossing */
-    for (int side = 0; side < 2; side++) {
-        for (int step = 0; step < FINE_SCAN; step++) {
-            long idx = side == 0 ? (long)j - 1 - step : (long)j + step;
-            if (idx < 0 || (size_t)idx >= s->fine.n) break;
-            llmc_dims_put(dims, fid, dom_at(&s->fine, (size_t)idx));
-            if (!partial_ok(s, dims)) continue;
-            if (consider(s, dims)) break;
-        }
+    size_t i0, i1;
+    fine_range(s, dims, &i0, &i1);
+    if (i0 >= i1) return;
+    if (s->q && llmc_dims_has(dims, LLMC_DIM_HIDDEN_SIZE)) {
+        /* the MLP terms at best over this range, the rest as bounded at this width */
+        double t_width = bound_at_depth(s, dims);
+        double mlp = llmc_prior_query_mlp_bound(s->q, dims->v[LLMC_DIM_HIDDEN_SIZE], (double)dom_at(&s->fine, i0),
+                                                (double)dom_at(&s->fine, i1 - 1));
+        double mlp_max = llmc_prior_query_term_max(s->q, LLMC_PRIOR_MLP_RATIO) +
+                         llmc_prior_query_term_max(s->q, LLMC_PRIOR_MLP_ROUND);
+        if (cannot_win(s, t_width - mlp_max + mlp)) return;
+    }
+    for (size_t i = i0; i < i1; i++) {
+        llmc_dims_put(dims, fid, dom_at(&s->fine, i));
+        if (cannot_win(s, bound_at_depth(s, dims))) continue;
+        if (!partial_ok(s, dims)) continue;
+        consider(s, dims);
     }
     unset(dims, fid);
 }
 
-/* width (hidden_size) around the crossing, then the fine variable */
-static void search_width(search *s, llmc_dims *dims) {
+/* The first width at which dims can be completed and counted: narrower than a head (num_heads =
+ * hidden_size / head_dim would be 0) they cannot, which is not "too big". */
+static size_t first_countable(const search *s, const llmc_dims *dims) {
+    size_t i = 0;
+    for (; i < s->width.n; i++) {
+        llmc_dims t = *dims;
+        llmc_dims_put(&t, s->width.v->dim, dom_at(&s->width, i));
+        if (s->fine.v) llmc_dims_put(&t, s->fine.v->dim, dom_at(&s->fine, 0));
+        if (count_of(s, &t) != UINT64_MAX) break;
+    }
+    return i;
+}
+
+/* widths that can land within the tolerance, then their MLP widths */
+static void plausible_width(search *s, llmc_dims *dims, double lo_ratio, double hi_ratio) {
     if (!s->width.v) {
-        search_fine(s, dims);
+        plausible_fine(s, dims);
         return;
     }
     llmc_dim_id wid = s->width.v->dim;
-    size_t i = bisect(s, dims, &s->width);
+    /* the count grows with the width and with the MLP width tied to it */
+    size_t start = first_countable(s, dims);
+    size_t lo = start, hi = s->width.n;
+    while (lo < hi) { /* first width reaching target (1 - tol) with the widest MLP */
+        size_t mid = lo + (hi - lo) / 2;
+        llmc_dims t = *dims;
+        llmc_dims_put(&t, wid, dom_at(&s->width, mid));
+        if (s->fine.v) llmc_dims_put(&t, s->fine.v->dim, fine_at_ratio(s, dom_at(&s->width, mid), hi_ratio, true));
+        if (count_of(s, &t) >= s->lo_count) hi = mid;
+        else lo = mid + 1;
+    }
+    size_t first = lo;
+    lo = first;
+    hi = s->width.n;
+    while (lo < hi) { /* first width above target (1 + tol) with the narrowest MLP */
+        size_t mid = lo + (hi - lo) / 2;
+        llmc_dims t = *dims;
+        llmc_dims_put(&t, wid, dom_at(&s->width, mid));
+        if (s->fine.v) llmc_dims_put(&t, s->fine.v->dim, fine_at_ratio(s, dom_at(&s->width, mid), lo_ratio, false));
+        if (count_of(s, &t) > s->hi_count) hi = mid;
+        else lo = mid + 1;
+    }
+    size_t last = lo;
+    for (size_t i = first; i < last; i++) {
+        int64_t H = dom_at(&s->width, i);
+        llmc_dims_put(dims, wid, H);
+        if (cannot_win(s, bound_at_depth(s, dims))) continue;
+        if (!partial_ok(s, dims)) continue;
+        plausible_fine(s, dims);
+    }
+    unset(dims, wid);
+}
+
+/* ---- the closest objective ------------------------------------------------------------------------------ */
+
+/* fine variable (intermediate_size) for a fixed everything-else; true if any value was feasible */
+static bool closest_fine(search *s, llmc_dims *dims) {
+    if (!s->fine.v) return consider(s, dims);
+    llmc_dim_id fid = s->fine.v->dim;
+    size_t j = crossing(s, *dims, &s->fine, s->target);
+    /* nearest feasible values below and above the crossing; beyond the MLP widths the prior
+     * allows for this width, from its edge (the family's ratio band rejects the rest) */
+    long below = (long)j - 1, above = (long)j;
+    if (s->q && llmc_dims_has(dims, LLMC_DIM_HIDDEN_SIZE)) {
+        double lo, hi;
+        llmc_prior_query_mlp_window(s->q, &lo, &hi);
+        long w0 = (long)dom_ceil(&s->fine, lo * (double)dims->v[LLMC_DIM_HIDDEN_SIZE]);
+        long w1 = (long)dom_ceil(&s->fine, hi * (double)dims->v[LLMC_DIM_HIDDEN_SIZE] + 1) - 1;
+        if (below > w1) below = w1;
+        if (above < w0) above = w0;
+    }
+    bool any = false;
+    for (int side = 0; side < 2; side++) {
+        for (int step = 0; step < FINE_SCAN; step++) {
+            long idx = side == 0 ? below - step : above + step;
+            if (idx < 0 || (size_t)idx >= s->fine.n) break;
+            llmc_dims_put(dims, fid, dom_at(&s->fine, (size_t)idx));
+            if (!partial_ok(s, dims)) continue;
+            if (consider(s, dims)) {
+                any = true;
+                break;
+            }
+        }
+    }
+    unset(dims, fid);
+    return any;
+}
+
+/* width (hidden_size) around the crossing, then the fine variable: the nearest widths on each
+ * side that have a feasible answer (constraints over derived dims only show in full evaluations) */
+static void closest_width(search *s, llmc_dims *dims) {
+    if (!s->width.v) {
+        closest_fine(s, dims);
+        return;
+    }
+    llmc_dim_id wid = s->width.v->dim;
+    size_t i = crossing(s, *dims, &s->width, s->target);
     for (int side = 0; side < 2; side++) {
         int found = 0;
         for (int step = 0; step < WIDTH_SCAN && found < WIDTH_WINDOW; step++) {
@@ -223,14 +415,13 @@ static void search_width(search *s, llmc_dims *dims) {
             if (idx < 0 || (size_t)idx >= s->width.n) break;
             llmc_dims_put(dims, wid, dom_at(&s->width, (size_t)idx));
             if (!partial_ok(s, dims)) continue;
-            found++;
-            search_fine(s, dims);
+            if (closest_fine(s, dims)) found++;
         }
     }
     unset(dims, wid);
 }
 
-/* ---- shape combinations ------------------------------------------------------------------------------- */
+/* ---- shapes and depths ----------------------------------------------------------------------------------- */
 
 typedef struct combo_list {
     llmc_dims *items;
@@ -253,77 +444,189 @@ static void enumerate_shapes(search *s, llmc_dims *dims, int k, combo_list *out)
     unset(dims, d->v->dim);
 }
 
-static void set_depth(search *s, llmc_dims *dims, int64_t v) {
-    for (int k = 0; k < s->n_depth; k++) llmc_dims_put(dims, s->depth[k].v->dim, v);
-}
-
 typedef struct depth_order {
     int64_t depth;
-    double penalty;   /* lower bound of the aspect part of the score at this depth */
+    double bound;     /* upper bound of the prior score at this depth */
+    double depth_part; /* ... of its depth terms */
 } depth_order;
 
 static int order_cmp(const void *a, const void *b) {
     const depth_order *x = a, *y = b;
-    if (x->penalty != y->penalty) return x->penalty < y->penalty ? -1 : 1;
+    if (x->bound != y->bound) return x->bound > y->bound ? -1 : 1;
     return (x->depth > y->depth) - (x->depth < y->depth);
 }
 
-/* ---- explanations -------------------------------------------------------------------------------------- */
-
-/* Extremes of the lattice ignoring constraints: every free variable at its min (or max). */
-static bool extreme(search *s, bool max, llmc_dims *out, llmc_param_count *c) {
-    memset(out, 0, sizeof *out);
-    const llmc_dims *pins = llmc_problem_pinned(s->p);
-    for (int i = 0; i < LLMC_DIM_COUNT; i++)
-        if (llmc_dims_has(pins, (llmc_dim_id)i)) llmc_dims_put(out, (llmc_dim_id)i, pins->v[i]);
-    for (size_t i = 0; i < llmc_problem_num_vars(s->p); i++) {
-        const llmc_var_domain *v = llmc_problem_var(s->p, i);
-        domain d = make_domain(v);
-        if (d.n) llmc_dims_put(out, v->dim, dom_at(&d, max ? d.n - 1 : 0));
-    }
-    return llmc_problem_count(s->p, out, c) == 0;
+/* Every shape variable at its smallest (or largest) value: the count is nondecreasing in each,
+ * so these bound the count of any shape. */
+static void extreme_shape(const search *s, llmc_dims *dims, bool largest) {
+    for (int k = 0; k < s->n_shape; k++)
+        llmc_dims_put(dims, s->shape[k].v->dim, dom_at(&s->shape[k], largest ? s->shape[k].n - 1 : 0));
 }
 
-static void dims_text(const llmc_dims *d, char *buf, size_t len) {
-    size_t used = 0;
-    buf[0] = '\0';
-    for (int i = 0; i < LLMC_DIM_COUNT; i++) {
-        if (!llmc_dims_has(d, (llmc_dim_id)i)) continue;
-        int w = snprintf(buf + used, len - used, "%s%s %lld", used ? ", " : "", llmc_dim_name((llmc_dim_id)i),
-                         (long long)d->v[i]);
-        if (w < 0 || (size_t)w >= len - used) break;
-        used += (size_t)w;
+/* The prior bound of a depth: the non-embedding size lies between what the widest and the
+ * narrowest model of this depth reaching the tolerance band leave. */
+static double depth_bound(search *s, const llmc_dims *base, int64_t dv, double lo_ratio, double hi_ratio,
+                          double *depth_part) {
+    *depth_part = 0.0;
+    if (!s->q) return 0.0;
+    llmc_dims d = *base;
+    set_depth(s, &d, dv);
+    double ne_lo = 1, ne_hi = (double)s->hi_count;
+    if (s->width.v) {
+        llmc_dims t = d; /* narrowest: largest shape and MLP reaching target (1 - tol) */
+        extreme_shape(s, &t, true);
+        size_t start = first_countable(s, &t);
+        size_t lo = start, hi = s->width.n;
+        while (lo < hi) {
+            size_t mid = lo + (hi - lo) / 2;
+            llmc_dims_put(&t, s->width.v->dim, dom_at(&s->width, mid));
+            if (s->fine.v) llmc_dims_put(&t, s->fine.v->dim, fine_at_ratio(s, dom_at(&s->width, mid), hi_ratio, true));
+            if (count_of(s, &t) >= s->lo_count) hi = mid;
+            else lo = mid + 1;
+        }
+        size_t narrow = lo < s->width.n ? lo : s->width.n - 1;
+        llmc_dims u = d; /* widest: smallest shape and MLP staying under target (1 + tol) */
+        extreme_shape(s, &u, false);
+        lo = first_countable(s, &u);
+        hi = s->width.n;
+        while (lo < hi) {
+            size_t mid = lo + (hi - lo) / 2;
+            llmc_dims_put(&u, s->width.v->dim, dom_at(&s->width, mid));
+            if (s->fine.v) llmc_dims_put(&u, s->fine.v->dim, fine_at_ratio(s, dom_at(&s->width, mid), lo_ratio, false));
+            if (count_of(s, &u) > s->hi_count) hi = mid;
+            else lo = mid + 1;
+        }
+        size_t wide = lo > 0 ? lo - 1 : 0;
+        if (narrow < s->width_lo) s->width_lo = narrow;
+        if (wide > s->width_hi) s->width_hi = wide;
+        llmc_dims_put(&t, s->width.v->dim, dom_at(&s->width, wide));
+        llmc_dims_put(&u, s->width.v->dim, dom_at(&s->width, narrow));
+        ne_lo = ne_of(s, &t, s->lo_count);
+        ne_hi = ne_of(s, &u, s->hi_count);
+    }
+    double t[LLMC_PRIOR_TERM_COUNT];
+    double total = llmc_prior_query_bound(s->q, &d, ne_lo, ne_hi, t);
+    *depth_part = t[LLMC_PRIOR_DEPTH] + t[LLMC_PRIOR_DEPTH_ROUND];
+    return total;
+}
+
+/* the depth values in the order their prior bound says, with their bounds */
+static size_t order_depths(search *s, const llmc_dims *base, depth_order *order, double lo_ratio, double hi_ratio) {
+    size_t n = 0, n_vals = s->n_depth ? s->depth[0].n : 1;
+    for (size_t i = 0; i < n_vals; i++) {
+        int64_t dv = s->n_depth ? dom_at(&s->depth[0], i) : 0;
+        if (s->n_depth) {
+            llmc_dims d = *base;
+            set_depth(s, &d, dv);
+            if (!partial_ok(s, &d)) continue;
+        }
+        double part;
+        double b = depth_bound(s, base, dv, lo_ratio, hi_ratio, &part);
+        order[n++] = (depth_order){dv, b, part};
+    }
+    qsort(order, n, sizeof *order, order_cmp);
+    return n;
+}
+
+/* The best the shape terms (head_dim, key/value heads) can do for a shape over the widths in
+ * use; the other terms at their largest. */
+static double shape_bound(const search *s, const llmc_dims *shape) {
+    if (!s->q) return 0.0;
+    double best = -INFINITY, t[LLMC_PRIOR_TERM_COUNT];
+    llmc_dims d = *shape;
+    unset(&d, LLMC_DIM_NUM_LAYERS);
+    unset(&d, LLMC_DIM_NUM_ENCODER_LAYERS);
+    unset(&d, LLMC_DIM_NUM_DECODER_LAYERS);
+    if (!s->width.v) {
+        llmc_prior_query_bound(s->q, &d, 1, 1, t);
+        return t[LLMC_PRIOR_HEAD_DIM] + t[LLMC_PRIOR_KV];
+    }
+    for (size_t i = s->width_lo; i <= s->width_hi && i < s->width.n; i++) {
+        llmc_dims_put(&d, s->width.v->dim, dom_at(&s->width, i));
+        llmc_prior_query_bound(s->q, &d, 1, 1, t);
+        if (t[LLMC_PRIOR_HEAD_DIM] + t[LLMC_PRIOR_KV] > best) best = t[LLMC_PRIOR_HEAD_DIM] + t[LLMC_PRIOR_KV];
+    }
+    return best;
+}
+
+typedef struct pair {
+    size_t depth, shape;       /* indices into the depth order and the shape list */
+    double bound;
+} pair;
+
+static int pair_cmp(const void *a, const void *b) {
+    const pair *x = a, *y = b;
+    if (x->bound != y->bound) return x->bound > y->bound ? -1 : 1;
+    if (x->depth != y->depth) return (x->depth > y->depth) - (x->depth < y->depth);
+    return (x->shape > y->shape) - (x->shape < y->shape);
+}
+
+/* every (depth, shape) pair in the order of its prior bound, until none can win; 1 on OOM */
+static int run_pairs(search *s, const combo_list *shapes, const llmc_dims *base, const depth_order *order,
+                     size_t n_order, double lo_ratio, double hi_ratio) {
+    size_t n_shapes = shapes->n ? shapes->n : 1;
+    double *sb = malloc(n_shapes * sizeof *sb);
+    pair *pairs = malloc(n_order * n_shapes * sizeof *pairs);
+    if (!sb || !pairs) {
+        free(sb);
+        free(pairs);
+        return 1;
+    }
+    double t_max_shape = s->q ? llmc_prior_query_term_max(s->q, LLMC_PRIOR_HEAD_DIM) +
+                                    llmc_prior_query_term_max(s->q, LLMC_PRIOR_KV)
+                              : 0.0;
+    for (size_t k = 0; k < n_shapes; k++) sb[k] = shape_bound(s, shapes->n ? &shapes->items[k] : base) - t_max_shape;
+    size_t n = 0;
+    for (size_t i = 0; i < n_order; i++)
+        for (size_t k = 0; k < n_shapes; k++) pairs[n++] = (pair){i, k, order[i].bound + sb[k]};
+    qsort(pairs, n, sizeof *pairs, pair_cmp);
+    for (size_t j = 0; j < n; j++) {
+        /* sorted by bound: once one cannot win, no later pair can either */
+        if (s->obj == OBJ_PLAUSIBLE ? cannot_win(s, pairs[j].bound)
+                                    : s->best.valid && s->best.err <= s->eps && pairs[j].bound < s->best.plaus)
+            break;
+        const depth_order *o = &order[pairs[j].depth];
+        llmc_dims dims = shapes->n ? shapes->items[pairs[j].shape] : *base;
+        if (s->n_depth) {
+            set_depth(s, &dims, o->depth);
+            if (!partial_ok(s, &dims)) continue;
+        }
+        s->depth_part = o->depth_part;
+        if (s->obj == OBJ_PLAUSIBLE) plausible_width(s, &dims, lo_ratio, hi_ratio);
+        else closest_width(s, &dims);
+    }
+    free(sb);
+    free(pairs);
+    return 0;
+}
+
+static void run(search *s, const combo_list *shapes, const llmc_dims *base, const depth_order *order, size_t n_order,
+                double lo_ratio, double hi_ratio) {
+    if (run_pairs(s, shapes, base, order, n_order, lo_ratio, hi_ratio) == 0) return;
+    for (size_t i = 0; i < n_order; i++) {
+        bool done = s->obj == OBJ_PLAUSIBLE ? cannot_win(s, order[i].bound)
+                                            : s->best.valid && s->best.err <= s->eps && order[i].bound < s->best.plaus;
+        if (done) break; /* sorted by bound: no later depth can win either */
+        s->depth_part = order[i].depth_part;
+        for (size_t k = 0; k < (shapes->n ? shapes->n : 1); k++) {
+            llmc_dims dims = shapes->n ? shapes->items[k] : *base;
+            if (s->n_depth) {
+                set_depth(s, &dims, order[i].depth);
+                if (!partial_ok(s, &dims)) continue;
+            }
+            if (s->obj == OBJ_PLAUSIBLE) plausible_width(s, &dims, lo_ratio, hi_ratio);
+            else closest_width(s, &dims);
+        }
     }
 }
+
+/* ---- the solver ----------------------------------------------------------------------------------------- */
 
 static void explain_infeasible(search *s, llmc_diags *d) {
-    const llmc_spec *spec = s->spec;
-    llmc_loc at = llmc_spec_loc(spec, "target_params");
-    char t[32], a[32], b[32], dt[256];
-    llmc_dims lo, hi;
-    llmc_param_count clo, chi;
-    bool have_lo = extreme(s, false, &lo, &clo), have_hi = extreme(s, true, &hi, &chi);
-    if (have_lo && s->target < clo.total) {
-        int64_t h = llmc_dims_has(&lo, LLMC_DIM_HIDDEN_SIZE) ? lo.v[LLMC_DIM_HIDDEN_SIZE] : 0;
-        dims_text(&lo, dt, sizeof dt);
-        llmc_diag_add(d, LLMC_SEV_ERROR, at, "target_params",
-                      "target %s is below the minimum reachable %s (embeddings alone: vocab_size %lld x hidden_size "
-                      ">= %lld = %s; smallest dims: %s)",
-                      llmc_fmt_count(s->target, t, sizeof t), llmc_fmt_count(clo.total, a, sizeof a),
-                      (long long)spec->vocab_size, (long long)h,
-                      llmc_fmt_count(clo.component[LLMC_COMP_EMBEDDING], b, sizeof b), dt);
-        return;
-    }
-    if (have_hi && s->target > chi.total) {
-        dims_text(&hi, dt, sizeof dt);
-        llmc_diag_add(d, LLMC_SEV_ERROR, at, "target_params",
-                      "target %s is above the maximum reachable %s (largest dims the template allows: %s)",
-                      llmc_fmt_count(s->target, t, sizeof t), llmc_fmt_count(chi.total, a, sizeof a), dt);
-        return;
-    }
-    /* the binding constraints: the ones that rejected the most candidates */
-    llmc_diag_add(d, LLMC_SEV_ERROR, at, "target_params", "no dimensions near target %s satisfy every constraint",
-                  llmc_fmt_count(s->target, t, sizeof t));
+    char t[32], a[32];
+    llmc_diag_add(d, LLMC_SEV_ERROR, llmc_spec_loc(s->spec, "target_params"), "target_params",
+                  "no dimensions satisfy every constraint (target %s)", llmc_fmt_count(s->target, t, sizeof t));
+    /* the constraints that rejected the most candidates */
     for (int shown = 0; shown < 3; shown++) {
         size_t top = s->n_cons;
         for (size_t i = 0; i < s->n_cons; i++)
@@ -336,7 +639,26 @@ static void explain_infeasible(search *s, llmc_diags *d) {
     }
 }
 
-/* ---- the solver ----------------------------------------------------------------------------------------- */
+static int read_objective(const llmc_problem *p, objective *out, llmc_diags *d) {
+    const char *o = llmc_problem_option(p, "objective");
+    if (!o || !strcmp(o, "plausible")) *out = OBJ_PLAUSIBLE;
+    else if (!strcmp(o, "closest")) *out = OBJ_CLOSEST;
+    else {
+        llmc_diag_add(d, LLMC_SEV_ERROR, llmc_problem_option_loc(p, "objective"), "solver_options.objective",
+                      "unknown objective '%s' for solver search (expected plausible or closest)", o);
+        return 1;
+    }
+    const llmc_spec *spec = llmc_problem_spec(p);
+    for (size_t i = 0; i < spec->n_solver_options; i++)
+        if (strcmp(spec->solver_options[i].key, "objective")) {
+            char key[160];
+            snprintf(key, sizeof key, "solver_options.%s", spec->solver_options[i].key);
+            llmc_diag_add(d, LLMC_SEV_ERROR, spec->solver_options[i].loc, key,
+                          "unknown option for solver search (its only option is objective: plausible or closest)");
+            return 1;
+        }
+    return 0;
+}
 
 static int solve(const llmc_problem *p, llmc_solution *out, llmc_diags *d) {
     search s;
@@ -344,12 +666,17 @@ static int solve(const llmc_problem *p, llmc_solution *out, llmc_diags *d) {
     s.p = p;
     s.spec = llmc_problem_spec(p);
     s.target = llmc_problem_target(p);
-    double tol = llmc_problem_tolerance(p);
-    s.eps = tol < EPS_MAX ? tol : EPS_MAX;
+    s.tol = llmc_problem_tolerance(p);
+    s.eps = s.tol < EPS_MAX ? s.tol : EPS_MAX;
+    s.sigma = s.tol / 2;
     if (s.target == 0) {
         llmc_error(d, "target_params", "the search solver needs target_params");
         return LLMC_SOLVE_ERROR;
     }
+    if (read_objective(p, &s.obj, d) != 0) return LLMC_SOLVE_ERROR;
+    double lo = (double)s.target * (1 - s.tol), hi = (double)s.target * (1 + s.tol);
+    s.lo_count = (uint64_t)ceil(lo);
+    s.hi_count = hi >= 1.8e19 ? UINT64_MAX : (uint64_t)floor(hi);
     for (size_t i = 0; i < llmc_problem_num_vars(p); i++) {
         const llmc_var_domain *v = llmc_problem_var(p, i);
         domain dom = make_domain(v);
@@ -368,66 +695,99 @@ static int solve(const llmc_problem *p, llmc_solution *out, llmc_diags *d) {
         default: s.shape[s.n_shape++] = dom; break;
         }
     }
+    const llmc_prior *prior = llmc_problem_prior(p);
+    if (prior) s.q = llmc_prior_query_create(prior, s.spec, s.target);
+    if (!s.q) s.obj = OBJ_CLOSEST; /* without a prior every shape is alike: the closest count decides */
     s.n_cons = llmc_problem_num_constraints(p);
     s.rejected = calloc(s.n_cons + 1, sizeof *s.rejected);
     combo_list shapes = {calloc(MAX_SHAPE_COMBOS, sizeof(llmc_dims)), 0};
-    /* depth values: with two depth variables (encoder + decoder) they move together, over the
-     * intersection of their domains */
     size_t n_depth_vals = s.n_depth ? s.depth[0].n : 1;
     depth_order *order = calloc(n_depth_vals, sizeof *order);
     if (!s.rejected || !shapes.items || !order) {
         free(s.rejected);
         free(shapes.items);
         free(order);
+        llmc_prior_query_free(s.q);
         llmc_error(d, NULL, "out of memory in the search solver");
         return LLMC_SOLVE_ERROR;
     }
-    llmc_dims base;
-    memset(&base, 0, sizeof base);
+    /* the pins take part from the start, so that the prior sees them */
+    llmc_dims base = *llmc_problem_pinned(p);
     enumerate_shapes(&s, &base, 0, &shapes);
 
-    /* order the depths by the aspect penalty their crossing width implies */
-    size_t n_order = 0;
-    for (size_t i = 0; i < n_depth_vals; i++) {
-        int64_t dv = s.n_depth ? dom_at(&s.depth[0], i) : 0;
-        llmc_dims dims = shapes.n ? shapes.items[0] : base;
-        if (s.n_depth) {
-            set_depth(&s, &dims, dv);
-            if (!partial_ok(&s, &dims)) continue;
-        }
-        double pen = 0.0;
-        if (s.width.v && s.n_depth) {
-            size_t w = bisect(&s, &dims, &s.width);
-            if (w >= s.width.n) w = s.width.n - 1;
-            /* the window spans a few percent of width: bound the penalty over it */
-            double h = (double)dom_at(&s.width, w);
-            pen = aspect_penalty_min(h * 0.8, h * 1.25, (double)dv);
-        }
-        order[n_order++] = (depth_order){dv, pen};
+    /* the MLP ratios worth trying; with a pinned MLP width or no prior, all of them */
+    double lo_ratio = 0, hi_ratio = 1e9;
+    if (s.q) llmc_prior_query_mlp_window(s.q, &lo_ratio, &hi_ratio);
+    /* Beyond what any dims reach, the nearest feasible count is the smallest (or largest) model:
+     * an exact branch and bound finds it directly. */
+    llmc_dims lo_dims = base, hi_dims = base;
+    for (size_t i = 0; i < llmc_problem_num_vars(p); i++) {
+        const llmc_var_domain *v = llmc_problem_var(p, i);
+        llmc_dims_put(&lo_dims, v->dim, llmc_domain_at(v, 0));
+        llmc_dims_put(&hi_dims, v->dim, llmc_domain_at(v, llmc_domain_size(v) - 1));
     }
-    qsort(order, n_order, sizeof *order, order_cmp);
-
-    for (size_t i = 0; i < n_order; i++) {
-        if (s.best.valid && s.best.err <= s.eps && order[i].penalty > s.best.score) break; /* cannot win */
-        for (size_t k = 0; k < (shapes.n ? shapes.n : 1); k++) {
-            llmc_dims dims = shapes.n ? shapes.items[k] : base;
-            if (s.n_depth) {
-                set_depth(&s, &dims, order[i].depth);
-                if (!partial_ok(&s, &dims)) continue;
-            }
-            search_width(&s, &dims);
+    if (s.width.v) { /* narrower than a head, dims cannot be counted: the smallest countable width */
+        llmc_dims t = lo_dims;
+        unset(&t, s.width.v->dim);
+        llmc_dims_put(&lo_dims, s.width.v->dim, dom_at(&s.width, first_countable(&s, &t) < s.width.n
+                                                                    ? first_countable(&s, &t) : 0));
+    }
+    uint64_t min_count = count_of(&s, &lo_dims), max_count = count_of(&s, &hi_dims);
+    bool below = min_count != UINT64_MAX && min_count > s.hi_count;
+    bool above = max_count != UINT64_MAX && max_count < s.lo_count;
+    if (below || above) {
+        llmc_dims dims;
+        uint64_t n;
+        if (llmc_problem_nearest(p, below ? 0 : UINT64_MAX, below, 0, &dims, &n, NULL)) consider(&s, &dims);
+        free(order);
+        free(shapes.items);
+        llmc_prior_query_free(s.q);
+        goto done;
+    }
+    /* When an exact branch and bound over the whole lattice quickly proves that no count lies
+     * within the tolerance, the nearest counts on either side are the answer (small models
+     * against a large vocabulary end here; on large problems the bound gives up at once). */
+    {
+        llmc_dims bd, ad;
+        uint64_t bc = 0, ac = 0;
+        bool exb = false, exa = false;
+        bool fb = llmc_problem_nearest(p, s.target, false, QUICK_STEPS, &bd, &bc, &exb);
+        bool fa = exb ? llmc_problem_nearest(p, s.target, true, QUICK_STEPS, &ad, &ac, &exa) : false;
+        if (exb && exa && !(fb && bc >= s.lo_count) && !(fa && ac <= s.hi_count)) {
+            s.obj = OBJ_CLOSEST;
+            if (fb) consider(&s, &bd);
+            if (fa) consider(&s, &ad);
+            free(order);
+            free(shapes.items);
+            llmc_prior_query_free(s.q);
+            goto done;
         }
+    }
+    s.width_lo = SIZE_MAX;
+    s.width_hi = 0;
+    size_t n_order = order_depths(&s, &base, order, lo_ratio, hi_ratio);
+    if (s.obj == OBJ_PLAUSIBLE) {
+        run(&s, &shapes, &base, order, n_order, lo_ratio, hi_ratio);
+        if (!s.best.valid || s.best.err > s.tol) {
+            /* nothing plausible within the tolerance: the closest count answers */
+            s.obj = OBJ_CLOSEST;
+            s.best.valid = false;
+            run(&s, &shapes, &base, order, n_order, lo_ratio, hi_ratio);
+            if (s.best.valid && s.best.err <= s.tol)
+                snprintf(out->note, sizeof out->note,
+                         "no shape in the prior's MLP ratio window %.2f..%.2f x hidden_size fits the budget; the "
+                         "closest count answered",
+                         lo_ratio, hi_ratio);
+        }
+    } else {
+        run(&s, &shapes, &base, order, n_order, lo_ratio, hi_ratio);
     }
     free(order);
     free(shapes.items);
-
+    llmc_prior_query_free(s.q);
+done:;
     int status;
-    llmc_dims lo, hi;
-    llmc_param_count clo, chi;
-    bool out_of_reach = (extreme(&s, false, &lo, &clo) && s.target < clo.total) ||
-                        (extreme(&s, true, &hi, &chi) && s.target > chi.total);
-    if (!s.best.valid || (s.best.err > tol && out_of_reach)) {
-        /* nothing feasible, or the target lies outside what any dims reach: say why */
+    if (!s.best.valid) {
         explain_infeasible(&s, d);
         status = LLMC_SOLVE_INFEASIBLE;
     } else {
@@ -435,21 +795,7 @@ static int solve(const llmc_problem *p, llmc_solution *out, llmc_diags *d) {
         out->params = s.best.params;
         out->relative_error = s.best.err;
         out->evaluated = s.evaluated;
-        status = s.best.err <= tol ? LLMC_SOLVE_OK : LLMC_SOLVE_OUT_OF_TOLERANCE;
-        if (status == LLMC_SOLVE_OUT_OF_TOLERANCE) {
-            /* say what limits the error: the constraint that rejected the most candidates */
-            size_t top = s.n_cons;
-            for (size_t i = 0; i < s.n_cons; i++)
-                if (s.rejected[i] && (top == s.n_cons || s.rejected[i] > s.rejected[top])) top = i;
-            if (top < s.n_cons)
-                snprintf(out->note, sizeof out->note,
-                         "no feasible dims come closer; most often binding: %s '%s' (pins and the lattice of "
-                         "multiples of 64 set the step size)",
-                         llmc_problem_constraint_origin(p, top), llmc_problem_constraint_text(p, top));
-            else
-                snprintf(out->note, sizeof out->note,
-                         "no feasible dims come closer: the pins and the lattice (multiples of 64) set the step size");
-        }
+        status = s.best.err <= s.tol ? LLMC_SOLVE_OK : LLMC_SOLVE_OUT_OF_TOLERANCE;
     }
     free(s.rejected);
     return status;
@@ -458,8 +804,9 @@ static int solve(const llmc_problem *p, llmc_solution *out, llmc_diags *d) {
 static const llmc_solver_vtable search_vtable = {sizeof(llmc_solver_vtable), solve};
 
 static const llmc_plugin_desc plugins[] = {
-    {LLMC_PLUGIN_SOLVER, "search", "1.0.0",
-     "pruned exhaustive search: minimal relative error, then a published-family shape prior (default)",
+    {LLMC_PLUGIN_SOLVER, "search", "2.0.0",
+     "the most plausible shape within the tolerance under a prior fitted to published models (default), or the "
+     "closest count (solver_options: {objective: closest})",
      &search_vtable},
 };
 LLMC_DEFINE_PLUGIN_ENTRY(plugins)

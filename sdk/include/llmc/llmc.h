@@ -7,6 +7,7 @@
 #include "llmc/spec.h"
 #include "llmc/expr.h"
 #include "llmc/ir.h"
+#include "llmc/prior.h"
 #include "llmc/problem.h"
 #include "llmc/plugin.h"
 #include "llmc/output.h"

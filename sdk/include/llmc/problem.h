@@ -17,6 +17,7 @@
 #include "llmc/diag.h"
 #include "llmc/export.h"
 #include "llmc/ir.h"
+#include "llmc/prior.h"
 #include "llmc/spec.h"
 
 #ifdef __cplusplus
@@ -81,16 +82,58 @@ LLMC_API const llmc_var_domain *llmc_problem_domain(const llmc_problem *p, llmc_
 LLMC_API size_t llmc_domain_values(const llmc_var_domain *v, int64_t *out, size_t max);
 LLMC_API size_t llmc_domain_size(const llmc_var_domain *v);
 LLMC_API int64_t llmc_domain_at(const llmc_var_domain *v, size_t i);   /* i < llmc_domain_size */
+/* The design prior to score shapes with (llmc/prior.h): the host's choice, by default the one
+ * fitted to the built-in table of published models. NULL only if that table failed to load. */
+LLMC_API const llmc_prior *llmc_problem_prior(const llmc_problem *p);
+/* A solver option (solver_options: {key: value} in the spec, or set by the host), or NULL. */
+LLMC_API const char *llmc_problem_option(const llmc_problem *p, const char *key);
+/* Where to point errors about a solver option: the spec's solver_options.<key>, or its top. */
+LLMC_API llmc_loc llmc_problem_option_loc(const llmc_problem *p, const char *key);
+
 /* Bisection over one variable, using that the count is nondecreasing in every dim: the
  * smallest i with llmc_problem_count(dims + {v->dim: at(v, i)}) >= target, or size if none.
  * Constraints are not checked. dims[v->dim] is left at the last probe. */
 LLMC_API size_t llmc_problem_bisect(const llmc_problem *p, llmc_dims *dims, const llmc_var_domain *v);
+
+/* Exhaustive branch and bound over the whole lattice (domains, pins, every constraint), using
+ * that the count is nondecreasing in every dim: the feasible assignment whose count is the
+ * largest <= limit (above = false) or the smallest >= limit (above = true). limit 0 with above
+ * gives the smallest model the problem allows, UINT64_MAX without it the largest. Stops after
+ * max_steps counts and constraint checks (0 = no limit); *exhaustive (may be NULL) says whether
+ * it finished. Returns true and fills *dims (complete) and *count when one was found. */
+LLMC_API bool llmc_problem_nearest(const llmc_problem *p, uint64_t limit, bool above, uint64_t max_steps,
+                                   llmc_dims *dims, uint64_t *count, bool *exhaustive);
 
 /* ---- host side (the pipeline) -------------------------------------------------------- */
 struct llmc_template_vtable;
 /* Build the problem for a spec: the template's define_problem + the user's pins and
  * constraints. Returns NULL with errors in d. */
 LLMC_API llmc_problem *llmc_problem_create(const llmc_spec *spec, const struct llmc_template_vtable *tmpl, llmc_diags *d);
+
+/* Variants of a spec's problem, for explanations: the same spec with some of the user's pins or
+ * constraints left out, extra constraints, another target or vocabulary. The problem reads a
+ * copy of the spec that borrows everything from it: spec must outlive the problem. */
+typedef struct llmc_problem_params {
+    const llmc_prior *prior;          /* NULL: the built-in prior */
+    uint32_t drop_pins;               /* bit (1u << dim): leave that pin out */
+    uint64_t drop_constraints;        /* bit i: leave the user's constraints[i] out (i < 64) */
+    uint64_t drop_builtin;            /* bit i: leave the template's i-th constraint out (i < 64) */
+    const char *const *extra;         /* more constraints, expression text (origin "explain") */
+    size_t n_extra;
+    bool has_target;                  /* replace target_params by target */
+    uint64_t target;
+    int64_t vocab_size;               /* > 0: replace vocab_size */
+    const char *objective;            /* non-NULL: the solver option "objective" */
+    bool has_tolerance;               /* replace tolerance */
+    double tolerance;
+} llmc_problem_params;
+LLMC_API llmc_problem_params llmc_problem_default_params(void);
+LLMC_API llmc_problem *llmc_problem_create_with(const llmc_spec *spec, const struct llmc_template_vtable *tmpl,
+                                                const llmc_problem_params *params, llmc_diags *d);
+/* Index among the template's own constraints of constraint i, or -1 (a user or extra one). */
+LLMC_API long llmc_problem_builtin_index(const llmc_problem *p, size_t i);
+/* Index in spec->constraints of constraint i, or -1 (the template's or an extra one). */
+LLMC_API long llmc_problem_user_index(const llmc_problem *p, size_t i);
 LLMC_API void llmc_problem_free(llmc_problem *p);
 /* Independent check of a solver's answer: dims complete, pins honoured, every constraint
  * (built-in and user) holds. Each violation is one error naming the constraint and values. */

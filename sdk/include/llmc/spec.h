@@ -93,6 +93,14 @@ typedef struct llmc_emit_option {
     llmc_loc loc;
 } llmc_emit_option;
 
+/* One solver option: solver_options: { <key>: <scalar> } (e.g. objective: closest). The strings
+ * belong to the spec (they live as long as it does). */
+typedef struct llmc_solver_option {
+    char *key;
+    char *value;         /* scalar as written */
+    llmc_loc loc;
+} llmc_solver_option;
+
 typedef struct llmc_rope_params {
     double theta;                         /* default 10000 */
     llmc_rope_scaling_kind scaling;       /* default none */
@@ -147,7 +155,7 @@ typedef struct llmc_spec {
 
     llmc_constraint *constraints;
     size_t n_constraints;
-    double tolerance;                /* default 0.01 */
+    double tolerance;                /* default llmc_default_tolerance(target_params) */
 
     char **emit;                     /* emitter names; NULL = config default, n_emit 0 = none */
     size_t n_emit;
@@ -155,6 +163,9 @@ typedef struct llmc_spec {
     size_t n_emit_options;
 
     struct llmc_doc *doc;            /* source tree for locations (private) */
+
+    llmc_solver_option *solver_options; /* passed to the solver as written (solver_options: {k: v}) */
+    size_t n_solver_options;
 } llmc_spec;
 
 typedef enum { LLMC_SPEC_FORMAT_AUTO = 0, LLMC_SPEC_FORMAT_YAML, LLMC_SPEC_FORMAT_JSON } llmc_spec_format;
@@ -174,6 +185,14 @@ LLMC_API bool llmc_spec_has_key(const llmc_spec *s, const char *key_path);
 
 /* Option lookup for emitters: NULL if absent. */
 LLMC_API const llmc_emit_option *llmc_spec_emit_option(const llmc_spec *s, const char *emitter, const char *key);
+
+/* Option lookup for solvers: NULL if absent. */
+LLMC_API const llmc_solver_option *llmc_spec_solver_option(const llmc_spec *s, const char *key);
+
+/* The tolerance a spec without `tolerance` gets for this budget: 1% from 100M parameters up,
+ * growing as 1% x sqrt(100M / target) below (2.9% at 11.9M) to at most 10% (1M and less), because
+ * a layer or a step of width moves a small model's count by several percent. */
+LLMC_API double llmc_default_tolerance(uint64_t target_params);
 
 /* Normalised spec as JSON text (every default filled in, keys in schema order).
  * If solved is non-NULL its dims replace the pinned ones. Caller frees with free(). */
