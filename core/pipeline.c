@@ -30,6 +30,7 @@ void llmc_model_free(llmc_model *m) {
     llmc_spec_free(m->spec);
     llmc_ir_free(m->ir);
     free(m->explanation);
+    llmc_dataset_free(&m->dataset);
     memset(m, 0, sizeof *m);
 }
 
@@ -59,6 +60,8 @@ static void set_ir_meta(llmc_ir *ir, const llmc_plugin *tmpl, const llmc_spec *s
     llmc_ir_set_meta(ir, "name", spec->name);
     llmc_ir_set_meta(ir, "llmc_version", llmc_version());
 }
+
+static int effective_threads(const llmc_host *h, const llmc_compile_params *p);
 
 /* ---- prepare: load, validate, solve, build, count ------------------------------------------------ */
 
@@ -185,6 +188,13 @@ int llmc_model_prepare(llmc_host *h, const llmc_compile_params *p, llmc_model *m
         return LLMC_EXIT_SPEC;
     }
     m->step_ms[1] = llmc_now_ms() - t0;
+
+    /* the tokenizer and the dataset: loaded or trained, counted, checked against the spec; this
+     * fills target_params for compute_optimal, so it comes before the solver */
+    llmc_dataset_params dp = {p->spec_path, effective_threads(h, p), p->progress};
+    int drc = llmc_dataset_prepare(h->registry, spec, &dp, &m->dataset, d);
+    if (drc != LLMC_EXIT_OK) return drc;
+    if (m->dataset.has_stats) m->design.dataset_tokens = m->dataset.stats.tokens;
 
     t0 = llmc_now_ms();
     if (spec->has_target_params) {
@@ -397,6 +407,8 @@ int llmc_compile(llmc_host *h, const llmc_compile_params *p, llmc_diags *d) {
     steps[n_steps++] = (llmc_step_rec){"validate", "ok", m.step_ms[1]};
     steps[n_steps++] = (llmc_step_rec){m.solver ? "solve" : "complete_dims", "ok", m.step_ms[2]};
     steps[n_steps++] = (llmc_step_rec){"build_ir", "ok", m.step_ms[3]};
+    if (m.dataset.tokenizer)  /* "cached": the tokenizer came from the training cache (dataset.h) */
+        steps[n_steps++] = (llmc_step_rec){"tokenizer_and_dataset", m.dataset.source, m.dataset.ms};
 
     const char *emit_names[MAX_EMITTERS];
     const llmc_plugin *emitters[MAX_EMITTERS];
@@ -485,6 +497,7 @@ int llmc_compile(llmc_host *h, const llmc_compile_params *p, llmc_diags *d) {
     if (!text || write_text(tmp, "ir.json", text, outs->manifest, d)) goto fail;
     free(text);
     text = NULL;
+    if (llmc_dataset_write(&m.dataset, tmp, outs->manifest, d)) goto fail;
     steps[n_steps++] = (llmc_step_rec){"write_model_files", "ok", llmc_now_ms() - t0};
 
     int threads = effective_threads(h, p);
@@ -690,8 +703,16 @@ int llmc_print_solve_table(FILE *f, const llmc_model *m, llmc_diags *d) {
             fmt_flops(g.fwd_flops, a, sizeof a), fmt_flops(g.fwd_attention_flops, b, sizeof b), (long long)g.in.seq_len,
             fmt_flops(g.train_flops, c, sizeof c), fmt_flops(g.train_flops - g.train_attention_flops, e, sizeof e),
             fmt_flops(g.train_attention_flops, x, sizeof x), llmc_fmt_count(g.matmul_params, (char[32]){0}, 32));
-    if (s->dataset)
-        fprintf(f, "dataset:    %s (tokens per parameter once the tokenizer counts its tokens)\n", s->dataset);
+    if (m->dataset.has_stats) {
+        const llmc_dataset_stats *st = &m->dataset.stats;
+        fprintf(f, "dataset:    %s%s%s tokens (%s documents, %s bytes, %.3f bytes per token): %.2f tokens per parameter "
+                   "(compute-optimal: 20, Hoffmann et al. 2022)\n",
+                s->dataset ? s->dataset : "", s->dataset ? ": " : "", llmc_fmt_count(st->tokens, a, sizeof a),
+                llmc_fmt_count(st->documents, b, sizeof b), llmc_fmt_count(st->bytes, c, sizeof c),
+                st->tokens ? (double)st->bytes / (double)st->tokens : 0.0, g.tokens_per_param);
+    } else if (s->dataset) {
+        fprintf(f, "dataset:    %s (not read: give dataset.paths and a tokenizer to count its tokens)\n", s->dataset);
+    }
     if (m->explanation) print_explanation(f, m->explanation);
     return 0;
 }

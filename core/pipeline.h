@@ -8,6 +8,7 @@
 #include <stdio.h>
 
 #include "config.h"
+#include "dataset.h"
 #include "design.h"
 #include "explain.h"
 #include "llmc/llmc.h"
@@ -57,6 +58,7 @@ typedef struct llmc_model {
     double step_ms[4];             /* load, validate, solve, build */
     llmc_explanation *explanation; /* when asked for and the dims were solved */
     llmc_design_params design;     /* as asked for (llmc_compile_params.design) */
+    llmc_dataset dataset;          /* the spec's tokenizer and dataset (dataset.h) */
 } llmc_model;
 
 /* Load + validate + solve + build + count (+ closed form == IR check). Returns an exit code;

@@ -81,7 +81,8 @@ static json_t *design_json(const llmc_design *g, const llmc_spec *s) {
     if (g->in.dataset_tokens) {
         json_t *ds = json_object();
         json_object_set_new(ds, "tokens", json_integer((json_int_t)g->in.dataset_tokens));
-        json_object_set_new(ds, "tokens_per_parameter", json_real(g->tokens_per_param));
+        /* rounded so that the 10 digits the report keeps read back as the same number (validate) */
+        json_object_set_new(ds, "tokens_per_parameter", json_real(round(g->tokens_per_param * 1e4) / 1e4));
         json_object_set_new(o, "dataset", ds);
     } else {
         /* the dataset's token count needs its tokenizer (spec.dataset is kept as written) */

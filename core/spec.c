@@ -33,7 +33,10 @@ static const char *const scaling_keys[] = {"type", "factor", "original_context_l
 static const char *const relative_keys[] = {"num_buckets", "max_distance"};
 static const char *const bias_keys[] = {"qkv", "attn_out", "mlp", "norm", "lm_head"};
 static const char *const weights_keys[] = {"init", "std", "seed", "checkpoint"};
-static const char *const tokenizer_keys[] = {"type", "path"};
+static const char *const tokenizer_keys[] = {"type", "vocab_size", "pre_tokenizer", "special_tokens", "byte_fallback",
+                                             "path"};
+static const char *const dataset_keys[] = {"name", "paths", "format", "text_field", "split"};
+static const char *const pre_tokenizer_names[] = {"gpt2", "llama3", "metaspace", "whitespace", "bert", "char", "byte"};
 
 #define COUNT_OF(a) (sizeof(a) / sizeof *(a))
 
@@ -283,6 +286,8 @@ static const char *precision_name(int k) { return llmc_precision_name((llmc_prec
 static const char *quantize_name(int k) { return llmc_quantize_name((llmc_quantize)k); }
 static const char *init_name(int k) { return llmc_init_scheme_name((llmc_init_scheme)k); }
 static const char *tokenizer_name(int k) { return llmc_tokenizer_name((llmc_tokenizer_kind)k); }
+static const char *pre_tokenizer_name(int k) { return pre_tokenizer_names[k]; }
+static const char *format_name(int k) { return k == 0 ? "text" : "jsonl"; }
 
 static vstate read_string(ctx *c, const llmc_doc_entry *e, const char *path, char **out) {
     const llmc_doc_node *n = llmc_doc_value(e);
@@ -370,6 +375,12 @@ static void read_target_params(ctx *c, const llmc_doc_node *root) {
     }
     if (n->text[0] == '-') {
         err_at(c, node_loc(c, n), "target_params", "must be >= 1 (got %s)", n->text);
+        return;
+    }
+    if (!strcmp(n->text, "compute_optimal")) {
+        /* sized from the dataset once its tokens are counted (core/dataset.c) */
+        c->s->has_target_params = true;
+        c->s->target_compute_optimal = true;
         return;
     }
     uint64_t v = 0;
@@ -520,6 +531,34 @@ static void read_weights(ctx *c, const llmc_doc_node *root) {
     read_string(c, given(map, "checkpoint"), "weights.checkpoint", &w->checkpoint);
 }
 
+/* special_tokens: {bos: "<s>", eos: "</s>", ...}: role or free name -> token text */
+static void read_special_tokens(ctx *c, const llmc_doc_entry *e) {
+    const llmc_doc_node *map;
+    llmc_tokenizer_spec *t = &c->s->tok;
+    if (read_map(c, e, "tokenizer.special_tokens", &map) != V_OK) return;
+    size_t n = map->n_entries ? map->n_entries : 1;
+    t->special_names = calloc(n, sizeof *t->special_names);
+    t->special_tokens = calloc(n, sizeof *t->special_tokens);
+    if (!t->special_names || !t->special_tokens) { err_at(c, key_loc(c, e), "tokenizer.special_tokens", "out of memory"); return; }
+    for (size_t i = 0; i < map->n_entries; i++) {
+        const llmc_doc_entry *x = &map->entries[i];
+        char path[192];
+        snprintf(path, sizeof path, "tokenizer.special_tokens.%.64s", x->key);
+        for (size_t k = 0; k < t->n_special; k++)
+            if (!strcmp(t->special_tokens[k], x->value && x->value->kind == LLMC_DOC_SCALAR ? x->value->text : ""))
+                err_at(c, node_loc(c, x->value), path, "token '%s' is already special_tokens.%s",
+                       t->special_tokens[k], t->special_names[k]);
+        char *tok = NULL;
+        vstate st = read_string(c, x, path, &tok);
+        if (st == V_ABSENT) err_at(c, key_loc(c, x), path, "expected the token text, got null");
+        if (st != V_OK) continue;
+        char *name = llmc_strdup(x->key);
+        if (!name) { free(tok); err_at(c, key_loc(c, x), path, "out of memory"); return; }
+        t->special_names[t->n_special] = name;
+        t->special_tokens[t->n_special++] = tok;
+    }
+}
+
 static void read_tokenizer(ctx *c, const llmc_doc_node *root) {
     const llmc_doc_entry *e = given(root, "tokenizer");
     c->e_tokenizer = e;
@@ -537,10 +576,119 @@ static void read_tokenizer(ctx *c, const llmc_doc_node *root) {
     const llmc_doc_node *map;
     if (read_map(c, e, "tokenizer", &map) != V_OK) { c->ok_tokenizer = false; return; }
     check_keys(c, map, "tokenizer", tokenizer_keys, COUNT_OF(tokenizer_keys));
-    vstate st = read_enum(c, given(map, "type"), "tokenizer.type", tokenizer_name, 0, LLMC_TOKENIZER_COUNT, &kind);
-    if (st == V_OK) c->s->tokenizer = (llmc_tokenizer_kind)kind;
+    llmc_tokenizer_spec *t = &c->s->tok;
+    /* type: none and byte as before; any other name is a tokenizer plugin to train */
+    const llmc_doc_entry *te = given(map, "type");
+    char *type = NULL;
+    vstate st = read_plugin_name(c, te, "tokenizer.type", &type);
+    if (st == V_OK) {
+        bool builtin = false;
+        for (int k = 0; k < LLMC_TOKENIZER_COUNT; k++)
+            if (!strcmp(type, tokenizer_name(k))) {
+                c->s->tokenizer = (llmc_tokenizer_kind)k;
+                builtin = true;
+            }
+        if (builtin) free(type);
+        else t->type = type;
+    }
     if (st == V_BAD) c->ok_tokenizer = false;
+    const llmc_doc_entry *ve = given(map, "vocab_size");
+    if (read_int(c, ve, "tokenizer.vocab_size", 1, MAX_DIM_VALUE, &t->vocab_size) == V_OK && c->ok_vocab &&
+        t->vocab_size > c->s->vocab_size)
+        err_at(c, node_loc(c, ve->value), "tokenizer.vocab_size",
+               "must be <= vocab_size, the ids the model embeds (expected at most %lld, got %lld)",
+               (long long)c->s->vocab_size, (long long)t->vocab_size);
+    const llmc_doc_entry *pe = given(map, "pre_tokenizer");
+    int pk;
+    if (read_enum(c, pe, "tokenizer.pre_tokenizer", pre_tokenizer_name, 0, (int)COUNT_OF(pre_tokenizer_names), &pk) == V_OK) {
+        t->pre_tokenizer = llmc_strdup(pre_tokenizer_names[pk]);
+        if (!t->pre_tokenizer) err_at(c, key_loc(c, pe), "tokenizer.pre_tokenizer", "out of memory");
+    }
+    read_special_tokens(c, given(map, "special_tokens"));
+    bool bf;
+    const llmc_doc_entry *be = given(map, "byte_fallback");
+    if (read_bool(c, be, "tokenizer.byte_fallback", &bf) == V_OK) t->byte_fallback = bf;
     read_string(c, given(map, "path"), "tokenizer.path", &c->s->tokenizer_path);
+
+    /* the training keys mean something only to a trained tokenizer */
+    const char *train_keys[] = {"vocab_size", "pre_tokenizer", "special_tokens", "byte_fallback"};
+    for (size_t i = 0; i < COUNT_OF(train_keys); i++) {
+        const llmc_doc_entry *x = given(map, train_keys[i]);
+        char path[64];
+        path_join(path, sizeof path, "tokenizer", train_keys[i]);
+        if (x && !t->type && st == V_OK)
+            err_at(c, key_loc(c, x), path, "applies to a trained tokenizer only (tokenizer.type is %s; expected a "
+                   "tokenizer plugin such as bpe, unigram, wordpiece or char)", tokenizer_name(c->s->tokenizer));
+        else if (x && t->type && c->s->tokenizer_path)
+            err_at(c, key_loc(c, x), path, "applies to training, but tokenizer.path loads an existing tokenizer");
+    }
+    if (t->type && c->s->tokenizer_path)
+        err_at(c, key_loc(c, te), "tokenizer.type",
+               "'%s' trains a tokenizer, but tokenizer.path loads one: give one of them (expected type: none or byte "
+               "with path)", t->type);
+}
+
+static void read_dataset(ctx *c, const llmc_doc_node *root) {
+    const llmc_doc_entry *e = given(root, "dataset");
+    if (!e || e->value->reported) return;
+    llmc_spec *s = c->s;
+    if (e->value->kind == LLMC_DOC_SCALAR) {
+        /* shorthand: dataset: NAME (a label; nothing is read) */
+        read_string(c, e, "dataset", &s->dataset);
+        return;
+    }
+    const llmc_doc_node *map;
+    if (read_map(c, e, "dataset", &map) != V_OK) return;
+    check_keys(c, map, "dataset", dataset_keys, COUNT_OF(dataset_keys));
+    llmc_dataset_spec *ds = &s->data;
+    read_string(c, given(map, "name"), "dataset.name", &s->dataset);
+    const llmc_doc_entry *pe = given(map, "paths");
+    if (pe && pe->value->kind == LLMC_DOC_SCALAR) {
+        /* one path written without a list */
+        char *p = NULL;
+        if (read_string(c, pe, "dataset.paths", &p) == V_OK) {
+            ds->paths = malloc(sizeof *ds->paths);
+            if (!ds->paths) { free(p); err_at(c, key_loc(c, pe), "dataset.paths", "out of memory"); }
+            else { ds->paths[0] = p; ds->n_paths = 1; }
+        }
+    } else if (pe && pe->value->kind == LLMC_DOC_SEQ) {
+        const llmc_doc_node *n = pe->value;
+        if (n->n_items == 0) err_at(c, key_loc(c, pe), "dataset.paths", "must name at least one corpus file");
+        ds->paths = calloc(n->n_items ? n->n_items : 1, sizeof *ds->paths);
+        if (!ds->paths) { err_at(c, key_loc(c, pe), "dataset.paths", "out of memory"); return; }
+        for (size_t i = 0; i < n->n_items; i++) {
+            char path[48];
+            snprintf(path, sizeof path, "dataset.paths[%zu]", i);
+            llmc_doc_entry item = {NULL, n->items[i]->line, n->items[i]->col, n->items[i]};
+            char *p = NULL;
+            vstate st = read_string(c, &item, path, &p);
+            if (st == V_ABSENT) err_at(c, node_loc(c, n->items[i]), path, "expected a file path, got null");
+            if (st == V_OK) ds->paths[ds->n_paths++] = p;
+        }
+    } else if (pe) {
+        err_at(c, key_loc(c, pe), "dataset.paths", "expected a list of corpus files, got %s", llmc_doc_kind_desc(pe->value));
+    }
+    const llmc_doc_entry *fe = given(map, "format");
+    static const char *const formats[] = {"text", "jsonl"};
+    int fk;
+    if (read_enum(c, fe, "dataset.format", format_name, 0, 2, &fk) == V_OK) {
+        ds->format = llmc_strdup(formats[fk]);
+        if (!ds->format) err_at(c, key_loc(c, fe), "dataset.format", "out of memory");
+    }
+    const llmc_doc_entry *tf = given(map, "text_field");
+    read_string(c, tf, "dataset.text_field", &ds->text_field);
+    read_string(c, given(map, "split"), "dataset.split", &ds->split);
+    if (tf && ds->format && !strcmp(ds->format, "text"))
+        err_at(c, key_loc(c, tf), "dataset.text_field", "applies to format: jsonl only (format is text)");
+    if (!pe) {
+        const char *const data_keys[] = {"format", "text_field"};
+        for (size_t i = 0; i < COUNT_OF(data_keys); i++) {
+            const llmc_doc_entry *x = given(map, data_keys[i]);
+            char path[48];
+            path_join(path, sizeof path, "dataset", data_keys[i]);
+            if (x) err_at(c, key_loc(c, x), path, "describes the files of dataset.paths, which is not given");
+        }
+    }
 }
 
 static void read_emit(ctx *c, const llmc_doc_node *root) {
@@ -909,6 +1057,28 @@ static void check_contradictions(ctx *c) {
         warn_at(c, key_loc(c, c->e_norm_eps), "norm_eps", "ignored with norm: no_norm");
 }
 
+/* compute_optimal needs tokens to count; dataset.paths need a tokenizer to count them with */
+static void check_dataset_use(ctx *c, const llmc_doc_node *root) {
+    const llmc_spec *s = c->s;
+    bool counts = s->tok.type || s->tokenizer_path;
+    if (s->target_compute_optimal && (!s->data.n_paths || !counts))
+        err_at(c, node_loc(c, c->e_target->value), "target_params",
+               "compute_optimal sizes the model at the dataset's tokens / 20, which needs %s",
+               !s->data.n_paths ? "dataset.paths (the corpus files)"
+                                : "a tokenizer to count them (tokenizer.type bpe, unigram, ... or tokenizer.path)");
+    else if (s->tok.type && !s->data.n_paths) {
+        const llmc_doc_node *tm = llmc_doc_value(given(root, "tokenizer"));
+        err_at(c, node_loc(c, llmc_doc_value(given(tm, "type"))), "tokenizer.type",
+               "'%s' is trained from a corpus: give dataset.paths (or tokenizer.path to load a trained one)",
+               s->tok.type);
+    } else if (s->data.n_paths && !counts && c->ok_tokenizer) {
+        const llmc_doc_entry *de = given(root, "dataset");
+        warn_at(c, key_loc(c, de), "dataset.paths",
+                "not read: tokenizer is %s (give tokenizer.type bpe, unigram, wordpiece or char to train one, or "
+                "tokenizer.path to load one)", llmc_tokenizer_name(s->tokenizer));
+    }
+}
+
 /* ---- load ----------------------------------------------------------------------------------------- */
 
 static void set_defaults(llmc_spec *s) {
@@ -934,6 +1104,7 @@ static void set_defaults(llmc_spec *s) {
     s->weights.init = LLMC_INIT_NORMAL;
     s->weights.std = 0.02;
     s->tokenizer = LLMC_TOKENIZER_NONE;
+    s->tok.byte_fallback = -1;
     s->tolerance = 0.01;
 }
 
@@ -992,7 +1163,7 @@ static void read_spec(ctx *c) {
         s->quantize = (llmc_quantize)k;
     read_weights(c, root);
     read_tokenizer(c, root);
-    read_string(c, given(root, "dataset"), "dataset", &s->dataset);
+    read_dataset(c, root);
 
     c->e_tolerance = given(root, "tolerance");
     double tol;
@@ -1001,7 +1172,9 @@ static void read_spec(ctx *c) {
         else err_at(c, node_loc(c, c->e_tolerance->value), "tolerance", "must be > 0 and < 1 (got %s)",
                     c->e_tolerance->value->text);
     }
-    if (!c->e_tolerance && s->has_target_params) s->tolerance = llmc_default_tolerance(s->target_params);
+    /* compute_optimal: the default follows the budget once the dataset gives it (core/dataset.c) */
+    if (!c->e_tolerance && s->has_target_params && !s->target_compute_optimal)
+        s->tolerance = llmc_default_tolerance(s->target_params);
     read_emit(c, root);
     read_emit_options(c, root);
     read_solver_options(c, root);
@@ -1009,6 +1182,7 @@ static void read_spec(ctx *c) {
     /* dependent defaults */
     if (!c->ok_scaling_ctx) s->rope.original_context_length = s->context_length;
 
+    check_dataset_use(c, root);
     check_contradictions(c);
     read_constraints(c, root);
 }
@@ -1022,6 +1196,19 @@ void llmc_spec_free(llmc_spec *s) {
     free(s->weights.checkpoint);
     free(s->tokenizer_path);
     free(s->dataset);
+    free(s->tok.type);
+    free(s->tok.pre_tokenizer);
+    for (size_t i = 0; i < s->tok.n_special; i++) {
+        free(s->tok.special_names[i]);
+        free(s->tok.special_tokens[i]);
+    }
+    free(s->tok.special_names);
+    free(s->tok.special_tokens);
+    for (size_t i = 0; i < s->data.n_paths; i++) free(s->data.paths[i]);
+    free(s->data.paths);
+    free(s->data.format);
+    free(s->data.text_field);
+    free(s->data.split);
     for (size_t i = 0; i < s->n_constraints; i++) {
         free(s->constraints[i].text);
         llmc_expr_free(s->constraints[i].expr);

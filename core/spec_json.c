@@ -107,7 +107,9 @@ static json_t *build(const llmc_spec *s, const llmc_dims *solved, bool *ok) {
     put(root, "name", str_or_null(s->name));
     put(root, "template", str_or_null(s->template_name));
     put(root, "solver", str_or_null(s->solver));
-    put(root, "target_params", s->has_target_params ? json_integer((json_int_t)s->target_params) : json_null());
+    put(root, "target_params", s->target_compute_optimal ? json_string("compute_optimal")
+                               : s->has_target_params    ? json_integer((json_int_t)s->target_params)
+                                                         : json_null());
 
     const llmc_dims *dims = solved ? solved : &s->dims;
     json_t *jd = json_object();
@@ -191,11 +193,35 @@ static json_t *build(const llmc_spec *s, const llmc_dims *solved, bool *ok) {
 
     json_t *tok = json_object();
     if (tok) {
-        put(tok, "type", json_string(llmc_tokenizer_name(s->tokenizer)));
+        const llmc_tokenizer_spec *t = &s->tok;
+        put(tok, "type", json_string(t->type ? t->type : llmc_tokenizer_name(s->tokenizer)));
+        if (t->type) { /* the training keys, written only for a trained tokenizer (older spec.json stay as they were) */
+            put(tok, "vocab_size", json_integer((json_int_t)(t->vocab_size ? t->vocab_size : s->vocab_size)));
+            put(tok, "pre_tokenizer", str_or_null(t->pre_tokenizer));
+            json_t *sp = json_object();
+            for (size_t i = 0; sp && i < t->n_special; i++) put(sp, t->special_names[i], json_string(t->special_tokens[i]));
+            put(tok, "special_tokens", sp);
+            put(tok, "byte_fallback", t->byte_fallback < 0 ? json_null() : json_boolean(t->byte_fallback));
+        }
         put(tok, "path", str_or_null(s->tokenizer_path));
     }
     put(root, "tokenizer", tok);
-    put(root, "dataset", str_or_null(s->dataset));
+    if (s->data.n_paths) {
+        json_t *ds = json_object();
+        if (ds) {
+            put(ds, "name", str_or_null(s->dataset));
+            json_t *paths = json_array();
+            for (size_t i = 0; paths && i < s->data.n_paths; i++)
+                if (json_array_append_new(paths, json_string(s->data.paths[i])) != 0) *ok = false;
+            put(ds, "paths", paths);
+            put(ds, "format", str_or_null(s->data.format));
+            put(ds, "text_field", str_or_null(s->data.text_field));
+            put(ds, "split", str_or_null(s->data.split));
+        }
+        put(root, "dataset", ds);
+    } else {
+        put(root, "dataset", str_or_null(s->dataset));
+    }
 
     json_t *cons = json_array();
     if (cons)

@@ -770,6 +770,11 @@ static void encode_chunk(enc_job *j, llmc_tokenizer *t, chunk *c) {
 static int write_chunk(enc_job *j, chunk *c) {
     if (c->failed) return -1;
     size_t n = c->ids.n;
+    if (!j->out) { /* counting only (llmc_tok_count_tokens) */
+        j->tokens += n;
+        j->documents += c->n_docs;
+        return 0;
+    }
     if (j->u16) {
         uint16_t *b = malloc((n ? n : 1) * sizeof *b);
         if (!b) return -1;
@@ -849,17 +854,19 @@ static int enc_sink(void *ctx, chunk *c) {
     return 0;
 }
 
-int llmc_tok_encode_corpus(const llmc_tokenizer *t, const llmc_tok_corpus_params *p, const char *out,
-                           const char *separator, bool add_special_tokens, bool force, llmc_diags *d) {
+/* out == NULL: count the tokens into *counted without writing anything */
+static int encode_corpus(const llmc_tokenizer *t, const llmc_tok_corpus_params *p, const char *out,
+                         const char *separator, bool add_special_tokens, bool force, uint64_t *counted, llmc_diags *d) {
     char side[4096], tmp[4096], side_tmp[4096];
-    if ((size_t)snprintf(side, sizeof side, "%s.json", out) >= sizeof side ||
+    side[0] = tmp[0] = side_tmp[0] = '\0';
+    if (out && ((size_t)snprintf(side, sizeof side, "%s.json", out) >= sizeof side ||
         (size_t)snprintf(tmp, sizeof tmp, "%s.tmp-XXXXXX", out) >= sizeof tmp ||
-        (size_t)snprintf(side_tmp, sizeof side_tmp, "%s.json.tmp-XXXXXX", out) >= sizeof side_tmp) {
+        (size_t)snprintf(side_tmp, sizeof side_tmp, "%s.json.tmp-XXXXXX", out) >= sizeof side_tmp)) {
         llmc_error(d, "-o", "path too long");
         return LLMC_EXIT_USAGE;
     }
     struct stat st;
-    if (!force && (stat(out, &st) == 0 || stat(side, &st) == 0)) {
+    if (out && !force && (stat(out, &st) == 0 || stat(side, &st) == 0)) {
         llmc_error(d, "-o", "%s exists (add --force to replace it and %s)", stat(out, &st) == 0 ? out : side, side);
         return LLMC_EXIT_IO;
     }
@@ -876,8 +883,8 @@ int llmc_tok_encode_corpus(const llmc_tokenizer *t, const llmc_tok_corpus_params
     }
     uint32_t vs = llmc_tokenizer_vocab_size(t);
     j.u16 = vs <= 65536;
-    int fd = mkstemp(tmp);
-    if (fd < 0 || !(j.out = fdopen(fd, "wb"))) {
+    int fd = out ? mkstemp(tmp) : 0;
+    if (out && (fd < 0 || !(j.out = fdopen(fd, "wb")))) {
         llmc_error(d, "-o", "%s: cannot create: %s", out, strerror(errno));
         if (fd >= 0) {
             close(fd);
@@ -922,7 +929,7 @@ int llmc_tok_encode_corpus(const llmc_tokenizer *t, const llmc_tok_corpus_params
         queue_destroy(&j.q);
     }
     if (j.failed) rc = -1;
-    if (rc && j.failure[0]) llmc_error(d, "-o", "%s: %s", out, j.failure);
+    if (rc && j.failure[0]) llmc_error(d, out ? "-o" : NULL, "%s: %s", out ? out : "counting tokens", j.failure);
     int fail_code = f.exit_code ? f.exit_code : LLMC_EXIT_IO;
     for (int i = 0; i < nt && clones; i++) llmc_tokenizer_free(clones[i]);
     free(clones);
@@ -931,6 +938,11 @@ int llmc_tok_encode_corpus(const llmc_tokenizer *t, const llmc_tok_corpus_params
     free(j.done);
     pthread_mutex_destroy(&j.mu);
     pthread_cond_destroy(&j.cv);
+    if (!out) {
+        if (!rc && counted) *counted = j.tokens;
+        if (rc && !j.failure[0] && !llmc_diags_errors(d)) llmc_error(d, NULL, "encoding the corpus failed (out of memory)");
+        return rc ? fail_code : 0;
+    }
     if (!rc && (fflush(j.out) != 0 || fsync(fileno(j.out)) != 0)) {
         llmc_error(d, "-o", "%s: cannot write: %s", out, strerror(errno));
         rc = -1;
@@ -977,4 +989,19 @@ int llmc_tok_encode_corpus(const llmc_tokenizer *t, const llmc_tok_corpus_params
     if (f.invalid_bytes && !f.lossless)
         llmc_warning(d, NULL, "%llu invalid UTF-8 byte(s) were encoded as U+FFFD", (unsigned long long)f.invalid_bytes);
     return 0;
+}
+
+int llmc_tok_encode_corpus(const llmc_tokenizer *t, const llmc_tok_corpus_params *p, const char *out,
+                           const char *separator, bool add_special_tokens, bool force, llmc_diags *d) {
+    if (!out) {
+        llmc_error(d, "-o", "no output file given");
+        return LLMC_EXIT_USAGE;
+    }
+    return encode_corpus(t, p, out, separator, add_special_tokens, force, NULL, d);
+}
+
+int llmc_tok_count_tokens(const llmc_tokenizer *t, const llmc_tok_corpus_params *p, bool add_special_tokens,
+                          uint64_t *tokens, llmc_diags *d) {
+    *tokens = 0;
+    return encode_corpus(t, p, NULL, NULL, add_special_tokens, false, tokens, d);
 }

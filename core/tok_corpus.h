@@ -62,6 +62,11 @@ LLMC_API void llmc_tok_counts_free(llmc_tok_counts *c);
 LLMC_API int llmc_tok_encode_corpus(const llmc_tokenizer *t, const llmc_tok_corpus_params *p, const char *out,
                                     const char *separator, bool add_special_tokens, bool force, llmc_diags *d);
 
+/* The number of ids llmc_tok_encode_corpus(t, p, ..., separator NULL, add_special_tokens) writes,
+ * without writing them. Returns an exit code as llmc_tok_encode_corpus does. */
+LLMC_API int llmc_tok_count_tokens(const llmc_tokenizer *t, const llmc_tok_corpus_params *p, bool add_special_tokens,
+                                   uint64_t *tokens, llmc_diags *d);
+
 /* Words of one text through t's pipeline (internal; the counting workers use it). fn gets each
  * pre-token; added tokens are skipped. */
 typedef int (*llmc_tok_word_fn)(void *ctx, const char *word, size_t len);

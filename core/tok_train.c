@@ -116,7 +116,18 @@ int llmc_tok_train(const llmc_tokenizer_vtable *vt, const char *plugin, const ll
                                                                       strlen(p->specials[i].token));
     }
     uint32_t vs = llmc_tokenizer_vocab_size(result);
+    if (report) {
+        report->documents = st->documents;
+        report->bytes = st->bytes;
+        report->unique_words = st->n_words;
+        report->characters = st->characters;
+        report->distinct_characters = st->n_chars;
+    }
     if (vs != p->vocab_size) {
+        if (vs < p->vocab_size && report) {
+            report->corpus_too_small = true;
+            report->vocab_size = vs;
+        }
         if (vs < p->vocab_size)
             llmc_error(d, "--vocab-size",
                        "the corpus is too small for %u ids: '%s' learned %u (%s distinct words, %zu distinct "
@@ -144,9 +155,6 @@ int llmc_tok_train(const llmc_tokenizer_vtable *vt, const char *plugin, const ll
     }
     if (report) {
         report->vocab_size = vs;
-        report->documents = st->documents;
-        report->bytes = st->bytes;
-        report->unique_words = st->n_words;
         report->count_ms = t1 - t0;
         report->total_ms = llmc_now_ms() - t0;
     }

@@ -13,6 +13,10 @@ typedef struct llmc_tok_train_report {
     uint32_t vocab_size;
     uint64_t documents, bytes, unique_words;
     double count_ms, total_ms;
+    /* set when training failed because the corpus cannot fill the vocabulary: vocab_size is then
+     * what the plugin learned, and the statistics above are filled in */
+    bool corpus_too_small;
+    uint64_t characters, distinct_characters;
 } llmc_tok_train_report;
 
 /* Returns an exit code (0 ok, 1 bad input / corpus too small, 4 I/O). out_dir is written

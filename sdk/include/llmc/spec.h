@@ -121,6 +121,27 @@ typedef struct llmc_weights_params {
     char *checkpoint;        /* NULL unless a checkpoint path is given */
 } llmc_weights_params;
 
+/* tokenizer: {type: <a tokenizer plugin>, vocab_size, pre_tokenizer, special_tokens, byte_fallback}:
+ * trained from dataset.paths by `compile` (docs/spec.md "Tokenizer and dataset"). */
+typedef struct llmc_tokenizer_spec {
+    char *type;                      /* the tokenizer plugin to train (bpe, unigram, ...); NULL = none/byte */
+    int64_t vocab_size;              /* 0 = the spec's vocab_size */
+    char *pre_tokenizer;             /* NULL = the plugin's default */
+    char **special_names;            /* special_tokens: {name: token}, in the order written */
+    char **special_tokens;
+    size_t n_special;
+    int byte_fallback;               /* -1 = the plugin's default, else 0 / 1 */
+} llmc_tokenizer_spec;
+
+/* dataset: {name, paths, format, text_field, split} */
+typedef struct llmc_dataset_spec {
+    char **paths;                    /* corpus files (.txt, .jsonl, .gz), relative to the spec file */
+    size_t n_paths;
+    char *format;                    /* "text" or "jsonl"; NULL = each file's extension decides */
+    char *text_field;                /* the field of a .jsonl record that holds the text; NULL = "text" */
+    char *split;                     /* a label recorded in dataset.json (e.g. "train"); NULL = none */
+} llmc_dataset_spec;
+
 typedef struct llmc_spec {
     char *source_path;       /* file the spec came from ("<string>" for in-memory specs) */
     char *name;              /* default: file stem */
@@ -166,6 +187,12 @@ typedef struct llmc_spec {
 
     llmc_solver_option *solver_options; /* passed to the solver as written (solver_options: {k: v}) */
     size_t n_solver_options;
+
+    /* target_params: compute_optimal: the budget is the dataset's tokens / 20 (Hoffmann et al.
+     * 2022), filled into target_params once the dataset's tokens are counted (core/dataset.c) */
+    bool target_compute_optimal;
+    llmc_tokenizer_spec tok;         /* tokenizer: {...} beyond type none/byte and path */
+    llmc_dataset_spec data;          /* dataset: {...}; its name is `dataset` above */
 } llmc_spec;
 
 typedef enum { LLMC_SPEC_FORMAT_AUTO = 0, LLMC_SPEC_FORMAT_YAML, LLMC_SPEC_FORMAT_JSON } llmc_spec_format;
