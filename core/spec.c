@@ -1057,6 +1057,11 @@ static void check_contradictions(ctx *c) {
         warn_at(c, key_loc(c, c->e_norm_eps), "norm_eps", "ignored with norm: no_norm");
 }
 
+static bool paths_written(const llmc_doc_node *root) {
+    const llmc_doc_node *dm = llmc_doc_value(given(root, "dataset"));
+    return dm && dm->kind == LLMC_DOC_MAP && given(dm, "paths");
+}
+
 /* compute_optimal needs tokens to count; dataset.paths need a tokenizer to count them with */
 static void check_dataset_use(ctx *c, const llmc_doc_node *root) {
     const llmc_spec *s = c->s;
@@ -1066,7 +1071,7 @@ static void check_dataset_use(ctx *c, const llmc_doc_node *root) {
                "compute_optimal sizes the model at the dataset's tokens / 20, which needs %s",
                !s->data.n_paths ? "dataset.paths (the corpus files)"
                                 : "a tokenizer to count them (tokenizer.type bpe, unigram, ... or tokenizer.path)");
-    else if (s->tok.type && !s->data.n_paths) {
+    else if (s->tok.type && !s->data.n_paths && !paths_written(root)) { /* a bad paths said so already */
         const llmc_doc_node *tm = llmc_doc_value(given(root, "tokenizer"));
         err_at(c, node_loc(c, llmc_doc_value(given(tm, "type"))), "tokenizer.type",
                "'%s' is trained from a corpus: give dataset.paths (or tokenizer.path to load a trained one)",

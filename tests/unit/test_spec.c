@@ -203,6 +203,114 @@ static void test_every_key_read(void **state) {
     llmc_spec_free(s);
 }
 
+/* ---- tokenizer: {...} and dataset: {...} (docs/spec.md "Tokenizer and dataset") ---------------------- */
+
+static void test_tokenizer_and_dataset_keys(void **state) {
+    (void)state;
+    llmc_spec *s = expect_ok("t.yaml",
+                             "vocab_size: 1000\ntarget_params: compute_optimal\n"
+                             "tokenizer:\n  type: unigram\n  vocab_size: 900\n  pre_tokenizer: metaspace\n"
+                             "  special_tokens: {unk: \"<unk>\", eos: \"</s>\"}\n  byte_fallback: false\n"
+                             "dataset:\n  name: man pages\n  paths: [a.txt, b.jsonl.gz]\n  text_field: body\n"
+                             "  split: train\n",
+                             "");
+    assert_string_equal(s->tok.type, "unigram");
+    assert_int_equal(s->tokenizer, LLMC_TOKENIZER_NONE); /* the artifacts' byte vocabulary is not involved */
+    assert_int_equal(s->tok.vocab_size, 900);
+    assert_string_equal(s->tok.pre_tokenizer, "metaspace");
+    assert_int_equal(s->tok.n_special, 2);
+    assert_string_equal(s->tok.special_names[1], "eos");
+    assert_string_equal(s->tok.special_tokens[1], "</s>");
+    assert_int_equal(s->tok.byte_fallback, 0);
+    assert_string_equal(s->dataset, "man pages");
+    assert_int_equal(s->data.n_paths, 2);
+    assert_string_equal(s->data.paths[1], "b.jsonl.gz");
+    assert_string_equal(s->data.text_field, "body");
+    assert_string_equal(s->data.split, "train");
+    assert_null(s->data.format);
+    assert_true(s->has_target_params && s->target_compute_optimal);
+    /* spec.json keeps every key, and reads back to the same text */
+    char *j = llmc_spec_to_json(s, NULL);
+    assert_non_null(strstr(j, "\"target_params\": \"compute_optimal\""));
+    assert_non_null(strstr(j, "\"byte_fallback\": false"));
+    llmc_spec *r = expect_ok("spec.json", j, "");
+    char *j2 = llmc_spec_to_json(r, NULL);
+    assert_string_equal(j, j2);
+    free(j);
+    free(j2);
+    llmc_spec_free(r);
+    llmc_spec_free(s);
+
+    /* the older forms are untouched: a string dataset is a name, type none/byte keep the enum,
+     * byte_fallback unset is -1 */
+    s = expect_ok("t.yaml", BASE "tokenizer: {type: byte, path: tok.json}\ndataset: data/tiny.txt\n", "");
+    assert_int_equal(s->tokenizer, LLMC_TOKENIZER_BYTE);
+    assert_null(s->tok.type);
+    assert_int_equal(s->tok.byte_fallback, -1);
+    assert_int_equal(s->data.n_paths, 0);
+    j = llmc_spec_to_json(s, NULL);
+    assert_non_null(strstr(j, "\"tokenizer\": {\n    \"type\": \"byte\",\n    \"path\": \"tok.json\"\n  },\n  \"dataset\": \"data/tiny.txt\""));
+    free(j);
+    llmc_spec_free(s);
+
+    /* one path without a list; format checked against the names at compile time */
+    s = expect_ok("t.yaml", BASE "tokenizer: {type: bpe}\ndataset: {paths: corpus.txt, format: text}\n", "");
+    assert_int_equal(s->data.n_paths, 1);
+    assert_string_equal(s->data.format, "text");
+    llmc_spec_free(s);
+
+    /* dataset.paths without a tokenizer to count with: accepted, with a warning that it is not read */
+    s = expect_ok("t.yaml", BASE "dataset: {paths: [c.txt]}\n",
+                  "t.yaml:3:1: warning: dataset.paths: not read: tokenizer is none (give tokenizer.type bpe, "
+                  "unigram, wordpiece or char to train one, or tokenizer.path to load one)");
+    llmc_spec_free(s);
+}
+
+static void test_tokenizer_and_dataset_errors(void **state) {
+    (void)state;
+    expect_errors("t.yaml", BASE "tokenizer: {type: bpe, vocab_sise: 10}\ndataset: {paths: [c.txt]}\n",
+                  "t.yaml:3:24: tokenizer.vocab_sise: unknown key (did you mean 'vocab_size'?)");
+    expect_errors("t.yaml", BASE "tokenizer: {type: bpe, vocab_size: 40000}\ndataset: {paths: [c.txt]}\n",
+                  "t.yaml:3:36: tokenizer.vocab_size: must be <= vocab_size, the ids the model embeds (expected at "
+                  "most 32000, got 40000)");
+    expect_errors("t.yaml", BASE "tokenizer: {type: bpe, pre_tokenizer: gpt3}\ndataset: {paths: [c.txt]}\n",
+                  "t.yaml:3:39: tokenizer.pre_tokenizer: unknown value 'gpt3' (expected one of gpt2, llama3, "
+                  "metaspace, whitespace, bert, char, byte)");
+    expect_errors("t.yaml", BASE "tokenizer: {type: bpe, byte_fallback: maybe}\ndataset: {paths: [c.txt]}\n",
+                  "t.yaml:3:39: tokenizer.byte_fallback: expected true or false, got 'maybe'");
+    expect_errors("t.yaml", BASE "tokenizer: {type: bpe, special_tokens: [eos]}\ndataset: {paths: [c.txt]}\n",
+                  "t.yaml:3:24: tokenizer.special_tokens: expected a mapping of keys to values, got a list");
+    expect_errors("t.yaml", BASE "tokenizer: {type: bpe, special_tokens: {bos: \"<s>\", eos: \"<s>\"}}\n"
+                                 "dataset: {paths: [c.txt]}\n",
+                  "t.yaml:3:58: tokenizer.special_tokens.eos: token '<s>' is already special_tokens.bos");
+    expect_errors("t.yaml", BASE "tokenizer: {type: bpe}\n",
+                  "t.yaml:3:19: tokenizer.type: 'bpe' is trained from a corpus: give dataset.paths (or "
+                  "tokenizer.path to load a trained one)");
+    expect_errors("t.yaml", BASE "tokenizer: {type: bpe, path: tok.json}\ndataset: {paths: [c.txt]}\n",
+                  "t.yaml:3:13: tokenizer.type: 'bpe' trains a tokenizer, but tokenizer.path loads one: give one of "
+                  "them (expected type: none or byte with path)");
+    expect_errors("t.yaml", BASE "tokenizer: {type: byte, vocab_size: 300}\n",
+                  "t.yaml:3:25: tokenizer.vocab_size: applies to a trained tokenizer only (tokenizer.type is byte; "
+                  "expected a tokenizer plugin such as bpe, unigram, wordpiece or char)");
+    expect_errors("t.yaml", "vocab_size: 32000\ntarget_params: compute_optimal\n",
+                  "t.yaml:2:16: target_params: compute_optimal sizes the model at the dataset's tokens / 20, which "
+                  "needs dataset.paths (the corpus files)");
+    expect_errors("t.yaml", "vocab_size: 32000\ntarget_params: compute_optimal\ndataset: {paths: [c.txt]}\n",
+                  "t.yaml:2:16: target_params: compute_optimal sizes the model at the dataset's tokens / 20, which "
+                  "needs a tokenizer to count them (tokenizer.type bpe, unigram, ... or tokenizer.path)");
+    expect_errors("t.yaml", BASE "tokenizer: {type: bpe}\ndataset: {paths: [], formt: text}\n",
+                  "t.yaml:4:11: dataset.paths: must name at least one corpus file\n"
+                  "t.yaml:4:22: dataset.formt: unknown key (did you mean 'format'?)");
+    expect_errors("t.yaml", BASE "tokenizer: {type: bpe}\ndataset: {paths: [c.txt], format: csv}\n",
+                  "t.yaml:4:35: dataset.format: unknown value 'csv' (expected one of text, jsonl)");
+    expect_errors("t.yaml", BASE "tokenizer: {type: bpe}\ndataset: {paths: [c.txt], format: text, text_field: body}\n",
+                  "t.yaml:4:41: dataset.text_field: applies to format: jsonl only (format is text)");
+    expect_errors("t.yaml", BASE "tokenizer: {type: bpe}\ndataset: {paths: [c.txt, null]}\n",
+                  "t.yaml:4:26: dataset.paths[1]: expected a file path, got null");
+    expect_errors("t.yaml", BASE "dataset: {name: x, text_field: body}\n",
+                  "t.yaml:3:20: dataset.text_field: describes the files of dataset.paths, which is not given");
+}
+
 static void test_shorthands_and_nulls(void **state) {
     (void)state;
     llmc_spec *s = expect_ok("s.yaml",
@@ -979,6 +1087,8 @@ int main(void) {
         cmocka_unit_test(test_defaults_filled),
         cmocka_unit_test(test_every_key_read),
         cmocka_unit_test(test_shorthands_and_nulls),
+        cmocka_unit_test(test_tokenizer_and_dataset_keys),
+        cmocka_unit_test(test_tokenizer_and_dataset_errors),
         cmocka_unit_test(test_attention_default),
         cmocka_unit_test(test_five_mistakes_all_reported),
         cmocka_unit_test(test_unknown_keys),
