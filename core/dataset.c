@@ -421,8 +421,9 @@ int llmc_dataset_prepare(const llmc_registry *reg, llmc_spec *spec, const llmc_d
                     break;
                 }
             }
+            const char *msg = strncmp(why, "llmc: ", 6) ? why : why + 6; /* an unlocated message's prefix */
             llmc_diag_add(d, LLMC_SEV_ERROR, llmc_spec_loc(spec, "tokenizer.path"), "tokenizer.path",
-                          "cannot load the tokenizer '%s': %s", spec->tokenizer_path, why);
+                          "cannot load the tokenizer '%s': %s", spec->tokenizer_path, msg);
             llmc_diags_free(mine);
             return LLMC_EXIT_SPEC;
         }
@@ -436,7 +437,8 @@ int llmc_dataset_prepare(const llmc_registry *reg, llmc_spec *spec, const llmc_d
     uint32_t vs = llmc_tokenizer_vocab_size(out->tokenizer);
     if ((int64_t)vs > spec->vocab_size) {
         llmc_diag_add(d, LLMC_SEV_ERROR, llmc_spec_loc(spec, "vocab_size"), "vocab_size",
-                      "must be >= %u, the ids of the tokenizer '%s' (got %lld)", vs, spec->tokenizer_path,
+                      "must be >= %u, the ids of the tokenizer '%s' (got %lld)", vs,
+                      spec->tokenizer_path ? spec->tokenizer_path : out->tokenizer_dir,
                       (long long)spec->vocab_size);
         return LLMC_EXIT_SPEC;
     }
