@@ -31,6 +31,9 @@ from llmc_testlib import run_tests
 LLMC = os.environ.get("LLMC", "llmc")
 SRC = os.environ.get("LLMC_SOURCE_DIR", os.path.join(os.path.dirname(__file__), "..", ".."))
 TMP = tempfile.mkdtemp(prefix="llmc-test-docs-")
+# specs that train a tokenizer cache it: here, not in the user's ~/.cache (docs/spec.md "The training cache")
+os.environ["XDG_CACHE_HOME"] = os.path.join(TMP, "cache")
+os.environ.pop("LLMC_CACHE_DIR", None)
 DOCS = [os.path.join(SRC, "README.md")] + sorted(glob.glob(os.path.join(SRC, "docs", "*.md")))
 # a spec small enough to compile, emit, train and run in seconds (vocab >= 256 for byte-level training)
 SMALL_SPEC = "target_params: 120K\nvocab_size: 256\ncontext_length: 64\n"
