@@ -170,6 +170,7 @@ static int cache_key(const llmc_spec *spec, const llmc_plugin *pl, uint32_t voca
     snprintf(num, sizeof num, "%d", spec->tok.byte_fallback);
     add_line(&h, "byte_fallback", num);
     for (size_t i = 0; i < spec->tok.n_special; i++) add_line(&h, spec->tok.special_names[i], spec->tok.special_tokens[i]);
+    add_line(&h, "normalization", spec->tok.normalization);
     add_line(&h, "text_field", spec->data.text_field ? spec->data.text_field : "text");
     for (size_t i = 0; i < spec->data.n_paths; i++) {
         /* the contents and the reading rule, not the name: a copy elsewhere hits the same entry */
@@ -191,6 +192,21 @@ static int cache_key(const llmc_spec *spec, const llmc_plugin *pl, uint32_t voca
     return 0;
 }
 
+/* tokenizer.normalization as a tokenizer.json normalizer (HF's names) */
+static const char *normalizer_json(const char *name) {
+    static const char *const map[][2] = {
+        {"nfc", "{\"type\":\"NFC\"}"},
+        {"nfd", "{\"type\":\"NFD\"}"},
+        {"nfkc", "{\"type\":\"NFKC\"}"},
+        {"nfkd", "{\"type\":\"NFKD\"}"},
+        {"lowercase", "{\"type\":\"Lowercase\"}"},
+        {"nfkc_lowercase", "{\"type\":\"Sequence\",\"normalizers\":[{\"type\":\"NFKC\"},{\"type\":\"Lowercase\"}]}"},
+    };
+    for (size_t i = 0; name && i < sizeof map / sizeof *map; i++)
+        if (!strcmp(name, map[i][0])) return map[i][1];
+    return NULL;
+}
+
 /* Train into a private directory next to the entry and rename it into place. */
 static int train_entry(const llmc_plugin *pl, const llmc_spec *spec, const llmc_dataset_params *p, uint32_t vocab,
                        const char *root, const char *entry, llmc_diags *d) {
@@ -209,6 +225,7 @@ static int train_entry(const llmc_plugin *pl, const llmc_spec *spec, const llmc_
     tp.pre_tokenizer = spec->tok.pre_tokenizer;
     tp.threads = p->threads;
     tp.progress = p->progress;
+    tp.normalizer = normalizer_json(spec->tok.normalization);
     llmc_tok_special *sp = calloc(spec->tok.n_special + 1, sizeof *sp);
     const char *options[1];
     if (!sp) {

@@ -34,7 +34,8 @@ static const char *const relative_keys[] = {"num_buckets", "max_distance"};
 static const char *const bias_keys[] = {"qkv", "attn_out", "mlp", "norm", "lm_head"};
 static const char *const weights_keys[] = {"init", "std", "seed", "checkpoint"};
 static const char *const tokenizer_keys[] = {"type", "vocab_size", "pre_tokenizer", "special_tokens", "byte_fallback",
-                                             "path"};
+                                             "normalization", "path"};
+static const char *const normalization_names[] = {"none", "nfc", "nfd", "nfkc", "nfkd", "lowercase", "nfkc_lowercase"};
 static const char *const dataset_keys[] = {"name", "paths", "format", "text_field", "split"};
 static const char *const pre_tokenizer_names[] = {"gpt2", "llama3", "metaspace", "whitespace", "bert", "char", "byte"};
 
@@ -287,6 +288,7 @@ static const char *quantize_name(int k) { return llmc_quantize_name((llmc_quanti
 static const char *init_name(int k) { return llmc_init_scheme_name((llmc_init_scheme)k); }
 static const char *tokenizer_name(int k) { return llmc_tokenizer_name((llmc_tokenizer_kind)k); }
 static const char *pre_tokenizer_name(int k) { return pre_tokenizer_names[k]; }
+static const char *normalization_name(int k) { return normalization_names[k]; }
 static const char *format_name(int k) { return k == 0 ? "text" : "jsonl"; }
 
 static vstate read_string(ctx *c, const llmc_doc_entry *e, const char *path, char **out) {
@@ -608,10 +610,26 @@ static void read_tokenizer(ctx *c, const llmc_doc_node *root) {
     bool bf;
     const llmc_doc_entry *be = given(map, "byte_fallback");
     if (read_bool(c, be, "tokenizer.byte_fallback", &bf) == V_OK) t->byte_fallback = bf;
+    const llmc_doc_entry *ne = given(map, "normalization");
+    int nk;
+    if (read_enum(c, ne, "tokenizer.normalization", normalization_name, 0, (int)COUNT_OF(normalization_names), &nk) ==
+            V_OK && nk > 0) {
+        /* sentencepiece normalizes with a compiled character map, which llmc does not build: a
+         * tokenizer.model could not say what tokenizer.json does */
+        bool spm = (t->type && !strcmp(t->type, "unigram")) ||
+                   (t->pre_tokenizer && !strcmp(t->pre_tokenizer, "metaspace"));
+        if (spm)
+            err_at(c, node_loc(c, ne->value), "tokenizer.normalization",
+                   "%s cannot be written into the tokenizer.model that unigram and metaspace BPE ship "
+                   "(sentencepiece normalizes with a compiled character map); expected none with them, or another "
+                   "type or pre_tokenizer (gpt2, llama3, whitespace, bert, char)", normalization_names[nk]);
+        else if (!(t->normalization = llmc_strdup(normalization_names[nk])))
+            err_at(c, key_loc(c, ne), "tokenizer.normalization", "out of memory");
+    }
     read_string(c, given(map, "path"), "tokenizer.path", &c->s->tokenizer_path);
 
     /* the training keys mean something only to a trained tokenizer */
-    const char *train_keys[] = {"vocab_size", "pre_tokenizer", "special_tokens", "byte_fallback"};
+    const char *train_keys[] = {"vocab_size", "pre_tokenizer", "special_tokens", "byte_fallback", "normalization"};
     for (size_t i = 0; i < COUNT_OF(train_keys); i++) {
         const llmc_doc_entry *x = given(map, train_keys[i]);
         char path[64];
@@ -1203,6 +1221,7 @@ void llmc_spec_free(llmc_spec *s) {
     free(s->dataset);
     free(s->tok.type);
     free(s->tok.pre_tokenizer);
+    free(s->tok.normalization);
     for (size_t i = 0; i < s->tok.n_special; i++) {
         free(s->tok.special_names[i]);
         free(s->tok.special_tokens[i]);

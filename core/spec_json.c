@@ -202,6 +202,7 @@ static json_t *build(const llmc_spec *s, const llmc_dims *solved, bool *ok) {
             for (size_t i = 0; sp && i < t->n_special; i++) put(sp, t->special_names[i], json_string(t->special_tokens[i]));
             put(tok, "special_tokens", sp);
             put(tok, "byte_fallback", t->byte_fallback < 0 ? json_null() : json_boolean(t->byte_fallback));
+            put(tok, "normalization", json_string(t->normalization ? t->normalization : "none"));
         }
         put(tok, "path", str_or_null(s->tokenizer_path));
     }

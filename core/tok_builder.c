@@ -59,6 +59,29 @@ static json_t *parse(const char *json, const char *key, llmc_diags *d) {
     return v;
 }
 
+int llmc_tok_builder_prepend_normalizer(llmc_tok_builder *b, const char *json, llmc_diags *d) {
+    json_t *mine = parse(json, "normalizer", d);
+    if (!mine) return -1;
+    const json_t *old = json_object_get(b->doc, "normalizer");
+    json_t *result = mine;
+    if (old && !json_is_null(old)) {
+        json_t *list = json_array();
+        int bad = !list || json_array_append_new(list, mine);
+        const char *type = json_string_value(json_object_get(old, "type"));
+        if (type && !strcmp(type, "Sequence")) /* flat, as HF writes it */
+            bad = bad || json_array_extend(list, json_object_get(old, "normalizers"));
+        else
+            bad = bad || json_array_append(list, (json_t *)old);
+        result = bad ? NULL : json_pack("{s:s, s:o}", "type", "Sequence", "normalizers", list);
+        if (bad) json_decref(list);
+    }
+    if (!result || json_object_set_new(b->doc, "normalizer", result)) {
+        llmc_error(d, NULL, "out of memory");
+        return -1;
+    }
+    return 0;
+}
+
 int llmc_tok_builder_set(llmc_tok_builder *b, const char *key_path, const char *json, llmc_diags *d) {
     if (!b || !key_path || !json) {
         llmc_error(d, NULL, "llmc_tok_builder_set: NULL argument");

@@ -18,6 +18,9 @@ LLMC_API bool llmc_tok_builder_counts_bytes(const llmc_tok_builder *b);
 /* Will the tokenizer take any bytes (byte-level pipeline, or byte fallback)? Then the corpus is
  * counted as bytes, invalid UTF-8 included. */
 LLMC_API bool llmc_tok_builder_lossless(const llmc_tok_builder *b);
+/* Put a normalizer (tokenizer.json text, e.g. {"type":"NFKC"}) before the pipeline's own, as a
+ * Sequence (the spec's tokenizer.normalization). 0, or -1 with an error. */
+LLMC_API int llmc_tok_builder_prepend_normalizer(llmc_tok_builder *b, const char *json, llmc_diags *d);
 /* Was a pre_tokenizer set (possibly null) by a preset or the plugin? */
 LLMC_API bool llmc_tok_builder_has_pre_tokenizer(const llmc_tok_builder *b);
 

@@ -56,6 +56,7 @@ int llmc_tok_train(const llmc_tokenizer_vtable *vt, const char *plugin, const ll
     llmc_tok_counts *counts = NULL;
     if (p->pre_tokenizer && llmc_tok_builder_preset(b, p->pre_tokenizer, d)) goto done;
     if (vt->prepare && vt->prepare(p, b, d)) goto done;
+    if (p->normalizer && llmc_tok_builder_prepend_normalizer(b, p->normalizer, d)) goto done;
     if (!llmc_tok_builder_has_pre_tokenizer(b)) {
         llmc_error(d, "--pre-tokenizer", "the '%s' tokenizer chose no pipeline: give --pre-tokenizer", plugin);
         goto done;
@@ -91,6 +92,7 @@ int llmc_tok_train(const llmc_tokenizer_vtable *vt, const char *plugin, const ll
     }
     if (p->pre_tokenizer && llmc_tok_builder_preset(b, p->pre_tokenizer, d)) goto done;
     if (vt->prepare && vt->prepare(p, b, d)) goto done;
+    if (p->normalizer && llmc_tok_builder_prepend_normalizer(b, p->normalizer, d)) goto done;
     if (vt->train(p, st, b, d)) {
         if (!llmc_diags_errors(d)) llmc_error(d, NULL, "the '%s' tokenizer plugin failed without saying why", plugin);
         goto done;

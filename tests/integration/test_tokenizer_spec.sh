@@ -127,6 +127,16 @@ check "tokenizer.path: dataset.json says where it came from" [ "$(json out-load/
 expect_out '^valid$' L validate out-load
 check "tokenizer.path: spec.json records the absolute path" grep -q "\"path\": \"$T/out-bpe/tokenizer/tokenizer.json\"" out-load/spec.json
 
+# tokenizer.normalization goes before the pre-tokenizer's pipeline: case and compatibility forms fold
+sed 's/  pre_tokenizer: gpt2/  pre_tokenizer: gpt2\n  normalization: nfkc_lowercase/' bpe.yaml > norm.yaml
+expect_exit 0 L compile norm.yaml -o out-norm
+check "normalization: tokenizer.json has NFKC then Lowercase" \
+  [ "$(json out-norm/tokenizer/tokenizer.json '[n["type"] for n in d["normalizer"]["normalizers"]]')" = "['NFKC', 'Lowercase']" ]
+check "normalization: 'HELLO ﬁle' encodes as 'hello file'" \
+  [ "$(L tokenize out-norm/tokenizer 'HELLO ﬁle')" = "$(L tokenize out-norm/tokenizer 'hello file')" ]
+check "normalization: a different cache entry" [ "$(status out-norm)" = trained ]
+expect_out '^valid$' L validate out-norm
+
 # compute_optimal: tokens / 20 (Hoffmann et al. 2022) within the solver's tolerance
 cat > co.yaml <<'EOF'
 name: tiny-co

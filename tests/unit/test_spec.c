@@ -222,6 +222,7 @@ static void test_tokenizer_and_dataset_keys(void **state) {
     assert_string_equal(s->tok.special_names[1], "eos");
     assert_string_equal(s->tok.special_tokens[1], "</s>");
     assert_int_equal(s->tok.byte_fallback, 0);
+    assert_null(s->tok.normalization); /* the pipeline's own */
     assert_string_equal(s->dataset, "man pages");
     assert_int_equal(s->data.n_paths, 2);
     assert_string_equal(s->data.paths[1], "b.jsonl.gz");
@@ -254,7 +255,9 @@ static void test_tokenizer_and_dataset_keys(void **state) {
     llmc_spec_free(s);
 
     /* one path without a list; format checked against the names at compile time */
-    s = expect_ok("t.yaml", BASE "tokenizer: {type: bpe}\ndataset: {paths: corpus.txt, format: text}\n", "");
+    s = expect_ok("t.yaml", BASE "tokenizer: {type: bpe, normalization: nfkc_lowercase}\n"
+                                 "dataset: {paths: corpus.txt, format: text}\n", "");
+    assert_string_equal(s->tok.normalization, "nfkc_lowercase");
     assert_int_equal(s->data.n_paths, 1);
     assert_string_equal(s->data.format, "text");
     llmc_spec_free(s);
@@ -283,6 +286,13 @@ static void test_tokenizer_and_dataset_errors(void **state) {
     expect_errors("t.yaml", BASE "tokenizer: {type: bpe, special_tokens: {bos: \"<s>\", eos: \"<s>\"}}\n"
                                  "dataset: {paths: [c.txt]}\n",
                   "t.yaml:3:58: tokenizer.special_tokens.eos: token '<s>' is already special_tokens.bos");
+    expect_errors("t.yaml", BASE "tokenizer: {type: unigram, normalization: nfkc}\ndataset: {paths: [c.txt]}\n",
+                  "t.yaml:3:43: tokenizer.normalization: nfkc cannot be written into the tokenizer.model that unigram "
+                  "and metaspace BPE ship (sentencepiece normalizes with a compiled character map); expected none "
+                  "with them, or another type or pre_tokenizer (gpt2, llama3, whitespace, bert, char)");
+    expect_errors("t.yaml", BASE "tokenizer: {type: bpe, normalization: nfkx}\ndataset: {paths: [c.txt]}\n",
+                  "t.yaml:3:39: tokenizer.normalization: unknown value 'nfkx' (expected one of none, nfc, nfd, nfkc, "
+                  "nfkd, lowercase, nfkc_lowercase)");
     expect_errors("t.yaml", BASE "tokenizer: {type: bpe}\n",
                   "t.yaml:3:19: tokenizer.type: 'bpe' is trained from a corpus: give dataset.paths (or "
                   "tokenizer.path to load a trained one)");

@@ -121,7 +121,8 @@ typedef struct llmc_weights_params {
     char *checkpoint;        /* NULL unless a checkpoint path is given */
 } llmc_weights_params;
 
-/* tokenizer: {type: <a tokenizer plugin>, vocab_size, pre_tokenizer, special_tokens, byte_fallback}:
+/* tokenizer: {type: <a tokenizer plugin>, vocab_size, pre_tokenizer, special_tokens, byte_fallback,
+ * normalization}:
  * trained from dataset.paths by `compile` (docs/spec.md "Tokenizer and dataset"). */
 typedef struct llmc_tokenizer_spec {
     char *type;                      /* the tokenizer plugin to train (bpe, unigram, ...); NULL = none/byte */
@@ -131,6 +132,7 @@ typedef struct llmc_tokenizer_spec {
     char **special_tokens;
     size_t n_special;
     int byte_fallback;               /* -1 = the plugin's default, else 0 / 1 */
+    char *normalization;             /* nfc, nfd, nfkc, nfkd, lowercase, nfkc_lowercase; NULL = the pipeline's own */
 } llmc_tokenizer_spec;
 
 /* dataset: {name, paths, format, text_field, split} */

@@ -123,6 +123,9 @@ typedef struct llmc_tok_train_params {
     /* plugin-specific --option KEY=VALUE, in order given */
     const char *const *options;
     size_t n_options;
+    /* a tokenizer.json normalizer (e.g. {"type":"NFKC"}) core puts before the pipeline's own
+     * once the plugin's prepare ran (the spec's tokenizer.normalization); NULL = none */
+    const char *normalizer;
 } llmc_tok_train_params;
 LLMC_API void llmc_tok_train_default_params(llmc_tok_train_params *p);
 /* The value of --option KEY=VALUE (last one wins), or NULL. */
