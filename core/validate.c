@@ -289,6 +289,26 @@ static void compare_text(vstate *V, const char *rel, const char *want, const cha
     free(got);
 }
 
+/* OUT/tokenizer/tokenizer.json holds the tokenizer spec.json trains or loads: the same document
+ * (its layout is the writer's: a cached one was written when it was trained) */
+static void compare_tokenizer(vstate *V, const llmc_tokenizer *t) {
+    const char *rel = "tokenizer/tokenizer.json";
+    size_t len;
+    char *text = llmc_tokenizer_to_json(t, &len, V->d);
+    char *got = text ? read_out_file(V, rel, &len) : NULL;
+    json_t *want = text ? json_loads(text, 0, NULL) : NULL, *file = got ? json_loads(got, 0, NULL) : NULL;
+    if (got && !file) problem(V, rel, NULL, "not valid JSON");
+    else if (want && file && !json_equal(want, file))
+        problem(V, rel, NULL, "differs from the tokenizer spec.json trains or loads now (edited by hand, or the "
+                "tokenizer plugin changed since the compile; compile OUT/spec.json again)");
+    else if (want && file)
+        fprintf(V->f, "  ok       %s is the tokenizer spec.json trains or loads\n", rel);
+    json_decref(want);
+    json_decref(file);
+    free(text);
+    free(got);
+}
+
 /* `compile --explain` puts the explanation of the solver's answer in solution.json. It explains
  * the original spec's free dims, which spec.json pins, so a fresh compile cannot reproduce it:
  * the fresh text takes the file's explanation, and everything else is compared. Takes fresh. */
@@ -493,6 +513,9 @@ int llmc_validate_output(llmc_host *h, const llmc_validate_params *p, FILE *f, l
         text = llmc_ir_to_json(m.ir);
         if (text) compare_text(&V, "ir.json", text, "the IR the template builds from spec.json");
         free(text);
+        /* the tokenizer and the dataset's numbers, counted afresh (the cache gives the tokenizer) */
+        if (m.dataset.json) compare_text(&V, "dataset.json", m.dataset.json, "the dataset counted afresh");
+        if (m.dataset.tokenizer) compare_tokenizer(&V, m.dataset.tokenizer);
         llmc_model_stats stats;
         if (llmc_model_stats_compute(m.spec, &m.dims, m.ir, &stats, d) == 0) compare_report(&V, &m, &stats, man);
         verify_emitters(&V, h, &m);
