@@ -2,10 +2,12 @@
  * EM and pruning as spm_train does (ug_train.h), written as tokenizer.json (model "Unigram") and,
  * by the core, tokenizer.model.
  *
- * Pipeline (unless --pre-tokenizer names another): sentencepiece's identity normalization,
- * i.e. leading/trailing spaces dropped, runs of spaces collapsed, spaces as U+2581 and one U+2581
- * in front; words split before each U+2581. It is the pipeline llmc_tok_spm_read gives an
- * identity-normalized tokenizer.model, so tokenizer.json and tokenizer.model encode alike.
+ * Pipeline (unless --pre-tokenizer names another): Llama's SentencePiece layout, which is lossless
+ * (decode(encode(x)) == x for any bytes, with byte fallback): identity normalization, every space
+ * kept, spaces as U+2581 and one U+2581 in front; words split before each U+2581. It is the pipeline
+ * llmc_tok_spm_read gives such a tokenizer.model, so tokenizer.json and tokenizer.model encode
+ * alike. --option remove_extra_whitespaces=true gives spm_train's default clean-up instead
+ * (leading and trailing spaces dropped, runs collapsed): lossy.
  *
  * Vocabulary: <unk> <s> </s> (or the tokens given with --special unk=/bos=/eos=), pad= if given,
  * the other --special tokens, the 256 byte pieces <0x00>..<0xFF> with byte fallback (the
@@ -17,6 +19,7 @@
  * split_digits, split_by_whitespace, required_chars. */
 #include <errno.h>
 #include <jansson.h>
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -30,6 +33,7 @@
 
 static const char *const known_options[] = {
     "byte_fallback", /* --byte-fallback / --no-byte-fallback */
+    "remove_extra_whitespaces",
     "seed_sentencepiece_size", "shrinking_factor", "num_sub_iterations", "max_sentence_length",
     "split_by_unicode_script", "split_by_number", "split_digits", "split_by_whitespace", "required_chars",
 };
@@ -60,7 +64,7 @@ static int unigram_prepare(const llmc_tok_train_params *p, llmc_tok_builder *b, 
             if (strlen(known_options[k]) == klen && strncmp(known_options[k], o, klen) == 0) known = true;
         if (!known || !eq) {
             llmc_error(d, "--option", "unknown unigram option '%s' (expected KEY=VALUE with KEY one of "
-                       "byte_fallback, seed_sentencepiece_size, shrinking_factor, num_sub_iterations, max_sentence_length, "
+                       "byte_fallback, remove_extra_whitespaces, seed_sentencepiece_size, shrinking_factor, num_sub_iterations, max_sentence_length, "
                        "split_by_unicode_script, split_by_number, split_digits, split_by_whitespace, required_chars)", o);
             return -1;
         }
@@ -77,8 +81,13 @@ static int unigram_prepare(const llmc_tok_train_params *p, llmc_tok_builder *b, 
     }
     if (!p->pre_tokenizer) {
         const char *split = llmc_tok_train_option(p, "split_by_whitespace");
-        json_t *pipe = llmc_tok_spm_pipeline(true, true, true, !(split && strcmp(split, "false") == 0),
-                                             byte_fallback(p), NULL);
+        const char *collapse = llmc_tok_train_option(p, "remove_extra_whitespaces");
+        if (collapse && strcmp(collapse, "true") && strcmp(collapse, "false")) {
+            llmc_error(d, "remove_extra_whitespaces", "expected true or false (got '%s')", collapse);
+            return -1;
+        }
+        json_t *pipe = llmc_tok_spm_pipeline(true, collapse && !strcmp(collapse, "true"), true,
+                                             !(split && strcmp(split, "false") == 0), byte_fallback(p), NULL);
         if (!pipe) {
             llmc_error(d, NULL, "out of memory");
             return -1;
@@ -185,15 +194,15 @@ static int unigram_train(const llmc_tok_train_params *p, const llmc_tok_corpus_s
             add_special(b, p->specials[i].token, d))
             return -1;
     }
+    /* the byte pieces come next; they are added once the trained scores are known (below) */
     const bool bytes = byte_fallback(p);
+    size_t reserved = llmc_tok_builder_n_pieces(b);
     if (bytes)
         for (int v = 0; v < 256; v++) {
             char piece[8];
             snprintf(piece, sizeof piece, "<0x%02X>", v);
-            if (llmc_tok_builder_find_piece(b, piece, 6) < 0 && llmc_tok_builder_add_piece(b, piece, 6, 0.0, d) < 0)
-                return -1;
+            if (llmc_tok_builder_find_piece(b, piece, 6) < 0) reserved++;
         }
-    size_t reserved = llmc_tok_builder_n_pieces(b);
     if (p->vocab_size <= reserved) {
         llmc_error(d, "vocab_size", "%u leaves no room for trained pieces after the %zu special%s pieces",
                    p->vocab_size, reserved, bytes ? " and byte" : "");
@@ -205,6 +214,23 @@ static int unigram_train(const llmc_tok_train_params *p, const llmc_tok_corpus_s
     ug_result r;
     if (ug_train(&up, stats->words, stats->n_words, &r, d) != 0) return -1;
     int rc = 0;
+    /* sentencepiece never matches a byte piece against text (it is only the fallback for a character
+     * outside the vocabulary), but the HF library's Unigram does: with spm_train's score 0 the text
+     * "<0x41>" would encode as the byte 'A'. A score below any path of six other pieces keeps the
+     * literal text on its characters in both libraries, so the tokenizer stays lossless. The unk
+     * score HF derives from it (the lowest score - 10) changes no segmentation: no trained piece
+     * holds a character that lacks a piece of its own, so every path pays for an unknown character
+     * alike. */
+    float lowest = 0;
+    for (size_t i = 0; i < r.n; i++)
+        if (r.pieces[i].score < lowest) lowest = r.pieces[i].score;
+    const double byte_score = floor(8.0 * (double)lowest) - 100.0;
+    for (int v = 0; bytes && v < 256 && rc == 0; v++) {
+        char piece[8];
+        snprintf(piece, sizeof piece, "<0x%02X>", v);
+        if (llmc_tok_builder_find_piece(b, piece, 6) < 0 && llmc_tok_builder_add_piece(b, piece, 6, byte_score, d) < 0)
+            rc = -1;
+    }
     size_t skipped = 0;
     for (size_t i = 0; i < r.n && rc == 0; i++) {
         /* the score is a float in tokenizer.model; the same value goes into tokenizer.json */
