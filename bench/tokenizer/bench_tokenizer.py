@@ -41,6 +41,7 @@ HF_JS = os.path.join(SRC, "tests", "oracle", "hf_tokenizers.js")
 SPM_PY = os.path.join(SRC, "tests", "oracle", "spm_tokenizer.py")
 MAKE_CORPUS = os.path.join(SRC, "tests", "corpus", "make_corpus.py")
 HF_MAX_VOCAB = 30000
+META_SPM_WS = ["--type", "bpe", "--pre-tokenizer", "metaspace", "--option", "remove_extra_whitespaces=true"]
 
 
 def log(msg=""):
@@ -97,7 +98,8 @@ def main():
     ap.add_argument("--vocab", type=int, default=32000)
     ap.add_argument("--threads", type=int, default=os.cpu_count() or 1)
     ap.add_argument("--growth", default="25,50", help="smaller corpus sizes (MB) for the memory curve")
-    ap.add_argument("--only", default="train,quality,encode,growth")
+    ap.add_argument("--only", default="train,quality,encode,growth",
+                    help="parts: train, quality, encode, growth, matched (spm_train with llmc's normalisation)")
     ap.add_argument("--peers-only", action="store_true", help="measure spm and HF only")
     args = ap.parse_args()
     llmc = os.environ.get("LLMC", os.path.join(args.build, "llmc"))
@@ -135,19 +137,36 @@ def main():
         prefix = os.path.join(work, f"spm_{mt}")
         jobs.append((f"spm_train {mt}", ["spm_train", f"--input={train}", f"--model_prefix={prefix}",
                                          f"--model_type={mt}", *spm_common], None, ("spm", prefix + ".model")))
+    # matched normalisation: llmc does not NFKC-normalise, and its default metaspace BPE keeps
+    # every space (lossless); spm_train with the same normalisation isolates the trainers
+    matched = [("spm_train bpe identity", "bpe", ["--normalization_rule_name=identity"]),
+               ("spm_train bpe identity keep-spaces", "bpe",
+                ["--normalization_rule_name=identity", "--remove_extra_whitespaces=false"]),
+               ("spm_train unigram identity", "unigram", ["--normalization_rule_name=identity"])]
+    if "matched" in parts:
+        for name, mt, extra in matched:
+            prefix = os.path.join(work, name.replace(" ", "_"))
+            jobs.append((name, ["spm_train", f"--input={train}", f"--model_prefix={prefix}", f"--model_type={mt}",
+                                *spm_common, *extra], None, ("spm", prefix + ".model")))
     hf_json = os.path.join(work, "hf_bpe_gpt2.json")
     jobs.append((f"HF BpeTrainer gpt2 {hf_vocab}", ["node", HF_JS, "train", "--type", "bpe", "--pre-tokenizer", "gpt2",
                                                  "--full-alphabet", "--vocab-size", str(hf_vocab), "--threads", threads,
                                                  "-o", hf_json, train], None, ("hf", hf_json)))
     if use_llmc:
-        for name, targs, vocab in (("llmc bpe metaspace", ["--type", "bpe", "--pre-tokenizer", "metaspace"], args.vocab),
-                                   ("llmc unigram", ["--type", "unigram"], args.vocab),
-                                   (f"llmc bpe gpt2 {hf_vocab}", ["--type", "bpe", "--pre-tokenizer", "gpt2"], hf_vocab)):
+        # spm's whitespace rule (runs of spaces collapsed, as spm_train's default) for the
+        # comparison with spm_train; the default (lossless) metaspace BPE with the matched peers
+        llmc_jobs = [("llmc bpe metaspace", META_SPM_WS, args.vocab),
+                     ("llmc unigram", ["--type", "unigram"], args.vocab),
+                     (f"llmc bpe gpt2 {hf_vocab}", ["--type", "bpe", "--pre-tokenizer", "gpt2"], hf_vocab)]
+        if "matched" in parts:
+            llmc_jobs.append(("llmc bpe metaspace keep-spaces", ["--type", "bpe", "--pre-tokenizer", "metaspace"],
+                              args.vocab))
+        for name, targs, vocab in llmc_jobs:
             out = os.path.join(work, name.replace(" ", "_"))
             jobs.append((name, [llmc, "tokenizer", "train", *targs, "--vocab-size", str(vocab), "--threads", threads,
                                 "-o", out, train], None, ("llmc", out)))
     outputs = {}
-    if "train" in parts or "quality" in parts or "encode" in parts:
+    if parts & {"train", "quality", "encode", "matched"}:
         log("\ntraining (wall time, peak RSS):")
         for name, cmd, env, out in jobs:
             try:
@@ -193,7 +212,10 @@ def main():
                 continue
             log(f"  {name:<28} {bpt[name]:7.4f}")
         for a, b in (("llmc bpe metaspace", "spm_train bpe"), ("llmc unigram", "spm_train unigram"),
-                     (f"llmc bpe gpt2 {hf_vocab}", f"HF BpeTrainer gpt2 {hf_vocab}")):
+                     (f"llmc bpe gpt2 {hf_vocab}", f"HF BpeTrainer gpt2 {hf_vocab}"),
+                     ("llmc bpe metaspace", "spm_train bpe identity"),
+                     ("llmc bpe metaspace keep-spaces", "spm_train bpe identity keep-spaces"),
+                     ("llmc unigram", "spm_train unigram identity")):
             if a in bpt and b in bpt:
                 d = (bpt[a] / bpt[b] - 1) * 100
                 results.setdefault("quality_delta_percent", {})[f"{a} vs {b}"] = d
@@ -239,7 +261,7 @@ def main():
     if "growth" in parts and use_llmc:
         log("\nllmc training peak RSS as the corpus grows:")
         sizes = [float(x) for x in args.growth.split(",") if x] + [args.mb]
-        for name, targs in (("bpe metaspace", ["--type", "bpe", "--pre-tokenizer", "metaspace"]),
+        for name, targs in (("bpe metaspace", META_SPM_WS),
                             ("unigram", ["--type", "unigram"])):
             row = {}
             for mb in sizes:
