@@ -2,20 +2,25 @@
 """bench/tokenizer: llmc's tokenizer training and encoding against SentencePiece and HF tokenizers.
 
   bench_tokenizer.py BUILD_DIR [--mb 100] [--vocab 32000] [--threads N] [--peers-only]
-                     [--growth 25,50] [--only train,quality,encode,growth]
+                     [--growth 25,50] [--only train,quality,encode,growth,matched]
 
 Corpus: tests/corpus/make_corpus.py --train-mb MB (English man pages and /usr/share/doc text plus
 man pages in de/fr/ja/ru/zh from installed Debian packages; cached in BUILD_DIR/bench-corpus)
 and 5 MB of disjoint held-out text. Peers, measured in the same run, same corpus, same threads:
 
-  * training, vocab VOCAB: `llmc tokenizer train --type bpe --pre-tokenizer metaspace` vs
-    `spm_train --model_type=bpe`, `llmc ... --type unigram` vs `spm_train --model_type=unigram`
-    (both with byte fallback, spm's other settings at their defaults), and byte-level BPE
+  * training, vocab VOCAB: `llmc tokenizer train --type bpe --pre-tokenizer metaspace --option
+    remove_extra_whitespaces=true` (spm_train's whitespace rule) vs `spm_train --model_type=bpe`,
+    `llmc ... --type unigram` vs `spm_train --model_type=unigram` (both with byte fallback, spm's
+    other settings at their defaults; each llmc job runs right after its peer), and byte-level BPE
     (`--pre-tokenizer gpt2`) vs the HF library's BpeTrainer (npm tokenizers@0.23.2 through
     tests/oracle/hf_tokenizers.js) at 30000, the largest vocabulary its Node binding can train
     (its default trainer; see the header of hf_tokenizers.js). Time is wall clock and CPU time
     (user + system) of the whole process, peak RSS, all from GNU time.
   * quality: bytes per token of the held-out text, each tokenizer through its own library.
+    spm_train NFKC-normalises by default and llmc does not; part `matched` (--only ...,matched)
+    also trains spm_train with --normalization_rule_name=identity (bpe, unigram) and with
+    identity and --remove_extra_whitespaces=false against llmc's default (lossless) metaspace BPE,
+    so that the trainers are compared on the same normalised text.
   * encoding: MB/s on one thread, llmc vs HF, the same tokenizer.json files (HF's trained BPE and
     llmc's), the same held-out text. HF's time is measured inside node around encodeBatch calls
     (loading excluded); llmc's is the wall time of `llmc tokenize --corpus ... --threads 1`
@@ -165,6 +170,10 @@ def main():
             out = os.path.join(work, name.replace(" ", "_"))
             jobs.append((name, [llmc, "tokenizer", "train", *targs, "--vocab-size", str(vocab), "--threads", threads,
                                 "-o", out, train], None, ("llmc", out)))
+    # each llmc job right after its peer, so that a run cut short still holds whole pairs
+    order = ["spm_train bpe", "llmc bpe metaspace", "spm_train unigram", "llmc unigram",
+             f"HF BpeTrainer gpt2 {hf_vocab}", f"llmc bpe gpt2 {hf_vocab}"]
+    jobs.sort(key=lambda j: order.index(j[0]) if j[0] in order else len(order))
     outputs = {}
     if parts & {"train", "quality", "encode", "matched"}:
         log("\ntraining (wall time, peak RSS):")
