@@ -431,11 +431,16 @@ json_t *llmc_tok_builder_document(const llmc_tok_builder *b, bool for_counting) 
         json_object_set_new(m, "vocab", v);
         json_object_set_new(m, "unk_token", json_string("<unk>"));
         json_object_set_new(doc, "model", m);
-        /* the special tokens still cut the text (as they will when encoding) */
+        /* the special tokens still cut the text (as they will when encoding); ids as the loader
+         * assigns them (a special token "<unk>" is the model's piece 0), so it has nothing to warn about */
         json_t *a = json_object_get(doc, "added_tokens");
         size_t i;
         json_t *o;
-        json_array_foreach(a, i, o) json_object_set_new(o, "id", json_integer((json_int_t)i + 1));
+        json_int_t next = 1;
+        json_array_foreach(a, i, o) {
+            bool is_unk = !strcmp(json_string_value(json_object_get(o, "content")), "<unk>");
+            json_object_set_new(o, "id", json_integer(is_unk ? 0 : next++));
+        }
     } else {
         json_object_set_new(doc, "model", model_json(b));
     }

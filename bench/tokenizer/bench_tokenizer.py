@@ -10,7 +10,8 @@ and 5 MB of disjoint held-out text. Peers, measured in the same run, same corpus
 
   * training, vocab VOCAB: `llmc tokenizer train --type bpe --pre-tokenizer metaspace --option
     remove_extra_whitespaces=true` (spm_train's whitespace rule) vs `spm_train --model_type=bpe`,
-    `llmc ... --type unigram` vs `spm_train --model_type=unigram` (both with byte fallback, spm's
+    `llmc ... --type unigram --option remove_extra_whitespaces=true` vs `spm_train
+    --model_type=unigram` (both with byte fallback, spm's
     other settings at their defaults; each llmc job runs right after its peer), and byte-level BPE
     (`--pre-tokenizer gpt2`) vs the HF library's BpeTrainer (npm tokenizers@0.23.2 through
     tests/oracle/hf_tokenizers.js) at 30000, the largest vocabulary its Node binding can train
@@ -19,7 +20,8 @@ and 5 MB of disjoint held-out text. Peers, measured in the same run, same corpus
   * quality: bytes per token of the held-out text, each tokenizer through its own library.
     spm_train NFKC-normalises by default and llmc does not; part `matched` (--only ...,matched)
     also trains spm_train with --normalization_rule_name=identity (bpe, unigram) and with
-    identity and --remove_extra_whitespaces=false against llmc's default (lossless) metaspace BPE,
+    identity and --remove_extra_whitespaces=false against llmc's default (lossless) metaspace BPE
+    and unigram,
     so that the trainers are compared on the same normalised text.
   * encoding: MB/s on one thread, llmc vs HF, the same tokenizer.json files (HF's trained BPE and
     llmc's), the same held-out text. HF's time is measured inside node around encodeBatch calls
@@ -47,6 +49,7 @@ SPM_PY = os.path.join(SRC, "tests", "oracle", "spm_tokenizer.py")
 MAKE_CORPUS = os.path.join(SRC, "tests", "corpus", "make_corpus.py")
 HF_MAX_VOCAB = 30000
 META_SPM_WS = ["--type", "bpe", "--pre-tokenizer", "metaspace", "--option", "remove_extra_whitespaces=true"]
+UNIGRAM_SPM_WS = ["--type", "unigram", "--option", "remove_extra_whitespaces=true"]
 
 
 def log(msg=""):
@@ -147,7 +150,9 @@ def main():
     matched = [("spm_train bpe identity", "bpe", ["--normalization_rule_name=identity"]),
                ("spm_train bpe identity keep-spaces", "bpe",
                 ["--normalization_rule_name=identity", "--remove_extra_whitespaces=false"]),
-               ("spm_train unigram identity", "unigram", ["--normalization_rule_name=identity"])]
+               ("spm_train unigram identity", "unigram", ["--normalization_rule_name=identity"]),
+               ("spm_train unigram identity keep-spaces", "unigram",
+                ["--normalization_rule_name=identity", "--remove_extra_whitespaces=false"])]
     if "matched" in parts:
         for name, mt, extra in matched:
             prefix = os.path.join(work, name.replace(" ", "_"))
@@ -161,11 +166,12 @@ def main():
         # spm's whitespace rule (runs of spaces collapsed, as spm_train's default) for the
         # comparison with spm_train; the default (lossless) metaspace BPE with the matched peers
         llmc_jobs = [("llmc bpe metaspace", META_SPM_WS, args.vocab),
-                     ("llmc unigram", ["--type", "unigram"], args.vocab),
+                     ("llmc unigram", UNIGRAM_SPM_WS, args.vocab),
                      (f"llmc bpe gpt2 {hf_vocab}", ["--type", "bpe", "--pre-tokenizer", "gpt2"], hf_vocab)]
         if "matched" in parts:
             llmc_jobs.append(("llmc bpe metaspace keep-spaces", ["--type", "bpe", "--pre-tokenizer", "metaspace"],
                               args.vocab))
+            llmc_jobs.append(("llmc unigram keep-spaces", ["--type", "unigram"], args.vocab))
         for name, targs, vocab in llmc_jobs:
             out = os.path.join(work, name.replace(" ", "_"))
             jobs.append((name, [llmc, "tokenizer", "train", *targs, "--vocab-size", str(vocab), "--threads", threads,
@@ -224,7 +230,8 @@ def main():
                      (f"llmc bpe gpt2 {hf_vocab}", f"HF BpeTrainer gpt2 {hf_vocab}"),
                      ("llmc bpe metaspace", "spm_train bpe identity"),
                      ("llmc bpe metaspace keep-spaces", "spm_train bpe identity keep-spaces"),
-                     ("llmc unigram", "spm_train unigram identity")):
+                     ("llmc unigram", "spm_train unigram identity"),
+                     ("llmc unigram keep-spaces", "spm_train unigram identity keep-spaces")):
             if a in bpt and b in bpt:
                 d = (bpt[a] / bpt[b] - 1) * 100
                 results.setdefault("quality_delta_percent", {})[f"{a} vs {b}"] = d
@@ -271,7 +278,7 @@ def main():
         log("\nllmc training peak RSS as the corpus grows:")
         sizes = [float(x) for x in args.growth.split(",") if x] + [args.mb]
         for name, targs in (("bpe metaspace", META_SPM_WS),
-                            ("unigram", ["--type", "unigram"])):
+                            ("unigram", UNIGRAM_SPM_WS)):
             row = {}
             for mb in sizes:
                 key = f"llmc {name}"

@@ -13,7 +13,8 @@ llmc does not NFKC-normalise (spm_train's default nmt_nfkc rule is replaced by i
         vs spm_train --model_type=bpe --normalization_rule_name=identity
   * llmc bpe --pre-tokenizer metaspace (every space kept, lossless)
         vs spm_train --model_type=bpe --normalization_rule_name=identity --remove_extra_whitespaces=false
-  * llmc unigram vs spm_train --model_type=unigram --normalization_rule_name=identity
+  * llmc unigram, with and without --option remove_extra_whitespaces=true, vs spm_train
+        --model_type=unigram --normalization_rule_name=identity (and --remove_extra_whitespaces=false)
   * llmc bpe --pre-tokenizer gpt2 vs the HF library's BpeTrainer (npm tokenizers@0.23.2, byte-level,
         full byte alphabet; tests/oracle/hf_tokenizers.js)
 
@@ -102,9 +103,13 @@ PAIRS = [
      ("bpe_meta", ["--type", "bpe", "--pre-tokenizer", "metaspace"]),
      (spm_bpt, "spm_bpe_keep", ["--model_type=bpe", "--normalization_rule_name=identity",
                                 "--remove_extra_whitespaces=false"])),
-    ("unigram",
-     ("unigram", ["--type", "unigram"]),
+    ("unigram, spm's whitespace rule",
+     ("unigram_ws", ["--type", "unigram", "--option", "remove_extra_whitespaces=true"]),
      (spm_bpt, "spm_unigram", ["--model_type=unigram", "--normalization_rule_name=identity"])),
+    ("unigram, every space kept",
+     ("unigram", ["--type", "unigram"]),
+     (spm_bpt, "spm_unigram_keep", ["--model_type=unigram", "--normalization_rule_name=identity",
+                                    "--remove_extra_whitespaces=false"])),
     ("byte-level BPE (gpt2)",
      ("bpe_gpt2", ["--type", "bpe", "--pre-tokenizer", "gpt2"]),
      (hf_bpt, "hf_bpe_gpt2", ["--type", "bpe", "--pre-tokenizer", "gpt2", "--full-alphabet"])),

@@ -2,10 +2,12 @@
  * EM and pruning as spm_train does (ug_train.h), written as tokenizer.json (model "Unigram") and,
  * by the core, tokenizer.model.
  *
- * Pipeline (unless --pre-tokenizer names another): sentencepiece's identity normalization,
- * i.e. leading/trailing spaces dropped, runs of spaces collapsed, spaces as U+2581 and one U+2581
- * in front; words split before each U+2581. It is the pipeline llmc_tok_spm_read gives an
- * identity-normalized tokenizer.model, so tokenizer.json and tokenizer.model encode alike.
+ * Pipeline (unless --pre-tokenizer names another): Llama's SentencePiece layout, which is lossless
+ * (decode(encode(x)) == x for any bytes, with byte fallback): identity normalization, every space
+ * kept, spaces as U+2581 and one U+2581 in front; words split before each U+2581. It is the pipeline
+ * llmc_tok_spm_read gives such a tokenizer.model, so tokenizer.json and tokenizer.model encode
+ * alike. --option remove_extra_whitespaces=true gives spm_train's default clean-up instead
+ * (leading and trailing spaces dropped, runs collapsed): lossy.
  *
  * Vocabulary: <unk> <s> </s> (or the tokens given with --special unk=/bos=/eos=), pad= if given,
  * the other --special tokens, the 256 byte pieces <0x00>..<0xFF> with byte fallback (the
@@ -30,6 +32,7 @@
 
 static const char *const known_options[] = {
     "byte_fallback", /* --byte-fallback / --no-byte-fallback */
+    "remove_extra_whitespaces",
     "seed_sentencepiece_size", "shrinking_factor", "num_sub_iterations", "max_sentence_length",
     "split_by_unicode_script", "split_by_number", "split_digits", "split_by_whitespace", "required_chars",
 };
@@ -60,7 +63,7 @@ static int unigram_prepare(const llmc_tok_train_params *p, llmc_tok_builder *b, 
             if (strlen(known_options[k]) == klen && strncmp(known_options[k], o, klen) == 0) known = true;
         if (!known || !eq) {
             llmc_error(d, "--option", "unknown unigram option '%s' (expected KEY=VALUE with KEY one of "
-                       "byte_fallback, seed_sentencepiece_size, shrinking_factor, num_sub_iterations, max_sentence_length, "
+                       "byte_fallback, remove_extra_whitespaces, seed_sentencepiece_size, shrinking_factor, num_sub_iterations, max_sentence_length, "
                        "split_by_unicode_script, split_by_number, split_digits, split_by_whitespace, required_chars)", o);
             return -1;
         }
@@ -77,8 +80,13 @@ static int unigram_prepare(const llmc_tok_train_params *p, llmc_tok_builder *b, 
     }
     if (!p->pre_tokenizer) {
         const char *split = llmc_tok_train_option(p, "split_by_whitespace");
-        json_t *pipe = llmc_tok_spm_pipeline(true, true, true, !(split && strcmp(split, "false") == 0),
-                                             byte_fallback(p), NULL);
+        const char *collapse = llmc_tok_train_option(p, "remove_extra_whitespaces");
+        if (collapse && strcmp(collapse, "true") && strcmp(collapse, "false")) {
+            llmc_error(d, "remove_extra_whitespaces", "expected true or false (got '%s')", collapse);
+            return -1;
+        }
+        json_t *pipe = llmc_tok_spm_pipeline(true, collapse && !strcmp(collapse, "true"), true,
+                                             !(split && strcmp(split, "false") == 0), byte_fallback(p), NULL);
         if (!pipe) {
             llmc_error(d, NULL, "out of memory");
             return -1;
