@@ -51,7 +51,9 @@ static int toks_add(toks *t, const char *s, size_t n) {
     return 0;
 }
 
-#define TOK(t, i) ((t)->buf.p + (t)->off[i])
+/* the i-th token's bytes; a list of empty tokens may have no buffer at all (NULL + 0 is undefined) */
+static const char *tok_at(const toks *t, size_t i) { return t->buf.p ? t->buf.p + t->off[i] : ""; }
+#define TOK(t, i) tok_at((t), (i))
 
 static const char REPLACEMENT[] = "\xEF\xBF\xBD";
 

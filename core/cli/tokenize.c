@@ -9,6 +9,7 @@
 #include "commands.h"
 #include "llmc/tokenizer.h"
 #include "tok_corpus.h"
+#include "tok_unicode.h"
 #include "util.h"
 
 static int usage(const char *cmd, const char *fmt, const char *arg) {
@@ -165,6 +166,14 @@ int cmd_tokenize(const cli_globals *g, int argc, char **argv) {
     }
     llmc_tok_ids ids = {0};
     rc = 0;
+    if (buf && !json_lines && !llmc_tokenizer_lossless(t)) {
+        /* the encoder reads each invalid byte as U+FFFD (docs/tokenizers.md): say so, and where */
+        size_t ok = llmc_utf8_valid_prefix(buf, len);
+        if (ok < len)
+            llmc_warning(d, NULL, "%s: byte %zu: invalid UTF-8 (0x%02X) read as U+FFFD, as every invalid byte: this "
+                         "tokenizer is neither byte-level nor byte-fallback, so it cannot represent it",
+                         file ? file : text ? "TEXT" : "<stdin>", ok, (unsigned char)buf[ok]);
+    }
     if (!buf) rc = LLMC_EXIT_IO;
     else if (whole) {
         if (llmc_tokenizer_encode(t, buf, len, !no_special, &ids, d)) rc = LLMC_EXIT_IO;

@@ -124,6 +124,12 @@ expect_exit 1 train --type wordpiece --vocab-size 100 -o "$T/bad-wp" "$T/bad.txt
 expect_err "bad.txt: byte 14: invalid UTF-8 \(0xFF\)" train --type wordpiece --vocab-size 100 -o "$T/bad-wp" "$T/bad.txt"
 expect_err "warning: byte 14: invalid UTF-8 \(0xFF\) replaced by U\+FFFD" \
   train --type wordpiece --vocab-size 30 --invalid-utf8 replace -o "$T/bad-wp2" "$T/bad.txt"
+# tokenize (not a corpus): a tokenizer without bytes reads invalid UTF-8 as U+FFFD and says where
+expect_exit 0 L tokenize "$T/wp" --file "$T/bad.txt"
+expect_err "bad.txt: byte 14: invalid UTF-8 \(0xFF\) read as U\+FFFD" L tokenize "$T/wp" --file "$T/bad.txt"
+expect_exit 1 L tokenize "$T/wp" --corpus "$T/bad.txt" -o "$T/bad.bin"
+expect_err "bad.txt: byte 14: invalid UTF-8 \(0xFF\)" L tokenize "$T/wp" --corpus "$T/bad.txt" -o "$T/bad.bin"
+check "no token file for a corpus the tokenizer cannot represent" test ! -e "$T/bad.bin" -a ! -e "$T/bad.bin.json"
 check "byte-level BPE encodes the invalid byte as a byte" \
   test "$(L detokenize --bytes "$T/bad-bpe" "$(L tokenize "$T/bad-bpe" "$(printf 'a\xffb')")" | od -An -tx1 | tr -d ' ')" = "61ff620a"
 expect_exit 3 train --type nonesuch --vocab-size 100 -o "$T/n" "$T/corpus.txt"

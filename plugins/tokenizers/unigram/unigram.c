@@ -19,6 +19,7 @@
  * split_digits, split_by_whitespace, required_chars. */
 #include <errno.h>
 #include <jansson.h>
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -193,15 +194,15 @@ static int unigram_train(const llmc_tok_train_params *p, const llmc_tok_corpus_s
             add_special(b, p->specials[i].token, d))
             return -1;
     }
+    /* the byte pieces come next; they are added once the trained scores are known (below) */
     const bool bytes = byte_fallback(p);
+    size_t reserved = llmc_tok_builder_n_pieces(b);
     if (bytes)
         for (int v = 0; v < 256; v++) {
             char piece[8];
             snprintf(piece, sizeof piece, "<0x%02X>", v);
-            if (llmc_tok_builder_find_piece(b, piece, 6) < 0 && llmc_tok_builder_add_piece(b, piece, 6, 0.0, d) < 0)
-                return -1;
+            if (llmc_tok_builder_find_piece(b, piece, 6) < 0) reserved++;
         }
-    size_t reserved = llmc_tok_builder_n_pieces(b);
     if (p->vocab_size <= reserved) {
         llmc_error(d, "vocab_size", "%u leaves no room for trained pieces after the %zu special%s pieces",
                    p->vocab_size, reserved, bytes ? " and byte" : "");
@@ -213,6 +214,23 @@ static int unigram_train(const llmc_tok_train_params *p, const llmc_tok_corpus_s
     ug_result r;
     if (ug_train(&up, stats->words, stats->n_words, &r, d) != 0) return -1;
     int rc = 0;
+    /* sentencepiece never matches a byte piece against text (it is only the fallback for a character
+     * outside the vocabulary), but the HF library's Unigram does: with spm_train's score 0 the text
+     * "<0x41>" would encode as the byte 'A'. A score below any path of six other pieces keeps the
+     * literal text on its characters in both libraries, so the tokenizer stays lossless. The unk
+     * score HF derives from it (the lowest score - 10) changes no segmentation: no trained piece
+     * holds a character that lacks a piece of its own, so every path pays for an unknown character
+     * alike. */
+    float lowest = 0;
+    for (size_t i = 0; i < r.n; i++)
+        if (r.pieces[i].score < lowest) lowest = r.pieces[i].score;
+    const double byte_score = floor(8.0 * (double)lowest) - 100.0;
+    for (int v = 0; bytes && v < 256 && rc == 0; v++) {
+        char piece[8];
+        snprintf(piece, sizeof piece, "<0x%02X>", v);
+        if (llmc_tok_builder_find_piece(b, piece, 6) < 0 && llmc_tok_builder_add_piece(b, piece, 6, byte_score, d) < 0)
+            rc = -1;
+    }
     size_t skipped = 0;
     for (size_t i = 0; i < r.n && rc == 0; i++) {
         /* the score is a float in tokenizer.model; the same value goes into tokenizer.json */
