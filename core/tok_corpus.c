@@ -30,6 +30,7 @@ void llmc_tok_corpus_default_params(llmc_tok_corpus_params *p) {
     p->threads = 1;
     p->chunk_bytes = 1u << 20;
     p->invalid_utf8 = LLMC_INVALID_UTF8_ERROR;
+    p->max_words = (size_t)1 << 22;
 }
 
 /* ---- reader ---------------------------------------------------------------------------------------------------- */
@@ -463,16 +464,48 @@ static void table_free(word_table *t) {
     memset(t, 0, sizeof *t);
 }
 
+/* Memory bound (lossy counting, Manku & Motwani 2002): a table that reaches max_words distinct
+ * words drops those counted at most *floor times, *floor doubling until at most half the table
+ * is left. A corpus with fewer distinct words is counted exactly; a larger one loses only its
+ * rarest words, and the counting memory stays bounded however large the corpus grows. */
+static int table_prune(word_table *t, size_t max_words, uint64_t *floor) {
+    for (;;) {
+        word_table kept = {0};
+        for (size_t s = 0; s < t->map.cap; s++) {
+            const llmc_strmap_entry *e = &t->map.slots[s];
+            if (!e->hash || t->counts[e->value] <= *floor) continue;
+            if (table_add(&kept, llmc_strmap_key(&t->map, e), e->key_len, t->counts[e->value])) {
+                table_free(&kept);
+                return -1;
+            }
+        }
+        table_free(t);
+        *t = kept;
+        if (t->n <= max_words / 2) return 0;
+        *floor = *floor ? *floor * 2 : 1;
+    }
+}
+
 typedef struct counter {
     llmc_tokenizer *t;
     word_table words;
+    size_t max_words;      /* 0 = no bound */
+    uint64_t floor;        /* words counted at most this often were dropped (0: none) */
     uint64_t byte_counts[256];
     uint64_t bytes, documents, characters;
     int failed;
     llmc_diags *d;
 } counter;
 
-static int on_word(void *ctx, const char *w, size_t n) { return table_add(&((counter *)ctx)->words, w, n, 1); }
+static int on_word(void *ctx, const char *w, size_t n) {
+    counter *k = ctx;
+    if (table_add(&k->words, w, n, 1)) return -1;
+    if (k->max_words && k->words.n >= k->max_words) {
+        if (!k->floor) k->floor = 1;
+        return table_prune(&k->words, k->max_words, &k->floor);
+    }
+    return 0;
+}
 
 typedef struct count_job {
     queue q;
@@ -548,14 +581,18 @@ void llmc_tok_counts_free(llmc_tok_counts *c) {
 
 const llmc_tok_corpus_stats *llmc_tok_counts_stats(const llmc_tok_counts *c) { return &c->stats; }
 
-static int build_stats(llmc_tok_counts *res, counter *ks, int nk, llmc_diags *d) {
+static int build_stats(llmc_tok_counts *res, counter *ks, int nk, size_t max_words, llmc_diags *d) {
     word_table *g = &res->table;
+    uint64_t floor = 0;
+    for (int i = 0; i < nk; i++)
+        if (ks[i].floor > floor) floor = ks[i].floor;
     for (int i = 0; i < nk; i++) {
         counter *k = &ks[i];
         for (size_t s = 0; s < k->words.map.cap; s++) {
             const llmc_strmap_entry *e = &k->words.map.slots[s];
             if (!e->hash) continue;
-            if (table_add(g, llmc_strmap_key(&k->words.map, e), e->key_len, k->words.counts[e->value])) {
+            if (table_add(g, llmc_strmap_key(&k->words.map, e), e->key_len, k->words.counts[e->value]) ||
+                (max_words && g->n >= max_words && table_prune(g, max_words, floor ? &floor : (floor = 1, &floor)))) {
                 llmc_error(d, NULL, "out of memory while merging word counts");
                 return -1;
             }
@@ -566,6 +603,11 @@ static int build_stats(llmc_tok_counts *res, counter *ks, int nk, llmc_diags *d)
         res->stats.documents += k->documents;
         res->stats.characters += k->characters;
     }
+    if (floor)
+        llmc_warning(d, NULL,
+                     "the corpus has more than %zu distinct words: to keep memory bounded, words seen at most %llu "
+                     "time(s) were left out of the counts",
+                     max_words, (unsigned long long)floor);
     res->words = malloc((g->n ? g->n : 1) * sizeof *res->words);
     if (!res->words) {
         llmc_error(d, NULL, "out of memory");
@@ -678,6 +720,7 @@ llmc_tok_counts *llmc_tok_count_corpus(const llmc_tokenizer *t, const llmc_tok_c
     llmc_diags **wd = calloc((size_t)nt, sizeof *wd);
     for (int i = 0; i < nt && !rc; i++) {
         job.workers[i].t = llmc_tokenizer_clone(t);
+        job.workers[i].max_words = p->max_words;
         wd[i] = llmc_diags_create();
         job.workers[i].d = wd[i];
         if (!job.workers[i].t || !wd[i]) rc = -1;
@@ -707,7 +750,7 @@ llmc_tok_counts *llmc_tok_count_corpus(const llmc_tokenizer *t, const llmc_tok_c
         llmc_tokenizer_free(job.workers[i].t);
     }
     free(wd);
-    if (!rc) rc = build_stats(res, job.workers, nt, d);
+    if (!rc) rc = build_stats(res, job.workers, nt, p->max_words, d);
     else
         for (int i = 0; i < nt; i++) table_free(&job.workers[i].words);
     res->stats.invalid_utf8 = f.invalid_bytes;

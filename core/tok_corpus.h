@@ -30,6 +30,9 @@ typedef struct llmc_tok_corpus_params {
     bool progress;              /* a progress bar on stderr (only when it is a TTY) */
     size_t chunk_bytes;         /* documents are handed to workers in chunks of about this size */
     llmc_invalid_utf8 invalid_utf8;
+    size_t max_words;           /* counting: at most this many distinct words are held (lossy counting
+                                 * drops the rarest beyond it, with a warning); 0 = no bound.
+                                 * Default 2^22 (about 100 bytes a word, per counting thread) */
 } llmc_tok_corpus_params;
 LLMC_API void llmc_tok_corpus_default_params(llmc_tok_corpus_params *p);
 

@@ -2,20 +2,27 @@
 """bench/tokenizer: llmc's tokenizer training and encoding against SentencePiece and HF tokenizers.
 
   bench_tokenizer.py BUILD_DIR [--mb 100] [--vocab 32000] [--threads N] [--peers-only]
-                     [--growth 25,50] [--only train,quality,encode,growth]
+                     [--growth 25,50] [--only train,quality,encode,growth,matched]
 
 Corpus: tests/corpus/make_corpus.py --train-mb MB (English man pages and /usr/share/doc text plus
 man pages in de/fr/ja/ru/zh from installed Debian packages; cached in BUILD_DIR/bench-corpus)
 and 5 MB of disjoint held-out text. Peers, measured in the same run, same corpus, same threads:
 
-  * training, vocab VOCAB: `llmc tokenizer train --type bpe --pre-tokenizer metaspace` vs
-    `spm_train --model_type=bpe`, `llmc ... --type unigram` vs `spm_train --model_type=unigram`
-    (both with byte fallback, spm's other settings at their defaults), and byte-level BPE
+  * training, vocab VOCAB: `llmc tokenizer train --type bpe --pre-tokenizer metaspace --option
+    remove_extra_whitespaces=true` (spm_train's whitespace rule) vs `spm_train --model_type=bpe`,
+    `llmc ... --type unigram --option remove_extra_whitespaces=true` vs `spm_train
+    --model_type=unigram` (both with byte fallback, spm's
+    other settings at their defaults; each llmc job runs right after its peer), and byte-level BPE
     (`--pre-tokenizer gpt2`) vs the HF library's BpeTrainer (npm tokenizers@0.23.2 through
     tests/oracle/hf_tokenizers.js) at 30000, the largest vocabulary its Node binding can train
     (its default trainer; see the header of hf_tokenizers.js). Time is wall clock and CPU time
     (user + system) of the whole process, peak RSS, all from GNU time.
   * quality: bytes per token of the held-out text, each tokenizer through its own library.
+    spm_train NFKC-normalises by default and llmc does not; part `matched` (--only ...,matched)
+    also trains spm_train with --normalization_rule_name=identity (bpe, unigram) and with
+    identity and --remove_extra_whitespaces=false against llmc's default (lossless) metaspace BPE
+    and unigram,
+    so that the trainers are compared on the same normalised text.
   * encoding: MB/s on one thread, llmc vs HF, the same tokenizer.json files (HF's trained BPE and
     llmc's), the same held-out text. HF's time is measured inside node around encodeBatch calls
     (loading excluded); llmc's is the wall time of `llmc tokenize --corpus ... --threads 1`
@@ -41,6 +48,8 @@ HF_JS = os.path.join(SRC, "tests", "oracle", "hf_tokenizers.js")
 SPM_PY = os.path.join(SRC, "tests", "oracle", "spm_tokenizer.py")
 MAKE_CORPUS = os.path.join(SRC, "tests", "corpus", "make_corpus.py")
 HF_MAX_VOCAB = 30000
+META_SPM_WS = ["--type", "bpe", "--pre-tokenizer", "metaspace", "--option", "remove_extra_whitespaces=true"]
+UNIGRAM_SPM_WS = ["--type", "unigram", "--option", "remove_extra_whitespaces=true"]
 
 
 def log(msg=""):
@@ -97,7 +106,8 @@ def main():
     ap.add_argument("--vocab", type=int, default=32000)
     ap.add_argument("--threads", type=int, default=os.cpu_count() or 1)
     ap.add_argument("--growth", default="25,50", help="smaller corpus sizes (MB) for the memory curve")
-    ap.add_argument("--only", default="train,quality,encode,growth")
+    ap.add_argument("--only", default="train,quality,encode,growth",
+                    help="parts: train, quality, encode, growth, matched (spm_train with llmc's normalisation)")
     ap.add_argument("--peers-only", action="store_true", help="measure spm and HF only")
     args = ap.parse_args()
     llmc = os.environ.get("LLMC", os.path.join(args.build, "llmc"))
@@ -135,19 +145,43 @@ def main():
         prefix = os.path.join(work, f"spm_{mt}")
         jobs.append((f"spm_train {mt}", ["spm_train", f"--input={train}", f"--model_prefix={prefix}",
                                          f"--model_type={mt}", *spm_common], None, ("spm", prefix + ".model")))
+    # matched normalisation: llmc does not NFKC-normalise, and its default metaspace BPE keeps
+    # every space (lossless); spm_train with the same normalisation isolates the trainers
+    matched = [("spm_train bpe identity", "bpe", ["--normalization_rule_name=identity"]),
+               ("spm_train bpe identity keep-spaces", "bpe",
+                ["--normalization_rule_name=identity", "--remove_extra_whitespaces=false"]),
+               ("spm_train unigram identity", "unigram", ["--normalization_rule_name=identity"]),
+               ("spm_train unigram identity keep-spaces", "unigram",
+                ["--normalization_rule_name=identity", "--remove_extra_whitespaces=false"])]
+    if "matched" in parts:
+        for name, mt, extra in matched:
+            prefix = os.path.join(work, name.replace(" ", "_"))
+            jobs.append((name, ["spm_train", f"--input={train}", f"--model_prefix={prefix}", f"--model_type={mt}",
+                                *spm_common, *extra], None, ("spm", prefix + ".model")))
     hf_json = os.path.join(work, "hf_bpe_gpt2.json")
     jobs.append((f"HF BpeTrainer gpt2 {hf_vocab}", ["node", HF_JS, "train", "--type", "bpe", "--pre-tokenizer", "gpt2",
                                                  "--full-alphabet", "--vocab-size", str(hf_vocab), "--threads", threads,
                                                  "-o", hf_json, train], None, ("hf", hf_json)))
     if use_llmc:
-        for name, targs, vocab in (("llmc bpe metaspace", ["--type", "bpe", "--pre-tokenizer", "metaspace"], args.vocab),
-                                   ("llmc unigram", ["--type", "unigram"], args.vocab),
-                                   (f"llmc bpe gpt2 {hf_vocab}", ["--type", "bpe", "--pre-tokenizer", "gpt2"], hf_vocab)):
+        # spm's whitespace rule (runs of spaces collapsed, as spm_train's default) for the
+        # comparison with spm_train; the default (lossless) metaspace BPE with the matched peers
+        llmc_jobs = [("llmc bpe metaspace", META_SPM_WS, args.vocab),
+                     ("llmc unigram", UNIGRAM_SPM_WS, args.vocab),
+                     (f"llmc bpe gpt2 {hf_vocab}", ["--type", "bpe", "--pre-tokenizer", "gpt2"], hf_vocab)]
+        if "matched" in parts:
+            llmc_jobs.append(("llmc bpe metaspace keep-spaces", ["--type", "bpe", "--pre-tokenizer", "metaspace"],
+                              args.vocab))
+            llmc_jobs.append(("llmc unigram keep-spaces", ["--type", "unigram"], args.vocab))
+        for name, targs, vocab in llmc_jobs:
             out = os.path.join(work, name.replace(" ", "_"))
             jobs.append((name, [llmc, "tokenizer", "train", *targs, "--vocab-size", str(vocab), "--threads", threads,
                                 "-o", out, train], None, ("llmc", out)))
+    # each llmc job right after its peer, so that a run cut short still holds whole pairs
+    order = ["spm_train bpe", "llmc bpe metaspace", "spm_train unigram", "llmc unigram",
+             f"HF BpeTrainer gpt2 {hf_vocab}", f"llmc bpe gpt2 {hf_vocab}"]
+    jobs.sort(key=lambda j: order.index(j[0]) if j[0] in order else len(order))
     outputs = {}
-    if "train" in parts or "quality" in parts or "encode" in parts:
+    if parts & {"train", "quality", "encode", "matched"}:
         log("\ntraining (wall time, peak RSS):")
         for name, cmd, env, out in jobs:
             try:
@@ -193,7 +227,11 @@ def main():
                 continue
             log(f"  {name:<28} {bpt[name]:7.4f}")
         for a, b in (("llmc bpe metaspace", "spm_train bpe"), ("llmc unigram", "spm_train unigram"),
-                     (f"llmc bpe gpt2 {hf_vocab}", f"HF BpeTrainer gpt2 {hf_vocab}")):
+                     (f"llmc bpe gpt2 {hf_vocab}", f"HF BpeTrainer gpt2 {hf_vocab}"),
+                     ("llmc bpe metaspace", "spm_train bpe identity"),
+                     ("llmc bpe metaspace keep-spaces", "spm_train bpe identity keep-spaces"),
+                     ("llmc unigram", "spm_train unigram identity"),
+                     ("llmc unigram keep-spaces", "spm_train unigram identity keep-spaces")):
             if a in bpt and b in bpt:
                 d = (bpt[a] / bpt[b] - 1) * 100
                 results.setdefault("quality_delta_percent", {})[f"{a} vs {b}"] = d
@@ -239,8 +277,8 @@ def main():
     if "growth" in parts and use_llmc:
         log("\nllmc training peak RSS as the corpus grows:")
         sizes = [float(x) for x in args.growth.split(",") if x] + [args.mb]
-        for name, targs in (("bpe metaspace", ["--type", "bpe", "--pre-tokenizer", "metaspace"]),
-                            ("unigram", ["--type", "unigram"])):
+        for name, targs in (("bpe metaspace", META_SPM_WS),
+                            ("unigram", UNIGRAM_SPM_WS)):
             row = {}
             for mb in sizes:
                 key = f"llmc {name}"

@@ -62,7 +62,7 @@ int cmd_tokenizer(const cli_globals *g, int argc, char **argv) {
         static const char *const with_value[] = {"--type", "--vocab-size", "--pre-tokenizer", "--special",
                                                  "--threads", "--text-field", "-o", "--output", "--min-frequency",
                                                  "--max-piece-length", "--character-coverage", "--option",
-                                                 "--invalid-utf8"};
+                                                 "--invalid-utf8", "--max-words"};
         const char *name = NULL;
         for (size_t k = 0; k < sizeof with_value / sizeof *with_value; k++) {
             size_t n = strlen(with_value[k]);
@@ -123,6 +123,9 @@ int cmd_tokenizer(const cli_globals *g, int argc, char **argv) {
         } else if (!strcmp(name, "--option")) {
             if (!strchr(v, '=')) rc = usage("--option: expected KEY=VALUE, got '%s'", v);
             options[p.n_options++] = v;
+        } else if (!strcmp(name, "--max-words")) {
+            if (!parse_u64(v, SIZE_MAX / 2, &x) || x < 2) rc = usage("--max-words: expected a count >= 2, got '%s'", v);
+            cp.max_words = (size_t)x;
         } else if (!strcmp(name, "--invalid-utf8")) {
             if (!strcmp(v, "error")) cp.invalid_utf8 = LLMC_INVALID_UTF8_ERROR;
             else if (!strcmp(v, "replace")) cp.invalid_utf8 = LLMC_INVALID_UTF8_REPLACE;

@@ -35,10 +35,12 @@ static llmc_tokenizer *build_unigram(void) {
     for (int x = 0; x < 256; x++) {
         char p[8];
         snprintf(p, sizeof p, "<0x%02X>", x);
-        if (llmc_tok_builder_add_piece(b, p, 6, -180.0, d) < 0) abort();
+        if (llmc_tok_builder_add_piece(b, p, 6, -340.0, d) < 0) abort(); /* floor(8 * lowest) - 100, as the plugin */
     }
-    static const char *const pieces[] = {"\xE2\x96\x81", "t", "h", "e", "a", "<", ">", "0", "x", "4", "1",
-                                         "th", "\xE2\x96\x81" "the", "\xE2\x96\x81" "a", "<0", "x4"};
+    /* the characters of "<0xNN>" are pieces, as the unigram plugin makes them */
+    static const char *const pieces[] = {"\xE2\x96\x81", "t", "h", "e", "a", "<", ">", "x", "0", "1", "2", "3", "4",
+                                         "5", "6", "7", "8", "9", "A", "B", "C", "D", "E", "F", "th",
+                                         "\xE2\x96\x81" "the", "\xE2\x96\x81" "a", "<0", "x4"};
     for (size_t i = 0; i < sizeof pieces / sizeof *pieces; i++)
         if (llmc_tok_builder_add_piece(b, pieces[i], strlen(pieces[i]), -2.0 - (double)i, d) < 0) abort();
     /* no special tokens: the text of one encodes as that token, and the metaspace prefix then comes

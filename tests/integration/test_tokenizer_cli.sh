@@ -111,6 +111,13 @@ check "--force replaced the token file and its sidecar" test "$(json "$T/tok1.bi
 expect_err "'<\|x\|>' is not a token" L tokenize "$T/gpt2" --corpus "$T/corpus.txt" -o "$T/tok9.bin" --separator "<|x|>"
 check "no token file after a refused separator" test ! -e "$T/tok9.bin"
 
+# a unigram tokenizer trained on text without '<', '>', 'x' or digits still round-trips the text of
+# its byte pieces (HF's Unigram would match "<0x21>" as the byte piece; llmc scores them below it)
+for i in $(seq 300); do echo "the cat sat on the mat with a hat and a bat"; done >"$T/letters.txt"
+expect_exit 0 train --type unigram --vocab-size 300 -o "$T/uni-letters" "$T/letters.txt"
+check "unigram: the text '<0x21> <0x7F>x<0x' round-trips" \
+  test "$(L detokenize --bytes "$T/uni-letters" "$(L tokenize --no-special "$T/uni-letters" '<0x21> <0x7F>x<0x')")" = '<0x21> <0x7F>x<0x'
+
 # ---- bad input ----------------------------------------------------------------------------------------------
 : >"$T/empty.txt"
 expect_exit 1 train --type bpe --vocab-size 600 -o "$T/e" "$T/empty.txt"

@@ -95,6 +95,19 @@ def fresh(name):
     return d
 
 
+def write_corpus(path):
+    """A training text for the tokenizer examples: 3 MB of pseudo-random words (generated, so that
+    it can fill a 32000-id vocabulary; nothing third-party)."""
+    import random
+    rng = random.Random(7)
+    letters = "abcdefghijklmnopqrstuvwxyz" * 3 + "äéöüß"
+    words = ["".join(rng.choice(letters) for _ in range(rng.randint(2, 9))) for _ in range(60000)]
+    with open(path, "w", encoding="utf-8") as f:
+        for _ in range(50000):
+            f.write(" ".join(rng.choice(words) for _ in range(rng.randint(3, 12))) + "\n")
+        f.write("Hello world\n")
+
+
 def where(path, line):
     return f"{os.path.relpath(path, SRC)}:{line}"
 
@@ -183,8 +196,8 @@ def command_lines(lines):
             continue
         cmd = re.sub(r"\s+#.*$", "", cur)  # trailing comments
         cur = ""
-        if re.match(r"^\S+ \[", cmd):
-            continue  # a synopsis: llmc [--config FILE] ...
+        if re.match(r"^\S+ \[", cmd) or re.search(r"\w\|\w", cmd):
+            continue  # a synopsis: llmc [--config FILE] ..., --type bpe|unigram ...
         if "COMMAND" in cmd or "<" in cmd:
             continue
         out.append(cmd)
@@ -246,6 +259,8 @@ def command_blocks():
         if not cmds:
             continue
         d = fresh(f"cmd-{os.path.basename(path)}-{line}")
+        if any("corpus.txt" in cmd for cmd in cmds):
+            write_corpus(os.path.join(d, "corpus.txt"))
         for cmd in cmds:
             run_command(cmd, d)
             print(f"  {where(path, line)}: {cmd}")

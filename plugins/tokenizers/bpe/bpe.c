@@ -2,7 +2,13 @@
  * byte is a piece, so any text encodes) and SentencePiece-style BPE on a metaspace pipeline
  * with byte fallback (<0x00>..<0xFF> pieces, <unk> <s> </s> first, characters kept by
  * --character-coverage, pieces of at most 16 characters, merges for every split of a piece so
- * that HF and SentencePiece segment alike). Merges are learned as HF's BpeTrainer does. */
+ * that HF and SentencePiece segment alike). Merges are learned as HF's BpeTrainer does.
+ *
+ * --option remove_extra_whitespaces=true (metaspace only; spm_train's name and default there):
+ * leading and trailing spaces dropped and runs of spaces collapsed before training and encoding,
+ * as SentencePiece's normalizer does. It is off by default because it is lossy (decode(encode(x))
+ * loses the extra spaces) and a byte-fallback tokenizer should round-trip; on text with indented
+ * lines it gives markedly more bytes per token (docs/benchmarks.md, tokenizer quality). */
 #include <stdio.h>
 #include <string.h>
 
@@ -27,6 +33,35 @@ static const char *special_of(const llmc_tok_train_params *p, const char *name) 
     return NULL;
 }
 
+/* SentencePiece's remove_extra_whitespaces ahead of the metaspace steps (the pipeline
+ * llmc_tok_spm_pipeline gives a tokenizer.model with that flag, so tokenizer.json and
+ * tokenizer.model written for it encode alike) */
+#define SPM_COLLAPSING_NORMALIZER                                                                               \
+    "{\"type\":\"Sequence\",\"normalizers\":["                                                             \
+    "{\"type\":\"Replace\",\"pattern\":{\"Regex\":\"\\\\A +\"},\"content\":\"\"},"                    \
+    "{\"type\":\"Replace\",\"pattern\":{\"Regex\":\" {2,}\"},\"content\":\" \"},"                       \
+    "{\"type\":\"Replace\",\"pattern\":{\"String\":\" \"},\"content\":\"\\u2581\"},"                  \
+    "{\"type\":\"Replace\",\"pattern\":{\"Regex\":\"\\u2581+\\\\z\"},\"content\":\"\"},"            \
+    "{\"type\":\"Prepend\",\"prepend\":\"\\u2581\"}]}"
+
+static int check_options(const llmc_tok_train_params *p, const char *pre, llmc_diags *d) {
+    for (size_t i = 0; i < p->n_options; i++) {
+        const char *o = p->options[i], *eq = strchr(o, '=');
+        size_t k = eq ? (size_t)(eq - o) : strlen(o);
+        bool bf = k == 13 && !strncmp(o, "byte_fallback", k);
+        bool rw = k == 24 && !strncmp(o, "remove_extra_whitespaces", k);
+        if ((!bf && !rw) || !eq || (strcmp(eq + 1, "true") && strcmp(eq + 1, "false"))) {
+            llmc_error(d, "--option", "unknown bpe option '%s' (expected remove_extra_whitespaces=true|false)", o);
+            return -1;
+        }
+        if (rw && strcmp(pre, "metaspace")) {
+            llmc_error(d, "--option", "remove_extra_whitespaces is for the metaspace pre-tokenizer, not '%s'", pre);
+            return -1;
+        }
+    }
+    return 0;
+}
+
 static int prepare(const llmc_tok_train_params *p, llmc_tok_builder *b, llmc_diags *d) {
     const char *pre = pre_of(p);
     if (strcmp(pre, "gpt2") && strcmp(pre, "llama3") && strcmp(pre, "metaspace") && strcmp(pre, "whitespace") &&
@@ -34,7 +69,10 @@ static int prepare(const llmc_tok_train_params *p, llmc_tok_builder *b, llmc_dia
         llmc_error(d, "--pre-tokenizer", "bpe supports gpt2, llama3, metaspace, whitespace and bert, not '%s'", pre);
         return -1;
     }
+    if (check_options(p, pre, d)) return -1;
     if (!p->pre_tokenizer && llmc_tok_builder_preset(b, pre, d)) return -1;
+    const char *rw = llmc_tok_train_option(p, "remove_extra_whitespaces");
+    if (rw && !strcmp(rw, "true") && llmc_tok_builder_set(b, "normalizer", SPM_COLLAPSING_NORMALIZER, d)) return -1;
     if (llmc_tok_builder_set_model(b, "BPE", d)) return -1;
     bool bf = byte_fallback(p, pre);
     if (bf && is_byte_level(pre)) {

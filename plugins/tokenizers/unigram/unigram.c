@@ -30,6 +30,7 @@
 #include "ug_train.h"
 
 #define PLUGIN "unigram"
+#define BYTE_PIECE_CHARS "<>x0123456789ABCDEF"
 
 static const char *const known_options[] = {
     "byte_fallback", /* --byte-fallback / --no-byte-fallback */
@@ -211,13 +212,27 @@ static int unigram_train(const llmc_tok_train_params *p, const llmc_tok_corpus_s
     up.vocab_size = p->vocab_size - (uint32_t)reserved;
     up.reserved_pieces = (uint32_t)reserved;
 
+    /* with byte fallback the characters of "<0xNN>" are always pieces, so that the text of a byte
+     * piece has a path of its own characters (see the byte pieces' score below) */
+    const char *user_chars = up.required_chars ? up.required_chars : "";
+    char *chars = malloc(strlen(user_chars) + sizeof BYTE_PIECE_CHARS);
+    if (!chars) {
+        llmc_error(d, NULL, "out of memory");
+        return -1;
+    }
+    strcpy(chars, user_chars);
+    if (byte_fallback(p)) strcat(chars, BYTE_PIECE_CHARS);
+    up.required_chars = chars;
     ug_result r;
-    if (ug_train(&up, stats->words, stats->n_words, &r, d) != 0) return -1;
+    int trained = ug_train(&up, stats->words, stats->n_words, &r, d);
+    free(chars);
+    if (trained != 0) return -1;
     int rc = 0;
     /* sentencepiece never matches a byte piece against text (it is only the fallback for a character
      * outside the vocabulary), but the HF library's Unigram does: with spm_train's score 0 the text
      * "<0x41>" would encode as the byte 'A'. A score below any path of six other pieces keeps the
-     * literal text on its characters in both libraries, so the tokenizer stays lossless. The unk
+     * literal text on its characters (always pieces: required above) in both libraries, so the
+     * tokenizer stays lossless. The unk
      * score HF derives from it (the lowest score - 10) changes no segmentation: no trained piece
      * holds a character that lacks a piece of its own, so every path pays for an unknown character
      * alike. */
