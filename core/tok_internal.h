@@ -129,9 +129,10 @@ typedef struct tok_model {
     uint32_t n_pieces;       /* entries (HF get_vocab_size of the model) */
     uint64_t *piece_off;     /* into pool */
     uint32_t *piece_len;
+    uint32_t ids_cap;        /* allocated entries of piece_off and piece_len */
     double *scores;          /* Unigram */
     char *pool;
-    size_t pool_len;
+    size_t pool_len, pool_cap;
     llmc_strmap piece_to_id;
     int64_t unk_id;          /* -1: none */
     char *unk_token;         /* as written (BPE / WordPiece / WordLevel) */

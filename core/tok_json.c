@@ -735,38 +735,44 @@ static bool model_add_piece(reader *r, tok_model *m, const char *piece, size_t l
              (unsigned long long)id);
         return false;
     }
+    /* both tables grow geometrically: a vocabulary is read one piece at a time (under ASan every
+     * realloc copies, so growing by one entry made a 30,000-piece load take minutes) */
     if (id >= m->n_ids) {
         size_t nn = (size_t)id + 1, old = m->n_ids;
-        size_t cap = old ? old : 1024;
-        while (cap < nn) cap *= 2;
-        if (cap > LLMC_TOK_MAX_VOCAB) cap = LLMC_TOK_MAX_VOCAB;
-        uint64_t *po = realloc(m->piece_off, cap * sizeof *po);
-        if (po) m->piece_off = po;
-        uint32_t *pl = po ? realloc(m->piece_len, cap * sizeof *pl) : NULL;
-        if (!po || !pl) {
-            rerr(r, path, "out of memory");
-            return false;
+        if (nn > m->ids_cap) {
+            size_t cap = m->ids_cap ? m->ids_cap : 1024;
+            while (cap < nn) cap *= 2;
+            if (cap > LLMC_TOK_MAX_VOCAB) cap = LLMC_TOK_MAX_VOCAB;
+            uint64_t *po = realloc(m->piece_off, cap * sizeof *po);
+            if (po) m->piece_off = po;
+            uint32_t *pl = po ? realloc(m->piece_len, cap * sizeof *pl) : NULL;
+            if (!po || !pl) {
+                rerr(r, path, "out of memory");
+                return false;
+            }
+            m->piece_len = pl;
+            m->ids_cap = (uint32_t)cap;
         }
-        m->piece_len = pl;
-        for (size_t i = old; i < cap; i++) pl[i] = UINT32_MAX;
+        for (size_t i = old; i < nn; i++) m->piece_len[i] = UINT32_MAX;
         m->n_ids = (uint32_t)nn;
     } else if (m->piece_len[id] != UINT32_MAX) {
         rerr(r, path, "id %llu given to two pieces", (unsigned long long)id);
         return false;
     }
-    /* the id table may have grown beyond n_ids earlier: keep the hole markers right */
     m->piece_len[id] = (uint32_t)len;
     /* pool */
-    static const size_t chunk = 1 << 16;
     size_t need = m->pool_len + len + 1;
-    size_t cap = m->pool ? ((m->pool_len + chunk) & ~(chunk - 1)) : 0;
-    (void)cap;
-    char *pool = realloc(m->pool, need + (need >> 1) + chunk);
-    if (!pool) {
-        rerr(r, path, "out of memory");
-        return false;
+    if (need > m->pool_cap) {
+        size_t cap = m->pool_cap ? m->pool_cap : (size_t)1 << 16;
+        while (cap < need) cap *= 2;
+        char *pool = realloc(m->pool, cap);
+        if (!pool) {
+            rerr(r, path, "out of memory");
+            return false;
+        }
+        m->pool = pool;
+        m->pool_cap = cap;
     }
-    m->pool = pool;
     memcpy(m->pool + m->pool_len, piece, len);
     m->pool[m->pool_len + len] = '\0';
     m->piece_off[id] = m->pool_len;
