@@ -693,7 +693,8 @@ static void test_in_tree_plugins_load_cleanly(void **state) {
     static const struct {
         const char *folder;
         llmc_plugin_kind kind;
-    } kinds[] = {{"templates", LLMC_PLUGIN_TEMPLATE}, {"solvers", LLMC_PLUGIN_SOLVER}, {"emitters", LLMC_PLUGIN_EMITTER}};
+    } kinds[] = {{"templates", LLMC_PLUGIN_TEMPLATE}, {"solvers", LLMC_PLUGIN_SOLVER}, {"emitters", LLMC_PLUGIN_EMITTER},
+                 {"tokenizers", LLMC_PLUGIN_TOKENIZER}};
     for (size_t i = 0; i < llmc_registry_count(r); i++) {
         const llmc_plugin *p = llmc_registry_at(r, i);
         char stem[256];
