@@ -12,27 +12,8 @@
 #include "config.h"
 #include "design.h"
 #include "registry.h"
+#include "plugin_fixture.h"
 #include "testutil.h"
-
-static llmc_registry *reg;
-static llmc_config *cfg;
-
-static int setup(void **state) {
-    (void)state;
-    cfg = llmc_config_embedded_default(LLMC_BINARY_DIR);
-    reg = llmc_registry_create();
-    llmc_diags *d = llmc_diags_create();
-    llmc_registry_load(reg, cfg, d);
-    llmc_diags_free(d);
-    return 0;
-}
-
-static int teardown(void **state) {
-    (void)state;
-    llmc_registry_free(reg);
-    llmc_config_free(cfg);
-    return 0;
-}
 
 /* the report of a spec with complete dims */
 static llmc_design design_of(const char *text, const llmc_design_params *params) {

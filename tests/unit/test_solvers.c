@@ -14,39 +14,8 @@
 #include "config.h"
 #include "explain.h"
 #include "registry.h"
+#include "plugin_fixture.h"
 #include "testutil.h"
-
-static llmc_registry *reg;
-static llmc_config *cfg;
-
-static int setup(void **state) {
-    (void)state;
-    cfg = llmc_config_embedded_default(LLMC_BINARY_DIR);
-    reg = llmc_registry_create();
-    llmc_diags *d = llmc_diags_create();
-    llmc_registry_load(reg, cfg, d);
-    llmc_diags_free(d);
-    return 0;
-}
-
-static int teardown(void **state) {
-    (void)state;
-    llmc_registry_free(reg);
-    llmc_config_free(cfg);
-    return 0;
-}
-
-static const llmc_template_vtable *tmpl(const char *name) {
-    const llmc_plugin *p = llmc_registry_find(reg, LLMC_PLUGIN_TEMPLATE, name);
-    if (!p) fail_msg("template %s not loaded from %s/plugins", name, LLMC_BINARY_DIR);
-    return p->vtable;
-}
-
-static const llmc_solver_vtable *solver(const char *name) {
-    const llmc_plugin *p = llmc_registry_find(reg, LLMC_PLUGIN_SOLVER, name);
-    if (!p) fail_msg("solver %s not loaded", name);
-    return p->vtable;
-}
 
 typedef struct solved {
     int status;
