@@ -36,6 +36,8 @@ llmc_gc llmc_uc_gc8(uint32_t cp) {
     return (llmc_gc)llmc_uc_legacy_gc8_stage2[((uint32_t)llmc_uc_legacy_gc8_stage1[cp >> 7] << 7) | (cp & 127u)];
 }
 
+llmc_gc llmc_uc_gc_current(uint32_t cp) { return llmc_uc_gc(cp); }
+
 llmc_gc llmc_uc_gc9(uint32_t cp) {
     if (cp >= 0x110000u) return LLMC_GC_Cn;
     return (llmc_gc)llmc_uc_legacy_gc9_stage2[((uint32_t)llmc_uc_legacy_gc9_stage1[cp >> 7] << 7) | (cp & 127u)];

@@ -73,6 +73,8 @@ LLMC_API uint8_t llmc_uc_ccc(uint32_t cp);
  * is_other and non-spacing marks, BertPreTokenizer and Punctuation) and as 9.0 had it
  * (unicode-normalization-alignments' is_combining_mark: HF's StripAccents). */
 LLMC_API llmc_gc llmc_uc_gc8(uint32_t cp);
+/* llmc_uc_gc() for code outside libllmc (the PyTorch emitter writes the table into tokenizer.py) */
+LLMC_API llmc_gc llmc_uc_gc_current(uint32_t cp);
 LLMC_API llmc_gc llmc_uc_gc9(uint32_t cp);
 /* Rust's char::to_lowercase: up to 3 code points into out, returns the count (>= 1) */
 LLMC_API int llmc_uc_lower(uint32_t cp, uint32_t out[3]);

@@ -8,6 +8,7 @@
 
 #include "llmc/llmc.h"
 #include "pt_emit.h"
+#include "tok_unicode.h"
 #include "pt_text.h"
 
 /* Text safe inside a Python docstring, a comment and a TOML string: '"' becomes '\''. */
@@ -204,6 +205,32 @@ static int init_rules(pt_buf *b, const llmc_layout *layout, const llmc_ir *ir, l
     return 0;
 }
 
+/* ---- tokenizer.py: llmc's general categories as runs ---------------------------------------- */
+
+static const char *const gc_names[LLMC_GC_COUNT] = {
+    "Cn", "Lu", "Ll", "Lt", "Lm", "Lo", "Mn", "Mc", "Me", "Nd", "Nl", "No", "Pc", "Pd", "Ps",
+    "Pe", "Pi", "Pf", "Po", "Sm", "Sc", "Sk", "So", "Zs", "Zl", "Zp", "Cc", "Cf", "Cs", "Co"};
+
+/* "<hex start><category>" for each run of equal category, as Python string literals of about
+ * 100 characters a line (tokenizer.py parses them back; the same table on every Python) */
+static void category_runs(pt_buf *b, llmc_gc (*gc)(uint32_t)) {
+    char line[160];
+    size_t n = 0;
+    int prev = -1;
+    for (uint32_t cp = 0; cp < 0x110000u; cp++) {
+        int c = (int)gc(cp);
+        if (c == prev) continue;
+        prev = c;
+        n += (size_t)snprintf(line + n, sizeof line - n, "%x%s", (unsigned)cp, gc_names[c < LLMC_GC_COUNT ? c : 0]);
+        if (n >= 96) {
+            pt_printf(b, "    \"%s\"\n", line);
+            n = 0;
+        }
+    }
+    if (n) pt_printf(b, "    \"%s\"\n", line);
+    if (b->n && b->s[b->n - 1] == '\n') b->s[--b->n] = '\0';
+}
+
 /* ---- feature flags and texts --------------------------------------------------------------- */
 
 static void summary(pt_buf *b, const pt_model *m, uint64_t total) {
@@ -344,6 +371,13 @@ static int set_vars(pt_vars *v, const llmc_emit_ctx *ctx, const pt_model *m, con
         pt_var(v, "TRAIN_TASK", "Task: next-token prediction on windows of --seq-len bytes.");
         pt_var(v, "TRAIN_WINDOW", "args.seq_len");
     }
+    category_runs(&b, llmc_uc_gc_current);
+    pt_var_take(v, "UNICODE_RUNS_NOW", &b);
+    category_runs(&b, llmc_uc_gc8);
+    pt_var_take(v, "UNICODE_RUNS_V8", &b);
+    category_runs(&b, llmc_uc_gc9);
+    pt_var_take(v, "UNICODE_RUNS_V9", &b);
+
     set_flags(v, m);
     if (v->oom) {
         llmc_error(d, "emit", "pytorch: out of memory preparing the package");
@@ -387,6 +421,8 @@ int pt_write_package(const llmc_emit_ctx *ctx, const pt_model *m, const llmc_lay
         {"configuration.py.in", "configuration.py", "model configuration dataclass"},
         {NULL, "modeling.py", "model code (nn.Module per block)"},
         {"generation.py.in", "generation.py", "KV cache and sampling"},
+        {"tokenizer.py.in", "tokenizer.py", "tokenizer (standard library only; reads OUT/tokenizer/tokenizer.json)"},
+        {"generate.py.in", "generate.py", "text generation from the command line (python -m PACKAGE.generate OUT \"prompt\")"},
         {"safetensors_io.py.in", "safetensors_io.py", "safetensors reader and writer"},
         {"pyproject.toml.in", "pyproject.toml", "pip project"},
         {"README.md.in", "README.md", "package documentation"},
