@@ -18,6 +18,7 @@ installed Debian packages (tests/corpus/make_corpus.py):
 
 A mismatch is reported with the line, both id lists and the first differing position."""
 import json
+import math
 import os
 import subprocess
 import sys
@@ -293,8 +294,103 @@ def test_generate_text():
     print(f"  greedy: {prompt!r} -> {greedy!r}; sampled: {a!r}", flush=True)
 
 
+TRAIN_SPEC = """name: text-train
+template: decoder_only
+vocab_size: 512
+context_length: 128
+dims: {{num_layers: 2, hidden_size: 48, intermediate_size: 128, num_heads: 4, num_kv_heads: 4}}
+attention: mha
+norm: rmsnorm
+activation: swiglu
+positional_encoding: rope
+tie_word_embeddings: true
+precision: float32
+weights: {{seed: 3, std: 0.02}}
+tokenizer: {{type: bpe, vocab_size: 512, special_tokens: {{eos: "<|endoftext|>"}}}}
+dataset: {{paths: [{train}]}}
+"""
+
+
+def unigram_entropy(tokens):
+    """Entropy in nats of the token distribution: the loss of the best model that ignores context."""
+    import numpy as np
+    counts = np.bincount(np.asarray(tokens, dtype=np.int64)).astype(np.float64)
+    p = counts[counts > 0] / counts.sum()
+    return float(-(p * np.log(p)).sum())
+
+
+def eval_losses(stdout):
+    return [float(line.split("held-out loss ")[1].split()[0]) for line in stdout.splitlines()
+            if "held-out loss" in line]
+
+
+def test_train_on_text():
+    """train.py on a real corpus: a token file from `llmc tokenize --corpus` for training, held-out
+    text (.txt, tokenized by tokenizer.py and cached) for evaluation. The held-out loss falls well
+    below the unigram entropy of the corpus; the checkpoint resumes exactly."""
+    import numpy as np
+    spec = os.path.join(TMP, "train.yaml")
+    with open(spec, "w") as f:
+        f.write(TRAIN_SPEC.format(train=train_text()))
+    out = os.path.join(TMP, "out_train")
+    run([LLMC, "compile", spec, "-o", out, "--force", "--emit", "pytorch,safetensors"])
+    tokens = os.path.join(TMP, "train.bin")
+    run([LLMC, "tokenize", os.path.join(out, "tokenizer"), "--corpus", os.path.join(corpus(), "train.txt"),
+         "-o", tokens, "--threads", "2", "--separator", "<|endoftext|>"])
+    held = os.path.join(TMP, "heldout.txt")
+    with open(os.path.join(corpus(), "heldout.txt"), "rb") as f:
+        data = f.read(48_000)
+    with open(held, "wb") as f:
+        f.write(data[:data.rfind(b"\n") + 1])
+    train_ids = np.memmap(tokens, dtype=np.uint16, mode="r")
+    entropy = unigram_entropy(train_ids)
+    cache = os.path.join(TMP, "cache")
+    script = os.path.join(out, "pytorch", "train.py")
+    common = ["--data", tokens, "--eval-data", held, "--batch-size", "8", "--seq-len", "32", "--lr", "1e-2",
+              "--warmup", "20", "--cache-dir", cache, "--log-every", "50", "--eval-windows", "48"]
+    env = {"OMP_NUM_THREADS": "1"}
+    ckpt = os.path.join(TMP, "ckpt")
+    r = run([sys.executable, script] + common + ["--steps", "300", "--eval-every", "100", "--checkpoint-every", "100",
+                                                  "--out", ckpt], env=env)
+    log = r.stdout.decode()
+    losses = eval_losses(log)
+    assert len(losses) == 3, f"expected 3 evaluations (steps 100, 200, 300):\n{log}"
+    assert "tokenized " in log and os.listdir(cache), f"the held-out text was not tokenized into the cache:\n{log}"
+    final = losses[-1]
+    print(f"  unigram entropy of the corpus {entropy:.3f} nats; held-out loss {losses} "
+          f"(perplexity {math.exp(final):.1f}, {final / entropy:.2f} of the entropy)", flush=True)
+    assert final < 0.85 * entropy, f"held-out loss {final:.3f} is not well below the unigram entropy {entropy:.3f}"
+    assert losses[-1] < losses[0], f"held-out loss did not fall: {losses}"
+    assert os.path.isfile(os.path.join(ckpt, "checkpoint.pt")) and os.path.isfile(os.path.join(ckpt, "model.safetensors"))
+    # the cached tokens are what `llmc tokenize --corpus --separator EOS` gives for the same file
+    pkg = import_package(out)
+    cached = [f for f in os.listdir(cache) if f.endswith(".bin")]
+    assert len(cached) == 1, cached
+    ids = np.memmap(os.path.join(cache, cached[0]), dtype=np.uint16, mode="r").tolist()
+    held_bin = os.path.join(TMP, "heldout.bin")
+    run([LLMC, "tokenize", os.path.join(out, "tokenizer"), "--corpus", held, "-o", held_bin,
+         "--separator", "<|endoftext|>"])
+    want = np.memmap(held_bin, dtype=np.uint16, mode="r").tolist()
+    k = first_difference(ids, want)
+    assert ids == want, (f"train.py's cached held-out tokens ({len(ids)}) differ from llmc tokenize --corpus "
+                         f"({len(want)}) at {k}: {ids[k:k + 5]} vs {want[k:k + 5]}")
+    # a run split in two (--stop-at, --resume) ends with the weights of an uninterrupted one
+    short = ["--steps", "20", "--eval-every", "10"]
+    a, b = os.path.join(TMP, "run_a"), os.path.join(TMP, "run_b")
+    run([sys.executable, script] + common + short + ["--out", a], env=env)
+    run([sys.executable, script] + common + short + ["--stop-at", "9", "--out", b], env=env)
+    r = run([sys.executable, script] + common + short + ["--resume", b, "--out", b], env=env)
+    assert "resumed from" in r.stdout.decode() and "at step 9" in r.stdout.decode(), r.stdout.decode()
+    wa = pkg.load_file(os.path.join(a, "model.safetensors"))
+    wb = pkg.load_file(os.path.join(b, "model.safetensors"))
+    assert wa.keys() == wb.keys() and all(bool((wa[k] == wb[k]).all()) for k in wa), \
+        "stop at 9 + resume to 20 differs from 20 steps at once"
+    r = run([sys.executable, script] + common + short + ["--resume", os.path.join(TMP, "none")], ok=False, env=env)
+    assert r.returncode == 2 and b"--resume: no checkpoint" in r.stderr, r.stderr
+
+
 def main():
-    return run_tests([test_tokenizer_py_matches_llmc, test_generate_text], TMP)
+    return run_tests([test_tokenizer_py_matches_llmc, test_generate_text, test_train_on_text], TMP)
 
 
 if __name__ == "__main__":
