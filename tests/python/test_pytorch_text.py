@@ -359,7 +359,7 @@ def test_train_on_text():
     final = losses[-1]
     print(f"  unigram entropy of the corpus {entropy:.3f} nats; held-out loss {losses} "
           f"(perplexity {math.exp(final):.1f}, {final / entropy:.2f} of the entropy)", flush=True)
-    assert final < 0.85 * entropy, f"held-out loss {final:.3f} is not well below the unigram entropy {entropy:.3f}"
+    assert final < 0.8 * entropy, f"held-out loss {final:.3f} is not well below the unigram entropy {entropy:.3f}"
     assert losses[-1] < losses[0], f"held-out loss did not fall: {losses}"
     assert os.path.isfile(os.path.join(ckpt, "checkpoint.pt")) and os.path.isfile(os.path.join(ckpt, "model.safetensors"))
     # the cached tokens are what `llmc tokenize --corpus --separator EOS` gives for the same file
@@ -375,16 +375,16 @@ def test_train_on_text():
     assert ids == want, (f"train.py's cached held-out tokens ({len(ids)}) differ from llmc tokenize --corpus "
                          f"({len(want)}) at {k}: {ids[k:k + 5]} vs {want[k:k + 5]}")
     # a run split in two (--stop-at, --resume) ends with the weights of an uninterrupted one
-    short = ["--steps", "20", "--eval-every", "10"]
+    short = ["--steps", "12", "--eval-every", "6"]
     a, b = os.path.join(TMP, "run_a"), os.path.join(TMP, "run_b")
     run([sys.executable, script] + common + short + ["--out", a], env=env)
-    run([sys.executable, script] + common + short + ["--stop-at", "9", "--out", b], env=env)
+    run([sys.executable, script] + common + short + ["--stop-at", "5", "--out", b], env=env)
     r = run([sys.executable, script] + common + short + ["--resume", b, "--out", b], env=env)
-    assert "resumed from" in r.stdout.decode() and "at step 9" in r.stdout.decode(), r.stdout.decode()
+    assert "resumed from" in r.stdout.decode() and "at step 5" in r.stdout.decode(), r.stdout.decode()
     wa = pkg.load_file(os.path.join(a, "model.safetensors"))
     wb = pkg.load_file(os.path.join(b, "model.safetensors"))
     assert wa.keys() == wb.keys() and all(bool((wa[k] == wb[k]).all()) for k in wa), \
-        "stop at 9 + resume to 20 differs from 20 steps at once"
+        "stop at 5 + resume to 12 differs from 12 steps at once"
     r = run([sys.executable, script] + common + short + ["--resume", os.path.join(TMP, "none")], ok=False, env=env)
     assert r.returncode == 2 and b"--resume: no checkpoint" in r.stderr, r.stderr
 
