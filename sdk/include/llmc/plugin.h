@@ -94,6 +94,11 @@ typedef struct llmc_emit_ctx {
     struct llmc_outputs *outputs;       /* use llmc_out_register() */
     int threads;                        /* worker threads the emitter may use (>= 1) */
     bool progress;                      /* show a progress bar (stderr is a TTY) */
+    /* Appended within ABI 1 (read with LLMC_HAS_MEMBER): the model's special tokens, computed
+     * once by core from its tokenizer and family -- write these ids, never re-derive them (never
+     * NULL when present) -- and the model's tokenizer (NULL when the spec has none). */
+    const llmc_special_tokens *special_tokens;
+    const llmc_tokenizer *tokenizer;
 } llmc_emit_ctx;
 
 typedef struct llmc_emitter_vtable {
