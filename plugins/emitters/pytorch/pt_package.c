@@ -100,8 +100,17 @@ static void config_fields(pt_buf *b, const pt_model *m) {
     if (m->encdec) {
         f_float(b, "decoder_output_scale", m->has_output_scale, m->output_scale,
                 "decoder output scaled before the head (T5 with a tied head)");
-        f_int(b, "decoder_start_token_id", true, 0, "first decoder token");
+        f_int(b, "decoder_start_token_id", true, m->tokens.decoder_start >= 0 ? m->tokens.decoder_start : 0,
+              "first decoder token");
     }
+    const llmc_special_tokens *t = &m->tokens;
+    comment_line(b, "special tokens: the model's tokenizer (OUT/tokenizer/), one set for every artifact");
+    f_int(b, "bos_token_id", t->bos >= 0, t->bos, NULL);
+    f_int(b, "eos_token_id", t->eos >= 0, t->eos, "generation stops here");
+    f_int(b, "pad_token_id", t->pad >= 0, t->pad, NULL);
+    f_int(b, "unk_token_id", t->unk >= 0, t->unk, NULL);
+    f_bool(b, "add_bos_token", t->add_bos, "a prompt's encoding starts with bos");
+    f_bool(b, "add_eos_token", t->add_eos, "a prompt's encoding ends with eos");
     comment_line(b, "weights and training");
     f_str(b, "precision", llmc_precision_name(s->precision), "dtype of the emitted weights");
     f_str(b, "init", llmc_init_scheme_name(s->weights.init), NULL);
