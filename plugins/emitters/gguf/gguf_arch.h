@@ -61,7 +61,7 @@ int gguf_arch_metadata(const llmc_spec *s, const llmc_dims *dims, const gguf_pla
 
 /* tokenizer.ggml.*: "no_vocab" without a tokenizer, else the model's tokenizer in the llama.cpp
  * tokenizer model that runs it (gguf_vocab.c; docs/gguf.md "Vocabulary"). */
-int gguf_vocab_metadata(const llmc_emit_ctx *ctx, gguf_arch a, const llmc_special_tokens *tokens, gguf_meta *m,
+int gguf_vocab_metadata(const llmc_emit_ctx *ctx, const llmc_special_tokens *tokens, gguf_meta *m,
                         llmc_diags *d);
 
 #endif

@@ -169,7 +169,7 @@ int gguf_build(const llmc_emit_ctx *ctx, gguf_plan *plan, gguf_meta *m, llmc_dia
     int rc = general_metadata(ctx, plan, m, d);
     const llmc_special_tokens tokens = llmc_emit_special_tokens(ctx);
     if (!rc) rc = gguf_arch_metadata(ctx->spec, ctx->dims, plan, &tokens, m, d);
-    if (!rc) rc = gguf_vocab_metadata(ctx, a, &tokens, m, d);
+    if (!rc) rc = gguf_vocab_metadata(ctx, &tokens, m, d);
     for (size_t i = 0; !rc && i < plan->n; i++)
         rc = gguf_add_tensor(m, plan->t[i].name, plan->t[i].type, plan->t[i].n_dims, plan->t[i].ne, d);
     if (rc) {

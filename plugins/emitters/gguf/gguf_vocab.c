@@ -6,12 +6,17 @@
  *       regex -> "gpt-2", the Llama 3 regex -> "llama-bpe"; without merges (the byte vocabulary)
  *       every split gives one token per byte and "qwen2" is used, whose detokenizer keeps spaces
  *       before punctuation as they were.
- *   SentencePiece-style BPE (metaspace, char) and decoder-only Unigram  "llama": scores (Unigram:
- *       the log probabilities; BPE: minus the rank of the merge that builds the piece, so that
- *       llama.cpp's highest-score-first bigram merging replays the merges in order), byte-fallback
- *       pieces <0xNN> typed BYTE.
- *   encoder-decoder Unigram  "t5": llama.cpp's UGM (Viterbi) tokenizer, with the normalizer's
- *       precompiled_charsmap when the tokenizer has one.
+ *   SentencePiece-style BPE (metaspace, char)  "llama": scores (minus the rank of the merge that
+ *       builds the piece, so that llama.cpp's highest-score-first bigram merging replays the merges
+ *       in order), byte-fallback pieces <0xNN> typed BYTE. llama.cpp escapes every space of the
+ *       text as U+2581, so a tokenizer without the metaspace pipeline (char) has its spaces spelled
+ *       U+2581 in the GGUF pieces.
+ *   Unigram  "t5": llama.cpp's UGM tokenizer, the one that runs Unigram's Viterbi search (for
+ *       decoder-only models too; its "llama" tokenizer merges bigrams by score, which a Unigram
+ *       vocabulary does not follow), scores = the log probabilities, with the normalizer's
+ *       precompiled_charsmap when the tokenizer has one. llama.cpp's UGM has no byte fallback:
+ *       a character outside the vocabulary becomes <unk> where llmc and HF give <0xNN> bytes
+ *       (measured in docs/gguf.md).
  *   WordPiece  "bert": llama.cpp's spelling (a word-initial piece w as "\u2581w", a continuation
  *       "##x" as "x").
  * Token types: special added tokens CONTROL, other added tokens USER_DEFINED, the unk piece
@@ -155,8 +160,22 @@ static bool is_byte_piece(const char *p, size_t n) {
 
 /* ---- building the tables ----------------------------------------------------------------------------- */
 
+/* p with every ' ' spelled U+2581 (malloc'd) */
+static char *escape_spaces(const char *p, size_t len) {
+    size_t n = 0;
+    for (size_t i = 0; i < len; i++) n += p[i] == ' ' ? 3 : 1;
+    char *o = malloc(n + 1), *w = o;
+    if (!o) return NULL;
+    for (size_t i = 0; i < len; i++) {
+        if (p[i] == ' ') memcpy(w, "\xe2\x96\x81", 3), w += 3;
+        else *w++ = p[i];
+    }
+    *w = '\0';
+    return o;
+}
+
 static int fill_tokens(const llmc_tokenizer *t, const json_t *doc, gguf_vocab_kind kind, bool byte_fallback,
-                       int64_t unk, vocab *v, llmc_diags *d) {
+                       bool spaces_escaped, int64_t unk, vocab *v, llmc_diags *d) {
     const json_t *added = json_object_get(doc, "added_tokens");
     for (uint64_t id = 0; id < v->n; id++) {
         size_t len = 0;
@@ -185,6 +204,8 @@ static int fill_tokens(const llmc_tokenizer *t, const json_t *doc, gguf_vocab_ki
                     v->tokens[id][len + 3] = '\0';
                 }
             }
+        } else if (spaces_escaped && v->types[id] == TT_NORMAL) {
+            v->tokens[id] = escape_spaces(p, len);
         } else {
             v->tokens[id] = dup_n(p, len);
         }
@@ -281,7 +302,7 @@ static int fill_unigram_scores(const json_t *model, vocab *v, llmc_diags *d) {
     return 0;
 }
 
-int gguf_vocab_metadata(const llmc_emit_ctx *ctx, gguf_arch a, const llmc_special_tokens *tokens, gguf_meta *m,
+int gguf_vocab_metadata(const llmc_emit_ctx *ctx, const llmc_special_tokens *tokens, gguf_meta *m,
                         llmc_diags *d) {
     const llmc_spec *s = ctx->spec;
     const llmc_tokenizer *t = llmc_emit_tokenizer(ctx);
@@ -327,9 +348,10 @@ int gguf_vocab_metadata(const llmc_emit_ctx *ctx, gguf_arch a, const llmc_specia
         kind = GV_LLAMA;
         model_name = "llama";
     } else if (mt && !strcmp(mt, "Unigram")) {
-        const bool encdec = a == GA_T5;
-        kind = encdec ? GV_T5 : GV_LLAMA;
-        model_name = encdec ? "t5" : "llama";
+        /* llama.cpp's UGM runs Unigram's Viterbi search; its "llama" (SPM) tokenizer merges
+         * bigrams by score instead and disagrees on many more lines (docs/gguf.md) */
+        kind = GV_T5;
+        model_name = "t5";
     } else if (mt && !strcmp(mt, "WordPiece")) {
         kind = GV_BERT;
         model_name = "bert";
@@ -346,7 +368,9 @@ int gguf_vocab_metadata(const llmc_emit_ctx *ctx, gguf_arch a, const llmc_specia
         llmc_error(d, "gguf", "out of memory building the vocabulary");
         goto out;
     }
-    if (fill_tokens(t, doc, kind, byte_fallback, tokens->unk, &v, d)) goto out;
+    /* llama.cpp's SPM escapes the text's spaces; a pipeline that does not (char) gets its pieces' spaces escaped */
+    const bool metaspace = adds_space_prefix(doc);
+    if (fill_tokens(t, doc, kind, byte_fallback, kind == GV_LLAMA && !metaspace, tokens->unk, &v, d)) goto out;
     if (mt && !strcmp(mt, "Unigram")) {
         if (fill_unigram_scores(model, &v, d)) goto out;
     } else if (kind == GV_GPT2 || kind == GV_LLAMA) {
@@ -361,7 +385,7 @@ int gguf_vocab_metadata(const llmc_emit_ctx *ctx, gguf_arch a, const llmc_specia
     rc |= gguf_kv_arr_i32(m, "tokenizer.ggml.token_type", v.types, V, d);
     if (kind == GV_GPT2) rc |= gguf_kv_arr_str(m, "tokenizer.ggml.merges", v.n_merges, merge_at, &v, d);
     if (kind == GV_LLAMA || kind == GV_T5) {
-        rc |= gguf_kv_bool(m, "tokenizer.ggml.add_space_prefix", adds_space_prefix(doc), d);
+        rc |= gguf_kv_bool(m, "tokenizer.ggml.add_space_prefix", metaspace, d);
         rc |= gguf_kv_bool(m, "tokenizer.ggml.remove_extra_whitespaces", false, d);
     }
     if (kind == GV_T5) {
