@@ -17,7 +17,8 @@ and combining, Cyrillic, CJK, Hangul, emoji, ZWJ sequences, runs of spaces / tab
     TorchScript's extra/special_tokens.json and the cpu runtime's model_config.h.
   * test_gguf_tokenize: llama.cpp (tests/oracle/llama_logits tokenize-lines: llama_tokenize, then
     llama_token_to_piece) on the emitted GGUF against `llmc tokenize` / `llmc detokenize` on the
-    held-out and tricky lines, for every tokenizer type. Byte-level BPE, metaspace BPE, char and the
+    held-out and tricky lines, for every tokenizer type; `llmc tokenize` equals the HF library
+    (npm tokenizers, tests/oracle/hf_tokenizers.js) on every line, so a difference is llama.cpp's. Byte-level BPE, metaspace BPE, char and the
     byte vocabulary must agree on every line; for Unigram (llama.cpp's UGM has no byte fallback) and
     WordPiece (llama.cpp's own BERT pre-processing) the lines that differ are counted, each one must
     have the documented cause, and the numbers are printed (docs/gguf.md records them).
@@ -39,6 +40,7 @@ SRC = os.environ.get("LLMC_SOURCE_DIR", os.path.join(os.path.dirname(os.path.abs
 BUILD = os.environ.get("LLMC_BINARY_DIR", os.getcwd())
 PLUGINS = os.path.join(BUILD, "plugins")
 ORACLE = os.environ.get("LLMC_LLAMA_LOGITS", "")
+HF_JS = os.path.join(SRC, "tests", "oracle", "hf_tokenizers.js")
 GGUF_PY = os.environ.get("LLMC_GGUF_PY", "")
 TMP = tempfile.mkdtemp(prefix="llmc-text-vocab-")
 CORPUS = os.path.join(TMP, "corpus")
@@ -308,6 +310,16 @@ def llmc_decode(out, id_lines):
     return [json.loads(line) for line in r.stdout.decode().splitlines()]
 
 
+def hf_lines(out, path):
+    """the HF tokenizers library (npm tokenizers) on OUT/tokenizer/tokenizer.json, no specials added"""
+    r = run(["node", HF_JS, "encode", os.path.join(out, "tokenizer", "tokenizer.json"), path])
+    assert r.returncode == 0, r.stderr.decode()
+    lines = r.stdout.split(b"\n")
+    if lines and lines[-1] == b"":
+        lines.pop()
+    return [[int(x) for x in ln.split(b",")] if ln.strip() else [] for ln in lines]
+
+
 def llama_lines(gguf_path, path):
     r = run([ORACLE, "tokenize-lines", gguf_path, path])
     assert r.returncode == 0, r.stderr.decode()
@@ -373,6 +385,10 @@ def test_gguf_tokenize():
                 if lines[-1] == b"":
                     lines.pop()
                 ours = llmc_lines(out, path)
+                hf = hf_lines(out, path)
+                same_hf = sum(1 for i in range(len(lines)) if ours[i] == hf[i])
+                check(same_hf == len(lines), f"{tok}: llmc tokenize == the HF library on {same_hf}/{len(lines)} lines "
+                                             f"of {os.path.basename(path)}")
                 theirs = llama_lines(gg, path)
                 assert len(theirs) == len(lines), f"{tok}: llama.cpp gave {len(theirs)} lines for {len(lines)}"
                 decoded = llmc_decode(out, ours[:len(lines)])
