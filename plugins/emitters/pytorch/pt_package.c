@@ -334,12 +334,17 @@ static int set_vars(pt_vars *v, const llmc_emit_ctx *ctx, const pt_model *m, con
 
     if (m->encdec) {
         pt_var(v, "FORWARD_SHAPE", "model(input_ids, decoder_input_ids) -> [batch, target_seq, vocab]");
-        pt_var(v, "USAGE",
-               "src = torch.tensor([[1, 2, 3]])\n"
-               "tgt = torch.tensor([[0, 5]])                  # starts with decoder_start_token_id (0)\n"
-               "logits = model(src, tgt)                      # [1, 2, vocab_size]\n"
-               "loss, logits = model(src, labels=tgt)         # cross-entropy of predicting tgt\n"
-               "out = model.generate(src, max_new_tokens=20)  # greedy, encoder once, decoder KV cache");
+        long long start = m->tokens.decoder_start >= 0 ? (long long)m->tokens.decoder_start : 0;
+        char usage[640], tgt[64];
+        snprintf(tgt, sizeof tgt, "tgt = torch.tensor([[%lld, 5]])", start);
+        snprintf(usage, sizeof usage,
+                 "src = torch.tensor([[1, 2, 3]])\n"
+                 "%-46s# starts with decoder_start_token_id (%lld)\n"
+                 "logits = model(src, tgt)                      # [1, 2, vocab_size]\n"
+                 "loss, logits = model(src, labels=tgt)         # cross-entropy of predicting tgt\n"
+                 "out = model.generate(src, max_new_tokens=20)  # greedy, encoder once, decoder KV cache",
+                 tgt, start);
+        pt_var(v, "USAGE", usage);
         pt_var(v, "TRAIN_TASK", "Encoder-decoder task: the first half of each window is the encoder input, the\n"
                                 "decoder learns to continue with the second half.");
         pt_var(v, "TRAIN_WINDOW", "2 * args.seq_len");
