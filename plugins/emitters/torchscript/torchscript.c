@@ -7,6 +7,7 @@
  *   archive/code/__torch__.py   the root class (CausalLM or Seq2SeqLM), TorchScript source
  *   archive/code/__torch__/llmc.py   every other class and the helper functions
  *   archive/constants.pkl       the code's tensor constants: none, an empty tuple
+ *   archive/extra/special_tokens.json  the model's special tokens (torch.jit.load _extra_files)
  *   archive/version             the file-format version torch 1.13 would write for this code
  * The debug_pkl files (source ranges for error messages) are optional and not written.
  *
