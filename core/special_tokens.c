@@ -108,21 +108,18 @@ llmc_tokenizer *llmc_byte_vocab_tokenizer(int64_t vocab_size, llmc_diags *d) {
                                    "unk_token", "continuing_subword_prefix", "end_of_word_suffix", "fuse_unk", 0,
                                    "byte_fallback", 0, "ignore_merges", 0, "vocab", vocab, "merges")
                        : NULL;
-    ok = pre && dec && model &&
-         json_object_set_new(doc, "version", json_string("1.0")) == 0 &&
-         json_object_set_new(doc, "truncation", json_null()) == 0 &&
-         json_object_set_new(doc, "padding", json_null()) == 0 &&
-         json_object_set(doc, "added_tokens", added) == 0 &&
-         json_object_set_new(doc, "normalizer", json_null()) == 0 &&
-         json_object_set_new(doc, "pre_tokenizer", pre) == 0 &&
-         json_object_set_new(doc, "post_processor", json_null()) == 0 &&
-         json_object_set_new(doc, "decoder", dec) == 0 &&
-         json_object_set_new(doc, "model", model) == 0;
-    if (!ok) {
-        json_decref(pre);
-        json_decref(dec);
-        json_decref(model);
-    }
+    /* json_object_set_new takes its value even when it fails (and refuses NULL): no short cut, no leak */
+    int bad = !ok;
+    bad |= json_object_set_new(doc, "version", json_string("1.0"));
+    bad |= json_object_set_new(doc, "truncation", json_null());
+    bad |= json_object_set_new(doc, "padding", json_null());
+    bad |= json_object_set(doc, "added_tokens", added);
+    bad |= json_object_set_new(doc, "normalizer", json_null());
+    bad |= json_object_set_new(doc, "pre_tokenizer", pre);
+    bad |= json_object_set_new(doc, "post_processor", json_null());
+    bad |= json_object_set_new(doc, "decoder", dec);
+    bad |= json_object_set_new(doc, "model", model);
+    ok = !bad;
     json_decref(vocab);
     json_decref(added);
     char *text = ok ? json_dumps(doc, JSON_COMPACT | JSON_PRESERVE_ORDER) : NULL;

@@ -209,14 +209,14 @@ static void test_tokenizer_and_dataset_keys(void **state) {
     (void)state;
     llmc_spec *s = expect_ok("t.yaml",
                              "vocab_size: 1000\ntarget_params: compute_optimal\n"
-                             "tokenizer:\n  type: unigram\n  vocab_size: 900\n  pre_tokenizer: metaspace\n"
+                             "tokenizer:\n  type: unigram\n  vocab_size: 1000\n  pre_tokenizer: metaspace\n"
                              "  special_tokens: {unk: \"<unk>\", eos: \"</s>\"}\n  byte_fallback: false\n"
                              "dataset:\n  name: man pages\n  paths: [a.txt, b.jsonl.gz]\n  text_field: body\n"
                              "  split: train\n",
                              "");
     assert_string_equal(s->tok.type, "unigram");
     assert_int_equal(s->tokenizer, LLMC_TOKENIZER_NONE); /* the artifacts' byte vocabulary is not involved */
-    assert_int_equal(s->tok.vocab_size, 900);
+    assert_int_equal(s->tok.vocab_size, 1000);
     assert_string_equal(s->tok.pre_tokenizer, "metaspace");
     assert_int_equal(s->tok.n_special, 2);
     assert_string_equal(s->tok.special_names[1], "eos");
