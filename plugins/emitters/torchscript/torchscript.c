@@ -2,12 +2,12 @@
  * (torch 1.13 and its C++ API, libtorch), with no Python and no torch involved here.
  *
  * Archive layout, as torch 1.13's torch.jit.save writes it (docs/torchscript.md):
+ *   archive/extra/special_tokens.json  the model's special tokens (torch.jit.load _extra_files)
  *   archive/data/<key>          one entry per parameter, raw little-endian data, 64-byte aligned
  *   archive/data.pkl            the module tree: pickle protocol 2 (ts_pickle.h)
  *   archive/code/__torch__.py   the root class (CausalLM or Seq2SeqLM), TorchScript source
  *   archive/code/__torch__/llmc.py   every other class and the helper functions
  *   archive/constants.pkl       the code's tensor constants: none, an empty tuple
- *   archive/extra/special_tokens.json  the model's special tokens (torch.jit.load _extra_files)
  *   archive/version             the file-format version torch 1.13 would write for this code
  * The debug_pkl files (source ranges for error messages) are optional and not written.
  *
@@ -233,7 +233,10 @@ static int write_archive(const llmc_emit_ctx *ctx, const ts_facts *f, const llmc
     uint64_t total = 0;
     for (size_t k = 0; k < p->n; k++) total += llmc_view_numel(&l->views[p->order[k]]) * llmc_dtype_size(f->dt);
     llmc_progress *prog = ctx->progress ? llmc_progress_create("torchscript", total) : NULL;
-    /* torch 1.13's order: tensor data (written while pickling), data.pkl, code, constants, version */
+    /* torch 1.13's order: extra files, tensor data (written while pickling), data.pkl, code, constants, version */
+    char tokens[512];
+    special_tokens_json(ctx, tokens, sizeof tokens);
+    if (!rc) rc = ts_zip_add(z, TS_PREFIX "extra/special_tokens.json", tokens, strlen(tokens), d);
     for (size_t k = 0; rc == 0 && k < p->n; k++)
         rc = write_tensor(z, fp, ctx, &l->views[p->order[k]], k, f->dt, prog, d);
     llmc_progress_free(prog);
@@ -245,9 +248,6 @@ static int write_archive(const llmc_emit_ctx *ctx, const ts_facts *f, const llmc
     if (!rc) rc = ts_zip_add(z, TS_PREFIX TS_NS_FILE, ns_src->p, ns_src->n, d);
     if (!rc) rc = ts_zip_add(z, TS_PREFIX "constants.pkl", constants, sizeof constants, d);
     if (!rc) rc = ts_zip_add(z, TS_PREFIX "version", vtext, strlen(vtext), d);
-    char tokens[512];
-    special_tokens_json(ctx, tokens, sizeof tokens);
-    if (!rc) rc = ts_zip_add(z, TS_PREFIX "extra/special_tokens.json", tokens, strlen(tokens), d);
     if (!rc) rc = ts_zip_finish(z, d);
     ts_zip_free(z);
     if (llmc_out_close(fp, TS_REL, d) != 0) rc = -1;
