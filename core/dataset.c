@@ -192,21 +192,6 @@ static int cache_key(const llmc_spec *spec, const llmc_plugin *pl, uint32_t voca
     return 0;
 }
 
-/* tokenizer.normalization as a tokenizer.json normalizer (HF's names) */
-static const char *normalizer_json(const char *name) {
-    static const char *const map[][2] = {
-        {"nfc", "{\"type\":\"NFC\"}"},
-        {"nfd", "{\"type\":\"NFD\"}"},
-        {"nfkc", "{\"type\":\"NFKC\"}"},
-        {"nfkd", "{\"type\":\"NFKD\"}"},
-        {"lowercase", "{\"type\":\"Lowercase\"}"},
-        {"nfkc_lowercase", "{\"type\":\"Sequence\",\"normalizers\":[{\"type\":\"NFKC\"},{\"type\":\"Lowercase\"}]}"},
-    };
-    for (size_t i = 0; name && i < sizeof map / sizeof *map; i++)
-        if (!strcmp(name, map[i][0])) return map[i][1];
-    return NULL;
-}
-
 /* Train into a private directory next to the entry and rename it into place. */
 static int train_entry(const llmc_plugin *pl, const llmc_spec *spec, const llmc_dataset_params *p, uint32_t vocab,
                        const char *root, const char *entry, llmc_diags *d) {
@@ -225,7 +210,7 @@ static int train_entry(const llmc_plugin *pl, const llmc_spec *spec, const llmc_
     tp.pre_tokenizer = spec->tok.pre_tokenizer;
     tp.threads = p->threads;
     tp.progress = p->progress;
-    tp.normalizer = normalizer_json(spec->tok.normalization);
+    tp.normalizer = llmc_tok_normalization_json(spec->tok.normalization);
     llmc_tok_special *sp = calloc(spec->tok.n_special + 1, sizeof *sp);
     const char *options[1];
     if (!sp) {

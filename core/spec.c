@@ -614,15 +614,16 @@ static void read_tokenizer(ctx *c, const llmc_doc_node *root) {
     int nk;
     if (read_enum(c, ne, "tokenizer.normalization", normalization_name, 0, (int)COUNT_OF(normalization_names), &nk) ==
             V_OK && nk > 0) {
-        /* sentencepiece normalizes with a compiled character map, which llmc does not build: a
-         * tokenizer.model could not say what tokenizer.json does */
+        /* sentencepiece normalizes with a precompiled character map, which llmc builds for NFKC
+         * only: a tokenizer.model could not say what tokenizer.json does with the others */
         bool spm = (t->type && !strcmp(t->type, "unigram")) ||
                    (t->pre_tokenizer && !strcmp(t->pre_tokenizer, "metaspace"));
-        if (spm)
+        if (spm && strcmp(normalization_names[nk], "nfkc") != 0)
             err_at(c, node_loc(c, ne->value), "tokenizer.normalization",
                    "%s cannot be written into the tokenizer.model that unigram and metaspace BPE ship "
-                   "(sentencepiece normalizes with a compiled character map); expected none with them, or another "
-                   "type or pre_tokenizer (gpt2, llama3, whitespace, bert, char)", normalization_names[nk]);
+                   "(sentencepiece normalizes with a precompiled character map, which llmc builds for NFKC); "
+                   "expected none or nfkc with them, or another type or pre_tokenizer (gpt2, llama3, whitespace, "
+                   "bert, char)", normalization_names[nk]);
         else if (!(t->normalization = llmc_strdup(normalization_names[nk])))
             err_at(c, key_loc(c, ne), "tokenizer.normalization", "out of memory");
     }

@@ -45,6 +45,10 @@ LLMC_API bool llmc_charsmap_first(const llmc_charsmap *cm, const char *chunk, si
 /* The same from the base64 text of a tokenizer.json "Precompiled" normalizer. */
 LLMC_API llmc_charsmap *llmc_charsmap_from_base64(const char *b64, size_t len, const char *name, const char *key,
                                                   llmc_diags *d);
+/* SentencePiece's "nfkc" rules derived from llmc's Unicode tables (core/tok_charsmap_build.c), as
+ * a precompiled charsmap blob: malloc'd into *blob / *len. False only on out of memory. */
+LLMC_API bool llmc_charsmap_build_nfkc(unsigned char **blob, size_t *len);
+
 /* Standard base64 (RFC 4648, '=' padding). encode: malloc'd NUL-terminated text; decode: malloc'd
  * bytes in *out_len, NULL when the text is not base64. */
 LLMC_API char *llmc_base64_encode(const void *data, size_t n);

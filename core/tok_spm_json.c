@@ -329,6 +329,14 @@ static bool uses_meta(const json_t *node) {
     return prepends_meta(node);
 }
 
+/* does the normalizer start with NFKC (what --normalization nfkc puts first)? */
+static bool starts_with_nfkc(const json_t *node) {
+    const char *type = json_string_value(json_object_get(node, "type"));
+    if (!type) return false;
+    if (strcmp(type, "Sequence") == 0) return starts_with_nfkc(json_array_get(json_object_get(node, "normalizers"), 0));
+    return strcmp(type, "NFKC") == 0;
+}
+
 /* the Precompiled normalizer's charsmap (base64), if any */
 static const char *find_charsmap(const json_t *node) {
     if (!json_is_object(node)) return NULL;
@@ -542,7 +550,18 @@ int llmc_tok_spm_write(const json_t *tj, const char *path, llmc_diags *d) {
         if (!ok) goto oom;
         ns->has |= LLMC_SPM_NS_PRECOMPILED_CHARSMAP;
     }
-    const char *rule = b64 ? "user_defined" : "identity";
+    bool nfkc = !b64 && starts_with_nfkc(normalizer);
+    if (nfkc) {
+        /* sentencepiece's own NFKC rules, derived from the same Unicode tables as llmc's NFKC */
+        unsigned char *blob;
+        size_t blen;
+        if (!llmc_charsmap_build_nfkc(&blob, &blen)) goto oom;
+        bool ok = llmc_spm_str_set(&ns->precompiled_charsmap, (const char *)blob, blen);
+        free(blob);
+        if (!ok) goto oom;
+        ns->has |= LLMC_SPM_NS_PRECOMPILED_CHARSMAP;
+    }
+    const char *rule = b64 ? "user_defined" : nfkc ? "nfkc" : "identity";
     if (!llmc_spm_str_set(&ns->name, rule, strlen(rule))) goto oom;
     ns->add_dummy_prefix = prepends_meta(normalizer) || prepends_meta(pre);
     ns->remove_extra_whitespaces = collapses_spaces(normalizer);

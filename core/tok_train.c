@@ -28,6 +28,32 @@ const char *llmc_tok_train_option(const llmc_tok_train_params *p, const char *ke
     return r;
 }
 
+static const char *const normalizations[][2] = {
+    {"none", NULL},
+    {"nfc", "{\"type\":\"NFC\"}"},
+    {"nfd", "{\"type\":\"NFD\"}"},
+    {"nfkc", "{\"type\":\"NFKC\"}"},
+    {"nfkd", "{\"type\":\"NFKD\"}"},
+    {"lowercase", "{\"type\":\"Lowercase\"}"},
+    {"nfkc_lowercase", "{\"type\":\"Sequence\",\"normalizers\":[{\"type\":\"NFKC\"},{\"type\":\"Lowercase\"}]}"},
+};
+
+bool llmc_tok_normalization_known(const char *name) {
+    for (size_t i = 0; name && i < sizeof normalizations / sizeof *normalizations; i++)
+        if (!strcmp(name, normalizations[i][0])) return true;
+    return false;
+}
+
+const char *llmc_tok_normalization_json(const char *name) {
+    for (size_t i = 0; name && i < sizeof normalizations / sizeof *normalizations; i++)
+        if (!strcmp(name, normalizations[i][0])) return normalizations[i][1];
+    return NULL;
+}
+
+bool llmc_tok_normalization_spm_ok(const char *name) {
+    return !name || !strcmp(name, "none") || !strcmp(name, "nfkc");
+}
+
 static llmc_tokenizer *tokenizer_of(json_t *doc, const char *name, llmc_diags *d) {
     tok_core *c = tok_core_from_json(doc, name, d);
     if (!c) return NULL;
