@@ -8,6 +8,7 @@
  *      replaced by any character with that one-character NFKD), mapping to the NFC form;
  *   3. a longer rule is dropped when the shorter rules, applied longest match first, already
  *      give its result.
+ * nmt_nfkc adds its whitespace and control-character rules (tok_charsmap.h) before step 3.
  * Applied by sentencepiece's longest-prefix matcher this is NFKC for text in which combining
  * marks are in canonical order and decomposed sequences are single characters' decompositions
  * (what text normally holds); it is how sentencepiece itself approximates NFKC.
@@ -54,7 +55,7 @@ static bool pool_put(rule_map *m, const uint32_t *s, size_t n, uint32_t *at) {
         m->pool = p;
         m->pool_cap = nc;
     }
-    memcpy(m->pool + m->pool_n, s, n * sizeof *s);
+    if (n) memcpy(m->pool + m->pool_n, s, n * sizeof *s);
     *at = (uint32_t)m->pool_n;
     m->pool_n += n;
     return true;
@@ -246,7 +247,7 @@ oom:
     return false;
 }
 
-static bool build_nfkc_rules(rule_map *out) {
+static bool build_nfkc_rules(rule_map *out, bool nmt) {
     rule_map all = {0};
     nf_work w = {0}, w2 = {0};
     norm_orig *pairs = NULL;
@@ -292,6 +293,16 @@ static bool build_nfkc_rules(rule_map *out) {
         if (c < 0) goto done;
         if (seq_eq(w2.buf, (size_t)c, nfkd, k)) continue;
         if (!expand_spellings(&all, pairs, n_pairs, nfkd, k, w2.buf, (size_t)c)) goto done;
+    }
+    if (nmt) {
+        /* sentencepiece's nmt_nfkc additions: invisible and separator characters become spaces,
+         * C0/C1 control characters go (core/tok_charsmap.h lists them) */
+        static const uint32_t to_space[] = LLMC_NMT_SPACE_CHARS, deleted[] = LLMC_NMT_DELETED_CHARS;
+        const uint32_t space = 0x20;
+        for (size_t i = 0; i < sizeof to_space / sizeof *to_space; i++)
+            if (!map_set(&all, &to_space[i], 1, &space, 1)) goto done;
+        for (size_t i = 0; i < sizeof deleted / sizeof *deleted; i++)
+            if (!map_set(&all, &deleted[i], 1, NULL, 0)) goto done;
     }
     ok = remove_redundant(&all, out);
 done:
@@ -633,9 +644,9 @@ done:
     return ok;
 }
 
-bool llmc_charsmap_build_nfkc(unsigned char **blob, size_t *len) {
+bool llmc_charsmap_build_nfkc(bool nmt, unsigned char **blob, size_t *len) {
     rule_map rules = {0};
-    bool ok = build_nfkc_rules(&rules) && compile(&rules, blob, len);
+    bool ok = build_nfkc_rules(&rules, nmt) && compile(&rules, blob, len);
     map_free(&rules);
     return ok;
 }

@@ -9,6 +9,7 @@
 
 #include "outdir.h"
 #include "pipeline.h"
+#include "tok_charsmap.h"
 #include "tok_builder.h"
 #include "tok_corpus.h"
 #include "tok_internal.h"
@@ -35,6 +36,8 @@ static const char *const normalizations[][2] = {
     {"nfkc", "{\"type\":\"NFKC\"}"},
     {"nfkd", "{\"type\":\"NFKD\"}"},
     {"lowercase", "{\"type\":\"Lowercase\"}"},
+    {"nmt_nfkc", "{\"type\":\"Sequence\",\"normalizers\":[{\"type\":\"NFKC\"}," LLMC_NMT_DELETE_JSON ","
+                 LLMC_NMT_SPACE_JSON "]}"},
     {"nfkc_lowercase", "{\"type\":\"Sequence\",\"normalizers\":[{\"type\":\"NFKC\"},{\"type\":\"Lowercase\"}]}"},
 };
 
@@ -51,7 +54,7 @@ const char *llmc_tok_normalization_json(const char *name) {
 }
 
 bool llmc_tok_normalization_spm_ok(const char *name) {
-    return !name || !strcmp(name, "none") || !strcmp(name, "nfkc");
+    return !name || !strcmp(name, "none") || !strcmp(name, "nfkc") || !strcmp(name, "nmt_nfkc");
 }
 
 static llmc_tokenizer *tokenizer_of(json_t *doc, const char *name, llmc_diags *d) {

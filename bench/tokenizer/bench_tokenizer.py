@@ -49,8 +49,8 @@ SPM_PY = os.path.join(SRC, "tests", "oracle", "spm_tokenizer.py")
 MAKE_CORPUS = os.path.join(SRC, "tests", "corpus", "make_corpus.py")
 HF_MAX_VOCAB = 30000
 META_SPM_WS = ["--type", "bpe", "--pre-tokenizer", "metaspace", "--option", "remove_extra_whitespaces=true",
-               "--normalization", "nfkc"]
-UNIGRAM_SPM_WS = ["--type", "unigram", "--option", "remove_extra_whitespaces=true", "--normalization", "nfkc"]
+               "--normalization", "nmt_nfkc"]
+UNIGRAM_SPM_WS = ["--type", "unigram", "--option", "remove_extra_whitespaces=true", "--normalization", "nmt_nfkc"]
 
 
 def log(msg=""):

@@ -129,7 +129,8 @@ int cmd_tokenizer(const cli_globals *g, int argc, char **argv) {
             cp.max_words = (size_t)x;
         } else if (!strcmp(name, "--normalization")) {
             if (!llmc_tok_normalization_known(v))
-                rc = usage("--normalization: expected none, nfc, nfd, nfkc, nfkd, lowercase or nfkc_lowercase, got '%s'", v);
+                rc = usage("--normalization: expected none, nfc, nfd, nfkc, nmt_nfkc, nfkd, lowercase or nfkc_lowercase, "
+                           "got '%s'", v);
             normalization = v;
         } else if (!strcmp(name, "--invalid-utf8")) {
             if (!strcmp(v, "error")) cp.invalid_utf8 = LLMC_INVALID_UTF8_ERROR;
@@ -142,7 +143,7 @@ int cmd_tokenizer(const cli_globals *g, int argc, char **argv) {
     if (!rc && normalization && !llmc_tok_normalization_spm_ok(normalization) &&
         (!strcmp(p.type, "unigram") || (p.pre_tokenizer && !strcmp(p.pre_tokenizer, "metaspace"))))
         rc = usage("--normalization %s cannot be written into the tokenizer.model of a unigram or metaspace BPE "
-                   "tokenizer (expected none or nfkc with them)", normalization);
+                   "tokenizer (expected none, nfkc or nmt_nfkc with them)", normalization);
     p.normalizer = llmc_tok_normalization_json(normalization);
     if (!rc && !have_vocab) rc = usage("%s", "--vocab-size is required");
     if (!rc && !out) rc = usage("%s", "-o DIR is required");

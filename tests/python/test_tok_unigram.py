@@ -9,8 +9,10 @@ npm tokenizers is installed, the Hugging Face library).
       kana, Hangul, emoji with skin-tone modifiers and ZWJ sequences, runs of spaces and tabs,
       newlines, digits, punctuation. Decoding agrees too; with byte fallback nothing is unknown.
   test_trained_model_in_hf              the same tokenizer.json in the HF library (skipped without it).
-  test_nfkc_models                      unigram and metaspace BPE trained with --normalization nfkc:
-      the tokenizer.model carries llmc's NFKC charsmap, the tokenizer.json HF's NFKC normalizer;
+  test_nfkc_models                      unigram and metaspace BPE trained with --normalization nfkc
+      and nmt_nfkc: the tokenizer.model carries llmc's NFKC charsmap, the tokenizer.json HF's NFKC
+      normalizer (nmt_nfkc: plus two Replace steps for tabs, line breaks, zero-width and control
+      characters);
       on held-out text with full-width forms, ligatures, compatibility characters, Hangul jamo
       (conjoining and compatibility) and combining marks, llmc, sentencepiece and HF give the same
       ids and the same decoded text. sentencepiece applies NFKC as a longest-match character map,
@@ -237,6 +239,10 @@ NFKC_EDGE = [
 ]
 
 
+NMT_EDGE = ["tab\tseparated\tcolumns\t\tend", "zero\u200bwidth, bom\ufeff, control\x01x\x1fy\x7fz",
+            "replacement \ufffd, lower block \u2581, line separator \u2028 paragraph \u2029 end"]
+
+
 def marks_compose_as_one(text):
     """True when every base character's run of combining marks has at most one mark or composes
     (NFC) into one character: the text on which sentencepiece's character map (rules for single
@@ -278,17 +284,25 @@ def test_nfkc_models():
     canonical = [ln for ln in any_order if marks_compose_as_one(ln)]
     checks(len(canonical) > 1000 and len(canonical) < len(any_order),
            f"{len(canonical)} of {len(any_order)} held-out lines have only marks that compose as one character")
-    for name, args in (("nfkc_unigram", ["--type", "unigram", "--option", "remove_extra_whitespaces=true"]),
-                       ("nfkc_bpe", ["--type", "bpe", "--pre-tokenizer", "metaspace"])):
+    any_order += NMT_EDGE
+    canonical += NMT_EDGE
+    for name, norm, args in (("nfkc_unigram", "nfkc", ["--type", "unigram", "--option", "remove_extra_whitespaces=true"]),
+                             ("nfkc_bpe", "nfkc", ["--type", "bpe", "--pre-tokenizer", "metaspace"]),
+                             ("nmt_nfkc_unigram", "nmt_nfkc", ["--type", "unigram", "--option",
+                                                               "remove_extra_whitespaces=true"]),
+                             ("nmt_nfkc_bpe", "nmt_nfkc", ["--type", "bpe", "--pre-tokenizer", "metaspace"])):
         out = os.path.join(TMP, name)
-        run([LLMC, "tokenizer", "train", *args, "--normalization", "nfkc", "--vocab-size", "3000",
+        run([LLMC, "tokenizer", "train", *args, "--normalization", norm, "--vocab-size", "3000",
              "--threads", THREADS, "-o", out, os.path.join(corpus(), "train.txt")])
         model, tj = os.path.join(out, "tokenizer.model"), os.path.join(out, "tokenizer.json")
         sp = spm.SentencePieceProcessor(model_file=model)
         checks("".join(sp.encode("\ufb01\uff21\u2460", out_type=str)) == "\u2581fiA1",
                f"{name}: sentencepiece NFKC-normalizes with the tokenizer.model's charsmap")
-        norm = json.load(open(tj))["normalizer"]
-        checks(norm["normalizers"][0] == {"type": "NFKC"}, f"{name}: tokenizer.json normalizes with NFKC first")
+        steps = json.load(open(tj))["normalizer"]["normalizers"]
+        checks(steps[0] == {"type": "NFKC"}, f"{name}: tokenizer.json normalizes with NFKC first")
+        if norm == "nmt_nfkc":
+            checks(sp.decode(sp.encode("a\tb\x01c")) == "a bc",
+                   f"{name}: sentencepiece turns a tab into a space and deletes a control character")
         # all three agree where marks compose as one character
         ids = check_against_sentencepiece(f"{name} (directory)", model, out, canonical, multi)
         path = os.path.join(TMP, name + "_canonical.txt")

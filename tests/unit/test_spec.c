@@ -294,17 +294,17 @@ static void test_tokenizer_and_dataset_errors(void **state) {
     expect_errors("t.yaml", BASE "tokenizer: {type: unigram, normalization: nfkc_lowercase}\ndataset: {paths: [c.txt]}\n",
                   "t.yaml:3:43: tokenizer.normalization: nfkc_lowercase cannot be written into the tokenizer.model "
                   "that unigram and metaspace BPE ship (sentencepiece normalizes with a precompiled character map, "
-                  "which llmc builds for NFKC); expected none or nfkc with them, or another type or pre_tokenizer "
+                  "which llmc builds for NFKC); expected none, nfkc or nmt_nfkc with them, or another type or pre_tokenizer "
                   "(gpt2, llama3, whitespace, bert, char)");
     expect_errors("t.yaml", BASE "tokenizer: {type: bpe, pre_tokenizer: metaspace, normalization: nfc}\n"
                                  "dataset: {paths: [c.txt]}\n",
                   "t.yaml:3:65: tokenizer.normalization: nfc cannot be written into the tokenizer.model "
                   "that unigram and metaspace BPE ship (sentencepiece normalizes with a precompiled character map, "
-                  "which llmc builds for NFKC); expected none or nfkc with them, or another type or pre_tokenizer "
+                  "which llmc builds for NFKC); expected none, nfkc or nmt_nfkc with them, or another type or pre_tokenizer "
                   "(gpt2, llama3, whitespace, bert, char)");
     expect_errors("t.yaml", BASE "tokenizer: {type: bpe, normalization: nfkx}\ndataset: {paths: [c.txt]}\n",
                   "t.yaml:3:39: tokenizer.normalization: unknown value 'nfkx' (expected one of none, nfc, nfd, nfkc, "
-                  "nfkd, lowercase, nfkc_lowercase)");
+                  "nfkd, lowercase, nfkc_lowercase, nmt_nfkc)");
     expect_errors("t.yaml", BASE "tokenizer: {type: bpe}\n",
                   "t.yaml:3:19: tokenizer.type: 'bpe' is trained from a corpus: give dataset.paths (or "
                   "tokenizer.path to load a trained one)");

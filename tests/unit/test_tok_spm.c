@@ -390,7 +390,7 @@ static void test_charsmap_nfkc(void **state) {
     (void)state;
     unsigned char *blob;
     size_t len;
-    assert_true(llmc_charsmap_build_nfkc(&blob, &len));
+    assert_true(llmc_charsmap_build_nfkc(false, &blob, &len));
     llmc_diags *d = llmc_diags_create();
     llmc_charsmap *cm = llmc_charsmap_create(blob, len, "t.model", "normalizer_spec.precompiled_charsmap", d);
     free(blob);
@@ -432,6 +432,28 @@ static void test_charsmap_nfkc(void **state) {
         assert_int_equal(out_len, strlen(cases[i].out));
         assert_memory_equal(out, cases[i].out, out_len);
     }
+    llmc_charsmap_free(cm);
+
+    /* nmt_nfkc: the same plus whitespace to spaces and control characters deleted */
+    assert_true(llmc_charsmap_build_nfkc(true, &blob, &len));
+    cm = llmc_charsmap_create(blob, len, "t.model", "normalizer_spec.precompiled_charsmap", d);
+    free(blob);
+    assert_non_null(cm);
+    static const struct { const char *in, *out; } nmt[] = {
+        {"\t", " "}, {"\n", " "}, {"\r", " "}, {"\xe2\x80\x8b", " "}, {"\xef\xbb\xbf", " "}, {"\xe2\x96\x81", " "},
+        {"\x01", ""}, {"\x1f", ""}, {"\x7f", ""}, {"\xc2\x9f", ""},
+        {"\xef\xac\x81", "fi"}, {"\xef\xbd\x9e", "~"}, /* U+FF5E: NFKC's "~" (sentencepiece keeps it) */
+    };
+    for (size_t i = 0; i < sizeof nmt / sizeof *nmt; i++) {
+        const char *out;
+        size_t out_len;
+        assert_int_equal(llmc_charsmap_longest(cm, nmt[i].in, strlen(nmt[i].in), &out, &out_len), strlen(nmt[i].in));
+        assert_int_equal(out_len, strlen(nmt[i].out));
+        assert_memory_equal(out, nmt[i].out, out_len);
+    }
+    const char *out;
+    size_t out_len;
+    assert_int_equal(llmc_charsmap_longest(cm, " ", 1, &out, &out_len), 0); /* a space stays */
     llmc_charsmap_free(cm);
     llmc_diags_free(d);
 }
