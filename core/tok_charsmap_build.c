@@ -144,7 +144,7 @@ static long nf(nf_work *w, llmc_nf form, const uint32_t *in, size_t n) {
 }
 
 static bool seq_eq(const uint32_t *a, size_t an, const uint32_t *b, size_t bn) {
-    return an == bn && !memcmp(a, b, an * sizeof *a);
+    return an == bn && (!an || !memcmp(a, b, an * sizeof *a));
 }
 
 /* ---- sentencepiece's rule derivation ---------------------------------------------------------------------- */
@@ -212,7 +212,7 @@ static bool apply_rules(const rule_map *m, const uint32_t *s, size_t n, size_t m
             *out = p;
             *out_cap = nc;
         }
-        memcpy(*out + *out_n, piece, pn * sizeof *piece);
+        if (pn) memcpy(*out + *out_n, piece, pn * sizeof *piece);
         *out_n += pn;
         i += r ? len : 1;
     }
@@ -431,7 +431,7 @@ static uint64_t subtree_hash(const subtrees *t, int64_t leaf, const uint32_t *e,
 }
 
 static bool subtree_same(const subtrees *t, const subtree *x, int64_t leaf, const uint32_t *e, size_t n) {
-    return x->leaf == leaf && x->n_edges == n && !memcmp(t->edges + x->edges_at, e, 2 * n * sizeof *e);
+    return x->leaf == leaf && x->n_edges == n && (!n || !memcmp(t->edges + x->edges_at, e, 2 * n * sizeof *e));
 }
 
 static bool subtrees_rehash(subtrees *t) {
@@ -472,7 +472,7 @@ static int64_t subtree_intern(subtrees *t, int64_t leaf, const uint32_t *e, size
         t->edges = p;
         t->cap_edges = nc;
     }
-    memcpy(t->edges + t->n_edges, e, 2 * n * sizeof *e);
+    if (n) memcpy(t->edges + t->n_edges, e, 2 * n * sizeof *e);
     t->v[t->n] = (subtree){leaf, (uint32_t)t->n_edges, (uint32_t)n};
     t->n_edges += 2 * n;
     t->slots[i] = (int64_t)t->n;
@@ -556,7 +556,7 @@ static bool put(bytes *b, const void *s, size_t n) {
         b->p = p;
         b->cap = nc;
     }
-    memcpy(b->p + b->n, s, n);
+    if (n) memcpy(b->p + b->n, s, n);
     b->n += n;
     return true;
 }
