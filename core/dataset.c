@@ -9,6 +9,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/file.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -192,13 +193,48 @@ static int cache_key(const llmc_spec *spec, const llmc_plugin *pl, uint32_t voca
     return 0;
 }
 
+/* A training killed hard (SIGKILL, power loss) leaves its ".train-XXXXXX" directory in the cache.
+ * Every live training holds a flock on its own directory, so one that can be locked has no owner
+ * left and is removed; the cache is llmc's, but only names of that exact form, real directories
+ * owned by this user, are touched. */
+static void reap_dead_trainings(const char *root) {
+    DIR *dp = opendir(root);
+    if (!dp) return;
+    struct dirent *e;
+    while ((e = readdir(dp)) != NULL) {
+        const char *n = e->d_name;
+        if (strlen(n) != 13 || strncmp(n, ".train-", 7)) continue;
+        bool letters = true;
+        for (int i = 7; i < 13; i++)
+            if (!((n[i] >= 'a' && n[i] <= 'z') || (n[i] >= 'A' && n[i] <= 'Z') || (n[i] >= '0' && n[i] <= '9'))) letters = false;
+        char path[PATH_MAX];
+        struct stat st;
+        if (!letters || (size_t)snprintf(path, sizeof path, "%s/%s", root, n) >= sizeof path) continue;
+        if (lstat(path, &st) != 0 || !S_ISDIR(st.st_mode) || st.st_uid != geteuid()) continue;
+        int fd = open(path, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+        if (fd < 0) continue;
+        if (flock(fd, LOCK_EX | LOCK_NB) == 0) llmc_remove_tree(path);
+        close(fd);
+    }
+    closedir(dp);
+}
+
 /* Train into a private directory next to the entry and rename it into place. */
 static int train_entry(const llmc_plugin *pl, const llmc_spec *spec, const llmc_dataset_params *p, uint32_t vocab,
                        const char *root, const char *entry, llmc_diags *d) {
     char work[PATH_MAX], out[PATH_MAX + 16];
+    reap_dead_trainings(root);
     snprintf(work, sizeof work, "%s/.train-XXXXXX", root);
     if (!mkdtemp(work)) {
         llmc_error(d, NULL, "cannot create a directory in the tokenizer cache '%s': %s", root, strerror(errno));
+        return LLMC_EXIT_IO;
+    }
+    /* held until the directory is gone: tells a later compile this one is alive */
+    int lock = open(work, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+    if (lock < 0 || flock(lock, LOCK_EX | LOCK_NB) != 0) {
+        llmc_error(d, NULL, "cannot lock '%s' in the tokenizer cache: %s", work, strerror(errno));
+        if (lock >= 0) close(lock);
+        llmc_remove_tree(work);
         return LLMC_EXIT_IO;
     }
     snprintf(out, sizeof out, "%s/tokenizer", work);
@@ -215,6 +251,7 @@ static int train_entry(const llmc_plugin *pl, const llmc_spec *spec, const llmc_
     const char *options[1];
     if (!sp) {
         llmc_remove_tree(work);
+        close(lock);
         llmc_error(d, NULL, "out of memory");
         return LLMC_EXIT_IO;
     }
@@ -264,6 +301,7 @@ static int train_entry(const llmc_plugin *pl, const llmc_spec *spec, const llmc_
     }
     llmc_diags_free(mine);
     llmc_remove_tree(work);
+    close(lock);
     return rc;
 }
 

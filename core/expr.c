@@ -18,21 +18,33 @@ typedef enum { OP_OR, OP_AND, OP_EQ, OP_NE, OP_LT, OP_LE, OP_GT, OP_GE, OP_ADD, 
 
 static const char *const op_text[] = {"or", "and", "==", "!=", "<", "<=", ">", ">=", "+", "-", "*", "/", "%"};
 
+/* Nodes refer to each other by index into one array. The parser builds the arrays in scratch
+ * space and llmc_expr_parse copies the result into a single allocation: a spec may hold hundreds of
+ * thousands of constraints, and one malloc per node and per name made parsing them malloc-bound. */
+#define NO_NODE UINT32_MAX
+
 typedef struct enode {
-    node_kind kind;
-    bin_op op;
+    uint8_t kind;             /* node_kind */
+    uint8_t op;               /* bin_op */
+    uint32_t a, b;            /* operands; N_NAME: a = name index; N_IN_*: a = subject, b = first list slot */
+    uint32_t n_list;          /* N_IN_RANGE: 2 bounds; N_IN_SET: members, at list[b .. b + n_list) */
     int64_t num;
-    size_t name;              /* index into llmc_expr.names */
-    struct enode *a, *b;      /* operands; for N_IN_*: a = subject */
-    struct enode **list;      /* N_IN_RANGE: 2 bounds; N_IN_SET: members */
-    size_t n_list;
 } enode;
 
 struct llmc_expr {
-    enode *root;
-    char **names;
-    size_t n_names;
+    uint32_t root;
+    uint32_t n_names;
+    const char **names;       /* into this allocation */
+    const enode *nodes;
+    const uint32_t *list;
 };
+
+/* A growable array that starts in a fixed buffer inside the parser. */
+typedef struct scratch {
+    void *data;
+    size_t n, cap, elem;
+    bool heap;
+} scratch;
 
 /* ---- tokens ------------------------------------------------------------------------------- */
 
@@ -54,14 +66,19 @@ typedef struct parser {
     const char *text;
     size_t pos;
     token tok;                /* current token */
-    llmc_expr *e;
+    scratch nodes;            /* enode */
+    scratch list;             /* uint32_t: node indices of the bounds and members of "in" */
+    scratch names;            /* name_span: distinct names, in first-use order */
     char *err;
     size_t err_len;
     int err_col;
     bool failed;
     int depth;
-    size_t nodes;
 } parser;
+
+typedef struct name_span {
+    size_t start, len;        /* in the text */
+} name_span;
 
 static void fail_at(parser *p, size_t offset, const char *fmt, ...) LLMC_PRINTF(3, 4);
 static void fail_at(parser *p, size_t offset, const char *fmt, ...) {
@@ -184,53 +201,73 @@ static void advance(parser *p) {
 
 /* ---- tree ---------------------------------------------------------------------------------- */
 
-static void node_free(enode *n) {
-    if (!n) return;
-    node_free(n->a);
-    node_free(n->b);
-    for (size_t i = 0; i < n->n_list; i++) node_free(n->list[i]);
-    free(n->list);
-    free(n);
-}
-
-static enode *new_node(parser *p, node_kind kind) {
-    if (p->failed) return NULL;
-    if (++p->nodes > EXPR_MAX_NODES) {
-        fail_at(p, p->tok.start, "expression is too long (more than %d terms)", EXPR_MAX_NODES);
-        return NULL;
+static void *scratch_push(parser *p, scratch *s) {
+    if (s->n == s->cap) {
+        size_t cap = s->cap * 2;
+        void *d = malloc(cap * s->elem);
+        if (!d) { fail_at(p, p->tok.start, "out of memory"); return NULL; }
+        memcpy(d, s->data, s->n * s->elem);
+        if (s->heap) free(s->data);
+        s->data = d;
+        s->cap = cap;
+        s->heap = true;
     }
-    enode *n = calloc(1, sizeof *n);
-    if (!n) fail_at(p, p->tok.start, "out of memory");
-    else n->kind = kind;
+    return (char *)s->data + s->n++ * s->elem;
+}
+
+static enode *node_at(parser *p, uint32_t i) { return (enode *)p->nodes.data + i; }
+
+static uint32_t new_node(parser *p, node_kind kind) {
+    if (p->failed) return NO_NODE;
+    if (p->nodes.n >= EXPR_MAX_NODES) {
+        fail_at(p, p->tok.start, "expression is too long (more than %d terms)", EXPR_MAX_NODES);
+        return NO_NODE;
+    }
+    enode *n = scratch_push(p, &p->nodes);
+    if (!n) return NO_NODE;
+    memset(n, 0, sizeof *n);
+    n->kind = (uint8_t)kind;
+    n->a = n->b = NO_NODE;
+    return (uint32_t)(p->nodes.n - 1);
+}
+
+static uint32_t unary_node(parser *p, node_kind kind, uint32_t operand) {
+    if (operand == NO_NODE) return NO_NODE;
+    uint32_t n = new_node(p, kind);
+    if (n != NO_NODE) node_at(p, n)->a = operand;
     return n;
 }
 
-static enode *binary(parser *p, bin_op op, enode *a, enode *b) {
-    if (!a || !b) { node_free(a); node_free(b); return NULL; }
-    enode *n = new_node(p, N_BIN);
-    if (!n) { node_free(a); node_free(b); return NULL; }
-    n->op = op;
-    n->a = a;
-    n->b = b;
+static uint32_t binary(parser *p, bin_op op, uint32_t a, uint32_t b) {
+    if (a == NO_NODE || b == NO_NODE) return NO_NODE;
+    uint32_t n = new_node(p, N_BIN);
+    if (n == NO_NODE) return NO_NODE;
+    enode *x = node_at(p, n);
+    x->op = (uint8_t)op;
+    x->a = a;
+    x->b = b;
     return n;
 }
 
-static bool intern_name(parser *p, const char *s, size_t len, size_t *index) {
-    for (size_t i = 0; i < p->e->n_names; i++)
-        if (strlen(p->e->names[i]) == len && !memcmp(p->e->names[i], s, len)) { *index = i; return true; }
-    char **names = realloc(p->e->names, (p->e->n_names + 1) * sizeof *names);
-    if (!names) return false;
-    p->e->names = names;
-    names[p->e->n_names] = llmc_strndup(s, len);
-    if (!names[p->e->n_names]) return false;
-    *index = p->e->n_names++;
+static bool intern_name(parser *p, size_t start, size_t len, uint32_t *index) {
+    const name_span *names = p->names.data;
+    for (size_t i = 0; i < p->names.n; i++)
+        if (names[i].len == len && !memcmp(p->text + names[i].start, p->text + start, len)) {
+            *index = (uint32_t)i;
+            return true;
+        }
+    name_span *s = scratch_push(p, &p->names);
+    if (!s) return false;
+    s->start = start;
+    s->len = len;
+    *index = (uint32_t)(p->names.n - 1);
     return true;
 }
 
 /* ---- grammar ------------------------------------------------------------------------------- */
 
-static enode *parse_or(parser *p);
-static enode *parse_sum(parser *p);
+static uint32_t parse_or(parser *p);
+static uint32_t parse_sum(parser *p);
 
 static bool enter(parser *p) {
     if (++p->depth > EXPR_MAX_NESTING) {
@@ -240,62 +277,54 @@ static bool enter(parser *p) {
     return true;
 }
 
-static enode *parse_atom(parser *p) {
+static uint32_t parse_atom(parser *p) {
     char buf[64];
-    if (p->failed) return NULL;
+    if (p->failed) return NO_NODE;
     switch (p->tok.kind) {
     case T_NUM: {
-        enode *n = new_node(p, N_NUM);
-        if (n) n->num = p->tok.num;
+        uint32_t n = new_node(p, N_NUM);
+        if (n != NO_NODE) node_at(p, n)->num = p->tok.num;
         advance(p);
         return n;
     }
     case T_NAME: {
-        enode *n = new_node(p, N_NAME);
-        if (n && !intern_name(p, p->text + p->tok.start, p->tok.len, &n->name)) {
-            fail_at(p, p->tok.start, "out of memory");
-            free(n);
-            return NULL;
-        }
+        uint32_t n = new_node(p, N_NAME), name;
+        if (n == NO_NODE || !intern_name(p, p->tok.start, p->tok.len, &name)) return NO_NODE;
+        node_at(p, n)->a = name;
         advance(p);
         return n;
     }
     case T_LPAREN: {
         size_t open = p->tok.start;
         advance(p);
-        enode *n = parse_or(p);
-        if (!n) return NULL;
+        uint32_t n = parse_or(p);
+        if (n == NO_NODE) return NO_NODE;
         if (p->tok.kind != T_RPAREN) {
             fail_at(p, p->tok.start, "expected ')' to close the '(' at column %zu (got %s)", open + 1,
                     tok_desc(p, buf, sizeof buf));
-            node_free(n);
-            return NULL;
+            return NO_NODE;
         }
         advance(p);
         return n;
     }
     default:
         fail_at(p, p->tok.start, "expected a number, a name or '(' (got %s)", tok_desc(p, buf, sizeof buf));
-        return NULL;
+        return NO_NODE;
     }
 }
 
-static enode *parse_unary(parser *p) {
+static uint32_t parse_unary(parser *p) {
     if (p->tok.kind != T_MINUS) return parse_atom(p);
-    if (!enter(p)) return NULL;
+    if (!enter(p)) return NO_NODE;
     advance(p);
-    enode *operand = parse_unary(p);
+    uint32_t operand = parse_unary(p);
     p->depth--;
-    if (!operand) return NULL;
-    enode *n = new_node(p, N_NEG);
-    if (!n) { node_free(operand); return NULL; }
-    n->a = operand;
-    return n;
+    return unary_node(p, N_NEG, operand);
 }
 
-static enode *parse_prod(parser *p) {
-    enode *left = parse_unary(p);
-    while (left && (p->tok.kind == T_STAR || p->tok.kind == T_SLASH || p->tok.kind == T_PERCENT)) {
+static uint32_t parse_prod(parser *p) {
+    uint32_t left = parse_unary(p);
+    while (left != NO_NODE && (p->tok.kind == T_STAR || p->tok.kind == T_SLASH || p->tok.kind == T_PERCENT)) {
         bin_op op = p->tok.kind == T_STAR ? OP_MUL : p->tok.kind == T_SLASH ? OP_DIV : OP_MOD;
         advance(p);
         left = binary(p, op, left, parse_unary(p));
@@ -303,9 +332,9 @@ static enode *parse_prod(parser *p) {
     return left;
 }
 
-static enode *parse_sum(parser *p) {
-    enode *left = parse_prod(p);
-    while (left && (p->tok.kind == T_PLUS || p->tok.kind == T_MINUS)) {
+static uint32_t parse_sum(parser *p) {
+    uint32_t left = parse_prod(p);
+    while (left != NO_NODE && (p->tok.kind == T_PLUS || p->tok.kind == T_MINUS)) {
         bin_op op = p->tok.kind == T_PLUS ? OP_ADD : OP_SUB;
         advance(p);
         left = binary(p, op, left, parse_prod(p));
@@ -315,54 +344,66 @@ static enode *parse_sum(parser *p) {
 
 static bool is_cmp(tok_kind k) { return k == T_EQ || k == T_NE || k == T_LT || k == T_LE || k == T_GT || k == T_GE; }
 
-/* "in [lo, hi]" or "in {a, b, ...}" after the subject */
-static enode *parse_in(parser *p, enode *subject) {
+/* "in [lo, hi]" or "in {a, b, ...}" after the subject. A member may itself hold an "in" (inside
+ * parentheses), so the members are collected here and appended to the list array together. */
+static uint32_t parse_in(parser *p, uint32_t subject) {
     char buf[64];
     bool range = p->tok.kind == T_LBRACKET;
     if (p->tok.kind != T_LBRACKET && p->tok.kind != T_LBRACE) {
         fail_at(p, p->tok.start, "expected '[' or '{' after 'in' (got %s)", tok_desc(p, buf, sizeof buf));
-        node_free(subject);
-        return NULL;
+        return NO_NODE;
     }
-    enode *n = new_node(p, range ? N_IN_RANGE : N_IN_SET);
-    if (!n) { node_free(subject); return NULL; }
-    n->a = subject;
+    uint32_t n = new_node(p, range ? N_IN_RANGE : N_IN_SET);
+    if (n == NO_NODE) return NO_NODE;
+    node_at(p, n)->a = subject;
     advance(p);
+    uint32_t fixed[16];
+    scratch members = {fixed, 0, sizeof fixed / sizeof *fixed, sizeof *fixed, false};
+    uint32_t result = NO_NODE;
     for (;;) {
-        enode *member = parse_sum(p);
-        if (!member) { node_free(n); return NULL; }
-        enode **list = realloc(n->list, (n->n_list + 1) * sizeof *list);
-        if (!list) { node_free(member); node_free(n); fail_at(p, p->tok.start, "out of memory"); return NULL; }
-        n->list = list;
-        list[n->n_list++] = member;
+        uint32_t member = parse_sum(p);
+        if (member == NO_NODE) break;
+        uint32_t *slot = scratch_push(p, &members);
+        if (!slot) break;
+        *slot = member;
         if (p->tok.kind == T_COMMA) {
-            if (range && n->n_list == 2) {
+            if (range && members.n == 2) {
                 fail_at(p, p->tok.start, "a range 'in [lo, hi]' has exactly two bounds (got a third)");
-                node_free(n);
-                return NULL;
+                break;
             }
             advance(p);
             continue;
         }
         tok_kind close = range ? T_RBRACKET : T_RBRACE;
-        if (p->tok.kind == close) {
-            if (range && n->n_list != 2) {
-                fail_at(p, p->tok.start, "a range 'in [lo, hi]' needs two bounds (got one)");
-                node_free(n);
-                return NULL;
-            }
-            advance(p);
-            return n;
+        if (p->tok.kind != close) {
+            fail_at(p, p->tok.start, "expected ',' or '%c' (got %s)", range ? ']' : '}', tok_desc(p, buf, sizeof buf));
+            break;
         }
-        fail_at(p, p->tok.start, "expected ',' or '%c' (got %s)", range ? ']' : '}', tok_desc(p, buf, sizeof buf));
-        node_free(n);
-        return NULL;
+        if (range && members.n != 2) {
+            fail_at(p, p->tok.start, "a range 'in [lo, hi]' needs two bounds (got one)");
+            break;
+        }
+        advance(p);
+        size_t first = p->list.n;
+        bool ok = true;
+        for (size_t i = 0; i < members.n && ok; i++) {
+            uint32_t *at = scratch_push(p, &p->list);
+            if (at) *at = ((uint32_t *)members.data)[i];
+            else ok = false;
+        }
+        if (!ok) break;
+        node_at(p, n)->b = (uint32_t)first;
+        node_at(p, n)->n_list = (uint32_t)members.n;
+        result = n;
+        break;
     }
+    if (members.heap) free(members.data);
+    return result;
 }
 
-static enode *parse_cmp(parser *p) {
-    enode *left = parse_sum(p);
-    if (!left) return NULL;
+static uint32_t parse_cmp(parser *p) {
+    uint32_t left = parse_sum(p);
+    if (left == NO_NODE) return NO_NODE;
     if (p->tok.kind == T_IN) {
         advance(p);
         return parse_in(p, left);
@@ -372,41 +413,36 @@ static enode *parse_cmp(parser *p) {
         bin_op op = k == T_EQ ? OP_EQ : k == T_NE ? OP_NE : k == T_LT ? OP_LT : k == T_LE ? OP_LE : k == T_GT ? OP_GT : OP_GE;
         advance(p);
         left = binary(p, op, left, parse_sum(p));
-        if (left && (is_cmp(p->tok.kind) || p->tok.kind == T_IN)) {
+        if (left != NO_NODE && (is_cmp(p->tok.kind) || p->tok.kind == T_IN)) {
             fail_at(p, p->tok.start, "comparisons cannot be chained (write 'a < b and b < c')");
-            node_free(left);
-            return NULL;
+            return NO_NODE;
         }
     }
     return left;
 }
 
-static enode *parse_not(parser *p) {
+static uint32_t parse_not(parser *p) {
     if (p->tok.kind != T_NOT) return parse_cmp(p);
-    if (!enter(p)) return NULL;
+    if (!enter(p)) return NO_NODE;
     advance(p);
-    enode *operand = parse_not(p);
+    uint32_t operand = parse_not(p);
     p->depth--;
-    if (!operand) return NULL;
-    enode *n = new_node(p, N_NOT);
-    if (!n) { node_free(operand); return NULL; }
-    n->a = operand;
-    return n;
+    return unary_node(p, N_NOT, operand);
 }
 
-static enode *parse_and(parser *p) {
-    enode *left = parse_not(p);
-    while (left && p->tok.kind == T_AND) {
+static uint32_t parse_and(parser *p) {
+    uint32_t left = parse_not(p);
+    while (left != NO_NODE && p->tok.kind == T_AND) {
         advance(p);
         left = binary(p, OP_AND, left, parse_not(p));
     }
     return left;
 }
 
-static enode *parse_or(parser *p) {
-    if (!enter(p)) return NULL;
-    enode *left = parse_and(p);
-    while (left && p->tok.kind == T_OR) {
+static uint32_t parse_or(parser *p) {
+    if (!enter(p)) return NO_NODE;
+    uint32_t left = parse_and(p);
+    while (left != NO_NODE && p->tok.kind == T_OR) {
         advance(p);
         left = binary(p, OP_OR, left, parse_and(p));
     }
@@ -414,32 +450,58 @@ static enode *parse_or(parser *p) {
     return left;
 }
 
-void llmc_expr_free(llmc_expr *e) {
-    if (!e) return;
-    node_free(e->root);
-    for (size_t i = 0; i < e->n_names; i++) free(e->names[i]);
-    free(e->names);
-    free(e);
+void llmc_expr_free(llmc_expr *e) { free(e); }
+
+/* One allocation: the header, the name pointers, the nodes, the list slots, the name strings. */
+static llmc_expr *pack(const parser *p, uint32_t root) {
+    const name_span *spans = p->names.data;
+    size_t chars = 0;
+    for (size_t i = 0; i < p->names.n; i++) chars += spans[i].len + 1;   /* each <= strlen(text) */
+    size_t off_names = sizeof(llmc_expr);
+    size_t off_nodes = off_names + p->names.n * sizeof(char *);
+    off_nodes = (off_nodes + _Alignof(enode) - 1) / _Alignof(enode) * _Alignof(enode);
+    size_t off_list = off_nodes + p->nodes.n * sizeof(enode);
+    size_t off_chars = off_list + p->list.n * sizeof(uint32_t);
+    if (chars > SIZE_MAX - off_chars) return NULL;
+    char *block = malloc(off_chars + chars);
+    if (!block) return NULL;
+    llmc_expr *e = (llmc_expr *)block;
+    const char **names = (const char **)(block + off_names);
+    char *text = block + off_chars;
+    for (size_t i = 0; i < p->names.n; i++) {
+        memcpy(text, p->text + spans[i].start, spans[i].len);
+        text[spans[i].len] = '\0';
+        names[i] = text;
+        text += spans[i].len + 1;
+    }
+    memcpy(block + off_nodes, p->nodes.data, p->nodes.n * sizeof(enode));
+    if (p->list.n) memcpy(block + off_list, p->list.data, p->list.n * sizeof(uint32_t));
+    e->root = root;
+    e->n_names = (uint32_t)p->names.n;
+    e->names = names;
+    e->nodes = (const enode *)(block + off_nodes);
+    e->list = (const uint32_t *)(block + off_list);
+    return e;
 }
 
 llmc_expr *llmc_expr_parse(const char *text, int *err_col, char *err, size_t err_len) {
     if (err_col) *err_col = 0;
     if (err && err_len) err[0] = '\0';
+    enode fixed_nodes[32];
+    uint32_t fixed_list[32];
+    name_span fixed_names[8];
     parser p;
     memset(&p, 0, sizeof p);
     p.text = text ? text : "";
     p.err = err;
     p.err_len = err_len;
-    p.e = calloc(1, sizeof *p.e);
-    if (!p.e) {
-        if (err && err_len) snprintf(err, err_len, "out of memory");
-        if (err_col) *err_col = 1;
-        return NULL;
-    }
+    p.nodes = (scratch){fixed_nodes, 0, sizeof fixed_nodes / sizeof *fixed_nodes, sizeof *fixed_nodes, false};
+    p.list = (scratch){fixed_list, 0, sizeof fixed_list / sizeof *fixed_list, sizeof *fixed_list, false};
+    p.names = (scratch){fixed_names, 0, sizeof fixed_names / sizeof *fixed_names, sizeof *fixed_names, false};
     advance(&p);
     if (!p.failed && p.tok.kind == T_END) fail_at(&p, 0, "empty expression");
-    enode *root = p.failed ? NULL : parse_or(&p);
-    if (root && !p.failed && p.tok.kind != T_END) {
+    uint32_t root = p.failed ? NO_NODE : parse_or(&p);
+    if (root != NO_NODE && !p.failed && p.tok.kind != T_END) {
         char buf[64];
         if (p.tok.kind == T_RPAREN)
             fail_at(&p, p.tok.start, "unmatched ')'");
@@ -447,15 +509,18 @@ llmc_expr *llmc_expr_parse(const char *text, int *err_col, char *err, size_t err
             fail_at(&p, p.tok.start, "unexpected %s (expected an operator or the end of the expression)",
                     tok_desc(&p, buf, sizeof buf));
     }
-    if (p.failed || !root) {
-        if (!p.failed) fail_at(&p, p.tok.start, "invalid expression");
-        node_free(root);
-        llmc_expr_free(p.e);
-        if (err_col) *err_col = p.err_col;
-        return NULL;
+    llmc_expr *e = NULL;
+    if (!p.failed && root != NO_NODE) {
+        e = pack(&p, root);
+        if (!e) fail_at(&p, 0, "out of memory");
+    } else if (!p.failed) {
+        fail_at(&p, p.tok.start, "invalid expression");
     }
-    p.e->root = root;
-    return p.e;
+    if (p.nodes.heap) free(p.nodes.data);
+    if (p.list.heap) free(p.list.data);
+    if (p.names.heap) free(p.names.data);
+    if (!e && err_col) *err_col = p.err_col;
+    return e;
 }
 
 size_t llmc_expr_names(const llmc_expr *e, const char **names, size_t max) {
@@ -497,15 +562,17 @@ static int64_t floor_mod(int64_t a, int64_t b) {
     return r;
 }
 
-static int eval_node(evaluator *ev, const enode *n, int64_t *out) {
+static int eval_node(evaluator *ev, uint32_t i, int64_t *out) {
+    const enode *n = &ev->e->nodes[i];
+    const uint32_t *list = ev->e->list + (n->kind == N_IN_RANGE || n->kind == N_IN_SET ? n->b : 0);
     int64_t a, b;
     switch (n->kind) {
     case N_NUM:
         *out = n->num;
         return 0;
     case N_NAME:
-        if (!ev->lookup || ev->lookup(ev->user, ev->e->names[n->name], out) != 0)
-            return eval_fail(ev, "unknown name '%s'", ev->e->names[n->name]);
+        if (!ev->lookup || ev->lookup(ev->user, ev->e->names[n->a], out) != 0)
+            return eval_fail(ev, "unknown name '%s'", ev->e->names[n->a]);
         return 0;
     case N_NEG:
         if (eval_node(ev, n->a, &a)) return 1;
@@ -518,15 +585,15 @@ static int eval_node(evaluator *ev, const enode *n, int64_t *out) {
         return 0;
     case N_IN_RANGE: {
         int64_t lo, hi;
-        if (eval_node(ev, n->a, &a) || eval_node(ev, n->list[0], &lo) || eval_node(ev, n->list[1], &hi)) return 1;
+        if (eval_node(ev, n->a, &a) || eval_node(ev, list[0], &lo) || eval_node(ev, list[1], &hi)) return 1;
         *out = a >= lo && a <= hi;
         return 0;
     }
     case N_IN_SET:
         if (eval_node(ev, n->a, &a)) return 1;
         *out = 0;
-        for (size_t i = 0; i < n->n_list; i++) {
-            if (eval_node(ev, n->list[i], &b)) return 1;
+        for (size_t k = 0; k < n->n_list; k++) {
+            if (eval_node(ev, list[k], &b)) return 1;
             if (a == b) *out = 1;
         }
         return 0;
@@ -571,7 +638,7 @@ static int eval_node(evaluator *ev, const enode *n, int64_t *out) {
 int llmc_expr_eval(const llmc_expr *e, llmc_expr_lookup_fn lookup, void *user, int64_t *result, char *err,
                    size_t err_len) {
     if (err && err_len) err[0] = '\0';
-    if (!e || !e->root) {
+    if (!e) {
         if (err && err_len) snprintf(err, err_len, "no expression");
         return 1;
     }

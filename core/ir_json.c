@@ -229,11 +229,11 @@ static const char *want_name(json_type t) {
     }
 }
 
+/* key paths only label messages: a path longer than PATH_LEN is cut short, which is harmless */
 static void subpath(char *out, const char *path, const char *key) {
-    if (path && path[0])
-        snprintf(out, PATH_LEN, "%s.%.1024s", path, key);
-    else
-        snprintf(out, PATH_LEN, "%.1024s", key);
+    int n = path && path[0] ? snprintf(out, PATH_LEN, "%s.%.1024s", path, key) : snprintf(out, PATH_LEN, "%.1024s", key);
+    if (n < 0) out[0] = '\0';
+    else if (n >= PATH_LEN) memcpy(out + PATH_LEN - 4, "...", 4);
 }
 
 static void indexpath(char *out, const char *path, const char *key, size_t i) {

@@ -219,14 +219,21 @@ static void report_fault(const llmc_weight_source *ws, const llmc_ckpt_loc *L, u
     if (first_failure(ws, LLMC_WEIGHTS_IO_ERROR)) llmc_st_report_fault(L->f, L->t, fault, d);
 }
 
-int llmc_ckpt_param_f32(const llmc_weight_source *ws, llmc_tid t, uint64_t off, uint64_t count, float *out,
-                        llmc_diags *d) {
-    if (source_failed(ws)) return -1;
-    const llmc_ckpt_loc *L = &ws->loc[t];
-    if (!L->view) {
-        llmc_error(d, NULL, "weights: parameter '%s' is not in the checkpoint", llmc_ir_tensor(ws->ir, t)->name);
-        return -1;
-    }
+/* What a guarded read does: param_body or view_body with their arguments. */
+typedef struct guarded_read {
+    llmc_tid t;                 /* param_body */
+    llmc_dtype dt;              /* view_body */
+    uint64_t off, count;
+    void *out;
+    bool view;
+} guarded_read;
+
+static int view_body(const llmc_weight_source *ws, const llmc_ckpt_loc *L, uint64_t off, uint64_t count,
+                     llmc_dtype dt, void *out, nonfinite *bad);
+
+/* Run one read of L's mapped file under the SIGBUS guard (a checkpoint truncated underneath gives an
+ * I/O error, not a crash) and report what it found: 0, or -1 with the error in d. */
+static int read_guarded(const llmc_weight_source *ws, const llmc_ckpt_loc *L, const guarded_read *r, llmc_diags *d) {
     const void *mapped;
     size_t mapped_size;
     llmc_st_bytes(L->f, &mapped, &mapped_size);
@@ -238,13 +245,26 @@ int llmc_ckpt_param_f32(const llmc_weight_source *ws, llmc_tid t, uint64_t off, 
         return -1;
     }
     llmc_map_guard_enter(&g, mapped, mapped_size);
-    int found = param_body(ws, L, t, off, count, out, &bad);
+    int found = r->view ? view_body(ws, L, r->off, r->count, r->dt, r->out, &bad)
+                        : param_body(ws, L, r->t, r->off, r->count, r->out, &bad);
     llmc_map_guard_leave(&g);
     if (found) {
         report_nonfinite(ws, L, &bad, d);
         return -1;
     }
     return 0;
+}
+
+int llmc_ckpt_param_f32(const llmc_weight_source *ws, llmc_tid t, uint64_t off, uint64_t count, float *out,
+                        llmc_diags *d) {
+    if (source_failed(ws)) return -1;
+    const llmc_ckpt_loc *L = &ws->loc[t];
+    if (!L->view) {
+        llmc_error(d, NULL, "weights: parameter '%s' is not in the checkpoint", llmc_ir_tensor(ws->ir, t)->name);
+        return -1;
+    }
+    guarded_read r = {.t = t, .off = off, .count = count, .out = out};
+    return read_guarded(ws, L, &r, d);
 }
 
 static bool same_view(const llmc_tensor_view *a, const llmc_tensor_view *b) {
@@ -302,25 +322,8 @@ int llmc_ckpt_view_direct(const llmc_weight_source *ws, const llmc_tensor_view *
     long k = llmc_layout_find(ws->layout, v->name);
     if (k < 0 || !same_view(&ws->layout->views[k], v)) return 0;
     if (source_failed(ws)) return -1;
-    const llmc_ckpt_loc *L = &ws->loc[v->parts[0]];
-    const void *mapped;
-    size_t mapped_size;
-    llmc_st_bytes(L->f, &mapped, &mapped_size);
-    nonfinite bad;
-    llmc_map_guard g;
-    if (sigsetjmp(g.jump, 0) != 0) {
-        llmc_map_guard_leave(&g);
-        report_fault(ws, L, g.fault, d);
-        return -1;
-    }
-    llmc_map_guard_enter(&g, mapped, mapped_size);
-    int found = view_body(ws, L, off, count, dt, out, &bad);
-    llmc_map_guard_leave(&g);
-    if (found) {
-        report_nonfinite(ws, L, &bad, d);
-        return -1;
-    }
-    return 1;
+    guarded_read r = {.dt = dt, .off = off, .count = count, .out = out, .view = true};
+    return read_guarded(ws, &ws->loc[v->parts[0]], &r, d) == 0 ? 1 : -1;
 }
 
 llmc_weights_error llmc_weights_failure(const llmc_weight_source *ws) {

@@ -81,7 +81,7 @@ int cmd_tokenizer(const cli_globals *g, int argc, char **argv) {
             if (name) break;
         }
         if (rc) break;
-        uint64_t x;
+        uint64_t x = 0;
         if (!name) {
             if (!strcmp(a, "-h") || !strcmp(a, "--help")) {
                 cli_command_usage(stdout, cli_find_command("tokenizer"));

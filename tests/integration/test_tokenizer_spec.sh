@@ -127,6 +127,12 @@ check "tokenizer.path: dataset.json says where it came from" [ "$(json out-load/
 expect_out '^valid$' L validate out-load
 check "tokenizer.path: spec.json records the absolute path" grep -q "\"path\": \"$T/out-bpe/tokenizer/tokenizer.json\"" out-load/spec.json
 
+# a training killed hard leaves .train-XXXXXX in the cache: the next training removes it, but not
+# one a live training holds (flock), and nothing else in the cache
+mkdir -p cache/llmc/tokenizers/.train-dead01/tokenizer cache/llmc/tokenizers/.train-live01 cache/llmc/tokenizers/.train-notours
+echo partial > cache/llmc/tokenizers/.train-dead01/tokenizer/tokenizer.json
+flock cache/llmc/tokenizers/.train-live01 sleep 120 & holder=$!
+sleep 0.5
 # tokenizer.normalization goes before the pre-tokenizer's pipeline: case and compatibility forms fold
 sed 's/  pre_tokenizer: gpt2/  pre_tokenizer: gpt2\n  normalization: nfkc_lowercase/' bpe.yaml > norm.yaml
 expect_exit 0 L compile norm.yaml -o out-norm
@@ -135,6 +141,10 @@ check "normalization: tokenizer.json has NFKC then Lowercase" \
 check "normalization: 'HELLO ﬁle' encodes as 'hello file'" \
   [ "$(L tokenize out-norm/tokenizer 'HELLO ﬁle')" = "$(L tokenize out-norm/tokenizer 'hello file')" ]
 check "normalization: a different cache entry" [ "$(status out-norm)" = trained ]
+check "stale .train-* of a dead training removed" [ ! -e cache/llmc/tokenizers/.train-dead01 ]
+check "a live training's .train-* kept" [ -d cache/llmc/tokenizers/.train-live01 ]
+check "other names in the cache kept" [ -d cache/llmc/tokenizers/.train-notours ]
+kill $holder 2>/dev/null; wait $holder 2>/dev/null
 expect_out '^valid$' L validate out-norm
 
 # compute_optimal: tokens / 20 (Hoffmann et al. 2022) within the solver's tolerance

@@ -127,6 +127,36 @@ static void test_membership(void **state) {
     assert_int_equal(eval_ok("not 5 in [1, 4]"), 1);
 }
 
+/* Past the parser's fixed scratch buffers (32 nodes, 32 list slots, 8 names), and a set whose
+ * members hold sets of their own: the member lists must stay contiguous. */
+static void test_large_and_nested_expressions(void **state) {
+    (void)state;
+    char text[2048];
+    size_t n = (size_t)snprintf(text, sizeof text, "c in {");
+    for (int i = 100; i < 160; i++) n += (size_t)snprintf(text + n, sizeof text - n, "%d, ", i);
+    snprintf(text + n, sizeof text - n, "3}");
+    assert_int_equal(eval_ok(text), 1);
+    text[strlen(text) - 2] = '4';
+    assert_int_equal(eval_ok(text), 0);
+    /* twenty distinct names a..t, summed: 1 + 2 + ... + 20 */
+    n = 0;
+    for (char c = 'a'; c <= 't'; c++) n += (size_t)snprintf(text + n, sizeof text - n, "%s%c", c == 'a' ? "" : " + ", c);
+    assert_int_equal(eval_ok(text), 210);
+    char err[128];
+    int col;
+    llmc_expr *e = llmc_expr_parse(text, &col, err, sizeof err);
+    assert_non_null(e);
+    const char *names[32];
+    assert_int_equal(llmc_expr_names(e, names, 32), 20);
+    assert_string_equal(names[0], "a");
+    assert_string_equal(names[19], "t");
+    llmc_expr_free(e);
+    /* members that are themselves memberships (in parentheses) */
+    assert_int_equal(eval_ok("1 in {(a in {7, 8}), (b in {2, 9}), 5}"), 1);
+    assert_int_equal(eval_ok("0 in {(a in {1, 8}), (b in [1, 3])}"), 0);
+    assert_int_equal(eval_ok("(c in {1, 2}) + (c in [3, 3]) + (d in {9, 4, c + 1}) in [2, 2]"), 1);
+}
+
 static void test_count_literals(void **state) {
     (void)state;
     assert_int_equal(eval_ok("7B"), INT64_C(7000000000));
@@ -307,6 +337,7 @@ int main(void) {
         cmocka_unit_test(test_comparisons_and_logic),
         cmocka_unit_test(test_short_circuit),
         cmocka_unit_test(test_membership),
+        cmocka_unit_test(test_large_and_nested_expressions),
         cmocka_unit_test(test_count_literals),
         cmocka_unit_test(test_names),
         cmocka_unit_test(test_division_by_zero),

@@ -437,7 +437,14 @@ static void opt_view(builder *b, const char *gname, int kind, const char *irname
     if (has_param(b, irname)) view1(b, gname, kind, irname);
 }
 
-#define FMT(buf, ...) snprintf(buf, sizeof buf, __VA_ARGS__)
+/* a tensor name that does not fit its buffer fails the plan instead of naming the wrong tensor */
+#define FMT(buf, ...)                                                                              \
+    do {                                                                                           \
+        if ((size_t)snprintf(buf, sizeof buf, __VA_ARGS__) >= sizeof buf && !b->failed) {         \
+            llmc_error(b->d, "gguf", "internal error: tensor name '%s...' is too long", buf);      \
+            b->failed = 1;                                                                         \
+        }                                                                                          \
+    } while (0)
 
 static void plan_llama_like(builder *b, const llmc_dims *dims, gguf_arch a) {
     const int64_t L = dims->v[LLMC_DIM_NUM_LAYERS], nh = dims->v[LLMC_DIM_NUM_HEADS],
