@@ -194,21 +194,6 @@ static int cache_key(const llmc_spec *spec, const llmc_plugin *pl, uint32_t voca
     return 0;
 }
 
-/* tokenizer.normalization as a tokenizer.json normalizer (HF's names) */
-static const char *normalizer_json(const char *name) {
-    static const char *const map[][2] = {
-        {"nfc", "{\"type\":\"NFC\"}"},
-        {"nfd", "{\"type\":\"NFD\"}"},
-        {"nfkc", "{\"type\":\"NFKC\"}"},
-        {"nfkd", "{\"type\":\"NFKD\"}"},
-        {"lowercase", "{\"type\":\"Lowercase\"}"},
-        {"nfkc_lowercase", "{\"type\":\"Sequence\",\"normalizers\":[{\"type\":\"NFKC\"},{\"type\":\"Lowercase\"}]}"},
-    };
-    for (size_t i = 0; name && i < sizeof map / sizeof *map; i++)
-        if (!strcmp(name, map[i][0])) return map[i][1];
-    return NULL;
-}
-
 /* A training killed hard (SIGKILL, power loss) leaves its ".train-XXXXXX" directory in the cache.
  * Every live training holds a flock on its own directory, so one that can be locked has no owner
  * left and is removed; the cache is llmc's, but only names of that exact form, real directories
@@ -262,7 +247,7 @@ static int train_entry(const llmc_plugin *pl, const llmc_spec *spec, const llmc_
     tp.pre_tokenizer = spec->tok.pre_tokenizer;
     tp.threads = p->threads;
     tp.progress = p->progress;
-    tp.normalizer = normalizer_json(spec->tok.normalization);
+    tp.normalizer = llmc_tok_normalization_json(spec->tok.normalization);
     llmc_tok_special *sp = calloc(spec->tok.n_special + 1, sizeof *sp);
     const char *options[1];
     if (!sp) {

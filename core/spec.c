@@ -35,7 +35,8 @@ static const char *const bias_keys[] = {"qkv", "attn_out", "mlp", "norm", "lm_he
 static const char *const weights_keys[] = {"init", "std", "seed", "checkpoint"};
 static const char *const tokenizer_keys[] = {"type", "vocab_size", "pre_tokenizer", "special_tokens", "byte_fallback",
                                              "normalization", "path"};
-static const char *const normalization_names[] = {"none", "nfc", "nfd", "nfkc", "nfkd", "lowercase", "nfkc_lowercase"};
+static const char *const normalization_names[] = {"none", "nfc", "nfd", "nfkc", "nfkd", "lowercase", "nfkc_lowercase",
+                                                  "nmt_nfkc"};
 static const char *const dataset_keys[] = {"name", "paths", "format", "text_field", "split"};
 static const char *const pre_tokenizer_names[] = {"gpt2", "llama3", "metaspace", "whitespace", "bert", "char", "byte"};
 
@@ -616,15 +617,16 @@ static void read_tokenizer(ctx *c, const llmc_doc_node *root) {
     int nk;
     if (read_enum(c, ne, "tokenizer.normalization", normalization_name, 0, (int)COUNT_OF(normalization_names), &nk) ==
             V_OK && nk > 0) {
-        /* sentencepiece normalizes with a compiled character map, which llmc does not build: a
-         * tokenizer.model could not say what tokenizer.json does */
+        /* sentencepiece normalizes with a precompiled character map, which llmc builds for NFKC
+         * only: a tokenizer.model could not say what tokenizer.json does with the others */
         bool spm = (t->type && !strcmp(t->type, "unigram")) ||
                    (t->pre_tokenizer && !strcmp(t->pre_tokenizer, "metaspace"));
-        if (spm)
+        if (spm && strcmp(normalization_names[nk], "nfkc") != 0 && strcmp(normalization_names[nk], "nmt_nfkc") != 0)
             err_at(c, node_loc(c, ne->value), "tokenizer.normalization",
                    "%s cannot be written into the tokenizer.model that unigram and metaspace BPE ship "
-                   "(sentencepiece normalizes with a compiled character map); expected none with them, or another "
-                   "type or pre_tokenizer (gpt2, llama3, whitespace, bert, char)", normalization_names[nk]);
+                   "(sentencepiece normalizes with a precompiled character map, which llmc builds for NFKC); "
+                   "expected none, nfkc or nmt_nfkc with them, or another type or pre_tokenizer (gpt2, llama3, whitespace, "
+                   "bert, char)", normalization_names[nk]);
         else if (!(t->normalization = llmc_strdup(normalization_names[nk])))
             err_at(c, key_loc(c, ne), "tokenizer.normalization", "out of memory");
     }

@@ -66,7 +66,16 @@ int llmc_tok_builder_prepend_normalizer(llmc_tok_builder *b, const char *json, l
     json_t *result = mine;
     if (old && !json_is_null(old)) {
         json_t *list = json_array();
-        int bad = !list || json_array_append_new(list, mine);
+        const char *mine_type = json_string_value(json_object_get(mine, "type"));
+        int bad = !list;
+        if (!bad && mine_type && !strcmp(mine_type, "Sequence")) { /* flat, as HF writes it */
+            bad = json_array_extend(list, json_object_get(mine, "normalizers"));
+            json_decref(mine);
+        } else if (!bad) {
+            bad = json_array_append_new(list, mine);
+        } else {
+            json_decref(mine);
+        }
         const char *type = json_string_value(json_object_get(old, "type"));
         if (type && !strcmp(type, "Sequence")) /* flat, as HF writes it */
             bad = bad || json_array_extend(list, json_object_get(old, "normalizers"));

@@ -45,6 +45,26 @@ LLMC_API bool llmc_charsmap_first(const llmc_charsmap *cm, const char *chunk, si
 /* The same from the base64 text of a tokenizer.json "Precompiled" normalizer. */
 LLMC_API llmc_charsmap *llmc_charsmap_from_base64(const char *b64, size_t len, const char *name, const char *key,
                                                   llmc_diags *d);
+/* SentencePiece's "nfkc" rules derived from llmc's Unicode tables (core/tok_charsmap_build.c), as
+ * a precompiled charsmap blob: malloc'd into *blob / *len. nmt: plus the rules of its "nmt_nfkc"
+ * (below), except that U+FF5E FULLWIDTH TILDE still becomes "~" (sentencepiece keeps it; a
+ * tokenizer.json's NFKC cannot). False only on out of memory. */
+LLMC_API bool llmc_charsmap_build_nfkc(bool nmt, unsigned char **blob, size_t *len);
+
+/* nmt_nfkc's additions to NFKC: characters that become a space, characters deleted; and the same
+ * as the tokenizer.json Replace steps that follow NFKC (--normalization nmt_nfkc) */
+#define LLMC_NMT_SPACE_CHARS                                                                            \
+    {0x09, 0x0A, 0x0C, 0x0D, 0x1680, 0x200B, 0x200C, 0x200E, 0x200F, 0x2028, 0x2029, 0x2581, 0xFEFF, 0xFFFD}
+#define LLMC_NMT_DELETED_CHARS                                                                          \
+    {0x01, 0x02, 0x03, 0x04, 0x05, 0x06, 0x07, 0x08, 0x0B, 0x0E, 0x0F, 0x10, 0x11, 0x12, 0x13, 0x14, 0x15, \
+     0x16, 0x17, 0x18, 0x19, 0x1A, 0x1B, 0x1C, 0x1D, 0x1E, 0x1F, 0x7F, 0x8F, 0x9F}
+#define LLMC_NMT_DELETE_JSON                                                                            \
+    "{\"type\":\"Replace\",\"pattern\":{\"Regex\":\"[\\u0001-\\u0008\\u000b\\u000e-\\u001f\\u007f\\u008f\\u009f]\"}," \
+    "\"content\":\"\"}"
+#define LLMC_NMT_SPACE_JSON                                                                             \
+    "{\"type\":\"Replace\",\"pattern\":{\"Regex\":\"[\\t\\n\\f\\r\\u1680\\u200b\\u200c\\u200e\\u200f\\u2028\\u2029\\u2581\\ufeff\\ufffd]\"}," \
+    "\"content\":\" \"}"
+
 /* Standard base64 (RFC 4648, '=' padding). encode: malloc'd NUL-terminated text; decode: malloc'd
  * bytes in *out_len, NULL when the text is not base64. */
 LLMC_API char *llmc_base64_encode(const void *data, size_t n);

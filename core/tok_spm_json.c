@@ -329,6 +329,23 @@ static bool uses_meta(const json_t *node) {
     return prepends_meta(node);
 }
 
+/* Does the normalizer start with NFKC (what --normalization nfkc puts first)? 2: with nmt_nfkc's
+ * two Replace steps after it (--normalization nmt_nfkc); 1: NFKC alone; 0: neither. */
+static int starts_with_nfkc(const json_t *node) {
+    const char *type = json_string_value(json_object_get(node, "type"));
+    if (!type) return 0;
+    if (strcmp(type, "NFKC") == 0) return 1;
+    if (strcmp(type, "Sequence") != 0) return 0;
+    const json_t *list = json_object_get(node, "normalizers");
+    const char *first = json_string_value(json_object_get(json_array_get(list, 0), "type"));
+    if (!first || strcmp(first, "NFKC") != 0) return 0;
+    json_t *del = json_loads(LLMC_NMT_DELETE_JSON, 0, NULL), *sp = json_loads(LLMC_NMT_SPACE_JSON, 0, NULL);
+    bool nmt = del && sp && json_equal(json_array_get(list, 1), del) && json_equal(json_array_get(list, 2), sp);
+    json_decref(del);
+    json_decref(sp);
+    return nmt ? 2 : 1;
+}
+
 /* the Precompiled normalizer's charsmap (base64), if any */
 static const char *find_charsmap(const json_t *node) {
     if (!json_is_object(node)) return NULL;
@@ -542,7 +559,18 @@ int llmc_tok_spm_write(const json_t *tj, const char *path, llmc_diags *d) {
         if (!ok) goto oom;
         ns->has |= LLMC_SPM_NS_PRECOMPILED_CHARSMAP;
     }
-    const char *rule = b64 ? "user_defined" : "identity";
+    int nfkc = b64 ? 0 : starts_with_nfkc(normalizer);
+    if (nfkc) {
+        /* sentencepiece's own NFKC rules, derived from the same Unicode tables as llmc's NFKC */
+        unsigned char *blob;
+        size_t blen;
+        if (!llmc_charsmap_build_nfkc(nfkc == 2, &blob, &blen)) goto oom;
+        bool ok = llmc_spm_str_set(&ns->precompiled_charsmap, (const char *)blob, blen);
+        free(blob);
+        if (!ok) goto oom;
+        ns->has |= LLMC_SPM_NS_PRECOMPILED_CHARSMAP;
+    }
+    const char *rule = b64 ? "user_defined" : nfkc == 2 ? "nmt_nfkc" : nfkc ? "nfkc" : "identity";
     if (!llmc_spm_str_set(&ns->name, rule, strlen(rule))) goto oom;
     ns->add_dummy_prefix = prepends_meta(normalizer) || prepends_meta(pre);
     ns->remove_extra_whitespaces = collapses_spaces(normalizer);

@@ -9,6 +9,7 @@
 
 #include "outdir.h"
 #include "pipeline.h"
+#include "tok_charsmap.h"
 #include "tok_builder.h"
 #include "tok_corpus.h"
 #include "tok_internal.h"
@@ -26,6 +27,34 @@ const char *llmc_tok_train_option(const llmc_tok_train_params *p, const char *ke
     for (size_t i = 0; i < p->n_options; i++)
         if (!strncmp(p->options[i], key, k) && p->options[i][k] == '=') r = p->options[i] + k + 1;
     return r;
+}
+
+static const char *const normalizations[][2] = {
+    {"none", NULL},
+    {"nfc", "{\"type\":\"NFC\"}"},
+    {"nfd", "{\"type\":\"NFD\"}"},
+    {"nfkc", "{\"type\":\"NFKC\"}"},
+    {"nfkd", "{\"type\":\"NFKD\"}"},
+    {"lowercase", "{\"type\":\"Lowercase\"}"},
+    {"nmt_nfkc", "{\"type\":\"Sequence\",\"normalizers\":[{\"type\":\"NFKC\"}," LLMC_NMT_DELETE_JSON ","
+                 LLMC_NMT_SPACE_JSON "]}"},
+    {"nfkc_lowercase", "{\"type\":\"Sequence\",\"normalizers\":[{\"type\":\"NFKC\"},{\"type\":\"Lowercase\"}]}"},
+};
+
+bool llmc_tok_normalization_known(const char *name) {
+    for (size_t i = 0; name && i < sizeof normalizations / sizeof *normalizations; i++)
+        if (!strcmp(name, normalizations[i][0])) return true;
+    return false;
+}
+
+const char *llmc_tok_normalization_json(const char *name) {
+    for (size_t i = 0; name && i < sizeof normalizations / sizeof *normalizations; i++)
+        if (!strcmp(name, normalizations[i][0])) return normalizations[i][1];
+    return NULL;
+}
+
+bool llmc_tok_normalization_spm_ok(const char *name) {
+    return !name || !strcmp(name, "none") || !strcmp(name, "nfkc") || !strcmp(name, "nmt_nfkc");
 }
 
 static llmc_tokenizer *tokenizer_of(json_t *doc, const char *name, llmc_diags *d) {

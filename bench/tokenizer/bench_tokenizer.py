@@ -9,20 +9,20 @@ man pages in de/fr/ja/ru/zh from installed Debian packages; cached in BUILD_DIR/
 and 5 MB of disjoint held-out text. Peers, measured in the same run, same corpus, same threads:
 
   * training, vocab VOCAB: `llmc tokenizer train --type bpe --pre-tokenizer metaspace --option
-    remove_extra_whitespaces=true` (spm_train's whitespace rule) vs `spm_train --model_type=bpe`,
-    `llmc ... --type unigram --option remove_extra_whitespaces=true` vs `spm_train
-    --model_type=unigram` (both with byte fallback, spm's
+    remove_extra_whitespaces=true --normalization nfkc` (spm_train's whitespace rule and NFKC) vs
+    `spm_train --model_type=bpe`, `llmc ... --type unigram --option remove_extra_whitespaces=true
+    --normalization nfkc` vs `spm_train --model_type=unigram` (both with byte fallback, spm's
     other settings at their defaults; each llmc job runs right after its peer), and byte-level BPE
     (`--pre-tokenizer gpt2`) vs the HF library's BpeTrainer (npm tokenizers@0.23.2 through
     tests/oracle/hf_tokenizers.js) at 30000, the largest vocabulary its Node binding can train
     (its default trainer; see the header of hf_tokenizers.js). Time is wall clock and CPU time
     (user + system) of the whole process, peak RSS, all from GNU time.
   * quality: bytes per token of the held-out text, each tokenizer through its own library.
-    spm_train NFKC-normalises by default and llmc does not; part `matched` (--only ...,matched)
-    also trains spm_train with --normalization_rule_name=identity (bpe, unigram) and with
-    identity and --remove_extra_whitespaces=false against llmc's default (lossless) metaspace BPE
-    and unigram,
-    so that the trainers are compared on the same normalised text.
+    spm_train's default normalisation is nmt_nfkc (NFKC plus a few whitespace and control
+    character rules), llmc's here NFKC; part `matched` (--only ...,matched) also trains spm_train
+    with --normalization_rule_name=identity (bpe, unigram) against llmc without --normalization,
+    and with identity and --remove_extra_whitespaces=false against llmc's default (lossless)
+    metaspace BPE and unigram, so that the trainers are compared on the same normalised text.
   * encoding: MB/s on one thread, llmc vs HF, the same tokenizer.json files (HF's trained BPE and
     llmc's), the same held-out text. HF's time is measured inside node around encodeBatch calls
     (loading excluded); llmc's is the wall time of `llmc tokenize --corpus ... --threads 1`
@@ -48,8 +48,9 @@ HF_JS = os.path.join(SRC, "tests", "oracle", "hf_tokenizers.js")
 SPM_PY = os.path.join(SRC, "tests", "oracle", "spm_tokenizer.py")
 MAKE_CORPUS = os.path.join(SRC, "tests", "corpus", "make_corpus.py")
 HF_MAX_VOCAB = 30000
-META_SPM_WS = ["--type", "bpe", "--pre-tokenizer", "metaspace", "--option", "remove_extra_whitespaces=true"]
-UNIGRAM_SPM_WS = ["--type", "unigram", "--option", "remove_extra_whitespaces=true"]
+META_SPM_WS = ["--type", "bpe", "--pre-tokenizer", "metaspace", "--option", "remove_extra_whitespaces=true",
+               "--normalization", "nmt_nfkc"]
+UNIGRAM_SPM_WS = ["--type", "unigram", "--option", "remove_extra_whitespaces=true", "--normalization", "nmt_nfkc"]
 
 
 def log(msg=""):
@@ -145,7 +146,7 @@ def main():
         prefix = os.path.join(work, f"spm_{mt}")
         jobs.append((f"spm_train {mt}", ["spm_train", f"--input={train}", f"--model_prefix={prefix}",
                                          f"--model_type={mt}", *spm_common], None, ("spm", prefix + ".model")))
-    # matched normalisation: llmc does not NFKC-normalise, and its default metaspace BPE keeps
+    # matched normalisation: identity on both sides; llmc's default metaspace BPE keeps
     # every space (lossless); spm_train with the same normalisation isolates the trainers
     matched = [("spm_train bpe identity", "bpe", ["--normalization_rule_name=identity"]),
                ("spm_train bpe identity keep-spaces", "bpe",
@@ -172,6 +173,8 @@ def main():
             llmc_jobs.append(("llmc bpe metaspace keep-spaces", ["--type", "bpe", "--pre-tokenizer", "metaspace"],
                               args.vocab))
             llmc_jobs.append(("llmc unigram keep-spaces", ["--type", "unigram"], args.vocab))
+            llmc_jobs.append(("llmc bpe metaspace identity", META_SPM_WS[:-2], args.vocab))
+            llmc_jobs.append(("llmc unigram identity", UNIGRAM_SPM_WS[:-2], args.vocab))
         for name, targs, vocab in llmc_jobs:
             out = os.path.join(work, name.replace(" ", "_"))
             jobs.append((name, [llmc, "tokenizer", "train", *targs, "--vocab-size", str(vocab), "--threads", threads,
@@ -228,9 +231,9 @@ def main():
             log(f"  {name:<28} {bpt[name]:7.4f}")
         for a, b in (("llmc bpe metaspace", "spm_train bpe"), ("llmc unigram", "spm_train unigram"),
                      (f"llmc bpe gpt2 {hf_vocab}", f"HF BpeTrainer gpt2 {hf_vocab}"),
-                     ("llmc bpe metaspace", "spm_train bpe identity"),
+                     ("llmc bpe metaspace identity", "spm_train bpe identity"),
                      ("llmc bpe metaspace keep-spaces", "spm_train bpe identity keep-spaces"),
-                     ("llmc unigram", "spm_train unigram identity"),
+                     ("llmc unigram identity", "spm_train unigram identity"),
                      ("llmc unigram keep-spaces", "spm_train unigram identity keep-spaces")):
             if a in bpt and b in bpt:
                 d = (bpt[a] / bpt[b] - 1) * 100

@@ -30,7 +30,9 @@ static const cli_command commands[] = {
     {"validate", "OUT [--quick]",
      "re-check a compiled output: every file's size and checksum, headers and tensor tables, configs, counts", true,
      cmd_validate},
-    {"tokenizer", "train --type T --vocab-size N [--pre-tokenizer P] [--special NAME=TOKEN]... [--threads N] -o DIR CORPUS...",
+    {"tokenizer",
+     "train --type T --vocab-size N [--pre-tokenizer P] [--normalization N] [--special NAME=TOKEN]... [--threads N] "
+     "-o DIR CORPUS...",
      "train a tokenizer (bpe, unigram, wordpiece, char, byte) from a corpus into DIR", true, cmd_tokenizer},
     {"tokenize", "DIR [TEXT] [--file F] [--whole|--json] [--no-special] | DIR --corpus FILES... -o OUT.bin [--threads N]",
      "encode text to ids (one line of ids per input line), or a corpus to a flat token file", false, cmd_tokenize},

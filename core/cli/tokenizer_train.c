@@ -43,6 +43,7 @@ int cmd_tokenizer(const cli_globals *g, int argc, char **argv) {
     const char *out = NULL;
     bool force = false, have_vocab = false;
     int byte_fallback = -1;
+    const char *normalization = NULL;
     llmc_tok_special *specials = calloc((size_t)argc + 1, sizeof *specials);
     const char **options = calloc((size_t)argc + 1, sizeof *options);
     const char **paths = calloc((size_t)argc + 1, sizeof *paths);
@@ -62,7 +63,7 @@ int cmd_tokenizer(const cli_globals *g, int argc, char **argv) {
         static const char *const with_value[] = {"--type", "--vocab-size", "--pre-tokenizer", "--special",
                                                  "--threads", "--text-field", "-o", "--output", "--min-frequency",
                                                  "--max-piece-length", "--character-coverage", "--option",
-                                                 "--invalid-utf8", "--max-words"};
+                                                 "--invalid-utf8", "--max-words", "--normalization"};
         const char *name = NULL;
         for (size_t k = 0; k < sizeof with_value / sizeof *with_value; k++) {
             size_t n = strlen(with_value[k]);
@@ -126,6 +127,11 @@ int cmd_tokenizer(const cli_globals *g, int argc, char **argv) {
         } else if (!strcmp(name, "--max-words")) {
             if (!parse_u64(v, SIZE_MAX / 2, &x) || x < 2) rc = usage("--max-words: expected a count >= 2, got '%s'", v);
             cp.max_words = (size_t)x;
+        } else if (!strcmp(name, "--normalization")) {
+            if (!llmc_tok_normalization_known(v))
+                rc = usage("--normalization: expected none, nfc, nfd, nfkc, nmt_nfkc, nfkd, lowercase or nfkc_lowercase, "
+                           "got '%s'", v);
+            normalization = v;
         } else if (!strcmp(name, "--invalid-utf8")) {
             if (!strcmp(v, "error")) cp.invalid_utf8 = LLMC_INVALID_UTF8_ERROR;
             else if (!strcmp(v, "replace")) cp.invalid_utf8 = LLMC_INVALID_UTF8_REPLACE;
@@ -133,6 +139,12 @@ int cmd_tokenizer(const cli_globals *g, int argc, char **argv) {
         }
     }
     if (!rc && !p.type) rc = usage("%s", "--type is required (bpe, unigram, wordpiece, char, byte)");
+    /* a tokenizer.model carries NFKC only (sentencepiece's precompiled character map) */
+    if (!rc && normalization && !llmc_tok_normalization_spm_ok(normalization) &&
+        (!strcmp(p.type, "unigram") || (p.pre_tokenizer && !strcmp(p.pre_tokenizer, "metaspace"))))
+        rc = usage("--normalization %s cannot be written into the tokenizer.model of a unigram or metaspace BPE "
+                   "tokenizer (expected none, nfkc or nmt_nfkc with them)", normalization);
+    p.normalizer = llmc_tok_normalization_json(normalization);
     if (!rc && !have_vocab) rc = usage("%s", "--vocab-size is required");
     if (!rc && !out) rc = usage("%s", "-o DIR is required");
     if (!rc && !cp.n_paths) rc = usage("%s", "no corpus given (files, or - for stdin)");

@@ -7,7 +7,9 @@ text from installed Debian packages (English man pages and /usr/share/doc, man p
 de/fr/ja/ru/zh), cached under the build directory. Vocabulary 4000, byte fallback.
 
 Each pair is trained with the same text normalisation, so the number compares the trainers:
-llmc does not NFKC-normalise (spm_train's default nmt_nfkc rule is replaced by identity).
+either none (spm_train's default nmt_nfkc rule replaced by identity) or nmt_nfkc (llmc's
+--normalization nmt_nfkc against spm_train's defaults: NFKC plus a few whitespace and
+control-character rules).
 
   * llmc bpe --pre-tokenizer metaspace --option remove_extra_whitespaces=true
         vs spm_train --model_type=bpe --normalization_rule_name=identity
@@ -15,6 +17,9 @@ llmc does not NFKC-normalise (spm_train's default nmt_nfkc rule is replaced by i
         vs spm_train --model_type=bpe --normalization_rule_name=identity --remove_extra_whitespaces=false
   * llmc unigram, with and without --option remove_extra_whitespaces=true, vs spm_train
         --model_type=unigram --normalization_rule_name=identity (and --remove_extra_whitespaces=false)
+  * llmc bpe --pre-tokenizer metaspace and llmc unigram, both with --option
+        remove_extra_whitespaces=true --normalization nmt_nfkc, vs spm_train --model_type=bpe / unigram
+        with its defaults
   * llmc bpe --pre-tokenizer gpt2 vs the HF library's BpeTrainer (npm tokenizers@0.23.2, byte-level,
         full byte alphabet; tests/oracle/hf_tokenizers.js)
 
@@ -110,6 +115,13 @@ PAIRS = [
      ("unigram", ["--type", "unigram"]),
      (spm_bpt, "spm_unigram_keep", ["--model_type=unigram", "--normalization_rule_name=identity",
                                     "--remove_extra_whitespaces=false"])),
+    ("metaspace BPE, nmt_nfkc (spm's defaults)",
+     ("bpe_meta_nfkc", ["--type", "bpe", "--pre-tokenizer", "metaspace", "--option", "remove_extra_whitespaces=true",
+                        "--normalization", "nmt_nfkc"]),
+     (spm_bpt, "spm_bpe_default", ["--model_type=bpe"])),
+    ("unigram, nmt_nfkc (spm's defaults)",
+     ("unigram_nfkc", ["--type", "unigram", "--option", "remove_extra_whitespaces=true", "--normalization", "nmt_nfkc"]),
+     (spm_bpt, "spm_unigram_default", ["--model_type=unigram"])),
     ("byte-level BPE (gpt2)",
      ("bpe_gpt2", ["--type", "bpe", "--pre-tokenizer", "gpt2"]),
      (hf_bpt, "hf_bpe_gpt2", ["--type", "bpe", "--pre-tokenizer", "gpt2", "--full-alphabet"])),

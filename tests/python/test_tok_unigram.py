@@ -9,6 +9,16 @@ npm tokenizers is installed, the Hugging Face library).
       kana, Hangul, emoji with skin-tone modifiers and ZWJ sequences, runs of spaces and tabs,
       newlines, digits, punctuation. Decoding agrees too; with byte fallback nothing is unknown.
   test_trained_model_in_hf              the same tokenizer.json in the HF library (skipped without it).
+  test_nfkc_models                      unigram and metaspace BPE trained with --normalization nfkc
+      and nmt_nfkc: the tokenizer.model carries llmc's NFKC charsmap, the tokenizer.json HF's NFKC
+      normalizer (nmt_nfkc: plus two Replace steps for tabs, line breaks, zero-width and control
+      characters);
+      on held-out text with full-width forms, ligatures, compatibility characters, Hangul jamo
+      (conjoining and compatibility) and combining marks, llmc, sentencepiece and HF give the same
+      ids and the same decoded text. sentencepiece applies NFKC as a longest-match character map,
+      which neither reorders combining marks nor composes past a mark that does not combine: on
+      text with such mark sequences the libraries differ, and llmc gives sentencepiece's ids
+      through the tokenizer.model and HF's through the tokenizer.json (checked on such text too).
   test_spm_train_models_in_llmc         models made by spm_train with its defaults (nmt_nfkc
       normalization: a precompiled charsmap), identity normalization, BPE, byte fallback and
       user-defined symbols: llmc loads them and encodes and decodes as sentencepiece does; llmc's
@@ -214,6 +224,107 @@ def test_trained_model_in_hf():
     compare("HF tokenizers vs llmc tokenize", lines, llmc_ids(out, path), want)
 
 
+NFKC_EDGE = [
+    "\uff26\uff55\uff4c\uff4c\uff0d\uff57\uff49\uff44\uff54\uff48 \uff21\uff33\uff23\uff29\uff29 and half-width \uff76\uff80\uff76\uff85 \uff83\uff7d\uff84 \uff76\uff9e\uff77\uff9e",
+    "ligatures: \ufb01le \ufb02ow \ufb00 \ufb03x \ufb04 \ufb05 \ufb06 \u01c6 \u01c4 \u0132 \u0133",
+    "compatibility: \u00b2 \u00b3 \u00bd \u00bc \u2122 \u2103 \u338f \u339e \u2460 \u2469 \u216b \u217b \u210c \u210d "
+    "\u2115 \U0001d400\U0001d401 \u00b5 \u212b \u2126 \ufe4f \ufe35 \u222e\u222f \u3231 \u337b \u2025 \u2026",
+    "Hangul \ud55c\uad6d\uc5b4, jamo \u1100\u1161\u11a8 \u1112\u1161\u11ab \u1100\u1161, compatibility "
+    "\u3131\u314f \u314e\u314f\u3134 \u314b\u314b\u314b \u3160\u3160, half-width \uffa1\uffa2",
+    "combining: e\u0301cole cafe\u0301 nai\u0308ve A\u030a n\u0303 o\u0302 u\u0308ber e\u0327\u0301 "
+    "\u212bngstr\u00f6m \uff45\u0301 \u1ec7 e\u0323\u0302",
+    "spaces: two  spaces\u3000ideographic\u00a0nbsp\u2002en\u2003em",
+    "math: x\u00b2 + y\u00b2 = z\u00b2; \U0001d453(\U0001d465) = \U0001d465\u2074 \u00f7 \u2075\u2044\u2089",
+    "\u65e5\u672c\u8a9e\u3000\u30c6\u30ad\u30b9\u30c8\uff0c\uff08\u62ec\u5f27\uff09\uff01 \u0451\u043b\u043a\u0430 \u0439",
+]
+
+
+NMT_EDGE = ["tab\tseparated\tcolumns\t\tend", "zero\u200bwidth, bom\ufeff, control\x01x\x1fy\x7fz",
+            "replacement \ufffd, lower block \u2581, line separator \u2028 paragraph \u2029 end"]
+
+
+def marks_compose_as_one(text):
+    """True when every base character's run of combining marks has at most one mark or composes
+    (NFC) into one character: the text on which sentencepiece's character map (rules for single
+    characters and for the decomposed spellings of single characters, longest match first) and
+    NFKC agree. NFKC also reorders marks and composes past marks that do not combine."""
+    import unicodedata
+    cluster = ""
+    for ch in text + "\0":
+        if unicodedata.combining(ch):
+            cluster += ch
+            continue
+        if len(cluster) > 2 and len(unicodedata.normalize("NFC", cluster)) > 1:
+            return False
+        cluster = ch
+    return True
+
+
+def hf_run(cmd, data=None):
+    hf_dir = os.path.abspath(os.environ.get("LLMC_HF_TOKENIZERS",
+                                            os.path.join(SRC, ".deps", "npm", "node_modules", "tokenizers")))
+    r = subprocess.run(["node", HF_JS, *cmd], input=data, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                       env=dict(os.environ, LLMC_HF_TOKENIZERS=hf_dir))
+    if r.returncode != 0:
+        raise AssertionError(r.stderr.decode(errors="replace"))
+    return r.stdout.decode()
+
+
+def test_nfkc_models():
+    if os.environ.get("LLMC_SKIP_ORACLE") == "1":
+        raise Skip("LLMC_SKIP_ORACLE=1")
+    hf_dir = os.environ.get("LLMC_HF_TOKENIZERS", os.path.join(SRC, ".deps", "npm", "node_modules", "tokenizers"))
+    if not os.path.isdir(hf_dir):
+        raise Skip(f"npm tokenizers is not installed at {hf_dir} (scripts/setup-oracles.sh)")
+    spm = sentencepiece()
+    generated, multi = generated_lines(n=600, seed=21)
+    with open(os.path.join(corpus(), "heldout.txt"), encoding="utf-8") as f:
+        held = [ln for ln in f.read().split("\n")[:800] if ln]
+    any_order = NFKC_EDGE + generated + held
+    canonical = [ln for ln in any_order if marks_compose_as_one(ln)]
+    checks(len(canonical) > 1000 and len(canonical) < len(any_order),
+           f"{len(canonical)} of {len(any_order)} held-out lines have only marks that compose as one character")
+    any_order += NMT_EDGE
+    canonical += NMT_EDGE
+    for name, norm, args in (("nfkc_unigram", "nfkc", ["--type", "unigram", "--option", "remove_extra_whitespaces=true"]),
+                             ("nfkc_bpe", "nfkc", ["--type", "bpe", "--pre-tokenizer", "metaspace"]),
+                             ("nmt_nfkc_unigram", "nmt_nfkc", ["--type", "unigram", "--option",
+                                                               "remove_extra_whitespaces=true"]),
+                             ("nmt_nfkc_bpe", "nmt_nfkc", ["--type", "bpe", "--pre-tokenizer", "metaspace"])):
+        out = os.path.join(TMP, name)
+        run([LLMC, "tokenizer", "train", *args, "--normalization", norm, "--vocab-size", "3000",
+             "--threads", THREADS, "-o", out, os.path.join(corpus(), "train.txt")])
+        model, tj = os.path.join(out, "tokenizer.model"), os.path.join(out, "tokenizer.json")
+        sp = spm.SentencePieceProcessor(model_file=model)
+        checks("".join(sp.encode("\ufb01\uff21\u2460", out_type=str)) == "\u2581fiA1",
+               f"{name}: sentencepiece NFKC-normalizes with the tokenizer.model's charsmap")
+        steps = json.load(open(tj))["normalizer"]["normalizers"]
+        checks(steps[0] == {"type": "NFKC"}, f"{name}: tokenizer.json normalizes with NFKC first")
+        if norm == "nmt_nfkc":
+            checks(sp.decode(sp.encode("a\tb\x01c")) == "a bc",
+                   f"{name}: sentencepiece turns a tab into a space and deletes a control character")
+        # all three agree where marks compose as one character
+        ids = check_against_sentencepiece(f"{name} (directory)", model, out, canonical, multi)
+        path = os.path.join(TMP, name + "_canonical.txt")
+        write_lines(path, canonical)
+        want = [[int(x) for x in ln.split(",")] if ln else [] for ln in hf_run(["encode", tj, path]).split("\n")[:-1]]
+        compare(f"{name}: HF tokenizers vs llmc tokenize", canonical, llmc_ids(out, path), want)
+        checks(ids == want, f"{name}: sentencepiece and HF give the same ids")
+        # decoding in HF equals llmc's (and so sentencepiece's, checked above)
+        sample = ids[:300]
+        data = "".join(",".join(map(str, x)) + "\n" for x in sample).encode()
+        hf_texts = [json.loads(ln) for ln in hf_run(["decode", tj, "-", "--json"], data).split("\n")[:-1]]
+        ours = [t.decode() for t in llmc_detok(out, sample)]
+        checks(hf_texts == ours, f"{name}: HF and llmc decode {len(sample)} id lists alike")
+        # any marks: each library's own file, llmc following it
+        check_against_sentencepiece(f"{name} (tokenizer.model, any marks)", model, model, any_order, multi,
+                                    decode_sample=100)
+        path = os.path.join(TMP, name + "_any.txt")
+        write_lines(path, any_order)
+        want = [[int(x) for x in ln.split(",")] if ln else [] for ln in hf_run(["encode", tj, path]).split("\n")[:-1]]
+        compare(f"{name}: HF tokenizers vs llmc tokenize (any marks)", any_order, llmc_ids(out, path), want)
+
+
 SPM_MODELS = [
     ("nmt_nfkc_default", ["--model_type=unigram", "--vocab_size=3000"]),
     ("identity_bytes", ["--model_type=unigram", "--vocab_size=3000", "--normalization_rule_name=identity",
@@ -276,4 +387,4 @@ def checked(fn):
 
 if __name__ == "__main__":
     sys.exit(run_tests([checked(t) for t in (test_trained_model_in_sentencepiece, test_trained_model_in_hf,
-                                             test_spm_train_models_in_llmc, test_quality)], TMP))
+                                             test_nfkc_models, test_spm_train_models_in_llmc, test_quality)], TMP))

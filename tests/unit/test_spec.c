@@ -262,6 +262,11 @@ static void test_tokenizer_and_dataset_keys(void **state) {
     assert_string_equal(s->data.format, "text");
     llmc_spec_free(s);
 
+    /* sentencepiece-style tokenizers take NFKC (a precompiled charsmap in their tokenizer.model) */
+    s = expect_ok("t.yaml", BASE "tokenizer: {type: unigram, normalization: nfkc}\ndataset: {paths: [c.txt]}\n", "");
+    assert_string_equal(s->tok.normalization, "nfkc");
+    llmc_spec_free(s);
+
     /* dataset.paths without a tokenizer to count with: accepted, with a warning that it is not read */
     s = expect_ok("t.yaml", BASE "dataset: {paths: [c.txt]}\n",
                   "t.yaml:3:1: warning: dataset.paths: not read: tokenizer is none (give tokenizer.type bpe, "
@@ -291,13 +296,20 @@ static void test_tokenizer_and_dataset_errors(void **state) {
     expect_errors("t.yaml", BASE "tokenizer: {type: bpe, special_tokens: {bos: \"<s>\", eos: \"<s>\"}}\n"
                                  "dataset: {paths: [c.txt]}\n",
                   "t.yaml:3:58: tokenizer.special_tokens.eos: token '<s>' is already special_tokens.bos");
-    expect_errors("t.yaml", BASE "tokenizer: {type: unigram, normalization: nfkc}\ndataset: {paths: [c.txt]}\n",
-                  "t.yaml:3:43: tokenizer.normalization: nfkc cannot be written into the tokenizer.model that unigram "
-                  "and metaspace BPE ship (sentencepiece normalizes with a compiled character map); expected none "
-                  "with them, or another type or pre_tokenizer (gpt2, llama3, whitespace, bert, char)");
+    expect_errors("t.yaml", BASE "tokenizer: {type: unigram, normalization: nfkc_lowercase}\ndataset: {paths: [c.txt]}\n",
+                  "t.yaml:3:43: tokenizer.normalization: nfkc_lowercase cannot be written into the tokenizer.model "
+                  "that unigram and metaspace BPE ship (sentencepiece normalizes with a precompiled character map, "
+                  "which llmc builds for NFKC); expected none, nfkc or nmt_nfkc with them, or another type or pre_tokenizer "
+                  "(gpt2, llama3, whitespace, bert, char)");
+    expect_errors("t.yaml", BASE "tokenizer: {type: bpe, pre_tokenizer: metaspace, normalization: nfc}\n"
+                                 "dataset: {paths: [c.txt]}\n",
+                  "t.yaml:3:65: tokenizer.normalization: nfc cannot be written into the tokenizer.model "
+                  "that unigram and metaspace BPE ship (sentencepiece normalizes with a precompiled character map, "
+                  "which llmc builds for NFKC); expected none, nfkc or nmt_nfkc with them, or another type or pre_tokenizer "
+                  "(gpt2, llama3, whitespace, bert, char)");
     expect_errors("t.yaml", BASE "tokenizer: {type: bpe, normalization: nfkx}\ndataset: {paths: [c.txt]}\n",
                   "t.yaml:3:39: tokenizer.normalization: unknown value 'nfkx' (expected one of none, nfc, nfd, nfkc, "
-                  "nfkd, lowercase, nfkc_lowercase)");
+                  "nfkd, lowercase, nfkc_lowercase, nmt_nfkc)");
     expect_errors("t.yaml", BASE "tokenizer: {type: bpe}\n",
                   "t.yaml:3:19: tokenizer.type: 'bpe' is trained from a corpus: give dataset.paths (or "
                   "tokenizer.path to load a trained one)");

@@ -1,6 +1,7 @@
 /* SentencePiece code in libllmc: the ModelProto reader's refusals (truncated input, bad varints,
  * lengths past the end, wrong wire types, groups, bad enum values), skipping of unknown fields,
- * the write -> read -> write round trip, the model checks, a hand-built precompiled charsmap,
+ * the write -> read -> write round trip, the model checks, a hand-built precompiled charsmap, the
+ * NFKC charsmap llmc builds (every code point against llmc's NFKC),
  * and the Unigram / BPE encoders on small vocabularies with known answers. */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -17,6 +18,7 @@
 #include "tok_spm.h"
 #include "tok_spm_bpe.h"
 #include "tok_spm_model.h"
+#include "tok_unicode.h"
 #include "tok_unigram.h"
 
 /* ---- helpers ----------------------------------------------------------------------------------- */
@@ -382,6 +384,80 @@ static void test_charsmap(void **state) {
     llmc_diags_free(d);
 }
 
+/* the NFKC charsmap: each character maps to its NFKC form (no rule when that is itself), and the
+ * decomposed spellings of composed characters compose */
+static void test_charsmap_nfkc(void **state) {
+    (void)state;
+    unsigned char *blob;
+    size_t len;
+    assert_true(llmc_charsmap_build_nfkc(false, &blob, &len));
+    llmc_diags *d = llmc_diags_create();
+    llmc_charsmap *cm = llmc_charsmap_create(blob, len, "t.model", "normalizer_spec.precompiled_charsmap", d);
+    free(blob);
+    assert_non_null(cm);
+    uint32_t *nf = NULL;
+    size_t cap = 0, mapped = 0;
+    for (uint32_t cp = 1; cp <= 0x10FFFF; cp++) {
+        if ((cp >= 0xD800 && cp <= 0xDFFF) || (cp & 0xFFFE) == 0xFFFE || (cp >= 0xFDD0 && cp <= 0xFDEF)) continue;
+        char key[4], want[4 * 32];
+        size_t kn = (size_t)llmc_utf8_encode(cp, key), wn = 0;
+        long n = llmc_uc_normalize(LLMC_NFKC, &cp, 1, &nf, &cap);
+        assert_true(n > 0 && n <= 32);
+        for (long i = 0; i < n; i++) wn += (size_t)llmc_utf8_encode(nf[i], want + wn);
+        const char *out;
+        size_t out_len;
+        size_t used = llmc_charsmap_longest(cm, key, kn, &out, &out_len);
+        if (n == 1 && nf[0] == cp) {
+            if (used) fail_msg("U+%04X is its own NFKC form but has a rule", cp);
+            continue;
+        }
+        if (used != kn || out_len != wn || memcmp(out, want, wn)) fail_msg("U+%04X: wrong or no rule", cp);
+        mapped++;
+    }
+    free(nf);
+    assert_true(mapped > 4000);
+    static const struct { const char *in, *out; size_t used; } cases[] = {
+        {"\xef\xac\x81x", "fi", 3},                          /* U+FB01 ligature */
+        {"\xef\xbc\xa1", "A", 3},                            /* full-width A */
+        {"e\xcc\x81", "\xc3\xa9", 3},                         /* e + U+0301 -> U+00E9 */
+        {"\xef\xbd\x85\xcc\x81", "\xc3\xa9", 5},             /* full-width e + U+0301 */
+        {"\xe3\x84\xb1\xe3\x85\x8f", "\xea\xb0\x80", 6},     /* compatibility jamo -> U+AC00 */
+        {"\xe1\x84\x80\xe1\x85\xa1\xe1\x86\xa8", "\xea\xb0\x81", 9}, /* L V T jamo -> U+AC01 */
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof *cases; i++) {
+        const char *out;
+        size_t out_len;
+        size_t used = llmc_charsmap_longest(cm, cases[i].in, strlen(cases[i].in), &out, &out_len);
+        assert_int_equal(used, cases[i].used);
+        assert_int_equal(out_len, strlen(cases[i].out));
+        assert_memory_equal(out, cases[i].out, out_len);
+    }
+    llmc_charsmap_free(cm);
+
+    /* nmt_nfkc: the same plus whitespace to spaces and control characters deleted */
+    assert_true(llmc_charsmap_build_nfkc(true, &blob, &len));
+    cm = llmc_charsmap_create(blob, len, "t.model", "normalizer_spec.precompiled_charsmap", d);
+    free(blob);
+    assert_non_null(cm);
+    static const struct { const char *in, *out; } nmt[] = {
+        {"\t", " "}, {"\n", " "}, {"\r", " "}, {"\xe2\x80\x8b", " "}, {"\xef\xbb\xbf", " "}, {"\xe2\x96\x81", " "},
+        {"\x01", ""}, {"\x1f", ""}, {"\x7f", ""}, {"\xc2\x9f", ""},
+        {"\xef\xac\x81", "fi"}, {"\xef\xbd\x9e", "~"}, /* U+FF5E: NFKC's "~" (sentencepiece keeps it) */
+    };
+    for (size_t i = 0; i < sizeof nmt / sizeof *nmt; i++) {
+        const char *out;
+        size_t out_len;
+        assert_int_equal(llmc_charsmap_longest(cm, nmt[i].in, strlen(nmt[i].in), &out, &out_len), strlen(nmt[i].in));
+        assert_int_equal(out_len, strlen(nmt[i].out));
+        assert_memory_equal(out, nmt[i].out, out_len);
+    }
+    const char *out;
+    size_t out_len;
+    assert_int_equal(llmc_charsmap_longest(cm, " ", 1, &out, &out_len), 0); /* a space stays */
+    llmc_charsmap_free(cm);
+    llmc_diags_free(d);
+}
+
 /* ---- encoders ------------------------------------------------------------------------------------- */
 
 static void expect_ids(const llmc_tok_ids *ids, const uint32_t *want, size_t n) {
@@ -525,6 +601,7 @@ int main(void) {
         cmocka_unit_test(test_merge_and_last_wins),
         cmocka_unit_test(test_model_checks),
         cmocka_unit_test(test_charsmap),
+        cmocka_unit_test(test_charsmap_nfkc),
         cmocka_unit_test(test_unigram_viterbi),
         cmocka_unit_test(test_unigram_byte_fallback),
         cmocka_unit_test(test_spm_bpe),
