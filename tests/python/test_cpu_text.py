@@ -169,17 +169,17 @@ def test_types(corp, texts):
     run([LLMC, "tokenizer", "train", "--type", "byte", "--vocab-size", "257", "--special", "eos=<|end|>", "-o", bytedir,
          train])
     types = {
-        "bpe-gpt2": ("tokenizer: {type: bpe, vocab_size: 700, pre_tokenizer: gpt2, special_tokens: {eos: '<|endoftext|>'}}\n"
+        "bpe-gpt2": ("tokenizer: {type: bpe, pre_tokenizer: gpt2, special_tokens: {eos: '<|endoftext|>'}}\n"
                      f"dataset: {{paths: [{train}]}}", 768),
-        "bpe-metaspace": ("tokenizer: {type: bpe, vocab_size: 2000, pre_tokenizer: metaspace, byte_fallback: true, "
+        "bpe-metaspace": ("tokenizer: {type: bpe, pre_tokenizer: metaspace, byte_fallback: true, "
                           "special_tokens: {unk: '<unk>', bos: '<s>', eos: '</s>'}}\n"
                           f"dataset: {{paths: [{train}]}}", 2048),
-        "unigram": ("tokenizer: {type: unigram, vocab_size: 2000, special_tokens: {unk: '<unk>', bos: '<s>', eos: '</s>'}}\n"
+        "unigram": ("tokenizer: {type: unigram, special_tokens: {unk: '<unk>', bos: '<s>', eos: '</s>'}}\n"
                     f"dataset: {{paths: [{train}]}}", 2048),
-        "wordpiece": ("tokenizer: {type: wordpiece, vocab_size: 2000, special_tokens: {unk: '[UNK]', bos: '[CLS]', "
+        "wordpiece": ("tokenizer: {type: wordpiece, special_tokens: {unk: '[UNK]', bos: '[CLS]', "
                       "eos: '[SEP]', pad: '[PAD]'}}\n"
                       f"dataset: {{paths: [{train}]}}", 2048),
-        "char": ("tokenizer: {type: char, vocab_size: 700, special_tokens: {unk: '<unk>', eos: '</s>'}}\n"
+        "char": ("tokenizer: {type: char, special_tokens: {unk: '<unk>', eos: '</s>'}}\n"
                  f"dataset: {{paths: [{train}]}}", 768),
         "byte": (f"tokenizer: {{type: byte, path: {bytedir}}}", 257),
     }
