@@ -18,6 +18,7 @@
 #include "pipeline.h"
 #include "report.h"
 #include "sha256.h"
+#include "special_tokens.h"
 #include "tok_corpus.h"
 #include "tok_train.h"
 #include "util.h"
@@ -459,7 +460,23 @@ int llmc_dataset_prepare(const llmc_registry *reg, llmc_spec *spec, const llmc_d
                          llmc_diags *d) {
     memset(out, 0, sizeof *out);
     double t0 = llmc_now_ms();
-    if (!spec->tokenizer_path && !spec->tok.type) return 0; /* tokenizer none / byte: nothing is read */
+    if (!spec->tokenizer_path && !spec->tok.type) {
+        /* tokenizer none: nothing; tokenizer byte: the fixed byte vocabulary, nothing is read */
+        if (spec->tokenizer != LLMC_TOKENIZER_BYTE) return 0;
+        out->tokenizer = llmc_byte_vocab_tokenizer(spec->vocab_size, d);
+        if (!out->tokenizer) return LLMC_EXIT_SPEC;
+        out->source = "byte";
+        out->ms = llmc_now_ms() - t0;
+        return 0;
+    }
+    /* one vocabulary: every id of the tokenizer has an embedding row and every row an id */
+    if (spec->tok.vocab_size && spec->tok.vocab_size != spec->vocab_size) {
+        llmc_diag_add(d, LLMC_SEV_ERROR, llmc_spec_loc(spec, "tokenizer.vocab_size"), "tokenizer.vocab_size",
+                      "differs from the model's vocab_size (expected %lld, got %lld): the embedding has one row per "
+                      "token id; set both to the same value (or drop tokenizer.vocab_size)",
+                      (long long)spec->vocab_size, (long long)spec->tok.vocab_size);
+        return LLMC_EXIT_SPEC;
+    }
     int rc = resolve_paths(spec, p->spec_path, d);
     if (rc) return rc;
 
@@ -488,13 +505,14 @@ int llmc_dataset_prepare(const llmc_registry *reg, llmc_spec *spec, const llmc_d
         if (rc) return rc;
     }
 
-    /* every id the tokenizer gives must have a row in the embedding */
+    /* every id the tokenizer gives has a row in the embedding, and every row is a token: the GGUF
+     * vocabulary, config.json and the runtimes' samplers all assume the two are one table */
     uint32_t vs = llmc_tokenizer_vocab_size(out->tokenizer);
-    if ((int64_t)vs > spec->vocab_size) {
+    if ((int64_t)vs != spec->vocab_size) {
         llmc_diag_add(d, LLMC_SEV_ERROR, llmc_spec_loc(spec, "vocab_size"), "vocab_size",
-                      "must be >= %u, the ids of the tokenizer '%s' (got %lld)", vs,
+                      "must be %u, the number of ids of the tokenizer '%s' (got %lld): set vocab_size: %u", vs,
                       spec->tokenizer_path ? spec->tokenizer_path : out->tokenizer_dir,
-                      (long long)spec->vocab_size);
+                      (long long)spec->vocab_size, vs);
         return LLMC_EXIT_SPEC;
     }
 
@@ -541,7 +559,7 @@ static int write_file(const char *dir, const char *rel, const void *data, size_t
         llmc_error(d, NULL, "cannot write '%s': %s", path, strerror(errno));
         return LLMC_EXIT_IO;
     }
-    if (llmc_manifest_add_bytes(mf, NULL, rel, data, len) != 0) {
+    if (mf && llmc_manifest_add_bytes(mf, NULL, rel, data, len) != 0) {
         fclose(f);
         llmc_error(d, NULL, "out of memory recording '%s' in %s", rel, LLMC_MANIFEST_FILE);
         return LLMC_EXIT_IO;
@@ -595,18 +613,57 @@ static int copy_dir(const char *src, const char *dir, const char *sub, bool copy
     return rc;
 }
 
-int llmc_dataset_write(const llmc_dataset *ds, const char *dir, llmc_manifest *mf, llmc_diags *d) {
+/* tokenizer_config.json / special_tokens_map.json in dir/tokenizer: the model's special tokens */
+static int write_special_config(const llmc_dataset *ds, const llmc_special_tokens *st, const char *dir,
+                                const char *name, bool with_flags, llmc_diags *d) {
+    char path[PATH_MAX], tmp[PATH_MAX];
+    if ((size_t)snprintf(path, sizeof path, "%s/tokenizer/%s", dir, name) >= sizeof path ||
+        (size_t)snprintf(tmp, sizeof tmp, "%s/tokenizer/.%s.tmp", dir, name) >= sizeof tmp) {
+        llmc_error(d, NULL, "path too long: %s/tokenizer/%s", dir, name);
+        return LLMC_EXIT_IO;
+    }
+    size_t len = 0;
+    char *old = llmc_read_file(path, MAX_TOKENIZER_FILE, &len);
+    if (!old) {
+        llmc_error(d, NULL, "cannot read '%s': %s", path, llmc_read_file_error(path, errno));
+        return LLMC_EXIT_IO;
+    }
+    char *text = llmc_special_tokens_apply_config(ds->tokenizer, st, old, len, with_flags, d);
+    free(old);
+    if (!text) return LLMC_EXIT_IO;
+    FILE *f = fopen(tmp, "wb");
+    size_t n = strlen(text);
+    int rc = f && fwrite(text, 1, n, f) == n ? 0 : -1;
+    if (f && fclose(f) != 0) rc = -1;
+    if (!rc && rename(tmp, path) != 0) rc = -1;
+    if (rc) {
+        llmc_error(d, NULL, "cannot write '%s': %s", path, strerror(errno));
+        unlink(tmp);
+    }
+    free(text);
+    return rc ? LLMC_EXIT_IO : 0;
+}
+
+int llmc_dataset_write(const llmc_dataset *ds, const llmc_special_tokens *st, const char *dir, llmc_manifest *mf,
+                       llmc_diags *d) {
     if (!ds->tokenizer) return 0;
     char tdir[PATH_MAX];
     snprintf(tdir, sizeof tdir, "%s/tokenizer", dir);
     if (llmc_mkdirs(tdir, d) != 0) return LLMC_EXIT_IO;
     int rc;
     if (ds->tokenizer_dir) {
-        rc = copy_dir(ds->tokenizer_dir, dir, "tokenizer", true, mf, d);
+        /* copied as trained, then the two configuration files say the model's special tokens */
+        static const char *const names[2] = {"tokenizer_config.json", "special_tokens_map.json"};
+        rc = copy_dir(ds->tokenizer_dir, dir, "tokenizer", true, NULL, d);
+        for (int i = 0; !rc && i < 2; i++) rc = write_special_config(ds, st, dir, names[i], i == 0, d);
+        if (!rc) rc = copy_dir(tdir, dir, "tokenizer", false, mf, d);
     } else {
         /* a loaded tokenizer, written in llmc's layout (what `llmc tokenize OUT/tokenizer` reads) */
         if (llmc_tokenizer_save(ds->tokenizer, tdir, d) != 0) return LLMC_EXIT_IO;
-        rc = copy_dir(tdir, dir, "tokenizer", false, mf, d);
+        static const char *const names[2] = {"tokenizer_config.json", "special_tokens_map.json"};
+        rc = 0;
+        for (int i = 0; !rc && i < 2; i++) rc = write_special_config(ds, st, dir, names[i], i == 0, d);
+        if (!rc) rc = copy_dir(tdir, dir, "tokenizer", false, mf, d);
     }
     if (!rc && ds->json) rc = write_file(dir, "dataset.json", ds->json, strlen(ds->json), mf, d);
     return rc;

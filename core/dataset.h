@@ -33,7 +33,8 @@ typedef struct llmc_dataset_stats {
 typedef struct llmc_dataset {
     llmc_tokenizer *tokenizer;     /* NULL when the spec has neither a trained nor a loaded one */
     char *tokenizer_dir;           /* the cache entry whose files are OUT/tokenizer/ (trained), or NULL */
-    const char *source;            /* "trained", "cached" (trained earlier, from the cache) or "path" */
+    const char *source;            /* "trained", "cached" (trained earlier, from the cache), "path" or
+                                    * "byte" (the legacy `tokenizer: byte` vocabulary, built in memory) */
     bool has_stats;                /* dataset.paths were read */
     llmc_dataset_stats stats;
     char *json;                    /* OUT/dataset.json text, when has_stats */
@@ -48,7 +49,10 @@ LLMC_API int llmc_dataset_prepare(const llmc_registry *reg, llmc_spec *spec, con
                                   llmc_dataset *out, llmc_diags *d);
 /* Write OUT/tokenizer/ and OUT/dataset.json below dir (the compile's temporary OUT), recorded in
  * the manifest as llmc's own files. 0, or an exit code. */
-LLMC_API int llmc_dataset_write(const llmc_dataset *ds, const char *dir, llmc_manifest *mf, llmc_diags *d);
+/* OUT/tokenizer/tokenizer_config.json and special_tokens_map.json name the roles of st (and
+ * add_bos_token / add_eos_token), the model's one set of special tokens. */
+LLMC_API int llmc_dataset_write(const llmc_dataset *ds, const llmc_special_tokens *st, const char *dir,
+                                llmc_manifest *mf, llmc_diags *d);
 LLMC_API void llmc_dataset_free(llmc_dataset *ds);
 
 /* The cache directory (see above) into buf; -1 when no location is known. */

@@ -11,6 +11,7 @@
 
 #include "doc.h"
 #include "interrupt.h"
+#include "special_tokens.h"
 #include "llmc/weights.h"
 #include "manifest.h"
 #include "outdir.h"
@@ -249,6 +250,14 @@ int llmc_model_prepare(llmc_host *h, const llmc_compile_params *p, llmc_model *m
                               (unsigned long long)m->count.component[c]);
         return LLMC_EXIT_PLUGIN;
     }
+    /* the one set of special tokens every artifact writes (special_tokens.h) */
+    llmc_layout hf;
+    memset(&hf, 0, sizeof hf);
+    if (llmc_layout_hf(spec, m->ir, &hf, d) != 0) return LLMC_EXIT_PLUGIN;
+    snprintf(m->family, sizeof m->family, "%s", hf.family);
+    llmc_layout_free(&hf);
+    llmc_special_tokens_compute(m->dataset.tokenizer, m->family, llmc_dims_has(&m->dims, LLMC_DIM_NUM_DECODER_LAYERS),
+                                &m->special_tokens);
     if (m->solver) {
         m->solution.params = m->count.total;
         m->solution.relative_error = llmc_relative_error(m->count.total, spec->target_params);
@@ -497,7 +506,7 @@ int llmc_compile(llmc_host *h, const llmc_compile_params *p, llmc_diags *d) {
     if (!text || write_text(tmp, "ir.json", text, outs->manifest, d)) goto fail;
     free(text);
     text = NULL;
-    if (llmc_dataset_write(&m.dataset, tmp, outs->manifest, d)) goto fail;
+    if (llmc_dataset_write(&m.dataset, &m.special_tokens, tmp, outs->manifest, d)) goto fail;
     steps[n_steps++] = (llmc_step_rec){"write_model_files", "ok", llmc_now_ms() - t0};
 
     int threads = effective_threads(h, p);
@@ -519,6 +528,8 @@ int llmc_compile(llmc_host *h, const llmc_compile_params *p, llmc_diags *d) {
         ctx.outputs = outs;
         ctx.threads = threads;
         ctx.progress = p->progress;
+        ctx.special_tokens = &m.special_tokens;
+        ctx.tokenizer = m.dataset.tokenizer;
         t0 = llmc_now_ms();
         errs = llmc_diags_errors(d);
         const llmc_emitter_vtable *ev = emitters[i]->vtable;

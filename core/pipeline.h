@@ -59,6 +59,8 @@ typedef struct llmc_model {
     llmc_explanation *explanation; /* when asked for and the dims were solved */
     llmc_design_params design;     /* as asked for (llmc_compile_params.design) */
     llmc_dataset dataset;          /* the spec's tokenizer and dataset (dataset.h) */
+    char family[64];               /* llmc_layout_hf's: "llama", "gpt2", "t5", ... or "llmc_<template>" */
+    llmc_special_tokens special_tokens; /* computed once from the tokenizer and family; every emitter gets it */
 } llmc_model;
 
 /* Load + validate + solve + build + count (+ closed form == IR check). Returns an exit code;

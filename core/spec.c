@@ -595,10 +595,12 @@ static void read_tokenizer(ctx *c, const llmc_doc_node *root) {
     }
     if (st == V_BAD) c->ok_tokenizer = false;
     const llmc_doc_entry *ve = given(map, "vocab_size");
-    if (read_int(c, ve, "tokenizer.vocab_size", 1, MAX_DIM_VALUE, &t->vocab_size) == V_OK && c->ok_vocab &&
-        t->vocab_size > c->s->vocab_size)
+    /* (refused below for a tokenizer that is not trained: one message is enough) */
+    if (read_int(c, ve, "tokenizer.vocab_size", 1, MAX_DIM_VALUE, &t->vocab_size) == V_OK && c->ok_vocab && t->type &&
+        t->vocab_size != c->s->vocab_size)
         err_at(c, node_loc(c, ve->value), "tokenizer.vocab_size",
-               "must be <= vocab_size, the ids the model embeds (expected at most %lld, got %lld)",
+               "differs from the model's vocab_size (expected %lld, got %lld): the embedding has one row per token "
+               "id; set both to the same value (or drop tokenizer.vocab_size)",
                (long long)c->s->vocab_size, (long long)t->vocab_size);
     const llmc_doc_entry *pe = given(map, "pre_tokenizer");
     int pk;

@@ -1311,9 +1311,9 @@ static int64_t piece_id(const tok_core *c, const char *s, size_t len) {
 }
 
 static void guess_roles(tok_core *c) {
-    static const char *const names[4][6] = {
-        {"<s>", "<|begin_of_text|>", "<|startoftext|>", "[CLS]", "<bos>", NULL},
-        {"</s>", "<|end_of_text|>", "<|endoftext|>", "[SEP]", "<eos>", NULL},
+    static const char *const names[4][7] = {
+        {"<s>", "<|begin_of_text|>", "<|startoftext|>", "[CLS]", "<bos>", "<|bos|>", NULL},
+        {"</s>", "<|end_of_text|>", "<|endoftext|>", "[SEP]", "<eos>", "<|eos|>", NULL},
         {"<pad>", "[PAD]", "<|pad|>", "<|finetune_right_pad_id|>", NULL, NULL},
         {"<unk>", "[UNK]", "<|unk|>", NULL, NULL, NULL},
     };

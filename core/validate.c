@@ -439,6 +439,8 @@ static void verify_emitters(vstate *V, llmc_host *h, const llmc_model *m) {
         ctx.out_dir = V->out;
         ctx.weights = ws;
         ctx.threads = 1;
+        ctx.special_tokens = &m->special_tokens;
+        ctx.tokenizer = m->dataset.tokenizer;
         llmc_diags *vd = llmc_diags_create();
         int rc = ev->verify(&ctx, vd);
         size_t found = llmc_diags_errors(vd);

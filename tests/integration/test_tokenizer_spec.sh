@@ -49,7 +49,7 @@ emit: []
 EOF
 cat > unigram.yaml <<'EOF'
 name: tiny-unigram
-vocab_size: 1024
+vocab_size: 800
 dims: {num_layers: 2, hidden_size: 64, num_heads: 2, intermediate_size: 128}
 tokenizer: {type: unigram, vocab_size: 800, special_tokens: {unk: "<unk>", bos: "<s>", eos: "</s>"}}
 dataset: {paths: [corp/train.jsonl], format: jsonl, text_field: body}
@@ -96,7 +96,7 @@ for kind in bpe unigram; do
   check "$kind: OUT/spec.json recompiles byte for byte" same_out out-$kind out-$kind-3
 done
 check "unigram: tokenizer.model written" [ -s out-unigram/tokenizer/tokenizer.model ]
-check "unigram: tokenizer.vocab_size 800 < vocab_size 1024 honoured" [ "$(json out-unigram/dataset.json 'd["tokenizer"]["vocab_size"]')" = 800 ]
+check "unigram: tokenizer.vocab_size 800 honoured" [ "$(json out-unigram/dataset.json 'd["tokenizer"]["vocab_size"]')" = 800 ]
 check "cache: one entry per tokenizer, no leftovers" [ "$(ls -A cache/llmc/tokenizers | wc -l)" = 2 ]
 
 # two compiles at once on an empty cache: both succeed, one entry, same tokenizer
@@ -181,7 +181,11 @@ bad broken '^broken.yaml:3:19: tokenizer.path: cannot load the tokenizer .*broke
 sed 's#tokenizer: {path: .*}#tokenizer: {path: corp}#' load.yaml > notok.yaml
 bad notok '^notok.yaml:3:19: tokenizer.path: cannot load the tokenizer .*corp.: .*corp: no tokenizer.json or tokenizer.model'
 sed 's#vocab_size: 1024#vocab_size: 600#' load.yaml > small.yaml
-bad small '^small.yaml:1:13: vocab_size: must be >= 1024, the ids of the tokenizer'
+bad small '^small.yaml:1:13: vocab_size: must be 1024, the number of ids of the tokenizer .*: set vocab_size: 1024'
+sed 's#vocab_size: 1024#vocab_size: 2048#' load.yaml > large.yaml
+bad large '^large.yaml:1:13: vocab_size: must be 1024, the number of ids of the tokenizer .*\(got 2048\): set vocab_size: 1024'
+sed '0,/^vocab_size: 800/s//vocab_size: 1024/' unigram.yaml > tokdiff.yaml
+bad tokdiff "^tokdiff.yaml:4:40: tokenizer.vocab_size: differs from the model's vocab_size \(expected 1024, got 800\)"
 head -c 2000 $C > small.txt   # a few lines: the trainer runs out of merges at once
 sed 's#corp/train.txt#small.txt#' bpe.yaml > toobig.yaml
 bad toobig '^toobig.yaml:2:13: vocab_size: the dataset cannot fill 1024 ids: the .bpe. tokenizer learned [0-9]+ from [0-9,]+ documents \([0-9,]+ bytes, [0-9,]+ characters of which [0-9]+ distinct, [0-9,]+ distinct words\); lower vocab_size to at most [0-9]+ or add text'

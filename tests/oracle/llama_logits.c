@@ -13,6 +13,13 @@
  *       Token ids of the file's bytes (no specials added or parsed), space separated.
  *   llama_logits detokenize MODEL.gguf ID...
  *       The bytes of the ids (specials not rendered) on stdout, nothing else.
+ *   llama_logits tokenize-lines MODEL.gguf TEXTFILE
+ *       For every line of the file (without its '\n'): llama_tokenize (no specials added, special
+ *       token text parsed as HF does), then the pieces of those ids (llama_token_to_piece, specials
+ *       rendered) concatenated: "id id id<TAB>hex of the pieces' bytes", one output line per line.
+ *   llama_logits vocab MODEL.gguf
+ *       What llama.cpp read of the vocabulary, one "key value" per line: type, n_tokens, bos, eos,
+ *       pad, sep, add_bos, add_eos, add_sep, decoder_start (-1 = none).
  *   llama_logits bench MODEL.gguf [--prompt N] [--gen M] [--threads T] [--reps R]
  *       Prefill throughput for an N-token prompt and decode throughput for M generated tokens
  *       (greedy, one token per llama_decode), best of R runs, as one JSON line on stdout.
@@ -278,6 +285,58 @@ static int cmd_detokenize(const char *model_path, int n, char **args) {
     return 0;
 }
 
+static int cmd_tokenize_lines(const char *model_path, const char *text_path) {
+    size_t len;
+    char *text = read_file(text_path, &len);
+    if (len > INT32_MAX / 2) die_usage("'%s' is too large", text_path);
+    struct llama_model *model = load_model(model_path);
+    const struct llama_vocab *vocab = llama_model_get_vocab(model);
+    int32_t cap = (int32_t)len + 8;
+    llama_token *ids = malloc((size_t)cap * sizeof *ids);
+    char piece[1024];
+    if (!ids) die_usage("out of memory");
+    size_t start = 0;
+    while (start < len) {
+        const char *nl = memchr(text + start, '\n', len - start);
+        size_t end = nl ? (size_t)(nl - text) : len;
+        int32_t n = llama_tokenize(vocab, text + start, (int32_t)(end - start), ids, cap, false, true);
+        if (n < 0) {
+            fprintf(stderr, "llama_logits: llama_tokenize failed (%d)\n", n);
+            return 1;
+        }
+        for (int32_t i = 0; i < n; i++) printf(i ? " %d" : "%d", ids[i]);
+        putchar('\t');
+        for (int32_t i = 0; i < n; i++) {
+            int32_t k = llama_token_to_piece(vocab, ids[i], piece, (int32_t)sizeof piece, 0, true);
+            if (k < 0) {
+                fprintf(stderr, "llama_logits: llama_token_to_piece(%d) failed (%d)\n", ids[i], k);
+                return 1;
+            }
+            for (int32_t j = 0; j < k; j++) printf("%02x", (unsigned char)piece[j]);
+        }
+        putchar('\n');
+        start = end + 1;
+    }
+    free(ids);
+    free(text);
+    llama_model_free(model);
+    return 0;
+}
+
+static int cmd_vocab(const char *model_path) {
+    struct llama_model *model = load_model(model_path);
+    const struct llama_vocab *vocab = llama_model_get_vocab(model);
+    printf("type %d\n", (int)llama_vocab_type(vocab));
+    printf("n_tokens %d\n", llama_vocab_n_tokens(vocab));
+    printf("bos %d\neos %d\npad %d\nsep %d\n", llama_vocab_bos(vocab), llama_vocab_eos(vocab), llama_vocab_pad(vocab),
+           llama_vocab_sep(vocab));
+    printf("add_bos %d\nadd_eos %d\nadd_sep %d\n", llama_vocab_get_add_bos(vocab), llama_vocab_get_add_eos(vocab),
+           llama_vocab_get_add_sep(vocab));
+    printf("decoder_start %d\n", llama_model_has_encoder(model) ? llama_model_decoder_start_token(model) : -1);
+    llama_model_free(model);
+    return 0;
+}
+
 static llama_token argmax(const float *row, int n) {
     int best = 0;
     for (int i = 1; i < n; i++)
@@ -375,6 +434,12 @@ int main(int argc, char **argv) {
     } else if (strcmp(cmd, "tokenize") == 0) {
         if (argc != 4) die_usage("tokenize needs MODEL TEXTFILE");
         rc = cmd_tokenize(model, argv[3]);
+    } else if (strcmp(cmd, "tokenize-lines") == 0) {
+        if (argc != 4) die_usage("tokenize-lines needs MODEL TEXTFILE");
+        rc = cmd_tokenize_lines(model, argv[3]);
+    } else if (strcmp(cmd, "vocab") == 0) {
+        if (argc != 3) die_usage("vocab needs MODEL");
+        rc = cmd_vocab(model);
     } else if (strcmp(cmd, "detokenize") == 0) {
         rc = cmd_detokenize(model, argc - 3, argv + 3);
     } else if (strcmp(cmd, "bench") == 0) {

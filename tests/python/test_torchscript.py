@@ -157,7 +157,7 @@ def check_layout(path, name):
     names = [e[0] for e in entries]
     assert all(n.startswith("archive/") for n in names), names
     n_data = sum(1 for n in names if n.startswith("archive/data/"))
-    expect = [f"archive/data/{k}" for k in range(n_data)] + [
+    expect = ["archive/extra/special_tokens.json"] + [f"archive/data/{k}" for k in range(n_data)] + [
         "archive/data.pkl", "archive/code/__torch__.py", "archive/code/__torch__/llmc.py", "archive/constants.pkl",
         "archive/version"]
     assert names == expect, f"{name}: entries {names[:3]}... != torch 1.13's order"

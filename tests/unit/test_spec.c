@@ -209,14 +209,14 @@ static void test_tokenizer_and_dataset_keys(void **state) {
     (void)state;
     llmc_spec *s = expect_ok("t.yaml",
                              "vocab_size: 1000\ntarget_params: compute_optimal\n"
-                             "tokenizer:\n  type: unigram\n  vocab_size: 900\n  pre_tokenizer: metaspace\n"
+                             "tokenizer:\n  type: unigram\n  vocab_size: 1000\n  pre_tokenizer: metaspace\n"
                              "  special_tokens: {unk: \"<unk>\", eos: \"</s>\"}\n  byte_fallback: false\n"
                              "dataset:\n  name: man pages\n  paths: [a.txt, b.jsonl.gz]\n  text_field: body\n"
                              "  split: train\n",
                              "");
     assert_string_equal(s->tok.type, "unigram");
     assert_int_equal(s->tokenizer, LLMC_TOKENIZER_NONE); /* the artifacts' byte vocabulary is not involved */
-    assert_int_equal(s->tok.vocab_size, 900);
+    assert_int_equal(s->tok.vocab_size, 1000);
     assert_string_equal(s->tok.pre_tokenizer, "metaspace");
     assert_int_equal(s->tok.n_special, 2);
     assert_string_equal(s->tok.special_names[1], "eos");
@@ -274,8 +274,13 @@ static void test_tokenizer_and_dataset_errors(void **state) {
     expect_errors("t.yaml", BASE "tokenizer: {type: bpe, vocab_sise: 10}\ndataset: {paths: [c.txt]}\n",
                   "t.yaml:3:24: tokenizer.vocab_sise: unknown key (did you mean 'vocab_size'?)");
     expect_errors("t.yaml", BASE "tokenizer: {type: bpe, vocab_size: 40000}\ndataset: {paths: [c.txt]}\n",
-                  "t.yaml:3:36: tokenizer.vocab_size: must be <= vocab_size, the ids the model embeds (expected at "
-                  "most 32000, got 40000)");
+                  "t.yaml:3:36: tokenizer.vocab_size: differs from the model's vocab_size (expected 32000, got "
+                  "40000): the embedding has one row per token id; set both to the same value (or drop "
+                  "tokenizer.vocab_size)");
+    expect_errors("t.yaml", BASE "tokenizer: {type: bpe, vocab_size: 800}\ndataset: {paths: [c.txt]}\n",
+                  "t.yaml:3:36: tokenizer.vocab_size: differs from the model's vocab_size (expected 32000, got "
+                  "800): the embedding has one row per token id; set both to the same value (or drop "
+                  "tokenizer.vocab_size)");
     expect_errors("t.yaml", BASE "tokenizer: {type: bpe, pre_tokenizer: gpt3}\ndataset: {paths: [c.txt]}\n",
                   "t.yaml:3:39: tokenizer.pre_tokenizer: unknown value 'gpt3' (expected one of gpt2, llama3, "
                   "metaspace, whitespace, bert, char, byte)");

@@ -155,7 +155,15 @@ char *cpu_config_text(const llmc_emit_ctx *ctx, cpu_plan *p, llmc_diags *d) {
     sb_printf(&body, "#define OUTPUT_SCALED %d   /* T5 with a tied head: the decoder output times OUTPUT_SCALE */\n",
               p->output_scaled);
     sb_printf(&body, "#define OUTPUT_SCALE %s\n", num(n1, sizeof n1, p->output_scale, true));
-    sb_printf(&body, "#define DECODER_START_ID 0\n");
+    /* the model's special tokens (one set for every artifact; -1 = none) */
+    const llmc_special_tokens tk = llmc_emit_special_tokens(ctx);
+    sb_printf(&body, "#define DECODER_START_ID %lld\n", (long long)(tk.decoder_start >= 0 ? tk.decoder_start : 0));
+    sb_printf(&body, "#define BOS_ID %lld\n", (long long)tk.bos);
+    sb_printf(&body, "#define EOS_ID %lld\n", (long long)tk.eos);
+    sb_printf(&body, "#define PAD_ID %lld\n", (long long)tk.pad);
+    sb_printf(&body, "#define UNK_ID %lld\n", (long long)tk.unk);
+    sb_printf(&body, "#define ADD_BOS %d\n", tk.add_bos ? 1 : 0);
+    sb_printf(&body, "#define ADD_EOS %d\n", tk.add_eos ? 1 : 0);
     if (body.oom) return sb_take(&body, d);
     p->config_hash = fnv1a64(body.s, body.n);
 

@@ -742,8 +742,8 @@ void gguf_plan_free(gguf_plan *p) {
 }
 
 /* ---- hyperparameters -------------------------------------------------------------------------- */
-int gguf_arch_metadata(const llmc_spec *s, const llmc_dims *dims, const gguf_plan *p, gguf_meta *m,
-                       llmc_diags *d) {
+int gguf_arch_metadata(const llmc_spec *s, const llmc_dims *dims, const gguf_plan *p,
+                       const llmc_special_tokens *tokens, gguf_meta *m, llmc_diags *d) {
     const char *an = gguf_arch_name(p->arch);
     char k[96];
     int rc = 0;
@@ -764,11 +764,9 @@ int gguf_arch_metadata(const llmc_spec *s, const llmc_dims *dims, const gguf_pla
         rc |= gguf_kv_u32(m, KEY("decoder_block_count"), (uint32_t)dims->v[LLMC_DIM_NUM_DECODER_LAYERS], d);
         rc |= gguf_kv_f32(m, KEY("attention.layer_norm_rms_epsilon"), (float)s->norm_eps, d);
         rc |= gguf_kv_u32(m, KEY("attention.relative_buckets_count"), (uint32_t)s->relative_num_buckets, d);
-        if (s->tokenizer == LLMC_TOKENIZER_BYTE) {
-            /* T5 starts decoding from its pad token */
-            int64_t pad = gguf_byte_vocab_special(s->vocab_size, 2);
-            if (pad >= 0) rc |= gguf_kv_u32(m, KEY("decoder_start_token_id"), (uint32_t)pad, d);
-        }
+        /* the model's decoder start (T5: its pad token), from the one set of special tokens */
+        if (tokens->decoder_start >= 0)
+            rc |= gguf_kv_u32(m, KEY("decoder_start_token_id"), (uint32_t)tokens->decoder_start, d);
     } else {
         rc |= gguf_kv_u32(m, KEY("block_count"), (uint32_t)dims->v[LLMC_DIM_NUM_LAYERS], d);
     }

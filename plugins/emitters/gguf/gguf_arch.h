@@ -56,14 +56,12 @@ int gguf_plan_build(const llmc_spec *s, const llmc_dims *dims, const llmc_ir *ir
 void gguf_plan_free(gguf_plan *p);
 
 /* The architecture's hyperparameter keys, typed as llama.cpp reads them. */
-int gguf_arch_metadata(const llmc_spec *s, const llmc_dims *dims, const gguf_plan *p, gguf_meta *m,
-                       llmc_diags *d);
+int gguf_arch_metadata(const llmc_spec *s, const llmc_dims *dims, const gguf_plan *p,
+                       const llmc_special_tokens *tokens, gguf_meta *m, llmc_diags *d);
 
-/* tokenizer.ggml.*: "no_vocab" without a tokenizer, a byte-level gpt2 BPE vocabulary with
- * tokenizer: byte (gguf_vocab.c). */
-int gguf_vocab_metadata(const llmc_spec *s, gguf_arch a, gguf_meta *m, llmc_diags *d);
-/* The byte vocabulary's layout: ids 0..255 are the bytes, then <|bos|>, <|eos|>, <|pad|> while
- * they fit in vocab_size, then unused fillers. Returns the id or -1 if it does not fit. */
-int64_t gguf_byte_vocab_special(int64_t vocab_size, int which /* 0 bos, 1 eos, 2 pad */);
+/* tokenizer.ggml.*: "no_vocab" without a tokenizer, else the model's tokenizer in the llama.cpp
+ * tokenizer model that runs it (gguf_vocab.c; docs/gguf.md "Vocabulary"). */
+int gguf_vocab_metadata(const llmc_emit_ctx *ctx, const llmc_special_tokens *tokens, gguf_meta *m,
+                        llmc_diags *d);
 
 #endif

@@ -167,8 +167,9 @@ int gguf_build(const llmc_emit_ctx *ctx, gguf_plan *plan, gguf_meta *m, llmc_dia
     if (a == GA_NONE) return -1;
     if (gguf_plan_build(ctx->spec, ctx->dims, ctx->ir, a, plan, d)) return -1;
     int rc = general_metadata(ctx, plan, m, d);
-    if (!rc) rc = gguf_arch_metadata(ctx->spec, ctx->dims, plan, m, d);
-    if (!rc) rc = gguf_vocab_metadata(ctx->spec, a, m, d);
+    const llmc_special_tokens tokens = llmc_emit_special_tokens(ctx);
+    if (!rc) rc = gguf_arch_metadata(ctx->spec, ctx->dims, plan, &tokens, m, d);
+    if (!rc) rc = gguf_vocab_metadata(ctx, &tokens, m, d);
     for (size_t i = 0; !rc && i < plan->n; i++)
         rc = gguf_add_tensor(m, plan->t[i].name, plan->t[i].type, plan->t[i].n_dims, plan->t[i].ne, d);
     if (rc) {

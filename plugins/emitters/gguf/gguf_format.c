@@ -142,6 +142,13 @@ int gguf_kv_arr_f32(gguf_meta *m, const char *key, const float *v, uint64_t n, l
     put(m, v, (size_t)n * 4);
     return 0;
 }
+int gguf_kv_arr_u8(gguf_meta *m, const char *key, const uint8_t *v, uint64_t n, llmc_diags *d) {
+    if (begin_kv(m, key, GGUF_T_ARRAY, d)) return -1;
+    put_u32(m, GGUF_T_UINT8);
+    put_u64(m, n);
+    put(m, v, (size_t)n);
+    return 0;
+}
 int gguf_kv_arr_str(gguf_meta *m, const char *key, uint64_t n, const char *(*get)(void *user, uint64_t i),
                     void *user, llmc_diags *d) {
     if (begin_kv(m, key, GGUF_T_ARRAY, d)) return -1;

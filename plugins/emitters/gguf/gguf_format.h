@@ -70,6 +70,7 @@ int gguf_kv_bool(gguf_meta *m, const char *key, bool v, llmc_diags *d);
 int gguf_kv_str(gguf_meta *m, const char *key, const char *v, llmc_diags *d);
 int gguf_kv_arr_i32(gguf_meta *m, const char *key, const int32_t *v, uint64_t n, llmc_diags *d);
 int gguf_kv_arr_f32(gguf_meta *m, const char *key, const float *v, uint64_t n, llmc_diags *d);
+int gguf_kv_arr_u8(gguf_meta *m, const char *key, const uint8_t *v, uint64_t n, llmc_diags *d);
 /* n strings, the i-th given by get(user, i) (so large vocabularies need no pointer array) */
 int gguf_kv_arr_str(gguf_meta *m, const char *key, uint64_t n, const char *(*get)(void *user, uint64_t i),
                     void *user, llmc_diags *d);

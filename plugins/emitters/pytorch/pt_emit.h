@@ -26,6 +26,7 @@ typedef struct pt_model {
     bool has_output_scale;   /* hidden state scaled before the head (T5, tied) */
     double output_scale;
     char package[72];        /* Python package name */
+    llmc_special_tokens tokens; /* the model's special tokens (llmc_emit_ctx.special_tokens) */
 } pt_model;
 
 /* Rebuild the parameter list of the generated modules and compare it with the layout (names

@@ -101,8 +101,17 @@ static void config_fields(pt_buf *b, const pt_model *m) {
     if (m->encdec) {
         f_float(b, "decoder_output_scale", m->has_output_scale, m->output_scale,
                 "decoder output scaled before the head (T5 with a tied head)");
-        f_int(b, "decoder_start_token_id", true, 0, "first decoder token");
+        f_int(b, "decoder_start_token_id", true, m->tokens.decoder_start >= 0 ? m->tokens.decoder_start : 0,
+              "first decoder token");
     }
+    const llmc_special_tokens *t = &m->tokens;
+    comment_line(b, "special tokens: the model's tokenizer (OUT/tokenizer/), one set for every artifact");
+    f_int(b, "bos_token_id", t->bos >= 0, t->bos, NULL);
+    f_int(b, "eos_token_id", t->eos >= 0, t->eos, "generation stops here");
+    f_int(b, "pad_token_id", t->pad >= 0, t->pad, NULL);
+    f_int(b, "unk_token_id", t->unk >= 0, t->unk, NULL);
+    f_bool(b, "add_bos_token", t->add_bos, "a prompt's encoding starts with bos");
+    f_bool(b, "add_eos_token", t->add_eos, "a prompt's encoding ends with eos");
     comment_line(b, "weights and training");
     f_str(b, "precision", llmc_precision_name(s->precision), "dtype of the emitted weights");
     f_str(b, "init", llmc_init_scheme_name(s->weights.init), NULL);
@@ -352,12 +361,17 @@ static int set_vars(pt_vars *v, const llmc_emit_ctx *ctx, const pt_model *m, con
 
     if (m->encdec) {
         pt_var(v, "FORWARD_SHAPE", "model(input_ids, decoder_input_ids) -> [batch, target_seq, vocab]");
-        pt_var(v, "USAGE",
-               "src = torch.tensor([[1, 2, 3]])\n"
-               "tgt = torch.tensor([[0, 5]])                  # starts with decoder_start_token_id (0)\n"
-               "logits = model(src, tgt)                      # [1, 2, vocab_size]\n"
-               "loss, logits = model(src, labels=tgt)         # cross-entropy of predicting tgt\n"
-               "out = model.generate(src, max_new_tokens=20)  # greedy, encoder once, decoder KV cache");
+        long long start = m->tokens.decoder_start >= 0 ? (long long)m->tokens.decoder_start : 0;
+        char usage[640], tgt[64];
+        snprintf(tgt, sizeof tgt, "tgt = torch.tensor([[%lld, 5]])", start);
+        snprintf(usage, sizeof usage,
+                 "src = torch.tensor([[1, 2, 3]])\n"
+                 "%-46s# starts with decoder_start_token_id (%lld)\n"
+                 "logits = model(src, tgt)                      # [1, 2, vocab_size]\n"
+                 "loss, logits = model(src, labels=tgt)         # cross-entropy of predicting tgt\n"
+                 "out = model.generate(src, max_new_tokens=20)  # greedy, encoder once, decoder KV cache",
+                 tgt, start);
+        pt_var(v, "USAGE", usage);
         pt_var(v, "TRAIN_TASK", "Encoder-decoder task: the first half of each window is the encoder input, the\n"
                                 "decoder learns to continue with the second half.");
         pt_var(v, "TRAIN_WINDOW", "2 * args.seq_len");

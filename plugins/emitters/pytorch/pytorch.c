@@ -67,6 +67,7 @@ static int model_facts(const llmc_emit_ctx *ctx, const llmc_layout *layout, pt_m
     const llmc_dims *dm = ctx->dims;
     memset(m, 0, sizeof *m);
     m->spec = s;
+    m->tokens = llmc_emit_special_tokens(ctx);
     m->encdec = !strcmp(s->template_name, "encoder_decoder");
     snprintf(m->family, sizeof m->family, "%s", layout->family);
     snprintf(m->hf_architecture, sizeof m->hf_architecture, "%s", layout->hf_architecture);

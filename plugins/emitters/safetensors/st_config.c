@@ -24,10 +24,8 @@ static void set_int(json_t *o, const char *k, int64_t v) { set(o, k, json_intege
 static void set_real(json_t *o, const char *k, double v) { set(o, k, json_real(v)); }
 static void set_str(json_t *o, const char *k, const char *v) { set(o, k, json_string(v)); }
 static void set_bool(json_t *o, const char *k, bool v) { set(o, k, json_boolean(v)); }
-/* a class-default token id, or null when the vocabulary is too small to hold it */
-static void set_tok(json_t *o, const char *k, int64_t id, int64_t vocab) {
-    set(o, k, id >= 0 && id < vocab ? json_integer((json_int_t)id) : json_null());
-}
+/* a special token id of the model (llmc_emit_ctx.special_tokens), or null when it has none */
+static void set_tok(json_t *o, const char *k, int64_t id) { set(o, k, id >= 0 ? json_integer((json_int_t)id) : json_null()); }
 
 static int64_t dim(const llmc_emit_ctx *ctx, llmc_dim_id id) { return ctx->dims->v[id]; }
 
@@ -89,29 +87,34 @@ static void causal_common(const llmc_emit_ctx *ctx, const llmc_layout *l, json_t
 
 static json_t *config_llama(const llmc_emit_ctx *ctx, const llmc_layout *l) {
     const llmc_spec *s = ctx->spec;
+    const llmc_special_tokens tk = llmc_emit_special_tokens(ctx);
     json_t *c = json_object();
     causal_common(ctx, l, c);
     set_bool(c, "attention_bias", s->bias.qkv);
     set_bool(c, "mlp_bias", s->bias.mlp);
     set_int(c, "pretraining_tp", 1);
     set(c, "rope_scaling", rope_scaling(s));
-    set_tok(c, "bos_token_id", 1, s->vocab_size);
-    set_tok(c, "eos_token_id", 2, s->vocab_size);
+    set_tok(c, "bos_token_id", tk.bos);
+    set_tok(c, "eos_token_id", tk.eos);
+    set_tok(c, "pad_token_id", tk.pad);
     return c;
 }
 
 static json_t *config_mistral(const llmc_emit_ctx *ctx, const llmc_layout *l) {
     const llmc_spec *s = ctx->spec;
+    const llmc_special_tokens tk = llmc_emit_special_tokens(ctx);
     json_t *c = json_object();
     causal_common(ctx, l, c);
     set_int(c, "sliding_window", s->sliding_window);
-    set_tok(c, "bos_token_id", 1, s->vocab_size);
-    set_tok(c, "eos_token_id", 2, s->vocab_size);
+    set_tok(c, "bos_token_id", tk.bos);
+    set_tok(c, "eos_token_id", tk.eos);
+    set_tok(c, "pad_token_id", tk.pad);
     return c;
 }
 
 static json_t *config_qwen2(const llmc_emit_ctx *ctx, const llmc_layout *l) {
     const llmc_spec *s = ctx->spec;
+    const llmc_special_tokens tk = llmc_emit_special_tokens(ctx);
     json_t *c = json_object();
     causal_common(ctx, l, c);
     bool sw = s->attention == LLMC_ATTN_SLIDING_WINDOW;
@@ -120,13 +123,15 @@ static json_t *config_qwen2(const llmc_emit_ctx *ctx, const llmc_layout *l) {
     /* layers >= max_window_layers use the window: 0 puts it on every layer, as llmc does */
     set_int(c, "max_window_layers", sw ? 0 : dim(ctx, LLMC_DIM_NUM_LAYERS));
     set(c, "rope_scaling", rope_scaling(s));
-    set(c, "bos_token_id", json_null());
-    set(c, "eos_token_id", json_null());
+    set_tok(c, "bos_token_id", tk.bos);
+    set_tok(c, "eos_token_id", tk.eos);
+    set_tok(c, "pad_token_id", tk.pad);
     return c;
 }
 
 static json_t *config_gpt2(const llmc_emit_ctx *ctx, const llmc_layout *l) {
     const llmc_spec *s = ctx->spec;
+    const llmc_special_tokens tk = llmc_emit_special_tokens(ctx);
     json_t *c = json_object();
     set(c, "architectures", json_pack("[s]", l->hf_architecture));
     set_str(c, "model_type", "gpt2");
@@ -153,8 +158,9 @@ static json_t *config_gpt2(const llmc_emit_ctx *ctx, const llmc_layout *l) {
     set_bool(c, "reorder_and_upcast_attn", false);
     set_bool(c, "use_cache", true);
     set_bool(c, "tie_word_embeddings", s->tie_word_embeddings);
-    set_tok(c, "bos_token_id", 50256, s->vocab_size);
-    set_tok(c, "eos_token_id", 50256, s->vocab_size);
+    set_tok(c, "bos_token_id", tk.bos);
+    set_tok(c, "eos_token_id", tk.eos);
+    set_tok(c, "pad_token_id", tk.pad);
     set_str(c, "torch_dtype", torch_dtype(s->precision));
     set_str(c, "transformers_version", ST_TRANSFORMERS_VERSION);
     return c;
@@ -162,6 +168,7 @@ static json_t *config_gpt2(const llmc_emit_ctx *ctx, const llmc_layout *l) {
 
 static json_t *config_t5(const llmc_emit_ctx *ctx, const llmc_layout *l) {
     const llmc_spec *s = ctx->spec;
+    const llmc_special_tokens tk = llmc_emit_special_tokens(ctx);
     bool gated = s->activation == LLMC_ACT_GEGLU;
     json_t *c = json_object();
     set(c, "architectures", json_pack("[s]", l->hf_architecture));
@@ -187,9 +194,10 @@ static json_t *config_t5(const llmc_emit_ctx *ctx, const llmc_layout *l) {
     set_bool(c, "is_encoder_decoder", true);
     set_bool(c, "use_cache", true);
     set_bool(c, "tie_word_embeddings", s->tie_word_embeddings);
-    set_tok(c, "pad_token_id", 0, s->vocab_size);
-    set_tok(c, "eos_token_id", 1, s->vocab_size);
-    set_tok(c, "decoder_start_token_id", 0, s->vocab_size);
+    set_tok(c, "pad_token_id", tk.pad);
+    set_tok(c, "eos_token_id", tk.eos);
+    set_tok(c, "bos_token_id", tk.bos);
+    set_tok(c, "decoder_start_token_id", tk.decoder_start);
     set_str(c, "torch_dtype", torch_dtype(s->precision));
     set_str(c, "transformers_version", ST_TRANSFORMERS_VERSION);
     return c;
@@ -223,6 +231,11 @@ static json_t *config_llmc(const llmc_emit_ctx *ctx, const llmc_layout *l, llmc_
     set_str(c, "positional_encoding", llmc_positional_name(s->positional));
     set_bool(c, "tie_word_embeddings", s->tie_word_embeddings);
     set_str(c, "torch_dtype", torch_dtype(s->precision));
+    const llmc_special_tokens tk = llmc_emit_special_tokens(ctx);
+    set_tok(c, "bos_token_id", tk.bos);
+    set_tok(c, "eos_token_id", tk.eos);
+    set_tok(c, "pad_token_id", tk.pad);
+    if (tk.decoder_start >= 0) set_tok(c, "decoder_start_token_id", tk.decoder_start);
     char *spec_text = llmc_spec_to_json(s, ctx->dims);
     json_error_t err;
     json_t *spec = spec_text ? json_loads(spec_text, 0, &err) : NULL;
@@ -236,23 +249,15 @@ static json_t *config_llmc(const llmc_emit_ctx *ctx, const llmc_layout *l, llmc_
     return c;
 }
 
-static json_t *generation_config(const llmc_emit_ctx *ctx, const llmc_layout *l) {
-    const llmc_spec *s = ctx->spec;
+/* the model's special tokens (llmc_emit_ctx.special_tokens), the ones it has */
+static json_t *generation_config(const llmc_emit_ctx *ctx) {
+    const llmc_special_tokens tk = llmc_emit_special_tokens(ctx);
     json_t *g = json_object();
     set_bool(g, "_from_model_config", true);
-    if (!strcmp(l->family, "llama") || !strcmp(l->family, "mistral")) {
-        if (s->vocab_size > 1) set_int(g, "bos_token_id", 1);
-        if (s->vocab_size > 2) set_int(g, "eos_token_id", 2);
-    } else if (!strcmp(l->family, "gpt2")) {
-        if (s->vocab_size > 50256) {
-            set_int(g, "bos_token_id", 50256);
-            set_int(g, "eos_token_id", 50256);
-        }
-    } else if (!strcmp(l->family, "t5")) {
-        set_int(g, "decoder_start_token_id", 0);
-        if (s->vocab_size > 1) set_int(g, "eos_token_id", 1);
-        set_int(g, "pad_token_id", 0);
-    }
+    if (tk.bos >= 0) set_int(g, "bos_token_id", tk.bos);
+    if (tk.eos >= 0) set_int(g, "eos_token_id", tk.eos);
+    if (tk.pad >= 0) set_int(g, "pad_token_id", tk.pad);
+    if (tk.decoder_start >= 0) set_int(g, "decoder_start_token_id", tk.decoder_start);
     set_str(g, "transformers_version", ST_TRANSFORMERS_VERSION);
     return g;
 }
@@ -291,7 +296,7 @@ int st_config_files(const llmc_emit_ctx *ctx, const llmc_layout *l, st_config_fi
     char role[160];
     snprintf(role, sizeof role, "model config (transformers %s)", l->hf_architecture);
     if (add_file(out, &n, "safetensors/config.json", c, role, d) ||
-        add_file(out, &n, "safetensors/generation_config.json", generation_config(ctx, l),
+        add_file(out, &n, "safetensors/generation_config.json", generation_config(ctx),
                  "generation config (transformers)", d)) {
         st_config_files_free(out, n);
         return -1;

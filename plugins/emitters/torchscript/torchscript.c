@@ -2,6 +2,7 @@
  * (torch 1.13 and its C++ API, libtorch), with no Python and no torch involved here.
  *
  * Archive layout, as torch 1.13's torch.jit.save writes it (docs/torchscript.md):
+ *   archive/extra/special_tokens.json  the model's special tokens (torch.jit.load _extra_files)
  *   archive/data/<key>          one entry per parameter, raw little-endian data, 64-byte aligned
  *   archive/data.pkl            the module tree: pickle protocol 2 (ts_pickle.h)
  *   archive/code/__torch__.py   the root class (CausalLM or Seq2SeqLM), TorchScript source
@@ -206,6 +207,23 @@ static const char *storage_class(llmc_dtype dt) {
     return dt == LLMC_DTYPE_F16 ? "HalfStorage" : dt == LLMC_DTYPE_BF16 ? "BFloat16Storage" : "FloatStorage";
 }
 
+/* archive/extra/special_tokens.json: the model's special tokens (null = none), read with
+ * torch.jit.load(path, _extra_files={"special_tokens.json": ""}) */
+static void special_tokens_json(const llmc_emit_ctx *ctx, char *buf, size_t n) {
+    const llmc_special_tokens t = llmc_emit_special_tokens(ctx);
+    const int64_t v[5] = {t.bos, t.eos, t.pad, t.unk, t.decoder_start};
+    static const char *const k[5] = {"bos_token_id", "eos_token_id", "pad_token_id", "unk_token_id",
+                                     "decoder_start_token_id"};
+    size_t o = (size_t)snprintf(buf, n, "{");
+    for (int i = 0; i < 5 && o < n; i++) {
+        if (v[i] >= 0) o += (size_t)snprintf(buf + o, n - o, "\"%s\": %lld, ", k[i], (long long)v[i]);
+        else o += (size_t)snprintf(buf + o, n - o, "\"%s\": null, ", k[i]);
+    }
+    if (o < n)
+        snprintf(buf + o, n - o, "\"add_bos_token\": %s, \"add_eos_token\": %s}\n", t.add_bos ? "true" : "false",
+                 t.add_eos ? "true" : "false");
+}
+
 static int write_archive(const llmc_emit_ctx *ctx, const ts_facts *f, const llmc_layout *l, const pickler *p,
                          const ts_buf *root_src, const ts_buf *ns_src, unsigned version, llmc_diags *d) {
     FILE *fp = llmc_out_open(ctx, TS_REL, d);
@@ -215,7 +233,10 @@ static int write_archive(const llmc_emit_ctx *ctx, const ts_facts *f, const llmc
     uint64_t total = 0;
     for (size_t k = 0; k < p->n; k++) total += llmc_view_numel(&l->views[p->order[k]]) * llmc_dtype_size(f->dt);
     llmc_progress *prog = ctx->progress ? llmc_progress_create("torchscript", total) : NULL;
-    /* torch 1.13's order: tensor data (written while pickling), data.pkl, code, constants, version */
+    /* torch 1.13's order: extra files, tensor data (written while pickling), data.pkl, code, constants, version */
+    char tokens[512];
+    special_tokens_json(ctx, tokens, sizeof tokens);
+    if (!rc) rc = ts_zip_add(z, TS_PREFIX "extra/special_tokens.json", tokens, strlen(tokens), d);
     for (size_t k = 0; rc == 0 && k < p->n; k++)
         rc = write_tensor(z, fp, ctx, &l->views[p->order[k]], k, f->dt, prog, d);
     llmc_progress_free(prog);

@@ -94,7 +94,24 @@ typedef struct llmc_emit_ctx {
     struct llmc_outputs *outputs;       /* use llmc_out_register() */
     int threads;                        /* worker threads the emitter may use (>= 1) */
     bool progress;                      /* show a progress bar (stderr is a TTY) */
+    /* Appended within ABI 1 (read with LLMC_HAS_MEMBER): the model's special tokens, computed
+     * once by core from its tokenizer and family -- write these ids, never re-derive them (never
+     * NULL when present) -- and the model's tokenizer (NULL when the spec has none). */
+    const llmc_special_tokens *special_tokens;
+    const llmc_tokenizer *tokenizer;
 } llmc_emit_ctx;
+
+/* The model's special tokens from the context; all -1 (none) when a host older than the member
+ * built the context. */
+static inline llmc_special_tokens llmc_emit_special_tokens(const llmc_emit_ctx *ctx) {
+    llmc_special_tokens none = {-1, -1, -1, -1, -1, false, false};
+    if (!LLMC_HAS_MEMBER(ctx, llmc_emit_ctx, special_tokens) || !ctx->special_tokens) return none;
+    return *ctx->special_tokens;
+}
+/* The model's tokenizer from the context, or NULL. */
+static inline const llmc_tokenizer *llmc_emit_tokenizer(const llmc_emit_ctx *ctx) {
+    return LLMC_HAS_MEMBER(ctx, llmc_emit_ctx, tokenizer) ? ctx->tokenizer : NULL;
+}
 
 typedef struct llmc_emitter_vtable {
     uint32_t struct_size;

@@ -185,6 +185,20 @@ LLMC_API int llmc_tok_builder_add_merge(llmc_tok_builder *b, int64_t left, int64
  * vocabulary when not there yet. Returns the id or -1. */
 LLMC_API int64_t llmc_tok_builder_add_special(llmc_tok_builder *b, const char *token, llmc_diags *d);
 
+/* ==== 3. a model's special tokens ============================================================== */
+
+/* The one set of special tokens of a compiled model. Core computes it once, from the model's
+ * tokenizer and the model's family (docs/tokenizers.md "Special tokens of a model"), and hands it
+ * to every emitter (llmc_emit_ctx.special_tokens): config.json, generation_config.json, the GGUF
+ * keys, the PyTorch package, TorchScript, the CPU runtime and OUT/tokenizer/ all write these ids.
+ * -1 = the model has no such token. */
+typedef struct llmc_special_tokens {
+    int64_t bos, eos, pad, unk;
+    int64_t decoder_start;   /* encoder-decoder: the decoder's first input token; -1 for decoder-only */
+    bool add_bos;            /* a prompt's encoding starts with bos (llama-style families) */
+    bool add_eos;            /* a prompt's encoding ends with eos (T5's encoder input) */
+} llmc_special_tokens;
+
 #ifdef __cplusplus
 }
 #endif
