@@ -185,7 +185,7 @@ llmc_tokenizer *llmc_tokenizer_load(const char *path, llmc_diags *d) {
         free(text);
     } else {
         free(text);
-#ifdef LLMC_HAVE_SPM
+#if defined(LLMC_HAVE_SPM) && !defined(LLMC_TOK_JSON_ONLY)
         json_t *doc = llmc_tok_spm_read(file, d);
         if (!doc) return NULL;
         /* sentencepiece's rules encode and decode it; the tokenizer.json equivalent (minus HF's
@@ -205,6 +205,14 @@ llmc_tokenizer *llmc_tokenizer_load(const char *path, llmc_diags *d) {
             tok_core_release(c);
             llmc_error(d, NULL, "out of memory");
         }
+#elif defined(LLMC_TOK_JSON_ONLY)
+        /* the CPU runtime (llmc-run) carries the tokenizer.json reader only: `llmc compile` always
+         * writes tokenizer.json into OUT/tokenizer */
+        llmc_error(d, NULL,
+                   "%s: not a tokenizer.json (no JSON object at its start); this program reads tokenizer.json "
+                   "only (`llmc compile` writes OUT/tokenizer/tokenizer.json)",
+                   file);
+        return NULL;
 #else
         llmc_error(d, NULL,
                    "%s: not a tokenizer.json (no JSON object); reading SentencePiece tokenizer.model files is not built "

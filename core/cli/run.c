@@ -1,7 +1,7 @@
 /* llmc run OUT [ARGS...]: run the CPU runtime a compile emitted (--emit cpu, docs/cpu.md).
  *
  * OUT/cpu/llmc-run is (re)built with `make -C OUT/cpu` when it is missing or older than any of its
- * sources (*.c, *.h, Makefile), then exec'd with ARGS: its output, errors and exit code are the
+ * sources (*.c, *.h, Makefile; also in cpu/tokenizer/), then exec'd with ARGS: its output, errors and exit code are the
  * program's own (OUT/cpu/README.md). make's own output goes to stderr so that stdout carries only
  * what llmc-run prints. $MAKE names another make; CFLAGS in the environment reach the Makefile. */
 #include <dirent.h>
@@ -27,12 +27,13 @@ static bool newer(const struct stat *a, const struct stat *b) {
            (a->st_mtim.tv_sec == b->st_mtim.tv_sec && a->st_mtim.tv_nsec > b->st_mtim.tv_nsec);
 }
 
-/* Is any source of dir newer than the program (or the program missing)? */
+/* Is any source of dir newer than the program (or the program missing)? A missing dir is not
+ * (an OUT from before the runtime carried a tokenizer). */
 static bool needs_build(const char *dir, const char *exe) {
     struct stat pst;
     if (stat(exe, &pst) != 0) return true;
     DIR *dp = opendir(dir);
-    if (!dp) return true;
+    if (!dp) return errno != ENOENT;
     bool stale = false;
     struct dirent *e;
     while (!stale && (e = readdir(dp)) != NULL) {
@@ -110,7 +111,9 @@ int cmd_run(const cli_globals *g, int argc, char **argv) {
         llmc_error(d, "run", "'%s' has no CPU runtime (no %s); compile with --emit cpu", argv[0], makefile);
         return run_error(d, LLMC_EXIT_IO);
     }
-    if (needs_build(dir, exe) && build(dir, d) != 0) return run_error(d, LLMC_EXIT_IO);
+    char tokdir[PATH_MAX + 16];
+    snprintf(tokdir, sizeof tokdir, "%s/tokenizer", dir);   /* --prompt's tokenizer sources */
+    if ((needs_build(dir, exe) || needs_build(tokdir, exe)) && build(dir, d) != 0) return run_error(d, LLMC_EXIT_IO);
     llmc_diags_free(d);
     /* the program's own argv: its path, then everything after OUT */
     char **args = calloc((size_t)argc + 1, sizeof *args);

@@ -19,6 +19,9 @@
 /* the embedded runtime files, rt/NAME.in (names such as "model.c"; llmc_embed_files in plugin.cmake) */
 extern const llmc_embedded_file cpu_rt_files[];
 extern const size_t cpu_rt_files_count;
+/* llmc-run's tokenizer, written to cpu/tokenizer/NAME (names such as "tok_json.c", "llmc/diag.h") */
+extern const llmc_embedded_file cpu_tok_files[];
+extern const size_t cpu_tok_files_count;
 
 typedef enum cpu_kind {
     CPU_MATRIX = 0,   /* 16-row panels, float or Q8_0 */

@@ -286,5 +286,12 @@ int cpu_write_sources(const llmc_emit_ctx *ctx, cpu_plan *p, llmc_diags *d) {
         snprintf(role, sizeof role, "CPU runtime: %s", !strcmp(f->name, "Makefile") ? "build (make -C cpu)" : "source");
         if (write_registered(ctx, rel, f->text, f->len, role, d)) return -1;
     }
+    for (size_t i = 0; i < cpu_tok_files_count; i++) {
+        const llmc_embedded_file *f = &cpu_tok_files[i];
+        char rel[160];
+        snprintf(rel, sizeof rel, "cpu/tokenizer/%s", f->name);
+        if (write_registered(ctx, rel, f->text, f->len, "CPU runtime: tokenizer source (llmc's own, for --prompt)", d))
+            return -1;
+    }
     return 0;
 }

@@ -184,6 +184,12 @@ int cpu_verify(const llmc_emit_ctx *ctx, llmc_diags *d) {
         snprintf(rel, sizeof rel, "cpu/%s", f->name);
         llmc_out_verify(ctx, rel, f->text, f->len, false, d);
     }
+    for (size_t i = 0; i < cpu_tok_files_count; i++) {
+        const llmc_embedded_file *f = &cpu_tok_files[i];
+        char rel[160];
+        snprintf(rel, sizeof rel, "cpu/tokenizer/%s", f->name);
+        llmc_out_verify(ctx, rel, f->text, f->len, false, d);
+    }
     if (cfg) verify_model(ctx, &plan, d);
     cpu_plan_free(&plan);
     return llmc_diags_errors(d) > before ? -1 : 0;
