@@ -25,7 +25,7 @@
  *       vocabulary's own specials added, e.g. bos, special text not parsed), decode the prompt, then
  *       argmax of the last logits, one token per llama_decode, until an end-of-generation token
  *       (not printed) or N new tokens (default 32). Prints three lines: the prompt ids, the new ids
- *       (space separated), and the hex of their llama_token_to_piece bytes (specials not rendered).
+ *       (space separated), and the hex of llama_detokenize of the new ids (specials not rendered).
  *   llama_logits bench MODEL.gguf [--prompt N] [--gen M] [--threads T] [--reps R]
  *       Prefill throughput for an N-token prompt and decode throughput for M generated tokens
  *       (greedy, one token per llama_decode), best of R runs, as one JSON line on stdout.
@@ -395,16 +395,19 @@ static int cmd_generate(const char *model_path, const char *text_path, int n_new
     }
     print_ids(prompt, n_prompt);
     print_ids(out, n_out);
-    char piece[1024];
-    for (int i = 0; i < n_out; i++) {
-        int32_t k = llama_token_to_piece(vocab, out[i], piece, (int32_t)sizeof piece, 0, false);
-        if (k < 0) {
-            fprintf(stderr, "llama_logits: llama_token_to_piece(%d) failed (%d)\n", out[i], k);
-            return 1;
-        }
-        for (int32_t j = 0; j < k; j++) printf("%02x", (unsigned char)piece[j]);
+    /* the continuation as one text, as a user of libllama detokenizes it (with a metaspace
+     * vocabulary the first piece's prefix space is dropped, as HF decodes) */
+    int32_t cap_text = 64 + 256 * n_out;
+    char *gen_text = malloc((size_t)cap_text);
+    if (!gen_text) die_usage("out of memory");
+    int32_t k = n_out ? llama_detokenize(vocab, out, n_out, gen_text, cap_text, false, false) : 0;
+    if (k < 0) {
+        fprintf(stderr, "llama_logits: llama_detokenize failed (%d)\n", k);
+        return 1;
     }
+    for (int32_t j = 0; j < k; j++) printf("%02x", (unsigned char)gen_text[j]);
     putchar('\n');
+    free(gen_text);
     llama_free(ctx);
     free(out);
     free(prompt);
