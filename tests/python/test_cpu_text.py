@@ -111,13 +111,12 @@ def ids_of(stderr, label):
     return None
 
 
-def tokenize(tokdir, text):
-    path = os.path.join(TMP, "prompt.txt")
-    with open(path, "wb") as f:
-        f.write(text.encode("utf-8"))
-    r = run([LLMC, "tokenize", tokdir, "--whole", "--file", path])
-    body = r.stdout.decode().strip()
-    return [int(x) for x in body.split(",")] if body else []
+def tokenize_all(tokdir, texts):
+    """`llmc tokenize DIR --json`: one JSON string per line in, one id list per line out"""
+    r = run([LLMC, "tokenize", tokdir, "--json"],
+            input="".join(json.dumps(t, ensure_ascii=False) + "\n" for t in texts).encode("utf-8"))
+    lines = r.stdout.decode().split("\n")[: len(texts)]
+    return [[int(x) for x in line.split(",")] if line else [] for line in lines]
 
 
 def detokenize(tokdir, ids):
@@ -132,15 +131,27 @@ def model_bos(out):
     return int(defs["BOS_ID"]) if int(defs["ADD_BOS"]) and int(defs["BOS_ID"]) >= 0 else None
 
 
+def detokenize_all(tokdir, id_lists):
+    """`llmc detokenize DIR --json`: one id list per line in, one JSON string per line out"""
+    r = run([LLMC, "detokenize", tokdir, "--json"], input="".join(",".join(map(str, ids)) + "\n" for ids in id_lists).encode())
+    return [json.loads(line) for line in r.stdout.decode().split("\n")[: len(id_lists)]]
+
+
 def check_type(name, out, texts):
     tokdir = os.path.join(out, "tokenizer")
     bos = model_bos(out)
-    bad_ids = bad_text = 0
+    runs = []
     for i, text in enumerate(texts):
         r = llmc_run(out, ["--prompt", text, "-n", "24", "--temperature", "1", "--seed", str(i + 1), "--show-ids",
                            "--threads", "1"])
-        got = ids_of(r.stderr, "prompt ids")
-        want = tokenize(tokdir, text)
+        runs.append((text, ids_of(r.stderr, "prompt ids"), ids_of(r.stderr, "generated ids"), r.stdout))
+        if i == 0:
+            check(b"tokens/s" in r.stderr, f"{name}: tokens/s reported on stderr ({r.stderr[-200:]!r})")
+    want_ids = tokenize_all(tokdir, texts)
+    with_gen = [g for _, _, g, _ in runs if g]
+    want_texts = iter(detokenize_all(tokdir, with_gen))
+    bad_ids = bad_text = 0
+    for (text, got, gen, stdout), want in zip(runs, want_ids):
         if bos is not None and want[:1] != [bos]:
             want = [bos] + want  # the model's add_bos, where the tokenizer's post-processor adds none
         if got != want:
@@ -148,18 +159,14 @@ def check_type(name, out, texts):
             if bad_ids <= 3:
                 check(False, f"{name}: prompt ids of {text[:60]!r}: llmc-run {got[:20] if got else got} "
                              f"!= llmc tokenize {want[:20]}")
-        gen = ids_of(r.stderr, "generated ids")
         if gen is None:
-            check(False, f"{name}: no generated ids on stderr: {r.stderr[-300:]!r}")
+            check(False, f"{name}: no generated ids on stderr for {text[:60]!r}")
             continue
-        want_text = detokenize(tokdir, gen) if gen else b"\n"
-        if r.stdout != want_text:
+        want_text = (next(want_texts) if gen else "").encode("utf-8") + b"\n"
+        if stdout != want_text:
             bad_text += 1
             if bad_text <= 3:
-                check(False, f"{name}: generated text {r.stdout[:120]!r} != llmc detokenize {want_text[:120]!r} "
-                             f"(ids {gen})")
-        if i == 0:
-            check(b"tokens/s" in r.stderr, f"{name}: tokens/s reported on stderr ({r.stderr[-200:]!r})")
+                check(False, f"{name}: generated text {stdout[:120]!r} != llmc detokenize {want_text[:120]!r} (ids {gen})")
     check(bad_ids == 0, f"{name}: prompt ids equal llmc tokenize on all {len(texts)} held-out prompts ({bad_ids} differ)")
     check(bad_text == 0, f"{name}: streamed text equals llmc detokenize on all {len(texts)} runs ({bad_text} differ)")
     print(f"  {name}: {len(texts)} prompts, ids and text agree: {bad_ids == 0 and bad_text == 0}", flush=True)
