@@ -20,6 +20,12 @@
  *   llama_logits vocab MODEL.gguf
  *       What llama.cpp read of the vocabulary, one "key value" per line: type, n_tokens, bos, eos,
  *       pad, sep, add_bos, add_eos, add_sep, decoder_start (-1 = none).
+ *   llama_logits generate MODEL.gguf TEXTFILE [--max-new N] [--threads T]
+ *       Greedy text generation as a user of libllama writes it: llama_tokenize the file's bytes (the
+ *       vocabulary's own specials added, e.g. bos, special text not parsed), decode the prompt, then
+ *       argmax of the last logits, one token per llama_decode, until an end-of-generation token
+ *       (not printed) or N new tokens (default 32). Prints three lines: the prompt ids, the new ids
+ *       (space separated), and the hex of llama_detokenize of the new ids (specials not rendered).
  *   llama_logits bench MODEL.gguf [--prompt N] [--gen M] [--threads T] [--reps R]
  *       Prefill throughput for an N-token prompt and decode throughput for M generated tokens
  *       (greedy, one token per llama_decode), best of R runs, as one JSON line on stdout.
@@ -344,6 +350,72 @@ static llama_token argmax(const float *row, int n) {
     return best;
 }
 
+static void print_ids(const llama_token *ids, int n) {
+    for (int i = 0; i < n; i++) printf(i ? " %d" : "%d", ids[i]);
+    putchar('\n');
+}
+
+static int cmd_generate(const char *model_path, const char *text_path, int n_new, int threads) {
+    size_t len;
+    char *text = read_file(text_path, &len);
+    if (len > INT32_MAX / 2) die_usage("'%s' is too large", text_path);
+    struct llama_model *model = load_model(model_path);
+    if (llama_model_has_encoder(model)) {
+        fprintf(stderr, "llama_logits: generate supports decoder-only models\n");
+        return 1;
+    }
+    const struct llama_vocab *vocab = llama_model_get_vocab(model);
+    const int n_vocab = llama_vocab_n_tokens(vocab);
+    int32_t cap = (int32_t)len + 8;
+    llama_token *prompt = malloc((size_t)cap * sizeof *prompt);
+    llama_token *out = calloc((size_t)n_new + 1, sizeof *out);
+    if (!prompt || !out) die_usage("out of memory");
+    int32_t n_prompt = llama_tokenize(vocab, text, (int32_t)len, prompt, cap, true, false);
+    if (n_prompt <= 0) {
+        fprintf(stderr, "llama_logits: llama_tokenize gave %d tokens for the prompt\n", n_prompt);
+        return 1;
+    }
+    struct llama_context *ctx = make_context(model, (uint32_t)(n_prompt + n_new), threads);
+    struct llama_batch b = make_batch(prompt, n_prompt, 0, false);
+    int rc = llama_decode(ctx, b);
+    llama_batch_free(b);
+    int n_out = 0;
+    while (rc == 0 && n_out < n_new) {
+        llama_token next = argmax(llama_get_logits_ith(ctx, -1), n_vocab);
+        if (llama_vocab_is_eog(vocab, next)) break;
+        out[n_out++] = next;
+        if (n_out == n_new) break;
+        struct llama_batch g = make_batch(&next, 1, n_prompt + n_out - 1, true);
+        rc = llama_decode(ctx, g);
+        llama_batch_free(g);
+    }
+    if (rc != 0) {
+        fprintf(stderr, "llama_logits: llama_decode failed (%d)\n", rc);
+        return 1;
+    }
+    print_ids(prompt, n_prompt);
+    print_ids(out, n_out);
+    /* the continuation as one text, as a user of libllama detokenizes it (with a metaspace
+     * vocabulary the first piece's prefix space is dropped, as HF decodes) */
+    int32_t cap_text = 64 + 256 * n_out;
+    char *gen_text = malloc((size_t)cap_text);
+    if (!gen_text) die_usage("out of memory");
+    int32_t k = n_out ? llama_detokenize(vocab, out, n_out, gen_text, cap_text, false, false) : 0;
+    if (k < 0) {
+        fprintf(stderr, "llama_logits: llama_detokenize failed (%d)\n", k);
+        return 1;
+    }
+    for (int32_t j = 0; j < k; j++) printf("%02x", (unsigned char)gen_text[j]);
+    putchar('\n');
+    free(gen_text);
+    llama_free(ctx);
+    free(out);
+    free(prompt);
+    free(text);
+    llama_model_free(model);
+    return 0;
+}
+
 static int cmd_bench(const char *model_path, int n_prompt, int n_gen, int threads, int reps) {
     struct llama_model *model = load_model(model_path);
     if (llama_model_has_encoder(model)) {
@@ -413,7 +485,7 @@ int main(int argc, char **argv) {
         else argv[++n] = argv[i];
     }
     argc = n + 1;
-    if (argc < 3) die_usage("expected a command (logits, tokenize, detokenize, bench) and a model");
+    if (argc < 3) die_usage("expected a command (logits, tokenize, tokenize-lines, detokenize, vocab, generate, bench) and a model");
     llama_log_set(quiet_log, NULL);
     llama_backend_init();
     const char *cmd = argv[1], *model = argv[2];
@@ -442,6 +514,16 @@ int main(int argc, char **argv) {
         rc = cmd_vocab(model);
     } else if (strcmp(cmd, "detokenize") == 0) {
         rc = cmd_detokenize(model, argc - 3, argv + 3);
+    } else if (strcmp(cmd, "generate") == 0) {
+        if (argc < 4) die_usage("generate needs MODEL TEXTFILE");
+        int gen = 32, threads = 1;
+        for (int i = 4; i < argc; i++) {
+            if (i + 1 >= argc) die_usage("option '%s' needs a value", argv[i]);
+            if (strcmp(argv[i], "--max-new") == 0) gen = parse_int(argv[++i], "--max-new", 0, 1 << 20);
+            else if (strcmp(argv[i], "--threads") == 0) threads = parse_int(argv[++i], "--threads", 1, 256);
+            else die_usage("unknown option '%s'", argv[i]);
+        }
+        rc = cmd_generate(model, argv[3], gen, threads);
     } else if (strcmp(cmd, "bench") == 0) {
         int prompt = 128, gen = 32, threads = 2, reps = 3;
         for (int i = 3; i < argc; i++) {

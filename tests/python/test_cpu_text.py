@@ -124,6 +124,13 @@ def detokenize(tokdir, ids):
     return r.stdout
 
 
+def model_bos(out):
+    """BOS_ID when the model adds bos to a prompt (ADD_BOS in model_config.h), else None."""
+    with open(os.path.join(out, "cpu", "model_config.h")) as f:
+        defs = dict(re.findall(r"^#define (ADD_BOS|BOS_ID) (-?\d+)", f.read(), re.M))
+    return int(defs["BOS_ID"]) if int(defs["ADD_BOS"]) and int(defs["BOS_ID"]) >= 0 else None
+
+
 def detokenize_all(tokdir, id_lists):
     """`llmc detokenize DIR --json`: one id list per line in, one JSON string per line out"""
     r = run([LLMC, "detokenize", tokdir, "--json"], input="".join(",".join(map(str, ids)) + "\n" for ids in id_lists).encode())
@@ -132,6 +139,7 @@ def detokenize_all(tokdir, id_lists):
 
 def check_type(name, out, texts):
     tokdir = os.path.join(out, "tokenizer")
+    bos = model_bos(out)
     runs = []
     for i, text in enumerate(texts):
         r = llmc_run(out, ["--prompt", text, "-n", "24", "--temperature", "1", "--seed", str(i + 1), "--show-ids",
@@ -144,6 +152,8 @@ def check_type(name, out, texts):
     want_texts = iter(detokenize_all(tokdir, with_gen))
     bad_ids = bad_text = 0
     for (text, got, gen, stdout), want in zip(runs, want_ids):
+        if bos is not None and want[:1] != [bos]:
+            want = [bos] + want  # the model's add_bos, where the tokenizer's post-processor adds none
         if got != want:
             bad_ids += 1
             if bad_ids <= 3:
@@ -169,17 +179,17 @@ def test_types(corp, texts):
     run([LLMC, "tokenizer", "train", "--type", "byte", "--vocab-size", "257", "--special", "eos=<|end|>", "-o", bytedir,
          train])
     types = {
-        "bpe-gpt2": ("tokenizer: {type: bpe, pre_tokenizer: gpt2, special_tokens: {eos: '<|endoftext|>'}}\n"
+        "bpe-gpt2": ("tokenizer: {type: bpe, vocab_size: 768, pre_tokenizer: gpt2, special_tokens: {eos: '<|endoftext|>'}}\n"
                      f"dataset: {{paths: [{train}]}}", 768),
-        "bpe-metaspace": ("tokenizer: {type: bpe, pre_tokenizer: metaspace, byte_fallback: true, "
+        "bpe-metaspace": ("tokenizer: {type: bpe, vocab_size: 2048, pre_tokenizer: metaspace, byte_fallback: true, "
                           "special_tokens: {unk: '<unk>', bos: '<s>', eos: '</s>'}}\n"
                           f"dataset: {{paths: [{train}]}}", 2048),
-        "unigram": ("tokenizer: {type: unigram, special_tokens: {unk: '<unk>', bos: '<s>', eos: '</s>'}}\n"
+        "unigram": ("tokenizer: {type: unigram, vocab_size: 2048, special_tokens: {unk: '<unk>', bos: '<s>', eos: '</s>'}}\n"
                     f"dataset: {{paths: [{train}]}}", 2048),
-        "wordpiece": ("tokenizer: {type: wordpiece, special_tokens: {unk: '[UNK]', bos: '[CLS]', "
+        "wordpiece": ("tokenizer: {type: wordpiece, vocab_size: 2048, special_tokens: {unk: '[UNK]', bos: '[CLS]', "
                       "eos: '[SEP]', pad: '[PAD]'}}\n"
                       f"dataset: {{paths: [{train}]}}", 2048),
-        "char": ("tokenizer: {type: char, special_tokens: {unk: '<unk>', eos: '</s>'}}\n"
+        "char": ("tokenizer: {type: char, vocab_size: 768, special_tokens: {unk: '<unk>', eos: '</s>'}}\n"
                  f"dataset: {{paths: [{train}]}}", 768),
         "byte": (f"tokenizer: {{type: byte, path: {bytedir}}}", 257),
     }

@@ -52,17 +52,17 @@ weights: {{seed: 7, std: 0.08}}
 
 # (name, the spec's tokenizer mapping, model vocab_size, lossless)
 TOKENIZERS = [
-    ("bpe_gpt2", '{type: bpe, vocab_size: 1200, special_tokens: {eos: "<|endoftext|>", pad: "<|pad|>"}}', 1280, True),
-    ("bpe_llama3", '{type: bpe, pre_tokenizer: llama3, vocab_size: 1200, '
+    ("bpe_gpt2", '{type: bpe, vocab_size: 1280, special_tokens: {eos: "<|endoftext|>", pad: "<|pad|>"}}', 1280, True),
+    ("bpe_llama3", '{type: bpe, pre_tokenizer: llama3, vocab_size: 1280, '
                    'special_tokens: {bos: "<|begin_of_text|>", eos: "<|end_of_text|>"}}', 1280, True),
-    ("bpe_metaspace", '{type: bpe, pre_tokenizer: metaspace, vocab_size: 1500}', 1536, True),
-    ("unigram", '{type: unigram, vocab_size: 1500}', 1536, True),
-    ("wordpiece", '{type: wordpiece, vocab_size: 1500}', 1536, False),
-    ("char", '{type: char, vocab_size: 700}', 768, True),
-    ("bpe_nfkc_lower", '{type: bpe, vocab_size: 1200, normalization: nfkc_lowercase, '
+    ("bpe_metaspace", '{type: bpe, pre_tokenizer: metaspace, vocab_size: 1536}', 1536, True),
+    ("unigram", '{type: unigram, vocab_size: 1536}', 1536, True),
+    ("wordpiece", '{type: wordpiece, vocab_size: 1536}', 1536, False),
+    ("char", '{type: char, vocab_size: 768}', 768, True),
+    ("bpe_nfkc_lower", '{type: bpe, vocab_size: 1280, normalization: nfkc_lowercase, '
                        'special_tokens: {eos: "</s>"}}', 1280, False),
     # trained with `llmc tokenizer train --type byte` and loaded through tokenizer.path
-    ("byte", '{type: byte, path: @BYTE_DIR@}', 320, True),
+    ("byte", '{type: byte, path: @BYTE_DIR@}', 259, True),
 ]
 
 EXTRA_LINES = [
