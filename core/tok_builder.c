@@ -402,7 +402,7 @@ static json_t *model_json(const llmc_tok_builder *b) {
         if (uni) {
             json_t *e = json_array();
             json_array_append_new(e, json_stringn(p, b->len[i]));
-            json_array_append_new(e, json_real(b->score[i]));
+            json_array_append_new(e, json_real(llmc_tok_score_stable(b->score[i])));
             json_array_append_new(vocab, e);
         } else {
             char *key = llmc_strndup(p, b->len[i]);

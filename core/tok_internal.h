@@ -266,6 +266,12 @@ int tok_char_to_byte(uint32_t cp);   /* -1 when cp is not one of the 256 */
 #define TOK_ERR_UNK (-2)
 int tok_model_encode(const tok_core *c, tok_work *w, const char *s, size_t n, llmc_tok_ids *out);
 
+/* A Unigram score as the HF library holds it after reading the shortest decimal of x from
+ * tokenizer.json (serde_json's reader rounds twice), and the nearest score every reader (HF's,
+ * strtod, llmc's) reads back exactly from what llmc writes (tok_json.c). */
+LLMC_API double llmc_tok_score_as_hf_reads(double x);
+LLMC_API double llmc_tok_score_stable(double x);
+
 /* tok_decode.c: tokens -> text (HF decode); lossy = HF's replacement of invalid UTF-8 */
 int tok_decode_tokens(const tok_decoder *dec, const char *const *tok, const size_t *len, size_t n, bool lossy,
                       tok_buf *out);

@@ -991,7 +991,7 @@ static bool read_unigram(reader *r, tok_model *m, const json_t *v, const char *p
         if (!model_add_piece(r, m, json_string_value(json_array_get(e, 0)), json_string_length(json_array_get(e, 0)),
                              i, q))
             return false;
-        m->scores[i] = json_number_value(json_array_get(e, 1));
+        m->scores[i] = llmc_tok_score_as_hf_reads(json_number_value(json_array_get(e, 1)));
     }
     m->unk_id = -1;
     uint64_t unk;
@@ -1308,6 +1308,96 @@ static int64_t piece_id(const tok_core *c, const char *s, size_t len) {
     for (size_t i = 0; i < c->n_added; i++)
         if (c->added[i].len == len && !memcmp(c->added[i].content, s, len)) return c->added[i].id;
     return llmc_strmap_get(&c->model.piece_to_id, s, len);
+}
+
+/* ---- Unigram scores as the HF library reads them ------------------------------------------------
+ * The HF library parses tokenizer.json with serde_json's default float reader, which is not
+ * correctly rounded: it reads the decimal's digits as an integer D and its exponent E and computes
+ * (double)D / 10^-E (or * 10^E), two roundings. Its writer prints the shortest decimal that reads
+ * back exactly (ryu). A score can therefore live in HF's memory one unit in the last place away from
+ * the value strtod gives for the same text, and Viterbi ties between segmentations (sums of the
+ * same scores in a different order) then break the other way. llmc reads a score as HF does, and
+ * writes only scores that both readings agree on, so every reader of its files sees one value. */
+
+/* the shortest decimal that reads back as x > 0, as digits D and exponent E (x == D * 10^E read
+ * correctly rounded) */
+static void shortest_decimal(double x, uint64_t *digits, int *exponent) {
+    char buf[48];
+    for (int prec = 1; prec <= 17; prec++) {
+        snprintf(buf, sizeof buf, "%.*e", prec - 1, x);
+        if (strtod(buf, NULL) == x) break;
+    }
+    uint64_t d = 0;
+    int frac = 0;
+    const char *c = buf;
+    for (bool point = false; *c && *c != 'e'; c++) {
+        if (*c == '.') { point = true; continue; }
+        d = d * 10 + (uint64_t)(*c - '0');
+        if (point) frac++;
+    }
+    *digits = d;
+    *exponent = (*c == 'e' ? atoi(c + 1) : 0) - frac;
+}
+
+static double pow10_of(int n) {
+    char buf[16];
+    snprintf(buf, sizeof buf, "1e%d", n);
+    return strtod(buf, NULL);
+}
+
+/* serde_json's reading of digits * 10^exponent (its f64_from_parts without float_roundtrip) */
+static double serde_f64_from_parts(uint64_t digits, int exponent) {
+    double f = (double)digits;
+    for (;;) {
+        int a = exponent < 0 ? -exponent : exponent;
+        if (a <= 308) {
+            if (exponent >= 0) f *= pow10_of(a);
+            else f /= pow10_of(a);
+            return f;
+        }
+        if (f == 0.0 || exponent >= 0) return f;
+        f /= 1e308;
+        exponent += 308;
+    }
+}
+
+double llmc_tok_score_as_hf_reads(double x) {
+    if (x == 0.0 || !isfinite(x)) return x;
+    uint64_t d;
+    int e;
+    shortest_decimal(fabs(x), &d, &e);
+    double f = serde_f64_from_parts(d, e);
+    return x < 0 ? -f : f;
+}
+
+/* the same for the 17 significant digits jansson writes (json_dumps without JSON_REAL_PRECISION) */
+static double score_as_hf_reads_17(double x) {
+    char buf[48];
+    snprintf(buf, sizeof buf, "%.16e", fabs(x));
+    uint64_t d = 0;
+    int frac = 0;
+    const char *c = buf;
+    for (bool point = false; *c && *c != 'e'; c++) {
+        if (*c == '.') { point = true; continue; }
+        d = d * 10 + (uint64_t)(*c - '0');
+        if (point) frac++;
+    }
+    double f = serde_f64_from_parts(d, (*c == 'e' ? atoi(c + 1) : 0) - frac);
+    return x < 0 ? -f : f;
+}
+
+static bool score_is_stable(double x) { return llmc_tok_score_as_hf_reads(x) == x && score_as_hf_reads_17(x) == x; }
+
+double llmc_tok_score_stable(double x) {
+    if (x == 0.0 || !isfinite(x) || score_is_stable(x)) return x;
+    double below = x, above = x;   /* the nearest stable neighbour, one unit in the last place at a time */
+    for (int i = 0; i < 32; i++) {
+        below = nextafter(below, -INFINITY);
+        if (score_is_stable(below)) return below;
+        above = nextafter(above, INFINITY);
+        if (score_is_stable(above)) return above;
+    }
+    return x;
 }
 
 static void guess_roles(tok_core *c) {

@@ -15,6 +15,7 @@
 #include <string.h>
 
 #include "tok_charsmap.h"
+#include "tok_internal.h"
 #include "tok_spm.h"
 #include "tok_spm_bpe.h"
 #include "tok_spm_model.h"
@@ -590,6 +591,27 @@ static void test_model_encode_decode(void **state) {
     llmc_diags_free(d);
 }
 
+
+/* Unigram scores: HF's JSON reader (serde_json, two roundings) reads the shortest decimal
+ * "-3.7467351734612158" as -3.746735173461216; llmc reads scores as HF does, and writes only scores
+ * that strtod and HF's reader both read back exactly (from the shortest or the 17-digit form). */
+static void test_unigram_scores_as_hf_reads(void **state) {
+    (void)state;
+    assert_true(llmc_tok_score_as_hf_reads(-3.7467351734612158) == -3.746735173461216);
+    assert_true(llmc_tok_score_as_hf_reads(-7.7900335227124184) == -7.790033522712419);
+    assert_true(llmc_tok_score_as_hf_reads(-2.5) == -2.5);
+    assert_true(llmc_tok_score_as_hf_reads(0.0) == 0.0);
+    char buf[48];
+    for (int i = 0; i < 20000; i++) {
+        double x = -2.0 - 13.0 * (double)((i * 2654435761u) % 1000003u) / 1000003.0 - (double)i * 1e-9;
+        double y = llmc_tok_score_stable(x);
+        assert_true(fabs(y - x) <= 64 * fabs(nextafter(x, 0) - x));
+        assert_true(llmc_tok_score_as_hf_reads(y) == y);
+        snprintf(buf, sizeof buf, "%.17g", y);
+        assert_true(strtod(buf, NULL) == y);
+    }
+}
+
 int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_round_trip),
@@ -606,6 +628,7 @@ int main(void) {
         cmocka_unit_test(test_unigram_byte_fallback),
         cmocka_unit_test(test_spm_bpe),
         cmocka_unit_test(test_model_encode_decode),
+        cmocka_unit_test(test_unigram_scores_as_hf_reads),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
