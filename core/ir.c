@@ -44,6 +44,12 @@ struct llmc_ir {
     size_t n_errors, cap_errors, dropped_errors;
     bool oom;
     name_map tensor_names, op_names;
+    llmc_ir_block *blocks;
+    size_t n_blocks, cap_blocks;
+    llmc_ir_structure structure;
+    llmc_stack scope_stack;   /* what llmc_ir_set_scope set; new ops take it */
+    int scope_layer;
+    llmc_op_role scope_role;
 };
 
 /* ---- name tables ------------------------------------------------------------------------- */
@@ -60,6 +66,19 @@ static const char *const op_names[LLMC_OP_TYPE_COUNT] = {
     "embedding", "linear", "rmsnorm", "layernorm", "reshape", "rope", "alibi", "relative_bias",
     "attention", "swiglu", "geglu", "activation", "add", "mul", "scale", "matmul", "softmax",
     "positions_learned", "positions_sinusoidal"};
+
+static const char *const role_names[LLMC_ROLE_COUNT] = {
+    "none",     "token_embedding", "position_embedding", "relative_bias", "attn_q",   "attn_k",  "attn_v",
+    "attn_qkv", "attn_o",          "cross_q",            "cross_k",       "cross_v",  "cross_o", "mlp_gate",
+    "mlp_up",   "mlp_down",        "norm",               "output_head"};
+static const char *const norm_site_names[LLMC_NORM_SITE_COUNT] = {
+    "none",     "attn_input",      "cross_attn_input", "mlp_input", "block_input",
+    "post_attn", "post_cross_attn", "post_mlp",         "embedding", "final"};
+static const char *const op_role_names[LLMC_OPROLE_COUNT] = {
+    "none", "embedding", "positions", "norm", "self_attention", "cross_attention", "mlp", "residual", "head"};
+static const char *const residual_names[LLMC_RESIDUAL_COUNT] = {"sequential", "parallel"};
+static const char *const placement_names[LLMC_NORM_PLACEMENT_COUNT] = {"pre", "post", "sandwich", "none"};
+static const char *const structure_names[LLMC_STRUCTURE_COUNT] = {"unset", "decoder_only", "encoder_decoder"};
 
 static int index_of(const char *const *names, int n, const char *name) {
     if (!name) return -1;
@@ -86,6 +105,16 @@ const char *llmc_init_kind_name(llmc_init_kind k) {
     return (unsigned)k < LLMC_PINIT_KIND_COUNT ? init_names[k] : "invalid";
 }
 int llmc_init_kind_from_name(const char *name) { return index_of(init_names, LLMC_PINIT_KIND_COUNT, name); }
+#define NAME_TABLE(fn, type, table, count)                                                         \
+    const char *fn##_name(type v) { return (unsigned)v < (unsigned)(count) ? table[v] : "invalid"; } \
+    int fn##_from_name(const char *name) { return index_of(table, (int)(count), name); }
+NAME_TABLE(llmc_param_role, llmc_param_role, role_names, LLMC_ROLE_COUNT)
+NAME_TABLE(llmc_norm_site, llmc_norm_site, norm_site_names, LLMC_NORM_SITE_COUNT)
+NAME_TABLE(llmc_op_role, llmc_op_role, op_role_names, LLMC_OPROLE_COUNT)
+NAME_TABLE(llmc_residual, llmc_residual, residual_names, LLMC_RESIDUAL_COUNT)
+NAME_TABLE(llmc_norm_placement, llmc_norm_placement, placement_names, LLMC_NORM_PLACEMENT_COUNT)
+NAME_TABLE(llmc_ir_structure, llmc_ir_structure, structure_names, LLMC_STRUCTURE_COUNT)
+#undef NAME_TABLE
 const char *llmc_op_type_name(llmc_op_type t) { return (unsigned)t < LLMC_OP_TYPE_COUNT ? op_names[t] : "invalid"; }
 int llmc_op_type_from_name(const char *name) { return index_of(op_names, LLMC_OP_TYPE_COUNT, name); }
 
@@ -266,7 +295,11 @@ static bool map_insert(name_map *m, const llmc_ir *ir, name_of_fn name_of, uint3
 
 /* ---- create / free ----------------------------------------------------------------------------- */
 
-llmc_ir *llmc_ir_create(void) { return calloc(1, sizeof(llmc_ir)); }
+llmc_ir *llmc_ir_create(void) {
+    llmc_ir *ir = calloc(1, sizeof(llmc_ir));
+    if (ir) ir->scope_layer = -1;
+    return ir;
+}
 
 static void free_attrs(llmc_attr *attrs, int n) {
     if (!attrs) return;
@@ -304,6 +337,7 @@ void llmc_ir_free(llmc_ir *ir) {
     free(ir->errors);
     free(ir->tensor_names.slots);
     free(ir->op_names.slots);
+    free(ir->blocks);
     free(ir);
 }
 
@@ -364,6 +398,83 @@ size_t llmc_ir_num_meta(const llmc_ir *ir) { return ir ? ir->n_meta : 0; }
 void llmc_ir_meta_at(const llmc_ir *ir, size_t i, const char **key, const char **value) {
     *key = ir && i < ir->n_meta ? ir->meta_keys[i] : NULL;
     *value = ir && i < ir->n_meta ? ir->meta_values[i] : NULL;
+}
+
+/* ---- structure, blocks and scopes ------------------------------------------------------------- */
+
+/* a layer fits its stack: -1 outside stacks, >= 0 inside */
+static bool layer_fits(llmc_stack st, int layer) { return st == LLMC_STACK_NONE ? layer == -1 : layer >= 0; }
+
+int llmc_ir_set_scope(llmc_ir *ir, llmc_stack stack, int layer, llmc_op_role role) {
+    if (!ir) return -1;
+    if ((unsigned)stack > (unsigned)LLMC_STACK_ENCODER || (unsigned)role >= LLMC_OPROLE_COUNT ||
+        !layer_fits(stack, layer)) {
+        record_error(ir, "scope (stack %d, layer %d, role %d) is invalid (expected a layer >= 0 inside a stack, -1 "
+                         "outside)", (int)stack, layer, (int)role);
+        return -1;
+    }
+    ir->scope_stack = stack;
+    ir->scope_layer = layer;
+    ir->scope_role = role;
+    return 0;
+}
+
+int llmc_ir_add_block(llmc_ir *ir, const llmc_ir_block *b) {
+    if (!ir) return -1;
+    if (!b || b->stack == LLMC_STACK_NONE || (unsigned)b->stack > (unsigned)LLMC_STACK_ENCODER || b->layer < 0 ||
+        (unsigned)b->residual >= LLMC_RESIDUAL_COUNT || (unsigned)b->norm_placement >= LLMC_NORM_PLACEMENT_COUNT) {
+        record_error(ir, "block descriptor is invalid (expected stack decoder or encoder, layer >= 0, a residual "
+                         "wiring and a norm placement)");
+        return -1;
+    }
+    if (llmc_ir_find_block(ir, b->stack, b->layer)) {
+        record_error(ir, "block %s %d is declared twice", llmc_stack_name(b->stack), b->layer);
+        return -1;
+    }
+    if (ir->n_blocks >= LLMC_IR_MAX_ITEMS) {
+        record_error(ir, "too many blocks (at most %d)", LLMC_IR_MAX_ITEMS);
+        return -1;
+    }
+    if (!grow((void **)&ir->blocks, &ir->cap_blocks, ir->n_blocks, sizeof *ir->blocks)) {
+        ir->oom = true;
+        return -1;
+    }
+    ir->blocks[ir->n_blocks++] = *b;
+    return 0;
+}
+
+int llmc_ir_set_structure(llmc_ir *ir, llmc_ir_structure st) {
+    if (!ir) return -1;
+    if ((unsigned)st >= LLMC_STRUCTURE_COUNT) {
+        record_error(ir, "structure %d is invalid", (int)st);
+        return -1;
+    }
+    ir->structure = st;
+    return 0;
+}
+
+llmc_ir_structure llmc_ir_get_structure(const llmc_ir *ir) { return ir ? ir->structure : LLMC_STRUCTURE_UNSET; }
+size_t llmc_ir_num_blocks(const llmc_ir *ir) { return ir ? ir->n_blocks : 0; }
+const llmc_ir_block *llmc_ir_block_at(const llmc_ir *ir, size_t i) {
+    return ir && i < ir->n_blocks ? &ir->blocks[i] : NULL;
+}
+const llmc_ir_block *llmc_ir_find_block(const llmc_ir *ir, llmc_stack stack, int layer) {
+    if (!ir) return NULL;
+    for (size_t i = 0; i < ir->n_blocks; i++)
+        if (ir->blocks[i].stack == stack && ir->blocks[i].layer == layer) return &ir->blocks[i];
+    return NULL;
+}
+
+llmc_tid llmc_ir_find_param(const llmc_ir *ir, llmc_param_role role, bool is_bias, llmc_stack stack, int layer,
+                            llmc_norm_site site) {
+    if (!ir) return LLMC_TID_NONE;
+    for (size_t i = 0; i < ir->n_tensors; i++) {
+        const llmc_tensor_info *t = ir->tensors[i];
+        if (t->kind == LLMC_TENSOR_PARAM && t->role == role && t->is_bias == is_bias && t->stack == stack &&
+            t->layer == layer && (site == LLMC_NORM_SITE_NONE || t->norm_site == site))
+            return (llmc_tid)i;
+    }
+    return LLMC_TID_NONE;
 }
 
 /* ---- tensors ------------------------------------------------------------------------------- */
@@ -511,6 +622,10 @@ llmc_tid llmc_ir_param(llmc_ir *ir, const llmc_param_desc *p) {
         record_error(ir, "parameter '%s': invalid init kind %d", n, (int)p->init.kind);
         return LLMC_TID_NONE;
     }
+    if ((unsigned)p->role >= LLMC_ROLE_COUNT || (unsigned)p->norm_site >= LLMC_NORM_SITE_COUNT) {
+        record_error(ir, "parameter '%s': invalid role %d or norm site %d", n, (int)p->role, (int)p->norm_site);
+        return LLMC_TID_NONE;
+    }
     if (!isfinite(p->init.std) || p->init.std < 0 || (p->init.kind == LLMC_PINIT_NORMAL && p->init.std <= 0)) {
         record_error(ir, "parameter '%s': init std %g is invalid (expected a finite value%s)", n, p->init.std,
                      p->init.kind == LLMC_PINIT_NORMAL ? " > 0" : " >= 0");
@@ -522,6 +637,9 @@ llmc_tid llmc_ir_param(llmc_ir *ir, const llmc_param_desc *p) {
     t->stack = p->stack;
     t->layer = p->layer;
     t->init = p->init;
+    t->role = p->role;
+    t->is_bias = p->is_bias;
+    t->norm_site = p->norm_site;
     return (llmc_tid)(ir->n_tensors - 1);
 }
 
@@ -614,6 +732,9 @@ static int add_op(llmc_ir *ir, llmc_op_type type, const char *name, const llmc_t
     memcpy(op->outputs, outputs, (size_t)n_outputs * sizeof *outputs);
     op->info.n_attrs = n_attrs;
     op->info.attrs = op->attrs;
+    op->info.stack = ir->scope_stack;
+    op->info.layer = ir->scope_layer;
+    op->info.role = ir->scope_role;
     if (!grow((void **)&ir->ops, &ir->cap_ops, ir->n_ops, sizeof *ir->ops)) goto oom;
     ir->ops[ir->n_ops] = op;
     if (!map_insert(&ir->op_names, ir, op_name_of, (uint32_t)ir->n_ops)) goto oom;

@@ -22,7 +22,7 @@ typedef struct attr_rule {
     bool required;
 } attr_rule;
 
-#define MAX_ATTR_RULES 8
+#define MAX_ATTR_RULES 10
 typedef struct op_rule {
     int min_in, max_in;
     const char *roles[LLMC_IR_MAX_INPUTS];
@@ -42,7 +42,8 @@ static const op_rule rules[LLMC_OP_TYPE_COUNT] = {
     [LLMC_OP_ROPE] = {1, 1, {"input"},
                       {{"theta", F_, true}, {"scaling", S_, false}, {"factor", F_, false},
                        {"original_context_length", F_, false}, {"low_freq_factor", F_, false},
-                       {"high_freq_factor", F_, false}, {"beta_fast", F_, false}, {"beta_slow", F_, false}}},
+                       {"high_freq_factor", F_, false}, {"beta_fast", F_, false}, {"beta_slow", F_, false},
+                       {"fraction", F_, false}, {"style", S_, false}}},
     [LLMC_OP_ALIBI] = {2, 2, {"q", "k"}, {{"max_bias", F_, true}}},
     [LLMC_OP_RELATIVE_BIAS] = {1, 1, {"table"},
                                {{"num_buckets", I_, true}, {"max_distance", I_, true}, {"bidirectional", I_, true},
@@ -372,9 +373,20 @@ static int infer_rope(ctx *c, tinfo *x, llmc_ir_result *out) {
     char sx[LLMC_IR_SHAPE_BUF];
     if (need_rank(c, "input", x, 4) || need_float(c, "input", x) || need_concrete(c, "input", x, 3, "head dim"))
         return -1;
-    if (x->shape[3] % 2 != 0)
+    /* the rotated share of the head dim: a whole, even number of dims (GPT-NeoX rotates 25%, GPT-J 64 of 256) */
+    const llmc_attr *fr = attr(c, "fraction");
+    double fraction = fr ? fr->f : 1.0;
+    if (!(fraction > 0 && fraction <= 1))
+        return fail(c, "attr 'fraction' is %g (expected a share of the head dim in (0, 1])", fraction);
+    if (fraction == 1.0 && x->shape[3] % 2 != 0)
         return fail(c, "input %s has an odd head dim %lld (rotary pairs need an even one)", SHP(x, sx),
                     (long long)x->shape[3]);
+    double rotated = fraction * (double)x->shape[3];
+    if (rotated != floor(rotated) || (int64_t)rotated % 2 != 0)
+        return fail(c, "input %s: fraction %g rotates %g of %lld head dims (rotary pairs need a whole, even number)",
+                    SHP(x, sx), fraction, rotated, (long long)x->shape[3]);
+    static const char *const styles[] = {"neox", "gptj"};
+    if (one_of(c, "style", styles, 2, 0) < 0) return -1;
     if (positive_float(c, "theta", true)) return -1;
     int sc = one_of(c, "scaling", rope_scalings, 5, ROPE_NONE);
     if (sc < 0) return -1;

@@ -89,7 +89,22 @@ static json_t *tensor_json(const llmc_tensor_info *t, bool *ok) {
         put(ok, init, "kind", json_string(llmc_init_kind_name(t->init.kind)));
         put(ok, init, "std", json_real(t->init.std));
         put(ok, o, "init", init);
+        put(ok, o, "role", json_string(llmc_param_role_name(t->role)));
+        put(ok, o, "is_bias", json_boolean(t->is_bias));
+        put(ok, o, "norm_site", json_string(llmc_norm_site_name(t->norm_site)));
     }
+    return o;
+}
+
+static json_t *block_json(const llmc_ir_block *b, bool *ok) {
+    json_t *o = json_object();
+    put(ok, o, "stack", json_string(llmc_stack_name(b->stack)));
+    put(ok, o, "layer", json_integer(b->layer));
+    put(ok, o, "residual", json_string(llmc_residual_name(b->residual)));
+    put(ok, o, "norm_placement", json_string(llmc_norm_placement_name(b->norm_placement)));
+    put(ok, o, "self_attention", json_boolean(b->self_attention));
+    put(ok, o, "cross_attention", json_boolean(b->cross_attention));
+    put(ok, o, "mlp", json_boolean(b->mlp));
     return o;
 }
 
@@ -130,6 +145,11 @@ static json_t *op_json(const llmc_ir *ir, const llmc_op_info *op, bool *ok) {
     json_t *attrs = json_object();
     for (int i = 0; i < op->n_attrs; i++) put(ok, attrs, op->attrs[i].key, attr_json(&op->attrs[i]));
     put(ok, o, "attrs", attrs);
+    json_t *scope = json_object();
+    put(ok, scope, "stack", json_string(llmc_stack_name(op->stack)));
+    put(ok, scope, "layer", op->layer >= 0 ? json_integer(op->layer) : json_null());
+    put(ok, scope, "role", json_string(llmc_op_role_name(op->role)));
+    put(ok, o, "scope", scope);
     return o;
 }
 
@@ -138,6 +158,7 @@ char *llmc_ir_to_json(const llmc_ir *ir) {
     bool ok = true;
     json_t *root = json_object();
     put(&ok, root, "format_version", json_integer(LLMC_IR_FORMAT_VERSION));
+    put(&ok, root, "structure", json_string(llmc_ir_structure_name(llmc_ir_get_structure(ir))));
     json_t *meta = json_object();
     for (size_t i = 0; i < llmc_ir_num_meta(ir); i++) {
         const char *k, *v;
@@ -145,6 +166,9 @@ char *llmc_ir_to_json(const llmc_ir *ir) {
         put(&ok, meta, k, json_string(v));
     }
     put(&ok, root, "meta", meta);
+    json_t *blocks = json_array();
+    for (size_t i = 0; i < llmc_ir_num_blocks(ir) && ok; i++) push(&ok, blocks, block_json(llmc_ir_block_at(ir, i), &ok));
+    put(&ok, root, "blocks", blocks);
     json_t *tensors = json_array();
     for (size_t i = 0; i < llmc_ir_num_tensors(ir) && ok; i++)
         push(&ok, tensors, tensor_json(llmc_ir_tensor(ir, (llmc_tid)i), &ok));
@@ -323,6 +347,76 @@ static const char *component_at(int i) { return llmc_component_name((llmc_compon
 static const char *stack_at(int i) { return llmc_stack_name((llmc_stack)i); }
 static const char *init_at(int i) { return llmc_init_kind_name((llmc_init_kind)i); }
 static const char *op_type_at(int i) { return llmc_op_type_name((llmc_op_type)i); }
+static const char *role_at(int i) { return llmc_param_role_name((llmc_param_role)i); }
+static const char *norm_site_at(int i) { return llmc_norm_site_name((llmc_norm_site)i); }
+static const char *op_role_at(int i) { return llmc_op_role_name((llmc_op_role)i); }
+static const char *residual_at(int i) { return llmc_residual_name((llmc_residual)i); }
+static const char *placement_at(int i) { return llmc_norm_placement_name((llmc_norm_placement)i); }
+static const char *structure_at(int i) { return llmc_ir_structure_name((llmc_ir_structure)i); }
+
+/* A layer index: null outside stacks (-1), else 0..INT32_MAX. */
+static bool read_layer(reader *r, json_t *obj, const char *path, int *out) {
+    json_t *layer = json_object_get(obj, "layer");
+    char p2[PATH_LEN];
+    if (!layer) {
+        rerr(r, path, "missing key 'layer'");
+        return false;
+    }
+    if (json_is_null(layer)) {
+        *out = -1;
+        return true;
+    }
+    if (json_is_integer(layer) && json_integer_value(layer) >= 0 && json_integer_value(layer) <= INT32_MAX) {
+        *out = (int)json_integer_value(layer);
+        return true;
+    }
+    subpath(p2, path, "layer");
+    if (json_is_integer(layer))
+        rerr(r, p2, "layer %lld is out of range (expected 0 to %d, or null)", (long long)json_integer_value(layer),
+             INT32_MAX);
+    else
+        rerr(r, p2, "expected an integer or null, got %s", jtype(layer));
+    return false;
+}
+
+static bool need_bool(reader *r, json_t *obj, const char *path, const char *key, bool *out) {
+    json_t *v = json_object_get(obj, key);
+    if (!v || !json_is_boolean(v)) {
+        char p2[PATH_LEN];
+        subpath(p2, path, key);
+        rerr(r, p2, "expected true or false, got %s", v ? jtype(v) : "nothing");
+        return false;
+    }
+    *out = json_is_true(v);
+    return true;
+}
+
+static void read_block(reader *r, json_t *b, size_t i) {
+    char path[64];
+    snprintf(path, sizeof path, "blocks[%zu]", i);
+    if (!json_is_object(b)) {
+        rerr(r, path, "expected an object, got %s", jtype(b));
+        return;
+    }
+    static const char *const keys[] = {"stack",          "layer",           "residual", "norm_placement",
+                                       "self_attention", "cross_attention", "mlp"};
+    if (!check_keys(r, b, path, keys, 7)) return;
+    llmc_ir_block blk;
+    memset(&blk, 0, sizeof blk);
+    int stack = need_enum(r, b, path, "stack", "stack", stack_at, LLMC_STACK_ENCODER + 1);
+    int res = need_enum(r, b, path, "residual", "residual wiring", residual_at, LLMC_RESIDUAL_COUNT);
+    int pl = need_enum(r, b, path, "norm_placement", "norm placement", placement_at, LLMC_NORM_PLACEMENT_COUNT);
+    bool ok = read_layer(r, b, path, &blk.layer);
+    ok = need_bool(r, b, path, "self_attention", &blk.self_attention) && ok;
+    ok = need_bool(r, b, path, "cross_attention", &blk.cross_attention) && ok;
+    ok = need_bool(r, b, path, "mlp", &blk.mlp) && ok;
+    if (!ok || stack < 0 || res < 0 || pl < 0) return;
+    blk.stack = (llmc_stack)stack;
+    blk.residual = (llmc_residual)res;
+    blk.norm_placement = (llmc_norm_placement)pl;
+    llmc_ir_add_block(r->ir, &blk);
+    forward(r, path);
+}
 
 static bool read_shape(reader *r, json_t *t, const char *path, int *rank, int64_t *shape) {
     json_t *s = need(r, t, path, "shape", JSON_ARRAY);
@@ -363,8 +457,9 @@ static void read_tensor(reader *r, json_t *t, size_t i) {
         rerr(r, path, "expected an object, got %s", jtype(t));
         return;
     }
-    static const char *const keys[] = {"name", "kind", "dtype", "shape", "component", "stack", "layer", "init"};
-    if (!check_keys(r, t, path, keys, 8)) return;
+    static const char *const keys[] = {"name",  "kind", "dtype", "shape",   "component", "stack",
+                                       "layer", "init", "role",  "is_bias", "norm_site"};
+    if (!check_keys(r, t, path, keys, 11)) return;
     const char *name = need_string(r, t, path, "name", LLMC_IR_NAME_MAX);
     int kind = need_enum(r, t, path, "kind", "tensor kind", kind_at, LLMC_TENSOR_KIND_COUNT);
     int dtype = need_enum(r, t, path, "dtype", "dtype", dtype_at, LLMC_DTYPE_COUNT);
@@ -373,7 +468,7 @@ static void read_tensor(reader *r, json_t *t, size_t i) {
     bool shape_ok = read_shape(r, t, path, &rank, shape);
     if (!name || kind < 0 || dtype < 0 || !shape_ok) return;
     if (kind != LLMC_TENSOR_PARAM) {
-        for (int k = 4; k < 8; k++)
+        for (int k = 4; k < 11; k++)
             if (json_object_get(t, keys[k])) {
                 rerr(r, path, "key '%s' is only allowed on parameters (this is %s %s)", keys[k],
                      kind == LLMC_TENSOR_INPUT ? "an" : "a", llmc_tensor_kind_name((llmc_tensor_kind)kind));
@@ -394,25 +489,8 @@ static void read_tensor(reader *r, json_t *t, size_t i) {
     memcpy(p.shape, shape, sizeof p.shape);
     int comp = need_enum(r, t, path, "component", "component", component_at, LLMC_COMP_COUNT);
     int stack = need_enum(r, t, path, "stack", "stack", stack_at, LLMC_STACK_ENCODER + 1);
-    json_t *layer = json_object_get(t, "layer");
     char p2[PATH_LEN];
-    bool layer_ok = true;
-    if (!layer) {
-        rerr(r, path, "missing key 'layer'");
-        layer_ok = false;
-    } else if (json_is_null(layer)) {
-        p.layer = -1;
-    } else if (json_is_integer(layer) && json_integer_value(layer) >= 0 && json_integer_value(layer) <= INT32_MAX) {
-        p.layer = (int)json_integer_value(layer);
-    } else {
-        subpath(p2, path, "layer");
-        if (json_is_integer(layer))
-            rerr(r, p2, "layer %lld is out of range (expected 0 to %d, or null)", (long long)json_integer_value(layer),
-                 INT32_MAX);
-        else
-            rerr(r, p2, "expected an integer or null, got %s", jtype(layer));
-        layer_ok = false;
-    }
+    bool layer_ok = read_layer(r, t, path, &p.layer);
     json_t *init = need(r, t, path, "init", JSON_OBJECT);
     int ik = -1;
     json_t *std = NULL;
@@ -424,7 +502,18 @@ static void read_tensor(reader *r, json_t *t, size_t i) {
             std = need(r, init, p2, "std", JSON_REAL);
         }
     }
-    if (comp < 0 || stack < 0 || !layer_ok || ik < 0 || !std) return;
+    int role = need_enum(r, t, path, "role", "parameter role", role_at, LLMC_ROLE_COUNT);
+    json_t *is_bias = json_object_get(t, "is_bias");
+    if (!is_bias || !json_is_boolean(is_bias)) {
+        subpath(p2, path, "is_bias");
+        rerr(r, p2, "expected true or false, got %s", is_bias ? jtype(is_bias) : "nothing");
+    }
+    int site = need_enum(r, t, path, "norm_site", "norm site", norm_site_at, LLMC_NORM_SITE_COUNT);
+    if (comp < 0 || stack < 0 || !layer_ok || ik < 0 || !std || role < 0 || site < 0 || !json_is_boolean(is_bias))
+        return;
+    p.role = (llmc_param_role)role;
+    p.is_bias = json_is_true(is_bias);
+    p.norm_site = (llmc_norm_site)site;
     p.component = (llmc_component)comp;
     p.stack = (llmc_stack)stack;
     p.init.kind = (llmc_init_kind)ik;
@@ -501,8 +590,21 @@ static void read_op(reader *r, json_t *o, size_t i) {
         rerr(r, path, "expected an object, got %s", jtype(o));
         return;
     }
-    static const char *const keys[] = {"type", "name", "inputs", "outputs", "attrs"};
-    if (!check_keys(r, o, path, keys, 5)) return;
+    static const char *const keys[] = {"type", "name", "inputs", "outputs", "attrs", "scope"};
+    if (!check_keys(r, o, path, keys, 6)) return;
+    json_t *scope = need(r, o, path, "scope", JSON_OBJECT);
+    if (!scope) return;
+    subpath(p, path, "scope");
+    static const char *const skeys[] = {"stack", "layer", "role"};
+    if (!check_keys(r, scope, p, skeys, 3)) return;
+    int sstack = need_enum(r, scope, p, "stack", "stack", stack_at, LLMC_STACK_ENCODER + 1);
+    int srole = need_enum(r, scope, p, "role", "op role", op_role_at, LLMC_OPROLE_COUNT);
+    int slayer = -1;
+    if (!read_layer(r, scope, p, &slayer) || sstack < 0 || srole < 0) return;
+    if (llmc_ir_set_scope(r->ir, (llmc_stack)sstack, slayer, (llmc_op_role)srole) != 0) {
+        forward(r, p);
+        return;
+    }
     int type = need_enum(r, o, path, "type", "op type", op_type_at, LLMC_OP_TYPE_COUNT);
     const char *name = need_string(r, o, path, "name", LLMC_IR_NAME_MAX);
     json_t *jin = need(r, o, path, "inputs", JSON_ARRAY);
@@ -557,20 +659,36 @@ static void read_root(reader *r, json_t *root) {
         rerr(r, NULL, "expected a JSON object at the top level, got %s", jtype(root));
         return;
     }
-    static const char *const keys[] = {"format_version", "meta", "tensors", "ops", "outputs"};
-    if (!check_keys(r, root, "", keys, 5)) return;
+    static const char *const keys[] = {"format_version", "structure", "meta", "blocks", "tensors", "ops", "outputs"};
     json_t *ver = need(r, root, "", "format_version", JSON_INTEGER);
     if (!ver) return;
+    if (json_integer_value(ver) == 1) {
+        rerr(r, "format_version",
+             "ir.json format 1 (llmc before plugin ABI 2) has no parameter roles, op scopes or block descriptors, "
+             "which backends now read; compile the spec again with this llmc to get format %d",
+             LLMC_IR_FORMAT_VERSION);
+        return;
+    }
+    if (!check_keys(r, root, "", keys, 7)) return;
     if (json_integer_value(ver) != LLMC_IR_FORMAT_VERSION) {
         rerr(r, "format_version", "unsupported version %lld (expected %d)", (long long)json_integer_value(ver),
              LLMC_IR_FORMAT_VERSION);
         return;
     }
+    int structure = need_enum(r, root, "", "structure", "structure", structure_at, LLMC_STRUCTURE_COUNT);
+    if (structure < 0) return;
+    llmc_ir_set_structure(r->ir, (llmc_ir_structure)structure);
+    json_t *blocks = need(r, root, "", "blocks", JSON_ARRAY);
     json_t *meta = need(r, root, "", "meta", JSON_OBJECT);
     json_t *tensors = need(r, root, "", "tensors", JSON_ARRAY);
     json_t *ops = need(r, root, "", "ops", JSON_ARRAY);
     json_t *outs = need(r, root, "", "outputs", JSON_ARRAY);
-    if (!meta || !tensors || !ops || !outs) return;
+    if (!blocks || !meta || !tensors || !ops || !outs) return;
+    if (json_array_size(blocks) > LLMC_IR_MAX_ITEMS) {
+        rerr(r, "blocks", "%zu entries is more than the limit of %d", json_array_size(blocks), LLMC_IR_MAX_ITEMS);
+        return;
+    }
+    for (size_t i = 0; i < json_array_size(blocks) && !stop(r); i++) read_block(r, json_array_get(blocks, i), i);
     if (json_object_size(meta) > MAX_META_ENTRIES) {
         rerr(r, "meta", "%zu entries is more than the limit of %d", json_object_size(meta), MAX_META_ENTRIES);
         return;

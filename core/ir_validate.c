@@ -355,6 +355,113 @@ static bool same_result(const llmc_ir_result *r, const llmc_tensor_info *t) {
     return true;
 }
 
+/* ---- roles, scopes and blocks ------------------------------------------------------------------- */
+
+/* The component a role is counted under (the breakdown and the roles must tell one story). */
+static llmc_component role_component(llmc_param_role r) {
+    switch (r) {
+    case LLMC_ROLE_TOKEN_EMBEDDING: return LLMC_COMP_EMBEDDING;
+    case LLMC_ROLE_POSITION_EMBEDDING:
+    case LLMC_ROLE_RELATIVE_BIAS: return LLMC_COMP_POSITIONAL;
+    case LLMC_ROLE_MLP_GATE:
+    case LLMC_ROLE_MLP_UP:
+    case LLMC_ROLE_MLP_DOWN: return LLMC_COMP_MLP;
+    case LLMC_ROLE_NORM: return LLMC_COMP_NORM;
+    case LLMC_ROLE_OUTPUT_HEAD: return LLMC_COMP_HEAD;
+    default: return LLMC_COMP_ATTENTION;
+    }
+}
+
+static bool is_cross(llmc_param_role r) { return r >= LLMC_ROLE_CROSS_Q && r <= LLMC_ROLE_CROSS_O; }
+
+static void check_role(vctx *v, size_t i, const llmc_tensor_info *t) {
+    const char *n = t->name;
+    llmc_param_role r = t->role;
+    if (r == LLMC_ROLE_NONE || (unsigned)r >= LLMC_ROLE_COUNT) {
+        verr(v, "tensors", i,
+             "parameter '%s' has no role (every parameter needs one: set llmc_param_desc.role, e.g. attn_q, "
+             "mlp_down, norm)", n);
+        return;
+    }
+    const char *rn = llmc_param_role_name(r);
+    if (role_component(r) != t->component)
+        verr(v, "tensors", i, "parameter '%s': role %s belongs to component %s (got %s)", n, rn,
+             llmc_component_name(role_component(r)), llmc_component_name(t->component));
+    bool table = r == LLMC_ROLE_TOKEN_EMBEDDING || r == LLMC_ROLE_POSITION_EMBEDDING || r == LLMC_ROLE_RELATIVE_BIAS;
+    if (table && t->is_bias) verr(v, "tensors", i, "parameter '%s': role %s has no bias vector", n, rn);
+    int want_rank = t->is_bias || r == LLMC_ROLE_NORM ? 1 : 2;
+    if (t->rank != want_rank)
+        verr(v, "tensors", i, "parameter '%s': a %s%s has rank %d (got rank %d)", n, rn, t->is_bias ? " bias" : "",
+             want_rank, t->rank);
+    if ((r == LLMC_ROLE_NORM) != (t->norm_site != LLMC_NORM_SITE_NONE) || (unsigned)t->norm_site >= LLMC_NORM_SITE_COUNT)
+        verr(v, "tensors", i, "parameter '%s': %s (role %s, norm site %s)", n,
+             r == LLMC_ROLE_NORM ? "a norm parameter needs a norm site (attn_input, mlp_input, final, ...)"
+                                 : "only norm parameters have a norm site",
+             rn, llmc_norm_site_name(t->norm_site));
+    if (is_cross(r) && t->stack != LLMC_STACK_DECODER)
+        verr(v, "tensors", i, "parameter '%s': cross-attention (%s) is in the decoder stack (got %s)", n, rn,
+             llmc_stack_name(t->stack));
+    bool block_norm = t->norm_site != LLMC_NORM_SITE_NONE && t->norm_site != LLMC_NORM_SITE_FINAL &&
+                      t->norm_site != LLMC_NORM_SITE_EMBEDDING;
+    if (block_norm && t->stack == LLMC_STACK_NONE)
+        verr(v, "tensors", i, "parameter '%s': norm site %s is inside a block (got stack none)", n,
+             llmc_norm_site_name(t->norm_site));
+    if (t->stack != LLMC_STACK_NONE && t->layer >= 0 && !llmc_ir_find_block(v->ir, t->stack, t->layer))
+        verr(v, "tensors", i, "parameter '%s': block %s %d has no descriptor (declare it with llmc_ir_add_block)", n,
+             llmc_stack_name(t->stack), t->layer);
+}
+
+/* Shapes of the projections agree with each other within a block: q/k/v read the width the
+ * token embedding has, o writes it back. */
+static void check_role_shapes(vctx *v) {
+    const llmc_ir *ir = v->ir;
+    llmc_tid e = llmc_ir_find_param(ir, LLMC_ROLE_TOKEN_EMBEDDING, false, LLMC_STACK_NONE, -1, LLMC_NORM_SITE_NONE);
+    if (e == LLMC_TID_NONE) return;
+    int64_t H = llmc_ir_tensor(ir, e)->shape[1];
+    for (size_t i = 0; i < llmc_ir_num_tensors(ir); i++) {
+        const llmc_tensor_info *t = llmc_ir_tensor(ir, (llmc_tid)i);
+        if (t->kind != LLMC_TENSOR_PARAM || t->is_bias || t->rank != 2) continue;
+        int dim; /* which dim must equal the hidden size: 1 for maps that read the stream, 0 for writers */
+        switch (t->role) {
+        case LLMC_ROLE_ATTN_O:
+        case LLMC_ROLE_CROSS_O:
+        case LLMC_ROLE_MLP_DOWN: dim = 0; break;
+        case LLMC_ROLE_RELATIVE_BIAS:
+        case LLMC_ROLE_TOKEN_EMBEDDING: dim = -1; break;
+        default: dim = 1; break;
+        }
+        if (dim >= 0 && t->shape[dim] != H)
+            verr(v, "tensors", i, "parameter '%s': a %s %s dim %d of %lld, the hidden size of '%s' (got %lld)",
+                 t->name, llmc_param_role_name(t->role), dim == 1 ? "reads" : "writes", dim, (long long)H,
+                 llmc_ir_tensor(ir, e)->name, (long long)t->shape[dim]);
+    }
+}
+
+static void check_scopes(vctx *v) {
+    const llmc_ir *ir = v->ir;
+    if (llmc_ir_get_structure(ir) == LLMC_STRUCTURE_UNSET)
+        verr(v, NULL, 0, "the graph declares no structure (a template sets decoder_only or encoder_decoder with "
+                         "llmc_ir_set_structure)");
+    for (size_t i = 0; i < llmc_ir_num_ops(ir); i++) {
+        const llmc_op_info *op = llmc_ir_op_at(ir, i);
+        if ((unsigned)op->role >= LLMC_OPROLE_COUNT || (unsigned)op->stack > (unsigned)LLMC_STACK_ENCODER ||
+            (op->stack == LLMC_STACK_NONE ? op->layer != -1 : op->layer < 0))
+            verr(v, "ops", i, "op '%s': scope (stack %d, layer %d, role %d) is invalid", op->name, (int)op->stack,
+                 op->layer, (int)op->role);
+        else if (op->stack != LLMC_STACK_NONE && !llmc_ir_find_block(ir, op->stack, op->layer))
+            verr(v, "ops", i, "op '%s': block %s %d has no descriptor (declare it with llmc_ir_add_block)", op->name,
+                 llmc_stack_name(op->stack), op->layer);
+    }
+    for (size_t i = 0; i < llmc_ir_num_blocks(ir); i++) {
+        const llmc_ir_block *b = llmc_ir_block_at(ir, i);
+        if (b->cross_attention && b->stack != LLMC_STACK_DECODER)
+            verr(v, NULL, 0, "block %s %d: cross-attention is in the decoder stack", llmc_stack_name(b->stack), b->layer);
+        if (b->residual == LLMC_RESIDUAL_PARALLEL && (!b->self_attention || !b->mlp))
+            verr(v, NULL, 0, "block %s %d: parallel residual wiring needs self-attention and an MLP",
+                 llmc_stack_name(b->stack), b->layer);
+    }
+}
+
 int llmc_ir_validate_at(const llmc_ir *ir, llmc_diags *d, const char *file, bool json_paths) {
     vctx v = {ir, d, {file, 0, 0}, json_paths, 0};
     if (!ir) {
@@ -371,6 +478,12 @@ int llmc_ir_validate_at(const llmc_ir *ir, llmc_diags *d, const char *file, bool
     for (size_t i = 0; i < nt; i++) check_tensor(&v, i);
     for (size_t i = 0; i < no; i++) check_op(&v, i);
     check_outputs(&v);
+    for (size_t i = 0; i < nt; i++) {
+        const llmc_tensor_info *t = llmc_ir_tensor(ir, (llmc_tid)i);
+        if (t && t->kind == LLMC_TENSOR_PARAM) check_role(&v, i, t);
+    }
+    if (v.errors == before) check_role_shapes(&v);
+    check_scopes(&v);
     /* inference reads ids and names: only worth running on a structurally sound graph */
     if (v.errors != before || !names_unique(&v)) return -1;
 

@@ -506,6 +506,13 @@ static const llmc_plugin_manifest *read_manifest(llmc_registry *r, const llmc_co
     /* The first field is the only one whose meaning every ABI version shares. */
     uint32_t abi;
     memcpy(&abi, m, sizeof abi);
+    if (abi < LLMC_ABI_VERSION) {
+        fail(r, c, d, real, NULL,
+             "plugin built for llmc ABI %u, this llmc has ABI %u: rebuild the plugin against the ABI %u SDK "
+             "(sdk/README.md, \"Migrating from ABI 1 to ABI 2\", lists what to change)",
+             abi, (unsigned)LLMC_ABI_VERSION, (unsigned)LLMC_ABI_VERSION);
+        return NULL;
+    }
     if (abi != LLMC_ABI_VERSION) {
         fail(r, c, d, real, NULL,
              "plugin built for llmc ABI %u, this llmc has ABI %u (rebuild the plugin against this llmc's SDK)", abi,

@@ -415,7 +415,7 @@ llmc_param_init tc_init(const tc_builder *b, tc_role role) {
 }
 
 llmc_tid tc_param(tc_builder *b, const char *name, int rank, int64_t d0, int64_t d1, llmc_component comp,
-                  llmc_stack st, int layer, tc_role role) {
+                  llmc_stack st, int layer, tc_role init, llmc_param_role role, llmc_norm_site site) {
     llmc_param_desc p;
     memset(&p, 0, sizeof p);
     p.name = name;
@@ -426,8 +426,33 @@ llmc_tid tc_param(tc_builder *b, const char *name, int rank, int64_t d0, int64_t
     p.component = comp;
     p.stack = st;
     p.layer = st == LLMC_STACK_NONE ? -1 : layer;
-    p.init = tc_init(b, role);
+    p.init = tc_init(b, init);
+    p.role = role;
+    p.is_bias = init == TC_ROLE_BIAS;
+    p.norm_site = site;
     return llmc_ir_param(b->ir, &p);
+}
+
+void tc_scope(tc_builder *b, llmc_stack st, int layer, llmc_op_role role) {
+    llmc_ir_set_scope(b->ir, st, st == LLMC_STACK_NONE ? -1 : layer, role);
+}
+
+void tc_block(tc_builder *b, llmc_stack st, int layer, llmc_residual residual, bool cross_attention) {
+    llmc_ir_block blk;
+    memset(&blk, 0, sizeof blk);
+    blk.stack = st;
+    blk.layer = layer;
+    blk.residual = residual;
+    blk.norm_placement = b->s->norm == LLMC_NORM_NONE ? LLMC_NORM_PLACEMENT_NONE : LLMC_NORM_PLACEMENT_PRE;
+    blk.self_attention = true;
+    blk.cross_attention = cross_attention;
+    blk.mlp = true;
+    llmc_ir_add_block(b->ir, &blk);
+}
+
+llmc_tid tc_residual(tc_builder *b, const char *name, llmc_stack st, int layer, llmc_tid x, llmc_tid y) {
+    tc_scope(b, st, layer, LLMC_OPROLE_RESIDUAL);
+    return tc_add_op(b, name, x, y);
 }
 
 llmc_tid tc_op(tc_builder *b, llmc_op_type type, const char *name, const llmc_tid *in, int n_in,
@@ -439,25 +464,26 @@ llmc_tid tc_op(tc_builder *b, llmc_op_type type, const char *name, const llmc_ti
 #define NAMEF(buf, ...) snprintf(buf, sizeof buf, __VA_ARGS__)
 
 llmc_tid tc_linear(tc_builder *b, llmc_tid x, const char *prefix, int64_t out, int64_t in, bool bias,
-                   llmc_component comp, llmc_stack st, int layer, tc_role role) {
+                   llmc_component comp, llmc_stack st, int layer, tc_role init, llmc_param_role role) {
     char n[NAME_LEN];
     NAMEF(n, "%s.weight", prefix);
-    llmc_tid w = tc_param(b, n, 2, out, in, comp, st, layer, role);
+    llmc_tid w = tc_param(b, n, 2, out, in, comp, st, layer, init, role, LLMC_NORM_SITE_NONE);
     llmc_tid bt = LLMC_TID_NONE;
     if (bias) {
         NAMEF(n, "%s.bias", prefix);
-        bt = tc_param(b, n, 1, out, 0, comp, st, layer, TC_ROLE_BIAS);
+        bt = tc_param(b, n, 1, out, 0, comp, st, layer, TC_ROLE_BIAS, role, LLMC_NORM_SITE_NONE);
     }
     llmc_tid inputs[3] = {x, w, bt};
     return tc_op(b, LLMC_OP_LINEAR, prefix, inputs, bias ? 3 : 2, NULL, 0);
 }
 
-llmc_tid tc_norm(tc_builder *b, llmc_tid x, const char *prefix, llmc_stack st, int layer) {
+llmc_tid tc_norm(tc_builder *b, llmc_tid x, const char *prefix, llmc_stack st, int layer, llmc_norm_site site) {
     const llmc_spec *s = b->s;
     if (s->norm == LLMC_NORM_NONE) return x;
+    tc_scope(b, st, layer, LLMC_OPROLE_NORM);
     char n[NAME_LEN];
     NAMEF(n, "%s.weight", prefix);
-    llmc_tid w = tc_param(b, n, 1, b->g.H, 0, LLMC_COMP_NORM, st, layer, TC_ROLE_NORM);
+    llmc_tid w = tc_param(b, n, 1, b->g.H, 0, LLMC_COMP_NORM, st, layer, TC_ROLE_NORM, LLMC_ROLE_NORM, site);
     llmc_attr eps = llmc_attr_float("eps", s->norm_eps);
     if (s->norm == LLMC_NORM_RMSNORM) {
         /* RMSNorm has no bias whatever bias.norm says: it does not centre, so a shift would
@@ -468,7 +494,7 @@ llmc_tid tc_norm(tc_builder *b, llmc_tid x, const char *prefix, llmc_stack st, i
     llmc_tid bt = LLMC_TID_NONE;
     if (s->bias.norm) {
         NAMEF(n, "%s.bias", prefix);
-        bt = tc_param(b, n, 1, b->g.H, 0, LLMC_COMP_NORM, st, layer, TC_ROLE_BIAS);
+        bt = tc_param(b, n, 1, b->g.H, 0, LLMC_COMP_NORM, st, layer, TC_ROLE_BIAS, LLMC_ROLE_NORM, site);
     }
     llmc_tid in[3] = {x, w, bt};
     return tc_op(b, LLMC_OP_LAYERNORM, prefix, in, s->bias.norm ? 3 : 2, &eps, 1);
@@ -497,6 +523,9 @@ int tc_rope_attrs(const llmc_spec *s, llmc_attr *a) {
     int n = 0;
     a[n++] = llmc_attr_float("theta", r->theta);
     a[n++] = llmc_attr_str("scaling", llmc_rope_scaling_name(r->scaling));
+    /* the built-in templates rotate the whole head dim in halves (LLaMA, NeoX layout) */
+    a[n++] = llmc_attr_float("fraction", 1.0);
+    a[n++] = llmc_attr_str("style", "neox");
     if (r->scaling == LLMC_ROPE_SCALING_NONE) return n;
     a[n++] = llmc_attr_float("factor", r->factor);
     if (r->scaling == LLMC_ROPE_SCALING_LINEAR) return n;
@@ -517,9 +546,13 @@ llmc_tid tc_attention(tc_builder *b, const tc_attn *a) {
     int64_t qd = g->nh * g->hd, kvd = g->nkv * g->hd;
     char n[NAME_LEN];
 
-    llmc_tid q = tc_linear(b, a->x_q, a->q, qd, g->H, s->bias.qkv, LLMC_COMP_ATTENTION, a->stack, a->layer, TC_ROLE_Q);
-    llmc_tid k = tc_linear(b, a->x_kv, a->k, kvd, g->H, s->bias.qkv, LLMC_COMP_ATTENTION, a->stack, a->layer, TC_ROLE_K);
-    llmc_tid v = tc_linear(b, a->x_kv, a->v, kvd, g->H, s->bias.qkv, LLMC_COMP_ATTENTION, a->stack, a->layer, TC_ROLE_V);
+    tc_scope(b, a->stack, a->layer, a->cross ? LLMC_OPROLE_CROSS_ATTENTION : LLMC_OPROLE_SELF_ATTENTION);
+    llmc_tid q = tc_linear(b, a->x_q, a->q, qd, g->H, s->bias.qkv, LLMC_COMP_ATTENTION, a->stack, a->layer, TC_ROLE_Q,
+                           a->cross ? LLMC_ROLE_CROSS_Q : LLMC_ROLE_ATTN_Q);
+    llmc_tid k = tc_linear(b, a->x_kv, a->k, kvd, g->H, s->bias.qkv, LLMC_COMP_ATTENTION, a->stack, a->layer, TC_ROLE_K,
+                           a->cross ? LLMC_ROLE_CROSS_K : LLMC_ROLE_ATTN_K);
+    llmc_tid v = tc_linear(b, a->x_kv, a->v, kvd, g->H, s->bias.qkv, LLMC_COMP_ATTENTION, a->stack, a->layer, TC_ROLE_V,
+                           a->cross ? LLMC_ROLE_CROSS_V : LLMC_ROLE_ATTN_V);
     NAMEF(n, "%s.q_heads", a->op_prefix);
     q = tc_reshape(b, q, n, a->q_seq, g->nh, g->hd);
     NAMEF(n, "%s.k_heads", a->op_prefix);
@@ -528,7 +561,7 @@ llmc_tid tc_attention(tc_builder *b, const tc_attn *a) {
     v = tc_reshape(b, v, n, a->kv_seq, g->nkv, g->hd);
 
     if (a->rope) {
-        llmc_attr ra[8];
+        llmc_attr ra[10];
         int nr = tc_rope_attrs(s, ra);
         NAMEF(n, "%s.q_rope", a->op_prefix);
         q = tc_op(b, LLMC_OP_ROPE, n, &q, 1, ra, nr);
@@ -552,7 +585,8 @@ llmc_tid tc_attention(tc_builder *b, const tc_attn *a) {
     llmc_tid o = tc_op(b, LLMC_OP_ATTENTION, n, in, bias != LLMC_TID_NONE ? 4 : 3, at, na);
     NAMEF(n, "%s.merge_heads", a->op_prefix);
     o = tc_reshape(b, o, n, a->q_seq, qd, 0);
-    return tc_linear(b, o, a->o, g->H, qd, s->bias.attn_out, LLMC_COMP_ATTENTION, a->stack, a->layer, TC_ROLE_O);
+    return tc_linear(b, o, a->o, g->H, qd, s->bias.attn_out, LLMC_COMP_ATTENTION, a->stack, a->layer, TC_ROLE_O,
+                     a->cross ? LLMC_ROLE_CROSS_O : LLMC_ROLE_ATTN_O);
 }
 
 llmc_tid tc_mlp_block(tc_builder *b, const tc_mlp *m) {
@@ -560,12 +594,13 @@ llmc_tid tc_mlp_block(tc_builder *b, const tc_mlp *m) {
     const tc_geom *g = &b->g;
     char n[NAME_LEN];
     NAMEF(n, "%s.act", m->op_prefix);
+    tc_scope(b, m->stack, m->layer, LLMC_OPROLE_MLP);
     llmc_tid h;
     if (llmc_activation_is_gated(s->activation)) {
         llmc_tid gate = tc_linear(b, m->x, m->gate, g->I, g->H, s->bias.mlp, LLMC_COMP_MLP, m->stack, m->layer,
-                                  TC_ROLE_MLP_IN);
+                                  TC_ROLE_MLP_IN, LLMC_ROLE_MLP_GATE);
         llmc_tid up = tc_linear(b, m->x, m->up, g->I, g->H, s->bias.mlp, LLMC_COMP_MLP, m->stack, m->layer,
-                                TC_ROLE_MLP_IN);
+                                TC_ROLE_MLP_IN, LLMC_ROLE_MLP_UP);
         llmc_tid in[2] = {gate, up};
         if (s->activation == LLMC_ACT_SWIGLU) {
             h = tc_op(b, LLMC_OP_SWIGLU, n, in, 2, NULL, 0);
@@ -576,22 +611,26 @@ llmc_tid tc_mlp_block(tc_builder *b, const tc_mlp *m) {
         }
     } else {
         llmc_tid up = tc_linear(b, m->x, m->up, g->I, g->H, s->bias.mlp, LLMC_COMP_MLP, m->stack, m->layer,
-                                TC_ROLE_MLP_IN);
+                                TC_ROLE_MLP_IN, LLMC_ROLE_MLP_UP);
         llmc_attr fn = llmc_attr_str("fn", llmc_activation_name(s->activation));
         h = tc_op(b, LLMC_OP_ACTIVATION, n, &up, 1, &fn, 1);
     }
-    return tc_linear(b, h, m->down, g->H, g->I, s->bias.mlp, LLMC_COMP_MLP, m->stack, m->layer, TC_ROLE_MLP_OUT);
+    return tc_linear(b, h, m->down, g->H, g->I, s->bias.mlp, LLMC_COMP_MLP, m->stack, m->layer, TC_ROLE_MLP_OUT,
+                     LLMC_ROLE_MLP_DOWN);
 }
 
 void tc_head(tc_builder *b, llmc_tid x, llmc_tid tied_weight) {
     const llmc_spec *s = b->s;
+    tc_scope(b, LLMC_STACK_NONE, -1, LLMC_OPROLE_HEAD);
     /* a tied head is the embedding matrix itself: one tensor, counted once */
     llmc_tid w = s->tie_word_embeddings ? tied_weight
                                         : tc_param(b, "lm_head.weight", 2, b->g.V, b->g.H, LLMC_COMP_HEAD,
-                                                   LLMC_STACK_NONE, -1, TC_ROLE_HEAD);
+                                                   LLMC_STACK_NONE, -1, TC_ROLE_HEAD, LLMC_ROLE_OUTPUT_HEAD,
+                                                   LLMC_NORM_SITE_NONE);
     llmc_tid hb = LLMC_TID_NONE;
     if (s->bias.lm_head)
-        hb = tc_param(b, "lm_head.bias", 1, b->g.V, 0, LLMC_COMP_HEAD, LLMC_STACK_NONE, -1, TC_ROLE_BIAS);
+        hb = tc_param(b, "lm_head.bias", 1, b->g.V, 0, LLMC_COMP_HEAD, LLMC_STACK_NONE, -1, TC_ROLE_BIAS,
+                      LLMC_ROLE_OUTPUT_HEAD, LLMC_NORM_SITE_NONE);
     /* made raw so that the graph output is named "logits" rather than "lm_head:0" */
     int64_t logits_shape[3] = {LLMC_SYM_BATCH, LLMC_SYM_SEQ, b->g.V};
     llmc_tid logits = llmc_ir_value(b->ir, "logits", b->dt, 3, logits_shape);

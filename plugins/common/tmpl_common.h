@@ -129,8 +129,16 @@ typedef struct tc_builder {
 
 llmc_dtype tc_dtype(const llmc_spec *s);
 llmc_param_init tc_init(const tc_builder *b, tc_role role);
+/* A parameter: init from `init`, IR role `role` (a bias when init is TC_ROLE_BIAS), norm site
+ * for norm parameters (LLMC_NORM_SITE_NONE otherwise). */
 llmc_tid tc_param(tc_builder *b, const char *name, int rank, int64_t d0, int64_t d1, llmc_component comp,
-                  llmc_stack st, int layer, tc_role role);
+                  llmc_stack st, int layer, tc_role init, llmc_param_role role, llmc_norm_site site);
+/* Sets the scope of the ops added next (llmc_ir_set_scope). */
+void tc_scope(tc_builder *b, llmc_stack st, int layer, llmc_op_role role);
+/* The block descriptor of a pre-norm block (placement none when the spec has no norm). */
+void tc_block(tc_builder *b, llmc_stack st, int layer, llmc_residual residual, bool cross_attention);
+/* x + y, scoped as the residual add of (st, layer) */
+llmc_tid tc_residual(tc_builder *b, const char *name, llmc_stack st, int layer, llmc_tid x, llmc_tid y);
 /* The output head: lm_head.weight (or tied_weight when the spec ties embeddings), the optional
  * lm_head.bias, producing the graph output "logits" [B,S,V] (marked as the output). */
 void tc_head(tc_builder *b, llmc_tid x, llmc_tid tied_weight);
@@ -140,10 +148,10 @@ llmc_tid tc_op(tc_builder *b, llmc_op_type type, const char *name, const llmc_ti
                const llmc_attr *attrs, int n_attrs);
 /* x @ W^T (+ b): params "<prefix>.weight" [out,in] and "<prefix>.bias" [out]; op "<prefix>" */
 llmc_tid tc_linear(tc_builder *b, llmc_tid x, const char *prefix, int64_t out, int64_t in, bool bias,
-                   llmc_component comp, llmc_stack st, int layer, tc_role role);
+                   llmc_component comp, llmc_stack st, int layer, tc_role init, llmc_param_role role);
 /* the spec's norm over the last dim: "<prefix>.weight" (+ ".bias" for layernorm with bias.norm);
  * no_norm returns x unchanged */
-llmc_tid tc_norm(tc_builder *b, llmc_tid x, const char *prefix, llmc_stack st, int layer);
+llmc_tid tc_norm(tc_builder *b, llmc_tid x, const char *prefix, llmc_stack st, int layer, llmc_norm_site site);
 /* RESHAPE to [B, seq, a] or [B, seq, a, c] (c = 0: rank 3) */
 llmc_tid tc_reshape(tc_builder *b, llmc_tid x, const char *name, int64_t seq, int64_t a, int64_t c);
 llmc_tid tc_add_op(tc_builder *b, const char *name, llmc_tid x, llmc_tid y);
@@ -159,6 +167,7 @@ typedef struct tc_attn {
     double scale;
     llmc_stack stack;
     int layer;
+    bool cross;                     /* cross-attention: roles cross_q/k/v/o */
 } tc_attn;
 llmc_tid tc_attention(tc_builder *b, const tc_attn *a);
 

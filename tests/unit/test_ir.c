@@ -55,6 +55,30 @@ static llmc_tid param_full(llmc_ir *ir, const char *name, llmc_component c, llmc
     p.layer = layer;
     p.init.kind = init;
     p.init.std = init == LLMC_PINIT_NORMAL ? 0.02 : 0.0;
+    /* a role that fits the component and rank (rank 1: the bias of the role) */
+    static const llmc_param_role by_comp[LLMC_COMP_COUNT] = {LLMC_ROLE_TOKEN_EMBEDDING, LLMC_ROLE_POSITION_EMBEDDING,
+                                                             LLMC_ROLE_ATTN_Q,          LLMC_ROLE_MLP_UP,
+                                                             LLMC_ROLE_NORM,            LLMC_ROLE_OUTPUT_HEAD};
+    if ((unsigned)c < LLMC_COMP_COUNT) p.role = by_comp[c];
+    bool positional = c == LLMC_COMP_POSITIONAL;
+    /* the projections the hand-built llama names */
+    static const struct { const char *suffix; llmc_param_role role; } named[] = {
+        {"k_proj.weight", LLMC_ROLE_ATTN_K},     {"v_proj.weight", LLMC_ROLE_ATTN_V},
+        {"o_proj.weight", LLMC_ROLE_ATTN_O},     {"gate_proj.weight", LLMC_ROLE_MLP_GATE},
+        {"down_proj.weight", LLMC_ROLE_MLP_DOWN}, {"rel", LLMC_ROLE_RELATIVE_BIAS}, {"wd", LLMC_ROLE_ATTN_O},
+        {"proj", LLMC_ROLE_RELATIVE_BIAS}};
+    for (size_t i = 0; name && i < sizeof named / sizeof *named; i++) {
+        size_t n = strlen(name), k = strlen(named[i].suffix);
+        if (n >= k && !strcmp(name + n - k, named[i].suffix)) p.role = named[i].role;
+    }
+    /* "proj" [8,3] is a zoo table read by matmul: a relative-bias-shaped table of its component */
+    if (p.role == LLMC_ROLE_RELATIVE_BIAS && !positional) p.component = LLMC_COMP_POSITIONAL;
+    p.is_bias = rank == 1 && p.role != LLMC_ROLE_NORM;
+    if (p.role == LLMC_ROLE_NORM) p.norm_site = s == LLMC_STACK_NONE ? LLMC_NORM_SITE_FINAL : LLMC_NORM_SITE_ATTN_INPUT;
+    if (s != LLMC_STACK_NONE && layer >= 0 && !llmc_ir_find_block(ir, s, layer)) {
+        llmc_ir_block b = {s, layer, LLMC_RESIDUAL_SEQUENTIAL, LLMC_NORM_PLACEMENT_PRE, true, false, true};
+        llmc_ir_add_block(ir, &b);
+    }
     return llmc_ir_param(ir, &p);
 }
 /* a normal-initialised f32 attention parameter outside any layer */
@@ -89,6 +113,7 @@ static void expect_valid(const llmc_ir *ir) {
 static llmc_ir *fresh(void) {
     llmc_ir *ir = llmc_ir_create();
     assert_non_null(ir);
+    llmc_ir_set_structure(ir, LLMC_STRUCTURE_DECODER_ONLY);
     assert_int_equal(IN(ir, "ids", LLMC_DTYPE_I64, B_, S_), 0);
     assert_int_equal(IN(ir, "x", LLMC_DTYPE_F32, B_, S_, 512), 1);
     assert_int_equal(llmc_ir_mark_output(ir, 1), 0);
@@ -127,6 +152,7 @@ static llmc_tid layer_op(llmc_ir *ir, int layer, const char *suffix, llmc_op_typ
 
 static llmc_ir *build_llama(bool tied) {
     llmc_ir *ir = llmc_ir_create();
+    assert_int_equal(llmc_ir_set_structure(ir, LLMC_STRUCTURE_DECODER_ONLY), 0);
     assert_int_equal(llmc_ir_set_meta(ir, "template", "decoder_only"), 0);
     assert_int_equal(llmc_ir_set_meta(ir, "spec", "tiny-llama"), 0);
     llmc_tid ids = IN(ir, "input_ids", LLMC_DTYPE_I64, B_, S_);
@@ -179,6 +205,7 @@ static llmc_ir *build_llama(bool tied) {
 /* Every op type once, every attr type, T and absent optional inputs: the JSON zoo. */
 static llmc_ir *build_zoo(void) {
     llmc_ir *ir = llmc_ir_create();
+    llmc_ir_set_structure(ir, LLMC_STRUCTURE_ENCODER_DECODER);
     llmc_ir_set_meta(ir, "template", "zoo");
     llmc_ir_set_meta(ir, "note", "quotes \" and \\ backslashes, tabs\t, ünïcödé");
     llmc_tid ids = IN(ir, "ids", LLMC_DTYPE_I64, B_, S_);
@@ -479,7 +506,8 @@ static void test_shape_errors_embedding_linear_norms(void **state) {
 
     ir = fresh();
     llmc_ir_op(ir, LLMC_OP_EMBEDDING, "emb", TIDS(IDS, PARAM(ir, "table", 100, 512, 1)), NOATTRS);
-    expect_invalid(ir, "llmc: embedding 'emb': table [100,512,1] must have rank 2 (got rank 3)");
+    expect_invalid(ir, "llmc: embedding 'emb': table [100,512,1] must have rank 2 (got rank 3)\n"
+                       "llmc: parameter 'table': a attn_q has rank 2 (got rank 3)");
 
     ir = fresh();
     llmc_ir_op(ir, LLMC_OP_LINEAR, "model.layers.0.self_attn.q_proj", TIDS(X, PARAM(ir, "w", 1024, 768)), NOATTRS);
@@ -862,7 +890,8 @@ static void test_names_and_declarations(void **state) {
     param_full(ir, "ids_table", LLMC_COMP_EMBEDDING, LLMC_STACK_NONE, -1, LLMC_PINIT_NORMAL, LLMC_DTYPE_I32, DIMS(4));
     param_full(ir, "lay", LLMC_COMP_MLP, LLMC_STACK_DECODER, -1, LLMC_PINIT_NORMAL, LLMC_DTYPE_F32, DIMS(4));
     param_full(ir, "lay2", LLMC_COMP_MLP, LLMC_STACK_NONE, 3, LLMC_PINIT_NORMAL, LLMC_DTYPE_F32, DIMS(4));
-    llmc_param_desc pd = {"std0", LLMC_DTYPE_F32, 1, {4}, LLMC_COMP_MLP, LLMC_STACK_NONE, -1, {LLMC_PINIT_NORMAL, 0}};
+    llmc_param_desc pd = {"std0",           LLMC_DTYPE_F32, 1, {4}, LLMC_COMP_MLP, LLMC_STACK_NONE, -1, {LLMC_PINIT_NORMAL, 0},
+                          LLMC_ROLE_MLP_UP, true,           LLMC_NORM_SITE_NONE};
     llmc_ir_param(ir, &pd);
     llmc_ir_mark_output(ir, X);
     expect_invalid(ir, "llmc: input name contains a control character ('bad\nname')\n"
@@ -887,7 +916,9 @@ static void test_names_and_declarations(void **state) {
 
     /* no outputs */
     ir = llmc_ir_create();
-    expect_invalid(ir, "llmc: the graph has no outputs (mark at least one with llmc_ir_mark_output)");
+    expect_invalid(ir, "llmc: the graph has no outputs (mark at least one with llmc_ir_mark_output)\n"
+                       "llmc: the graph declares no structure (a template sets decoder_only or encoder_decoder with "
+                       "llmc_ir_set_structure)");
     expect_invalid(NULL, "llmc: no graph to validate");
 }
 
@@ -1085,7 +1116,8 @@ static void test_json_round_trip(void **state) {
     }
     /* a few exact fragments of the format */
     char *text = llmc_ir_to_json(graphs[0].ir);
-    const char *head = "{\n  \"format_version\": 1,\n  \"meta\": {\n    \"template\": \"decoder_only\",\n";
+    const char *head = "{\n  \"format_version\": 2,\n  \"structure\": \"decoder_only\",\n  \"meta\": {\n    "
+                       "\"template\": \"decoder_only\",\n";
     assert_true(strncmp(text, head, strlen(head)) == 0);
     assert_non_null(strstr(text, "    {\n      \"name\": \"input_ids\",\n      \"kind\": \"input\",\n      \"dtype\": "
                                  "\"i64\",\n      \"shape\": [\n        \"B\",\n        \"S\"\n      ]\n    },"));
@@ -1128,14 +1160,16 @@ static void test_json_round_trip(void **state) {
 }
 
 static const char base_json[] =
-    "{\"format_version\": 1, \"meta\": {\"template\": \"t\"}, \"tensors\": [\n"
+    "{\"format_version\": 2, \"meta\": {\"template\": \"t\"}, \"tensors\": [\n"
     " {\"name\": \"x\", \"kind\": \"input\", \"dtype\": \"f32\", \"shape\": [\"B\", \"S\", 8]},\n"
     " {\"name\": \"w\", \"kind\": \"param\", \"dtype\": \"f32\", \"shape\": [4, 8], \"component\": \"attention\",\n"
-    "  \"stack\": \"none\", \"layer\": null, \"init\": {\"kind\": \"normal\", \"std\": 0.02}},\n"
+    "  \"stack\": \"none\", \"layer\": null, \"init\": {\"kind\": \"normal\", \"std\": 0.02}, \"role\": \"attn_q\",\n"
+    "  \"is_bias\": false, \"norm_site\": \"none\"},\n"
     " {\"name\": \"l:0\", \"kind\": \"value\", \"dtype\": \"f32\", \"shape\": [\"B\", \"S\", 4]}],\n"
     " \"ops\": [{\"type\": \"linear\", \"name\": \"l\", \"inputs\": [\"x\", \"w\", null], \"outputs\": [\"l:0\"], "
-    "\"attrs\": {}}],\n"
-    " \"outputs\": [\"l:0\"]}\n";
+    "\"attrs\": {},\n"
+    "  \"scope\": {\"stack\": \"none\", \"layer\": null, \"role\": \"none\"}}],\n"
+    " \"outputs\": [\"l:0\"], \"structure\": \"decoder_only\", \"blocks\": []}\n";
 
 /* base_json with one replacement; the result must be refused with exactly want */
 static void expect_json_error(const char *from, const char *to, const char *want) {
@@ -1167,19 +1201,19 @@ static void test_json_reader_errors(void **state) {
 
     /* malformed */
     expect_json_error("\"tensors\": [", "\"tensors\": [,", "ir.json:1:62: invalid JSON: unexpected token near ','");
-    expect_json_error(" \"outputs\": [\"l:0\"]}", " \"outputs\": [\"l:0\"]",
-                      "ir.json:8:1: invalid JSON: '}' expected near end of file");
+    expect_json_error("\"blocks\": []}", "\"blocks\": []",
+                      "ir.json:10:1: invalid JSON: '}' expected near end of file");
     expect_json_error("\"name\": \"x\", \"kind\"", "\"name\": \"x\", \"name\": \"y\", \"kind\"",
                       "ir.json:2:21: invalid JSON: duplicate object key near '\"name\"'");
     expect_json_error("[4, 8]", "[4, 99999999999999999999]", "ir.json:3:81: invalid JSON: too big integer near "
                                                            "'99999999999999999999'");
     /* wrong types */
     expect_json_error("\"tensors\": [", "\"tensors\": {}, \"x\": [", "ir.json: unknown key 'x' (expected format_version, "
-                                                                     "meta, tensors, ops, outputs)");
-    expect_json_error("{\"format_version\": 1,", "{\"format_version\": \"1\",",
+                                                                     "structure, meta, blocks, tensors, ops, outputs)");
+    expect_json_error("{\"format_version\": 2,", "{\"format_version\": \"2\",",
                       "ir.json: format_version: expected an integer, got a string");
-    expect_json_error("{\"format_version\": 1,", "{\"format_version\": 2,",
-                      "ir.json: format_version: unsupported version 2 (expected 1)");
+    expect_json_error("{\"format_version\": 2,", "{\"format_version\": 3,",
+                      "ir.json: format_version: unsupported version 3 (expected 2)");
     expect_json_error("\"meta\": {\"template\": \"t\"}", "\"meta\": {\"template\": 7}",
                       "ir.json: meta.template: expected a string, got an integer");
     expect_json_error("\"name\": \"x\"", "\"name\": 12", "ir.json: tensors[0].name: expected a string, got an integer");
@@ -1220,7 +1254,7 @@ static void test_json_reader_errors(void **state) {
                                                                             "inputs, got 4");
     expect_json_error("\"outputs\": [\"l:0\"], \"attrs\"", "\"outputs\": [\"x\"], \"attrs\"",
                       "ir.json: ops[0]: linear 'l': output 0 'x' is a graph input and cannot be produced by an op");
-    expect_json_error(" \"outputs\": [\"l:0\"]}", " \"outputs\": [\"nope\"]}", "ir.json: outputs[0]: unknown tensor 'nope'");
+    expect_json_error("\n \"outputs\": [\"l:0\"],", "\n \"outputs\": [\"nope\"],", "ir.json: outputs[0]: unknown tensor 'nope'");
     expect_json_error("\"type\": \"linear\"", "\"type\": \"lineer\"",
                       "ir.json: ops[0].type: unknown op type 'lineer' (did you mean 'linear'?)");
     expect_json_error("\"attrs\": {}", "\"attrs\": {\"x\": true}",
@@ -1232,8 +1266,36 @@ static void test_json_reader_errors(void **state) {
                       "ir.json: ops[0]: linear 'l': unknown attr 'eps' (linear takes no attrs)");
     expect_json_error("[\"B\", \"S\", 4]", "[\"B\", \"S\", 5]",
                       "ir.json: ops[0]: linear 'l': output 'l:0' is recorded as [B,S,5] f32 but the op gives [B,S,4] f32");
-    expect_json_error(" \"outputs\": [\"l:0\"]}", " \"outputs\": []}",
+    expect_json_error("\n \"outputs\": [\"l:0\"],", "\n \"outputs\": [],",
                       "ir.json: the graph has no outputs (mark at least one with llmc_ir_mark_output)");
+
+    /* format 2: roles, scopes, blocks, structure */
+    expect_json_error("\"format_version\": 2", "\"format_version\": 1",
+                      "ir.json: format_version: ir.json format 1 (llmc before plugin ABI 2) has no parameter roles, op "
+                      "scopes or block descriptors, which backends now read; compile the spec again with this llmc to "
+                      "get format 2");
+    expect_json_error("\"role\": \"attn_q\"", "\"role\": \"none\"",
+                      "ir.json: tensors[1]: parameter 'w' has no role (every parameter needs one: set "
+                      "llmc_param_desc.role, e.g. attn_q, mlp_down, norm)");
+    expect_json_error("\"role\": \"attn_q\"", "\"role\": \"mlp_down\"",
+                      "ir.json: tensors[1]: parameter 'w': role mlp_down belongs to component mlp (got attention)");
+    expect_json_error("\"role\": \"attn_q\"", "\"role\": \"atn_q\"",
+                      "ir.json: tensors[1].role: unknown parameter role 'atn_q' (did you mean 'attn_q'?)");
+    expect_json_error("\"is_bias\": false", "\"is_bias\": true",
+                      "ir.json: tensors[1]: parameter 'w': a attn_q bias has rank 1 (got rank 2)");
+    expect_json_error("\"norm_site\": \"none\"", "\"norm_site\": \"final\"",
+                      "ir.json: tensors[1]: parameter 'w': only norm parameters have a norm site (role attn_q, norm "
+                      "site final)");
+    expect_json_error("\"structure\": \"decoder_only\"", "\"structure\": \"unset\"",
+                      "ir.json: the graph declares no structure (a template sets decoder_only or encoder_decoder "
+                      "with llmc_ir_set_structure)");
+    expect_json_error("\"stack\": \"none\", \"layer\": null, \"role\": \"none\"",
+                      "\"stack\": \"decoder\", \"layer\": 3, \"role\": \"mlp\"",
+                      "ir.json: ops[0]: op 'l': block decoder 3 has no descriptor (declare it with llmc_ir_add_block)");
+    expect_json_error("\"blocks\": []", "\"blocks\": [{\"stack\": \"decoder\", \"layer\": 0, \"residual\": "
+                      "\"parallel\", \"norm_placement\": \"pre\", \"self_attention\": true, \"cross_attention\": "
+                      "false, \"mlp\": false}]",
+                      "ir.json: block decoder 0: parallel residual wiring needs self-attention and an MLP");
 
     /* top level and odd inputs */
     d = llmc_diags_create();

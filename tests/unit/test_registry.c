@@ -117,7 +117,15 @@ static void expect_failure(const char *name, const char *want_plugin, const char
 static void test_bad_abi(void **state) {
     (void)state;
     expect_failure("bad_abi", NULL,
-                   "plugin built for llmc ABI 999, this llmc has ABI 1 (rebuild the plugin against this llmc's SDK)");
+                   "plugin built for llmc ABI 999, this llmc has ABI 2 (rebuild the plugin against this llmc's SDK)");
+}
+
+/* A plugin built against the ABI 1 SDK: refused before anything but abi_version is read. */
+static void test_abi1_refused(void **state) {
+    (void)state;
+    expect_failure("abi1", NULL,
+                   "plugin built for llmc ABI 1, this llmc has ABI 2: rebuild the plugin against the ABI 2 SDK "
+                   "(sdk/README.md, \"Migrating from ABI 1 to ABI 2\", lists what to change)");
 }
 
 static void test_no_entry(void **state) {
@@ -649,7 +657,7 @@ static void test_require_messages(void **state) {
     snprintf(want, sizeof want,
              "llmc: emitter 'missing_fn_emitter' failed to load from %s: emitter 'missing_fn_emitter' lacks required "
              "function emit (NULL in its vtable)\n"
-             "llmc: solver 'bad_abi' failed to load from %s: plugin built for llmc ABI 999, this llmc has ABI 1 "
+             "llmc: solver 'bad_abi' failed to load from %s: plugin built for llmc ABI 999, this llmc has ABI 2 "
              "(rebuild the plugin against this llmc's SDK)\n"
              "llmc: template 'good_templat' not found (did you mean 'good_template'?) in the plugin search path of "
              "test.yaml: %s/good, %s/bad_abi, %s/missing_fn, /nonexistent/dir (missing), /nonexistent/extra.so; "
@@ -982,6 +990,7 @@ static void test_kind_names(void **state) {
 int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_bad_abi),
+        cmocka_unit_test(test_abi1_refused),
         cmocka_unit_test(test_no_entry),
         cmocka_unit_test(test_null_manifest),
         cmocka_unit_test(test_empty_manifest),

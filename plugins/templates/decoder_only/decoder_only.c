@@ -151,17 +151,21 @@ static int build_ir(const llmc_spec *s, const llmc_dims *d, llmc_ir *ir, llmc_di
     const tc_geom *g = &b.g;
     llmc_ir_set_meta(ir, "template", TEMPLATE);
     llmc_ir_set_meta(ir, "name", s->name ? s->name : "model");
+    llmc_ir_set_structure(ir, LLMC_STRUCTURE_DECODER_ONLY);
 
     int64_t ids_shape[2] = {LLMC_SYM_BATCH, LLMC_SYM_SEQ};
     llmc_tid ids = llmc_ir_input(ir, "input_ids", LLMC_DTYPE_I64, 2, ids_shape);
+    tc_scope(&b, LLMC_STACK_NONE, -1, LLMC_OPROLE_EMBEDDING);
     llmc_tid embed = tc_param(&b, "model.embed_tokens.weight", 2, g->V, g->H, LLMC_COMP_EMBEDDING, LLMC_STACK_NONE, -1,
-                              TC_ROLE_EMBED);
+                              TC_ROLE_EMBED, LLMC_ROLE_TOKEN_EMBEDDING, LLMC_NORM_SITE_NONE);
     llmc_tid in2[2] = {ids, embed};
     llmc_tid x = tc_op(&b, LLMC_OP_EMBEDDING, "model.embed_tokens", in2, 2, NULL, 0);
 
+    tc_scope(&b, LLMC_STACK_NONE, -1, LLMC_OPROLE_POSITIONS);
     if (s->positional == LLMC_POS_LEARNED) {
         llmc_tid table = tc_param(&b, "model.embed_positions.weight", 2, g->P, g->H, LLMC_COMP_POSITIONAL,
-                                  LLMC_STACK_NONE, -1, TC_ROLE_POSITIONS);
+                                  LLMC_STACK_NONE, -1, TC_ROLE_POSITIONS, LLMC_ROLE_POSITION_EMBEDDING,
+                                  LLMC_NORM_SITE_NONE);
         llmc_tid pin[2] = {ids, table};
         llmc_tid pos = tc_op(&b, LLMC_OP_POSITIONS_LEARNED, "model.embed_positions", pin, 2, NULL, 0);
         x = tc_add_op(&b, "model.embed_add_positions", x, pos);
@@ -177,22 +181,24 @@ static int build_ir(const llmc_spec *s, const llmc_dims *d, llmc_ir *ir, llmc_di
         /* sizes: "model.layers.%d" < 32, every name below < 32 + 40 */
         char p[32], ln[80], op[80], q[96], k[96], v[96], o[96], res[80];
         snprintf(p, sizeof p, "model.layers.%d", i);
+        tc_block(&b, LLMC_STACK_DECODER, i, LLMC_RESIDUAL_SEQUENTIAL, false);
 
         snprintf(ln, sizeof ln, "%s.input_layernorm", p);
-        llmc_tid h = tc_norm(&b, x, ln, LLMC_STACK_DECODER, i);
+        llmc_tid h = tc_norm(&b, x, ln, LLMC_STACK_DECODER, i, LLMC_NORM_SITE_ATTN_INPUT);
         snprintf(op, sizeof op, "%s.self_attn", p);
         snprintf(q, sizeof q, "%s.q_proj", op);
         snprintf(k, sizeof k, "%s.k_proj", op);
         snprintf(v, sizeof v, "%s.v_proj", op);
         snprintf(o, sizeof o, "%s.o_proj", op);
         tc_attn a = {op, q, k, v, o, h, h, LLMC_SYM_SEQ, LLMC_SYM_SEQ, s->positional == LLMC_POS_ROPE,
-                     s->positional == LLMC_POS_ALIBI, LLMC_TID_NONE, mask, scale, LLMC_STACK_DECODER, i};
+                     s->positional == LLMC_POS_ALIBI, LLMC_TID_NONE, mask, scale, LLMC_STACK_DECODER, i, false};
         llmc_tid attn = tc_attention(&b, &a);
         snprintf(res, sizeof res, "%s.attn_residual", p);
-        x = tc_add_op(&b, res, x, attn);
+        x = tc_residual(&b, res, LLMC_STACK_DECODER, i, x, attn);
 
+        /* HF's name; in a pre-norm block it normalises the MLP's input */
         snprintf(ln, sizeof ln, "%s.post_attention_layernorm", p);
-        h = tc_norm(&b, x, ln, LLMC_STACK_DECODER, i);
+        h = tc_norm(&b, x, ln, LLMC_STACK_DECODER, i, LLMC_NORM_SITE_MLP_INPUT);
         snprintf(op, sizeof op, "%s.mlp", p);
         snprintf(q, sizeof q, "%s.gate_proj", op);
         snprintf(k, sizeof k, "%s.up_proj", op);
@@ -200,9 +206,9 @@ static int build_ir(const llmc_spec *s, const llmc_dims *d, llmc_ir *ir, llmc_di
         tc_mlp m = {op, q, k, v, h, LLMC_STACK_DECODER, i};
         llmc_tid mlp = tc_mlp_block(&b, &m);
         snprintf(res, sizeof res, "%s.mlp_residual", p);
-        x = tc_add_op(&b, res, x, mlp);
+        x = tc_residual(&b, res, LLMC_STACK_DECODER, i, x, mlp);
     }
-    x = tc_norm(&b, x, "model.norm", LLMC_STACK_NONE, -1);
+    x = tc_norm(&b, x, "model.norm", LLMC_STACK_NONE, -1, LLMC_NORM_SITE_FINAL);
 
     tc_head(&b, x, embed);
     return 0;

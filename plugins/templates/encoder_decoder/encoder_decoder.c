@@ -193,14 +193,16 @@ static llmc_tid embed(stack_ctx *c) {
     const llmc_spec *s = b->s;
     char n[128], t[128];
     snprintf(n, sizeof n, "%s.embed_tokens", c->name);
+    tc_scope(b, LLMC_STACK_NONE, -1, LLMC_OPROLE_EMBEDDING);
     llmc_tid in[2] = {c->ids, c->shared};
     llmc_tid x = tc_op(b, LLMC_OP_EMBEDDING, n, in, 2, NULL, 0);
     llmc_tid pos = LLMC_TID_NONE;
     snprintf(n, sizeof n, "%s.embed_positions", c->name);
+    tc_scope(b, LLMC_STACK_NONE, -1, LLMC_OPROLE_POSITIONS);
     if (s->positional == LLMC_POS_LEARNED) {
         snprintf(t, sizeof t, "%s.embed_positions.weight", c->name);
-        llmc_tid table =
-            tc_param(b, t, 2, b->g.P, b->g.H, LLMC_COMP_POSITIONAL, LLMC_STACK_NONE, -1, TC_ROLE_POSITIONS);
+        llmc_tid table = tc_param(b, t, 2, b->g.P, b->g.H, LLMC_COMP_POSITIONAL, LLMC_STACK_NONE, -1,
+                                  TC_ROLE_POSITIONS, LLMC_ROLE_POSITION_EMBEDDING, LLMC_NORM_SITE_NONE);
         llmc_tid pin[2] = {c->ids, table};
         pos = tc_op(b, LLMC_OP_POSITIONS_LEARNED, n, pin, 2, NULL, 0);
     } else if (s->positional == LLMC_POS_SINUSOIDAL) {
@@ -220,8 +222,9 @@ static llmc_tid relative_bias(stack_ctx *c) {
     if (s->positional != LLMC_POS_RELATIVE) return LLMC_TID_NONE;
     char n[160];
     snprintf(n, sizeof n, "%s.block.0.layer.0.SelfAttention.relative_attention_bias.weight", c->name);
+    tc_scope(b, c->stack, 0, LLMC_OPROLE_POSITIONS);
     llmc_tid table = tc_param(b, n, 2, s->relative_num_buckets, b->g.nh, LLMC_COMP_POSITIONAL, c->stack, 0,
-                              TC_ROLE_REL_BIAS);
+                              TC_ROLE_REL_BIAS, LLMC_ROLE_RELATIVE_BIAS, LLMC_NORM_SITE_NONE);
     llmc_attr at[5] = {llmc_attr_int("num_buckets", s->relative_num_buckets),
                        llmc_attr_int("max_distance", s->relative_max_distance),
                        llmc_attr_int("bidirectional", c->stack == LLMC_STACK_ENCODER ? 1 : 0),
@@ -240,14 +243,14 @@ static llmc_tid attn_sublayer(stack_ctx *c, llmc_tid x, const char *block, int j
                               llmc_tid bias, const char *mask, int layer) {
     tc_builder *b = c->b;
     char ln[160], op[160], q[192], k[192], v[192], o[192], res[160];
+    bool cross = kv_src != LLMC_TID_NONE;
     snprintf(ln, sizeof ln, "%s.layer.%d.layer_norm", block, j);
-    llmc_tid h = tc_norm(b, x, ln, c->stack, layer);
+    llmc_tid h = tc_norm(b, x, ln, c->stack, layer, cross ? LLMC_NORM_SITE_CROSS_ATTN_INPUT : LLMC_NORM_SITE_ATTN_INPUT);
     snprintf(op, sizeof op, "%s.layer.%d.%s", block, j, kind);
     snprintf(q, sizeof q, "%s.q", op);
     snprintf(k, sizeof k, "%s.k", op);
     snprintf(v, sizeof v, "%s.v", op);
     snprintf(o, sizeof o, "%s.o", op);
-    bool cross = kv_src != LLMC_TID_NONE;
     tc_attn a = {op,
                  q,
                  k,
@@ -263,17 +266,18 @@ static llmc_tid attn_sublayer(stack_ctx *c, llmc_tid x, const char *block, int j
                  mask,
                  attn_scale(b),
                  c->stack,
-                 layer};
+                 layer,
+                 cross};
     llmc_tid y = tc_attention(b, &a);
     snprintf(res, sizeof res, "%s.layer.%d.residual", block, j);
-    return tc_add_op(b, res, x, y);
+    return tc_residual(b, res, c->stack, layer, x, y);
 }
 
 static llmc_tid mlp_sublayer(stack_ctx *c, llmc_tid x, const char *block, int j, int layer) {
     tc_builder *b = c->b;
     char ln[160], op[160], gate[192], up[192], down[192], res[160];
     snprintf(ln, sizeof ln, "%s.layer.%d.layer_norm", block, j);
-    llmc_tid h = tc_norm(b, x, ln, c->stack, layer);
+    llmc_tid h = tc_norm(b, x, ln, c->stack, layer, LLMC_NORM_SITE_MLP_INPUT);
     snprintf(op, sizeof op, "%s.layer.%d.DenseReluDense", block, j);
     bool gated = llmc_activation_is_gated(b->s->activation);
     snprintf(gate, sizeof gate, "%s.wi_0", op);
@@ -282,7 +286,7 @@ static llmc_tid mlp_sublayer(stack_ctx *c, llmc_tid x, const char *block, int j,
     tc_mlp m = {op, gate, up, down, h, c->stack, layer};
     llmc_tid y = tc_mlp_block(b, &m);
     snprintf(res, sizeof res, "%s.layer.%d.residual", block, j);
-    return tc_add_op(b, res, x, y);
+    return tc_residual(b, res, c->stack, layer, x, y);
 }
 
 static llmc_tid build_stack(stack_ctx *c, int64_t layers, llmc_tid enc_out) {
@@ -291,6 +295,7 @@ static llmc_tid build_stack(stack_ctx *c, int64_t layers, llmc_tid enc_out) {
     llmc_tid x = embed(c);
     llmc_tid bias = relative_bias(c);
     bool decoder = c->stack == LLMC_STACK_DECODER;
+    for (int i = 0; i < (int)layers; i++) tc_block(b, c->stack, i, LLMC_RESIDUAL_SEQUENTIAL, decoder);
     for (int i = 0; i < (int)layers; i++) {
         char block[96];
         snprintf(block, sizeof block, "%s.block.%d", c->name, i);
@@ -300,7 +305,7 @@ static llmc_tid build_stack(stack_ctx *c, int64_t layers, llmc_tid enc_out) {
     }
     char n[64];
     snprintf(n, sizeof n, "%s.final_layer_norm", c->name);
-    return tc_norm(b, x, n, LLMC_STACK_NONE, -1);
+    return tc_norm(b, x, n, LLMC_STACK_NONE, -1, LLMC_NORM_SITE_FINAL);
 }
 
 static int build_ir(const llmc_spec *s, const llmc_dims *d, llmc_ir *ir, llmc_diags *diags) {
@@ -330,12 +335,13 @@ static int build_ir(const llmc_spec *s, const llmc_dims *d, llmc_ir *ir, llmc_di
     const tc_geom *g = &b.g;
     llmc_ir_set_meta(ir, "template", TEMPLATE);
     llmc_ir_set_meta(ir, "name", s->name ? s->name : "model");
+    llmc_ir_set_structure(ir, LLMC_STRUCTURE_ENCODER_DECODER);
 
     int64_t enc_shape[2] = {LLMC_SYM_BATCH, LLMC_SYM_SRC_SEQ}, dec_shape[2] = {LLMC_SYM_BATCH, LLMC_SYM_SEQ};
     llmc_tid ids = llmc_ir_input(ir, "input_ids", LLMC_DTYPE_I64, 2, enc_shape);
     llmc_tid dids = llmc_ir_input(ir, "decoder_input_ids", LLMC_DTYPE_I64, 2, dec_shape);
-    llmc_tid shared =
-        tc_param(&b, "shared.weight", 2, g->V, g->H, LLMC_COMP_EMBEDDING, LLMC_STACK_NONE, -1, TC_ROLE_EMBED);
+    llmc_tid shared = tc_param(&b, "shared.weight", 2, g->V, g->H, LLMC_COMP_EMBEDDING, LLMC_STACK_NONE, -1,
+                               TC_ROLE_EMBED, LLMC_ROLE_TOKEN_EMBEDDING, LLMC_NORM_SITE_NONE);
 
     stack_ctx enc = {&b, "encoder", LLMC_STACK_ENCODER, LLMC_SYM_SRC_SEQ, ids, shared};
     llmc_tid enc_out = build_stack(&enc, E, LLMC_TID_NONE);
@@ -345,6 +351,7 @@ static int build_ir(const llmc_spec *s, const llmc_dims *d, llmc_ir *ir, llmc_di
     if (s->tie_word_embeddings && t5_style(s)) {
         /* HF T5 rescales before a tied head so that logits keep the scale of an untied one */
         llmc_attr f = llmc_attr_float("factor", 1.0 / sqrt((double)g->H));
+        tc_scope(&b, LLMC_STACK_NONE, -1, LLMC_OPROLE_HEAD);
         x = tc_op(&b, LLMC_OP_SCALE, "decoder.tied_head_scale", &x, 1, &f, 1);
     }
     tc_head(&b, x, shared);

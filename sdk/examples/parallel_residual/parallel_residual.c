@@ -271,7 +271,7 @@ typedef struct builder {
 typedef enum { W_NORMAL, W_RESIDUAL_OUT, W_ONES, W_ZEROS } winit;
 
 static llmc_tid param(builder *b, const char *name, int64_t rows, int64_t cols, llmc_component comp, int layer,
-                      winit init) {
+                      winit init, llmc_param_role role, llmc_norm_site site) {
     llmc_param_desc p;
     memset(&p, 0, sizeof p);
     p.name = name;
@@ -287,34 +287,39 @@ static llmc_tid param(builder *b, const char *name, int64_t rows, int64_t cols, 
         std /= sqrt(2.0 * (double)b->num_layers);
     p.init.kind = init == W_ONES ? LLMC_PINIT_ONES : init == W_ZEROS ? LLMC_PINIT_ZEROS : LLMC_PINIT_NORMAL;
     p.init.std = p.init.kind == LLMC_PINIT_NORMAL ? std : 0.0;
+    /* what the parameter is, so that backends need not parse its name (plugin ABI 2) */
+    p.role = role;
+    p.is_bias = init == W_ZEROS;
+    p.norm_site = site;
     return llmc_ir_param(b->ir, &p);
 }
 
 /* x W^T (+ bias): parameters "<prefix>.weight" [out, in] and "<prefix>.bias" [out]; op "<prefix>" */
 static llmc_tid linear(builder *b, llmc_tid x, const char *prefix, int64_t out, int64_t in, bool bias,
-                       llmc_component comp, int layer, winit init) {
+                       llmc_component comp, int layer, winit init, llmc_param_role role) {
     char name[160];
     snprintf(name, sizeof name, "%s.weight", prefix);
-    llmc_tid in3[3] = {x, param(b, name, out, in, comp, layer, init), LLMC_TID_NONE};
+    llmc_tid in3[3] = {x, param(b, name, out, in, comp, layer, init, role, LLMC_NORM_SITE_NONE), LLMC_TID_NONE};
     if (bias) {
         snprintf(name, sizeof name, "%s.bias", prefix);
-        in3[2] = param(b, name, out, 0, comp, layer, W_ZEROS);
+        in3[2] = param(b, name, out, 0, comp, layer, W_ZEROS, role, LLMC_NORM_SITE_NONE);
     }
     return llmc_ir_op(b->ir, LLMC_OP_LINEAR, prefix, in3, bias ? 3 : 2, NULL, 0);
 }
 
 /* the spec's norm over the last dim: "<prefix>.weight" (+ "<prefix>.bias" for layernorm) */
-static llmc_tid norm(builder *b, llmc_tid x, const char *prefix, int layer) {
+static llmc_tid norm(builder *b, llmc_tid x, const char *prefix, int layer, llmc_norm_site site) {
     char name[160];
     snprintf(name, sizeof name, "%s.weight", prefix);
     int64_t H = b->hidden;
-    llmc_tid in[3] = {x, param(b, name, H, 0, LLMC_COMP_NORM, layer, W_ONES), LLMC_TID_NONE};
+    llmc_ir_set_scope(b->ir, layer >= 0 ? LLMC_STACK_DECODER : LLMC_STACK_NONE, layer, LLMC_OPROLE_NORM);
+    llmc_tid in[3] = {x, param(b, name, H, 0, LLMC_COMP_NORM, layer, W_ONES, LLMC_ROLE_NORM, site), LLMC_TID_NONE};
     llmc_attr eps = llmc_attr_float("eps", b->s->norm_eps);
     if (b->s->norm == LLMC_NORM_RMSNORM) return llmc_ir_op(b->ir, LLMC_OP_RMSNORM, prefix, in, 2, &eps, 1);
     bool bias = b->s->bias.norm;
     if (bias) {
         snprintf(name, sizeof name, "%s.bias", prefix);
-        in[2] = param(b, name, H, 0, LLMC_COMP_NORM, layer, W_ZEROS);
+        in[2] = param(b, name, H, 0, LLMC_COMP_NORM, layer, W_ZEROS, LLMC_ROLE_NORM, site);
     }
     return llmc_ir_op(b->ir, LLMC_OP_LAYERNORM, prefix, in, bias ? 3 : 2, &eps, 1);
 }
@@ -343,12 +348,13 @@ static llmc_tid attention(builder *b, llmc_tid n, const llmc_dims *d, const char
     int64_t H = d->v[LLMC_DIM_HIDDEN_SIZE], nh = d->v[LLMC_DIM_NUM_HEADS], nkv = d->v[LLMC_DIM_NUM_KV_HEADS];
     int64_t hd = d->v[LLMC_DIM_HEAD_DIM];
     char name[160];
+    llmc_ir_set_scope(b->ir, LLMC_STACK_DECODER, layer, LLMC_OPROLE_SELF_ATTENTION);
     snprintf(name, sizeof name, "%s.q_proj", p);
-    llmc_tid q = linear(b, n, name, nh * hd, H, s->bias.qkv, LLMC_COMP_ATTENTION, layer, W_NORMAL);
+    llmc_tid q = linear(b, n, name, nh * hd, H, s->bias.qkv, LLMC_COMP_ATTENTION, layer, W_NORMAL, LLMC_ROLE_ATTN_Q);
     snprintf(name, sizeof name, "%s.k_proj", p);
-    llmc_tid k = linear(b, n, name, nkv * hd, H, s->bias.qkv, LLMC_COMP_ATTENTION, layer, W_NORMAL);
+    llmc_tid k = linear(b, n, name, nkv * hd, H, s->bias.qkv, LLMC_COMP_ATTENTION, layer, W_NORMAL, LLMC_ROLE_ATTN_K);
     snprintf(name, sizeof name, "%s.v_proj", p);
-    llmc_tid v = linear(b, n, name, nkv * hd, H, s->bias.qkv, LLMC_COMP_ATTENTION, layer, W_NORMAL);
+    llmc_tid v = linear(b, n, name, nkv * hd, H, s->bias.qkv, LLMC_COMP_ATTENTION, layer, W_NORMAL, LLMC_ROLE_ATTN_V);
     snprintf(name, sizeof name, "%s.q_heads", p);
     q = reshape(b, q, name, nh, hd);
     snprintf(name, sizeof name, "%s.k_heads", p);
@@ -356,11 +362,13 @@ static llmc_tid attention(builder *b, llmc_tid n, const llmc_dims *d, const char
     snprintf(name, sizeof name, "%s.v_heads", p);
     v = reshape(b, v, name, nkv, hd);
 
-    llmc_attr rope[2] = {llmc_attr_float("theta", s->rope.theta), llmc_attr_str("scaling", "none")};
+    /* the whole head dim rotates, in halves (GPT-NeoX's layout; GPT-J pairs neighbours: style gptj) */
+    llmc_attr rope[4] = {llmc_attr_float("theta", s->rope.theta), llmc_attr_str("scaling", "none"),
+                         llmc_attr_float("fraction", 1.0), llmc_attr_str("style", "neox")};
     snprintf(name, sizeof name, "%s.q_rope", p);
-    q = llmc_ir_op(b->ir, LLMC_OP_ROPE, name, &q, 1, rope, 2);
+    q = llmc_ir_op(b->ir, LLMC_OP_ROPE, name, &q, 1, rope, 4);
     snprintf(name, sizeof name, "%s.k_rope", p);
-    k = llmc_ir_op(b->ir, LLMC_OP_ROPE, name, &k, 1, rope, 2);
+    k = llmc_ir_op(b->ir, LLMC_OP_ROPE, name, &k, 1, rope, 4);
 
     bool window = s->attention == LLMC_ATTN_SLIDING_WINDOW;
     llmc_attr at[3] = {llmc_attr_str("mask", window ? "sliding_window" : "causal"),
@@ -371,7 +379,8 @@ static llmc_tid attention(builder *b, llmc_tid n, const llmc_dims *d, const char
     snprintf(name, sizeof name, "%s.merge_heads", p);
     o = reshape(b, o, name, nh * hd, 0);
     snprintf(name, sizeof name, "%s.out_proj", p);
-    return linear(b, o, name, H, nh * hd, s->bias.attn_out, LLMC_COMP_ATTENTION, layer, W_RESIDUAL_OUT);
+    return linear(b, o, name, H, nh * hd, s->bias.attn_out, LLMC_COMP_ATTENTION, layer, W_RESIDUAL_OUT,
+                  LLMC_ROLE_ATTN_O);
 }
 
 /* fc_out(act(fc_in(n))), or fc_out(act(fc_gate(n)) * fc_in(n)) for swiglu / geglu */
@@ -380,12 +389,14 @@ static llmc_tid mlp(builder *b, llmc_tid n, const llmc_dims *d, const char *p, i
     int64_t H = d->v[LLMC_DIM_HIDDEN_SIZE], I = d->v[LLMC_DIM_INTERMEDIATE_SIZE];
     char name[160], act[160];
     snprintf(act, sizeof act, "%s.act", p);
+    llmc_ir_set_scope(b->ir, LLMC_STACK_DECODER, layer, LLMC_OPROLE_MLP);
     snprintf(name, sizeof name, "%s.fc_in", p);
-    llmc_tid up = linear(b, n, name, I, H, s->bias.mlp, LLMC_COMP_MLP, layer, W_NORMAL);
+    llmc_tid up = linear(b, n, name, I, H, s->bias.mlp, LLMC_COMP_MLP, layer, W_NORMAL, LLMC_ROLE_MLP_UP);
     llmc_tid h;
     if (llmc_activation_is_gated(s->activation)) {
         snprintf(name, sizeof name, "%s.fc_gate", p);
-        llmc_tid in[2] = {linear(b, n, name, I, H, s->bias.mlp, LLMC_COMP_MLP, layer, W_NORMAL), up};
+        llmc_tid in[2] = {linear(b, n, name, I, H, s->bias.mlp, LLMC_COMP_MLP, layer, W_NORMAL, LLMC_ROLE_MLP_GATE),
+                          up};
         llmc_attr approx = llmc_attr_int("approximate", 1);
         h = s->activation == LLMC_ACT_SWIGLU ? llmc_ir_op(b->ir, LLMC_OP_SWIGLU, act, in, 2, NULL, 0)
                                              : llmc_ir_op(b->ir, LLMC_OP_GEGLU, act, in, 2, &approx, 1);
@@ -394,7 +405,7 @@ static llmc_tid mlp(builder *b, llmc_tid n, const llmc_dims *d, const char *p, i
         h = llmc_ir_op(b->ir, LLMC_OP_ACTIVATION, act, &up, 1, &fn, 1);
     }
     snprintf(name, sizeof name, "%s.fc_out", p);
-    return linear(b, h, name, H, I, s->bias.mlp, LLMC_COMP_MLP, layer, W_RESIDUAL_OUT);
+    return linear(b, h, name, H, I, s->bias.mlp, LLMC_COMP_MLP, layer, W_RESIDUAL_OUT, LLMC_ROLE_MLP_DOWN);
 }
 
 static int build_ir(const llmc_spec *s, const llmc_dims *d, llmc_ir *ir, llmc_diags *diags) {
@@ -409,9 +420,17 @@ static int build_ir(const llmc_spec *s, const llmc_dims *d, llmc_ir *ir, llmc_di
     if (s->precision == LLMC_PRECISION_FLOAT16) b.dt = LLMC_DTYPE_F16;
     if (s->precision == LLMC_PRECISION_BFLOAT16) b.dt = LLMC_DTYPE_BF16;
 
+    /* the facts a backend follows: one decoder stack of parallel pre-norm blocks */
+    llmc_ir_set_structure(ir, LLMC_STRUCTURE_DECODER_ONLY);
+    for (int i = 0; i < (int)L; i++) {
+        llmc_ir_block blk = {LLMC_STACK_DECODER, i, LLMC_RESIDUAL_PARALLEL, LLMC_NORM_PLACEMENT_PRE, true, false, true};
+        llmc_ir_add_block(ir, &blk);
+    }
     int64_t ids_shape[2] = {LLMC_SYM_BATCH, LLMC_SYM_SEQ};
     llmc_tid ids = llmc_ir_input(ir, "input_ids", LLMC_DTYPE_I64, 2, ids_shape);
-    llmc_tid wte = param(&b, "transformer.wte.weight", V, H, LLMC_COMP_EMBEDDING, -1, W_NORMAL);
+    llmc_ir_set_scope(ir, LLMC_STACK_NONE, -1, LLMC_OPROLE_EMBEDDING);
+    llmc_tid wte = param(&b, "transformer.wte.weight", V, H, LLMC_COMP_EMBEDDING, -1, W_NORMAL,
+                         LLMC_ROLE_TOKEN_EMBEDDING, LLMC_NORM_SITE_NONE);
     llmc_tid in2[2] = {ids, wte};
     llmc_tid h = llmc_ir_op(ir, LLMC_OP_EMBEDDING, "transformer.wte", in2, 2, NULL, 0);
 
@@ -419,22 +438,28 @@ static int build_ir(const llmc_spec *s, const llmc_dims *d, llmc_ir *ir, llmc_di
         char p[40], name[80];
         snprintf(p, sizeof p, "transformer.h.%d", i);
         snprintf(name, sizeof name, "%s.ln_1", p);
-        llmc_tid n = norm(&b, h, name, i);                        /* the block's only norm */
+        llmc_tid n = norm(&b, h, name, i, LLMC_NORM_SITE_BLOCK_INPUT); /* the block's only norm */
         snprintf(name, sizeof name, "%s.attn", p);
         llmc_tid a = attention(&b, n, &full, name, i);
         snprintf(name, sizeof name, "%s.mlp", p);
         llmc_tid m = mlp(&b, n, &full, name, i);                  /* same input as attention */
         snprintf(name, sizeof name, "%s.parallel_sum", p);
+        llmc_ir_set_scope(ir, LLMC_STACK_DECODER, i, LLMC_OPROLE_RESIDUAL);
         llmc_tid am = add_op(&b, name, a, m);
         snprintf(name, sizeof name, "%s.residual", p);
         h = add_op(&b, name, h, am);                              /* h + attn(n) + mlp(n) */
     }
-    h = norm(&b, h, "transformer.ln_f", -1);
+    h = norm(&b, h, "transformer.ln_f", -1, LLMC_NORM_SITE_FINAL);
 
     /* a tied head is the embedding matrix itself: one tensor, counted once */
-    llmc_tid head[3] = {h, s->tie_word_embeddings ? wte : param(&b, "lm_head.weight", V, H, LLMC_COMP_HEAD, -1, W_NORMAL),
+    llmc_ir_set_scope(ir, LLMC_STACK_NONE, -1, LLMC_OPROLE_HEAD);
+    llmc_tid head[3] = {h,
+                        s->tie_word_embeddings ? wte
+                                               : param(&b, "lm_head.weight", V, H, LLMC_COMP_HEAD, -1, W_NORMAL,
+                                                       LLMC_ROLE_OUTPUT_HEAD, LLMC_NORM_SITE_NONE),
                         LLMC_TID_NONE};
-    if (s->bias.lm_head) head[2] = param(&b, "lm_head.bias", V, 0, LLMC_COMP_HEAD, -1, W_ZEROS);
+    if (s->bias.lm_head)
+        head[2] = param(&b, "lm_head.bias", V, 0, LLMC_COMP_HEAD, -1, W_ZEROS, LLMC_ROLE_OUTPUT_HEAD, LLMC_NORM_SITE_NONE);
     llmc_tid logits = llmc_ir_op(ir, LLMC_OP_LINEAR, "lm_head", head, s->bias.lm_head ? 3 : 2, NULL, 0);
     llmc_ir_mark_output(ir, logits);
     return 0; /* builder errors are recorded on the graph; the pipeline runs llmc_ir_validate */

@@ -7,6 +7,17 @@
  * T5-style "encoder.block.0.layer.0.SelfAttention.q.weight"), the component and layer
  * they belong to, and their initialisation rule for the weight source.
  *
+ * A backend follows the graph without parsing names (format 2, ABI 2):
+ *   - every parameter has a role (llmc_param_role; a bias vector is the role's parameter with
+ *     is_bias), a stack + layer (its block), and for norms which norm it is (llmc_norm_site);
+ *   - every op carries a scope: the block it belongs to and what it does there (llmc_op_role),
+ *     so the residual ADD of the MLP is told apart from the positional ADD;
+ *   - every block (stack, layer) has a descriptor: residual wiring (sequential | parallel),
+ *     norm placement (pre | post | sandwich) and which sub-layers it has;
+ *   - the graph declares its structure (decoder-only | encoder-decoder): the family facts
+ *     core and emitters read instead of the template's name;
+ *   - op attrs carry the rest: ROPE `fraction` and `style`, ATTENTION `mask`, `window`, `scale`.
+ *
  * The builder infers the output shape of each op as it is added; an inconsistent op is
  * recorded as an error on the graph (see llmc_ir_validate) and yields LLMC_TID_NONE, which
  * later ops accept and propagate, so a template can build straight through and check once.
@@ -29,7 +40,9 @@ extern "C" {
 #endif
 
 #define LLMC_IR_MAX_RANK 4
-#define LLMC_IR_FORMAT_VERSION 1
+/* 2: parameter roles, op scopes, block descriptors and the graph's structure (ABI 2). Format 1
+ * files are refused with a message to recompile the spec. */
+#define LLMC_IR_FORMAT_VERSION 2
 
 /* symbolic dims */
 #define LLMC_SYM_BATCH   (-1)  /* "B" */
@@ -82,6 +95,106 @@ typedef enum llmc_init_kind {
 } llmc_init_kind;
 LLMC_API const char *llmc_init_kind_name(llmc_init_kind k);
 
+/* What a parameter is in the model, whatever it is called. A bias vector has the role of the
+ * map or norm it belongs to and is_bias set (the bias of q_proj is ATTN_Q + is_bias). */
+typedef enum llmc_param_role {
+    LLMC_ROLE_NONE = 0,            /* unset: llmc_ir_validate refuses it */
+    LLMC_ROLE_TOKEN_EMBEDDING,     /* [V,H] (also the tied output head) */
+    LLMC_ROLE_POSITION_EMBEDDING,  /* [P,H] learned absolute positions */
+    LLMC_ROLE_RELATIVE_BIAS,       /* [buckets, heads] relative attention bias table (T5) */
+    LLMC_ROLE_ATTN_Q,              /* self-attention projections [out,in] */
+    LLMC_ROLE_ATTN_K,
+    LLMC_ROLE_ATTN_V,
+    LLMC_ROLE_ATTN_QKV,            /* q, k and v fused along dim 0 */
+    LLMC_ROLE_ATTN_O,
+    LLMC_ROLE_CROSS_Q,             /* cross-attention (decoder reads the encoder) */
+    LLMC_ROLE_CROSS_K,
+    LLMC_ROLE_CROSS_V,
+    LLMC_ROLE_CROSS_O,
+    LLMC_ROLE_MLP_GATE,            /* gated MLPs: act(gate x) * (up x) */
+    LLMC_ROLE_MLP_UP,              /* the input projection of a plain MLP */
+    LLMC_ROLE_MLP_DOWN,
+    LLMC_ROLE_NORM,                /* norm scale [H] (bias with is_bias); norm_site says which */
+    LLMC_ROLE_OUTPUT_HEAD,         /* untied [V,H] head (bias with is_bias) */
+    LLMC_ROLE_COUNT
+} llmc_param_role;
+/* "token_embedding", "position_embedding", "relative_bias", "attn_q", ..., "output_head" */
+LLMC_API const char *llmc_param_role_name(llmc_param_role r);
+LLMC_API int llmc_param_role_from_name(const char *name);   /* or -1 */
+
+/* Which norm a NORM parameter is. */
+typedef enum llmc_norm_site {
+    LLMC_NORM_SITE_NONE = 0,       /* not a norm parameter */
+    LLMC_NORM_SITE_ATTN_INPUT,     /* normalises the input of self-attention (pre-norm) */
+    LLMC_NORM_SITE_CROSS_ATTN_INPUT,
+    LLMC_NORM_SITE_MLP_INPUT,
+    LLMC_NORM_SITE_BLOCK_INPUT,    /* one norm whose output both attention and MLP read (parallel) */
+    LLMC_NORM_SITE_POST_ATTN,      /* normalises the attention output or the residual after it (post, sandwich) */
+    LLMC_NORM_SITE_POST_CROSS_ATTN,
+    LLMC_NORM_SITE_POST_MLP,
+    LLMC_NORM_SITE_EMBEDDING,      /* right after the embedding */
+    LLMC_NORM_SITE_FINAL,          /* after the last block of a stack */
+    LLMC_NORM_SITE_COUNT
+} llmc_norm_site;
+/* "none", "attn_input", "cross_attn_input", "mlp_input", "block_input", "post_attn", ... */
+LLMC_API const char *llmc_norm_site_name(llmc_norm_site n);
+LLMC_API int llmc_norm_site_from_name(const char *name);    /* or -1 */
+
+/* What an op does inside its block (its scope). */
+typedef enum llmc_op_role {
+    LLMC_OPROLE_NONE = 0,          /* unscoped (graphs built by hand) */
+    LLMC_OPROLE_EMBEDDING,         /* token embedding lookup */
+    LLMC_OPROLE_POSITIONS,         /* absolute / relative positions, and their add */
+    LLMC_OPROLE_NORM,
+    LLMC_OPROLE_SELF_ATTENTION,    /* projections, heads, rotary, attention, output projection */
+    LLMC_OPROLE_CROSS_ATTENTION,
+    LLMC_OPROLE_MLP,
+    LLMC_OPROLE_RESIDUAL,          /* adds a sub-layer's output into the residual stream */
+    LLMC_OPROLE_HEAD,              /* output head (and its pre-scale) */
+    LLMC_OPROLE_COUNT
+} llmc_op_role;
+LLMC_API const char *llmc_op_role_name(llmc_op_role r);     /* "none", "embedding", ... */
+LLMC_API int llmc_op_role_from_name(const char *name);      /* or -1 */
+
+/* Residual wiring of a block. */
+typedef enum llmc_residual {
+    LLMC_RESIDUAL_SEQUENTIAL = 0,  /* x += attn(.); x += mlp(.)  (LLaMA, GPT-2, T5) */
+    LLMC_RESIDUAL_PARALLEL,        /* x += attn(n) + mlp(n')     (GPT-J, GPT-NeoX) */
+    LLMC_RESIDUAL_COUNT
+} llmc_residual;
+LLMC_API const char *llmc_residual_name(llmc_residual r);   /* "sequential", "parallel" */
+LLMC_API int llmc_residual_from_name(const char *name);
+
+/* Where a block's norms sit relative to its sub-layers. */
+typedef enum llmc_norm_placement {
+    LLMC_NORM_PLACEMENT_PRE = 0,   /* x + f(norm(x)) */
+    LLMC_NORM_PLACEMENT_POST,      /* norm(x + f(x)) (original Transformer, BERT) */
+    LLMC_NORM_PLACEMENT_SANDWICH,  /* x + norm(f(norm(x))) (Gemma 2) */
+    LLMC_NORM_PLACEMENT_NONE,      /* no norms in the block */
+    LLMC_NORM_PLACEMENT_COUNT
+} llmc_norm_placement;
+LLMC_API const char *llmc_norm_placement_name(llmc_norm_placement p); /* "pre", "post", "sandwich", "none" */
+LLMC_API int llmc_norm_placement_from_name(const char *name);
+
+/* Per-block descriptor: one for every (stack, layer) that has parameters or scoped ops. */
+typedef struct llmc_ir_block {
+    llmc_stack stack;              /* DECODER or ENCODER */
+    int layer;                     /* >= 0 */
+    llmc_residual residual;
+    llmc_norm_placement norm_placement;
+    bool self_attention, cross_attention, mlp;   /* which sub-layers it has */
+} llmc_ir_block;
+
+/* The graph's structure: the family fact templates declare and core and emitters read. */
+typedef enum llmc_ir_structure {
+    LLMC_STRUCTURE_UNSET = 0,      /* llmc_ir_validate refuses a graph without one */
+    LLMC_STRUCTURE_DECODER_ONLY,   /* input_ids -> logits through one decoder stack */
+    LLMC_STRUCTURE_ENCODER_DECODER,/* input_ids -> encoder; decoder_input_ids + encoder -> logits */
+    LLMC_STRUCTURE_COUNT
+} llmc_ir_structure;
+LLMC_API const char *llmc_ir_structure_name(llmc_ir_structure s); /* "unset", "decoder_only", "encoder_decoder" */
+LLMC_API int llmc_ir_structure_from_name(const char *name);
+
 typedef struct llmc_param_init {
     llmc_init_kind kind;
     double std;              /* for NORMAL */
@@ -93,7 +206,9 @@ typedef enum llmc_op_type {
     LLMC_OP_RMSNORM,         /* (x[..,H], w[H]?) attrs eps -> x shape */
     LLMC_OP_LAYERNORM,       /* (x[..,H], w[H]?, b[H]?) attrs eps -> x shape */
     LLMC_OP_RESHAPE,         /* (x) attrs shape (ints, symbolic allowed) -> shape; numel must agree */
-    LLMC_OP_ROPE,            /* (x[B,S,n,d]) attrs theta, scaling, factor, ... -> x shape; d even */
+    LLMC_OP_ROPE,            /* (x[B,S,n,d]) attrs theta, scaling, factor, ..., fraction (rotated share of d,
+                              * default 1; the rotated dims are even), style ("neox": halves, default;
+                              * "gptj": interleaved pairs) -> x shape */
     LLMC_OP_ALIBI,           /* (q[B,S,n,d], k[B,T,m,d]) attrs max_bias -> bias[n,S,T] */
     LLMC_OP_RELATIVE_BIAS,   /* (table[buckets,n]) attrs num_buckets, max_distance, bidirectional, q_len_sym, k_len_sym -> bias[n,Q,K] */
     LLMC_OP_ATTENTION,       /* (q[B,S,n,d], k[B,T,m,d], v[B,T,m,dv], bias[n,S,T]?) attrs mask (none|causal|sliding_window), window, scale -> [B,S,n,dv]; n % m == 0 */
@@ -141,6 +256,9 @@ typedef struct llmc_tensor_info {
     llmc_stack stack;
     int layer;               /* layer index within its stack, -1 if none */
     llmc_param_init init;
+    llmc_param_role role;    /* never NONE in a validated graph */
+    bool is_bias;            /* the bias vector of `role` */
+    llmc_norm_site norm_site;/* which norm, for role NORM; NONE otherwise */
 } llmc_tensor_info;
 
 typedef struct llmc_op_info {
@@ -152,6 +270,10 @@ typedef struct llmc_op_info {
     const llmc_tid *outputs;
     int n_attrs;
     const llmc_attr *attrs;  /* strings owned by the graph */
+    /* scope: the block the op belongs to (stack NONE, layer -1 outside blocks) and its role */
+    llmc_stack stack;
+    int layer;
+    llmc_op_role role;
 } llmc_op_info;
 
 typedef struct llmc_ir llmc_ir;
@@ -174,6 +296,9 @@ typedef struct llmc_param_desc {
     llmc_stack stack;
     int layer;
     llmc_param_init init;
+    llmc_param_role role;    /* required (ABI 2) */
+    bool is_bias;
+    llmc_norm_site norm_site;/* required for role NORM, NONE otherwise */
 } llmc_param_desc;
 LLMC_API llmc_tid llmc_ir_param(llmc_ir *ir, const llmc_param_desc *p);
 /* Add an op with shape/dtype inference; returns its (first) output tensor, named
@@ -189,6 +314,12 @@ LLMC_API int llmc_ir_op_raw(llmc_ir *ir, llmc_op_type type, const char *name,
                             const llmc_tid *inputs, int n_inputs, const llmc_tid *outputs, int n_outputs,
                             const llmc_attr *attrs, int n_attrs);
 LLMC_API int llmc_ir_mark_output(llmc_ir *ir, llmc_tid t);
+/* The scope every op added from now on gets (until the next call): its block (stack NONE with
+ * layer -1 outside blocks) and role. A fresh graph's scope is (NONE, -1, NONE). */
+LLMC_API int llmc_ir_set_scope(llmc_ir *ir, llmc_stack stack, int layer, llmc_op_role role);
+/* Declare a block; one per (stack, layer). */
+LLMC_API int llmc_ir_add_block(llmc_ir *ir, const llmc_ir_block *b);
+LLMC_API int llmc_ir_set_structure(llmc_ir *ir, llmc_ir_structure s);
 
 /* ---- reading -------------------------------------------------------------------------- */
 LLMC_API size_t llmc_ir_num_tensors(const llmc_ir *ir);
@@ -199,13 +330,23 @@ LLMC_API const llmc_op_info *llmc_ir_op_at(const llmc_ir *ir, size_t i);
 LLMC_API size_t llmc_ir_num_outputs(const llmc_ir *ir);
 LLMC_API llmc_tid llmc_ir_output(const llmc_ir *ir, size_t i);
 LLMC_API const llmc_attr *llmc_op_attr(const llmc_op_info *op, const char *key); /* or NULL */
+LLMC_API size_t llmc_ir_num_blocks(const llmc_ir *ir);
+LLMC_API const llmc_ir_block *llmc_ir_block_at(const llmc_ir *ir, size_t i);
+LLMC_API const llmc_ir_block *llmc_ir_find_block(const llmc_ir *ir, llmc_stack stack, int layer); /* or NULL */
+LLMC_API llmc_ir_structure llmc_ir_get_structure(const llmc_ir *ir);
+/* The first parameter with this role (and bias flag) in (stack, layer); LLMC_TID_NONE if none.
+ * For norms, site picks which (LLMC_NORM_SITE_NONE: any). */
+LLMC_API llmc_tid llmc_ir_find_param(const llmc_ir *ir, llmc_param_role role, bool is_bias, llmc_stack stack,
+                                     int layer, llmc_norm_site site);
 
 /* numel of a parameter (all dims concrete); 0 and an error if it overflows */
 LLMC_API int llmc_tensor_numel(const llmc_tensor_info *t, uint64_t *out);
 
 /* ---- checking ------------------------------------------------------------------------- */
 /* Builder errors, unique names, dangling ids, a producer per VALUE tensor, shape and
- * dtype inference re-run for every op in topological order, cycles. Returns 0 if valid. */
+ * dtype inference re-run for every op in topological order, cycles; a structure; a role on
+ * every parameter consistent with its component, shape and block; a block descriptor for
+ * every block parameters or ops name. Returns 0 if valid. */
 LLMC_API int llmc_ir_validate(const llmc_ir *ir, llmc_diags *d);
 /* Topological order of ops (Kahn; ties by insertion order). order must hold num_ops
  * entries. A cycle is an error naming an op on it; returns non-zero. */

@@ -34,7 +34,7 @@
 extern "C" {
 #endif
 
-#define LLMC_ABI_VERSION 1
+#define LLMC_ABI_VERSION 2
 #define LLMC_PLUGIN_ENTRY_SYMBOL "llmc_plugin_entry"
 
 /* For the structs that start with uint32_t struct_size (the vtables, llmc_emit_ctx): does *p,
