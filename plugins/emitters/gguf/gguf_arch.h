@@ -6,7 +6,8 @@
  *   encoder_decoder, relative buckets, rmsnorm, relu/geglu -> t5
  *
  * Anything else is refused at validation time with the feature and the nearest supported
- * combination: a file llama.cpp loads but computes differently from our model is never written. */
+ * combination: a file llama.cpp loads but computes differently from our model is never written.
+ * Selection is gguf_arch.c, the tensor plan gguf_plan.c, the metadata gguf_meta.c. */
 #ifndef LLMC_GGUF_ARCH_H
 #define LLMC_GGUF_ARCH_H
 
@@ -50,12 +51,15 @@ typedef struct gguf_plan {
     uint32_t file_type;           /* general.file_type (llama_ftype) */
 } gguf_plan;
 
-/* Every tensor of the file, in file order, each IR parameter used exactly once. */
+/* Every tensor of the file, in file order, each IR parameter used exactly once (gguf_plan.c). */
 int gguf_plan_build(const llmc_spec *s, const llmc_dims *dims, const llmc_ir *ir, gguf_arch a, gguf_plan *out,
                     llmc_diags *d);
 void gguf_plan_free(gguf_plan *p);
 
-/* The architecture's hyperparameter keys, typed as llama.cpp reads them. */
+/* general.* and llmc.* (provenance) keys (gguf_meta.c). */
+int gguf_general_metadata(const llmc_emit_ctx *ctx, const gguf_plan *p, gguf_meta *m, llmc_diags *d);
+
+/* The architecture's hyperparameter keys, typed as llama.cpp reads them (gguf_meta.c). */
 int gguf_arch_metadata(const llmc_spec *s, const llmc_dims *dims, const gguf_plan *p,
                        const llmc_special_tokens *tokens, gguf_meta *m, llmc_diags *d);
 

@@ -19,48 +19,6 @@
 
 static int check(const llmc_spec *spec, llmc_diags *d) { return gguf_arch_select(spec, &spec->dims, d) == GA_NONE ? -1 : 0; }
 
-/* ---- provenance --------------------------------------------------------------------------------- */
-static uint64_t fnv1a64(const char *s) {
-    uint64_t h = 0xcbf29ce484222325ull;
-    for (; *s; s++) {
-        h ^= (unsigned char)*s;
-        h *= 0x100000001b3ull;
-    }
-    return h;
-}
-
-static int general_metadata(const llmc_emit_ctx *ctx, const gguf_plan *p, gguf_meta *m, llmc_diags *d) {
-    const llmc_spec *s = ctx->spec;
-    int rc = 0;
-    rc |= gguf_kv_str(m, "general.architecture", gguf_arch_name(p->arch), d);
-    rc |= gguf_kv_str(m, "general.name", s->name ? s->name : "llmc model", d);
-    rc |= gguf_kv_u32(m, "general.file_type", p->file_type, d);
-    rc |= gguf_kv_u32(m, "general.alignment", GGUF_ALIGNMENT, d);
-    if (s->quantize != LLMC_QUANT_NONE) rc |= gguf_kv_u32(m, "general.quantization_version", 2, d); /* GGML_QNT_VERSION */
-    rc |= gguf_kv_str(m, "llmc.version", llmc_version(), d);
-    rc |= gguf_kv_str(m, "llmc.template", s->template_name, d);
-    char *json = llmc_spec_to_json(s, ctx->dims);
-    if (!json) {
-        llmc_error(d, "gguf", "out of memory serialising the spec");
-        return -1;
-    }
-    char hash[32];
-    snprintf(hash, sizeof hash, "fnv1a64:%016llx", (unsigned long long)fnv1a64(json));
-    rc |= gguf_kv_str(m, "llmc.spec_hash", hash, d);   /* of llmc.spec, the normalised spec with solved dims */
-    rc |= gguf_kv_str(m, "llmc.spec", json, d);
-    free(json);
-    /* from the spec, which names the weight source the pipeline opened (its checkpoint path made
-     * absolute), so that verify rebuilds the same keys without opening it */
-    if (!s->weights.checkpoint) {
-        rc |= gguf_kv_str(m, "llmc.weights", "init", d);
-        rc |= gguf_kv_u64(m, "llmc.seed", s->weights.seed, d);
-    } else {
-        rc |= gguf_kv_str(m, "llmc.weights", "checkpoint", d);
-        rc |= gguf_kv_str(m, "llmc.checkpoint", s->weights.checkpoint, d);
-    }
-    return rc ? -1 : 0;
-}
-
 /* ---- tensor data ----------------------------------------------------------------------------------- */
 typedef struct job {
     llmc_weight_source *ws;
@@ -166,7 +124,7 @@ int gguf_build(const llmc_emit_ctx *ctx, gguf_plan *plan, gguf_meta *m, llmc_dia
     gguf_arch a = gguf_arch_select(ctx->spec, ctx->dims, d);
     if (a == GA_NONE) return -1;
     if (gguf_plan_build(ctx->spec, ctx->dims, ctx->ir, a, plan, d)) return -1;
-    int rc = general_metadata(ctx, plan, m, d);
+    int rc = gguf_general_metadata(ctx, plan, m, d);
     const llmc_special_tokens tokens = llmc_emit_special_tokens(ctx);
     if (!rc) rc = gguf_arch_metadata(ctx->spec, ctx->dims, plan, &tokens, m, d);
     if (!rc) rc = gguf_vocab_metadata(ctx, &tokens, m, d);
