@@ -187,10 +187,35 @@ static bool t5_shapes(const llmc_ir *ir) {
            llmc_ir_tensor(ir, q)->shape[0] == llmc_ir_tensor(ir, k)->shape[0];
 }
 
+/* Every block sequential and pre-norm (or norm-free): the block the HF classes below compute. */
+static bool sequential_pre_norm(const llmc_ir *ir) {
+    for (size_t i = 0; i < llmc_ir_num_blocks(ir); i++) {
+        const llmc_ir_block *b = llmc_ir_block_at(ir, i);
+        if (b->residual != LLMC_RESIDUAL_SEQUENTIAL ||
+            (b->norm_placement != LLMC_NORM_PLACEMENT_PRE && b->norm_placement != LLMC_NORM_PLACEMENT_NONE))
+            return false;
+    }
+    return llmc_ir_num_blocks(ir) > 0;
+}
+
+/* The families below store parameters under the IR's names (identity layout, or GPT-2's renaming
+ * of them): the graph must use the names the HF class loads, found here by role. */
+static bool named_like(const llmc_ir *ir, llmc_stack st, const char *embed, const char *q0) {
+    llmc_tid e = llmc_ir_find_param(ir, LLMC_ROLE_TOKEN_EMBEDDING, false, LLMC_STACK_NONE, -1, LLMC_NORM_SITE_NONE);
+    llmc_tid q = llmc_ir_find_param(ir, LLMC_ROLE_ATTN_Q, false, st, 0, LLMC_NORM_SITE_NONE);
+    return e != LLMC_TID_NONE && q != LLMC_TID_NONE && !strcmp(llmc_ir_tensor(ir, e)->name, embed) &&
+           !strcmp(llmc_ir_tensor(ir, q)->name, q0);
+}
+
 static const char *hf_family(const llmc_spec *s, const llmc_ir *ir, const char **arch) {
     const llmc_bias_flags *bf = &s->bias;
     *arch = "";
-    if (strcmp(s->template_name, "decoder_only") == 0) {
+    /* the graph's declared structure, never the template's name: a third-party template whose
+     * graph has the same structure and features gets the same family */
+    llmc_ir_structure st = llmc_ir_get_structure(ir);
+    if (!sequential_pre_norm(ir)) return NULL;
+    if (st == LLMC_STRUCTURE_DECODER_ONLY &&
+        named_like(ir, LLMC_STACK_DECODER, "model.embed_tokens.weight", "model.layers.0.self_attn.q_proj.weight")) {
         bool llama_core = s->positional == LLMC_POS_ROPE && s->norm == LLMC_NORM_RMSNORM &&
                           s->activation == LLMC_ACT_SWIGLU && !bf->lm_head;
         if (llama_core && s->attention == LLMC_ATTN_SLIDING_WINDOW && !bf->qkv && !bf->attn_out && !bf->mlp &&
@@ -213,7 +238,8 @@ static const char *hf_family(const llmc_spec *s, const llmc_ir *ir, const char *
             *arch = "GPT2LMHeadModel";
             return "gpt2";
         }
-    } else if (strcmp(s->template_name, "encoder_decoder") == 0) {
+    } else if (st == LLMC_STRUCTURE_ENCODER_DECODER &&
+               named_like(ir, LLMC_STACK_ENCODER, "shared.weight", "encoder.block.0.layer.0.SelfAttention.q.weight")) {
         if (s->positional == LLMC_POS_RELATIVE && s->norm == LLMC_NORM_RMSNORM &&
             (s->activation == LLMC_ACT_RELU || s->activation == LLMC_ACT_GEGLU) && !bf->qkv && !bf->attn_out &&
             !bf->mlp && !bf->lm_head && s->attention == LLMC_ATTN_MHA && t5_shapes(ir)) {

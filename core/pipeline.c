@@ -29,6 +29,8 @@ void llmc_model_free(llmc_model *m) {
     if (!m) return;
     llmc_spec_free(m->spec);
     llmc_ir_free(m->ir);
+    llmc_layout_free(&m->hf_layout);
+    free(m->spec_json);
     free(m->explanation);
     llmc_dataset_free(&m->dataset);
     memset(m, 0, sizeof *m);
@@ -127,8 +129,7 @@ static int set_spec_emit(llmc_spec *s, const char *const *names, size_t n) {
 
 /* The weight source for the emitters: a checkpoint when one is named, else deterministic init.
  * A checkpoint is matched through the HF layout (the one the safetensors emitter writes). */
-static llmc_weight_source *open_weights(const llmc_model *m, const llmc_compile_params *p, llmc_layout *layout,
-                                        int *rc, llmc_diags *d) {
+static llmc_weight_source *open_weights(const llmc_model *m, const llmc_compile_params *p, int *rc, llmc_diags *d) {
     const char *ck = m->spec->weights.checkpoint;
     if (!ck) {
         llmc_weight_source *ws = llmc_weights_create_init(m->ir, m->spec->weights.seed, d);
@@ -158,15 +159,11 @@ static llmc_weight_source *open_weights(const llmc_model *m, const llmc_compile_
         m->spec->weights.checkpoint = abs;
         ck = abs;
     }
-    if (llmc_layout_hf(m->spec, m->ir, layout, d) != 0) {
-        *rc = LLMC_EXIT_SPEC;
-        return NULL;
-    }
     /* a checkpoint's problems are located in the checkpoint: bad content exits 1, I/O 4 */
     llmc_checkpoint_params cp = llmc_checkpoint_default_params();
     cp.allow_nonfinite = p->allow_nonfinite;
     llmc_weights_error why;
-    llmc_weight_source *ws = llmc_weights_open_checkpoint_with(ck, m->ir, layout, &cp, &why, d);
+    llmc_weight_source *ws = llmc_weights_open_checkpoint_with(ck, m->ir, &m->hf_layout, &cp, &why, d);
     if (!ws) *rc = why == LLMC_WEIGHTS_IO_ERROR ? LLMC_EXIT_IO : LLMC_EXIT_SPEC;
     return ws;
 }
@@ -195,8 +192,6 @@ int llmc_compile(llmc_host *h, const llmc_compile_params *p, llmc_diags *d) {
     char scratch[1024];
     llmc_outdir *od = NULL;
     llmc_weight_source *ws = NULL;
-    llmc_layout layout;
-    memset(&layout, 0, sizeof layout);
     llmc_outputs *outs = NULL;
     char *text = NULL;
     bool signals_armed = false;
@@ -237,7 +232,7 @@ int llmc_compile(llmc_host *h, const llmc_compile_params *p, llmc_diags *d) {
     double t0 = llmc_now_ms();
     if (n_emit > 0) {
         int wrc = LLMC_EXIT_IO;
-        ws = open_weights(&m, p, &layout, &wrc, d);
+        ws = open_weights(&m, p, &wrc, d);
         if (!ws) {
             rc = wrc;
             goto fail;
@@ -261,12 +256,13 @@ int llmc_compile(llmc_host *h, const llmc_compile_params *p, llmc_diags *d) {
         llmc_error(d, NULL, "out of memory");
         goto fail;
     }
-    text = llmc_spec_to_json(m.spec, &m.dims);
-    if (!text || write_text(tmp, "spec.json", text, outs->manifest, d)) goto fail;
+    /* the spec as emitters see it: after open_weights made the checkpoint path absolute */
+    free(m.spec_json);
+    m.spec_json = llmc_spec_to_json(m.spec, &m.dims);
+    if (!m.spec_json || write_text(tmp, "spec.json", m.spec_json, outs->manifest, d)) goto fail;
     char spec_hash[65];
-    llmc_sha256_hex(text, strlen(text), spec_hash);
+    llmc_sha256_hex(m.spec_json, strlen(m.spec_json), spec_hash);
     llmc_manifest_set_spec_sha256(outs->manifest, spec_hash);
-    free(text);
     text = llmc_solution_json(&m);
     if (!text || write_text(tmp, "solution.json", text, outs->manifest, d)) goto fail;
     free(text);
@@ -291,6 +287,10 @@ int llmc_compile(llmc_host *h, const llmc_compile_params *p, llmc_diags *d) {
         ctx.dims = &m.dims;
         ctx.ir = m.ir;
         ctx.count = &m.count;
+        ctx.family = m.family;
+        ctx.hf_layout = &m.hf_layout;
+        ctx.model_dims = &m.model_dims;
+        ctx.spec_json = m.spec_json;
         ctx.out_dir = tmp;
         ctx.weights = ws;
         ctx.outputs = outs;
@@ -365,7 +365,6 @@ fail:
     if (od) llmc_outdir_abort(od);
     if (signals_armed) llmc_stop_signals_disarm();
     llmc_weights_free(ws);
-    llmc_layout_free(&layout);
     llmc_outputs_free(outs);
     llmc_model_free(&m);
     return rc;

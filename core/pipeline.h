@@ -12,6 +12,8 @@
 #include "design.h"
 #include "explain.h"
 #include "llmc/llmc.h"
+#include "llmc/plugin.h"
+#include "llmc/weights.h"
 #include "registry.h"
 
 /* Exit codes (README "Exit codes") */
@@ -60,6 +62,9 @@ typedef struct llmc_model {
     llmc_design_params design;     /* as asked for (llmc_compile_params.design) */
     llmc_dataset dataset;          /* the spec's tokenizer and dataset (dataset.h) */
     char family[64];               /* llmc_layout_hf's: "llama", "gpt2", "t5", ... or "llmc_<template>" */
+    llmc_layout hf_layout;         /* computed once (llmc_layout_hf); emitters and the checkpoint reader use it */
+    llmc_model_dims model_dims;    /* dims unpacked for the emit context */
+    char *spec_json;               /* llmc_spec_to_json(spec, dims); compile refreshes it after resolving paths */
     llmc_special_tokens special_tokens; /* computed once from the tokenizer and family; every emitter gets it */
 } llmc_model;
 

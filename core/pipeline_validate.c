@@ -113,6 +113,23 @@ static int solve_dims(llmc_host *h, const llmc_compile_params *p, llmc_model *m,
     return rc;
 }
 
+static int64_t dim_or_zero(const llmc_dims *d, llmc_dim_id id) { return llmc_dims_has(d, id) ? d->v[id] : 0; }
+
+static void unpack_dims(const llmc_spec *s, const llmc_dims *d, llmc_model_dims *out) {
+    memset(out, 0, sizeof *out);
+    out->hidden = dim_or_zero(d, LLMC_DIM_HIDDEN_SIZE);
+    out->intermediate = dim_or_zero(d, LLMC_DIM_INTERMEDIATE_SIZE);
+    out->heads = dim_or_zero(d, LLMC_DIM_NUM_HEADS);
+    out->kv_heads = dim_or_zero(d, LLMC_DIM_NUM_KV_HEADS);
+    out->head_dim = dim_or_zero(d, LLMC_DIM_HEAD_DIM);
+    out->encoder_layers = dim_or_zero(d, LLMC_DIM_NUM_ENCODER_LAYERS);
+    out->decoder_layers = llmc_dims_has(d, LLMC_DIM_NUM_DECODER_LAYERS) ? d->v[LLMC_DIM_NUM_DECODER_LAYERS]
+                                                                         : dim_or_zero(d, LLMC_DIM_NUM_LAYERS);
+    out->layers = out->decoder_layers;
+    out->vocab = s->vocab_size;
+    out->context = s->context_length;
+}
+
 int llmc_model_prepare(llmc_host *h, const llmc_compile_params *p, llmc_model *m, llmc_diags *d) {
     memset(m, 0, sizeof *m);
     m->design = p->design;
@@ -213,12 +230,17 @@ int llmc_model_prepare(llmc_host *h, const llmc_compile_params *p, llmc_model *m
                               (unsigned long long)m->count.component[c]);
         return LLMC_EXIT_PLUGIN;
     }
+    /* facts computed once for every emitter: the HF layout and family (from the IR's declared
+     * structure and the spec's features), the unpacked dims, the spec's JSON text */
+    if (llmc_layout_hf(spec, m->ir, &m->hf_layout, d) != 0) return LLMC_EXIT_PLUGIN;
+    snprintf(m->family, sizeof m->family, "%s", m->hf_layout.family);
+    unpack_dims(spec, &m->dims, &m->model_dims);
+    m->spec_json = llmc_spec_to_json(spec, &m->dims);
+    if (!m->spec_json) {
+        llmc_error(d, NULL, "out of memory");
+        return LLMC_EXIT_IO;
+    }
     /* the one set of special tokens every artifact writes (special_tokens.h) */
-    llmc_layout hf;
-    memset(&hf, 0, sizeof hf);
-    if (llmc_layout_hf(spec, m->ir, &hf, d) != 0) return LLMC_EXIT_PLUGIN;
-    snprintf(m->family, sizeof m->family, "%s", hf.family);
-    llmc_layout_free(&hf);
     llmc_special_tokens_compute(m->dataset.tokenizer, m->family, llmc_dims_has(&m->dims, LLMC_DIM_NUM_DECODER_LAYERS),
                                 &m->special_tokens);
     if (m->solver) {

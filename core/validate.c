@@ -436,6 +436,10 @@ static void verify_emitters(vstate *V, llmc_host *h, const llmc_model *m) {
         ctx.dims = &m->dims;
         ctx.ir = m->ir;
         ctx.count = &m->count;
+        ctx.family = m->family;
+        ctx.hf_layout = &m->hf_layout;
+        ctx.model_dims = &m->model_dims;
+        ctx.spec_json = m->spec_json;
         ctx.out_dir = V->out;
         ctx.weights = ws;
         ctx.threads = 1;

@@ -82,27 +82,43 @@ typedef struct llmc_solver_vtable {
 struct llmc_weight_source;   /* weights.h (streaming weight source) */
 struct llmc_outputs;         /* the pipeline's output registry */
 
+/* The model's dims unpacked (from llmc_dims, complete): what every emitter used to read one by
+ * one. A stack the model does not have has 0 layers. */
+typedef struct llmc_model_dims {
+    int64_t hidden, intermediate, heads, kv_heads, head_dim;
+    int64_t layers;          /* decoder-only: num_layers; encoder-decoder: the decoder's layers */
+    int64_t encoder_layers;  /* 0 for decoder-only */
+    int64_t decoder_layers;  /* == layers */
+    int64_t vocab, context;
+} llmc_model_dims;
+
+struct llmc_layout;          /* weights.h (storage views) */
+
 typedef struct llmc_emit_ctx {
     uint32_t struct_size;
     const char *emitter_name;
+    /* the model */
     const llmc_spec *spec;
     const llmc_dims *dims;              /* complete */
-    const llmc_ir *ir;                  /* validated */
+    const llmc_ir *ir;                  /* validated (roles, scopes, blocks, structure: ir.h) */
     const llmc_param_count *count;      /* from the IR */
+    /* facts core computes once per compile and hands to every emitter (ABI 2): read these, never
+     * re-derive them from the spec or the template's name */
+    const char *family;                 /* "llama", "mistral", "qwen2", "gpt2", "t5", or "llmc_<template>" */
+    const struct llmc_layout *hf_layout;/* the Hugging Face storage layout (llmc_layout_hf) of the model */
+    const llmc_model_dims *model_dims;
+    const char *spec_json;              /* llmc_spec_to_json(spec, dims): the text of OUT/spec.json */
+    const llmc_special_tokens *special_tokens; /* from the tokenizer and family; never NULL */
+    const llmc_tokenizer *tokenizer;    /* NULL when the spec has none */
+    /* where and how to write */
     const char *out_dir;                /* temporary output directory; write only below it */
     struct llmc_weight_source *weights; /* NULL if the pipeline has none */
     struct llmc_outputs *outputs;       /* use llmc_out_register() */
     int threads;                        /* worker threads the emitter may use (>= 1) */
     bool progress;                      /* show a progress bar (stderr is a TTY) */
-    /* Appended within ABI 1 (read with LLMC_HAS_MEMBER): the model's special tokens, computed
-     * once by core from its tokenizer and family -- write these ids, never re-derive them (never
-     * NULL when present) -- and the model's tokenizer (NULL when the spec has none). */
-    const llmc_special_tokens *special_tokens;
-    const llmc_tokenizer *tokenizer;
 } llmc_emit_ctx;
 
-/* The model's special tokens from the context; all -1 (none) when a host older than the member
- * built the context. */
+/* The model's special tokens from the context (all -1 when a test context has none). */
 static inline llmc_special_tokens llmc_emit_special_tokens(const llmc_emit_ctx *ctx) {
     llmc_special_tokens none = {-1, -1, -1, -1, -1, false, false};
     if (!LLMC_HAS_MEMBER(ctx, llmc_emit_ctx, special_tokens) || !ctx->special_tokens) return none;
