@@ -164,6 +164,38 @@ expect_exit 0 run compile "$SPEC_PR" -o "$T/out-pr" --emit none
 check "gptj-tiny: 3,666,408 parameters, as computed by hand" test "$(json "$T/out-pr/solution.json" 'd["parameters"]')" = 3666408
 check "gptj-tiny: the formula here agrees" test "$(pr_count "$T/out-pr/spec.json")" = 3666408
 expect_out "^valid$" run validate "$T/out-pr"
+# the IR says what the block is, so a backend need not guess it from names (IR format 2)
+cat >"$T/pr_ir.py" <<'EOF'
+import json, sys
+d = json.load(open(sys.argv[1]))
+assert d["structure"] == "decoder_only", d["structure"]
+blocks = [(b["stack"], b["layer"], b["residual"], b["norm_placement"], b["self_attention"], b["cross_attention"], b["mlp"])
+          for b in d["blocks"]]
+assert blocks == [("decoder", i, "parallel", "pre", True, False, True) for i in range(4)], blocks
+want = {"ln_1.weight": ("norm", False, "block_input"), "ln_1.bias": ("norm", True, "block_input"),
+        "attn.q_proj.weight": ("attn_q", False, "none"), "attn.k_proj.weight": ("attn_k", False, "none"),
+        "attn.v_proj.weight": ("attn_v", False, "none"), "attn.out_proj.weight": ("attn_o", False, "none"),
+        "mlp.fc_in.weight": ("mlp_up", False, "none"), "mlp.fc_in.bias": ("mlp_up", True, "none"),
+        "mlp.fc_out.weight": ("mlp_down", False, "none"), "mlp.fc_out.bias": ("mlp_down", True, "none")}
+top = {"transformer.wte.weight": ("token_embedding", False, "none"), "transformer.ln_f.weight": ("norm", False, "final"),
+       "transformer.ln_f.bias": ("norm", True, "final"), "lm_head.weight": ("output_head", False, "none"),
+       "lm_head.bias": ("output_head", True, "none")}
+seen = 0
+for t in d["tensors"]:
+    if t["kind"] != "param":
+        continue
+    n = t["name"]
+    role = (t["role"], t["is_bias"], t["norm_site"])
+    expect = top[n] if n in top else want[n.split(".", 3)[3]]
+    assert role == expect, (n, role, expect)
+    assert (t["stack"], t["layer"]) == (("none", None) if n in top else ("decoder", int(n.split(".")[2]))), n
+    seen += 1
+res = sorted(o["name"] for o in d["ops"] if o["scope"]["role"] == "residual")
+assert res == sorted(f"transformer.h.{i}.{k}" for i in range(4) for k in ("parallel_sum", "residual")), res
+print(seen)
+EOF
+check "gptj-tiny: ir.json declares parallel pre-norm blocks, the role of every parameter and the residual adds" \
+  test "$(/usr/bin/python3 "$T/pr_ir.py" "$T/out-pr/ir.json")" -gt 0
 cat >"$T/pr-gqa.yaml" <<'EOF'
 template: parallel_residual
 dims: {num_layers: 3, hidden_size: 384, num_heads: 6, num_kv_heads: 2, intermediate_size: 1000}

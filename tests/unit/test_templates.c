@@ -559,6 +559,167 @@ static void test_param_metadata(void **state) {
     built_free(&b);
 }
 
+/* ---- parameter roles (IR format 2) ------------------------------------------------------------------------ */
+
+typedef struct role_rule {
+    const char *suffix;     /* the end of the parameter's name */
+    llmc_param_role role;
+    bool is_bias;
+    llmc_norm_site site;
+} role_rule;
+
+/* Every parameter of the example's graph matches exactly the rule of its name's suffix (the
+ * longest one that matches), and is in the block its name says. Returns how many it checked. */
+static size_t expect_roles(const char *file, const role_rule *rules, size_t n_rules, llmc_ir_structure structure) {
+    built b;
+    build(&b, spec_example(file));
+    assert_int_equal(llmc_ir_get_structure(b.ir), structure);
+    size_t checked = 0;
+    for (size_t i = 0; i < llmc_ir_num_tensors(b.ir); i++) {
+        const llmc_tensor_info *t = llmc_ir_tensor(b.ir, (llmc_tid)i);
+        if (t->kind != LLMC_TENSOR_PARAM) continue;
+        const role_rule *best = NULL;
+        size_t n = strlen(t->name);
+        for (size_t k = 0; k < n_rules; k++) {
+            size_t m = strlen(rules[k].suffix);
+            if (m <= n && !strcmp(t->name + n - m, rules[k].suffix) && (!best || m > strlen(best->suffix)))
+                best = &rules[k];
+        }
+        if (!best) fail_msg("%s: no expected role for '%s'", file, t->name);
+        if (t->role != best->role || t->is_bias != best->is_bias || t->norm_site != best->site)
+            fail_msg("%s: '%s' is %s%s (norm site %s), want %s%s (%s)", file, t->name, llmc_param_role_name(t->role),
+                     t->is_bias ? " bias" : "", llmc_norm_site_name(t->norm_site), llmc_param_role_name(best->role),
+                     best->is_bias ? " bias" : "", llmc_norm_site_name(best->site));
+        if (t->stack != LLMC_STACK_NONE && !llmc_ir_find_block(b.ir, t->stack, t->layer))
+            fail_msg("%s: '%s' is in block %s %d, which has no descriptor", file, t->name, llmc_stack_name(t->stack),
+                     t->layer);
+        checked++;
+    }
+    /* every block: sequential, pre-norm, attention + MLP; cross-attention exactly in the decoder of an
+     * encoder-decoder */
+    assert_true(llmc_ir_num_blocks(b.ir) > 0);
+    for (size_t i = 0; i < llmc_ir_num_blocks(b.ir); i++) {
+        const llmc_ir_block *blk = llmc_ir_block_at(b.ir, i);
+        assert_int_equal(blk->residual, LLMC_RESIDUAL_SEQUENTIAL);
+        assert_int_equal(blk->norm_placement, LLMC_NORM_PLACEMENT_PRE);
+        assert_true(blk->self_attention && blk->mlp);
+        assert_int_equal(blk->cross_attention,
+                         structure == LLMC_STRUCTURE_ENCODER_DECODER && blk->stack == LLMC_STACK_DECODER);
+    }
+    /* ir.json carries all of it: the graph read back has the same roles, scopes and blocks, and writes the same text */
+    char *text = llmc_ir_to_json(b.ir);
+    assert_non_null(text);
+    llmc_diags *d = llmc_diags_create();
+    llmc_ir *back = llmc_ir_from_json(text, strlen(text), file, d);
+    if (!back) fail_msg("%s: ir.json does not read back:\n%s", file, test_all_diags(d));
+    assert_int_equal(llmc_ir_get_structure(back), structure);
+    assert_int_equal(llmc_ir_num_blocks(back), llmc_ir_num_blocks(b.ir));
+    assert_memory_equal(llmc_ir_block_at(back, 0), llmc_ir_block_at(b.ir, 0), sizeof(llmc_ir_block));
+    for (size_t i = 0; i < llmc_ir_num_tensors(b.ir); i++) {
+        const llmc_tensor_info *x = llmc_ir_tensor(b.ir, (llmc_tid)i), *y = llmc_ir_tensor(back, (llmc_tid)i);
+        assert_string_equal(x->name, y->name);
+        assert_int_equal(x->role, y->role);
+        assert_int_equal(x->is_bias, y->is_bias);
+        assert_int_equal(x->norm_site, y->norm_site);
+    }
+    for (size_t i = 0; i < llmc_ir_num_ops(b.ir); i++) {
+        const llmc_op_info *x = llmc_ir_op_at(b.ir, i), *y = llmc_ir_op_at(back, i);
+        assert_int_equal(x->stack, y->stack);
+        assert_int_equal(x->layer, y->layer);
+        assert_int_equal(x->role, y->role);
+    }
+    char *again = llmc_ir_to_json(back);
+    assert_string_equal(text, again);
+    free(again);
+    free(text);
+    llmc_ir_free(back);
+    llmc_diags_free(d);
+    built_free(&b);
+    return checked;
+}
+
+#define N_RULES(r) (sizeof(r) / sizeof *(r))
+
+static void test_roles_llama(void **state) {
+    (void)state;
+    static const role_rule llama[] = {
+        {"model.embed_tokens.weight", LLMC_ROLE_TOKEN_EMBEDDING, false, LLMC_NORM_SITE_NONE},
+        {"self_attn.q_proj.weight", LLMC_ROLE_ATTN_Q, false, LLMC_NORM_SITE_NONE},
+        {"self_attn.k_proj.weight", LLMC_ROLE_ATTN_K, false, LLMC_NORM_SITE_NONE},
+        {"self_attn.v_proj.weight", LLMC_ROLE_ATTN_V, false, LLMC_NORM_SITE_NONE},
+        {"self_attn.o_proj.weight", LLMC_ROLE_ATTN_O, false, LLMC_NORM_SITE_NONE},
+        {"mlp.gate_proj.weight", LLMC_ROLE_MLP_GATE, false, LLMC_NORM_SITE_NONE},
+        {"mlp.up_proj.weight", LLMC_ROLE_MLP_UP, false, LLMC_NORM_SITE_NONE},
+        {"mlp.down_proj.weight", LLMC_ROLE_MLP_DOWN, false, LLMC_NORM_SITE_NONE},
+        {"input_layernorm.weight", LLMC_ROLE_NORM, false, LLMC_NORM_SITE_ATTN_INPUT},
+        /* HF's name; in a pre-norm block it normalises the MLP's input */
+        {"post_attention_layernorm.weight", LLMC_ROLE_NORM, false, LLMC_NORM_SITE_MLP_INPUT},
+        {"model.norm.weight", LLMC_ROLE_NORM, false, LLMC_NORM_SITE_FINAL},
+        {"lm_head.weight", LLMC_ROLE_OUTPUT_HEAD, false, LLMC_NORM_SITE_NONE}};
+    assert_int_equal(expect_roles("llama2-7b.yaml", llama, N_RULES(llama), LLMC_STRUCTURE_DECODER_ONLY), 2 + 32 * 9 + 1);
+}
+
+static void test_roles_gpt2(void **state) {
+    (void)state;
+    static const role_rule gpt2[] = {
+        {"model.embed_tokens.weight", LLMC_ROLE_TOKEN_EMBEDDING, false, LLMC_NORM_SITE_NONE},
+        {"model.embed_positions.weight", LLMC_ROLE_POSITION_EMBEDDING, false, LLMC_NORM_SITE_NONE},
+        {"q_proj.weight", LLMC_ROLE_ATTN_Q, false, LLMC_NORM_SITE_NONE},
+        {"q_proj.bias", LLMC_ROLE_ATTN_Q, true, LLMC_NORM_SITE_NONE},
+        {"k_proj.weight", LLMC_ROLE_ATTN_K, false, LLMC_NORM_SITE_NONE},
+        {"k_proj.bias", LLMC_ROLE_ATTN_K, true, LLMC_NORM_SITE_NONE},
+        {"v_proj.weight", LLMC_ROLE_ATTN_V, false, LLMC_NORM_SITE_NONE},
+        {"v_proj.bias", LLMC_ROLE_ATTN_V, true, LLMC_NORM_SITE_NONE},
+        {"o_proj.weight", LLMC_ROLE_ATTN_O, false, LLMC_NORM_SITE_NONE},
+        {"o_proj.bias", LLMC_ROLE_ATTN_O, true, LLMC_NORM_SITE_NONE},
+        {"up_proj.weight", LLMC_ROLE_MLP_UP, false, LLMC_NORM_SITE_NONE},
+        {"up_proj.bias", LLMC_ROLE_MLP_UP, true, LLMC_NORM_SITE_NONE},
+        {"down_proj.weight", LLMC_ROLE_MLP_DOWN, false, LLMC_NORM_SITE_NONE},
+        {"down_proj.bias", LLMC_ROLE_MLP_DOWN, true, LLMC_NORM_SITE_NONE},
+        {"input_layernorm.weight", LLMC_ROLE_NORM, false, LLMC_NORM_SITE_ATTN_INPUT},
+        {"input_layernorm.bias", LLMC_ROLE_NORM, true, LLMC_NORM_SITE_ATTN_INPUT},
+        {"post_attention_layernorm.weight", LLMC_ROLE_NORM, false, LLMC_NORM_SITE_MLP_INPUT},
+        {"post_attention_layernorm.bias", LLMC_ROLE_NORM, true, LLMC_NORM_SITE_MLP_INPUT},
+        {"model.norm.weight", LLMC_ROLE_NORM, false, LLMC_NORM_SITE_FINAL},
+        {"model.norm.bias", LLMC_ROLE_NORM, true, LLMC_NORM_SITE_FINAL}};
+    /* tied: no lm_head */
+    assert_int_equal(expect_roles("gpt2-124m.yaml", gpt2, N_RULES(gpt2), LLMC_STRUCTURE_DECODER_ONLY), 2 + 12 * 16 + 2);
+}
+
+static void test_roles_t5(void **state) {
+    (void)state;
+    static const role_rule t5[] = {
+        {"shared.weight", LLMC_ROLE_TOKEN_EMBEDDING, false, LLMC_NORM_SITE_NONE},
+        {"SelfAttention.q.weight", LLMC_ROLE_ATTN_Q, false, LLMC_NORM_SITE_NONE},
+        {"SelfAttention.k.weight", LLMC_ROLE_ATTN_K, false, LLMC_NORM_SITE_NONE},
+        {"SelfAttention.v.weight", LLMC_ROLE_ATTN_V, false, LLMC_NORM_SITE_NONE},
+        {"SelfAttention.o.weight", LLMC_ROLE_ATTN_O, false, LLMC_NORM_SITE_NONE},
+        {"relative_attention_bias.weight", LLMC_ROLE_RELATIVE_BIAS, false, LLMC_NORM_SITE_NONE},
+        {"EncDecAttention.q.weight", LLMC_ROLE_CROSS_Q, false, LLMC_NORM_SITE_NONE},
+        {"EncDecAttention.k.weight", LLMC_ROLE_CROSS_K, false, LLMC_NORM_SITE_NONE},
+        {"EncDecAttention.v.weight", LLMC_ROLE_CROSS_V, false, LLMC_NORM_SITE_NONE},
+        {"EncDecAttention.o.weight", LLMC_ROLE_CROSS_O, false, LLMC_NORM_SITE_NONE},
+        {"DenseReluDense.wi.weight", LLMC_ROLE_MLP_UP, false, LLMC_NORM_SITE_NONE},
+        {"DenseReluDense.wo.weight", LLMC_ROLE_MLP_DOWN, false, LLMC_NORM_SITE_NONE},
+        {"layer.0.layer_norm.weight", LLMC_ROLE_NORM, false, LLMC_NORM_SITE_ATTN_INPUT},
+        {"final_layer_norm.weight", LLMC_ROLE_NORM, false, LLMC_NORM_SITE_FINAL}};
+    /* the norm of layer 1 is the MLP's in the encoder and cross-attention's in the decoder */
+    role_rule all[N_RULES(t5) + 12 + 6];
+    size_t n = 0;
+    for (size_t i = 0; i < N_RULES(t5); i++) all[n++] = t5[i];
+    static char names[18][64];
+    for (int i = 0; i < 6; i++) {
+        snprintf(names[3 * i], sizeof names[0], "encoder.block.%d.layer.1.layer_norm.weight", i);
+        all[n++] = (role_rule){names[3 * i], LLMC_ROLE_NORM, false, LLMC_NORM_SITE_MLP_INPUT};
+        snprintf(names[3 * i + 1], sizeof names[0], "decoder.block.%d.layer.1.layer_norm.weight", i);
+        all[n++] = (role_rule){names[3 * i + 1], LLMC_ROLE_NORM, false, LLMC_NORM_SITE_CROSS_ATTN_INPUT};
+        snprintf(names[3 * i + 2], sizeof names[0], "decoder.block.%d.layer.2.layer_norm.weight", i);
+        all[n++] = (role_rule){names[3 * i + 2], LLMC_ROLE_NORM, false, LLMC_NORM_SITE_MLP_INPUT};
+    }
+    /* 6 + 6 blocks: encoder 4 + 2 norms + 2 MLP, decoder 8 + 3 norms + 2 MLP; a bias table per stack; shared, 2 final norms */
+    assert_int_equal(expect_roles("t5-small.yaml", all, n, LLMC_STRUCTURE_ENCODER_DECODER), 6 * 8 + 6 * 13 + 2 + 3);
+}
+
 /* ---- encoder-decoder ------------------------------------------------------------------------------------------- */
 
 static void test_t5_structure(void **state) {
@@ -1148,6 +1309,9 @@ int main(void) {
         cmocka_unit_test(test_biases_and_norms),
         cmocka_unit_test(test_mlp_kinds),
         cmocka_unit_test(test_param_metadata),
+        cmocka_unit_test(test_roles_llama),
+        cmocka_unit_test(test_roles_gpt2),
+        cmocka_unit_test(test_roles_t5),
         cmocka_unit_test(test_t5_structure),
         cmocka_unit_test(test_encdec_variants),
         cmocka_unit_test(test_validate_decoder_only),
