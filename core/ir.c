@@ -465,6 +465,16 @@ const llmc_ir_block *llmc_ir_find_block(const llmc_ir *ir, llmc_stack stack, int
     return NULL;
 }
 
+const llmc_ir_block *llmc_ir_first_block_not_pre_sequential(const llmc_ir *ir) {
+    for (size_t i = 0; ir && i < ir->n_blocks; i++) {
+        const llmc_ir_block *b = &ir->blocks[i];
+        if (b->residual != LLMC_RESIDUAL_SEQUENTIAL ||
+            (b->norm_placement != LLMC_NORM_PLACEMENT_PRE && b->norm_placement != LLMC_NORM_PLACEMENT_NONE))
+            return b;
+    }
+    return NULL;
+}
+
 llmc_tid llmc_ir_find_param(const llmc_ir *ir, llmc_param_role role, bool is_bias, llmc_stack stack, int layer,
                             llmc_norm_site site) {
     if (!ir) return LLMC_TID_NONE;

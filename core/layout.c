@@ -189,13 +189,7 @@ static bool t5_shapes(const llmc_ir *ir) {
 
 /* Every block sequential and pre-norm (or norm-free): the block the HF classes below compute. */
 static bool sequential_pre_norm(const llmc_ir *ir) {
-    for (size_t i = 0; i < llmc_ir_num_blocks(ir); i++) {
-        const llmc_ir_block *b = llmc_ir_block_at(ir, i);
-        if (b->residual != LLMC_RESIDUAL_SEQUENTIAL ||
-            (b->norm_placement != LLMC_NORM_PLACEMENT_PRE && b->norm_placement != LLMC_NORM_PLACEMENT_NONE))
-            return false;
-    }
-    return llmc_ir_num_blocks(ir) > 0;
+    return llmc_ir_num_blocks(ir) > 0 && !llmc_ir_first_block_not_pre_sequential(ir);
 }
 
 /* The families below store parameters under the IR's names (identity layout, or GPT-2's renaming

@@ -213,7 +213,7 @@ int llmc_compile(llmc_host *h, const llmc_compile_params *p, llmc_diags *d) {
     size_t errs = llmc_diags_errors(d);
     for (size_t i = 0; i < n_emit; i++) {
         const llmc_emitter_vtable *ev = emitters[i]->vtable;
-        if (ev->check && ev->check(m.spec, d) != 0 && llmc_diags_errors(d) == errs)
+        if (ev->check && ev->check(m.spec, m.ir, d) != 0 && llmc_diags_errors(d) == errs)
             llmc_error(d, "emit", "emitter %s cannot express this spec", emitters[i]->name);
     }
     if (llmc_diags_errors(d) > errs) {

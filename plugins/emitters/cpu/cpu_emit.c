@@ -5,9 +5,13 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "../../common/emit_builtin.h"
 #include "cpu_emit.h"
 
-static int check(const llmc_spec *spec, llmc_diags *d) { return cpu_check_spec(spec, d); }
+static int check(const llmc_spec *spec, const llmc_ir *ir, llmc_diags *d) {
+    int rc = emit_builtin_graph_check(spec, ir, "cpu", d);
+    return cpu_check_spec(spec, d) || rc ? -1 : 0;
+}
 
 /* solved dims must fit the runtime's int sizes too */
 static int check_dims(const llmc_dims *dm, llmc_diags *d) {

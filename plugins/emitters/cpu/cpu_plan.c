@@ -174,7 +174,7 @@ static uint64_t align_up(uint64_t v) { return (v + LLMC_ALIGN - 1) / LLMC_ALIGN 
 int cpu_plan_build(const llmc_spec *s, const llmc_dims *dims, const llmc_ir *ir, cpu_plan *p, llmc_diags *d) {
     (void)dims;
     memset(p, 0, sizeof *p);
-    p->encdec = s->template_name && !strcmp(s->template_name, "encoder_decoder");
+    p->encdec = llmc_ir_get_structure(ir) == LLMC_STRUCTURE_ENCODER_DECODER;
     p->matrix_dtype = s->quantize == LLMC_QUANT_Q8_0   ? WT_Q8_0
                       : s->quantize == LLMC_QUANT_Q4_0 ? WT_Q4_0
                                                        : float_type(s->precision);

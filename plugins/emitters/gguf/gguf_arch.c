@@ -248,16 +248,19 @@ static void check_u32_dims(const llmc_spec *s, const llmc_dims *dims, llmc_diags
         refuse(s, d, "context_length", "GGUF stores this as a 32-bit count (got %lld)", (long long)s->context_length);
 }
 
-gguf_arch gguf_arch_select(const llmc_spec *s, const llmc_dims *dims, llmc_diags *d) {
+gguf_arch gguf_arch_select(const llmc_spec *s, const llmc_ir *ir, const llmc_dims *dims, llmc_diags *d) {
     const size_t errs0 = llmc_diags_errors(d);
     bool bad = false;
     gguf_arch forced = parse_options(s, d, &bad);
-    const bool encdec = strcmp(s->template_name, "encoder_decoder") == 0;
-    const bool deconly = strcmp(s->template_name, "decoder_only") == 0;
-    if (!encdec && !deconly) {
+    /* what the graph declares, not the template's name */
+    const bool encdec = llmc_ir_get_structure(ir) == LLMC_STRUCTURE_ENCODER_DECODER;
+    const llmc_ir_block *odd = llmc_ir_first_block_not_pre_sequential(ir);
+    if (odd) {
         refuse(s, d, "template",
-               "template %s has no GGUF mapping (GGUF arches exist for templates decoder_only and encoder_decoder)",
-               s->template_name);
+               "template %s: block %s %d is %s with %s norms; the GGUF arches written here (llama, qwen2, gpt2, t5) "
+               "compute sequential pre-norm blocks",
+               s->template_name, llmc_stack_name(odd->stack), odd->layer, llmc_residual_name(odd->residual),
+               llmc_norm_placement_name(odd->norm_placement));
         return GA_NONE;
     }
     gguf_arch a = forced;

@@ -24,7 +24,7 @@ const char *gguf_arch_name(gguf_arch a);
 /* Validate the emitter's options (emit_options.gguf) and pick the architecture, reporting at its
  * key every feature the architecture cannot express. dims may be partial (validation time: only
  * what the spec pins is checked) or complete (emit time). Returns the arch, or GA_NONE. */
-gguf_arch gguf_arch_select(const llmc_spec *s, const llmc_dims *dims, llmc_diags *d);
+gguf_arch gguf_arch_select(const llmc_spec *s, const llmc_ir *ir, const llmc_dims *dims, llmc_diags *d);
 
 typedef enum gguf_src {
     GS_PARAMS = 0,   /* a view over IR parameters (concat along dim 0, optional RoPE permute) */

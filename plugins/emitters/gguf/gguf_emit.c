@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "../../common/emit_builtin.h"
 #include "gguf_arch.h"
 #include "gguf_format.h"
 #include "gguf_verify.h"
@@ -17,7 +18,10 @@
 
 #define CHUNK_ELEMS (1u << 20)   /* elements per chunk: 4 MiB of float32 scratch */
 
-static int check(const llmc_spec *spec, llmc_diags *d) { return gguf_arch_select(spec, &spec->dims, d) == GA_NONE ? -1 : 0; }
+static int check(const llmc_spec *spec, const llmc_ir *ir, llmc_diags *d) {
+    if (emit_builtin_graph_check(spec, ir, "gguf", d)) return -1;
+    return gguf_arch_select(spec, ir, &spec->dims, d) == GA_NONE ? -1 : 0;
+}
 
 /* ---- tensor data ----------------------------------------------------------------------------------- */
 typedef struct job {
@@ -121,7 +125,7 @@ static int write_tensor(const llmc_emit_ctx *ctx, const gguf_plan *p, size_t i, 
 int gguf_build(const llmc_emit_ctx *ctx, gguf_plan *plan, gguf_meta *m, llmc_diags *d) {
     gguf_meta_init(m);
     memset(plan, 0, sizeof *plan);
-    gguf_arch a = gguf_arch_select(ctx->spec, ctx->dims, d);
+    gguf_arch a = gguf_arch_select(ctx->spec, ctx->ir, ctx->dims, d);
     if (a == GA_NONE) return -1;
     if (gguf_plan_build(ctx->spec, ctx->dims, ctx->ir, a, plan, d)) return -1;
     int rc = gguf_general_metadata(ctx, plan, m, d);

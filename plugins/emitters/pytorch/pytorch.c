@@ -15,6 +15,7 @@
 
 #include "llmc/llmc.h"
 #include "llmc/weights.h"
+#include "../../common/emit_builtin.h"
 #include "pt_emit.h"
 #include "pt_text.h"
 
@@ -68,7 +69,7 @@ static int model_facts(const llmc_emit_ctx *ctx, const llmc_layout *layout, pt_m
     memset(m, 0, sizeof *m);
     m->spec = s;
     m->tokens = llmc_emit_special_tokens(ctx);
-    m->encdec = !strcmp(s->template_name, "encoder_decoder");
+    m->encdec = llmc_ir_get_structure(ctx->ir) == LLMC_STRUCTURE_ENCODER_DECODER;
     snprintf(m->family, sizeof m->family, "%s", layout->family);
     snprintf(m->hf_architecture, sizeof m->hf_architecture, "%s", layout->hf_architecture);
     m->gpt2 = !strcmp(layout->family, "gpt2");
@@ -109,20 +110,14 @@ static int model_facts(const llmc_emit_ctx *ctx, const llmc_layout *layout, pt_m
 /* Validation-time check. The templates already refuse the combinations this package cannot
  * express (decoder_only + relative, encoder_decoder + alibi or sliding window); repeating those
  * here would report each problem twice. */
-static int pytorch_check(const llmc_spec *s, llmc_diags *d) {
-    if (strcmp(s->template_name, "encoder_decoder") && strcmp(s->template_name, "decoder_only")) {
-        llmc_diag_add(d, LLMC_SEV_ERROR, llmc_spec_loc(s, "template"), "template",
-                      "the pytorch emitter writes decoder_only and encoder_decoder models (template is %s)",
-                      s->template_name);
-        return 1;
-    }
-    return 0;
+static int pytorch_check(const llmc_spec *s, const llmc_ir *ir, llmc_diags *d) {
+    return emit_builtin_graph_check(s, ir, "pytorch", d) ? 1 : 0;
 }
 
 /* Features the templates of the generated package do not have. The template plugins refuse
  * them first; this guards against a template that starts accepting them. */
-static int unsupported(const llmc_spec *s, llmc_diags *d) {
-    bool encdec = !strcmp(s->template_name, "encoder_decoder");
+static int unsupported(const llmc_spec *s, const llmc_ir *ir, llmc_diags *d) {
+    bool encdec = llmc_ir_get_structure(ir) == LLMC_STRUCTURE_ENCODER_DECODER;
     const char *what = NULL;
     if (!encdec && s->positional == LLMC_POS_RELATIVE) what = "decoder-only relative position bias";
     else if (encdec && s->positional == LLMC_POS_ALIBI) what = "encoder-decoder ALiBi";
@@ -134,16 +129,13 @@ static int unsupported(const llmc_spec *s, llmc_diags *d) {
 
 /* emit, or (verify, for llmc validate) render every file again and compare it with OUT's */
 static int package(const llmc_emit_ctx *ctx, bool verify, llmc_diags *d) {
-    llmc_layout layout;
-    memset(&layout, 0, sizeof layout);
-    if (pytorch_check(ctx->spec, d) || unsupported(ctx->spec, d)) return -1;
-    if (llmc_layout_hf(ctx->spec, ctx->ir, &layout, d)) return -1;
+    if (pytorch_check(ctx->spec, ctx->ir, d) || unsupported(ctx->spec, ctx->ir, d)) return -1;
+    const llmc_layout *layout = ctx->hf_layout;   /* computed once by core */
     size_t before = llmc_diags_errors(d);
     pt_model m;
-    int rc = model_facts(ctx, &layout, &m, d);
-    if (!rc) rc = pt_check_params(&m, &layout, ctx->ir, ctx->count, d);
-    if (!rc) rc = pt_write_package(ctx, &m, &layout, verify, d);
-    llmc_layout_free(&layout);
+    int rc = model_facts(ctx, layout, &m, d);
+    if (!rc) rc = pt_check_params(&m, layout, ctx->ir, ctx->count, d);
+    if (!rc) rc = pt_write_package(ctx, &m, layout, verify, d);
     return rc || llmc_diags_errors(d) > before ? -1 : 0;
 }
 

@@ -57,7 +57,8 @@ static int parse_options(const llmc_spec *s, uint64_t *max_shard, llmc_diags *d)
 }
 
 /* Every IR can be stored as safetensors; only the options can be wrong. */
-static int st_check(const llmc_spec *s, llmc_diags *d) {
+static int st_check(const llmc_spec *s, const llmc_ir *ir, llmc_diags *d) {
+    (void)ir; /* stores every parameter of any graph */
     uint64_t max_shard;
     return parse_options(s, &max_shard, d);
 }

@@ -20,6 +20,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "../../common/emit_builtin.h"
 #include "ts_emit.h"
 #include "ts_pickle.h"
 #include "ts_zip.h"
@@ -43,14 +44,8 @@ static int64_t pinned_head_dim(const llmc_spec *s) {
 /* What the archive cannot express, refused before anything is written. The template plugins
  * already refuse feature combinations no backend builds (decoder-only relative buckets,
  * encoder-decoder ALiBi or sliding windows); they are not repeated here. */
-static int ts_check(const llmc_spec *s, llmc_diags *d) {
-    int rc = 0;
-    if (strcmp(s->template_name, "decoder_only") && strcmp(s->template_name, "encoder_decoder")) {
-        llmc_diag_add(d, LLMC_SEV_ERROR, llmc_spec_loc(s, "template"), "template",
-                      "the torchscript emitter writes the decoder_only and encoder_decoder templates' models "
-                      "(template is %s)", s->template_name);
-        rc = -1;
-    }
+static int ts_check(const llmc_spec *s, const llmc_ir *ir, llmc_diags *d) {
+    int rc = emit_builtin_graph_check(s, ir, TS_NAME, d);
     for (size_t i = 0; i < s->n_emit_options; i++) {
         const llmc_emit_option *o = &s->emit_options[i];
         if (strcmp(o->emitter, TS_NAME)) continue;
@@ -261,8 +256,6 @@ static int ts_emit(const llmc_emit_ctx *ctx, llmc_diags *d) {
         llmc_error(d, "emit", "torchscript: the pipeline gave no weight source");
         return -1;
     }
-    llmc_layout layout;
-    memset(&layout, 0, sizeof layout);
     ts_facts f;
     ts_tree tree = {0};
     ts_buf root_src = {0}, ns_src = {0};
@@ -270,16 +263,16 @@ static int ts_emit(const llmc_emit_ctx *ctx, llmc_diags *d) {
     memset(&p, 0, sizeof p);
     unsigned version = 0;
     int rc = -1;
-    if (llmc_layout_hf(s, ctx->ir, &layout, d)) goto out;
-    if (ts_facts_init(&f, s, ctx->dims, ctx->ir, &layout, d)) goto out;
+    const llmc_layout *layout = ctx->hf_layout;   /* computed once by core */
+    if (ts_facts_init(&f, s, ctx->dims, ctx->ir, layout, d)) goto out;
     if (ts_tree_build(&tree, &f, d)) goto out;
-    if (ts_tree_bind(&tree, &layout, d)) goto out;
+    if (ts_tree_bind(&tree, layout, d)) goto out;
     if (ts_code(&f, &tree, &root_src, &ns_src, &version, d)) goto out;
 
     tp_init(&p.t);
-    p.l = &layout;
+    p.l = layout;
     p.storage = storage_class(f.dt);
-    p.order = calloc(layout.n_views + 1, sizeof *p.order);
+    p.order = calloc(layout->n_views + 1, sizeof *p.order);
     if (!p.order) {
         llmc_error(d, "emit", "torchscript: out of memory");
         goto out;
@@ -290,14 +283,13 @@ static int ts_emit(const llmc_emit_ctx *ctx, llmc_diags *d) {
         llmc_error(d, "emit", "torchscript: out of memory writing data.pkl");
         goto out;
     }
-    rc = write_archive(ctx, &f, &layout, &p, &root_src, &ns_src, version, d);
+    rc = write_archive(ctx, &f, layout, &p, &root_src, &ns_src, version, d);
 out:
     tp_free(&p.t);
     free(p.order);
     free(root_src.p);
     free(ns_src.p);
     ts_tree_free(&tree);
-    llmc_layout_free(&layout);
     return rc;
 }
 

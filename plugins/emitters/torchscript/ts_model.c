@@ -22,7 +22,7 @@ int ts_facts_init(ts_facts *f, const llmc_spec *s, const llmc_dims *dm, const ll
     memset(f, 0, sizeof *f);
     f->s = s;
     f->ir = ir;
-    f->encdec = !strcmp(s->template_name, "encoder_decoder");
+    f->encdec = llmc_ir_get_structure(ir) == LLMC_STRUCTURE_ENCODER_DECODER;
     f->gpt2 = !strcmp(layout->family, "gpt2");
     f->V = s->vocab_size;
     f->P = s->context_length;

@@ -334,6 +334,9 @@ LLMC_API size_t llmc_ir_num_blocks(const llmc_ir *ir);
 LLMC_API const llmc_ir_block *llmc_ir_block_at(const llmc_ir *ir, size_t i);
 LLMC_API const llmc_ir_block *llmc_ir_find_block(const llmc_ir *ir, llmc_stack stack, int layer); /* or NULL */
 LLMC_API llmc_ir_structure llmc_ir_get_structure(const llmc_ir *ir);
+/* The first block that is not sequential with pre-norm (or no norm), or NULL when every block is:
+ * what a backend that computes only x += f(norm(x)) blocks refuses, naming that block. */
+LLMC_API const llmc_ir_block *llmc_ir_first_block_not_pre_sequential(const llmc_ir *ir);
 /* The first parameter with this role (and bias flag) in (stack, layer); LLMC_TID_NONE if none.
  * For norms, site picks which (LLMC_NORM_SITE_NONE: any). */
 LLMC_API llmc_tid llmc_ir_find_param(const llmc_ir *ir, llmc_param_role role, bool is_bias, llmc_stack stack,

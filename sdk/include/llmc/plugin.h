@@ -131,9 +131,10 @@ static inline const llmc_tokenizer *llmc_emit_tokenizer(const llmc_emit_ctx *ctx
 
 typedef struct llmc_emitter_vtable {
     uint32_t struct_size;
-    /* Optional (may be NULL): refuse, at validation time, spec features this emitter
-     * cannot express, naming the feature and the nearest supported combination. */
-    int (*check)(const llmc_spec *spec, llmc_diags *d);
+    /* Optional (may be NULL): refuse, before anything is written, what this emitter cannot
+     * express, naming the feature and the nearest supported combination. ir is the validated
+     * graph (ABI 2): decide from its structure, blocks and roles, never from the template's name. */
+    int (*check)(const llmc_spec *spec, const llmc_ir *ir, llmc_diags *d);
     int (*emit)(const llmc_emit_ctx *ctx, llmc_diags *d);
     /* Optional (may be NULL; appended within ABI 1, read only when LLMC_HAS_MEMBER says so):
      * `llmc validate` calls it on a finished OUT: ctx->out_dir is OUT (read it, never write),
