@@ -16,7 +16,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "sha256.h"
 #include "st_emit.h"
 
 #define ST_NAME "safetensors"
@@ -178,7 +177,6 @@ int st_plan_build(const llmc_emit_ctx *ctx, st_plan *p, llmc_diags *d) {
     size_t n = p->layout.n_views;
     uint64_t *bytes = calloc(n ? n : 1, sizeof *bytes);
     size_t *shard_of = calloc(n ? n : 1, sizeof *shard_of);
-    char *spec_text = NULL;
     if (!bytes || !shard_of) goto oom;
     for (size_t i = 0; i < n; i++) {
         bytes[i] = llmc_view_numel(&p->layout.views[i]) * llmc_dtype_size(p->dt);
@@ -198,11 +196,9 @@ int st_plan_build(const llmc_emit_ctx *ctx, st_plan *p, llmc_diags *d) {
     }
     for (size_t i = 0; i < n; i++) p->shards[shard_of[i]].idx[p->shards[shard_of[i]].n++] = i;
 
-    /* provenance: the spec hash is the SHA-256 of OUT/spec.json, which is exactly this text;
-     * the weight source follows from the spec (a checkpoint when it names one) */
-    spec_text = llmc_spec_to_json(s, ctx->dims);
-    if (!spec_text) goto oom;
-    llmc_sha256_hex(spec_text, strlen(spec_text), p->hash);
+    /* provenance: the one spec hash (llmc_spec_sha256: the SHA-256 of OUT/spec.json); the weight
+     * source follows from the spec (a checkpoint when it names one) */
+    if (llmc_spec_sha256(s, ctx->dims, p->hash) != 0) goto oom;
     snprintf(p->seed, sizeof p->seed, "%llu", (unsigned long long)s->weights.seed);
     const st_meta m[] = {{"format", "pt"},
                          {"llmc_version", llmc_version()},
@@ -212,13 +208,11 @@ int st_plan_build(const llmc_emit_ctx *ctx, st_plan *p, llmc_diags *d) {
                          {"llmc_family", p->layout.family}};
     memcpy(p->meta, m, sizeof m);
     p->n_meta = sizeof m / sizeof m[0];
-    free(spec_text);
     free(bytes);
     free(shard_of);
     return 0;
 oom:
     llmc_error(d, "emit", "safetensors: out of memory");
-    free(spec_text);
     free(bytes);
     free(shard_of);
     st_plan_free(p);
