@@ -63,72 +63,44 @@ static int st_check(const llmc_spec *s, llmc_diags *d) {
 
 /* ---- the header ----------------------------------------------------------------------------------------- */
 
-typedef struct hbuf {
-    char *p;
-    size_t n, cap;
-    int oom;
-} hbuf;
-
-static void hput(hbuf *b, const char *fmt, ...) LLMC_PRINTF(2, 3);
-static void hput(hbuf *b, const char *fmt, ...) {
-    if (b->oom) return;
-    for (;;) {
-        va_list ap;
-        va_start(ap, fmt);
-        int k = vsnprintf(b->p ? b->p + b->n : NULL, b->p ? b->cap - b->n : 0, fmt, ap);
-        va_end(ap);
-        if (k < 0) { b->oom = 1; return; }
-        if (b->p && b->n + (size_t)k < b->cap) { b->n += (size_t)k; return; }
-        size_t cap = (b->cap + (size_t)k + 1) * 2;
-        char *p = realloc(b->p, cap);
-        if (!p) { b->oom = 1; return; }
-        b->p = p;
-        b->cap = cap;
-    }
-}
-
 /* JSON string body (names are printable ASCII in practice; escape anyway) */
-static void hput_str(hbuf *b, const char *s) {
-    hput(b, "\"");
+static void hput_str(llmc_strbuf *b, const char *s) {
+    llmc_strbuf_printf(b, "\"");
     for (const unsigned char *c = (const unsigned char *)s; *c; c++) {
-        if (*c == '"' || *c == '\\') hput(b, "\\%c", *c);
-        else if (*c < 0x20) hput(b, "\\u%04x", *c);
-        else hput(b, "%c", *c);
+        if (*c == '"' || *c == '\\') llmc_strbuf_printf(b, "\\%c", *c);
+        else if (*c < 0x20) llmc_strbuf_printf(b, "\\u%04x", *c);
+        else llmc_strbuf_printf(b, "%c", *c);
     }
-    hput(b, "\"");
+    llmc_strbuf_printf(b, "\"");
 }
 
 /* {"__metadata__":{...},"name":{"dtype":..,"shape":[..],"data_offsets":[b,e]},...} padded with
  * spaces so that 8 + N is a multiple of 8 (the data then starts 8-byte aligned). */
 char *st_build_header(const st_plan *p, const st_shard *sf, uint64_t *header_len) {
-    hbuf b = {0};
-    hput(&b, "{\"__metadata__\":{");
+    llmc_strbuf b = LLMC_STRBUF_INIT;
+    llmc_strbuf_printf(&b, "{\"__metadata__\":{");
     for (size_t i = 0; i < p->n_meta; i++) {
-        if (i) hput(&b, ",");
+        if (i) llmc_strbuf_printf(&b, ",");
         hput_str(&b, p->meta[i].key);
-        hput(&b, ":");
+        llmc_strbuf_printf(&b, ":");
         hput_str(&b, p->meta[i].value);
     }
-    hput(&b, "}");
+    llmc_strbuf_printf(&b, "}");
     uint64_t off = 0;
     for (size_t k = 0; k < sf->n; k++) {
         const llmc_tensor_view *v = &p->layout.views[sf->idx[k]];
         uint64_t bytes = llmc_view_numel(v) * llmc_dtype_size(p->dt);
-        hput(&b, ",");
+        llmc_strbuf_printf(&b, ",");
         hput_str(&b, v->name);
-        hput(&b, ":{\"dtype\":\"%s\",\"shape\":[", st_dtype_name(p->dt));
-        for (int r = 0; r < v->rank; r++) hput(&b, "%s%lld", r ? "," : "", (long long)v->shape[r]);
-        hput(&b, "],\"data_offsets\":[%llu,%llu]}", (unsigned long long)off, (unsigned long long)(off + bytes));
+        llmc_strbuf_printf(&b, ":{\"dtype\":\"%s\",\"shape\":[", st_dtype_name(p->dt));
+        for (int r = 0; r < v->rank; r++) llmc_strbuf_printf(&b, "%s%lld", r ? "," : "", (long long)v->shape[r]);
+        llmc_strbuf_printf(&b, "],\"data_offsets\":[%llu,%llu]}", (unsigned long long)off, (unsigned long long)(off + bytes));
         off += bytes;
     }
-    hput(&b, "}");
-    while (!b.oom && b.n % 8) hput(&b, " ");
-    if (b.oom) {
-        free(b.p);
-        return NULL;
-    }
+    llmc_strbuf_printf(&b, "}");
+    while (!b.oom && b.n % 8) llmc_strbuf_printf(&b, " ");
     *header_len = b.n;
-    return b.p;
+    return llmc_strbuf_take(&b); /* NULL when out of memory */
 }
 
 uint64_t st_shard_bytes(const st_plan *p, const st_shard *sf) {

@@ -12,6 +12,7 @@
 #include "llmc/plugin.h"
 #include "llmc/output.h"
 #include "llmc/stats.h"
+#include "llmc/strbuf.h"
 #include "llmc/tokenizer.h"
 
 #define LLMC_VERSION_MAJOR 0
