@@ -17,7 +17,7 @@
 #include "outdir.h"
 #include "pipeline.h"
 #include "report.h"
-#include "sha256.h"
+#include "llmc/sha256.h"
 #include "special_tokens.h"
 #include "tok_corpus.h"
 #include "tok_train.h"

@@ -16,7 +16,7 @@
 #include <unistd.h>
 
 #include "llmc/llmc.h"
-#include "sha256.h"
+#include "llmc/sha256.h"
 #include "util.h"
 
 #ifndef RENAME_NOREPLACE

@@ -15,7 +15,7 @@
 #include "outdir.h"
 #include "pipeline_internal.h"
 #include "report.h"
-#include "sha256.h"
+#include "llmc/sha256.h"
 #include "util.h"
 
 llmc_compile_params llmc_compile_default_params(void) {

@@ -10,6 +10,9 @@
 
 /* "name=value ..." of the dims that are set, cut at len */
 void llmc_pipeline_describe_dims(const llmc_dims *dims, char *buf, size_t len);
+/* a dtype as --dtype and --kv-dtype spell it (float32|f32|fp32, float16|f16|fp16, bfloat16|bf16);
+ * 0, or 1 when s names none */
+int llmc_pipeline_parse_dtype(const char *s, llmc_precision *out);
 /* worker threads: --threads, else the config's, else the online CPUs; at most 256 */
 int llmc_pipeline_threads(const llmc_host *h, const llmc_compile_params *p);
 

@@ -12,7 +12,7 @@
 #include "special_tokens.h"
 #include "util.h"
 
-static int parse_dtype(const char *s, llmc_precision *out) {
+int llmc_pipeline_parse_dtype(const char *s, llmc_precision *out) {
     if (!strcmp(s, "float32") || !strcmp(s, "f32") || !strcmp(s, "fp32")) *out = LLMC_PRECISION_FLOAT32;
     else if (!strcmp(s, "float16") || !strcmp(s, "f16") || !strcmp(s, "fp16")) *out = LLMC_PRECISION_FLOAT16;
     else if (!strcmp(s, "bfloat16") || !strcmp(s, "bf16")) *out = LLMC_PRECISION_BFLOAT16;
@@ -147,7 +147,7 @@ int llmc_model_prepare(llmc_host *h, const llmc_compile_params *p, llmc_model *m
     free(text);
     if (!m->spec) return LLMC_EXIT_SPEC;
     llmc_spec *spec = m->spec;
-    if (p->dtype && parse_dtype(p->dtype, &spec->precision) != 0) {
+    if (p->dtype && llmc_pipeline_parse_dtype(p->dtype, &spec->precision) != 0) {
         llmc_error(d, "--dtype", "unknown dtype '%s' (expected float32, float16 or bfloat16)", p->dtype);
         return LLMC_EXIT_USAGE;
     }

@@ -30,6 +30,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "llmc/strbuf.h"
 #include "plugin_check.h"
 #include "util.h"
 
@@ -799,32 +800,6 @@ const char *llmc_registry_dir_at(const llmc_registry *r, size_t i, bool *exists)
 
 /* ---- require: explain a missing plugin ------------------------------------------------------------------ */
 
-/* growable message buffer; on OOM it keeps what it has */
-typedef struct sbuf {
-    char *s;
-    size_t n, cap;
-} sbuf;
-
-static void sb_add(sbuf *b, const char *fmt, ...) LLMC_PRINTF(2, 3);
-static void sb_add(sbuf *b, const char *fmt, ...) {
-    va_list ap;
-    va_start(ap, fmt);
-    char *piece = llmc_vasprintf(fmt, ap);
-    va_end(ap);
-    if (!piece) return;
-    size_t len = strlen(piece);
-    if (b->n + len + 1 > b->cap) {
-        size_t cap = (b->n + len + 1) * 2;
-        char *ns = realloc(b->s, cap);
-        if (!ns) { free(piece); return; }
-        b->s = ns;
-        b->cap = cap;
-    }
-    memcpy(b->s + b->n, piece, len + 1);
-    b->n += len;
-    free(piece);
-}
-
 /* stem of a path: "/a/b/gguf.so" -> "gguf" (into buf) */
 static const char *file_stem(const char *path, char *buf, size_t n) {
     const char *base = strrchr(path, '/');
@@ -881,27 +856,27 @@ const llmc_plugin *llmc_registry_require(const llmc_registry *r, llmc_plugin_kin
     }
 
     /* not found: say where we looked and what there is */
-    sbuf b = {0};
+    llmc_strbuf b = LLMC_STRBUF_INIT; /* on OOM it keeps what it has */
     const char *names[256];
     size_t nn = 0;
     for (size_t i = 0; i < r->n_plugins && nn < 256; i++)
         if (r->plugins[i]->kind == kind) names[nn++] = r->plugins[i]->name;
     const char *close = llmc_closest(name, names, nn);
-    sb_add(&b, "%s '%s' not found", kname, name);
-    if (close) sb_add(&b, " (did you mean '%s'?)", close);
+    llmc_strbuf_printf(&b, "%s '%s' not found", kname, name);
+    if (close) llmc_strbuf_printf(&b, " (did you mean '%s'?)", close);
     if (r->n_dirs == 0 && r->n_files == 0) {
-        sb_add(&b, ": %s lists no plugin_paths and no plugins", config);
+        llmc_strbuf_printf(&b, ": %s lists no plugin_paths and no plugins", config);
     } else {
-        sb_add(&b, " in the plugin search path of %s:", config);
+        llmc_strbuf_printf(&b, " in the plugin search path of %s:", config);
         for (size_t i = 0; i < r->n_dirs; i++)
-            sb_add(&b, "%s %s%s", i ? "," : "", r->dirs[i].path, r->dirs[i].exists ? "" : " (missing)");
-        for (size_t i = 0; i < r->n_files; i++) sb_add(&b, "%s %s", i || r->n_dirs ? "," : "", r->files[i]);
+            llmc_strbuf_printf(&b, "%s %s%s", i ? "," : "", r->dirs[i].path, r->dirs[i].exists ? "" : " (missing)");
+        for (size_t i = 0; i < r->n_files; i++) llmc_strbuf_printf(&b, "%s %s", i || r->n_dirs ? "," : "", r->files[i]);
     }
     if (nn) {
-        sb_add(&b, "; loaded %ss:", kname);
-        for (size_t i = 0; i < nn; i++) sb_add(&b, "%s %s", i ? "," : "", names[i]);
+        llmc_strbuf_printf(&b, "; loaded %ss:", kname);
+        for (size_t i = 0; i < nn; i++) llmc_strbuf_printf(&b, "%s %s", i ? "," : "", names[i]);
     } else {
-        sb_add(&b, "; no %s is loaded", kname);
+        llmc_strbuf_printf(&b, "; no %s is loaded", kname);
     }
     if (b.s) llmc_error(d, NULL, "%s", b.s);
     else llmc_error(d, NULL, "%s '%s' not found", kname, name);

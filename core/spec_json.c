@@ -10,6 +10,7 @@
 #include <string.h>
 
 #include "doc.h"
+#include "llmc/sha256.h"
 #include "llmc/spec.h"
 #include "util.h"
 
@@ -279,4 +280,13 @@ char *llmc_spec_to_json(const llmc_spec *s, const llmc_dims *solved) {
     char *text = json_dumps(root, JSON_INDENT(2) | JSON_PRESERVE_ORDER | JSON_REAL_PRECISION(max_digits(root)));
     json_decref(root);
     return text;
+}
+
+int llmc_spec_sha256(const llmc_spec *s, const llmc_dims *solved, char hex[65]) {
+    hex[0] = '\0';
+    char *json = llmc_spec_to_json(s, solved);
+    if (!json) return -1;
+    llmc_sha256_hex(json, strlen(json), hex);
+    free(json);
+    return 0;
 }

@@ -10,7 +10,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "sha256.h"
+#include "llmc/sha256.h"
 #include "tok_internal.h"
 #include "util.h"
 

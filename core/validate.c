@@ -29,7 +29,7 @@
 #include "outdir.h"
 #include "pipeline.h"
 #include "report.h"
-#include "sha256.h"
+#include "llmc/sha256.h"
 #include "util.h"
 #include "verify.h"
 #include "xxh64.h"

@@ -16,40 +16,12 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "llmc/strbuf.h"
 #include "map_guard.h"
 #include "util.h"
 #include "weights_internal.h"
 
 #define INDEX_MAX_BYTES (100u * 1024u * 1024u)
-
-/* ---- a growable message ---------------------------------------------------------------------------- */
-
-typedef struct sbuf {
-    char *p;
-    size_t n, cap;
-    int oom;
-} sbuf;
-
-static void LLMC_PRINTF(2, 3) sb_printf(sbuf *b, const char *fmt, ...) {
-    if (b->oom) return;
-    va_list ap;
-    va_start(ap, fmt);
-    char *s = llmc_vasprintf(fmt, ap);
-    va_end(ap);
-    size_t k = s ? strlen(s) : 0;
-    if (s && b->n + k + 1 > b->cap) {
-        size_t cap = (b->n + k + 1) * 2;
-        char *p = realloc(b->p, cap);
-        if (p) { b->p = p; b->cap = cap; } else { free(s); s = NULL; }
-    }
-    if (!s) {
-        b->oom = 1;
-        return;
-    }
-    memcpy(b->p + b->n, s, k + 1);
-    b->n += k;
-    free(s);
-}
 
 static const char *fmt_shape(int rank, const int64_t *shape, char *buf, size_t n) {
     size_t k = 0;
@@ -540,13 +512,13 @@ llmc_weight_source *llmc_weights_open_checkpoint_with(const char *path, const ll
     qsort(s, n, sizeof *s, cmp_stored);
 
     /* match against the layout; collect every problem, report once */
-    sbuf missing = {0}, shaped = {0}, dtyped = {0}, unexpected = {0};
+    llmc_strbuf missing = LLMC_STRBUF_INIT, shaped = LLMC_STRBUF_INIT, dtyped = LLMC_STRBUF_INIT, unexpected = LLMC_STRBUF_INIT;
     size_t n_missing = 0, n_shaped = 0, n_dtyped = 0, n_unexpected = 0;
     for (size_t i = 0; i < layout->n_views; i++) {
         const llmc_tensor_view *v = &layout->views[i];
         stored *e = find_stored(s, n, v->name);
         if (!e) {
-            sb_printf(&missing, "%s%s", n_missing++ ? ", " : "", v->name);
+            llmc_strbuf_printf(&missing, "%s%s", n_missing++ ? ", " : "", v->name);
             continue;
         }
         e->used = true;
@@ -554,13 +526,13 @@ llmc_weight_source *llmc_weights_open_checkpoint_with(const char *path, const ll
         for (int k = 0; same && k < v->rank; k++) same = e->t->shape[k] == v->shape[k];
         if (!same) {
             char a[160], b[160];
-            sb_printf(&shaped, "%s%s (expected %s, got %s)", n_shaped++ ? ", " : "", v->name,
+            llmc_strbuf_printf(&shaped, "%s%s (expected %s, got %s)", n_shaped++ ? ", " : "", v->name,
                       fmt_shape(v->rank, v->shape, a, sizeof a), fmt_shape(e->t->rank, e->t->shape, b, sizeof b));
             continue;
         }
         llmc_st_float st;
         if (st_float_kind(e->t->dtype, &st)) {
-            sb_printf(&dtyped, "%s%s (%s)", n_dtyped++ ? ", " : "", v->name, e->t->dtype);
+            llmc_strbuf_printf(&dtyped, "%s%s (%s)", n_dtyped++ ? ", " : "", v->name, e->t->dtype);
             continue;
         }
         /* every part of the view now reads from this tensor */
@@ -579,34 +551,34 @@ llmc_weight_source *llmc_weights_open_checkpoint_with(const char *path, const ll
     bool head_unexpected = false;
     for (size_t i = 0; i < n; i++) {
         if (s[i].used) continue;
-        sb_printf(&unexpected, "%s%s", n_unexpected++ ? ", " : "", s[i].name);
+        llmc_strbuf_printf(&unexpected, "%s%s", n_unexpected++ ? ", " : "", s[i].name);
         if (!strcmp(s[i].name, "lm_head.weight")) head_unexpected = true;
     }
     int bad = n_missing || n_shaped || n_dtyped || n_unexpected;
     if (bad) {
-        sbuf m = {0};
-        sb_printf(&m, "checkpoint does not match the model (layout %s):", layout->family);
-        if (n_missing) sb_printf(&m, " %zu missing: %s;", n_missing, missing.p);
-        if (n_unexpected) sb_printf(&m, " %zu unexpected: %s;", n_unexpected, unexpected.p);
-        if (n_shaped) sb_printf(&m, " %zu mis-shaped: %s;", n_shaped, shaped.p);
-        if (n_dtyped) sb_printf(&m, " %zu in a dtype llmc does not read (F32, F16, BF16, F64 are read): %s;",
-                                n_dtyped, dtyped.p);
+        llmc_strbuf m = LLMC_STRBUF_INIT;
+        llmc_strbuf_printf(&m, "checkpoint does not match the model (layout %s):", layout->family);
+        if (n_missing) llmc_strbuf_printf(&m, " %zu missing: %s;", n_missing, missing.s);
+        if (n_unexpected) llmc_strbuf_printf(&m, " %zu unexpected: %s;", n_unexpected, unexpected.s);
+        if (n_shaped) llmc_strbuf_printf(&m, " %zu mis-shaped: %s;", n_shaped, shaped.s);
+        if (n_dtyped) llmc_strbuf_printf(&m, " %zu in a dtype llmc does not read (F32, F16, BF16, F64 are read): %s;",
+                                n_dtyped, dtyped.s);
         if (m.oom || missing.oom || unexpected.oom || shaped.oom || dtyped.oom)
             llmc_diag_add(d, LLMC_SEV_ERROR, at, NULL, "checkpoint does not match the model (out of memory listing how)");
         else {
-            m.p[m.n - 1] = '\0'; /* drop the last ';' */
-            llmc_diag_add(d, LLMC_SEV_ERROR, at, NULL, "%s", m.p);
+            m.s[m.n - 1] = '\0'; /* drop the last ';' */
+            llmc_diag_add(d, LLMC_SEV_ERROR, at, NULL, "%s", m.s);
         }
         if (head_unexpected && llmc_layout_find(layout, "lm_head.weight") < 0)
             llmc_diag_add(d, LLMC_SEV_NOTE, at, NULL,
                           "the checkpoint has an untied lm_head.weight; the spec ties it to the embedding "
                           "(set tie_word_embeddings: false to import it)");
-        free(m.p);
+        free(m.s);
     }
-    free(missing.p);
-    free(shaped.p);
-    free(dtyped.p);
-    free(unexpected.p);
+    free(missing.s);
+    free(shaped.s);
+    free(dtyped.s);
+    free(unexpected.s);
     free(s);
     if (bad) {
         *why = LLMC_WEIGHTS_BAD_DATA;

@@ -15,7 +15,7 @@
 #include <unistd.h>
 
 #include "manifest.h"
-#include "sha256.h"
+#include "llmc/sha256.h"
 #include "util.h"
 #include "xxh64.h"
 

@@ -8,6 +8,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "pipeline_internal.h"
 #include "util.h"
 
 /* ---- option parsing ------------------------------------------------------------------------------------ */
@@ -51,14 +52,6 @@ static int parse_positive(const char *s, int64_t *out) {
     return 0;
 }
 
-static int parse_kv_dtype(const char *s, llmc_precision *out) {
-    if (!strcmp(s, "float32") || !strcmp(s, "f32") || !strcmp(s, "fp32")) *out = LLMC_PRECISION_FLOAT32;
-    else if (!strcmp(s, "float16") || !strcmp(s, "f16") || !strcmp(s, "fp16")) *out = LLMC_PRECISION_FLOAT16;
-    else if (!strcmp(s, "bfloat16") || !strcmp(s, "bf16")) *out = LLMC_PRECISION_BFLOAT16;
-    else return 1;
-    return 0;
-}
-
 static int parse_threads(const char *s, int *out) {
     char *end;
     errno = 0;
@@ -87,7 +80,7 @@ static int parse_build_opts(const char *cmd, int argc, char **argv, llmc_compile
         /* the report's settings: solve only (compile writes the report at its defaults, which
          * `llmc validate` reproduces from OUT/spec.json) */
         else if (!is_compile && (v = opt_value(&r, "--kv-dtype", NULL))) {
-            if (parse_kv_dtype(v, &p->design.kv_dtype))
+            if (llmc_pipeline_parse_dtype(v, &p->design.kv_dtype))
                 return usage_error(cmd, "--kv-dtype: expected bfloat16, float16 or float32, got '%s'", v);
         } else if (!is_compile && (v = opt_value(&r, "--context", NULL))) {
             if (parse_positive(v, &p->design.context)) return usage_error(cmd, "--context: expected tokens >= 1, got '%s'", v);

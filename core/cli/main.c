@@ -9,6 +9,7 @@
 #include <unistd.h>
 
 #include "commands.h"
+#include "llmc/llmc.h"
 #include "util.h"
 
 static const cli_command commands[] = {
@@ -185,4 +186,4 @@ static int check_stdout(int rc) {
     return rc ? rc : LLMC_EXIT_IO;
 }
 
-int main(int argc, char **argv) { return check_stdout(run_cli(argc, argv)); }
+int llmc_main(int argc, char **argv) { return check_stdout(run_cli(argc, argv)); }

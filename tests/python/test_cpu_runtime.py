@@ -29,6 +29,7 @@ backends from the same weights, `make -C OUT/cpu` builds llmc-run, and:
     truncated, corrupt or foreign model.bin, unwritable dump file) exits with the documented code
     and a message, never a crash; `llmc run` builds when needed and passes exit codes through.
 """
+import hashlib
 import json
 import os
 import shutil
@@ -527,6 +528,9 @@ def test_model_bin():
         with open(os.path.join(out, "cpu", "model_config.h")) as f:
             cfg = f.read()
         check(f"0x{hdr['hash']:016x}ull" in cfg, f"{name}: config hash of model.bin is model_config.h's")
+        with open(os.path.join(out, "spec.json"), "rb") as f:
+            spec_sha = hashlib.sha256(f.read()).hexdigest()
+        check(f'#define LLMC_SPEC_SHA256 "{spec_sha}"' in cfg, f"{name}: model_config.h carries sha256(spec.json)")
         check(sorted(r["name"] for r in recs) == sorted(params), f"{name}: one record per IR parameter")
         end = hdr["header_bytes"]
         spec_text = open(os.path.join(TMP, name + ".yaml")).read()

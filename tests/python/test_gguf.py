@@ -19,6 +19,7 @@ same weights, and with the emitted PyTorch package's when that emitter is presen
 
 The oracle is required: without it (scripts/setup-oracles.sh) this test fails, unless
 LLMC_SKIP_ORACLE=1 is set, which is for machines that cannot install it and says so loudly."""
+import hashlib
 import json
 import os
 import struct
@@ -299,6 +300,13 @@ def check_structure(name, path, spec, arch, expect_quant):
     typed("general.file_type", U32)
     typed("llmc.version", STR)
     typed("llmc.spec_hash", STR)
+    # the one provenance hash: SHA-256 of OUT/spec.json, as manifest.json and safetensors carry it
+    out_dir = os.path.dirname(os.path.dirname(path))
+    with open(os.path.join(out_dir, "spec.json"), "rb") as f:
+        want = hashlib.sha256(f.read()).hexdigest()
+    with open(os.path.join(out_dir, "manifest.json")) as f:
+        check(json.load(f)["spec_sha256"] == want, f"{name}: manifest spec_sha256 is sha256(spec.json)")
+    typed("llmc.spec_hash", STR, want)
     src = field(r, "llmc.weights")
     check(src is not None and src.contents() in ("init", "checkpoint"), f"{name}: llmc.weights says init or checkpoint")
     if src is not None and src.contents() == "checkpoint":

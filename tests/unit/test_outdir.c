@@ -21,7 +21,7 @@
 #include "interrupt.h"
 #include "llmc/weights.h"
 #include "outdir.h"
-#include "sha256.h"
+#include "llmc/sha256.h"
 #include "testutil.h"
 #include "util.h"
 

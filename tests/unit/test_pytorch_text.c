@@ -57,11 +57,11 @@ static char *render_with(const char *name, bool x, bool y, bool z, llmc_diags *d
     pt_var(&v, "NAME", "llama");
     pt_var(&v, "A", "1");
     pt_var(&v, "B", "2");
-    pt_buf out = {0};
+    llmc_strbuf out = {0};
     int rc = pt_render(name, &v, &out, d);
     pt_vars_free(&v);
     if (rc) {
-        pt_buf_free(&out);
+        llmc_strbuf_free(&out);
         return NULL;
     }
     return out.s ? out.s : calloc(1, 1);
@@ -118,25 +118,25 @@ static void test_template_errors(void **state) {
 
 static void test_python_literals(void **state) {
     (void)state;
-    pt_buf b = {0};
+    llmc_strbuf b = {0};
     pt_put_pyfloat(&b, 1e-5);
-    pt_put(&b, " ");
+    llmc_strbuf_puts(&b, " ");
     pt_put_pyfloat(&b, 10000.0);
-    pt_put(&b, " ");
+    llmc_strbuf_puts(&b, " ");
     pt_put_pyfloat(&b, 0.125);
-    pt_put(&b, " ");
+    llmc_strbuf_puts(&b, " ");
     pt_put_pyfloat(&b, 1.0 / 3.0);
-    pt_put(&b, " ");
+    llmc_strbuf_puts(&b, " ");
     pt_put_pyfloat(&b, 1e16);
-    pt_put(&b, " ");
+    llmc_strbuf_puts(&b, " ");
     pt_put_pyfloat(&b, -0.0001);
-    pt_put(&b, " ");
+    llmc_strbuf_puts(&b, " ");
     pt_put_pyfloat(&b, 0.0);
-    pt_put(&b, " ");
+    llmc_strbuf_puts(&b, " ");
     pt_put_pystr(&b, "a\"b\\c\n");
     assert_false(b.oom);
     assert_string_equal(b.s, "1e-05 10000.0 0.125 0.3333333333333333 1e+16 -0.0001 0.0 \"a\\\"b\\\\c\\x0a\"");
-    pt_buf_free(&b);
+    llmc_strbuf_free(&b);
 }
 
 int main(void) {

@@ -6,49 +6,13 @@
 #include <string.h>
 
 #include "cpu_emit.h"
+#include "llmc/sha256.h"
 
-/* ---- a growable string ---------------------------------------------------------------------------- */
-typedef struct sbuf {
-    char *s;
-    size_t n, cap;
-    bool oom;
-} sbuf;
-
-static void sb_printf(sbuf *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-static void sb_printf(sbuf *b, const char *fmt, ...) {
-    if (b->oom) return;
-    for (;;) {
-        va_list ap;
-        va_start(ap, fmt);
-        const int k = vsnprintf(b->s ? b->s + b->n : NULL, b->s ? b->cap - b->n : 0, fmt, ap);
-        va_end(ap);
-        if (k < 0) {
-            b->oom = true;
-            return;
-        }
-        if (b->s && b->n + (size_t)k < b->cap) {
-            b->n += (size_t)k;
-            return;
-        }
-        size_t cap = b->cap ? b->cap * 2 : 4096;
-        while (cap < b->n + (size_t)k + 1) cap *= 2;
-        char *ns = realloc(b->s, cap);
-        if (!ns) {
-            b->oom = true;
-            return;
-        }
-        b->s = ns;
-        b->cap = cap;
-    }
-}
-
-static char *sb_take(sbuf *b, llmc_diags *d) {
-    if (b->oom || !b->s) {
-        free(b->s);
-        llmc_error(d, "cpu", "out of memory generating the runtime sources");
-        return NULL;
-    }
-    return b->s;
+/* ---- generated text (llmc_strbuf) ---------------------------------------------------------------- */
+static char *sb_take(llmc_strbuf *b, llmc_diags *d) {
+    char *s = llmc_strbuf_take(b);
+    if (!s) llmc_error(d, "cpu", "out of memory generating the runtime sources");
+    return s;
 }
 
 /* a float or double literal that reads back to the same value */
@@ -60,22 +24,13 @@ static const char *num(char *buf, size_t n, double v, bool as_float) {
 }
 
 /* a C string literal body (the spec name) */
-static void c_string(sbuf *b, const char *s) {
+static void c_string(llmc_strbuf *b, const char *s) {
     for (; *s; s++) {
         const unsigned char c = (unsigned char)*s;
-        if (c == '"' || c == '\\') sb_printf(b, "\\%c", c);
-        else if (c < 32 || c >= 127) sb_printf(b, "\\%03o", c);
-        else sb_printf(b, "%c", c);
+        if (c == '"' || c == '\\') llmc_strbuf_printf(b, "\\%c", c);
+        else if (c < 32 || c >= 127) llmc_strbuf_printf(b, "\\%03o", c);
+        else llmc_strbuf_printf(b, "%c", c);
     }
-}
-
-static uint64_t fnv1a64(const char *s, size_t n) {
-    uint64_t h = 0xcbf29ce484222325ull;
-    for (size_t i = 0; i < n; i++) {
-        h ^= (unsigned char)s[i];
-        h *= 0x100000001b3ull;
-    }
-    return h;
 }
 
 static const char *norm_macro(llmc_norm_kind k) {
@@ -106,77 +61,93 @@ char *cpu_config_text(const llmc_emit_ctx *ctx, cpu_plan *p, llmc_diags *d) {
     const llmc_spec *s = ctx->spec;
     const llmc_dims *dm = ctx->dims;
     char n1[64];
-    sbuf body = {0};
+    llmc_strbuf body = {0};
     /* everything below is hashed; the hash goes into model.bin and the header line above it */
-    sb_printf(&body, "#define LLMC_MODEL_NAME \"");
+    llmc_strbuf_printf(&body, "#define LLMC_MODEL_NAME \"");
     c_string(&body, s->name ? s->name : "model");
-    sb_printf(&body, "\"\n");
-    sb_printf(&body, "#define LLMC_WEIGHT_TYPE \"%s\"   /* matrices; norms, biases and tables are f32 */\n\n",
+    llmc_strbuf_printf(&body, "\"\n");
+    llmc_strbuf_printf(&body, "#define LLMC_WEIGHT_TYPE \"%s\"   /* matrices; norms, biases and tables are f32 */\n\n",
               weight_type(p));
-    sb_printf(&body, "/* dimensions */\n");
-    sb_printf(&body, "#define ENCODER_DECODER %d\n", p->encdec ? 1 : 0);
-    sb_printf(&body, "#define VOCAB %lld\n", (long long)s->vocab_size);
-    sb_printf(&body, "#define CONTEXT %lld\n", (long long)s->context_length);
-    sb_printf(&body, "#define HIDDEN %lld\n", (long long)dm->v[LLMC_DIM_HIDDEN_SIZE]);
-    sb_printf(&body, "#define INTERMEDIATE %lld\n", (long long)dm->v[LLMC_DIM_INTERMEDIATE_SIZE]);
-    sb_printf(&body, "#define N_HEADS %lld\n", (long long)dm->v[LLMC_DIM_NUM_HEADS]);
-    sb_printf(&body, "#define N_KV_HEADS %lld\n", (long long)dm->v[LLMC_DIM_NUM_KV_HEADS]);
-    sb_printf(&body, "#define HEAD_DIM %lld\n", (long long)dm->v[LLMC_DIM_HEAD_DIM]);
-    sb_printf(&body, "#define N_LAYERS %lld   /* %s */\n",
+    llmc_strbuf_printf(&body, "/* dimensions */\n");
+    llmc_strbuf_printf(&body, "#define ENCODER_DECODER %d\n", p->encdec ? 1 : 0);
+    llmc_strbuf_printf(&body, "#define VOCAB %lld\n", (long long)s->vocab_size);
+    llmc_strbuf_printf(&body, "#define CONTEXT %lld\n", (long long)s->context_length);
+    llmc_strbuf_printf(&body, "#define HIDDEN %lld\n", (long long)dm->v[LLMC_DIM_HIDDEN_SIZE]);
+    llmc_strbuf_printf(&body, "#define INTERMEDIATE %lld\n", (long long)dm->v[LLMC_DIM_INTERMEDIATE_SIZE]);
+    llmc_strbuf_printf(&body, "#define N_HEADS %lld\n", (long long)dm->v[LLMC_DIM_NUM_HEADS]);
+    llmc_strbuf_printf(&body, "#define N_KV_HEADS %lld\n", (long long)dm->v[LLMC_DIM_NUM_KV_HEADS]);
+    llmc_strbuf_printf(&body, "#define HEAD_DIM %lld\n", (long long)dm->v[LLMC_DIM_HEAD_DIM]);
+    llmc_strbuf_printf(&body, "#define N_LAYERS %lld   /* %s */\n",
               (long long)(p->encdec ? dm->v[LLMC_DIM_NUM_DECODER_LAYERS] : dm->v[LLMC_DIM_NUM_LAYERS]),
               p->encdec ? "decoder layers" : "layers");
-    sb_printf(&body, "#define N_ENCODER_LAYERS %lld\n\n", (long long)(p->encdec ? dm->v[LLMC_DIM_NUM_ENCODER_LAYERS] : 0));
-    sb_printf(&body, "/* features */\n");
-    sb_printf(&body, "#define NORM %s\n", norm_macro(s->norm));
-    sb_printf(&body, "#define NORM_EPS %s\n", num(n1, sizeof n1, s->norm_eps, true));
-    sb_printf(&body, "#define BIAS_NORM %d\n", s->norm == LLMC_NORM_LAYERNORM && s->bias.norm);
-    sb_printf(&body, "#define ACTIVATION %s\n", act_macro(s->activation));
-    sb_printf(&body, "#define POSITIONAL %s\n", pos_macro(s->positional));
-    sb_printf(&body, "#define ROPE_THETA %s\n", num(n1, sizeof n1, s->rope.theta, false));
-    sb_printf(&body, "#define ROPE_SCALING %s\n", rope_macro(s->rope.scaling));
-    sb_printf(&body, "#define ROPE_FACTOR %s\n", num(n1, sizeof n1, s->rope.factor, false));
-    sb_printf(&body, "#define ROPE_ORIGINAL_CONTEXT %s\n",
+    llmc_strbuf_printf(&body, "#define N_ENCODER_LAYERS %lld\n\n", (long long)(p->encdec ? dm->v[LLMC_DIM_NUM_ENCODER_LAYERS] : 0));
+    llmc_strbuf_printf(&body, "/* features */\n");
+    llmc_strbuf_printf(&body, "#define NORM %s\n", norm_macro(s->norm));
+    llmc_strbuf_printf(&body, "#define NORM_EPS %s\n", num(n1, sizeof n1, s->norm_eps, true));
+    llmc_strbuf_printf(&body, "#define BIAS_NORM %d\n", s->norm == LLMC_NORM_LAYERNORM && s->bias.norm);
+    llmc_strbuf_printf(&body, "#define ACTIVATION %s\n", act_macro(s->activation));
+    llmc_strbuf_printf(&body, "#define POSITIONAL %s\n", pos_macro(s->positional));
+    llmc_strbuf_printf(&body, "#define ROPE_THETA %s\n", num(n1, sizeof n1, s->rope.theta, false));
+    llmc_strbuf_printf(&body, "#define ROPE_SCALING %s\n", rope_macro(s->rope.scaling));
+    llmc_strbuf_printf(&body, "#define ROPE_FACTOR %s\n", num(n1, sizeof n1, s->rope.factor, false));
+    llmc_strbuf_printf(&body, "#define ROPE_ORIGINAL_CONTEXT %s\n",
               num(n1, sizeof n1, (double)(s->rope.original_context_length ? s->rope.original_context_length
                                                                            : s->context_length), false));
-    sb_printf(&body, "#define ROPE_LOW_FREQ_FACTOR %s\n", num(n1, sizeof n1, s->rope.low_freq_factor, false));
-    sb_printf(&body, "#define ROPE_HIGH_FREQ_FACTOR %s\n", num(n1, sizeof n1, s->rope.high_freq_factor, false));
-    sb_printf(&body, "#define ROPE_BETA_FAST %s\n", num(n1, sizeof n1, s->rope.beta_fast, false));
-    sb_printf(&body, "#define ROPE_BETA_SLOW %s\n", num(n1, sizeof n1, s->rope.beta_slow, false));
-    sb_printf(&body, "#define ALIBI_MAX_BIAS %s\n", num(n1, sizeof n1, s->alibi_max_bias, false));
-    sb_printf(&body, "#define REL_BUCKETS %lld\n", (long long)s->relative_num_buckets);
-    sb_printf(&body, "#define REL_MAX_DISTANCE %lld\n", (long long)s->relative_max_distance);
-    sb_printf(&body, "#define SLIDING_WINDOW %lld   /* 0: full causal attention */\n", (long long)p->sliding_window);
-    sb_printf(&body, "#define ATTN_SCALE %s\n", num(n1, sizeof n1, p->attn_scale, true));
-    sb_printf(&body, "#define BIAS_QKV %d\n", s->bias.qkv);
-    sb_printf(&body, "#define BIAS_ATTN_OUT %d\n", s->bias.attn_out);
-    sb_printf(&body, "#define BIAS_MLP %d\n", s->bias.mlp);
-    sb_printf(&body, "#define BIAS_LM_HEAD %d\n", s->bias.lm_head);
-    sb_printf(&body, "#define TIED %d\n", s->tie_word_embeddings);
-    sb_printf(&body, "#define OUTPUT_SCALED %d   /* T5 with a tied head: the decoder output times OUTPUT_SCALE */\n",
+    llmc_strbuf_printf(&body, "#define ROPE_LOW_FREQ_FACTOR %s\n", num(n1, sizeof n1, s->rope.low_freq_factor, false));
+    llmc_strbuf_printf(&body, "#define ROPE_HIGH_FREQ_FACTOR %s\n", num(n1, sizeof n1, s->rope.high_freq_factor, false));
+    llmc_strbuf_printf(&body, "#define ROPE_BETA_FAST %s\n", num(n1, sizeof n1, s->rope.beta_fast, false));
+    llmc_strbuf_printf(&body, "#define ROPE_BETA_SLOW %s\n", num(n1, sizeof n1, s->rope.beta_slow, false));
+    llmc_strbuf_printf(&body, "#define ALIBI_MAX_BIAS %s\n", num(n1, sizeof n1, s->alibi_max_bias, false));
+    llmc_strbuf_printf(&body, "#define REL_BUCKETS %lld\n", (long long)s->relative_num_buckets);
+    llmc_strbuf_printf(&body, "#define REL_MAX_DISTANCE %lld\n", (long long)s->relative_max_distance);
+    llmc_strbuf_printf(&body, "#define SLIDING_WINDOW %lld   /* 0: full causal attention */\n", (long long)p->sliding_window);
+    llmc_strbuf_printf(&body, "#define ATTN_SCALE %s\n", num(n1, sizeof n1, p->attn_scale, true));
+    llmc_strbuf_printf(&body, "#define BIAS_QKV %d\n", s->bias.qkv);
+    llmc_strbuf_printf(&body, "#define BIAS_ATTN_OUT %d\n", s->bias.attn_out);
+    llmc_strbuf_printf(&body, "#define BIAS_MLP %d\n", s->bias.mlp);
+    llmc_strbuf_printf(&body, "#define BIAS_LM_HEAD %d\n", s->bias.lm_head);
+    llmc_strbuf_printf(&body, "#define TIED %d\n", s->tie_word_embeddings);
+    llmc_strbuf_printf(&body, "#define OUTPUT_SCALED %d   /* T5 with a tied head: the decoder output times OUTPUT_SCALE */\n",
               p->output_scaled);
-    sb_printf(&body, "#define OUTPUT_SCALE %s\n", num(n1, sizeof n1, p->output_scale, true));
+    llmc_strbuf_printf(&body, "#define OUTPUT_SCALE %s\n", num(n1, sizeof n1, p->output_scale, true));
     /* the model's special tokens (one set for every artifact; -1 = none) */
     const llmc_special_tokens tk = llmc_emit_special_tokens(ctx);
-    sb_printf(&body, "#define DECODER_START_ID %lld\n", (long long)(tk.decoder_start >= 0 ? tk.decoder_start : 0));
-    sb_printf(&body, "#define BOS_ID %lld\n", (long long)tk.bos);
-    sb_printf(&body, "#define EOS_ID %lld\n", (long long)tk.eos);
-    sb_printf(&body, "#define PAD_ID %lld\n", (long long)tk.pad);
-    sb_printf(&body, "#define UNK_ID %lld\n", (long long)tk.unk);
-    sb_printf(&body, "#define ADD_BOS %d\n", tk.add_bos ? 1 : 0);
-    sb_printf(&body, "#define ADD_EOS %d\n", tk.add_eos ? 1 : 0);
+    llmc_strbuf_printf(&body, "#define DECODER_START_ID %lld\n", (long long)(tk.decoder_start >= 0 ? tk.decoder_start : 0));
+    llmc_strbuf_printf(&body, "#define BOS_ID %lld\n", (long long)tk.bos);
+    llmc_strbuf_printf(&body, "#define EOS_ID %lld\n", (long long)tk.eos);
+    llmc_strbuf_printf(&body, "#define PAD_ID %lld\n", (long long)tk.pad);
+    llmc_strbuf_printf(&body, "#define UNK_ID %lld\n", (long long)tk.unk);
+    llmc_strbuf_printf(&body, "#define ADD_BOS %d\n", tk.add_bos ? 1 : 0);
+    llmc_strbuf_printf(&body, "#define ADD_EOS %d\n", tk.add_eos ? 1 : 0);
     if (body.oom) return sb_take(&body, d);
-    p->config_hash = fnv1a64(body.s, body.n);
+    /* model.bin's compatibility check: the first 64 bits of the SHA-256 of the definitions below */
+    uint8_t digest[32];
+    llmc_sha256 sh;
+    llmc_sha256_init(&sh);
+    llmc_sha256_update(&sh, body.s, body.n);
+    llmc_sha256_final(&sh, digest);
+    p->config_hash = 0;
+    for (int i = 0; i < 8; i++) p->config_hash = p->config_hash << 8 | digest[i];
+    /* provenance: the one spec hash every artifact carries (llmc_spec_sha256) */
+    char spec_hash[65];
+    if (llmc_spec_sha256(s, ctx->dims, spec_hash) != 0) {
+        free(body.s);
+        llmc_error(d, "cpu", "out of memory hashing the spec");
+        return NULL;
+    }
 
-    sbuf out = {0};
-    sb_printf(&out,
+    llmc_strbuf out = {0};
+    llmc_strbuf_printf(&out,
               "/* model_config.h — generated by llmc %s (emitter cpu) for '%s' from %s: do not edit.\n"
               " * Every dimension and feature of this model as a compile-time constant; model.bin carries\n"
-              " * LLMC_CONFIG_HASH (a hash of the definitions below it) and the program refuses any other file. */\n"
+              " * LLMC_CONFIG_HASH (a hash of the definitions below it) and the program refuses any other file.\n"
+              " * LLMC_SPEC_SHA256 is the SHA-256 of spec.json, as in manifest.json and every other artifact. */\n"
               "#ifndef LLMC_MODEL_CONFIG_H\n#define LLMC_MODEL_CONFIG_H\n\n"
+              "#define LLMC_SPEC_SHA256 \"%s\"\n"
               "#define LLMC_CONFIG_HASH 0x%016llxull\n",
-              llmc_version(), s->name ? s->name : "model", "spec.json",
+              llmc_version(), s->name ? s->name : "model", "spec.json", spec_hash,
               (unsigned long long)p->config_hash);
-    sb_printf(&out, "%.*s\n#endif\n", (int)body.n, body.s ? body.s : "");
+    llmc_strbuf_printf(&out, "%.*s\n#endif\n", (int)body.n, body.s ? body.s : "");
     free(body.s);
     return sb_take(&out, d);
 }
@@ -197,23 +168,23 @@ char *cpu_readme_text(const llmc_emit_ctx *ctx, const cpu_plan *p, llmc_diags *d
         return NULL;
     }
     char cnt[64];
-    sbuf sum = {0};
-    sb_printf(&sum, "| template | %s |\n", p->encdec ? "encoder_decoder" : "decoder_only");
-    sb_printf(&sum, "| parameters | %s |\n", llmc_fmt_count(ctx->count->total, cnt, sizeof cnt));
+    llmc_strbuf sum = {0};
+    llmc_strbuf_printf(&sum, "| template | %s |\n", p->encdec ? "encoder_decoder" : "decoder_only");
+    llmc_strbuf_printf(&sum, "| parameters | %s |\n", llmc_fmt_count(ctx->count->total, cnt, sizeof cnt));
     if (p->encdec)
-        sb_printf(&sum, "| layers | %lld encoder, %lld decoder |\n", (long long)dm->v[LLMC_DIM_NUM_ENCODER_LAYERS],
+        llmc_strbuf_printf(&sum, "| layers | %lld encoder, %lld decoder |\n", (long long)dm->v[LLMC_DIM_NUM_ENCODER_LAYERS],
                   (long long)dm->v[LLMC_DIM_NUM_DECODER_LAYERS]);
     else
-        sb_printf(&sum, "| layers | %lld |\n", (long long)dm->v[LLMC_DIM_NUM_LAYERS]);
-    sb_printf(&sum, "| hidden / intermediate | %lld / %lld |\n", (long long)dm->v[LLMC_DIM_HIDDEN_SIZE],
+        llmc_strbuf_printf(&sum, "| layers | %lld |\n", (long long)dm->v[LLMC_DIM_NUM_LAYERS]);
+    llmc_strbuf_printf(&sum, "| hidden / intermediate | %lld / %lld |\n", (long long)dm->v[LLMC_DIM_HIDDEN_SIZE],
               (long long)dm->v[LLMC_DIM_INTERMEDIATE_SIZE]);
-    sb_printf(&sum, "| heads | %lld (%lld key/value heads, head_dim %lld) |\n", (long long)dm->v[LLMC_DIM_NUM_HEADS],
+    llmc_strbuf_printf(&sum, "| heads | %lld (%lld key/value heads, head_dim %lld) |\n", (long long)dm->v[LLMC_DIM_NUM_HEADS],
               (long long)dm->v[LLMC_DIM_NUM_KV_HEADS], (long long)dm->v[LLMC_DIM_HEAD_DIM]);
-    sb_printf(&sum, "| vocabulary / context | %lld / %lld |\n", (long long)s->vocab_size, (long long)s->context_length);
-    sb_printf(&sum, "| attention / positions | %s / %s |\n", llmc_attention_name(s->attention),
+    llmc_strbuf_printf(&sum, "| vocabulary / context | %lld / %lld |\n", (long long)s->vocab_size, (long long)s->context_length);
+    llmc_strbuf_printf(&sum, "| attention / positions | %s / %s |\n", llmc_attention_name(s->attention),
               llmc_positional_name(s->positional));
-    sb_printf(&sum, "| norm / activation | %s / %s |\n", llmc_norm_name(s->norm), llmc_activation_name(s->activation));
-    sb_printf(&sum, "| weights | %s, %.1f MB |", weight_type(p), (double)p->file_bytes / 1e6);
+    llmc_strbuf_printf(&sum, "| norm / activation | %s / %s |\n", llmc_norm_name(s->norm), llmc_activation_name(s->activation));
+    llmc_strbuf_printf(&sum, "| weights | %s, %.1f MB |", weight_type(p), (double)p->file_bytes / 1e6);
     if (sum.oom) return sb_take(&sum, d);
 
     char weights[160];
@@ -232,23 +203,23 @@ char *cpu_readme_text(const llmc_emit_ctx *ctx, const cpu_plan *p, llmc_diags *d
                              {"@@VOCAB@@", vocab},
                              {"@@CONTEXT@@", context},
                              {"@@WEIGHTS@@", weights}};
-    sbuf out = {0};
+    llmc_strbuf out = {0};
     const char *t = tpl->text, *end = tpl->text + tpl->len;
     while (t < end) {
         const char *at = strstr(t, "@@");
         if (!at || at >= end) {
-            sb_printf(&out, "%.*s", (int)(end - t), t);
+            llmc_strbuf_printf(&out, "%.*s", (int)(end - t), t);
             break;
         }
-        sb_printf(&out, "%.*s", (int)(at - t), t);
+        llmc_strbuf_printf(&out, "%.*s", (int)(at - t), t);
         size_t k = 0;
         for (; k < sizeof keys / sizeof keys[0]; k++)
             if (!strncmp(at, keys[k][0], strlen(keys[k][0]))) break;
         if (k == sizeof keys / sizeof keys[0]) {
-            sb_printf(&out, "@@");
+            llmc_strbuf_printf(&out, "@@");
             t = at + 2;
         } else {
-            sb_printf(&out, "%s", keys[k][1]);
+            llmc_strbuf_printf(&out, "%s", keys[k][1]);
             t = at + strlen(keys[k][0]);
         }
     }

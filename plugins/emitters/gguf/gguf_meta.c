@@ -4,19 +4,12 @@
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 
 #include "gguf_arch.h"
+#include "llmc/sha256.h"
 
 /* ---- general.* and llmc.*: provenance ------------------------------------------------------------ */
-static uint64_t fnv1a64(const char *s) {
-    uint64_t h = 0xcbf29ce484222325ull;
-    for (; *s; s++) {
-        h ^= (unsigned char)*s;
-        h *= 0x100000001b3ull;
-    }
-    return h;
-}
-
 int gguf_general_metadata(const llmc_emit_ctx *ctx, const gguf_plan *p, gguf_meta *m, llmc_diags *d) {
     const llmc_spec *s = ctx->spec;
     int rc = 0;
@@ -32,9 +25,10 @@ int gguf_general_metadata(const llmc_emit_ctx *ctx, const gguf_plan *p, gguf_met
         llmc_error(d, "gguf", "out of memory serialising the spec");
         return -1;
     }
-    char hash[32];
-    snprintf(hash, sizeof hash, "fnv1a64:%016llx", (unsigned long long)fnv1a64(json));
-    rc |= gguf_kv_str(m, "llmc.spec_hash", hash, d);   /* of llmc.spec, the normalised spec with solved dims */
+    /* the one provenance hash (llmc_spec_sha256): the SHA-256 of llmc.spec, which is OUT/spec.json */
+    char hash[65];
+    llmc_sha256_hex(json, strlen(json), hash);
+    rc |= gguf_kv_str(m, "llmc.spec_hash", hash, d);
     rc |= gguf_kv_str(m, "llmc.spec", json, d);
     free(json);
     /* from the spec, which names the weight source the pipeline opened (its checkpoint path made

@@ -12,40 +12,40 @@
 #include "pt_text.h"
 
 /* Text safe inside a Python docstring, a comment and a TOML string: '"' becomes '\''. */
-static void doc_text(pt_buf *b, const char *s) {
-    for (; *s; s++) pt_putn(b, *s == '"' ? "'" : s, 1);
+static void doc_text(llmc_strbuf *b, const char *s) {
+    for (; *s; s++) llmc_strbuf_append(b, *s == '"' ? "'" : s, 1);
 }
 
 /* ---- configuration.py fields ---------------------------------------------------------------- */
 
-static void comment_line(pt_buf *b, const char *text) { pt_printf(b, "    # %s\n", text); }
+static void comment_line(llmc_strbuf *b, const char *text) { llmc_strbuf_printf(b, "    # %s\n", text); }
 
-static void f_str(pt_buf *b, const char *name, const char *value, const char *comment) {
-    pt_printf(b, "    %s: %s = ", name, value ? "str" : "Optional[str]");
+static void f_str(llmc_strbuf *b, const char *name, const char *value, const char *comment) {
+    llmc_strbuf_printf(b, "    %s: %s = ", name, value ? "str" : "Optional[str]");
     if (value) pt_put_pystr(b, value);
-    else pt_put(b, "None");
-    pt_printf(b, "%s%s\n", comment ? "  # " : "", comment ? comment : "");
+    else llmc_strbuf_puts(b, "None");
+    llmc_strbuf_printf(b, "%s%s\n", comment ? "  # " : "", comment ? comment : "");
 }
 
-static void f_int(pt_buf *b, const char *name, bool present, int64_t value, const char *comment) {
-    pt_printf(b, "    %s: %s = ", name, present ? "int" : "Optional[int]");
-    if (present) pt_printf(b, "%lld", (long long)value);
-    else pt_put(b, "None");
-    pt_printf(b, "%s%s\n", comment ? "  # " : "", comment ? comment : "");
+static void f_int(llmc_strbuf *b, const char *name, bool present, int64_t value, const char *comment) {
+    llmc_strbuf_printf(b, "    %s: %s = ", name, present ? "int" : "Optional[int]");
+    if (present) llmc_strbuf_printf(b, "%lld", (long long)value);
+    else llmc_strbuf_puts(b, "None");
+    llmc_strbuf_printf(b, "%s%s\n", comment ? "  # " : "", comment ? comment : "");
 }
 
-static void f_float(pt_buf *b, const char *name, bool present, double value, const char *comment) {
-    pt_printf(b, "    %s: %s = ", name, present ? "float" : "Optional[float]");
+static void f_float(llmc_strbuf *b, const char *name, bool present, double value, const char *comment) {
+    llmc_strbuf_printf(b, "    %s: %s = ", name, present ? "float" : "Optional[float]");
     if (present) pt_put_pyfloat(b, value);
-    else pt_put(b, "None");
-    pt_printf(b, "%s%s\n", comment ? "  # " : "", comment ? comment : "");
+    else llmc_strbuf_puts(b, "None");
+    llmc_strbuf_printf(b, "%s%s\n", comment ? "  # " : "", comment ? comment : "");
 }
 
-static void f_bool(pt_buf *b, const char *name, bool value, const char *comment) {
-    pt_printf(b, "    %s: bool = %s%s%s\n", name, value ? "True" : "False", comment ? "  # " : "", comment ? comment : "");
+static void f_bool(llmc_strbuf *b, const char *name, bool value, const char *comment) {
+    llmc_strbuf_printf(b, "    %s: bool = %s%s%s\n", name, value ? "True" : "False", comment ? "  # " : "", comment ? comment : "");
 }
 
-static void config_fields(pt_buf *b, const pt_model *m) {
+static void config_fields(llmc_strbuf *b, const pt_model *m) {
     const llmc_spec *s = m->spec;
     bool rope = s->positional == LLMC_POS_ROPE;
     llmc_rope_scaling_kind sc = rope ? s->rope.scaling : LLMC_ROPE_SCALING_NONE;
@@ -153,7 +153,7 @@ static int by_pattern(const void *a, const void *b) {
     return c ? c : (x->index > y->index) - (x->index < y->index);
 }
 
-static int init_rules(pt_buf *b, const llmc_layout *layout, const llmc_ir *ir, llmc_diags *d) {
+static int init_rules(llmc_strbuf *b, const llmc_layout *layout, const llmc_ir *ir, llmc_diags *d) {
     size_t n = layout->n_views;
     init_entry *e = n ? calloc(n, sizeof *e) : NULL;
     init_entry **order = n ? malloc(n * sizeof *order) : NULL;
@@ -200,13 +200,13 @@ static int init_rules(pt_buf *b, const llmc_layout *layout, const llmc_ir *ir, l
             for (size_t k = 0; k < i && first; k++)
                 if (!strcmp(e[k].pattern, e[i].pattern)) first = false;
         if (!first) continue;
-        pt_put(b, "    (");
+        llmc_strbuf_puts(b, "    (");
         pt_put_pystr(b, e[i].uniform ? e[i].pattern : e[i].name);
-        pt_put(b, ", ");
+        llmc_strbuf_puts(b, ", ");
         pt_put_pystr(b, llmc_init_kind_name(e[i].init.kind));
-        pt_put(b, ", ");
+        llmc_strbuf_puts(b, ", ");
         pt_put_pyfloat(b, e[i].init.kind == LLMC_PINIT_NORMAL ? e[i].init.std : 0.0);
-        pt_put(b, "),\n");
+        llmc_strbuf_puts(b, "),\n");
     }
     if (b->n && b->s[b->n - 1] == '\n') b->s[--b->n] = '\0';
     free(e);
@@ -222,7 +222,7 @@ static const char *const gc_names[LLMC_GC_COUNT] = {
 
 /* "<hex start><category>" for each run of equal category, as Python string literals of about
  * 100 characters a line (tokenizer.py parses them back; the same table on every Python) */
-static void category_runs(pt_buf *b, llmc_gc (*gc)(uint32_t)) {
+static void category_runs(llmc_strbuf *b, llmc_gc (*gc)(uint32_t)) {
     char line[160];
     size_t n = 0;
     int prev = -1;
@@ -232,31 +232,31 @@ static void category_runs(pt_buf *b, llmc_gc (*gc)(uint32_t)) {
         prev = c;
         n += (size_t)snprintf(line + n, sizeof line - n, "%x%s", (unsigned)cp, gc_names[c < LLMC_GC_COUNT ? c : 0]);
         if (n >= 96) {
-            pt_printf(b, "    \"%s\"\n", line);
+            llmc_strbuf_printf(b, "    \"%s\"\n", line);
             n = 0;
         }
     }
-    if (n) pt_printf(b, "    \"%s\"\n", line);
+    if (n) llmc_strbuf_printf(b, "    \"%s\"\n", line);
     if (b->n && b->s[b->n - 1] == '\n') b->s[--b->n] = '\0';
 }
 
 /* ---- feature flags and texts --------------------------------------------------------------- */
 
-static void summary(pt_buf *b, const pt_model *m, uint64_t total) {
+static void summary(llmc_strbuf *b, const pt_model *m, uint64_t total) {
     const llmc_spec *s = m->spec;
     char cnt[32];
     if (m->encdec)
-        pt_printf(b, "%lld encoder + %lld decoder layers", (long long)m->Le, (long long)m->Ld);
+        llmc_strbuf_printf(b, "%lld encoder + %lld decoder layers", (long long)m->Le, (long long)m->Ld);
     else
-        pt_printf(b, "%lld layers", (long long)m->L);
-    pt_printf(b, ", hidden %lld, %lld heads", (long long)m->H, (long long)m->n);
-    if (m->m != m->n) pt_printf(b, " / %lld kv heads", (long long)m->m);
-    pt_printf(b, " of %lld, %s", (long long)m->d, llmc_attention_name(s->attention));
-    if (s->attention == LLMC_ATTN_SLIDING_WINDOW) pt_printf(b, " %lld", (long long)s->sliding_window);
-    pt_printf(b, " attention, %s positions", llmc_positional_name(s->positional));
+        llmc_strbuf_printf(b, "%lld layers", (long long)m->L);
+    llmc_strbuf_printf(b, ", hidden %lld, %lld heads", (long long)m->H, (long long)m->n);
+    if (m->m != m->n) llmc_strbuf_printf(b, " / %lld kv heads", (long long)m->m);
+    llmc_strbuf_printf(b, " of %lld, %s", (long long)m->d, llmc_attention_name(s->attention));
+    if (s->attention == LLMC_ATTN_SLIDING_WINDOW) llmc_strbuf_printf(b, " %lld", (long long)s->sliding_window);
+    llmc_strbuf_printf(b, " attention, %s positions", llmc_positional_name(s->positional));
     if (s->positional == LLMC_POS_ROPE && s->rope.scaling != LLMC_ROPE_SCALING_NONE)
-        pt_printf(b, " (%s scaling)", llmc_rope_scaling_name(s->rope.scaling));
-    pt_printf(b, ", %s, %s MLP %lld, %s head, %s parameters", llmc_norm_name(s->norm),
+        llmc_strbuf_printf(b, " (%s scaling)", llmc_rope_scaling_name(s->rope.scaling));
+    llmc_strbuf_printf(b, ", %s, %s MLP %lld, %s head, %s parameters", llmc_norm_name(s->norm),
               llmc_activation_name(s->activation), (long long)m->I, s->tie_word_embeddings ? "tied" : "untied",
               llmc_fmt_count(total, cnt, sizeof cnt));
 }
@@ -297,7 +297,7 @@ static void set_flags(pt_vars *v, const pt_model *m) {
 static int set_vars(pt_vars *v, const llmc_emit_ctx *ctx, const pt_model *m, const llmc_layout *layout,
                     llmc_diags *d) {
     const llmc_spec *s = m->spec;
-    pt_buf b = {0};
+    llmc_strbuf b = {0};
     char cnt[32];
     uint64_t total = ctx->count ? ctx->count->total : 0;
 
@@ -310,10 +310,10 @@ static int set_vars(pt_vars *v, const llmc_emit_ctx *ctx, const pt_model *m, con
     pt_var(v, "PACKAGE", m->package);
     pt_var(v, "DIST_NAME", m->package);
     doc_text(&b, m->family);
-    if (m->hf_architecture[0]) pt_printf(&b, " (transformers' %s)", m->hf_architecture);
+    if (m->hf_architecture[0]) llmc_strbuf_printf(&b, " (transformers' %s)", m->hf_architecture);
     pt_var_take(v, "FAMILY", &b);
     pt_var(v, "MODEL_CLASS", m->encdec ? "Seq2SeqLM" : "CausalLM");
-    pt_printf(&b, "%llu", (unsigned long long)total);
+    llmc_strbuf_printf(&b, "%llu", (unsigned long long)total);
     pt_var_take(v, "NUM_PARAMETERS", &b);
     pt_var(v, "NUM_PARAMETERS_FMT", llmc_fmt_count(total, cnt, sizeof cnt));
     pt_var(v, "PRECISION", llmc_precision_name(s->precision));
@@ -326,26 +326,26 @@ static int set_vars(pt_vars *v, const llmc_emit_ctx *ctx, const pt_model *m, con
     if (b.n && b.s[b.n - 1] == '\n') b.s[--b.n] = '\0';
     pt_var_take(v, "CONFIG_FIELDS", &b);
     if (init_rules(&b, layout, ctx->ir, d)) {
-        pt_buf_free(&b);
+        llmc_strbuf_free(&b);
         return -1;
     }
     pt_var_take(v, "INIT_RULES", &b);
 
     if (s->positional == LLMC_POS_ROPE && s->rope.scaling != LLMC_ROPE_SCALING_NONE)
-        pt_printf(&b, " for rope scaling '%s'", llmc_rope_scaling_name(s->rope.scaling));
+        llmc_strbuf_printf(&b, " for rope scaling '%s'", llmc_rope_scaling_name(s->rope.scaling));
     pt_var_take(v, "ROPE_KIND", &b);
 
-    if (m->m == m->n) pt_printf(&b, "%lld heads of %lld", (long long)m->n, (long long)m->d);
-    else if (m->m == 1) pt_printf(&b, "%lld query heads sharing one key/value head (multi-query), head_dim %lld", (long long)m->n, (long long)m->d);
-    else pt_printf(&b, "%lld query heads in %lld groups sharing a key/value head (grouped-query), head_dim %lld",
+    if (m->m == m->n) llmc_strbuf_printf(&b, "%lld heads of %lld", (long long)m->n, (long long)m->d);
+    else if (m->m == 1) llmc_strbuf_printf(&b, "%lld query heads sharing one key/value head (multi-query), head_dim %lld", (long long)m->n, (long long)m->d);
+    else llmc_strbuf_printf(&b, "%lld query heads in %lld groups sharing a key/value head (grouped-query), head_dim %lld",
                    (long long)m->n, (long long)m->m, (long long)m->d);
     pt_var_take(v, "ATTENTION_KIND", &b);
 
-    pt_put(&b, "j <= i");
+    llmc_strbuf_puts(&b, "j <= i");
     if (s->attention == LLMC_ATTN_SLIDING_WINDOW)
-        pt_printf(&b, " and i - j < sliding_window (%lld)", (long long)s->sliding_window);
+        llmc_strbuf_printf(&b, " and i - j < sliding_window (%lld)", (long long)s->sliding_window);
     if (s->positional == LLMC_POS_ALIBI)
-        pt_put(&b, ";\n        ALiBi adds -slope_h * (i - j) to the score of head h");
+        llmc_strbuf_puts(&b, ";\n        ALiBi adds -slope_h * (i - j) to the score of head h");
     pt_var_take(v, "VISIBILITY", &b);
 
     bool rope = s->positional == LLMC_POS_ROPE;
@@ -353,10 +353,10 @@ static int set_vars(pt_vars *v, const llmc_emit_ctx *ctx, const pt_model *m, con
     pt_var(v, "ROPE_PARAMS", rope ? ", cos: torch.Tensor, sin: torch.Tensor" : "");
     pt_var(v, "ROPE_ARGS", rope ? ", cos, sin" : "");
     if (s->positional == LLMC_POS_RELATIVE)
-        pt_put(&b, "The T5 relative position bias of each\n        (key - query) distance, "
+        llmc_strbuf_puts(&b, "The T5 relative position bias of each\n        (key - query) distance, "
                    "bidirectional in the encoder; the decoder also hides later keys (-inf).");
     else
-        pt_put(&b, "The encoder sees every key; the decoder hides\n        the keys after each query.");
+        llmc_strbuf_puts(&b, "The encoder sees every key; the decoder hides\n        the keys after each query.");
     pt_var_take(v, "STACK_BIAS_DOC", &b);
 
     if (m->encdec) {
@@ -405,18 +405,18 @@ static int set_vars(pt_vars *v, const llmc_emit_ctx *ctx, const pt_model *m, con
 /* render one file and write it, or (verify) compare it with the file in OUT */
 static int write_one(const llmc_emit_ctx *ctx, const pt_vars *v, const char *tmpl, const char *rel,
                      const char *role, bool verify, llmc_diags *d) {
-    pt_buf out = {0};
+    llmc_strbuf out = {0};
     if (pt_render(tmpl, v, &out, d)) {
-        pt_buf_free(&out);
+        llmc_strbuf_free(&out);
         return -1;
     }
     if (verify) { /* differences are reported in d; keep going to list them all */
         llmc_out_verify(ctx, rel, out.s ? out.s : "", out.n, false, d);
-        pt_buf_free(&out);
+        llmc_strbuf_free(&out);
         return 0;
     }
     int rc = llmc_out_write_file(ctx, rel, out.s ? out.s : "", out.n, d);
-    pt_buf_free(&out);
+    llmc_strbuf_free(&out);
     if (rc) return -1;
     if (llmc_out_register(ctx, rel, role)) {
         llmc_error(d, "emit", "pytorch: could not record %s in the compilation report", rel);

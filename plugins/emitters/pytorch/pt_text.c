@@ -10,53 +10,10 @@
 
 /* ---- buffer ------------------------------------------------------------------------------- */
 
-void pt_buf_free(pt_buf *b) {
-    free(b->s);
-    b->s = NULL;
-    b->n = b->cap = 0;
-}
-
-static bool reserve(pt_buf *b, size_t extra) {
-    if (b->oom) return false;
-    if (b->n + extra + 1 <= b->cap) return true;
-    size_t cap = b->cap ? b->cap : 256;
-    while (cap < b->n + extra + 1) {
-        if (cap > ((size_t)-1) / 2) { b->oom = true; return false; }
-        cap *= 2;
-    }
-    char *s = realloc(b->s, cap);
-    if (!s) { b->oom = true; return false; }
-    b->s = s;
-    b->cap = cap;
-    return true;
-}
-
-void pt_putn(pt_buf *b, const char *s, size_t n) {
-    if (!reserve(b, n)) return;
-    memcpy(b->s + b->n, s, n);
-    b->n += n;
-    b->s[b->n] = '\0';
-}
-
-void pt_put(pt_buf *b, const char *s) { pt_putn(b, s, strlen(s)); }
-
-void pt_printf(pt_buf *b, const char *fmt, ...) {
-    va_list ap;
-    va_start(ap, fmt);
-    int n = vsnprintf(NULL, 0, fmt, ap);
-    va_end(ap);
-    if (n < 0) { b->oom = true; return; }
-    if (!reserve(b, (size_t)n)) return;
-    va_start(ap, fmt);
-    vsnprintf(b->s + b->n, (size_t)n + 1, fmt, ap);
-    va_end(ap);
-    b->n += (size_t)n;
-}
-
-void pt_put_pyfloat(pt_buf *b, double v) {
+void pt_put_pyfloat(llmc_strbuf *b, double v) {
     char tmp[64];
     if (!isfinite(v)) { /* never produced by a validated spec; keep the output valid Python */
-        pt_put(b, isnan(v) ? "float(\"nan\")" : v > 0 ? "float(\"inf\")" : "-float(\"inf\")");
+        llmc_strbuf_puts(b, isnan(v) ? "float(\"nan\")" : v > 0 ? "float(\"inf\")" : "-float(\"inf\")");
         return;
     }
     /* the shortest decimal that reads back to v, laid out as Python's repr() does: positional
@@ -70,23 +27,23 @@ void pt_put_pyfloat(pt_buf *b, double v) {
     int exp10 = atoi(strchr(tmp, 'e') + 1);
     if (v != 0.0 && (exp10 < -4 || exp10 >= 16)) {
         snprintf(tmp, sizeof tmp, "%.*g", prec, v);
-        pt_put(b, tmp);
+        llmc_strbuf_puts(b, tmp);
         return;
     }
     int decimals = prec - 1 - exp10;
     snprintf(tmp, sizeof tmp, "%.*f", decimals > 0 ? decimals : 0, v);
-    pt_put(b, tmp);
-    if (!strchr(tmp, '.')) pt_put(b, ".0"); /* "10000" -> "10000.0": keep it a float */
+    llmc_strbuf_puts(b, tmp);
+    if (!strchr(tmp, '.')) llmc_strbuf_puts(b, ".0"); /* "10000" -> "10000.0": keep it a float */
 }
 
-void pt_put_pystr(pt_buf *b, const char *s) {
-    pt_put(b, "\"");
+void pt_put_pystr(llmc_strbuf *b, const char *s) {
+    llmc_strbuf_puts(b, "\"");
     for (const unsigned char *p = (const unsigned char *)s; *p; p++) {
-        if (*p == '"' || *p == '\\') pt_printf(b, "\\%c", *p);
-        else if (*p < 0x20 || *p == 0x7f) pt_printf(b, "\\x%02x", *p);
-        else pt_putn(b, (const char *)p, 1);
+        if (*p == '"' || *p == '\\') llmc_strbuf_printf(b, "\\%c", *p);
+        else if (*p < 0x20 || *p == 0x7f) llmc_strbuf_printf(b, "\\x%02x", *p);
+        else llmc_strbuf_append(b, (const char *)p, 1);
     }
-    pt_put(b, "\"");
+    llmc_strbuf_puts(b, "\"");
 }
 
 /* ---- variables ------------------------------------------------------------------------------ */
@@ -120,8 +77,8 @@ void pt_var(pt_vars *v, const char *name, const char *value) {
     set_var(v, name, s);
 }
 
-void pt_var_take(pt_vars *v, const char *name, pt_buf *value) {
-    if (value->oom) { pt_buf_free(value); v->oom = true; return; }
+void pt_var_take(pt_vars *v, const char *name, llmc_strbuf *value) {
+    if (value->oom) { llmc_strbuf_free(value); v->oom = true; return; }
     if (!value->s) { pt_var(v, name, ""); return; }
     set_var(v, name, value->s);
     value->s = NULL;
@@ -135,7 +92,7 @@ void pt_var_take(pt_vars *v, const char *name, pt_buf *value) {
 
 typedef struct render_ctx {
     const pt_vars *v;
-    pt_buf *out;
+    llmc_strbuf *out;
     llmc_diags *d;
     int include_depth;
 } render_ctx;
@@ -192,8 +149,8 @@ static int put_line(render_ctx *c, const char *file, int line, const char *s, si
         const char *at = NULL;
         for (size_t k = i; k + 1 < n; k++)
             if (s[k] == '@' && s[k + 1] == '@') { at = s + k; break; }
-        if (!at) { pt_putn(c->out, s + i, n - i); break; }
-        pt_putn(c->out, s + i, (size_t)(at - (s + i)));
+        if (!at) { llmc_strbuf_append(c->out, s + i, n - i); break; }
+        llmc_strbuf_append(c->out, s + i, (size_t)(at - (s + i)));
         const char *name = at + 2;
         const char *end = NULL;
         for (const char *p = name; p + 1 < s + n; p++)
@@ -211,7 +168,7 @@ static int put_line(render_ctx *c, const char *file, int line, const char *s, si
             tmpl_error(c, file, line, "no value for @@%s@@", word);
             return -1;
         }
-        pt_put(c->out, c->v->var_values[k]);
+        llmc_strbuf_puts(c->out, c->v->var_values[k]);
         i = (size_t)(end + 2 - s);
     }
     return 0;
@@ -299,7 +256,7 @@ static int render(render_ctx *c, const char *name) {
 #undef IS
         } else if (active) {
             if (put_line(c, name, line, s, n)) return -1;
-            if (eol < len) pt_put(c->out, "\n");
+            if (eol < len) llmc_strbuf_puts(c->out, "\n");
         }
         pos = next;
     }
@@ -308,7 +265,7 @@ static int render(render_ctx *c, const char *name) {
     return 0;
 }
 
-int pt_render(const char *name, const pt_vars *v, pt_buf *out, llmc_diags *d) {
+int pt_render(const char *name, const pt_vars *v, llmc_strbuf *out, llmc_diags *d) {
     if (v->oom) { llmc_error(d, "pytorch", "out of memory while preparing the templates"); return -1; }
     render_ctx c = {v, out, d, 0};
     if (render(&c, name)) return -1;

@@ -14,21 +14,12 @@
 #include <stddef.h>
 
 #include "llmc/diag.h"
+#include "llmc/strbuf.h"
 
-typedef struct pt_buf {
-    char *s;
-    size_t n, cap;
-    bool oom;            /* an allocation failed; contents are incomplete */
-} pt_buf;
-
-void pt_buf_free(pt_buf *b);
-void pt_put(pt_buf *b, const char *s);
-void pt_putn(pt_buf *b, const char *s, size_t n);
-void pt_printf(pt_buf *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 /* a Python float literal that reads back to exactly v ("1e-05", "10000.0", "0.125") */
-void pt_put_pyfloat(pt_buf *b, double v);
+void pt_put_pyfloat(llmc_strbuf *b, double v);
 /* a Python string literal (double quotes, escapes for quotes, backslashes, control bytes) */
-void pt_put_pystr(pt_buf *b, const char *s);
+void pt_put_pystr(llmc_strbuf *b, const char *s);
 
 #define PT_MAX_FLAGS 64
 #define PT_MAX_VARS 48
@@ -46,13 +37,13 @@ typedef struct pt_vars {
 void pt_vars_free(pt_vars *v);
 void pt_flag(pt_vars *v, const char *name, bool value);
 void pt_var(pt_vars *v, const char *name, const char *value);       /* copies value */
-void pt_var_take(pt_vars *v, const char *name, pt_buf *value);       /* takes the buffer's text */
+void pt_var_take(pt_vars *v, const char *name, llmc_strbuf *value);       /* takes the buffer's text */
 
 /* The embedded template `name` (e.g. "modeling_decoder.py.in"), or NULL. */
 const char *pt_template_text(const char *name, size_t *len);
 
 /* Render template `name` with v, appending to out. 0 on success; an error naming the
  * template file and line otherwise. */
-int pt_render(const char *name, const pt_vars *v, pt_buf *out, llmc_diags *d);
+int pt_render(const char *name, const pt_vars *v, llmc_strbuf *out, llmc_diags *d);
 
 #endif

@@ -16,7 +16,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "sha256.h"
 #include "st_emit.h"
 
 #define ST_NAME "safetensors"
@@ -65,72 +64,44 @@ static int st_check(const llmc_spec *s, const llmc_ir *ir, llmc_diags *d) {
 
 /* ---- the header ----------------------------------------------------------------------------------------- */
 
-typedef struct hbuf {
-    char *p;
-    size_t n, cap;
-    int oom;
-} hbuf;
-
-static void hput(hbuf *b, const char *fmt, ...) LLMC_PRINTF(2, 3);
-static void hput(hbuf *b, const char *fmt, ...) {
-    if (b->oom) return;
-    for (;;) {
-        va_list ap;
-        va_start(ap, fmt);
-        int k = vsnprintf(b->p ? b->p + b->n : NULL, b->p ? b->cap - b->n : 0, fmt, ap);
-        va_end(ap);
-        if (k < 0) { b->oom = 1; return; }
-        if (b->p && b->n + (size_t)k < b->cap) { b->n += (size_t)k; return; }
-        size_t cap = (b->cap + (size_t)k + 1) * 2;
-        char *p = realloc(b->p, cap);
-        if (!p) { b->oom = 1; return; }
-        b->p = p;
-        b->cap = cap;
-    }
-}
-
 /* JSON string body (names are printable ASCII in practice; escape anyway) */
-static void hput_str(hbuf *b, const char *s) {
-    hput(b, "\"");
+static void hput_str(llmc_strbuf *b, const char *s) {
+    llmc_strbuf_printf(b, "\"");
     for (const unsigned char *c = (const unsigned char *)s; *c; c++) {
-        if (*c == '"' || *c == '\\') hput(b, "\\%c", *c);
-        else if (*c < 0x20) hput(b, "\\u%04x", *c);
-        else hput(b, "%c", *c);
+        if (*c == '"' || *c == '\\') llmc_strbuf_printf(b, "\\%c", *c);
+        else if (*c < 0x20) llmc_strbuf_printf(b, "\\u%04x", *c);
+        else llmc_strbuf_printf(b, "%c", *c);
     }
-    hput(b, "\"");
+    llmc_strbuf_printf(b, "\"");
 }
 
 /* {"__metadata__":{...},"name":{"dtype":..,"shape":[..],"data_offsets":[b,e]},...} padded with
  * spaces so that 8 + N is a multiple of 8 (the data then starts 8-byte aligned). */
 char *st_build_header(const st_plan *p, const st_shard *sf, uint64_t *header_len) {
-    hbuf b = {0};
-    hput(&b, "{\"__metadata__\":{");
+    llmc_strbuf b = LLMC_STRBUF_INIT;
+    llmc_strbuf_printf(&b, "{\"__metadata__\":{");
     for (size_t i = 0; i < p->n_meta; i++) {
-        if (i) hput(&b, ",");
+        if (i) llmc_strbuf_printf(&b, ",");
         hput_str(&b, p->meta[i].key);
-        hput(&b, ":");
+        llmc_strbuf_printf(&b, ":");
         hput_str(&b, p->meta[i].value);
     }
-    hput(&b, "}");
+    llmc_strbuf_printf(&b, "}");
     uint64_t off = 0;
     for (size_t k = 0; k < sf->n; k++) {
         const llmc_tensor_view *v = &p->layout.views[sf->idx[k]];
         uint64_t bytes = llmc_view_numel(v) * llmc_dtype_size(p->dt);
-        hput(&b, ",");
+        llmc_strbuf_printf(&b, ",");
         hput_str(&b, v->name);
-        hput(&b, ":{\"dtype\":\"%s\",\"shape\":[", st_dtype_name(p->dt));
-        for (int r = 0; r < v->rank; r++) hput(&b, "%s%lld", r ? "," : "", (long long)v->shape[r]);
-        hput(&b, "],\"data_offsets\":[%llu,%llu]}", (unsigned long long)off, (unsigned long long)(off + bytes));
+        llmc_strbuf_printf(&b, ":{\"dtype\":\"%s\",\"shape\":[", st_dtype_name(p->dt));
+        for (int r = 0; r < v->rank; r++) llmc_strbuf_printf(&b, "%s%lld", r ? "," : "", (long long)v->shape[r]);
+        llmc_strbuf_printf(&b, "],\"data_offsets\":[%llu,%llu]}", (unsigned long long)off, (unsigned long long)(off + bytes));
         off += bytes;
     }
-    hput(&b, "}");
-    while (!b.oom && b.n % 8) hput(&b, " ");
-    if (b.oom) {
-        free(b.p);
-        return NULL;
-    }
+    llmc_strbuf_printf(&b, "}");
+    while (!b.oom && b.n % 8) llmc_strbuf_printf(&b, " ");
     *header_len = b.n;
-    return b.p;
+    return llmc_strbuf_take(&b); /* NULL when out of memory */
 }
 
 uint64_t st_shard_bytes(const st_plan *p, const st_shard *sf) {
@@ -179,7 +150,6 @@ int st_plan_build(const llmc_emit_ctx *ctx, st_plan *p, llmc_diags *d) {
     size_t n = p->layout.n_views;
     uint64_t *bytes = calloc(n ? n : 1, sizeof *bytes);
     size_t *shard_of = calloc(n ? n : 1, sizeof *shard_of);
-    char *spec_text = NULL;
     if (!bytes || !shard_of) goto oom;
     for (size_t i = 0; i < n; i++) {
         bytes[i] = llmc_view_numel(&p->layout.views[i]) * llmc_dtype_size(p->dt);
@@ -199,11 +169,9 @@ int st_plan_build(const llmc_emit_ctx *ctx, st_plan *p, llmc_diags *d) {
     }
     for (size_t i = 0; i < n; i++) p->shards[shard_of[i]].idx[p->shards[shard_of[i]].n++] = i;
 
-    /* provenance: the spec hash is the SHA-256 of OUT/spec.json, which is exactly this text;
-     * the weight source follows from the spec (a checkpoint when it names one) */
-    spec_text = llmc_spec_to_json(s, ctx->dims);
-    if (!spec_text) goto oom;
-    llmc_sha256_hex(spec_text, strlen(spec_text), p->hash);
+    /* provenance: the one spec hash (llmc_spec_sha256: the SHA-256 of OUT/spec.json); the weight
+     * source follows from the spec (a checkpoint when it names one) */
+    if (llmc_spec_sha256(s, ctx->dims, p->hash) != 0) goto oom;
     snprintf(p->seed, sizeof p->seed, "%llu", (unsigned long long)s->weights.seed);
     const st_meta m[] = {{"format", "pt"},
                          {"llmc_version", llmc_version()},
@@ -213,13 +181,11 @@ int st_plan_build(const llmc_emit_ctx *ctx, st_plan *p, llmc_diags *d) {
                          {"llmc_family", p->layout.family}};
     memcpy(p->meta, m, sizeof m);
     p->n_meta = sizeof m / sizeof m[0];
-    free(spec_text);
     free(bytes);
     free(shard_of);
     return 0;
 oom:
     llmc_error(d, "emit", "safetensors: out of memory");
-    free(spec_text);
     free(bytes);
     free(shard_of);
     st_plan_free(p);

@@ -9,43 +9,21 @@
 
 #include "st_emit.h"
 
-typedef struct buf {
-    char *p;
-    size_t n, cap;
-    int oom;
-} buf;
-
-static void put(buf *b, const char *s, size_t k) {
-    if (b->oom) return;
-    if (b->n + k + 1 > b->cap) {
-        size_t cap = (b->n + k + 1) * 2;
-        char *p = realloc(b->p, cap);
-        if (!p) { b->oom = 1; return; }
-        b->p = p;
-        b->cap = cap;
-    }
-    memcpy(b->p + b->n, s, k);
-    b->n += k;
-    b->p[b->n] = '\0';
-}
-
-static void puts_(buf *b, const char *s) { put(b, s, strlen(s)); }
-
-static void indent(buf *b, int level) {
-    puts_(b, "\n");
-    for (int i = 0; i < level; i++) puts_(b, "  ");
+static void indent(llmc_strbuf *b, int level) {
+    llmc_strbuf_puts(b, "\n");
+    for (int i = 0; i < level; i++) llmc_strbuf_puts(b, "  ");
 }
 
 /* Python's repr(float): the shortest digits that read back to the same double, fixed
  * notation for exponents in [-4, 16), else d.ddde+XX; integral values get ".0". */
-static void put_real(buf *b, double x) {
+static void put_real(llmc_strbuf *b, double x) {
     char out[64], tmp[40];
     if (!isfinite(x)) { /* JSON has no inf/nan; Python would write Infinity/NaN */
-        puts_(b, isnan(x) ? "NaN" : x > 0 ? "Infinity" : "-Infinity");
+        llmc_strbuf_puts(b, isnan(x) ? "NaN" : x > 0 ? "Infinity" : "-Infinity");
         return;
     }
     if (x == 0) {
-        puts_(b, signbit(x) ? "-0.0" : "0.0");
+        llmc_strbuf_puts(b, signbit(x) ? "-0.0" : "0.0");
         return;
     }
     int p;
@@ -89,12 +67,12 @@ static void put_real(buf *b, double x) {
         }
         snprintf(out + k, sizeof out - k, "e%c%02d", e < 0 ? '-' : '+', e < 0 ? -e : e);
     }
-    puts_(b, out);
+    llmc_strbuf_puts(b, out);
 }
 
 /* JSON string with ensure_ascii (non-ASCII as \uXXXX, surrogate pairs above U+FFFF) */
-static void put_string(buf *b, const char *s) {
-    puts_(b, "\"");
+static void put_string(llmc_strbuf *b, const char *s) {
+    llmc_strbuf_puts(b, "\"");
     const unsigned char *p = (const unsigned char *)s;
     char u[16];
     while (*p) {
@@ -109,89 +87,85 @@ static void put_string(buf *b, const char *s) {
             }
             if (need < 0) cp = 0xfffd; else len = need + 1;
         }
-        if (cp == '"') puts_(b, "\\\"");
-        else if (cp == '\\') puts_(b, "\\\\");
-        else if (cp == '\n') puts_(b, "\\n");
-        else if (cp == '\r') puts_(b, "\\r");
-        else if (cp == '\t') puts_(b, "\\t");
-        else if (cp == '\b') puts_(b, "\\b");
-        else if (cp == '\f') puts_(b, "\\f");
+        if (cp == '"') llmc_strbuf_puts(b, "\\\"");
+        else if (cp == '\\') llmc_strbuf_puts(b, "\\\\");
+        else if (cp == '\n') llmc_strbuf_puts(b, "\\n");
+        else if (cp == '\r') llmc_strbuf_puts(b, "\\r");
+        else if (cp == '\t') llmc_strbuf_puts(b, "\\t");
+        else if (cp == '\b') llmc_strbuf_puts(b, "\\b");
+        else if (cp == '\f') llmc_strbuf_puts(b, "\\f");
         else if (cp < 0x20 || (cp >= 0x80 && cp < 0x10000)) {
             snprintf(u, sizeof u, "\\u%04x", cp);
-            puts_(b, u);
+            llmc_strbuf_puts(b, u);
         } else if (cp >= 0x10000) {
             cp -= 0x10000;
             snprintf(u, sizeof u, "\\u%04x\\u%04x", 0xd800 + (cp >> 10), 0xdc00 + (cp & 0x3ff));
-            puts_(b, u);
+            llmc_strbuf_puts(b, u);
         } else {
             char ch = (char)cp;
-            put(b, &ch, 1);
+            llmc_strbuf_append(b, &ch, 1);
         }
         p += len;
     }
-    puts_(b, "\"");
+    llmc_strbuf_puts(b, "\"");
 }
 
 static int cmp_str(const void *a, const void *b) { return strcmp(*(const char *const *)a, *(const char *const *)b); }
 
-static void dump(buf *b, const json_t *v, int level) {
+static void dump(llmc_strbuf *b, const json_t *v, int level) {
     char num[32];
     switch (json_typeof(v)) {
     case JSON_OBJECT: {
         size_t n = json_object_size(v);
-        if (!n) { puts_(b, "{}"); return; }
+        if (!n) { llmc_strbuf_puts(b, "{}"); return; }
         const char **keys = malloc(n * sizeof *keys);
-        if (!keys) { b->oom = 1; return; }
+        if (!keys) { b->oom = true; return; }
         size_t k = 0;
         const char *key;
         json_t *val;
         json_object_foreach((json_t *)v, key, val) keys[k++] = key;
         qsort(keys, n, sizeof *keys, cmp_str);
-        puts_(b, "{");
+        llmc_strbuf_puts(b, "{");
         for (size_t i = 0; i < n; i++) {
             indent(b, level + 1);
             put_string(b, keys[i]);
-            puts_(b, ": ");
+            llmc_strbuf_puts(b, ": ");
             dump(b, json_object_get(v, keys[i]), level + 1);
-            if (i + 1 < n) puts_(b, ",");
+            if (i + 1 < n) llmc_strbuf_puts(b, ",");
         }
         indent(b, level);
-        puts_(b, "}");
+        llmc_strbuf_puts(b, "}");
         free(keys);
         return;
     }
     case JSON_ARRAY: {
         size_t n = json_array_size(v);
-        if (!n) { puts_(b, "[]"); return; }
-        puts_(b, "[");
+        if (!n) { llmc_strbuf_puts(b, "[]"); return; }
+        llmc_strbuf_puts(b, "[");
         for (size_t i = 0; i < n; i++) {
             indent(b, level + 1);
             dump(b, json_array_get(v, i), level + 1);
-            if (i + 1 < n) puts_(b, ",");
+            if (i + 1 < n) llmc_strbuf_puts(b, ",");
         }
         indent(b, level);
-        puts_(b, "]");
+        llmc_strbuf_puts(b, "]");
         return;
     }
     case JSON_STRING: put_string(b, json_string_value(v)); return;
     case JSON_INTEGER:
         snprintf(num, sizeof num, "%lld", (long long)json_integer_value(v));
-        puts_(b, num);
+        llmc_strbuf_puts(b, num);
         return;
     case JSON_REAL: put_real(b, json_real_value(v)); return;
-    case JSON_TRUE: puts_(b, "true"); return;
-    case JSON_FALSE: puts_(b, "false"); return;
-    case JSON_NULL: puts_(b, "null"); return;
+    case JSON_TRUE: llmc_strbuf_puts(b, "true"); return;
+    case JSON_FALSE: llmc_strbuf_puts(b, "false"); return;
+    case JSON_NULL: llmc_strbuf_puts(b, "null"); return;
     }
 }
 
 char *st_json_dump(const json_t *root) {
-    buf b = {0};
+    llmc_strbuf b = LLMC_STRBUF_INIT;
     dump(&b, root, 0);
-    puts_(&b, "\n");
-    if (b.oom) {
-        free(b.p);
-        return NULL;
-    }
-    return b.p;
+    llmc_strbuf_puts(&b, "\n");
+    return llmc_strbuf_take(&b); /* NULL when out of memory */
 }

@@ -220,7 +220,7 @@ static void special_tokens_json(const llmc_emit_ctx *ctx, char *buf, size_t n) {
 }
 
 static int write_archive(const llmc_emit_ctx *ctx, const ts_facts *f, const llmc_layout *l, const pickler *p,
-                         const ts_buf *root_src, const ts_buf *ns_src, unsigned version, llmc_diags *d) {
+                         const llmc_strbuf *root_src, const llmc_strbuf *ns_src, unsigned version, llmc_diags *d) {
     FILE *fp = llmc_out_open(ctx, TS_REL, d);
     if (!fp) return -1;
     ts_zip *z = ts_zip_create(fp, TS_REL, d);
@@ -239,8 +239,8 @@ static int write_archive(const llmc_emit_ctx *ctx, const ts_facts *f, const llmc
     char vtext[16];
     snprintf(vtext, sizeof vtext, "%u\n", version);
     if (!rc) rc = ts_zip_add(z, TS_PREFIX "data.pkl", p->t.p, p->t.n, d);
-    if (!rc) rc = ts_zip_add(z, TS_PREFIX TS_ROOT_FILE, root_src->p, root_src->n, d);
-    if (!rc) rc = ts_zip_add(z, TS_PREFIX TS_NS_FILE, ns_src->p, ns_src->n, d);
+    if (!rc) rc = ts_zip_add(z, TS_PREFIX TS_ROOT_FILE, root_src->s, root_src->n, d);
+    if (!rc) rc = ts_zip_add(z, TS_PREFIX TS_NS_FILE, ns_src->s, ns_src->n, d);
     if (!rc) rc = ts_zip_add(z, TS_PREFIX "constants.pkl", constants, sizeof constants, d);
     if (!rc) rc = ts_zip_add(z, TS_PREFIX "version", vtext, strlen(vtext), d);
     if (!rc) rc = ts_zip_finish(z, d);
@@ -258,7 +258,7 @@ static int ts_emit(const llmc_emit_ctx *ctx, llmc_diags *d) {
     }
     ts_facts f;
     ts_tree tree = {0};
-    ts_buf root_src = {0}, ns_src = {0};
+    llmc_strbuf root_src = {0}, ns_src = {0};
     pickler p;
     memset(&p, 0, sizeof p);
     unsigned version = 0;
@@ -287,8 +287,8 @@ static int ts_emit(const llmc_emit_ctx *ctx, llmc_diags *d) {
 out:
     tp_free(&p.t);
     free(p.order);
-    free(root_src.p);
-    free(ns_src.p);
+    free(root_src.s);
+    free(ns_src.s);
     ts_tree_free(&tree);
     return rc;
 }

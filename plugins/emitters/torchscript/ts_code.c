@@ -27,32 +27,6 @@
 
 /* ---- text helpers ------------------------------------------------------------------------------------- */
 
-void ts_put(ts_buf *b, const char *fmt, ...) {
-    if (b->oom) return;
-    for (;;) {
-        va_list ap;
-        va_start(ap, fmt);
-        int k = vsnprintf(b->p ? b->p + b->n : NULL, b->p ? b->cap - b->n : 0, fmt, ap);
-        va_end(ap);
-        if (k < 0) {
-            b->oom = true;
-            return;
-        }
-        if (b->p && b->n + (size_t)k < b->cap) {
-            b->n += (size_t)k;
-            return;
-        }
-        size_t cap = (b->cap + (size_t)k + 1) * 2;
-        char *p = realloc(b->p, cap);
-        if (!p) {
-            b->oom = true;
-            return;
-        }
-        b->p = p;
-        b->cap = cap;
-    }
-}
-
 /* The shortest decimal that reads back as exactly v, spelled as Python's repr() spells floats:
  * fixed notation for exponents -4 .. 15 ("10000.0", "0.125"), else "1e-05". */
 const char *ts_float(double v, char buf[40]) {
@@ -89,55 +63,55 @@ static const char *normed(const gen *g, char *buf, size_t n, const char *name, c
     return buf;
 }
 
-static void def(ts_buf *b, const char *cls, bool root, const char *method, const char *params, const char *ret) {
-    ts_put(b, "  def %s(self: %s%s%s%s) -> %s:\n", method, root ? "__torch__." : TS_NS ".", cls, *params ? ", " : "",
+static void def(llmc_strbuf *b, const char *cls, bool root, const char *method, const char *params, const char *ret) {
+    llmc_strbuf_printf(b, "  def %s(self: %s%s%s%s) -> %s:\n", method, root ? "__torch__." : TS_NS ".", cls, *params ? ", " : "",
            params, ret);
 }
 
 /* ---- helper functions (module level in llmc.py) ----------------------------------------------------- */
 
-static void fn_attend(ts_buf *b, const gen *g) {
+static void fn_attend(llmc_strbuf *b, const gen *g) {
     char x[40];
-    ts_put(b, "def attend(q: Tensor, k: Tensor, v: Tensor, bias: Optional[Tensor]) -> Tensor:\n"
+    llmc_strbuf_printf(b, "def attend(q: Tensor, k: Tensor, v: Tensor, bias: Optional[Tensor]) -> Tensor:\n"
               "  # softmax(q k^T * scale + bias) v for q [B, heads, S, head_dim] and k, v [B, kv_heads, T, head_dim];\n"
               "  # bias is additive (-inf hides a key), broadcast to [B, heads, S, T]\n");
     if (g->grouped)
-        ts_put(b, "  if k.size(1) != q.size(1):\n"
+        llmc_strbuf_printf(b, "  if k.size(1) != q.size(1):\n"
                   "    # grouped-query attention: query head h reads key/value head h // (heads // kv_heads)\n"
                   "    rep = q.size(1) // k.size(1)\n"
                   "    k = k.repeat_interleave(rep, dim=1)\n"
                   "    v = v.repeat_interleave(rep, dim=1)\n");
-    ts_put(b, "  scores = torch.matmul(q, k.transpose(-1, -2)) * %s\n", ts_float(g->f->scale, x));
-    ts_put(b, "  if bias is not None:\n"
+    llmc_strbuf_printf(b, "  scores = torch.matmul(q, k.transpose(-1, -2)) * %s\n", ts_float(g->f->scale, x));
+    llmc_strbuf_printf(b, "  if bias is not None:\n"
               "    scores = scores + bias\n"
               "  probs = torch.softmax(scores.float(), dim=-1).to(q.dtype)\n"
               "  return torch.matmul(probs, v)\n");
 }
 
-static void fn_activation(ts_buf *b, const gen *g) {
+static void fn_activation(llmc_strbuf *b, const gen *g) {
     switch (g->s->activation) {
     case LLMC_ACT_SWIGLU:
-        ts_put(b, "def activation(gate: Tensor, up: Tensor) -> Tensor:\n  # SwiGLU\n  return torch.silu(gate) * up\n");
+        llmc_strbuf_printf(b, "def activation(gate: Tensor, up: Tensor) -> Tensor:\n  # SwiGLU\n  return torch.silu(gate) * up\n");
         break;
     case LLMC_ACT_GEGLU:
-        ts_put(b, "def activation(gate: Tensor, up: Tensor) -> Tensor:\n  # GeGLU, tanh approximation of GELU\n"
+        llmc_strbuf_printf(b, "def activation(gate: Tensor, up: Tensor) -> Tensor:\n  # GeGLU, tanh approximation of GELU\n"
                   "  return torch.gelu(gate, approximate=\"tanh\") * up\n");
         break;
     case LLMC_ACT_GELU:
-        ts_put(b, "def activation(x: Tensor) -> Tensor:\n  # GELU, exact (erf) form\n  return torch.gelu(x)\n");
+        llmc_strbuf_printf(b, "def activation(x: Tensor) -> Tensor:\n  # GELU, exact (erf) form\n  return torch.gelu(x)\n");
         break;
     case LLMC_ACT_GELU_TANH:
-        ts_put(b, "def activation(x: Tensor) -> Tensor:\n  # GELU, tanh approximation\n"
+        llmc_strbuf_printf(b, "def activation(x: Tensor) -> Tensor:\n  # GELU, tanh approximation\n"
                   "  return torch.gelu(x, approximate=\"tanh\")\n");
         break;
     case LLMC_ACT_RELU:
-        ts_put(b, "def activation(x: Tensor) -> Tensor:\n  return torch.relu(x)\n");
+        llmc_strbuf_printf(b, "def activation(x: Tensor) -> Tensor:\n  return torch.relu(x)\n");
         break;
     case LLMC_ACT_SILU:
-        ts_put(b, "def activation(x: Tensor) -> Tensor:\n  return torch.silu(x)\n");
+        llmc_strbuf_printf(b, "def activation(x: Tensor) -> Tensor:\n  return torch.silu(x)\n");
         break;
     case LLMC_ACT_RELU_SQUARED:
-        ts_put(b, "def activation(x: Tensor) -> Tensor:\n  # squared ReLU\n  return torch.square(torch.relu(x))\n");
+        llmc_strbuf_printf(b, "def activation(x: Tensor) -> Tensor:\n  # squared ReLU\n  return torch.square(torch.relu(x))\n");
         break;
     default:
         b->oom = true; /* unreachable: the spec loader knows no other activation */
@@ -146,33 +120,33 @@ static void fn_activation(ts_buf *b, const gen *g) {
 
 /* RoPE: inverse frequencies as transformers computes them (float64, rounded to float32), then
  * the cos/sin tables [S, head_dim] of rotate-half RoPE. */
-static void fn_rope(ts_buf *b, const gen *g) {
+static void fn_rope(llmc_strbuf *b, const gen *g) {
     const llmc_rope_params *r = &g->s->rope;
     int64_t d = g->f->d;
     char x[40], y[40], z[40];
     double scale = 1.0;
-    ts_put(b, "def rotate_half(x: Tensor) -> Tensor:\n"
+    llmc_strbuf_printf(b, "def rotate_half(x: Tensor) -> Tensor:\n"
               "  half = x.size(-1) // 2\n"
               "  return torch.cat([-x[..., half:], x[..., :half]], -1)\n"
               "def apply_rope(x: Tensor, cos: Tensor, sin: Tensor) -> Tensor:\n"
               "  # rotate channel pairs (i, i + head_dim/2) of x [B, heads, S, head_dim] by the position angles\n"
               "  return x * cos + __torch__.llmc.rotate_half(x) * sin\n");
-    ts_put(b, "def rope_cos_sin(positions: Tensor, dtype: int) -> Tuple[Tensor, Tensor]:\n"
+    llmc_strbuf_printf(b, "def rope_cos_sin(positions: Tensor, dtype: int) -> Tuple[Tensor, Tensor]:\n"
               "  # rotary embedding, scaling: %s\n", llmc_rope_scaling_name(r->scaling));
     if (r->scaling == LLMC_ROPE_SCALING_DYNAMIC) {
         /* dynamic NTK: beyond the original context the base grows with the sequence length */
-        ts_put(b, "  seq_len = max(positions.size(0), %lld)\n", (long long)r->original_context_length);
+        llmc_strbuf_printf(b, "  seq_len = max(positions.size(0), %lld)\n", (long long)r->original_context_length);
         char e[40];
-        ts_put(b, "  base = %s * ((%s * seq_len / %lld) - (%s - 1)) ** %s\n", ts_float(r->theta, x),
+        llmc_strbuf_printf(b, "  base = %s * ((%s * seq_len / %lld) - (%s - 1)) ** %s\n", ts_float(r->theta, x),
                ts_float(r->factor, y), (long long)r->original_context_length, ts_float(r->factor, z),
                ts_float((double)d / (double)(d - 2), e));
     } else {
-        ts_put(b, "  base = %s\n", ts_float(r->theta, x));
+        llmc_strbuf_printf(b, "  base = %s\n", ts_float(r->theta, x));
     }
-    ts_put(b, "  inv_freq = 1.0 / torch.pow(base, torch.arange(0, %lld, 2, dtype=7, device=positions.device) / %lld)\n",
+    llmc_strbuf_printf(b, "  inv_freq = 1.0 / torch.pow(base, torch.arange(0, %lld, 2, dtype=7, device=positions.device) / %lld)\n",
            (long long)d, (long long)d);
     if (r->scaling == LLMC_ROPE_SCALING_LINEAR) {
-        ts_put(b, "  inv_freq = inv_freq / %s\n", ts_float(r->factor, x));
+        llmc_strbuf_printf(b, "  inv_freq = inv_freq / %s\n", ts_float(r->factor, x));
     } else if (r->scaling == LLMC_ROPE_SCALING_YARN) {
         /* dimensions turning fewer than beta_slow times over the original context are
          * interpolated, more than beta_fast kept, a linear ramp in between (transformers'
@@ -186,9 +160,9 @@ static void fn_rope(ts_buf *b, const gen *g) {
         char span[40];
         if (low == high) ts_float(high + 0.001 - low, span); /* avoid a zero-width ramp */
         else snprintf(span, sizeof span, "%lld", (long long)(high - low));
-        ts_put(b, "  ramp = ((torch.arange(%lld, dtype=7, device=positions.device) - %lld) / %s).clamp(0, 1)\n",
+        llmc_strbuf_printf(b, "  ramp = ((torch.arange(%lld, dtype=7, device=positions.device) - %lld) / %s).clamp(0, 1)\n",
                (long long)(d / 2), (long long)low, span);
-        ts_put(b, "  keep = 1 - ramp\n"
+        llmc_strbuf_printf(b, "  keep = 1 - ramp\n"
                   "  inv_freq = inv_freq / %s * (1 - keep) + inv_freq * keep\n",
                ts_float(r->factor, x));
         if (r->factor > 1) scale = 0.1 * log(r->factor) + 1.0;
@@ -197,77 +171,77 @@ static void fn_rope(ts_buf *b, const gen *g) {
         char lo[40], hi[40];
         ts_float(orig / r->low_freq_factor, lo);
         ts_float(orig / r->high_freq_factor, hi);
-        ts_put(b, "  wavelen = %s / inv_freq\n", ts_float(2 * M_PI, x));
-        ts_put(b, "  scaled = torch.where(wavelen > %s, inv_freq / %s, inv_freq)\n", lo, ts_float(r->factor, x));
-        ts_put(b, "  smooth = (%lld / wavelen - %s) / %s\n", (long long)r->original_context_length,
+        llmc_strbuf_printf(b, "  wavelen = %s / inv_freq\n", ts_float(2 * M_PI, x));
+        llmc_strbuf_printf(b, "  scaled = torch.where(wavelen > %s, inv_freq / %s, inv_freq)\n", lo, ts_float(r->factor, x));
+        llmc_strbuf_printf(b, "  smooth = (%lld / wavelen - %s) / %s\n", (long long)r->original_context_length,
                ts_float(r->low_freq_factor, x), ts_float(r->high_freq_factor - r->low_freq_factor, y));
-        ts_put(b, "  medium = (wavelen >= %s) & (wavelen <= %s)\n", hi, lo);
-        ts_put(b, "  inv_freq = torch.where(medium, (1 - smooth) * inv_freq / %s + smooth * inv_freq, scaled)\n",
+        llmc_strbuf_printf(b, "  medium = (wavelen >= %s) & (wavelen <= %s)\n", hi, lo);
+        llmc_strbuf_printf(b, "  inv_freq = torch.where(medium, (1 - smooth) * inv_freq / %s + smooth * inv_freq, scaled)\n",
                ts_float(r->factor, x));
     }
-    ts_put(b, "  angles = positions.float().unsqueeze(1) * inv_freq.float().unsqueeze(0)\n"
+    llmc_strbuf_printf(b, "  angles = positions.float().unsqueeze(1) * inv_freq.float().unsqueeze(0)\n"
               "  emb = torch.cat([angles, angles], -1)\n");
     if (scale != 1.0) {
         ts_float(scale, x);
-        ts_put(b, "  return (emb.cos() * %s).to(dtype), (emb.sin() * %s).to(dtype)\n", x, x);
+        llmc_strbuf_printf(b, "  return (emb.cos() * %s).to(dtype), (emb.sin() * %s).to(dtype)\n", x, x);
     } else {
-        ts_put(b, "  return emb.cos().to(dtype), emb.sin().to(dtype)\n");
+        llmc_strbuf_printf(b, "  return emb.cos().to(dtype), emb.sin().to(dtype)\n");
     }
 }
 
-static void fn_sinusoidal(ts_buf *b, const gen *g) {
+static void fn_sinusoidal(llmc_strbuf *b, const gen *g) {
     char x[40];
     int64_t H = g->f->H;
-    ts_put(b, "def sinusoidal_positions(positions: Tensor) -> Tensor:\n"
+    llmc_strbuf_printf(b, "def sinusoidal_positions(positions: Tensor) -> Tensor:\n"
               "  # [S, hidden]: sin(p * 10000^(-2i/hidden)) in the first half, cos in the second; float64, then float32\n");
-    ts_put(b, "  freq = torch.exp(torch.arange(%lld, dtype=7, device=positions.device) * %s)\n", (long long)(H / 2),
+    llmc_strbuf_printf(b, "  freq = torch.exp(torch.arange(%lld, dtype=7, device=positions.device) * %s)\n", (long long)(H / 2),
            ts_float(-2.0 * log(10000.0) / (double)H, x));
-    ts_put(b, "  angles = positions.to(7).unsqueeze(1) * freq.unsqueeze(0)\n"
+    llmc_strbuf_printf(b, "  angles = positions.to(7).unsqueeze(1) * freq.unsqueeze(0)\n"
               "  return torch.cat([angles.sin(), angles.cos()], -1).float()\n");
 }
 
 /* ALiBi slopes, as the package computes them in Python floats (BLOOM / MPT interpolation for a
  * head count that is not a power of two). */
-static void alibi_slopes(ts_buf *b, const gen *g) {
+static void alibi_slopes(llmc_strbuf *b, const gen *g) {
     int64_t n = g->f->n, p = 1;
     while (p * 2 <= n) p *= 2;
     double mb = g->s->alibi_max_bias;
     char x[40];
-    ts_put(b, "[");
-    for (int64_t i = 0; i < p; i++) ts_put(b, "%s%s", i ? ", " : "", ts_float(pow(2.0, -mb * (double)(i + 1) / (double)p), x));
+    llmc_strbuf_printf(b, "[");
+    for (int64_t i = 0; i < p; i++) llmc_strbuf_printf(b, "%s%s", i ? ", " : "", ts_float(pow(2.0, -mb * (double)(i + 1) / (double)p), x));
     for (int64_t k = 1; k < 2 * (n - p); k += 2)
-        ts_put(b, ", %s", ts_float(pow(2.0, -mb * (double)k / (double)(2 * p)), x));
-    ts_put(b, "]");
+        llmc_strbuf_printf(b, ", %s", ts_float(pow(2.0, -mb * (double)k / (double)(2 * p)), x));
+    llmc_strbuf_printf(b, "]");
 }
 
-static void fn_causal_bias(ts_buf *b, const gen *g) {
-    ts_put(b, "def causal_bias(S: int, dtype: int, device: Device) -> Tensor:\n");
+static void fn_causal_bias(llmc_strbuf *b, const gen *g) {
+    llmc_strbuf_printf(b, "def causal_bias(S: int, dtype: int, device: Device) -> Tensor:\n");
     if (g->sliding)
-        ts_put(b, "  # key j is visible from query i when i - %lld < j <= i\n", (long long)g->s->sliding_window);
+        llmc_strbuf_printf(b, "  # key j is visible from query i when i - %lld < j <= i\n", (long long)g->s->sliding_window);
     else
-        ts_put(b, "  # key j is visible from query i when j <= i\n");
-    ts_put(b, "  i = torch.arange(S, device=device).unsqueeze(1)\n"
+        llmc_strbuf_printf(b, "  # key j is visible from query i when j <= i\n");
+    llmc_strbuf_printf(b, "  i = torch.arange(S, device=device).unsqueeze(1)\n"
               "  j = torch.arange(S, device=device).unsqueeze(0)\n");
     if (g->sliding)
-        ts_put(b, "  visible = (j <= i) & (j > i - %lld)\n", (long long)g->s->sliding_window);
+        llmc_strbuf_printf(b, "  visible = (j <= i) & (j > i - %lld)\n", (long long)g->s->sliding_window);
     else
-        ts_put(b, "  visible = j <= i\n");
-    ts_put(b, "  bias = torch.zeros([S, S], dtype=6, device=device).masked_fill(~visible, float(\"-inf\"))\n");
+        llmc_strbuf_printf(b, "  visible = j <= i\n");
+    llmc_strbuf_printf(b, "  bias = torch.zeros([S, S], dtype=6, device=device).masked_fill(~visible, float(\"-inf\"))\n");
     if (g->alibi) {
-        ts_put(b, "  # ALiBi: head h adds -slope_h * (i - j) to the score of key j\n  slopes = torch.tensor(");
+        llmc_strbuf_printf(b, "  # ALiBi: head h adds -slope_h * (i - j) to the score of key j\n  slopes = torch.tensor(");
         alibi_slopes(b, g);
-        ts_put(b, ", dtype=6, device=device)\n"
+        llmc_strbuf_printf(b, ", dtype=6, device=device)\n"
                   "  bias = bias + slopes.unsqueeze(1).unsqueeze(2) * (j - i).float()\n");
     }
-    ts_put(b, "  return bias.to(dtype)\n");
+    llmc_strbuf_printf(b, "  return bias.to(dtype)\n");
 }
 
 /* T5's relative position buckets (transformers' _relative_position_bucket), specialised for
  * the two directions with the bucket counts and logarithms written out. */
-static void fn_relative(ts_buf *b, const gen *g) {
+static void fn_relative(llmc_strbuf *b, const gen *g) {
     int64_t nb = g->s->relative_num_buckets, md = g->s->relative_max_distance;
     char x[40];
-    ts_put(b, "def relative_position_bucket(relative_position: Tensor, bidirectional: bool) -> Tensor:\n"
+    llmc_strbuf_printf(b, "def relative_position_bucket(relative_position: Tensor, bidirectional: bool) -> Tensor:\n"
               "  # exact buckets for small distances, then log-spaced ones up to max_distance %lld; bidirectional\n"
               "  # stacks give each direction half the buckets, causal ones map every later key to bucket 0\n"
               "  if bidirectional:\n",
@@ -276,17 +250,17 @@ static void fn_relative(ts_buf *b, const gen *g) {
         int64_t n = dir == 0 ? nb / 2 : nb, me = n / 2;
         const char *in = dir == 0 ? "    " : "  ";
         if (dir == 0)
-            ts_put(b, "%sbuckets = (relative_position > 0).long() * %lld\n%sdistance = relative_position.abs()\n", in,
+            llmc_strbuf_printf(b, "%sbuckets = (relative_position > 0).long() * %lld\n%sdistance = relative_position.abs()\n", in,
                    (long long)n, in);
         else
-            ts_put(b, "%sbuckets = torch.zeros_like(relative_position)\n"
+            llmc_strbuf_printf(b, "%sbuckets = torch.zeros_like(relative_position)\n"
                       "%sdistance = -torch.clamp(relative_position, max=0)\n", in, in);
-        ts_put(b, "%slarge = %lld + (torch.log(distance.float().clamp(min=1) / %lld) / %s * %lld).long()\n", in,
+        llmc_strbuf_printf(b, "%slarge = %lld + (torch.log(distance.float().clamp(min=1) / %lld) / %s * %lld).long()\n", in,
                (long long)me, (long long)me, ts_float(log((double)md / (double)me), x), (long long)(n - me));
-        ts_put(b, "%slarge = torch.clamp(large, max=%lld)\n", in, (long long)(n - 1));
-        ts_put(b, "%sreturn buckets + torch.where(distance < %lld, distance, large)\n", in, (long long)me);
+        llmc_strbuf_printf(b, "%slarge = torch.clamp(large, max=%lld)\n", in, (long long)(n - 1));
+        llmc_strbuf_printf(b, "%sreturn buckets + torch.where(distance < %lld, distance, large)\n", in, (long long)me);
     }
-    ts_put(b, "def relative_bias(table: Tensor, S: int, bidirectional: bool, dtype: int) -> Tensor:\n"
+    llmc_strbuf_printf(b, "def relative_bias(table: Tensor, S: int, bidirectional: bool, dtype: int) -> Tensor:\n"
               "  # [heads, S, S] from the stack's bucket table [buckets, heads]; causal stacks also hide later keys\n"
               "  i = torch.arange(S, device=table.device).unsqueeze(1)\n"
               "  j = torch.arange(S, device=table.device).unsqueeze(0)\n"
@@ -299,26 +273,26 @@ static void fn_relative(ts_buf *b, const gen *g) {
 
 /* ---- class methods ------------------------------------------------------------------------------------ */
 
-static void m_leaf(ts_buf *b, const gen *g, const char *cls) {
+static void m_leaf(llmc_strbuf *b, const gen *g, const char *cls) {
     char x[40];
     if (!strcmp(cls, "Embedding")) {
         def(b, cls, false, "forward", "input: Tensor", "Tensor");
-        ts_put(b, "    return torch.embedding(self.weight, input)\n");
+        llmc_strbuf_printf(b, "    return torch.embedding(self.weight, input)\n");
     } else if (!strcmp(cls, "Linear")) {
         def(b, cls, false, "forward", "x: Tensor", "Tensor");
-        ts_put(b, "    return torch.linear(x, self.weight, self.bias)\n");
+        llmc_strbuf_printf(b, "    return torch.linear(x, self.weight, self.bias)\n");
     } else if (!strcmp(cls, "LinearNoBias")) {
         def(b, cls, false, "forward", "x: Tensor", "Tensor");
-        ts_put(b, "    return torch.linear(x, self.weight)\n");
+        llmc_strbuf_printf(b, "    return torch.linear(x, self.weight)\n");
     } else if (!strcmp(cls, "Conv1D")) {
         def(b, cls, false, "forward", "x: Tensor", "Tensor");
-        ts_put(b, "    # GPT-2's linear layer: the weight is stored [in, out] and y = x @ weight + bias\n"
+        llmc_strbuf_printf(b, "    # GPT-2's linear layer: the weight is stored [in, out] and y = x @ weight + bias\n"
                   "    size = x.size()\n"
                   "    y = torch.addmm(self.bias, x.reshape([-1, x.size(-1)]), self.weight)\n"
                   "    return y.view(size[:-1] + [-1])\n");
     } else if (!strcmp(cls, "RMSNorm")) {
         def(b, cls, false, "forward", "x: Tensor", "Tensor");
-        ts_put(b, "    # weight * x / sqrt(mean(x^2) + eps), in float32\n"
+        llmc_strbuf_printf(b, "    # weight * x / sqrt(mean(x^2) + eps), in float32\n"
                   "    dtype = x.dtype\n"
                   "    y = x.float()\n"
                   "    y = y * torch.rsqrt(y.pow(2).mean(-1, keepdim=True) + %s)\n"
@@ -326,7 +300,7 @@ static void m_leaf(ts_buf *b, const gen *g, const char *cls) {
                ts_float(g->s->norm_eps, x));
     } else if (!strcmp(cls, "LayerNorm") || !strcmp(cls, "LayerNormNoBias")) {
         def(b, cls, false, "forward", "x: Tensor", "Tensor");
-        ts_put(b, "    # (x - mean) / sqrt(var + eps) * weight%s, in float32\n"
+        llmc_strbuf_printf(b, "    # (x - mean) / sqrt(var + eps) * weight%s, in float32\n"
                   "    return torch.layer_norm(x.float(), [x.size(-1)], self.weight.float(), %s, %s).to(x.dtype)\n",
                strcmp(cls, "LayerNorm") ? "" : " + bias", strcmp(cls, "LayerNorm") ? "None" : "self.bias.float()",
                ts_float(g->s->norm_eps, x));
@@ -339,29 +313,29 @@ typedef struct proj_names {
     const char *q, *k, *v, *o;
 } proj_names;
 
-static void attention_body(ts_buf *b, const gen *g, const proj_names *pn, bool rope) {
+static void attention_body(llmc_strbuf *b, const gen *g, const proj_names *pn, bool rope) {
     const ts_facts *f = g->f;
-    ts_put(b, "    B = x.size(0)\n    S = x.size(1)\n");
-    ts_put(b, "    q = self.%s.forward(x).view([B, S, %lld, %lld]).transpose(1, 2)\n", pn->q, (long long)f->n,
+    llmc_strbuf_printf(b, "    B = x.size(0)\n    S = x.size(1)\n");
+    llmc_strbuf_printf(b, "    q = self.%s.forward(x).view([B, S, %lld, %lld]).transpose(1, 2)\n", pn->q, (long long)f->n,
            (long long)f->d);
-    ts_put(b, "    k = self.%s.forward(x).view([B, S, %lld, %lld]).transpose(1, 2)\n", pn->k, (long long)f->m,
+    llmc_strbuf_printf(b, "    k = self.%s.forward(x).view([B, S, %lld, %lld]).transpose(1, 2)\n", pn->k, (long long)f->m,
            (long long)f->d);
-    ts_put(b, "    v = self.%s.forward(x).view([B, S, %lld, %lld]).transpose(1, 2)\n", pn->v, (long long)f->m,
+    llmc_strbuf_printf(b, "    v = self.%s.forward(x).view([B, S, %lld, %lld]).transpose(1, 2)\n", pn->v, (long long)f->m,
            (long long)f->d);
     if (rope)
-        ts_put(b, "    q = __torch__.llmc.apply_rope(q, cos, sin)\n"
+        llmc_strbuf_printf(b, "    q = __torch__.llmc.apply_rope(q, cos, sin)\n"
                   "    k = __torch__.llmc.apply_rope(k, cos, sin)\n");
-    ts_put(b, "    y = __torch__.llmc.attend(q, k, v, bias)\n"
+    llmc_strbuf_printf(b, "    y = __torch__.llmc.attend(q, k, v, bias)\n"
               "    return self.%s.forward(y.transpose(1, 2).reshape([B, S, -1]))\n",
            pn->o);
 }
 
-static void m_attention(ts_buf *b, const gen *g, const char *cls) {
+static void m_attention(llmc_strbuf *b, const gen *g, const char *cls) {
     const ts_facts *f = g->f;
     char params[96];
     if (f->gpt2) {
         def(b, cls, false, "forward", "x: Tensor, bias: Optional[Tensor]", "Tensor");
-        ts_put(b, "    # q, k and v come fused out of c_attn\n"
+        llmc_strbuf_printf(b, "    # q, k and v come fused out of c_attn\n"
                   "    B = x.size(0)\n    S = x.size(1)\n"
                   "    qkv = self.c_attn.forward(x).view([B, S, 3, %lld, %lld]).permute([2, 0, 3, 1, 4])\n"
                   "    y = __torch__.llmc.attend(qkv[0], qkv[1], qkv[2], bias)\n"
@@ -380,160 +354,160 @@ static void m_attention(ts_buf *b, const gen *g, const char *cls) {
     attention_body(b, g, &pn, g->rope);
     /* cross-attention: keys and values from the encoder output, no mask, no position bias */
     def(b, cls, false, "cross", "x: Tensor, memory: Tensor", "Tensor");
-    ts_put(b, "    B = x.size(0)\n    S = x.size(1)\n    T = memory.size(1)\n");
-    ts_put(b, "    q = self.q.forward(x).view([B, S, %lld, %lld]).transpose(1, 2)\n", (long long)f->n, (long long)f->d);
-    ts_put(b, "    k = self.k.forward(memory).view([B, T, %lld, %lld]).transpose(1, 2)\n", (long long)f->m,
+    llmc_strbuf_printf(b, "    B = x.size(0)\n    S = x.size(1)\n    T = memory.size(1)\n");
+    llmc_strbuf_printf(b, "    q = self.q.forward(x).view([B, S, %lld, %lld]).transpose(1, 2)\n", (long long)f->n, (long long)f->d);
+    llmc_strbuf_printf(b, "    k = self.k.forward(memory).view([B, T, %lld, %lld]).transpose(1, 2)\n", (long long)f->m,
            (long long)f->d);
-    ts_put(b, "    v = self.v.forward(memory).view([B, T, %lld, %lld]).transpose(1, 2)\n", (long long)f->m,
+    llmc_strbuf_printf(b, "    v = self.v.forward(memory).view([B, T, %lld, %lld]).transpose(1, 2)\n", (long long)f->m,
            (long long)f->d);
-    ts_put(b, "    y = __torch__.llmc.attend(q, k, v, None)\n"
+    llmc_strbuf_printf(b, "    y = __torch__.llmc.attend(q, k, v, None)\n"
               "    return self.o.forward(y.transpose(1, 2).reshape([B, S, -1]))\n");
 }
 
-static void m_mlp(ts_buf *b, const gen *g, const char *cls) {
+static void m_mlp(llmc_strbuf *b, const gen *g, const char *cls) {
     def(b, cls, false, "forward", "x: Tensor", "Tensor");
     if (g->f->gpt2)
-        ts_put(b, "    return self.c_proj.forward(__torch__.llmc.activation(self.c_fc.forward(x)))\n");
+        llmc_strbuf_printf(b, "    return self.c_proj.forward(__torch__.llmc.activation(self.c_fc.forward(x)))\n");
     else if (llmc_activation_is_gated(g->s->activation))
-        ts_put(b, "    return self.down_proj.forward(__torch__.llmc.activation(self.gate_proj.forward(x), "
+        llmc_strbuf_printf(b, "    return self.down_proj.forward(__torch__.llmc.activation(self.gate_proj.forward(x), "
                   "self.up_proj.forward(x)))\n");
     else
-        ts_put(b, "    return self.down_proj.forward(__torch__.llmc.activation(self.up_proj.forward(x)))\n");
+        llmc_strbuf_printf(b, "    return self.down_proj.forward(__torch__.llmc.activation(self.up_proj.forward(x)))\n");
 }
 
-static void m_dense(ts_buf *b, const gen *g, const char *cls) {
+static void m_dense(llmc_strbuf *b, const gen *g, const char *cls) {
     def(b, cls, false, "forward", "x: Tensor", "Tensor");
     if (llmc_activation_is_gated(g->s->activation))
-        ts_put(b, "    return self.wo.forward(__torch__.llmc.activation(self.wi_0.forward(x), self.wi_1.forward(x)))\n");
+        llmc_strbuf_printf(b, "    return self.wo.forward(__torch__.llmc.activation(self.wi_0.forward(x), self.wi_1.forward(x)))\n");
     else
-        ts_put(b, "    return self.wo.forward(__torch__.llmc.activation(self.wi.forward(x)))\n");
+        llmc_strbuf_printf(b, "    return self.wo.forward(__torch__.llmc.activation(self.wi.forward(x)))\n");
 }
 
-static void m_decoder_layer(ts_buf *b, const gen *g, const char *cls) {
+static void m_decoder_layer(llmc_strbuf *b, const gen *g, const char *cls) {
     char params[96], n1[96], n2[96];
     bool gpt2 = g->f->gpt2;
     snprintf(params, sizeof params, "h: Tensor, bias: Tensor%s", gpt2 ? "" : g->rp);
     def(b, cls, false, "forward", params, "Tensor");
-    ts_put(b, "    h = h + self.%s.forward(%s, bias%s)\n", gpt2 ? "attn" : "self_attn",
+    llmc_strbuf_printf(b, "    h = h + self.%s.forward(%s, bias%s)\n", gpt2 ? "attn" : "self_attn",
            normed(g, n1, sizeof n1, gpt2 ? "ln_1" : "input_layernorm", "h"), gpt2 ? "" : g->ra);
-    ts_put(b, "    return h + self.mlp.forward(%s)\n",
+    llmc_strbuf_printf(b, "    return h + self.mlp.forward(%s)\n",
            normed(g, n2, sizeof n2, gpt2 ? "ln_2" : "post_attention_layernorm", "h"));
 }
 
-static void learned_positions(ts_buf *b, const gen *g, const char *table) {
-    ts_put(b, "    if S > %lld:\n"
+static void learned_positions(llmc_strbuf *b, const gen *g, const char *table) {
+    llmc_strbuf_printf(b, "    if S > %lld:\n"
               "      ops.prim.RaiseException(\"sequence of \" + str(S) + \" tokens is longer than the learned position "
               "table (context_length %lld)\")\n"
               "    h = h + self.%s.forward(positions)\n",
            (long long)g->f->P, (long long)g->f->P, table);
 }
 
-static void m_transformer(ts_buf *b, const gen *g, const char *cls) {
+static void m_transformer(llmc_strbuf *b, const gen *g, const char *cls) {
     const ts_facts *f = g->f;
     bool gpt2 = f->gpt2;
     def(b, cls, false, "forward", "input_ids: Tensor", "Tensor");
-    ts_put(b, "    S = input_ids.size(1)\n");
-    if (g->learned || g->sinusoidal || g->rope) ts_put(b, "    positions = torch.arange(S, device=input_ids.device)\n");
-    ts_put(b, "    h = self.%s.forward(input_ids)\n", gpt2 ? "wte" : "embed_tokens");
+    llmc_strbuf_printf(b, "    S = input_ids.size(1)\n");
+    if (g->learned || g->sinusoidal || g->rope) llmc_strbuf_printf(b, "    positions = torch.arange(S, device=input_ids.device)\n");
+    llmc_strbuf_printf(b, "    h = self.%s.forward(input_ids)\n", gpt2 ? "wte" : "embed_tokens");
     if (g->learned) learned_positions(b, g, gpt2 ? "wpe" : "embed_positions");
-    if (g->sinusoidal) ts_put(b, "    h = h + __torch__.llmc.sinusoidal_positions(positions).to(h.dtype)\n");
-    if (g->rope) ts_put(b, "    cos, sin = __torch__.llmc.rope_cos_sin(positions, h.dtype)\n");
-    ts_put(b, "    bias = __torch__.llmc.causal_bias(S, h.dtype, h.device)\n"
+    if (g->sinusoidal) llmc_strbuf_printf(b, "    h = h + __torch__.llmc.sinusoidal_positions(positions).to(h.dtype)\n");
+    if (g->rope) llmc_strbuf_printf(b, "    cos, sin = __torch__.llmc.rope_cos_sin(positions, h.dtype)\n");
+    llmc_strbuf_printf(b, "    bias = __torch__.llmc.causal_bias(S, h.dtype, h.device)\n"
               "    layers = self.%s\n",
            gpt2 ? "h" : "layers");
     for (int64_t i = 0; i < f->L; i++)
-        ts_put(b, "    h = getattr(layers, \"%lld\").forward(h, bias%s)\n", (long long)i, gpt2 ? "" : g->ra);
+        llmc_strbuf_printf(b, "    h = getattr(layers, \"%lld\").forward(h, bias%s)\n", (long long)i, gpt2 ? "" : g->ra);
     char n1[64];
-    ts_put(b, "    return %s\n", normed(g, n1, sizeof n1, gpt2 ? "ln_f" : "norm", "h"));
+    llmc_strbuf_printf(b, "    return %s\n", normed(g, n1, sizeof n1, gpt2 ? "ln_f" : "norm", "h"));
 }
 
-static void head_logits(ts_buf *b, const gen *g, const char *embedding) {
+static void head_logits(llmc_strbuf *b, const gen *g, const char *embedding) {
     if (!g->s->tie_word_embeddings) {
-        ts_put(b, "    return self.lm_head.forward(h)\n");
+        llmc_strbuf_printf(b, "    return self.lm_head.forward(h)\n");
         return;
     }
-    ts_put(b, "    logits = torch.linear(h, %s)  # tied head: the embedding matrix\n", embedding);
-    if (g->s->bias.lm_head) ts_put(b, "    logits = logits + self.lm_head.bias\n");
-    ts_put(b, "    return logits\n");
+    llmc_strbuf_printf(b, "    logits = torch.linear(h, %s)  # tied head: the embedding matrix\n", embedding);
+    if (g->s->bias.lm_head) llmc_strbuf_printf(b, "    logits = logits + self.lm_head.bias\n");
+    llmc_strbuf_printf(b, "    return logits\n");
 }
 
-static void m_causal_lm(ts_buf *b, const gen *g) {
+static void m_causal_lm(llmc_strbuf *b, const gen *g) {
     bool gpt2 = g->f->gpt2;
     def(b, "CausalLM", true, "forward", "input_ids: Tensor", "Tensor");
-    ts_put(b, "    # logits [batch, seq, vocab] for input_ids [batch, seq]\n"
+    llmc_strbuf_printf(b, "    # logits [batch, seq, vocab] for input_ids [batch, seq]\n"
               "    h = self.%s.forward(input_ids)\n",
            gpt2 ? "transformer" : "model");
     head_logits(b, g, gpt2 ? "self.transformer.wte.weight" : "self.model.embed_tokens.weight");
 }
 
-static void m_seq2seq(ts_buf *b, const gen *g) {
+static void m_seq2seq(llmc_strbuf *b, const gen *g) {
     char x[40];
     def(b, "Seq2SeqLM", true, "forward", "input_ids: Tensor, decoder_input_ids: Tensor", "Tensor");
-    ts_put(b, "    # logits [batch, target_seq, vocab] for input_ids [batch, seq], decoder_input_ids [batch, target_seq]\n"
+    llmc_strbuf_printf(b, "    # logits [batch, target_seq, vocab] for input_ids [batch, seq], decoder_input_ids [batch, target_seq]\n"
               "    memory = self.encoder.forward(self.shared.forward(input_ids))\n"
               "    h = self.decoder.forward(self.shared.forward(decoder_input_ids), memory)\n");
     if (g->f->has_out_scale)
-        ts_put(b, "    h = h * %s  # T5 with a tied head: hidden_size^-0.5 before the head\n",
+        llmc_strbuf_printf(b, "    h = h * %s  # T5 with a tied head: hidden_size^-0.5 before the head\n",
                ts_float(g->f->out_scale, x));
     head_logits(b, g, "self.shared.weight");
 }
 
-static void m_stack(ts_buf *b, const gen *g, const char *cls, bool decoder) {
+static void m_stack(llmc_strbuf *b, const gen *g, const char *cls, bool decoder) {
     const ts_facts *f = g->f;
     def(b, cls, false, "forward", decoder ? "h: Tensor, memory: Tensor" : "h: Tensor", "Tensor");
-    ts_put(b, "    # h: token embeddings [B, S, hidden]%s\n"
+    llmc_strbuf_printf(b, "    # h: token embeddings [B, S, hidden]%s\n"
               "    S = h.size(1)\n",
            decoder ? "; memory: the encoder output" : "");
-    if (g->learned || g->sinusoidal || g->rope) ts_put(b, "    positions = torch.arange(S, device=h.device)\n");
+    if (g->learned || g->sinusoidal || g->rope) llmc_strbuf_printf(b, "    positions = torch.arange(S, device=h.device)\n");
     if (g->learned) learned_positions(b, g, "embed_positions");
-    if (g->sinusoidal) ts_put(b, "    h = h + __torch__.llmc.sinusoidal_positions(positions).to(h.dtype)\n");
-    if (g->rope) ts_put(b, "    cos, sin = __torch__.llmc.rope_cos_sin(positions, h.dtype)\n");
+    if (g->sinusoidal) llmc_strbuf_printf(b, "    h = h + __torch__.llmc.sinusoidal_positions(positions).to(h.dtype)\n");
+    if (g->rope) llmc_strbuf_printf(b, "    cos, sin = __torch__.llmc.rope_cos_sin(positions, h.dtype)\n");
     const char *bias = "bias";
     if (g->relative)
-        ts_put(b, "    # the bucket table lives in the first block and serves every layer of the stack\n"
+        llmc_strbuf_printf(b, "    # the bucket table lives in the first block and serves every layer of the stack\n"
                   "    table = getattr(getattr(self.block, \"0\").layer, \"0\").SelfAttention.relative_attention_bias.weight\n"
                   "    bias = __torch__.llmc.relative_bias(table, S, %s, h.dtype)\n",
                decoder ? "False" : "True");
     else if (decoder)
-        ts_put(b, "    bias = __torch__.llmc.causal_bias(S, h.dtype, h.device)\n");
+        llmc_strbuf_printf(b, "    bias = __torch__.llmc.causal_bias(S, h.dtype, h.device)\n");
     else
         bias = "None"; /* the encoder sees every position */
-    ts_put(b, "    block = self.block\n");
+    llmc_strbuf_printf(b, "    block = self.block\n");
     int64_t n = decoder ? f->D : f->E;
     for (int64_t i = 0; i < n; i++)
-        ts_put(b, "    h = getattr(block, \"%lld\").forward(h, %s%s%s)\n", (long long)i, bias, g->ra,
+        llmc_strbuf_printf(b, "    h = getattr(block, \"%lld\").forward(h, %s%s%s)\n", (long long)i, bias, g->ra,
                decoder ? ", memory" : "");
     char n1[64];
-    ts_put(b, "    return %s\n", normed(g, n1, sizeof n1, "final_layer_norm", "h"));
+    llmc_strbuf_printf(b, "    return %s\n", normed(g, n1, sizeof n1, "final_layer_norm", "h"));
 }
 
-static void m_block(ts_buf *b, const gen *g, const char *cls, bool decoder) {
+static void m_block(llmc_strbuf *b, const gen *g, const char *cls, bool decoder) {
     char params[128];
     snprintf(params, sizeof params, "h: Tensor, bias: Optional[Tensor]%s%s", g->rp, decoder ? ", memory: Tensor" : "");
     def(b, cls, false, "forward", params, "Tensor");
-    ts_put(b, "    layer = self.layer\n"
+    llmc_strbuf_printf(b, "    layer = self.layer\n"
               "    h = getattr(layer, \"0\").forward(h, bias%s)\n",
            g->ra);
     if (decoder)
-        ts_put(b, "    h = getattr(layer, \"1\").forward(h, memory)\n"
+        llmc_strbuf_printf(b, "    h = getattr(layer, \"1\").forward(h, memory)\n"
                   "    return getattr(layer, \"2\").forward(h)\n");
     else
-        ts_put(b, "    return getattr(layer, \"1\").forward(h)\n");
+        llmc_strbuf_printf(b, "    return getattr(layer, \"1\").forward(h)\n");
 }
 
-static void m_sublayer(ts_buf *b, const gen *g, const char *cls) {
+static void m_sublayer(llmc_strbuf *b, const gen *g, const char *cls) {
     char params[96], n1[64];
     if (!strcmp(cls, "SelfAttentionLayer") || !strcmp(cls, "FirstSelfAttentionLayer")) {
         snprintf(params, sizeof params, "h: Tensor, bias: Optional[Tensor]%s", g->rp);
         def(b, cls, false, "forward", params, "Tensor");
-        ts_put(b, "    return h + self.SelfAttention.forward(%s, bias%s)\n", normed(g, n1, sizeof n1, "layer_norm", "h"),
+        llmc_strbuf_printf(b, "    return h + self.SelfAttention.forward(%s, bias%s)\n", normed(g, n1, sizeof n1, "layer_norm", "h"),
                g->ra);
     } else if (!strcmp(cls, "CrossAttentionLayer")) {
         def(b, cls, false, "forward", "h: Tensor, memory: Tensor", "Tensor");
-        ts_put(b, "    return h + self.EncDecAttention.cross(%s, memory)\n", normed(g, n1, sizeof n1, "layer_norm", "h"));
+        llmc_strbuf_printf(b, "    return h + self.EncDecAttention.cross(%s, memory)\n", normed(g, n1, sizeof n1, "layer_norm", "h"));
     } else {
         def(b, cls, false, "forward", "h: Tensor", "Tensor");
-        ts_put(b, "    return h + self.DenseReluDense.forward(%s)\n", normed(g, n1, sizeof n1, "layer_norm", "h"));
+        llmc_strbuf_printf(b, "    return h + self.DenseReluDense.forward(%s)\n", normed(g, n1, sizeof n1, "layer_norm", "h"));
     }
 }
 
@@ -593,27 +567,27 @@ static void collect(cls_list *l, const ts_node *n, llmc_diags *d) {
     for (size_t k = 0; k < n->n_kids; k++) collect(l, n->kids[k], d);
 }
 
-static void declare(ts_buf *b, const ts_node *n) {
-    ts_put(b, "class %s(Module):\n  __parameters__ = [", n->cls);
-    for (int i = 0; i < n->n_params; i++) ts_put(b, "\"%s\", ", n->params[i].attr);
-    ts_put(b, "]\n  __buffers__ = []\n");
-    for (int i = 0; i < n->n_params; i++) ts_put(b, "  %s : Tensor\n", n->params[i].attr);
-    ts_put(b, "  training : bool\n");
+static void declare(llmc_strbuf *b, const ts_node *n) {
+    llmc_strbuf_printf(b, "class %s(Module):\n  __parameters__ = [", n->cls);
+    for (int i = 0; i < n->n_params; i++) llmc_strbuf_printf(b, "\"%s\", ", n->params[i].attr);
+    llmc_strbuf_printf(b, "]\n  __buffers__ = []\n");
+    for (int i = 0; i < n->n_params; i++) llmc_strbuf_printf(b, "  %s : Tensor\n", n->params[i].attr);
+    llmc_strbuf_printf(b, "  training : bool\n");
     for (size_t i = 0; i < n->n_kids; i++) {
         const ts_node *k = n->kids[i];
-        if (is_index(k->attr)) ts_put(b, "  __annotations__[\"%s\"] = " TS_NS ".%s\n", k->attr, k->cls);
-        else ts_put(b, "  %s : " TS_NS ".%s\n", k->attr, k->cls);
+        if (is_index(k->attr)) llmc_strbuf_printf(b, "  __annotations__[\"%s\"] = " TS_NS ".%s\n", k->attr, k->cls);
+        else llmc_strbuf_printf(b, "  %s : " TS_NS ".%s\n", k->attr, k->cls);
     }
 }
 
-static void methods(ts_buf *b, const gen *g, const ts_node *n, bool root) {
+static void methods(llmc_strbuf *b, const gen *g, const ts_node *n, bool root) {
     const char *c = n->cls;
     if (root) {
         if (g->f->encdec) m_seq2seq(b, g);
         else m_causal_lm(b, g);
     } else if (n->n_kids && is_index(n->kids[0]->attr)) {
         def(b, c, false, "__len__", "", "int"); /* a container: numbered children */
-        ts_put(b, "    return %zu\n", n->n_kids);
+        llmc_strbuf_printf(b, "    return %zu\n", n->n_kids);
     } else if (!strcmp(c, "Attention") || !strcmp(c, "RelativeAttention")) {
         m_attention(b, g, c);
     } else if (!strcmp(c, "MLP")) {
@@ -677,7 +651,7 @@ static unsigned code_version(const char *src) {
 
 /* ---- entry point ------------------------------------------------------------------------------------------ */
 
-int ts_code(const ts_facts *f, const ts_tree *t, ts_buf *root_src, ts_buf *ns_src, unsigned *version,
+int ts_code(const ts_facts *f, const ts_tree *t, llmc_strbuf *root_src, llmc_strbuf *ns_src, unsigned *version,
             llmc_diags *d) {
     const llmc_spec *s = f->s;
     gen g;
@@ -717,7 +691,7 @@ int ts_code(const ts_facts *f, const ts_tree *t, ts_buf *root_src, ts_buf *ns_sr
     const char *origin = "spec.json";
 
     /* llmc.py: helpers first, then every class but the root */
-    ts_put(ns_src, "# Generated by llmc %s from %s: the building blocks of %s.\n"
+    llmc_strbuf_printf(ns_src, "# Generated by llmc %s from %s: the building blocks of %s.\n"
                    "# TorchScript source, compiled by torch.jit.load; see docs/torchscript.md.\n",
            llmc_version(), origin, f->encdec ? "Seq2SeqLM" : "CausalLM");
     fn_attend(ns_src, &g);
@@ -731,7 +705,7 @@ int ts_code(const ts_facts *f, const ts_tree *t, ts_buf *root_src, ts_buf *ns_sr
         methods(ns_src, &g, cl.e[i].first, false);
     }
     /* __torch__.py: the root */
-    ts_put(root_src, "# Generated by llmc %s from %s. TorchScript source, compiled by torch.jit.load.\n",
+    llmc_strbuf_printf(root_src, "# Generated by llmc %s from %s. TorchScript source, compiled by torch.jit.load.\n",
            llmc_version(), origin);
     declare(root_src, cl.e[0].first);
     methods(root_src, &g, cl.e[0].first, true);
@@ -740,7 +714,7 @@ int ts_code(const ts_facts *f, const ts_tree *t, ts_buf *root_src, ts_buf *ns_sr
         llmc_error(d, "emit", "torchscript: out of memory writing the model code");
         return -1;
     }
-    unsigned v1 = code_version(root_src->p), v2 = code_version(ns_src->p);
+    unsigned v1 = code_version(root_src->s), v2 = code_version(ns_src->s);
     *version = v1 > v2 ? v1 : v2;
     return 0;
 }

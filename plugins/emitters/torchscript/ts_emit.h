@@ -66,12 +66,6 @@ void ts_tree_free(ts_tree *t);
 int ts_tree_bind(ts_tree *t, const llmc_layout *l, llmc_diags *d);
 
 /* ---- text ----------------------------------------------------------------------------------------- */
-typedef struct ts_buf {
-    char *p;
-    size_t n, cap;
-    bool oom;
-} ts_buf;
-void ts_put(ts_buf *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 /* a Python float literal that reads back as exactly v ("1e-05", "0.125", "10000.0") */
 const char *ts_float(double v, char buf[40]);
 
@@ -79,7 +73,7 @@ const char *ts_float(double v, char buf[40]);
 /* The two source files: TS_ROOT_FILE (the root class) and TS_NS_FILE (every other class and
  * the helper functions), with declarations derived from the tree. *version gets the archive
  * version torch 1.13 would write for this code (see docs/torchscript.md). */
-int ts_code(const ts_facts *f, const ts_tree *t, ts_buf *root_src, ts_buf *ns_src, unsigned *version,
+int ts_code(const ts_facts *f, const ts_tree *t, llmc_strbuf *root_src, llmc_strbuf *ns_src, unsigned *version,
             llmc_diags *d);
 
 #endif

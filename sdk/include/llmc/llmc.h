@@ -12,6 +12,7 @@
 #include "llmc/plugin.h"
 #include "llmc/output.h"
 #include "llmc/stats.h"
+#include "llmc/strbuf.h"
 #include "llmc/tokenizer.h"
 
 #define LLMC_VERSION_MAJOR 0
@@ -24,6 +25,10 @@ extern "C" {
 #endif
 LLMC_API const char *llmc_version(void);  /* LLMC_VERSION_STRING of the library actually loaded */
 LLMC_API unsigned llmc_abi_version(void); /* LLMC_ABI_VERSION of the library actually loaded */
+/* The llmc command (docs/cli.md) run with these arguments; returns its exit code. The llmc
+ * program is this call: the command lives in libllmc so that it and the plugins it loads share
+ * one copy of the core. */
+LLMC_API int llmc_main(int argc, char **argv);
 #ifdef __cplusplus
 }
 #endif

@@ -226,6 +226,11 @@ LLMC_API double llmc_default_tolerance(uint64_t target_params);
 /* Normalised spec as JSON text (every default filled in, keys in schema order).
  * If solved is non-NULL its dims replace the pinned ones. Caller frees with free(). */
 LLMC_API char *llmc_spec_to_json(const llmc_spec *s, const llmc_dims *solved);
+/* The provenance hash every artifact carries: the SHA-256 of llmc_spec_to_json(s, solved), which is
+ * OUT/spec.json byte for byte (manifest.json spec_sha256, safetensors llmc_spec_hash, GGUF
+ * llmc.spec_hash, the cpu program's LLMC_SPEC_SHA256), as 64 lowercase hex digits + NUL.
+ * 0, or -1 when out of memory (hex is then ""). */
+LLMC_API int llmc_spec_sha256(const llmc_spec *s, const llmc_dims *solved, char hex[65]);
 
 /* Parse sizes: "7e9", "7B", "125M", "1.5T", "350k", plain integers. Returns 0 on success. */
 LLMC_API int llmc_parse_count(const char *text, uint64_t *out);

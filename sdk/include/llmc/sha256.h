@@ -1,8 +1,7 @@
-/* SHA-256 (FIPS 180-4), for provenance hashes in emitted artifacts (e.g. the safetensors
- * emitter's llmc_spec_hash). Internal to llmc; plugins in this tree reach it through
- * their plugin.cmake include path. */
-#ifndef LLMC_CORE_SHA256_H
-#define LLMC_CORE_SHA256_H
+/* llmc SDK — SHA-256 (FIPS 180-4): output checksums and the one provenance hash every artifact
+ * carries (llmc_spec_sha256 in llmc/spec.h). */
+#ifndef LLMC_SHA256_H
+#define LLMC_SHA256_H
 
 #include <stddef.h>
 #include <stdint.h>
