@@ -43,16 +43,21 @@ static void spec_text_pinned(const llmc_published_model *m, bool with_dims, bool
         OUT("target_params: %llu\n", (unsigned long long)m->params);
         OUT("dims: {");
         if (kv_fixed) OUT("num_kv_heads: %lld, ", (long long)m->dims.v[LLMC_DIM_NUM_KV_HEADS]);
+        /* the depth and head_dim pinned; hidden_size too when the heads span it, else as a
+         * constraint (pinned, hidden_size and head_dim would fix num_heads = hidden_size / head_dim) */
+        bool spans = m->dims.v[LLMC_DIM_NUM_HEADS] * m->dims.v[LLMC_DIM_HEAD_DIM] == m->dims.v[LLMC_DIM_HIDDEN_SIZE];
         if (pin_shape) {
             for (int i = 0; i < LLMC_DIM_COUNT; i++) {
                 llmc_dim_id id = (llmc_dim_id)i;
                 bool depth_dim = id == LLMC_DIM_NUM_LAYERS || id == LLMC_DIM_NUM_ENCODER_LAYERS ||
                                  id == LLMC_DIM_NUM_DECODER_LAYERS;
-                if ((depth_dim || id == LLMC_DIM_HIDDEN_SIZE || id == LLMC_DIM_HEAD_DIM) && llmc_dims_has(&m->dims, id))
+                if ((depth_dim || (id == LLMC_DIM_HIDDEN_SIZE && spans) || id == LLMC_DIM_HEAD_DIM) &&
+                    llmc_dims_has(&m->dims, id))
                     OUT("%s: %lld, ", llmc_dim_name(id), (long long)m->dims.v[i]);
             }
         }
         OUT("}\n");
+        if (pin_shape && !spans) OUT("constraints: [\"hidden_size == %lld\"]\n", (long long)m->dims.v[LLMC_DIM_HIDDEN_SIZE]);
     }
 #undef OUT
 }

@@ -96,6 +96,9 @@ LLMC_API double llmc_prior_query_term_max(const llmc_prior_query *q, llmc_prior_
 /* intermediate_size / hidden_size outside [lo, hi] scores at least 12 below the best MLP ratio:
  * where a solver may stop looking (the published ratios of this MLP kind, widened). */
 LLMC_API void llmc_prior_query_mlp_window(const llmc_prior_query *q, double *lo, double *hi);
+/* Heads that need not span the width: the ratios (num_heads x head_dim) / hidden_size a solver
+ * may try apart from 1, where the decoupling term can be within 12 of 0 (lo = hi = 1: none). */
+LLMC_API void llmc_prior_query_attention_window(const llmc_prior_query *q, double *lo, double *hi);
 /* Non-embedding parameters of dims with this total count (total minus the token embedding,
  * an untied head, learned position tables and the head bias), as the prior measures size. */
 LLMC_API double llmc_prior_query_non_embedding(const llmc_prior_query *q, const llmc_dims *dims, uint64_t params);
