@@ -24,7 +24,7 @@ extern const size_t llmc_published_models_yaml_len;
 #define TEMPLATE_MISMATCH 0.1    /* ... and for a model of the other template */
 #define WIDTH_BANDWIDTH 0.35     /* ln(attention width) for head_dim */
 #define ATTN_BANDWIDTH 0.1       /* ln(attention width / hidden_size) of heads that do not span the width */
-#define ATTN_WINDOW_DROP 12.0    /* attention widths tried: the decoupling term at most this far below 0 */
+#define ATTN_WINDOW_DROP 6.0     /* attention widths tried: where the density of A / H is this close to its best */
 #define RATIO_BANDWIDTH 0.05     /* ln(intermediate / hidden): 5 %, finer than the gaps between family rules */
 #define SMOOTHING 1.0            /* pseudo-count spread over the candidate values of categorical terms */
 #define FLOOR (-50.0)            /* log-densities never go below this */
@@ -553,8 +553,8 @@ static void fit_kv(llmc_prior_query *q) {
 
 /* Heads that do not span the width (Gemma, Qwen3, T5-3B): the style-weighted share of such
  * models against the others, and the spread of their ratio A / H (A = num_heads x head_dim).
- * The attention widths worth trying are where the decoupling term (attention_term) can be
- * within ATTN_WINDOW_DROP of 0; 1 on OOM. */
+ * The attention widths worth trying are where the density of A / H is within ATTN_WINDOW_DROP
+ * of its largest value; 1 on OOM. */
 static int fit_attention(llmc_prior_query *q) {
     const llmc_prior *p = q->p;
     double s_dec = 0, s_all = 0;
@@ -567,9 +567,8 @@ static int fit_attention(llmc_prior_query *q) {
     q->attn_lo = q->attn_hi = 1;
     if (grid_fill(&q->attn, p, q->w_attn, offsetof(row, ln_attn), ATTN_BANDWIDTH)) return 1;
     if (!q->attn.f) return 0;
-    /* the best a single head count can do at ratio r is decoupled_lo + f(r) - ln(sqrt(2 pi) bw) - ln(num_heads),
-     * num_heads >= 1: the window is where that can reach -ATTN_WINDOW_DROP */
-    double floor_f = -ATTN_WINDOW_DROP - q->decoupled_lo + (LN_SQRT_2PI + log(ATTN_BANDWIDTH));
+    /* the ratios whose density is within ATTN_WINDOW_DROP of the most likely one (as the MLP window) */
+    double floor_f = q->attn.max - ATTN_WINDOW_DROP;
     size_t lo = q->attn.n, hi = 0;
     for (size_t i = 0; i < q->attn.n; i++)
         if (q->attn.f[i] >= floor_f) {
@@ -737,6 +736,15 @@ static double attention_term(const llmc_prior_query *q, int64_t nh, int64_t hd, 
     double f = grid_at(q->p, &q->attn, log((double)(nh * hd) / (double)H));
     double lp = q->decoupled_lo + f - (LN_SQRT_2PI + log(ATTN_BANDWIDTH)) - log((double)nh);
     return fmin(lp, 0.0);
+}
+
+double llmc_prior_query_attention_term(const llmc_prior_query *q, int64_t nh, int64_t hd, int64_t H) {
+    return q && hd > 0 && H > 0 && nh * hd != H ? attention_term(q, nh, hd, H) : 0.0;
+}
+
+double llmc_prior_query_attention_bound(const llmc_prior_query *q, int64_t nh) {
+    if (!q || !q->attn.f || nh < 1) return FLOOR;
+    return fmin(q->decoupled_lo + q->attn.max - (LN_SQRT_2PI + log(ATTN_BANDWIDTH)) - log((double)nh), 0.0);
 }
 
 static double kv_term(const llmc_prior_query *q, int64_t kv, int64_t nh, bool know_nh) {

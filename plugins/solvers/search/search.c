@@ -264,7 +264,8 @@ static void put_attention_extreme(const search *s, llmc_dims *dims, int64_t H, b
 
 /* The bound of partial dims at the depth being searched: the depth terms as bounded for that
  * depth (s->depth_part), every other term from the dims (cheap: no size range to scan). */
-static double bound_at_depth(const search *s, const llmc_dims *partial) {
+static double bound_at_depth_hd(const search *s, const llmc_dims *partial, double *head_dim_term) {
+    *head_dim_term = 0.0;
     if (!s->q) return 0.0;
     llmc_dims d = *partial;
     unset(&d, LLMC_DIM_NUM_LAYERS);
@@ -272,7 +273,13 @@ static double bound_at_depth(const search *s, const llmc_dims *partial) {
     unset(&d, LLMC_DIM_NUM_DECODER_LAYERS);
     double t[LLMC_PRIOR_TERM_COUNT];
     double total = llmc_prior_query_bound(s->q, &d, 1, 1, t);
+    *head_dim_term = t[LLMC_PRIOR_HEAD_DIM];
     return total - t[LLMC_PRIOR_DEPTH] - t[LLMC_PRIOR_DEPTH_ROUND] + s->depth_part;
+}
+
+static double bound_at_depth(const search *s, const llmc_dims *partial) {
+    double hd_term;
+    return bound_at_depth_hd(s, partial, &hd_term);
 }
 
 static bool cannot_win(const search *s, double b) { return s->best.valid && s->best.err <= s->tol && b < s->best.value; }
@@ -343,8 +350,13 @@ static void plausible_heads(search *s, llmc_dims *dims) {
     if (!s->decouple || !llmc_dims_has(dims, LLMC_DIM_HEAD_DIM) || !llmc_dims_has(dims, LLMC_DIM_HIDDEN_SIZE)) return;
     int64_t hd = dims->v[LLMC_DIM_HEAD_DIM], H = dims->v[LLMC_DIM_HIDDEN_SIZE];
     int64_t lo = (int64_t)ceil(s->attn_lo * (double)H / (double)hd), hi = (int64_t)floor(s->attn_hi * (double)H / (double)hd);
+    /* a cheap bound first: the spanning shape's bound with its head_dim term (<= 0) replaced by
+     * the decoupling term, the rest of a decoupled head_dim term being a log-probability */
+    double hd_span, rest = bound_at_depth_hd(s, dims, &hd_span) - hd_span;
     for (int64_t nh = lo > 1 ? lo : 1; nh <= hi; nh++) {
+        if (cannot_win(s, rest + llmc_prior_query_attention_bound(s->q, nh))) break; /* nor can more heads */
         if (nh * hd == H || !heads_fit_kv(s, dims, nh)) continue;
+        if (cannot_win(s, rest + llmc_prior_query_attention_term(s->q, nh, hd, H))) continue;
         llmc_dims_put(dims, LLMC_DIM_NUM_HEADS, nh);
         if (cannot_win(s, bound_at_depth(s, dims))) continue;
         if (!partial_ok(s, dims)) continue;
