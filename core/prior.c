@@ -24,6 +24,7 @@ extern const size_t llmc_published_models_yaml_len;
 #define TEMPLATE_MISMATCH 0.1    /* ... and for a model of the other template */
 #define WIDTH_BANDWIDTH 0.35     /* ln(attention width) for head_dim */
 #define ATTN_BANDWIDTH 0.1       /* ln(attention width / hidden_size) of heads that do not span the width */
+#define HEADS_BANDWIDTH 0.35     /* ln(num_heads): published head counts near the size */
 #define ATTN_WINDOW_DROP 6.0     /* attention widths tried: where the density of A / H is this close to its best */
 #define RATIO_BANDWIDTH 0.05     /* ln(intermediate / hidden): 5 %, finer than the gaps between family rules */
 #define SMOOTHING 1.0            /* pseudo-count spread over the candidate values of categorical terms */
@@ -278,7 +279,7 @@ typedef struct row {
     int attention, activation, norm, positional;
     int64_t V, L, H, I, nh, kv, hd;
     bool coupled;               /* num_heads x head_dim == hidden_size */
-    double ln_ne, ln_L, ln_H, ln_A, ln_attn, ln_ratio, t;   /* ln_A: ln(num_heads x head_dim); ln_attn: ln(A / H) */
+    double ln_ne, ln_L, ln_H, ln_A, ln_attn, ln_nh, ln_ratio, t;   /* ln_A: ln(num_heads x head_dim); ln_attn: ln(A / H) */
 } row;
 
 struct llmc_prior {
@@ -290,7 +291,6 @@ struct llmc_prior {
     double depth_lr[DEPTH_CLASSES], width_lr[WIDTH_CLASSES], mlp_lr[WIDTH_CLASSES];
     int64_t hd_values[16];      /* head_dim candidates: the published ones and 32, 64, 128, 256 */
     size_t n_hd;
-    double coupled_lr[2];       /* ln share of models whose heads span the width (num_heads x head_dim == hidden) or not */
 };
 
 static void class_ratios(const int *counts, size_t n, const double *base, int k, double *out) {
@@ -315,7 +315,7 @@ llmc_prior *llmc_prior_fit(const llmc_model_table *t, const bool *exclude) {
         return NULL;
     }
     p->n = t->n;
-    int dcount[DEPTH_CLASSES] = {0}, wcount[WIDTH_CLASSES] = {0}, icount[WIDTH_CLASSES] = {0}, coupled = 0;
+    int dcount[DEPTH_CLASSES] = {0}, wcount[WIDTH_CLASSES] = {0}, icount[WIDTH_CLASSES] = {0};
     double sx = 0, sy = 0, sxx = 0, sxy = 0;
     static const int64_t base_hd[] = {32, 64, 80, 96, 128, 256};
     for (size_t i = 0; i < 6; i++) add_hd(p, base_hd[i]);
@@ -353,6 +353,7 @@ llmc_prior *llmc_prior_fit(const llmc_model_table *t, const bool *exclude) {
         r->coupled = r->nh * r->hd == r->H;
         r->ln_A = log((double)(r->nh * r->hd));
         r->ln_attn = r->ln_A - r->ln_H;
+        r->ln_nh = log((double)r->nh);
         r->ln_ratio = log((double)r->I / (double)r->H);
         sx += r->ln_ne;
         sy += r->ln_L;
@@ -362,7 +363,6 @@ llmc_prior *llmc_prior_fit(const llmc_model_table *t, const bool *exclude) {
         wcount[width_class(r->H)]++;
         icount[width_class(r->I)]++;
         add_hd(p, r->hd);
-        coupled += r->coupled;
         p->n_used++;
     }
     if (p->n_used < 4) {
@@ -387,8 +387,6 @@ llmc_prior *llmc_prior_fit(const llmc_model_table *t, const bool *exclude) {
     class_ratios(dcount, p->n_used, depth_base, DEPTH_CLASSES, p->depth_lr);
     class_ratios(wcount, p->n_used, width_base, WIDTH_CLASSES, p->width_lr);
     class_ratios(icount, p->n_used, width_base, WIDTH_CLASSES, p->mlp_lr);
-    p->coupled_lr[1] = log(((double)coupled + SMOOTHING) / (n + 2 * SMOOTHING));
-    p->coupled_lr[0] = log(((double)(p->n_used - (size_t)coupled) + SMOOTHING) / (n + 2 * SMOOTHING));
     return p;
 }
 
@@ -432,6 +430,7 @@ struct llmc_prior_query {
     double *hd_cache;           /* head_dim term per (attention width / 64, head_dim index), filled on use; NAN = not yet */
     double *w_attn;             /* per row: style weight of the models whose heads do not span the width, else 0 */
     grid attn;                  /* over ln(A / H) of those models */
+    grid heads;                 /* over ln(num_heads) of every weighted model */
     double decoupled_lo;        /* ln(p(decoupled) / p(coupled)) under the style weights */
     double attn_lo, attn_hi;    /* A / H worth trying (1, 1: none) */
 };
@@ -561,11 +560,16 @@ static int fit_attention(llmc_prior_query *q) {
     for (size_t i = 0; i < p->n; i++) {
         if (!p->rows[i].used) continue;
         s_all += q->w_style[i];
-        if (!p->rows[i].coupled) s_dec += (q->w_attn[i] = q->w_style[i]);
+        if (!p->rows[i].coupled) {
+            s_dec += q->w_style[i];
+            q->w_attn[i] = q->w[i];
+        }
     }
     q->decoupled_lo = log((s_dec + SMOOTHING / 2) / (s_all - s_dec + SMOOTHING / 2));
     q->attn_lo = q->attn_hi = 1;
-    if (grid_fill(&q->attn, p, q->w_attn, offsetof(row, ln_attn), ATTN_BANDWIDTH)) return 1;
+    if (grid_fill(&q->attn, p, q->w_attn, offsetof(row, ln_attn), ATTN_BANDWIDTH) ||
+        grid_fill(&q->heads, p, q->w, offsetof(row, ln_nh), HEADS_BANDWIDTH))
+        return 1;
     if (!q->attn.f) return 0;
     /* the ratios whose density is within ATTN_WINDOW_DROP of the most likely one (as the MLP window) */
     double floor_f = q->attn.max - ATTN_WINDOW_DROP;
@@ -674,6 +678,7 @@ void llmc_prior_query_free(llmc_prior_query *q) {
     free(q->hd_cache);
     free(q->w_attn);
     free(q->attn.f);
+    free(q->heads.f);
     free(q->depth.f);
     free(q->mlp.f);
     free(q);
@@ -730,11 +735,14 @@ static double head_dim_term(const llmc_prior_query *q, int64_t hd, int64_t H) {
 
 /* Heads that do not span the width, against heads that do: ln(p(decoupled) / p(coupled)) +
  * ln p(num_heads | decoupled, head_dim, H), the latter the kernel density of ln(A / H) over the
- * weighted decoupled models times the step one head moves ln A by (1 / num_heads); at most 0. */
+ * weighted decoupled models times the step one head moves ln A by (1 / num_heads), and the head
+ * count against the published ones near the size (their kernel mixture over ln num_heads,
+ * relative to its best: 2 heads where models of the size have 8-12 cost ~8); at most 0. */
 static double attention_term(const llmc_prior_query *q, int64_t nh, int64_t hd, int64_t H) {
     if (!q->attn.f || nh < 1) return FLOOR;
     double f = grid_at(q->p, &q->attn, log((double)(nh * hd) / (double)H));
-    double lp = q->decoupled_lo + f - (LN_SQRT_2PI + log(ATTN_BANDWIDTH)) - log((double)nh);
+    double heads = q->heads.f ? grid_at(q->p, &q->heads, log((double)nh)) - q->heads.max : 0.0;
+    double lp = q->decoupled_lo + f - (LN_SQRT_2PI + log(ATTN_BANDWIDTH)) - log((double)nh) + heads;
     return fmin(lp, 0.0);
 }
 
