@@ -249,6 +249,16 @@ int llmc_explain_solution(const llmc_spec *spec, const llmc_template_vtable *tv,
                      (long long)spec->dims.v[i]);
         } else if (llmc_problem_domain(p, id)) {
             explain_variable(&c, p, out->objective, r);
+        } else if (id == LLMC_DIM_NUM_HEADS && llmc_dims_has(answer, LLMC_DIM_HEAD_DIM) &&
+                   llmc_dims_has(answer, LLMC_DIM_HIDDEN_SIZE) &&
+                   answer->v[id] * answer->v[LLMC_DIM_HEAD_DIM] != answer->v[LLMC_DIM_HIDDEN_SIZE]) {
+            /* heads that do not span the width: the solver chose the attention width apart */
+            r->by = LLMC_DECIDED_PRIOR;
+            snprintf(r->detail, sizeof r->detail,
+                     "attention width num_heads x head_dim = %lld, apart from hidden_size %lld (the prior's "
+                     "decoupling term, docs/solvers.md)",
+                     (long long)(answer->v[id] * answer->v[LLMC_DIM_HEAD_DIM]),
+                     (long long)answer->v[LLMC_DIM_HIDDEN_SIZE]);
         } else {
             r->by = LLMC_DECIDED_FAMILY;
             char how[200];

@@ -22,11 +22,15 @@ extern const size_t llmc_published_models_yaml_len;
 #define ROUND_WEIGHT 0.5         /* the three roundness terms are correlated: each counts half */
 #define MLP_SIZE_BANDWIDTH 1.5   /* the MLP rule is the family's more than the size's */
 #define TEMPLATE_MISMATCH 0.1    /* ... and for a model of the other template */
-#define WIDTH_BANDWIDTH 0.35     /* ln(hidden_size) for head_dim */
+#define WIDTH_BANDWIDTH 0.35     /* ln(attention width) for head_dim */
+#define ATTN_BANDWIDTH 0.1       /* ln(attention width / hidden_size) of heads that do not span the width */
+#define HEADS_BANDWIDTH 0.35     /* ln(num_heads): published head counts near the size */
+#define ATTN_WINDOW_DROP 6.0     /* attention widths tried: where the density of A / H is this close to its best */
 #define RATIO_BANDWIDTH 0.05     /* ln(intermediate / hidden): 5 %, finer than the gaps between family rules */
 #define SMOOTHING 1.0            /* pseudo-count spread over the candidate values of categorical terms */
 #define FLOOR (-50.0)            /* log-densities never go below this */
 #define GRID_STEP 0.004
+#define LN_SQRT_2PI 0.91893853320467274
 #define MLP_WINDOW_DROP 12.0     /* the MLP window ends where the ratio term is this far below its best */
 
 /* ---- the table ------------------------------------------------------------------------------ */
@@ -274,7 +278,8 @@ typedef struct row {
     bool encdec, gated, tied, qkv_bias, gqa;
     int attention, activation, norm, positional;
     int64_t V, L, H, I, nh, kv, hd;
-    double ln_ne, ln_L, ln_H, ln_ratio, t;
+    bool coupled;               /* num_heads x head_dim == hidden_size */
+    double ln_ne, ln_L, ln_H, ln_A, ln_attn, ln_nh, ln_ratio, t;   /* ln_A: ln(num_heads x head_dim); ln_attn: ln(A / H) */
 } row;
 
 struct llmc_prior {
@@ -286,7 +291,6 @@ struct llmc_prior {
     double depth_lr[DEPTH_CLASSES], width_lr[WIDTH_CLASSES], mlp_lr[WIDTH_CLASSES];
     int64_t hd_values[16];      /* head_dim candidates: the published ones and 32, 64, 128, 256 */
     size_t n_hd;
-    double coupled_lr[2];       /* ln share of models whose heads span the width (num_heads x head_dim == hidden) or not */
 };
 
 static void class_ratios(const int *counts, size_t n, const double *base, int k, double *out) {
@@ -311,7 +315,7 @@ llmc_prior *llmc_prior_fit(const llmc_model_table *t, const bool *exclude) {
         return NULL;
     }
     p->n = t->n;
-    int dcount[DEPTH_CLASSES] = {0}, wcount[WIDTH_CLASSES] = {0}, icount[WIDTH_CLASSES] = {0}, coupled = 0;
+    int dcount[DEPTH_CLASSES] = {0}, wcount[WIDTH_CLASSES] = {0}, icount[WIDTH_CLASSES] = {0};
     double sx = 0, sy = 0, sxx = 0, sxy = 0;
     static const int64_t base_hd[] = {32, 64, 80, 96, 128, 256};
     for (size_t i = 0; i < 6; i++) add_hd(p, base_hd[i]);
@@ -346,6 +350,10 @@ llmc_prior *llmc_prior_fit(const llmc_model_table *t, const bool *exclude) {
         r->ln_ne = log(ne > 1 ? ne : 1);
         r->ln_L = log(L);
         r->ln_H = log((double)r->H);
+        r->coupled = r->nh * r->hd == r->H;
+        r->ln_A = log((double)(r->nh * r->hd));
+        r->ln_attn = r->ln_A - r->ln_H;
+        r->ln_nh = log((double)r->nh);
         r->ln_ratio = log((double)r->I / (double)r->H);
         sx += r->ln_ne;
         sy += r->ln_L;
@@ -355,7 +363,6 @@ llmc_prior *llmc_prior_fit(const llmc_model_table *t, const bool *exclude) {
         wcount[width_class(r->H)]++;
         icount[width_class(r->I)]++;
         add_hd(p, r->hd);
-        coupled += r->nh * r->hd == r->H;
         p->n_used++;
     }
     if (p->n_used < 4) {
@@ -380,8 +387,6 @@ llmc_prior *llmc_prior_fit(const llmc_model_table *t, const bool *exclude) {
     class_ratios(dcount, p->n_used, depth_base, DEPTH_CLASSES, p->depth_lr);
     class_ratios(wcount, p->n_used, width_base, WIDTH_CLASSES, p->width_lr);
     class_ratios(icount, p->n_used, width_base, WIDTH_CLASSES, p->mlp_lr);
-    p->coupled_lr[1] = log(((double)coupled + SMOOTHING) / (n + 2 * SMOOTHING));
-    p->coupled_lr[0] = log(((double)(p->n_used - (size_t)coupled) + SMOOTHING) / (n + 2 * SMOOTHING));
     return p;
 }
 
@@ -422,7 +427,12 @@ struct llmc_prior_query {
     double mlp_lo, mlp_hi;
     double kv_lp[17], group_lp[17], kv_other, group_other, kv_max;
     double term_max[LLMC_PRIOR_TERM_COUNT];
-    double *hd_cache;           /* head_dim term per (hidden_size / 64, head_dim index), filled on use; NAN = not yet */
+    double *hd_cache;           /* head_dim term per (attention width / 64, head_dim index), filled on use; NAN = not yet */
+    double *w_attn;             /* per row: style weight of the models whose heads do not span the width, else 0 */
+    grid attn;                  /* over ln(A / H) of those models */
+    grid heads;                 /* over ln(num_heads) of every weighted model */
+    double decoupled_lo;        /* ln(p(decoupled) / p(coupled)) under the style weights */
+    double attn_lo, attn_hi;    /* A / H worth trying (1, 1: none) */
 };
 
 #define HD_CACHE_WIDTHS 2048    /* hidden sizes 64 .. 131072 in steps of 64 */
@@ -540,6 +550,42 @@ static void fit_kv(llmc_prior_query *q) {
     q->kv_max = mk + mg;
 }
 
+/* Heads that do not span the width (Gemma, Qwen3, T5-3B): the style-weighted share of such
+ * models against the others, and the spread of their ratio A / H (A = num_heads x head_dim).
+ * The attention widths worth trying are where the density of A / H is within ATTN_WINDOW_DROP
+ * of its largest value; 1 on OOM. */
+static int fit_attention(llmc_prior_query *q) {
+    const llmc_prior *p = q->p;
+    double s_dec = 0, s_all = 0;
+    for (size_t i = 0; i < p->n; i++) {
+        if (!p->rows[i].used) continue;
+        s_all += q->w_style[i];
+        if (!p->rows[i].coupled) {
+            s_dec += q->w_style[i];
+            q->w_attn[i] = q->w[i];
+        }
+    }
+    q->decoupled_lo = log((s_dec + SMOOTHING / 2) / (s_all - s_dec + SMOOTHING / 2));
+    q->attn_lo = q->attn_hi = 1;
+    if (grid_fill(&q->attn, p, q->w_attn, offsetof(row, ln_attn), ATTN_BANDWIDTH) ||
+        grid_fill(&q->heads, p, q->w, offsetof(row, ln_nh), HEADS_BANDWIDTH))
+        return 1;
+    if (!q->attn.f) return 0;
+    /* the ratios whose density is within ATTN_WINDOW_DROP of the most likely one (as the MLP window) */
+    double floor_f = q->attn.max - ATTN_WINDOW_DROP;
+    size_t lo = q->attn.n, hi = 0;
+    for (size_t i = 0; i < q->attn.n; i++)
+        if (q->attn.f[i] >= floor_f) {
+            if (lo == q->attn.n) lo = i;
+            hi = i;
+        }
+    if (lo < q->attn.n) {
+        q->attn_lo = exp(q->attn.x0 + (double)lo * q->attn.step);
+        q->attn_hi = exp(q->attn.x0 + (double)hi * q->attn.step);
+    }
+    return 0;
+}
+
 llmc_prior_query *llmc_prior_query_create(const llmc_prior *p, const llmc_spec *spec, uint64_t target) {
     if (!p || !spec) return NULL;
     llmc_prior_query *q = calloc(1, sizeof *q);
@@ -553,8 +599,9 @@ llmc_prior_query *llmc_prior_query_create(const llmc_prior *p, const llmc_spec *
     q->w = calloc(p->n, sizeof *q->w);
     q->w_mlp = calloc(p->n, sizeof *q->w_mlp);
     q->w_style = calloc(p->n, sizeof *q->w_style);
+    q->w_attn = calloc(p->n, sizeof *q->w_attn);
     q->hd_cache = malloc((size_t)HD_CACHE_WIDTHS * p->n_hd * sizeof *q->hd_cache);
-    if (!q->w || !q->w_mlp || !q->w_style || !q->hd_cache) goto oom;
+    if (!q->w || !q->w_mlp || !q->w_style || !q->w_attn || !q->hd_cache) goto oom;
     for (size_t i = 0; i < (size_t)HD_CACHE_WIDTHS * p->n_hd; i++) q->hd_cache[i] = NAN;
 
     /* the non-embedding size the budget leaves, for the size kernel: depth from the fitted
@@ -601,6 +648,7 @@ llmc_prior_query *llmc_prior_query_create(const llmc_prior *p, const llmc_spec *
         q->mlp_hi = exp(q->mlp.x0 + (double)hi * q->mlp.step);
     }
     if (q->gqa) fit_kv(q);
+    if (fit_attention(q)) goto oom;
 
     /* the largest value of each term */
     q->term_max[LLMC_PRIOR_DEPTH] = q->depth.max;
@@ -628,6 +676,9 @@ void llmc_prior_query_free(llmc_prior_query *q) {
     free(q->w_mlp);
     free(q->w_style);
     free(q->hd_cache);
+    free(q->w_attn);
+    free(q->attn.f);
+    free(q->heads.f);
     free(q->depth.f);
     free(q->mlp.f);
     free(q);
@@ -635,6 +686,11 @@ void llmc_prior_query_free(llmc_prior_query *q) {
 
 double llmc_prior_query_term_max(const llmc_prior_query *q, llmc_prior_term t) {
     return q && (unsigned)t < LLMC_PRIOR_TERM_COUNT ? q->term_max[t] : 0.0;
+}
+
+void llmc_prior_query_attention_window(const llmc_prior_query *q, double *lo, double *hi) {
+    *lo = q->attn_lo;
+    *hi = q->attn_hi;
 }
 
 void llmc_prior_query_mlp_window(const llmc_prior_query *q, double *lo, double *hi) {
@@ -648,13 +704,14 @@ double llmc_prior_query_non_embedding(const llmc_prior_query *q, const llmc_dims
     return ne > 1 ? ne : 1;
 }
 
-/* p(head_dim | hidden_size): kernel-weighted share of the published models with that head_dim */
-static double head_dim_compute(const llmc_prior_query *q, int64_t hd, int64_t H) {
+/* p(head_dim | attention width A = num_heads x head_dim, which is hidden_size when the heads
+ * span the width): kernel-weighted share of the published models with that head_dim */
+static double head_dim_compute(const llmc_prior_query *q, int64_t hd, int64_t A) {
     const llmc_prior *p = q->p;
-    double lnH = log((double)H), num_hd = 0, den = 0, cut = 6 * WIDTH_BANDWIDTH;
+    double lnA = log((double)A), num_hd = 0, den = 0, cut = 6 * WIDTH_BANDWIDTH;
     for (size_t i = 0; i < p->n; i++) {
         if (q->w_style[i] <= 0 || !p->rows[i].used) continue;
-        double z = lnH - p->rows[i].ln_H;
+        double z = lnA - p->rows[i].ln_H;
         if (z > cut || z < -cut) continue;
         double k = q->w_style[i] * exp(-0.5 * z * z / (WIDTH_BANDWIDTH * WIDTH_BANDWIDTH));
         den += k;
@@ -674,6 +731,28 @@ static double head_dim_term(const llmc_prior_query *q, int64_t hd, int64_t H) {
     double *slot = &q->hd_cache[(size_t)(H / 64 - 1) * q->p->n_hd + k];
     if (isnan(*slot)) *slot = head_dim_compute(q, hd, H);
     return *slot;
+}
+
+/* Heads that do not span the width, against heads that do: ln(p(decoupled) / p(coupled)) +
+ * ln p(num_heads | decoupled, head_dim, H), the latter the kernel density of ln(A / H) over the
+ * weighted decoupled models times the step one head moves ln A by (1 / num_heads), and the head
+ * count against the published ones near the size (their kernel mixture over ln num_heads,
+ * relative to its best: 2 heads where models of the size have 8-12 cost ~8); at most 0. */
+static double attention_term(const llmc_prior_query *q, int64_t nh, int64_t hd, int64_t H) {
+    if (!q->attn.f || nh < 1) return FLOOR;
+    double f = grid_at(q->p, &q->attn, log((double)(nh * hd) / (double)H));
+    double heads = q->heads.f ? grid_at(q->p, &q->heads, log((double)nh)) - q->heads.max : 0.0;
+    double lp = q->decoupled_lo + f - (LN_SQRT_2PI + log(ATTN_BANDWIDTH)) - log((double)nh) + heads;
+    return fmin(lp, 0.0);
+}
+
+double llmc_prior_query_attention_term(const llmc_prior_query *q, int64_t nh, int64_t hd, int64_t H) {
+    return q && hd > 0 && H > 0 && nh * hd != H ? attention_term(q, nh, hd, H) : 0.0;
+}
+
+double llmc_prior_query_attention_bound(const llmc_prior_query *q, int64_t nh) {
+    if (!q || !q->attn.f || nh < 1) return FLOOR;
+    return fmin(q->decoupled_lo + q->attn.max - (LN_SQRT_2PI + log(ATTN_BANDWIDTH)) - log((double)nh), 0.0);
 }
 
 static double kv_term(const llmc_prior_query *q, int64_t kv, int64_t nh, bool know_nh) {
@@ -718,9 +797,9 @@ static double terms_of(const llmc_prior_query *q, const llmc_dims *d, double ne_
         hNH = true;
     }
     if (hd > 0 && hH) {
-        t[LLMC_PRIOR_HEAD_DIM] = head_dim_term(q, hd, H);
-        /* heads that do not span the width (only when the user pins all three) are rarer */
-        if (hNH) t[LLMC_PRIOR_HEAD_DIM] += p->coupled_lr[nh * hd == H] - p->coupled_lr[1];
+        bool coupled = !hNH || nh * hd == H;
+        t[LLMC_PRIOR_HEAD_DIM] = head_dim_term(q, hd, coupled ? H : nh * hd);
+        if (!coupled) t[LLMC_PRIOR_HEAD_DIM] += attention_term(q, nh, hd, H);
     }
     if (q->gqa && llmc_dims_has(d, LLMC_DIM_NUM_KV_HEADS))
         t[LLMC_PRIOR_KV] = kv_term(q, d->v[LLMC_DIM_NUM_KV_HEADS], nh, hNH);

@@ -43,16 +43,21 @@ static void spec_text_pinned(const llmc_published_model *m, bool with_dims, bool
         OUT("target_params: %llu\n", (unsigned long long)m->params);
         OUT("dims: {");
         if (kv_fixed) OUT("num_kv_heads: %lld, ", (long long)m->dims.v[LLMC_DIM_NUM_KV_HEADS]);
+        /* the depth and head_dim pinned; hidden_size too when the heads span it, else as a
+         * constraint (pinned, hidden_size and head_dim would fix num_heads = hidden_size / head_dim) */
+        bool spans = m->dims.v[LLMC_DIM_NUM_HEADS] * m->dims.v[LLMC_DIM_HEAD_DIM] == m->dims.v[LLMC_DIM_HIDDEN_SIZE];
         if (pin_shape) {
             for (int i = 0; i < LLMC_DIM_COUNT; i++) {
                 llmc_dim_id id = (llmc_dim_id)i;
                 bool depth_dim = id == LLMC_DIM_NUM_LAYERS || id == LLMC_DIM_NUM_ENCODER_LAYERS ||
                                  id == LLMC_DIM_NUM_DECODER_LAYERS;
-                if ((depth_dim || id == LLMC_DIM_HIDDEN_SIZE || id == LLMC_DIM_HEAD_DIM) && llmc_dims_has(&m->dims, id))
+                if ((depth_dim || (id == LLMC_DIM_HIDDEN_SIZE && spans) || id == LLMC_DIM_HEAD_DIM) &&
+                    llmc_dims_has(&m->dims, id))
                     OUT("%s: %lld, ", llmc_dim_name(id), (long long)m->dims.v[i]);
             }
         }
         OUT("}\n");
+        if (pin_shape && !spans) OUT("constraints: [\"hidden_size == %lld\"]\n", (long long)m->dims.v[LLMC_DIM_HIDDEN_SIZE]);
     }
 #undef OUT
 }
@@ -146,9 +151,9 @@ static bool family_fixes_kv(const llmc_model_table *t, const llmc_published_mode
 }
 
 /* Whether the solver can give the published (depth, hidden_size, head_dim) at all: the problem of
- * the leave-one-out spec with those three pinned has an answer within the tolerance (the
- * templates derive num_heads = hidden_size / head_dim and bound the MLP width, so a model whose
- * heads do not span its width may not). */
+ * the leave-one-out spec with those three fixed has an answer within the tolerance (hidden_size as
+ * a constraint when the heads do not span it, num_heads being the solver's to choose; the
+ * templates bound the MLP width and the prior the attention width, so some may not). */
 static bool published_shape_reachable(const llmc_model_table *t, const llmc_published_model *m, const llmc_prior *prior);
 
 static int64_t depth(const llmc_dims *d) {
@@ -277,9 +282,9 @@ static void report(const char *what, const loo_result *r) {
 
 /* The issue's goals are 60% exact (layers, hidden), all within 15%, 80% head_dim; docs/solvers.md
  * reports what is reached (74%, 81%, 70%). The floors below are those figures: a change to the
- * prior or the table that loses ground fails here. Six published shapes are out of the solver's
- * reach whatever the prior (heads narrower or wider than the model: docs/solvers.md lists them),
- * and every one of the six is among the answers more than 15% off. */
+ * prior or the table that loses ground fails here. With the attention width searched on its own,
+ * 87 published shapes are within the solver's reach; T5-11B (a 64 H MLP) and Flan-T5-small
+ * (attention 0.75 x the width, outside the window fitted without it) are not (docs/solvers.md). */
 static void test_leave_one_out(void **state) {
     (void)state;
     loo_result r = leave_one_out(false, getenv("LLMC_PRIOR_TABLE") != NULL);
@@ -289,7 +294,7 @@ static void test_leave_one_out(void **state) {
     assert_true(r.exact_lh >= 66);
     assert_true(r.within15 >= 72);
     assert_true(r.head_dim_equal >= 62);
-    assert_true(r.reachable >= 83);
+    assert_true(r.reachable >= 87);
 }
 
 /* the harder variant: every model with the same (layers, hidden) left out too (Llama 1 and 2 7B,

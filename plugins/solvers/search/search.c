@@ -74,6 +74,8 @@ typedef struct search {
     size_t n_cons;
     double depth_part;         /* bound of the depth terms at the depth being searched */
     size_t width_lo, width_hi; /* widths any depth can use (indices), from the depth bounds */
+    bool decouple;             /* plausible: num_heads x head_dim may differ from hidden_size */
+    double attn_lo, attn_hi;   /* ... within these ratios of it (the prior's attention window) */
 } search;
 
 /* ---- domains -------------------------------------------------------------------------------------- */
@@ -237,9 +239,33 @@ static double ne_of(const search *s, const llmc_dims *dims, uint64_t params) {
     return s->q ? llmc_prior_query_non_embedding(s->q, dims, params) : (double)params;
 }
 
+/* ---- the attention width ---------------------------------------------------------------------------- */
+
+/* num_heads that a grouping of the key/value heads the dims give allows (groups of 2-16, as the
+ * template asks of a grouped-query model) */
+static bool heads_fit_kv(const search *s, const llmc_dims *dims, int64_t nh) {
+    if (s->spec->attention != LLMC_ATTN_GQA || !llmc_dims_has(dims, LLMC_DIM_NUM_KV_HEADS)) return true;
+    int64_t kv = dims->v[LLMC_DIM_NUM_KV_HEADS];
+    return kv >= 1 && nh % kv == 0 && nh / kv >= 2 && nh / kv <= 16;
+}
+
+/* With decoupling, the widest (largest) or narrowest attention the prior's window allows at
+ * hidden_size H: num_heads set so, the count being nondecreasing in it; else nothing changes. */
+static void put_attention_extreme(const search *s, llmc_dims *dims, int64_t H, bool largest) {
+    if (!s->decouple || !llmc_dims_has(dims, LLMC_DIM_HEAD_DIM)) return;
+    int64_t hd = dims->v[LLMC_DIM_HEAD_DIM], coupled = H / hd;
+    if (coupled < 1) return;
+    int64_t nh = largest ? (int64_t)floor(s->attn_hi * (double)H / (double)hd)
+                         : (int64_t)ceil(s->attn_lo * (double)H / (double)hd);
+    if (largest ? nh < coupled : nh > coupled) nh = coupled;
+    if (nh < 1) nh = 1;
+    llmc_dims_put(dims, LLMC_DIM_NUM_HEADS, nh);
+}
+
 /* The bound of partial dims at the depth being searched: the depth terms as bounded for that
  * depth (s->depth_part), every other term from the dims (cheap: no size range to scan). */
-static double bound_at_depth(const search *s, const llmc_dims *partial) {
+static double bound_at_depth_hd(const search *s, const llmc_dims *partial, double *head_dim_term) {
+    *head_dim_term = 0.0;
     if (!s->q) return 0.0;
     llmc_dims d = *partial;
     unset(&d, LLMC_DIM_NUM_LAYERS);
@@ -247,7 +273,13 @@ static double bound_at_depth(const search *s, const llmc_dims *partial) {
     unset(&d, LLMC_DIM_NUM_DECODER_LAYERS);
     double t[LLMC_PRIOR_TERM_COUNT];
     double total = llmc_prior_query_bound(s->q, &d, 1, 1, t);
+    *head_dim_term = t[LLMC_PRIOR_HEAD_DIM];
     return total - t[LLMC_PRIOR_DEPTH] - t[LLMC_PRIOR_DEPTH_ROUND] + s->depth_part;
+}
+
+static double bound_at_depth(const search *s, const llmc_dims *partial) {
+    double hd_term;
+    return bound_at_depth_hd(s, partial, &hd_term);
 }
 
 static bool cannot_win(const search *s, double b) { return s->best.valid && s->best.err <= s->tol && b < s->best.value; }
@@ -311,6 +343,28 @@ static void plausible_fine(search *s, llmc_dims *dims) {
     unset(dims, fid);
 }
 
+/* The heads spanning the width (num_heads derived by the template), then, with decoupling, every
+ * other head count in the prior's attention window whose bound can still win. */
+static void plausible_heads(search *s, llmc_dims *dims) {
+    if (partial_ok(s, dims)) plausible_fine(s, dims);
+    if (!s->decouple || !llmc_dims_has(dims, LLMC_DIM_HEAD_DIM) || !llmc_dims_has(dims, LLMC_DIM_HIDDEN_SIZE)) return;
+    int64_t hd = dims->v[LLMC_DIM_HEAD_DIM], H = dims->v[LLMC_DIM_HIDDEN_SIZE];
+    int64_t lo = (int64_t)ceil(s->attn_lo * (double)H / (double)hd), hi = (int64_t)floor(s->attn_hi * (double)H / (double)hd);
+    /* a cheap bound first: the spanning shape's bound with its head_dim term (<= 0) replaced by
+     * the decoupling term, the rest of a decoupled head_dim term being a log-probability */
+    double hd_span, rest = bound_at_depth_hd(s, dims, &hd_span) - hd_span;
+    for (int64_t nh = lo > 1 ? lo : 1; nh <= hi; nh++) {
+        if (cannot_win(s, rest + llmc_prior_query_attention_bound(s->q, nh))) break; /* nor can more heads */
+        if (nh * hd == H || !heads_fit_kv(s, dims, nh)) continue;
+        if (cannot_win(s, rest + llmc_prior_query_attention_term(s->q, nh, hd, H))) continue;
+        llmc_dims_put(dims, LLMC_DIM_NUM_HEADS, nh);
+        if (cannot_win(s, bound_at_depth(s, dims))) continue;
+        if (!partial_ok(s, dims)) continue;
+        plausible_fine(s, dims);
+    }
+    unset(dims, LLMC_DIM_NUM_HEADS);
+}
+
 /* The first width at which dims can be completed and counted: narrower than a head (num_heads =
  * hidden_size / head_dim would be 0) they cannot, which is not "too big". */
 static size_t first_countable(const search *s, const llmc_dims *dims) {
@@ -327,7 +381,7 @@ static size_t first_countable(const search *s, const llmc_dims *dims) {
 /* widths that can land within the tolerance, then their MLP widths */
 static void plausible_width(search *s, llmc_dims *dims, double lo_ratio, double hi_ratio) {
     if (!s->width.v) {
-        plausible_fine(s, dims);
+        plausible_heads(s, dims);
         return;
     }
     llmc_dim_id wid = s->width.v->dim;
@@ -339,6 +393,7 @@ static void plausible_width(search *s, llmc_dims *dims, double lo_ratio, double 
         llmc_dims t = *dims;
         llmc_dims_put(&t, wid, dom_at(&s->width, mid));
         if (s->fine.v) llmc_dims_put(&t, s->fine.v->dim, fine_at_ratio(s, dom_at(&s->width, mid), hi_ratio, true));
+        put_attention_extreme(s, &t, dom_at(&s->width, mid), true);
         if (count_of(s, &t) >= s->lo_count) hi = mid;
         else lo = mid + 1;
     }
@@ -350,6 +405,7 @@ static void plausible_width(search *s, llmc_dims *dims, double lo_ratio, double 
         llmc_dims t = *dims;
         llmc_dims_put(&t, wid, dom_at(&s->width, mid));
         if (s->fine.v) llmc_dims_put(&t, s->fine.v->dim, fine_at_ratio(s, dom_at(&s->width, mid), lo_ratio, false));
+        put_attention_extreme(s, &t, dom_at(&s->width, mid), false);
         if (count_of(s, &t) > s->hi_count) hi = mid;
         else lo = mid + 1;
     }
@@ -358,8 +414,9 @@ static void plausible_width(search *s, llmc_dims *dims, double lo_ratio, double 
         int64_t H = dom_at(&s->width, i);
         llmc_dims_put(dims, wid, H);
         if (cannot_win(s, bound_at_depth(s, dims))) continue;
-        if (!partial_ok(s, dims)) continue;
-        plausible_fine(s, dims);
+        /* a constraint over num_heads may fail for the heads spanning the width only */
+        if (!s->decouple && !partial_ok(s, dims)) continue;
+        plausible_heads(s, dims);
     }
     unset(dims, wid);
 }
@@ -481,6 +538,7 @@ static double depth_bound(search *s, const llmc_dims *base, int64_t dv, double l
             size_t mid = lo + (hi - lo) / 2;
             llmc_dims_put(&t, s->width.v->dim, dom_at(&s->width, mid));
             if (s->fine.v) llmc_dims_put(&t, s->fine.v->dim, fine_at_ratio(s, dom_at(&s->width, mid), hi_ratio, true));
+            put_attention_extreme(s, &t, dom_at(&s->width, mid), true);
             if (count_of(s, &t) >= s->lo_count) hi = mid;
             else lo = mid + 1;
         }
@@ -493,6 +551,7 @@ static double depth_bound(search *s, const llmc_dims *base, int64_t dv, double l
             size_t mid = lo + (hi - lo) / 2;
             llmc_dims_put(&u, s->width.v->dim, dom_at(&s->width, mid));
             if (s->fine.v) llmc_dims_put(&u, s->fine.v->dim, fine_at_ratio(s, dom_at(&s->width, mid), lo_ratio, false));
+            put_attention_extreme(s, &u, dom_at(&s->width, mid), false);
             if (count_of(s, &u) > s->hi_count) hi = mid;
             else lo = mid + 1;
         }
@@ -698,6 +757,14 @@ static int solve(const llmc_problem *p, llmc_solution *out, llmc_diags *d) {
     const llmc_prior *prior = llmc_problem_prior(p);
     if (prior) s.q = llmc_prior_query_create(prior, s.spec, s.target);
     if (!s.q) s.obj = OBJ_CLOSEST; /* without a prior every shape is alike: the closest count decides */
+    /* the attention width is a dimension of its own unless the user fixes num_heads (the
+     * templates keep num_heads x head_dim apart from hidden_size when all three are given) */
+    if (s.q && s.obj == OBJ_PLAUSIBLE && !llmc_dims_has(&s.spec->dims, LLMC_DIM_NUM_HEADS) &&
+        !llmc_problem_domain(p, LLMC_DIM_NUM_HEADS) &&
+        (llmc_dims_has(&s.spec->dims, LLMC_DIM_HEAD_DIM) || llmc_problem_domain(p, LLMC_DIM_HEAD_DIM))) {
+        llmc_prior_query_attention_window(s.q, &s.attn_lo, &s.attn_hi);
+        s.decouple = s.attn_lo < 1 || s.attn_hi > 1;
+    }
     s.n_cons = llmc_problem_num_constraints(p);
     s.rejected = calloc(s.n_cons + 1, sizeof *s.rejected);
     combo_list shapes = {calloc(MAX_SHAPE_COMBOS, sizeof(llmc_dims)), 0};
@@ -753,7 +820,8 @@ static int solve(const llmc_problem *p, llmc_solution *out, llmc_diags *d) {
         bool exb = false, exa = false;
         bool fb = llmc_problem_nearest(p, s.target, false, QUICK_STEPS, &bd, &bc, &exb);
         bool fa = exb ? llmc_problem_nearest(p, s.target, true, QUICK_STEPS, &ad, &ac, &exa) : false;
-        if (exb && exa && !(fb && bc >= s.lo_count) && !(fa && ac <= s.hi_count)) {
+        /* (the bound knows only heads spanning the width: with decoupling the search decides) */
+        if (!s.decouple && exb && exa && !(fb && bc >= s.lo_count) && !(fa && ac <= s.hi_count)) {
             s.obj = OBJ_CLOSEST;
             if (fb) consider(&s, &bd);
             if (fa) consider(&s, &ad);

@@ -96,6 +96,16 @@ LLMC_API double llmc_prior_query_term_max(const llmc_prior_query *q, llmc_prior_
 /* intermediate_size / hidden_size outside [lo, hi] scores at least 12 below the best MLP ratio:
  * where a solver may stop looking (the published ratios of this MLP kind, widened). */
 LLMC_API void llmc_prior_query_mlp_window(const llmc_prior_query *q, double *lo, double *hi);
+/* Heads that need not span the width: the ratios (num_heads x head_dim) / hidden_size a solver
+ * may try apart from 1: where the density of that ratio among the weighted published models
+ * whose heads do not span the width is within 6 of its largest (lo = hi = 1: none). */
+LLMC_API void llmc_prior_query_attention_window(const llmc_prior_query *q, double *lo, double *hi);
+/* The decoupling part of the head_dim term for num_heads x head_dim != hidden_size (0 when they
+ * span it): the rest of that term is a log-probability, so this plus the other terms' bounds
+ * bounds such a shape. */
+LLMC_API double llmc_prior_query_attention_term(const llmc_prior_query *q, int64_t nh, int64_t hd, int64_t H);
+/* An upper bound of that term over every width for num_heads = nh (decreasing in nh). */
+LLMC_API double llmc_prior_query_attention_bound(const llmc_prior_query *q, int64_t nh);
 /* Non-embedding parameters of dims with this total count (total minus the token embedding,
  * an untied head, learned position tables and the head bias), as the prior measures size. */
 LLMC_API double llmc_prior_query_non_embedding(const llmc_prior_query *q, const llmc_dims *dims, uint64_t params);
