@@ -3,6 +3,9 @@
  *   quant_tool quantize TYPE IN.f32 OUT     TYPE: q8_0 q4_0 q6_k q5_k q4_k; IN holds n float32
  *                                           (n a multiple of the block size), OUT the blocks
  *   quant_tool dequantize TYPE IN OUT.f32   the inverse: blocks in, float32 out
+ *   quant_tool mix MIX ROLE LAYER N_LAYERS ROW_LEN TIED
+ *                                           llmc_kquant_mix_type's choice, printed: MIX q6_k, q5_k_m,
+ *                                           q4_k_m; ROLE token_embd, output, attn_v, ffn_down, other
  *
  * Exit status: 0 ok, 2 usage, 4 I/O. */
 #include <stdio.h>
@@ -44,7 +47,26 @@ static void *read_all(const char *path, size_t *size) {
     return buf;
 }
 
+static int cmd_mix(char **argv) {
+    static const char *mixes[] = {"q6_k", "q5_k_m", "q4_k_m"};
+    static const char *roles[] = {"token_embd", "output", "attn_v", "ffn_down", "other"};
+    int mix = -1, role = -1;
+    for (int i = 0; i < 3; i++)
+        if (!strcmp(argv[2], mixes[i])) mix = i;
+    for (int i = 0; i < 5; i++)
+        if (!strcmp(argv[3], roles[i])) role = i;
+    if (mix < 0 || role < 0) {
+        fprintf(stderr, "quant_tool: unknown mix '%s' or role '%s'\n", argv[2], argv[3]);
+        return 2;
+    }
+    const llmc_qtype t = llmc_kquant_mix_type((llmc_kquant_mix)mix, (llmc_qrole)role, atoi(argv[4]), atoi(argv[5]),
+                                              strtoull(argv[6], NULL, 10), atoi(argv[7]) != 0);
+    puts(llmc_qtype_name(t));
+    return 0;
+}
+
 int main(int argc, char **argv) {
+    if (argc == 8 && !strcmp(argv[1], "mix")) return cmd_mix(argv);
     if (argc != 5 || (strcmp(argv[1], "quantize") && strcmp(argv[1], "dequantize"))) {
         fputs("usage: quant_tool quantize|dequantize TYPE IN OUT\n", stderr);
         return 2;

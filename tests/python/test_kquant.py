@@ -9,7 +9,9 @@ Q5_K_M files — between them every block type Q6_K, Q5_K, Q4_K (and Q8_0 / Q4_0
 older types). For every tensor llama.cpp wrote in a block type, llmc's quantizer (tests/quant_tool,
 the library functions llmc_quantize_*) is run on the same float32 tensor from the input file and
 must give the same bytes; llmc's dequantizer must give, for llama.cpp's bytes, the values gguf-py's
-numpy dequantizer (an independent reading of the formats) gives. Two weight scales (std 0.02 and
+numpy dequantizer (an independent reading of the formats) gives; and for every matrix, the type
+llmc's mix rules (llmc_kquant_mix_type) choose must be the one llama.cpp chose (a 9-layer model
+makes the "more bits" layer pattern non-trivial). Two weight scales (std 0.02 and
 std 1.0 with a zero tensor mixed in via the norm weights, which stay F32) exercise the rounding of
 small and large f16 scales."""
 import os
@@ -31,7 +33,7 @@ TMP = tempfile.mkdtemp(prefix="llmc-test-kquant-")
 BODY = """template: decoder_only
 vocab_size: 512
 context_length: 64
-dims: {{num_layers: 2, hidden_size: 256, intermediate_size: 512, num_heads: 4, num_kv_heads: 2}}
+dims: {{num_layers: {layers}, hidden_size: 256, intermediate_size: 512, num_heads: 4, num_kv_heads: 2}}
 attention: gqa
 tie_word_embeddings: false
 precision: float32
@@ -57,8 +59,8 @@ def need_oracle():
     sys.path.insert(0, GGUF_PY)
 
 
-def f32_gguf(name, seed, std):
-    spec = write_spec(TMP, name, BODY.format(seed=seed, std=std))
+def f32_gguf(name, seed, std, layers):
+    spec = write_spec(TMP, name, BODY.format(seed=seed, std=std, layers=layers))
     out = os.path.join(TMP, name)
     run([LLMC, "compile", spec, "-o", out, "--force", "--emit", "gguf"])
     ggufs = [f for f in os.listdir(os.path.join(out, "gguf")) if f.endswith(".gguf")]
@@ -82,7 +84,18 @@ def llmc_dequantize(kind, data):
     return np.fromfile(dst, dtype="<f4")
 
 
-def compare(f32_path, ftype, seen):
+def role_of(name):
+    if name == "output.weight":
+        return "output", -1
+    if name == "token_embd.weight":
+        return "token_embd", -1
+    parts = name.split(".")
+    if parts[0] == "blk" and parts[2] in ("attn_v", "ffn_down"):
+        return parts[2], int(parts[1])
+    return "other", int(parts[1]) if parts[0] == "blk" else -1
+
+
+def compare(f32_path, ftype, seen, n_layers):
     import gguf
     from gguf.quants import dequantize
     out = os.path.join(TMP, os.path.basename(f32_path) + f".{ftype}.gguf")
@@ -92,6 +105,12 @@ def compare(f32_path, ftype, seen):
              gguf.GGMLQuantizationType.Q4_K: "q4_k", gguf.GGMLQuantizationType.Q8_0: "q8_0",
              gguf.GGMLQuantizationType.Q4_0: "q4_0"}
     for t in gguf.GGUFReader(out).tensors:
+        if len(t.shape) >= 2 and t.name in src:
+            role, layer = role_of(t.name)
+            chosen = run([QUANT_TOOL, "mix", ftype, role, layer, n_layers, int(t.shape[0]), 0]).stdout.decode().strip()
+            wrote = kinds.get(t.tensor_type, t.tensor_type.name.lower())
+            assert chosen == wrote, f"{ftype} {t.name}: llmc's mix chooses {chosen}, llama.cpp wrote {wrote}"
+            seen.setdefault("mix", []).append(t.name)
         if t.tensor_type not in kinds:
             continue
         kind = kinds[t.tensor_type]
@@ -115,12 +134,14 @@ def compare(f32_path, ftype, seen):
 def test_kquant_bytes_equal_llama_quantize():
     need_oracle()
     seen = {}
-    for name, seed, std in (("kq-small", 3, 0.02), ("kq-large", 4, 1.0)):
-        path = f32_gguf(name, seed, std)
+    for name, seed, std, layers in (("kq-small", 3, 0.02, 2), ("kq-large", 4, 1.0, 2), ("kq-deep", 5, 0.05, 9)):
+        path = f32_gguf(name, seed, std, layers)
         for ftype in ("q6_k", "q4_k_m", "q5_k_m"):
-            compare(path, ftype, seen)
+            compare(path, ftype, seen, layers)
     for kind in ("q6_k", "q5_k", "q4_k"):
         assert seen.get(kind), f"llama.cpp wrote no {kind} tensor: the test compared nothing for it"
+    assert seen.get("mix"), "no tensor's type choice was compared"
+    print(f"  type choices equal llama.cpp's: {len(seen.pop('mix'))} tensors", flush=True)
     print("  byte-identical tensors: " + ", ".join(f"{k} {len(v)}" for k, v in sorted(seen.items())), flush=True)
 
 
