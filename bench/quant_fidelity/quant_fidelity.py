@@ -119,11 +119,13 @@ def training_text(corpus_dir, work):
     return train, os.path.join(corpus_dir, "heldout.txt")
 
 
-def compile_type(llmc, work, size, train, quantize, threads):
+def compile_type(llmc, work, size, train, quantize, threads, runtime=True):
     spec = write_spec(work, size, train, quantize)
     out = os.path.join(work, quantize or "f32")
-    run([llmc, "compile", spec, "-o", out, "--force", "--emit", "gguf,cpu", "--threads", str(threads)])
-    run(["make", "-s", "-C", os.path.join(out, "cpu")])
+    run([llmc, "compile", spec, "-o", out, "--force", "--emit", "gguf,cpu" if runtime else "gguf",
+         "--threads", str(threads)])
+    if runtime:
+        run(["make", "-s", f"-j{threads}", "-C", os.path.join(out, "cpu")])
     ggufs = [f for f in os.listdir(os.path.join(out, "gguf")) if f.endswith(".gguf")]
     assert len(ggufs) == 1, f"expected one .gguf in {out}/gguf, found {ggufs}"
     return os.path.join(out, "cpu", "llmc-run"), os.path.join(out, "gguf", ggufs[0])
@@ -176,7 +178,9 @@ def fidelity(base, quant):
                 top1=same, positions=int(len(kl)))
 
 
-def measure(build, types, llama_types, positions, size, threads, work):
+def measure(build, types, llama_types, positions, size, threads, work, llmc_f32=True):
+    """llmc_f32=False (the ctest's shortcut: one C build less): llmc-run's quantized logits are
+    compared with llama.cpp's F32 logits, which equal llmc-run's F32 ones to float32 rounding"""
     llmc = os.path.join(build, "llmc")
     oracle = os.path.join(build, "tests", "llama_logits")
     have_oracle = os.access(oracle, os.X_OK)
@@ -190,17 +194,20 @@ def measure(build, types, llama_types, positions, size, threads, work):
     windows = None
     for t in ["f32"] + types:
         log(f"quant_fidelity: {t}")
-        runner, gguf = compile_type(llmc, work, size, train, None if t == "f32" else t, threads)
+        with_runtime = t != "f32" or llmc_f32 or not have_oracle
+        runner, gguf = compile_type(llmc, work, size, train, None if t == "f32" else t, threads, with_runtime)
         if windows is None:
             windows = windows_of(llmc, work, held, s["ctx"], positions)
             result["positions"] = sum(len(w) for w in windows)
-        got = {"llmc-run": logits_llmc(runner, windows, s["vocab"], work, threads)}
+        got = {"llmc-run": logits_llmc(runner, windows, s["vocab"], work, threads)} if with_runtime else {}
         if have_oracle:
             got["llama.cpp"] = logits_llama(oracle, gguf, windows, s["vocab"], work, threads)
         if t == "f32":
             base = got
             f32_gguf = gguf
-            if have_oracle:
+            if not with_runtime:
+                base["llmc-run"] = got["llama.cpp"]
+            elif have_oracle:
                 result["f32_llmc_vs_llama"] = fidelity(got["llama.cpp"], got["llmc-run"])
             continue
         result["types"][t] = {prog: fidelity(base[prog], got[prog]) for prog in got}

@@ -11,7 +11,8 @@ quantized next-token distributions are compared with its own F32 ones.
 The bounds come from the measurement recorded in docs/benchmarks.md (1,024 positions of this model:
 Q8_0 mean KL 1.04e-3 both programs, Q4_0 0.168 both, Q6_K 9.3e-3) with headroom for the smaller
 sample; what they hold:
-  * F32: llmc-run and llama.cpp give the same distributions (mean KL < 1e-9);
+  (to build one C runtime less, llmc-run's quantized logits are compared with llama.cpp's F32
+  ones; the benchmark shows llmc-run's F32 agrees with them to a mean KL of 1e-11)
   * llmc-run's mean KL at or below 1.05x llama.cpp's for every type both run (the issue's goal:
     equal fidelity through different rounding paths), and its 99th percentile at or below 1.2x;
   * absolute ceilings per type (mean KL: Q8_0 < 3e-3, Q6_K < 2.5e-2, Q4_0 < 0.3; top-1 agreement
@@ -41,11 +42,10 @@ def test_kl_divergence_bounds():
         if os.environ.get("LLMC_SKIP_ORACLE") == "1":
             raise Skip(msg)
         raise AssertionError(msg)
-    r = QF.measure(BUILD, ["q8_0", "q4_0"], ["q6_k"], 512, "test", 2, TMP)
-    QF.print_table(r, QF.loadavg(), QF.loadavg())
+    before = QF.loadavg()
+    r = QF.measure(BUILD, ["q8_0", "q4_0"], ["q6_k"], 512, "test", 2, TMP, llmc_f32=False)
+    QF.print_table(r, before, QF.loadavg())
     assert r["positions"] >= 512, r["positions"]
-    f32 = r["f32_llmc_vs_llama"]
-    assert f32["kl_mean"] < 1e-9 and f32["top1"] > 0.99, f"F32 llmc-run and llama.cpp disagree: {f32}"
     for t in ("q8_0", "q4_0"):
         ours, peer = r["types"][t]["llmc-run"], r["types"][t]["llama.cpp"]
         assert ours["kl_mean"] <= 1.05 * peer["kl_mean"], f"{t}: llmc-run mean KL {ours['kl_mean']:.3e} > 1.05x llama.cpp's {peer['kl_mean']:.3e}"
