@@ -29,6 +29,9 @@
  *   llama_logits bench MODEL.gguf [--prompt N] [--gen M] [--threads T] [--reps R]
  *       Prefill throughput for an N-token prompt and decode throughput for M generated tokens
  *       (greedy, one token per llama_decode), best of R runs, as one JSON line on stdout.
+ *   llama_logits quantize MODEL.gguf OUT.gguf TYPE [--threads T]
+ *       llama_model_quantize with llama.cpp's defaults (as llama-quantize without an importance
+ *       matrix), TYPE one of q8_0, q4_0, q4_k_s, q4_k_m, q5_k_s, q5_k_m, q6_k.
  *
  * Backends are loaded from the directory of the prebuilt libraries (LLMC_LLAMA_BACKEND_DIR at
  * build time, or $LLMC_LLAMA_BACKEND_DIR at run time). Exit status: 0 ok, 1 llama.cpp refused
@@ -477,6 +480,26 @@ static int parse_int(const char *s, const char *what, int lo, int hi) {
     return (int)v;
 }
 
+static int cmd_quantize(const char *in, const char *out, const char *type, int threads) {
+    static const struct { const char *name; enum llama_ftype ftype; } types[] = {
+        {"q8_0", LLAMA_FTYPE_MOSTLY_Q8_0},     {"q4_0", LLAMA_FTYPE_MOSTLY_Q4_0},
+        {"q4_k_s", LLAMA_FTYPE_MOSTLY_Q4_K_S}, {"q4_k_m", LLAMA_FTYPE_MOSTLY_Q4_K_M},
+        {"q5_k_s", LLAMA_FTYPE_MOSTLY_Q5_K_S}, {"q5_k_m", LLAMA_FTYPE_MOSTLY_Q5_K_M},
+        {"q6_k", LLAMA_FTYPE_MOSTLY_Q6_K},
+    };
+    struct llama_model_quantize_params qp = llama_model_quantize_default_params();
+    qp.nthread = threads;
+    size_t i = 0;
+    while (i < sizeof types / sizeof types[0] && strcmp(types[i].name, type) != 0) i++;
+    if (i == sizeof types / sizeof types[0]) die_usage("unknown quantization type '%s'", type);
+    qp.ftype = types[i].ftype;
+    if (llama_model_quantize(in, out, &qp) != 0) {
+        fprintf(stderr, "llama_logits: llama_model_quantize failed on '%s' (run with -v for its log)\n", in);
+        return 1;
+    }
+    return 0;
+}
+
 int main(int argc, char **argv) {
     /* pull -v out first so that it may appear anywhere */
     int n = 0;
@@ -485,7 +508,7 @@ int main(int argc, char **argv) {
         else argv[++n] = argv[i];
     }
     argc = n + 1;
-    if (argc < 3) die_usage("expected a command (logits, tokenize, tokenize-lines, detokenize, vocab, generate, bench) and a model");
+    if (argc < 3) die_usage("expected a command (logits, tokenize, tokenize-lines, detokenize, vocab, generate, bench, quantize) and a model");
     llama_log_set(quiet_log, NULL);
     llama_backend_init();
     const char *cmd = argv[1], *model = argv[2];
@@ -524,6 +547,10 @@ int main(int argc, char **argv) {
             else die_usage("unknown option '%s'", argv[i]);
         }
         rc = cmd_generate(model, argv[3], gen, threads);
+    } else if (strcmp(cmd, "quantize") == 0) {
+        if (argc != 5 && !(argc == 7 && strcmp(argv[5], "--threads") == 0))
+            die_usage("quantize needs MODEL OUT TYPE [--threads T]");
+        rc = cmd_quantize(model, argv[3], argv[4], argc == 7 ? parse_int(argv[6], "--threads", 1, 256) : 1);
     } else if (strcmp(cmd, "bench") == 0) {
         int prompt = 128, gen = 32, threads = 2, reps = 3;
         for (int i = 3; i < argc; i++) {

@@ -79,11 +79,60 @@ static void test_zero_blocks_and_many(void **state) {
     }
 }
 
+/* K-quants: zero super-blocks are all-zero bytes; constant and one-outlier blocks and pseudo-random
+ * data come back within the format's resolution. (Byte identity with llama.cpp's quantizer is
+ * tests/python/test_kquant.py.) */
+typedef struct {
+    void (*quantize)(const float *, size_t, void *);
+    void (*dequantize)(const void *, size_t, float *);
+    size_t bytes;
+    float rel_rms;   /* bound on the RMS error / RMS of uniform data */
+} kquant;
+
+static const kquant kquants[] = {
+    {llmc_quantize_q6_k, llmc_dequantize_q6_k, LLMC_Q6_K_BLOCK_BYTES, 0.025f},
+    {llmc_quantize_q5_k, llmc_dequantize_q5_k, LLMC_Q5_K_BLOCK_BYTES, 0.05f},
+    {llmc_quantize_q4_k, llmc_dequantize_q4_k, LLMC_Q4_K_BLOCK_BYTES, 0.10f},
+};
+
+static void test_kquant_blocks(void **state) {
+    (void)state;
+    enum { N = 4 * LLMC_QK_K };
+    static float x[N], y[N];
+    static uint8_t b[4 * LLMC_Q6_K_BLOCK_BYTES];
+    uint32_t seed = 12345;
+    for (size_t t = 0; t < sizeof kquants / sizeof kquants[0]; t++) {
+        const kquant *k = &kquants[t];
+        /* block 0 zero, block 1 constant -0.75, block 2 uniform in [-1, 1] with one outlier of 40,
+         * block 3 uniform in [-1, 1] */
+        for (int i = 0; i < N; i++) {
+            seed = seed * 1664525u + 1013904223u;
+            const float u = (float)(seed >> 8) / (float)(1u << 24) * 2.0f - 1.0f;
+            x[i] = i < LLMC_QK_K ? 0.0f : i < 2 * LLMC_QK_K ? -0.75f : u;
+        }
+        x[2 * LLMC_QK_K + 77] = 40.0f;
+        memset(b, 0xAB, sizeof b);
+        k->quantize(x, N, b);
+        for (size_t j = 0; j < k->bytes; j++) assert_int_equal(b[j], 0);
+        k->dequantize(b, N, y);
+        for (int i = 0; i < LLMC_QK_K; i++) assert_true(y[i] == 0.0f);
+        for (int i = LLMC_QK_K; i < 2 * LLMC_QK_K; i++) assert_true(fabsf(y[i] + 0.75f) <= 0.75f * 0.01f);
+        assert_true(fabsf(y[2 * LLMC_QK_K + 77] - 40.0f) <= 40.0f * 0.05f);
+        double err = 0, ref = 0;
+        for (int i = 3 * LLMC_QK_K; i < N; i++) {
+            err += (double)(y[i] - x[i]) * (y[i] - x[i]);
+            ref += (double)x[i] * x[i];
+        }
+        assert_true(sqrt(err / ref) < k->rel_rms);
+    }
+}
+
 int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_q8_0_block),
         cmocka_unit_test(test_q4_0_block),
         cmocka_unit_test(test_zero_blocks_and_many),
+        cmocka_unit_test(test_kquant_blocks),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -1,4 +1,4 @@
-/* llmc — block quantization in ggml's reference layouts (Q8_0, Q4_0).
+/* llmc — block quantization in ggml's reference layouts (Q8_0, Q4_0; K-quants Q6_K, Q5_K, Q4_K).
  *
  * Used by the GGUF emitter and by any backend that stores or computes with quantized weights
  * (the C CPU runtime). Results are bit-identical to ggml's quantize_row_q8_0_ref /
@@ -15,6 +15,7 @@
 #ifndef LLMC_QUANT_H
 #define LLMC_QUANT_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -33,6 +34,43 @@ LLMC_API void llmc_quantize_q8_0(const float *x, size_t n, void *out);
 LLMC_API void llmc_quantize_q4_0(const float *x, size_t n, void *out);
 LLMC_API void llmc_dequantize_q8_0(const void *in, size_t n, float *y);
 LLMC_API void llmc_dequantize_q4_0(const void *in, size_t n, float *y);
+
+/* K-quants (core/quant_k.c): super-blocks of 256 values, bit-identical to ggml's
+ * quantize_row_q6_K_ref / _q5_K_ref / _q4_K_ref (llama-quantize without an importance matrix):
+ *
+ *   Q6_K, 210 bytes: 16 groups of 16, q in [-32, 31] (6 bits), int8 group scale, f16 scale d;
+ *         bytes: 128 low nibbles, 64 of 2-bit high parts, 16 group scales, d. Value = d * sc * q.
+ *   Q5_K, 176 bytes: f16 d, f16 dmin, 12 bytes of 6-bit group scales and minimums (8 groups of
+ *         32), 32 bytes of fifth bits, 128 bytes of low nibbles. Value = d * sc * q - dmin * m.
+ *   Q4_K, 144 bytes: as Q5_K without the fifth bits, q in [0, 15].
+ *
+ * n must be a multiple of LLMC_QK_K. */
+#define LLMC_QK_K 256
+#define LLMC_Q6_K_BLOCK_BYTES 210
+#define LLMC_Q5_K_BLOCK_BYTES 176
+#define LLMC_Q4_K_BLOCK_BYTES 144
+
+LLMC_API void llmc_quantize_q6_k(const float *x, size_t n, void *out);
+LLMC_API void llmc_quantize_q5_k(const float *x, size_t n, void *out);
+LLMC_API void llmc_quantize_q4_k(const float *x, size_t n, void *out);
+LLMC_API void llmc_dequantize_q6_k(const void *in, size_t n, float *y);
+LLMC_API void llmc_dequantize_q5_k(const void *in, size_t n, float *y);
+LLMC_API void llmc_dequantize_q4_k(const void *in, size_t n, float *y);
+
+/* The K-quant mixes (core/quant_mix.c): the block type llama_model_quantize gives a matrix of a
+ * dense llama-style model (no importance matrix, no MoE, not the 70B special case). Q6_K: all Q6_K.
+ * Q4_K_M / Q5_K_M: Q4_K / Q5_K, except attn_v and ffn_down of the first and last eighth of the
+ * layers and every third layer between (Q6_K). The head (and the tied embedding) is Q6_K in every
+ * mix. Rows that are not whole super-blocks: Q6_K becomes Q8_0; Q4_K / Q5_K would become Q5_0 /
+ * Q5_1, which llmc does not write: LLMC_QTYPE_NONE, as for rows that are not whole 32-blocks.
+ * layer is the tensor's block index (0-based) among n_layers. */
+typedef enum { LLMC_MIX_Q6_K, LLMC_MIX_Q5_K_M, LLMC_MIX_Q4_K_M } llmc_kquant_mix;
+typedef enum { LLMC_QROLE_TOKEN_EMBD, LLMC_QROLE_OUTPUT, LLMC_QROLE_ATTN_V, LLMC_QROLE_FFN_DOWN, LLMC_QROLE_OTHER } llmc_qrole;
+typedef enum { LLMC_QTYPE_NONE, LLMC_QTYPE_Q8_0, LLMC_QTYPE_Q6_K, LLMC_QTYPE_Q5_K, LLMC_QTYPE_Q4_K } llmc_qtype;
+
+LLMC_API llmc_qtype llmc_kquant_mix_type(llmc_kquant_mix mix, llmc_qrole role, int layer, int n_layers,
+                                         uint64_t row_len, bool tied);
+LLMC_API const char *llmc_qtype_name(llmc_qtype t);   /* "q8_0", "q6_k", "q5_k", "q4_k", "none" */
 
 #ifdef __cplusplus
 }

@@ -1,0 +1,42 @@
+/* Which block type each tensor gets in llama.cpp's K-quant mixes (llmc/quant.h), as
+ * llama_model_quantize chooses them for a dense llama-style model without an importance matrix. */
+#include "llmc/quant.h"
+
+/* llama.cpp spends more bits on the first and last eighth of the layers and on every third layer
+ * in between */
+static bool more_bits(int layer, int n_layers) {
+    return layer < n_layers / 8 || layer >= 7 * n_layers / 8 || (layer - n_layers / 8) % 3 == 2;
+}
+
+static int block_of(llmc_qtype t) { return t == LLMC_QTYPE_Q8_0 ? LLMC_QK : LLMC_QK_K; }
+
+llmc_qtype llmc_kquant_mix_type(llmc_kquant_mix mix, llmc_qrole role, int layer, int n_layers, uint64_t row_len,
+                                bool tied) {
+    const llmc_qtype base = mix == LLMC_MIX_Q6_K ? LLMC_QTYPE_Q6_K
+                          : mix == LLMC_MIX_Q5_K_M ? LLMC_QTYPE_Q5_K : LLMC_QTYPE_Q4_K;
+    const bool mixed = mix == LLMC_MIX_Q4_K_M || mix == LLMC_MIX_Q5_K_M;
+    llmc_qtype t = base;
+    if (role == LLMC_QROLE_OUTPUT || (tied && role == LLMC_QROLE_TOKEN_EMBD)) {
+        /* the head at Q6_K, or Q8_0 when its rows are not whole super-blocks */
+        return row_len % LLMC_QK_K == 0 ? LLMC_QTYPE_Q6_K : row_len % LLMC_QK == 0 ? LLMC_QTYPE_Q8_0 : LLMC_QTYPE_NONE;
+    }
+    if (mixed && (role == LLMC_QROLE_ATTN_V || role == LLMC_QROLE_FFN_DOWN) && layer >= 0 && layer < n_layers &&
+        more_bits(layer, n_layers))
+        t = LLMC_QTYPE_Q6_K;
+    if (row_len % (uint64_t)block_of(t) == 0) return t;
+    /* rows that are not whole super-blocks: llama.cpp falls back to Q8_0 for Q6_K (llmc writes it)
+     * and to Q5_0 / Q5_1 for Q4_K / Q5_K (llmc does not) */
+    if (t == LLMC_QTYPE_Q6_K && row_len % LLMC_QK == 0) return LLMC_QTYPE_Q8_0;
+    return LLMC_QTYPE_NONE;
+}
+
+const char *llmc_qtype_name(llmc_qtype t) {
+    switch (t) {
+    case LLMC_QTYPE_Q8_0: return "q8_0";
+    case LLMC_QTYPE_Q6_K: return "q6_k";
+    case LLMC_QTYPE_Q5_K: return "q5_k";
+    case LLMC_QTYPE_Q4_K: return "q4_k";
+    case LLMC_QTYPE_NONE: break;
+    }
+    return "none";
+}
