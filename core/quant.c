@@ -8,6 +8,11 @@
 
 #include "llmc/weights.h"   /* llmc_f32_to_f16 / llmc_f16_to_f32 */
 
+/* A float-to-integer conversion of NaN is undefined behaviour in C; the pipeline refuses
+ * non-finite weights before quantizing, and a NaN that gets here anyway becomes 0 (as a block of
+ * +-inf does: its scale is inf, its inverse 0). Finite values convert as ggml converts them. */
+static float finite_or_zero(float v) { return v == v ? v : 0.0f; }
+
 void llmc_quantize_q8_0(const float *x, size_t n, void *out) {
     uint8_t *o = out;
     for (size_t b = 0; b < n / LLMC_QK; b++, x += LLMC_QK, o += LLMC_Q8_0_BLOCK_BYTES) {
@@ -17,7 +22,7 @@ void llmc_quantize_q8_0(const float *x, size_t n, void *out) {
         const float id = d != 0.0f ? 1.0f / d : 0.0f;
         const uint16_t dh = llmc_f32_to_f16(d);
         memcpy(o, &dh, 2);
-        for (int j = 0; j < LLMC_QK; j++) o[2 + j] = (uint8_t)(int8_t)roundf(x[j] * id);
+        for (int j = 0; j < LLMC_QK; j++) o[2 + j] = (uint8_t)(int8_t)roundf(finite_or_zero(x[j] * id));
     }
 }
 
@@ -37,7 +42,7 @@ void llmc_quantize_q4_0(const float *x, size_t n, void *out) {
         const uint16_t dh = llmc_f32_to_f16(d);
         memcpy(o, &dh, 2);
         for (int j = 0; j < LLMC_QK / 2; j++) {
-            const float x0 = x[j] * id, x1 = x[LLMC_QK / 2 + j] * id;
+            const float x0 = finite_or_zero(x[j] * id), x1 = finite_or_zero(x[LLMC_QK / 2 + j] * id);
             int q0 = (int8_t)(x0 + 8.5f), q1 = (int8_t)(x1 + 8.5f);   /* truncation, as ggml */
             if (q0 > 15) q0 = 15;
             if (q1 > 15) q1 = 15;

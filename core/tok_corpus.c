@@ -775,6 +775,7 @@ typedef struct enc_job {
     queue q;
     const llmc_tokenizer *t;
     int64_t separator;
+    int64_t bos;            /* put before a document whose ids do not start with it; -1: none */
     bool add_special;
     /* results in order */
     pthread_mutex_t mu;
@@ -800,9 +801,18 @@ static void encode_chunk(enc_job *j, llmc_tokenizer *t, chunk *c) {
             c->failed = 1;
             break;
         }
+        const size_t start = c->ids.n;
         if (llmc_tokenizer_encode(t, c->text.p + off, c->doc_len[i], j->add_special, &c->ids, d)) {
             c->failed = 1;
             break;
+        }
+        if (j->bos >= 0 && (c->ids.n == start || c->ids.ids[start] != (uint32_t)j->bos)) {
+            if (llmc_tok_ids_push(&c->ids, 0)) {
+                c->failed = 1;
+                break;
+            }
+            memmove(c->ids.ids + start + 1, c->ids.ids + start, (c->ids.n - 1 - start) * sizeof *c->ids.ids);
+            c->ids.ids[start] = (uint32_t)j->bos;
         }
         off += c->doc_len[i];
     }
@@ -899,7 +909,8 @@ static int enc_sink(void *ctx, chunk *c) {
 
 /* out == NULL: count the tokens into *counted without writing anything */
 static int encode_corpus(const llmc_tokenizer *t, const llmc_tok_corpus_params *p, const char *out,
-                         const char *separator, bool add_special_tokens, bool force, uint64_t *counted, llmc_diags *d) {
+                         const char *separator, bool add_special_tokens, bool add_bos, bool force, uint64_t *counted,
+                         llmc_diags *d) {
     char side[4096], tmp[4096], side_tmp[4096];
     side[0] = tmp[0] = side_tmp[0] = '\0';
     if (out && ((size_t)snprintf(side, sizeof side, "%s.json", out) >= sizeof side ||
@@ -917,6 +928,11 @@ static int encode_corpus(const llmc_tokenizer *t, const llmc_tok_corpus_params *
     j.t = t;
     j.add_special = add_special_tokens;
     j.separator = -1;
+    j.bos = -1;
+    if (add_bos && (j.bos = llmc_tokenizer_special_id(t, LLMC_TOK_BOS)) < 0) {
+        llmc_error(d, "--bos", "this tokenizer has no bos token (train it with --special bos=TOKEN, or drop --bos)");
+        return LLMC_EXIT_USAGE;
+    }
     if (separator) {
         j.separator = llmc_tokenizer_piece_to_id(t, separator, strlen(separator));
         if (j.separator < 0) {
@@ -1014,6 +1030,7 @@ static int encode_corpus(const llmc_tokenizer *t, const llmc_tok_corpus_params *
     json_object_set_new(s, "tokenizer_model", json_string(llmc_tokenizer_model_type(t)));
     json_object_set_new(s, "add_special_tokens", json_boolean(add_special_tokens));
     json_object_set_new(s, "separator", separator ? json_string(separator) : json_null());
+    json_object_set_new(s, "bos", json_boolean(add_bos));
     json_object_set_new(s, "invalid_utf8_bytes", json_integer((json_int_t)f.invalid_bytes));
     json_object_set_new(s, "files", files);
     char *text = json_dumps(s, JSON_INDENT(2));
@@ -1035,16 +1052,16 @@ static int encode_corpus(const llmc_tokenizer *t, const llmc_tok_corpus_params *
 }
 
 int llmc_tok_encode_corpus(const llmc_tokenizer *t, const llmc_tok_corpus_params *p, const char *out,
-                           const char *separator, bool add_special_tokens, bool force, llmc_diags *d) {
+                           const char *separator, bool add_special_tokens, bool add_bos, bool force, llmc_diags *d) {
     if (!out) {
         llmc_error(d, "-o", "no output file given");
         return LLMC_EXIT_USAGE;
     }
-    return encode_corpus(t, p, out, separator, add_special_tokens, force, NULL, d);
+    return encode_corpus(t, p, out, separator, add_special_tokens, add_bos, force, NULL, d);
 }
 
 int llmc_tok_count_tokens(const llmc_tokenizer *t, const llmc_tok_corpus_params *p, bool add_special_tokens,
                           uint64_t *tokens, llmc_diags *d) {
     *tokens = 0;
-    return encode_corpus(t, p, NULL, NULL, add_special_tokens, false, tokens, d);
+    return encode_corpus(t, p, NULL, NULL, add_special_tokens, false, false, tokens, d);
 }

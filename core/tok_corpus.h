@@ -61,9 +61,13 @@ LLMC_API void llmc_tok_counts_free(llmc_tok_counts *c);
  * Write every document's ids to out (uint16 little-endian when the vocabulary has at most 65536
  * ids, else uint32) and out + ".json" (dtype, tokens, documents, tokenizer hash, files); both
  * written to temporary names and renamed. separator: a token placed before every document
- * (e.g. "<|endoftext|>", llm.c's convention), or NULL. An existing out is refused unless force. */
+ * (e.g. "<|endoftext|>", llm.c's convention), or NULL. add_bos: the tokenizer's bos before every
+ * document whose ids (after add_special_tokens) do not start with it -- how a model with
+ * add_bos_token reads a prompt (Llama); exit 2 when the tokenizer has no bos. An existing out is
+ * refused unless force. */
 LLMC_API int llmc_tok_encode_corpus(const llmc_tokenizer *t, const llmc_tok_corpus_params *p, const char *out,
-                                    const char *separator, bool add_special_tokens, bool force, llmc_diags *d);
+                                    const char *separator, bool add_special_tokens, bool add_bos, bool force,
+                                    llmc_diags *d);
 
 /* The number of ids llmc_tok_encode_corpus(t, p, ..., separator NULL, add_special_tokens) writes,
  * without writing them. Returns an exit code as llmc_tok_encode_corpus does. */

@@ -222,6 +222,36 @@ static llmc_regex *pattern_of(reader *r, const json_t *o, const char *path) {
 
 /* ---- normalizers ------------------------------------------------------------------------------------------- */
 
+/* A component's "type", refusing nesting deeper than LLMC_TOK_MAX_DEPTH (NULL after an error). */
+static const char *component_type(reader *r, const json_t *v, const char *path, int depth, const char *what) {
+    const char *t = type_of(r, v, path, what);
+    if (t && depth > LLMC_TOK_MAX_DEPTH) {
+        rerr(r, path, "Sequence nested deeper than %d", LLMC_TOK_MAX_DEPTH);
+        return NULL;
+    }
+    return t;
+}
+
+/* A Sequence's array member `key` (path of it in p) and room for its items, zeroed; NULL after
+ * an error. The caller reads the items, counting each before reading it so that a partly read
+ * item is freed with the rest. */
+static json_t *sequence_items(reader *r, const json_t *v, const char *path, const char *key, char *p, size_t psize,
+                              size_t item_size, void **items) {
+    json_t *a = json_object_get(v, key);
+    sub(p, psize, path, key);
+    if (!json_is_array(a)) {
+        rerr(r, p, "expected an array, got %s", a ? jtype(a) : "nothing");
+        return NULL;
+    }
+    size_t n = json_array_size(a);
+    *items = calloc(n ? n : 1, item_size);
+    if (!*items) {
+        rerr(r, p, "out of memory");
+        return NULL;
+    }
+    return a;
+}
+
 static void normalizer_clear(tok_normalizer *n) {
     for (size_t i = 0; i < n->n_items; i++) normalizer_clear(&n->items[i]);
     free(n->items);
@@ -232,31 +262,16 @@ static void normalizer_clear(tok_normalizer *n) {
 
 static bool read_normalizer(reader *r, const json_t *v, const char *path, int depth, tok_normalizer *out) {
     memset(out, 0, sizeof *out);
-    const char *t = type_of(r, v, path, "a normalizer");
+    const char *t = component_type(r, v, path, depth, "a normalizer");
     if (!t) return false;
-    if (depth > LLMC_TOK_MAX_DEPTH) {
-        rerr(r, path, "Sequence nested deeper than %d", LLMC_TOK_MAX_DEPTH);
-        return false;
-    }
     char p[512];
     if (!strcmp(t, "Sequence")) {
         out->type = NORM_SEQUENCE;
-        json_t *a = json_object_get(v, "normalizers");
-        sub(p, sizeof p, path, "normalizers");
-        if (!json_is_array(a)) {
-            rerr(r, p, "expected an array, got %s", a ? jtype(a) : "nothing");
-            return false;
-        }
-        size_t n = json_array_size(a);
-        out->items = calloc(n ? n : 1, sizeof *out->items);
-        if (!out->items) {
-            rerr(r, p, "out of memory");
-            return false;
-        }
-        for (size_t i = 0; i < n; i++) {
+        json_t *a = sequence_items(r, v, path, "normalizers", p, sizeof p, sizeof *out->items, (void **)&out->items);
+        if (!a) return false;
+        for (size_t i = 0; i < json_array_size(a); i++) {
             char q[512];
             idx(q, sizeof q, p, i);
-            /* counted first: a partly read item is freed with the rest */
             out->n_items++;
             if (!read_normalizer(r, json_array_get(a, i), q, depth + 1, &out->items[out->n_items - 1])) return false;
         }
@@ -354,31 +369,16 @@ static bool prepend_scheme_of(reader *r, const json_t *v, const char *path, tok_
 
 static bool read_pretok(reader *r, const json_t *v, const char *path, int depth, tok_pretok *out) {
     memset(out, 0, sizeof *out);
-    const char *t = type_of(r, v, path, "a pre-tokenizer");
+    const char *t = component_type(r, v, path, depth, "a pre-tokenizer");
     if (!t) return false;
-    if (depth > LLMC_TOK_MAX_DEPTH) {
-        rerr(r, path, "Sequence nested deeper than %d", LLMC_TOK_MAX_DEPTH);
-        return false;
-    }
     char p[512];
     if (!strcmp(t, "Sequence")) {
         out->type = PRE_SEQUENCE;
-        json_t *a = json_object_get(v, "pretokenizers");
-        sub(p, sizeof p, path, "pretokenizers");
-        if (!json_is_array(a)) {
-            rerr(r, p, "expected an array, got %s", a ? jtype(a) : "nothing");
-            return false;
-        }
-        size_t n = json_array_size(a);
-        out->items = calloc(n ? n : 1, sizeof *out->items);
-        if (!out->items) {
-            rerr(r, p, "out of memory");
-            return false;
-        }
-        for (size_t i = 0; i < n; i++) {
+        json_t *a = sequence_items(r, v, path, "pretokenizers", p, sizeof p, sizeof *out->items, (void **)&out->items);
+        if (!a) return false;
+        for (size_t i = 0; i < json_array_size(a); i++) {
             char q[512];
             idx(q, sizeof q, p, i);
-            /* counted first: a partly read item is freed with the rest */
             out->n_items++;
             if (!read_pretok(r, json_array_get(a, i), q, depth + 1, &out->items[out->n_items - 1])) return false;
         }
@@ -458,33 +458,18 @@ static bool set_text(reader *r, const char *path, const char *s, size_t len, cha
 
 static bool read_decoder(reader *r, const json_t *v, const char *path, int depth, tok_decoder *out) {
     memset(out, 0, sizeof *out);
-    const char *t = type_of(r, v, path, "a decoder");
+    const char *t = component_type(r, v, path, depth, "a decoder");
     if (!t) return false;
-    if (depth > LLMC_TOK_MAX_DEPTH) {
-        rerr(r, path, "Sequence nested deeper than %d", LLMC_TOK_MAX_DEPTH);
-        return false;
-    }
     char p[512];
     size_t len;
     const char *s;
     if (!strcmp(t, "Sequence")) {
         out->type = DEC_SEQUENCE;
-        json_t *a = json_object_get(v, "decoders");
-        sub(p, sizeof p, path, "decoders");
-        if (!json_is_array(a)) {
-            rerr(r, p, "expected an array, got %s", a ? jtype(a) : "nothing");
-            return false;
-        }
-        size_t n = json_array_size(a);
-        out->items = calloc(n ? n : 1, sizeof *out->items);
-        if (!out->items) {
-            rerr(r, p, "out of memory");
-            return false;
-        }
-        for (size_t i = 0; i < n; i++) {
+        json_t *a = sequence_items(r, v, path, "decoders", p, sizeof p, sizeof *out->items, (void **)&out->items);
+        if (!a) return false;
+        for (size_t i = 0; i < json_array_size(a); i++) {
             char q[512];
             idx(q, sizeof q, p, i);
-            /* counted first: a partly read item is freed with the rest */
             out->n_items++;
             if (!read_decoder(r, json_array_get(a, i), q, depth + 1, &out->items[out->n_items - 1])) return false;
         }
@@ -574,31 +559,16 @@ static bool token_pair(reader *r, const json_t *v, const char *key, const char *
 
 static bool read_post(reader *r, const json_t *v, const char *path, int depth, tok_post *out) {
     memset(out, 0, sizeof *out);
-    const char *t = type_of(r, v, path, "a post-processor");
+    const char *t = component_type(r, v, path, depth, "a post-processor");
     if (!t) return false;
-    if (depth > LLMC_TOK_MAX_DEPTH) {
-        rerr(r, path, "Sequence nested deeper than %d", LLMC_TOK_MAX_DEPTH);
-        return false;
-    }
     char p[512];
     if (!strcmp(t, "Sequence")) {
         out->type = POST_SEQUENCE;
-        json_t *a = json_object_get(v, "processors");
-        sub(p, sizeof p, path, "processors");
-        if (!json_is_array(a)) {
-            rerr(r, p, "expected an array, got %s", a ? jtype(a) : "nothing");
-            return false;
-        }
-        size_t n = json_array_size(a);
-        out->items = calloc(n ? n : 1, sizeof *out->items);
-        if (!out->items) {
-            rerr(r, p, "out of memory");
-            return false;
-        }
-        for (size_t i = 0; i < n; i++) {
+        json_t *a = sequence_items(r, v, path, "processors", p, sizeof p, sizeof *out->items, (void **)&out->items);
+        if (!a) return false;
+        for (size_t i = 0; i < json_array_size(a); i++) {
             char q[512];
             idx(q, sizeof q, p, i);
-            /* counted first: a partly read item is freed with the rest */
             out->n_items++;
             if (!read_post(r, json_array_get(a, i), q, depth + 1, &out->items[out->n_items - 1])) return false;
         }
@@ -1319,6 +1289,20 @@ static int64_t piece_id(const tok_core *c, const char *s, size_t len) {
  * same scores in a different order) then break the other way. llmc reads a score as HF does, and
  * writes only scores that both readings agree on, so every reader of its files sees one value. */
 
+/* printf's "%e" text of a positive number as digits D and exponent E (text == D * 10^E) */
+static void decimal_parts(const char *text, uint64_t *digits, int *exponent) {
+    uint64_t d = 0;
+    int frac = 0;
+    const char *c = text;
+    for (bool point = false; *c && *c != 'e'; c++) {
+        if (*c == '.') { point = true; continue; }
+        d = d * 10 + (uint64_t)(*c - '0');
+        if (point) frac++;
+    }
+    *digits = d;
+    *exponent = (*c == 'e' ? atoi(c + 1) : 0) - frac;
+}
+
 /* the shortest decimal that reads back as x > 0, as digits D and exponent E (x == D * 10^E read
  * correctly rounded) */
 static void shortest_decimal(double x, uint64_t *digits, int *exponent) {
@@ -1327,16 +1311,7 @@ static void shortest_decimal(double x, uint64_t *digits, int *exponent) {
         snprintf(buf, sizeof buf, "%.*e", prec - 1, x);
         if (strtod(buf, NULL) == x) break;
     }
-    uint64_t d = 0;
-    int frac = 0;
-    const char *c = buf;
-    for (bool point = false; *c && *c != 'e'; c++) {
-        if (*c == '.') { point = true; continue; }
-        d = d * 10 + (uint64_t)(*c - '0');
-        if (point) frac++;
-    }
-    *digits = d;
-    *exponent = (*c == 'e' ? atoi(c + 1) : 0) - frac;
+    decimal_parts(buf, digits, exponent);
 }
 
 static double pow10_of(int n) {
@@ -1374,15 +1349,10 @@ double llmc_tok_score_as_hf_reads(double x) {
 static double score_as_hf_reads_17(double x) {
     char buf[48];
     snprintf(buf, sizeof buf, "%.16e", fabs(x));
-    uint64_t d = 0;
-    int frac = 0;
-    const char *c = buf;
-    for (bool point = false; *c && *c != 'e'; c++) {
-        if (*c == '.') { point = true; continue; }
-        d = d * 10 + (uint64_t)(*c - '0');
-        if (point) frac++;
-    }
-    double f = serde_f64_from_parts(d, (*c == 'e' ? atoi(c + 1) : 0) - frac);
+    uint64_t d;
+    int e;
+    decimal_parts(buf, &d, &e);
+    double f = serde_f64_from_parts(d, e);
     return x < 0 ? -f : f;
 }
 

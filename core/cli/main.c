@@ -35,7 +35,7 @@ static const cli_command commands[] = {
      "train --type T --vocab-size N [--pre-tokenizer P] [--normalization N] [--special NAME=TOKEN]... [--threads N] "
      "-o DIR CORPUS...",
      "train a tokenizer (bpe, unigram, wordpiece, char, byte) from a corpus into DIR", true, cmd_tokenizer},
-    {"tokenize", "DIR [TEXT] [--file F] [--whole|--json] [--no-special] | DIR --corpus FILES... -o OUT.bin [--threads N]",
+    {"tokenize", "DIR [TEXT] [--file F] [--whole|--json] [--no-special] | DIR --corpus FILES... -o OUT.bin [--separator TOKEN] [--bos] [--threads N]",
      "encode text to ids (one line of ids per input line), or a corpus to a flat token file", false, cmd_tokenize},
     {"detokenize", "DIR [IDS] [--skip-special] [--bytes] [--json]", "decode ids (1,2,3) to text", false,
      cmd_detokenize},

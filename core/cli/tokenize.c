@@ -56,7 +56,7 @@ static int print_ids(const llmc_tok_ids *ids, size_t from) {
 int cmd_tokenize(const cli_globals *g, int argc, char **argv) {
     (void)g;
     const char *dir = NULL, *text = NULL, *file = NULL, *out = NULL, *text_field = NULL, *separator = NULL;
-    bool no_special = false, whole = false, force = false, json_lines = false;
+    bool no_special = false, whole = false, force = false, json_lines = false, add_bos = false;
     int threads = 1;
     const char **corpus = calloc((size_t)argc + 1, sizeof *corpus);
     size_t n_corpus = 0;
@@ -75,6 +75,7 @@ int cmd_tokenize(const cli_globals *g, int argc, char **argv) {
         else if (!strcmp(a, "--json")) json_lines = true;
         else if (!strcmp(a, "--whole")) whole = true;
         else if (!strcmp(a, "--force")) force = true;
+        else if (!strcmp(a, "--bos")) add_bos = true;
         else if (!strcmp(a, "--corpus")) corpus_mode = true;
         else if (!strcmp(a, "--file") || !strncmp(a, "--file=", 7)) {
             if (!OPT("--file")) { rc = usage("tokenize", "%s needs a value", "--file"); break; }
@@ -109,8 +110,8 @@ int cmd_tokenize(const cli_globals *g, int argc, char **argv) {
     if (!rc && !dir) rc = usage("tokenize", "%s", "no tokenizer given (a directory, tokenizer.json or tokenizer.model)");
     if (!rc && corpus_mode && (!n_corpus || !out))
         rc = usage("tokenize", "%s", "--corpus needs corpus files and -o OUT.bin");
-    if (!rc && !corpus_mode && (out || text_field || separator))
-        rc = usage("tokenize", "%s", "-o, --text-field and --separator go with --corpus");
+    if (!rc && !corpus_mode && (out || text_field || separator || add_bos))
+        rc = usage("tokenize", "%s", "-o, --text-field, --separator and --bos go with --corpus");
     if (!rc && text && file) rc = usage("tokenize", "%s", "give TEXT or --file, not both");
     if (!rc && json_lines && whole) rc = usage("tokenize", "%s", "--json and --whole do not go together");
     if (rc) {
@@ -132,7 +133,7 @@ int cmd_tokenize(const cli_globals *g, int argc, char **argv) {
         cp.n_paths = n_corpus;
         cp.text_field = text_field;
         cp.threads = threads;
-        rc = llmc_tok_encode_corpus(t, &cp, out, separator, !no_special, force, d);
+        rc = llmc_tok_encode_corpus(t, &cp, out, separator, !no_special, add_bos, force, d);
         cli_print_diags(d);
         llmc_tokenizer_free(t);
         llmc_diags_free(d);

@@ -99,3 +99,25 @@ class Checks:
         if not cond:
             self.failures.append(what)
             print("FAIL:", what, flush=True)
+        return cond
+
+    def run_all(self, tests, tmp):
+        """Run each test function; an exception fails that test (its traceback is a failure) and
+        the next one runs; then finish(tmp)."""
+        for fn in tests:
+            print(f"== {fn.__name__}", flush=True)
+            try:
+                fn()
+            except Exception:
+                self.failures.append(f"{fn.__name__}: {traceback.format_exc()}")
+                print(traceback.format_exc(), flush=True)
+        return self.finish(tmp)
+
+    def finish(self, tmp):
+        """Print the tally, remove tmp when everything passed (kept for a look otherwise), and
+        return the process exit code."""
+        print(f"{self.n} checks, {len(self.failures)} failed")
+        if self.failures:
+            return 1
+        shutil.rmtree(tmp, ignore_errors=True)
+        return 0

@@ -37,10 +37,9 @@ import struct
 import subprocess
 import sys
 import tempfile
-import traceback
 
 import numpy as np
-from llmc_testlib import import_package, read_safetensors
+from llmc_testlib import Checks, import_package, read_safetensors
 import torch
 
 LLMC = os.environ.get("LLMC", "llmc")
@@ -51,17 +50,9 @@ F32_TOL = 1e-4
 Q8_TIE = 0.05       # a position agrees when our top-1 is within Q8_TIE * std(torch logits) of torch's max
 N_GEN = 64
 
-failures = []
-n_checks = 0
-
-
-def check(cond, what):
-    global n_checks
-    n_checks += 1
-    if not cond:
-        failures.append(what)
-        print("FAIL:", what, flush=True)
-    return cond
+CHECKS = Checks()
+check = CHECKS
+failures = CHECKS.failures
 
 
 def run(cmd, ok=True, **kw):
@@ -764,18 +755,7 @@ def main():
         return 1
     tests = [test_f32_matrix, test_checkpoints, test_half_precision, test_q8, test_q4, test_long_prompt, test_isa_builds, test_model_bin,
              test_sampling, test_bad_input, test_llmc_run, test_sanitizers]
-    for t in tests:
-        print(f"== {t.__name__}", flush=True)
-        try:
-            t()
-        except Exception:
-            failures.append(f"{t.__name__}: {traceback.format_exc()}")
-            print(traceback.format_exc(), flush=True)
-    print(f"{n_checks} checks, {len(failures)} failed")
-    if failures:
-        return 1
-    shutil.rmtree(TMP, ignore_errors=True)
-    return 0
+    return CHECKS.run_all(tests, TMP)
 
 
 if __name__ == "__main__":

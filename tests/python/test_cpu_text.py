@@ -31,21 +31,15 @@ import subprocess
 import sys
 import tempfile
 
+from llmc_testlib import Checks
+
 LLMC = os.environ.get("LLMC", "llmc")
 SRC = os.environ.get("LLMC_SOURCE_DIR", os.path.join(os.path.dirname(__file__), "..", ".."))
 TMP = tempfile.mkdtemp(prefix="llmc-test-cpu-text-")
 
-failures = []
-n_checks = 0
-
-
-def check(cond, what):
-    global n_checks
-    n_checks += 1
-    if not cond:
-        failures.append(what)
-        print("FAIL:", what, flush=True)
-    return cond
+CHECKS = Checks()
+check = CHECKS
+failures = CHECKS.failures
 
 
 def run(cmd, ok=True, **kw):
@@ -298,11 +292,7 @@ def main():
         out_notok = compile_model("no-tokenizer", "", 256, context=64)
         # the bpe tokenizer (700 ids + specials) against the 257-id byte model
         test_bad_input(outs["byte"], out_notok, os.path.join(outs["bpe-gpt2"], "tokenizer"), outs.get("unigram"))
-    print(f"{n_checks} checks, {len(failures)} failed")
-    if failures:
-        return 1
-    shutil.rmtree(TMP, ignore_errors=True)
-    return 0
+    return CHECKS.finish(TMP)
 
 
 if __name__ == "__main__":

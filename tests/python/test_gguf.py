@@ -28,7 +28,7 @@ import sys
 import tempfile
 
 import numpy as np
-from llmc_testlib import read_safetensors
+from llmc_testlib import Checks, read_safetensors
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import gguf_reference as R  # noqa: E402
@@ -43,16 +43,9 @@ GGUF_PY = os.environ.get("LLMC_GGUF_PY", "")
 # logits) of the reference maximum (a near-tie), and >= 99% of positions must agree.
 Q8_TIE = 0.05
 
-failures = []
-n_checks = 0
-
-
-def check(cond, what):
-    global n_checks
-    n_checks += 1
-    if not cond:
-        failures.append(what)
-        print("FAIL:", what)
+CHECKS = Checks()
+check = CHECKS
+failures = CHECKS.failures
 
 
 def run(cmd, **kw):
@@ -674,7 +667,7 @@ def main():
             check(rr.returncode == 1, f"refusal {name}: exit code 1 (got {rr.returncode})")
             check(key in msg and words in msg, f"refusal {name}: message names '{key}' and '{words}':\n{msg}")
             check(not os.path.exists(out), f"refusal {name}: nothing written")
-    print(f"{n_checks - len(failures)} passed, {len(failures)} failed")
+    print(f"{CHECKS.n - len(failures)} passed, {len(failures)} failed")
     return 1 if failures else 0
 
 

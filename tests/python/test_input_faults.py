@@ -28,9 +28,9 @@ import struct
 import subprocess
 import sys
 import tempfile
-import traceback
 
 import numpy as np
+from llmc_testlib import Checks
 
 LLMC = os.environ.get("LLMC", "llmc")
 BIN = os.environ.get("LLMC_BINARY_DIR", ".")
@@ -38,17 +38,9 @@ TEST_PLUGINS = os.environ.get("LLMC_TEST_PLUGIN_DIR", os.path.join(BIN, "tests",
 SHIM = os.path.join(BIN, "tests", "shrink_after_mmap.so")
 TMP = tempfile.mkdtemp(prefix="llmc-test-faults-")
 
-failures = []
-n_checks = 0
-
-
-def check(cond, what):
-    global n_checks
-    n_checks += 1
-    if not cond:
-        failures.append(what)
-        print("FAIL:", what, flush=True)
-    return cond
+CHECKS = Checks()
+check = CHECKS
+failures = CHECKS.failures
 
 
 def run(cmd, env=None):
@@ -383,18 +375,7 @@ def main():
     if shutil.which("make") is None:
         print("FAIL: the llmc-run tests need make and a C compiler")
         return 1
-    for t in (test_plugins, test_nonfinite_checkpoints, test_truncated_checkpoint, test_llmc_run):
-        print(f"== {t.__name__}", flush=True)
-        try:
-            t()
-        except Exception:
-            failures.append(f"{t.__name__}: {traceback.format_exc()}")
-            print(traceback.format_exc(), flush=True)
-    print(f"{n_checks} checks, {len(failures)} failed")
-    if failures:
-        return 1
-    shutil.rmtree(TMP, ignore_errors=True)
-    return 0
+    return CHECKS.run_all([test_plugins, test_nonfinite_checkpoints, test_truncated_checkpoint, test_llmc_run], TMP)
 
 
 if __name__ == "__main__":

@@ -389,8 +389,54 @@ def test_train_on_text():
     assert r.returncode == 2 and b"--resume: no checkpoint" in r.stderr, r.stderr
 
 
+def test_train_frames_bos():
+    """A Llama-style model adds bos to a prompt (config add_bos_token): train.py starts every
+    document of a text file with bos (eos, bos, document...), so the start of every prompt is a
+    context the model was trained on; its cached tokens are `llmc tokenize --corpus --separator
+    EOS --bos`. A tokenizer without bos refuses --bos with exit 2."""
+    import numpy as np
+    spec = os.path.join(TMP, "bos.yaml")
+    with open(spec, "w") as f:
+        f.write(TRAIN_SPEC.format(train=train_text()).replace(
+            "name: text-train", "name: bos-train").replace(
+            'special_tokens: {eos: "<|endoftext|>"}', 'special_tokens: {bos: "<s>", eos: "</s>"}'))
+    out = os.path.join(TMP, "out_bos")
+    run([LLMC, "compile", spec, "-o", out, "--force", "--emit", "pytorch,safetensors"])
+    config = import_package(out).ModelConfig()
+    assert config.add_bos_token is True, f"a llama-style model with a bos token adds it: {config}"
+    held = os.path.join(TMP, "bos_heldout.txt")
+    with open(os.path.join(corpus(), "heldout.txt"), "rb") as f:
+        data = f.read(8_000)
+    with open(held, "wb") as f:
+        f.write(data[:data.rfind(b"\n") + 1])
+    cache = os.path.join(TMP, "bos_cache")
+    run([sys.executable, os.path.join(out, "pytorch", "train.py"), "--data", held, "--steps", "1", "--batch-size", "1",
+         "--seq-len", "16", "--cache-dir", cache, "--out", os.path.join(TMP, "bos_ckpt")], env={"OMP_NUM_THREADS": "1"})
+    cached = [f for f in os.listdir(cache) if f.endswith(".bin")]
+    assert len(cached) == 1, cached
+    ids = np.memmap(os.path.join(cache, cached[0]), dtype=np.uint16, mode="r").tolist()
+    tok = os.path.join(out, "tokenizer")
+    bos, eos = (int(run([LLMC, "tokenize", tok, t]).stdout.split()[-1]) for t in ("<s>", "</s>"))
+    with open(os.path.join(cache, cached[0]) + ".json") as f:
+        docs = json.load(f)["documents"]
+    starts = sum(1 for a, b in zip(ids, ids[1:]) if a == eos and b == bos)
+    assert docs > 10 and ids[:2] == [eos, bos] and starts == docs, \
+        f"expected every one of {docs} documents to start with eos, bos: {starts} do; first ids {ids[:6]}"
+    want_bin = os.path.join(TMP, "bos_heldout.bin")
+    run([LLMC, "tokenize", tok, "--corpus", held, "-o", want_bin, "--separator", "</s>", "--bos"])
+    want = np.memmap(want_bin, dtype=np.uint16, mode="r").tolist()
+    k = first_difference(ids, want)
+    assert ids == want, f"train.py's tokens differ from llmc tokenize --bos at {k}: {ids[k:k + 5]} vs {want[k:k + 5]}"
+    # a tokenizer without bos cannot start documents with it
+    nobos = os.path.join(TMP, "nobos_tok")
+    run([LLMC, "tokenizer", "train", "--type", "bpe", "--vocab-size", "300", "--force", "-o", nobos, held])
+    r = run([LLMC, "tokenize", nobos, "--corpus", held, "-o", os.path.join(TMP, "nobos.bin"), "--bos"], ok=False)
+    assert r.returncode == 2 and b"--bos" in r.stderr and b"no bos token" in r.stderr, (r.returncode, r.stderr)
+    assert not os.path.exists(os.path.join(TMP, "nobos.bin"))
+
+
 def main():
-    return run_tests([test_tokenizer_py_matches_llmc, test_generate_text, test_train_on_text], TMP)
+    return run_tests([test_tokenizer_py_matches_llmc, test_generate_text, test_train_on_text, test_train_frames_bos], TMP)
 
 
 if __name__ == "__main__":

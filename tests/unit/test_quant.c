@@ -127,12 +127,30 @@ static void test_kquant_blocks(void **state) {
     }
 }
 
+/* A NaN never reaches a float-to-integer conversion (undefined behaviour): it quantizes as 0, the
+ * block's scale comes from its finite values (fmaxf and the strict < skip NaN). */
+static void test_nan_in_block(void **state) {
+    (void)state;
+    float x[32];
+    for (int j = 0; j < 32; j++) x[j] = (float)(j - 16);
+    x[3] = NAN;
+    uint8_t q8[LLMC_Q8_0_BLOCK_BYTES], q4[LLMC_Q4_0_BLOCK_BYTES];
+    llmc_quantize_q8_0(x, 32, q8);
+    llmc_quantize_q4_0(x, 32, q4);
+    assert_int_equal(llmc_f32_to_f16(16.0f / 127.0f), (uint16_t)(q8[0] | q8[1] << 8));
+    assert_int_equal(q8[2 + 3], 0);
+    assert_int_equal((int8_t)q8[2 + 4], (int)roundf(-12.0f * (127.0f / 16.0f)));
+    assert_int_equal(llmc_f32_to_f16(-16.0f / -8.0f), (uint16_t)(q4[0] | q4[1] << 8));
+    assert_int_equal(q4[2 + 3] & 0x0F, 8);   /* q = 8 is 0 */
+}
+
 int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_q8_0_block),
         cmocka_unit_test(test_q4_0_block),
         cmocka_unit_test(test_zero_blocks_and_many),
         cmocka_unit_test(test_kquant_blocks),
+        cmocka_unit_test(test_nan_in_block),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
