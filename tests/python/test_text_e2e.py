@@ -8,8 +8,9 @@ For each tokenizer (byte-level BPE with an eos; unigram with metaspace and byte 
    trained on English text assembled at test time from installed Debian packages
    (tests/corpus/make_corpus.py);
 2. the PyTorch package's train.py trains it for a few hundred steps on CPU (tokens from
-   `llmc tokenize --corpus --separator EOS`, i.e. eos before every line as train.py does for the
-   held-out text it evaluates every 100 steps); the held-out loss must fall
+   `llmc tokenize --corpus --separator EOS [--bos]`, i.e. eos before every line, and bos at its
+   start for a model that adds bos to a prompt, as train.py does for the held-out text it
+   evaluates every 100 steps); the held-out loss must fall
    well below the unigram entropy of the corpus (the model learned more than token frequencies);
 3. `llmc compile --weights OUT-of-train/model.safetensors --emit gguf,cpu,pytorch,safetensors` at
    float32, and `make` of the C runtime;
@@ -25,6 +26,7 @@ For each tokenizer (byte-level BPE with an eos; unigram with metaspace and byte 
 A greedy argmax can flip between backends when two logits are within float32 rounding of each
 other; a mismatch is reported with the top two logits of PyTorch at the first differing step so
 that a near tie is told apart from a bug."""
+import json
 import os
 import subprocess
 import sys
@@ -175,8 +177,12 @@ def check_tokenizer(name, tokenizer, eos_text):
     first = os.path.join(TMP, f"{name}_init")
     run([LLMC, "compile", spec, "-o", first, "--force", "--emit", "pytorch"])
     tokens = os.path.join(TMP, f"{name}_train.bin")
+    # a model that starts a prompt with bos (the unigram tokenizer has <s>) trains on documents that
+    # start with it, as train.py frames the held-out text it evaluates
+    with open(os.path.join(first, "tokenizer", "tokenizer_config.json")) as f:
+        bos = ["--bos"] if json.load(f).get("add_bos_token") else []
     run([LLMC, "tokenize", os.path.join(first, "tokenizer"), "--corpus", os.path.join(corpus(), "train.txt"),
-         "-o", tokens, "--threads", "2", "--separator", eos_text])
+         "-o", tokens, "--threads", "2", "--separator", eos_text] + bos)
     entropy = unigram_entropy(tokens)
     ckpt = os.path.join(TMP, f"{name}_ckpt")
     r = run([sys.executable, os.path.join(first, "pytorch", "train.py"), "--data", tokens, "--eval-data", held,
