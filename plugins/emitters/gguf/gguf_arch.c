@@ -6,11 +6,12 @@
  * (RoPE scaling), convert_hf_to_gguf.py / conversion/ (Q/K permutation, llama3 rope_freqs). */
 #include "gguf_arch.h"
 
+#include <math.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
 
-static const char *const ARCH_NAMES[GA_COUNT] = {"llama", "qwen2", "gpt2", "t5"};
+static const char *const ARCH_NAMES[GA_COUNT] = {"llama", "qwen2", "gpt2", "t5", "gptneox", "phi2"};
 
 const char *gguf_arch_name(gguf_arch a) { return a >= 0 && a < GA_COUNT ? ARCH_NAMES[a] : "none"; }
 
@@ -42,7 +43,7 @@ static gguf_arch parse_options(const llmc_spec *s, llmc_diags *d, bool *bad) {
                 if (strcmp(o->value, ARCH_NAMES[a]) == 0) found = a;
             if (found < 0) {
                 llmc_diag_add(d, LLMC_SEV_ERROR, o->loc, key,
-                              "unknown GGUF architecture '%s' (expected auto, llama, qwen2, gpt2 or t5)", o->value);
+                              "unknown GGUF architecture '%s' (expected auto, llama, qwen2, gpt2, t5, gptneox or phi2)", o->value);
                 *bad = true;
             } else {
                 forced = (gguf_arch)found;
@@ -232,6 +233,260 @@ static void check_t5(const llmc_spec *s, const llmc_dims *dims, llmc_diags *d) {
                (long long)s->relative_max_distance);
 }
 
+/* ---- block structure, from the IR's block descriptors ------------------------------------------ */
+
+/* The norm op of block b that makes it post-norm or sandwich: the first norm op scoped in the
+ * block whose scale sits at a post_* site (what no llama.cpp decoder computes), else its first
+ * norm op; NULL when the block has none. */
+static const llmc_op_info *obstacle_norm_op(const llmc_ir *ir, const llmc_ir_block *b) {
+    const llmc_op_info *first = NULL;
+    for (size_t i = 0; i < llmc_ir_num_ops(ir); i++) {
+        const llmc_op_info *op = llmc_ir_op_at(ir, i);
+        if (op->stack != b->stack || op->layer != b->layer) continue;
+        if (op->type != LLMC_OP_LAYERNORM && op->type != LLMC_OP_RMSNORM) continue;
+        if (!first) first = op;
+        const llmc_tensor_info *w = op->n_inputs > 1 ? llmc_ir_tensor(ir, op->inputs[1]) : NULL;
+        if (w && (w->norm_site == LLMC_NORM_SITE_POST_ATTN || w->norm_site == LLMC_NORM_SITE_POST_MLP ||
+                  w->norm_site == LLMC_NORM_SITE_POST_CROSS_ATTN))
+            return op;
+    }
+    return first;
+}
+
+/* "pre-norm sequential" | "pre-norm parallel" blocks the arches compute; anything else refused at
+ * "template" naming the block and the op. Returns 0 sequential, 1 parallel, -1 refused. */
+static int block_structure(const llmc_spec *s, const llmc_ir *ir, llmc_diags *d) {
+    const llmc_ir_block *first = NULL;
+    for (size_t i = 0; i < llmc_ir_num_blocks(ir); i++) {
+        const llmc_ir_block *b = llmc_ir_block_at(ir, i);
+        if (b->norm_placement == LLMC_NORM_PLACEMENT_POST || b->norm_placement == LLMC_NORM_PLACEMENT_SANDWICH) {
+            const llmc_op_info *op = obstacle_norm_op(ir, b);
+            refuse(s, d, "template",
+                   "template %s: block %s %d has %s norms (op '%s', %s, %s); no llama.cpp decoder architecture "
+                   "computes it (every one normalises a sub-layer's input, x + f(norm(x)); its post-norm bert "
+                   "family is an encoder without a language-model head); nearest supported: pre-norm blocks "
+                   "(template decoder_only, sequential, or parallel_residual)",
+                   s->template_name, llmc_stack_name(b->stack), b->layer, llmc_norm_placement_name(b->norm_placement),
+                   op ? op->name : "(none)", op ? llmc_op_type_name(op->type) : "no norm op",
+                   op && op->n_inputs > 1 && llmc_ir_tensor(ir, op->inputs[1])
+                       ? llmc_norm_site_name(llmc_ir_tensor(ir, op->inputs[1])->norm_site)
+                       : "-");
+            return -1;
+        }
+        if (!first) {
+            first = b;
+        } else if (b->residual != first->residual) {
+            refuse(s, d, "template",
+                   "template %s: block %s %d is %s but block %s %d is %s; a llama.cpp architecture wires every block "
+                   "alike; nearest supported: one residual wiring for all blocks",
+                   s->template_name, llmc_stack_name(b->stack), b->layer, llmc_residual_name(b->residual),
+                   llmc_stack_name(first->stack), first->layer, llmc_residual_name(first->residual));
+            return -1;
+        }
+    }
+    return first && first->residual == LLMC_RESIDUAL_PARALLEL ? 1 : 0;
+}
+
+/* ---- gptneox / phi2: what the IR computes, op by op ------------------------------------------- */
+static const char *attr_s(const llmc_op_info *op, const char *key, const char *dflt) {
+    const llmc_attr *a = llmc_op_attr(op, key);
+    return a && a->type == LLMC_ATTR_STRING && a->s ? a->s : dflt;
+}
+
+int64_t gguf_ir_rope_dims(const llmc_ir *ir) {
+    for (size_t i = 0; i < llmc_ir_num_ops(ir); i++) {
+        const llmc_op_info *op = llmc_ir_op_at(ir, i);
+        if (op->type != LLMC_OP_ROPE || op->n_inputs < 1) continue;
+        const llmc_tensor_info *x = llmc_ir_tensor(ir, op->inputs[0]);
+        const llmc_attr *fr = llmc_op_attr(op, "fraction");
+        if (!x || x->rank != 4) return 0;
+        return (int64_t)llround((fr ? llmc_attr_number(fr) : 1.0) * (double)x->shape[3]);
+    }
+    return 0;
+}
+
+static bool has_role(const llmc_ir *ir, llmc_param_role role, bool is_bias) {
+    for (size_t i = 0; i < llmc_ir_num_tensors(ir); i++) {
+        const llmc_tensor_info *t = llmc_ir_tensor(ir, (llmc_tid)i);
+        if (t->kind == LLMC_TENSOR_PARAM && t->role == role && t->is_bias == is_bias) return true;
+    }
+    return false;
+}
+
+/* gptneox and phi2 (llama.cpp src/models/gptneox.cpp, phi2.cpp): LayerNorm (bias written as zeros
+ * when absent), fused q/k/v, NEOX RoPE over the first rope.dimension_count dims of each head,
+ * causal attention scaled 1/sqrt(head_dim), a plain GELU MLP (tanh form), every bias (zeros when
+ * absent). gptneox has no output bias, phi2 one norm per block and only parallel blocks. */
+static void check_neox(const llmc_spec *s, const llmc_ir *ir, const llmc_dims *dims, gguf_arch a, bool parallel,
+                       llmc_diags *d) {
+    const char *an = gguf_arch_name(a);
+    bool said_pos = false, said_norm = false, said_act = false, said_rope = false, said_attn = false;
+    int64_t rot = -1;
+    const char *rot_op = NULL;
+    for (size_t i = 0; i < llmc_ir_num_ops(ir); i++) {
+        const llmc_op_info *op = llmc_ir_op_at(ir, i);
+        switch (op->type) {
+        case LLMC_OP_POSITIONS_LEARNED:
+        case LLMC_OP_POSITIONS_SINUSOIDAL:
+        case LLMC_OP_ALIBI:
+        case LLMC_OP_RELATIVE_BIAS:
+            if (!said_pos)
+                refuse(s, d, "positional_encoding",
+                       "op '%s' (%s): GGUF arch %s rotates queries and keys (RoPE) and has no other positions; nearest "
+                       "supported: positional_encoding: rope",
+                       op->name, llmc_op_type_name(op->type), an);
+            said_pos = true;
+            break;
+        case LLMC_OP_RMSNORM:
+            if (!said_norm)
+                refuse(s, d, "norm",
+                       "rmsnorm (op '%s'): GGUF arch %s normalises with LayerNorm; nearest supported: norm: layernorm",
+                       op->name, an);
+            said_norm = true;
+            break;
+        case LLMC_OP_SWIGLU:
+        case LLMC_OP_GEGLU:
+            if (!said_act)
+                refuse(s, d, "activation",
+                       "%s (op '%s'): GGUF arch %s computes a plain (ungated) GELU MLP; nearest supported: activation: "
+                       "gelu_tanh",
+                       llmc_op_type_name(op->type), op->name, an);
+            said_act = true;
+            break;
+        case LLMC_OP_ACTIVATION: {
+            const char *fn = attr_s(op, "fn", "?");
+            if (strcmp(fn, "gelu_tanh") != 0 && !said_act)
+                refuse(s, d, "activation",
+                       "%s (op '%s'): GGUF arch %s computes GELU with the tanh approximation; nearest supported: "
+                       "activation: gelu_tanh",
+                       fn, op->name, an);
+            if (strcmp(fn, "gelu_tanh") != 0) said_act = true;
+            break;
+        }
+        case LLMC_OP_ROPE: {
+            const char *style = attr_s(op, "style", "neox");
+            if (strcmp(style, "neox") != 0 && !said_rope) {
+                refuse(s, d, "template",
+                       "template %s: op '%s' rotates %s-style (interleaved pairs); GGUF arch %s rotates halves "
+                       "(llama.cpp's NEOX RoPE); nearest supported: RoPE style neox",
+                       s->template_name, op->name, style, an);
+                said_rope = true;
+            }
+            const llmc_tensor_info *x = llmc_ir_tensor(ir, op->inputs[0]);
+            const llmc_attr *fr = llmc_op_attr(op, "fraction");
+            int64_t r = x && x->rank == 4 ? (int64_t)llround((fr ? llmc_attr_number(fr) : 1.0) * (double)x->shape[3]) : -1;
+            if (rot < 0) {
+                rot = r;
+                rot_op = op->name;
+            } else if (r != rot && !said_rope) {
+                refuse(s, d, "template",
+                       "template %s: op '%s' rotates %lld dims per head but op '%s' %lld; GGUF has one "
+                       "rope.dimension_count; nearest supported: one rotary share for every layer",
+                       s->template_name, op->name, (long long)r, rot_op, (long long)rot);
+                said_rope = true;
+            }
+            break;
+        }
+        case LLMC_OP_ATTENTION: {
+            const char *mask = attr_s(op, "mask", "none");
+            if (strcmp(mask, "causal") != 0 && !said_attn) {
+                refuse(s, d, llmc_spec_has_key(s, "attention") ? "attention" : "sliding_window",
+                       "op '%s' masks %s: GGUF arch %s attends causally to the whole context; nearest supported: "
+                       "attention: gqa (or mha, mqa) with full causal attention",
+                       op->name, mask, an);
+                said_attn = true;
+            }
+            const llmc_tensor_info *q = llmc_ir_tensor(ir, op->inputs[0]);
+            const llmc_attr *sc = llmc_op_attr(op, "scale");
+            if (q && q->rank == 4 && sc && !said_attn) {
+                double want = 1.0 / sqrt((double)q->shape[3]), got = llmc_attr_number(sc);
+                if (fabs(got - want) > 1e-6 * want) {
+                    refuse(s, d, "template",
+                           "template %s: op '%s' scales attention by %g; GGUF arch %s by 1/sqrt(head_dim) = %g; "
+                           "nearest supported: attention scale 1/sqrt(head_dim)",
+                           s->template_name, op->name, got, an, want);
+                    said_attn = true;
+                }
+            }
+            break;
+        }
+        default: break;
+        }
+    }
+    if (rot < 0 && !said_pos)
+        refuse(s, d, "positional_encoding",
+               "the graph has no rope op: GGUF arch %s rotates queries and keys; nearest supported: "
+               "positional_encoding: rope",
+               an);
+    if (s->positional == LLMC_POS_ROPE) check_rope(s, a, d);
+    if (a == GA_GPTNEOX && has_role(ir, LLMC_ROLE_OUTPUT_HEAD, true))
+        refuse(s, d, "bias.lm_head",
+               "GGUF arch gptneox has no output bias; nearest supported: bias.lm_head: false, or "
+               "emit_options.gguf.arch: phi2 (auto picks it for a parallel-residual graph with an output bias)");
+    if (a == GA_PHI2 && !parallel)
+        refuse(s, d, "emit_options.gguf.arch",
+               "GGUF arch phi2 computes parallel-residual blocks and template %s's are sequential; nearest supported: "
+               "arch gptneox (or auto)",
+               s->template_name);
+    if (a == GA_PHI2 && llmc_ir_find_param(ir, LLMC_ROLE_NORM, false, LLMC_STACK_DECODER, 0, LLMC_NORM_SITE_MLP_INPUT) !=
+                            LLMC_TID_NONE)
+        refuse(s, d, "emit_options.gguf.arch",
+               "GGUF arch phi2 has one norm per block (GPT-J's) and template %s normalises the MLP input separately "
+               "(GPT-NeoX's); nearest supported: arch gptneox with bias.lm_head: false",
+               s->template_name);
+    /* q/k/v biases are fused into one attn_qkv.bias: all three or none */
+    const bool bq = has_role(ir, LLMC_ROLE_ATTN_Q, true), bk = has_role(ir, LLMC_ROLE_ATTN_K, true),
+               bv = has_role(ir, LLMC_ROLE_ATTN_V, true);
+    if ((bq || bk || bv) && !(bq && bk && bv))
+        refuse(s, d, "bias.qkv",
+               "GGUF arch %s fuses the q, k and v biases into one attn_qkv.bias, and the graph has some of them; "
+               "nearest supported: bias.qkv: true or false for all three",
+               an);
+    const int64_t H = dim(dims, LLMC_DIM_HIDDEN_SIZE), nh = dim(dims, LLMC_DIM_NUM_HEADS),
+                  hd = dim(dims, LLMC_DIM_HEAD_DIM);
+    if (H > 0 && nh > 0 && hd > 0 && nh * hd != H)
+        refuse(s, d, "dims.head_dim",
+               "GGUF arch %s needs num_heads * head_dim == hidden_size (got %lld * %lld != %lld); nearest "
+               "supported: head_dim = hidden_size / num_heads",
+               an, (long long)nh, (long long)hd, (long long)H);
+}
+
+/* ---- dims off the IR ------------------------------------------------------------------------- */
+void gguf_ir_dims(const llmc_spec *s, const llmc_ir *ir, llmc_dims *out) {
+    *out = s->dims;
+    int64_t dec = 0, enc = 0;
+    for (size_t i = 0; i < llmc_ir_num_blocks(ir); i++) {
+        const llmc_ir_block *b = llmc_ir_block_at(ir, i);
+        if (b->stack == LLMC_STACK_ENCODER) enc++;
+        else if (b->stack == LLMC_STACK_DECODER) dec++;
+    }
+    if (llmc_ir_get_structure(ir) == LLMC_STRUCTURE_ENCODER_DECODER) {
+        llmc_dims_put(out, LLMC_DIM_NUM_ENCODER_LAYERS, enc);
+        llmc_dims_put(out, LLMC_DIM_NUM_DECODER_LAYERS, dec);
+    } else {
+        llmc_dims_put(out, LLMC_DIM_NUM_LAYERS, dec);
+    }
+    const llmc_tensor_info *e =
+        llmc_ir_tensor(ir, llmc_ir_find_param(ir, LLMC_ROLE_TOKEN_EMBEDDING, false, LLMC_STACK_NONE, -1,
+                                              LLMC_NORM_SITE_NONE));
+    if (e && e->rank == 2) llmc_dims_put(out, LLMC_DIM_HIDDEN_SIZE, e->shape[1]);
+    for (size_t i = 0; i < llmc_ir_num_ops(ir); i++) {
+        const llmc_op_info *op = llmc_ir_op_at(ir, i);
+        if (op->type != LLMC_OP_ATTENTION || op->n_inputs < 2) continue;
+        const llmc_tensor_info *q = llmc_ir_tensor(ir, op->inputs[0]), *k = llmc_ir_tensor(ir, op->inputs[1]);
+        if (q && k && q->rank == 4 && k->rank == 4) {
+            llmc_dims_put(out, LLMC_DIM_NUM_HEADS, q->shape[2]);
+            llmc_dims_put(out, LLMC_DIM_HEAD_DIM, q->shape[3]);
+            llmc_dims_put(out, LLMC_DIM_NUM_KV_HEADS, k->shape[2]);
+        }
+        break;
+    }
+    const llmc_stack st = enc ? LLMC_STACK_ENCODER : LLMC_STACK_DECODER;
+    const llmc_tensor_info *down =
+        llmc_ir_tensor(ir, llmc_ir_find_param(ir, LLMC_ROLE_MLP_DOWN, false, st, 0, LLMC_NORM_SITE_NONE));
+    if (down && down->rank == 2) llmc_dims_put(out, LLMC_DIM_INTERMEDIATE_SIZE, down->shape[1]);
+}
+
 /* every hyperparameter llama.cpp reads as u32 must fit one */
 static void check_u32_dims(const llmc_spec *s, const llmc_dims *dims, llmc_diags *d) {
     for (int i = 0; i < LLMC_DIM_COUNT; i++) {
@@ -254,14 +509,28 @@ gguf_arch gguf_arch_select(const llmc_spec *s, const llmc_ir *ir, const llmc_dim
     gguf_arch forced = parse_options(s, d, &bad);
     /* what the graph declares, not the template's name */
     const bool encdec = llmc_ir_get_structure(ir) == LLMC_STRUCTURE_ENCODER_DECODER;
-    const llmc_ir_block *odd = llmc_ir_first_block_not_pre_sequential(ir);
-    if (odd) {
-        refuse(s, d, "template",
-               "template %s: block %s %d is %s with %s norms; the GGUF arches written here (llama, qwen2, gpt2, t5) "
-               "compute sequential pre-norm blocks",
-               s->template_name, llmc_stack_name(odd->stack), odd->layer, llmc_residual_name(odd->residual),
-               llmc_norm_placement_name(odd->norm_placement));
+    const int structure = block_structure(s, ir, d);
+    if (structure < 0) return GA_NONE;
+    const bool parallel = structure == 1, neox_like = forced == GA_GPTNEOX || forced == GA_PHI2;
+    if (parallel && forced != GA_NONE && !neox_like) {
+        refuse(s, d, "emit_options.gguf.arch",
+               "GGUF arch %s computes sequential blocks and template %s's are parallel (x + attn(n) + mlp(n)); "
+               "nearest supported: arch gptneox, phi2 or auto",
+               gguf_arch_name(forced), s->template_name);
         return GA_NONE;
+    }
+    if (parallel || neox_like) {
+        gguf_arch pa = forced != GA_NONE ? forced : has_role(ir, LLMC_ROLE_OUTPUT_HEAD, true) ? GA_PHI2 : GA_GPTNEOX;
+        if (encdec) {
+            refuse(s, d, "emit_options.gguf.arch",
+                   "GGUF arch %s is a decoder-only architecture and template %s is encoder_decoder; nearest "
+                   "supported: arch auto (t5)",
+                   gguf_arch_name(pa), s->template_name);
+            return GA_NONE;
+        }
+        check_neox(s, ir, dims, pa, parallel, d);
+        check_u32_dims(s, dims, d);
+        return bad || llmc_diags_errors(d) > errs0 ? GA_NONE : pa;
     }
     gguf_arch a = forced;
     if (forced != GA_NONE) {

@@ -4,6 +4,13 @@
  *   ... with bias.qkv or bias.lm_head                   -> qwen2  (rotate-half RoPE, no permute)
  *   decoder_only, learned positions, layernorm, gelu_tanh -> gpt2 (fused attn_qkv)
  *   encoder_decoder, relative buckets, rmsnorm, relu/geglu -> t5
+ *   parallel residual, rope (neox style, any rotary share), layernorm, gelu_tanh -> gptneox
+ *   ... with an output bias (GPT-J's lm_head.bias)           -> phi2 (one norm per block)
+ *
+ * Block structure comes from the IR's block descriptors, and the parallel arches read their
+ * parameters by role (llmc_ir_find_param), so a template llmc has never seen maps too. A
+ * post-norm or sandwich block has no llama.cpp decoder architecture: it is refused naming the
+ * block and its norm op.
  *
  * Anything else is refused at validation time with the feature and the nearest supported
  * combination: a file llama.cpp loads but computes differently from our model is never written.
@@ -18,13 +25,21 @@
 #include "llmc/llmc.h"
 #include "llmc/weights.h"
 
-typedef enum gguf_arch { GA_NONE = -1, GA_LLAMA = 0, GA_QWEN2, GA_GPT2, GA_T5, GA_COUNT } gguf_arch;
+typedef enum gguf_arch { GA_NONE = -1, GA_LLAMA = 0, GA_QWEN2, GA_GPT2, GA_T5, GA_GPTNEOX, GA_PHI2, GA_COUNT } gguf_arch;
 const char *gguf_arch_name(gguf_arch a);
 
 /* Validate the emitter's options (emit_options.gguf) and pick the architecture, reporting at its
  * key every feature the architecture cannot express. dims may be partial (validation time: only
  * what the spec pins is checked) or complete (emit time). Returns the arch, or GA_NONE. */
 gguf_arch gguf_arch_select(const llmc_spec *s, const llmc_ir *ir, const llmc_dims *dims, llmc_diags *d);
+
+/* The dims the tensor plan needs, read off the IR (blocks, the first attention op's q/k shapes,
+ * parameter shapes) over the spec's pins: at validation time the check callback builds the
+ * whole plan from them, so a graph whose parameters do not fill the arch is refused before
+ * anything is written. */
+void gguf_ir_dims(const llmc_spec *s, const llmc_ir *ir, llmc_dims *out);
+/* rotated dims per head of the graph's first ROPE op (0 without one) */
+int64_t gguf_ir_rope_dims(const llmc_ir *ir);
 
 typedef enum gguf_src {
     GS_PARAMS = 0,   /* a view over IR parameters (concat along dim 0, optional RoPE permute) */
@@ -48,6 +63,8 @@ typedef struct gguf_plan {
     gguf_plan_tensor *t;
     size_t n, cap;
     float *rope_freqs;            /* GS_ROPE_FREQS data (head_dim / 2 values) */
+    int64_t rope_dims;            /* rotated dims per head (the ROPE ops' fraction * head_dim) */
+    bool parallel_residual;       /* gptneox: use_parallel_residual */
     uint32_t file_type;           /* general.file_type (llama_ftype) */
 } gguf_plan;
 

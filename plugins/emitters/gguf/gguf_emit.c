@@ -8,7 +8,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "../../common/emit_builtin.h"
 #include "gguf_arch.h"
 #include "gguf_format.h"
 #include "gguf_verify.h"
@@ -18,9 +17,18 @@
 
 #define CHUNK_ELEMS (1u << 20)   /* elements per chunk: 4 MiB of float32 scratch */
 
+/* Validation: pick the architecture from the IR, then plan every tensor with the dims the IR
+ * implies, so that a graph whose parameters do not fill the architecture is refused (naming the
+ * parameter role and block) before anything is written. */
 static int check(const llmc_spec *spec, const llmc_ir *ir, llmc_diags *d) {
-    if (emit_builtin_graph_check(spec, ir, "gguf", d)) return -1;
-    return gguf_arch_select(spec, ir, &spec->dims, d) == GA_NONE ? -1 : 0;
+    llmc_dims dims;
+    gguf_ir_dims(spec, ir, &dims);
+    gguf_arch a = gguf_arch_select(spec, ir, &dims, d);
+    if (a == GA_NONE) return -1;
+    gguf_plan plan;
+    if (gguf_plan_build(spec, &dims, ir, a, &plan, d)) return -1;
+    gguf_plan_free(&plan);
+    return 0;
 }
 
 /* ---- tensor data ----------------------------------------------------------------------------------- */
@@ -185,6 +193,6 @@ static int emit(const llmc_emit_ctx *ctx, llmc_diags *d) {
 static const llmc_emitter_vtable vt = {sizeof vt, check, emit, gguf_verify};
 static const llmc_plugin_desc plugins[] = {
     {LLMC_PLUGIN_EMITTER, "gguf", "1.0.0",
-     "GGUF v3 for llama.cpp: arches llama, qwen2, gpt2, t5; F32/F16/BF16, Q8_0/Q4_0", &vt},
+     "GGUF v3 for llama.cpp: arches llama, qwen2, gpt2, t5, gptneox, phi2; F32/F16/BF16, Q8_0/Q4_0", &vt},
 };
 LLMC_DEFINE_PLUGIN_ENTRY(plugins)

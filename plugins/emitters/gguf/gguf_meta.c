@@ -72,12 +72,16 @@ int gguf_arch_metadata(const llmc_spec *s, const llmc_dims *dims, const gguf_pla
     } else {
         rc |= gguf_kv_u32(m, KEY("block_count"), (uint32_t)dims->v[LLMC_DIM_NUM_LAYERS], d);
     }
-    if (p->arch == GA_GPT2) {
+    const bool neox = p->arch == GA_GPTNEOX || p->arch == GA_PHI2;
+    if (p->arch == GA_GPT2 || neox)
         rc |= gguf_kv_f32(m, KEY("attention.layer_norm_epsilon"), (float)s->norm_eps, d);
-    } else if (p->arch == GA_LLAMA || p->arch == GA_QWEN2) {
+    /* gptneox reads it (no default); phi2 always adds both branches to the residual */
+    if (p->arch == GA_GPTNEOX) rc |= gguf_kv_bool(m, KEY("use_parallel_residual"), p->parallel_residual, d);
+    if (p->arch == GA_LLAMA || p->arch == GA_QWEN2 || neox) {
         const llmc_rope_params *r = &s->rope;
-        rc |= gguf_kv_f32(m, KEY("attention.layer_norm_rms_epsilon"), (float)s->norm_eps, d);
-        rc |= gguf_kv_u32(m, KEY("rope.dimension_count"), hd, d);
+        if (!neox) rc |= gguf_kv_f32(m, KEY("attention.layer_norm_rms_epsilon"), (float)s->norm_eps, d);
+        /* the rotated share of each head (partial rotary: GPT-NeoX's rotary_pct, Phi's) */
+        rc |= gguf_kv_u32(m, KEY("rope.dimension_count"), neox ? (uint32_t)p->rope_dims : hd, d);
         rc |= gguf_kv_f32(m, KEY("rope.freq_base"), (float)r->theta, d);
         switch (r->scaling) {
         case LLMC_ROPE_SCALING_LINEAR:

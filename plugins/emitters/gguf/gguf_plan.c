@@ -63,8 +63,12 @@ static gguf_plan_tensor *add_view(builder *b, const char *gname, int kind, llmc_
         llmc_tid id = llmc_ir_find(b->ir, irnames[i]);
         const llmc_tensor_info *ti = id == LLMC_TID_NONE ? NULL : llmc_ir_tensor(b->ir, id);
         if (!ti || ti->kind != LLMC_TENSOR_PARAM) {
-            llmc_error(b->d, "gguf", "internal error: the IR has no parameter '%s' (needed for GGUF tensor '%s')",
-                       irnames[i], gname);
+            /* the llama, qwen2, gpt2 and t5 plans read the built-in templates' parameter names */
+            llmc_diag_add(b->d, LLMC_SEV_ERROR, llmc_spec_loc(b->s, "template"), "template",
+                          "template %s has no parameter '%s', which GGUF arch %s stores as '%s' (arches llama, qwen2, "
+                          "gpt2 and t5 are written from the parameter layout of templates decoder_only and "
+                          "encoder_decoder)",
+                          b->s->template_name, irnames[i], gguf_arch_name(b->p->arch), gname);
             b->failed = 1;
             return NULL;
         }
@@ -368,6 +372,144 @@ static void plan_t5(builder *b, const llmc_dims *dims) {
     }
 }
 
+/* ---- gptneox / phi2: parameters by role ---------------------------------------------------------- */
+
+/* a view over IR parameters given by id; reuse: the parameter is already in the file under another
+ * name (a norm gptneox reads twice, a tied head) and is not counted as consumed again */
+static gguf_plan_tensor *add_view_ids(builder *b, const char *gname, int kind, const llmc_tid *ids, int n_parts,
+                                      bool reuse) {
+    if (b->failed) return NULL;
+    const char *names[LLMC_VIEW_MAX_PARTS] = {0};
+    bool was[LLMC_VIEW_MAX_PARTS] = {0};
+    if (n_parts < 1 || n_parts > LLMC_VIEW_MAX_PARTS) return NULL;
+    for (int i = 0; i < n_parts; i++) {
+        const llmc_tensor_info *ti = llmc_ir_tensor(b->ir, ids[i]);
+        names[i] = ti ? ti->name : "";
+        was[i] = ti ? b->used[ids[i]] : false;
+        if (reuse && ti) b->used[ids[i]] = false;
+    }
+    gguf_plan_tensor *t = add_view(b, gname, kind, LLMC_VIEW_IDENTITY, 0, names, n_parts);
+    if (reuse)
+        for (int i = 0; i < n_parts; i++)
+            if (llmc_ir_tensor(b->ir, ids[i])) b->used[ids[i]] = was[i];
+    return t;
+}
+
+static void zeros(builder *b, const char *gname, int64_t n) {
+    if (b->failed) return;
+    gguf_plan_tensor *t = add(b, gname);
+    if (!t) return;
+    t->src = GS_ZEROS;
+    t->type = GGUF_TT_F32;
+    t->n_dims = 1;
+    t->ne[0] = (uint64_t)n;
+}
+
+/* a parameter the architecture needs and the graph lacks: refused, naming both */
+static llmc_tid need(builder *b, const char *gname, llmc_param_role role, llmc_stack st, int layer,
+                     llmc_norm_site site) {
+    llmc_tid id = llmc_ir_find_param(b->ir, role, false, st, layer, site);
+    if (id == LLMC_TID_NONE && !b->failed) {
+        llmc_diag_add(b->d, LLMC_SEV_ERROR, llmc_spec_loc(b->s, "template"), "template",
+                      "template %s has no %s parameter%s%s in block %s %d, which GGUF arch %s stores as '%s'",
+                      b->s->template_name, llmc_param_role_name(role), site ? " at norm site " : "",
+                      site ? llmc_norm_site_name(site) : "", llmc_stack_name(st), layer, gguf_arch_name(b->p->arch),
+                      gname);
+        b->failed = 1;
+    }
+    return id;
+}
+
+/* the bias of weight `w` (same role, block and norm site) as F32, or n zeros */
+static void bias_or_zeros(builder *b, const char *gname, llmc_tid w, int64_t n, bool reuse) {
+    const llmc_tensor_info *wt = llmc_ir_tensor(b->ir, w);
+    if (b->failed || !wt) return;
+    llmc_tid bi = llmc_ir_find_param(b->ir, wt->role, true, wt->stack, wt->layer, wt->norm_site);
+    if (bi != LLMC_TID_NONE) add_view_ids(b, gname, K_F32, &bi, 1, reuse);
+    else zeros(b, gname, n);
+}
+
+static void norm_pair(builder *b, const char *gw, const char *gb, llmc_tid w, int64_t H, bool reuse) {
+    if (b->failed) return;
+    add_view_ids(b, gw, K_F32, &w, 1, reuse);
+    bias_or_zeros(b, gb, w, H, reuse);
+}
+
+static void plan_neox(builder *b, const llmc_dims *dims, gguf_arch a) {
+    const int64_t L = dims->v[LLMC_DIM_NUM_LAYERS], H = dims->v[LLMC_DIM_HIDDEN_SIZE],
+                  I = dims->v[LLMC_DIM_INTERMEDIATE_SIZE],
+                  qkv_rows = (dims->v[LLMC_DIM_NUM_HEADS] + 2 * dims->v[LLMC_DIM_NUM_KV_HEADS]) * dims->v[LLMC_DIM_HEAD_DIM];
+    const llmc_stack D = LLMC_STACK_DECODER, N = LLMC_STACK_NONE;
+    llmc_tid emb = need(b, "token_embd.weight", LLMC_ROLE_TOKEN_EMBEDDING, N, -1, LLMC_NORM_SITE_NONE);
+    if (!b->failed) add_view_ids(b, "token_embd.weight", K_MAT, &emb, 1, false);
+    for (int64_t i = 0; i < L && !b->failed; i++) {
+        const int l = (int)i;
+        char g[64], g2[64];
+        /* GPT-J: one norm feeds both branches (block_input); GPT-NeoX: attn_input and mlp_input */
+        llmc_tid n1 = llmc_ir_find_param(b->ir, LLMC_ROLE_NORM, false, D, l, LLMC_NORM_SITE_BLOCK_INPUT);
+        const bool shared = n1 != LLMC_TID_NONE;
+        FMT(g, "blk.%lld.attn_norm.weight", (long long)i);
+        FMT(g2, "blk.%lld.attn_norm.bias", (long long)i);
+        if (!shared) n1 = need(b, g, LLMC_ROLE_NORM, D, l, LLMC_NORM_SITE_ATTN_INPUT);
+        norm_pair(b, g, g2, n1, H, false);
+        FMT(g, "blk.%lld.attn_qkv.weight", (long long)i);
+        llmc_tid qkv[3] = {llmc_ir_find_param(b->ir, LLMC_ROLE_ATTN_QKV, false, D, l, LLMC_NORM_SITE_NONE),
+                           LLMC_TID_NONE, LLMC_TID_NONE};
+        int nq = 1;
+        if (qkv[0] == LLMC_TID_NONE) {
+            qkv[0] = need(b, g, LLMC_ROLE_ATTN_Q, D, l, LLMC_NORM_SITE_NONE);
+            qkv[1] = need(b, g, LLMC_ROLE_ATTN_K, D, l, LLMC_NORM_SITE_NONE);
+            qkv[2] = need(b, g, LLMC_ROLE_ATTN_V, D, l, LLMC_NORM_SITE_NONE);
+            nq = 3;
+        }
+        if (b->failed) return;
+        add_view_ids(b, g, K_MAT, qkv, nq, false);
+        FMT(g, "blk.%lld.attn_qkv.bias", (long long)i);
+        llmc_tid qkvb[3];
+        int nb = 0;
+        for (int j = 0; j < nq; j++) {
+            const llmc_tensor_info *w = llmc_ir_tensor(b->ir, qkv[j]);
+            llmc_tid bi = llmc_ir_find_param(b->ir, w->role, true, D, l, LLMC_NORM_SITE_NONE);
+            if (bi != LLMC_TID_NONE) qkvb[nb++] = bi;
+        }
+        if (nb == nq) add_view_ids(b, g, K_F32, qkvb, nb, false);
+        else zeros(b, g, qkv_rows);   /* check_neox refused a partial set */
+        FMT(g, "blk.%lld.attn_output.weight", (long long)i);
+        llmc_tid o = need(b, g, LLMC_ROLE_ATTN_O, D, l, LLMC_NORM_SITE_NONE);
+        if (!b->failed) add_view_ids(b, g, K_MAT, &o, 1, false);
+        FMT(g, "blk.%lld.attn_output.bias", (long long)i);
+        bias_or_zeros(b, g, o, H, false);
+        if (a == GA_GPTNEOX) {
+            FMT(g, "blk.%lld.ffn_norm.weight", (long long)i);
+            FMT(g2, "blk.%lld.ffn_norm.bias", (long long)i);
+            /* GPT-J's shared norm is written a second time: gptneox's ln2(x) is then the same ln1(x) */
+            llmc_tid n2 = shared ? n1 : need(b, g, LLMC_ROLE_NORM, D, l, LLMC_NORM_SITE_MLP_INPUT);
+            norm_pair(b, g, g2, n2, H, shared);
+        }
+        FMT(g, "blk.%lld.ffn_up.weight", (long long)i);
+        llmc_tid up = need(b, g, LLMC_ROLE_MLP_UP, D, l, LLMC_NORM_SITE_NONE);
+        if (!b->failed) add_view_ids(b, g, K_MAT, &up, 1, false);
+        FMT(g, "blk.%lld.ffn_up.bias", (long long)i);
+        bias_or_zeros(b, g, up, I, false);
+        FMT(g, "blk.%lld.ffn_down.weight", (long long)i);
+        llmc_tid down = need(b, g, LLMC_ROLE_MLP_DOWN, D, l, LLMC_NORM_SITE_NONE);
+        if (!b->failed) add_view_ids(b, g, K_MAT, &down, 1, false);
+        FMT(g, "blk.%lld.ffn_down.bias", (long long)i);
+        bias_or_zeros(b, g, down, H, false);
+    }
+    llmc_tid fin = need(b, "output_norm.weight", LLMC_ROLE_NORM, N, -1, LLMC_NORM_SITE_FINAL);
+    norm_pair(b, "output_norm.weight", "output_norm.bias", fin, H, false);
+    /* both arches require output.weight: a tied head is the embedding written again */
+    llmc_tid head = llmc_ir_find_param(b->ir, LLMC_ROLE_OUTPUT_HEAD, false, N, -1, LLMC_NORM_SITE_NONE);
+    const bool tied = head == LLMC_TID_NONE;
+    if (!b->failed) add_view_ids(b, "output.weight", K_HEAD, tied ? &emb : &head, 1, tied);
+    if (a == GA_PHI2) {
+        llmc_tid hb = llmc_ir_find_param(b->ir, LLMC_ROLE_OUTPUT_HEAD, true, N, -1, LLMC_NORM_SITE_NONE);
+        if (hb != LLMC_TID_NONE) add_view_ids(b, "output.bias", K_F32, &hb, 1, false);
+        else zeros(b, "output.bias", b->s->vocab_size);
+    }
+}
+
 /* llama3 factors exactly as convert_hf_to_gguf computes them (float64, stored float32):
  * the rotary frequency of pair k is divided by factors[k] */
 static float *llama3_factors(const llmc_spec *s, int64_t hd) {
@@ -413,6 +555,12 @@ int gguf_plan_build(const llmc_spec *s, const llmc_dims *dims, const llmc_ir *ir
     case GA_QWEN2: plan_llama_like(&b, dims, a); break;
     case GA_GPT2: plan_gpt2(&b, dims); break;
     case GA_T5: plan_t5(&b, dims); break;
+    case GA_GPTNEOX:
+    case GA_PHI2:
+        plan_neox(&b, dims, a);
+        out->rope_dims = gguf_ir_rope_dims(ir);
+        out->parallel_residual = llmc_ir_num_blocks(ir) > 0 && llmc_ir_block_at(ir, 0)->residual == LLMC_RESIDUAL_PARALLEL;
+        break;
     default:
         llmc_error(d, "gguf", "internal error: no architecture chosen");
         b.failed = 1;
