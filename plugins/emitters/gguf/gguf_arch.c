@@ -261,16 +261,21 @@ static int block_structure(const llmc_spec *s, const llmc_ir *ir, llmc_diags *d)
         const llmc_ir_block *b = llmc_ir_block_at(ir, i);
         if (b->norm_placement == LLMC_NORM_PLACEMENT_POST || b->norm_placement == LLMC_NORM_PLACEMENT_SANDWICH) {
             const llmc_op_info *op = obstacle_norm_op(ir, b);
+            const llmc_tensor_info *w = op && op->n_inputs > 1 ? llmc_ir_tensor(ir, op->inputs[1]) : NULL;
+            const llmc_tensor_info *x = op && op->n_inputs > 0 ? llmc_ir_tensor(ir, op->inputs[0]) : NULL;
+            const llmc_op_info *src = x && x->producer >= 0 ? llmc_ir_op_at(ir, (size_t)x->producer) : NULL;
+            char what[320] = "";
+            if (op)
+                snprintf(what, sizeof what, " (op '%s', %s at norm site %s, normalises the output of op '%s', %s)",
+                         op->name, llmc_op_type_name(op->type), w ? llmc_norm_site_name(w->norm_site) : "none",
+                         src ? src->name : "(input)", src ? llmc_op_role_name(src->role) : "-");
             refuse(s, d, "template",
-                   "template %s: block %s %d has %s norms (op '%s', %s, %s); no llama.cpp decoder architecture "
-                   "computes it (every one normalises a sub-layer's input, x + f(norm(x)); its post-norm bert "
-                   "family is an encoder without a language-model head); nearest supported: pre-norm blocks "
-                   "(template decoder_only, sequential, or parallel_residual)",
+                   "template %s: block %s %d has %s norms%s; no llama.cpp decoder architecture computes it (every "
+                   "one normalises a sub-layer's input, x + f(norm(x)); its post-norm bert family is an encoder "
+                   "without a language-model head); nearest supported: pre-norm blocks (template decoder_only, "
+                   "sequential, or parallel_residual)",
                    s->template_name, llmc_stack_name(b->stack), b->layer, llmc_norm_placement_name(b->norm_placement),
-                   op ? op->name : "(none)", op ? llmc_op_type_name(op->type) : "no norm op",
-                   op && op->n_inputs > 1 && llmc_ir_tensor(ir, op->inputs[1])
-                       ? llmc_norm_site_name(llmc_ir_tensor(ir, op->inputs[1])->norm_site)
-                       : "-");
+                   what);
             return -1;
         }
         if (!first) {
