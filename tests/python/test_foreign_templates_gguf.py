@@ -7,6 +7,8 @@ residual"): it reads the IR's block descriptors and parameter roles, not the tem
     does); llama.cpp (node-llama-cpp's libllama, tests/oracle/llama_logits) loads it and its logits
     match ir_reference.py, an interpreter of OUT/ir.json on OUT/safetensors, within 1e-3 of the
     largest logit (relative). Weights are a random checkpoint with non-trivial norms and biases.
+  * The built-in decoder_only template with GPT-NeoX's choices (rope, layernorm, gelu_tanh) maps
+    to gptneox with use_parallel_residual false, through the same role-based plan.
   * Choices of the template llama.cpp cannot compute are refused at validation (exit 1) at the
     spec key, with the nearest supported value, and nothing is written.
   * The post_norm test template (original-Transformer / BERT post-norm blocks) has no llama.cpp
@@ -35,22 +37,26 @@ failures = CHECKS.failures
 
 GPTJ_TINY = open(ir_reference.FOREIGN_TEMPLATES["parallel_residual"][1]).read()
 
-# name, spec text, expected llama.cpp architecture
+# name, spec text, expected llama.cpp architecture, parallel residual
 CASES = [
     # GPT-J as the SDK ships it: one norm per block, MLP and head biases -> phi2
-    ("gptj_tiny", GPTJ_TINY, "phi2"),
+    ("gptj_tiny", GPTJ_TINY, "phi2", True),
     # without the head bias -> gptneox (the block's one norm written as both attn_norm and ffn_norm)
-    ("neox_mlp_bias", GPTJ_TINY.replace("bias: {mlp: true, lm_head: true}", "bias: {mlp: true}"), "gptneox"),
+    ("neox_mlp_bias", GPTJ_TINY.replace("bias: {mlp: true, lm_head: true}", "bias: {mlp: true}"), "gptneox", True),
     # grouped-query attention, q/k/v and output biases, no MLP or norm biases (written as zeros),
     # tied head (written again as output.weight)
     ("neox_gqa_tied", "name: neox-gqa\ntemplate: parallel_residual\n"
      "dims: {num_layers: 2, hidden_size: 128, num_heads: 4, num_kv_heads: 2}\nvocab_size: 500\n"
      "context_length: 128\nnorm: layernorm\nactivation: gelu_tanh\nattention: gqa\npositional_encoding: rope\n"
      "rope: {theta: 500000}\ntie_word_embeddings: true\nbias: {qkv: true, attn_out: true, mlp: false, norm: false}\n",
-     "gptneox"),
+     "gptneox", True),
     # arch forced: phi2 without a head bias (output.bias written as zeros)
     ("phi2_forced", GPTJ_TINY.replace("bias: {mlp: true, lm_head: true}", "bias: {qkv: true}")
-     + "emit_options: {gguf: {arch: phi2}}\n", "phi2"),
+     + "emit_options: {gguf: {arch: phi2}}\n", "phi2", True),
+    # the built-in decoder_only template with GPT-NeoX's choices: gptneox, use_parallel_residual false
+    ("neox_sequential", "name: neox-seq\ntemplate: decoder_only\ndims: {num_layers: 2, hidden_size: 128, num_heads: 4}\n"
+     "vocab_size: 400\ncontext_length: 128\nnorm: layernorm\nactivation: gelu_tanh\npositional_encoding: rope\n"
+     "bias: {qkv: true, attn_out: true, mlp: true}\n", "gptneox", False),
 ]
 
 PAR = ("template: parallel_residual\nvocab_size: 300\ndims: {num_layers: 1, hidden_size: 64, num_heads: 4}\n"
@@ -106,7 +112,7 @@ def gguf_fields(path):
     return arch, names, (bool(par.parts[-1][0]) if par else None), (int(rot.parts[-1][0]) if rot else None)
 
 
-def one_case(tmp, name, text, want_arch, seed):
+def one_case(tmp, name, text, want_arch, want_par, seed):
     spec = os.path.join(tmp, name + ".yaml")
     with open(spec, "w") as f:
         f.write(text)
@@ -133,7 +139,7 @@ def one_case(tmp, name, text, want_arch, seed):
     head_dim = s["dims"]["head_dim"]
     check(rot == head_dim, f"{name}: rope.dimension_count {rot} == head_dim {head_dim} (the template rotates all)")
     if arch == "gptneox":
-        check(par is True, f"{name}: gptneox.use_parallel_residual is true (got {par})")
+        check(par is want_par, f"{name}: gptneox.use_parallel_residual is {want_par} (got {par})")
         check("blk.0.ffn_norm.weight" in names, f"{name}: gptneox has blk.0.ffn_norm.weight")
     else:
         check("output.bias" in names and "blk.0.ffn_norm.weight" not in names,
@@ -193,8 +199,8 @@ def main():
                 check(False, msg)
         else:
             sys.path.insert(0, GGUF_PY)
-            for seed, (name, text, arch) in enumerate(CASES, start=1):
-                one_case(tmp, name, text, arch, seed)
+            for seed, (name, text, arch, par) in enumerate(CASES, start=1):
+                one_case(tmp, name, text, arch, par, seed)
     print(f"{CHECKS.n - len(failures)} passed, {len(failures)} failed")
     return 1 if failures else 0
 

@@ -310,6 +310,12 @@ int64_t gguf_ir_rope_dims(const llmc_ir *ir) {
     return 0;
 }
 
+static bool has_op(const llmc_ir *ir, llmc_op_type type) {
+    for (size_t i = 0; i < llmc_ir_num_ops(ir); i++)
+        if (llmc_ir_op_at(ir, i)->type == type) return true;
+    return false;
+}
+
 static bool has_role(const llmc_ir *ir, llmc_param_role role, bool is_bias) {
     for (size_t i = 0; i < llmc_ir_num_tensors(ir); i++) {
         const llmc_tensor_info *t = llmc_ir_tensor(ir, (llmc_tid)i);
@@ -548,7 +554,12 @@ gguf_arch gguf_arch_select(const llmc_spec *s, const llmc_ir *ir, const llmc_dim
     } else if (encdec) {
         a = GA_T5;
     } else if (s->positional == LLMC_POS_ROPE) {
-        a = s->bias.qkv || s->bias.lm_head ? GA_QWEN2 : GA_LLAMA;
+        /* LayerNorm with a plain MLP and no head bias is GPT-NeoX's block, run sequentially */
+        if (has_op(ir, LLMC_OP_LAYERNORM) && !has_role(ir, LLMC_ROLE_MLP_GATE, false) &&
+            !has_role(ir, LLMC_ROLE_OUTPUT_HEAD, true))
+            a = GA_GPTNEOX;
+        else
+            a = s->bias.qkv || s->bias.lm_head ? GA_QWEN2 : GA_LLAMA;
     } else if (s->positional == LLMC_POS_LEARNED) {
         a = GA_GPT2;
     } else {
@@ -572,6 +583,7 @@ gguf_arch gguf_arch_select(const llmc_spec *s, const llmc_ir *ir, const llmc_dim
     case GA_QWEN2: check_qwen2(s, dims, d); break;
     case GA_GPT2: check_gpt2(s, dims, d); break;
     case GA_T5: check_t5(s, dims, d); break;
+    case GA_GPTNEOX: check_neox(s, ir, dims, a, false, d); break;
     default: break;
     }
     check_u32_dims(s, dims, d);
