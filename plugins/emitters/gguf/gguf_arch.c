@@ -99,8 +99,9 @@ static void check_llama(const llmc_spec *s, const llmc_dims *dims, llmc_diags *d
                pos_name(s));
     if (s->norm != LLMC_NORM_RMSNORM)
         refuse(s, d, "norm",
-               "%s: GGUF arch llama normalises with RMSNorm; nearest supported: norm: rmsnorm (or positional_encoding: "
-               "learned with norm: layernorm and activation: gelu_tanh, arch gpt2)",
+               "%s: GGUF arch llama normalises with RMSNorm; nearest supported: norm: rmsnorm (or activation: "
+               "gelu_tanh without bias.lm_head, arch gptneox; or positional_encoding: learned with norm: layernorm "
+               "and activation: gelu_tanh, arch gpt2)",
                llmc_norm_name(s->norm));
     if (s->activation != LLMC_ACT_SWIGLU)
         refuse(s, d, "activation",
