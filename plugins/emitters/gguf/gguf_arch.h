@@ -7,8 +7,8 @@
  *   parallel residual, rope (neox style, any rotary share), layernorm, gelu_tanh -> gptneox
  *   ... with an output bias (GPT-J's lm_head.bias)           -> phi2 (one norm per block)
  *
- * Block structure comes from the IR's block descriptors, and the parallel arches read their
- * parameters by role (llmc_ir_find_param), so a template llmc has never seen maps too. A
+ * Block structure comes from the IR's block descriptors, and the tensor plan reads parameters by
+ * role (llmc_ir_find_param), never by name, so a template llmc has never seen maps too. A
  * post-norm or sandwich block has no llama.cpp decoder architecture: it is refused naming the
  * block and its norm op.
  *

@@ -1,6 +1,8 @@
 /* The GGUF tensor plan (gguf_arch.h gguf_plan_build): every tensor of the file in llama.cpp's name,
  * type and ggml dim order, as a view over IR parameters (Q/K rows permuted for llama), zeros, or
- * llama3 rope_freqs; each IR parameter used exactly once. Names and conventions from llama.cpp's
+ * llama3 rope_freqs; each IR parameter used exactly once (gptneox's second copy of a shared norm
+ * and a tied head aside). Parameters are found by role and block, never by name. Names and
+ * conventions from llama.cpp's
  * src/llama-arch.cpp and convert_hf_to_gguf.py (as bundled with node-llama-cpp 3.22.1). */
 #include <math.h>
 #include <stdio.h>
@@ -44,14 +46,21 @@ static gguf_plan_tensor *add(builder *b, const char *name) {
     return t;
 }
 
-/* A view over 1..4 IR parameters concatenated along dim 0, stored as ggml type `type`. Types:
- * MAT = quantizable matrix, FLOAT = unquantized float at the model precision, F32 = always F32.
- * 1-D tensors (norms, biases) are always F32. */
+/* A view over 1..4 IR parameters (by id) concatenated along dim 0, stored as ggml type `type`.
+ * Kinds: MAT = quantizable matrix, HEAD = the output head's matrix, FLOAT = unquantized float at the
+ * model precision, F32 = always F32. 1-D tensors (norms, biases) are always F32. reuse: the
+ * parameters are already in the file under another name (a norm gptneox reads twice, a tied head)
+ * and are not counted as consumed again. */
 enum { K_MAT, K_HEAD, K_FLOAT, K_F32 };
 
 static gguf_plan_tensor *add_view(builder *b, const char *gname, int kind, llmc_view_transform tr, int64_t n_head,
-                                  const char *const *irnames, int n_parts) {
+                                  const llmc_tid *ids, int n_parts, bool reuse) {
     if (b->failed) return NULL;
+    if (n_parts < 1 || n_parts > LLMC_VIEW_MAX_PARTS) {
+        llmc_error(b->d, "gguf", "internal error: GGUF tensor '%s' from %d parts", gname, n_parts);
+        b->failed = 1;
+        return NULL;
+    }
     gguf_plan_tensor *t = add(b, gname);
     if (!t) return NULL;
     llmc_tensor_view *v = &t->view;
@@ -60,20 +69,15 @@ static gguf_plan_tensor *add_view(builder *b, const char *gname, int kind, llmc_
     v->n_head = n_head;
     v->n_parts = n_parts;
     for (int i = 0; i < n_parts; i++) {
-        llmc_tid id = llmc_ir_find(b->ir, irnames[i]);
+        llmc_tid id = ids[i];
         const llmc_tensor_info *ti = id == LLMC_TID_NONE ? NULL : llmc_ir_tensor(b->ir, id);
         if (!ti || ti->kind != LLMC_TENSOR_PARAM) {
-            /* the llama, qwen2, gpt2 and t5 plans read the built-in templates' parameter names */
-            llmc_diag_add(b->d, LLMC_SEV_ERROR, llmc_spec_loc(b->s, "template"), "template",
-                          "template %s has no parameter '%s', which GGUF arch %s stores as '%s' (arches llama, qwen2, "
-                          "gpt2 and t5 are written from the parameter layout of templates decoder_only and "
-                          "encoder_decoder)",
-                          b->s->template_name, irnames[i], gguf_arch_name(b->p->arch), gname);
+            llmc_error(b->d, "gguf", "internal error: GGUF tensor '%s' from a tensor that is not a parameter", gname);
             b->failed = 1;
             return NULL;
         }
-        if (b->used[id]) {
-            llmc_error(b->d, "gguf", "internal error: IR parameter '%s' mapped twice", irnames[i]);
+        if (b->used[id] && !reuse) {
+            llmc_error(b->d, "gguf", "internal error: IR parameter '%s' mapped twice", ti->name);
             b->failed = 1;
             return NULL;
         }
@@ -86,7 +90,10 @@ static gguf_plan_tensor *add_view(builder *b, const char *gname, int kind, llmc_
             bool same = ti->rank == v->rank && ti->dtype == t->read_dtype;
             for (int k = 1; same && k < ti->rank; k++) same = ti->shape[k] == v->shape[k];
             if (!same) {
-                llmc_error(b->d, "gguf", "internal error: '%s' cannot be concatenated into '%s'", irnames[i], gname);
+                llmc_diag_add(b->d, LLMC_SEV_ERROR, llmc_spec_loc(b->s, "template"), "template",
+                              "template %s: parameter '%s' cannot be concatenated into GGUF tensor '%s' (its shape or "
+                              "dtype differs from '%s')",
+                              b->s->template_name, ti->name, gname, llmc_ir_tensor(b->ir, ids[0])->name);
                 b->failed = 1;
                 return NULL;
             }
@@ -118,33 +125,18 @@ static gguf_plan_tensor *add_view(builder *b, const char *gname, int kind, llmc_
     return t;
 }
 
-static gguf_plan_tensor *view1(builder *b, const char *gname, int kind, const char *irname) {
-    const char *n[1] = {irname};
-    return add_view(b, gname, kind, LLMC_VIEW_IDENTITY, 0, n, 1);
+static gguf_plan_tensor *view1(builder *b, const char *gname, int kind, llmc_tid id) {
+    return add_view(b, gname, kind, LLMC_VIEW_IDENTITY, 0, &id, 1, false);
 }
 
-static bool has_param(const builder *b, const char *name) {
-    llmc_tid id = llmc_ir_find(b->ir, name);
-    return id != LLMC_TID_NONE && llmc_ir_tensor(b->ir, id)->kind == LLMC_TENSOR_PARAM;
-}
-
-/* the IR parameter if the model has it, else a zero vector of n F32 values */
-static void view_or_zeros(builder *b, const char *gname, const char *irname, int64_t n) {
+static void zeros(builder *b, const char *gname, int64_t n) {
     if (b->failed) return;
-    if (has_param(b, irname)) {
-        view1(b, gname, K_F32, irname);
-        return;
-    }
     gguf_plan_tensor *t = add(b, gname);
     if (!t) return;
     t->src = GS_ZEROS;
     t->type = GGUF_TT_F32;
     t->n_dims = 1;
     t->ne[0] = (uint64_t)n;
-}
-
-static void opt_view(builder *b, const char *gname, int kind, const char *irname) {
-    if (has_param(b, irname)) view1(b, gname, kind, irname);
 }
 
 /* a tensor name that does not fit its buffer fails the plan instead of naming the wrong tensor */
@@ -156,12 +148,66 @@ static void opt_view(builder *b, const char *gname, int kind, const char *irname
         }                                                                                          \
     } while (0)
 
+/* ---- parameters by role (llmc_ir_find_param), never by name ------------------------------------ */
+static llmc_tid find(const builder *b, llmc_param_role role, bool is_bias, llmc_stack st, int layer,
+                     llmc_norm_site site) {
+    return llmc_ir_find_param(b->ir, role, is_bias, st, layer, site);
+}
+
+/* a parameter the architecture needs and the graph lacks: refused at validation, naming both */
+static llmc_tid need(builder *b, const char *gname, llmc_param_role role, llmc_stack st, int layer,
+                     llmc_norm_site site) {
+    llmc_tid id = find(b, role, false, st, layer, site);
+    if (id == LLMC_TID_NONE && !b->failed) {
+        llmc_diag_add(b->d, LLMC_SEV_ERROR, llmc_spec_loc(b->s, "template"), "template",
+                      "template %s has no %s parameter%s%s in block %s %d, which GGUF arch %s stores as '%s'",
+                      b->s->template_name, llmc_param_role_name(role), site ? " at norm site " : "",
+                      site ? llmc_norm_site_name(site) : "", llmc_stack_name(st), layer, gguf_arch_name(b->p->arch),
+                      gname);
+        b->failed = 1;
+    }
+    return id;
+}
+
+/* the weight the arch needs, as gname */
+static llmc_tid need_view(builder *b, const char *gname, int kind, llmc_param_role role, llmc_stack st, int layer,
+                          llmc_norm_site site) {
+    llmc_tid id = need(b, gname, role, st, layer, site);
+    if (!b->failed) view1(b, gname, kind, id);
+    return id;
+}
+
+/* the bias of weight `w` (same role, block and norm site) as F32 if the model has it */
+static bool opt_bias(builder *b, const char *gname, llmc_tid w, bool reuse) {
+    const llmc_tensor_info *wt = b->failed ? NULL : llmc_ir_tensor(b->ir, w);
+    if (!wt) return false;
+    llmc_tid bi = find(b, wt->role, true, wt->stack, wt->layer, wt->norm_site);
+    if (bi == LLMC_TID_NONE) return false;
+    add_view(b, gname, K_F32, LLMC_VIEW_IDENTITY, 0, &bi, 1, reuse);
+    return true;
+}
+
+/* ... or n zeros, for a bias the architecture requires */
+static void bias_or_zeros(builder *b, const char *gname, llmc_tid w, int64_t n, bool reuse) {
+    if (!b->failed && !opt_bias(b, gname, w, reuse)) zeros(b, gname, n);
+}
+
+static void norm_pair(builder *b, const char *gw, const char *gb, llmc_tid w, int64_t H, bool reuse) {
+    if (b->failed) return;
+    add_view(b, gw, K_F32, LLMC_VIEW_IDENTITY, 0, &w, 1, reuse);
+    bias_or_zeros(b, gb, w, H, reuse);
+}
+
+/* ---- llama / qwen2 ------------------------------------------------------------------------------- */
 static void plan_llama_like(builder *b, const llmc_dims *dims, gguf_arch a) {
     const int64_t L = dims->v[LLMC_DIM_NUM_LAYERS], nh = dims->v[LLMC_DIM_NUM_HEADS],
                   nkv = dims->v[LLMC_DIM_NUM_KV_HEADS];
-    const bool tied = b->s->tie_word_embeddings;
-    view1(b, "token_embd.weight", tied ? K_HEAD : K_MAT, "model.embed_tokens.weight");
-    if (a == GA_LLAMA && b->s->rope.scaling == LLMC_ROPE_SCALING_LLAMA3) {
+    const llmc_stack D = LLMC_STACK_DECODER, N = LLMC_STACK_NONE;
+    const llmc_tid head = find(b, LLMC_ROLE_OUTPUT_HEAD, false, N, -1, LLMC_NORM_SITE_NONE);
+    /* tied: llama.cpp uses token_embd as the head, so it is stored at the head's type */
+    need_view(b, "token_embd.weight", head == LLMC_TID_NONE ? K_HEAD : K_MAT, LLMC_ROLE_TOKEN_EMBEDDING, N, -1,
+              LLMC_NORM_SITE_NONE);
+    if (a == GA_LLAMA && b->s->rope.scaling == LLMC_ROPE_SCALING_LLAMA3 && !b->failed) {
         gguf_plan_tensor *t = add(b, "rope_freqs.weight");
         if (t) {
             t->src = GS_ROPE_FREQS;
@@ -170,190 +216,236 @@ static void plan_llama_like(builder *b, const llmc_dims *dims, gguf_arch a) {
             t->ne[0] = (uint64_t)dims->v[LLMC_DIM_HEAD_DIM] / 2;
         }
     }
+    static const char *const qkv_names[3] = {"q", "k", "v"};
+    static const llmc_param_role qkv_roles[3] = {LLMC_ROLE_ATTN_Q, LLMC_ROLE_ATTN_K, LLMC_ROLE_ATTN_V};
+    static const char *const mlp_names[3] = {"gate", "up", "down"};
+    static const llmc_param_role mlp_roles[3] = {LLMC_ROLE_MLP_GATE, LLMC_ROLE_MLP_UP, LLMC_ROLE_MLP_DOWN};
     for (int64_t i = 0; i < L && !b->failed; i++) {
-        char g[64], n[128];
+        const int l = (int)i;
+        char g[64];
+        /* llama stores Q and K rows permuted from rotate-half to interleaved pairs, per head */
         const llmc_view_transform tr = a == GA_LLAMA ? LLMC_VIEW_ROPE_PERMUTE : LLMC_VIEW_IDENTITY;
         FMT(g, "blk.%lld.attn_norm.weight", (long long)i);
-        FMT(n, "model.layers.%lld.input_layernorm.weight", (long long)i);
-        view1(b, g, K_F32, n);
-        FMT(g, "blk.%lld.attn_q.weight", (long long)i);
-        FMT(n, "model.layers.%lld.self_attn.q_proj.weight", (long long)i);
-        const char *qn[1] = {n};
-        add_view(b, g, K_MAT, tr, nh, qn, 1);
-        FMT(g, "blk.%lld.attn_k.weight", (long long)i);
-        FMT(n, "model.layers.%lld.self_attn.k_proj.weight", (long long)i);
-        add_view(b, g, K_MAT, tr, nkv, qn, 1);
-        FMT(g, "blk.%lld.attn_v.weight", (long long)i);
-        FMT(n, "model.layers.%lld.self_attn.v_proj.weight", (long long)i);
-        view1(b, g, K_MAT, n);
-        static const char *const qkv[3] = {"q", "k", "v"};
-        for (int j = 0; j < 3; j++) {   /* qwen2 only (llama refuses bias.qkv) */
-            FMT(g, "blk.%lld.attn_%s.bias", (long long)i, qkv[j]);
-            FMT(n, "model.layers.%lld.self_attn.%s_proj.bias", (long long)i, qkv[j]);
-            opt_view(b, g, K_F32, n);
+        need_view(b, g, K_F32, LLMC_ROLE_NORM, D, l, LLMC_NORM_SITE_ATTN_INPUT);
+        llmc_tid w[3];
+        for (int j = 0; j < 3 && !b->failed; j++) {
+            FMT(g, "blk.%lld.attn_%s.weight", (long long)i, qkv_names[j]);
+            w[j] = need(b, g, qkv_roles[j], D, l, LLMC_NORM_SITE_NONE);
+            if (!b->failed) add_view(b, g, K_MAT, j < 2 ? tr : LLMC_VIEW_IDENTITY, j == 0 ? nh : nkv, &w[j], 1, false);
+        }
+        for (int j = 0; j < 3 && !b->failed; j++) {   /* qwen2 only (llama refuses bias.qkv) */
+            FMT(g, "blk.%lld.attn_%s.bias", (long long)i, qkv_names[j]);
+            opt_bias(b, g, w[j], false);
         }
         FMT(g, "blk.%lld.attn_output.weight", (long long)i);
-        FMT(n, "model.layers.%lld.self_attn.o_proj.weight", (long long)i);
-        view1(b, g, K_MAT, n);
+        llmc_tid o = need_view(b, g, K_MAT, LLMC_ROLE_ATTN_O, D, l, LLMC_NORM_SITE_NONE);
         FMT(g, "blk.%lld.attn_output.bias", (long long)i);
-        FMT(n, "model.layers.%lld.self_attn.o_proj.bias", (long long)i);
-        opt_view(b, g, K_F32, n);
+        opt_bias(b, g, o, false);
         FMT(g, "blk.%lld.ffn_norm.weight", (long long)i);
-        FMT(n, "model.layers.%lld.post_attention_layernorm.weight", (long long)i);
-        view1(b, g, K_F32, n);
-        static const char *const mlp[3][2] = {{"gate", "gate_proj"}, {"up", "up_proj"}, {"down", "down_proj"}};
-        for (int j = 0; j < 3; j++) {
-            FMT(g, "blk.%lld.ffn_%s.weight", (long long)i, mlp[j][0]);
-            FMT(n, "model.layers.%lld.mlp.%s.weight", (long long)i, mlp[j][1]);
-            view1(b, g, K_MAT, n);
-            FMT(g, "blk.%lld.ffn_%s.bias", (long long)i, mlp[j][0]);
-            FMT(n, "model.layers.%lld.mlp.%s.bias", (long long)i, mlp[j][1]);
-            opt_view(b, g, K_F32, n);
+        need_view(b, g, K_F32, LLMC_ROLE_NORM, D, l, LLMC_NORM_SITE_MLP_INPUT);
+        for (int j = 0; j < 3 && !b->failed; j++) {
+            FMT(g, "blk.%lld.ffn_%s.weight", (long long)i, mlp_names[j]);
+            llmc_tid m = need_view(b, g, K_MAT, mlp_roles[j], D, l, LLMC_NORM_SITE_NONE);
+            FMT(g, "blk.%lld.ffn_%s.bias", (long long)i, mlp_names[j]);
+            opt_bias(b, g, m, false);
         }
     }
-    view1(b, "output_norm.weight", K_F32, "model.norm.weight");
-    if (!tied) view1(b, "output.weight", K_HEAD, "lm_head.weight");
-    opt_view(b, "output.bias", K_F32, "lm_head.bias");
+    need_view(b, "output_norm.weight", K_F32, LLMC_ROLE_NORM, N, -1, LLMC_NORM_SITE_FINAL);
+    if (head != LLMC_TID_NONE && !b->failed) view1(b, "output.weight", K_HEAD, head);
+    llmc_tid hb = find(b, LLMC_ROLE_OUTPUT_HEAD, true, N, -1, LLMC_NORM_SITE_NONE);
+    if (hb != LLMC_TID_NONE && !b->failed) view1(b, "output.bias", K_F32, hb);
 }
 
-static void plan_gpt2(builder *b, const llmc_dims *dims) {
+/* ---- gpt2, gptneox, phi2: LayerNorm with bias, fused q/k/v, every bias (zeros when absent) ------- */
+static void plan_fused_qkv(builder *b, const llmc_dims *dims, gguf_arch a) {
     const int64_t L = dims->v[LLMC_DIM_NUM_LAYERS], H = dims->v[LLMC_DIM_HIDDEN_SIZE],
                   I = dims->v[LLMC_DIM_INTERMEDIATE_SIZE],
                   qkv_rows = (dims->v[LLMC_DIM_NUM_HEADS] + 2 * dims->v[LLMC_DIM_NUM_KV_HEADS]) * dims->v[LLMC_DIM_HEAD_DIM];
-    const bool tied = b->s->tie_word_embeddings;
-    view1(b, "token_embd.weight", tied ? K_HEAD : K_MAT, "model.embed_tokens.weight");
-    view1(b, "position_embd.weight", K_FLOAT, "model.embed_positions.weight");
+    const llmc_stack D = LLMC_STACK_DECODER, N = LLMC_STACK_NONE;
+    const llmc_tid head = find(b, LLMC_ROLE_OUTPUT_HEAD, false, N, -1, LLMC_NORM_SITE_NONE);
+    const bool tied = head == LLMC_TID_NONE;
+    /* gpt2 omits output.weight when tied (token_embd is the head); gptneox and phi2 require it */
+    llmc_tid emb = need_view(b, "token_embd.weight", a == GA_GPT2 && tied ? K_HEAD : K_MAT,
+                             LLMC_ROLE_TOKEN_EMBEDDING, N, -1, LLMC_NORM_SITE_NONE);
+    if (a == GA_GPT2)
+        need_view(b, "position_embd.weight", K_FLOAT, LLMC_ROLE_POSITION_EMBEDDING, N, -1, LLMC_NORM_SITE_NONE);
     for (int64_t i = 0; i < L && !b->failed; i++) {
-        char g[64], n[128], n1[128], n2[128];
+        const int l = (int)i;
+        char g[64], g2[64];
+        /* GPT-J: one norm feeds both branches (block_input); GPT-2, GPT-NeoX: attn_input and mlp_input */
+        llmc_tid n1 = find(b, LLMC_ROLE_NORM, false, D, l, LLMC_NORM_SITE_BLOCK_INPUT);
+        const bool shared = n1 != LLMC_TID_NONE;
         FMT(g, "blk.%lld.attn_norm.weight", (long long)i);
-        FMT(n, "model.layers.%lld.input_layernorm.weight", (long long)i);
-        view1(b, g, K_F32, n);
-        FMT(g, "blk.%lld.attn_norm.bias", (long long)i);
-        FMT(n, "model.layers.%lld.input_layernorm.bias", (long long)i);
-        view_or_zeros(b, g, n, H);
+        FMT(g2, "blk.%lld.attn_norm.bias", (long long)i);
+        if (!shared) n1 = need(b, g, LLMC_ROLE_NORM, D, l, LLMC_NORM_SITE_ATTN_INPUT);
+        norm_pair(b, g, g2, n1, H, false);
         /* fused [q; k; v] rows, as llama.cpp's build_qkv splits them */
         FMT(g, "blk.%lld.attn_qkv.weight", (long long)i);
-        FMT(n, "model.layers.%lld.self_attn.q_proj.weight", (long long)i);
-        FMT(n1, "model.layers.%lld.self_attn.k_proj.weight", (long long)i);
-        FMT(n2, "model.layers.%lld.self_attn.v_proj.weight", (long long)i);
-        const char *parts[3] = {n, n1, n2};
-        add_view(b, g, K_MAT, LLMC_VIEW_IDENTITY, 0, parts, 3);
+        llmc_tid qkv[3] = {find(b, LLMC_ROLE_ATTN_QKV, false, D, l, LLMC_NORM_SITE_NONE), LLMC_TID_NONE,
+                           LLMC_TID_NONE};
+        int nq = 1;
+        if (qkv[0] == LLMC_TID_NONE) {
+            qkv[0] = need(b, g, LLMC_ROLE_ATTN_Q, D, l, LLMC_NORM_SITE_NONE);
+            qkv[1] = need(b, g, LLMC_ROLE_ATTN_K, D, l, LLMC_NORM_SITE_NONE);
+            qkv[2] = need(b, g, LLMC_ROLE_ATTN_V, D, l, LLMC_NORM_SITE_NONE);
+            nq = 3;
+        }
+        if (b->failed) return;
+        add_view(b, g, K_MAT, LLMC_VIEW_IDENTITY, 0, qkv, nq, false);
         FMT(g, "blk.%lld.attn_qkv.bias", (long long)i);
-        FMT(n, "model.layers.%lld.self_attn.q_proj.bias", (long long)i);
-        FMT(n1, "model.layers.%lld.self_attn.k_proj.bias", (long long)i);
-        FMT(n2, "model.layers.%lld.self_attn.v_proj.bias", (long long)i);
-        if (has_param(b, n)) add_view(b, g, K_F32, LLMC_VIEW_IDENTITY, 0, parts, 3);
-        else view_or_zeros(b, g, n, qkv_rows);
+        llmc_tid qkvb[3];
+        int nb = 0;
+        for (int j = 0; j < nq; j++) {
+            llmc_tid bi = find(b, llmc_ir_tensor(b->ir, qkv[j])->role, true, D, l, LLMC_NORM_SITE_NONE);
+            if (bi != LLMC_TID_NONE) qkvb[nb++] = bi;
+        }
+        if (nb == nq) add_view(b, g, K_F32, LLMC_VIEW_IDENTITY, 0, qkvb, nb, false);
+        else if (nb == 0) zeros(b, g, qkv_rows);
+        else {
+            llmc_diag_add(b->d, LLMC_SEV_ERROR, llmc_spec_loc(b->s, "bias.qkv"), "bias.qkv",
+                          "GGUF arch %s fuses the q, k and v biases into one attn_qkv.bias and block %d has %d of %d; "
+                          "nearest supported: all or none",
+                          gguf_arch_name(a), l, nb, nq);
+            b->failed = 1;
+        }
         FMT(g, "blk.%lld.attn_output.weight", (long long)i);
-        FMT(n, "model.layers.%lld.self_attn.o_proj.weight", (long long)i);
-        view1(b, g, K_MAT, n);
+        llmc_tid o = need_view(b, g, K_MAT, LLMC_ROLE_ATTN_O, D, l, LLMC_NORM_SITE_NONE);
         FMT(g, "blk.%lld.attn_output.bias", (long long)i);
-        FMT(n, "model.layers.%lld.self_attn.o_proj.bias", (long long)i);
-        view_or_zeros(b, g, n, H);
-        FMT(g, "blk.%lld.ffn_norm.weight", (long long)i);
-        FMT(n, "model.layers.%lld.post_attention_layernorm.weight", (long long)i);
-        view1(b, g, K_F32, n);
-        FMT(g, "blk.%lld.ffn_norm.bias", (long long)i);
-        FMT(n, "model.layers.%lld.post_attention_layernorm.bias", (long long)i);
-        view_or_zeros(b, g, n, H);
+        bias_or_zeros(b, g, o, H, false);
+        if (a != GA_PHI2) {
+            FMT(g, "blk.%lld.ffn_norm.weight", (long long)i);
+            FMT(g2, "blk.%lld.ffn_norm.bias", (long long)i);
+            /* GPT-J's shared norm is written a second time: gptneox's ln2(x) is then the same ln1(x) */
+            const bool again = shared && a == GA_GPTNEOX;
+            llmc_tid n2 = again ? n1 : need(b, g, LLMC_ROLE_NORM, D, l, LLMC_NORM_SITE_MLP_INPUT);
+            norm_pair(b, g, g2, n2, H, again);
+        }
         FMT(g, "blk.%lld.ffn_up.weight", (long long)i);
-        FMT(n, "model.layers.%lld.mlp.up_proj.weight", (long long)i);
-        view1(b, g, K_MAT, n);
+        llmc_tid up = need_view(b, g, K_MAT, LLMC_ROLE_MLP_UP, D, l, LLMC_NORM_SITE_NONE);
         FMT(g, "blk.%lld.ffn_up.bias", (long long)i);
-        FMT(n, "model.layers.%lld.mlp.up_proj.bias", (long long)i);
-        view_or_zeros(b, g, n, I);
+        bias_or_zeros(b, g, up, I, false);
         FMT(g, "blk.%lld.ffn_down.weight", (long long)i);
-        FMT(n, "model.layers.%lld.mlp.down_proj.weight", (long long)i);
-        view1(b, g, K_MAT, n);
+        llmc_tid down = need_view(b, g, K_MAT, LLMC_ROLE_MLP_DOWN, D, l, LLMC_NORM_SITE_NONE);
         FMT(g, "blk.%lld.ffn_down.bias", (long long)i);
-        FMT(n, "model.layers.%lld.mlp.down_proj.bias", (long long)i);
-        view_or_zeros(b, g, n, H);
+        bias_or_zeros(b, g, down, H, false);
     }
-    view1(b, "output_norm.weight", K_F32, "model.norm.weight");
-    view_or_zeros(b, "output_norm.bias", "model.norm.bias", H);
-    if (!tied) view1(b, "output.weight", K_HEAD, "lm_head.weight");
+    llmc_tid fin = need(b, "output_norm.weight", LLMC_ROLE_NORM, N, -1, LLMC_NORM_SITE_FINAL);
+    norm_pair(b, "output_norm.weight", "output_norm.bias", fin, H, false);
+    if (!tied) view1(b, "output.weight", K_HEAD, head);
+    else if (a != GA_GPT2 && !b->failed) add_view(b, "output.weight", K_HEAD, LLMC_VIEW_IDENTITY, 0, &emb, 1, true);
+    if (a == GA_PHI2 && !b->failed) {
+        llmc_tid hb = find(b, LLMC_ROLE_OUTPUT_HEAD, true, N, -1, LLMC_NORM_SITE_NONE);
+        if (hb != LLMC_TID_NONE) view1(b, "output.bias", K_F32, hb);
+        else zeros(b, "output.bias", b->s->vocab_size);
+    }
 }
 
-static void plan_t5_attn(builder *b, const char *gpre, const char *irpre) {
+/* ---- t5 ------------------------------------------------------------------------------------------ */
+/* The final norm whose output the head reads (through T5's pre-head SCALE): the decoder's. The
+ * encoder's is the other final norm; both sit outside any block, so the data flow tells them apart. */
+static llmc_tid head_final_norm(const builder *b) {
+    for (size_t i = llmc_ir_num_ops(b->ir); i-- > 0;) {
+        const llmc_op_info *op = llmc_ir_op_at(b->ir, i);
+        if (op->role != LLMC_OPROLE_HEAD || op->type != LLMC_OP_LINEAR) continue;
+        const llmc_tensor_info *x = llmc_ir_tensor(b->ir, op->inputs[0]);
+        while (x && x->producer >= 0) {
+            const llmc_op_info *p = llmc_ir_op_at(b->ir, (size_t)x->producer);
+            if (p->type == LLMC_OP_SCALE) {
+                x = llmc_ir_tensor(b->ir, p->inputs[0]);
+                continue;
+            }
+            if ((p->type == LLMC_OP_RMSNORM || p->type == LLMC_OP_LAYERNORM) && p->n_inputs > 1) return p->inputs[1];
+            break;
+        }
+        break;
+    }
+    return LLMC_TID_NONE;
+}
+
+static void plan_t5_attn(builder *b, const char *gpre, llmc_stack st, int l, bool cross) {
     static const char *const p[4] = {"q", "k", "v", "o"};
+    static const llmc_param_role self[4] = {LLMC_ROLE_ATTN_Q, LLMC_ROLE_ATTN_K, LLMC_ROLE_ATTN_V, LLMC_ROLE_ATTN_O};
+    static const llmc_param_role xr[4] = {LLMC_ROLE_CROSS_Q, LLMC_ROLE_CROSS_K, LLMC_ROLE_CROSS_V, LLMC_ROLE_CROSS_O};
     for (int j = 0; j < 4 && !b->failed; j++) {
-        char g[64], n[160];
+        char g[64];
         FMT(g, "%s_%s.weight", gpre, p[j]);
-        FMT(n, "%s.%s.weight", irpre, p[j]);
-        view1(b, g, K_MAT, n);
+        need_view(b, g, K_MAT, cross ? xr[j] : self[j], st, l, LLMC_NORM_SITE_NONE);
     }
 }
 
-static void plan_t5_ffn(builder *b, const char *gpre, const char *irpre) {
-    char g[64], n[160];
-    if (b->s->activation == LLMC_ACT_GEGLU) {
+static void plan_t5_ffn(builder *b, const char *gpre, llmc_stack st, int l) {
+    char g[64];
+    /* ReLU (T5): ffn_up = wi; gated GELU (Flan-T5): ffn_gate = wi_0, ffn_up = wi_1 */
+    if (find(b, LLMC_ROLE_MLP_GATE, false, st, l, LLMC_NORM_SITE_NONE) != LLMC_TID_NONE) {
         FMT(g, "%s.ffn_gate.weight", gpre);
-        FMT(n, "%s.DenseReluDense.wi_0.weight", irpre);
-        view1(b, g, K_MAT, n);
-        FMT(g, "%s.ffn_up.weight", gpre);
-        FMT(n, "%s.DenseReluDense.wi_1.weight", irpre);
-        view1(b, g, K_MAT, n);
-    } else {
-        FMT(g, "%s.ffn_up.weight", gpre);
-        FMT(n, "%s.DenseReluDense.wi.weight", irpre);
-        view1(b, g, K_MAT, n);
+        need_view(b, g, K_MAT, LLMC_ROLE_MLP_GATE, st, l, LLMC_NORM_SITE_NONE);
     }
+    FMT(g, "%s.ffn_up.weight", gpre);
+    need_view(b, g, K_MAT, LLMC_ROLE_MLP_UP, st, l, LLMC_NORM_SITE_NONE);
     FMT(g, "%s.ffn_down.weight", gpre);
-    FMT(n, "%s.DenseReluDense.wo.weight", irpre);
-    view1(b, g, K_MAT, n);
+    need_view(b, g, K_MAT, LLMC_ROLE_MLP_DOWN, st, l, LLMC_NORM_SITE_NONE);
 }
 
 static void plan_t5(builder *b, const llmc_dims *dims) {
-    const int64_t E = dims->v[LLMC_DIM_NUM_ENCODER_LAYERS], D = dims->v[LLMC_DIM_NUM_DECODER_LAYERS];
-    const bool tied = b->s->tie_word_embeddings;
-    view1(b, "token_embd.weight", K_MAT, "shared.weight");
+    const int64_t E = dims->v[LLMC_DIM_NUM_ENCODER_LAYERS], Dn = dims->v[LLMC_DIM_NUM_DECODER_LAYERS];
+    const llmc_stack EN = LLMC_STACK_ENCODER, DE = LLMC_STACK_DECODER, N = LLMC_STACK_NONE;
+    const llmc_tid head = find(b, LLMC_ROLE_OUTPUT_HEAD, false, N, -1, LLMC_NORM_SITE_NONE);
+    need_view(b, "token_embd.weight", K_MAT, LLMC_ROLE_TOKEN_EMBEDDING, N, -1, LLMC_NORM_SITE_NONE);
     /* block 0's relative bias table serves every layer of its stack (llama.cpp falls back to
      * layers[0] as HF T5 does); stored [buckets, heads] row-major = ggml {heads, buckets} */
-    view1(b, "enc.blk.0.attn_rel_b.weight", K_F32, "encoder.block.0.layer.0.SelfAttention.relative_attention_bias.weight");
-    view1(b, "dec.blk.0.attn_rel_b.weight", K_F32, "decoder.block.0.layer.0.SelfAttention.relative_attention_bias.weight");
+    need_view(b, "enc.blk.0.attn_rel_b.weight", K_F32, LLMC_ROLE_RELATIVE_BIAS, EN, 0, LLMC_NORM_SITE_NONE);
+    need_view(b, "dec.blk.0.attn_rel_b.weight", K_F32, LLMC_ROLE_RELATIVE_BIAS, DE, 0, LLMC_NORM_SITE_NONE);
     for (int64_t i = 0; i < E && !b->failed; i++) {
-        char g[64], n[160];
+        const int l = (int)i;
+        char g[64];
         FMT(g, "enc.blk.%lld.attn_norm.weight", (long long)i);
-        FMT(n, "encoder.block.%lld.layer.0.layer_norm.weight", (long long)i);
-        view1(b, g, K_F32, n);
+        need_view(b, g, K_F32, LLMC_ROLE_NORM, EN, l, LLMC_NORM_SITE_ATTN_INPUT);
         FMT(g, "enc.blk.%lld.attn", (long long)i);
-        FMT(n, "encoder.block.%lld.layer.0.SelfAttention", (long long)i);
-        plan_t5_attn(b, g, n);
+        plan_t5_attn(b, g, EN, l, false);
         FMT(g, "enc.blk.%lld.ffn_norm.weight", (long long)i);
-        FMT(n, "encoder.block.%lld.layer.1.layer_norm.weight", (long long)i);
-        view1(b, g, K_F32, n);
+        need_view(b, g, K_F32, LLMC_ROLE_NORM, EN, l, LLMC_NORM_SITE_MLP_INPUT);
         FMT(g, "enc.blk.%lld", (long long)i);
-        FMT(n, "encoder.block.%lld.layer.1", (long long)i);
-        plan_t5_ffn(b, g, n);
+        plan_t5_ffn(b, g, EN, l);
     }
-    view1(b, "enc.output_norm.weight", K_F32, "encoder.final_layer_norm.weight");
-    for (int64_t i = 0; i < D && !b->failed; i++) {
-        char g[64], n[160];
+    /* the two final norms: the decoder's feeds the head, the encoder's is the other one */
+    const llmc_tid dec_final = head_final_norm(b);
+    llmc_tid enc_final = LLMC_TID_NONE;
+    for (size_t i = 0; i < llmc_ir_num_tensors(b->ir); i++) {
+        const llmc_tensor_info *t = llmc_ir_tensor(b->ir, (llmc_tid)i);
+        if (t->kind == LLMC_TENSOR_PARAM && t->role == LLMC_ROLE_NORM && !t->is_bias &&
+            t->norm_site == LLMC_NORM_SITE_FINAL && (llmc_tid)i != dec_final)
+            enc_final = (llmc_tid)i;
+    }
+    if ((enc_final == LLMC_TID_NONE || dec_final == LLMC_TID_NONE) && !b->failed) {
+        llmc_diag_add(b->d, LLMC_SEV_ERROR, llmc_spec_loc(b->s, "template"), "template",
+                      "template %s: GGUF arch t5 needs two final norms, the decoder's feeding the head; the graph has "
+                      "%s",
+                      b->s->template_name, dec_final == LLMC_TID_NONE ? "no norm before its head" : "only one");
+        b->failed = 1;
+    }
+    if (!b->failed) view1(b, "enc.output_norm.weight", K_F32, enc_final);
+    for (int64_t i = 0; i < Dn && !b->failed; i++) {
+        const int l = (int)i;
+        char g[64];
         FMT(g, "dec.blk.%lld.attn_norm.weight", (long long)i);
-        FMT(n, "decoder.block.%lld.layer.0.layer_norm.weight", (long long)i);
-        view1(b, g, K_F32, n);
+        need_view(b, g, K_F32, LLMC_ROLE_NORM, DE, l, LLMC_NORM_SITE_ATTN_INPUT);
         FMT(g, "dec.blk.%lld.attn", (long long)i);
-        FMT(n, "decoder.block.%lld.layer.0.SelfAttention", (long long)i);
-        plan_t5_attn(b, g, n);
+        plan_t5_attn(b, g, DE, l, false);
         FMT(g, "dec.blk.%lld.cross_attn_norm.weight", (long long)i);
-        FMT(n, "decoder.block.%lld.layer.1.layer_norm.weight", (long long)i);
-        view1(b, g, K_F32, n);
+        need_view(b, g, K_F32, LLMC_ROLE_NORM, DE, l, LLMC_NORM_SITE_CROSS_ATTN_INPUT);
         FMT(g, "dec.blk.%lld.cross_attn", (long long)i);
-        FMT(n, "decoder.block.%lld.layer.1.EncDecAttention", (long long)i);
-        plan_t5_attn(b, g, n);
+        plan_t5_attn(b, g, DE, l, true);
         FMT(g, "dec.blk.%lld.ffn_norm.weight", (long long)i);
-        FMT(n, "decoder.block.%lld.layer.2.layer_norm.weight", (long long)i);
-        view1(b, g, K_F32, n);
+        need_view(b, g, K_F32, LLMC_ROLE_NORM, DE, l, LLMC_NORM_SITE_MLP_INPUT);
         FMT(g, "dec.blk.%lld", (long long)i);
-        FMT(n, "decoder.block.%lld.layer.2", (long long)i);
-        plan_t5_ffn(b, g, n);
+        plan_t5_ffn(b, g, DE, l);
     }
-    view1(b, "dec.output_norm.weight", K_F32, "decoder.final_layer_norm.weight");
-    if (tied) {
+    if (!b->failed) view1(b, "dec.output_norm.weight", K_F32, dec_final);
+    if (head == LLMC_TID_NONE) {
         /* HF T5 scales the decoder output by hidden^-0.5 before a tied head; llama.cpp's t5 graph does
          * not, and uses output.weight when present: so the file carries the head pre-scaled. The
          * shared table is already used by token_embd, hence no IR parameter is consumed here. */
-        gguf_plan_tensor *t = add(b, "output.weight");
+        gguf_plan_tensor *t = b->failed ? NULL : add(b, "output.weight");
         if (t && !b->failed) {
             const gguf_plan_tensor *emb = &b->p->t[0];
             t->src = GS_PARAMS;
@@ -367,146 +459,8 @@ static void plan_t5(builder *b, const llmc_dims *dims) {
             gguf_ttype q = b->fmat == GGUF_TT_Q4_0 ? GGUF_TT_Q8_0 : b->fmat;
             t->type = t->ne[0] % gguf_ttype_block(q) ? b->ffloat : q;
         }
-    } else {
-        view1(b, "output.weight", K_HEAD, "lm_head.weight");
-    }
-}
-
-/* ---- gptneox / phi2: parameters by role ---------------------------------------------------------- */
-
-/* a view over IR parameters given by id; reuse: the parameter is already in the file under another
- * name (a norm gptneox reads twice, a tied head) and is not counted as consumed again */
-static gguf_plan_tensor *add_view_ids(builder *b, const char *gname, int kind, const llmc_tid *ids, int n_parts,
-                                      bool reuse) {
-    if (b->failed) return NULL;
-    const char *names[LLMC_VIEW_MAX_PARTS] = {0};
-    bool was[LLMC_VIEW_MAX_PARTS] = {0};
-    if (n_parts < 1 || n_parts > LLMC_VIEW_MAX_PARTS) return NULL;
-    for (int i = 0; i < n_parts; i++) {
-        const llmc_tensor_info *ti = llmc_ir_tensor(b->ir, ids[i]);
-        names[i] = ti ? ti->name : "";
-        was[i] = ti ? b->used[ids[i]] : false;
-        if (reuse && ti) b->used[ids[i]] = false;
-    }
-    gguf_plan_tensor *t = add_view(b, gname, kind, LLMC_VIEW_IDENTITY, 0, names, n_parts);
-    if (reuse)
-        for (int i = 0; i < n_parts; i++)
-            if (llmc_ir_tensor(b->ir, ids[i])) b->used[ids[i]] = was[i];
-    return t;
-}
-
-static void zeros(builder *b, const char *gname, int64_t n) {
-    if (b->failed) return;
-    gguf_plan_tensor *t = add(b, gname);
-    if (!t) return;
-    t->src = GS_ZEROS;
-    t->type = GGUF_TT_F32;
-    t->n_dims = 1;
-    t->ne[0] = (uint64_t)n;
-}
-
-/* a parameter the architecture needs and the graph lacks: refused, naming both */
-static llmc_tid need(builder *b, const char *gname, llmc_param_role role, llmc_stack st, int layer,
-                     llmc_norm_site site) {
-    llmc_tid id = llmc_ir_find_param(b->ir, role, false, st, layer, site);
-    if (id == LLMC_TID_NONE && !b->failed) {
-        llmc_diag_add(b->d, LLMC_SEV_ERROR, llmc_spec_loc(b->s, "template"), "template",
-                      "template %s has no %s parameter%s%s in block %s %d, which GGUF arch %s stores as '%s'",
-                      b->s->template_name, llmc_param_role_name(role), site ? " at norm site " : "",
-                      site ? llmc_norm_site_name(site) : "", llmc_stack_name(st), layer, gguf_arch_name(b->p->arch),
-                      gname);
-        b->failed = 1;
-    }
-    return id;
-}
-
-/* the bias of weight `w` (same role, block and norm site) as F32, or n zeros */
-static void bias_or_zeros(builder *b, const char *gname, llmc_tid w, int64_t n, bool reuse) {
-    const llmc_tensor_info *wt = llmc_ir_tensor(b->ir, w);
-    if (b->failed || !wt) return;
-    llmc_tid bi = llmc_ir_find_param(b->ir, wt->role, true, wt->stack, wt->layer, wt->norm_site);
-    if (bi != LLMC_TID_NONE) add_view_ids(b, gname, K_F32, &bi, 1, reuse);
-    else zeros(b, gname, n);
-}
-
-static void norm_pair(builder *b, const char *gw, const char *gb, llmc_tid w, int64_t H, bool reuse) {
-    if (b->failed) return;
-    add_view_ids(b, gw, K_F32, &w, 1, reuse);
-    bias_or_zeros(b, gb, w, H, reuse);
-}
-
-static void plan_neox(builder *b, const llmc_dims *dims, gguf_arch a) {
-    const int64_t L = dims->v[LLMC_DIM_NUM_LAYERS], H = dims->v[LLMC_DIM_HIDDEN_SIZE],
-                  I = dims->v[LLMC_DIM_INTERMEDIATE_SIZE],
-                  qkv_rows = (dims->v[LLMC_DIM_NUM_HEADS] + 2 * dims->v[LLMC_DIM_NUM_KV_HEADS]) * dims->v[LLMC_DIM_HEAD_DIM];
-    const llmc_stack D = LLMC_STACK_DECODER, N = LLMC_STACK_NONE;
-    llmc_tid emb = need(b, "token_embd.weight", LLMC_ROLE_TOKEN_EMBEDDING, N, -1, LLMC_NORM_SITE_NONE);
-    if (!b->failed) add_view_ids(b, "token_embd.weight", K_MAT, &emb, 1, false);
-    for (int64_t i = 0; i < L && !b->failed; i++) {
-        const int l = (int)i;
-        char g[64], g2[64];
-        /* GPT-J: one norm feeds both branches (block_input); GPT-NeoX: attn_input and mlp_input */
-        llmc_tid n1 = llmc_ir_find_param(b->ir, LLMC_ROLE_NORM, false, D, l, LLMC_NORM_SITE_BLOCK_INPUT);
-        const bool shared = n1 != LLMC_TID_NONE;
-        FMT(g, "blk.%lld.attn_norm.weight", (long long)i);
-        FMT(g2, "blk.%lld.attn_norm.bias", (long long)i);
-        if (!shared) n1 = need(b, g, LLMC_ROLE_NORM, D, l, LLMC_NORM_SITE_ATTN_INPUT);
-        norm_pair(b, g, g2, n1, H, false);
-        FMT(g, "blk.%lld.attn_qkv.weight", (long long)i);
-        llmc_tid qkv[3] = {llmc_ir_find_param(b->ir, LLMC_ROLE_ATTN_QKV, false, D, l, LLMC_NORM_SITE_NONE),
-                           LLMC_TID_NONE, LLMC_TID_NONE};
-        int nq = 1;
-        if (qkv[0] == LLMC_TID_NONE) {
-            qkv[0] = need(b, g, LLMC_ROLE_ATTN_Q, D, l, LLMC_NORM_SITE_NONE);
-            qkv[1] = need(b, g, LLMC_ROLE_ATTN_K, D, l, LLMC_NORM_SITE_NONE);
-            qkv[2] = need(b, g, LLMC_ROLE_ATTN_V, D, l, LLMC_NORM_SITE_NONE);
-            nq = 3;
-        }
-        if (b->failed) return;
-        add_view_ids(b, g, K_MAT, qkv, nq, false);
-        FMT(g, "blk.%lld.attn_qkv.bias", (long long)i);
-        llmc_tid qkvb[3];
-        int nb = 0;
-        for (int j = 0; j < nq; j++) {
-            const llmc_tensor_info *w = llmc_ir_tensor(b->ir, qkv[j]);
-            llmc_tid bi = llmc_ir_find_param(b->ir, w->role, true, D, l, LLMC_NORM_SITE_NONE);
-            if (bi != LLMC_TID_NONE) qkvb[nb++] = bi;
-        }
-        if (nb == nq) add_view_ids(b, g, K_F32, qkvb, nb, false);
-        else zeros(b, g, qkv_rows);   /* check_neox refused a partial set */
-        FMT(g, "blk.%lld.attn_output.weight", (long long)i);
-        llmc_tid o = need(b, g, LLMC_ROLE_ATTN_O, D, l, LLMC_NORM_SITE_NONE);
-        if (!b->failed) add_view_ids(b, g, K_MAT, &o, 1, false);
-        FMT(g, "blk.%lld.attn_output.bias", (long long)i);
-        bias_or_zeros(b, g, o, H, false);
-        if (a == GA_GPTNEOX) {
-            FMT(g, "blk.%lld.ffn_norm.weight", (long long)i);
-            FMT(g2, "blk.%lld.ffn_norm.bias", (long long)i);
-            /* GPT-J's shared norm is written a second time: gptneox's ln2(x) is then the same ln1(x) */
-            llmc_tid n2 = shared ? n1 : need(b, g, LLMC_ROLE_NORM, D, l, LLMC_NORM_SITE_MLP_INPUT);
-            norm_pair(b, g, g2, n2, H, shared);
-        }
-        FMT(g, "blk.%lld.ffn_up.weight", (long long)i);
-        llmc_tid up = need(b, g, LLMC_ROLE_MLP_UP, D, l, LLMC_NORM_SITE_NONE);
-        if (!b->failed) add_view_ids(b, g, K_MAT, &up, 1, false);
-        FMT(g, "blk.%lld.ffn_up.bias", (long long)i);
-        bias_or_zeros(b, g, up, I, false);
-        FMT(g, "blk.%lld.ffn_down.weight", (long long)i);
-        llmc_tid down = need(b, g, LLMC_ROLE_MLP_DOWN, D, l, LLMC_NORM_SITE_NONE);
-        if (!b->failed) add_view_ids(b, g, K_MAT, &down, 1, false);
-        FMT(g, "blk.%lld.ffn_down.bias", (long long)i);
-        bias_or_zeros(b, g, down, H, false);
-    }
-    llmc_tid fin = need(b, "output_norm.weight", LLMC_ROLE_NORM, N, -1, LLMC_NORM_SITE_FINAL);
-    norm_pair(b, "output_norm.weight", "output_norm.bias", fin, H, false);
-    /* both arches require output.weight: a tied head is the embedding written again */
-    llmc_tid head = llmc_ir_find_param(b->ir, LLMC_ROLE_OUTPUT_HEAD, false, N, -1, LLMC_NORM_SITE_NONE);
-    const bool tied = head == LLMC_TID_NONE;
-    if (!b->failed) add_view_ids(b, "output.weight", K_HEAD, tied ? &emb : &head, 1, tied);
-    if (a == GA_PHI2) {
-        llmc_tid hb = llmc_ir_find_param(b->ir, LLMC_ROLE_OUTPUT_HEAD, true, N, -1, LLMC_NORM_SITE_NONE);
-        if (hb != LLMC_TID_NONE) add_view_ids(b, "output.bias", K_F32, &hb, 1, false);
-        else zeros(b, "output.bias", b->s->vocab_size);
+    } else if (!b->failed) {
+        view1(b, "output.weight", K_HEAD, head);
     }
 }
 
@@ -553,11 +507,11 @@ int gguf_plan_build(const llmc_spec *s, const llmc_dims *dims, const llmc_ir *ir
     switch (a) {
     case GA_LLAMA:
     case GA_QWEN2: plan_llama_like(&b, dims, a); break;
-    case GA_GPT2: plan_gpt2(&b, dims); break;
+    case GA_GPT2: plan_fused_qkv(&b, dims, a); break;
     case GA_T5: plan_t5(&b, dims); break;
     case GA_GPTNEOX:
     case GA_PHI2:
-        plan_neox(&b, dims, a);
+        plan_fused_qkv(&b, dims, a);
         out->rope_dims = gguf_ir_rope_dims(ir);
         out->parallel_residual = llmc_ir_num_blocks(ir) > 0 && llmc_ir_block_at(ir, 0)->residual == LLMC_RESIDUAL_PARALLEL;
         break;
@@ -576,8 +530,11 @@ int gguf_plan_build(const llmc_spec *s, const llmc_dims *dims, const llmc_ir *ir
     for (size_t i = 0; !b.failed && i < llmc_ir_num_tensors(ir); i++) {
         const llmc_tensor_info *ti = llmc_ir_tensor(ir, (llmc_tid)i);
         if (ti->kind == LLMC_TENSOR_PARAM && !b.used[i]) {
-            llmc_error(d, "gguf", "IR parameter '%s' has no place in GGUF arch %s (an llmc bug: refusing to write an "
-                       "incomplete model)", ti->name, gguf_arch_name(a));
+            llmc_diag_add(d, LLMC_SEV_ERROR, llmc_spec_loc(s, "template"), "template",
+                          "template %s: parameter '%s' (%s%s, block %s %d) has no place in GGUF arch %s; refusing to "
+                          "write an incomplete model",
+                          s->template_name, ti->name, llmc_param_role_name(ti->role), ti->is_bias ? " bias" : "",
+                          llmc_stack_name(ti->stack), ti->layer, gguf_arch_name(a));
             b.failed = 1;
         }
     }
