@@ -12,8 +12,9 @@ static int block_of(llmc_qtype t) { return t == LLMC_QTYPE_Q8_0 ? LLMC_QK : LLMC
 
 llmc_qtype llmc_kquant_mix_type(llmc_kquant_mix mix, llmc_qrole role, int layer, int n_layers, uint64_t row_len,
                                 bool tied) {
-    const llmc_qtype base = mix == LLMC_MIX_Q6_K ? LLMC_QTYPE_Q6_K
-                          : mix == LLMC_MIX_Q5_K_M ? LLMC_QTYPE_Q5_K : LLMC_QTYPE_Q4_K;
+    const llmc_qtype base = mix == LLMC_MIX_Q6_K                            ? LLMC_QTYPE_Q6_K
+                            : mix == LLMC_MIX_Q5_K_M || mix == LLMC_MIX_Q5_K_S ? LLMC_QTYPE_Q5_K
+                                                                               : LLMC_QTYPE_Q4_K;
     const bool mixed = mix == LLMC_MIX_Q4_K_M || mix == LLMC_MIX_Q5_K_M;
     llmc_qtype t = base;
     if (role == LLMC_QROLE_OUTPUT || (tied && role == LLMC_QROLE_TOKEN_EMBD)) {
@@ -23,6 +24,10 @@ llmc_qtype llmc_kquant_mix_type(llmc_kquant_mix mix, llmc_qrole role, int layer,
     if (mixed && (role == LLMC_QROLE_ATTN_V || role == LLMC_QROLE_FFN_DOWN) && layer >= 0 && layer < n_layers &&
         more_bits(layer, n_layers))
         t = LLMC_QTYPE_Q6_K;
+    /* Q4_K_S: the first four attn_v and the first eighth of the ffn_down at Q5_K */
+    if (mix == LLMC_MIX_Q4_K_S && ((role == LLMC_QROLE_ATTN_V && layer >= 0 && layer < 4) ||
+                                   (role == LLMC_QROLE_FFN_DOWN && layer >= 0 && layer < n_layers / 8)))
+        t = LLMC_QTYPE_Q5_K;
     if (row_len % (uint64_t)block_of(t) == 0) return t;
     /* rows that are not whole super-blocks: llama.cpp falls back to Q8_0 for Q6_K (llmc writes it)
      * and to Q5_0 / Q5_1 for Q4_K / Q5_K (llmc does not) */
@@ -39,4 +44,15 @@ const char *llmc_qtype_name(llmc_qtype t) {
     case LLMC_QTYPE_NONE: break;
     }
     return "none";
+}
+
+int llmc_quantize_kquant_mix(llmc_quantize q, llmc_kquant_mix *mix) {
+    switch (q) {
+    case LLMC_QUANT_Q6_K: *mix = LLMC_MIX_Q6_K; return 0;
+    case LLMC_QUANT_Q5_K_M: *mix = LLMC_MIX_Q5_K_M; return 0;
+    case LLMC_QUANT_Q4_K_M: *mix = LLMC_MIX_Q4_K_M; return 0;
+    case LLMC_QUANT_Q5_K: *mix = LLMC_MIX_Q5_K_S; return 0;
+    case LLMC_QUANT_Q4_K: *mix = LLMC_MIX_Q4_K_S; return 0;
+    default: return -1;
+    }
 }

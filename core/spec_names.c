@@ -36,7 +36,8 @@ NAME_FN(llmc_positional_name, llmc_positional_kind, LLMC_POS_COUNT, "rope", "ali
 NAME_FN(llmc_rope_scaling_name, llmc_rope_scaling_kind, LLMC_ROPE_SCALING_COUNT, "none", "linear", "dynamic", "yarn",
         "llama3")
 NAME_FN(llmc_precision_name, llmc_precision, LLMC_PRECISION_COUNT, "float32", "float16", "bfloat16")
-NAME_FN(llmc_quantize_name, llmc_quantize, LLMC_QUANT_COUNT, "none", "q8_0", "q4_0")
+NAME_FN(llmc_quantize_name, llmc_quantize, LLMC_QUANT_COUNT, "none", "q8_0", "q4_0", "q6_k", "q5_k_m", "q4_k_m", "q5_k",
+        "q4_k")
 NAME_FN(llmc_init_scheme_name, llmc_init_scheme, LLMC_INIT_COUNT, "normal", "scaled_normal", "t5")
 NAME_FN(llmc_tokenizer_name, llmc_tokenizer_kind, LLMC_TOKENIZER_COUNT, "none", "byte")
 

@@ -5,7 +5,7 @@
  *   quant_tool dequantize TYPE IN OUT.f32   the inverse: blocks in, float32 out
  *   quant_tool mix MIX ROLE LAYER N_LAYERS ROW_LEN TIED
  *                                           llmc_kquant_mix_type's choice, printed: MIX q6_k, q5_k_m,
- *                                           q4_k_m; ROLE token_embd, output, attn_v, ffn_down, other
+ *                                           q4_k_m, q5_k_s, q4_k_s; ROLE token_embd, output, attn_v, ffn_down, other
  *
  * Exit status: 0 ok, 2 usage, 4 I/O. */
 #include <stdio.h>
@@ -48,10 +48,11 @@ static void *read_all(const char *path, size_t *size) {
 }
 
 static int cmd_mix(char **argv) {
-    static const char *mixes[] = {"q6_k", "q5_k_m", "q4_k_m"};
+    /* in llmc_kquant_mix order; the names llama.cpp's ftypes have */
+    static const char *mixes[] = {"q6_k", "q5_k_m", "q4_k_m", "q5_k_s", "q4_k_s"};
     static const char *roles[] = {"token_embd", "output", "attn_v", "ffn_down", "other"};
     int mix = -1, role = -1;
-    for (int i = 0; i < 3; i++)
+    for (int i = 0; i < 5; i++)
         if (!strcmp(argv[2], mixes[i])) mix = i;
     for (int i = 0; i < 5; i++)
         if (!strcmp(argv[3], roles[i])) role = i;

@@ -40,6 +40,11 @@ precision: float32
 weights: {{seed: {seed}, std: {std}}}
 """
 
+# spec `quantize` -> the llama.cpp file type it is (tests/oracle/llama_logits quantize TYPE) and
+# its llama_ftype
+QUANTIZE = {"q6_k": ("q6_k", 18), "q5_k_m": ("q5_k_m", 17), "q4_k_m": ("q4_k_m", 15), "q5_k": ("q5_k_s", 16),
+            "q4_k": ("q4_k_s", 14)}
+
 
 def run(cmd):
     r = subprocess.run([str(c) for c in cmd], stdout=subprocess.PIPE, stderr=subprocess.PIPE)
@@ -136,7 +141,7 @@ def test_kquant_bytes_equal_llama_quantize():
     seen = {}
     for name, seed, std, layers in (("kq-small", 3, 0.02, 2), ("kq-large", 4, 1.0, 2), ("kq-deep", 5, 0.05, 9)):
         path = f32_gguf(name, seed, std, layers)
-        for ftype in ("q6_k", "q4_k_m", "q5_k_m"):
+        for ftype in ("q6_k", "q4_k_m", "q5_k_m", "q4_k_s", "q5_k_s"):
             compare(path, ftype, seen, layers)
     for kind in ("q6_k", "q5_k", "q4_k"):
         assert seen.get(kind), f"llama.cpp wrote no {kind} tensor: the test compared nothing for it"
@@ -145,5 +150,86 @@ def test_kquant_bytes_equal_llama_quantize():
     print("  byte-identical tensors: " + ", ".join(f"{k} {len(v)}" for k, v in sorted(seen.items())), flush=True)
 
 
+def gguf_of(out):
+    ggufs = [f for f in os.listdir(os.path.join(out, "gguf")) if f.endswith(".gguf")]
+    assert len(ggufs) == 1, ggufs
+    return os.path.join(out, "gguf", ggufs[0])
+
+
+def test_gguf_emitter_writes_llama_quantize_bytes():
+    """`quantize: q4_k_m` (and the other K-quants) in the spec: llmc's own GGUF holds, tensor for
+    tensor, the types and bytes llama_model_quantize writes from llmc's F32 GGUF of the same spec;
+    general.file_type is the llama_ftype; llama.cpp loads and runs the file. Two models: a tied
+    9-layer one (the head is the embedding) and an untied one with a 2-layer llama-style stack."""
+    need_oracle()
+    import gguf
+    compared = {}
+    for name, seed, layers, tied in (("kqe-deep", 6, 9, True), ("kqe-untied", 7, 2, False)):
+        body = BODY.format(seed=seed, std=0.05, layers=layers).replace(
+            "tie_word_embeddings: false", f"tie_word_embeddings: {'true' if tied else 'false'}")
+        f32 = os.path.join(TMP, name + "-f32")
+        run([LLMC, "compile", write_spec(TMP, name + "-f32", body), "-o", f32, "--force", "--emit", "gguf"])
+        for quantize, (ftype, llama_ftype) in QUANTIZE.items():
+            ours = os.path.join(TMP, f"{name}-{quantize}")
+            run([LLMC, "compile", write_spec(TMP, f"{name}-{quantize}", body + f"quantize: {quantize}\n"), "-o", ours,
+                 "--force", "--emit", "gguf"])
+            theirs = os.path.join(TMP, f"{name}-{quantize}.llama.gguf")
+            run([ORACLE, "quantize", gguf_of(f32), theirs, ftype, "--threads", "2"])
+            a, b = gguf.GGUFReader(gguf_of(ours)), gguf.GGUFReader(theirs)
+            # llama.cpp writes the tensors sorted by layer and name; compare them by name
+            tb_of = {t.name: t for t in b.tensors}
+            assert sorted(t.name for t in a.tensors) == sorted(tb_of), f"{name} {quantize}: tensor lists differ"
+            for ta in a.tensors:
+                tb = tb_of[ta.name]
+                assert ta.tensor_type == tb.tensor_type, (f"{name} {quantize} {ta.name}: llmc wrote "
+                                                          f"{ta.tensor_type.name}, llama.cpp {tb.tensor_type.name}")
+                assert np.asarray(ta.data).tobytes() == np.asarray(tb.data).tobytes(), \
+                    f"{name} {quantize} {ta.name} ({ta.tensor_type.name}): bytes differ from llama.cpp's"
+                compared.setdefault(ta.tensor_type.name, set()).add(quantize)
+            ft = int(a.fields["general.file_type"].parts[-1][0])
+            assert ft == llama_ftype, f"{name} {quantize}: general.file_type {ft}, expected {llama_ftype}"
+            ids = ",".join(str(i) for i in range(1, 17))
+            r = run([ORACLE, "logits", gguf_of(ours), "--tokens", ids, "--out", os.path.join(TMP, "l.f32")])
+            logits = np.fromfile(os.path.join(TMP, "l.f32"), dtype="<f4")
+            assert logits.size == 16 * 512 and np.isfinite(logits).all(), f"{name} {quantize}: {r.stdout!r}"
+    for t in ("Q6_K", "Q5_K", "Q4_K"):
+        assert t in compared, f"no {t} tensor was compared"
+    print("  byte-identical to llama_model_quantize: " +
+          ", ".join(f"{t} in {'/'.join(sorted(q))}" for t, q in sorted(compared.items())), flush=True)
+
+
+def test_kquant_refusals():
+    """Rows llama.cpp would store as Q5_0 / Q5_1, and the encoder-decoder template: exit 1 at the
+    quantize key, nothing written; q6_k falls back to Q8_0 on such rows as llama.cpp does."""
+    body = BODY.format(seed=1, std=0.02, layers=2).replace("hidden_size: 256", "hidden_size: 320")
+    for quantize, ok in (("q4_k_m", False), ("q5_k", False), ("q6_k", True)):
+        out = os.path.join(TMP, f"kq-320-{quantize}")
+        spec = write_spec(TMP, f"kq-320-{quantize}", body + f"quantize: {quantize}\n")
+        r = subprocess.run([LLMC, "compile", spec, "-o", out, "--emit", "gguf"], capture_output=True, text=True)
+        if ok:
+            assert r.returncode == 0, r.stderr
+            continue
+        assert r.returncode == 1 and not os.path.exists(out), f"{quantize}: exit {r.returncode}, {r.stderr}"
+        assert f"{os.path.basename(spec)}:" in r.stderr and "quantize: " in r.stderr and "not a multiple of 256" in r.stderr, r.stderr
+    t5 = write_spec(TMP, "kq-t5", """template: encoder_decoder
+vocab_size: 512
+context_length: 64
+dims: {num_encoder_layers: 1, num_decoder_layers: 1, hidden_size: 256, intermediate_size: 512, num_heads: 4}
+positional_encoding: relative
+norm: rmsnorm
+activation: relu
+bias: {qkv: false, attn_out: false, mlp: false, norm: false, lm_head: false}
+quantize: q4_k_m
+""")
+    r = subprocess.run([LLMC, "compile", t5, "-o", os.path.join(TMP, "kq-t5"), "--emit", "gguf"], capture_output=True,
+                       text=True)
+    assert r.returncode == 1 and "decoder-only" in r.stderr, r.stderr
+    r = subprocess.run([LLMC, "compile", write_spec(TMP, "kq-cpu", BODY.format(seed=1, std=0.02, layers=2) +
+                                                    "quantize: q4_k\n"), "-o", os.path.join(TMP, "kq-cpu"),
+                        "--emit", "cpu"], capture_output=True, text=True)
+    assert r.returncode == 1 and "q8_0 or q4_0" in r.stderr, r.stderr
+
+
 if __name__ == "__main__":
-    sys.exit(run_tests([test_kquant_bytes_equal_llama_quantize], TMP))
+    sys.exit(run_tests([test_kquant_bytes_equal_llama_quantize, test_gguf_emitter_writes_llama_quantize_bytes,
+                        test_kquant_refusals], TMP))

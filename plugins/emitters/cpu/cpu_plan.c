@@ -23,6 +23,14 @@ const char *cpu_dtype_name(uint32_t dtype) {
 
 int cpu_check_spec(const llmc_spec *s, llmc_diags *d) {
     int rc = 0;
+    if (s->quantize != LLMC_QUANT_NONE && s->quantize != LLMC_QUANT_Q8_0 && s->quantize != LLMC_QUANT_Q4_0) {
+        /* the runtime's kernels read Q8_0 and Q4_0 blocks; K-quant kernels are not written yet */
+        llmc_diag_add(d, LLMC_SEV_ERROR, llmc_spec_loc(s, "quantize"), "quantize",
+                      "the cpu runtime computes with q8_0 or q4_0 weights, not %s (use quantize: q8_0 or q4_0 for "
+                      "emitter cpu; the gguf emitter writes %s)",
+                      llmc_quantize_name(s->quantize), llmc_quantize_name(s->quantize));
+        rc = -1;
+    }
     /* the runtime holds sizes and ids in int: keep every count well inside it */
     const int64_t lim = (int64_t)1 << 30;
     if (s->vocab_size > lim) {

@@ -56,6 +56,7 @@ typedef struct gguf_plan_tensor {
     llmc_tensor_view view;        /* GS_PARAMS; the view's shape is row-major [ne[1], ne[0]] */
     llmc_dtype read_dtype;        /* GS_PARAMS: the IR parameters' dtype (values are read in it) */
     float scale;                  /* GS_PARAMS: multiply by this (1 except T5's tied head) */
+    bool quantizable;             /* a matrix that quantize may store in a block type */
 } gguf_plan_tensor;
 
 typedef struct gguf_plan {
@@ -72,6 +73,11 @@ typedef struct gguf_plan {
 int gguf_plan_build(const llmc_spec *s, const llmc_dims *dims, const llmc_ir *ir, gguf_arch a, gguf_plan *out,
                     llmc_diags *d);
 void gguf_plan_free(gguf_plan *p);
+
+/* K-quant file types (gguf_kquant.c): give each quantizable tensor of a plan its block type and the
+ * plan its llama_ftype, or refuse (at `quantize`) a model llama.cpp's mix would store in a block type
+ * llmc does not write. Does nothing unless the spec's quantize is a K-quant. */
+int gguf_plan_kquant(const llmc_spec *s, const llmc_ir *ir, gguf_plan *p, llmc_diags *d);
 
 /* general.* and llmc.* (provenance) keys (gguf_meta.c). */
 int gguf_general_metadata(const llmc_emit_ctx *ctx, const gguf_plan *p, gguf_meta *m, llmc_diags *d);

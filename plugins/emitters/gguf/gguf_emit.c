@@ -78,6 +78,20 @@ static size_t encode_in_place(void *buf, uint64_t n, gguf_ttype type) {
             llmc_quantize_q4_0(tmp, LLMC_QK, o + b * LLMC_Q4_0_BLOCK_BYTES);
         }
         return (size_t)(n / LLMC_QK) * LLMC_Q4_0_BLOCK_BYTES;
+    case GGUF_TT_Q6_K:
+    case GGUF_TT_Q5_K:
+    case GGUF_TT_Q4_K: {
+        /* a 256-value super-block at a time; every K block is smaller than its 1 KiB of input */
+        const size_t bytes = gguf_ttype_block_bytes(type);
+        for (uint64_t b = 0; b < n / LLMC_QK_K; b++) {
+            memcpy(tmp, x + b * LLMC_QK_K, LLMC_QK_K * sizeof(float));
+            void *dst = o + b * bytes;
+            if (type == GGUF_TT_Q6_K) llmc_quantize_q6_k(tmp, LLMC_QK_K, dst);
+            else if (type == GGUF_TT_Q5_K) llmc_quantize_q5_k(tmp, LLMC_QK_K, dst);
+            else llmc_quantize_q4_k(tmp, LLMC_QK_K, dst);
+        }
+        return (size_t)(n / LLMC_QK_K) * bytes;
+    }
     }
     return 0;
 }
@@ -193,6 +207,8 @@ static int emit(const llmc_emit_ctx *ctx, llmc_diags *d) {
 static const llmc_emitter_vtable vt = {sizeof vt, check, emit, gguf_verify};
 static const llmc_plugin_desc plugins[] = {
     {LLMC_PLUGIN_EMITTER, "gguf", "1.0.0",
-     "GGUF v3 for llama.cpp: arches llama, qwen2, gpt2, t5, gptneox, phi2; F32/F16/BF16, Q8_0/Q4_0", &vt},
+     "GGUF v3 for llama.cpp: arches llama, qwen2, gpt2, t5, gptneox, phi2; F32/F16/BF16, Q8_0/Q4_0, "
+     "Q6_K/Q5_K_M/Q4_K_M/Q5_K_S/Q4_K_S",
+     &vt},
 };
 LLMC_DEFINE_PLUGIN_ENTRY(plugins)

@@ -6,6 +6,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "llmc/quant.h"
+
 #if defined(__BYTE_ORDER__) && __BYTE_ORDER__ != __ORDER_LITTLE_ENDIAN__
 #error "the GGUF writer assumes a little-endian host"
 #endif
@@ -17,11 +19,23 @@ const char *gguf_ttype_name(gguf_ttype t) {
     case GGUF_TT_BF16: return "BF16";
     case GGUF_TT_Q8_0: return "Q8_0";
     case GGUF_TT_Q4_0: return "Q4_0";
+    case GGUF_TT_Q4_K: return "Q4_K";
+    case GGUF_TT_Q5_K: return "Q5_K";
+    case GGUF_TT_Q6_K: return "Q6_K";
     }
     return "?";
 }
 
-uint32_t gguf_ttype_block(gguf_ttype t) { return t == GGUF_TT_Q8_0 || t == GGUF_TT_Q4_0 ? 32u : 1u; }
+uint32_t gguf_ttype_block(gguf_ttype t) {
+    switch (t) {
+    case GGUF_TT_Q8_0:
+    case GGUF_TT_Q4_0: return LLMC_QK;
+    case GGUF_TT_Q4_K:
+    case GGUF_TT_Q5_K:
+    case GGUF_TT_Q6_K: return LLMC_QK_K;
+    default: return 1;
+    }
+}
 
 uint32_t gguf_ttype_block_bytes(gguf_ttype t) {
     switch (t) {
@@ -30,6 +44,9 @@ uint32_t gguf_ttype_block_bytes(gguf_ttype t) {
     case GGUF_TT_BF16: return 2;
     case GGUF_TT_Q8_0: return 2 + 32;       /* f16 scale + 32 int8 */
     case GGUF_TT_Q4_0: return 2 + 16;       /* f16 scale + 32 nibbles */
+    case GGUF_TT_Q4_K: return LLMC_Q4_K_BLOCK_BYTES;
+    case GGUF_TT_Q5_K: return LLMC_Q5_K_BLOCK_BYTES;
+    case GGUF_TT_Q6_K: return LLMC_Q6_K_BLOCK_BYTES;
     }
     return 0;
 }

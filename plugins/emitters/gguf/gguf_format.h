@@ -31,7 +31,8 @@ typedef enum gguf_vtype {
 
 /* the ggml tensor types this emitter writes (ggml.h numbering) */
 typedef enum gguf_ttype {
-    GGUF_TT_F32 = 0, GGUF_TT_F16 = 1, GGUF_TT_Q4_0 = 2, GGUF_TT_Q8_0 = 8, GGUF_TT_BF16 = 30
+    GGUF_TT_F32 = 0, GGUF_TT_F16 = 1, GGUF_TT_Q4_0 = 2, GGUF_TT_Q8_0 = 8, GGUF_TT_Q4_K = 12, GGUF_TT_Q5_K = 13,
+    GGUF_TT_Q6_K = 14, GGUF_TT_BF16 = 30
 } gguf_ttype;
 const char *gguf_ttype_name(gguf_ttype t);
 /* elements per block and bytes per block (1 and the element size for float types) */

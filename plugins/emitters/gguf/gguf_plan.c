@@ -115,6 +115,7 @@ static gguf_plan_tensor *add_view(builder *b, const char *gname, int kind, llmc_
     } else if (kind == K_FLOAT) {
         t->type = b->ffloat;
     } else {
+        t->quantizable = true;
         gguf_ttype q = b->fmat;
         /* Q4_0 files keep the head at Q8_0, as llama-quantize keeps output.weight at a higher
          * precision (Q6_K there); rows that are not whole blocks stay at the float precision */
@@ -498,7 +499,8 @@ int gguf_plan_build(const llmc_spec *s, const llmc_dims *dims, const llmc_ir *ir
     }
     b.ffloat = float_type(s->precision);
     b.fmat = s->quantize == LLMC_QUANT_Q8_0 ? GGUF_TT_Q8_0 : s->quantize == LLMC_QUANT_Q4_0 ? GGUF_TT_Q4_0 : b.ffloat;
-    /* llama_ftype: ALL_F32 0, MOSTLY_F16 1, MOSTLY_Q4_0 2, MOSTLY_Q8_0 7, MOSTLY_BF16 32 */
+    /* llama_ftype: ALL_F32 0, MOSTLY_F16 1, MOSTLY_Q4_0 2, MOSTLY_Q8_0 7, MOSTLY_BF16 32; the
+     * K-quants' types and ftype are set by gguf_plan_kquant once the plan stands */
     out->file_type = s->quantize == LLMC_QUANT_Q8_0   ? 7
                      : s->quantize == LLMC_QUANT_Q4_0 ? 2
                      : b.ffloat == GGUF_TT_F16        ? 1
@@ -539,6 +541,7 @@ int gguf_plan_build(const llmc_spec *s, const llmc_dims *dims, const llmc_ir *ir
         }
     }
     free(b.used);
+    if (!b.failed && gguf_plan_kquant(s, ir, out, d)) b.failed = 1;
     if (b.failed) {
         gguf_plan_free(out);
         return -1;

@@ -156,6 +156,9 @@ uint64_t gguf_tensor_bytes(uint32_t type, uint32_t n_dims, const uint64_t *ne) {
     case GGUF_TT_F16: case GGUF_TT_BF16: blk = 1; blk_bytes = 2; break;
     case GGUF_TT_Q8_0: blk = 32; blk_bytes = 34; break;
     case GGUF_TT_Q4_0: blk = 32; blk_bytes = 18; break;
+    case GGUF_TT_Q4_K: blk = 256; blk_bytes = 144; break;
+    case GGUF_TT_Q5_K: blk = 256; blk_bytes = 176; break;
+    case GGUF_TT_Q6_K: blk = 256; blk_bytes = 210; break;
     default: return 0;
     }
     if (n_dims < 1 || n_dims > 4 || ne[0] == 0 || ne[0] % blk) return 0;

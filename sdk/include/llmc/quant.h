@@ -20,6 +20,7 @@
 #include <stdint.h>
 
 #include "llmc/export.h"
+#include "llmc/spec.h"
 
 #ifdef __cplusplus
 extern "C" {
@@ -58,19 +59,24 @@ LLMC_API void llmc_dequantize_q5_k(const void *in, size_t n, float *y);
 LLMC_API void llmc_dequantize_q4_k(const void *in, size_t n, float *y);
 
 /* The K-quant mixes (core/quant_mix.c): the block type llama_model_quantize gives a matrix of a
- * dense llama-style model (no importance matrix, no MoE, not the 70B special case). Q6_K: all Q6_K.
- * Q4_K_M / Q5_K_M: Q4_K / Q5_K, except attn_v and ffn_down of the first and last eighth of the
- * layers and every third layer between (Q6_K). The head (and the tied embedding) is Q6_K in every
- * mix. Rows that are not whole super-blocks: Q6_K becomes Q8_0; Q4_K / Q5_K would become Q5_0 /
- * Q5_1, which llmc does not write: LLMC_QTYPE_NONE, as for rows that are not whole 32-blocks.
- * layer is the tensor's block index (0-based) among n_layers. */
-typedef enum { LLMC_MIX_Q6_K, LLMC_MIX_Q5_K_M, LLMC_MIX_Q4_K_M } llmc_kquant_mix;
+ * dense model (no importance matrix, no MoE, not the 70B special case). Q6_K: all Q6_K.
+ * Q4_K_M / Q5_K_M: Q4_K / Q5_K, except attn_v (or the fused attn_qkv) and ffn_down of the first
+ * and last eighth of the layers and every third layer between (Q6_K). Q5_K_S: all Q5_K. Q4_K_S:
+ * Q4_K, except the first 4 attn_v and the first eighth of the ffn_down (Q5_K). The head (and the
+ * tied embedding) is Q6_K in every mix. Rows that are not whole super-blocks: Q6_K becomes Q8_0;
+ * Q4_K / Q5_K would become Q5_0 / Q5_1, which llmc does not write: LLMC_QTYPE_NONE, as for rows
+ * that are not whole 32-blocks. layer is the tensor's position (0-based) among the model's n_layers
+ * attn_v (or ffn_down) tensors in file order, as llama.cpp counts them: for a dense model, its block
+ * index and the number of blocks. */
+typedef enum { LLMC_MIX_Q6_K, LLMC_MIX_Q5_K_M, LLMC_MIX_Q4_K_M, LLMC_MIX_Q5_K_S, LLMC_MIX_Q4_K_S } llmc_kquant_mix;
 typedef enum { LLMC_QROLE_TOKEN_EMBD, LLMC_QROLE_OUTPUT, LLMC_QROLE_ATTN_V, LLMC_QROLE_FFN_DOWN, LLMC_QROLE_OTHER } llmc_qrole;
 typedef enum { LLMC_QTYPE_NONE, LLMC_QTYPE_Q8_0, LLMC_QTYPE_Q6_K, LLMC_QTYPE_Q5_K, LLMC_QTYPE_Q4_K } llmc_qtype;
 
 LLMC_API llmc_qtype llmc_kquant_mix_type(llmc_kquant_mix mix, llmc_qrole role, int layer, int n_layers,
                                          uint64_t row_len, bool tied);
 LLMC_API const char *llmc_qtype_name(llmc_qtype t);   /* "q8_0", "q6_k", "q5_k", "q4_k", "none" */
+/* The mix of a spec's `quantize` value: 0 and *mix for q6_k, q5_k_m, q4_k_m, q5_k, q4_k; -1 otherwise */
+LLMC_API int llmc_quantize_kquant_mix(llmc_quantize q, llmc_kquant_mix *mix);
 
 #ifdef __cplusplus
 }

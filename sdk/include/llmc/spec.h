@@ -59,7 +59,12 @@ typedef enum {
     LLMC_ROPE_SCALING_YARN, LLMC_ROPE_SCALING_LLAMA3, LLMC_ROPE_SCALING_COUNT
 } llmc_rope_scaling_kind;
 typedef enum { LLMC_PRECISION_FLOAT32 = 0, LLMC_PRECISION_FLOAT16, LLMC_PRECISION_BFLOAT16, LLMC_PRECISION_COUNT } llmc_precision;
-typedef enum { LLMC_QUANT_NONE = 0, LLMC_QUANT_Q8_0, LLMC_QUANT_Q4_0, LLMC_QUANT_COUNT } llmc_quantize;
+/* q6_k, q5_k_m, q4_k_m, q5_k, q4_k are llama.cpp's K-quant file types Q6_K, Q5_K_M, Q4_K_M, Q5_K_S,
+ * Q4_K_S: each tensor gets the block type llama_model_quantize gives it (llmc/quant.h) */
+typedef enum {
+    LLMC_QUANT_NONE = 0, LLMC_QUANT_Q8_0, LLMC_QUANT_Q4_0, LLMC_QUANT_Q6_K, LLMC_QUANT_Q5_K_M, LLMC_QUANT_Q4_K_M,
+    LLMC_QUANT_Q5_K, LLMC_QUANT_Q4_K, LLMC_QUANT_COUNT
+} llmc_quantize;
 typedef enum { LLMC_INIT_NORMAL = 0, LLMC_INIT_SCALED_NORMAL, LLMC_INIT_T5, LLMC_INIT_COUNT } llmc_init_scheme;
 typedef enum { LLMC_TOKENIZER_NONE = 0, LLMC_TOKENIZER_BYTE, LLMC_TOKENIZER_COUNT } llmc_tokenizer_kind;
 
@@ -69,7 +74,7 @@ LLMC_API const char *llmc_activation_name(llmc_activation_kind k);
 LLMC_API const char *llmc_positional_name(llmc_positional_kind k);
 LLMC_API const char *llmc_rope_scaling_name(llmc_rope_scaling_kind k);
 LLMC_API const char *llmc_precision_name(llmc_precision k);
-LLMC_API const char *llmc_quantize_name(llmc_quantize k);   /* "none", "q8_0", "q4_0" */
+LLMC_API const char *llmc_quantize_name(llmc_quantize k);   /* "none", "q8_0", "q4_0", "q6_k", "q5_k_m", ... */
 LLMC_API const char *llmc_init_scheme_name(llmc_init_scheme k);
 LLMC_API const char *llmc_tokenizer_name(llmc_tokenizer_kind k);
 
