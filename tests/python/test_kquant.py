@@ -159,14 +159,17 @@ def gguf_of(out):
 def test_gguf_emitter_writes_llama_quantize_bytes():
     """`quantize: q4_k_m` (and the other K-quants) in the spec: llmc's own GGUF holds, tensor for
     tensor, the types and bytes llama_model_quantize writes from llmc's F32 GGUF of the same spec;
-    general.file_type is the llama_ftype; llama.cpp loads and runs the file. Two models: a tied
-    9-layer one (the head is the embedding) and an untied one with a 2-layer llama-style stack."""
+    general.file_type is the llama_ftype; llama.cpp loads and runs the file. Three models: a tied
+    9-layer llama (the head is the embedding), an untied 2-layer llama, and a tied 3-layer gptneox
+    (fused attn_qkv; the embedding written twice, the second copy the head)."""
     need_oracle()
     import gguf
     compared = {}
-    for name, seed, layers, tied in (("kqe-deep", 6, 9, True), ("kqe-untied", 7, 2, False)):
+    neox = "norm: layernorm\nactivation: gelu_tanh\npositional_encoding: rope\n"
+    for name, seed, layers, tied, extra in (("kqe-deep", 6, 9, True, ""), ("kqe-untied", 7, 2, False, ""),
+                                            ("kqe-neox", 8, 3, True, neox)):
         body = BODY.format(seed=seed, std=0.05, layers=layers).replace(
-            "tie_word_embeddings: false", f"tie_word_embeddings: {'true' if tied else 'false'}")
+            "tie_word_embeddings: false", f"tie_word_embeddings: {'true' if tied else 'false'}") + extra
         f32 = os.path.join(TMP, name + "-f32")
         run([LLMC, "compile", write_spec(TMP, name + "-f32", body), "-o", f32, "--force", "--emit", "gguf"])
         for quantize, (ftype, llama_ftype) in QUANTIZE.items():
