@@ -260,9 +260,8 @@ int llmc_compile(llmc_host *h, const llmc_compile_params *p, llmc_diags *d) {
     free(m.spec_json);
     m.spec_json = llmc_spec_to_json(m.spec, &m.dims);
     if (!m.spec_json || write_text(tmp, "spec.json", m.spec_json, outs->manifest, d)) goto fail;
-    char spec_hash[65];
-    llmc_sha256_hex(m.spec_json, strlen(m.spec_json), spec_hash);
-    llmc_manifest_set_spec_sha256(outs->manifest, spec_hash);
+    llmc_sha256_hex(m.spec_json, strlen(m.spec_json), m.spec_sha256);
+    llmc_manifest_set_spec_sha256(outs->manifest, m.spec_sha256);
     text = llmc_solution_json(&m);
     if (!text || write_text(tmp, "solution.json", text, outs->manifest, d)) goto fail;
     free(text);
@@ -291,6 +290,7 @@ int llmc_compile(llmc_host *h, const llmc_compile_params *p, llmc_diags *d) {
         ctx.hf_layout = &m.hf_layout;
         ctx.model_dims = &m.model_dims;
         ctx.spec_json = m.spec_json;
+        ctx.spec_sha256 = m.spec_sha256;
         ctx.out_dir = tmp;
         ctx.weights = ws;
         ctx.outputs = outs;

@@ -65,6 +65,7 @@ typedef struct llmc_model {
     llmc_layout hf_layout;         /* computed once (llmc_layout_hf); emitters and the checkpoint reader use it */
     llmc_model_dims model_dims;    /* dims unpacked for the emit context */
     char *spec_json;               /* llmc_spec_to_json(spec, dims); compile refreshes it after resolving paths */
+    char spec_sha256[65];          /* SHA-256 of spec_json (hex): the one provenance hash of every artifact */
     llmc_special_tokens special_tokens; /* computed once from the tokenizer and family; every emitter gets it */
 } llmc_model;
 

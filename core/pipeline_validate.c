@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "doc.h"
+#include "llmc/sha256.h"
 #include "llmc/weights.h"
 #include "pipeline_internal.h"
 #include "report.h"
@@ -240,6 +241,7 @@ int llmc_model_prepare(llmc_host *h, const llmc_compile_params *p, llmc_model *m
         llmc_error(d, NULL, "out of memory");
         return LLMC_EXIT_IO;
     }
+    llmc_sha256_hex(m->spec_json, strlen(m->spec_json), m->spec_sha256);
     /* the one set of special tokens every artifact writes (special_tokens.h) */
     llmc_special_tokens_compute(m->dataset.tokenizer, m->family, llmc_dims_has(&m->dims, LLMC_DIM_NUM_DECODER_LAYERS),
                                 &m->special_tokens);

@@ -440,6 +440,7 @@ static void verify_emitters(vstate *V, llmc_host *h, const llmc_model *m) {
         ctx.hf_layout = &m->hf_layout;
         ctx.model_dims = &m->model_dims;
         ctx.spec_json = m->spec_json;
+        ctx.spec_sha256 = m->spec_sha256;
         ctx.out_dir = V->out;
         ctx.weights = ws;
         ctx.threads = 1;

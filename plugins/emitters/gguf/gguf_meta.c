@@ -7,7 +7,6 @@
 #include <string.h>
 
 #include "gguf_arch.h"
-#include "llmc/sha256.h"
 
 /* ---- general.* and llmc.*: provenance ------------------------------------------------------------ */
 int gguf_general_metadata(const llmc_emit_ctx *ctx, const gguf_plan *p, gguf_meta *m, llmc_diags *d) {
@@ -20,17 +19,13 @@ int gguf_general_metadata(const llmc_emit_ctx *ctx, const gguf_plan *p, gguf_met
     if (s->quantize != LLMC_QUANT_NONE) rc |= gguf_kv_u32(m, "general.quantization_version", 2, d); /* GGML_QNT_VERSION */
     rc |= gguf_kv_str(m, "llmc.version", llmc_version(), d);
     rc |= gguf_kv_str(m, "llmc.template", s->template_name, d);
-    char *json = llmc_spec_to_json(s, ctx->dims);
-    if (!json) {
-        llmc_error(d, "gguf", "out of memory serialising the spec");
+    if (!ctx->spec_json || !ctx->spec_sha256) {
+        llmc_error(d, "gguf", "internal error: the emit context carries no spec JSON or spec hash");
         return -1;
     }
-    /* the one provenance hash (llmc_spec_sha256): the SHA-256 of llmc.spec, which is OUT/spec.json */
-    char hash[65];
-    llmc_sha256_hex(json, strlen(json), hash);
-    rc |= gguf_kv_str(m, "llmc.spec_hash", hash, d);
-    rc |= gguf_kv_str(m, "llmc.spec", json, d);
-    free(json);
+    /* the spec as OUT/spec.json holds it and the one provenance hash, both computed once by core */
+    rc |= gguf_kv_str(m, "llmc.spec_hash", ctx->spec_sha256, d);
+    rc |= gguf_kv_str(m, "llmc.spec", ctx->spec_json, d);
     /* from the spec, which names the weight source the pipeline opened (its checkpoint path made
      * absolute), so that verify rebuilds the same keys without opening it */
     if (!s->weights.checkpoint) {

@@ -171,7 +171,14 @@ int st_plan_build(const llmc_emit_ctx *ctx, st_plan *p, llmc_diags *d) {
 
     /* provenance: the one spec hash (llmc_spec_sha256: the SHA-256 of OUT/spec.json); the weight
      * source follows from the spec (a checkpoint when it names one) */
-    if (llmc_spec_sha256(s, ctx->dims, p->hash) != 0) goto oom;
+    if (!ctx->spec_sha256) {
+        llmc_error(d, "emit", "safetensors: internal error: the emit context carries no spec hash");
+        free(bytes);
+        free(shard_of);
+        st_plan_free(p);
+        return -1;
+    }
+    snprintf(p->hash, sizeof p->hash, "%s", ctx->spec_sha256);
     snprintf(p->seed, sizeof p->seed, "%llu", (unsigned long long)s->weights.seed);
     const st_meta m[] = {{"format", "pt"},
                          {"llmc_version", llmc_version()},

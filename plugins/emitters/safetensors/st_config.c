@@ -236,10 +236,8 @@ static json_t *config_llmc(const llmc_emit_ctx *ctx, const llmc_layout *l, llmc_
     set_tok(c, "eos_token_id", tk.eos);
     set_tok(c, "pad_token_id", tk.pad);
     if (tk.decoder_start >= 0) set_tok(c, "decoder_start_token_id", tk.decoder_start);
-    char *spec_text = llmc_spec_to_json(s, ctx->dims);
     json_error_t err;
-    json_t *spec = spec_text ? json_loads(spec_text, 0, &err) : NULL;
-    free(spec_text);
+    json_t *spec = ctx->spec_json ? json_loads(ctx->spec_json, 0, &err) : NULL;   /* OUT/spec.json's text */
     if (!spec) {
         llmc_error(d, "emit", "safetensors: cannot embed the normalised spec in config.json");
         json_decref(c);

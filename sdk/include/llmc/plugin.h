@@ -116,6 +116,9 @@ typedef struct llmc_emit_ctx {
     struct llmc_outputs *outputs;       /* use llmc_out_register() */
     int threads;                        /* worker threads the emitter may use (>= 1) */
     bool progress;                      /* show a progress bar (stderr is a TTY) */
+    /* the one provenance hash: SHA-256 (hex) of spec_json, as OUT/manifest.json records it; every
+     * artifact that carries a spec hash writes this one (appended: older fields keep their offsets) */
+    const char *spec_sha256;
 } llmc_emit_ctx;
 
 /* The model's special tokens from the context (all -1 when a test context has none). */
