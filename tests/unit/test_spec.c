@@ -513,7 +513,7 @@ static void test_unknown_enum_values(void **state) {
     expect_errors("spec.yaml", BASE "precision: fp16\n",
                   "spec.yaml:3:12: precision: unknown value 'fp16' (expected one of float32, float16, bfloat16)");
     expect_errors("spec.yaml", BASE "quantize: q2_k\n",
-                  "spec.yaml:3:11: quantize: unknown value 'q2_k' (expected one of none, q8_0, q4_0)");
+                  "spec.yaml:3:11: quantize: unknown value 'q2_k' (expected one of none, q8_0, q4_0, q6_k, q5_k_m, q4_k_m, q5_k, q4_k)");
     expect_errors("spec.yaml", BASE "weights: {init: xavier}\n",
                   "spec.yaml:3:17: weights.init: unknown value 'xavier' (expected one of normal, scaled_normal, t5)");
     expect_errors("spec.yaml", BASE "tokenizer: bpe\n",
