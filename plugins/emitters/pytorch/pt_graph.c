@@ -39,8 +39,8 @@ typedef struct walk {
     int64_t H, n, m, hd;     /* hidden size, query heads, kv heads, head dim (from the attention ops) */
 } walk;
 
-static void fail(walk *w, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-static void fail(walk *w, const char *fmt, ...) {
+static void refuse(walk *w, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static void refuse(walk *w, const char *fmt, ...) {
     char msg[512];
     va_list ap;
     va_start(ap, fmt);
@@ -61,7 +61,7 @@ static llmc_tid take(walk *w, llmc_param_role role, bool bias, llmc_stack st, in
     int rank = bias || role == LLMC_ROLE_NORM ? 1 : 2;
     bool ok = p->rank == rank && (rows < 0 || p->shape[0] == rows) && (rank == 1 || cols < 0 || p->shape[1] == cols);
     if (!ok)
-        fail(w, "parameter '%s' (%s%s) has a shape the generated block cannot use (expected [%lld%s%lld])",
+        refuse(w, "parameter '%s' (%s%s) has a shape the generated block cannot use (expected [%lld%s%lld])",
              p->name, llmc_param_role_name(role), bias ? " bias" : "", (long long)rows, rank == 2 ? ", " : "",
              rank == 2 ? (long long)cols : 0LL);
     w->used[t] = true;
@@ -95,11 +95,11 @@ static void linear(walk *w, const char *key, llmc_param_role role, llmc_stack st
     llmc_tid wt = take(w, role, false, st, layer, LLMC_NORM_SITE_NONE, rows, cols);
     llmc_tid b = take(w, role, true, st, layer, LLMC_NORM_SITE_NONE, rows, -1);
     if (wt == LLMC_TID_NONE) {
-        if (b != LLMC_TID_NONE) fail(w, "'%s' is a %s bias without its weight", info(w, b)->name, llmc_param_role_name(role));
+        if (b != LLMC_TID_NONE) refuse(w, "'%s' is a %s bias without its weight", info(w, b)->name, llmc_param_role_name(role));
         return;
     }
     if (b != LLMC_TID_NONE && info(w, b)->shape[0] != info(w, wt)->shape[0])
-        fail(w, "bias '%s' does not match the rows of '%s'", info(w, b)->name, info(w, wt)->name);
+        refuse(w, "bias '%s' does not match the rows of '%s'", info(w, b)->name, info(w, wt)->name);
     if (!w->out) return;
     llmc_strbuf_printf(w->out, "%s\"%s\": ", *first ? "" : ", ", key);
     put_pair(w, wt, b);
@@ -110,7 +110,7 @@ static llmc_tid norm_at(walk *w, llmc_stack st, int layer, llmc_norm_site site, 
     llmc_tid t = take(w, LLMC_ROLE_NORM, false, st, layer, site, w->H, -1);
     *bias = take(w, LLMC_ROLE_NORM, true, st, layer, site, w->H, -1);
     if (t == LLMC_TID_NONE && *bias != LLMC_TID_NONE)
-        fail(w, "norm bias '%s' has no norm weight beside it", info(w, *bias)->name);
+        refuse(w, "norm bias '%s' has no norm weight beside it", info(w, *bias)->name);
     return t;
 }
 
@@ -118,11 +118,11 @@ static llmc_tid norm_at(walk *w, llmc_stack st, int layer, llmc_norm_site site, 
 static void block(walk *w, const llmc_ir_block *b, size_t index) {
     const char *where = llmc_stack_name(b->stack);
     if (b->stack != LLMC_STACK_DECODER)
-        fail(w, "block %s %d: the decoder-only package computes one decoder stack", where, b->layer);
+        refuse(w, "block %s %d: the decoder-only package computes one decoder stack", where, b->layer);
     if (b->cross_attention)
-        fail(w, "block %s %d has cross-attention, which a decoder-only package has no encoder for", where, b->layer);
+        refuse(w, "block %s %d has cross-attention, which a decoder-only package has no encoder for", where, b->layer);
     if (b->residual == LLMC_RESIDUAL_PARALLEL && b->norm_placement == LLMC_NORM_PLACEMENT_POST)
-        fail(w, "block %s %d is parallel with post norms: the generated block has no rule for which norm "
+        refuse(w, "block %s %d is parallel with post norms: the generated block has no rule for which norm "
              "follows the joint residual", where, b->layer);
     if (w->out)
         llmc_strbuf_printf(w->out, "    {\"index\": %zu, \"layer\": %d, \"residual\": \"%s\", \"norm_placement\": \"%s\",\n",
@@ -163,7 +163,7 @@ static void block(walk *w, const llmc_ir_block *b, size_t index) {
                    llmc_ir_find_param(w->ir, LLMC_ROLE_ATTN_V, false, b->stack, b->layer, LLMC_NORM_SITE_NONE) != LLMC_TID_NONE;
         bool out = llmc_ir_find_param(w->ir, LLMC_ROLE_ATTN_O, false, b->stack, b->layer, LLMC_NORM_SITE_NONE) != LLMC_TID_NONE;
         if (split == fused || (split && !k_v) || !out)
-            fail(w, "block %s %d: self-attention needs q, k, v (or a fused qkv) and an output projection", where, b->layer);
+            refuse(w, "block %s %d: self-attention needs q, k, v (or a fused qkv) and an output projection", where, b->layer);
         if (w->out) llmc_strbuf_puts(w->out, "}");
     } else if (w->out) {
         llmc_strbuf_puts(w->out, "None");
@@ -180,10 +180,11 @@ static void block(walk *w, const llmc_ir_block *b, size_t index) {
         const llmc_tensor_info *u = info(w, llmc_ir_find_param(w->ir, LLMC_ROLE_MLP_UP, false, b->stack, b->layer, LLMC_NORM_SITE_NONE));
         const llmc_tensor_info *dn = info(w, llmc_ir_find_param(w->ir, LLMC_ROLE_MLP_DOWN, false, b->stack, b->layer, LLMC_NORM_SITE_NONE));
         if (!u || !dn || (gated != (g != NULL)))
-            fail(w, "block %s %d: the %s MLP needs %sup and down projections", where, b->layer,
-                 llmc_activation_name(w->s->activation), gated ? "gate, " : "");
+            refuse(w, "block %s %d: the spec's %s MLP needs %sup and down projections%s", where, b->layer,
+                 llmc_activation_name(w->s->activation), gated ? "gate, " : "",
+                 !gated && g ? ", and no gate (the graph has one)" : "");
         else if (u->rank == 2 && dn->rank == 2 && (dn->shape[1] != u->shape[0] || (g && g->shape[0] != u->shape[0])))
-            fail(w, "block %s %d: the MLP's inner widths disagree ('%s', '%s')", where, b->layer, u->name, dn->name);
+            refuse(w, "block %s %d: the MLP's inner widths disagree ('%s', '%s')", where, b->layer, u->name, dn->name);
         if (w->out) llmc_strbuf_puts(w->out, "}");
     } else if (w->out) {
         llmc_strbuf_puts(w->out, "None");
@@ -231,7 +232,7 @@ static void check_op(walk *w, const llmc_op_info *op, seen_ops *seen) {
     const llmc_spec *s = w->s;
     const char *role = llmc_op_role_name(op->role), *type = llmc_op_type_name(op->type);
     if (!allowed(op->role, op->type)) {
-        fail(w, "op '%s' (%s in the %s scope) is not one the generated decoder computes", op->name, type, role);
+        refuse(w, "op '%s' (%s in the %s scope) is not one the generated decoder computes", op->name, type, role);
         return;
     }
     const char *str = NULL;
@@ -240,41 +241,41 @@ static void check_op(walk *w, const llmc_op_info *op, seen_ops *seen) {
     case LLMC_OP_LAYERNORM: {
         bool rms = op->type == LLMC_OP_RMSNORM;
         if ((rms && s->norm != LLMC_NORM_RMSNORM) || (!rms && s->norm != LLMC_NORM_LAYERNORM))
-            fail(w, "op '%s' is a %s, the spec's norm is %s", op->name, type, llmc_norm_name(s->norm));
+            refuse(w, "op '%s' is a %s, the spec's norm is %s", op->name, type, llmc_norm_name(s->norm));
         if (op->n_inputs < 2 || op->inputs[1] == LLMC_TID_NONE)
-            fail(w, "norm op '%s' has no weight parameter: the package finds norms by their parameters", op->name);
+            refuse(w, "norm op '%s' has no weight parameter: the package finds norms by their parameters", op->name);
         if (num_attr(op, "eps", s->norm_eps) != s->norm_eps)
-            fail(w, "norm op '%s' has eps %g, the spec's norm_eps is %g", op->name, num_attr(op, "eps", 0), s->norm_eps);
+            refuse(w, "norm op '%s' has eps %g, the spec's norm_eps is %g", op->name, num_attr(op, "eps", 0), s->norm_eps);
         break;
     }
     case LLMC_OP_ROPE:
         seen->rope = true;
         if (num_attr(op, "fraction", 1.0) != 1.0)
-            fail(w, "op '%s' rotates %g of the head dim; the package rotates all of it", op->name, num_attr(op, "fraction", 1.0));
+            refuse(w, "op '%s' rotates %g of the head dim; the package rotates all of it", op->name, num_attr(op, "fraction", 1.0));
         if (!str_attr(op, "style", "neox", &str) || strcmp(str, "neox"))
-            fail(w, "op '%s' has rope style '%s'; the package rotates halves (neox)", op->name, str ? str : "?");
+            refuse(w, "op '%s' has rope style '%s'; the package rotates halves (neox)", op->name, str ? str : "?");
         if (num_attr(op, "theta", s->rope.theta) != s->rope.theta)
-            fail(w, "op '%s' has rope theta %g, the spec's is %g", op->name, num_attr(op, "theta", 0), s->rope.theta);
+            refuse(w, "op '%s' has rope theta %g, the spec's is %g", op->name, num_attr(op, "theta", 0), s->rope.theta);
         break;
     case LLMC_OP_ATTENTION:
         if (!str_attr(op, "mask", "none", &str) ||
             strcmp(str, s->attention == LLMC_ATTN_SLIDING_WINDOW ? "sliding_window" : "causal"))
-            fail(w, "attention op '%s' has mask '%s'; the decoder package computes %s attention", op->name,
+            refuse(w, "attention op '%s' has mask '%s'; the decoder package computes %s attention", op->name,
                  str ? str : "?", s->attention == LLMC_ATTN_SLIDING_WINDOW ? "sliding-window" : "causal");
         break;
     case LLMC_OP_ACTIVATION:
         if (llmc_activation_is_gated(s->activation) || !str_attr(op, "fn", "", &str) ||
             strcmp(str, llmc_activation_name(s->activation)))
-            fail(w, "op '%s' applies %s, the spec's activation is %s", op->name, str ? str : "?",
+            refuse(w, "op '%s' applies %s, the spec's activation is %s", op->name, str ? str : "?",
                  llmc_activation_name(s->activation));
         break;
     case LLMC_OP_SWIGLU:
         if (s->activation != LLMC_ACT_SWIGLU)
-            fail(w, "op '%s' is swiglu, the spec's activation is %s", op->name, llmc_activation_name(s->activation));
+            refuse(w, "op '%s' is swiglu, the spec's activation is %s", op->name, llmc_activation_name(s->activation));
         break;
     case LLMC_OP_GEGLU:
         if (s->activation != LLMC_ACT_GEGLU || num_attr(op, "approximate", 0) != 1)
-            fail(w, "op '%s' is geglu (approximate %g); the package computes geglu with the tanh GELU when the "
+            refuse(w, "op '%s' is geglu (approximate %g); the package computes geglu with the tanh GELU when the "
                  "spec's activation is geglu (it is %s)", op->name, num_attr(op, "approximate", 0),
                  llmc_activation_name(s->activation));
         break;
@@ -282,12 +283,12 @@ static void check_op(walk *w, const llmc_op_info *op, seen_ops *seen) {
     case LLMC_OP_POSITIONS_SINUSOIDAL:
         seen->sinusoidal = true;
         if (num_attr(op, "dim", (double)w->H) != (double)w->H)
-            fail(w, "op '%s' makes %g-wide positions, the hidden size is %lld", op->name, num_attr(op, "dim", 0), (long long)w->H);
+            refuse(w, "op '%s' makes %g-wide positions, the hidden size is %lld", op->name, num_attr(op, "dim", 0), (long long)w->H);
         break;
     case LLMC_OP_ALIBI:
         seen->alibi = true;
         if (num_attr(op, "max_bias", s->alibi_max_bias) != s->alibi_max_bias)
-            fail(w, "op '%s' has ALiBi max_bias %g, the spec's is %g", op->name, num_attr(op, "max_bias", 0), s->alibi_max_bias);
+            refuse(w, "op '%s' has ALiBi max_bias %g, the spec's is %g", op->name, num_attr(op, "max_bias", 0), s->alibi_max_bias);
         break;
     default: break;
     }
@@ -307,10 +308,10 @@ static int attention_shape(walk *w) {
             w->m = k->shape[2];
             found = true;
         } else if (w->n != q->shape[2] || w->hd != q->shape[3] || w->m != k->shape[2]) {
-            fail(w, "attention op '%s' has another head layout than the first attention op", op->name);
+            refuse(w, "attention op '%s' has another head layout than the first attention op", op->name);
         }
     }
-    if (!found) fail(w, "the graph has no attention op with [batch, seq, heads, head_dim] inputs");
+    if (!found) refuse(w, "the graph has no attention op with [batch, seq, heads, head_dim] inputs");
     return found ? 0 : -1;
 }
 
@@ -318,14 +319,14 @@ static int run(walk *w) {
     const llmc_ir *ir = w->ir;
     const llmc_spec *s = w->s;
     if (llmc_ir_get_structure(ir) != LLMC_STRUCTURE_DECODER_ONLY) {
-        fail(w, "the generic package computes decoder-only graphs; this %s graph has parameters the built-in "
+        refuse(w, "the generic package computes decoder-only graphs; this %s graph has parameters the built-in "
              "encoder-decoder (T5) modules do not hold", llmc_ir_structure_name(llmc_ir_get_structure(ir)));
         return -1;
     }
     llmc_tid emb = take(w, LLMC_ROLE_TOKEN_EMBEDDING, false, LLMC_STACK_NONE, -1, LLMC_NORM_SITE_NONE, -1, -1);
     const llmc_tensor_info *e = info(w, emb);
     if (!e || e->rank != 2) {
-        fail(w, "the graph has no token embedding [vocab, hidden]");
+        refuse(w, "the graph has no token embedding [vocab, hidden]");
         return -1;
     }
     w->H = e->shape[1];
@@ -340,15 +341,15 @@ static int run(walk *w) {
         {seen.alibi, s->positional == LLMC_POS_ALIBI, "alibi"}};
     for (size_t i = 0; i < sizeof pos / sizeof pos[0]; i++)
         if (pos[i].ir != pos[i].spec)
-            fail(w, "the graph %s %s positions but the spec's positional_encoding is %s", pos[i].ir ? "has" : "has no",
+            refuse(w, "the graph %s %s positions but the spec's positional_encoding is %s", pos[i].ir ? "has" : "has no",
                  pos[i].what, llmc_positional_name(s->positional));
-    if (s->positional == LLMC_POS_RELATIVE) fail(w, "the generic decoder has no relative position bias");
+    if (s->positional == LLMC_POS_RELATIVE) refuse(w, "the generic decoder has no relative position bias");
 
     llmc_tid pe = take(w, LLMC_ROLE_POSITION_EMBEDDING, false, LLMC_STACK_NONE, -1, LLMC_NORM_SITE_NONE, -1, w->H);
     if ((pe != LLMC_TID_NONE) != seen.learned)
-        fail(w, "learned positions need exactly one position embedding parameter");
+        refuse(w, "learned positions need exactly one position embedding parameter");
     if (pe != LLMC_TID_NONE && info(w, pe)->shape[0] < s->context_length)
-        fail(w, "position table '%s' has %lld rows, fewer than context_length %lld", info(w, pe)->name,
+        refuse(w, "position table '%s' has %lld rows, fewer than context_length %lld", info(w, pe)->name,
              (long long)info(w, pe)->shape[0], (long long)s->context_length);
     llmc_tid enb, en = norm_at(w, LLMC_STACK_NONE, -1, LLMC_NORM_SITE_EMBEDDING, &enb);
     llmc_tid fnb, fn = norm_at(w, LLMC_STACK_NONE, -1, LLMC_NORM_SITE_FINAL, &fnb);
@@ -367,9 +368,9 @@ static int run(walk *w) {
     const llmc_tensor_info *hwi = info(w, hw);
     if (heads != 1 || !hwi || hwi->kind != LLMC_TENSOR_PARAM ||
         (hw != emb && hwi->role != LLMC_ROLE_OUTPUT_HEAD) || hwi->rank != 2 || hwi->shape[1] != w->H)
-        fail(w, "the graph needs one output head: a linear map of the token embedding or an output_head weight");
+        refuse(w, "the graph needs one output head: a linear map of the token embedding or an output_head weight");
     if (hb != LLMC_TID_NONE && (!info(w, hb) || info(w, hb)->role != LLMC_ROLE_OUTPUT_HEAD || !info(w, hb)->is_bias))
-        fail(w, "the head's bias is not an output_head bias parameter");
+        refuse(w, "the head's bias is not an output_head bias parameter");
     if (hw != LLMC_TID_NONE) w->used[hw] = true;
     if (hb != LLMC_TID_NONE) w->used[hb] = true;
 
@@ -388,10 +389,10 @@ static int run(walk *w) {
         llmc_strbuf_puts(o, "  # the weight is TOKEN_EMBEDDING when the head is tied\nBLOCKS = [\n");
     }
     size_t nb = llmc_ir_num_blocks(ir);
-    if (nb == 0) fail(w, "the graph declares no blocks");
+    if (nb == 0) refuse(w, "the graph declares no blocks");
     for (size_t i = 0; i < nb; i++) {
         const llmc_ir_block *b = llmc_ir_block_at(ir, i);
-        if (b->layer != (int)i) fail(w, "block %zu is layer %d: the package runs the blocks in layer order 0, 1, ...", i, b->layer);
+        if (b->layer != (int)i) refuse(w, "block %zu is layer %d: the package runs the blocks in layer order 0, 1, ...", i, b->layer);
         block(w, b, i);
     }
     if (w->out) llmc_strbuf_puts(w->out, "]\n# every parameter: (name, shape), as in the safetensors file\nPARAMETERS = [\n");
@@ -399,7 +400,7 @@ static int run(walk *w) {
         const llmc_tensor_info *t = llmc_ir_tensor(ir, (llmc_tid)i);
         if (t->kind != LLMC_TENSOR_PARAM) continue;
         if (!w->used[i])
-            fail(w, "parameter '%s' (%s%s, %s %d) has no place in the generated block", t->name,
+            refuse(w, "parameter '%s' (%s%s, %s %d) has no place in the generated block", t->name,
                  llmc_param_role_name(t->role), t->is_bias ? " bias" : "", llmc_stack_name(t->stack), t->layer);
         if (!w->out) continue;
         llmc_strbuf_puts(w->out, "    (");
@@ -435,11 +436,22 @@ int pt_graph_tables(const llmc_spec *s, const llmc_ir *ir, llmc_strbuf *out, int
     return rc;
 }
 
-/* "h = h + attention(norm(h)) + mlp(norm(h))" for the docstring: the first block's wiring */
+/* the model's computation for the docstring: embedding, the first block's wiring, head */
 void pt_graph_wiring(const llmc_ir *ir, llmc_strbuf *out) {
     const llmc_ir_block *b = llmc_ir_num_blocks(ir) ? llmc_ir_block_at(ir, 0) : NULL;
     if (!b) return;
     bool par = b->residual == LLMC_RESIDUAL_PARALLEL;
+    llmc_strbuf_puts(out, "    h = embed(input_ids)");
+    for (size_t i = 0; i < llmc_ir_num_ops(ir); i++) {
+        llmc_op_type t = llmc_ir_op_at(ir, i)->type;
+        if (t == LLMC_OP_POSITIONS_LEARNED || t == LLMC_OP_POSITIONS_SINUSOIDAL) {
+            llmc_strbuf_puts(out, t == LLMC_OP_POSITIONS_LEARNED ? " + learned positions" : " + sinusoidal positions");
+            break;
+        }
+    }
+    if (llmc_ir_find_param(ir, LLMC_ROLE_NORM, false, LLMC_STACK_NONE, -1, LLMC_NORM_SITE_EMBEDDING) != LLMC_TID_NONE)
+        llmc_strbuf_puts(out, ", normalised");
+    llmc_strbuf_puts(out, "\n    each block: ");
     switch (b->norm_placement) {
     case LLMC_NORM_PLACEMENT_PRE:
         llmc_strbuf_puts(out, par ? "h = h + (attention(norm(h)) + mlp(norm(h)))"
@@ -456,7 +468,9 @@ void pt_graph_wiring(const llmc_ir *ir, llmc_strbuf *out) {
         llmc_strbuf_puts(out, par ? "h = h + (attention(h) + mlp(h))" : "h = h + attention(h);  h = h + mlp(h)");
         break;
     }
-    llmc_strbuf_printf(out, "  (%s, %s norms; block 0 of %zu, each block's own descriptor is in BLOCKS)",
-                       llmc_residual_name(b->residual), llmc_norm_placement_name(b->norm_placement),
-                       llmc_ir_num_blocks(ir));
+    llmc_strbuf_printf(out, "\n        (block 0 of %zu: %s residual, %s norms; BLOCKS has each block's descriptor)\n",
+                       llmc_ir_num_blocks(ir), llmc_residual_name(b->residual), llmc_norm_placement_name(b->norm_placement));
+    bool final = llmc_ir_find_param(ir, LLMC_ROLE_NORM, false, LLMC_STACK_NONE, -1, LLMC_NORM_SITE_FINAL) != LLMC_TID_NONE ||
+                 llmc_ir_find_param(ir, LLMC_ROLE_NORM, false, LLMC_STACK_DECODER, -1, LLMC_NORM_SITE_FINAL) != LLMC_TID_NONE;
+    llmc_strbuf_puts(out, final ? "    logits = head(final_norm(h))" : "    logits = head(h)");
 }
