@@ -169,7 +169,25 @@ static int package(const llmc_emit_ctx *ctx, bool verify, llmc_diags *d) {
     size_t before = llmc_diags_errors(d);
     pt_model m;
     int rc = model_facts(ctx, layout, &m, d);
-    if (!rc) rc = m.generic ? generic_check(ctx, &m, layout, d) : pt_check_params(&m, layout, ctx->ir, ctx->count, d);
+    if (!rc && !m.generic) {
+        /* A graph in the built-in shape whose parameters the built-in modules do not hold (a
+         * third-party template with some llama-style names) gets the generic decoder, when its
+         * weights keep their IR names. Otherwise a difference is an emitter bug: report it. */
+        llmc_diags *mismatch = llmc_diags_create();
+        if (!mismatch) {
+            llmc_error(d, "emit", "pytorch: out of memory");
+            return -1;
+        }
+        rc = pt_check_params(&m, layout, ctx->ir, ctx->count, mismatch);
+        if (rc && !m.encdec && !m.hf_architecture[0]) {
+            m.generic = true;
+            rc = 0;
+        } else {
+            llmc_diags_take(d, mismatch);
+        }
+        llmc_diags_free(mismatch);
+    }
+    if (!rc && m.generic) rc = generic_check(ctx, &m, layout, d);
     if (!rc) rc = pt_write_package(ctx, &m, layout, verify, d);
     return rc || llmc_diags_errors(d) > before ? -1 : 0;
 }
