@@ -9,6 +9,7 @@ generic block has (rmsnorm, gated MLPs, grouped / multi-query heads, sliding win
   is the safetensors file (IR names, shapes) and whose size is llmc's count;
 * its logits equal tests/python/ir_reference.py, an interpreter of OUT/ir.json written
   independently of the emitter (float64 package: within 1e-5; float32: within 1e-4);
+* the torch >= 2.1 attention path (scaled_dot_product_attention) gives the same logits;
 * generation is the same with and without the KV cache, and step-by-step cached logits equal
   the full forward; gradient checkpointing gives the same gradients;
 * train.py trains a few steps and its checkpoint re-imports through `llmc compile --weights`.
@@ -122,6 +123,32 @@ def check_package(name):
     scale = float(np.abs(ref).max())
     check(err32 <= 1e-4 * max(1.0, scale), f"{name}: float32 package vs ir_reference max |diff| {err32:.2e}")
     print(f"  {name}: logits vs ir_reference: float64 {err64:.1e}, float32 {err32:.1e} (|logits| <= {scale:.2f})")
+
+    # the torch >= 2.1 path (scaled_dot_product_attention, emulated by its documented semantics
+    # when this torch predates it) gives the explicit path's logits
+    modeling = sys.modules[pkg.__name__ + ".modeling"]
+    F = modeling.F
+    saved = (modeling._HAS_SDPA, modeling._SDPA_HAS_SCALE, getattr(F, "scaled_dot_product_attention", None))
+
+    def sdpa(q, k, v, attn_mask=None, dropout_p=0.0, is_causal=False, scale=None):
+        sc = (q @ k.transpose(-1, -2)) * (scale if scale is not None else 1 / q.size(-1) ** 0.5)
+        if is_causal:
+            sc = sc.masked_fill(torch.ones(sc.shape[-2:], dtype=torch.bool).triu(1), float("-inf"))
+        if attn_mask is not None:
+            sc = sc + attn_mask
+        return torch.softmax(sc, dim=-1) @ v
+
+    try:
+        if saved[2] is None:
+            F.scaled_dot_product_attention = sdpa
+        modeling._HAS_SDPA, modeling._SDPA_HAS_SCALE = True, True
+        with torch.no_grad():
+            sdpa_err = float((model32(ids).double() - torch.from_numpy(got32)).abs().max())
+    finally:
+        modeling._HAS_SDPA, modeling._SDPA_HAS_SCALE = saved[0], saved[1]
+        if saved[2] is None:
+            del F.scaled_dot_product_attention
+    check(sdpa_err <= 1e-4, f"{name}: the scaled_dot_product_attention path differs by {sdpa_err:.2e}")
 
     # the KV cache: token by token equals the full forward; generation agrees with and without it
     cache = pkg.KVCache(model32.config.num_layers)
