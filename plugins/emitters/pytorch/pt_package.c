@@ -265,6 +265,7 @@ static void set_flags(pt_vars *v, const pt_model *m) {
     const llmc_spec *s = m->spec;
     bool rope = s->positional == LLMC_POS_ROPE;
     pt_flag(v, "encdec", m->encdec);
+    pt_flag(v, "generic", m->generic);
     pt_flag(v, "gpt2_names", m->gpt2);
     pt_flag(v, "rope", rope);
     pt_flag(v, "rope_none", rope && s->rope.scaling == LLMC_ROPE_SCALING_NONE);
@@ -385,6 +386,13 @@ static int set_vars(pt_vars *v, const llmc_emit_ctx *ctx, const pt_model *m, con
         pt_var(v, "TRAIN_TASK", "Task: next-token prediction on windows of --seq-len bytes.");
         pt_var(v, "TRAIN_WINDOW", "args.seq_len");
     }
+    if (m->generic && pt_graph_tables(s, ctx->ir, &b, NULL, NULL, NULL, d)) {
+        llmc_strbuf_free(&b);
+        return -1;
+    }
+    pt_var_take(v, "GRAPH_TABLES", &b);
+    if (m->generic) pt_graph_wiring(ctx->ir, &b);
+    pt_var_take(v, "BLOCK_WIRING", &b);
     category_runs(&b, llmc_uc_gc_current);
     pt_var_take(v, "UNICODE_RUNS_NOW", &b);
     category_runs(&b, llmc_uc_gc8);
@@ -443,7 +451,9 @@ int pt_write_package(const llmc_emit_ctx *ctx, const pt_model *m, const llmc_lay
     };
     char rel[256], role[256];
     for (size_t i = 0; !rc && i < sizeof files / sizeof files[0]; i++) {
-        const char *tmpl = files[i].tmpl ? files[i].tmpl : m->encdec ? "modeling_encdec.py.in" : "modeling_decoder.py.in";
+        const char *tmpl = files[i].tmpl ? files[i].tmpl
+                           : m->encdec ? "modeling_encdec.py.in"
+                           : m->generic ? "modeling_graph.py.in" : "modeling_decoder.py.in";
         snprintf(rel, sizeof rel, "pytorch/%s/%s", m->package, files[i].file);
         rc = write_one(ctx, &v, tmpl, rel, files[i].role, verify, d);
     }

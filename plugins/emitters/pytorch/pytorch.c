@@ -7,7 +7,12 @@
  * safetensors emitter; before writing anything, the emitter rebuilds the list of parameters
  * the generated modules will have (pt_expected_params) and checks it against that layout name
  * by name and shape, and its total against llmc's count, so the package and the weights file
- * cannot disagree. */
+ * cannot disagree.
+ *
+ * Those module trees are the built-in templates' (sequential pre-norm blocks, llama-style or
+ * T5-style names). Any other decoder-only graph -- parallel residuals, post or sandwich norms,
+ * a third-party template's names -- gets the generic decoder (pt_graph.c): one Block class
+ * driven by each block's descriptor, parameters found by role and kept under their IR names. */
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -15,7 +20,6 @@
 
 #include "llmc/llmc.h"
 #include "llmc/weights.h"
-#include "../../common/emit_builtin.h"
 #include "pt_emit.h"
 #include "pt_text.h"
 
@@ -70,6 +74,7 @@ static int model_facts(const llmc_emit_ctx *ctx, const llmc_layout *layout, pt_m
     m->spec = s;
     m->tokens = llmc_emit_special_tokens(ctx);
     m->encdec = llmc_ir_get_structure(ctx->ir) == LLMC_STRUCTURE_ENCODER_DECODER;
+    m->generic = !pt_builtin_graph(ctx->ir);
     snprintf(m->family, sizeof m->family, "%s", layout->family);
     snprintf(m->hf_architecture, sizeof m->hf_architecture, "%s", layout->hf_architecture);
     m->gpt2 = !strcmp(layout->family, "gpt2");
@@ -107,11 +112,41 @@ static int model_facts(const llmc_emit_ctx *ctx, const llmc_layout *layout, pt_m
 
 /* ---- the emitter ------------------------------------------------------------------------------- */
 
-/* Validation-time check. The templates already refuse the combinations this package cannot
- * express (decoder_only + relative, encoder_decoder + alibi or sliding window); repeating those
- * here would report each problem twice. */
+/* Validation-time check. The templates already refuse the combinations the built-in modules
+ * cannot express (decoder_only + relative, encoder_decoder + alibi or sliding window);
+ * repeating those here would report each problem twice. Any other graph must be one the generic
+ * decoder computes. */
 static int pytorch_check(const llmc_spec *s, const llmc_ir *ir, llmc_diags *d) {
-    return emit_builtin_graph_check(s, ir, "pytorch", d) ? 1 : 0;
+    if (pt_builtin_graph(ir)) return 0;
+    return pt_graph_tables(s, ir, NULL, NULL, NULL, NULL, d) ? 1 : 0;
+}
+
+/* The generic decoder's state_dict holds the IR's names: the weights file must store exactly
+ * those, unchanged, and the attention ops must have the config's head layout. */
+static int generic_check(const llmc_emit_ctx *ctx, const pt_model *m, const llmc_layout *layout, llmc_diags *d) {
+    size_t params = 0;
+    for (size_t i = 0; i < llmc_ir_num_tensors(ctx->ir); i++)
+        if (llmc_ir_tensor(ctx->ir, (llmc_tid)i)->kind == LLMC_TENSOR_PARAM) params++;
+    int bad = params != layout->n_views;
+    for (size_t i = 0; !bad && i < layout->n_views; i++) {
+        const llmc_tensor_view *v = &layout->views[i];
+        const llmc_tensor_info *t = v->n_parts == 1 ? llmc_ir_tensor(ctx->ir, v->parts[0]) : NULL;
+        bad = !t || v->transform != LLMC_VIEW_IDENTITY || strcmp(t->name, v->name);
+    }
+    if (bad) {
+        llmc_error(d, "emit", "pytorch: the %s weight layout renames or fuses parameters; the generic package "
+                   "holds them under their IR names", layout->family);
+        return -1;
+    }
+    int64_t n = 0, kv = 0, hd = 0;
+    if (pt_graph_tables(m->spec, ctx->ir, NULL, &n, &kv, &hd, d)) return -1;
+    if (n != m->n || kv != m->m || hd != m->d) {
+        llmc_error(d, "emit", "pytorch: the attention ops have %lld heads, %lld kv heads of %lld; the dims say "
+                   "%lld, %lld of %lld", (long long)n, (long long)kv, (long long)hd, (long long)m->n,
+                   (long long)m->m, (long long)m->d);
+        return -1;
+    }
+    return 0;
 }
 
 /* Features the templates of the generated package do not have. The template plugins refuse
@@ -134,7 +169,25 @@ static int package(const llmc_emit_ctx *ctx, bool verify, llmc_diags *d) {
     size_t before = llmc_diags_errors(d);
     pt_model m;
     int rc = model_facts(ctx, layout, &m, d);
-    if (!rc) rc = pt_check_params(&m, layout, ctx->ir, ctx->count, d);
+    if (!rc && !m.generic) {
+        /* A graph in the built-in shape whose parameters the built-in modules do not hold (a
+         * third-party template with some llama-style names) gets the generic decoder, when its
+         * weights keep their IR names. Otherwise a difference is an emitter bug: report it. */
+        llmc_diags *mismatch = llmc_diags_create();
+        if (!mismatch) {
+            llmc_error(d, "emit", "pytorch: out of memory");
+            return -1;
+        }
+        rc = pt_check_params(&m, layout, ctx->ir, ctx->count, mismatch);
+        if (rc && !m.encdec && !m.hf_architecture[0]) {
+            m.generic = true;
+            rc = 0;
+        } else {
+            llmc_diags_take(d, mismatch);
+        }
+        llmc_diags_free(mismatch);
+    }
+    if (!rc && m.generic) rc = generic_check(ctx, &m, layout, d);
     if (!rc) rc = pt_write_package(ctx, &m, layout, verify, d);
     return rc || llmc_diags_errors(d) > before ? -1 : 0;
 }
