@@ -20,7 +20,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "../../common/emit_builtin.h"
 #include "ts_emit.h"
 #include "ts_pickle.h"
 #include "ts_zip.h"
@@ -45,7 +44,10 @@ static int64_t pinned_head_dim(const llmc_spec *s) {
  * already refuse feature combinations no backend builds (decoder-only relative buckets,
  * encoder-decoder ALiBi or sliding windows); they are not repeated here. */
 static int ts_check(const llmc_spec *s, const llmc_ir *ir, llmc_diags *d) {
-    int rc = emit_builtin_graph_check(s, ir, TS_NAME, d);
+    int rc = 0;
+    /* blocks the package's module tree does not compute are written from the IR (ts_generic.c):
+     * what that code cannot express is refused now */
+    if (llmc_ir_first_block_not_pre_sequential(ir) && ts_generic_check(s, ir, d)) rc = -1;
     for (size_t i = 0; i < s->n_emit_options; i++) {
         const llmc_emit_option *o = &s->emit_options[i];
         if (strcmp(o->emitter, TS_NAME)) continue;
@@ -265,7 +267,14 @@ static int ts_emit(const llmc_emit_ctx *ctx, llmc_diags *d) {
     int rc = -1;
     const llmc_layout *layout = ctx->hf_layout;   /* computed once by core */
     if (ts_facts_init(&f, s, ctx->dims, ctx->ir, layout, d)) goto out;
+    /* The package's module tree when it holds exactly this graph's tensors and computes its
+     * blocks (sequential, pre-norm); otherwise the model is generated from the IR. */
     if (ts_tree_build(&tree, &f, d)) goto out;
+    if (llmc_ir_first_block_not_pre_sequential(ctx->ir) || !ts_tree_covers(&tree, layout)) {
+        ts_tree_free(&tree);
+        f.generic = true;
+        if (ts_generic_tree(&tree, &f, d)) goto out;
+    }
     if (ts_tree_bind(&tree, layout, d)) goto out;
     if (ts_code(&f, &tree, &root_src, &ns_src, &version, d)) goto out;
 

@@ -22,6 +22,7 @@ int ts_facts_init(ts_facts *f, const llmc_spec *s, const llmc_dims *dm, const ll
     memset(f, 0, sizeof *f);
     f->s = s;
     f->ir = ir;
+    f->layout = layout;
     f->encdec = llmc_ir_get_structure(ir) == LLMC_STRUCTURE_ENCODER_DECODER;
     f->gpt2 = !strcmp(layout->family, "gpt2");
     f->V = s->vocab_size;
@@ -90,6 +91,7 @@ static void free_node(ts_node *n) {
     if (!n) return;
     for (size_t i = 0; i < n->n_kids; i++) free_node(n->kids[i]);
     free(n->kids);
+    free(n->own_cls);
     free(n);
 }
 
@@ -115,8 +117,11 @@ static ts_node *add(ts_tree *t, ts_node *parent, ts_node *kid) {
     return kid;
 }
 
+ts_node *ts_node_new(ts_tree *t, const char *cls, const char *attr) { return node(t, cls, "%s", attr); }
+ts_node *ts_node_add(ts_tree *t, ts_node *parent, ts_node *kid) { return add(t, parent, kid); }
+
 static void param(ts_node *n, const char *attr, int rank, int64_t d0, int64_t d1) {
-    if (!n || n->n_params >= 2) return;
+    if (!n || n->n_params >= TS_NODE_MAX_PARAMS) return;
     ts_param *p = &n->params[n->n_params++];
     snprintf(p->attr, sizeof p->attr, "%s", attr);
     p->rank = rank;
@@ -341,25 +346,27 @@ static void bind_node(binder *b, ts_node *n, const char *path) {
         snprintf(name, sizeof name, "%s%s%s", path, *path ? "." : "", p->attr);
         long v = find_view(b, name);
         if (v < 0) {
+            b->errors++;
+            if (!b->d) continue;
             llmc_error(b->d, "emit", "torchscript: internal: the module tree has parameter '%s', which the %s layout "
                        "does not store", name, b->l->family);
-            b->errors++;
             continue;
         }
         const llmc_tensor_view *tv = &b->l->views[v];
         bool same = tv->rank == p->rank;
         for (int k = 0; same && k < p->rank; k++) same = tv->shape[k] == p->shape[k];
         if (!same) {
+            b->errors++;
+            if (!b->d) continue;
             char want[64], got[64];
             shape_str(want, sizeof want, p->rank, p->shape);
             shape_str(got, sizeof got, tv->rank, tv->shape);
             llmc_error(b->d, "emit", "torchscript: internal: parameter '%s' is %s in the module code but %s in the "
                        "weights", name, want, got);
-            b->errors++;
             continue;
         }
         if (b->used[v]++) {
-            llmc_error(b->d, "emit", "torchscript: internal: parameter '%s' is bound twice", name);
+            if (b->d) llmc_error(b->d, "emit", "torchscript: internal: parameter '%s' is bound twice", name);
             b->errors++;
         }
         p->view = v;
@@ -370,12 +377,13 @@ static void bind_node(binder *b, ts_node *n, const char *path) {
     }
 }
 
-int ts_tree_bind(ts_tree *t, const llmc_layout *l, llmc_diags *d) {
+/* d NULL: count mismatches without reporting them (ts_tree_covers) */
+static int bind(ts_tree *t, const llmc_layout *l, llmc_diags *d) {
     binder b = {l, calloc(l->n_views + 1, sizeof(named)), calloc(l->n_views + 1, 1), d, 0};
     if (!b.sorted || !b.used) {
         free(b.sorted);
         free(b.used);
-        llmc_error(d, "emit", "torchscript: out of memory matching parameters to weights");
+        if (d) llmc_error(d, "emit", "torchscript: out of memory matching parameters to weights");
         return -1;
     }
     for (size_t i = 0; i < l->n_views; i++) b.sorted[i] = (named){l->views[i].name, i};
@@ -383,8 +391,9 @@ int ts_tree_bind(ts_tree *t, const llmc_layout *l, llmc_diags *d) {
     bind_node(&b, t->root, "");
     for (size_t i = 0; i < l->n_views; i++) {
         if (!b.used[i]) {
-            llmc_error(d, "emit", "torchscript: internal: weight '%s' has no parameter in the module tree",
-                       l->views[i].name);
+            if (d)
+                llmc_error(d, "emit", "torchscript: internal: weight '%s' has no parameter in the module tree",
+                           l->views[i].name);
             b.errors++;
         }
     }
@@ -392,3 +401,7 @@ int ts_tree_bind(ts_tree *t, const llmc_layout *l, llmc_diags *d) {
     free(b.used);
     return b.errors ? -1 : 0;
 }
+
+int ts_tree_bind(ts_tree *t, const llmc_layout *l, llmc_diags *d) { return bind(t, l, d); }
+
+bool ts_tree_covers(ts_tree *t, const llmc_layout *l) { return bind(t, l, NULL) == 0; }
