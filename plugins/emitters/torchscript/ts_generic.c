@@ -485,39 +485,54 @@ void ts_generic_helpers(llmc_strbuf *b, const ts_facts *f, bool rope) {
                               "  return torch.linear(__torch__.llmc.activation(torch.linear(x, wu, bu)), wd, bd)\n");
 }
 
+/* The expression for dotted path[0..len) below base: attributes, numbered children through
+ * getattr ("getattr(self.transformer.h, \"3\").ln_1"). false if it does not fit in n. */
+static bool path_expr(const char *base, const char *path, size_t len, char *buf, size_t n) {
+    char tmp[LLMC_VIEW_NAME_MAX * 3];
+    if ((size_t)snprintf(buf, n, "%s", base) >= n) return false;
+    for (const char *c = path, *end = path + len; c < end;) {
+        const char *dot = memchr(c, '.', (size_t)(end - c));
+        int k = dot ? (int)(dot - c) : (int)(end - c);
+        int m = is_digits(c, (size_t)k) ? snprintf(tmp, sizeof tmp, "getattr(%s, \"%.*s\")", buf, k, c)
+                                        : snprintf(tmp, sizeof tmp, "%s.%.*s", buf, k, c);
+        if (m < 0 || (size_t)m >= sizeof tmp || (size_t)m >= n) return false;
+        memcpy(buf, tmp, (size_t)m + 1);
+        if (!dot) break;
+        c = dot + 1;
+    }
+    return true;
+}
+
 typedef struct writer {
     llmc_strbuf *b;
     const ts_facts *f;
     bool rope;
     int errors;
+    char block[LLMC_VIEW_NAME_MAX];  /* the current block's module path ("transformer.h.3"), "" outside blocks */
+    char block_var[24];              /* the local bound to it ("block3"): one per block, each of its own class */
 } writer;
+
+static const char *stored_name(const writer *w, llmc_tid t) {
+    const llmc_layout *l = w->f->layout;
+    for (size_t i = 0; t != LLMC_TID_NONE && i < l->n_views; i++)
+        if (l->views[i].n_parts == 1 && l->views[i].parts[0] == t) return l->views[i].name;
+    return NULL;
+}
 
 /* The expression that reads parameter t in the root's forward: its stored name as a path,
  * numbered children through getattr; "None" for an absent (optional) one. */
 static const char *pexpr(writer *w, llmc_tid t, char *buf, size_t n) {
     if (t == LLMC_TID_NONE) return "None";
-    const llmc_layout *l = w->f->layout;
-    const char *name = NULL;
-    for (size_t i = 0; i < l->n_views; i++)
-        if (l->views[i].n_parts == 1 && l->views[i].parts[0] == t) name = l->views[i].name;
+    const char *name = stored_name(w, t);
     if (!name) {
         w->errors++;
         return "None";
     }
-    char tmp[LLMC_VIEW_NAME_MAX * 2 + 64];
-    snprintf(buf, n, "self");
-    for (const char *c = name;;) {
-        const char *dot = strchr(c, '.');
-        int len = dot ? (int)(dot - c) : (int)strlen(c);
-        if (is_digits(c, (size_t)len)) snprintf(tmp, sizeof tmp, "getattr(%s, \"%.*s\")", buf, len, c);
-        else snprintf(tmp, sizeof tmp, "%s.%.*s", buf, len, c);
-        if (strlen(tmp) + 1 > n) {
-            w->errors++;
-            return "None";
-        }
-        snprintf(buf, n, "%s", tmp);
-        if (!dot) break;
-        c = dot + 1;
+    size_t bl = strlen(w->block);
+    bool in_block = bl && !strncmp(name, w->block, bl) && name[bl] == '.';
+    if (!path_expr(in_block ? w->block_var : "self", in_block ? name + bl + 1 : name, strlen(name), buf, n)) {
+        w->errors++;
+        return "None";
     }
     return buf;
 }
@@ -568,6 +583,36 @@ static void block_code(writer *w, const gblock *g) {
     bool post = b->norm_placement == LLMC_NORM_PLACEMENT_POST;
     llmc_strbuf_printf(w->b, "    # block %d: %s residual, %s norms\n", b->layer, llmc_residual_name(b->residual),
                        llmc_norm_placement_name(b->norm_placement));
+    /* the module all of the block's parameters live under, if they share one: bound to `block` */
+    const llmc_tid ts[] = {g->pre_attn.w, g->pre_attn.b, g->pre_mlp.w, g->pre_mlp.b, g->post_attn.w, g->post_attn.b,
+                           g->post_mlp.w, g->post_mlp.b, g->q, g->qb, g->k, g->kb, g->v, g->vb, g->o, g->ob,
+                           g->gate, g->gateb, g->up, g->upb, g->down, g->downb};
+    const char *common = NULL;
+    size_t clen = 0;
+    for (size_t i = 0; i < sizeof ts / sizeof ts[0]; i++) {
+        const char *name = stored_name(w, ts[i]);
+        if (!name) continue;
+        const char *dot = strrchr(name, '.');
+        size_t len = dot ? (size_t)(dot - name) : 0; /* its module's path */
+        if (!common) {
+            common = name;
+            clen = len;
+            continue;
+        }
+        size_t k = 0;
+        while (k < clen && k < len && common[k] == name[k]) k++;
+        /* keep whole components only */
+        if (!((k == clen || common[k] == '.') && (k == len || name[k] == '.')))
+            while (k > 0 && common[k] != '.') k--;
+        clen = k;
+    }
+    w->block[0] = '\0';
+    char e[1024];
+    if (common && clen && clen < sizeof w->block && path_expr("self", common, clen, e, sizeof e)) {
+        snprintf(w->block_var, sizeof w->block_var, "block%d", b->layer);
+        llmc_strbuf_printf(w->b, "    %s = %s\n", w->block_var, e);
+        snprintf(w->block, sizeof w->block, "%.*s", (int)clen, common);
+    }
     if (b->residual == LLMC_RESIDUAL_PARALLEL) {
         const char *xa = "h", *xm = "h";
         if (b->self_attention && g->pre_attn.w != LLMC_TID_NONE) {
@@ -611,7 +656,11 @@ static void block_code(writer *w, const gblock *g) {
 int ts_generic_forward(llmc_strbuf *b, const ts_facts *f, bool rope, llmc_diags *d) {
     plan p;
     if (plan_build(&p, f->s, f->ir, d)) return -1;
-    writer w = {b, f, rope, 0};
+    writer w;
+    memset(&w, 0, sizeof w);
+    w.b = b;
+    w.f = f;
+    w.rope = rope;
     const llmc_spec *s = f->s;
     char x[1024], y[1024];
     llmc_strbuf_printf(b, "  def forward(self: __torch__.CausalLM, input_ids: Tensor) -> Tensor:\n"
@@ -633,6 +682,7 @@ int ts_generic_forward(llmc_strbuf *b, const ts_facts *f, bool rope, llmc_diags 
     if (rope) llmc_strbuf_printf(b, "    cos, sin = __torch__.llmc.rope_cos_sin(positions, h.dtype)\n");
     llmc_strbuf_printf(b, "    bias = __torch__.llmc.causal_bias(S, h.dtype, h.device)\n");
     for (size_t i = 0; i < p.n_blocks; i++) block_code(&w, &p.blocks[i]);
+    w.block[0] = '\0';
     if (p.final_norm.w != LLMC_TID_NONE) norm_line(&w, "h", &p.final_norm, "h");
     /* the head: its own matrix, or the embedding's (tied) */
     llmc_strbuf_printf(b, "    return torch.linear(h, %s, %s)\n", pexpr(&w, p.head != LLMC_TID_NONE ? p.head : p.emb, x, sizeof x),
