@@ -15,7 +15,9 @@ tied and untied heads with and without bias, float32 / float16 / bfloat16), comp
     safetensors weights, float64) within max |diff| / max |logit| <= 1e-5, for several lengths;
   * the archive source wires each block as its descriptor says (the comment per block), and the
     version is what torch.jit.save writes for the same code.
-The built-in templates keep the package-mirroring path: python_test_torchscript checks them."""
+Built-in decoder-only specs stored under the IR's names take the same generic code, GPT-2's fused
+layout and T5 the package-mirroring tree (which_code); python_test_torchscript compares all of them
+with the PyTorch package."""
 import io
 import os
 import subprocess
@@ -134,19 +136,22 @@ def foreign_templates():
         one(name, template, text)
 
 
-def builtin_unchanged():
-    """A built-in decoder-only spec still gets the package's module tree (its classes), not the
-    generic code."""
-    spec = os.path.join(os.environ.get("LLMC_SOURCE_DIR", "."), "tests", "specs", "gpt2-small.yaml")
-    out = os.path.join(TMP, "builtin")
-    r = run([os.environ.get("LLMC", "llmc"), "compile", spec, "-o", out, "--emit", "torchscript", "--force"])
-    if not check(r.returncode == 0, f"builtin: llmc compile exited {r.returncode}:\n{r.stderr[-2000:]}"):
-        return
-    with zipfile.ZipFile(os.path.join(out, "torchscript", "model.pt")) as z:
-        ns = z.read("archive/code/__torch__/llmc.py").decode()
-    check("class Block(Module)" in ns and "def self_attention(" not in ns,
-          "builtin: gpt2-small's archive should hold the package's classes (Block), not the generic code")
+def which_code():
+    """Which code a built-in spec gets: a llama-layout decoder (tensors stored as the IR has them)
+    the generic code too, GPT-2's fused Conv1D layout the package's module tree (python_test_torchscript
+    compares both with the PyTorch package)."""
+    src = os.environ.get("LLMC_SOURCE_DIR", ".")
+    for spec, generic in (("llama2-7b-small.yaml", True), ("gpt2-small.yaml", False)):
+        out = os.path.join(TMP, "which-" + spec)
+        r = run([os.environ.get("LLMC", "llmc"), "compile", os.path.join(src, "tests", "specs", spec), "-o", out,
+                 "--emit", "torchscript", "--force"])
+        if not check(r.returncode == 0, f"{spec}: llmc compile exited {r.returncode}:\n{r.stderr[-2000:]}"):
+            continue
+        with zipfile.ZipFile(os.path.join(out, "torchscript", "model.pt")) as z:
+            ns = z.read("archive/code/__torch__/llmc.py").decode()
+        check(("def self_attention(" in ns) == generic and ("class Block(Module)" in ns) == (not generic),
+              f"{spec}: expected the {'generic code' if generic else 'GPT-2 module tree'}")
 
 
 if __name__ == "__main__":
-    sys.exit(check.run_all([foreign_templates, builtin_unchanged], TMP))
+    sys.exit(check.run_all([foreign_templates, which_code], TMP))

@@ -343,13 +343,9 @@ static void m_attention(llmc_strbuf *b, const gen *g, const char *cls) {
                (long long)f->n, (long long)f->d);
         return;
     }
+    /* the other decoder-only layouts are generated from the IR (ts_generic.c): T5's here */
     snprintf(params, sizeof params, "x: Tensor, bias: Optional[Tensor]%s", g->rp);
     def(b, cls, false, "forward", params, "Tensor");
-    if (!f->encdec) {
-        proj_names pn = {"q_proj", "k_proj", "v_proj", "o_proj"};
-        attention_body(b, g, &pn, g->rope);
-        return;
-    }
     proj_names pn = {"q", "k", "v", "o"};
     attention_body(b, g, &pn, g->rope);
     /* cross-attention: keys and values from the encoder output, no mask, no position bias */
@@ -364,15 +360,11 @@ static void m_attention(llmc_strbuf *b, const gen *g, const char *cls) {
               "    return self.o.forward(y.transpose(1, 2).reshape([B, S, -1]))\n");
 }
 
+/* GPT-2's MLP (the package-mirroring decoder-only tree is GPT-2's fused Conv1D layout only) */
 static void m_mlp(llmc_strbuf *b, const gen *g, const char *cls) {
+    (void)g;
     def(b, cls, false, "forward", "x: Tensor", "Tensor");
-    if (g->f->gpt2)
-        llmc_strbuf_printf(b, "    return self.c_proj.forward(__torch__.llmc.activation(self.c_fc.forward(x)))\n");
-    else if (llmc_activation_is_gated(g->s->activation))
-        llmc_strbuf_printf(b, "    return self.down_proj.forward(__torch__.llmc.activation(self.gate_proj.forward(x), "
-                  "self.up_proj.forward(x)))\n");
-    else
-        llmc_strbuf_printf(b, "    return self.down_proj.forward(__torch__.llmc.activation(self.up_proj.forward(x)))\n");
+    llmc_strbuf_printf(b, "    return self.c_proj.forward(__torch__.llmc.activation(self.c_fc.forward(x)))\n");
 }
 
 static void m_dense(llmc_strbuf *b, const gen *g, const char *cls) {
@@ -383,15 +375,12 @@ static void m_dense(llmc_strbuf *b, const gen *g, const char *cls) {
         llmc_strbuf_printf(b, "    return self.wo.forward(__torch__.llmc.activation(self.wi.forward(x)))\n");
 }
 
+/* GPT-2's block: sequential, pre-norm (what the layout GPT-2 is chosen for guarantees) */
 static void m_decoder_layer(llmc_strbuf *b, const gen *g, const char *cls) {
-    char params[96], n1[96], n2[96];
-    bool gpt2 = g->f->gpt2;
-    snprintf(params, sizeof params, "h: Tensor, bias: Tensor%s", gpt2 ? "" : g->rp);
-    def(b, cls, false, "forward", params, "Tensor");
-    llmc_strbuf_printf(b, "    h = h + self.%s.forward(%s, bias%s)\n", gpt2 ? "attn" : "self_attn",
-           normed(g, n1, sizeof n1, gpt2 ? "ln_1" : "input_layernorm", "h"), gpt2 ? "" : g->ra);
-    llmc_strbuf_printf(b, "    return h + self.mlp.forward(%s)\n",
-           normed(g, n2, sizeof n2, gpt2 ? "ln_2" : "post_attention_layernorm", "h"));
+    char n1[96], n2[96];
+    def(b, cls, false, "forward", "h: Tensor, bias: Tensor", "Tensor");
+    llmc_strbuf_printf(b, "    h = h + self.attn.forward(%s, bias)\n", normed(g, n1, sizeof n1, "ln_1", "h"));
+    llmc_strbuf_printf(b, "    return h + self.mlp.forward(%s)\n", normed(g, n2, sizeof n2, "ln_2", "h"));
 }
 
 static void learned_positions(llmc_strbuf *b, const gen *g, const char *table) {
@@ -402,23 +391,20 @@ static void learned_positions(llmc_strbuf *b, const gen *g, const char *table) {
            (long long)g->f->P, (long long)g->f->P, table);
 }
 
+/* GPT-2's transformer: learned positions (wpe), blocks h, final norm ln_f */
 static void m_transformer(llmc_strbuf *b, const gen *g, const char *cls) {
     const ts_facts *f = g->f;
-    bool gpt2 = f->gpt2;
     def(b, cls, false, "forward", "input_ids: Tensor", "Tensor");
-    llmc_strbuf_printf(b, "    S = input_ids.size(1)\n");
-    if (g->learned || g->sinusoidal || g->rope) llmc_strbuf_printf(b, "    positions = torch.arange(S, device=input_ids.device)\n");
-    llmc_strbuf_printf(b, "    h = self.%s.forward(input_ids)\n", gpt2 ? "wte" : "embed_tokens");
-    if (g->learned) learned_positions(b, g, gpt2 ? "wpe" : "embed_positions");
-    if (g->sinusoidal) llmc_strbuf_printf(b, "    h = h + __torch__.llmc.sinusoidal_positions(positions).to(h.dtype)\n");
-    if (g->rope) llmc_strbuf_printf(b, "    cos, sin = __torch__.llmc.rope_cos_sin(positions, h.dtype)\n");
+    llmc_strbuf_printf(b, "    S = input_ids.size(1)\n"
+                          "    positions = torch.arange(S, device=input_ids.device)\n"
+                          "    h = self.wte.forward(input_ids)\n");
+    learned_positions(b, g, "wpe");
     llmc_strbuf_printf(b, "    bias = __torch__.llmc.causal_bias(S, h.dtype, h.device)\n"
-              "    layers = self.%s\n",
-           gpt2 ? "h" : "layers");
+                          "    layers = self.h\n");
     for (int64_t i = 0; i < f->L; i++)
-        llmc_strbuf_printf(b, "    h = getattr(layers, \"%lld\").forward(h, bias%s)\n", (long long)i, gpt2 ? "" : g->ra);
+        llmc_strbuf_printf(b, "    h = getattr(layers, \"%lld\").forward(h, bias)\n", (long long)i);
     char n1[64];
-    llmc_strbuf_printf(b, "    return %s\n", normed(g, n1, sizeof n1, gpt2 ? "ln_f" : "norm", "h"));
+    llmc_strbuf_printf(b, "    return %s\n", normed(g, n1, sizeof n1, "ln_f", "h"));
 }
 
 static void head_logits(llmc_strbuf *b, const gen *g, const char *embedding) {
@@ -432,12 +418,10 @@ static void head_logits(llmc_strbuf *b, const gen *g, const char *embedding) {
 }
 
 static void m_causal_lm(llmc_strbuf *b, const gen *g) {
-    bool gpt2 = g->f->gpt2;
     def(b, "CausalLM", true, "forward", "input_ids: Tensor", "Tensor");
     llmc_strbuf_printf(b, "    # logits [batch, seq, vocab] for input_ids [batch, seq]\n"
-              "    h = self.%s.forward(input_ids)\n",
-           gpt2 ? "transformer" : "model");
-    head_logits(b, g, gpt2 ? "self.transformer.wte.weight" : "self.model.embed_tokens.weight");
+                          "    h = self.transformer.forward(input_ids)\n");
+    head_logits(b, g, "self.transformer.wte.weight");
 }
 
 static void m_seq2seq(llmc_strbuf *b, const gen *g) {
@@ -604,7 +588,7 @@ static void methods(llmc_strbuf *b, const gen *g, const ts_node *n, bool root, l
         m_mlp(b, g, c);
     } else if (!strcmp(c, "DenseReluDense")) {
         m_dense(b, g, c);
-    } else if (!strcmp(c, "DecoderLayer") || !strcmp(c, "Block")) {
+    } else if (!strcmp(c, "Block")) {
         m_decoder_layer(b, g, c);
     } else if (!strcmp(c, "Transformer")) {
         m_transformer(b, g, c);

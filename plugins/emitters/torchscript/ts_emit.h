@@ -1,7 +1,8 @@
 /* torchscript emitter — shared declarations.
  *
- * The archive describes one module tree. ts_model.c builds it from the spec and the IR (which
- * modules, which parameters under which names, their shapes), ts_code.c writes the TorchScript
+ * The archive describes one module tree. ts_generic.c builds it from the layout's names and
+ * writes the forward from the IR's blocks and roles for decoder-only models; ts_model.c builds
+ * the PyTorch package's tree for GPT-2's fused layout and T5; ts_code.c writes the TorchScript
  * source of each class in it, torchscript.c pickles the tree into data.pkl and streams the
  * parameters from the weight source into data/<key>. */
 #ifndef LLMC_TS_EMIT_H

@@ -1,10 +1,11 @@
 /* torchscript emitter — the facts the code needs and the module tree.
  *
- * The tree mirrors the PyTorch package's nn.Module structure attribute by attribute, so that
+ * For the layouts the IR's names do not give -- GPT-2's `transformer.h.{i}...` with fused,
+ * transposed Conv1D weights, and T5's `{encoder,decoder}.block.{i}.layer.{j}...` encoder-decoder
+ * -- the tree mirrors the PyTorch package's nn.Module structure attribute by attribute, so that
  * torch.jit.load(...).state_dict() has the package's names in the package's order, which are
- * the Hugging Face layout's names (llmc_layout_hf): llama-style `model.layers.{i}...`,
- * GPT-2-style `transformer.h.{i}...` with fused Conv1D weights, T5-style
- * `{encoder,decoder}.block.{i}.layer.{j}...`. ts_tree_bind then matches every parameter to a
+ * the Hugging Face layout's names (llmc_layout_hf). Every other decoder-only model's tree is the
+ * layout's names (ts_generic.c). ts_tree_bind then matches every parameter to a
  * stored view by that dotted path and shape, and requires every view to be used once: a model
  * whose code and weights disagree is an error here, before anything is written. */
 #include <math.h>
@@ -175,36 +176,6 @@ static void head(ts_tree *t, ts_node *root, const ts_facts *f) {
     }
 }
 
-static void mlp_llama(ts_tree *t, ts_node *parent, const ts_facts *f) {
-    const llmc_spec *s = f->s;
-    ts_node *m = add(t, parent, node(t, "MLP", "mlp"));
-    if (llmc_activation_is_gated(s->activation)) linear(t, m, "gate_proj", f->I, f->H, s->bias.mlp);
-    linear(t, m, "up_proj", f->I, f->H, s->bias.mlp);
-    linear(t, m, "down_proj", f->H, f->I, s->bias.mlp);
-}
-
-static void decoder_only_llama(ts_tree *t, const ts_facts *f) {
-    const llmc_spec *s = f->s;
-    ts_node *root = t->root;
-    ts_node *tr = add(t, root, node(t, "Transformer", "model"));
-    embedding(t, tr, "embed_tokens", f->V, f->H);
-    if (s->positional == LLMC_POS_LEARNED) embedding(t, tr, "embed_positions", f->P, f->H);
-    ts_node *layers = add(t, tr, node(t, "DecoderLayers", "layers"));
-    for (int64_t i = 0; i < f->L && !t->oom; i++) {
-        ts_node *l = add(t, layers, node(t, "DecoderLayer", "%lld", (long long)i));
-        norm(t, l, f, "input_layernorm");
-        ts_node *a = add(t, l, node(t, "Attention", "self_attn"));
-        linear(t, a, "q_proj", mul(f->n, f->d), f->H, s->bias.qkv);
-        linear(t, a, "k_proj", mul(f->m, f->d), f->H, s->bias.qkv);
-        linear(t, a, "v_proj", mul(f->m, f->d), f->H, s->bias.qkv);
-        linear(t, a, "o_proj", f->H, mul(f->n, f->d), s->bias.attn_out);
-        norm(t, l, f, "post_attention_layernorm");
-        mlp_llama(t, l, f);
-    }
-    norm(t, tr, f, "norm");
-    head(t, root, f);
-}
-
 /* GPT-2: every projection is a Conv1D with a bias ([in, out] weight), q, k, v fused. */
 static void decoder_only_gpt2(ts_tree *t, const ts_facts *f) {
     ts_node *root = t->root;
@@ -294,8 +265,7 @@ int ts_tree_build(ts_tree *t, const ts_facts *f, llmc_diags *d) {
     t->root = node(t, f->encdec ? "Seq2SeqLM" : "CausalLM", "%s", "");
     if (t->root) {
         if (f->encdec) encoder_decoder(t, f);
-        else if (f->gpt2) decoder_only_gpt2(t, f);
-        else decoder_only_llama(t, f);
+        else decoder_only_gpt2(t, f); /* the other decoder-only layouts: ts_generic.c */
     }
     if (t->oom || !t->root) {
         llmc_error(d, "emit", "torchscript: out of memory building the module tree");
