@@ -583,7 +583,7 @@ static void block_code(writer *w, const gblock *g) {
     bool post = b->norm_placement == LLMC_NORM_PLACEMENT_POST;
     llmc_strbuf_printf(w->b, "    # block %d: %s residual, %s norms\n", b->layer, llmc_residual_name(b->residual),
                        llmc_norm_placement_name(b->norm_placement));
-    /* the module all of the block's parameters live under, if they share one: bound to `block` */
+    /* the module all of the block's parameters live under, if they share one: bound to `block<i>` */
     const llmc_tid ts[] = {g->pre_attn.w, g->pre_attn.b, g->pre_mlp.w, g->pre_mlp.b, g->post_attn.w, g->post_attn.b,
                            g->post_mlp.w, g->post_mlp.b, g->q, g->qb, g->k, g->kb, g->v, g->vb, g->o, g->ob,
                            g->gate, g->gateb, g->up, g->upb, g->down, g->downb};
