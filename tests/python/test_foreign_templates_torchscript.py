@@ -15,9 +15,9 @@ tied and untied heads with and without bias, float32 / float16 / bfloat16), comp
     safetensors weights, float64) within max |diff| / max |logit| <= 1e-5, for several lengths;
   * the archive source wires each block as its descriptor says (the comment per block), and the
     version is what torch.jit.save writes for the same code.
-Built-in decoder-only specs stored under the IR's names take the same generic code, GPT-2's fused
-layout and T5 the package-mirroring tree (which_code); python_test_torchscript compares all of them
-with the PyTorch package."""
+Built-in decoder-only specs (llama and GPT-2 layouts) take the same generic code, T5 the
+package-mirroring tree (which_code); python_test_torchscript compares all of them with the PyTorch
+package."""
 import io
 import os
 import subprocess
@@ -137,20 +137,22 @@ def foreign_templates():
 
 
 def which_code():
-    """Which code a built-in spec gets: a llama-layout decoder (tensors stored as the IR has them)
-    the generic code too, GPT-2's fused Conv1D layout the package's module tree (python_test_torchscript
-    compares both with the PyTorch package)."""
+    """Which code a built-in spec gets: every decoder-only model the generic code (llama's layout as
+    stored, GPT-2's fused, transposed Conv1D weights read back with .t() and row slices), T5 the
+    package-mirroring tree (python_test_torchscript compares all of them with the PyTorch package)."""
     src = os.environ.get("LLMC_SOURCE_DIR", ".")
-    for spec, generic in (("llama2-7b-small.yaml", True), ("gpt2-small.yaml", False)):
+    for spec, generic, marker in (("llama2-7b-small.yaml", True, "self_attention"),
+                                  ("gpt2-small.yaml", True, "c_attn.weight.t()[0:"),
+                                  ("t5-small-small.yaml", False, "class EncoderStack(Module)")):
         out = os.path.join(TMP, "which-" + spec)
         r = run([os.environ.get("LLMC", "llmc"), "compile", os.path.join(src, "tests", "specs", spec), "-o", out,
                  "--emit", "torchscript", "--force"])
         if not check(r.returncode == 0, f"{spec}: llmc compile exited {r.returncode}:\n{r.stderr[-2000:]}"):
             continue
         with zipfile.ZipFile(os.path.join(out, "torchscript", "model.pt")) as z:
-            ns = z.read("archive/code/__torch__/llmc.py").decode()
-        check(("def self_attention(" in ns) == generic and ("class Block(Module)" in ns) == (not generic),
-              f"{spec}: expected the {'generic code' if generic else 'GPT-2 module tree'}")
+            code = z.read("archive/code/__torch__.py").decode() + z.read("archive/code/__torch__/llmc.py").decode()
+        check(("def self_attention(" in code) == generic and marker in code,
+              f"{spec}: expected the {'generic code' if generic else 'T5 module tree'} ('{marker}')")
 
 
 if __name__ == "__main__":

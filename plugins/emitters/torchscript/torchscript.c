@@ -45,8 +45,8 @@ static int64_t pinned_head_dim(const llmc_spec *s) {
  * encoder-decoder ALiBi or sliding windows); they are not repeated here. */
 static int ts_check(const llmc_spec *s, const llmc_ir *ir, llmc_diags *d) {
     int rc = 0;
-    /* decoder-only models are written from the IR (ts_generic.c; GPT-2's layout too can be): what
-     * that code cannot express is refused now. Encoder-decoder graphs are T5's tree or nothing. */
+    /* decoder-only models are written from the IR (ts_generic.c): what that code cannot express is
+     * refused now. Encoder-decoder graphs are T5's tree or nothing. */
     if (llmc_ir_get_structure(ir) == LLMC_STRUCTURE_DECODER_ONLY ||
         llmc_ir_first_block_not_pre_sequential(ir))
         if (ts_generic_check(s, ir, d)) rc = -1;
@@ -254,13 +254,6 @@ static int write_archive(const llmc_emit_ctx *ctx, const ts_facts *f, const llmc
     return rc;
 }
 
-/* Every stored tensor one IR parameter as the IR has it (no fusing, no transposing). */
-static bool stored_as_ir(const llmc_layout *l) {
-    for (size_t i = 0; i < l->n_views; i++)
-        if (l->views[i].n_parts != 1 || l->views[i].transform != LLMC_VIEW_IDENTITY) return false;
-    return true;
-}
-
 static int ts_emit(const llmc_emit_ctx *ctx, llmc_diags *d) {
     const llmc_spec *s = ctx->spec;
     if (!ctx->weights) {
@@ -276,20 +269,19 @@ static int ts_emit(const llmc_emit_ctx *ctx, llmc_diags *d) {
     int rc = -1;
     const llmc_layout *layout = ctx->hf_layout;   /* computed once by core */
     if (ts_facts_init(&f, s, ctx->dims, ctx->ir, layout, d)) goto out;
-    /* A decoder-only graph stored as the IR has its tensors is generated from the IR (its blocks,
-     * roles and norm sites: ts_generic.c), whatever template built it. GPT-2's fused, transposed
-     * layout and encoder-decoder graphs get the package's module tree (GPT-2, T5), which must
-     * hold exactly their tensors and compute their blocks. */
-    f.generic = !f.encdec && stored_as_ir(layout);
+    /* A decoder-only model is generated from the IR (its blocks, roles and norm sites:
+     * ts_generic.c), whatever template built it and whichever layout stores it. An encoder-decoder
+     * model gets the package's T5 module tree, which must hold exactly its tensors and compute its
+     * blocks. */
+    f.generic = !f.encdec;
     if (f.generic) {
         if (ts_generic_tree(&tree, &f, d)) goto out;
     } else {
         if (ts_tree_build(&tree, &f, d)) goto out;
         const llmc_ir_block *odd = llmc_ir_first_block_not_pre_sequential(ctx->ir);
         if (odd || !ts_tree_covers(&tree, layout)) {
-            llmc_error(d, "emit", "torchscript: this %s graph is not one the %s module tree computes (%s)",
-                       llmc_ir_structure_name(llmc_ir_get_structure(ctx->ir)), f.encdec ? "T5" : "GPT-2",
-                       odd ? "its blocks are not sequential pre-norm" : "its tensors are not that layout's");
+            llmc_error(d, "emit", "torchscript: this encoder-decoder graph is not one the T5 module tree computes (%s)",
+                       odd ? "its blocks are not sequential pre-norm" : "its tensors are not T5's");
             goto out;
         }
     }

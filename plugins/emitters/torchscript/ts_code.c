@@ -284,12 +284,6 @@ static void m_leaf(llmc_strbuf *b, const gen *g, const char *cls) {
     } else if (!strcmp(cls, "LinearNoBias")) {
         def(b, cls, false, "forward", "x: Tensor", "Tensor");
         llmc_strbuf_printf(b, "    return torch.linear(x, self.weight)\n");
-    } else if (!strcmp(cls, "Conv1D")) {
-        def(b, cls, false, "forward", "x: Tensor", "Tensor");
-        llmc_strbuf_printf(b, "    # GPT-2's linear layer: the weight is stored [in, out] and y = x @ weight + bias\n"
-                  "    size = x.size()\n"
-                  "    y = torch.addmm(self.bias, x.reshape([-1, x.size(-1)]), self.weight)\n"
-                  "    return y.view(size[:-1] + [-1])\n");
     } else if (!strcmp(cls, "RMSNorm")) {
         def(b, cls, false, "forward", "x: Tensor", "Tensor");
         llmc_strbuf_printf(b, "    # weight * x / sqrt(mean(x^2) + eps), in float32\n"
@@ -333,17 +327,7 @@ static void attention_body(llmc_strbuf *b, const gen *g, const proj_names *pn, b
 static void m_attention(llmc_strbuf *b, const gen *g, const char *cls) {
     const ts_facts *f = g->f;
     char params[96];
-    if (f->gpt2) {
-        def(b, cls, false, "forward", "x: Tensor, bias: Optional[Tensor]", "Tensor");
-        llmc_strbuf_printf(b, "    # q, k and v come fused out of c_attn\n"
-                  "    B = x.size(0)\n    S = x.size(1)\n"
-                  "    qkv = self.c_attn.forward(x).view([B, S, 3, %lld, %lld]).permute([2, 0, 3, 1, 4])\n"
-                  "    y = __torch__.llmc.attend(qkv[0], qkv[1], qkv[2], bias)\n"
-                  "    return self.c_proj.forward(y.transpose(1, 2).reshape([B, S, -1]))\n",
-               (long long)f->n, (long long)f->d);
-        return;
-    }
-    /* the other decoder-only layouts are generated from the IR (ts_generic.c): T5's here */
+    /* T5's (decoder-only models are generated from the IR: ts_generic.c) */
     snprintf(params, sizeof params, "x: Tensor, bias: Optional[Tensor]%s", g->rp);
     def(b, cls, false, "forward", params, "Tensor");
     proj_names pn = {"q", "k", "v", "o"};
@@ -360,27 +344,12 @@ static void m_attention(llmc_strbuf *b, const gen *g, const char *cls) {
               "    return self.o.forward(y.transpose(1, 2).reshape([B, S, -1]))\n");
 }
 
-/* GPT-2's MLP (the package-mirroring decoder-only tree is GPT-2's fused Conv1D layout only) */
-static void m_mlp(llmc_strbuf *b, const gen *g, const char *cls) {
-    (void)g;
-    def(b, cls, false, "forward", "x: Tensor", "Tensor");
-    llmc_strbuf_printf(b, "    return self.c_proj.forward(__torch__.llmc.activation(self.c_fc.forward(x)))\n");
-}
-
 static void m_dense(llmc_strbuf *b, const gen *g, const char *cls) {
     def(b, cls, false, "forward", "x: Tensor", "Tensor");
     if (llmc_activation_is_gated(g->s->activation))
         llmc_strbuf_printf(b, "    return self.wo.forward(__torch__.llmc.activation(self.wi_0.forward(x), self.wi_1.forward(x)))\n");
     else
         llmc_strbuf_printf(b, "    return self.wo.forward(__torch__.llmc.activation(self.wi.forward(x)))\n");
-}
-
-/* GPT-2's block: sequential, pre-norm (what the layout GPT-2 is chosen for guarantees) */
-static void m_decoder_layer(llmc_strbuf *b, const gen *g, const char *cls) {
-    char n1[96], n2[96];
-    def(b, cls, false, "forward", "h: Tensor, bias: Tensor", "Tensor");
-    llmc_strbuf_printf(b, "    h = h + self.attn.forward(%s, bias)\n", normed(g, n1, sizeof n1, "ln_1", "h"));
-    llmc_strbuf_printf(b, "    return h + self.mlp.forward(%s)\n", normed(g, n2, sizeof n2, "ln_2", "h"));
 }
 
 static void learned_positions(llmc_strbuf *b, const gen *g, const char *table) {
@@ -391,22 +360,6 @@ static void learned_positions(llmc_strbuf *b, const gen *g, const char *table) {
            (long long)g->f->P, (long long)g->f->P, table);
 }
 
-/* GPT-2's transformer: learned positions (wpe), blocks h, final norm ln_f */
-static void m_transformer(llmc_strbuf *b, const gen *g, const char *cls) {
-    const ts_facts *f = g->f;
-    def(b, cls, false, "forward", "input_ids: Tensor", "Tensor");
-    llmc_strbuf_printf(b, "    S = input_ids.size(1)\n"
-                          "    positions = torch.arange(S, device=input_ids.device)\n"
-                          "    h = self.wte.forward(input_ids)\n");
-    learned_positions(b, g, "wpe");
-    llmc_strbuf_printf(b, "    bias = __torch__.llmc.causal_bias(S, h.dtype, h.device)\n"
-                          "    layers = self.h\n");
-    for (int64_t i = 0; i < f->L; i++)
-        llmc_strbuf_printf(b, "    h = getattr(layers, \"%lld\").forward(h, bias)\n", (long long)i);
-    char n1[64];
-    llmc_strbuf_printf(b, "    return %s\n", normed(g, n1, sizeof n1, "ln_f", "h"));
-}
-
 static void head_logits(llmc_strbuf *b, const gen *g, const char *embedding) {
     if (!g->s->tie_word_embeddings) {
         llmc_strbuf_printf(b, "    return self.lm_head.forward(h)\n");
@@ -415,13 +368,6 @@ static void head_logits(llmc_strbuf *b, const gen *g, const char *embedding) {
     llmc_strbuf_printf(b, "    logits = torch.linear(h, %s)  # tied head: the embedding matrix\n", embedding);
     if (g->s->bias.lm_head) llmc_strbuf_printf(b, "    logits = logits + self.lm_head.bias\n");
     llmc_strbuf_printf(b, "    return logits\n");
-}
-
-static void m_causal_lm(llmc_strbuf *b, const gen *g) {
-    def(b, "CausalLM", true, "forward", "input_ids: Tensor", "Tensor");
-    llmc_strbuf_printf(b, "    # logits [batch, seq, vocab] for input_ids [batch, seq]\n"
-                          "    h = self.transformer.forward(input_ids)\n");
-    head_logits(b, g, "self.transformer.wte.weight");
 }
 
 static void m_seq2seq(llmc_strbuf *b, const gen *g) {
@@ -577,21 +523,14 @@ static void methods(llmc_strbuf *b, const gen *g, const ts_node *n, bool root, l
         return;
     }
     if (root) {
-        if (g->f->encdec) m_seq2seq(b, g);
-        else m_causal_lm(b, g);
+        m_seq2seq(b, g); /* decoder-only roots are the generic code's */
     } else if (n->n_kids && is_index(n->kids[0]->attr)) {
         def(b, c, false, "__len__", "", "int"); /* a container: numbered children */
         llmc_strbuf_printf(b, "    return %zu\n", n->n_kids);
     } else if (!strcmp(c, "Attention") || !strcmp(c, "RelativeAttention")) {
         m_attention(b, g, c);
-    } else if (!strcmp(c, "MLP")) {
-        m_mlp(b, g, c);
     } else if (!strcmp(c, "DenseReluDense")) {
         m_dense(b, g, c);
-    } else if (!strcmp(c, "Block")) {
-        m_decoder_layer(b, g, c);
-    } else if (!strcmp(c, "Transformer")) {
-        m_transformer(b, g, c);
     } else if (!strcmp(c, "EncoderStack") || !strcmp(c, "DecoderStack")) {
         m_stack(b, g, c, c[0] == 'D');
     } else if (!strcmp(c, "EncoderBlock") || !strcmp(c, "FirstEncoderBlock")) {

@@ -2,7 +2,7 @@
  *
  * The archive describes one module tree. ts_generic.c builds it from the layout's names and
  * writes the forward from the IR's blocks and roles for decoder-only models; ts_model.c builds
- * the PyTorch package's tree for GPT-2's fused layout and T5; ts_code.c writes the TorchScript
+ * the PyTorch package's T5 tree for encoder-decoder models; ts_code.c writes the TorchScript
  * source of each class in it, torchscript.c pickles the tree into data.pkl and streams the
  * parameters from the weight source into data/<key>. */
 #ifndef LLMC_TS_EMIT_H
@@ -25,9 +25,8 @@ typedef struct ts_facts {
     const llmc_ir *ir;
     const llmc_layout *layout;/* the storage layout (names of the archive's parameters) */
     bool encdec;
-    bool gpt2;
-    bool generic;             /* the model is generated from the IR's blocks and roles (ts_generic.c),
-                               * not the PyTorch package's module tree */                /* the layout is GPT-2's (transformer.*, fused c_attn, Conv1D) */
+    bool generic;             /* decoder-only: generated from the IR's blocks and roles (ts_generic.c);
+                               * encoder-decoder: the PyTorch package's T5 module tree (ts_model.c) */
     int64_t V, P, H, I;       /* vocab, context, hidden, intermediate */
     int64_t n, m, d;          /* heads, kv heads, head_dim */
     int64_t L, E, D;          /* decoder-only layers; encoder / decoder layers */
@@ -64,7 +63,7 @@ typedef struct ts_tree {
     bool oom;
 } ts_tree;
 
-/* Build the module tree of this model (names and shapes as the PyTorch package has them). */
+/* Build the module tree of an encoder-decoder model (names and shapes as the PyTorch package has them). */
 int ts_tree_build(ts_tree *t, const ts_facts *f, llmc_diags *d);
 void ts_tree_free(ts_tree *t);
 /* Match every parameter of the tree to a view of the layout by its dotted path, checking
@@ -79,6 +78,9 @@ ts_node *ts_node_add(ts_tree *t, ts_node *parent, ts_node *kid);
 /* ---- the generic model (ts_generic.c) ------------------------------------------------------------ */
 /* What the generic code cannot express in this graph, as errors (decoder-only graphs only). */
 int ts_generic_check(const llmc_spec *s, const llmc_ir *ir, llmc_diags *d);
+/* Can the generic code read this stored tensor (IR parameters as they are, concatenated along
+ * dim 0, or transposed)? */
+bool ts_generic_reads(const llmc_tensor_view *v);
 /* The module tree of the layout's names: one module per dotted prefix, parameters at the leaves. */
 int ts_generic_tree(ts_tree *t, const ts_facts *f, llmc_diags *d);
 /* The helper functions of llmc.py the generic forward calls. */

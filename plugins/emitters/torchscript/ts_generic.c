@@ -379,6 +379,11 @@ static void name_classes(namer *nm, ts_node *n, const char *pattern) {
     nm->r[nm->n++] = (cls_rec){n, n->cls};
 }
 
+bool ts_generic_reads(const llmc_tensor_view *v) {
+    if (v->n_parts < 1 || v->n_parts > LLMC_VIEW_MAX_PARTS || v->rank < 1 || v->rank > LLMC_IR_MAX_RANK) return false;
+    return v->transform == LLMC_VIEW_IDENTITY || (v->transform == LLMC_VIEW_TRANSPOSE && v->rank == 2);
+}
+
 int ts_generic_tree(ts_tree *t, const ts_facts *f, llmc_diags *d) {
     const llmc_layout *l = f->layout;
     memset(t, 0, sizeof *t);
@@ -386,9 +391,9 @@ int ts_generic_tree(ts_tree *t, const ts_facts *f, llmc_diags *d) {
     int errors = 0;
     for (size_t i = 0; t->root && !t->oom && i < l->n_views; i++) {
         const llmc_tensor_view *v = &l->views[i];
-        if (v->n_parts != 1 || v->transform != LLMC_VIEW_IDENTITY || v->rank > LLMC_IR_MAX_RANK) {
-            llmc_error(d, "emit", "torchscript: the generic code reads IR parameters as stored; '%s' is a fused or "
-                       "transformed view of the %s layout", v->name, l->family);
+        if (!ts_generic_reads(v)) {
+            llmc_error(d, "emit", "torchscript: the generic code reads stored tensors as IR parameters, concatenated "
+                       "or transposed; '%s' of the %s layout is another transform", v->name, l->family);
             errors++;
             continue;
         }
@@ -512,25 +517,51 @@ typedef struct writer {
     char block_var[24];              /* the local bound to it ("block3"): one per block, each of its own class */
 } writer;
 
-static const char *stored_name(const writer *w, llmc_tid t) {
+/* The stored tensor holding parameter t, and which of its parts t is; NULL if none. */
+static const llmc_tensor_view *stored(const writer *w, llmc_tid t, int *part) {
     const llmc_layout *l = w->f->layout;
     for (size_t i = 0; t != LLMC_TID_NONE && i < l->n_views; i++)
-        if (l->views[i].n_parts == 1 && l->views[i].parts[0] == t) return l->views[i].name;
+        for (int k = 0; k < l->views[i].n_parts; k++)
+            if (l->views[i].parts[k] == t) {
+                *part = k;
+                return &l->views[i];
+            }
     return NULL;
 }
 
-/* The expression that reads parameter t in the root's forward: its stored name as a path,
- * numbered children through getattr; "None" for an absent (optional) one. */
+static const char *stored_name(const writer *w, llmc_tid t) {
+    int part;
+    const llmc_tensor_view *v = stored(w, t, &part);
+    return v ? v->name : NULL;
+}
+
+/* The expression that reads parameter t in the root's forward: its stored tensor's name as a
+ * path (numbered children through getattr), transposed back (GPT-2's Conv1D weights) and its rows
+ * of a concatenation (fused c_attn) cut out; "None" for an absent (optional) one. */
 static const char *pexpr(writer *w, llmc_tid t, char *buf, size_t n) {
     if (t == LLMC_TID_NONE) return "None";
-    const char *name = stored_name(w, t);
-    if (!name) {
+    int part = 0;
+    const llmc_tensor_view *v = stored(w, t, &part);
+    if (!v) {
         w->errors++;
         return "None";
     }
-    size_t bl = strlen(w->block);
+    const char *name = v->name;
+    size_t bl = strlen(w->block), used;
     bool in_block = bl && !strncmp(name, w->block, bl) && name[bl] == '.';
     if (!path_expr(in_block ? w->block_var : "self", in_block ? name + bl + 1 : name, strlen(name), buf, n)) {
+        w->errors++;
+        return "None";
+    }
+    used = strlen(buf);
+    if (v->transform == LLMC_VIEW_TRANSPOSE) used += (size_t)snprintf(buf + used, n > used ? n - used : 0, ".t()");
+    if (v->n_parts > 1 && used < n) {
+        int64_t off = 0;
+        for (int k = 0; k < part; k++) off += llmc_ir_tensor(w->f->ir, v->parts[k])->shape[0];
+        used += (size_t)snprintf(buf + used, n - used, "[%lld:%lld]", (long long)off,
+                                 (long long)(off + llmc_ir_tensor(w->f->ir, t)->shape[0]));
+    }
+    if (used >= n) {
         w->errors++;
         return "None";
     }

@@ -1,11 +1,10 @@
 /* torchscript emitter — the facts the code needs and the module tree.
  *
- * For the layouts the IR's names do not give -- GPT-2's `transformer.h.{i}...` with fused,
- * transposed Conv1D weights, and T5's `{encoder,decoder}.block.{i}.layer.{j}...` encoder-decoder
- * -- the tree mirrors the PyTorch package's nn.Module structure attribute by attribute, so that
+ * For encoder-decoder models (T5's `{encoder,decoder}.block.{i}.layer.{j}...`) the tree mirrors
+ * the PyTorch package's nn.Module structure attribute by attribute, so that
  * torch.jit.load(...).state_dict() has the package's names in the package's order, which are
- * the Hugging Face layout's names (llmc_layout_hf). Every other decoder-only model's tree is the
- * layout's names (ts_generic.c). ts_tree_bind then matches every parameter to a
+ * the Hugging Face layout's names (llmc_layout_hf). Decoder-only models' trees are the layout's
+ * names (ts_generic.c). ts_tree_bind then matches every parameter to a
  * stored view by that dotted path and shape, and requires every view to be used once: a model
  * whose code and weights disagree is an error here, before anything is written. */
 #include <math.h>
@@ -25,7 +24,6 @@ int ts_facts_init(ts_facts *f, const llmc_spec *s, const llmc_dims *dm, const ll
     f->ir = ir;
     f->layout = layout;
     f->encdec = llmc_ir_get_structure(ir) == LLMC_STRUCTURE_ENCODER_DECODER;
-    f->gpt2 = !strcmp(layout->family, "gpt2");
     f->V = s->vocab_size;
     f->P = s->context_length;
     f->H = dm->v[LLMC_DIM_HIDDEN_SIZE];
@@ -144,12 +142,6 @@ static ts_node *linear(ts_tree *t, ts_node *parent, const char *attr, int64_t ou
     return n;
 }
 
-static void conv1d(ts_tree *t, ts_node *parent, const char *attr, int64_t in, int64_t out) {
-    ts_node *n = add(t, parent, node(t, "Conv1D", "%s", attr));
-    param(n, "weight", 2, in, out);
-    param(n, "bias", 1, out, 0);
-}
-
 static void embedding(ts_tree *t, ts_node *parent, const char *attr, int64_t rows, int64_t cols) {
     ts_node *n = add(t, parent, node(t, "Embedding", "%s", attr));
     param(n, "weight", 2, rows, cols);
@@ -174,29 +166,6 @@ static void head(ts_tree *t, ts_node *root, const ts_facts *f) {
         ts_node *n = add(t, root, node(t, "HeadBias", "lm_head"));
         param(n, "bias", 1, f->V, 0);
     }
-}
-
-/* GPT-2: every projection is a Conv1D with a bias ([in, out] weight), q, k, v fused. */
-static void decoder_only_gpt2(ts_tree *t, const ts_facts *f) {
-    ts_node *root = t->root;
-    int64_t width = mul(f->n, f->d);
-    ts_node *tr = add(t, root, node(t, "Transformer", "transformer"));
-    embedding(t, tr, "wte", f->V, f->H);
-    embedding(t, tr, "wpe", f->P, f->H);
-    ts_node *h = add(t, tr, node(t, "Blocks", "h"));
-    for (int64_t i = 0; i < f->L && !t->oom; i++) {
-        ts_node *b = add(t, h, node(t, "Block", "%lld", (long long)i));
-        norm(t, b, f, "ln_1");
-        ts_node *a = add(t, b, node(t, "Attention", "attn"));
-        conv1d(t, a, "c_attn", f->H, mul(3, width));
-        conv1d(t, a, "c_proj", width, f->H);
-        norm(t, b, f, "ln_2");
-        ts_node *m = add(t, b, node(t, "MLP", "mlp"));
-        conv1d(t, m, "c_fc", f->H, f->I);
-        conv1d(t, m, "c_proj", f->I, f->H);
-    }
-    norm(t, tr, f, "ln_f");
-    head(t, root, f);
 }
 
 /* T5 names. With relative positions, block 0's self-attention also holds the stack's bucket
@@ -265,7 +234,7 @@ int ts_tree_build(ts_tree *t, const ts_facts *f, llmc_diags *d) {
     t->root = node(t, f->encdec ? "Seq2SeqLM" : "CausalLM", "%s", "");
     if (t->root) {
         if (f->encdec) encoder_decoder(t, f);
-        else decoder_only_gpt2(t, f); /* the other decoder-only layouts: ts_generic.c */
+        else t->oom = true; /* unreachable: decoder-only trees are ts_generic.c's */
     }
     if (t->oom || !t->root) {
         llmc_error(d, "emit", "torchscript: out of memory building the module tree");
