@@ -1,18 +1,19 @@
-/* torchscript emitter — the model of a decoder-only graph, generated from the IR alone.
+/* torchscript emitter — every decoder-only model, generated from the IR alone.
  *
- * The package-mirroring tree of ts_model.c holds the built-in templates' graphs (sequential
- * pre-norm blocks, llama / GPT-2 names). Any other decoder-only graph -- parallel residuals
- * (GPT-J, NeoX), post-norm or sandwich blocks, names no backend knows -- is written here from
- * what the IR says, never from the template's name:
+ * Whatever template built the graph -- the built-in decoder_only (llama, GPT-2 layouts), parallel
+ * residuals (GPT-J, NeoX), post-norm or sandwich blocks, names no backend knows -- the model is
+ * written from what the IR says, never from the template's name:
  *   - the module tree is the layout's names split at the dots (one module per prefix, the
- *     parameters at the leaves), so state_dict() has the safetensors file's names;
+ *     stored tensors at the leaves), so state_dict() has the safetensors file's names; a
+ *     parameter stored fused or transposed is read back with row slices and .t();
  *   - every parameter the code reads is found by its role, block and norm site
  *     (llmc_ir_find_param), and every parameter of the graph must be read;
  *   - each block is wired as its descriptor says: residual sequential | parallel, norms
  *     pre | post | sandwich | none, the sub-layers it has; norm kind and eps come from the
  *     norm op that reads the weight.
- * The sub-layer arithmetic (attention, MLP, norms, RoPE, masks) is the same as the built-in
- * code's, written as module-level helpers that take the parameters as arguments. */
+ * The sub-layer arithmetic (attention, MLP, norms, RoPE, masks) is written once, as module-level
+ * helpers that take the parameters as arguments; ts_code.c adds the shared ones (attend,
+ * activation, RoPE tables, causal bias). Encoder-decoder models keep ts_model.c's T5 tree. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
