@@ -20,7 +20,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "../../common/emit_builtin.h"
 #include "ts_emit.h"
 #include "ts_pickle.h"
 #include "ts_zip.h"
@@ -45,7 +44,12 @@ static int64_t pinned_head_dim(const llmc_spec *s) {
  * already refuse feature combinations no backend builds (decoder-only relative buckets,
  * encoder-decoder ALiBi or sliding windows); they are not repeated here. */
 static int ts_check(const llmc_spec *s, const llmc_ir *ir, llmc_diags *d) {
-    int rc = emit_builtin_graph_check(s, ir, TS_NAME, d);
+    int rc = 0;
+    /* decoder-only models are written from the IR (ts_generic.c): what that code cannot express is
+     * refused now. Encoder-decoder graphs are T5's tree or nothing. */
+    if (llmc_ir_get_structure(ir) == LLMC_STRUCTURE_DECODER_ONLY ||
+        llmc_ir_first_block_not_pre_sequential(ir))
+        if (ts_generic_check(s, ir, d)) rc = -1;
     for (size_t i = 0; i < s->n_emit_options; i++) {
         const llmc_emit_option *o = &s->emit_options[i];
         if (strcmp(o->emitter, TS_NAME)) continue;
@@ -265,7 +269,22 @@ static int ts_emit(const llmc_emit_ctx *ctx, llmc_diags *d) {
     int rc = -1;
     const llmc_layout *layout = ctx->hf_layout;   /* computed once by core */
     if (ts_facts_init(&f, s, ctx->dims, ctx->ir, layout, d)) goto out;
-    if (ts_tree_build(&tree, &f, d)) goto out;
+    /* A decoder-only model is generated from the IR (its blocks, roles and norm sites:
+     * ts_generic.c), whatever template built it and whichever layout stores it. An encoder-decoder
+     * model gets the package's T5 module tree, which must hold exactly its tensors and compute its
+     * blocks. */
+    f.generic = !f.encdec;
+    if (f.generic) {
+        if (ts_generic_tree(&tree, &f, d)) goto out;
+    } else {
+        if (ts_tree_build(&tree, &f, d)) goto out;
+        const llmc_ir_block *odd = llmc_ir_first_block_not_pre_sequential(ctx->ir);
+        if (odd || !ts_tree_covers(&tree, layout)) {
+            llmc_error(d, "emit", "torchscript: this encoder-decoder graph is not one the T5 module tree computes (%s)",
+                       odd ? "its blocks are not sequential pre-norm" : "its tensors are not T5's");
+            goto out;
+        }
+    }
     if (ts_tree_bind(&tree, layout, d)) goto out;
     if (ts_code(&f, &tree, &root_src, &ns_src, &version, d)) goto out;
 

@@ -284,12 +284,6 @@ static void m_leaf(llmc_strbuf *b, const gen *g, const char *cls) {
     } else if (!strcmp(cls, "LinearNoBias")) {
         def(b, cls, false, "forward", "x: Tensor", "Tensor");
         llmc_strbuf_printf(b, "    return torch.linear(x, self.weight)\n");
-    } else if (!strcmp(cls, "Conv1D")) {
-        def(b, cls, false, "forward", "x: Tensor", "Tensor");
-        llmc_strbuf_printf(b, "    # GPT-2's linear layer: the weight is stored [in, out] and y = x @ weight + bias\n"
-                  "    size = x.size()\n"
-                  "    y = torch.addmm(self.bias, x.reshape([-1, x.size(-1)]), self.weight)\n"
-                  "    return y.view(size[:-1] + [-1])\n");
     } else if (!strcmp(cls, "RMSNorm")) {
         def(b, cls, false, "forward", "x: Tensor", "Tensor");
         llmc_strbuf_printf(b, "    # weight * x / sqrt(mean(x^2) + eps), in float32\n"
@@ -333,23 +327,9 @@ static void attention_body(llmc_strbuf *b, const gen *g, const proj_names *pn, b
 static void m_attention(llmc_strbuf *b, const gen *g, const char *cls) {
     const ts_facts *f = g->f;
     char params[96];
-    if (f->gpt2) {
-        def(b, cls, false, "forward", "x: Tensor, bias: Optional[Tensor]", "Tensor");
-        llmc_strbuf_printf(b, "    # q, k and v come fused out of c_attn\n"
-                  "    B = x.size(0)\n    S = x.size(1)\n"
-                  "    qkv = self.c_attn.forward(x).view([B, S, 3, %lld, %lld]).permute([2, 0, 3, 1, 4])\n"
-                  "    y = __torch__.llmc.attend(qkv[0], qkv[1], qkv[2], bias)\n"
-                  "    return self.c_proj.forward(y.transpose(1, 2).reshape([B, S, -1]))\n",
-               (long long)f->n, (long long)f->d);
-        return;
-    }
+    /* T5's (decoder-only models are generated from the IR: ts_generic.c) */
     snprintf(params, sizeof params, "x: Tensor, bias: Optional[Tensor]%s", g->rp);
     def(b, cls, false, "forward", params, "Tensor");
-    if (!f->encdec) {
-        proj_names pn = {"q_proj", "k_proj", "v_proj", "o_proj"};
-        attention_body(b, g, &pn, g->rope);
-        return;
-    }
     proj_names pn = {"q", "k", "v", "o"};
     attention_body(b, g, &pn, g->rope);
     /* cross-attention: keys and values from the encoder output, no mask, no position bias */
@@ -364,34 +344,12 @@ static void m_attention(llmc_strbuf *b, const gen *g, const char *cls) {
               "    return self.o.forward(y.transpose(1, 2).reshape([B, S, -1]))\n");
 }
 
-static void m_mlp(llmc_strbuf *b, const gen *g, const char *cls) {
-    def(b, cls, false, "forward", "x: Tensor", "Tensor");
-    if (g->f->gpt2)
-        llmc_strbuf_printf(b, "    return self.c_proj.forward(__torch__.llmc.activation(self.c_fc.forward(x)))\n");
-    else if (llmc_activation_is_gated(g->s->activation))
-        llmc_strbuf_printf(b, "    return self.down_proj.forward(__torch__.llmc.activation(self.gate_proj.forward(x), "
-                  "self.up_proj.forward(x)))\n");
-    else
-        llmc_strbuf_printf(b, "    return self.down_proj.forward(__torch__.llmc.activation(self.up_proj.forward(x)))\n");
-}
-
 static void m_dense(llmc_strbuf *b, const gen *g, const char *cls) {
     def(b, cls, false, "forward", "x: Tensor", "Tensor");
     if (llmc_activation_is_gated(g->s->activation))
         llmc_strbuf_printf(b, "    return self.wo.forward(__torch__.llmc.activation(self.wi_0.forward(x), self.wi_1.forward(x)))\n");
     else
         llmc_strbuf_printf(b, "    return self.wo.forward(__torch__.llmc.activation(self.wi.forward(x)))\n");
-}
-
-static void m_decoder_layer(llmc_strbuf *b, const gen *g, const char *cls) {
-    char params[96], n1[96], n2[96];
-    bool gpt2 = g->f->gpt2;
-    snprintf(params, sizeof params, "h: Tensor, bias: Tensor%s", gpt2 ? "" : g->rp);
-    def(b, cls, false, "forward", params, "Tensor");
-    llmc_strbuf_printf(b, "    h = h + self.%s.forward(%s, bias%s)\n", gpt2 ? "attn" : "self_attn",
-           normed(g, n1, sizeof n1, gpt2 ? "ln_1" : "input_layernorm", "h"), gpt2 ? "" : g->ra);
-    llmc_strbuf_printf(b, "    return h + self.mlp.forward(%s)\n",
-           normed(g, n2, sizeof n2, gpt2 ? "ln_2" : "post_attention_layernorm", "h"));
 }
 
 static void learned_positions(llmc_strbuf *b, const gen *g, const char *table) {
@@ -402,25 +360,6 @@ static void learned_positions(llmc_strbuf *b, const gen *g, const char *table) {
            (long long)g->f->P, (long long)g->f->P, table);
 }
 
-static void m_transformer(llmc_strbuf *b, const gen *g, const char *cls) {
-    const ts_facts *f = g->f;
-    bool gpt2 = f->gpt2;
-    def(b, cls, false, "forward", "input_ids: Tensor", "Tensor");
-    llmc_strbuf_printf(b, "    S = input_ids.size(1)\n");
-    if (g->learned || g->sinusoidal || g->rope) llmc_strbuf_printf(b, "    positions = torch.arange(S, device=input_ids.device)\n");
-    llmc_strbuf_printf(b, "    h = self.%s.forward(input_ids)\n", gpt2 ? "wte" : "embed_tokens");
-    if (g->learned) learned_positions(b, g, gpt2 ? "wpe" : "embed_positions");
-    if (g->sinusoidal) llmc_strbuf_printf(b, "    h = h + __torch__.llmc.sinusoidal_positions(positions).to(h.dtype)\n");
-    if (g->rope) llmc_strbuf_printf(b, "    cos, sin = __torch__.llmc.rope_cos_sin(positions, h.dtype)\n");
-    llmc_strbuf_printf(b, "    bias = __torch__.llmc.causal_bias(S, h.dtype, h.device)\n"
-              "    layers = self.%s\n",
-           gpt2 ? "h" : "layers");
-    for (int64_t i = 0; i < f->L; i++)
-        llmc_strbuf_printf(b, "    h = getattr(layers, \"%lld\").forward(h, bias%s)\n", (long long)i, gpt2 ? "" : g->ra);
-    char n1[64];
-    llmc_strbuf_printf(b, "    return %s\n", normed(g, n1, sizeof n1, gpt2 ? "ln_f" : "norm", "h"));
-}
-
 static void head_logits(llmc_strbuf *b, const gen *g, const char *embedding) {
     if (!g->s->tie_word_embeddings) {
         llmc_strbuf_printf(b, "    return self.lm_head.forward(h)\n");
@@ -429,15 +368,6 @@ static void head_logits(llmc_strbuf *b, const gen *g, const char *embedding) {
     llmc_strbuf_printf(b, "    logits = torch.linear(h, %s)  # tied head: the embedding matrix\n", embedding);
     if (g->s->bias.lm_head) llmc_strbuf_printf(b, "    logits = logits + self.lm_head.bias\n");
     llmc_strbuf_printf(b, "    return logits\n");
-}
-
-static void m_causal_lm(llmc_strbuf *b, const gen *g) {
-    bool gpt2 = g->f->gpt2;
-    def(b, "CausalLM", true, "forward", "input_ids: Tensor", "Tensor");
-    llmc_strbuf_printf(b, "    # logits [batch, seq, vocab] for input_ids [batch, seq]\n"
-              "    h = self.%s.forward(input_ids)\n",
-           gpt2 ? "transformer" : "model");
-    head_logits(b, g, gpt2 ? "self.transformer.wte.weight" : "self.model.embed_tokens.weight");
 }
 
 static void m_seq2seq(llmc_strbuf *b, const gen *g) {
@@ -580,24 +510,27 @@ static void declare(llmc_strbuf *b, const ts_node *n) {
     }
 }
 
-static void methods(llmc_strbuf *b, const gen *g, const ts_node *n, bool root) {
+static void methods(llmc_strbuf *b, const gen *g, const ts_node *n, bool root, llmc_diags *d) {
     const char *c = n->cls;
+    if (g->f->generic) {
+        /* the root computes everything; the other modules only hold parameters */
+        if (root) {
+            (void)ts_generic_forward(b, g->f, g->rope, d); /* its errors fail ts_code */
+        } else if (n->n_kids && is_index(n->kids[0]->attr)) {
+            def(b, c, false, "__len__", "", "int");
+            llmc_strbuf_printf(b, "    return %zu\n", n->n_kids);
+        }
+        return;
+    }
     if (root) {
-        if (g->f->encdec) m_seq2seq(b, g);
-        else m_causal_lm(b, g);
+        m_seq2seq(b, g); /* decoder-only roots are the generic code's */
     } else if (n->n_kids && is_index(n->kids[0]->attr)) {
         def(b, c, false, "__len__", "", "int"); /* a container: numbered children */
         llmc_strbuf_printf(b, "    return %zu\n", n->n_kids);
     } else if (!strcmp(c, "Attention") || !strcmp(c, "RelativeAttention")) {
         m_attention(b, g, c);
-    } else if (!strcmp(c, "MLP")) {
-        m_mlp(b, g, c);
     } else if (!strcmp(c, "DenseReluDense")) {
         m_dense(b, g, c);
-    } else if (!strcmp(c, "DecoderLayer") || !strcmp(c, "Block")) {
-        m_decoder_layer(b, g, c);
-    } else if (!strcmp(c, "Transformer")) {
-        m_transformer(b, g, c);
     } else if (!strcmp(c, "EncoderStack") || !strcmp(c, "DecoderStack")) {
         m_stack(b, g, c, c[0] == 'D');
     } else if (!strcmp(c, "EncoderBlock") || !strcmp(c, "FirstEncoderBlock")) {
@@ -654,6 +587,7 @@ static unsigned code_version(const char *src) {
 int ts_code(const ts_facts *f, const ts_tree *t, llmc_strbuf *root_src, llmc_strbuf *ns_src, unsigned *version,
             llmc_diags *d) {
     const llmc_spec *s = f->s;
+    size_t errors_before = llmc_diags_errors(d);
     gen g;
     memset(&g, 0, sizeof g);
     g.f = f;
@@ -700,16 +634,18 @@ int ts_code(const ts_facts *f, const ts_tree *t, llmc_strbuf *root_src, llmc_str
     if (g.sinusoidal) fn_sinusoidal(ns_src, &g);
     if (!f->encdec || !g.relative) fn_causal_bias(ns_src, &g);
     if (g.relative) fn_relative(ns_src, &g);
+    if (f->generic) ts_generic_helpers(ns_src, f, g.rope);
     for (size_t i = 1; i < cl.n; i++) {
         declare(ns_src, cl.e[i].first);
-        methods(ns_src, &g, cl.e[i].first, false);
+        methods(ns_src, &g, cl.e[i].first, false, d);
     }
     /* __torch__.py: the root */
     llmc_strbuf_printf(root_src, "# Generated by llmc %s from %s. TorchScript source, compiled by torch.jit.load.\n",
            llmc_version(), origin);
     declare(root_src, cl.e[0].first);
-    methods(root_src, &g, cl.e[0].first, true);
+    methods(root_src, &g, cl.e[0].first, true, d);
     free(cl.e);
+    if (llmc_diags_errors(d) > errors_before) return -1;
     if (root_src->oom || ns_src->oom) {
         llmc_error(d, "emit", "torchscript: out of memory writing the model code");
         return -1;

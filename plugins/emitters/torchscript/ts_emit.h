@@ -1,7 +1,8 @@
 /* torchscript emitter — shared declarations.
  *
- * The archive describes one module tree. ts_model.c builds it from the spec and the IR (which
- * modules, which parameters under which names, their shapes), ts_code.c writes the TorchScript
+ * The archive describes one module tree. ts_generic.c builds it from the layout's names and
+ * writes the forward from the IR's blocks and roles for decoder-only models; ts_model.c builds
+ * the PyTorch package's T5 tree for encoder-decoder models; ts_code.c writes the TorchScript
  * source of each class in it, torchscript.c pickles the tree into data.pkl and streams the
  * parameters from the weight source into data/<key>. */
 #ifndef LLMC_TS_EMIT_H
@@ -22,8 +23,10 @@
 typedef struct ts_facts {
     const llmc_spec *s;
     const llmc_ir *ir;
+    const llmc_layout *layout;/* the storage layout (names of the archive's parameters) */
     bool encdec;
-    bool gpt2;                /* the layout is GPT-2's (transformer.*, fused c_attn, Conv1D) */
+    bool generic;             /* decoder-only: generated from the IR's blocks and roles (ts_generic.c);
+                               * encoder-decoder: the PyTorch package's T5 module tree (ts_model.c) */
     int64_t V, P, H, I;       /* vocab, context, hidden, intermediate */
     int64_t n, m, d;          /* heads, kv heads, head_dim */
     int64_t L, E, D;          /* decoder-only layers; encoder / decoder layers */
@@ -38,16 +41,18 @@ int ts_facts_init(ts_facts *f, const llmc_spec *s, const llmc_dims *dims, const 
 
 /* ---- the module tree --------------------------------------------------------------------------- */
 typedef struct ts_param {
-    char attr[16];           /* "weight", "bias" */
+    char attr[64];           /* "weight", "bias" */
     int rank;
-    int64_t shape[2];        /* what the module's code expects */
+    int64_t shape[LLMC_IR_MAX_RANK]; /* what the module's code expects */
     long view;               /* index into the layout, set by ts_tree_bind */
 } ts_param;
 
+#define TS_NODE_MAX_PARAMS 8
 typedef struct ts_node {
     const char *cls;         /* class name: the root's in __torch__, every other in __torch__.llmc */
-    char attr[40];           /* attribute name in the parent ("model", "0", "SelfAttention", ...) */
-    ts_param params[2];
+    char *own_cls;           /* cls when the tree allocated it (generic classes), freed with the node */
+    char attr[LLMC_VIEW_NAME_MAX]; /* attribute name in the parent ("model", "0", "SelfAttention", ...) */
+    ts_param params[TS_NODE_MAX_PARAMS];
     int n_params;
     struct ts_node **kids;
     size_t n_kids, cap;
@@ -58,12 +63,30 @@ typedef struct ts_tree {
     bool oom;
 } ts_tree;
 
-/* Build the module tree of this model (names and shapes as the PyTorch package has them). */
+/* Build the module tree of an encoder-decoder model (names and shapes as the PyTorch package has them). */
 int ts_tree_build(ts_tree *t, const ts_facts *f, llmc_diags *d);
 void ts_tree_free(ts_tree *t);
 /* Match every parameter of the tree to a view of the layout by its dotted path, checking
  * shapes; every view must be used exactly once. */
 int ts_tree_bind(ts_tree *t, const llmc_layout *l, llmc_diags *d);
+/* Does the tree hold exactly the layout's tensors (every parameter a view of its path and shape,
+ * every view once)? The same match as ts_tree_bind, without diagnostics. */
+bool ts_tree_covers(ts_tree *t, const llmc_layout *l);
+ts_node *ts_node_new(ts_tree *t, const char *cls, const char *attr);
+ts_node *ts_node_add(ts_tree *t, ts_node *parent, ts_node *kid);
+
+/* ---- the generic model (ts_generic.c) ------------------------------------------------------------ */
+/* What the generic code cannot express in this graph, as errors (decoder-only graphs only). */
+int ts_generic_check(const llmc_spec *s, const llmc_ir *ir, llmc_diags *d);
+/* Can the generic code read this stored tensor (IR parameters as they are, concatenated along
+ * dim 0, or transposed)? */
+bool ts_generic_reads(const llmc_tensor_view *v);
+/* The module tree of the layout's names: one module per dotted prefix, parameters at the leaves. */
+int ts_generic_tree(ts_tree *t, const ts_facts *f, llmc_diags *d);
+/* The helper functions of llmc.py the generic forward calls. */
+void ts_generic_helpers(llmc_strbuf *b, const ts_facts *f, bool rope);
+/* The root's forward: embedding, every block wired as its descriptor says, head. */
+int ts_generic_forward(llmc_strbuf *b, const ts_facts *f, bool rope, llmc_diags *d);
 
 /* ---- text ----------------------------------------------------------------------------------------- */
 /* a Python float literal that reads back as exactly v ("1e-05", "0.125", "10000.0") */

@@ -1,10 +1,10 @@
 /* torchscript emitter — the facts the code needs and the module tree.
  *
- * The tree mirrors the PyTorch package's nn.Module structure attribute by attribute, so that
+ * For encoder-decoder models (T5's `{encoder,decoder}.block.{i}.layer.{j}...`) the tree mirrors
+ * the PyTorch package's nn.Module structure attribute by attribute, so that
  * torch.jit.load(...).state_dict() has the package's names in the package's order, which are
- * the Hugging Face layout's names (llmc_layout_hf): llama-style `model.layers.{i}...`,
- * GPT-2-style `transformer.h.{i}...` with fused Conv1D weights, T5-style
- * `{encoder,decoder}.block.{i}.layer.{j}...`. ts_tree_bind then matches every parameter to a
+ * the Hugging Face layout's names (llmc_layout_hf). Decoder-only models' trees are the layout's
+ * names (ts_generic.c). ts_tree_bind then matches every parameter to a
  * stored view by that dotted path and shape, and requires every view to be used once: a model
  * whose code and weights disagree is an error here, before anything is written. */
 #include <math.h>
@@ -22,8 +22,8 @@ int ts_facts_init(ts_facts *f, const llmc_spec *s, const llmc_dims *dm, const ll
     memset(f, 0, sizeof *f);
     f->s = s;
     f->ir = ir;
+    f->layout = layout;
     f->encdec = llmc_ir_get_structure(ir) == LLMC_STRUCTURE_ENCODER_DECODER;
-    f->gpt2 = !strcmp(layout->family, "gpt2");
     f->V = s->vocab_size;
     f->P = s->context_length;
     f->H = dm->v[LLMC_DIM_HIDDEN_SIZE];
@@ -90,6 +90,7 @@ static void free_node(ts_node *n) {
     if (!n) return;
     for (size_t i = 0; i < n->n_kids; i++) free_node(n->kids[i]);
     free(n->kids);
+    free(n->own_cls);
     free(n);
 }
 
@@ -115,8 +116,11 @@ static ts_node *add(ts_tree *t, ts_node *parent, ts_node *kid) {
     return kid;
 }
 
+ts_node *ts_node_new(ts_tree *t, const char *cls, const char *attr) { return node(t, cls, "%s", attr); }
+ts_node *ts_node_add(ts_tree *t, ts_node *parent, ts_node *kid) { return add(t, parent, kid); }
+
 static void param(ts_node *n, const char *attr, int rank, int64_t d0, int64_t d1) {
-    if (!n || n->n_params >= 2) return;
+    if (!n || n->n_params >= TS_NODE_MAX_PARAMS) return;
     ts_param *p = &n->params[n->n_params++];
     snprintf(p->attr, sizeof p->attr, "%s", attr);
     p->rank = rank;
@@ -136,12 +140,6 @@ static ts_node *linear(ts_tree *t, ts_node *parent, const char *attr, int64_t ou
     param(n, "weight", 2, out, in);
     if (bias) param(n, "bias", 1, out, 0);
     return n;
-}
-
-static void conv1d(ts_tree *t, ts_node *parent, const char *attr, int64_t in, int64_t out) {
-    ts_node *n = add(t, parent, node(t, "Conv1D", "%s", attr));
-    param(n, "weight", 2, in, out);
-    param(n, "bias", 1, out, 0);
 }
 
 static void embedding(ts_tree *t, ts_node *parent, const char *attr, int64_t rows, int64_t cols) {
@@ -168,59 +166,6 @@ static void head(ts_tree *t, ts_node *root, const ts_facts *f) {
         ts_node *n = add(t, root, node(t, "HeadBias", "lm_head"));
         param(n, "bias", 1, f->V, 0);
     }
-}
-
-static void mlp_llama(ts_tree *t, ts_node *parent, const ts_facts *f) {
-    const llmc_spec *s = f->s;
-    ts_node *m = add(t, parent, node(t, "MLP", "mlp"));
-    if (llmc_activation_is_gated(s->activation)) linear(t, m, "gate_proj", f->I, f->H, s->bias.mlp);
-    linear(t, m, "up_proj", f->I, f->H, s->bias.mlp);
-    linear(t, m, "down_proj", f->H, f->I, s->bias.mlp);
-}
-
-static void decoder_only_llama(ts_tree *t, const ts_facts *f) {
-    const llmc_spec *s = f->s;
-    ts_node *root = t->root;
-    ts_node *tr = add(t, root, node(t, "Transformer", "model"));
-    embedding(t, tr, "embed_tokens", f->V, f->H);
-    if (s->positional == LLMC_POS_LEARNED) embedding(t, tr, "embed_positions", f->P, f->H);
-    ts_node *layers = add(t, tr, node(t, "DecoderLayers", "layers"));
-    for (int64_t i = 0; i < f->L && !t->oom; i++) {
-        ts_node *l = add(t, layers, node(t, "DecoderLayer", "%lld", (long long)i));
-        norm(t, l, f, "input_layernorm");
-        ts_node *a = add(t, l, node(t, "Attention", "self_attn"));
-        linear(t, a, "q_proj", mul(f->n, f->d), f->H, s->bias.qkv);
-        linear(t, a, "k_proj", mul(f->m, f->d), f->H, s->bias.qkv);
-        linear(t, a, "v_proj", mul(f->m, f->d), f->H, s->bias.qkv);
-        linear(t, a, "o_proj", f->H, mul(f->n, f->d), s->bias.attn_out);
-        norm(t, l, f, "post_attention_layernorm");
-        mlp_llama(t, l, f);
-    }
-    norm(t, tr, f, "norm");
-    head(t, root, f);
-}
-
-/* GPT-2: every projection is a Conv1D with a bias ([in, out] weight), q, k, v fused. */
-static void decoder_only_gpt2(ts_tree *t, const ts_facts *f) {
-    ts_node *root = t->root;
-    int64_t width = mul(f->n, f->d);
-    ts_node *tr = add(t, root, node(t, "Transformer", "transformer"));
-    embedding(t, tr, "wte", f->V, f->H);
-    embedding(t, tr, "wpe", f->P, f->H);
-    ts_node *h = add(t, tr, node(t, "Blocks", "h"));
-    for (int64_t i = 0; i < f->L && !t->oom; i++) {
-        ts_node *b = add(t, h, node(t, "Block", "%lld", (long long)i));
-        norm(t, b, f, "ln_1");
-        ts_node *a = add(t, b, node(t, "Attention", "attn"));
-        conv1d(t, a, "c_attn", f->H, mul(3, width));
-        conv1d(t, a, "c_proj", width, f->H);
-        norm(t, b, f, "ln_2");
-        ts_node *m = add(t, b, node(t, "MLP", "mlp"));
-        conv1d(t, m, "c_fc", f->H, f->I);
-        conv1d(t, m, "c_proj", f->I, f->H);
-    }
-    norm(t, tr, f, "ln_f");
-    head(t, root, f);
 }
 
 /* T5 names. With relative positions, block 0's self-attention also holds the stack's bucket
@@ -289,8 +234,7 @@ int ts_tree_build(ts_tree *t, const ts_facts *f, llmc_diags *d) {
     t->root = node(t, f->encdec ? "Seq2SeqLM" : "CausalLM", "%s", "");
     if (t->root) {
         if (f->encdec) encoder_decoder(t, f);
-        else if (f->gpt2) decoder_only_gpt2(t, f);
-        else decoder_only_llama(t, f);
+        else t->oom = true; /* unreachable: decoder-only trees are ts_generic.c's */
     }
     if (t->oom || !t->root) {
         llmc_error(d, "emit", "torchscript: out of memory building the module tree");
@@ -341,25 +285,27 @@ static void bind_node(binder *b, ts_node *n, const char *path) {
         snprintf(name, sizeof name, "%s%s%s", path, *path ? "." : "", p->attr);
         long v = find_view(b, name);
         if (v < 0) {
+            b->errors++;
+            if (!b->d) continue;
             llmc_error(b->d, "emit", "torchscript: internal: the module tree has parameter '%s', which the %s layout "
                        "does not store", name, b->l->family);
-            b->errors++;
             continue;
         }
         const llmc_tensor_view *tv = &b->l->views[v];
         bool same = tv->rank == p->rank;
         for (int k = 0; same && k < p->rank; k++) same = tv->shape[k] == p->shape[k];
         if (!same) {
+            b->errors++;
+            if (!b->d) continue;
             char want[64], got[64];
             shape_str(want, sizeof want, p->rank, p->shape);
             shape_str(got, sizeof got, tv->rank, tv->shape);
             llmc_error(b->d, "emit", "torchscript: internal: parameter '%s' is %s in the module code but %s in the "
                        "weights", name, want, got);
-            b->errors++;
             continue;
         }
         if (b->used[v]++) {
-            llmc_error(b->d, "emit", "torchscript: internal: parameter '%s' is bound twice", name);
+            if (b->d) llmc_error(b->d, "emit", "torchscript: internal: parameter '%s' is bound twice", name);
             b->errors++;
         }
         p->view = v;
@@ -370,12 +316,13 @@ static void bind_node(binder *b, ts_node *n, const char *path) {
     }
 }
 
-int ts_tree_bind(ts_tree *t, const llmc_layout *l, llmc_diags *d) {
+/* d NULL: count mismatches without reporting them (ts_tree_covers) */
+static int bind(ts_tree *t, const llmc_layout *l, llmc_diags *d) {
     binder b = {l, calloc(l->n_views + 1, sizeof(named)), calloc(l->n_views + 1, 1), d, 0};
     if (!b.sorted || !b.used) {
         free(b.sorted);
         free(b.used);
-        llmc_error(d, "emit", "torchscript: out of memory matching parameters to weights");
+        if (d) llmc_error(d, "emit", "torchscript: out of memory matching parameters to weights");
         return -1;
     }
     for (size_t i = 0; i < l->n_views; i++) b.sorted[i] = (named){l->views[i].name, i};
@@ -383,8 +330,9 @@ int ts_tree_bind(ts_tree *t, const llmc_layout *l, llmc_diags *d) {
     bind_node(&b, t->root, "");
     for (size_t i = 0; i < l->n_views; i++) {
         if (!b.used[i]) {
-            llmc_error(d, "emit", "torchscript: internal: weight '%s' has no parameter in the module tree",
-                       l->views[i].name);
+            if (d)
+                llmc_error(d, "emit", "torchscript: internal: weight '%s' has no parameter in the module tree",
+                           l->views[i].name);
             b.errors++;
         }
     }
@@ -392,3 +340,7 @@ int ts_tree_bind(ts_tree *t, const llmc_layout *l, llmc_diags *d) {
     free(b.used);
     return b.errors ? -1 : 0;
 }
+
+int ts_tree_bind(ts_tree *t, const llmc_layout *l, llmc_diags *d) { return bind(t, l, d); }
+
+bool ts_tree_covers(ts_tree *t, const llmc_layout *l) { return bind(t, l, NULL) == 0; }

@@ -1,0 +1,728 @@
+/* torchscript emitter — every decoder-only model, generated from the IR alone.
+ *
+ * Whatever template built the graph -- the built-in decoder_only (llama, GPT-2 layouts), parallel
+ * residuals (GPT-J, NeoX), post-norm or sandwich blocks, names no backend knows -- the model is
+ * written from what the IR says, never from the template's name:
+ *   - the module tree is the layout's names split at the dots (one module per prefix, the
+ *     stored tensors at the leaves), so state_dict() has the safetensors file's names; a
+ *     parameter stored fused or transposed is read back with row slices and .t();
+ *   - every parameter the code reads is found by its role, block and norm site
+ *     (llmc_ir_find_param), and every parameter of the graph must be read;
+ *   - each block is wired as its descriptor says: residual sequential | parallel, norms
+ *     pre | post | sandwich | none, the sub-layers it has; norm kind and eps come from the
+ *     norm op that reads the weight.
+ * The sub-layer arithmetic (attention, MLP, norms, RoPE, masks) is written once, as module-level
+ * helpers that take the parameters as arguments; ts_code.c adds the shared ones (attend,
+ * activation, RoPE tables, causal bias). Encoder-decoder models keep ts_model.c's T5 tree. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "ts_emit.h"
+
+/* ---- the plan: which parameter each step of the forward reads --------------------------------------- */
+
+typedef struct norm_ref {
+    llmc_tid w, b;           /* weight, bias (LLMC_TID_NONE: absent); w NONE: no norm */
+    llmc_op_type kind;       /* RMSNORM or LAYERNORM */
+    double eps;
+} norm_ref;
+
+typedef struct gblock {
+    const llmc_ir_block *blk;
+    norm_ref pre_attn, pre_mlp, post_attn, post_mlp;
+    llmc_tid q, qb, k, kb, v, vb, o, ob;
+    llmc_tid gate, gateb, up, upb, down, downb;
+} gblock;
+
+typedef struct plan {
+    const llmc_ir *ir;
+    llmc_tid emb, pos, head, head_b;
+    norm_ref emb_norm, final_norm;
+    gblock *blocks;
+    size_t n_blocks;
+    unsigned char *used;     /* per tensor: read by the code */
+    int errors;
+} plan;
+
+static void plan_free(plan *p) {
+    free(p->blocks);
+    free(p->used);
+}
+
+static llmc_tid find(plan *p, llmc_param_role role, bool bias, llmc_stack st, int layer) {
+    llmc_tid t = llmc_ir_find_param(p->ir, role, bias, st, layer, LLMC_NORM_SITE_NONE);
+    if (t != LLMC_TID_NONE) p->used[t] = 1;
+    return t;
+}
+
+/* The norm at a site: its parameters, and kind and eps from the op that reads its weight. */
+static norm_ref find_norm(plan *p, llmc_stack st, int layer, llmc_norm_site site, llmc_diags *d) {
+    norm_ref r = {LLMC_TID_NONE, LLMC_TID_NONE, LLMC_OP_RMSNORM, 0};
+    r.w = llmc_ir_find_param(p->ir, LLMC_ROLE_NORM, false, st, layer, site);
+    if (r.w == LLMC_TID_NONE) return r;
+    r.b = llmc_ir_find_param(p->ir, LLMC_ROLE_NORM, true, st, layer, site);
+    p->used[r.w] = 1;
+    if (r.b != LLMC_TID_NONE) p->used[r.b] = 1;
+    for (size_t i = 0; i < llmc_ir_num_ops(p->ir); i++) {
+        const llmc_op_info *op = llmc_ir_op_at(p->ir, i);
+        if ((op->type != LLMC_OP_RMSNORM && op->type != LLMC_OP_LAYERNORM) || op->n_inputs < 2 || op->inputs[1] != r.w)
+            continue;
+        if (op->type == LLMC_OP_RMSNORM && r.b != LLMC_TID_NONE) break; /* an RMSNorm has no bias */
+        if (op->type == LLMC_OP_LAYERNORM && r.b != LLMC_TID_NONE && (op->n_inputs < 3 || op->inputs[2] != r.b)) break;
+        const llmc_attr *eps = llmc_op_attr(op, "eps");
+        r.kind = op->type;
+        r.eps = eps ? llmc_attr_number(eps) : 1e-5;
+        return r;
+    }
+    llmc_error(d, "emit", "torchscript: norm parameter '%s' is read by no rmsnorm or layernorm op (with its bias)",
+               llmc_ir_tensor(p->ir, r.w)->name);
+    p->errors++;
+    r.w = LLMC_TID_NONE;
+    return r;
+}
+
+static void refuse_block(plan *p, const llmc_ir_block *b, llmc_diags *d, const char *what) {
+    llmc_error(d, "emit", "torchscript: block %s %d (%s residual, %s norms): %s", llmc_stack_name(b->stack), b->layer,
+               llmc_residual_name(b->residual), llmc_norm_placement_name(b->norm_placement), what);
+    p->errors++;
+}
+
+static void plan_block(plan *p, gblock *g, llmc_diags *d) {
+    const llmc_ir_block *b = g->blk;
+    llmc_stack st = b->stack;
+    int L = b->layer;
+    norm_ref none = {LLMC_TID_NONE, LLMC_TID_NONE, LLMC_OP_RMSNORM, 0};
+    g->pre_attn = g->pre_mlp = g->post_attn = g->post_mlp = none;
+    if (b->cross_attention) refuse_block(p, b, d, "cross-attention is not expressed in a decoder-only model");
+    norm_ref ai = find_norm(p, st, L, LLMC_NORM_SITE_ATTN_INPUT, d), mi = find_norm(p, st, L, LLMC_NORM_SITE_MLP_INPUT, d);
+    norm_ref bi = find_norm(p, st, L, LLMC_NORM_SITE_BLOCK_INPUT, d);
+    norm_ref pa = find_norm(p, st, L, LLMC_NORM_SITE_POST_ATTN, d), pm = find_norm(p, st, L, LLMC_NORM_SITE_POST_MLP, d);
+    bool pre = b->norm_placement == LLMC_NORM_PLACEMENT_PRE || b->norm_placement == LLMC_NORM_PLACEMENT_SANDWICH;
+    bool post = b->norm_placement == LLMC_NORM_PLACEMENT_POST || b->norm_placement == LLMC_NORM_PLACEMENT_SANDWICH;
+    if (b->norm_placement == LLMC_NORM_PLACEMENT_NONE) {
+        if (ai.w != LLMC_TID_NONE || mi.w != LLMC_TID_NONE || bi.w != LLMC_TID_NONE || pa.w != LLMC_TID_NONE ||
+            pm.w != LLMC_TID_NONE)
+            refuse_block(p, b, d, "it declares no norms but has norm parameters");
+        return;
+    }
+    if (pre) {
+        /* the norm an input reads: its own site, else the one norm of the block (parallel blocks) */
+        g->pre_attn = ai.w != LLMC_TID_NONE ? ai : bi;
+        g->pre_mlp = mi.w != LLMC_TID_NONE ? mi : bi;
+        if (b->self_attention && g->pre_attn.w == LLMC_TID_NONE)
+            refuse_block(p, b, d, "no norm parameter at site attn_input or block_input");
+        if (b->mlp && g->pre_mlp.w == LLMC_TID_NONE) refuse_block(p, b, d, "no norm parameter at site mlp_input or block_input");
+    } else if (ai.w != LLMC_TID_NONE || mi.w != LLMC_TID_NONE || bi.w != LLMC_TID_NONE) {
+        refuse_block(p, b, d, "input norms in a block whose norms follow the sub-layers");
+    }
+    if (post) {
+        g->post_attn = pa;
+        g->post_mlp = pm;
+        if (b->self_attention && pa.w == LLMC_TID_NONE) refuse_block(p, b, d, "no norm parameter at site post_attn");
+        if (b->mlp && pm.w == LLMC_TID_NONE) refuse_block(p, b, d, "no norm parameter at site post_mlp");
+        if (b->residual == LLMC_RESIDUAL_PARALLEL && b->norm_placement == LLMC_NORM_PLACEMENT_POST)
+            refuse_block(p, b, d, "a post norm of the parallel sum has no norm site (post_attn and post_mlp "
+                                  "each follow one sub-layer)");
+    } else if (pa.w != LLMC_TID_NONE || pm.w != LLMC_TID_NONE) {
+        refuse_block(p, b, d, "post norms in a pre-norm block");
+    }
+}
+
+static void plan_sublayers(plan *p, gblock *g, llmc_diags *d) {
+    const llmc_ir_block *b = g->blk;
+    llmc_stack st = b->stack;
+    int L = b->layer;
+    g->q = find(p, LLMC_ROLE_ATTN_Q, false, st, L);
+    g->qb = find(p, LLMC_ROLE_ATTN_Q, true, st, L);
+    g->k = find(p, LLMC_ROLE_ATTN_K, false, st, L);
+    g->kb = find(p, LLMC_ROLE_ATTN_K, true, st, L);
+    g->v = find(p, LLMC_ROLE_ATTN_V, false, st, L);
+    g->vb = find(p, LLMC_ROLE_ATTN_V, true, st, L);
+    g->o = find(p, LLMC_ROLE_ATTN_O, false, st, L);
+    g->ob = find(p, LLMC_ROLE_ATTN_O, true, st, L);
+    g->gate = find(p, LLMC_ROLE_MLP_GATE, false, st, L);
+    g->gateb = find(p, LLMC_ROLE_MLP_GATE, true, st, L);
+    g->up = find(p, LLMC_ROLE_MLP_UP, false, st, L);
+    g->upb = find(p, LLMC_ROLE_MLP_UP, true, st, L);
+    g->down = find(p, LLMC_ROLE_MLP_DOWN, false, st, L);
+    g->downb = find(p, LLMC_ROLE_MLP_DOWN, true, st, L);
+    if (llmc_ir_find_param(p->ir, LLMC_ROLE_ATTN_QKV, false, st, L, LLMC_NORM_SITE_NONE) != LLMC_TID_NONE)
+        refuse_block(p, b, d, "fused q/k/v projections (role attn_qkv) are not expressed by the generic code");
+    bool attn = g->q != LLMC_TID_NONE && g->k != LLMC_TID_NONE && g->v != LLMC_TID_NONE && g->o != LLMC_TID_NONE;
+    if (b->self_attention != attn)
+        refuse_block(p, b, d, b->self_attention ? "self-attention without attn_q, attn_k, attn_v and attn_o weights"
+                                                : "attention weights in a block without self-attention");
+    bool mlp = g->up != LLMC_TID_NONE && g->down != LLMC_TID_NONE;
+    if (b->mlp != mlp)
+        refuse_block(p, b, d, b->mlp ? "an MLP without mlp_up and mlp_down weights" : "MLP weights in a block without MLP");
+}
+
+/* Op kinds whose arithmetic the generic code writes; the spec and the IR must agree on the
+ * activation, RoPE and window the helpers compute. */
+static void plan_ops(plan *p, const llmc_spec *s, llmc_diags *d) {
+    for (size_t i = 0; i < llmc_ir_num_ops(p->ir); i++) {
+        const llmc_op_info *op = llmc_ir_op_at(p->ir, i);
+        const char *bad = NULL;
+        switch (op->type) {
+        case LLMC_OP_EMBEDDING: case LLMC_OP_LINEAR: case LLMC_OP_RMSNORM: case LLMC_OP_LAYERNORM:
+        case LLMC_OP_RESHAPE: case LLMC_OP_ADD: case LLMC_OP_ATTENTION:
+            break;
+        case LLMC_OP_ROPE: {
+            const llmc_attr *fr = llmc_op_attr(op, "fraction"), *style = llmc_op_attr(op, "style");
+            const llmc_attr *theta = llmc_op_attr(op, "theta"), *sc = llmc_op_attr(op, "scaling");
+            if (s->positional != LLMC_POS_ROPE) bad = "a rope op in a model whose positional_encoding is not rope";
+            else if (fr && llmc_attr_number(fr) != 1.0) bad = "partial rotary (fraction below 1)";
+            else if (style && style->type == LLMC_ATTR_STRING && strcmp(style->s, "neox")) bad = "gptj-style (interleaved) rotary";
+            else if (theta && llmc_attr_number(theta) != s->rope.theta) bad = "a rope theta other than the spec's";
+            else if (sc && sc->type == LLMC_ATTR_STRING && strcmp(sc->s, llmc_rope_scaling_name(s->rope.scaling)))
+                bad = "a rope scaling other than the spec's";
+            break;
+        }
+        case LLMC_OP_ALIBI:
+            if (s->positional != LLMC_POS_ALIBI) bad = "an alibi op in a model whose positional_encoding is not alibi";
+            break;
+        case LLMC_OP_POSITIONS_LEARNED:
+            if (s->positional != LLMC_POS_LEARNED) bad = "learned positions in a model whose positional_encoding is not learned";
+            break;
+        case LLMC_OP_POSITIONS_SINUSOIDAL:
+            if (s->positional != LLMC_POS_SINUSOIDAL) bad = "sinusoidal positions in a model whose positional_encoding is not sinusoidal";
+            break;
+        case LLMC_OP_SWIGLU:
+            if (s->activation != LLMC_ACT_SWIGLU) bad = "a swiglu op in a model whose activation is not swiglu";
+            break;
+        case LLMC_OP_GEGLU:
+            if (s->activation != LLMC_ACT_GEGLU) bad = "a geglu op in a model whose activation is not geglu";
+            break;
+        case LLMC_OP_ACTIVATION: {
+            const llmc_attr *fn = llmc_op_attr(op, "fn");
+            if (!fn || fn->type != LLMC_ATTR_STRING || strcmp(fn->s, llmc_activation_name(s->activation)))
+                bad = "an activation other than the spec's";
+            break;
+        }
+        default:
+            bad = "an op the generic code does not write";
+        }
+        if (bad) {
+            llmc_error(d, "emit", "torchscript: op '%s' (%s): %s", op->name, llmc_op_type_name(op->type), bad);
+            p->errors++;
+        }
+    }
+}
+
+static int plan_build(plan *p, const llmc_spec *s, const llmc_ir *ir, llmc_diags *d) {
+    memset(p, 0, sizeof *p);
+    p->ir = ir;
+    size_t nt = llmc_ir_num_tensors(ir), nb = llmc_ir_num_blocks(ir);
+    p->used = calloc(nt + 1, 1);
+    p->blocks = calloc(nb + 1, sizeof *p->blocks);
+    if (!p->used || !p->blocks) {
+        llmc_error(d, "emit", "torchscript: out of memory planning the model");
+        plan_free(p);
+        return -1;
+    }
+    if (llmc_ir_get_structure(ir) != LLMC_STRUCTURE_DECODER_ONLY) {
+        llmc_error(d, "emit", "torchscript: the generic code writes decoder-only models; this %s graph's blocks or "
+                   "names are not the encoder_decoder template's", llmc_ir_structure_name(llmc_ir_get_structure(ir)));
+        plan_free(p);
+        return -1;
+    }
+    /* blocks in layer order: decoder layers 0 .. n-1, each once */
+    for (size_t i = 0; i < nb; i++) {
+        const llmc_ir_block *b = llmc_ir_find_block(ir, LLMC_STACK_DECODER, (int)i);
+        if (!b) {
+            llmc_error(d, "emit", "torchscript: the graph's %zu blocks are not decoder layers 0 .. %zu", nb, nb - 1);
+            plan_free(p);
+            return -1;
+        }
+        p->blocks[i].blk = b;
+        plan_block(p, &p->blocks[i], d);
+        plan_sublayers(p, &p->blocks[i], d);
+    }
+    p->n_blocks = nb;
+    p->emb = find(p, LLMC_ROLE_TOKEN_EMBEDDING, false, LLMC_STACK_NONE, -1);
+    if (p->emb == LLMC_TID_NONE) {
+        llmc_error(d, "emit", "torchscript: the graph has no token embedding (role token_embedding)");
+        p->errors++;
+    }
+    p->pos = find(p, LLMC_ROLE_POSITION_EMBEDDING, false, LLMC_STACK_NONE, -1);
+    if ((p->pos != LLMC_TID_NONE) != (s->positional == LLMC_POS_LEARNED)) {
+        llmc_error(d, "emit", "torchscript: learned positions and a position table (role position_embedding) must "
+                   "come together");
+        p->errors++;
+    }
+    p->emb_norm = find_norm(p, LLMC_STACK_NONE, -1, LLMC_NORM_SITE_EMBEDDING, d);
+    p->final_norm = find_norm(p, LLMC_STACK_NONE, -1, LLMC_NORM_SITE_FINAL, d);
+    if (p->final_norm.w == LLMC_TID_NONE) p->final_norm = find_norm(p, LLMC_STACK_DECODER, -1, LLMC_NORM_SITE_FINAL, d);
+    p->head = find(p, LLMC_ROLE_OUTPUT_HEAD, false, LLMC_STACK_NONE, -1);
+    p->head_b = find(p, LLMC_ROLE_OUTPUT_HEAD, true, LLMC_STACK_NONE, -1);
+    plan_ops(p, s, d);
+    /* a parameter the code would not read is a model the archive would not compute */
+    for (size_t t = 0; t < nt; t++) {
+        const llmc_tensor_info *ti = llmc_ir_tensor(ir, (llmc_tid)t);
+        if (ti->kind != LLMC_TENSOR_PARAM || p->used[t]) continue;
+        llmc_error(d, "emit", "torchscript: parameter '%s' (role %s%s, %s %d) has no place in the generic code",
+                   ti->name, llmc_param_role_name(ti->role), ti->is_bias ? " bias" : "", llmc_stack_name(ti->stack),
+                   ti->layer);
+        p->errors++;
+    }
+    if (p->errors) {
+        plan_free(p);
+        return -1;
+    }
+    return 0;
+}
+
+int ts_generic_check(const llmc_spec *s, const llmc_ir *ir, llmc_diags *d) {
+    plan p;
+    if (plan_build(&p, s, ir, d)) return -1;
+    plan_free(&p);
+    return 0;
+}
+
+/* ---- the module tree from the layout's names ------------------------------------------------------------ */
+
+static bool is_digits(const char *s, size_t n) {
+    if (!n) return false;
+    for (size_t i = 0; i < n; i++)
+        if (s[i] < '0' || s[i] > '9') return false;
+    return true;
+}
+
+static bool is_ident(const char *s, size_t n) {
+    static const char *const reserved[] = {"False", "None", "True", "and", "as", "assert", "async", "await", "break",
+                                           "class", "continue", "def", "del", "elif", "else", "except", "finally",
+                                           "for", "from", "global", "if", "import", "in", "is", "lambda", "nonlocal",
+                                           "not", "or", "pass", "raise", "return", "try", "while", "with", "yield",
+                                           "training", "forward", "self"};
+    if (!n || (s[0] >= '0' && s[0] <= '9')) return false;
+    for (size_t i = 0; i < n; i++)
+        if (!((s[i] >= 'a' && s[i] <= 'z') || (s[i] >= 'A' && s[i] <= 'Z') || (s[i] >= '0' && s[i] <= '9') || s[i] == '_'))
+            return false;
+    if (n >= 2 && s[0] == '_' && s[1] == '_') return false; /* dunder names are TorchScript's */
+    for (size_t i = 0; i < sizeof reserved / sizeof reserved[0]; i++)
+        if (strlen(reserved[i]) == n && !strncmp(reserved[i], s, n)) return false;
+    return true;
+}
+
+static ts_node *kid_named(ts_node *n, const char *attr, size_t len) {
+    for (size_t i = 0; i < n->n_kids; i++)
+        if (strlen(n->kids[i]->attr) == len && !strncmp(n->kids[i]->attr, attr, len)) return n->kids[i];
+    return NULL;
+}
+
+static bool has_param(const ts_node *n, const char *attr, size_t len) {
+    for (int i = 0; i < n->n_params; i++)
+        if (strlen(n->params[i].attr) == len && !strncmp(n->params[i].attr, attr, len)) return true;
+    return false;
+}
+
+/* Class names: the node's path with indices as N ("transformer_h_N_attn"), a suffix when
+ * instances of one path differ (a block with a parameter the others lack). */
+typedef struct cls_rec {
+    const ts_node *first;
+    const char *name;
+} cls_rec;
+
+typedef struct namer {
+    cls_rec *r;
+    size_t n, cap;
+    bool oom;
+} namer;
+
+static bool same_attrs(const ts_node *a, const ts_node *b) {
+    if (a->n_params != b->n_params || a->n_kids != b->n_kids) return false;
+    for (int i = 0; i < a->n_params; i++)
+        if (strcmp(a->params[i].attr, b->params[i].attr)) return false;
+    for (size_t i = 0; i < a->n_kids; i++)
+        if (strcmp(a->kids[i]->attr, b->kids[i]->attr) || strcmp(a->kids[i]->cls, b->kids[i]->cls)) return false;
+    return true;
+}
+
+static void name_classes(namer *nm, ts_node *n, const char *pattern) {
+    char pat[LLMC_VIEW_NAME_MAX + 8];
+    for (size_t i = 0; i < n->n_kids; i++) {
+        const char *a = is_digits(n->kids[i]->attr, strlen(n->kids[i]->attr)) ? "N" : n->kids[i]->attr;
+        snprintf(pat, sizeof pat, "%s%s%s", pattern, *pattern ? "_" : "", a);
+        name_classes(nm, n->kids[i], pat);
+    }
+    if (!*pattern) return; /* the root keeps its class */
+    int variant = 0;
+    for (size_t i = 0; i < nm->n; i++) {
+        size_t pl = strlen(pattern);
+        if (strncmp(nm->r[i].name, pattern, pl) || (nm->r[i].name[pl] && nm->r[i].name[pl] != '_')) continue;
+        if (nm->r[i].name[pl] == '_' && !is_digits(nm->r[i].name + pl + 2, strlen(nm->r[i].name + pl + 2))) continue;
+        if (same_attrs(nm->r[i].first, n)) {
+            n->cls = nm->r[i].name;
+            return;
+        }
+        variant++;
+    }
+    char name[LLMC_VIEW_NAME_MAX + 32];
+    if (variant) snprintf(name, sizeof name, "%s_v%d", pattern, variant + 1);
+    else snprintf(name, sizeof name, "%s", pattern);
+    if (nm->n == nm->cap) {
+        size_t cap = nm->cap ? nm->cap * 2 : 32;
+        cls_rec *r = realloc(nm->r, cap * sizeof *r);
+        if (!r) {
+            nm->oom = true;
+            return;
+        }
+        nm->r = r;
+        nm->cap = cap;
+    }
+    n->own_cls = strdup(name);
+    if (!n->own_cls) {
+        nm->oom = true;
+        return;
+    }
+    n->cls = n->own_cls;
+    nm->r[nm->n++] = (cls_rec){n, n->cls};
+}
+
+bool ts_generic_reads(const llmc_tensor_view *v) {
+    if (v->n_parts < 1 || v->n_parts > LLMC_VIEW_MAX_PARTS || v->rank < 1 || v->rank > LLMC_IR_MAX_RANK) return false;
+    return v->transform == LLMC_VIEW_IDENTITY || (v->transform == LLMC_VIEW_TRANSPOSE && v->rank == 2);
+}
+
+int ts_generic_tree(ts_tree *t, const ts_facts *f, llmc_diags *d) {
+    const llmc_layout *l = f->layout;
+    memset(t, 0, sizeof *t);
+    t->root = ts_node_new(t, "CausalLM", "");
+    int errors = 0;
+    for (size_t i = 0; t->root && !t->oom && i < l->n_views; i++) {
+        const llmc_tensor_view *v = &l->views[i];
+        if (!ts_generic_reads(v)) {
+            llmc_error(d, "emit", "torchscript: the generic code reads stored tensors as IR parameters, concatenated "
+                       "or transposed; '%s' of the %s layout is another transform", v->name, l->family);
+            errors++;
+            continue;
+        }
+        ts_node *n = t->root;
+        const char *c = v->name;
+        for (;;) {
+            const char *dot = strchr(c, '.');
+            size_t len = dot ? (size_t)(dot - c) : strlen(c);
+            bool digits = is_digits(c, len);
+            if (len >= sizeof n->attr || (!is_ident(c, len) && (!dot || !digits))) {
+                llmc_error(d, "emit", "torchscript: parameter name '%s': '%.*s' cannot be a TorchScript attribute",
+                           v->name, (int)len, c);
+                errors++;
+                break;
+            }
+            if (!dot) {
+                if (kid_named(n, c, len) || has_param(n, c, len) || n->n_params >= TS_NODE_MAX_PARAMS) {
+                    llmc_error(d, "emit", "torchscript: parameter '%s' clashes with another name or module (at most "
+                               "%d parameters per module)", v->name, TS_NODE_MAX_PARAMS);
+                    errors++;
+                    break;
+                }
+                ts_param *p = &n->params[n->n_params++];
+                snprintf(p->attr, sizeof p->attr, "%s", c);
+                p->rank = v->rank;
+                for (int r = 0; r < v->rank; r++) p->shape[r] = v->shape[r];
+                p->view = -1;
+                break;
+            }
+            ts_node *k = kid_named(n, c, len);
+            if (!k) {
+                if (has_param(n, c, len)) {
+                    llmc_error(d, "emit", "torchscript: '%s' is both a parameter and a module prefix", v->name);
+                    errors++;
+                    break;
+                }
+                char attr[LLMC_VIEW_NAME_MAX];
+                snprintf(attr, sizeof attr, "%.*s", (int)len, c);
+                k = ts_node_add(t, n, ts_node_new(t, "", attr));
+                if (!k) break;
+            }
+            n = k;
+            c = dot + 1;
+        }
+    }
+    namer nm = {0};
+    if (t->root && !t->oom && !errors) name_classes(&nm, t->root, "");
+    free(nm.r);
+    if (t->oom || nm.oom || !t->root) llmc_error(d, "emit", "torchscript: out of memory building the module tree");
+    if (t->oom || nm.oom || !t->root || errors) {
+        ts_tree_free(t);
+        return -1;
+    }
+    return 0;
+}
+
+/* ---- code ------------------------------------------------------------------------------------------------- */
+
+void ts_generic_helpers(llmc_strbuf *b, const ts_facts *f, bool rope) {
+    llmc_strbuf_printf(b, "def rms_norm(x: Tensor, eps: float) -> Tensor:\n"
+                          "  # x / sqrt(mean(x^2) + eps), in float32, cast back (the caller scales by the weight)\n"
+                          "  dtype = x.dtype\n"
+                          "  y = x.float()\n"
+                          "  y = y * torch.rsqrt(y.pow(2).mean(-1, keepdim=True) + eps)\n"
+                          "  return y.to(dtype)\n"
+                          "def layer_norm(x: Tensor, weight: Tensor, bias: Tensor, eps: float) -> Tensor:\n"
+                          "  # (x - mean) / sqrt(var + eps) * weight + bias, in float32\n"
+                          "  return torch.layer_norm(x.float(), [x.size(-1)], weight.float(), bias.float(), eps).to(x.dtype)\n"
+                          "def layer_norm_no_bias(x: Tensor, weight: Tensor, eps: float) -> Tensor:\n"
+                          "  return torch.layer_norm(x.float(), [x.size(-1)], weight.float(), None, eps).to(x.dtype)\n");
+    llmc_strbuf_printf(b, "def self_attention(x: Tensor, wq: Tensor, bq: Optional[Tensor], wk: Tensor, bk: Optional[Tensor], "
+                          "wv: Tensor, bv: Optional[Tensor], wo: Tensor, bo: Optional[Tensor], bias: Optional[Tensor]%s) "
+                          "-> Tensor:\n"
+                          "  B = x.size(0)\n  S = x.size(1)\n",
+                       rope ? ", cos: Tensor, sin: Tensor" : "");
+    llmc_strbuf_printf(b, "  q = torch.linear(x, wq, bq).view([B, S, %lld, %lld]).transpose(1, 2)\n"
+                          "  k = torch.linear(x, wk, bk).view([B, S, %lld, %lld]).transpose(1, 2)\n"
+                          "  v = torch.linear(x, wv, bv).view([B, S, %lld, %lld]).transpose(1, 2)\n",
+                       (long long)f->n, (long long)f->d, (long long)f->m, (long long)f->d, (long long)f->m,
+                       (long long)f->d);
+    if (rope)
+        llmc_strbuf_printf(b, "  q = __torch__.llmc.apply_rope(q, cos, sin)\n"
+                              "  k = __torch__.llmc.apply_rope(k, cos, sin)\n");
+    llmc_strbuf_printf(b, "  y = __torch__.llmc.attend(q, k, v, bias)\n"
+                          "  return torch.linear(y.transpose(1, 2).reshape([B, S, -1]), wo, bo)\n");
+    if (llmc_activation_is_gated(f->s->activation))
+        llmc_strbuf_printf(b, "def mlp(x: Tensor, wg: Tensor, bg: Optional[Tensor], wu: Tensor, bu: Optional[Tensor], "
+                              "wd: Tensor, bd: Optional[Tensor]) -> Tensor:\n"
+                              "  return torch.linear(__torch__.llmc.activation(torch.linear(x, wg, bg), "
+                              "torch.linear(x, wu, bu)), wd, bd)\n");
+    else
+        llmc_strbuf_printf(b, "def mlp(x: Tensor, wu: Tensor, bu: Optional[Tensor], wd: Tensor, bd: Optional[Tensor]) "
+                              "-> Tensor:\n"
+                              "  return torch.linear(__torch__.llmc.activation(torch.linear(x, wu, bu)), wd, bd)\n");
+}
+
+/* The expression for dotted path[0..len) below base: attributes, numbered children through
+ * getattr ("getattr(self.transformer.h, \"3\").ln_1"). false if it does not fit in n. */
+static bool path_expr(const char *base, const char *path, size_t len, char *buf, size_t n) {
+    char tmp[LLMC_VIEW_NAME_MAX * 3];
+    if ((size_t)snprintf(buf, n, "%s", base) >= n) return false;
+    for (const char *c = path, *end = path + len; c < end;) {
+        const char *dot = memchr(c, '.', (size_t)(end - c));
+        int k = dot ? (int)(dot - c) : (int)(end - c);
+        int m = is_digits(c, (size_t)k) ? snprintf(tmp, sizeof tmp, "getattr(%s, \"%.*s\")", buf, k, c)
+                                        : snprintf(tmp, sizeof tmp, "%s.%.*s", buf, k, c);
+        if (m < 0 || (size_t)m >= sizeof tmp || (size_t)m >= n) return false;
+        memcpy(buf, tmp, (size_t)m + 1);
+        if (!dot) break;
+        c = dot + 1;
+    }
+    return true;
+}
+
+typedef struct writer {
+    llmc_strbuf *b;
+    const ts_facts *f;
+    bool rope;
+    int errors;
+    char block[LLMC_VIEW_NAME_MAX];  /* the current block's module path ("transformer.h.3"), "" outside blocks */
+    char block_var[24];              /* the local bound to it ("block3"): one per block, each of its own class */
+} writer;
+
+/* The stored tensor holding parameter t, and which of its parts t is; NULL if none. */
+static const llmc_tensor_view *stored(const writer *w, llmc_tid t, int *part) {
+    const llmc_layout *l = w->f->layout;
+    for (size_t i = 0; t != LLMC_TID_NONE && i < l->n_views; i++)
+        for (int k = 0; k < l->views[i].n_parts; k++)
+            if (l->views[i].parts[k] == t) {
+                *part = k;
+                return &l->views[i];
+            }
+    return NULL;
+}
+
+static const char *stored_name(const writer *w, llmc_tid t) {
+    int part;
+    const llmc_tensor_view *v = stored(w, t, &part);
+    return v ? v->name : NULL;
+}
+
+/* The expression that reads parameter t in the root's forward: its stored tensor's name as a
+ * path (numbered children through getattr), transposed back (GPT-2's Conv1D weights) and its rows
+ * of a concatenation (fused c_attn) cut out; "None" for an absent (optional) one. */
+static const char *pexpr(writer *w, llmc_tid t, char *buf, size_t n) {
+    if (t == LLMC_TID_NONE) return "None";
+    int part = 0;
+    const llmc_tensor_view *v = stored(w, t, &part);
+    if (!v) {
+        w->errors++;
+        return "None";
+    }
+    const char *name = v->name;
+    size_t bl = strlen(w->block), used;
+    bool in_block = bl && !strncmp(name, w->block, bl) && name[bl] == '.';
+    if (!path_expr(in_block ? w->block_var : "self", in_block ? name + bl + 1 : name, strlen(name), buf, n)) {
+        w->errors++;
+        return "None";
+    }
+    used = strlen(buf);
+    if (v->transform == LLMC_VIEW_TRANSPOSE) used += (size_t)snprintf(buf + used, n > used ? n - used : 0, ".t()");
+    if (v->n_parts > 1 && used < n) {
+        int64_t off = 0;
+        for (int k = 0; k < part; k++) off += llmc_ir_tensor(w->f->ir, v->parts[k])->shape[0];
+        used += (size_t)snprintf(buf + used, n - used, "[%lld:%lld]", (long long)off,
+                                 (long long)(off + llmc_ir_tensor(w->f->ir, t)->shape[0]));
+    }
+    if (used >= n) {
+        w->errors++;
+        return "None";
+    }
+    return buf;
+}
+
+/* "<out> = norm(<x>)" */
+static void norm_line(writer *w, const char *out, const norm_ref *r, const char *x) {
+    char pw[1024], pb[1024], e[40];
+    pexpr(w, r->w, pw, sizeof pw);
+    if (r->kind == LLMC_OP_RMSNORM)
+        llmc_strbuf_printf(w->b, "    %s = %s * __torch__.llmc.rms_norm(%s, %s)\n", out, pw, x, ts_float(r->eps, e));
+    else if (r->b != LLMC_TID_NONE)
+        llmc_strbuf_printf(w->b, "    %s = __torch__.llmc.layer_norm(%s, %s, %s, %s)\n", out, x, pw,
+                           pexpr(w, r->b, pb, sizeof pb), ts_float(r->eps, e));
+    else
+        llmc_strbuf_printf(w->b, "    %s = __torch__.llmc.layer_norm_no_bias(%s, %s, %s)\n", out, x, pw, ts_float(r->eps, e));
+}
+
+static void attn_line(writer *w, const char *out, const gblock *g, const char *x) {
+    char p[8][1024];
+    llmc_strbuf_printf(w->b, "    %s = __torch__.llmc.self_attention(%s, %s, %s, %s, %s, %s, %s, %s, %s, bias%s)\n", out, x,
+                       pexpr(w, g->q, p[0], sizeof p[0]), pexpr(w, g->qb, p[1], sizeof p[1]),
+                       pexpr(w, g->k, p[2], sizeof p[2]), pexpr(w, g->kb, p[3], sizeof p[3]),
+                       pexpr(w, g->v, p[4], sizeof p[4]), pexpr(w, g->vb, p[5], sizeof p[5]),
+                       pexpr(w, g->o, p[6], sizeof p[6]), pexpr(w, g->ob, p[7], sizeof p[7]),
+                       w->rope ? ", cos, sin" : "");
+}
+
+static void mlp_line(writer *w, const char *out, const gblock *g, const char *x) {
+    char p[6][1024];
+    if (llmc_activation_is_gated(w->f->s->activation))
+        llmc_strbuf_printf(w->b, "    %s = __torch__.llmc.mlp(%s, %s, %s, %s, %s, %s, %s)\n", out, x,
+                           pexpr(w, g->gate, p[0], sizeof p[0]), pexpr(w, g->gateb, p[1], sizeof p[1]),
+                           pexpr(w, g->up, p[2], sizeof p[2]), pexpr(w, g->upb, p[3], sizeof p[3]),
+                           pexpr(w, g->down, p[4], sizeof p[4]), pexpr(w, g->downb, p[5], sizeof p[5]));
+    else
+        llmc_strbuf_printf(w->b, "    %s = __torch__.llmc.mlp(%s, %s, %s, %s, %s)\n", out, x,
+                           pexpr(w, g->up, p[0], sizeof p[0]), pexpr(w, g->upb, p[1], sizeof p[1]),
+                           pexpr(w, g->down, p[2], sizeof p[2]), pexpr(w, g->downb, p[3], sizeof p[3]));
+}
+
+/* One block, wired as its descriptor says:
+ *   sequential: h = h + f(pre(h)) per sub-layer (pre: its input norm, or none), then post: h = norm(h)
+ *               sandwich: h = h + post(f(pre(h)))
+ *   parallel:   h = h + attn(pre_a(h)) + mlp(pre_m(h)), one norm computed once when both read it */
+static void block_code(writer *w, const gblock *g) {
+    const llmc_ir_block *b = g->blk;
+    bool sandwich = b->norm_placement == LLMC_NORM_PLACEMENT_SANDWICH;
+    bool post = b->norm_placement == LLMC_NORM_PLACEMENT_POST;
+    llmc_strbuf_printf(w->b, "    # block %d: %s residual, %s norms\n", b->layer, llmc_residual_name(b->residual),
+                       llmc_norm_placement_name(b->norm_placement));
+    /* the module all of the block's parameters live under, if they share one: bound to `block<i>` */
+    const llmc_tid ts[] = {g->pre_attn.w, g->pre_attn.b, g->pre_mlp.w, g->pre_mlp.b, g->post_attn.w, g->post_attn.b,
+                           g->post_mlp.w, g->post_mlp.b, g->q, g->qb, g->k, g->kb, g->v, g->vb, g->o, g->ob,
+                           g->gate, g->gateb, g->up, g->upb, g->down, g->downb};
+    const char *common = NULL;
+    size_t clen = 0;
+    for (size_t i = 0; i < sizeof ts / sizeof ts[0]; i++) {
+        const char *name = stored_name(w, ts[i]);
+        if (!name) continue;
+        const char *dot = strrchr(name, '.');
+        size_t len = dot ? (size_t)(dot - name) : 0; /* its module's path */
+        if (!common) {
+            common = name;
+            clen = len;
+            continue;
+        }
+        size_t k = 0;
+        while (k < clen && k < len && common[k] == name[k]) k++;
+        /* keep whole components only */
+        if (!((k == clen || common[k] == '.') && (k == len || name[k] == '.')))
+            while (k > 0 && common[k] != '.') k--;
+        clen = k;
+    }
+    w->block[0] = '\0';
+    char e[1024];
+    if (common && clen && clen < sizeof w->block && path_expr("self", common, clen, e, sizeof e)) {
+        snprintf(w->block_var, sizeof w->block_var, "block%d", b->layer);
+        llmc_strbuf_printf(w->b, "    %s = %s\n", w->block_var, e);
+        snprintf(w->block, sizeof w->block, "%.*s", (int)clen, common);
+    }
+    if (b->residual == LLMC_RESIDUAL_PARALLEL) {
+        const char *xa = "h", *xm = "h";
+        if (b->self_attention && g->pre_attn.w != LLMC_TID_NONE) {
+            norm_line(w, "xa", &g->pre_attn, "h");
+            xa = "xa";
+        }
+        if (b->mlp && g->pre_mlp.w != LLMC_TID_NONE) {
+            if (b->self_attention && g->pre_mlp.w == g->pre_attn.w) xm = "xa"; /* the block's one input norm */
+            else {
+                norm_line(w, "xm", &g->pre_mlp, "h");
+                xm = "xm";
+            }
+        }
+        if (b->self_attention) {
+            attn_line(w, "a", g, xa);
+            if (sandwich) norm_line(w, "a", &g->post_attn, "a");
+        }
+        if (b->mlp) {
+            mlp_line(w, "m", g, xm);
+            if (sandwich) norm_line(w, "m", &g->post_mlp, "m");
+        }
+        llmc_strbuf_printf(w->b, "    h = h%s%s\n", b->self_attention ? " + a" : "", b->mlp ? " + m" : "");
+        return;
+    }
+    for (int sub = 0; sub < 2; sub++) {
+        if (sub == 0 ? !b->self_attention : !b->mlp) continue;
+        const norm_ref *pre = sub == 0 ? &g->pre_attn : &g->pre_mlp, *after = sub == 0 ? &g->post_attn : &g->post_mlp;
+        const char *x = "h";
+        if (pre->w != LLMC_TID_NONE) {
+            norm_line(w, "x", pre, "h");
+            x = "x";
+        }
+        if (sub == 0) attn_line(w, "y", g, x);
+        else mlp_line(w, "y", g, x);
+        if (sandwich) norm_line(w, "y", after, "y");
+        llmc_strbuf_printf(w->b, "    h = h + y\n");
+        if (post) norm_line(w, "h", after, "h");
+    }
+}
+
+int ts_generic_forward(llmc_strbuf *b, const ts_facts *f, bool rope, llmc_diags *d) {
+    plan p;
+    if (plan_build(&p, f->s, f->ir, d)) return -1;
+    writer w;
+    memset(&w, 0, sizeof w);
+    w.b = b;
+    w.f = f;
+    w.rope = rope;
+    const llmc_spec *s = f->s;
+    char x[1024], y[1024];
+    llmc_strbuf_printf(b, "  def forward(self: __torch__.CausalLM, input_ids: Tensor) -> Tensor:\n"
+                          "    # logits [batch, seq, vocab] for input_ids [batch, seq]\n"
+                          "    S = input_ids.size(1)\n");
+    bool learned = s->positional == LLMC_POS_LEARNED, sinusoidal = s->positional == LLMC_POS_SINUSOIDAL;
+    if (learned || sinusoidal || rope) llmc_strbuf_printf(b, "    positions = torch.arange(S, device=input_ids.device)\n");
+    llmc_strbuf_printf(b, "    h = torch.embedding(%s, input_ids)\n", pexpr(&w, p.emb, x, sizeof x));
+    if (learned) {
+        int64_t P = llmc_ir_tensor(f->ir, p.pos)->shape[0];
+        llmc_strbuf_printf(b, "    if S > %lld:\n"
+                              "      ops.prim.RaiseException(\"sequence of \" + str(S) + \" tokens is longer than the "
+                              "learned position table (context_length %lld)\")\n"
+                              "    h = h + torch.embedding(%s, positions)\n",
+                           (long long)P, (long long)P, pexpr(&w, p.pos, x, sizeof x));
+    }
+    if (sinusoidal) llmc_strbuf_printf(b, "    h = h + __torch__.llmc.sinusoidal_positions(positions).to(h.dtype)\n");
+    if (p.emb_norm.w != LLMC_TID_NONE) norm_line(&w, "h", &p.emb_norm, "h");
+    if (rope) llmc_strbuf_printf(b, "    cos, sin = __torch__.llmc.rope_cos_sin(positions, h.dtype)\n");
+    llmc_strbuf_printf(b, "    bias = __torch__.llmc.causal_bias(S, h.dtype, h.device)\n");
+    for (size_t i = 0; i < p.n_blocks; i++) block_code(&w, &p.blocks[i]);
+    w.block[0] = '\0';
+    if (p.final_norm.w != LLMC_TID_NONE) norm_line(&w, "h", &p.final_norm, "h");
+    /* the head: its own matrix, or the embedding's (tied) */
+    llmc_strbuf_printf(b, "    return torch.linear(h, %s, %s)\n", pexpr(&w, p.head != LLMC_TID_NONE ? p.head : p.emb, x, sizeof x),
+                       pexpr(&w, p.head_b, y, sizeof y));
+    plan_free(&p);
+    if (w.errors) {
+        llmc_error(d, "emit", "torchscript: internal: a parameter of the generic code has no stored tensor or too long a path");
+        return -1;
+    }
+    return 0;
+}
