@@ -10,7 +10,8 @@ weights whose norms and biases are not ones and zeros:
   * llmc-run's logits of every position - the prompt in one batch, then 8 greedy steps through the
     KV cache - equal tests/python/ir_reference.py (which executes OUT/ir.json in float64) within
     max |ours - ref| / max |ref| <= 1e-5; 1 and 2 threads give identical logits.
-The generated sources hold only the code paths the model uses: no cross-attention, encoder or
+Three more specs of these templates cover RMSNorm, SwiGLU / GeGLU, GQA / MQA, a sliding window, a
+tied head and a head bias. The generated sources hold only the code paths the model uses: no cross-attention, encoder or
 relative-bias code in a decoder-only model, no post-norm branch in a pre-norm model, no separate
 MLP norm in a parallel block with one norm, no final norm where the graph has none; and an
 encoder-decoder T5 model does get its cross-attention and relative-bias code (so the checks can see
@@ -91,17 +92,24 @@ def sources(out):
     return text
 
 
-def compile_foreign(template, seed):
+def compile_foreign(template, seed, variant=None):
+    """variant: None for the template's own spec, or (name, spec text) for another spec of it"""
     plugin_dir, spec = ir_reference.FOREIGN_TEMPLATES[template]
+    name = template
+    if variant:
+        name, text = variant
+        spec = os.path.join(TMP, name + ".yaml")
+        with open(spec, "w") as f:
+            f.write(f"name: {name}\ntemplate: {template}\n{text}")
     base = [LLMC, "--plugins", plugin_dir, "compile", spec, "--emit", "cpu,safetensors", "--force", "-o"]
-    init = os.path.join(TMP, template + "-init")
+    init = os.path.join(TMP, name + "-init")
     run(base + [init])
     ck = random_checkpoint(init, seed)
-    out = os.path.join(TMP, template)
+    out = os.path.join(TMP, name)
     run(base + [out, "--weights", ck])
     run(["make", "-s", "-j2", "-C", os.path.join(out, "cpu")])
     r = run([LLMC, "--plugins", plugin_dir, "validate", out], ok=False)
-    check(r.returncode == 0, f"{template}: llmc validate: {r.stdout}{r.stderr}")
+    check(r.returncode == 0, f"{name}: llmc validate: {r.stdout}{r.stderr}")
     return out
 
 
@@ -144,6 +152,27 @@ def test_parallel_residual():
     check(FINAL_NORM_CODE in model, "parallel_residual: model.c lacks the final norm")
 
 
+# other features of the same templates: RMSNorm, gated MLPs, grouped / single kv heads, a window,
+# a tied head, a head bias
+VARIANTS = [("parallel_residual", ("parallel-gqa-window", "vocab_size: 400\ncontext_length: 64\n"
+                                   "dims: {num_layers: 2, hidden_size: 128, num_heads: 4, num_kv_heads: 2}\n"
+                                   "attention: gqa\nnorm: rmsnorm\nactivation: swiglu\npositional_encoding: rope\n"
+                                   "tie_word_embeddings: true\n")),
+            ("parallel_residual", ("parallel-window", "vocab_size: 400\ncontext_length: 64\n"
+                                   "dims: {num_layers: 2, hidden_size: 128, num_heads: 4}\nattention: sliding_window\n"
+                                   "sliding_window: 5\nnorm: layernorm\nactivation: gelu\npositional_encoding: rope\n"
+                                   "bias: {qkv: true, attn_out: true}\n")),
+            ("post_norm", ("post-norm-mqa-geglu", "vocab_size: 400\ncontext_length: 64\n"
+                           "dims: {num_layers: 2, hidden_size: 128, num_heads: 4}\nattention: mqa\nnorm: rmsnorm\n"
+                           "activation: geglu\npositional_encoding: rope\nbias: {lm_head: true, mlp: true}\n"))]
+
+
+def test_variants():
+    for i, (template, variant) in enumerate(VARIANTS):
+        out = compile_foreign(template, 10 + i, variant)
+        check_logits(variant[0], out)
+
+
 def test_post_norm():
     out = compile_foreign("post_norm", 2)
     check_logits("post_norm", out)
@@ -182,4 +211,4 @@ def test_builtin_code_paths():
 
 
 if __name__ == "__main__":
-    sys.exit(check.run_all([test_parallel_residual, test_post_norm, test_builtin_code_paths], TMP))
+    sys.exit(check.run_all([test_parallel_residual, test_post_norm, test_variants, test_builtin_code_paths], TMP))
