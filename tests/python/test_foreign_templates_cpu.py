@@ -38,7 +38,7 @@ N_GEN = 8
 check = Checks()
 
 # the model's code: what //@if sections remove shows here
-CODE_FILES = ("model.c", "weights.c", "llmc_run.h", "main.c")
+CODE_FILES = ("model.c", "weights.c", "llmc_run.h", "main.c", "kernels.c")
 CROSS_CODE = re.compile(r"cross|model_encode|bucket|rel_bias|enc_len|t5_")
 POST_NORM_CODE = "norm_rows(m->x, m->x,"
 MLP_NORM_CODE = "L->mlp_norm_w"
@@ -203,6 +203,8 @@ def test_builtin_code_paths():
     check(MLP_NORM_CODE in llama["model.c"], "decoder_only: model.c lacks the MLP's pre-norm")
     check("alibi" not in llama["model.c"] and "embed_positions" not in llama["model.c"],
           "decoder_only with rope: model.c has ALiBi code")
+    check("erff(" not in llama["kernels.c"] and "0.044715f" not in llama["kernels.c"],
+          "decoder_only with swiglu: kernels.c has the GELU activations")
     t5 = compile_builtin("t5-paths", "template: encoder_decoder\nvocab_size: 300\ncontext_length: 64\n"
                          "dims: {num_layers: 2, hidden_size: 64, num_heads: 4}\npositional_encoding: relative\n")
     model = t5["model.c"]

@@ -328,6 +328,12 @@ size_t cpu_feature_flags(const cpu_model *m, int64_t sliding_window, bool output
     FLAG("NORM_RMS", m->norm == LLMC_NORM_RMSNORM);
     FLAG("NORM_LAYER", m->norm == LLMC_NORM_LAYERNORM);
     FLAG("GATED", llmc_activation_is_gated(m->activation));
+    /* the activation's scalar and SIMD forms (kernels.c): x sigmoid(x), x sigmoid(tanh-GELU's 2u), ... */
+    FLAG("ACT_SILU", m->activation == LLMC_ACT_SWIGLU || m->activation == LLMC_ACT_SILU);
+    FLAG("ACT_GELU_TANH", m->activation == LLMC_ACT_GEGLU || m->activation == LLMC_ACT_GELU_TANH);
+    FLAG("ACT_GELU", m->activation == LLMC_ACT_GELU);
+    FLAG("ACT_RELU", m->activation == LLMC_ACT_RELU);
+    FLAG("ACT_RELU_SQUARED", m->activation == LLMC_ACT_RELU_SQUARED);
     FLAG("ROPE", m->positional == LLMC_POS_ROPE);
     FLAG("ROPE_LINEAR", m->positional == LLMC_POS_ROPE && m->rope_scaling == LLMC_ROPE_SCALING_LINEAR);
     FLAG("ROPE_DYNAMIC", m->positional == LLMC_POS_ROPE && m->rope_scaling == LLMC_ROPE_SCALING_DYNAMIC);
