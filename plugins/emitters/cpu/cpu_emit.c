@@ -5,11 +5,13 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "../../common/emit_builtin.h"
 #include "cpu_emit.h"
 
+/* the spec's sizes, and whether the runtime computes what the graph says (block wiring, norms,
+ * positions, parameter roles: cpu_plan.c), before anything is written */
 static int check(const llmc_spec *spec, const llmc_ir *ir, llmc_diags *d) {
-    int rc = emit_builtin_graph_check(spec, ir, "cpu", d);
+    cpu_model m;
+    int rc = cpu_model_read(spec, ir, &m, d);
     return cpu_check_spec(spec, d) || rc ? -1 : 0;
 }
 

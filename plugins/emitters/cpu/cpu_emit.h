@@ -1,6 +1,8 @@
 /* The cpu emitter: a C program specialised to one model (docs/cpu.md).
  *
- *   cpu_plan.c    IR parameters -> the tensors of model.bin (slot, stack, layer, element type, offset)
+ *   cpu_plan.c    the IR -> what the model computes (block wiring, norms, positions, biases) and the
+ *                 tensors of model.bin (slot, stack, layer, element type, offset), by role
+ *   cpu_render.c  the runtime templates (rt/) -> the sources of this model: //@if sections
  *   cpu_write.c   model.bin: header, records, tensors packed and quantized for the kernels (streamed)
  *   cpu_source.c  model_config.h, README.md and the fixed runtime sources (rt/, embedded)
  *   cpu_verify.c  llmc validate: the sources and model.bin's header and records against a rebuild
@@ -42,10 +44,40 @@ typedef struct cpu_tensor {
     uint64_t offset, nbytes;
 } cpu_tensor;
 
+/* What the model computes, read off the IR (its structure, block descriptors, roles, norm sites and
+ * ops), never from the template's name or the parameters' names. */
+typedef struct cpu_model {
+    bool encdec;             /* LLMC_STRUCTURE_ENCODER_DECODER */
+    bool parallel;           /* blocks: x += attn(n) + mlp(n') */
+    bool post_norm;          /* blocks: x = norm(x + f(x)) */
+    bool mlp_norm;           /* the MLP has a norm of its own (pre-norm blocks; parallel blocks with two) */
+    bool final_norm;         /* a norm after the last block (per stack) */
+    llmc_norm_kind norm;     /* of every norm op (LLMC_NORM_NONE: no norm op) */
+    double norm_eps;
+    bool norm_bias;
+    llmc_activation_kind activation;
+    llmc_positional_kind positional;
+    llmc_rope_scaling_kind rope_scaling;
+    double rope_theta, rope_factor, rope_original_context, rope_low_freq, rope_high_freq, rope_beta_fast,
+        rope_beta_slow;
+    double alibi_max_bias;
+    int64_t rel_buckets, rel_max_distance;
+    bool bias_qkv, bias_attn_out, bias_mlp, bias_lm_head;
+    bool tied;               /* no output head parameter: the head is the token embedding */
+} cpu_model;
+
+/* a feature the runtime templates test with //@if (cpu_render.c) */
+typedef struct cpu_flag {
+    const char *name;
+    bool on;
+} cpu_flag;
+#define CPU_MAX_FLAGS 32
+
 typedef struct cpu_plan {
     cpu_tensor *t;
     size_t n;
-    bool encdec;
+    cpu_model m;
+    bool encdec;             /* m.encdec */
     double attn_scale;       /* from the IR's attention ops */
     bool output_scaled;      /* T5 with a tied head: the decoder output is scaled before the head */
     double output_scale;
@@ -57,6 +89,14 @@ typedef struct cpu_plan {
 
 /* Is the spec something this emitter runs? (validation time) */
 int cpu_check_spec(const llmc_spec *s, llmc_diags *d);
+/* What the IR's model computes, or an error naming what the runtime cannot compute (validation
+ * time and emit time) */
+int cpu_model_read(const llmc_spec *s, const llmc_ir *ir, cpu_model *m, llmc_diags *d);
+/* the //@if features of a model; returns their number (<= CPU_MAX_FLAGS) */
+size_t cpu_feature_flags(const cpu_model *m, int64_t sliding_window, bool output_scaled, cpu_flag *flags);
+/* text with the //@if sections of flags resolved, appended to out; file names the template in errors */
+int cpu_render(const char *file, const char *text, size_t len, const cpu_flag *flags, size_t n_flags, llmc_strbuf *out,
+               llmc_diags *d);
 int cpu_plan_build(const llmc_spec *s, const llmc_dims *dims, const llmc_ir *ir, cpu_plan *p, llmc_diags *d);
 void cpu_plan_free(cpu_plan *p);
 const char *cpu_dtype_name(uint32_t dtype);
@@ -65,7 +105,9 @@ const char *cpu_dtype_name(uint32_t dtype);
 char *cpu_config_text(const llmc_emit_ctx *ctx, cpu_plan *p, llmc_diags *d);
 /* README.md text (malloc'd) */
 char *cpu_readme_text(const llmc_emit_ctx *ctx, const cpu_plan *p, llmc_diags *d);
-/* write the fixed runtime files, the config and the README under cpu/ */
+/* runtime file f with this model's code paths only (malloc'd) */
+char *cpu_source_text(const cpu_plan *p, const llmc_embedded_file *f, llmc_diags *d);
+/* write the runtime files, the config and the README under cpu/ */
 int cpu_write_sources(const llmc_emit_ctx *ctx, cpu_plan *p, llmc_diags *d);
 /* write cpu/model.bin */
 int cpu_write_model(const llmc_emit_ctx *ctx, const cpu_plan *p, llmc_diags *d);

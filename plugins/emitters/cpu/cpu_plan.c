@@ -1,9 +1,11 @@
 /* cpu_plan.c — which tensors model.bin holds, where, and in which element type.
  *
- * Every IR parameter becomes one record: its role (slot) is read from its canonical name (LLaMA
- * names for decoder_only, T5 names for encoder_decoder, docs/templates.md), so the runtime can
- * check it against the shapes it was compiled for. A parameter whose name maps to no slot is an
- * error (a template this emitter does not know yet), never silently dropped. */
+ * What the model computes is read off the IR: its structure, its block descriptors (residual wiring,
+ * norm placement), the norm sites, biases and head the parameters' roles declare, and the
+ * positional, norm and activation ops. Every IR parameter becomes one record whose slot follows from
+ * its role and norm site and whose stack and layer from its block, so the runtime can check it
+ * against the shapes it was compiled for; names are carried for messages only. A graph or parameter
+ * the runtime cannot compute is an error naming it, never silently dropped. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -54,111 +56,340 @@ int cpu_check_spec(const llmc_spec *s, llmc_diags *d) {
     return rc;
 }
 
-/* ---- names -> slots ------------------------------------------------------------------------------ */
-typedef struct name_slot {
-    const char *suffix;
-    uint32_t slot;
-} name_slot;
+/* ---- the model, from the IR ------------------------------------------------------------------- */
+#define REFUSE(...) (llmc_error(d, "cpu", __VA_ARGS__), -1)
 
-static const name_slot llama_layer[] = {
-    {"input_layernorm.weight", SLOT_ATTN_NORM_W}, {"input_layernorm.bias", SLOT_ATTN_NORM_B},
-    {"self_attn.q_proj.weight", SLOT_Q_W},        {"self_attn.q_proj.bias", SLOT_Q_B},
-    {"self_attn.k_proj.weight", SLOT_K_W},        {"self_attn.k_proj.bias", SLOT_K_B},
-    {"self_attn.v_proj.weight", SLOT_V_W},        {"self_attn.v_proj.bias", SLOT_V_B},
-    {"self_attn.o_proj.weight", SLOT_O_W},        {"self_attn.o_proj.bias", SLOT_O_B},
-    {"post_attention_layernorm.weight", SLOT_MLP_NORM_W}, {"post_attention_layernorm.bias", SLOT_MLP_NORM_B},
-    {"mlp.gate_proj.weight", SLOT_GATE_W},        {"mlp.gate_proj.bias", SLOT_GATE_B},
-    {"mlp.up_proj.weight", SLOT_UP_W},            {"mlp.up_proj.bias", SLOT_UP_B},
-    {"mlp.down_proj.weight", SLOT_DOWN_W},        {"mlp.down_proj.bias", SLOT_DOWN_B},
-};
+/* the first op reading tensor t, or -1 */
+static long first_user(const llmc_ir *ir, llmc_tid t) {
+    for (size_t i = 0; i < llmc_ir_num_ops(ir); i++) {
+        const llmc_op_info *op = llmc_ir_op_at(ir, i);
+        for (int k = 0; k < op->n_inputs; k++)
+            if (op->inputs[k] == t) return (long)i;
+    }
+    return -1;
+}
 
-/* T5 block: layer.0 self-attention, (decoder) layer.1 cross-attention, then the feed-forward */
-static const name_slot t5_attn[] = {
-    {"layer.0.layer_norm.weight", SLOT_ATTN_NORM_W}, {"layer.0.layer_norm.bias", SLOT_ATTN_NORM_B},
-    {"layer.0.SelfAttention.q.weight", SLOT_Q_W},    {"layer.0.SelfAttention.q.bias", SLOT_Q_B},
-    {"layer.0.SelfAttention.k.weight", SLOT_K_W},    {"layer.0.SelfAttention.k.bias", SLOT_K_B},
-    {"layer.0.SelfAttention.v.weight", SLOT_V_W},    {"layer.0.SelfAttention.v.bias", SLOT_V_B},
-    {"layer.0.SelfAttention.o.weight", SLOT_O_W},    {"layer.0.SelfAttention.o.bias", SLOT_O_B},
-};
-static const name_slot t5_cross[] = {
-    {"layer.1.layer_norm.weight", SLOT_CROSS_NORM_W}, {"layer.1.layer_norm.bias", SLOT_CROSS_NORM_B},
-    {"layer.1.EncDecAttention.q.weight", SLOT_CQ_W},  {"layer.1.EncDecAttention.q.bias", SLOT_CQ_B},
-    {"layer.1.EncDecAttention.k.weight", SLOT_CK_W},  {"layer.1.EncDecAttention.k.bias", SLOT_CK_B},
-    {"layer.1.EncDecAttention.v.weight", SLOT_CV_W},  {"layer.1.EncDecAttention.v.bias", SLOT_CV_B},
-    {"layer.1.EncDecAttention.o.weight", SLOT_CO_W},  {"layer.1.EncDecAttention.o.bias", SLOT_CO_B},
-};
-static const name_slot t5_ffn[] = {   /* after "layer.<j>." */
-    {"layer_norm.weight", SLOT_MLP_NORM_W},        {"layer_norm.bias", SLOT_MLP_NORM_B},
-    {"DenseReluDense.wi.weight", SLOT_UP_W},       {"DenseReluDense.wi.bias", SLOT_UP_B},
-    {"DenseReluDense.wi_0.weight", SLOT_GATE_W},   {"DenseReluDense.wi_0.bias", SLOT_GATE_B},
-    {"DenseReluDense.wi_1.weight", SLOT_UP_W},     {"DenseReluDense.wi_1.bias", SLOT_UP_B},
-    {"DenseReluDense.wo.weight", SLOT_DOWN_W},     {"DenseReluDense.wo.bias", SLOT_DOWN_B},
-};
-
-static bool find(const name_slot *t, size_t n, const char *s, uint32_t *slot) {
-    for (size_t i = 0; i < n; i++)
-        if (!strcmp(t[i].suffix, s)) {
-            *slot = t[i].slot;
-            return true;
+/* The stack a parameter outside every block serves (a final norm, a position table): the scope of
+ * the nearest scoped op upstream of its op (a final norm reads its stack's last block), else
+ * downstream of it (positions feed their stack's first block). Breadth-first over the graph. */
+static llmc_stack serving_stack(const llmc_ir *ir, long op0) {
+    const size_t n_ops = llmc_ir_num_ops(ir), n_t = llmc_ir_num_tensors(ir);
+    llmc_stack found = LLMC_STACK_NONE;
+    long *queue = malloc(sizeof(long) * (n_ops + 1));
+    unsigned char *seen = calloc(n_ops + 1, 1);
+    if (!queue || !seen) goto done;
+    for (int dir = 0; dir < 2 && found == LLMC_STACK_NONE; dir++) {
+        size_t head = 0, tail = 0;
+        memset(seen, 0, n_ops + 1);
+        queue[tail++] = op0;
+        seen[op0] = 1;
+        while (head < tail && found == LLMC_STACK_NONE) {
+            const llmc_op_info *op = llmc_ir_op_at(ir, (size_t)queue[head++]);
+            if (op->stack != LLMC_STACK_NONE && queue[head - 1] != op0) {
+                found = op->stack;
+                break;
+            }
+            if (dir == 0) {   /* producers of its inputs */
+                for (int k = 0; k < op->n_inputs; k++) {
+                    if (op->inputs[k] < 0 || (size_t)op->inputs[k] >= n_t) continue;
+                    long pr = llmc_ir_tensor(ir, op->inputs[k])->producer;
+                    if (pr >= 0 && !seen[pr]) seen[pr] = 1, queue[tail++] = pr;
+                }
+            } else {          /* readers of its output */
+                for (size_t j = 0; j < n_ops; j++) {
+                    const llmc_op_info *u = llmc_ir_op_at(ir, j);
+                    for (int k = 0; k < u->n_inputs && !seen[j]; k++)
+                        if (op->n_outputs > 0 && u->inputs[k] == op->outputs[0]) seen[j] = 1, queue[tail++] = (long)j;
+                }
+            }
         }
-    return false;
-}
-#define FIND(table, s, slot) find(table, sizeof table / sizeof table[0], s, slot)
-
-/* "<prefix><int>.<rest>" -> layer and rest */
-static bool layer_name(const char *name, const char *prefix, int32_t *layer, const char **rest) {
-    const size_t n = strlen(prefix);
-    if (strncmp(name, prefix, n) != 0) return false;
-    const char *p = name + n;
-    if (*p < '0' || *p > '9') return false;
-    long v = 0;
-    while (*p >= '0' && *p <= '9' && v < 1000000) v = v * 10 + (*p++ - '0');
-    if (*p != '.') return false;
-    *layer = (int32_t)v;
-    *rest = p + 1;
-    return true;
+    }
+done:
+    free(queue);
+    free(seen);
+    return found;
 }
 
-static bool map_name(const char *name, bool encdec, cpu_tensor *t) {
+/* the slot of a parameter of a block (or of the model), by its role and norm site; false if the
+ * runtime has none for it */
+static bool role_slot(const llmc_tensor_info *ti, uint32_t *slot) {
+    const bool b = ti->is_bias;
+    switch (ti->role) {
+    case LLMC_ROLE_TOKEN_EMBEDDING: *slot = SLOT_EMBED; return !b;
+    case LLMC_ROLE_POSITION_EMBEDDING: *slot = SLOT_POS; return !b;
+    case LLMC_ROLE_RELATIVE_BIAS: *slot = SLOT_REL_BIAS; return !b;
+    case LLMC_ROLE_OUTPUT_HEAD: *slot = b ? SLOT_HEAD_B : SLOT_HEAD_W; return true;
+    case LLMC_ROLE_ATTN_Q: *slot = b ? SLOT_Q_B : SLOT_Q_W; return true;
+    case LLMC_ROLE_ATTN_K: *slot = b ? SLOT_K_B : SLOT_K_W; return true;
+    case LLMC_ROLE_ATTN_V: *slot = b ? SLOT_V_B : SLOT_V_W; return true;
+    case LLMC_ROLE_ATTN_O: *slot = b ? SLOT_O_B : SLOT_O_W; return true;
+    case LLMC_ROLE_CROSS_Q: *slot = b ? SLOT_CQ_B : SLOT_CQ_W; return true;
+    case LLMC_ROLE_CROSS_K: *slot = b ? SLOT_CK_B : SLOT_CK_W; return true;
+    case LLMC_ROLE_CROSS_V: *slot = b ? SLOT_CV_B : SLOT_CV_W; return true;
+    case LLMC_ROLE_CROSS_O: *slot = b ? SLOT_CO_B : SLOT_CO_W; return true;
+    case LLMC_ROLE_MLP_GATE: *slot = b ? SLOT_GATE_B : SLOT_GATE_W; return true;
+    case LLMC_ROLE_MLP_UP: *slot = b ? SLOT_UP_B : SLOT_UP_W; return true;
+    case LLMC_ROLE_MLP_DOWN: *slot = b ? SLOT_DOWN_B : SLOT_DOWN_W; return true;
+    case LLMC_ROLE_NORM:
+        switch (ti->norm_site) {
+        /* the norm of the attention sub-layer, before it (pre), after its add (post), or the one
+         * norm of a parallel block: the block descriptor says where it applies */
+        case LLMC_NORM_SITE_ATTN_INPUT:
+        case LLMC_NORM_SITE_BLOCK_INPUT:
+        case LLMC_NORM_SITE_POST_ATTN: *slot = b ? SLOT_ATTN_NORM_B : SLOT_ATTN_NORM_W; return true;
+        case LLMC_NORM_SITE_MLP_INPUT:
+        case LLMC_NORM_SITE_POST_MLP: *slot = b ? SLOT_MLP_NORM_B : SLOT_MLP_NORM_W; return true;
+        case LLMC_NORM_SITE_CROSS_ATTN_INPUT: *slot = b ? SLOT_CROSS_NORM_B : SLOT_CROSS_NORM_W; return true;
+        case LLMC_NORM_SITE_FINAL: *slot = b ? SLOT_FINAL_NORM_B : SLOT_FINAL_NORM_W; return true;
+        default: return false;
+        }
+    default: return false;
+    }
+}
+
+/* the kind whose name is `name` among n names, or -1 */
+static int kind_named(const char *name, const char *(*namer)(int), int n) {
+    for (int i = 0; i < n; i++)
+        if (name && !strcmp(namer(i), name)) return i;
+    return -1;
+}
+static const char *act_name(int i) { return llmc_activation_name((llmc_activation_kind)i); }
+static const char *scaling_name(int i) { return llmc_rope_scaling_name((llmc_rope_scaling_kind)i); }
+
+static double attr_num(const llmc_op_info *op, const char *key, double dflt) {
+    const llmc_attr *a = llmc_op_attr(op, key);
+    return a && (a->type == LLMC_ATTR_INT || a->type == LLMC_ATTR_FLOAT) ? llmc_attr_number(a) : dflt;
+}
+static const char *attr_str(const llmc_op_info *op, const char *key) {
+    const llmc_attr *a = llmc_op_attr(op, key);
+    return a && a->type == LLMC_ATTR_STRING ? a->s : NULL;
+}
+
+/* positional kind, norm kind and eps, activation, rope / alibi / relative-bias settings: from the ops */
+static int read_ops(const llmc_spec *s, const llmc_ir *ir, cpu_model *m, llmc_diags *d) {
+    int pos = -1, act = -1, norm = -1;
+    const char *pos_op = NULL, *act_op = NULL, *norm_op = NULL;
+    for (size_t i = 0; i < llmc_ir_num_ops(ir); i++) {
+        const llmc_op_info *op = llmc_ir_op_at(ir, i);
+        int p = -1, a = -1, nk = -1;
+        switch (op->type) {
+        case LLMC_OP_ROPE: {
+            p = LLMC_POS_ROPE;
+            const double fraction = attr_num(op, "fraction", 1.0);
+            const char *style = attr_str(op, "style");
+            if (fraction != 1.0 || (style && strcmp(style, "neox")))
+                return REFUSE("rope '%s' rotates %g of the head dim in style %s; the CPU runtime rotates the whole "
+                              "head dim in halves (fraction 1, style neox)", op->name, fraction, style ? style : "neox");
+            int sc = kind_named(attr_str(op, "scaling") ? attr_str(op, "scaling") : "none", scaling_name,
+                                LLMC_ROPE_SCALING_COUNT);
+            if (sc < 0) return REFUSE("rope '%s': scaling '%s' is not one the CPU runtime computes", op->name,
+                                      attr_str(op, "scaling"));
+            m->rope_scaling = (llmc_rope_scaling_kind)sc;
+            m->rope_theta = attr_num(op, "theta", 10000.0);
+            m->rope_factor = attr_num(op, "factor", 1.0);
+            m->rope_original_context = attr_num(op, "original_context_length", (double)s->context_length);
+            m->rope_low_freq = attr_num(op, "low_freq_factor", 1.0);
+            m->rope_high_freq = attr_num(op, "high_freq_factor", 4.0);
+            m->rope_beta_fast = attr_num(op, "beta_fast", 32.0);
+            m->rope_beta_slow = attr_num(op, "beta_slow", 1.0);
+            break;
+        }
+        case LLMC_OP_ALIBI: p = LLMC_POS_ALIBI; m->alibi_max_bias = attr_num(op, "max_bias", 8.0); break;
+        case LLMC_OP_POSITIONS_LEARNED: p = LLMC_POS_LEARNED; break;
+        case LLMC_OP_POSITIONS_SINUSOIDAL: p = LLMC_POS_SINUSOIDAL; break;
+        case LLMC_OP_RELATIVE_BIAS:
+            p = LLMC_POS_RELATIVE;
+            m->rel_buckets = (int64_t)attr_num(op, "num_buckets", 0);
+            m->rel_max_distance = (int64_t)attr_num(op, "max_distance", 0);
+            break;
+        case LLMC_OP_SWIGLU: a = LLMC_ACT_SWIGLU; break;
+        case LLMC_OP_GEGLU:
+            if (attr_num(op, "approximate", 1) != 1)
+                return REFUSE("geglu '%s' uses the exact gelu; the CPU runtime computes the tanh form (approximate 1)",
+                              op->name);
+            a = LLMC_ACT_GEGLU;
+            break;
+        case LLMC_OP_ACTIVATION:
+            a = kind_named(attr_str(op, "fn"), act_name, LLMC_ACT_COUNT);
+            if (a < 0) return REFUSE("activation '%s': fn '%s' is not one the CPU runtime computes", op->name,
+                                     attr_str(op, "fn") ? attr_str(op, "fn") : "?");
+            break;
+        case LLMC_OP_RMSNORM: nk = LLMC_NORM_RMSNORM; break;
+        case LLMC_OP_LAYERNORM: nk = LLMC_NORM_LAYERNORM; break;
+        default: break;
+        }
+        if (p >= 0 && pos >= 0 && p != pos)
+            return REFUSE("ops '%s' (%s) and '%s' (%s) encode positions two ways; the CPU runtime computes one",
+                          pos_op, llmc_positional_name((llmc_positional_kind)pos), op->name,
+                          llmc_positional_name((llmc_positional_kind)p));
+        if (p >= 0) pos = p, pos_op = op->name;
+        if (a >= 0 && act >= 0 && a != act)
+            return REFUSE("ops '%s' and '%s' use different activations; the CPU runtime computes one", act_op, op->name);
+        if (a >= 0) act = a, act_op = op->name;
+        if (nk >= 0) {
+            const double eps = attr_num(op, "eps", 0);
+            if (norm >= 0 && (nk != norm || eps != m->norm_eps))
+                return REFUSE("norm ops '%s' and '%s' differ in kind or eps; the CPU runtime computes one norm",
+                              norm_op, op->name);
+            norm = nk, norm_op = op->name, m->norm_eps = eps;
+        }
+    }
+    if (act < 0) return REFUSE("the graph has no MLP activation op; the CPU runtime computes blocks with an MLP");
+    m->positional = pos >= 0 ? (llmc_positional_kind)pos : LLMC_POS_NONE;
+    m->activation = (llmc_activation_kind)act;
+    m->norm = norm >= 0 ? (llmc_norm_kind)norm : LLMC_NORM_NONE;
+    if (m->norm == LLMC_NORM_NONE) m->norm_eps = s->norm_eps;   /* unused; keeps model_config.h as before */
+    return 0;
+}
+
+int cpu_model_read(const llmc_spec *s, const llmc_ir *ir, cpu_model *m, llmc_diags *d) {
+    memset(m, 0, sizeof *m);
+    const llmc_ir_structure st = llmc_ir_get_structure(ir);
+    if (st != LLMC_STRUCTURE_DECODER_ONLY && st != LLMC_STRUCTURE_ENCODER_DECODER)
+        return REFUSE("the graph declares structure '%s'; the CPU runtime runs decoder_only and encoder_decoder graphs",
+                      llmc_ir_structure_name(st));
+    m->encdec = st == LLMC_STRUCTURE_ENCODER_DECODER;
+    /* one wiring for every block: it is per-layer control flow the program fixes at compile time */
+    const size_t nb = llmc_ir_num_blocks(ir);
+    if (nb == 0) return REFUSE("the graph has no block descriptors");
+    const llmc_ir_block *b0 = llmc_ir_block_at(ir, 0);
+    for (size_t i = 0; i < nb; i++) {
+        const llmc_ir_block *b = llmc_ir_block_at(ir, i);
+        if (b->residual != b0->residual || b->norm_placement != b0->norm_placement)
+            return REFUSE("block %s %d is %s with %s norms but block %s %d is %s with %s norms; the CPU runtime wires "
+                          "every block the same way",
+                          llmc_stack_name(b->stack), b->layer, llmc_residual_name(b->residual),
+                          llmc_norm_placement_name(b->norm_placement), llmc_stack_name(b0->stack), b0->layer,
+                          llmc_residual_name(b0->residual), llmc_norm_placement_name(b0->norm_placement));
+        if (!b->self_attention || !b->mlp || b->cross_attention != (m->encdec && b->stack == LLMC_STACK_DECODER))
+            return REFUSE("block %s %d has %sself-attention, %scross-attention and %san MLP; the CPU runtime computes "
+                          "self-attention and an MLP in every block and cross-attention in the decoder blocks of an "
+                          "encoder_decoder graph",
+                          llmc_stack_name(b->stack), b->layer, b->self_attention ? "" : "no ",
+                          b->cross_attention ? "" : "no ", b->mlp ? "" : "no ");
+    }
+    m->parallel = b0->residual == LLMC_RESIDUAL_PARALLEL;
+    m->post_norm = b0->norm_placement == LLMC_NORM_PLACEMENT_POST;
+    if (b0->norm_placement == LLMC_NORM_PLACEMENT_SANDWICH || (m->parallel && m->post_norm) ||
+        (m->encdec && (m->parallel || m->post_norm)))
+        return REFUSE("blocks of this graph are %s with %s norms%s; the CPU runtime computes sequential blocks with pre, "
+                      "post or no norms and parallel blocks with pre norms (encoder_decoder graphs: sequential pre-norm)",
+                      llmc_residual_name(b0->residual), llmc_norm_placement_name(b0->norm_placement),
+                      m->encdec ? " (encoder_decoder)" : "");
+    if (read_ops(s, ir, m, d)) return -1;
+    /* the norm sites and biases the parameters declare */
+    bool attn_norm = false;
+    for (size_t i = 0; i < llmc_ir_num_tensors(ir); i++) {
+        const llmc_tensor_info *t = llmc_ir_tensor(ir, (llmc_tid)i);
+        if (t->kind != LLMC_TENSOR_PARAM) continue;
+        switch (t->role) {
+        case LLMC_ROLE_ATTN_Q: case LLMC_ROLE_ATTN_K: case LLMC_ROLE_ATTN_V: m->bias_qkv |= t->is_bias; break;
+        case LLMC_ROLE_ATTN_QKV:
+            return REFUSE("parameter '%s' fuses q, k and v; the CPU runtime reads them as three matrices", t->name);
+        case LLMC_ROLE_ATTN_O: m->bias_attn_out |= t->is_bias; break;
+        case LLMC_ROLE_MLP_GATE: case LLMC_ROLE_MLP_UP: case LLMC_ROLE_MLP_DOWN: m->bias_mlp |= t->is_bias; break;
+        case LLMC_ROLE_OUTPUT_HEAD: if (t->is_bias) m->bias_lm_head = true; break;
+        case LLMC_ROLE_NORM: {
+            m->norm_bias |= t->is_bias;
+            const llmc_norm_site ns = t->norm_site;
+            const bool post_site = ns == LLMC_NORM_SITE_POST_ATTN || ns == LLMC_NORM_SITE_POST_MLP;
+            const bool pre_site = ns == LLMC_NORM_SITE_ATTN_INPUT || ns == LLMC_NORM_SITE_MLP_INPUT ||
+                                  ns == LLMC_NORM_SITE_BLOCK_INPUT || ns == LLMC_NORM_SITE_CROSS_ATTN_INPUT;
+            if (ns == LLMC_NORM_SITE_EMBEDDING || ns == LLMC_NORM_SITE_POST_CROSS_ATTN || (post_site && !m->post_norm) ||
+                (pre_site && m->post_norm) || (ns == LLMC_NORM_SITE_BLOCK_INPUT && !m->parallel))
+                return REFUSE("norm parameter '%s' sits at %s in %s blocks with %s norms; the CPU runtime has no such norm",
+                              t->name, llmc_norm_site_name(ns), m->parallel ? "parallel" : "sequential",
+                              m->post_norm ? "post" : "pre");
+            if (ns == LLMC_NORM_SITE_FINAL) m->final_norm = true;
+            if (ns == LLMC_NORM_SITE_MLP_INPUT || ns == LLMC_NORM_SITE_POST_MLP) m->mlp_norm = true;
+            if (ns == LLMC_NORM_SITE_ATTN_INPUT || ns == LLMC_NORM_SITE_BLOCK_INPUT || ns == LLMC_NORM_SITE_POST_ATTN)
+                attn_norm = true;
+            break;
+        }
+        default: break;
+        }
+    }
+    m->tied = llmc_ir_find_param(ir, LLMC_ROLE_OUTPUT_HEAD, false, LLMC_STACK_NONE, -1, LLMC_NORM_SITE_NONE) ==
+              LLMC_TID_NONE;
+    if (m->norm == LLMC_NORM_NONE && (attn_norm || m->mlp_norm || m->final_norm))
+        return REFUSE("the graph has norm parameters but no rmsnorm or layernorm op");
+    /* every sub-layer of a sequential block has its norm, or none has (no norms at all) */
+    if (!m->parallel && attn_norm != m->mlp_norm)
+        return REFUSE("sequential blocks with a norm on only one of attention and MLP; the CPU runtime needs both or "
+                      "neither");
+    if (m->parallel && !attn_norm)
+        return REFUSE("parallel blocks without a norm before attention; the CPU runtime needs one");
+    if (m->encdec && !m->final_norm && m->norm != LLMC_NORM_NONE)
+        return REFUSE("encoder_decoder graph without final norms; the CPU runtime needs them");
+    return 0;
+}
+
+/* the //@if features (rt/ templates) */
+size_t cpu_feature_flags(const cpu_model *m, int64_t sliding_window, bool output_scaled, cpu_flag *f) {
+    size_t n = 0;
+#define FLAG(name_, on_) (f[n].name = (name_), f[n].on = (on_), n++)
+    FLAG("ENCDEC", m->encdec);
+    FLAG("PARALLEL", m->parallel);
+    FLAG("POST_NORM", m->post_norm);
+    FLAG("MLP_NORM", m->mlp_norm);
+    FLAG("FINAL_NORM", m->final_norm);
+    FLAG("NORM_RMS", m->norm == LLMC_NORM_RMSNORM);
+    FLAG("NORM_LAYER", m->norm == LLMC_NORM_LAYERNORM);
+    FLAG("GATED", llmc_activation_is_gated(m->activation));
+    /* the activation's scalar and SIMD forms (kernels.c): x sigmoid(x), x sigmoid(tanh-GELU's 2u), ... */
+    FLAG("ACT_SILU", m->activation == LLMC_ACT_SWIGLU || m->activation == LLMC_ACT_SILU);
+    FLAG("ACT_GELU_TANH", m->activation == LLMC_ACT_GEGLU || m->activation == LLMC_ACT_GELU_TANH);
+    FLAG("ACT_GELU", m->activation == LLMC_ACT_GELU);
+    FLAG("ACT_RELU", m->activation == LLMC_ACT_RELU);
+    FLAG("ACT_RELU_SQUARED", m->activation == LLMC_ACT_RELU_SQUARED);
+    FLAG("ROPE", m->positional == LLMC_POS_ROPE);
+    FLAG("ROPE_LINEAR", m->positional == LLMC_POS_ROPE && m->rope_scaling == LLMC_ROPE_SCALING_LINEAR);
+    FLAG("ROPE_DYNAMIC", m->positional == LLMC_POS_ROPE && m->rope_scaling == LLMC_ROPE_SCALING_DYNAMIC);
+    FLAG("ROPE_YARN", m->positional == LLMC_POS_ROPE && m->rope_scaling == LLMC_ROPE_SCALING_YARN);
+    FLAG("ROPE_LLAMA3", m->positional == LLMC_POS_ROPE && m->rope_scaling == LLMC_ROPE_SCALING_LLAMA3);
+    FLAG("ALIBI", m->positional == LLMC_POS_ALIBI);
+    FLAG("LEARNED", m->positional == LLMC_POS_LEARNED);
+    FLAG("SINUSOIDAL", m->positional == LLMC_POS_SINUSOIDAL);
+    FLAG("RELATIVE", m->positional == LLMC_POS_RELATIVE);
+    FLAG("SLIDING", sliding_window > 0);
+    FLAG("OUTPUT_SCALED", output_scaled);
+#undef FLAG
+    return n;
+}
+
+/* slot, stack and layer of parameter ti (by role, norm site and block) */
+static int place(const llmc_ir *ir, const llmc_tensor_info *ti, llmc_tid tid, cpu_tensor *t, llmc_diags *d) {
+    if (!role_slot(ti, &t->slot))
+        return REFUSE("parameter '%s' (%s%s%s%s) has no place in the CPU runtime", ti->name,
+                      llmc_param_role_name(ti->role), ti->is_bias ? " bias" : "",
+                      ti->norm_site ? " at " : "", ti->norm_site ? llmc_norm_site_name(ti->norm_site) : "");
     t->layer = -1;
     t->stack = STACK_GLOBAL;
-    const char *rest;
-    if (!encdec) {
-        if (!strcmp(name, "model.embed_tokens.weight")) return t->slot = SLOT_EMBED, true;
-        if (!strcmp(name, "lm_head.weight")) return t->slot = SLOT_HEAD_W, true;
-        if (!strcmp(name, "lm_head.bias")) return t->slot = SLOT_HEAD_B, true;
-        t->stack = STACK_DECODER;
-        if (!strcmp(name, "model.embed_positions.weight")) return t->slot = SLOT_POS, true;
-        if (!strcmp(name, "model.norm.weight")) return t->slot = SLOT_FINAL_NORM_W, true;
-        if (!strcmp(name, "model.norm.bias")) return t->slot = SLOT_FINAL_NORM_B, true;
-        return layer_name(name, "model.layers.", &t->layer, &rest) && FIND(llama_layer, rest, &t->slot);
+    if (t->slot == SLOT_EMBED || t->slot == SLOT_HEAD_W || t->slot == SLOT_HEAD_B) return 0;
+    llmc_stack st = ti->stack;
+    if (st == LLMC_STACK_NONE) {
+        long op = first_user(ir, tid);
+        st = op >= 0 ? serving_stack(ir, op) : LLMC_STACK_NONE;
+        if (st == LLMC_STACK_NONE)
+            return REFUSE("parameter '%s' (%s) serves no stack of blocks the CPU runtime can find", ti->name,
+                          llmc_param_role_name(ti->role));
     }
-    if (!strcmp(name, "shared.weight")) return t->slot = SLOT_EMBED, true;
-    if (!strcmp(name, "lm_head.weight")) return t->slot = SLOT_HEAD_W, true;
-    if (!strcmp(name, "lm_head.bias")) return t->slot = SLOT_HEAD_B, true;
-    for (int s = 0; s < 2; s++) {
-        const char *stack = s ? "decoder" : "encoder";
-        const size_t n = strlen(stack);
-        if (strncmp(name, stack, n) != 0 || name[n] != '.') continue;
-        t->stack = s ? STACK_DECODER : STACK_ENCODER;
-        const char *r = name + n + 1;
-        if (!strcmp(r, "embed_positions.weight")) return t->slot = SLOT_POS, true;
-        if (!strcmp(r, "final_layer_norm.weight")) return t->slot = SLOT_FINAL_NORM_W, true;
-        if (!strcmp(r, "final_layer_norm.bias")) return t->slot = SLOT_FINAL_NORM_B, true;
-        char bprefix[32];
-        snprintf(bprefix, sizeof bprefix, "%s.block.", stack);
-        if (!layer_name(name, bprefix, &t->layer, &rest)) return false;
-        if (!strcmp(rest, "layer.0.SelfAttention.relative_attention_bias.weight")) {
-            if (t->layer != 0) return false;
-            t->layer = -1;   /* one table per stack, kept in block 0 */
-            return t->slot = SLOT_REL_BIAS, true;
-        }
-        if (FIND(t5_attn, rest, &t->slot)) return true;
-        if (s == 1 && FIND(t5_cross, rest, &t->slot)) return true;
-        const char *ffn = s ? "layer.2." : "layer.1.";
-        return strncmp(rest, ffn, 8) == 0 && FIND(t5_ffn, rest + 8, &t->slot);
+    t->stack = st == LLMC_STACK_ENCODER ? STACK_ENCODER : STACK_DECODER;
+    if (t->slot == SLOT_REL_BIAS) {
+        /* one table per stack (T5 keeps it in block 0) */
+        if (ti->layer > 0) return REFUSE("relative bias table '%s' is in layer %d; the CPU runtime has one per stack, in "
+                                         "its first block", ti->name, ti->layer);
+        return 0;
     }
-    return false;
+    if (t->slot >= SLOT_FIRST_LAYER) {
+        if (ti->layer < 0) return REFUSE("parameter '%s' (%s) belongs in a block but has no layer", ti->name,
+                                         llmc_param_role_name(ti->role));
+        t->layer = ti->layer;
+    } else if (ti->layer >= 0) {
+        return REFUSE("parameter '%s' (%s) is in layer %d; the CPU runtime keeps it per stack", ti->name,
+                      llmc_param_role_name(ti->role), ti->layer);
+    }
+    return 0;
 }
 
 static bool is_matrix_slot(uint32_t slot) {
@@ -173,6 +404,34 @@ static bool is_matrix_slot(uint32_t slot) {
     }
 }
 
+/* No slot twice, and every layer of a stack with the slots of its first layer: the runtime's
+ * layers share one code path. */
+static int check_layers(const cpu_plan *p, llmc_diags *d) {
+    int32_t max_layer = -1;
+    for (size_t i = 0; i < p->n; i++)
+        if (p->t[i].layer > max_layer) max_layer = p->t[i].layer;
+    const size_t rows = (size_t)(max_layer + 2) * 3;   /* (stack, layer + 1) */
+    uint64_t *mask = calloc(rows, sizeof *mask);
+    if (!mask) return REFUSE("out of memory checking %zu tensors", p->n);
+    int rc = 0;
+    for (size_t i = 0; i < p->n && !rc; i++) {
+        const cpu_tensor *t = &p->t[i];
+        uint64_t *m = &mask[(size_t)(t->layer + 1) * 3 + t->stack];
+        if (*m >> t->slot & 1) rc = REFUSE("parameter '%s' takes a place another parameter of its block already has (%s "
+                                           "layer %d, slot %u)", t->name, t->stack == STACK_ENCODER ? "encoder" : "decoder",
+                                           t->layer, t->slot);
+        *m |= (uint64_t)1 << t->slot;
+    }
+    for (int32_t l = 1; l <= max_layer && !rc; l++)
+        for (uint32_t st = STACK_DECODER; st <= STACK_ENCODER && !rc; st++)
+            if (mask[(size_t)(l + 1) * 3 + st] && mask[(size_t)(l + 1) * 3 + st] != mask[3 + st])
+                rc = REFUSE("%s layer %d has other kinds of parameters than layer 0 (slot masks %llx and %llx); the CPU "
+                            "runtime computes every layer of a stack alike", st == STACK_ENCODER ? "encoder" : "decoder",
+                            l, (unsigned long long)mask[(size_t)(l + 1) * 3 + st], (unsigned long long)mask[3 + st]);
+    free(mask);
+    return rc;
+}
+
 static uint32_t float_type(llmc_precision p) {
     return p == LLMC_PRECISION_FLOAT16 ? WT_F16 : p == LLMC_PRECISION_BFLOAT16 ? WT_BF16 : WT_F32;
 }
@@ -182,11 +441,12 @@ static uint64_t align_up(uint64_t v) { return (v + LLMC_ALIGN - 1) / LLMC_ALIGN 
 int cpu_plan_build(const llmc_spec *s, const llmc_dims *dims, const llmc_ir *ir, cpu_plan *p, llmc_diags *d) {
     (void)dims;
     memset(p, 0, sizeof *p);
-    p->encdec = llmc_ir_get_structure(ir) == LLMC_STRUCTURE_ENCODER_DECODER;
+    if (cpu_model_read(s, ir, &p->m, d)) return -1;
+    p->encdec = p->m.encdec;
     p->matrix_dtype = s->quantize == LLMC_QUANT_Q8_0   ? WT_Q8_0
                       : s->quantize == LLMC_QUANT_Q4_0 ? WT_Q4_0
                                                        : float_type(s->precision);
-    const bool tied = s->tie_word_embeddings;
+    const bool tied = p->m.tied;
     /* the attention scale, the window and the T5 output scale as the IR states them */
     llmc_ir_facts facts;
     if (llmc_ir_read_facts(ir, &facts, d)) return -1;
@@ -216,11 +476,7 @@ int cpu_plan_build(const llmc_spec *s, const llmc_dims *dims, const llmc_ir *ir,
             llmc_error(d, "cpu", "parameter name '%s' is longer than %d bytes", ti->name, LLMC_NAME_BYTES - 1);
             return -1;
         }
-        if (!map_name(ti->name, p->encdec, t)) {
-            llmc_error(d, "cpu", "parameter '%s' has no place in the CPU runtime (template %s); emitter cpu knows "
-                       "the decoder_only and encoder_decoder parameter names", ti->name, s->template_name);
-            return -1;
-        }
+        if (place(ir, ti, (llmc_tid)i, t, d)) return -1;
         if (ti->rank == 2) {
             t->rows = (uint64_t)ti->shape[0];
             t->cols = (uint64_t)ti->shape[1];
@@ -258,7 +514,7 @@ int cpu_plan_build(const llmc_spec *s, const llmc_dims *dims, const llmc_ir *ir,
         off = align_up(off + t->nbytes);
     }
     p->file_bytes = off;
-    return 0;
+    return check_layers(p, d);
 }
 
 void cpu_plan_free(cpu_plan *p) {

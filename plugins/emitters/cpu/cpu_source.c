@@ -1,5 +1,6 @@
-/* cpu_source.c — the program's sources: the fixed runtime files (rt/, embedded at build time),
- * model_config.h with this model's dimensions and features as constants, and the README. */
+/* cpu_source.c — the program's sources: the runtime files (rt/, embedded at build time) with the
+ * code paths of this model only (cpu_render.c), model_config.h with its dimensions and features as
+ * constants, and the README. */
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -82,34 +83,44 @@ char *cpu_config_text(const llmc_emit_ctx *ctx, cpu_plan *p, llmc_diags *d) {
               p->encdec ? "decoder layers" : "layers");
     llmc_strbuf_printf(&body, "#define N_ENCODER_LAYERS %lld\n\n", (long long)(p->encdec ? dm->v[LLMC_DIM_NUM_ENCODER_LAYERS] : 0));
     llmc_strbuf_printf(&body, "/* features */\n");
-    llmc_strbuf_printf(&body, "#define NORM %s\n", norm_macro(s->norm));
-    llmc_strbuf_printf(&body, "#define NORM_EPS %s\n", num(n1, sizeof n1, s->norm_eps, true));
-    llmc_strbuf_printf(&body, "#define BIAS_NORM %d\n", s->norm == LLMC_NORM_LAYERNORM && s->bias.norm);
-    llmc_strbuf_printf(&body, "#define ACTIVATION %s\n", act_macro(s->activation));
-    llmc_strbuf_printf(&body, "#define POSITIONAL %s\n", pos_macro(s->positional));
-    llmc_strbuf_printf(&body, "#define ROPE_THETA %s\n", num(n1, sizeof n1, s->rope.theta, false));
-    llmc_strbuf_printf(&body, "#define ROPE_SCALING %s\n", rope_macro(s->rope.scaling));
-    llmc_strbuf_printf(&body, "#define ROPE_FACTOR %s\n", num(n1, sizeof n1, s->rope.factor, false));
-    llmc_strbuf_printf(&body, "#define ROPE_ORIGINAL_CONTEXT %s\n",
-              num(n1, sizeof n1, (double)(s->rope.original_context_length ? s->rope.original_context_length
-                                                                           : s->context_length), false));
-    llmc_strbuf_printf(&body, "#define ROPE_LOW_FREQ_FACTOR %s\n", num(n1, sizeof n1, s->rope.low_freq_factor, false));
-    llmc_strbuf_printf(&body, "#define ROPE_HIGH_FREQ_FACTOR %s\n", num(n1, sizeof n1, s->rope.high_freq_factor, false));
-    llmc_strbuf_printf(&body, "#define ROPE_BETA_FAST %s\n", num(n1, sizeof n1, s->rope.beta_fast, false));
-    llmc_strbuf_printf(&body, "#define ROPE_BETA_SLOW %s\n", num(n1, sizeof n1, s->rope.beta_slow, false));
-    llmc_strbuf_printf(&body, "#define ALIBI_MAX_BIAS %s\n", num(n1, sizeof n1, s->alibi_max_bias, false));
-    llmc_strbuf_printf(&body, "#define REL_BUCKETS %lld\n", (long long)s->relative_num_buckets);
-    llmc_strbuf_printf(&body, "#define REL_MAX_DISTANCE %lld\n", (long long)s->relative_max_distance);
+    /* from the IR (cpu_plan.c): the block wiring and which norms exist, then the ops' settings */
+    const cpu_model *m = &p->m;
+    llmc_strbuf_printf(&body, "#define PARALLEL_RESIDUAL %d   /* 1: x += attn(n) + mlp(n); 0: x += attn, then x += mlp */\n",
+                       m->parallel);
+    llmc_strbuf_printf(&body, "#define POST_NORM %d   /* 1: x = norm(x + f(x)); 0: x + f(norm(x)) */\n", m->post_norm);
+    llmc_strbuf_printf(&body, "#define MLP_NORM %d   /* the MLP has a norm of its own */\n", m->mlp_norm);
+    llmc_strbuf_printf(&body, "#define FINAL_NORM %d   /* a norm after the last block */\n", m->final_norm);
+    llmc_strbuf_printf(&body, "#define NORM %s\n", norm_macro(m->norm));
+    llmc_strbuf_printf(&body, "#define NORM_EPS %s\n", num(n1, sizeof n1, m->norm_eps, true));
+    llmc_strbuf_printf(&body, "#define BIAS_NORM %d\n", m->norm == LLMC_NORM_LAYERNORM && m->norm_bias);
+    llmc_strbuf_printf(&body, "#define ACTIVATION %s\n", act_macro(m->activation));
+    llmc_strbuf_printf(&body, "#define POSITIONAL %s\n", pos_macro(m->positional));
+    if (m->positional == LLMC_POS_ROPE) {
+        llmc_strbuf_printf(&body, "#define ROPE_THETA %s\n", num(n1, sizeof n1, m->rope_theta, false));
+        llmc_strbuf_printf(&body, "#define ROPE_SCALING %s\n", rope_macro(m->rope_scaling));
+        llmc_strbuf_printf(&body, "#define ROPE_FACTOR %s\n", num(n1, sizeof n1, m->rope_factor, false));
+        llmc_strbuf_printf(&body, "#define ROPE_ORIGINAL_CONTEXT %s\n", num(n1, sizeof n1, m->rope_original_context, false));
+        llmc_strbuf_printf(&body, "#define ROPE_LOW_FREQ_FACTOR %s\n", num(n1, sizeof n1, m->rope_low_freq, false));
+        llmc_strbuf_printf(&body, "#define ROPE_HIGH_FREQ_FACTOR %s\n", num(n1, sizeof n1, m->rope_high_freq, false));
+        llmc_strbuf_printf(&body, "#define ROPE_BETA_FAST %s\n", num(n1, sizeof n1, m->rope_beta_fast, false));
+        llmc_strbuf_printf(&body, "#define ROPE_BETA_SLOW %s\n", num(n1, sizeof n1, m->rope_beta_slow, false));
+    }
+    if (m->positional == LLMC_POS_ALIBI)
+        llmc_strbuf_printf(&body, "#define ALIBI_MAX_BIAS %s\n", num(n1, sizeof n1, m->alibi_max_bias, false));
+    if (m->positional == LLMC_POS_RELATIVE) {
+        llmc_strbuf_printf(&body, "#define REL_BUCKETS %lld\n", (long long)m->rel_buckets);
+        llmc_strbuf_printf(&body, "#define REL_MAX_DISTANCE %lld\n", (long long)m->rel_max_distance);
+    }
     llmc_strbuf_printf(&body, "#define SLIDING_WINDOW %lld   /* 0: full causal attention */\n", (long long)p->sliding_window);
     llmc_strbuf_printf(&body, "#define ATTN_SCALE %s\n", num(n1, sizeof n1, p->attn_scale, true));
-    llmc_strbuf_printf(&body, "#define BIAS_QKV %d\n", s->bias.qkv);
-    llmc_strbuf_printf(&body, "#define BIAS_ATTN_OUT %d\n", s->bias.attn_out);
-    llmc_strbuf_printf(&body, "#define BIAS_MLP %d\n", s->bias.mlp);
-    llmc_strbuf_printf(&body, "#define BIAS_LM_HEAD %d\n", s->bias.lm_head);
-    llmc_strbuf_printf(&body, "#define TIED %d\n", s->tie_word_embeddings);
-    llmc_strbuf_printf(&body, "#define OUTPUT_SCALED %d   /* T5 with a tied head: the decoder output times OUTPUT_SCALE */\n",
-              p->output_scaled);
-    llmc_strbuf_printf(&body, "#define OUTPUT_SCALE %s\n", num(n1, sizeof n1, p->output_scale, true));
+    llmc_strbuf_printf(&body, "#define BIAS_QKV %d\n", m->bias_qkv);
+    llmc_strbuf_printf(&body, "#define BIAS_ATTN_OUT %d\n", m->bias_attn_out);
+    llmc_strbuf_printf(&body, "#define BIAS_MLP %d\n", m->bias_mlp);
+    llmc_strbuf_printf(&body, "#define BIAS_LM_HEAD %d\n", m->bias_lm_head);
+    llmc_strbuf_printf(&body, "#define TIED %d\n", m->tied);
+    if (p->output_scaled)   /* T5 with a tied head */
+        llmc_strbuf_printf(&body, "#define OUTPUT_SCALE %s   /* the decoder output times this before the head */\n",
+                           num(n1, sizeof n1, p->output_scale, true));
     /* the model's special tokens (one set for every artifact; -1 = none) */
     const llmc_special_tokens tk = llmc_emit_special_tokens(ctx);
     llmc_strbuf_printf(&body, "#define DECODER_START_ID %lld\n", (long long)(tk.decoder_start >= 0 ? tk.decoder_start : 0));
@@ -182,8 +193,10 @@ char *cpu_readme_text(const llmc_emit_ctx *ctx, const cpu_plan *p, llmc_diags *d
               (long long)dm->v[LLMC_DIM_NUM_KV_HEADS], (long long)dm->v[LLMC_DIM_HEAD_DIM]);
     llmc_strbuf_printf(&sum, "| vocabulary / context | %lld / %lld |\n", (long long)s->vocab_size, (long long)s->context_length);
     llmc_strbuf_printf(&sum, "| attention / positions | %s / %s |\n", llmc_attention_name(s->attention),
-              llmc_positional_name(s->positional));
-    llmc_strbuf_printf(&sum, "| norm / activation | %s / %s |\n", llmc_norm_name(s->norm), llmc_activation_name(s->activation));
+              llmc_positional_name(p->m.positional));
+    llmc_strbuf_printf(&sum, "| blocks | %s, %s norms |\n", p->m.parallel ? "parallel (x + attn(n) + mlp(n))" : "sequential",
+                       p->m.norm == LLMC_NORM_NONE ? "no" : p->m.post_norm ? "post" : "pre");
+    llmc_strbuf_printf(&sum, "| norm / activation | %s / %s |\n", llmc_norm_name(p->m.norm), llmc_activation_name(p->m.activation));
     llmc_strbuf_printf(&sum, "| weights | %s, %.1f MB |", weight_type(p), (double)p->file_bytes / 1e6);
     if (sum.oom) return sb_take(&sum, d);
 
@@ -227,6 +240,19 @@ char *cpu_readme_text(const llmc_emit_ctx *ctx, const cpu_plan *p, llmc_diags *d
     return sb_take(&out, d);
 }
 
+/* ---- the runtime sources ------------------------------------------------------------------------------- */
+char *cpu_source_text(const cpu_plan *p, const llmc_embedded_file *f, llmc_diags *d) {
+    cpu_flag flags[CPU_MAX_FLAGS];
+    const size_t n = cpu_feature_flags(&p->m, p->sliding_window, p->output_scaled, flags);
+    llmc_strbuf out = {0};
+    if (cpu_render(f->name, f->text, f->len, flags, n, &out, d)) {
+        llmc_strbuf_free(&out);
+        return NULL;
+    }
+    if (!out.s && !out.oom) llmc_strbuf_puts(&out, "");
+    return sb_take(&out, d);
+}
+
 /* ---- writing ------------------------------------------------------------------------------------------- */
 static int write_registered(const llmc_emit_ctx *ctx, const char *rel, const char *text, size_t len, const char *role,
                             llmc_diags *d) {
@@ -255,7 +281,11 @@ int cpu_write_sources(const llmc_emit_ctx *ctx, cpu_plan *p, llmc_diags *d) {
         char rel[128], role[160];
         snprintf(rel, sizeof rel, "cpu/%s", f->name);
         snprintf(role, sizeof role, "CPU runtime: %s", !strcmp(f->name, "Makefile") ? "build (make -C cpu)" : "source");
-        if (write_registered(ctx, rel, f->text, f->len, role, d)) return -1;
+        char *text = cpu_source_text(p, f, d);
+        if (!text) return -1;
+        rc = write_registered(ctx, rel, text, strlen(text), role, d);
+        free(text);
+        if (rc) return -1;
     }
     for (size_t i = 0; i < cpu_tok_files_count; i++) {
         const llmc_embedded_file *f = &cpu_tok_files[i];

@@ -1,5 +1,5 @@
 /* cpu_verify.c — the cpu emitter's verify (llmc validate). model_config.h, README.md and the fixed
- * runtime sources are rebuilt and compared; model.bin's header and record table are rebuilt and
+ * runtime sources (this model's code paths) are rebuilt and compared; model.bin's header and record table are rebuilt and
  * compared byte for byte with the file's first bytes. When they differ, the file's header and
  * records are read as untrusted input and compared field by field, and the file's own record
  * table is checked against the file: every tensor aligned, inside the file, no two overlapping,
@@ -182,7 +182,9 @@ int cpu_verify(const llmc_emit_ctx *ctx, llmc_diags *d) {
         if (!strcmp(f->name, "README.md")) continue;
         char rel[128];
         snprintf(rel, sizeof rel, "cpu/%s", f->name);
-        llmc_out_verify(ctx, rel, f->text, f->len, false, d);
+        char *text = cpu_source_text(&plan, f, d);
+        if (text) llmc_out_verify(ctx, rel, text, strlen(text), false, d);
+        free(text);
     }
     for (size_t i = 0; i < cpu_tok_files_count; i++) {
         const llmc_embedded_file *f = &cpu_tok_files[i];
