@@ -139,11 +139,11 @@ char *cpu_config_text(const llmc_emit_ctx *ctx, cpu_plan *p, llmc_diags *d) {
     llmc_sha256_final(&sh, digest);
     p->config_hash = 0;
     for (int i = 0; i < 8; i++) p->config_hash = p->config_hash << 8 | digest[i];
-    /* provenance: the one spec hash every artifact carries (llmc_spec_sha256) */
-    char spec_hash[65];
-    if (llmc_spec_sha256(s, ctx->dims, spec_hash) != 0) {
+    /* provenance: the one spec hash every artifact carries, computed once by core */
+    const char *spec_hash = ctx->spec_sha256;
+    if (!spec_hash) {
         free(body.s);
-        llmc_error(d, "cpu", "out of memory hashing the spec");
+        llmc_error(d, "cpu", "internal error: the emit context carries no spec hash");
         return NULL;
     }
 
