@@ -2,9 +2,10 @@
  *
  *   cpu_plan.c    the IR -> what the model computes (block wiring, norms, positions, biases) and the
  *                 tensors of model.bin (slot, stack, layer, element type, offset), by role
- *   cpu_render.c  the runtime templates (rt/) -> the sources of this model: //@if sections
  *   cpu_write.c   model.bin: header, records, tensors packed and quantized for the kernels (streamed)
- *   cpu_source.c  model_config.h, README.md and the fixed runtime sources (rt/, embedded)
+ *   cpu_source.c  model_config.h, README.md and the runtime sources: the templates in rt/ (embedded)
+ *                 rendered with this model's features (llmc/render.h: //@if sections), so the
+ *                 sources hold only the code paths the model uses
  *   cpu_verify.c  llmc validate: the sources and model.bin's header and records against a rebuild
  *   cpu_emit.c    the plugin: check, emit, verify */
 #ifndef LLMC_CPU_EMIT_H
@@ -66,11 +67,8 @@ typedef struct cpu_model {
     bool tied;               /* no output head parameter: the head is the token embedding */
 } cpu_model;
 
-/* a feature the runtime templates test with //@if (cpu_render.c) */
-typedef struct cpu_flag {
-    const char *name;
-    bool on;
-} cpu_flag;
+/* a feature the runtime templates test with //@if (rendered by llmc_render, llmc/render.h) */
+typedef llmc_render_flag cpu_flag;
 #define CPU_MAX_FLAGS 32
 
 typedef struct cpu_plan {
@@ -94,9 +92,6 @@ int cpu_check_spec(const llmc_spec *s, llmc_diags *d);
 int cpu_model_read(const llmc_spec *s, const llmc_ir *ir, cpu_model *m, llmc_diags *d);
 /* the //@if features of a model; returns their number (<= CPU_MAX_FLAGS) */
 size_t cpu_feature_flags(const cpu_model *m, int64_t sliding_window, bool output_scaled, cpu_flag *flags);
-/* text with the //@if sections of flags resolved, appended to out; file names the template in errors */
-int cpu_render(const char *file, const char *text, size_t len, const cpu_flag *flags, size_t n_flags, llmc_strbuf *out,
-               llmc_diags *d);
 int cpu_plan_build(const llmc_spec *s, const llmc_dims *dims, const llmc_ir *ir, cpu_plan *p, llmc_diags *d);
 void cpu_plan_free(cpu_plan *p);
 const char *cpu_dtype_name(uint32_t dtype);

@@ -1,5 +1,5 @@
 /* cpu_source.c — the program's sources: the runtime files (rt/, embedded at build time) with the
- * code paths of this model only (cpu_render.c), model_config.h with its dimensions and features as
+ * code paths of this model only (llmc_render: //@if sections), model_config.h with its dimensions and features as
  * constants, and the README. */
 #include <stdarg.h>
 #include <stdio.h>
@@ -206,35 +206,26 @@ char *cpu_readme_text(const llmc_emit_ctx *ctx, const cpu_plan *p, llmc_diags *d
     char vocab[32], context[32];
     snprintf(vocab, sizeof vocab, "%lld", (long long)s->vocab_size);
     snprintf(context, sizeof context, "%lld", (long long)s->context_length);
-    const char *keys[][2] = {{"@@NAME@@", s->name ? s->name : "model"},
-                             {"@@VERSION@@", llmc_version()},
-                             /* OUT/spec.json, not the path the spec was read from: a recompile
-                              * of OUT/spec.json gives the same bytes */
-                             {"@@SPEC_FILE@@", "../spec.json"},
-                             {"@@SUMMARY@@", sum.s},
-                             {"@@START@@", "0"},
-                             {"@@VOCAB@@", vocab},
-                             {"@@CONTEXT@@", context},
-                             {"@@WEIGHTS@@", weights}};
+    const llmc_render_var vars[] = {{"NAME", s->name ? s->name : "model"},
+                                    {"VERSION", llmc_version()},
+                                    /* OUT/spec.json, not the path the spec was read from: a recompile
+                                     * of OUT/spec.json gives the same bytes */
+                                    {"SPEC_FILE", "../spec.json"},
+                                    {"SUMMARY", sum.s},
+                                    {"START", "0"},
+                                    {"VOCAB", vocab},
+                                    {"CONTEXT", context},
+                                    {"WEIGHTS", weights}};
+    llmc_render_params rp = llmc_render_default_params();
+    rp.directive = "//@";
+    rp.vars = vars;
+    rp.n_vars = sizeof vars / sizeof vars[0];
+    rp.who = "cpu";
     llmc_strbuf out = {0};
-    const char *t = tpl->text, *end = tpl->text + tpl->len;
-    while (t < end) {
-        const char *at = strstr(t, "@@");
-        if (!at || at >= end) {
-            llmc_strbuf_printf(&out, "%.*s", (int)(end - t), t);
-            break;
-        }
-        llmc_strbuf_printf(&out, "%.*s", (int)(at - t), t);
-        size_t k = 0;
-        for (; k < sizeof keys / sizeof keys[0]; k++)
-            if (!strncmp(at, keys[k][0], strlen(keys[k][0]))) break;
-        if (k == sizeof keys / sizeof keys[0]) {
-            llmc_strbuf_printf(&out, "@@");
-            t = at + 2;
-        } else {
-            llmc_strbuf_printf(&out, "%s", keys[k][1]);
-            t = at + strlen(keys[k][0]);
-        }
+    if (llmc_render("README.md", tpl->text, tpl->len, &rp, &out, d)) {
+        free(sum.s);
+        llmc_strbuf_free(&out);
+        return NULL;
     }
     free(sum.s);
     return sb_take(&out, d);
@@ -245,7 +236,13 @@ char *cpu_source_text(const cpu_plan *p, const llmc_embedded_file *f, llmc_diags
     cpu_flag flags[CPU_MAX_FLAGS];
     const size_t n = cpu_feature_flags(&p->m, p->sliding_window, p->output_scaled, flags);
     llmc_strbuf out = {0};
-    if (cpu_render(f->name, f->text, f->len, flags, n, &out, d)) {
+    llmc_render_params rp = llmc_render_default_params();
+    rp.directive = "//@";
+    rp.flags = flags;
+    rp.n_flags = n;
+    rp.substitute = false;   /* C source: copied as it is */
+    rp.who = "cpu";
+    if (llmc_render(f->name, f->text, f->len, &rp, &out, d)) {
         llmc_strbuf_free(&out);
         return NULL;
     }

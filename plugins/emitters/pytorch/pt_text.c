@@ -1,5 +1,6 @@
-/* pytorch emitter — growable text buffer and the line-based template renderer (pt_text.h). */
+/* pytorch emitter — text building: Python literals and the package templates (pt_text.h). */
 #include "llmc/output.h"
+#include "llmc/render.h"
 #include "pt_text.h"
 
 #include <math.h>
@@ -85,94 +86,7 @@ void pt_var_take(pt_vars *v, const char *name, llmc_strbuf *value) {
     value->n = value->cap = 0;
 }
 
-/* ---- rendering ------------------------------------------------------------------------------- */
-
-#define MAX_DEPTH 16
-#define MAX_INCLUDE_DEPTH 4
-
-typedef struct render_ctx {
-    const pt_vars *v;
-    llmc_strbuf *out;
-    llmc_diags *d;
-    int include_depth;
-} render_ctx;
-
-static void tmpl_error(render_ctx *c, const char *file, int line, const char *fmt, const char *arg) {
-    char msg[256];
-    snprintf(msg, sizeof msg, fmt, arg);
-    llmc_error(c->d, "pytorch", "template %s:%d: %s (this is a bug in the pytorch emitter)", file, line, msg);
-}
-
-/* Evaluate "a and not b or c" over the declared flags. -1 on an unknown word. */
-static int eval_cond(render_ctx *c, const char *file, int line, const char *s, size_t n) {
-    bool any = false, conj = true, neg = false, have_term = false;
-    size_t i = 0;
-    while (i < n) {
-        while (i < n && (s[i] == ' ' || s[i] == '\t')) i++;
-        size_t j = i;
-        while (j < n && s[j] != ' ' && s[j] != '\t') j++;
-        if (j == i) break;
-        char word[64];
-        size_t wl = j - i < sizeof word - 1 ? j - i : sizeof word - 1;
-        memcpy(word, s + i, wl);
-        word[wl] = '\0';
-        i = j;
-        if (!strcmp(word, "not")) { neg = !neg; continue; }
-        if (!strcmp(word, "and")) {
-            if (!have_term) { tmpl_error(c, file, line, "'and' without a flag before it in '%s'", word); return -1; }
-            have_term = false;
-            continue;
-        }
-        if (!strcmp(word, "or")) {
-            if (!have_term) { tmpl_error(c, file, line, "'or' without a flag before it in '%s'", word); return -1; }
-            any = any || conj;
-            conj = true;
-            have_term = false;
-            continue;
-        }
-        int k = -1;
-        for (int f = 0; f < c->v->n_flags; f++)
-            if (!strcmp(c->v->flag_names[f], word)) { k = f; break; }
-        if (k < 0) { tmpl_error(c, file, line, "unknown flag '%s'", word); return -1; }
-        conj = conj && (c->v->flag_values[k] != neg);
-        neg = false;
-        have_term = true;
-    }
-    if (!have_term) { tmpl_error(c, file, line, "incomplete condition%s", ""); return -1; }
-    return any || conj;
-}
-
-/* Copy one output line, replacing @@VAR@@. */
-static int put_line(render_ctx *c, const char *file, int line, const char *s, size_t n) {
-    size_t i = 0;
-    while (i < n) {
-        const char *at = NULL;
-        for (size_t k = i; k + 1 < n; k++)
-            if (s[k] == '@' && s[k + 1] == '@') { at = s + k; break; }
-        if (!at) { llmc_strbuf_append(c->out, s + i, n - i); break; }
-        llmc_strbuf_append(c->out, s + i, (size_t)(at - (s + i)));
-        const char *name = at + 2;
-        const char *end = NULL;
-        for (const char *p = name; p + 1 < s + n; p++)
-            if (p[0] == '@' && p[1] == '@') { end = p; break; }
-        if (!end) { tmpl_error(c, file, line, "unterminated @@%s", ""); return -1; }
-        size_t len = (size_t)(end - name);
-        int k = -1;
-        for (int f = 0; f < c->v->n_vars; f++)
-            if (strlen(c->v->var_names[f]) == len && !memcmp(c->v->var_names[f], name, len)) { k = f; break; }
-        if (k < 0) {
-            char word[64];
-            size_t wl = len < sizeof word - 1 ? len : sizeof word - 1;
-            memcpy(word, name, wl);
-            word[wl] = '\0';
-            tmpl_error(c, file, line, "no value for @@%s@@", word);
-            return -1;
-        }
-        llmc_strbuf_puts(c->out, c->v->var_values[k]);
-        i = (size_t)(end + 2 - s);
-    }
-    return 0;
-}
+/* ---- rendering: the SDK's line templates (llmc/render.h) over the embedded py/ files ---------- */
 
 /* the table llmc_embed_files generates from the py folder (names without ".in") */
 extern const llmc_embedded_file pt_templates[];
@@ -189,86 +103,30 @@ const char *pt_template_text(const char *name, size_t *len) {
     return NULL;
 }
 
-static int render(render_ctx *c, const char *name) {
-    size_t len;
-    const char *text = pt_template_text(name, &len);
-    if (!text) { tmpl_error(c, name, 0, "no embedded template named '%s'", name); return -1; }
-    if (++c->include_depth > MAX_INCLUDE_DEPTH) { tmpl_error(c, name, 0, "includes nested too deeply%s", ""); return -1; }
-
-    /* per nesting level: is the enclosing level active, has a branch been taken, is this one active */
-    bool parent[MAX_DEPTH], taken[MAX_DEPTH];
-    int depth = 0;
-    bool active = true;
-    int line = 0;
-    size_t pos = 0;
-    while (pos < len) {
-        line++;
-        size_t eol = pos;
-        while (eol < len && text[eol] != '\n') eol++;
-        size_t next = eol < len ? eol + 1 : eol;
-        const char *s = text + pos;
-        size_t n = eol - pos;
-        size_t ind = 0;
-        while (ind < n && (s[ind] == ' ' || s[ind] == '\t')) ind++;
-        if (n - ind >= 2 && s[ind] == '#' && s[ind + 1] == '@') {
-            const char *kw = s + ind + 2;
-            size_t kn = 0;
-            while (ind + 2 + kn < n && kw[kn] != ' ') kn++;
-            const char *arg = kw + kn;
-            size_t an = n - ind - 2 - kn;
-#define IS(word) (kn == strlen(word) && !memcmp(kw, word, kn))
-            if (IS("if")) {
-                if (depth == MAX_DEPTH) { tmpl_error(c, name, line, "#@if nested too deeply%s", ""); return -1; }
-                int r = active ? eval_cond(c, name, line, arg, an) : 0;
-                if (r < 0) return -1;
-                parent[depth] = active;
-                taken[depth] = r;
-                depth++;
-                active = r;
-            } else if (IS("elif")) {
-                if (!depth) { tmpl_error(c, name, line, "#@elif without #@if%s", ""); return -1; }
-                int r = parent[depth - 1] && !taken[depth - 1] ? eval_cond(c, name, line, arg, an) : 0;
-                if (r < 0) return -1;
-                taken[depth - 1] = taken[depth - 1] || r;
-                active = r;
-            } else if (IS("else")) {
-                if (!depth) { tmpl_error(c, name, line, "#@else without #@if%s", ""); return -1; }
-                active = parent[depth - 1] && !taken[depth - 1];
-                taken[depth - 1] = true;
-            } else if (IS("endif")) {
-                if (!depth) { tmpl_error(c, name, line, "#@endif without #@if%s", ""); return -1; }
-                depth--;
-                active = parent[depth];
-            } else if (IS("include")) {
-                if (active) {
-                    char inc[128];
-                    while (an && *arg == ' ') { arg++; an--; }
-                    while (an && (arg[an - 1] == ' ' || arg[an - 1] == '\r')) an--;
-                    if (an == 0 || an >= sizeof inc) { tmpl_error(c, name, line, "bad #@include%s", ""); return -1; }
-                    memcpy(inc, arg, an);
-                    inc[an] = '\0';
-                    if (render(c, inc)) return -1;
-                }
-            } else {
-                tmpl_error(c, name, line, "unknown directive%s", "");
-                return -1;
-            }
-#undef IS
-        } else if (active) {
-            if (put_line(c, name, line, s, n)) return -1;
-            if (eol < len) llmc_strbuf_puts(c->out, "\n");
-        }
-        pos = next;
-    }
-    if (depth) { tmpl_error(c, name, line, "#@if without #@endif at the end of the file%s", ""); return -1; }
-    c->include_depth--;
-    return 0;
+static const char *lookup(void *user, const char *name, size_t *len) {
+    (void)user;
+    return pt_template_text(name, len);
 }
 
 int pt_render(const char *name, const pt_vars *v, llmc_strbuf *out, llmc_diags *d) {
     if (v->oom) { llmc_error(d, "pytorch", "out of memory while preparing the templates"); return -1; }
-    render_ctx c = {v, out, d, 0};
-    if (render(&c, name)) return -1;
-    if (out->oom) { llmc_error(d, "pytorch", "out of memory while rendering %s", name); return -1; }
-    return 0;
+    size_t len;
+    const char *text = pt_template_text(name, &len);
+    if (!text) {
+        llmc_error(d, "pytorch", "template %s:0: no embedded template named '%s' (this is a bug in the pytorch plugin)",
+                   name, name);
+        return -1;
+    }
+    llmc_render_flag flags[PT_MAX_FLAGS];
+    llmc_render_var vars[PT_MAX_VARS];
+    for (int i = 0; i < v->n_flags; i++) flags[i] = (llmc_render_flag){v->flag_names[i], v->flag_values[i]};
+    for (int i = 0; i < v->n_vars; i++) vars[i] = (llmc_render_var){v->var_names[i], v->var_values[i]};
+    llmc_render_params p = llmc_render_default_params();   /* "#@" directives, @@VAR@@ substitution */
+    p.flags = flags;
+    p.n_flags = (size_t)v->n_flags;
+    p.vars = vars;
+    p.n_vars = (size_t)v->n_vars;
+    p.lookup = lookup;
+    p.who = "pytorch";
+    return llmc_render(name, text, len, &p, out, d);
 }

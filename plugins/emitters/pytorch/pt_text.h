@@ -1,12 +1,9 @@
-/* pytorch emitter — text building: a growable buffer and the template renderer.
+/* pytorch emitter — text building: Python literals, and the package's templates.
  *
- * Templates are the files in py/ (embedded into the plugin at build time). Lines starting
- * (after spaces) with "#@" are directives and never reach the output:
- *   #@if COND / #@elif COND / #@else / #@endif   (nestable)
- *   #@include FILE                               (renders another template in place)
- * COND is flag names joined by "and" / "or" ("and" binds tighter), each optionally preceded
- * by "not". Every flag a template names must be declared (true or false), and every
- * @@VAR@@ must have a value: a typo in a template is an error, never silent output. */
+ * Templates are the files in py/ (embedded into the plugin at build time), rendered with the SDK's
+ * line templates (llmc/render.h): "#@if COND" / "#@elif" / "#@else" / "#@endif", "#@include FILE",
+ * @@VAR@@. Every flag a template names must be declared (true or false), and every @@VAR@@ must
+ * have a value: a typo in a template is an error, never silent output. */
 #ifndef PT_TEXT_H
 #define PT_TEXT_H
 

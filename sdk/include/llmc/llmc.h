@@ -13,6 +13,7 @@
 #include "llmc/output.h"
 #include "llmc/stats.h"
 #include "llmc/strbuf.h"
+#include "llmc/render.h"
 #include "llmc/tokenizer.h"
 
 #define LLMC_VERSION_MAJOR 0
