@@ -46,6 +46,21 @@ def read_safetensors(path, dtype=np.float64):
     return out, header
 
 
+def write_safetensors(path, tensors):
+    """tensors (name -> array) as an F32 safetensors file, in the dict's order (a checkpoint for
+    `llmc compile --weights`)."""
+    header, blobs, off = {}, [], 0
+    for name, a in tensors.items():
+        b = np.ascontiguousarray(a, dtype="<f4").tobytes()
+        header[name] = {"dtype": "F32", "shape": list(np.shape(a)), "data_offsets": [off, off + len(b)]}
+        blobs.append(b)
+        off += len(b)
+    h = json.dumps(header).encode()
+    h += b" " * (-len(h) % 8)
+    with open(path, "wb") as f:
+        f.write(struct.pack("<Q", len(h)) + h + b"".join(blobs))
+
+
 def import_package(out):
     """Import the package the pytorch emitter wrote under out/pytorch/, freshly (a previous
     import of a package of the same name is dropped first)."""

@@ -25,7 +25,7 @@ import torch
 
 sys.path.insert(0, os.path.dirname(__file__))
 import ir_reference  # noqa: E402
-from llmc_testlib import Checks, import_package, read_safetensors  # noqa: E402
+from llmc_testlib import Checks, import_package, read_safetensors, write_safetensors  # noqa: E402
 
 ORACLE = os.environ.get("LLMC_LLAMA_LOGITS", "")
 TMP = tempfile.mkdtemp(prefix="llmc-test-foreign-all-")
@@ -56,17 +56,7 @@ def random_checkpoint(out, path, seed):
             new[name] = 0.05 * rng.standard_normal(a.shape)
         else:
             new[name] = 0.08 * rng.standard_normal(a.shape)
-    blobs, meta, off = [], {}, 0
-    for name in sorted(new):
-        b = np.ascontiguousarray(new[name], dtype="<f4").tobytes()
-        meta[name] = {"dtype": "F32", "shape": list(new[name].shape), "data_offsets": [off, off + len(b)]}
-        blobs.append(b)
-        off += len(b)
-    import json
-    h = json.dumps(meta).encode()
-    h += b" " * (-len(h) % 8)
-    with open(path, "wb") as f:
-        f.write(len(h).to_bytes(8, "little") + h + b"".join(blobs))
+    write_safetensors(path, {name: new[name] for name in sorted(new)})
 
 
 def rel(a, b):

@@ -17,10 +17,8 @@ MLP norm in a parallel block with one norm, no final norm where the graph has no
 encoder-decoder T5 model does get its cross-attention and relative-bias code (so the checks can see
 code that is there).
 """
-import json
 import os
 import re
-import struct
 import subprocess
 import sys
 import tempfile
@@ -29,7 +27,7 @@ import numpy as np
 
 sys.path.insert(0, os.path.dirname(__file__))
 import ir_reference  # noqa: E402
-from llmc_testlib import Checks  # noqa: E402
+from llmc_testlib import Checks, write_safetensors  # noqa: E402
 
 LLMC = os.environ.get("LLMC", "llmc")
 TMP = tempfile.mkdtemp(prefix="llmc-test-foreign-cpu-")
@@ -50,19 +48,6 @@ def run(cmd, ok=True):
     if ok and r.returncode != 0:
         raise AssertionError(f"{' '.join(cmd)} exited {r.returncode}:\n{r.stdout}\n{r.stderr}")
     return r
-
-
-def write_safetensors(path, tensors):
-    header, blobs, off = {}, [], 0
-    for name, a in tensors.items():
-        b = np.ascontiguousarray(a, dtype=np.float32).tobytes()
-        header[name] = {"dtype": "F32", "shape": list(a.shape), "data_offsets": [off, off + len(b)]}
-        blobs.append(b)
-        off += len(b)
-    h = json.dumps(header).encode()
-    h += b" " * (-len(h) % 8)
-    with open(path, "wb") as f:
-        f.write(struct.pack("<Q", len(h)) + h + b"".join(blobs))
 
 
 def random_checkpoint(out, seed):

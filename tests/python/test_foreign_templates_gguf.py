@@ -25,7 +25,7 @@ from llmc_testlib import Checks
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import ir_reference  # noqa: E402
-from test_gguf import write_safetensors  # noqa: E402
+from llmc_testlib import write_safetensors  # noqa: E402
 
 ORACLE = os.environ.get("LLMC_LLAMA_LOGITS", "")
 GGUF_PY = os.environ.get("LLMC_GGUF_PY", "")
