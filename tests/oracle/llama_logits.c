@@ -26,9 +26,14 @@
  *       argmax of the last logits, one token per llama_decode, until an end-of-generation token
  *       (not printed) or N new tokens (default 32). Prints three lines: the prompt ids, the new ids
  *       (space separated), and the hex of llama_detokenize of the new ids (specials not rendered).
- *   llama_logits bench MODEL.gguf [--prompt N] [--gen M] [--threads T] [--reps R]
+ *   llama_logits bench MODEL.gguf [--prompt N] [--gen M] [--threads T] [--reps R] [--no-pool]
  *       Prefill throughput for an N-token prompt and decode throughput for M generated tokens
- *       (greedy, one token per llama_decode), best of R runs, as one JSON line on stdout.
+ *       (greedy, one token per llama_decode), best of R runs, as one JSON line on stdout; also
+ *       the first run's figures (a fresh process: cold caches and pool), the model load time and,
+ *       when $LLMC_BENCH_SPAWN_NS holds the CLOCK_MONOTONIC time (ns) at which the caller started
+ *       this process, the time to the first token from then (ttft_s). One ggml thread pool is
+ *       created and attached to every context, as llama.cpp's own CLI and llama-bench do
+ *       (--no-pool: ggml's per-graph threads instead).
  *   llama_logits quantize MODEL.gguf OUT.gguf TYPE [--threads T]
  *       llama_model_quantize with llama.cpp's defaults (as llama-quantize without an importance
  *       matrix), TYPE one of q8_0, q4_0, q4_k_s, q4_k_m, q5_k_s, q5_k_m, q6_k.
@@ -47,6 +52,7 @@
 #include <time.h>
 
 #include "ggml-backend.h"
+#include "ggml-cpu.h"
 #include "ggml.h"
 #include "llama.h"
 
@@ -419,8 +425,58 @@ static int cmd_generate(const char *model_path, const char *text_path, int n_new
     return 0;
 }
 
-static int cmd_bench(const char *model_path, int n_prompt, int n_gen, int threads, int reps) {
+/* the caller's spawn time, for the time to first token; negative when not given */
+static double spawn_time_s(void) {
+    const char *v = getenv("LLMC_BENCH_SPAWN_NS");
+    if (!v || !*v) return -1.0;
+    char *end;
+    errno = 0;
+    unsigned long long ns = strtoull(v, &end, 10);
+    if (*end || errno) die_usage("LLMC_BENCH_SPAWN_NS must be an integer (got '%s')", v);
+    return (double)ns * 1e-9;
+}
+
+/* A persistent pool as llama.cpp's CLI attaches it. The CPU backend is loaded dynamically, so its
+ * functions are looked up through the registry rather than linked. */
+static struct ggml_threadpool *make_pool(int threads) {
+    ggml_backend_dev_t cpu = ggml_backend_dev_by_type(GGML_BACKEND_DEVICE_TYPE_CPU);
+    if (!cpu) {
+        fprintf(stderr, "llama_logits: the CPU backend is not loaded\n");
+        exit(1);
+    }
+    ggml_backend_reg_t reg = ggml_backend_dev_backend_reg(cpu);
+    typedef struct ggml_threadpool *(*pool_new_fn)(struct ggml_threadpool_params *);
+    void *sym = ggml_backend_reg_get_proc_address(reg, "ggml_threadpool_new");
+    pool_new_fn pool_new = NULL;
+    memcpy(&pool_new, &sym, sizeof pool_new); /* ISO C has no object-to-function pointer cast */
+    if (!pool_new) {
+        fprintf(stderr, "llama_logits: the CPU backend has no ggml_threadpool_new\n");
+        exit(1);
+    }
+    struct ggml_threadpool_params tpp = ggml_threadpool_params_default(threads);
+    struct ggml_threadpool *tp = pool_new(&tpp);
+    if (!tp) {
+        fprintf(stderr, "llama_logits: could not create a thread pool of %d threads\n", threads);
+        exit(1);
+    }
+    return tp;
+}
+
+static void free_pool(struct ggml_threadpool *tp) {
+    if (!tp) return;
+    ggml_backend_reg_t reg = ggml_backend_dev_backend_reg(ggml_backend_dev_by_type(GGML_BACKEND_DEVICE_TYPE_CPU));
+    typedef void (*pool_free_fn)(struct ggml_threadpool *);
+    void *sym = ggml_backend_reg_get_proc_address(reg, "ggml_threadpool_free");
+    pool_free_fn pool_free = NULL;
+    memcpy(&pool_free, &sym, sizeof pool_free);
+    if (pool_free) pool_free(tp);
+}
+
+static int cmd_bench(const char *model_path, int n_prompt, int n_gen, int threads, int reps, bool use_pool) {
+    const double spawn = spawn_time_s();
+    const double t_load0 = now_s();
     struct llama_model *model = load_model(model_path);
+    const double load_s = now_s() - t_load0;
     if (llama_model_has_encoder(model)) {
         fprintf(stderr, "llama_logits: bench supports decoder-only models\n");
         return 1;
@@ -434,9 +490,11 @@ static int cmd_bench(const char *model_path, int n_prompt, int n_gen, int thread
         s = s * 1664525u + 1013904223u;
         prompt[i] = (llama_token)(s % (uint32_t)n_vocab);
     }
-    double best_prefill = DBL_MAX, best_decode = DBL_MAX;
+    struct ggml_threadpool *tp = use_pool ? make_pool(threads) : NULL;
+    double best_prefill = DBL_MAX, best_decode = DBL_MAX, first_prefill = 0, first_decode = 0, ttft = -1.0;
     for (int r = 0; r < reps; r++) {
         struct llama_context *ctx = make_context(model, (uint32_t)(n_prompt + n_gen), threads);
+        if (tp) llama_attach_threadpool(ctx, tp, tp);
         struct llama_batch b = make_batch(prompt, n_prompt, 0, false);
         double t0 = now_s();
         int rc = llama_decode(ctx, b);
@@ -448,6 +506,7 @@ static int cmd_bench(const char *model_path, int n_prompt, int n_gen, int thread
         }
         llama_token next = argmax(llama_get_logits_ith(ctx, -1), n_vocab);
         double t2 = now_s();
+        if (r == 0 && spawn >= 0) ttft = t2 - spawn;
         for (int i = 0; i < n_gen; i++) {
             struct llama_batch g = make_batch(&next, 1, n_prompt + i, true);
             rc = llama_decode(ctx, g);
@@ -459,14 +518,23 @@ static int cmd_bench(const char *model_path, int n_prompt, int n_gen, int thread
             next = argmax(llama_get_logits_ith(ctx, -1), n_vocab);
         }
         double t3 = now_s();
+        if (r == 0) {
+            first_prefill = t1 - t0;
+            first_decode = t3 - t2;
+        }
         if (t1 - t0 < best_prefill) best_prefill = t1 - t0;
         if (t3 - t2 < best_decode) best_decode = t3 - t2;
+        if (tp) llama_detach_threadpool(ctx);
         llama_free(ctx);
     }
     printf("{\"prompt_tokens\": %d, \"prefill_s\": %.6f, \"prefill_tok_s\": %.2f, "
-           "\"gen_tokens\": %d, \"decode_s\": %.6f, \"decode_tok_s\": %.2f, \"threads\": %d, \"reps\": %d}\n",
+           "\"gen_tokens\": %d, \"decode_s\": %.6f, \"decode_tok_s\": %.2f, \"threads\": %d, \"reps\": %d, "
+           "\"first_prefill_tok_s\": %.2f, \"first_decode_tok_s\": %.2f, \"load_s\": %.6f, \"ttft_s\": %.6f, "
+           "\"pool\": \"%s\"}\n",
            n_prompt, best_prefill, n_prompt / best_prefill, n_gen, best_decode,
-           n_gen > 0 ? n_gen / best_decode : 0.0, threads, reps);
+           n_gen > 0 ? n_gen / best_decode : 0.0, threads, reps, n_prompt / first_prefill,
+           n_gen > 0 ? n_gen / first_decode : 0.0, load_s, ttft, tp ? "persistent" : "per-graph");
+    free_pool(tp);
     free(prompt);
     llama_model_free(model);
     return 0;
@@ -553,7 +621,12 @@ int main(int argc, char **argv) {
         rc = cmd_quantize(model, argv[3], argv[4], argc == 7 ? parse_int(argv[6], "--threads", 1, 256) : 1);
     } else if (strcmp(cmd, "bench") == 0) {
         int prompt = 128, gen = 32, threads = 2, reps = 3;
+        bool use_pool = true;
         for (int i = 3; i < argc; i++) {
+            if (strcmp(argv[i], "--no-pool") == 0) {
+                use_pool = false;
+                continue;
+            }
             if (i + 1 >= argc) die_usage("option '%s' needs a value", argv[i]);
             if (strcmp(argv[i], "--prompt") == 0) prompt = parse_int(argv[++i], "--prompt", 1, 1 << 20);
             else if (strcmp(argv[i], "--gen") == 0) gen = parse_int(argv[++i], "--gen", 0, 1 << 20);
@@ -561,7 +634,7 @@ int main(int argc, char **argv) {
             else if (strcmp(argv[i], "--reps") == 0) reps = parse_int(argv[++i], "--reps", 1, 1000);
             else die_usage("unknown option '%s'", argv[i]);
         }
-        rc = cmd_bench(model, prompt, gen, threads, reps);
+        rc = cmd_bench(model, prompt, gen, threads, reps, use_pool);
     } else {
         die_usage("unknown command '%s'", cmd);
     }
