@@ -37,6 +37,7 @@ import struct
 import subprocess
 import sys
 import tempfile
+import time
 
 import numpy as np
 from llmc_testlib import Checks, import_package, read_safetensors
@@ -697,6 +698,18 @@ def test_llmc_run():
     j = json.loads(r.stdout)
     check(j["prompt_tokens"] == 16 and j["gen_tokens"] == 8 and j["prefill_tok_s"] > 0 and j["decode_tok_s"] > 0,
           f"--bench prints prefill and decode throughput ({r.stdout.strip()})")
+    check(j["first_prefill_tok_s"] > 0 and j["first_decode_tok_s"] > 0 and j["load_s"] >= 0 and j["ttft_s"] == -1,
+          "--bench reports the first (cold) run and the load time; no time to first token without a spawn time")
+    t0 = time.monotonic_ns()
+    r = run([os.path.join(out, "cpu", "llmc-run"), "--bench", "--bench-prompt", "16", "-n", "8", "--reps", "1"],
+            env=dict(os.environ, LLMC_BENCH_SPAWN_NS=str(t0)))
+    wall = (time.monotonic_ns() - t0) * 1e-9
+    j = json.loads(r.stdout)
+    check(0 < j["ttft_s"] <= wall, f"--bench: time to first token from the spawn time given ({j['ttft_s']:.4f} s, "
+          f"process wall {wall:.4f} s)")
+    r = run([os.path.join(out, "cpu", "llmc-run"), "--bench", "--reps", "1"], ok=False,
+            env=dict(os.environ, LLMC_BENCH_SPAWN_NS="12x"))
+    check(r.returncode == 2 and "LLMC_BENCH_SPAWN_NS" in r.stderr, "--bench: a malformed spawn time is a usage error")
 
 
 def test_sanitizers():
