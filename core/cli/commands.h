@@ -43,6 +43,7 @@ int cmd_validate(const cli_globals *g, int argc, char **argv);
 int cmd_tokenizer(const cli_globals *g, int argc, char **argv);
 int cmd_tokenize(const cli_globals *g, int argc, char **argv);
 int cmd_detokenize(const cli_globals *g, int argc, char **argv);
+int cmd_import(const cli_globals *g, int argc, char **argv);
 int cmd_version(const cli_globals *g, int argc, char **argv);
 int cmd_help(const cli_globals *g, int argc, char **argv);
 

@@ -1,0 +1,191 @@
+/* llmc import: a Hugging Face model folder (or its config.json) -> a spec file.
+ *
+ * The spec is written to a temporary file beside OUT, compiled there as far as the count (so a spec
+ * llmc cannot build is never left behind), and only then moved into place: without --force an
+ * existing OUT is refused, and --force replaces only a file an earlier `llmc import` wrote. */
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "commands.h"
+#include "import_hf.h"
+#include "util.h"
+
+static int usage_error(const char *fmt, const char *arg) {
+    fprintf(stderr, "llmc import: ");
+    fprintf(stderr, fmt, arg);
+    fprintf(stderr, "\n");
+    cli_command_usage(stderr, cli_find_command("import"));
+    return LLMC_EXIT_USAGE;
+}
+
+static int finish(llmc_diags *d, llmc_host *h, int rc) {
+    cli_print_diags(d);
+    llmc_diags_free(d);
+    if (h) cli_free_host(h);
+    return rc;
+}
+
+/* whether the file at path starts with the line every imported spec starts with */
+static bool written_by_import(const char *path) {
+    FILE *f = fopen(path, "r");
+    if (!f) return false;
+    char line[64] = {0};
+    bool yes = fgets(line, sizeof line, f) && !strncmp(line, LLMC_IMPORT_HEADER, strlen(LLMC_IMPORT_HEADER));
+    fclose(f);
+    return yes;
+}
+
+static int write_tmp(const char *out, const char *text, char *tmp, size_t tmp_len, llmc_diags *d) {
+    const char *slash = strrchr(out, '/');
+    int n = slash ? snprintf(tmp, tmp_len, "%.*s/.%s.tmp-XXXXXX", (int)(slash - out), out, slash + 1)
+                  : snprintf(tmp, tmp_len, ".%s.tmp-XXXXXX", out);
+    if (n < 0 || (size_t)n >= tmp_len) {
+        llmc_error(d, NULL, "%s: path too long", out);
+        return -1;
+    }
+    int fd = mkstemp(tmp);
+    if (fd < 0) {
+        llmc_error(d, NULL, "%s: cannot create a file beside it: %s", out, strerror(errno));
+        return -1;
+    }
+    size_t left = strlen(text);
+    const char *p = text;
+    while (left) {
+        ssize_t w = write(fd, p, left);
+        if (w < 0 && errno == EINTR) continue;
+        if (w < 0) {
+            llmc_error(d, NULL, "%s: write failed: %s", out, strerror(errno));
+            close(fd);
+            unlink(tmp);
+            return -1;
+        }
+        p += w;
+        left -= (size_t)w;
+    }
+    if (fchmod(fd, 0644) != 0 || fsync(fd) != 0 || close(fd) != 0) {
+        llmc_error(d, NULL, "%s: cannot finish writing: %s", out, strerror(errno));
+        unlink(tmp);
+        return -1;
+    }
+    return 0;
+}
+
+/* move tmp to out: link() refuses an existing out atomically; --force renames over a spec import wrote */
+static int place(const char *tmp, const char *out, bool force, llmc_diags *d) {
+    struct stat st;
+    if (lstat(out, &st) == 0) {
+        if (!force) {
+            llmc_error(d, NULL, "%s: exists (use --force to replace a spec written by llmc import)", out);
+            return -1;
+        }
+        if (!S_ISREG(st.st_mode) || !written_by_import(out)) {
+            llmc_error(d, NULL, "%s: --force refused: not a spec written by llmc import (its first line is not "
+                                "\"%s ...\"); move it away or choose another -o", out, LLMC_IMPORT_HEADER);
+            return -1;
+        }
+        if (rename(tmp, out) != 0) {
+            llmc_error(d, NULL, "%s: cannot replace: %s", out, strerror(errno));
+            return -1;
+        }
+        return 0;
+    }
+    if (link(tmp, out) != 0) {
+        llmc_error(d, NULL, "%s: cannot create: %s", out,
+                   errno == EEXIST ? "it appeared while llmc import ran (not replaced)" : strerror(errno));
+        return -1;
+    }
+    unlink(tmp);
+    return 0;
+}
+
+int cmd_import(const cli_globals *g, int argc, char **argv) {
+    const char *src = NULL, *out = NULL;
+    llmc_import_params ip = llmc_import_default_params();
+    bool force = false;
+    for (int i = 0; i < argc; i++) {
+        const char *a = argv[i];
+        if (!strcmp(a, "-h") || !strcmp(a, "--help")) {
+            cli_command_usage(stdout, cli_find_command("import"));
+            return LLMC_EXIT_OK;
+        } else if (!strcmp(a, "-o") || !strcmp(a, "--name")) {
+            if (i + 1 >= argc) return usage_error("option '%s' needs a value", a);
+            if (!strcmp(a, "-o")) out = argv[++i];
+            else ip.name = argv[++i];
+        } else if (!strcmp(a, "--force")) {
+            force = true;
+        } else if (a[0] == '-' && a[1]) {
+            return usage_error("unknown option '%s'", a);
+        } else if (src) {
+            return usage_error("unexpected argument '%s'", a);
+        } else {
+            src = a;
+        }
+    }
+    if (!src) return usage_error("%s", "expected a model folder or its config.json");
+    if (!out) return usage_error("%s", "expected -o SPEC.yaml");
+
+    /* a folder holds config.json; a file is the config itself, its folder names the model */
+    char config[4096], dir[4096];
+    struct stat st;
+    if (stat(src, &st) == 0 && S_ISDIR(st.st_mode)) {
+        size_t n = strlen(src);
+        while (n > 1 && src[n - 1] == '/') n--;
+        if (snprintf(config, sizeof config, "%.*s/config.json", (int)n, src) >= (int)sizeof config ||
+            snprintf(dir, sizeof dir, "%.*s", (int)n, src) >= (int)sizeof dir)
+            return usage_error("path too long: '%s'", src);
+    } else {
+        if (snprintf(config, sizeof config, "%s", src) >= (int)sizeof config) return usage_error("path too long: '%s'", src);
+        const char *slash = strrchr(src, '/');
+        snprintf(dir, sizeof dir, "%.*s", slash ? (int)(slash - src) : 1, slash ? src : ".");
+        if (!slash) {
+            char *cwd = getcwd(NULL, 0);
+            if (cwd) snprintf(dir, sizeof dir, "%s", cwd);
+            free(cwd);
+        }
+    }
+
+    llmc_diags *d = llmc_diags_create();
+    int rc = LLMC_EXIT_OK;
+    char *yaml = llmc_import_hf_config(config, dir, &ip, &rc, d);
+    if (!yaml) return finish(d, NULL, rc);
+
+    llmc_host h;
+    rc = cli_load_host(g, &h, d);
+    if (rc) {
+        free(yaml);
+        return finish(d, &h, rc);
+    }
+    char tmp[4200];
+    if (write_tmp(out, yaml, tmp, sizeof tmp, d) != 0) {
+        free(yaml);
+        return finish(d, &h, LLMC_EXIT_IO);
+    }
+    free(yaml);
+    /* build it as far as the count: what import writes must compile */
+    llmc_compile_params cp = llmc_compile_default_params();
+    cp.spec_path = tmp;
+    llmc_model m;
+    rc = llmc_model_prepare(&h, &cp, &m, d);
+    if (rc != LLMC_EXIT_OK) {
+        llmc_error(d, NULL, "%s: the spec imported from %s does not build (above); nothing written", out, config);
+        unlink(tmp);
+        return finish(d, &h, rc);
+    }
+    char count[64];
+    llmc_fmt_count(m.count.total, count, sizeof count);
+    const char *family = m.family;
+    if (place(tmp, out, force, d) != 0) {
+        unlink(tmp);
+        llmc_model_free(&m);
+        return finish(d, &h, LLMC_EXIT_IO);
+    }
+    printf("%s: %s parameters (%s, HF family %s)\n", out, count, m.spec->template_name, family);
+    llmc_model_free(&m);
+    if (fflush(stdout) != 0 || ferror(stdout)) rc = LLMC_EXIT_IO;
+    return finish(d, &h, rc);
+}

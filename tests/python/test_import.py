@@ -1,0 +1,227 @@
+"""llmc import: a Hugging Face config.json -> the spec that reproduces the model (issue 21, point 1).
+
+Environment (set by ctest): LLMC (the llmc binary), LLMC_SOURCE_DIR, LLMC_BINARY_DIR.
+
+1. Published configurations (tests/hf_configs/*/config.json, facts copied from the models' Hugging
+   Face repositories) import to specs whose exact parameter count is the published one, and the
+   same count as the hand-written examples in config/examples/ where one exists.
+2. Round trip: a shrunk copy of each configuration is imported, compiled to safetensors + HF
+   config.json, and that config.json imported again gives the same spec; the fields the importer
+   maps come back with the same values.
+3. Every key is mapped, listed as ignored, listed as unknown, or refused with a located error;
+   bad input (unknown model_type, a missing key, contradictory keys, scalings llmc does not compute,
+   not JSON, a missing file) is exit 1 (4 for the missing file) naming the file, line and key;
+   an existing -o is never clobbered: without --force refused, with --force replaced only when an
+   earlier import wrote it.
+"""
+import json
+import os
+import re
+import subprocess
+import sys
+import tempfile
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from llmc_testlib import Checks  # noqa: E402
+
+LLMC = os.environ.get("LLMC", "llmc")
+SRC = os.environ.get("LLMC_SOURCE_DIR", os.path.join(os.path.dirname(__file__), "..", ".."))
+FIXTURES = os.path.join(SRC, "tests", "hf_configs")
+TMP = tempfile.mkdtemp(prefix="llmc-import-")
+check = Checks()
+
+# published totals (the models' own reports / their safetensors headers)
+PUBLISHED = {
+    "llama-2-7b": 6_738_415_616,
+    "mistral-7b-v0.1": 7_241_732_096,
+    "qwen2-0.5b": 494_032_768,
+    "gpt2": 124_439_808,
+    "t5-small": 60_506_624,
+    "tinyllama-1.1b": 1_100_048_384,
+    "llama-3.2-1b": 1_235_814_400,
+    "t5-v1_1-small": 76_961_152,
+}
+SAME_AS_EXAMPLE = {"llama-2-7b": "llama2-7b.yaml", "gpt2": "gpt2-124m.yaml", "t5-small": "t5-small.yaml"}
+
+
+def run(cmd, ok=True):
+    r = subprocess.run(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    if ok and r.returncode != 0:
+        raise AssertionError(f"{' '.join(cmd)} exited {r.returncode}:\n{r.stdout}\n{r.stderr}")
+    return r
+
+
+def solve_count(spec):
+    return json.loads(run([LLMC, "solve", spec, "--json"]).stdout)["parameters"]
+
+
+def import_(src, out, *extra, ok=True):
+    return run([LLMC, "import", src, "-o", out, *extra], ok=ok)
+
+
+def body(path):
+    """the spec without its provenance line and name"""
+    with open(path) as f:
+        return [l for l in f.read().splitlines() if not l.startswith("#") and not l.startswith("name:")]
+
+
+def test_published_counts():
+    for model, total in PUBLISHED.items():
+        out = os.path.join(TMP, model + ".yaml")
+        r = import_(os.path.join(FIXTURES, model), out)
+        got = solve_count(out)
+        check(got == total, f"{model}: imported spec counts {got:,} parameters (published {total:,})")
+        check(f"{total:,} parameters" in r.stdout, f"{model}: import reports the count ({r.stdout.strip()})")
+        check(re.search(r"warning: ignored \(.*\): .*architectures", r.stderr) is not None,
+              f"{model}: the keys without effect are listed as ignored ({r.stderr.strip()[:200]})")
+        with open(out) as f:
+            first = f.readline()
+        check(first.startswith("# Imported by `llmc import` from ") and f"name: {model}" in open(out).read(),
+              f"{model}: the spec names its source and takes the folder's name")
+        if model in SAME_AS_EXAMPLE:
+            ex = solve_count(os.path.join(SRC, "config", "examples", SAME_AS_EXAMPLE[model]))
+            check(ex == got, f"{model}: the same count as config/examples/{SAME_AS_EXAMPLE[model]} ({ex:,})")
+
+
+def shrink(cfg):
+    """the same family and choices at a size that compiles in a moment"""
+    c = dict(cfg)
+    mt = c["model_type"]
+    if mt in ("llama", "mistral", "qwen2"):
+        heads, kv = c["num_attention_heads"], c.get("num_key_value_heads", c["num_attention_heads"])
+        c.update(hidden_size=64, intermediate_size=96, num_hidden_layers=2, num_attention_heads=4,
+                 num_key_value_heads=4 // (heads // kv) if heads // kv <= 4 else 1, vocab_size=256)
+        if "head_dim" in c:
+            c["head_dim"] = 16
+        if c.get("sliding_window") and mt == "mistral":
+            c["sliding_window"] = 64
+            c["max_position_embeddings"] = 256
+    elif mt == "gpt2":
+        c.update(n_embd=64, n_head=4, n_layer=2, vocab_size=256, n_positions=128, n_ctx=128)
+    elif mt == "t5":
+        c.update(d_model=64, d_kv=16, d_ff=96, num_heads=4, num_layers=2, vocab_size=256)
+        if "num_decoder_layers" in c:
+            c["num_decoder_layers"] = 3
+    return c
+
+
+def test_round_trip():
+    for model in PUBLISHED:
+        with open(os.path.join(FIXTURES, model, "config.json")) as f:
+            cfg = shrink(json.load(f))
+        d = os.path.join(TMP, "rt", model)
+        os.makedirs(d)
+        with open(os.path.join(d, "config.json"), "w") as f:
+            json.dump(cfg, f, indent=2)
+        spec_a = os.path.join(TMP, "rt", model + "-a.yaml")
+        import_(d, spec_a)
+        out = os.path.join(TMP, "rt", model + "-out")
+        run([LLMC, "compile", spec_a, "-o", out, "--emit", "safetensors"])
+        with open(os.path.join(out, "safetensors", "config.json")) as f:
+            back = json.load(f)
+        spec_b = os.path.join(TMP, "rt", model + "-b.yaml")
+        import_(os.path.join(out, "safetensors", "config.json"), spec_b, "--name", model)
+        check(body(spec_a) == body(spec_b),
+              f"{model}: config.json -> spec -> compile -> config.json -> spec gives the same spec "
+              f"({body(spec_a)} vs {body(spec_b)})")
+        mapped = ["model_type", "vocab_size", "hidden_size", "intermediate_size", "num_hidden_layers",
+                  "num_attention_heads", "num_key_value_heads", "rms_norm_eps", "rope_theta", "tie_word_embeddings",
+                  "max_position_embeddings", "sliding_window", "rope_scaling", "n_embd", "n_head", "n_layer",
+                  "n_positions", "layer_norm_epsilon", "activation_function", "d_model", "d_kv", "d_ff", "num_heads",
+                  "num_layers", "num_decoder_layers", "relative_attention_num_buckets", "feed_forward_proj",
+                  "head_dim"]
+        if cfg["model_type"] == "qwen2":
+            mapped.remove("sliding_window")   # no effect while use_sliding_window is false
+        for k in mapped:
+            if k in cfg and cfg[k] is not None:
+                v = back.get(k)
+                same = v == cfg[k] or (isinstance(v, float) and isinstance(cfg[k], (int, float)) and v == cfg[k])
+                if isinstance(cfg[k], dict) and isinstance(v, dict):
+                    same = all(v.get(kk) == vv or (kk in ("rope_type", "type")) for kk, vv in cfg[k].items())
+                check(same, f"{model}: {k} = {cfg[k]!r} comes back from the compiled config.json (got {v!r})")
+
+
+def write_cfg(name, obj_or_text):
+    d = os.path.join(TMP, "bad", name)
+    os.makedirs(d, exist_ok=True)
+    p = os.path.join(d, "config.json")
+    with open(p, "w") as f:
+        f.write(obj_or_text if isinstance(obj_or_text, str) else json.dumps(obj_or_text, indent=1))
+    return p
+
+
+LLAMA_TINY = {"model_type": "llama", "vocab_size": 256, "hidden_size": 64, "intermediate_size": 96,
+              "num_hidden_layers": 2, "num_attention_heads": 4, "num_key_value_heads": 2}
+
+
+def refused(name, cfg, want_key, want_text, code=1):
+    p = write_cfg(name, cfg)
+    out = os.path.join(TMP, "bad", name + ".yaml")
+    r = import_(p, out, ok=False)
+    loc = re.search(re.escape(p) + r":(\d+):(\d+): " + re.escape(want_key) + ":", r.stderr)
+    check(r.returncode == code and loc is not None and want_text in r.stderr and not os.path.exists(out),
+          f"{name}: exit {code}, '{p}:line:col: {want_key}: ...{want_text}...', nothing written "
+          f"(got {r.returncode}: {r.stderr.strip()})")
+
+
+def test_bad_input():
+    refused("unknown-type", {"model_type": "lama"}, "model_type", "did you mean llama")
+    refused("gemma2", {"model_type": "gemma2"}, "model_type", "soft-capping")
+    refused("qwen3", {"model_type": "qwen3"}, "model_type", "q/k RMSNorm")
+    refused("no-type", {"hidden_size": 1}, "model_type", "missing")
+    refused("missing-layers", {k: v for k, v in LLAMA_TINY.items() if k != "num_hidden_layers"},
+            "num_hidden_layers", "missing")
+    refused("heads", dict(LLAMA_TINY, num_attention_heads=5, num_key_value_heads=5), "num_attention_heads",
+            "5 heads do not divide hidden_size 64")
+    refused("kv-heads", dict(LLAMA_TINY, num_key_value_heads=3), "num_key_value_heads", "do not divide 4")
+    refused("act", dict(LLAMA_TINY, hidden_act="gelu"), "hidden_act", "gelu_pytorch_tanh")
+    refused("not-int", dict(LLAMA_TINY, hidden_size="64"), "hidden_size", "expected an integer")
+    refused("rope-type", dict(LLAMA_TINY, rope_scaling={"rope_type": "longrope", "factor": 2.0}),
+            "rope_scaling.rope_type", "not a scaling llmc computes")
+    refused("rope-extra", dict(LLAMA_TINY, rope_scaling={"rope_type": "yarn", "factor": 4.0, "attention_factor": 0.8}),
+            "rope_scaling.attention_factor", "not computed by llmc's yarn scaling")
+    refused("qwen2-swa", dict(LLAMA_TINY, model_type="qwen2", use_sliding_window=True), "use_sliding_window",
+            "per-layer pattern")
+    refused("gpt2-ctx", {"model_type": "gpt2", "n_positions": 1024, "n_ctx": 512}, "n_ctx", "contradicts n_positions")
+    refused("gpt2-idx", {"model_type": "gpt2", "scale_attn_by_inverse_layer_idx": True},
+            "scale_attn_by_inverse_layer_idx", "per-layer attention scale")
+    refused("t5-ff", {"model_type": "t5", "feed_forward_proj": "gated-silu"}, "feed_forward_proj", "relu or gated-gelu")
+    p = write_cfg("not-json", '{"model_type": "llama",\n "vocab_size": }')
+    r = import_(p, os.path.join(TMP, "bad", "nj.yaml"), ok=False)
+    check(r.returncode == 1 and re.search(re.escape(p) + r":2:\d+:", r.stderr) is not None,
+          f"malformed JSON: exit 1 with its line ({r.stderr.strip()})")
+    r = import_(os.path.join(TMP, "nowhere"), os.path.join(TMP, "bad", "nw.yaml"), ok=False)
+    check(r.returncode == 4 and "nowhere: cannot read: No such file" in r.stderr,
+          f"a missing path: exit 4 naming it ({r.stderr.strip()})")
+    # unknown keys are listed, not silently dropped
+    p = write_cfg("unknown-key", dict(LLAMA_TINY, rope_interleaved=True))
+    r = import_(p, os.path.join(TMP, "bad", "uk.yaml"))
+    check("not known to llmc for model_type 'llama'" in r.stderr and "rope_interleaved" in r.stderr,
+          f"an unknown key is listed in a warning ({r.stderr.strip()})")
+
+
+def test_outputs_are_not_clobbered():
+    src = os.path.join(FIXTURES, "gpt2")
+    mine = os.path.join(TMP, "mine.yaml")
+    with open(mine, "w") as f:
+        f.write("name: mine\nvocab_size: 10\n")
+    for extra in ((), ("--force",)):
+        r = import_(src, mine, *extra, ok=False)
+        check(r.returncode == 4 and open(mine).read() == "name: mine\nvocab_size: 10\n",
+              f"import {' '.join(extra)} over a spec the user wrote: exit 4, the file untouched ({r.stderr.strip()})")
+    out = os.path.join(TMP, "again.yaml")
+    import_(src, out)
+    r = import_(os.path.join(FIXTURES, "t5-small"), out, ok=False)
+    check(r.returncode == 4 and "exists" in r.stderr and "gpt2" in open(out).read(),
+          "import over an earlier import without --force: exit 4, unchanged")
+    import_(os.path.join(FIXTURES, "t5-small"), out, "--force")
+    check("model_type: t5" in open(out).read(), "import --force replaces a spec an earlier import wrote")
+    leftovers = [p for p in os.listdir(TMP) if p.startswith(".")]
+    check(not leftovers, f"no temporary files left beside the outputs ({leftovers})")
+    r = run([LLMC, "import", src], ok=False)
+    check(r.returncode == 2 and "-o" in r.stderr, "import without -o is a usage error")
+
+
+if __name__ == "__main__":
+    sys.exit(check.run_all([test_published_counts, test_round_trip, test_bad_input, test_outputs_are_not_clobbered],
+                           TMP))
