@@ -488,11 +488,19 @@ static void put_kv_int(llmc_strbuf *b, const char *indent, const char *key, int6
     if (v) llmc_strbuf_printf(b, "%s%s: %lld\n", indent, key, (long long)v);
 }
 
-static char *render(const spec_out *s, const char *name, const char *source, const char *model_type) {
+static char *render(const spec_out *s, const char *name, const char *source, const char *model_type,
+                    uint64_t target) {
     llmc_strbuf b = LLMC_STRBUF_INIT;
-    llmc_strbuf_printf(&b, "%s from %s (model_type: %s).\n", LLMC_IMPORT_HEADER, source, model_type);
+    llmc_strbuf_printf(&b, "%s from %s (model_type: %s)%s.\n", LLMC_IMPORT_HEADER, source, model_type,
+                       target ? ", the family's choices at a new budget" : "");
     llmc_strbuf_printf(&b, "name: %s\ntemplate: %s\n", name, s->template_name);
-    llmc_strbuf_printf(&b, "vocab_size: %lld\ncontext_length: %lld\ndims:\n", (long long)s->vocab, (long long)s->context);
+    llmc_strbuf_printf(&b, "vocab_size: %lld\ncontext_length: %lld\n", (long long)s->vocab, (long long)s->context);
+    if (target) {
+        /* the solver chooses every dim (its prior: shapes people train); the choices below stay */
+        llmc_strbuf_printf(&b, "target_params: %llu\n", (unsigned long long)target);
+        goto choices;
+    }
+    llmc_strbuf_puts(&b, "dims:\n");
     put_kv_int(&b, "  ", "num_layers", s->layers);
     put_kv_int(&b, "  ", "num_encoder_layers", s->enc_layers);
     put_kv_int(&b, "  ", "num_decoder_layers", s->dec_layers);
@@ -501,6 +509,7 @@ static char *render(const spec_out *s, const char *name, const char *source, con
     put_kv_int(&b, "  ", "num_heads", s->heads);
     if (s->kv_heads != s->heads) put_kv_int(&b, "  ", "num_kv_heads", s->kv_heads);
     put_kv_int(&b, "  ", "head_dim", s->head_dim);
+choices:
     llmc_strbuf_printf(&b, "attention: %s\n", s->attention);
     put_kv_int(&b, "", "sliding_window", s->window);
     llmc_strbuf_printf(&b, "norm: %s\nnorm_eps: ", s->norm);
@@ -573,7 +582,7 @@ static void default_name(const char *dir, char *out, size_t n) {
 /* ---- the entry point ------------------------------------------------------------------------- */
 
 llmc_import_params llmc_import_default_params(void) {
-    llmc_import_params p = {NULL};
+    llmc_import_params p = {NULL, 0, 0};
     return p;
 }
 
@@ -663,10 +672,11 @@ char *llmc_import_hf_config(const char *config_path, const char *model_dir, cons
     llmc_strbuf_free(&unk);
 
     char name[160];
-    if (!s.precision) s.precision = "float32";  /* transformers loads a config without a dtype in float32 */
+    if (!s.precision) s.precision = "float32";
+    if (p && p->vocab_size > 0) s.vocab = p->vocab_size;  /* transformers loads a config without a dtype in float32 */
     if (p && p->name) snprintf(name, sizeof name, "%s", p->name);
     else default_name(model_dir, name, sizeof name);
-    out = render(&s, name, config_path, mt);
+    out = render(&s, name, config_path, mt, p ? p->target_params : 0);
     if (!out) llmc_error(d, NULL, "out of memory");
     else *exit_code = LLMC_EXIT_OK;
 done:

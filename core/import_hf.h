@@ -9,6 +9,7 @@
 #define LLMC_CORE_IMPORT_HF_H
 
 #include <stdbool.h>
+#include <stdint.h>
 
 #include "llmc/diag.h"
 #include "llmc/export.h"
@@ -17,7 +18,9 @@
 #define LLMC_IMPORT_HEADER "# Imported by `llmc import`"
 
 typedef struct llmc_import_params {
-    const char *name;   /* the spec's name; NULL = from the model folder's name */
+    const char *name;          /* the spec's name; NULL = from the model folder's name */
+    uint64_t target_params;    /* 0: the config's dims; else no dims and this budget (the solver sizes the model) */
+    int64_t vocab_size;        /* 0: the config's; else this vocabulary (e.g. a tiny model for tests) */
 } llmc_import_params;
 
 LLMC_API llmc_import_params llmc_import_default_params(void);

@@ -2,9 +2,11 @@
  *
  * The spec is written to a temporary file beside OUT, compiled there as far as the count (so a spec
  * llmc cannot build is never left behind), and only then moved into place: without --force an
- * existing OUT is refused, and --force replaces only a file an earlier `llmc import` wrote. */
+ * existing OUT is refused, and --force replaces only a file an earlier `llmc import` wrote.
+ * --scale F / --target-params N keep the family's choices and leave the dims to the solver. */
 #include <errno.h>
 #include <fcntl.h>
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -107,15 +109,34 @@ int cmd_import(const cli_globals *g, int argc, char **argv) {
     const char *src = NULL, *out = NULL;
     llmc_import_params ip = llmc_import_default_params();
     bool force = false;
+    double scale = 0;
     for (int i = 0; i < argc; i++) {
         const char *a = argv[i];
         if (!strcmp(a, "-h") || !strcmp(a, "--help")) {
             cli_command_usage(stdout, cli_find_command("import"));
             return LLMC_EXIT_OK;
-        } else if (!strcmp(a, "-o") || !strcmp(a, "--name")) {
+        } else if (!strcmp(a, "-o") || !strcmp(a, "--name") || !strcmp(a, "--scale") || !strcmp(a, "--target-params") ||
+                   !strcmp(a, "--vocab-size")) {
             if (i + 1 >= argc) return usage_error("option '%s' needs a value", a);
-            if (!strcmp(a, "-o")) out = argv[++i];
-            else ip.name = argv[++i];
+            const char *v = argv[++i];
+            if (!strcmp(a, "-o")) out = v;
+            else if (!strcmp(a, "--name")) ip.name = v;
+            else if (!strcmp(a, "--scale")) {
+                char *end;
+                errno = 0;
+                scale = strtod(v, &end);
+                if (errno || end == v || *end || !(scale > 0) || scale > 1e6)
+                    return usage_error("--scale must be a number in (0, 1e6] (got '%s')", v);
+            } else if (!strcmp(a, "--vocab-size")) {
+                char *end;
+                errno = 0;
+                long long n = strtoll(v, &end, 10);
+                if (errno || end == v || *end || n < 1 || n > INT32_MAX)
+                    return usage_error("--vocab-size must be an integer in [1, 2147483647] (got '%s')", v);
+                ip.vocab_size = n;
+            } else if (llmc_parse_count(v, &ip.target_params) != 0 || ip.target_params == 0) {
+                return usage_error("--target-params must be a parameter count such as 1M or 5e8 (got '%s')", v);
+            }
         } else if (!strcmp(a, "--force")) {
             force = true;
         } else if (a[0] == '-' && a[1]) {
@@ -128,6 +149,7 @@ int cmd_import(const cli_globals *g, int argc, char **argv) {
     }
     if (!src) return usage_error("%s", "expected a model folder or its config.json");
     if (!out) return usage_error("%s", "expected -o SPEC.yaml");
+    if (scale > 0 && ip.target_params) return usage_error("%s", "give --scale or --target-params, not both");
 
     /* a folder holds config.json; a file is the config itself, its folder names the model */
     char config[4096], dir[4096];
@@ -151,6 +173,8 @@ int cmd_import(const cli_globals *g, int argc, char **argv) {
 
     llmc_diags *d = llmc_diags_create();
     int rc = LLMC_EXIT_OK;
+    uint64_t target = ip.target_params;
+    ip.target_params = 0;   /* the config's own dims first: --scale needs their count */
     char *yaml = llmc_import_hf_config(config, dir, &ip, &rc, d);
     if (!yaml) return finish(d, NULL, rc);
 
@@ -161,20 +185,48 @@ int cmd_import(const cli_globals *g, int argc, char **argv) {
         return finish(d, &h, rc);
     }
     char tmp[4200];
-    if (write_tmp(out, yaml, tmp, sizeof tmp, d) != 0) {
-        free(yaml);
-        return finish(d, &h, LLMC_EXIT_IO);
-    }
-    free(yaml);
-    /* build it as far as the count: what import writes must compile */
-    llmc_compile_params cp = llmc_compile_default_params();
-    cp.spec_path = tmp;
     llmc_model m;
-    rc = llmc_model_prepare(&h, &cp, &m, d);
-    if (rc != LLMC_EXIT_OK) {
-        llmc_error(d, NULL, "%s: the spec imported from %s does not build (above); nothing written", out, config);
+    uint64_t original = 0;
+    for (int pass = 0;; pass++) {
+        if (write_tmp(out, yaml, tmp, sizeof tmp, d) != 0) {
+            free(yaml);
+            return finish(d, &h, LLMC_EXIT_IO);
+        }
+        /* build it as far as the count: what import writes must compile */
+        llmc_compile_params cp = llmc_compile_default_params();
+        cp.spec_path = tmp;
+        rc = llmc_model_prepare(&h, &cp, &m, d);
+        if (rc != LLMC_EXIT_OK) {
+            unlink(tmp);
+            /* the locations above are in this text (a temporary file beside OUT, removed) */
+            llmc_error(d, NULL, "%s: the spec imported from %s does not build (above; nothing written); it reads:\n%s",
+                       out, config, yaml);
+            free(yaml);
+            return finish(d, &h, rc);
+        }
+        free(yaml);
+        yaml = NULL;
+        if (pass == 1 || (scale == 0 && target == 0)) break;
+        /* a new budget: the same choices, the dims left to the solver */
+        original = m.count.total;
+        if (scale > 0) {
+            double t = (double)original * scale;
+            if (!(t >= 1) || t > 9.2e18) {
+                llmc_error(d, NULL, "--scale %g: %llu x %g parameters is out of range", scale,
+                           (unsigned long long)original, scale);
+                llmc_model_free(&m);
+                unlink(tmp);
+                return finish(d, &h, LLMC_EXIT_USAGE);
+            }
+            target = (uint64_t)llround(t);
+        }
+        llmc_model_free(&m);
         unlink(tmp);
-        return finish(d, &h, rc);
+        ip.target_params = target;
+        llmc_diags *again = llmc_diags_create();  /* the config's warnings were printed once already */
+        yaml = llmc_import_hf_config(config, dir, &ip, &rc, again);
+        llmc_diags_free(again);
+        if (!yaml) return finish(d, &h, rc);
     }
     char count[64];
     llmc_fmt_count(m.count.total, count, sizeof count);
@@ -184,7 +236,15 @@ int cmd_import(const cli_globals *g, int argc, char **argv) {
         llmc_model_free(&m);
         return finish(d, &h, LLMC_EXIT_IO);
     }
-    printf("%s: %s parameters (%s, HF family %s)\n", out, count, m.spec->template_name, family);
+    if (original) {
+        char was[64], want[64];
+        llmc_fmt_count(original, was, sizeof was);
+        llmc_fmt_count(target, want, sizeof want);
+        printf("%s: %s parameters (%s, HF family %s; target %s, the config's dims %s)\n", out, count,
+               m.spec->template_name, family, want, was);
+    } else {
+        printf("%s: %s parameters (%s, HF family %s)\n", out, count, m.spec->template_name, family);
+    }
     llmc_model_free(&m);
     if (fflush(stdout) != 0 || ferror(stdout)) rc = LLMC_EXIT_IO;
     return finish(d, &h, rc);

@@ -13,6 +13,8 @@ Environment (set by ctest): LLMC (the llmc binary), LLMC_SOURCE_DIR, LLMC_BINARY
    not JSON, a missing file) is exit 1 (4 for the missing file) naming the file, line and key;
    an existing -o is never clobbered: without --force refused, with --force replaced only when an
    earlier import wrote it.
+4. A new budget (--scale, --target-params, --vocab-size): the family and every choice kept, the
+   dims left to the solver, the count within the spec's tolerance of the budget (point 3).
 """
 import json
 import os
@@ -141,6 +143,56 @@ def test_round_trip():
                 check(same, f"{model}: {k} = {cfg[k]!r} comes back from the compiled config.json (got {v!r})")
 
 
+def choices(path):
+    """the spec's lines that are not dims, budget, name or provenance"""
+    lines, in_dims = [], False
+    for l in body(path):
+        if l == "dims:":
+            in_dims = True
+            continue
+        if in_dims and l.startswith("  "):
+            continue
+        in_dims = False
+        if not l.startswith("target_params:"):
+            lines.append(l)
+    return lines
+
+
+def test_new_budget():
+    # "take this config, make it 30% smaller": the family's choices, the dims re-solved
+    full = os.path.join(TMP, "budget-full.yaml")
+    import_(os.path.join(FIXTURES, "llama-2-7b"), full)
+    for model, extra, want, tol in (("llama-2-7b", ("--scale", "0.7"), round(0.7 * PUBLISHED["llama-2-7b"]), 0.01),
+                                    ("mistral-7b-v0.1", ("--target-params", "1.5B"), 1_500_000_000, 0.01),
+                                    ("qwen2-0.5b", ("--target-params", "1M", "--vocab-size", "512"), 1_000_000, 0.1),
+                                    ("gpt2", ("--scale", "2"), 2 * PUBLISHED["gpt2"], 0.01)):
+        out = os.path.join(TMP, f"budget-{model}.yaml")
+        plain = os.path.join(TMP, f"budget-{model}-plain.yaml")
+        r = import_(os.path.join(FIXTURES, model), out, *extra)
+        vocab = extra[extra.index("--vocab-size"):][:2] if "--vocab-size" in extra else ()
+        import_(os.path.join(FIXTURES, model), plain, *vocab)
+        got = solve_count(out)
+        text = open(out).read()
+        check(abs(got - want) <= tol * want and f"target_params: {want}" in text and "\ndims:" not in text,
+              f"{model} {' '.join(extra)}: {got:,} parameters for a budget of {want:,} (tolerance {tol:.0%}), "
+              f"no dims pinned ({r.stdout.strip()})")
+        family = {"llama-2-7b": "llama", "mistral-7b-v0.1": "mistral", "qwen2-0.5b": "qwen2", "gpt2": "gpt2"}[model]
+        check(f"HF family {family}" in r.stdout, f"{model} {' '.join(extra)}: still family {family} ({r.stdout.strip()})")
+        check(choices(out) == choices(plain), f"{model} {' '.join(extra)}: every choice kept "
+              f"({sorted(set(choices(out)) ^ set(choices(plain)))})")
+    for extra in (("--scale", "0"), ("--scale", "x"), ("--target-params", "0"), ("--scale", "0.5", "--target-params", "1M"),
+                  ("--vocab-size", "0")):
+        r = import_(os.path.join(FIXTURES, "gpt2"), os.path.join(TMP, "budget-bad.yaml"), *extra, ok=False)
+        check(r.returncode == 2 and not os.path.exists(os.path.join(TMP, "budget-bad.yaml")),
+              f"import {' '.join(extra)}: usage error, nothing written ({r.stderr.strip()[:120]})")
+    # a budget no shape reaches: the solver's located answer, the spec shown, nothing written
+    r = import_(os.path.join(FIXTURES, "qwen2-0.5b"), os.path.join(TMP, "budget-bad.yaml"), "--target-params", "1M",
+                ok=False)
+    check(r.returncode == 1 and "vocabulary of at most" in r.stderr and "it reads:" in r.stderr and
+          not os.path.exists(os.path.join(TMP, "budget-bad.yaml")),
+          f"an unreachable budget: exit 1, the solver says why, nothing written ({r.stderr.strip()[-200:]})")
+
+
 def write_cfg(name, obj_or_text):
     d = os.path.join(TMP, "bad", name)
     os.makedirs(d, exist_ok=True)
@@ -223,5 +275,5 @@ def test_outputs_are_not_clobbered():
 
 
 if __name__ == "__main__":
-    sys.exit(check.run_all([test_published_counts, test_round_trip, test_bad_input, test_outputs_are_not_clobbered],
-                           TMP))
+    sys.exit(check.run_all([test_published_counts, test_round_trip, test_new_budget, test_bad_input,
+                            test_outputs_are_not_clobbered], TMP))
