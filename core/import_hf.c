@@ -484,12 +484,23 @@ static void put_num(llmc_strbuf *b, double x) {
     llmc_strbuf_puts(b, buf);
 }
 
+/* a double-quoted YAML scalar (paths may hold anything) */
+static void put_str(llmc_strbuf *b, const char *prefix, const char *v) {
+    llmc_strbuf_printf(b, "%s\"", prefix);
+    for (const unsigned char *c = (const unsigned char *)v; *c; c++) {
+        if (*c == '"' || *c == '\\') llmc_strbuf_printf(b, "\\%c", *c);
+        else if (*c < 0x20) llmc_strbuf_printf(b, "\\x%02x", *c);
+        else llmc_strbuf_append(b, (const char *)c, 1);
+    }
+    llmc_strbuf_puts(b, "\"\n");
+}
+
 static void put_kv_int(llmc_strbuf *b, const char *indent, const char *key, int64_t v) {
     if (v) llmc_strbuf_printf(b, "%s%s: %lld\n", indent, key, (long long)v);
 }
 
 static char *render(const spec_out *s, const char *name, const char *source, const char *model_type,
-                    uint64_t target) {
+                    uint64_t target, const llmc_import_params *p) {
     llmc_strbuf b = LLMC_STRBUF_INIT;
     llmc_strbuf_printf(&b, "%s from %s (model_type: %s)%s.\n", LLMC_IMPORT_HEADER, source, model_type,
                        target ? ", the family's choices at a new budget" : "");
@@ -545,7 +556,8 @@ choices:
                        s->bias_norm ? "true" : "false");
     llmc_strbuf_printf(&b, "tie_word_embeddings: %s\n", s->tie ? "true" : "false");
     if (s->precision) llmc_strbuf_printf(&b, "precision: %s\n", s->precision);
-    if (s->init || s->std > 0) {
+    const char *ckpt = p ? p->checkpoint : NULL, *tok = p ? p->tokenizer : NULL;
+    if (s->init || s->std > 0 || ckpt) {
         llmc_strbuf_puts(&b, "weights:\n");
         if (s->init) llmc_strbuf_printf(&b, "  init: %s\n", s->init);
         if (s->std > 0) {
@@ -553,7 +565,9 @@ choices:
             put_num(&b, s->std);
             llmc_strbuf_puts(&b, "\n");
         }
+        if (ckpt) put_str(&b, "  checkpoint: ", ckpt);
     }
+    if (tok) put_str(&b, "tokenizer:\n  path: ", tok);
     if (b.oom) {
         llmc_strbuf_free(&b);
         return NULL;
@@ -582,7 +596,7 @@ static void default_name(const char *dir, char *out, size_t n) {
 /* ---- the entry point ------------------------------------------------------------------------- */
 
 llmc_import_params llmc_import_default_params(void) {
-    llmc_import_params p = {NULL, 0, 0};
+    llmc_import_params p = {NULL, 0, 0, NULL, NULL};
     return p;
 }
 
@@ -676,7 +690,7 @@ char *llmc_import_hf_config(const char *config_path, const char *model_dir, cons
     if (p && p->vocab_size > 0) s.vocab = p->vocab_size;  /* transformers loads a config without a dtype in float32 */
     if (p && p->name) snprintf(name, sizeof name, "%s", p->name);
     else default_name(model_dir, name, sizeof name);
-    out = render(&s, name, config_path, mt, p ? p->target_params : 0);
+    out = render(&s, name, config_path, mt, p ? p->target_params : 0, p);
     if (!out) llmc_error(d, NULL, "out of memory");
     else *exit_code = LLMC_EXIT_OK;
 done:

@@ -21,6 +21,8 @@ typedef struct llmc_import_params {
     const char *name;          /* the spec's name; NULL = from the model folder's name */
     uint64_t target_params;    /* 0: the config's dims; else no dims and this budget (the solver sizes the model) */
     int64_t vocab_size;        /* 0: the config's; else this vocabulary (e.g. a tiny model for tests) */
+    const char *checkpoint;    /* weights.checkpoint to write (the model folder), or NULL for initialised weights */
+    const char *tokenizer;     /* tokenizer.path to write (the model folder), or NULL */
 } llmc_import_params;
 
 LLMC_API llmc_import_params llmc_import_default_params(void);

@@ -2,8 +2,10 @@
  * no output directory behind (outdir.h). */
 #include "pipeline.h"
 
+#include <dirent.h>
 #include <errno.h>
 #include <limits.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -127,6 +129,51 @@ static int set_spec_emit(llmc_spec *s, const char *const *names, size_t n) {
     return 0;
 }
 
+/* A model folder as Hugging Face lays it out: its sharded index (model.safetensors.index.json, or
+ * the one *.safetensors.index.json), else its only *.safetensors file. path is replaced in place. */
+static int checkpoint_in_folder(char *path, size_t n, const llmc_spec *spec, llmc_diags *d) {
+    DIR *dir = opendir(path);
+    if (!dir) {
+        llmc_diag_add(d, LLMC_SEV_ERROR, llmc_spec_loc(spec, "weights.checkpoint"), "weights.checkpoint",
+                      "cannot read checkpoint folder '%s': %s", path, strerror(errno));
+        return -1;
+    }
+    char index[256] = "", single[256] = "";
+    size_t n_index = 0, n_single = 0;
+    bool has_model_index = false;
+    for (struct dirent *e; (e = readdir(dir));) {
+        size_t len = strlen(e->d_name);
+        if (len >= sizeof index || e->d_name[0] == '.') continue;
+        if (len > 23 && !strcmp(e->d_name + len - 23, ".safetensors.index.json")) {
+            if (!strcmp(e->d_name, "model.safetensors.index.json")) has_model_index = true;
+            snprintf(index, sizeof index, "%s", e->d_name);
+            n_index++;
+        } else if (len > 12 && !strcmp(e->d_name + len - 12, ".safetensors")) {
+            snprintf(single, sizeof single, "%s", e->d_name);
+            n_single++;
+        }
+    }
+    closedir(dir);
+    const char *pick = has_model_index ? "model.safetensors.index.json" : n_index == 1 ? index
+                       : n_index == 0 && n_single == 1                  ? single
+                                                                        : NULL;
+    if (!pick) {
+        llmc_diag_add(d, LLMC_SEV_ERROR, llmc_spec_loc(spec, "weights.checkpoint"), "weights.checkpoint",
+                      "checkpoint folder '%s' holds %zu *.safetensors.index.json and %zu *.safetensors files "
+                      "(expected model.safetensors.index.json, one index, or one .safetensors file; name the file)",
+                      path, n_index, n_single);
+        return -1;
+    }
+    size_t used = strlen(path);
+    if (used + 1 + strlen(pick) + 1 > n) {
+        llmc_diag_add(d, LLMC_SEV_ERROR, llmc_spec_loc(spec, "weights.checkpoint"), "weights.checkpoint",
+                      "checkpoint folder '%s': path too long", path);
+        return -1;
+    }
+    snprintf(path + used, n - used, "/%s", pick);
+    return 0;
+}
+
 /* The weight source for the emitters: a checkpoint when one is named, else deterministic init.
  * A checkpoint is matched through the HF layout (the one the safetensors emitter writes). */
 static llmc_weight_source *open_weights(const llmc_model *m, const llmc_compile_params *p, int *rc, llmc_diags *d) {
@@ -144,6 +191,11 @@ static llmc_weight_source *open_weights(const llmc_model *m, const llmc_compile_
     else
         snprintf(path, sizeof path, "%s", ck);
     ck = path;
+    struct stat st;
+    if (stat(ck, &st) == 0 && S_ISDIR(st.st_mode) && checkpoint_in_folder(path, sizeof path, m->spec, d) != 0) {
+        *rc = LLMC_EXIT_IO;
+        return NULL;
+    }
     if (llmc_check_regular_file(ck) != 0) {
         const char *why = llmc_read_file_error(ck, errno);
         llmc_diag_add(d, LLMC_SEV_ERROR, llmc_spec_loc(m->spec, "weights.checkpoint"), "weights.checkpoint",

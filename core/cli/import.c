@@ -105,11 +105,66 @@ static int place(const char *tmp, const char *out, bool force, llmc_diags *d) {
     return 0;
 }
 
+static bool file_in(const char *dir, const char *name) {
+    char p[4200];
+    struct stat st;
+    return snprintf(p, sizeof p, "%s/%s", dir, name) < (int)sizeof p && stat(p, &st) == 0 && S_ISREG(st.st_mode);
+}
+
+/* --compile: the spec names the folder as its checkpoint (and tokenizer, when the folder has one)
+ * and is compiled straight away; OUT/spec.json keeps it. The spec lives in a temporary file meanwhile. */
+static int import_and_compile(const cli_globals *g, const char *config, const char *dir, llmc_import_params *ip,
+                              llmc_compile_params *cp) {
+    llmc_diags *d = llmc_diags_create();
+    char *folder = realpath(dir, NULL);
+    if (!folder) {
+        llmc_error(d, NULL, "%s: %s", dir, strerror(errno));
+        return finish(d, NULL, LLMC_EXIT_IO);
+    }
+    ip->checkpoint = folder;
+    if (file_in(folder, "tokenizer.json") || file_in(folder, "tokenizer.model")) ip->tokenizer = folder;
+    int rc = LLMC_EXIT_OK;
+    char *yaml = llmc_import_hf_config(config, dir, ip, &rc, d);
+    if (!yaml) {
+        free(folder);
+        return finish(d, NULL, rc);
+    }
+    const char *tmpdir = getenv("TMPDIR");
+    char tmp[4200];
+    snprintf(tmp, sizeof tmp, "%s/llmc-import-XXXXXX.yaml", tmpdir && *tmpdir ? tmpdir : "/tmp");
+    int fd = mkstemps(tmp, 5);
+    size_t len = strlen(yaml);
+    bool ok = fd >= 0 && write(fd, yaml, len) == (ssize_t)len;
+    if (fd >= 0 && close(fd) != 0) ok = false;
+    if (!ok) {
+        llmc_error(d, NULL, "%s: cannot write the imported spec: %s", tmp, strerror(errno));
+        if (fd >= 0) unlink(tmp);
+        free(yaml);
+        free(folder);
+        return finish(d, NULL, LLMC_EXIT_IO);
+    }
+    llmc_host h;
+    rc = cli_load_host(g, &h, d);
+    if (!rc) {
+        cp->spec_path = tmp;
+        rc = llmc_compile(&h, cp, d);
+        if (rc == LLMC_EXIT_SPEC)
+            llmc_error(d, NULL, "%s: the spec imported from %s (above, as a temporary file, removed) reads:\n%s", cp->out_dir,
+                       config, yaml);
+    }
+    unlink(tmp);
+    free(yaml);
+    free(folder);
+    return finish(d, &h, rc);
+}
+
 int cmd_import(const cli_globals *g, int argc, char **argv) {
     const char *src = NULL, *out = NULL;
     llmc_import_params ip = llmc_import_default_params();
-    bool force = false;
+    bool force = false, compile = false, allow_nonfinite = false;
     double scale = 0;
+    const char *emit = NULL, *dtype = NULL;
+    int threads = 0;
     for (int i = 0; i < argc; i++) {
         const char *a = argv[i];
         if (!strcmp(a, "-h") || !strcmp(a, "--help")) {
@@ -139,6 +194,23 @@ int cmd_import(const cli_globals *g, int argc, char **argv) {
             }
         } else if (!strcmp(a, "--force")) {
             force = true;
+        } else if (!strcmp(a, "--compile")) {
+            compile = true;
+        } else if (!strcmp(a, "--allow-nonfinite")) {
+            allow_nonfinite = true;
+        } else if (!strcmp(a, "--emit") || !strcmp(a, "--dtype") || !strcmp(a, "--threads")) {
+            if (i + 1 >= argc) return usage_error("option '%s' needs a value", a);
+            const char *v = argv[++i];
+            if (!strcmp(a, "--emit")) emit = v;
+            else if (!strcmp(a, "--dtype")) dtype = v;
+            else {
+                char *end;
+                errno = 0;
+                long t = strtol(v, &end, 10);
+                if (errno || end == v || *end || t < 1 || t > 256)
+                    return usage_error("--threads: expected 1..256, got '%s'", v);
+                threads = (int)t;
+            }
         } else if (a[0] == '-' && a[1]) {
             return usage_error("unknown option '%s'", a);
         } else if (src) {
@@ -148,7 +220,11 @@ int cmd_import(const cli_globals *g, int argc, char **argv) {
         }
     }
     if (!src) return usage_error("%s", "expected a model folder or its config.json");
-    if (!out) return usage_error("%s", "expected -o SPEC.yaml");
+    if (!out) return usage_error("%s", compile ? "expected -o OUT" : "expected -o SPEC.yaml");
+    if (!compile && (emit || dtype || threads || allow_nonfinite))
+        return usage_error("%s", "--emit, --dtype, --threads and --allow-nonfinite go with --compile");
+    if (compile && (scale > 0 || ip.target_params))
+        return usage_error("%s", "--compile imports the checkpoint, whose dims are the config's: no --scale or --target-params");
     if (scale > 0 && ip.target_params) return usage_error("%s", "give --scale or --target-params, not both");
 
     /* a folder holds config.json; a file is the config itself, its folder names the model */
@@ -169,6 +245,17 @@ int cmd_import(const cli_globals *g, int argc, char **argv) {
             if (cwd) snprintf(dir, sizeof dir, "%s", cwd);
             free(cwd);
         }
+    }
+
+    if (compile) {
+        llmc_compile_params cp = llmc_compile_default_params();
+        cp.out_dir = out;
+        cp.force = force;
+        cp.emit = emit;
+        cp.dtype = dtype;
+        cp.threads = threads;
+        cp.allow_nonfinite = allow_nonfinite;
+        return import_and_compile(g, config, dir, &ip, &cp);
     }
 
     llmc_diags *d = llmc_diags_create();

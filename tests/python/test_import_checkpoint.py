@@ -1,0 +1,288 @@
+"""llmc import HF_DIR --compile (issue 21, point 2): a Hugging Face model folder - config.json, a
+sharded bf16 checkpoint with its index, a tokenizer.json - becomes every artifact, and every backend
+computes the checkpoint's model.
+
+Environment (set by ctest): LLMC, LLMC_SOURCE_DIR, LLMC_BINARY_DIR, LLMC_LLAMA_LOGITS (optional).
+
+For llama (Llama-3.2's choices: GQA, llama3 rope scaling, tied head), mistral (sliding window; no
+GGUF, which has no windowed llama architecture) and
+qwen2 (q/k/v biases, tied), small configurations are written with random weights in the HF layout
+(names and shapes as transformers stores them, written here from the families' conventions, not
+from llmc), bf16, in two shards with model.safetensors.index.json, beside a BPE tokenizer.json.
+`llmc import DIR --compile --dtype float32` emits safetensors, pytorch, torchscript, cpu and gguf;
+then:
+* OUT/safetensors holds exactly the checkpoint's values (bf16 -> f32 is exact);
+* the logits of an independent forward pass (tests/python/ir_reference.py, float64, over OUT/ir.json
+  with the checkpoint's tensors) are matched by the PyTorch package, TorchScript and the CPU runtime
+  within 1e-5 relative, and by llama.cpp on the GGUF within 1e-3;
+* OUT/tokenizer is the folder's tokenizer (same ids for the same text).
+GPT-2 (fused, transposed Conv1D weights in its HF layout) is imported the same way and its backends
+agree with the package, which reads the checkpoint through the HF layout.
+"""
+import json
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+
+import numpy as np
+import torch
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import ir_reference  # noqa: E402
+from llmc_testlib import Checks, import_package, read_safetensors  # noqa: E402
+
+LLMC = os.environ.get("LLMC", "llmc")
+SRC = os.environ.get("LLMC_SOURCE_DIR", os.path.join(os.path.dirname(__file__), "..", ".."))
+ORACLE = os.environ.get("LLMC_LLAMA_LOGITS")
+TMP = tempfile.mkdtemp(prefix="llmc-import-ckpt-")
+check = Checks()
+TOL, GGUF_TOL = 1e-5, 1e-3
+V = 320  # the tokenizer's vocabulary: 256 bytes + merges + specials
+
+BASE = {"hidden_size": 64, "intermediate_size": 96, "num_hidden_layers": 2, "num_attention_heads": 4,
+        "num_key_value_heads": 2, "vocab_size": V, "rms_norm_eps": 1e-6, "hidden_act": "silu",
+        "initializer_range": 0.02, "torch_dtype": "bfloat16", "bos_token_id": 1, "eos_token_id": 2}
+CONFIGS = {
+    "llama": dict(BASE, model_type="llama", architectures=["LlamaForCausalLM"], max_position_embeddings=2048,
+                  rope_theta=500000.0, tie_word_embeddings=True, attention_bias=False, mlp_bias=False,
+                  rope_scaling={"rope_type": "llama3", "factor": 8.0, "low_freq_factor": 1.0,
+                                "high_freq_factor": 4.0, "original_max_position_embeddings": 256}),
+    "mistral": dict(BASE, model_type="mistral", architectures=["MistralForCausalLM"], max_position_embeddings=256,
+                    rope_theta=10000.0, sliding_window=8, tie_word_embeddings=False),
+    "qwen2": dict(BASE, model_type="qwen2", architectures=["Qwen2ForCausalLM"], max_position_embeddings=512,
+                  rope_theta=1000000.0, tie_word_embeddings=True, use_sliding_window=False, sliding_window=512,
+                  max_window_layers=2),
+}
+GPT2 = {"model_type": "gpt2", "architectures": ["GPT2LMHeadModel"], "vocab_size": V, "n_embd": 64, "n_head": 4,
+        "n_layer": 2, "n_positions": 128, "n_ctx": 128, "activation_function": "gelu_new",
+        "layer_norm_epsilon": 1e-5, "resid_pdrop": 0.1}
+
+
+def run(cmd, ok=True):
+    r = subprocess.run([str(c) for c in cmd], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    if ok and r.returncode != 0:
+        raise AssertionError(f"{' '.join(map(str, cmd))} exited {r.returncode}:\n{r.stdout}\n{r.stderr[-3000:]}")
+    return r
+
+
+def rel(a, b):
+    return float(np.abs(a - b).max() / np.abs(b).max())
+
+
+def llama_like_tensors(c, rng):
+    """transformers' LlamaForCausalLM / MistralForCausalLM / Qwen2ForCausalLM state dict"""
+    H, I, L = c["hidden_size"], c["intermediate_size"], c["num_hidden_layers"]
+    n, kv = c["num_attention_heads"], c["num_key_value_heads"]
+    d = H // n
+    t = {"model.embed_tokens.weight": rng.standard_normal((V, H)) * 0.5, "model.norm.weight": 1 + 0.2 * rng.standard_normal(H)}
+    for i in range(L):
+        p = f"model.layers.{i}."
+        t[p + "self_attn.q_proj.weight"] = 0.1 * rng.standard_normal((n * d, H))
+        t[p + "self_attn.k_proj.weight"] = 0.1 * rng.standard_normal((kv * d, H))
+        t[p + "self_attn.v_proj.weight"] = 0.1 * rng.standard_normal((kv * d, H))
+        t[p + "self_attn.o_proj.weight"] = 0.1 * rng.standard_normal((H, n * d))
+        if c["model_type"] == "qwen2":
+            for x, rows in (("q", n * d), ("k", kv * d), ("v", kv * d)):
+                t[p + f"self_attn.{x}_proj.bias"] = 0.1 * rng.standard_normal(rows)
+        t[p + "mlp.gate_proj.weight"] = 0.1 * rng.standard_normal((I, H))
+        t[p + "mlp.up_proj.weight"] = 0.1 * rng.standard_normal((I, H))
+        t[p + "mlp.down_proj.weight"] = 0.1 * rng.standard_normal((H, I))
+        t[p + "input_layernorm.weight"] = 1 + 0.2 * rng.standard_normal(H)
+        t[p + "post_attention_layernorm.weight"] = 1 + 0.2 * rng.standard_normal(H)
+    if not c["tie_word_embeddings"]:
+        t["lm_head.weight"] = 0.1 * rng.standard_normal((V, H))
+    return t
+
+
+def gpt2_tensors(c, rng):
+    """transformers' GPT2LMHeadModel state dict (Conv1D weights stored [in, out])"""
+    H, L = c["n_embd"], c["n_layer"]
+    t = {"transformer.wte.weight": 0.5 * rng.standard_normal((V, H)),
+         "transformer.wpe.weight": 0.1 * rng.standard_normal((c["n_positions"], H)),
+         "transformer.ln_f.weight": 1 + 0.2 * rng.standard_normal(H), "transformer.ln_f.bias": 0.1 * rng.standard_normal(H)}
+    for i in range(L):
+        p = f"transformer.h.{i}."
+        for ln in ("ln_1", "ln_2"):
+            t[p + ln + ".weight"] = 1 + 0.2 * rng.standard_normal(H)
+            t[p + ln + ".bias"] = 0.1 * rng.standard_normal(H)
+        for name, shape in (("attn.c_attn", (H, 3 * H)), ("attn.c_proj", (H, H)), ("mlp.c_fc", (H, 4 * H)),
+                            ("mlp.c_proj", (4 * H, H))):
+            t[p + name + ".weight"] = 0.1 * rng.standard_normal(shape)
+            t[p + name + ".bias"] = 0.05 * rng.standard_normal(shape[1])
+    return t
+
+
+def bf16(a):
+    """round to bfloat16 (what the checkpoint stores) and back to float64"""
+    return torch.tensor(a, dtype=torch.float32).to(torch.bfloat16).to(torch.float64).numpy()
+
+
+def write_sharded(folder, tensors):
+    """two bf16 shards and model.safetensors.index.json, as transformers' save_pretrained writes them"""
+    names = sorted(tensors)
+    half = len(names) // 2
+    shards = {"model-00001-of-00002.safetensors": names[:half], "model-00002-of-00002.safetensors": names[half:]}
+    weight_map, total = {}, 0
+    for shard, members in shards.items():
+        header, blobs, off = {}, [], 0
+        for name in members:
+            raw = torch.tensor(tensors[name], dtype=torch.float32).to(torch.bfloat16).view(torch.int16).numpy().tobytes()
+            header[name] = {"dtype": "BF16", "shape": list(tensors[name].shape), "data_offsets": [off, off + len(raw)]}
+            blobs.append(raw)
+            off += len(raw)
+            weight_map[name] = shard
+        header["__metadata__"] = {"format": "pt"}
+        h = json.dumps(header).encode()
+        h += b" " * (-len(h) % 8)
+        with open(os.path.join(folder, shard), "wb") as f:
+            f.write(len(h).to_bytes(8, "little") + h + b"".join(blobs))
+        total += off
+    with open(os.path.join(folder, "model.safetensors.index.json"), "w") as f:
+        json.dump({"metadata": {"total_size": total}, "weight_map": weight_map}, f, indent=2)
+
+
+def tokenizer_into(folder):
+    """a byte-level BPE tokenizer.json of V ids, trained once, copied into the model folder"""
+    trained = os.path.join(TMP, "tokenizer")
+    if not os.path.exists(trained):
+        run([LLMC, "tokenizer", "train", "--type", "bpe", "--vocab-size", str(V), "-o", trained,
+             os.path.join(SRC, "README.md")])
+    shutil.copy(os.path.join(trained, "tokenizer.json"), folder)
+
+
+def model_folder(name, config, tensors):
+    folder = os.path.join(TMP, name)
+    os.makedirs(folder)
+    with open(os.path.join(folder, "config.json"), "w") as f:
+        json.dump(config, f, indent=2)
+    write_sharded(folder, tensors)
+    tokenizer_into(folder)
+    return folder
+
+
+def backend_logits(out, ids):
+    """pytorch, torchscript, cpu and (when the GGUF was written) llama.cpp logits of ids (float64)"""
+    logits = {}
+    model = import_package(out).from_pretrained(out, dtype=torch.float32)
+    ts = torch.jit.load(os.path.join(out, "torchscript", "model.pt"))
+    with torch.no_grad():
+        logits["pytorch"] = model(torch.tensor([ids]))[0].double().numpy()
+        logits["torchscript"] = ts(torch.tensor([ids]))[0].double().numpy()
+    run(["make", "-s", "-C", os.path.join(out, "cpu")])
+    dump = os.path.join(out, "cpu.logits")
+    run([os.path.join(out, "cpu", "llmc-run"), "--prompt-ids", ",".join(map(str, ids)), "-n", "0", "--dump-logits", dump])
+    logits["cpu"] = np.fromfile(dump, dtype=np.float32).astype(np.float64).reshape(len(ids), V)
+    if not os.path.exists(os.path.join(out, "gguf")):
+        pass
+    elif ORACLE and os.path.exists(ORACLE):
+        got = os.path.join(out, "gguf.logits")
+        run([ORACLE, "logits", os.path.join(out, "gguf", "model.gguf"), "--tokens", ",".join(map(str, ids)),
+             "--out", got])
+        logits["llama.cpp"] = np.fromfile(got, dtype=np.float32).astype(np.float64).reshape(len(ids), V)
+    else:
+        check(os.environ.get("LLMC_SKIP_ORACLE") == "1", "the llama.cpp oracle is not built")
+    return logits
+
+
+def import_compile(folder, out, gguf=True):
+    emit = "safetensors,pytorch,torchscript,cpu" + (",gguf" if gguf else "")
+    return run([LLMC, "import", folder, "--compile", "-o", out, "--emit", emit, "--dtype", "float32"])
+
+
+def same_tokenizer(folder, out, name):
+    text = "Hello, llmc import: the folder's tokenizer comes along."
+    a = run([LLMC, "tokenize", folder, text]).stdout
+    b = run([LLMC, "tokenize", os.path.join(out, "tokenizer"), text]).stdout
+    check(a == b and a.strip(), f"{name}: OUT/tokenizer gives the folder tokenizer's ids ({a.strip()[:60]})")
+
+
+def test_llama_like_families():
+    for seed, (name, config) in enumerate(CONFIGS.items()):
+        rng = np.random.default_rng(seed + 1)
+        tensors = {k: bf16(v) for k, v in llama_like_tensors(config, rng).items()}
+        folder = model_folder(name, config, tensors)
+        out = os.path.join(TMP, name + "-out")
+        # llama.cpp's llama architecture has no sliding window: the gguf emitter refuses mistral's
+        windowed = "sliding_window" in config and config["model_type"] == "mistral"
+        import_compile(folder, out, gguf=not windowed)
+        spec = json.load(open(os.path.join(out, "spec.json")))
+        check(os.path.realpath(folder) in json.dumps(spec), f"{name}: OUT/spec.json names the folder as its checkpoint")
+        stored = {}
+        for f in os.listdir(os.path.join(out, "safetensors")):
+            if f.endswith(".safetensors"):
+                stored.update(read_safetensors(os.path.join(out, "safetensors", f))[0])
+        check(sorted(stored) == sorted(tensors) and all(np.array_equal(stored[k], tensors[k]) for k in tensors),
+              f"{name}: OUT/safetensors holds exactly the checkpoint's tensors")
+        ids = [(i * 37 + seed * 11 + 5) % V for i in range(20)]  # 20 > mistral's window of 8
+        ref = ir_reference.forward(out, {"input_ids": np.array([ids])}, weights=tensors)[0]
+        logits = backend_logits(out, ids)
+        for backend, got in logits.items():
+            d = rel(got, ref)
+            tol = GGUF_TOL if backend == "llama.cpp" else TOL
+            print(f"  {name}: {backend} vs the independent forward pass: {d:.2e}")
+            check(d <= tol, f"{name}: {backend} logits within {tol} of the checkpoint's forward pass (got {d:.2e})")
+        same_tokenizer(folder, out, name)
+
+
+def test_gpt2():
+    rng = np.random.default_rng(7)
+    tensors = {k: bf16(v) for k, v in gpt2_tensors(GPT2, rng).items()}
+    folder = model_folder("gpt2", GPT2, tensors)
+    out = os.path.join(TMP, "gpt2-out")
+    import_compile(folder, out)
+    stored = read_safetensors(os.path.join(out, "safetensors", "model.safetensors"))[0]
+    check(sorted(stored) == sorted(tensors) and all(np.array_equal(stored[k], tensors[k]) for k in tensors),
+          "gpt2: OUT/safetensors holds exactly the checkpoint's tensors (Conv1D layout kept)")
+    # the package's parameters are the checkpoint's, rearranged as the HF layout says
+    model = import_package(out).from_pretrained(out, dtype=torch.float64)
+    sd = {k: v.numpy() for k, v in model.state_dict().items()}
+    check(sorted(sd) == sorted(tensors) and all(np.array_equal(sd[k], tensors[k]) for k in tensors),
+          "gpt2: the package's state_dict is the checkpoint (HF names, Conv1D layout, exact values)")
+    ids = [(i * 29 + 3) % V for i in range(20)]
+    logits = backend_logits(out, ids)
+    for backend in ("torchscript", "cpu", "llama.cpp"):
+        if backend in logits:
+            d = rel(logits[backend], logits["pytorch"])
+            tol = GGUF_TOL if backend == "llama.cpp" else TOL
+            print(f"  gpt2: {backend} vs pytorch: {d:.2e}")
+            check(d <= tol, f"gpt2: {backend} logits within {tol} of the package's (got {d:.2e})")
+    same_tokenizer(folder, out, "gpt2")
+
+
+def test_bad_checkpoints():
+    config = CONFIGS["llama"]
+    rng = np.random.default_rng(3)
+    tensors = {k: bf16(v) for k, v in llama_like_tensors(config, rng).items()}
+    cases = {
+        "missing": {k: v for k, v in tensors.items() if k != "model.layers.1.mlp.up_proj.weight"},
+        "extra": dict(tensors, **{"model.layers.9.mlp.up_proj.weight": tensors["model.layers.1.mlp.up_proj.weight"]}),
+        "shape": dict(tensors, **{"model.norm.weight": np.ones(65)}),
+    }
+    want = {"missing": "model.layers.1.mlp.up_proj.weight", "extra": "model.layers.9.mlp.up_proj.weight",
+            "shape": "model.norm.weight"}
+    for case, ts in cases.items():
+        folder = model_folder("bad-" + case, config, ts)
+        out = os.path.join(TMP, "bad-" + case + "-out")
+        r = run([LLMC, "import", folder, "--compile", "-o", out, "--emit", "safetensors"], ok=False)
+        check(r.returncode == 1 and want[case] in r.stderr and "model.safetensors.index.json" in r.stderr or
+              r.returncode == 1 and want[case] in r.stderr and "model-0000" in r.stderr,
+              f"a checkpoint with a {case} tensor: exit 1 naming the file and '{want[case]}' ({r.stderr.strip()[:300]})")
+        check(not os.path.exists(out), f"a checkpoint with a {case} tensor: no output written")
+    # a folder with two unrelated safetensors files and no index
+    folder = os.path.join(TMP, "two-files")
+    os.makedirs(folder)
+    with open(os.path.join(folder, "config.json"), "w") as f:
+        json.dump(config, f)
+    for n in ("a.safetensors", "b.safetensors"):
+        open(os.path.join(folder, n), "wb").close()
+    r = run([LLMC, "import", folder, "--compile", "-o", os.path.join(TMP, "two-out"), "--emit", "safetensors"], ok=False)
+    check(r.returncode == 4 and "holds 0 *.safetensors.index.json and 2 *.safetensors files" in r.stderr,
+          f"a folder with two checkpoints and no index: exit 4, says what it found ({r.stderr.strip()[:300]})")
+    r = run([LLMC, "import", folder, "-o", os.path.join(TMP, "x.yaml"), "--emit", "gguf"], ok=False)
+    check(r.returncode == 2, "--emit without --compile is a usage error")
+
+
+if __name__ == "__main__":
+    sys.exit(check.run_all([test_llama_like_families, test_gpt2, test_bad_checkpoints], TMP))
