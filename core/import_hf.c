@@ -556,6 +556,7 @@ choices:
                        s->bias_norm ? "true" : "false");
     llmc_strbuf_printf(&b, "tie_word_embeddings: %s\n", s->tie ? "true" : "false");
     if (s->precision) llmc_strbuf_printf(&b, "precision: %s\n", s->precision);
+    if (p && p->quantize) put_str(&b, "quantize: ", p->quantize);
     const char *ckpt = p ? p->checkpoint : NULL, *tok = p ? p->tokenizer : NULL;
     if (s->init || s->std > 0 || ckpt) {
         llmc_strbuf_puts(&b, "weights:\n");
@@ -596,7 +597,7 @@ static void default_name(const char *dir, char *out, size_t n) {
 /* ---- the entry point ------------------------------------------------------------------------- */
 
 llmc_import_params llmc_import_default_params(void) {
-    llmc_import_params p = {NULL, 0, 0, NULL, NULL};
+    llmc_import_params p = {NULL, 0, 0, NULL, NULL, NULL};
     return p;
 }
 

@@ -23,6 +23,7 @@ typedef struct llmc_import_params {
     int64_t vocab_size;        /* 0: the config's; else this vocabulary (e.g. a tiny model for tests) */
     const char *checkpoint;    /* weights.checkpoint to write (the model folder), or NULL for initialised weights */
     const char *tokenizer;     /* tokenizer.path to write (the model folder), or NULL */
+    const char *quantize;      /* quantize: to write (q8_0, q4_k_m, ...), or NULL */
 } llmc_import_params;
 
 LLMC_API llmc_import_params llmc_import_default_params(void);

@@ -198,10 +198,12 @@ int cmd_import(const cli_globals *g, int argc, char **argv) {
             compile = true;
         } else if (!strcmp(a, "--allow-nonfinite")) {
             allow_nonfinite = true;
-        } else if (!strcmp(a, "--emit") || !strcmp(a, "--dtype") || !strcmp(a, "--threads")) {
+        } else if (!strcmp(a, "--emit") || !strcmp(a, "--dtype") || !strcmp(a, "--threads") ||
+                   !strcmp(a, "--quantize")) {
             if (i + 1 >= argc) return usage_error("option '%s' needs a value", a);
             const char *v = argv[++i];
             if (!strcmp(a, "--emit")) emit = v;
+            else if (!strcmp(a, "--quantize")) ip.quantize = v;  /* checked as the spec's quantize: key */
             else if (!strcmp(a, "--dtype")) dtype = v;
             else {
                 char *end;

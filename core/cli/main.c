@@ -39,7 +39,7 @@ static const cli_command commands[] = {
      "encode text to ids (one line of ids per input line), or a corpus to a flat token file", false, cmd_tokenize},
     {"detokenize", "DIR [IDS] [--skip-special] [--bytes] [--json]", "decode ids (1,2,3) to text", false,
      cmd_detokenize},
-    {"import", "HF_DIR|config.json -o SPEC.yaml [--name NAME] [--scale F | --target-params N] [--vocab-size V] [--force] | HF_DIR --compile -o OUT [--emit a,b] [--dtype D] [--threads N] [--force]",
+    {"import", "HF_DIR|config.json -o SPEC.yaml [--name NAME] [--scale F | --target-params N] [--vocab-size V] [--force] | HF_DIR --compile -o OUT [--emit a,b] [--dtype D] [--quantize Q] [--threads N] [--force]",
      "turn a Hugging Face model's config.json into the spec that reproduces it (checked to build)", true, cmd_import},
     {"version", "", "print the llmc version and plugin ABI version", false, cmd_version},
     {"help", "[COMMAND]", "show help for llmc or one command", false, cmd_help},

@@ -144,6 +144,35 @@ static void test_nan_in_block(void **state) {
     assert_int_equal(q4[2 + 3] & 0x0F, 8);   /* q = 8 is 0 */
 }
 
+/* Q8_0's rounding is written without libm calls (speed); it must give roundf's answer on every
+ * value, halfway cases included: random blocks, and blocks whose scaled values sit exactly on .5
+ * (x = (k + 0.5) * d with amax = 127 * d) or one ulp either side of it. */
+static void test_q8_0_rounding_is_roundf(void **state) {
+    (void)state;
+    uint32_t s = 12345u;
+    float x[32];
+    uint8_t got[LLMC_Q8_0_BLOCK_BYTES];
+    for (int b = 0; b < 200000; b++) {
+        int kind = b % 4;
+        for (int j = 0; j < 32; j++) {
+            s = s * 1664525u + 1013904223u;
+            float u = (float)(s >> 8) / 16777216.0f * 2.0f - 1.0f;  /* [-1, 1) */
+            if (kind == 0) x[j] = u * 3.0f;
+            else {
+                int k = (int)(s % 254u) - 127;
+                float v = ((float)k + 0.5f) / 127.0f;  /* halfway in units of d = 1/127 */
+                x[j] = kind == 1 ? v : kind == 2 ? nextafterf(v, 2.0f) : nextafterf(v, -2.0f);
+            }
+        }
+        if (kind) x[0] = 1.0f;  /* amax 1: d = 1/127 */
+        llmc_quantize_q8_0(x, 32, got);
+        float amax = 0.0f;
+        for (int j = 0; j < 32; j++) amax = fmaxf(amax, fabsf(x[j]));
+        const float d = amax / 127.0f, id = d != 0.0f ? 1.0f / d : 0.0f;
+        for (int j = 0; j < 32; j++) assert_int_equal((int8_t)got[2 + j], (int8_t)roundf(x[j] * id));
+    }
+}
+
 int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_q8_0_block),
@@ -151,6 +180,7 @@ int main(void) {
         cmocka_unit_test(test_zero_blocks_and_many),
         cmocka_unit_test(test_kquant_blocks),
         cmocka_unit_test(test_nan_in_block),
+        cmocka_unit_test(test_q8_0_rounding_is_roundf),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
