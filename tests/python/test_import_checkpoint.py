@@ -17,7 +17,9 @@ then:
   within 1e-5 relative, and by llama.cpp on the GGUF within 1e-3;
 * OUT/tokenizer is the folder's tokenizer (same ids for the same text).
 GPT-2 (fused, transposed Conv1D weights in its HF layout) is imported the same way and its backends
-agree with the package, which reads the checkpoint through the HF layout.
+agree with the package, whose state_dict is the checkpoint. T5 v1.1 (gated-gelu, untied head, 3
+encoder and 2 decoder layers: llama.cpp needs the decoder no deeper) as the llama-like families,
+with encoder and decoder ids.
 """
 import json
 import os
@@ -55,6 +57,10 @@ CONFIGS = {
                   rope_theta=1000000.0, tie_word_embeddings=True, use_sliding_window=False, sliding_window=512,
                   max_window_layers=2),
 }
+T5 = {"model_type": "t5", "architectures": ["T5ForConditionalGeneration"], "vocab_size": V, "d_model": 64, "d_kv": 16,
+      "d_ff": 96, "num_heads": 4, "num_layers": 3, "num_decoder_layers": 2, "relative_attention_num_buckets": 32,
+      "relative_attention_max_distance": 128, "feed_forward_proj": "gated-gelu", "tie_word_embeddings": False,
+      "is_encoder_decoder": True, "layer_norm_epsilon": 1e-6, "decoder_start_token_id": 0, "dropout_rate": 0.1}
 GPT2 = {"model_type": "gpt2", "architectures": ["GPT2LMHeadModel"], "vocab_size": V, "n_embd": 64, "n_head": 4,
         "n_layer": 2, "n_positions": 128, "n_ctx": 128, "activation_function": "gelu_new",
         "layer_norm_epsilon": 1e-5, "resid_pdrop": 0.1}
@@ -111,6 +117,42 @@ def gpt2_tensors(c, rng):
                             ("mlp.c_proj", (4 * H, H))):
             t[p + name + ".weight"] = 0.1 * rng.standard_normal(shape)
             t[p + name + ".bias"] = 0.05 * rng.standard_normal(shape[1])
+    return t
+
+
+def t5_tensors(c, rng):
+    """transformers' T5ForConditionalGeneration state dict as save_pretrained writes it (the tied
+    encoder/decoder embed_tokens dropped in favour of shared.weight); gated-gelu: wi_0, wi_1"""
+    H, I, n, d = c["d_model"], c["d_ff"], c["num_heads"], c["d_kv"]
+    t = {"shared.weight": 0.5 * rng.standard_normal((V, H)),
+         "encoder.final_layer_norm.weight": 1 + 0.2 * rng.standard_normal(H),
+         "decoder.final_layer_norm.weight": 1 + 0.2 * rng.standard_normal(H)}
+    if not c["tie_word_embeddings"]:
+        t["lm_head.weight"] = 0.1 * rng.standard_normal((V, H))
+
+    def attn(prefix):
+        for x, shape in (("q", (n * d, H)), ("k", (n * d, H)), ("v", (n * d, H)), ("o", (H, n * d))):
+            t[f"{prefix}.{x}.weight"] = 0.1 * rng.standard_normal(shape)
+
+    def ff(prefix):
+        t[prefix + ".DenseReluDense.wi_0.weight"] = 0.1 * rng.standard_normal((I, H))
+        t[prefix + ".DenseReluDense.wi_1.weight"] = 0.1 * rng.standard_normal((I, H))
+        t[prefix + ".DenseReluDense.wo.weight"] = 0.1 * rng.standard_normal((H, I))
+        t[prefix + ".layer_norm.weight"] = 1 + 0.2 * rng.standard_normal(H)
+
+    for stack, layers in (("encoder", c["num_layers"]), ("decoder", c["num_decoder_layers"])):
+        for i in range(layers):
+            p = f"{stack}.block.{i}.layer."
+            attn(p + "0.SelfAttention")
+            t[p + "0.layer_norm.weight"] = 1 + 0.2 * rng.standard_normal(H)
+            if i == 0:
+                t[p + "0.SelfAttention.relative_attention_bias.weight"] = 0.3 * rng.standard_normal((32, n))
+            if stack == "decoder":
+                attn(p + "1.EncDecAttention")
+                t[p + "1.layer_norm.weight"] = 1 + 0.2 * rng.standard_normal(H)
+                ff(p + "2")
+            else:
+                ff(p + "1")
     return t
 
 
@@ -251,6 +293,43 @@ def test_gpt2():
     same_tokenizer(folder, out, "gpt2")
 
 
+def test_t5():
+    rng = np.random.default_rng(11)
+    tensors = {k: bf16(v) for k, v in t5_tensors(T5, rng).items()}
+    folder = model_folder("t5", T5, tensors)
+    out = os.path.join(TMP, "t5-out")
+    import_compile(folder, out, gguf=True)
+    stored = read_safetensors(os.path.join(out, "safetensors", "model.safetensors"))[0]
+    check(sorted(stored) == sorted(tensors) and all(np.array_equal(stored[k], tensors[k]) for k in tensors),
+          "t5: OUT/safetensors holds exactly the checkpoint's tensors")
+    src = [(i * 31 + 7) % V for i in range(13)]
+    dec = [0] + [(i * 17 + 3) % V for i in range(6)]
+    ref = ir_reference.forward(out, {"input_ids": np.array([src]), "decoder_input_ids": np.array([dec])},
+                               weights=tensors)[0]
+    logits = {}
+    model = import_package(out).from_pretrained(out, dtype=torch.float32)
+    ts = torch.jit.load(os.path.join(out, "torchscript", "model.pt"))
+    with torch.no_grad():
+        logits["pytorch"] = model(torch.tensor([src]), torch.tensor([dec]))[0].double().numpy()
+        logits["torchscript"] = ts(torch.tensor([src]), torch.tensor([dec]))[0].double().numpy()
+    run(["make", "-s", "-C", os.path.join(out, "cpu")])
+    dump = os.path.join(out, "cpu.logits")
+    run([os.path.join(out, "cpu", "llmc-run"), "--prompt-ids", ",".join(map(str, src)), "--decoder-ids",
+         ",".join(map(str, dec)), "-n", "0", "--dump-logits", dump])
+    logits["cpu"] = np.fromfile(dump, dtype=np.float32).astype(np.float64).reshape(len(dec), V)
+    if ORACLE and os.path.exists(ORACLE):
+        got = os.path.join(out, "gguf.logits")
+        run([ORACLE, "logits", os.path.join(out, "gguf", "model.gguf"), "--tokens", ",".join(map(str, src)),
+             "--decoder-tokens", ",".join(map(str, dec)), "--out", got])
+        logits["llama.cpp"] = np.fromfile(got, dtype=np.float32).astype(np.float64).reshape(len(dec), V)
+    for backend, got in logits.items():
+        d = rel(got, ref)
+        tol = GGUF_TOL if backend == "llama.cpp" else TOL
+        print(f"  t5: {backend} vs the independent forward pass: {d:.2e}")
+        check(d <= tol, f"t5: {backend} logits within {tol} of the checkpoint's forward pass (got {d:.2e})")
+    same_tokenizer(folder, out, "t5")
+
+
 def test_bad_checkpoints():
     config = CONFIGS["llama"]
     rng = np.random.default_rng(3)
@@ -285,4 +364,4 @@ def test_bad_checkpoints():
 
 
 if __name__ == "__main__":
-    sys.exit(check.run_all([test_llama_like_families, test_gpt2, test_bad_checkpoints], TMP))
+    sys.exit(check.run_all([test_llama_like_families, test_gpt2, test_t5, test_bad_checkpoints], TMP))
