@@ -445,6 +445,27 @@ done:
     return rc;
 }
 
+/* 1 when stored tensor a holds exactly b's dtype, shape and bytes; 0 when not; -1 when reading failed */
+static int tied_copy(const stored *a, const stored *b, llmc_diags *d) {
+    if (strcmp(a->t->dtype, b->t->dtype) != 0 || a->t->rank != b->t->rank) return 0;
+    for (int k = 0; k < a->t->rank; k++)
+        if (a->t->shape[k] != b->t->shape[k]) return 0;
+    const uint64_t size = a->t->end - a->t->begin;
+    if (size != b->t->end - b->t->begin) return 0;
+    enum { CHUNK = 1 << 20 };
+    unsigned char *x = malloc(CHUNK), *y = malloc(CHUNK);
+    int rc = x && y ? 1 : -1;
+    if (rc < 0) llmc_error(d, NULL, "out of memory comparing '%s' with '%s'", a->name, b->name);
+    for (uint64_t off = 0; rc == 1 && off < size; off += CHUNK) {
+        size_t len = size - off < CHUNK ? (size_t)(size - off) : CHUNK;
+        if (llmc_st_read(a->f, a->t, off, len, x, d) != 0 || llmc_st_read(b->f, b->t, off, len, y, d) != 0) rc = -1;
+        else if (memcmp(x, y, len) != 0) rc = 0;
+    }
+    free(x);
+    free(y);
+    return rc;
+}
+
 llmc_checkpoint_params llmc_checkpoint_default_params(void) {
     llmc_checkpoint_params p;
     memset(&p, 0, sizeof p);
@@ -548,6 +569,39 @@ llmc_weight_source *llmc_weights_open_checkpoint_with(const char *path, const ll
             row0 += (uint64_t)llmc_ir_tensor(ir, v->parts[k])->shape[0];
         }
     }
+    /* a tensor no view reads may be a stored copy of the tied token embedding (T5's
+     * encoder/decoder embed_tokens beside shared.weight, a tied lm_head.weight): accepted when it is
+     * byte for byte the tensor the embedding view reads, listed in a note */
+    const stored *embed = NULL;
+    for (size_t i = 0; i < layout->n_views && !embed; i++) {
+        const llmc_tensor_view *v = &layout->views[i];
+        if (v->n_parts >= 1 && llmc_ir_tensor(ir, v->parts[0])->role == LLMC_ROLE_TOKEN_EMBEDDING)
+            embed = find_stored(s, n, v->name);
+    }
+    llmc_strbuf copies = LLMC_STRBUF_INIT;
+    for (size_t i = 0; embed && i < n; i++) {
+        if (s[i].used) continue;
+        int same = tied_copy(&s[i], embed, d);
+        if (same < 0) {
+            io_error = true;
+            break;
+        }
+        if (same) {
+            s[i].used = true;
+            llmc_strbuf_printf(&copies, "%s%s", copies.n ? ", " : "", s[i].name);
+        }
+    }
+    if (io_error) {
+        free(copies.s);
+        free(missing.s);
+        free(shaped.s);
+        free(dtyped.s);
+        goto fail;
+    }
+    if (copies.n)
+        llmc_diag_add(d, LLMC_SEV_NOTE, at, NULL, "%s: stored copies of the tied embedding '%s', read as it", copies.s,
+                      embed->name);
+    free(copies.s);
     bool head_unexpected = false;
     for (size_t i = 0; i < n; i++) {
         if (s[i].used) continue;

@@ -296,7 +296,9 @@ def test_gpt2():
 def test_t5():
     rng = np.random.default_rng(11)
     tensors = {k: bf16(v) for k, v in t5_tensors(T5, rng).items()}
-    folder = model_folder("t5", T5, tensors)
+    # older T5 conversions store the shared table three times; the copies are read as shared.weight
+    copies = {"encoder.embed_tokens.weight": tensors["shared.weight"], "decoder.embed_tokens.weight": tensors["shared.weight"]}
+    folder = model_folder("t5", T5, dict(tensors, **copies))
     out = os.path.join(TMP, "t5-out")
     import_compile(folder, out, gguf=True)
     stored = read_safetensors(os.path.join(out, "safetensors", "model.safetensors"))[0]
@@ -349,6 +351,20 @@ def test_bad_checkpoints():
               r.returncode == 1 and want[case] in r.stderr and "model-0000" in r.stderr,
               f"a checkpoint with a {case} tensor: exit 1 naming the file and '{want[case]}' ({r.stderr.strip()[:300]})")
         check(not os.path.exists(out), f"a checkpoint with a {case} tensor: no output written")
+    # tied copies: a tied lm_head.weight equal to the embedding is read as it; a different one is an
+    # untied head the config does not declare
+    same = dict(tensors, **{"lm_head.weight": tensors["model.embed_tokens.weight"]})
+    folder = model_folder("tied-copy", config, same)
+    out = os.path.join(TMP, "tied-copy-out")
+    r = run([LLMC, "import", folder, "--compile", "-o", out, "--emit", "safetensors"], ok=False)
+    check(r.returncode == 0 and "lm_head.weight: stored copies of the tied embedding 'model.embed_tokens.weight'"
+          in r.stderr, f"a stored copy of the tied head is accepted, with a note ({r.stderr.strip()[-300:]})")
+    other = dict(tensors, **{"lm_head.weight": tensors["model.embed_tokens.weight"] * 0.5})
+    folder = model_folder("tied-differs", config, other)
+    r = run([LLMC, "import", folder, "--compile", "-o", os.path.join(TMP, "tied-differs-out"), "--emit",
+             "safetensors"], ok=False)
+    check(r.returncode == 1 and "1 unexpected: lm_head.weight" in r.stderr and "untied lm_head.weight" in r.stderr,
+          f"an lm_head.weight unlike the tied embedding: exit 1, the untied head named ({r.stderr.strip()[-300:]})")
     # a folder with two unrelated safetensors files and no index
     folder = os.path.join(TMP, "two-files")
     os.makedirs(folder)
