@@ -247,17 +247,20 @@ typedef struct builder {
 /* Weights are normal(0, std); with scaled_normal the projections that write into the residual
  * stream get std / sqrt(2 * num_layers) (GPT-2). Norm weights (ones) and biases (zeros) are
  * initialised by the SDK's builder. */
-static llmc_param_init weight_init(const builder *b, bool residual_out) {
+typedef enum { W_NORMAL, W_RESIDUAL_OUT } weight_kind;
+
+static llmc_param_init weight_init(const builder *b, weight_kind kind) {
     double std = b->s->weights.std;
-    if (residual_out && b->s->weights.init == LLMC_INIT_SCALED_NORMAL) std /= sqrt(2.0 * (double)b->num_layers);
+    if (kind == W_RESIDUAL_OUT && b->s->weights.init == LLMC_INIT_SCALED_NORMAL)
+        std /= sqrt(2.0 * (double)b->num_layers);
     return llmc_pinit_normal(std);
 }
 
 /* x W^T (+ bias) inside block `layer` */
 static llmc_tid linear(builder *b, llmc_tid x, const char *prefix, int64_t out, int64_t in, bool bias,
-                       llmc_component comp, int layer, bool residual_out, llmc_param_role role) {
-    return llmc_irb_linear(&b->irb, x, prefix, out, in, bias, comp, LLMC_STACK_DECODER, layer,
-                           weight_init(b, residual_out), role);
+                       llmc_component comp, int layer, weight_kind kind, llmc_param_role role) {
+    return llmc_irb_linear(&b->irb, x, prefix, out, in, bias, comp, LLMC_STACK_DECODER, layer, weight_init(b, kind),
+                           role);
 }
 
 /* causal self-attention over n (the residual stream itself: no norm before it), RoPE on q and k */
@@ -268,11 +271,11 @@ static llmc_tid attention(builder *b, llmc_tid n, const llmc_dims *d, const char
     char name[160];
     llmc_irb_scope(&b->irb, LLMC_STACK_DECODER, layer, LLMC_OPROLE_SELF_ATTENTION);
     snprintf(name, sizeof name, "%s.query", p);
-    llmc_tid q = linear(b, n, name, nh * hd, H, s->bias.qkv, LLMC_COMP_ATTENTION, layer, false, LLMC_ROLE_ATTN_Q);
+    llmc_tid q = linear(b, n, name, nh * hd, H, s->bias.qkv, LLMC_COMP_ATTENTION, layer, W_NORMAL, LLMC_ROLE_ATTN_Q);
     snprintf(name, sizeof name, "%s.key", p);
-    llmc_tid k = linear(b, n, name, nkv * hd, H, s->bias.qkv, LLMC_COMP_ATTENTION, layer, false, LLMC_ROLE_ATTN_K);
+    llmc_tid k = linear(b, n, name, nkv * hd, H, s->bias.qkv, LLMC_COMP_ATTENTION, layer, W_NORMAL, LLMC_ROLE_ATTN_K);
     snprintf(name, sizeof name, "%s.value", p);
-    llmc_tid v = linear(b, n, name, nkv * hd, H, s->bias.qkv, LLMC_COMP_ATTENTION, layer, false, LLMC_ROLE_ATTN_V);
+    llmc_tid v = linear(b, n, name, nkv * hd, H, s->bias.qkv, LLMC_COMP_ATTENTION, layer, W_NORMAL, LLMC_ROLE_ATTN_V);
     snprintf(name, sizeof name, "%s.q_heads", p);
     q = llmc_irb_reshape(&b->irb, q, name, LLMC_SYM_SEQ, nh, hd);
     snprintf(name, sizeof name, "%s.k_heads", p);
@@ -297,7 +300,8 @@ static llmc_tid attention(builder *b, llmc_tid n, const llmc_dims *d, const char
     snprintf(name, sizeof name, "%s.merge_heads", p);
     o = llmc_irb_reshape(&b->irb, o, name, LLMC_SYM_SEQ, nh * hd, 0);
     snprintf(name, sizeof name, "%s.output", p);
-    return linear(b, o, name, H, nh * hd, s->bias.attn_out, LLMC_COMP_ATTENTION, layer, true, LLMC_ROLE_ATTN_O);
+    return linear(b, o, name, H, nh * hd, s->bias.attn_out, LLMC_COMP_ATTENTION, layer, W_RESIDUAL_OUT,
+                  LLMC_ROLE_ATTN_O);
 }
 
 /* fc2(act(fc1(n))), or fc2(act(gate(n)) * fc1(n)) for swiglu / geglu */
@@ -308,11 +312,11 @@ static llmc_tid mlp(builder *b, llmc_tid n, const llmc_dims *d, const char *p, i
     snprintf(act, sizeof act, "%s.act", p);
     llmc_irb_scope(&b->irb, LLMC_STACK_DECODER, layer, LLMC_OPROLE_MLP);
     snprintf(name, sizeof name, "%s.fc1", p);
-    llmc_tid up = linear(b, n, name, I, H, s->bias.mlp, LLMC_COMP_MLP, layer, false, LLMC_ROLE_MLP_UP);
+    llmc_tid up = linear(b, n, name, I, H, s->bias.mlp, LLMC_COMP_MLP, layer, W_NORMAL, LLMC_ROLE_MLP_UP);
     llmc_tid h;
     if (llmc_activation_is_gated(s->activation)) {
         snprintf(name, sizeof name, "%s.gate", p);
-        llmc_tid in[2] = {linear(b, n, name, I, H, s->bias.mlp, LLMC_COMP_MLP, layer, false, LLMC_ROLE_MLP_GATE), up};
+        llmc_tid in[2] = {linear(b, n, name, I, H, s->bias.mlp, LLMC_COMP_MLP, layer, W_NORMAL, LLMC_ROLE_MLP_GATE), up};
         llmc_attr approx = llmc_attr_int("approximate", 1);
         h = s->activation == LLMC_ACT_SWIGLU ? llmc_ir_op(b->irb.ir, LLMC_OP_SWIGLU, act, in, 2, NULL, 0)
                                              : llmc_ir_op(b->irb.ir, LLMC_OP_GEGLU, act, in, 2, &approx, 1);
@@ -321,7 +325,7 @@ static llmc_tid mlp(builder *b, llmc_tid n, const llmc_dims *d, const char *p, i
         h = llmc_ir_op(b->irb.ir, LLMC_OP_ACTIVATION, act, &up, 1, &fn, 1);
     }
     snprintf(name, sizeof name, "%s.fc2", p);
-    return linear(b, h, name, H, I, s->bias.mlp, LLMC_COMP_MLP, layer, true, LLMC_ROLE_MLP_DOWN);
+    return linear(b, h, name, H, I, s->bias.mlp, LLMC_COMP_MLP, layer, W_RESIDUAL_OUT, LLMC_ROLE_MLP_DOWN);
 }
 
 static int build_ir(const llmc_spec *s, const llmc_dims *d, llmc_ir *ir, llmc_diags *diags) {
@@ -343,7 +347,7 @@ static int build_ir(const llmc_spec *s, const llmc_dims *d, llmc_ir *ir, llmc_di
     llmc_tid ids = llmc_ir_input(ir, "input_ids", LLMC_DTYPE_I64, 2, ids_shape);
     llmc_irb_scope(&b.irb, LLMC_STACK_NONE, -1, LLMC_OPROLE_EMBEDDING);
     llmc_tid emb = llmc_irb_param(&b.irb, "decoder.embed.weight", V, H, LLMC_COMP_EMBEDDING, LLMC_STACK_NONE, -1,
-                                  weight_init(&b, false), LLMC_ROLE_TOKEN_EMBEDDING, false, LLMC_NORM_SITE_NONE);
+                                  weight_init(&b, W_NORMAL), LLMC_ROLE_TOKEN_EMBEDDING, false, LLMC_NORM_SITE_NONE);
     llmc_tid in2[2] = {ids, emb};
     llmc_tid h = llmc_ir_op(ir, LLMC_OP_EMBEDDING, "decoder.embed", in2, 2, NULL, 0);
 
@@ -370,7 +374,8 @@ static int build_ir(const llmc_spec *s, const llmc_dims *d, llmc_ir *ir, llmc_di
                         s->tie_word_embeddings
                             ? emb
                             : llmc_irb_param(&b.irb, "decoder.head.weight", V, H, LLMC_COMP_HEAD, LLMC_STACK_NONE, -1,
-                                             weight_init(&b, false), LLMC_ROLE_OUTPUT_HEAD, false, LLMC_NORM_SITE_NONE),
+                                             weight_init(&b, W_NORMAL), LLMC_ROLE_OUTPUT_HEAD, false,
+                                             LLMC_NORM_SITE_NONE),
                         LLMC_TID_NONE};
     if (s->bias.lm_head) {
         llmc_param_init zeros = {LLMC_PINIT_ZEROS, 0.0};
