@@ -170,41 +170,11 @@ int tc_plan_apply(const tc_plan *p, llmc_problem *prob, const char *origin) {
 
 /* ---- checked parameter arithmetic ------------------------------------------------------------------ */
 
-uint64_t tc_mul(tc_count *k, uint64_t a, uint64_t b) {
-    uint64_t r;
-    if (__builtin_mul_overflow(a, b, &r)) {
-        k->overflow = true;
-        return 0;
-    }
-    return r;
-}
-
-static uint64_t add_u64(tc_count *k, uint64_t a, uint64_t b) {
-    uint64_t r;
-    if (__builtin_add_overflow(a, b, &r)) {
-        k->overflow = true;
-        return 0;
-    }
-    return r;
-}
-
-void tc_add(tc_count *k, llmc_component comp, uint64_t a, uint64_t b) {
-    k->c.component[comp] = add_u64(k, k->c.component[comp], tc_mul(k, a, b));
-}
-
-void tc_add_scaled(tc_count *k, const tc_count *part, uint64_t times) {
-    if (part->overflow) k->overflow = true;
-    for (int c = 0; c < LLMC_COMP_COUNT; c++)
-        k->c.component[c] = add_u64(k, k->c.component[c], tc_mul(k, part->c.component[c], times));
-}
-
-int tc_finish(tc_count *k, llmc_param_count *out) {
-    uint64_t total = 0;
-    for (int c = 0; c < LLMC_COMP_COUNT; c++) total = add_u64(k, total, k->c.component[c]);
-    k->c.total = total;
-    if (out) *out = k->c;
-    return k->overflow ? 1 : 0;
-}
+/* the SDK's counter (llmc/ir_build.h); tc_count is llmc_irb_counter */
+uint64_t tc_mul(tc_count *k, uint64_t a, uint64_t b) { return llmc_irb_count_mul(k, a, b); }
+void tc_add(tc_count *k, llmc_component comp, uint64_t a, uint64_t b) { llmc_irb_count_add(k, comp, a, b); }
+void tc_add_scaled(tc_count *k, const tc_count *part, uint64_t times) { llmc_irb_count_add_scaled(k, part, times); }
+int tc_finish(tc_count *k, llmc_param_count *out) { return llmc_irb_count_finish(k, out); }
 
 bool tc_geom_from_dims(const llmc_spec *s, const llmc_dims *d, tc_geom *g) {
     if (!tc_dims_complete(d, TC_NEED_SHAPE)) return false;
@@ -381,11 +351,6 @@ llmc_dtype tc_dtype(const llmc_spec *s) {
     }
 }
 
-static llmc_param_init normal(double std) {
-    llmc_param_init i = {LLMC_PINIT_NORMAL, std};
-    return i;
-}
-
 llmc_param_init tc_init(const tc_builder *b, tc_role role) {
     const llmc_spec *s = b->s;
     const tc_geom *g = &b->g;
@@ -397,62 +362,52 @@ llmc_param_init tc_init(const tc_builder *b, tc_role role) {
         double H = (double)g->H;
         switch (role) {
         case TC_ROLE_EMBED:
-        case TC_ROLE_HEAD: return normal(1.0);
-        case TC_ROLE_Q: return normal(1.0 / sqrt(H * (double)g->hd));
+        case TC_ROLE_HEAD: return llmc_pinit_normal(1.0);
+        case TC_ROLE_Q: return llmc_pinit_normal(1.0 / sqrt(H * (double)g->hd));
         case TC_ROLE_K:
         case TC_ROLE_V:
         case TC_ROLE_MLP_IN:
-        case TC_ROLE_REL_BIAS: return normal(1.0 / sqrt(H));
-        case TC_ROLE_O: return normal(1.0 / sqrt((double)g->nh * (double)g->hd));
-        case TC_ROLE_MLP_OUT: return normal(1.0 / sqrt((double)g->I));
-        default: return normal(std); /* learned positions: T5 has none; weights.std */
+        case TC_ROLE_REL_BIAS: return llmc_pinit_normal(1.0 / sqrt(H));
+        case TC_ROLE_O: return llmc_pinit_normal(1.0 / sqrt((double)g->nh * (double)g->hd));
+        case TC_ROLE_MLP_OUT: return llmc_pinit_normal(1.0 / sqrt((double)g->I));
+        default: return llmc_pinit_normal(std); /* learned positions: T5 has none; weights.std */
         }
     }
     if (s->weights.init == LLMC_INIT_SCALED_NORMAL && (role == TC_ROLE_O || role == TC_ROLE_MLP_OUT) &&
         b->stack_layers >= 1)
-        return normal(std / sqrt(2.0 * (double)b->stack_layers));
-    return normal(std);
+        return llmc_pinit_normal(std / sqrt(2.0 * (double)b->stack_layers));
+    return llmc_pinit_normal(std);
+}
+
+/* The SDK builder over b's graph (b->dt is the spec's precision: tc_dtype, as llmc_irb_init sets it). */
+static llmc_irb irb(const tc_builder *b) {
+    llmc_irb r;
+    llmc_irb_init(&r, b->ir, b->s);
+    r.dtype = b->dt;
+    return r;
 }
 
 llmc_tid tc_param(tc_builder *b, const char *name, int rank, int64_t d0, int64_t d1, llmc_component comp,
                   llmc_stack st, int layer, tc_role init, llmc_param_role role, llmc_norm_site site) {
-    llmc_param_desc p;
-    memset(&p, 0, sizeof p);
-    p.name = name;
-    p.dtype = b->dt;
-    p.rank = rank;
-    p.shape[0] = d0;
-    p.shape[1] = d1;
-    p.component = comp;
-    p.stack = st;
-    p.layer = st == LLMC_STACK_NONE ? -1 : layer;
-    p.init = tc_init(b, init);
-    p.role = role;
-    p.is_bias = init == TC_ROLE_BIAS;
-    p.norm_site = site;
-    return llmc_ir_param(b->ir, &p);
+    llmc_irb r = irb(b);
+    return llmc_irb_param(&r, name, d0, rank >= 2 ? d1 : 0, comp, st, layer, tc_init(b, init), role,
+                          init == TC_ROLE_BIAS, site);
 }
 
 void tc_scope(tc_builder *b, llmc_stack st, int layer, llmc_op_role role) {
-    llmc_ir_set_scope(b->ir, st, st == LLMC_STACK_NONE ? -1 : layer, role);
+    llmc_irb r = irb(b);
+    llmc_irb_scope(&r, st, layer, role);
 }
 
 void tc_block(tc_builder *b, llmc_stack st, int layer, llmc_residual residual, bool cross_attention) {
-    llmc_ir_block blk;
-    memset(&blk, 0, sizeof blk);
-    blk.stack = st;
-    blk.layer = layer;
-    blk.residual = residual;
-    blk.norm_placement = b->s->norm == LLMC_NORM_NONE ? LLMC_NORM_PLACEMENT_NONE : LLMC_NORM_PLACEMENT_PRE;
-    blk.self_attention = true;
-    blk.cross_attention = cross_attention;
-    blk.mlp = true;
-    llmc_ir_add_block(b->ir, &blk);
+    llmc_irb r = irb(b);
+    llmc_irb_block(&r, st, layer, residual,
+                   b->s->norm == LLMC_NORM_NONE ? LLMC_NORM_PLACEMENT_NONE : LLMC_NORM_PLACEMENT_PRE, cross_attention);
 }
 
 llmc_tid tc_residual(tc_builder *b, const char *name, llmc_stack st, int layer, llmc_tid x, llmc_tid y) {
-    tc_scope(b, st, layer, LLMC_OPROLE_RESIDUAL);
-    return tc_add_op(b, name, x, y);
+    llmc_irb r = irb(b);
+    return llmc_irb_residual(&r, name, st, layer, x, y);
 }
 
 llmc_tid tc_op(tc_builder *b, llmc_op_type type, const char *name, const llmc_tid *in, int n_in,
@@ -465,57 +420,23 @@ llmc_tid tc_op(tc_builder *b, llmc_op_type type, const char *name, const llmc_ti
 
 llmc_tid tc_linear(tc_builder *b, llmc_tid x, const char *prefix, int64_t out, int64_t in, bool bias,
                    llmc_component comp, llmc_stack st, int layer, tc_role init, llmc_param_role role) {
-    char n[NAME_LEN];
-    NAMEF(n, "%s.weight", prefix);
-    llmc_tid w = tc_param(b, n, 2, out, in, comp, st, layer, init, role, LLMC_NORM_SITE_NONE);
-    llmc_tid bt = LLMC_TID_NONE;
-    if (bias) {
-        NAMEF(n, "%s.bias", prefix);
-        bt = tc_param(b, n, 1, out, 0, comp, st, layer, TC_ROLE_BIAS, role, LLMC_NORM_SITE_NONE);
-    }
-    llmc_tid inputs[3] = {x, w, bt};
-    return tc_op(b, LLMC_OP_LINEAR, prefix, inputs, bias ? 3 : 2, NULL, 0);
+    llmc_irb r = irb(b);
+    return llmc_irb_linear(&r, x, prefix, out, in, bias, comp, st, layer, tc_init(b, init), role);
 }
 
 llmc_tid tc_norm(tc_builder *b, llmc_tid x, const char *prefix, llmc_stack st, int layer, llmc_norm_site site) {
-    const llmc_spec *s = b->s;
-    if (s->norm == LLMC_NORM_NONE) return x;
-    tc_scope(b, st, layer, LLMC_OPROLE_NORM);
-    char n[NAME_LEN];
-    NAMEF(n, "%s.weight", prefix);
-    llmc_tid w = tc_param(b, n, 1, b->g.H, 0, LLMC_COMP_NORM, st, layer, TC_ROLE_NORM, LLMC_ROLE_NORM, site);
-    llmc_attr eps = llmc_attr_float("eps", s->norm_eps);
-    if (s->norm == LLMC_NORM_RMSNORM) {
-        /* RMSNorm has no bias whatever bias.norm says: it does not centre, so a shift would
-         * not be a normalisation parameter (LLaMA and T5 have none) */
-        llmc_tid in[2] = {x, w};
-        return tc_op(b, LLMC_OP_RMSNORM, prefix, in, 2, &eps, 1);
-    }
-    llmc_tid bt = LLMC_TID_NONE;
-    if (s->bias.norm) {
-        NAMEF(n, "%s.bias", prefix);
-        bt = tc_param(b, n, 1, b->g.H, 0, LLMC_COMP_NORM, st, layer, TC_ROLE_BIAS, LLMC_ROLE_NORM, site);
-    }
-    llmc_tid in[3] = {x, w, bt};
-    return tc_op(b, LLMC_OP_LAYERNORM, prefix, in, s->bias.norm ? 3 : 2, &eps, 1);
+    llmc_irb r = irb(b);
+    return llmc_irb_norm(&r, x, prefix, b->g.H, st, layer, site);
 }
 
 llmc_tid tc_reshape(tc_builder *b, llmc_tid x, const char *name, int64_t seq, int64_t a, int64_t c) {
-    llmc_attr shape;
-    memset(&shape, 0, sizeof shape);
-    shape.key = "shape";
-    shape.type = LLMC_ATTR_INTS;
-    shape.ints[0] = LLMC_SYM_BATCH;
-    shape.ints[1] = seq;
-    shape.ints[2] = a;
-    shape.ints[3] = c;
-    shape.n_ints = c > 0 ? 4 : 3;
-    return tc_op(b, LLMC_OP_RESHAPE, name, &x, 1, &shape, 1);
+    llmc_irb r = irb(b);
+    return llmc_irb_reshape(&r, x, name, seq, a, c);
 }
 
 llmc_tid tc_add_op(tc_builder *b, const char *name, llmc_tid x, llmc_tid y) {
-    llmc_tid in[2] = {x, y};
-    return tc_op(b, LLMC_OP_ADD, name, in, 2, NULL, 0);
+    llmc_irb r = irb(b);
+    return llmc_irb_add(&r, name, x, y);
 }
 
 int tc_rope_attrs(const llmc_spec *s, llmc_attr *a) {

@@ -1,7 +1,8 @@
 /* Code shared by the two template plugins (decoder_only, encoder_decoder): dimension
  * derivation, the sizing-problem plan, checked parameter arithmetic, spec checks common to
- * both, and IR building blocks (norms, linears, attention, MLP) with the initialisation
- * rules of docs/templates.md. Compiled into each template .so (see plugin.cmake there);
+ * both, and IR building blocks (attention, MLP, head) with the initialisation rules of
+ * docs/templates.md, over the SDK's builder (llmc/ir_build.h: parameters, linears, norms, the
+ * checked counter). Compiled into each template .so (see plugin.cmake there);
  * nothing here is exported. */
 #ifndef LLMC_TMPL_COMMON_H
 #define LLMC_TMPL_COMMON_H
@@ -10,6 +11,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "llmc/ir_build.h"
 #include "llmc/llmc.h"
 
 /* ---- dimension derivation --------------------------------------------------------------- */
@@ -62,10 +64,9 @@ int tc_plan_apply(const tc_plan *p, llmc_problem *prob, const char *origin);
 
 /* ---- checked parameter arithmetic ----------------------------------------------------------- */
 
-typedef struct tc_count {
-    llmc_param_count c;
-    bool overflow;
-} tc_count;
+/* The SDK's overflow-checked counter (llmc/ir_build.h); tc_* are its functions under the
+ * names the templates use. */
+typedef llmc_irb_counter tc_count;
 
 uint64_t tc_mul(tc_count *k, uint64_t a, uint64_t b);
 /* component += a * b */

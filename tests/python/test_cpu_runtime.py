@@ -40,7 +40,7 @@ import tempfile
 import time
 
 import numpy as np
-from llmc_testlib import Checks, import_package, read_safetensors
+from llmc_testlib import Checks, import_package, read_safetensors, write_safetensors
 import torch
 
 LLMC = os.environ.get("LLMC", "llmc")
@@ -207,19 +207,6 @@ def test_f32_matrix():
 
 
 # ---- checkpoints with non-trivial norms and biases ------------------------------------------------
-def write_safetensors(path, tensors):
-    header, blobs, off = {}, [], 0
-    for name, a in tensors.items():
-        b = np.ascontiguousarray(a, dtype=np.float32).tobytes()
-        header[name] = {"dtype": "F32", "shape": list(a.shape), "data_offsets": [off, off + len(b)]}
-        blobs.append(b)
-        off += len(b)
-    h = json.dumps(header).encode()
-    h += b" " * (-len(h) % 8)
-    with open(path, "wb") as f:
-        f.write(struct.pack("<Q", len(h)) + h + b"".join(blobs))
-
-
 def random_checkpoint(out, seed):
     """IR-named weights whose norms and biases are not ones and zeros (these specs keep IR names in
     the Hugging Face layout)"""

@@ -28,7 +28,7 @@ import sys
 import tempfile
 
 import numpy as np
-from llmc_testlib import Checks, read_safetensors
+from llmc_testlib import Checks, read_safetensors, write_safetensors
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import gguf_reference as R  # noqa: E402
@@ -71,19 +71,6 @@ def compile_spec(tmp, name, text, emit, weights=None):
 
 
 # ---- reading back -----------------------------------------------------------------------------
-def write_safetensors(path, tensors):
-    header, blobs, off = {}, [], 0
-    for name, a in tensors.items():
-        b = np.ascontiguousarray(a, dtype=np.float32).tobytes()
-        header[name] = {"dtype": "F32", "shape": list(a.shape), "data_offsets": [off, off + len(b)]}
-        blobs.append(b)
-        off += len(b)
-    h = json.dumps(header).encode()
-    h += b" " * (-len(h) % 8)
-    with open(path, "wb") as f:
-        f.write(struct.pack("<Q", len(h)) + h + b"".join(blobs))
-
-
 def random_checkpoint(out, spec, seed):
     """IR-named weights with non-trivial norms and biases (an init source has ones and zeros there),
     stored in the Hugging Face layout the checkpoint reader expects (docs/weights.md)"""

@@ -13,6 +13,7 @@
 #include "llmc/output.h"
 #include "llmc/stats.h"
 #include "llmc/strbuf.h"
+#include "llmc/ir_build.h"
 #include "llmc/render.h"
 #include "llmc/tokenizer.h"
 

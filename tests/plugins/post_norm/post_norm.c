@@ -72,27 +72,8 @@ static int complete_dims(const llmc_spec *s, llmc_dims *d, llmc_diags *diags) {
 
 /* ---- the exact count ------------------------------------------------------------------------ */
 
-/* A parameter count that notices overflow: a template must never wrap around silently. */
-typedef struct counter {
-    llmc_param_count c;
-    bool overflow;
-} counter;
-
-/* a * b, or a flag and 0 if it does not fit */
-static uint64_t mul(counter *k, uint64_t a, uint64_t b) {
-    if (a != 0 && b > UINT64_MAX / a) { k->overflow = true; return 0; }
-    return a * b;
-}
-
-/* component += a * b */
-static void add(counter *k, llmc_component comp, uint64_t a, uint64_t b) {
-    uint64_t n = mul(k, a, b);
-    if (k->c.component[comp] > UINT64_MAX - n) { k->overflow = true; return; }
-    k->c.component[comp] += n;
-}
-
-static void count_norm(const llmc_spec *s, uint64_t H, counter *k) {
-    add(k, LLMC_COMP_NORM, H, s->norm == LLMC_NORM_LAYERNORM && s->bias.norm ? 2 : 1);
+static void count_norm(const llmc_spec *s, uint64_t H, llmc_irb_counter *k) {
+    llmc_irb_count_add(k, LLMC_COMP_NORM, H, s->norm == LLMC_NORM_LAYERNORM && s->bias.norm ? 2 : 1);
 }
 
 /* Per component, as build_ir() makes the tensors:
@@ -108,39 +89,34 @@ static int count(const llmc_spec *s, const llmc_dims *d, llmc_param_count *out) 
     uint64_t L = (uint64_t)d->v[LLMC_DIM_NUM_LAYERS], H = (uint64_t)d->v[LLMC_DIM_HIDDEN_SIZE];
     uint64_t I = (uint64_t)d->v[LLMC_DIM_INTERMEDIATE_SIZE], V = (uint64_t)s->vocab_size;
     uint64_t m = llmc_activation_is_gated(s->activation) ? 2 : 1;
-    counter layer = {{0}, false};
-    uint64_t q = mul(&layer, (uint64_t)d->v[LLMC_DIM_NUM_HEADS], (uint64_t)d->v[LLMC_DIM_HEAD_DIM]);
-    uint64_t kv = mul(&layer, (uint64_t)d->v[LLMC_DIM_NUM_KV_HEADS], (uint64_t)d->v[LLMC_DIM_HEAD_DIM]);
+    /* the SDK's counter (llmc/ir_build.h) notices overflow: a count must never wrap around */
+    llmc_irb_counter layer = LLMC_IRB_COUNTER_INIT;
+    uint64_t q = llmc_irb_count_mul(&layer, (uint64_t)d->v[LLMC_DIM_NUM_HEADS], (uint64_t)d->v[LLMC_DIM_HEAD_DIM]);
+    uint64_t kv = llmc_irb_count_mul(&layer, (uint64_t)d->v[LLMC_DIM_NUM_KV_HEADS], (uint64_t)d->v[LLMC_DIM_HEAD_DIM]);
     count_norm(s, H, &layer);
     count_norm(s, H, &layer);
-    add(&layer, LLMC_COMP_ATTENTION, H, q);
-    add(&layer, LLMC_COMP_ATTENTION, H, kv);
-    add(&layer, LLMC_COMP_ATTENTION, H, kv);
-    add(&layer, LLMC_COMP_ATTENTION, q, H);
+    llmc_irb_count_add(&layer, LLMC_COMP_ATTENTION, H, q);
+    llmc_irb_count_add(&layer, LLMC_COMP_ATTENTION, H, kv);
+    llmc_irb_count_add(&layer, LLMC_COMP_ATTENTION, H, kv);
+    llmc_irb_count_add(&layer, LLMC_COMP_ATTENTION, q, H);
     if (s->bias.qkv) {
-        add(&layer, LLMC_COMP_ATTENTION, q, 1);
-        add(&layer, LLMC_COMP_ATTENTION, kv, 2);
+        llmc_irb_count_add(&layer, LLMC_COMP_ATTENTION, q, 1);
+        llmc_irb_count_add(&layer, LLMC_COMP_ATTENTION, kv, 2);
     }
-    if (s->bias.attn_out) add(&layer, LLMC_COMP_ATTENTION, H, 1);
-    add(&layer, LLMC_COMP_MLP, mul(&layer, m, H), I);
-    add(&layer, LLMC_COMP_MLP, I, H);
+    if (s->bias.attn_out) llmc_irb_count_add(&layer, LLMC_COMP_ATTENTION, H, 1);
+    llmc_irb_count_add(&layer, LLMC_COMP_MLP, llmc_irb_count_mul(&layer, m, H), I);
+    llmc_irb_count_add(&layer, LLMC_COMP_MLP, I, H);
     if (s->bias.mlp) {
-        add(&layer, LLMC_COMP_MLP, m, I);
-        add(&layer, LLMC_COMP_MLP, H, 1);
+        llmc_irb_count_add(&layer, LLMC_COMP_MLP, m, I);
+        llmc_irb_count_add(&layer, LLMC_COMP_MLP, H, 1);
     }
 
-    counter k = {{0}, layer.overflow};
-    add(&k, LLMC_COMP_EMBEDDING, V, H);
-    for (int c = 0; c < LLMC_COMP_COUNT; c++) add(&k, (llmc_component)c, layer.c.component[c], L);
-    if (!s->tie_word_embeddings) add(&k, LLMC_COMP_HEAD, V, H);
-    if (s->bias.lm_head) add(&k, LLMC_COMP_HEAD, V, 1);
-
-    for (int c = 0; c < LLMC_COMP_COUNT; c++) {
-        if (k.c.total > UINT64_MAX - k.c.component[c]) k.overflow = true;
-        k.c.total += k.c.component[c];
-    }
-    *out = k.c;
-    return k.overflow ? 1 : 0;
+    llmc_irb_counter k = LLMC_IRB_COUNTER_INIT;
+    llmc_irb_count_add(&k, LLMC_COMP_EMBEDDING, V, H);
+    llmc_irb_count_add_scaled(&k, &layer, L);
+    if (!s->tie_word_embeddings) llmc_irb_count_add(&k, LLMC_COMP_HEAD, V, H);
+    if (s->bias.lm_head) llmc_irb_count_add(&k, LLMC_COMP_HEAD, V, 1);
+    return llmc_irb_count_finish(&k, out);
 }
 
 /* ---- the sizing problem ------------------------------------------------------------------- */
@@ -260,87 +236,31 @@ static int validate(const llmc_spec *s, llmc_diags *d) {
 
 /* ---- the graph ---------------------------------------------------------------------------------- */
 
+/* The SDK's building blocks (llmc/ir_build.h) make the parameters, linears, norms, reshapes
+ * and adds; what is this template's own is the wiring, the names and the init rule below. */
 typedef struct builder {
-    llmc_ir *ir;
+    llmc_irb irb;            /* the graph, the spec, the parameters' dtype */
     const llmc_spec *s;
-    llmc_dtype dt;
     int64_t num_layers, hidden;
 } builder;
 
-/* A parameter: weights normal(0, std), norm weights ones, biases zeros. With scaled_normal the
- * projections that write into the residual stream get std / sqrt(2 * num_layers) (GPT-2). */
-typedef enum { W_NORMAL, W_RESIDUAL_OUT, W_ONES, W_ZEROS } winit;
+/* Weights are normal(0, std); with scaled_normal the projections that write into the residual
+ * stream get std / sqrt(2 * num_layers) (GPT-2). Norm weights (ones) and biases (zeros) are
+ * initialised by the SDK's builder. */
+typedef enum { W_NORMAL, W_RESIDUAL_OUT } weight_kind;
 
-static llmc_tid param(builder *b, const char *name, int64_t rows, int64_t cols, llmc_component comp, int layer,
-                      winit init, llmc_param_role role, llmc_norm_site site) {
-    llmc_param_desc p;
-    memset(&p, 0, sizeof p);
-    p.name = name;
-    p.dtype = b->dt;
-    p.rank = cols ? 2 : 1;
-    p.shape[0] = rows;
-    p.shape[1] = cols;
-    p.component = comp;
-    p.stack = layer >= 0 ? LLMC_STACK_DECODER : LLMC_STACK_NONE;
-    p.layer = layer;
+static llmc_param_init weight_init(const builder *b, weight_kind kind) {
     double std = b->s->weights.std;
-    if (init == W_RESIDUAL_OUT && b->s->weights.init == LLMC_INIT_SCALED_NORMAL)
+    if (kind == W_RESIDUAL_OUT && b->s->weights.init == LLMC_INIT_SCALED_NORMAL)
         std /= sqrt(2.0 * (double)b->num_layers);
-    p.init.kind = init == W_ONES ? LLMC_PINIT_ONES : init == W_ZEROS ? LLMC_PINIT_ZEROS : LLMC_PINIT_NORMAL;
-    p.init.std = p.init.kind == LLMC_PINIT_NORMAL ? std : 0.0;
-    /* what the parameter is, so that backends need not parse its name (plugin ABI 2) */
-    p.role = role;
-    p.is_bias = init == W_ZEROS;
-    p.norm_site = site;
-    return llmc_ir_param(b->ir, &p);
+    return llmc_pinit_normal(std);
 }
 
-/* x W^T (+ bias): parameters "<prefix>.weight" [out, in] and "<prefix>.bias" [out]; op "<prefix>" */
+/* x W^T (+ bias) inside block `layer` */
 static llmc_tid linear(builder *b, llmc_tid x, const char *prefix, int64_t out, int64_t in, bool bias,
-                       llmc_component comp, int layer, winit init, llmc_param_role role) {
-    char name[160];
-    snprintf(name, sizeof name, "%s.weight", prefix);
-    llmc_tid in3[3] = {x, param(b, name, out, in, comp, layer, init, role, LLMC_NORM_SITE_NONE), LLMC_TID_NONE};
-    if (bias) {
-        snprintf(name, sizeof name, "%s.bias", prefix);
-        in3[2] = param(b, name, out, 0, comp, layer, W_ZEROS, role, LLMC_NORM_SITE_NONE);
-    }
-    return llmc_ir_op(b->ir, LLMC_OP_LINEAR, prefix, in3, bias ? 3 : 2, NULL, 0);
-}
-
-/* the spec's norm over the last dim: "<prefix>.weight" (+ "<prefix>.bias" for layernorm) */
-static llmc_tid norm(builder *b, llmc_tid x, const char *prefix, int layer, llmc_norm_site site) {
-    char name[160];
-    snprintf(name, sizeof name, "%s.weight", prefix);
-    int64_t H = b->hidden;
-    llmc_ir_set_scope(b->ir, layer >= 0 ? LLMC_STACK_DECODER : LLMC_STACK_NONE, layer, LLMC_OPROLE_NORM);
-    llmc_tid in[3] = {x, param(b, name, H, 0, LLMC_COMP_NORM, layer, W_ONES, LLMC_ROLE_NORM, site), LLMC_TID_NONE};
-    llmc_attr eps = llmc_attr_float("eps", b->s->norm_eps);
-    if (b->s->norm == LLMC_NORM_RMSNORM) return llmc_ir_op(b->ir, LLMC_OP_RMSNORM, prefix, in, 2, &eps, 1);
-    bool bias = b->s->bias.norm;
-    if (bias) {
-        snprintf(name, sizeof name, "%s.bias", prefix);
-        in[2] = param(b, name, H, 0, LLMC_COMP_NORM, layer, W_ZEROS, LLMC_ROLE_NORM, site);
-    }
-    return llmc_ir_op(b->ir, LLMC_OP_LAYERNORM, prefix, in, bias ? 3 : 2, &eps, 1);
-}
-
-/* [B, S, a] or, with c > 0, [B, S, a, c] */
-static llmc_tid reshape(builder *b, llmc_tid x, const char *name, int64_t a, int64_t c) {
-    llmc_attr shape = {0};
-    shape.key = "shape";
-    shape.type = LLMC_ATTR_INTS;
-    shape.ints[0] = LLMC_SYM_BATCH;
-    shape.ints[1] = LLMC_SYM_SEQ;
-    shape.ints[2] = a;
-    shape.ints[3] = c;
-    shape.n_ints = c > 0 ? 4 : 3;
-    return llmc_ir_op(b->ir, LLMC_OP_RESHAPE, name, &x, 1, &shape, 1);
-}
-
-static llmc_tid add_op(builder *b, const char *name, llmc_tid x, llmc_tid y) {
-    llmc_tid in[2] = {x, y};
-    return llmc_ir_op(b->ir, LLMC_OP_ADD, name, in, 2, NULL, 0);
+                       llmc_component comp, int layer, weight_kind kind, llmc_param_role role) {
+    return llmc_irb_linear(&b->irb, x, prefix, out, in, bias, comp, LLMC_STACK_DECODER, layer, weight_init(b, kind),
+                           role);
 }
 
 /* causal self-attention over n (the residual stream itself: no norm before it), RoPE on q and k */
@@ -349,7 +269,7 @@ static llmc_tid attention(builder *b, llmc_tid n, const llmc_dims *d, const char
     int64_t H = d->v[LLMC_DIM_HIDDEN_SIZE], nh = d->v[LLMC_DIM_NUM_HEADS], nkv = d->v[LLMC_DIM_NUM_KV_HEADS];
     int64_t hd = d->v[LLMC_DIM_HEAD_DIM];
     char name[160];
-    llmc_ir_set_scope(b->ir, LLMC_STACK_DECODER, layer, LLMC_OPROLE_SELF_ATTENTION);
+    llmc_irb_scope(&b->irb, LLMC_STACK_DECODER, layer, LLMC_OPROLE_SELF_ATTENTION);
     snprintf(name, sizeof name, "%s.query", p);
     llmc_tid q = linear(b, n, name, nh * hd, H, s->bias.qkv, LLMC_COMP_ATTENTION, layer, W_NORMAL, LLMC_ROLE_ATTN_Q);
     snprintf(name, sizeof name, "%s.key", p);
@@ -357,28 +277,28 @@ static llmc_tid attention(builder *b, llmc_tid n, const llmc_dims *d, const char
     snprintf(name, sizeof name, "%s.value", p);
     llmc_tid v = linear(b, n, name, nkv * hd, H, s->bias.qkv, LLMC_COMP_ATTENTION, layer, W_NORMAL, LLMC_ROLE_ATTN_V);
     snprintf(name, sizeof name, "%s.q_heads", p);
-    q = reshape(b, q, name, nh, hd);
+    q = llmc_irb_reshape(&b->irb, q, name, LLMC_SYM_SEQ, nh, hd);
     snprintf(name, sizeof name, "%s.k_heads", p);
-    k = reshape(b, k, name, nkv, hd);
+    k = llmc_irb_reshape(&b->irb, k, name, LLMC_SYM_SEQ, nkv, hd);
     snprintf(name, sizeof name, "%s.v_heads", p);
-    v = reshape(b, v, name, nkv, hd);
+    v = llmc_irb_reshape(&b->irb, v, name, LLMC_SYM_SEQ, nkv, hd);
 
     /* the whole head dim rotates, in halves (style neox) */
     llmc_attr rope[4] = {llmc_attr_float("theta", s->rope.theta), llmc_attr_str("scaling", "none"),
                          llmc_attr_float("fraction", 1.0), llmc_attr_str("style", "neox")};
     snprintf(name, sizeof name, "%s.q_rope", p);
-    q = llmc_ir_op(b->ir, LLMC_OP_ROPE, name, &q, 1, rope, 4);
+    q = llmc_ir_op(b->irb.ir, LLMC_OP_ROPE, name, &q, 1, rope, 4);
     snprintf(name, sizeof name, "%s.k_rope", p);
-    k = llmc_ir_op(b->ir, LLMC_OP_ROPE, name, &k, 1, rope, 4);
+    k = llmc_ir_op(b->irb.ir, LLMC_OP_ROPE, name, &k, 1, rope, 4);
 
     bool window = s->attention == LLMC_ATTN_SLIDING_WINDOW;
     llmc_attr at[3] = {llmc_attr_str("mask", window ? "sliding_window" : "causal"),
                        llmc_attr_float("scale", 1.0 / sqrt((double)hd)), llmc_attr_int("window", s->sliding_window)};
     llmc_tid qkv[3] = {q, k, v};
     snprintf(name, sizeof name, "%s.attention", p);
-    llmc_tid o = llmc_ir_op(b->ir, LLMC_OP_ATTENTION, name, qkv, 3, at, window ? 3 : 2);
+    llmc_tid o = llmc_ir_op(b->irb.ir, LLMC_OP_ATTENTION, name, qkv, 3, at, window ? 3 : 2);
     snprintf(name, sizeof name, "%s.merge_heads", p);
-    o = reshape(b, o, name, nh * hd, 0);
+    o = llmc_irb_reshape(&b->irb, o, name, LLMC_SYM_SEQ, nh * hd, 0);
     snprintf(name, sizeof name, "%s.output", p);
     return linear(b, o, name, H, nh * hd, s->bias.attn_out, LLMC_COMP_ATTENTION, layer, W_RESIDUAL_OUT,
                   LLMC_ROLE_ATTN_O);
@@ -390,20 +310,19 @@ static llmc_tid mlp(builder *b, llmc_tid n, const llmc_dims *d, const char *p, i
     int64_t H = d->v[LLMC_DIM_HIDDEN_SIZE], I = d->v[LLMC_DIM_INTERMEDIATE_SIZE];
     char name[160], act[160];
     snprintf(act, sizeof act, "%s.act", p);
-    llmc_ir_set_scope(b->ir, LLMC_STACK_DECODER, layer, LLMC_OPROLE_MLP);
+    llmc_irb_scope(&b->irb, LLMC_STACK_DECODER, layer, LLMC_OPROLE_MLP);
     snprintf(name, sizeof name, "%s.fc1", p);
     llmc_tid up = linear(b, n, name, I, H, s->bias.mlp, LLMC_COMP_MLP, layer, W_NORMAL, LLMC_ROLE_MLP_UP);
     llmc_tid h;
     if (llmc_activation_is_gated(s->activation)) {
         snprintf(name, sizeof name, "%s.gate", p);
-        llmc_tid in[2] = {linear(b, n, name, I, H, s->bias.mlp, LLMC_COMP_MLP, layer, W_NORMAL, LLMC_ROLE_MLP_GATE),
-                          up};
+        llmc_tid in[2] = {linear(b, n, name, I, H, s->bias.mlp, LLMC_COMP_MLP, layer, W_NORMAL, LLMC_ROLE_MLP_GATE), up};
         llmc_attr approx = llmc_attr_int("approximate", 1);
-        h = s->activation == LLMC_ACT_SWIGLU ? llmc_ir_op(b->ir, LLMC_OP_SWIGLU, act, in, 2, NULL, 0)
-                                             : llmc_ir_op(b->ir, LLMC_OP_GEGLU, act, in, 2, &approx, 1);
+        h = s->activation == LLMC_ACT_SWIGLU ? llmc_ir_op(b->irb.ir, LLMC_OP_SWIGLU, act, in, 2, NULL, 0)
+                                             : llmc_ir_op(b->irb.ir, LLMC_OP_GEGLU, act, in, 2, &approx, 1);
     } else {
         llmc_attr fn = llmc_attr_str("fn", llmc_activation_name(s->activation));
-        h = llmc_ir_op(b->ir, LLMC_OP_ACTIVATION, act, &up, 1, &fn, 1);
+        h = llmc_ir_op(b->irb.ir, LLMC_OP_ACTIVATION, act, &up, 1, &fn, 1);
     }
     snprintf(name, sizeof name, "%s.fc2", p);
     return linear(b, h, name, H, I, s->bias.mlp, LLMC_COMP_MLP, layer, W_RESIDUAL_OUT, LLMC_ROLE_MLP_DOWN);
@@ -417,21 +336,18 @@ static int build_ir(const llmc_spec *s, const llmc_dims *d, llmc_ir *ir, llmc_di
         llmc_error(diags, "dims.num_layers", "must be <= %d for template " NAME " (got %lld)", MAX_LAYERS, (long long)L);
         return 1;
     }
-    builder b = {ir, s, LLMC_DTYPE_F32, L, H};
-    if (s->precision == LLMC_PRECISION_FLOAT16) b.dt = LLMC_DTYPE_F16;
-    if (s->precision == LLMC_PRECISION_BFLOAT16) b.dt = LLMC_DTYPE_BF16;
+    builder b = {{0}, s, L, H};
+    llmc_irb_init(&b.irb, ir, s); /* parameters in the spec's precision */
 
     /* the facts a backend follows: one decoder stack of sequential post-norm blocks */
     llmc_ir_set_structure(ir, LLMC_STRUCTURE_DECODER_ONLY);
-    for (int i = 0; i < (int)L; i++) {
-        llmc_ir_block blk = {LLMC_STACK_DECODER, i, LLMC_RESIDUAL_SEQUENTIAL, LLMC_NORM_PLACEMENT_POST, true, false, true};
-        llmc_ir_add_block(ir, &blk);
-    }
+    for (int i = 0; i < (int)L; i++)
+        llmc_irb_block(&b.irb, LLMC_STACK_DECODER, i, LLMC_RESIDUAL_SEQUENTIAL, LLMC_NORM_PLACEMENT_POST, false);
     int64_t ids_shape[2] = {LLMC_SYM_BATCH, LLMC_SYM_SEQ};
     llmc_tid ids = llmc_ir_input(ir, "input_ids", LLMC_DTYPE_I64, 2, ids_shape);
-    llmc_ir_set_scope(ir, LLMC_STACK_NONE, -1, LLMC_OPROLE_EMBEDDING);
-    llmc_tid emb = param(&b, "decoder.embed.weight", V, H, LLMC_COMP_EMBEDDING, -1, W_NORMAL,
-                         LLMC_ROLE_TOKEN_EMBEDDING, LLMC_NORM_SITE_NONE);
+    llmc_irb_scope(&b.irb, LLMC_STACK_NONE, -1, LLMC_OPROLE_EMBEDDING);
+    llmc_tid emb = llmc_irb_param(&b.irb, "decoder.embed.weight", V, H, LLMC_COMP_EMBEDDING, LLMC_STACK_NONE, -1,
+                                  weight_init(&b, W_NORMAL), LLMC_ROLE_TOKEN_EMBEDDING, false, LLMC_NORM_SITE_NONE);
     llmc_tid in2[2] = {ids, emb};
     llmc_tid h = llmc_ir_op(ir, LLMC_OP_EMBEDDING, "decoder.embed", in2, 2, NULL, 0);
 
@@ -441,29 +357,31 @@ static int build_ir(const llmc_spec *s, const llmc_dims *d, llmc_ir *ir, llmc_di
         snprintf(name, sizeof name, "%s.self_attn", p);
         llmc_tid a = attention(&b, h, &full, name, i);
         snprintf(name, sizeof name, "%s.attn_residual", p);
-        llmc_ir_set_scope(ir, LLMC_STACK_DECODER, i, LLMC_OPROLE_RESIDUAL);
-        h = add_op(&b, name, h, a);
+        h = llmc_irb_residual(&b.irb, name, LLMC_STACK_DECODER, i, h, a);
         snprintf(name, sizeof name, "%s.attn_norm", p);
-        h = norm(&b, h, name, i, LLMC_NORM_SITE_POST_ATTN);      /* norm(h + attn(h)) */
+        h = llmc_irb_norm(&b.irb, h, name, H, LLMC_STACK_DECODER, i, LLMC_NORM_SITE_POST_ATTN);  /* norm(h + attn(h)) */
         snprintf(name, sizeof name, "%s.ffn", p);
         llmc_tid m = mlp(&b, h, &full, name, i);
         snprintf(name, sizeof name, "%s.ffn_residual", p);
-        llmc_ir_set_scope(ir, LLMC_STACK_DECODER, i, LLMC_OPROLE_RESIDUAL);
-        h = add_op(&b, name, h, m);
+        h = llmc_irb_residual(&b.irb, name, LLMC_STACK_DECODER, i, h, m);
         snprintf(name, sizeof name, "%s.ffn_norm", p);
-        h = norm(&b, h, name, i, LLMC_NORM_SITE_POST_MLP);       /* norm(h + mlp(h)) */
+        h = llmc_irb_norm(&b.irb, h, name, H, LLMC_STACK_DECODER, i, LLMC_NORM_SITE_POST_MLP);   /* norm(h + mlp(h)) */
     }
 
     /* a tied head is the embedding matrix itself: one tensor, counted once */
-    llmc_ir_set_scope(ir, LLMC_STACK_NONE, -1, LLMC_OPROLE_HEAD);
+    llmc_irb_scope(&b.irb, LLMC_STACK_NONE, -1, LLMC_OPROLE_HEAD);
     llmc_tid head[3] = {h,
-                        s->tie_word_embeddings ? emb
-                                               : param(&b, "decoder.head.weight", V, H, LLMC_COMP_HEAD, -1, W_NORMAL,
-                                                       LLMC_ROLE_OUTPUT_HEAD, LLMC_NORM_SITE_NONE),
+                        s->tie_word_embeddings
+                            ? emb
+                            : llmc_irb_param(&b.irb, "decoder.head.weight", V, H, LLMC_COMP_HEAD, LLMC_STACK_NONE, -1,
+                                             weight_init(&b, W_NORMAL), LLMC_ROLE_OUTPUT_HEAD, false,
+                                             LLMC_NORM_SITE_NONE),
                         LLMC_TID_NONE};
-    if (s->bias.lm_head)
-        head[2] = param(&b, "decoder.head.bias", V, 0, LLMC_COMP_HEAD, -1, W_ZEROS, LLMC_ROLE_OUTPUT_HEAD,
-                        LLMC_NORM_SITE_NONE);
+    if (s->bias.lm_head) {
+        llmc_param_init zeros = {LLMC_PINIT_ZEROS, 0.0};
+        head[2] = llmc_irb_param(&b.irb, "decoder.head.bias", V, 0, LLMC_COMP_HEAD, LLMC_STACK_NONE, -1, zeros,
+                                 LLMC_ROLE_OUTPUT_HEAD, true, LLMC_NORM_SITE_NONE);
+    }
     llmc_tid logits = llmc_ir_op(ir, LLMC_OP_LINEAR, "decoder.head", head, s->bias.lm_head ? 3 : 2, NULL, 0);
     llmc_ir_mark_output(ir, logits);
     return 0; /* builder errors are recorded on the graph; the pipeline runs llmc_ir_validate */
