@@ -14,7 +14,13 @@
 #include "../../plugins/emitters/torchscript/ts_code.c"
 #include "../../plugins/emitters/torchscript/ts_generic.c"
 #include "../../plugins/emitters/torchscript/ts_model.c"
+#include "../../plugins/emitters/torchscript/ts_text.c"
 #include "testutil.h"
+
+/* The embedded ts/ templates (llmc_embed_files, in the plugin's build): ts_generic_check, which
+ * this test exercises, renders none, so the test links an empty table in their place. */
+const llmc_embedded_file ts_templates[] = {{NULL, NULL, 0}};
+const size_t ts_templates_count = 0;
 
 #define H 8
 #define V 16
