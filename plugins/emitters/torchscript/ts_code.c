@@ -31,21 +31,7 @@ typedef struct gen {
     const ts_facts *f;
     const llmc_spec *s;
     bool rope, alibi, sliding, learned, sinusoidal, relative, has_norm, grouped;
-    const char *bias_type;   /* attention bias parameter type in layer signatures */
-    char rp[40], ra[16];     /* ", cos: Tensor, sin: Tensor" / ", cos, sin" with RoPE, else "" */
 } gen;
-
-/* "self.<name>.forward(x)" when the norm module exists, else x (no_norm: identity) */
-static const char *normed(const gen *g, char *buf, size_t n, const char *name, const char *x) {
-    if (!g->has_norm) snprintf(buf, n, "%s", x);
-    else snprintf(buf, n, "self.%s.forward(%s)", name, x);
-    return buf;
-}
-
-static void def(llmc_strbuf *b, const char *cls, bool root, const char *method, const char *params, const char *ret) {
-    llmc_strbuf_printf(b, "  def %s(self: %s%s%s%s) -> %s:\n", method, root ? "__torch__." : TS_NS ".", cls, *params ? ", " : "",
-           params, ret);
-}
 
 /* ---- helper functions (module level in llmc.py): ts/llmc.py.in's flags and constants ---------- */
 
@@ -137,174 +123,84 @@ static void relative_vars(ts_vars *v, const gen *g) {
     }
 }
 
-/* ---- class methods ------------------------------------------------------------------------------------ */
+/* ---- T5 classes (ts/t5_*.py.in; decoder-only models are the generic code's: ts_generic.c) ---------- */
 
-static void m_leaf(llmc_strbuf *b, const gen *g, const char *cls) {
-    char x[40];
-    if (!strcmp(cls, "Embedding")) {
-        def(b, cls, false, "forward", "input: Tensor", "Tensor");
-        llmc_strbuf_printf(b, "    return torch.embedding(self.weight, input)\n");
-    } else if (!strcmp(cls, "Linear")) {
-        def(b, cls, false, "forward", "x: Tensor", "Tensor");
-        llmc_strbuf_printf(b, "    return torch.linear(x, self.weight, self.bias)\n");
-    } else if (!strcmp(cls, "LinearNoBias")) {
-        def(b, cls, false, "forward", "x: Tensor", "Tensor");
-        llmc_strbuf_printf(b, "    return torch.linear(x, self.weight)\n");
-    } else if (!strcmp(cls, "RMSNorm")) {
-        def(b, cls, false, "forward", "x: Tensor", "Tensor");
-        llmc_strbuf_printf(b, "    # weight * x / sqrt(mean(x^2) + eps), in float32\n"
-                  "    dtype = x.dtype\n"
-                  "    y = x.float()\n"
-                  "    y = y * torch.rsqrt(y.pow(2).mean(-1, keepdim=True) + %s)\n"
-                  "    return self.weight * y.to(dtype)\n",
-               ts_float(g->s->norm_eps, x));
-    } else if (!strcmp(cls, "LayerNorm") || !strcmp(cls, "LayerNormNoBias")) {
-        def(b, cls, false, "forward", "x: Tensor", "Tensor");
-        llmc_strbuf_printf(b, "    # (x - mean) / sqrt(var + eps) * weight%s, in float32\n"
-                  "    return torch.layer_norm(x.float(), [x.size(-1)], self.weight.float(), %s, %s).to(x.dtype)\n",
-               strcmp(cls, "LayerNorm") ? "" : " + bias", strcmp(cls, "LayerNorm") ? "None" : "self.bias.float()",
-               ts_float(g->s->norm_eps, x));
+/* The flags and values the T5 templates read; the caller sets the class's own. */
+static void t5_vars(ts_vars *v, const gen *g, const char *cls) {
+    ts_var(v, "CLASS", cls);
+    ts_flag(v, "rope", g->rope);
+    ts_flag(v, "learned", g->learned);
+    ts_flag(v, "sinusoidal", g->sinusoidal);
+    ts_flag(v, "relative", g->relative);
+    ts_flag(v, "norm", g->has_norm); /* no_norm: the norm modules are identities, absent from the tree */
+    ts_flag(v, "gated", llmc_activation_is_gated(g->s->activation));
+    ts_flag(v, "bias", false);
+    ts_flag(v, "rmsnorm", false);
+    ts_flag(v, "decoder", false);
+    ts_flag(v, "self_attention", false);
+    ts_flag(v, "cross_attention", false);
+    ts_var_int(v, "HEADS", g->f->n);
+    ts_var_int(v, "KV_HEADS", g->f->m);
+    ts_var_int(v, "HEAD_DIM", g->f->d);
+    ts_var_int(v, "POSITIONS", g->f->P);
+    ts_var_float(v, "EPS", g->s->norm_eps);
+}
+
+/* A stack's call of each of its blocks (ts/t5_block_call.py.in): the bias every block reads is
+ * the stack's (relative or causal), none in an encoder without relative positions. */
+static int t5_block_calls(ts_vars *v, const gen *g, bool decoder, llmc_diags *d) {
+    int64_t n = decoder ? g->f->D : g->f->E;
+    llmc_strbuf calls = {0};
+    int rc = 0;
+    for (int64_t i = 0; i < n && !rc; i++) {
+        ts_var_int(v, "INDEX", i);
+        ts_var(v, "BIAS", g->relative || decoder ? "bias" : "None");
+        rc = ts_render("t5_block_call.py", v, &calls, d);
     }
-    /* HeadBias: a parameter holder, no method */
+    if (rc) llmc_strbuf_free(&calls);
+    else ts_var_take(v, "BLOCK_CALLS", &calls);
+    return rc;
 }
 
-/* projections of one attention: q/k/v/o names */
-typedef struct proj_names {
-    const char *q, *k, *v, *o;
-} proj_names;
-
-static void attention_body(llmc_strbuf *b, const gen *g, const proj_names *pn, bool rope) {
-    const ts_facts *f = g->f;
-    llmc_strbuf_printf(b, "    B = x.size(0)\n    S = x.size(1)\n");
-    llmc_strbuf_printf(b, "    q = self.%s.forward(x).view([B, S, %lld, %lld]).transpose(1, 2)\n", pn->q, (long long)f->n,
-           (long long)f->d);
-    llmc_strbuf_printf(b, "    k = self.%s.forward(x).view([B, S, %lld, %lld]).transpose(1, 2)\n", pn->k, (long long)f->m,
-           (long long)f->d);
-    llmc_strbuf_printf(b, "    v = self.%s.forward(x).view([B, S, %lld, %lld]).transpose(1, 2)\n", pn->v, (long long)f->m,
-           (long long)f->d);
-    if (rope)
-        llmc_strbuf_printf(b, "    q = __torch__.llmc.apply_rope(q, cos, sin)\n"
-                  "    k = __torch__.llmc.apply_rope(k, cos, sin)\n");
-    llmc_strbuf_printf(b, "    y = __torch__.llmc.attend(q, k, v, bias)\n"
-              "    return self.%s.forward(y.transpose(1, 2).reshape([B, S, -1]))\n",
-           pn->o);
-}
-
-static void m_attention(llmc_strbuf *b, const gen *g, const char *cls) {
-    const ts_facts *f = g->f;
-    char params[96];
-    /* T5's (decoder-only models are generated from the IR: ts_generic.c) */
-    snprintf(params, sizeof params, "x: Tensor, bias: Optional[Tensor]%s", g->rp);
-    def(b, cls, false, "forward", params, "Tensor");
-    proj_names pn = {"q", "k", "v", "o"};
-    attention_body(b, g, &pn, g->rope);
-    /* cross-attention: keys and values from the encoder output, no mask, no position bias */
-    def(b, cls, false, "cross", "x: Tensor, memory: Tensor", "Tensor");
-    llmc_strbuf_printf(b, "    B = x.size(0)\n    S = x.size(1)\n    T = memory.size(1)\n");
-    llmc_strbuf_printf(b, "    q = self.q.forward(x).view([B, S, %lld, %lld]).transpose(1, 2)\n", (long long)f->n, (long long)f->d);
-    llmc_strbuf_printf(b, "    k = self.k.forward(memory).view([B, T, %lld, %lld]).transpose(1, 2)\n", (long long)f->m,
-           (long long)f->d);
-    llmc_strbuf_printf(b, "    v = self.v.forward(memory).view([B, T, %lld, %lld]).transpose(1, 2)\n", (long long)f->m,
-           (long long)f->d);
-    llmc_strbuf_printf(b, "    y = __torch__.llmc.attend(q, k, v, None)\n"
-              "    return self.o.forward(y.transpose(1, 2).reshape([B, S, -1]))\n");
-}
-
-static void m_dense(llmc_strbuf *b, const gen *g, const char *cls) {
-    def(b, cls, false, "forward", "x: Tensor", "Tensor");
-    if (llmc_activation_is_gated(g->s->activation))
-        llmc_strbuf_printf(b, "    return self.wo.forward(__torch__.llmc.activation(self.wi_0.forward(x), self.wi_1.forward(x)))\n");
-    else
-        llmc_strbuf_printf(b, "    return self.wo.forward(__torch__.llmc.activation(self.wi.forward(x)))\n");
-}
-
-static void learned_positions(llmc_strbuf *b, const gen *g, const char *table) {
-    llmc_strbuf_printf(b, "    if S > %lld:\n"
-              "      ops.prim.RaiseException(\"sequence of \" + str(S) + \" tokens is longer than the learned position "
-              "table (context_length %lld)\")\n"
-              "    h = h + self.%s.forward(positions)\n",
-           (long long)g->f->P, (long long)g->f->P, table);
-}
-
-static void head_logits(llmc_strbuf *b, const gen *g, const char *embedding) {
-    if (!g->s->tie_word_embeddings) {
-        llmc_strbuf_printf(b, "    return self.lm_head.forward(h)\n");
-        return;
+/* The methods of a T5 class, chosen by its class in ts_model.c's tree. */
+static int methods(llmc_strbuf *b, const gen *g, const ts_node *n, llmc_diags *d) {
+    const char *c = n->cls, *tmpl = NULL;
+    ts_vars v = {0};
+    t5_vars(&v, g, c);
+    int rc = 0;
+    if (!strcmp(c, "Embedding")) {
+        tmpl = "t5_embedding.py";
+    } else if (!strcmp(c, "Linear") || !strcmp(c, "LinearNoBias")) {
+        tmpl = "t5_linear.py";
+        ts_flag(&v, "bias", !strcmp(c, "Linear"));
+    } else if (!strcmp(c, "RMSNorm") || !strcmp(c, "LayerNorm") || !strcmp(c, "LayerNormNoBias")) {
+        tmpl = "t5_norm.py";
+        ts_flag(&v, "rmsnorm", !strcmp(c, "RMSNorm"));
+        ts_flag(&v, "bias", !strcmp(c, "LayerNorm"));
+    } else if (!strcmp(c, "Attention") || !strcmp(c, "RelativeAttention")) {
+        tmpl = "t5_attention.py";
+    } else if (!strcmp(c, "DenseReluDense")) {
+        tmpl = "t5_dense.py";
+    } else if (!strcmp(c, "EncoderStack") || !strcmp(c, "DecoderStack")) {
+        tmpl = "t5_stack.py";
+        ts_flag(&v, "decoder", c[0] == 'D');
+        rc = t5_block_calls(&v, g, c[0] == 'D', d);
+    } else if (!strcmp(c, "EncoderBlock") || !strcmp(c, "FirstEncoderBlock") || !strcmp(c, "DecoderBlock") ||
+               !strcmp(c, "FirstDecoderBlock")) {
+        tmpl = "t5_block.py";
+        ts_flag(&v, "decoder", strstr(c, "Decoder") != NULL);
+    } else if (!strcmp(c, "SelfAttentionLayer") || !strcmp(c, "FirstSelfAttentionLayer") ||
+               !strcmp(c, "CrossAttentionLayer") || !strcmp(c, "FeedForwardLayer")) {
+        tmpl = "t5_sublayer.py";
+        ts_flag(&v, "self_attention", strstr(c, "SelfAttention") != NULL);
+        ts_flag(&v, "cross_attention", !strcmp(c, "CrossAttentionLayer"));
+    } else if (strcmp(c, "HeadBias")) { /* HeadBias: a parameter holder, no method */
+        llmc_error(d, "emit", "torchscript: internal: no code for T5 class %s", c);
+        rc = -1;
     }
-    llmc_strbuf_printf(b, "    logits = torch.linear(h, %s)  # tied head: the embedding matrix\n", embedding);
-    if (g->s->bias.lm_head) llmc_strbuf_printf(b, "    logits = logits + self.lm_head.bias\n");
-    llmc_strbuf_printf(b, "    return logits\n");
-}
-
-static void m_seq2seq(llmc_strbuf *b, const gen *g) {
-    char x[40];
-    def(b, "Seq2SeqLM", true, "forward", "input_ids: Tensor, decoder_input_ids: Tensor", "Tensor");
-    llmc_strbuf_printf(b, "    # logits [batch, target_seq, vocab] for input_ids [batch, seq], decoder_input_ids [batch, target_seq]\n"
-              "    memory = self.encoder.forward(self.shared.forward(input_ids))\n"
-              "    h = self.decoder.forward(self.shared.forward(decoder_input_ids), memory)\n");
-    if (g->f->has_out_scale)
-        llmc_strbuf_printf(b, "    h = h * %s  # T5 with a tied head: hidden_size^-0.5 before the head\n",
-               ts_float(g->f->out_scale, x));
-    head_logits(b, g, "self.shared.weight");
-}
-
-static void m_stack(llmc_strbuf *b, const gen *g, const char *cls, bool decoder) {
-    const ts_facts *f = g->f;
-    def(b, cls, false, "forward", decoder ? "h: Tensor, memory: Tensor" : "h: Tensor", "Tensor");
-    llmc_strbuf_printf(b, "    # h: token embeddings [B, S, hidden]%s\n"
-              "    S = h.size(1)\n",
-           decoder ? "; memory: the encoder output" : "");
-    if (g->learned || g->sinusoidal || g->rope) llmc_strbuf_printf(b, "    positions = torch.arange(S, device=h.device)\n");
-    if (g->learned) learned_positions(b, g, "embed_positions");
-    if (g->sinusoidal) llmc_strbuf_printf(b, "    h = h + __torch__.llmc.sinusoidal_positions(positions).to(h.dtype)\n");
-    if (g->rope) llmc_strbuf_printf(b, "    cos, sin = __torch__.llmc.rope_cos_sin(positions, h.dtype)\n");
-    const char *bias = "bias";
-    if (g->relative)
-        llmc_strbuf_printf(b, "    # the bucket table lives in the first block and serves every layer of the stack\n"
-                  "    table = getattr(getattr(self.block, \"0\").layer, \"0\").SelfAttention.relative_attention_bias.weight\n"
-                  "    bias = __torch__.llmc.relative_bias(table, S, %s, h.dtype)\n",
-               decoder ? "False" : "True");
-    else if (decoder)
-        llmc_strbuf_printf(b, "    bias = __torch__.llmc.causal_bias(S, h.dtype, h.device)\n");
-    else
-        bias = "None"; /* the encoder sees every position */
-    llmc_strbuf_printf(b, "    block = self.block\n");
-    int64_t n = decoder ? f->D : f->E;
-    for (int64_t i = 0; i < n; i++)
-        llmc_strbuf_printf(b, "    h = getattr(block, \"%lld\").forward(h, %s%s%s)\n", (long long)i, bias, g->ra,
-               decoder ? ", memory" : "");
-    char n1[64];
-    llmc_strbuf_printf(b, "    return %s\n", normed(g, n1, sizeof n1, "final_layer_norm", "h"));
-}
-
-static void m_block(llmc_strbuf *b, const gen *g, const char *cls, bool decoder) {
-    char params[128];
-    snprintf(params, sizeof params, "h: Tensor, bias: Optional[Tensor]%s%s", g->rp, decoder ? ", memory: Tensor" : "");
-    def(b, cls, false, "forward", params, "Tensor");
-    llmc_strbuf_printf(b, "    layer = self.layer\n"
-              "    h = getattr(layer, \"0\").forward(h, bias%s)\n",
-           g->ra);
-    if (decoder)
-        llmc_strbuf_printf(b, "    h = getattr(layer, \"1\").forward(h, memory)\n"
-                  "    return getattr(layer, \"2\").forward(h)\n");
-    else
-        llmc_strbuf_printf(b, "    return getattr(layer, \"1\").forward(h)\n");
-}
-
-static void m_sublayer(llmc_strbuf *b, const gen *g, const char *cls) {
-    char params[96], n1[64];
-    if (!strcmp(cls, "SelfAttentionLayer") || !strcmp(cls, "FirstSelfAttentionLayer")) {
-        snprintf(params, sizeof params, "h: Tensor, bias: Optional[Tensor]%s", g->rp);
-        def(b, cls, false, "forward", params, "Tensor");
-        llmc_strbuf_printf(b, "    return h + self.SelfAttention.forward(%s, bias%s)\n", normed(g, n1, sizeof n1, "layer_norm", "h"),
-               g->ra);
-    } else if (!strcmp(cls, "CrossAttentionLayer")) {
-        def(b, cls, false, "forward", "h: Tensor, memory: Tensor", "Tensor");
-        llmc_strbuf_printf(b, "    return h + self.EncDecAttention.cross(%s, memory)\n", normed(g, n1, sizeof n1, "layer_norm", "h"));
-    } else {
-        def(b, cls, false, "forward", "h: Tensor", "Tensor");
-        llmc_strbuf_printf(b, "    return h + self.DenseReluDense.forward(%s)\n", normed(g, n1, sizeof n1, "layer_norm", "h"));
-    }
+    if (!rc && tmpl) rc = ts_render(tmpl, &v, b, d);
+    ts_vars_free(&v);
+    return rc;
 }
 
 /* ---- classes from the tree ---------------------------------------------------------------------------- */
@@ -363,26 +259,6 @@ static void collect(cls_list *l, const ts_node *n, llmc_diags *d) {
     for (size_t k = 0; k < n->n_kids; k++) collect(l, n->kids[k], d);
 }
 
-/* The methods of a T5 class (the decoder-only models' classes only hold parameters). */
-static void methods(llmc_strbuf *b, const gen *g, const ts_node *n) {
-    const char *c = n->cls;
-    if (!strcmp(c, "Attention") || !strcmp(c, "RelativeAttention")) {
-        m_attention(b, g, c);
-    } else if (!strcmp(c, "DenseReluDense")) {
-        m_dense(b, g, c);
-    } else if (!strcmp(c, "EncoderStack") || !strcmp(c, "DecoderStack")) {
-        m_stack(b, g, c, c[0] == 'D');
-    } else if (!strcmp(c, "EncoderBlock") || !strcmp(c, "FirstEncoderBlock")) {
-        m_block(b, g, c, false);
-    } else if (!strcmp(c, "DecoderBlock") || !strcmp(c, "FirstDecoderBlock")) {
-        m_block(b, g, c, true);
-    } else if (strstr(c, "Layer") && (strstr(c, "Attention") || strstr(c, "FeedForward"))) {
-        m_sublayer(b, g, c);
-    } else {
-        m_leaf(b, g, c);
-    }
-}
-
 /* The attribute lines of a class (ts/attribute.py.in): its parameters, or its submodules (by
  * qualified class name; numbered children of a container through __annotations__). */
 static int attributes(const ts_node *n, bool kids, ts_vars *into, const char *var, llmc_diags *d) {
@@ -421,7 +297,7 @@ static int class_text(llmc_strbuf *out, const gen *g, const ts_node *n, bool roo
     if (!rc) rc = attributes(n, true, &v, "SUBMODULES", d);
     if (!rc) rc = ts_render("module.py", &v, out, d);
     ts_vars_free(&v);
-    if (!rc && !g->f->generic && !root && !container) methods(out, g, n);
+    if (!rc && !g->f->generic && !root && !container) rc = methods(out, g, n, d);
     return rc;
 }
 
@@ -481,10 +357,6 @@ int ts_code(const ts_facts *f, const ts_tree *t, llmc_strbuf *root_src, llmc_str
     g.sliding = s->attention == LLMC_ATTN_SLIDING_WINDOW && s->sliding_window > 0;
     g.has_norm = s->norm != LLMC_NORM_NONE;
     g.grouped = f->m != f->n;
-    if (g.rope) {
-        snprintf(g.rp, sizeof g.rp, ", cos: Tensor, sin: Tensor");
-        snprintf(g.ra, sizeof g.ra, ", cos, sin");
-    }
     if ((g.relative && !f->encdec) || (f->encdec && (g.alibi || g.sliding))) {
         llmc_error(d, "emit", "torchscript: %s has no code in this emitter",
                    g.relative ? "decoder-only relative position bias"
@@ -553,10 +425,11 @@ int ts_code(const ts_facts *f, const ts_tree *t, llmc_strbuf *root_src, llmc_str
     if (!rc) rc = class_text(&text, &g, cl.e[0].first, true, d);
     ts_var_take(&v, "ROOT_CLASS", &text);
     if (!rc && f->generic) rc = ts_generic_forward(&v, f, d);
-    if (!rc && !f->generic) {
-        m_seq2seq(&text, &g);
-        ts_var_take(&v, "SEQ2SEQ_FORWARD", &text);
-    }
+    /* T5's root (ts/seq2seq.py.in) */
+    ts_flag(&v, "out_scale", f->has_out_scale);
+    ts_var_float(&v, "OUT_SCALE", f->out_scale);
+    ts_flag(&v, "tied", s->tie_word_embeddings);
+    ts_flag(&v, "head_bias", s->bias.lm_head);
     if (!rc) rc = ts_render("root.py", &v, root_src, d);
     ts_vars_free(&v);
     free(cl.e);
