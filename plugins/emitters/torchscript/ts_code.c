@@ -12,7 +12,11 @@
  * same numbers as the package.
  *
  * Every forward mirrors the package's (plugins/emitters/pytorch/py/) operation for operation on
- * its torch 1.13 path, which is what docs/templates.md defines for every backend. */
+ * its torch 1.13 path, which is what docs/templates.md defines for every backend.
+ *
+ * The text itself is the templates in ts/ (ts_text.h): this file computes the flags that pick the
+ * code paths the model uses and the constants they hold, and renders llmc.py (helpers, then every
+ * class but the root) and __torch__.py (the root). */
 #include <math.h>
 #include <stdarg.h>
 #include <stdio.h>

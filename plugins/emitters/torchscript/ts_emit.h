@@ -1,10 +1,10 @@
 /* torchscript emitter — shared declarations.
  *
  * The archive describes one module tree. ts_generic.c builds it from the layout's names and
- * writes the forward from the IR's blocks and roles for decoder-only models; ts_model.c builds
- * the PyTorch package's T5 tree for encoder-decoder models; ts_code.c writes the TorchScript
- * source of each class in it, torchscript.c pickles the tree into data.pkl and streams the
- * parameters from the weight source into data/<key>. */
+ * computes the forward from the IR's blocks and roles for decoder-only models; ts_model.c builds
+ * the PyTorch package's T5 tree for encoder-decoder models; ts_code.c renders the TorchScript
+ * source of each class in it from the ts/ templates (ts_text.h); torchscript.c pickles the tree
+ * into data.pkl and streams the parameters from the weight source into data/<key>. */
 #ifndef LLMC_TS_EMIT_H
 #define LLMC_TS_EMIT_H
 

@@ -12,8 +12,11 @@
  *     pre | post | sandwich | none, the sub-layers it has; norm kind and eps come from the
  *     norm op that reads the weight.
  * The sub-layer arithmetic (attention, MLP, norms, RoPE, masks) is written once, as module-level
- * helpers that take the parameters as arguments; ts_code.c adds the shared ones (attend,
- * activation, RoPE tables, causal bias). Encoder-decoder models keep ts_model.c's T5 tree. */
+ * helpers that take the parameters as arguments (ts/generic_helpers.py.in; ts/llmc.py.in has the
+ * shared ones: attend, activation, RoPE tables, causal bias). The forward is ts/causal_lm.py.in
+ * with one ts/block.py.in per block: this file computes their flags (the block's wiring) and
+ * values (each parameter's expression), never a line of code. Encoder-decoder models keep
+ * ts_model.c's T5 tree. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
