@@ -381,7 +381,7 @@ int ts_code(const ts_facts *f, const ts_tree *t, llmc_strbuf *root_src, llmc_str
      * spec was read from: compiling OUT/spec.json again must give the same bytes */
     const char *origin = "spec.json";
 
-    /* llmc.py: helpers first, then every class but the root */
+    /* llmc.py's flags and constants */
     ts_vars v = {0};
     ts_var(&v, "VERSION", llmc_version());
     ts_var(&v, "ORIGIN", origin);
@@ -411,30 +411,31 @@ int ts_code(const ts_facts *f, const ts_tree *t, llmc_strbuf *root_src, llmc_str
     ts_flag(&v, "relative", g.relative);
     if (g.relative) relative_vars(&v, &g);
     ts_flag(&v, "generic", f->generic);
+    /* __torch__.py: the root; rendered first, since llmc.py holds only the helpers it calls */
+    ts_vars r = {0};
+    ts_var(&r, "VERSION", llmc_version());
+    ts_var(&r, "ORIGIN", origin);
+    ts_flag(&r, "generic", f->generic);
+    ts_flag(&r, "learned", g.learned);
+    ts_flag(&r, "sinusoidal", g.sinusoidal);
+    ts_flag(&r, "rope", g.rope);
+    llmc_strbuf text = {0};
+    int rc = class_text(&text, &g, cl.e[0].first, true, d);
+    ts_var_take(&r, "ROOT_CLASS", &text);
+    if (!rc && f->generic) rc = ts_generic_forward(&r, &v, f, d);
+    /* T5's root (ts/seq2seq.py.in) */
+    ts_flag(&r, "out_scale", f->has_out_scale);
+    ts_var_float(&r, "OUT_SCALE", f->out_scale);
+    ts_flag(&r, "tied", s->tie_word_embeddings);
+    ts_flag(&r, "head_bias", s->bias.lm_head);
+    if (!rc) rc = ts_render("root.py", &r, root_src, d);
+    ts_vars_free(&r);
+    /* llmc.py: helpers first, then every class but the root */
     llmc_strbuf classes = {0};
-    int rc = 0;
     for (size_t i = 1; i < cl.n && !rc; i++) rc = class_text(&classes, &g, cl.e[i].first, false, d);
     ts_flag(&v, "classes", cl.n > 1);
     ts_var_take(&v, "CLASSES", &classes);
     if (!rc) rc = ts_render("llmc.py", &v, ns_src, d);
-    ts_vars_free(&v);
-    /* __torch__.py: the root */
-    ts_var(&v, "VERSION", llmc_version());
-    ts_var(&v, "ORIGIN", origin);
-    ts_flag(&v, "generic", f->generic);
-    ts_flag(&v, "learned", g.learned);
-    ts_flag(&v, "sinusoidal", g.sinusoidal);
-    ts_flag(&v, "rope", g.rope);
-    llmc_strbuf text = {0};
-    if (!rc) rc = class_text(&text, &g, cl.e[0].first, true, d);
-    ts_var_take(&v, "ROOT_CLASS", &text);
-    if (!rc && f->generic) rc = ts_generic_forward(&v, f, d);
-    /* T5's root (ts/seq2seq.py.in) */
-    ts_flag(&v, "out_scale", f->has_out_scale);
-    ts_var_float(&v, "OUT_SCALE", f->out_scale);
-    ts_flag(&v, "tied", s->tie_word_embeddings);
-    ts_flag(&v, "head_bias", s->bias.lm_head);
-    if (!rc) rc = ts_render("root.py", &v, root_src, d);
     ts_vars_free(&v);
     free(cl.e);
     if (rc) return -1;

@@ -85,8 +85,9 @@ bool ts_generic_reads(const llmc_tensor_view *v);
 /* The module tree of the layout's names: one module per dotted prefix, parameters at the leaves. */
 int ts_generic_tree(ts_tree *t, const ts_facts *f, llmc_diags *d);
 /* The flags and variables of the root's forward (ts/causal_lm.py.in): the parameters it reads,
- * found by role, and every block (ts/block.py.in) wired as its descriptor says. */
-int ts_generic_forward(ts_vars *v, const ts_facts *f, llmc_diags *d);
+ * found by role, and every block (ts/block.py.in) wired as its descriptor says; in `helpers`,
+ * which norm helpers of ts/generic_helpers.py.in it calls. */
+int ts_generic_forward(ts_vars *v, ts_vars *helpers, const ts_facts *f, llmc_diags *d);
 
 /* ---- code ----------------------------------------------------------------------------------------- */
 /* The two source files: TS_ROOT_FILE (the root class) and TS_NS_FILE (every other class and

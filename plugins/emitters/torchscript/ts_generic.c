@@ -477,6 +477,7 @@ static bool path_expr(const char *base, const char *path, size_t len, char *buf,
 typedef struct writer {
     const ts_facts *f;
     llmc_diags *d;
+    bool rms_norm, layer_norm, layer_norm_no_bias; /* the norm helpers the forward calls */
     bool rope;
     int errors;
     char block[LLMC_VIEW_NAME_MAX];  /* the current block's module path ("transformer.h.3"), "" outside blocks */
@@ -538,6 +539,9 @@ static const char *pexpr(writer *w, llmc_tid t, char *buf, size_t n) {
 static void norm_var(writer *w, ts_vars *into, const char *var, const norm_ref *r, const char *x) {
     char pw[1024], pb[1024];
     ts_vars v = {0};
+    w->rms_norm |= r->kind == LLMC_OP_RMSNORM;
+    w->layer_norm |= r->kind == LLMC_OP_LAYERNORM && r->b != LLMC_TID_NONE;
+    w->layer_norm_no_bias |= r->kind == LLMC_OP_LAYERNORM && r->b == LLMC_TID_NONE;
     ts_flag(&v, "rmsnorm", r->kind == LLMC_OP_RMSNORM);
     ts_flag(&v, "bias", r->b != LLMC_TID_NONE);
     ts_var(&v, "INPUT", x);
@@ -635,7 +639,7 @@ static void block_code(writer *w, const gblock *g, llmc_strbuf *out) {
     ts_vars_free(&v);
 }
 
-int ts_generic_forward(ts_vars *v, const ts_facts *f, llmc_diags *d) {
+int ts_generic_forward(ts_vars *v, ts_vars *helpers, const ts_facts *f, llmc_diags *d) {
     plan p;
     if (plan_build(&p, f->s, f->ir, d)) return -1;
     writer w;
@@ -661,6 +665,9 @@ int ts_generic_forward(ts_vars *v, const ts_facts *f, llmc_diags *d) {
     /* the head: its own matrix, or the embedding's (tied) */
     ts_var(v, "HEAD", pexpr(&w, p.head != LLMC_TID_NONE ? p.head : p.emb, x, sizeof x));
     ts_var(v, "HEAD_BIAS", pexpr(&w, p.head_b, x, sizeof x));
+    ts_flag(helpers, "rms_norm", w.rms_norm);
+    ts_flag(helpers, "layer_norm", w.layer_norm);
+    ts_flag(helpers, "layer_norm_no_bias", w.layer_norm_no_bias);
     plan_free(&p);
     if (w.errors) {
         if ((int)llmc_diags_errors(d) == errors_before)

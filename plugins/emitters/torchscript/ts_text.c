@@ -33,6 +33,7 @@ void ts_vars_free(ts_vars *v) {
     for (int i = 0; i < v->n_vars; i++) free(v->var_values[i]);
     v->n_vars = 0;
     v->n_flags = 0;
+    v->oom = false;
 }
 
 void ts_flag(ts_vars *v, const char *name, bool on) {
