@@ -18,7 +18,6 @@
  * code paths the model uses and the constants they hold, and renders llmc.py (helpers, then every
  * class but the root) and __torch__.py (the root). */
 #include <math.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
