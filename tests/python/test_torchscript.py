@@ -10,6 +10,8 @@ Environment (set by ctest): LLMC (the llmc binary), LLMC_SOURCE_DIR, LLMC_BINARY
 * a feature matrix of small specs (every attention kind, positional encoding and RoPE scaling,
   norm, activation, bias flag, tied/untied head, GPT-2 layout, both templates) is checked the
   same way;
+* the source holds only the code paths the model uses: every helper code/__torch__/llmc.py
+  defines is called;
 * float16 and bfloat16 archives load with Half/BFloat16 parameters holding the file's values;
 * the archive is laid out as torch 1.13 writes it: entry order, 64-byte aligned data, data
   descriptors, CRCs, the ZIP64 end records, and the version torch.jit.save writes for the same
@@ -20,6 +22,7 @@ Environment (set by ctest): LLMC (the llmc binary), LLMC_SOURCE_DIR, LLMC_BINARY
 import functools
 import io
 import os
+import re
 import struct
 import subprocess
 import sys
@@ -167,6 +170,11 @@ def check_layout(path, name):
         assert z.testzip() is None
         assert z.read("archive/constants.pkl") == b"\x80\x02)."
         version = int(z.read("archive/version"))
+        helpers = z.read("archive/code/__torch__/llmc.py").decode()
+        code = helpers + z.read("archive/code/__torch__.py").decode()
+    # the code holds only the paths the model uses: every helper llmc.py defines is called
+    for fn in re.findall(r"^def (\w+)\(", helpers, re.M):
+        assert f"__torch__.llmc.{fn}(" in code, f"{name}: llmc.py defines {fn}(), which no code calls"
     # the version torch writes for the same code: load, save again, compare
     buf = io.BytesIO()
     torch.jit.save(torch.jit.load(path), buf)

@@ -1,7 +1,7 @@
-/* The torchscript emitter's generic (IR-driven) code: what it refuses. Graphs built by hand with
- * the IR builder; ts_generic_check must name the block or op it cannot write, and accept the
- * wirings it writes (the logits of those are compared with ir_reference.py by
- * tests/python/test_foreign_templates_torchscript.py). */
+/* The torchscript emitter's generic (IR-driven) code: what it refuses, and the code its templates
+ * render for sandwich blocks. Graphs built by hand with the IR builder; ts_generic_check must name
+ * the block or op it cannot write, and accept the wirings it writes (the logits of those are
+ * compared with ir_reference.py by tests/python/test_foreign_templates_torchscript.py). */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -14,6 +14,7 @@
 #include "../../plugins/emitters/torchscript/ts_code.c"
 #include "../../plugins/emitters/torchscript/ts_generic.c"
 #include "../../plugins/emitters/torchscript/ts_model.c"
+#include "../../plugins/emitters/torchscript/ts_text.c"
 #include "testutil.h"
 
 #define H 8
@@ -161,8 +162,86 @@ static void test_refused_graphs(void **state) {
     expect(ir, "op 'act' (activation): an activation other than the spec's");
 }
 
+/* The forward the templates render for graph(res, place, ...) (ts/causal_lm.py.in with the
+ * plugin's own ts/ templates, embedded into this test by tests/CMakeLists.txt). */
+static char *forward(llmc_residual res, llmc_norm_placement place, const llmc_norm_site *sites, int n_sites) {
+    llmc_ir *ir = graph(res, place, sites, n_sites);
+    llmc_spec *s = spec();
+    llmc_diags *d = llmc_diags_create();
+    llmc_layout layout;
+    assert_int_equal(llmc_layout_identity(ir, &layout, d), 0);
+    ts_facts f;
+    memset(&f, 0, sizeof f);
+    f.s = s;
+    f.ir = ir;
+    f.layout = &layout;
+    f.generic = true;
+    ts_vars v = {0}, helpers = {0};
+    ts_flag(&v, "learned", false);
+    ts_flag(&v, "sinusoidal", false);
+    ts_flag(&v, "rope", false);
+    llmc_strbuf out = {0};
+    if (ts_generic_forward(&v, &helpers, &f, d) || ts_render("causal_lm.py", &v, &out, d)) {
+        char *got = test_all_diags(d);
+        fail_msg("the forward did not render:\n%s", got);
+    }
+    assert_true(helpers.n_flags == 3 && helpers.flag_values[0]); /* rms_norm, the graph's one norm kind */
+    ts_vars_free(&v);
+    ts_vars_free(&helpers);
+    llmc_layout_free(&layout);
+    llmc_diags_free(d);
+    llmc_spec_free(s);
+    llmc_ir_free(ir);
+    return llmc_strbuf_take(&out);
+}
+
+static void expect_lines(const char *code, const char *const *lines, size_t n) {
+    const char *at = code;
+    for (size_t i = 0; i < n; i++) {
+        const char *hit = strstr(at, lines[i]);
+        if (!hit) fail_msg("expected, in this order, line '%s' in:\n%s", lines[i], code);
+        at = hit + strlen(lines[i]);
+    }
+}
+
+/* Sandwich blocks (no built-in or test template builds one): pre norm, sub-layer, its own post
+ * norm, residual add -- sequential and parallel. */
+static void test_sandwich_code(void **state) {
+    (void)state;
+    const llmc_norm_site sandwich[] = {LLMC_NORM_SITE_ATTN_INPUT, LLMC_NORM_SITE_MLP_INPUT, LLMC_NORM_SITE_POST_ATTN,
+                                       LLMC_NORM_SITE_POST_MLP};
+    char *code = forward(LLMC_RESIDUAL_SEQUENTIAL, LLMC_NORM_PLACEMENT_SANDWICH, sandwich, 4);
+    static const char *const seq[] = {
+        "    # block 0: sequential residual, sandwich norms\n",
+        "    block0 = getattr(self.l, \"0\")\n",
+        "    x = block0.na.weight * __torch__.llmc.rms_norm(h, 1e-06)\n",
+        "    y = __torch__.llmc.self_attention(x, block0.q, None, block0.k, None, block0.v, None, block0.o, None, bias)\n",
+        "    y = block0.nc.weight * __torch__.llmc.rms_norm(y, 1e-06)\n",
+        "    h = h + y\n",
+        "    x = block0.nb.weight * __torch__.llmc.rms_norm(h, 1e-06)\n",
+        "    y = __torch__.llmc.mlp(x, block0.up, None, block0.down, None)\n",
+        "    y = block0.nd.weight * __torch__.llmc.rms_norm(y, 1e-06)\n",
+        "    h = h + y\n",
+        "    return torch.linear(h, self.emb.weight, None)\n"};
+    expect_lines(code, seq, sizeof seq / sizeof seq[0]);
+    free(code);
+    code = forward(LLMC_RESIDUAL_PARALLEL, LLMC_NORM_PLACEMENT_SANDWICH, sandwich, 4);
+    static const char *const par_lines[] = {
+        "    # block 0: parallel residual, sandwich norms\n",
+        "    xa = block0.na.weight * __torch__.llmc.rms_norm(h, 1e-06)\n",
+        "    xm = block0.nb.weight * __torch__.llmc.rms_norm(h, 1e-06)\n",
+        "    a = __torch__.llmc.self_attention(xa, block0.q, None, block0.k, None, block0.v, None, block0.o, None, bias)\n",
+        "    a = block0.nc.weight * __torch__.llmc.rms_norm(a, 1e-06)\n",
+        "    m = __torch__.llmc.mlp(xm, block0.up, None, block0.down, None)\n",
+        "    m = block0.nd.weight * __torch__.llmc.rms_norm(m, 1e-06)\n",
+        "    h = h + a + m\n"};
+    expect_lines(code, par_lines, sizeof par_lines / sizeof par_lines[0]);
+    free(code);
+}
+
 int main(void) {
     const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_sandwich_code),
         cmocka_unit_test(test_accepted_wirings),
         cmocka_unit_test(test_refused_wirings),
         cmocka_unit_test(test_refused_graphs),

@@ -1,10 +1,10 @@
 /* torchscript emitter — shared declarations.
  *
  * The archive describes one module tree. ts_generic.c builds it from the layout's names and
- * writes the forward from the IR's blocks and roles for decoder-only models; ts_model.c builds
- * the PyTorch package's T5 tree for encoder-decoder models; ts_code.c writes the TorchScript
- * source of each class in it, torchscript.c pickles the tree into data.pkl and streams the
- * parameters from the weight source into data/<key>. */
+ * computes the forward from the IR's blocks and roles for decoder-only models; ts_model.c builds
+ * the PyTorch package's T5 tree for encoder-decoder models; ts_code.c renders the TorchScript
+ * source of each class in it from the ts/ templates (ts_text.h); torchscript.c pickles the tree
+ * into data.pkl and streams the parameters from the weight source into data/<key>. */
 #ifndef LLMC_TS_EMIT_H
 #define LLMC_TS_EMIT_H
 
@@ -14,6 +14,7 @@
 
 #include "llmc/llmc.h"
 #include "llmc/weights.h"
+#include "ts_text.h"
 
 #define TS_NS "__torch__.llmc"   /* qualified name prefix of every class except the root */
 #define TS_NS_FILE "code/__torch__/llmc.py"
@@ -83,14 +84,10 @@ int ts_generic_check(const llmc_spec *s, const llmc_ir *ir, llmc_diags *d);
 bool ts_generic_reads(const llmc_tensor_view *v);
 /* The module tree of the layout's names: one module per dotted prefix, parameters at the leaves. */
 int ts_generic_tree(ts_tree *t, const ts_facts *f, llmc_diags *d);
-/* The helper functions of llmc.py the generic forward calls. */
-void ts_generic_helpers(llmc_strbuf *b, const ts_facts *f, bool rope);
-/* The root's forward: embedding, every block wired as its descriptor says, head. */
-int ts_generic_forward(llmc_strbuf *b, const ts_facts *f, bool rope, llmc_diags *d);
-
-/* ---- text ----------------------------------------------------------------------------------------- */
-/* a Python float literal that reads back as exactly v ("1e-05", "0.125", "10000.0") */
-const char *ts_float(double v, char buf[40]);
+/* The flags and variables of the root's forward (ts/causal_lm.py.in): the parameters it reads,
+ * found by role, and every block (ts/block.py.in) wired as its descriptor says; in `helpers`,
+ * which norm helpers of ts/generic_helpers.py.in it calls. */
+int ts_generic_forward(ts_vars *v, ts_vars *helpers, const ts_facts *f, llmc_diags *d);
 
 /* ---- code ----------------------------------------------------------------------------------------- */
 /* The two source files: TS_ROOT_FILE (the root class) and TS_NS_FILE (every other class and

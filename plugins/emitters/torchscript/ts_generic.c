@@ -12,8 +12,11 @@
  *     pre | post | sandwich | none, the sub-layers it has; norm kind and eps come from the
  *     norm op that reads the weight.
  * The sub-layer arithmetic (attention, MLP, norms, RoPE, masks) is written once, as module-level
- * helpers that take the parameters as arguments; ts_code.c adds the shared ones (attend,
- * activation, RoPE tables, causal bias). Encoder-decoder models keep ts_model.c's T5 tree. */
+ * helpers that take the parameters as arguments (ts/generic_helpers.py.in; ts/llmc.py.in has the
+ * shared ones: attend, activation, RoPE tables, causal bias). The forward is ts/causal_lm.py.in
+ * with one ts/block.py.in per block: this file computes their flags (the block's wiring) and
+ * values (each parameter's expression), never a line of code. Encoder-decoder models keep
+ * ts_model.c's T5 tree. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -453,44 +456,6 @@ int ts_generic_tree(ts_tree *t, const ts_facts *f, llmc_diags *d) {
 
 /* ---- code ------------------------------------------------------------------------------------------------- */
 
-void ts_generic_helpers(llmc_strbuf *b, const ts_facts *f, bool rope) {
-    llmc_strbuf_printf(b, "def rms_norm(x: Tensor, eps: float) -> Tensor:\n"
-                          "  # x / sqrt(mean(x^2) + eps), in float32, cast back (the caller scales by the weight)\n"
-                          "  dtype = x.dtype\n"
-                          "  y = x.float()\n"
-                          "  y = y * torch.rsqrt(y.pow(2).mean(-1, keepdim=True) + eps)\n"
-                          "  return y.to(dtype)\n"
-                          "def layer_norm(x: Tensor, weight: Tensor, bias: Tensor, eps: float) -> Tensor:\n"
-                          "  # (x - mean) / sqrt(var + eps) * weight + bias, in float32\n"
-                          "  return torch.layer_norm(x.float(), [x.size(-1)], weight.float(), bias.float(), eps).to(x.dtype)\n"
-                          "def layer_norm_no_bias(x: Tensor, weight: Tensor, eps: float) -> Tensor:\n"
-                          "  return torch.layer_norm(x.float(), [x.size(-1)], weight.float(), None, eps).to(x.dtype)\n");
-    llmc_strbuf_printf(b, "def self_attention(x: Tensor, wq: Tensor, bq: Optional[Tensor], wk: Tensor, bk: Optional[Tensor], "
-                          "wv: Tensor, bv: Optional[Tensor], wo: Tensor, bo: Optional[Tensor], bias: Optional[Tensor]%s) "
-                          "-> Tensor:\n"
-                          "  B = x.size(0)\n  S = x.size(1)\n",
-                       rope ? ", cos: Tensor, sin: Tensor" : "");
-    llmc_strbuf_printf(b, "  q = torch.linear(x, wq, bq).view([B, S, %lld, %lld]).transpose(1, 2)\n"
-                          "  k = torch.linear(x, wk, bk).view([B, S, %lld, %lld]).transpose(1, 2)\n"
-                          "  v = torch.linear(x, wv, bv).view([B, S, %lld, %lld]).transpose(1, 2)\n",
-                       (long long)f->n, (long long)f->d, (long long)f->m, (long long)f->d, (long long)f->m,
-                       (long long)f->d);
-    if (rope)
-        llmc_strbuf_printf(b, "  q = __torch__.llmc.apply_rope(q, cos, sin)\n"
-                              "  k = __torch__.llmc.apply_rope(k, cos, sin)\n");
-    llmc_strbuf_printf(b, "  y = __torch__.llmc.attend(q, k, v, bias)\n"
-                          "  return torch.linear(y.transpose(1, 2).reshape([B, S, -1]), wo, bo)\n");
-    if (llmc_activation_is_gated(f->s->activation))
-        llmc_strbuf_printf(b, "def mlp(x: Tensor, wg: Tensor, bg: Optional[Tensor], wu: Tensor, bu: Optional[Tensor], "
-                              "wd: Tensor, bd: Optional[Tensor]) -> Tensor:\n"
-                              "  return torch.linear(__torch__.llmc.activation(torch.linear(x, wg, bg), "
-                              "torch.linear(x, wu, bu)), wd, bd)\n");
-    else
-        llmc_strbuf_printf(b, "def mlp(x: Tensor, wu: Tensor, bu: Optional[Tensor], wd: Tensor, bd: Optional[Tensor]) "
-                              "-> Tensor:\n"
-                              "  return torch.linear(__torch__.llmc.activation(torch.linear(x, wu, bu)), wd, bd)\n");
-}
-
 /* The expression for dotted path[0..len) below base: attributes, numbered children through
  * getattr ("getattr(self.transformer.h, \"3\").ln_1"). false if it does not fit in n. */
 static bool path_expr(const char *base, const char *path, size_t len, char *buf, size_t n) {
@@ -510,8 +475,9 @@ static bool path_expr(const char *base, const char *path, size_t len, char *buf,
 }
 
 typedef struct writer {
-    llmc_strbuf *b;
     const ts_facts *f;
+    llmc_diags *d;
+    bool rms_norm, layer_norm, layer_norm_no_bias; /* the norm helpers the forward calls */
     bool rope;
     int errors;
     char block[LLMC_VIEW_NAME_MAX];  /* the current block's module path ("transformer.h.3"), "" outside blocks */
@@ -569,159 +535,144 @@ static const char *pexpr(writer *w, llmc_tid t, char *buf, size_t n) {
     return buf;
 }
 
-/* "<out> = norm(<x>)" */
-static void norm_line(writer *w, const char *out, const norm_ref *r, const char *x) {
-    char pw[1024], pb[1024], e[40];
-    pexpr(w, r->w, pw, sizeof pw);
-    if (r->kind == LLMC_OP_RMSNORM)
-        llmc_strbuf_printf(w->b, "    %s = %s * __torch__.llmc.rms_norm(%s, %s)\n", out, pw, x, ts_float(r->eps, e));
-    else if (r->b != LLMC_TID_NONE)
-        llmc_strbuf_printf(w->b, "    %s = __torch__.llmc.layer_norm(%s, %s, %s, %s)\n", out, x, pw,
-                           pexpr(w, r->b, pb, sizeof pb), ts_float(r->eps, e));
-    else
-        llmc_strbuf_printf(w->b, "    %s = __torch__.llmc.layer_norm_no_bias(%s, %s, %s)\n", out, x, pw, ts_float(r->eps, e));
+/* The norm at r applied to local `x`, as an expression (norm.py.in). */
+static void norm_var(writer *w, ts_vars *into, const char *var, const norm_ref *r, const char *x) {
+    char pw[1024], pb[1024];
+    ts_vars v = {0};
+    w->rms_norm |= r->kind == LLMC_OP_RMSNORM;
+    w->layer_norm |= r->kind == LLMC_OP_LAYERNORM && r->b != LLMC_TID_NONE;
+    w->layer_norm_no_bias |= r->kind == LLMC_OP_LAYERNORM && r->b == LLMC_TID_NONE;
+    ts_flag(&v, "rmsnorm", r->kind == LLMC_OP_RMSNORM);
+    ts_flag(&v, "bias", r->b != LLMC_TID_NONE);
+    ts_var(&v, "INPUT", x);
+    ts_var(&v, "WEIGHT", pexpr(w, r->w, pw, sizeof pw));
+    ts_var(&v, "BIAS", pexpr(w, r->b, pb, sizeof pb));
+    ts_var_float(&v, "EPS", r->eps);
+    if (ts_render_var("norm.py", &v, into, var, w->d)) w->errors++;
+    ts_vars_free(&v);
 }
 
-static void attn_line(writer *w, const char *out, const gblock *g, const char *x) {
-    char p[8][1024];
-    llmc_strbuf_printf(w->b, "    %s = __torch__.llmc.self_attention(%s, %s, %s, %s, %s, %s, %s, %s, %s, bias%s)\n", out, x,
-                       pexpr(w, g->q, p[0], sizeof p[0]), pexpr(w, g->qb, p[1], sizeof p[1]),
-                       pexpr(w, g->k, p[2], sizeof p[2]), pexpr(w, g->kb, p[3], sizeof p[3]),
-                       pexpr(w, g->v, p[4], sizeof p[4]), pexpr(w, g->vb, p[5], sizeof p[5]),
-                       pexpr(w, g->o, p[6], sizeof p[6]), pexpr(w, g->ob, p[7], sizeof p[7]),
-                       w->rope ? ", cos, sin" : "");
-}
-
-static void mlp_line(writer *w, const char *out, const gblock *g, const char *x) {
-    char p[6][1024];
-    if (llmc_activation_is_gated(w->f->s->activation))
-        llmc_strbuf_printf(w->b, "    %s = __torch__.llmc.mlp(%s, %s, %s, %s, %s, %s, %s)\n", out, x,
-                           pexpr(w, g->gate, p[0], sizeof p[0]), pexpr(w, g->gateb, p[1], sizeof p[1]),
-                           pexpr(w, g->up, p[2], sizeof p[2]), pexpr(w, g->upb, p[3], sizeof p[3]),
-                           pexpr(w, g->down, p[4], sizeof p[4]), pexpr(w, g->downb, p[5], sizeof p[5]));
-    else
-        llmc_strbuf_printf(w->b, "    %s = __torch__.llmc.mlp(%s, %s, %s, %s, %s)\n", out, x,
-                           pexpr(w, g->up, p[0], sizeof p[0]), pexpr(w, g->upb, p[1], sizeof p[1]),
-                           pexpr(w, g->down, p[2], sizeof p[2]), pexpr(w, g->downb, p[3], sizeof p[3]));
-}
-
-/* One block, wired as its descriptor says:
- *   sequential: h = h + f(pre(h)) per sub-layer (pre: its input norm, or none), then post: h = norm(h)
- *               sandwich: h = h + post(f(pre(h)))
- *   parallel:   h = h + attn(pre_a(h)) + mlp(pre_m(h)), one norm computed once when both read it */
-static void block_code(writer *w, const gblock *g) {
-    const llmc_ir_block *b = g->blk;
-    bool sandwich = b->norm_placement == LLMC_NORM_PLACEMENT_SANDWICH;
-    bool post = b->norm_placement == LLMC_NORM_PLACEMENT_POST;
-    llmc_strbuf_printf(w->b, "    # block %d: %s residual, %s norms\n", b->layer, llmc_residual_name(b->residual),
-                       llmc_norm_placement_name(b->norm_placement));
-    /* the module all of the block's parameters live under, if they share one: bound to `block<i>` */
+/* The local (module path) that all of the block's parameters live under, if they share one. */
+static size_t common_module(const writer *w, const gblock *g, const char **common) {
     const llmc_tid ts[] = {g->pre_attn.w, g->pre_attn.b, g->pre_mlp.w, g->pre_mlp.b, g->post_attn.w, g->post_attn.b,
                            g->post_mlp.w, g->post_mlp.b, g->q, g->qb, g->k, g->kb, g->v, g->vb, g->o, g->ob,
                            g->gate, g->gateb, g->up, g->upb, g->down, g->downb};
-    const char *common = NULL;
     size_t clen = 0;
+    *common = NULL;
     for (size_t i = 0; i < sizeof ts / sizeof ts[0]; i++) {
         const char *name = stored_name(w, ts[i]);
         if (!name) continue;
         const char *dot = strrchr(name, '.');
         size_t len = dot ? (size_t)(dot - name) : 0; /* its module's path */
-        if (!common) {
-            common = name;
+        if (!*common) {
+            *common = name;
             clen = len;
             continue;
         }
         size_t k = 0;
-        while (k < clen && k < len && common[k] == name[k]) k++;
+        while (k < clen && k < len && (*common)[k] == name[k]) k++;
         /* keep whole components only */
-        if (!((k == clen || common[k] == '.') && (k == len || name[k] == '.')))
-            while (k > 0 && common[k] != '.') k--;
+        if (!((k == clen || (*common)[k] == '.') && (k == len || name[k] == '.')))
+            while (k > 0 && (*common)[k] != '.') k--;
         clen = k;
     }
-    w->block[0] = '\0';
-    char e[1024];
-    if (common && clen && clen < sizeof w->block && path_expr("self", common, clen, e, sizeof e)) {
-        snprintf(w->block_var, sizeof w->block_var, "block%d", b->layer);
-        llmc_strbuf_printf(w->b, "    %s = %s\n", w->block_var, e);
-        snprintf(w->block, sizeof w->block, "%.*s", (int)clen, common);
-    }
-    if (b->residual == LLMC_RESIDUAL_PARALLEL) {
-        const char *xa = "h", *xm = "h";
-        if (b->self_attention && g->pre_attn.w != LLMC_TID_NONE) {
-            norm_line(w, "xa", &g->pre_attn, "h");
-            xa = "xa";
-        }
-        if (b->mlp && g->pre_mlp.w != LLMC_TID_NONE) {
-            if (b->self_attention && g->pre_mlp.w == g->pre_attn.w) xm = "xa"; /* the block's one input norm */
-            else {
-                norm_line(w, "xm", &g->pre_mlp, "h");
-                xm = "xm";
-            }
-        }
-        if (b->self_attention) {
-            attn_line(w, "a", g, xa);
-            if (sandwich) norm_line(w, "a", &g->post_attn, "a");
-        }
-        if (b->mlp) {
-            mlp_line(w, "m", g, xm);
-            if (sandwich) norm_line(w, "m", &g->post_mlp, "m");
-        }
-        llmc_strbuf_printf(w->b, "    h = h%s%s\n", b->self_attention ? " + a" : "", b->mlp ? " + m" : "");
-        return;
-    }
-    for (int sub = 0; sub < 2; sub++) {
-        if (sub == 0 ? !b->self_attention : !b->mlp) continue;
-        const norm_ref *pre = sub == 0 ? &g->pre_attn : &g->pre_mlp, *after = sub == 0 ? &g->post_attn : &g->post_mlp;
-        const char *x = "h";
-        if (pre->w != LLMC_TID_NONE) {
-            norm_line(w, "x", pre, "h");
-            x = "x";
-        }
-        if (sub == 0) attn_line(w, "y", g, x);
-        else mlp_line(w, "y", g, x);
-        if (sandwich) norm_line(w, "y", after, "y");
-        llmc_strbuf_printf(w->b, "    h = h + y\n");
-        if (post) norm_line(w, "h", after, "h");
-    }
+    return clen;
 }
 
-int ts_generic_forward(llmc_strbuf *b, const ts_facts *f, bool rope, llmc_diags *d) {
+/* One block (block.py.in), wired as its descriptor says:
+ *   sequential: h = h + f(pre(h)) per sub-layer (pre: its input norm, or none), then post: h = norm(h)
+ *               sandwich: h = h + post(f(pre(h)))
+ *   parallel:   h = h + attn(pre_a(h)) + mlp(pre_m(h)), one norm computed once when both read it */
+static void block_code(writer *w, const gblock *g, llmc_strbuf *out) {
+    const llmc_ir_block *b = g->blk;
+    bool parallel = b->residual == LLMC_RESIDUAL_PARALLEL;
+    bool sandwich = b->norm_placement == LLMC_NORM_PLACEMENT_SANDWICH;
+    bool post = b->norm_placement == LLMC_NORM_PLACEMENT_POST;
+    bool pre_attn = b->self_attention && g->pre_attn.w != LLMC_TID_NONE;
+    bool pre_mlp = b->mlp && g->pre_mlp.w != LLMC_TID_NONE;
+    bool shared = parallel && pre_attn && pre_mlp && g->pre_mlp.w == g->pre_attn.w; /* the block's one input norm */
+    ts_vars v = {0};
+    ts_flag(&v, "parallel", parallel);
+    ts_flag(&v, "attention", b->self_attention);
+    ts_flag(&v, "mlp", b->mlp);
+    ts_flag(&v, "pre_attn_norm", pre_attn);
+    ts_flag(&v, "pre_mlp_norm", pre_mlp);
+    ts_flag(&v, "shared_input_norm", shared);
+    ts_flag(&v, "sandwich", sandwich);
+    ts_flag(&v, "post", post);
+    ts_flag(&v, "rope", w->rope);
+    ts_flag(&v, "gated", llmc_activation_is_gated(w->f->s->activation));
+    ts_var_int(&v, "LAYER", b->layer);
+    ts_var(&v, "RESIDUAL", llmc_residual_name(b->residual));
+    ts_var(&v, "NORM_PLACEMENT", llmc_norm_placement_name(b->norm_placement));
+    /* the module all of the block's parameters live under is bound to a local `block<i>`, and
+     * the block's parameters are read through it */
+    const char *common;
+    size_t clen = common_module(w, g, &common);
+    char e[1024];
+    w->block[0] = '\0';
+    bool bound = common && clen && clen < sizeof w->block && path_expr("self", common, clen, e, sizeof e);
+    ts_flag(&v, "block_module", bound);
+    if (bound) {
+        snprintf(w->block_var, sizeof w->block_var, "block%d", b->layer);
+        snprintf(w->block, sizeof w->block, "%.*s", (int)clen, common);
+        ts_var(&v, "BLOCK", w->block_var);
+        ts_var(&v, "BLOCK_MODULE", e);
+    }
+    /* the locals each sub-layer reads and writes (block.py.in's names) */
+    ts_var(&v, "ATTN_IN", pre_attn ? (parallel ? "xa" : "x") : "h");
+    ts_var(&v, "MLP_IN", pre_mlp ? (shared ? "xa" : parallel ? "xm" : "x") : "h");
+    ts_var(&v, "ATTN_OUT", parallel ? "a" : "y");
+    ts_var(&v, "MLP_OUT", parallel ? "m" : "y");
+    if (pre_attn) norm_var(w, &v, "PRE_ATTN_NORM", &g->pre_attn, "h");
+    if (pre_mlp) norm_var(w, &v, "PRE_MLP_NORM", &g->pre_mlp, "h");
+    /* a post norm reads the residual sum; a sandwich norm the sub-layer's output */
+    if ((post || sandwich) && b->self_attention)
+        norm_var(w, &v, "POST_ATTN_NORM", &g->post_attn, post ? "h" : parallel ? "a" : "y");
+    if ((post || sandwich) && b->mlp) norm_var(w, &v, "POST_MLP_NORM", &g->post_mlp, post ? "h" : parallel ? "m" : "y");
+    static const char *const names[] = {"WQ", "BQ", "WK", "BK", "WV", "BV", "WO", "BO",
+                                        "WG", "BG", "WU", "BU", "WD", "BD"};
+    const llmc_tid ids[] = {g->q, g->qb, g->k, g->kb, g->v, g->vb, g->o, g->ob,
+                            g->gate, g->gateb, g->up, g->upb, g->down, g->downb};
+    for (size_t i = 0; i < sizeof ids / sizeof ids[0]; i++) ts_var(&v, names[i], pexpr(w, ids[i], e, sizeof e));
+    if (ts_render("block.py", &v, out, w->d)) w->errors++;
+    ts_vars_free(&v);
+}
+
+int ts_generic_forward(ts_vars *v, ts_vars *helpers, const ts_facts *f, llmc_diags *d) {
     plan p;
     if (plan_build(&p, f->s, f->ir, d)) return -1;
     writer w;
     memset(&w, 0, sizeof w);
-    w.b = b;
     w.f = f;
-    w.rope = rope;
-    const llmc_spec *s = f->s;
-    char x[1024], y[1024];
-    llmc_strbuf_printf(b, "  def forward(self: __torch__.CausalLM, input_ids: Tensor) -> Tensor:\n"
-                          "    # logits [batch, seq, vocab] for input_ids [batch, seq]\n"
-                          "    S = input_ids.size(1)\n");
-    bool learned = s->positional == LLMC_POS_LEARNED, sinusoidal = s->positional == LLMC_POS_SINUSOIDAL;
-    if (learned || sinusoidal || rope) llmc_strbuf_printf(b, "    positions = torch.arange(S, device=input_ids.device)\n");
-    llmc_strbuf_printf(b, "    h = torch.embedding(%s, input_ids)\n", pexpr(&w, p.emb, x, sizeof x));
-    if (learned) {
-        int64_t P = llmc_ir_tensor(f->ir, p.pos)->shape[0];
-        llmc_strbuf_printf(b, "    if S > %lld:\n"
-                              "      ops.prim.RaiseException(\"sequence of \" + str(S) + \" tokens is longer than the "
-                              "learned position table (context_length %lld)\")\n"
-                              "    h = h + torch.embedding(%s, positions)\n",
-                           (long long)P, (long long)P, pexpr(&w, p.pos, x, sizeof x));
+    w.d = d;
+    w.rope = f->s->positional == LLMC_POS_ROPE;
+    int errors_before = (int)llmc_diags_errors(d);
+    char x[1024];
+    ts_var(v, "EMBEDDING", pexpr(&w, p.emb, x, sizeof x));
+    if (f->s->positional == LLMC_POS_LEARNED) {
+        ts_var_int(v, "POSITIONS", llmc_ir_tensor(f->ir, p.pos)->shape[0]);
+        ts_var(v, "POSITION_TABLE", pexpr(&w, p.pos, x, sizeof x));
     }
-    if (sinusoidal) llmc_strbuf_printf(b, "    h = h + __torch__.llmc.sinusoidal_positions(positions).to(h.dtype)\n");
-    if (p.emb_norm.w != LLMC_TID_NONE) norm_line(&w, "h", &p.emb_norm, "h");
-    if (rope) llmc_strbuf_printf(b, "    cos, sin = __torch__.llmc.rope_cos_sin(positions, h.dtype)\n");
-    llmc_strbuf_printf(b, "    bias = __torch__.llmc.causal_bias(S, h.dtype, h.device)\n");
-    for (size_t i = 0; i < p.n_blocks; i++) block_code(&w, &p.blocks[i]);
+    ts_flag(v, "embedding_norm", p.emb_norm.w != LLMC_TID_NONE);
+    if (p.emb_norm.w != LLMC_TID_NONE) norm_var(&w, v, "EMBEDDING_NORM", &p.emb_norm, "h");
+    llmc_strbuf blocks = {0};
+    for (size_t i = 0; i < p.n_blocks; i++) block_code(&w, &p.blocks[i], &blocks);
+    ts_var_take(v, "BLOCKS", &blocks);
     w.block[0] = '\0';
-    if (p.final_norm.w != LLMC_TID_NONE) norm_line(&w, "h", &p.final_norm, "h");
+    ts_flag(v, "final_norm", p.final_norm.w != LLMC_TID_NONE);
+    if (p.final_norm.w != LLMC_TID_NONE) norm_var(&w, v, "FINAL_NORM", &p.final_norm, "h");
     /* the head: its own matrix, or the embedding's (tied) */
-    llmc_strbuf_printf(b, "    return torch.linear(h, %s, %s)\n", pexpr(&w, p.head != LLMC_TID_NONE ? p.head : p.emb, x, sizeof x),
-                       pexpr(&w, p.head_b, y, sizeof y));
+    ts_var(v, "HEAD", pexpr(&w, p.head != LLMC_TID_NONE ? p.head : p.emb, x, sizeof x));
+    ts_var(v, "HEAD_BIAS", pexpr(&w, p.head_b, x, sizeof x));
+    ts_flag(helpers, "rms_norm", w.rms_norm);
+    ts_flag(helpers, "layer_norm", w.layer_norm);
+    ts_flag(helpers, "layer_norm_no_bias", w.layer_norm_no_bias);
     plan_free(&p);
     if (w.errors) {
-        llmc_error(d, "emit", "torchscript: internal: a parameter of the generic code has no stored tensor or too long a path");
+        if ((int)llmc_diags_errors(d) == errors_before)
+            llmc_error(d, "emit", "torchscript: internal: a parameter of the generic code has no stored tensor or too "
+                                  "long a path");
         return -1;
     }
     return 0;

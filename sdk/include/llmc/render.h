@@ -1,5 +1,6 @@
-/* llmc — line templates for code generators: the one renderer the pytorch package (py/ files) and
- * the C CPU runtime (rt/ files) are generated with, for any emitter that writes source code.
+/* llmc — line templates for code generators: the one renderer the pytorch package (py/ files),
+ * the TorchScript archive's source (ts/ files) and the C CPU runtime (rt/ files) are generated
+ * with, for any emitter that writes source code.
  *
  * A template is text whose directive lines start, after blanks, with a prefix the caller chooses
  * ("#@" for Python, "//@" for C); directive lines never reach the output:
