@@ -247,6 +247,7 @@ static json_t *config_llmc(const llmc_emit_ctx *ctx, const llmc_layout *l, llmc_
     set_str(c, "norm", llmc_norm_name(s->norm));
     set_str(c, "activation", llmc_activation_name(s->activation));
     set_str(c, "positional_encoding", llmc_positional_name(s->positional));
+    if (s->qk_norm) set_bool(c, "qk_norm", true);
     set_bool(c, "tie_word_embeddings", s->tie_word_embeddings);
     set_str(c, "torch_dtype", torch_dtype(s->precision));
     const llmc_special_tokens tk = llmc_emit_special_tokens(ctx);
