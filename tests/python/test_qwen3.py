@@ -11,8 +11,9 @@ independent of hidden 64 / 4 heads, tied, rms eps 1e-6, rope theta 1e6):
     written here from the published architecture;
   * GGUF arch qwen3 (blk.N.attn_q_norm.weight / attn_k_norm.weight), llama.cpp's logits within 1e-3
     of the package;
-  * refusals: a qk_norm spec outside the qwen3 family (bias.qkv) is refused by gguf at validation,
-    naming qk_norm, and nothing is written."""
+  * refusals, at validation and naming qk_norm, with nothing written: gguf on a qk_norm spec
+    outside the qwen3 arch (bias.qkv; a forced arch llama), and the spec loader on qk_norm with
+    layernorm."""
 import json
 import os
 import subprocess
@@ -169,6 +170,18 @@ def test_refusals():
     r = run([LLMC, "compile", spec, "-o", out, "--emit", "gguf,safetensors"], ok=False)
     check(r.returncode == 1 and not os.path.exists(out), f"qk_norm + bias.qkv to gguf: exit {r.returncode}")
     check("qk_norm" in r.stderr, f"the refusal names qk_norm: {r.stderr.strip()}")
+    # a forced arch without per-head norms refuses at qk_norm
+    spec = write_spec(TMP, "q3llama", SPEC + "emit_options: {gguf: {arch: llama}}\n")
+    out = os.path.join(TMP, "llama-gguf")
+    r = run([LLMC, "compile", spec, "-o", out, "--emit", "gguf,safetensors"], ok=False)
+    check(r.returncode == 1 and not os.path.exists(out), f"qk_norm with gguf arch llama: exit {r.returncode}")
+    check("qk_norm: GGUF arch llama has no per-head query/key norm" in r.stderr,
+          f"the refusal is at qk_norm: {r.stderr.strip()}")
+    # the spec loader: qk_norm needs RMSNorm
+    spec = write_spec(TMP, "q3ln", SPEC.replace("norm: rmsnorm", "norm: layernorm"))
+    r = run([LLMC, "compile", spec, "-o", os.path.join(TMP, "ln"), "--emit", "safetensors"], ok=False)
+    check(r.returncode == 1 and "qk_norm: normalises each query and key head with RMSNorm" in r.stderr,
+          f"qk_norm with layernorm is refused at qk_norm: {r.stderr.strip()}")
 
 
 if __name__ == "__main__":
