@@ -31,6 +31,7 @@ typedef struct norm_ref {
 typedef struct gblock {
     const llmc_ir_block *blk;
     norm_ref pre_attn, pre_mlp, post_attn, post_mlp;
+    norm_ref q_norm, k_norm;  /* QK-norm: RMSNorm of each q / k head before RoPE (w NONE: none) */
     llmc_tid q, qb, k, kb, v, vb, o, ob;
     llmc_tid gate, gateb, up, upb, down, downb;
 } gblock;
@@ -80,6 +81,11 @@ static norm_ref find_norm(plan *p, llmc_stack st, int layer, llmc_norm_site site
     p->errors++;
     r.w = LLMC_TID_NONE;
     return r;
+}
+
+/* QK-norm (norm sites attn_q / attn_k) anywhere in the graph */
+static bool has_qk_norm(const llmc_ir *ir) {
+    return llmc_ir_find_param(ir, LLMC_ROLE_NORM, false, LLMC_STACK_DECODER, 0, LLMC_NORM_SITE_ATTN_Q) != LLMC_TID_NONE;
 }
 
 static void refuse_block(plan *p, const llmc_ir_block *b, llmc_diags *d, const char *what) {
@@ -149,6 +155,15 @@ static void plan_sublayers(plan *p, gblock *g, llmc_diags *d) {
     g->downb = find(p, LLMC_ROLE_MLP_DOWN, true, st, L);
     if (llmc_ir_find_param(p->ir, LLMC_ROLE_ATTN_QKV, false, st, L, LLMC_NORM_SITE_NONE) != LLMC_TID_NONE)
         refuse_block(p, b, d, "fused q/k/v projections (role attn_qkv) are not expressed by the generic code");
+    g->q_norm = find_norm(p, st, L, LLMC_NORM_SITE_ATTN_Q, d);
+    g->k_norm = find_norm(p, st, L, LLMC_NORM_SITE_ATTN_K, d);
+    /* one self_attention helper for all blocks: every block has both per-head rmsnorms, or none does */
+    bool qk = g->q_norm.w != LLMC_TID_NONE, want = has_qk_norm(p->ir);
+    if (qk != (g->k_norm.w != LLMC_TID_NONE) || (b->self_attention && qk != want) ||
+        (qk && (g->q_norm.kind != LLMC_OP_RMSNORM || g->k_norm.kind != LLMC_OP_RMSNORM ||
+                g->q_norm.eps != g->k_norm.eps)))
+        refuse_block(p, b, d, "qk_norm: the generic code applies one rmsnorm (one eps) to every q and k head of every "
+                              "block, and this block's attn_q / attn_k norms differ from that");
     bool attn = g->q != LLMC_TID_NONE && g->k != LLMC_TID_NONE && g->v != LLMC_TID_NONE && g->o != LLMC_TID_NONE;
     if (b->self_attention != attn)
         refuse_block(p, b, d, b->self_attention ? "self-attention without attn_q, attn_k, attn_v and attn_o weights"
@@ -454,6 +469,7 @@ int ts_generic_tree(ts_tree *t, const ts_facts *f, llmc_diags *d) {
 /* ---- code ------------------------------------------------------------------------------------------------- */
 
 void ts_generic_helpers(llmc_strbuf *b, const ts_facts *f, bool rope) {
+    const bool qk = has_qk_norm(f->ir);
     llmc_strbuf_printf(b, "def rms_norm(x: Tensor, eps: float) -> Tensor:\n"
                           "  # x / sqrt(mean(x^2) + eps), in float32, cast back (the caller scales by the weight)\n"
                           "  dtype = x.dtype\n"
@@ -466,15 +482,18 @@ void ts_generic_helpers(llmc_strbuf *b, const ts_facts *f, bool rope) {
                           "def layer_norm_no_bias(x: Tensor, weight: Tensor, eps: float) -> Tensor:\n"
                           "  return torch.layer_norm(x.float(), [x.size(-1)], weight.float(), None, eps).to(x.dtype)\n");
     llmc_strbuf_printf(b, "def self_attention(x: Tensor, wq: Tensor, bq: Optional[Tensor], wk: Tensor, bk: Optional[Tensor], "
-                          "wv: Tensor, bv: Optional[Tensor], wo: Tensor, bo: Optional[Tensor], bias: Optional[Tensor]%s) "
+                          "wv: Tensor, bv: Optional[Tensor], wo: Tensor, bo: Optional[Tensor], bias: Optional[Tensor]%s%s) "
                           "-> Tensor:\n"
                           "  B = x.size(0)\n  S = x.size(1)\n",
-                       rope ? ", cos: Tensor, sin: Tensor" : "");
+                       rope ? ", cos: Tensor, sin: Tensor" : "", qk ? ", qn: Tensor, kn: Tensor, qk_eps: float" : "");
     llmc_strbuf_printf(b, "  q = torch.linear(x, wq, bq).view([B, S, %lld, %lld]).transpose(1, 2)\n"
                           "  k = torch.linear(x, wk, bk).view([B, S, %lld, %lld]).transpose(1, 2)\n"
                           "  v = torch.linear(x, wv, bv).view([B, S, %lld, %lld]).transpose(1, 2)\n",
                        (long long)f->n, (long long)f->d, (long long)f->m, (long long)f->d, (long long)f->m,
                        (long long)f->d);
+    if (qk) /* QK-norm: every head, before RoPE */
+        llmc_strbuf_printf(b, "  q = qn * __torch__.llmc.rms_norm(q, qk_eps)\n"
+                              "  k = kn * __torch__.llmc.rms_norm(k, qk_eps)\n");
     if (rope)
         llmc_strbuf_printf(b, "  q = __torch__.llmc.apply_rope(q, cos, sin)\n"
                               "  k = __torch__.llmc.apply_rope(k, cos, sin)\n");
@@ -583,13 +602,16 @@ static void norm_line(writer *w, const char *out, const norm_ref *r, const char 
 }
 
 static void attn_line(writer *w, const char *out, const gblock *g, const char *x) {
-    char p[8][1024];
-    llmc_strbuf_printf(w->b, "    %s = __torch__.llmc.self_attention(%s, %s, %s, %s, %s, %s, %s, %s, %s, bias%s)\n", out, x,
+    char p[10][1024], qk[2200] = "", e[40];
+    if (g->q_norm.w != LLMC_TID_NONE)
+        snprintf(qk, sizeof qk, ", %s, %s, %s", pexpr(w, g->q_norm.w, p[8], sizeof p[8]),
+                 pexpr(w, g->k_norm.w, p[9], sizeof p[9]), ts_float(g->q_norm.eps, e));
+    llmc_strbuf_printf(w->b, "    %s = __torch__.llmc.self_attention(%s, %s, %s, %s, %s, %s, %s, %s, %s, bias%s%s)\n", out, x,
                        pexpr(w, g->q, p[0], sizeof p[0]), pexpr(w, g->qb, p[1], sizeof p[1]),
                        pexpr(w, g->k, p[2], sizeof p[2]), pexpr(w, g->kb, p[3], sizeof p[3]),
                        pexpr(w, g->v, p[4], sizeof p[4]), pexpr(w, g->vb, p[5], sizeof p[5]),
                        pexpr(w, g->o, p[6], sizeof p[6]), pexpr(w, g->ob, p[7], sizeof p[7]),
-                       w->rope ? ", cos, sin" : "");
+                       w->rope ? ", cos, sin" : "", qk);
 }
 
 static void mlp_line(writer *w, const char *out, const gblock *g, const char *x) {
