@@ -73,7 +73,8 @@ static const char *const role_names[LLMC_ROLE_COUNT] = {
     "mlp_up",   "mlp_down",        "norm",               "output_head"};
 static const char *const norm_site_names[LLMC_NORM_SITE_COUNT] = {
     "none",     "attn_input",      "cross_attn_input", "mlp_input", "block_input",
-    "post_attn", "post_cross_attn", "post_mlp",         "embedding", "final"};
+    "post_attn", "post_cross_attn", "post_mlp",         "embedding", "final",
+    "attn_q",    "attn_k"};
 static const char *const op_role_names[LLMC_OPROLE_COUNT] = {
     "none", "embedding", "positions", "norm", "self_attention", "cross_attention", "mlp", "residual", "head"};
 static const char *const residual_names[LLMC_RESIDUAL_COUNT] = {"sequential", "parallel"};

@@ -212,6 +212,11 @@ static const char *hf_family(const llmc_spec *s, const llmc_ir *ir, const char *
         named_like(ir, LLMC_STACK_DECODER, "model.embed_tokens.weight", "model.layers.0.self_attn.q_proj.weight")) {
         bool llama_core = s->positional == LLMC_POS_ROPE && s->norm == LLMC_NORM_RMSNORM &&
                           s->activation == LLMC_ACT_SWIGLU && !bf->lm_head;
+        /* QK-norm has one transformers class: Qwen3 (q_norm / k_norm, no biases, full attention) */
+        if (s->qk_norm)
+            return llama_core && full_attention(s) && !bf->qkv && !bf->attn_out && !bf->mlp
+                       ? (*arch = "Qwen3ForCausalLM", "qwen3")
+                       : NULL;
         if (llama_core && s->attention == LLMC_ATTN_SLIDING_WINDOW && !bf->qkv && !bf->attn_out && !bf->mlp &&
             no_rope_scaling(s)) {
             *arch = "MistralForCausalLM";

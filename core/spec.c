@@ -24,7 +24,7 @@
 static const char *const top_keys[] = {
     "name", "template", "solver", "target_params", "dims", "vocab_size", "context_length", "attention",
     "sliding_window", "norm", "norm_eps", "activation", "positional_encoding", "rope", "alibi_max_bias",
-    "relative_attention", "bias", "tie_word_embeddings", "precision", "quantize", "weights", "tokenizer",
+    "relative_attention", "bias", "qk_norm", "tie_word_embeddings", "precision", "quantize", "weights", "tokenizer",
     "dataset", "constraints", "tolerance", "emit", "emit_options", "solver_options",
 };
 static const char *const rope_keys[] = {"theta", "scaling"};
@@ -52,6 +52,7 @@ typedef struct ctx {
     /* where things were written (NULL = not written or null) and whether they passed */
     const llmc_doc_entry *e_target, *e_dims, *e_vocab, *e_context, *e_attention, *e_sliding, *e_norm_eps;
     const llmc_doc_entry *e_positional, *e_rope, *e_alibi, *e_relative, *e_tolerance, *e_tokenizer, *e_norm;
+    const llmc_doc_entry *e_qk_norm;
     const llmc_doc_entry *e_dim[LLMC_DIM_COUNT];
     bool ok_vocab, ok_context, ok_attention, ok_sliding, ok_positional, ok_tokenizer, ok_norm, ok_scaling_ctx;
 } ctx;
@@ -1077,6 +1078,12 @@ static void check_contradictions(ctx *c) {
         warn_at(c, key_loc(c, c->e_tolerance), "tolerance", "ignored without target_params (no parameter budget to meet)");
     if (c->e_norm_eps && c->ok_norm && s->norm == LLMC_NORM_NONE)
         warn_at(c, key_loc(c, c->e_norm_eps), "norm_eps", "ignored with norm: no_norm");
+
+    /* the per-head norm is the block norm's kind; only RMSNorm (Qwen3, OLMo-2) is defined */
+    if (s->qk_norm && c->ok_norm && s->norm != LLMC_NORM_RMSNORM)
+        err_at(c, entry_loc(c, c->e_qk_norm), "qk_norm",
+               "normalises each query and key head with RMSNorm, which needs norm: rmsnorm (norm is %s)",
+               llmc_norm_name(s->norm));
 }
 
 static bool paths_written(const llmc_doc_node *root) {
@@ -1183,6 +1190,8 @@ static void read_spec(ctx *c) {
     read_positive(c, c->e_alibi, "alibi_max_bias", &s->alibi_max_bias);
     read_relative(c, root);
     read_bias(c, root);
+    c->e_qk_norm = given(root, "qk_norm");
+    read_bool(c, c->e_qk_norm, "qk_norm", &s->qk_norm);
     read_bool(c, given(root, "tie_word_embeddings"), "tie_word_embeddings", &s->tie_word_embeddings);
     if (read_enum(c, given(root, "precision"), "precision", precision_name, 0, LLMC_PRECISION_COUNT, &k) == V_OK)
         s->precision = (llmc_precision)k;

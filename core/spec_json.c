@@ -179,6 +179,8 @@ static json_t *build(const llmc_spec *s, const llmc_dims *solved, bool *ok) {
         put(bias, "lm_head", json_boolean(s->bias.lm_head));
     }
     put(root, "bias", bias);
+    if (s->qk_norm) /* written only when set: the spec.json of models without it stays as it was */
+        put(root, "qk_norm", json_true());
     put(root, "tie_word_embeddings", json_boolean(s->tie_word_embeddings));
     put(root, "precision", json_string(llmc_precision_name(s->precision)));
     put(root, "quantize", json_string(llmc_quantize_name(s->quantize)));

@@ -461,6 +461,16 @@ int tc_rope_attrs(const llmc_spec *s, llmc_attr *a) {
     return n;
 }
 
+/* QK-norm: RMSNorm over the head dim of every head [B,S,n,hd], weight [hd] shared by the heads */
+static llmc_tid head_norm(tc_builder *b, const tc_attn *a, llmc_tid x, const char *prefix, llmc_norm_site site) {
+    char n[NAME_LEN];
+    NAMEF(n, "%s.weight", prefix);
+    llmc_tid w = tc_param(b, n, 1, b->g.hd, 0, LLMC_COMP_NORM, a->stack, a->layer, TC_ROLE_NORM, LLMC_ROLE_NORM, site);
+    llmc_attr eps = llmc_attr_float("eps", b->s->norm_eps);
+    llmc_tid in[2] = {x, w};
+    return tc_op(b, LLMC_OP_RMSNORM, prefix, in, 2, &eps, 1);
+}
+
 llmc_tid tc_attention(tc_builder *b, const tc_attn *a) {
     const llmc_spec *s = b->s;
     const tc_geom *g = &b->g;
@@ -480,6 +490,8 @@ llmc_tid tc_attention(tc_builder *b, const tc_attn *a) {
     k = tc_reshape(b, k, n, a->kv_seq, g->nkv, g->hd);
     NAMEF(n, "%s.v_heads", a->op_prefix);
     v = tc_reshape(b, v, n, a->kv_seq, g->nkv, g->hd);
+    if (a->q_norm) q = head_norm(b, a, q, a->q_norm, LLMC_NORM_SITE_ATTN_Q);
+    if (a->k_norm) k = head_norm(b, a, k, a->k_norm, LLMC_NORM_SITE_ATTN_K);
 
     if (a->rope) {
         llmc_attr ra[10];

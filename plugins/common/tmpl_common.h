@@ -169,6 +169,7 @@ typedef struct tc_attn {
     llmc_stack stack;
     int layer;
     bool cross;                     /* cross-attention: roles cross_q/k/v/o */
+    const char *q_norm, *k_norm;    /* QK-norm: per-head RMSNorm prefixes ("...self_attn.q_norm"), or NULL */
 } tc_attn;
 llmc_tid tc_attention(tc_builder *b, const tc_attn *a);
 

@@ -214,6 +214,7 @@ def forward(out, inputs, weights=None, dtype=torch.float64, ir=None):
         elif kind == "linear":
             y = ins[0] @ ins[1].T + (ins[2] if ins[2] is not None else 0)
         elif kind == "rmsnorm":
+            # over the last dim: the hidden size, or head_dim for QK-norm's per-head norms of [B,S,n,hd]
             x = ins[0]
             y = x / torch.sqrt((x * x).mean(-1, keepdim=True) + float(a["eps"]))
             y = y * ins[1] if ins[1] is not None else y

@@ -301,8 +301,9 @@ def check_output(out, exhaustive=True):
 def check_config(spec, config, family_expected):
     assert config["model_type"] == family_expected, f"model_type {config['model_type']}, expected {family_expected}"
     dims = spec["dims"]
-    if family_expected in ("llama", "mistral", "qwen2"):
-        arch = {"llama": "LlamaForCausalLM", "mistral": "MistralForCausalLM", "qwen2": "Qwen2ForCausalLM"}[family_expected]
+    if family_expected in ("llama", "mistral", "qwen2", "qwen3"):
+        arch = {"llama": "LlamaForCausalLM", "mistral": "MistralForCausalLM", "qwen2": "Qwen2ForCausalLM",
+                "qwen3": "Qwen3ForCausalLM"}[family_expected]
         assert config["architectures"] == [arch]
         for k, v in [("hidden_size", dims["hidden_size"]), ("intermediate_size", dims["intermediate_size"]),
                      ("num_hidden_layers", dims["num_layers"]), ("num_attention_heads", dims["num_heads"]),
@@ -339,7 +340,7 @@ def check_config(spec, config, family_expected):
 EXAMPLE_FAMILY = {
     "gpt2-124m.yaml": "gpt2", "llama-tiny.yaml": "llama", "llama-tiny-dims.yaml": "llama", "llama2-7b.yaml": "llama",
     "mistral-tiny.yaml": "mistral", "qwen2-tiny.yaml": "qwen2", "t5-small.yaml": "t5",
-    "bart-tiny.yaml": "llmc_encoder_decoder", "gemma-tiny.yaml": "llmc_decoder_only",
+    "bart-tiny.yaml": "llmc_encoder_decoder", "gemma-tiny.yaml": "llmc_decoder_only", "qwen3-0.6b.yaml": "qwen3",
 }
 
 
@@ -364,7 +365,7 @@ def test_examples():
         spec, config, ck, checked = check_output(out, exhaustive=n <= FULL_CHECK)
         family = EXAMPLE_FAMILY.get(f, config["model_type"])
         check_config(spec, config, family)
-        if config["model_type"] in ("llama", "mistral", "qwen2", "gpt2", "t5"):
+        if config["model_type"] in ("llama", "mistral", "qwen2", "qwen3", "gpt2", "t5"):
             assert os.path.exists(os.path.join(out, "safetensors", "generation_config.json"))
         stored = sum(math.prod(h[n_]["shape"]) for n_, (h, _, _) in ck.items())
         assert stored == n, f"{f}: {stored} stored elements, the IR has {n} parameters"

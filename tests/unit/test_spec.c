@@ -274,6 +274,24 @@ static void test_tokenizer_and_dataset_keys(void **state) {
     llmc_spec_free(s);
 }
 
+/* qk_norm: a bool, RMSNorm only; written to spec.json only when set */
+static void test_qk_norm(void **state) {
+    (void)state;
+    expect_errors("t.yaml", BASE "qk_norm: yes\n", "t.yaml:3:10: qk_norm: expected true or false, got 'yes'");
+    expect_errors("t.yaml", BASE "norm: layernorm\nqk_norm: true\n",
+                  "t.yaml:4:10: qk_norm: normalises each query and key head with RMSNorm, which needs norm: rmsnorm "
+                  "(norm is layernorm)");
+    expect_errors("t.yaml", BASE "qk_norm: true\nnorm: no_norm\n",
+                  "t.yaml:3:10: qk_norm: normalises each query and key head with RMSNorm, which needs norm: rmsnorm "
+                  "(norm is no_norm)");
+    llmc_spec *s = expect_ok("t.yaml", BASE "qk_norm: true\n", "");
+    assert_true(s->qk_norm);
+    llmc_spec_free(s);
+    s = expect_ok("t.yaml", BASE, "");
+    assert_false(s->qk_norm);
+    llmc_spec_free(s);
+}
+
 static void test_tokenizer_and_dataset_errors(void **state) {
     (void)state;
     expect_errors("t.yaml", BASE "tokenizer: {type: bpe, vocab_sise: 10}\ndataset: {paths: [c.txt]}\n",
@@ -1141,6 +1159,7 @@ int main(void) {
         cmocka_unit_test(test_parse_count),
         cmocka_unit_test(test_parse_bytes),
         cmocka_unit_test(test_name_tables),
+        cmocka_unit_test(test_qk_norm),
         cmocka_unit_test(test_solver_options_and_default_tolerance),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

@@ -220,6 +220,12 @@ static void test_llama2_7b(void **state) {
     expect_example_count("llama2-7b.yaml", 6738415616ull);
 }
 
+/* Qwen3-0.6B: QK-norm (2 x head_dim per layer), head_dim 128 != 1024 / 16, tied */
+static void test_qwen3_0_6b(void **state) {
+    (void)state;
+    expect_example_count("qwen3-0.6b.yaml", 596049920ull);
+}
+
 static void test_gpt2_124m(void **state) {
     (void)state;
     expect_example_count("gpt2-124m.yaml", 124439808ull);
@@ -254,7 +260,7 @@ static void test_examples(void **state) {
     static const struct { const char *file; uint64_t count; } ex[] = {
         {"llama-tiny-dims.yaml", 14944704ull}, {"llama2-7b.yaml", 6738415616ull}, {"gpt2-124m.yaml", 124439808ull},
         {"t5-small.yaml", 60506624ull},        {"mistral-tiny.yaml", 0},          {"qwen2-tiny.yaml", 0},
-        {"gemma-tiny.yaml", 0},                {"bart-tiny.yaml", 0},
+        {"gemma-tiny.yaml", 0},                {"bart-tiny.yaml", 0},             {"qwen3-0.6b.yaml", 596049920ull},
     };
     for (size_t i = 0; i < sizeof ex / sizeof *ex; i++) {
         built b;
@@ -659,6 +665,52 @@ static void test_roles_llama(void **state) {
     assert_int_equal(expect_roles("llama2-7b.yaml", llama, N_RULES(llama), LLMC_STRUCTURE_DECODER_ONLY), 2 + 32 * 9 + 1);
 }
 
+/* QK-norm: q_norm / k_norm are norms at sites attn_q / attn_k, [head_dim], and their RMSNORM
+ * ops sit between the head reshape and the rotary of q and k */
+static void test_roles_qwen3(void **state) {
+    (void)state;
+    static const role_rule qwen3[] = {
+        {"model.embed_tokens.weight", LLMC_ROLE_TOKEN_EMBEDDING, false, LLMC_NORM_SITE_NONE},
+        {"self_attn.q_proj.weight", LLMC_ROLE_ATTN_Q, false, LLMC_NORM_SITE_NONE},
+        {"self_attn.k_proj.weight", LLMC_ROLE_ATTN_K, false, LLMC_NORM_SITE_NONE},
+        {"self_attn.v_proj.weight", LLMC_ROLE_ATTN_V, false, LLMC_NORM_SITE_NONE},
+        {"self_attn.o_proj.weight", LLMC_ROLE_ATTN_O, false, LLMC_NORM_SITE_NONE},
+        {"self_attn.q_norm.weight", LLMC_ROLE_NORM, false, LLMC_NORM_SITE_ATTN_Q},
+        {"self_attn.k_norm.weight", LLMC_ROLE_NORM, false, LLMC_NORM_SITE_ATTN_K},
+        {"mlp.gate_proj.weight", LLMC_ROLE_MLP_GATE, false, LLMC_NORM_SITE_NONE},
+        {"mlp.up_proj.weight", LLMC_ROLE_MLP_UP, false, LLMC_NORM_SITE_NONE},
+        {"mlp.down_proj.weight", LLMC_ROLE_MLP_DOWN, false, LLMC_NORM_SITE_NONE},
+        {"input_layernorm.weight", LLMC_ROLE_NORM, false, LLMC_NORM_SITE_ATTN_INPUT},
+        {"post_attention_layernorm.weight", LLMC_ROLE_NORM, false, LLMC_NORM_SITE_MLP_INPUT},
+        {"model.norm.weight", LLMC_ROLE_NORM, false, LLMC_NORM_SITE_FINAL}};
+    assert_int_equal(expect_roles("qwen3-0.6b.yaml", qwen3, N_RULES(qwen3), LLMC_STRUCTURE_DECODER_ONLY),
+                     1 + 28 * 11 + 1);
+    built b;
+    build(&b, spec_example("qwen3-0.6b.yaml"));
+    static const char *const heads[2][3] = {
+        {"model.layers.5.self_attn.q_heads:0", "model.layers.5.self_attn.q_norm", "model.layers.5.self_attn.q_rope"},
+        {"model.layers.5.self_attn.k_heads:0", "model.layers.5.self_attn.k_norm", "model.layers.5.self_attn.k_rope"}};
+    for (int h = 0; h < 2; h++) {
+        const llmc_op_info *norm = NULL, *rope = NULL;
+        for (size_t i = 0; i < llmc_ir_num_ops(b.ir); i++) {
+            const llmc_op_info *op = llmc_ir_op_at(b.ir, i);
+            if (!strcmp(op->name, heads[h][1])) norm = op;
+            if (!strcmp(op->name, heads[h][2])) rope = op;
+        }
+        assert_non_null(norm);
+        assert_non_null(rope);
+        assert_int_equal(norm->type, LLMC_OP_RMSNORM);
+        assert_string_equal(llmc_ir_tensor(b.ir, norm->inputs[0])->name, heads[h][0]);
+        const llmc_tensor_info *w = llmc_ir_tensor(b.ir, norm->inputs[1]);
+        assert_int_equal(w->rank, 1);
+        assert_int_equal(w->shape[0], 128);
+        assert_int_equal(w->norm_site, h ? LLMC_NORM_SITE_ATTN_K : LLMC_NORM_SITE_ATTN_Q);
+        assert_true(llmc_attr_number(llmc_op_attr(norm, "eps")) == 1e-6);
+        assert_int_equal(rope->inputs[0], norm->outputs[0]);
+    }
+    built_free(&b);
+}
+
 static void test_roles_gpt2(void **state) {
     (void)state;
     static const role_rule gpt2[] = {
@@ -915,6 +967,9 @@ static void test_validate_decoder_only(void **state) {
 
 static void test_validate_encoder_decoder(void **state) {
     (void)state;
+    expect_invalid("template: encoder_decoder\nvocab_size: 1000\ntarget_params: 10M\nqk_norm: true\n",
+                   "spec.yaml:4:10: qk_norm: is not supported by template encoder_decoder (T5 and BART have no "
+                   "per-head query/key norm; use template: decoder_only, or qk_norm: false)");
     expect_invalid("template: encoder_decoder\nvocab_size: 1000\ntarget_params: 10M\npositional_encoding: alibi\n"
                    "attention: sliding_window\nsliding_window: 64\n",
                    "spec.yaml:4:22: positional_encoding: alibi is not supported by template encoder_decoder (use "
@@ -1297,6 +1352,7 @@ static void test_property_encoder_decoder(void **state) {
 int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_llama2_7b),
+        cmocka_unit_test(test_qwen3_0_6b),
         cmocka_unit_test(test_gpt2_124m),
         cmocka_unit_test(test_t5_small),
         cmocka_unit_test(test_qwen2_gemma_counts),
@@ -1310,6 +1366,7 @@ int main(void) {
         cmocka_unit_test(test_mlp_kinds),
         cmocka_unit_test(test_param_metadata),
         cmocka_unit_test(test_roles_llama),
+        cmocka_unit_test(test_roles_qwen3),
         cmocka_unit_test(test_roles_gpt2),
         cmocka_unit_test(test_roles_t5),
         cmocka_unit_test(test_t5_structure),

@@ -53,6 +53,7 @@ typedef struct cpu_model {
     bool post_norm;          /* blocks: x = norm(x + f(x)) */
     bool mlp_norm;           /* the MLP has a norm of its own (pre-norm blocks; parallel blocks with two) */
     bool final_norm;         /* a norm after the last block (per stack) */
+    bool qk_norm;            /* per-head q and k RMSNorm before RoPE (norm sites attn_q, attn_k) */
     llmc_norm_kind norm;     /* of every norm op (LLMC_NORM_NONE: no norm op) */
     double norm_eps;
     bool norm_bias;

@@ -141,10 +141,29 @@ static bool role_slot(const llmc_tensor_info *ti, uint32_t *slot) {
         case LLMC_NORM_SITE_POST_MLP: *slot = b ? SLOT_MLP_NORM_B : SLOT_MLP_NORM_W; return true;
         case LLMC_NORM_SITE_CROSS_ATTN_INPUT: *slot = b ? SLOT_CROSS_NORM_B : SLOT_CROSS_NORM_W; return true;
         case LLMC_NORM_SITE_FINAL: *slot = b ? SLOT_FINAL_NORM_B : SLOT_FINAL_NORM_W; return true;
+        case LLMC_NORM_SITE_ATTN_Q: *slot = SLOT_Q_NORM_W; return !b;
+        case LLMC_NORM_SITE_ATTN_K: *slot = SLOT_K_NORM_W; return !b;
         default: return false;
         }
     default: return false;
     }
+}
+
+/* A QK-norm weight is what the runtime computes with it: the weight of an RMSNORM op over the heads
+ * a RESHAPE makes of the projection, whose result goes to RoPE or straight to attention. */
+static int check_qk_norm(const llmc_ir *ir, const llmc_tensor_info *t, llmc_tid tid, llmc_diags *d) {
+    const long u = first_user(ir, tid);
+    const llmc_op_info *op = u >= 0 ? llmc_ir_op_at(ir, (size_t)u) : NULL;
+    const llmc_tensor_info *in = op && op->n_inputs > 0 ? llmc_ir_tensor(ir, op->inputs[0]) : NULL;
+    const llmc_op_info *src = in && in->producer >= 0 ? llmc_ir_op_at(ir, (size_t)in->producer) : NULL;
+    const long next = op && op->n_outputs > 0 ? first_user(ir, op->outputs[0]) : -1;
+    const llmc_op_info *dst = next >= 0 ? llmc_ir_op_at(ir, (size_t)next) : NULL;
+    if (!op || op->type != LLMC_OP_RMSNORM || op->n_inputs < 2 || op->inputs[1] != tid || !src ||
+        src->type != LLMC_OP_RESHAPE || in->rank != 4 || !dst ||
+        (dst->type != LLMC_OP_ROPE && dst->type != LLMC_OP_ATTENTION))
+        return REFUSE("QK-norm parameter '%s' (%s) is not the weight of an rmsnorm of the attention heads before rope; "
+                      "the CPU runtime computes qk_norm only there", t->name, llmc_norm_site_name(t->norm_site));
+    return 0;
 }
 
 /* the kind whose name is `name` among n names, or -1 */
@@ -292,6 +311,11 @@ int cpu_model_read(const llmc_spec *s, const llmc_ir *ir, cpu_model *m, llmc_dia
         case LLMC_ROLE_NORM: {
             m->norm_bias |= t->is_bias;
             const llmc_norm_site ns = t->norm_site;
+            if (ns == LLMC_NORM_SITE_ATTN_Q || ns == LLMC_NORM_SITE_ATTN_K) {
+                if (check_qk_norm(ir, t, (llmc_tid)i, d)) return -1;
+                m->qk_norm = true;
+                break;
+            }
             const bool post_site = ns == LLMC_NORM_SITE_POST_ATTN || ns == LLMC_NORM_SITE_POST_MLP;
             const bool pre_site = ns == LLMC_NORM_SITE_ATTN_INPUT || ns == LLMC_NORM_SITE_MLP_INPUT ||
                                   ns == LLMC_NORM_SITE_BLOCK_INPUT || ns == LLMC_NORM_SITE_CROSS_ATTN_INPUT;
@@ -319,6 +343,9 @@ int cpu_model_read(const llmc_spec *s, const llmc_ir *ir, cpu_model *m, llmc_dia
                       "neither");
     if (m->parallel && !attn_norm)
         return REFUSE("parallel blocks without a norm before attention; the CPU runtime needs one");
+    if (m->qk_norm && (m->encdec || m->norm != LLMC_NORM_RMSNORM))
+        return REFUSE("qk_norm in %s; the CPU runtime computes QK-norm in decoder-only graphs with RMSNorm",
+                      m->encdec ? "an encoder_decoder graph" : "a graph whose norms are not rmsnorm");
     if (m->encdec && !m->final_norm && m->norm != LLMC_NORM_NONE)
         return REFUSE("encoder_decoder graph without final norms; the CPU runtime needs them");
     return 0;
@@ -333,6 +360,7 @@ size_t cpu_feature_flags(const cpu_model *m, int64_t sliding_window, bool output
     FLAG("POST_NORM", m->post_norm);
     FLAG("MLP_NORM", m->mlp_norm);
     FLAG("FINAL_NORM", m->final_norm);
+    FLAG("QK_NORM", m->qk_norm);
     FLAG("NORM_RMS", m->norm == LLMC_NORM_RMSNORM);
     FLAG("NORM_LAYER", m->norm == LLMC_NORM_LAYERNORM);
     FLAG("GATED", llmc_activation_is_gated(m->activation));

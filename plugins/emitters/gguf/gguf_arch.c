@@ -2,7 +2,7 @@
  * architecture cannot express. The tensor plan is in gguf_plan.c, the metadata in gguf_meta.c.
  * Sources read for names and conventions (llama.cpp as bundled with node-llama-cpp 3.22.1):
  * src/llama-arch.cpp (key and tensor names), src/llama-model.cpp (common hyperparameters),
- * src/models/{llama,qwen2,gpt2,t5}.cpp (per-arch keys, tensors, graphs), src/llama-context.cpp
+ * src/models/{llama,qwen2,qwen3,gpt2,t5}.cpp (per-arch keys, tensors, graphs), src/llama-context.cpp
  * (RoPE scaling), convert_hf_to_gguf.py / conversion/ (Q/K permutation, llama3 rope_freqs). */
 #include "gguf_arch.h"
 
@@ -11,7 +11,7 @@
 #include <stdio.h>
 #include <string.h>
 
-static const char *const ARCH_NAMES[GA_COUNT] = {"llama", "qwen2", "gpt2", "t5", "gptneox", "phi2"};
+static const char *const ARCH_NAMES[GA_COUNT] = {"llama", "qwen2", "gpt2", "t5", "gptneox", "phi2", "qwen3"};
 
 const char *gguf_arch_name(gguf_arch a) { return a >= 0 && a < GA_COUNT ? ARCH_NAMES[a] : "none"; }
 
@@ -43,7 +43,7 @@ static gguf_arch parse_options(const llmc_spec *s, llmc_diags *d, bool *bad) {
                 if (strcmp(o->value, ARCH_NAMES[a]) == 0) found = a;
             if (found < 0) {
                 llmc_diag_add(d, LLMC_SEV_ERROR, o->loc, key,
-                              "unknown GGUF architecture '%s' (expected auto, llama, qwen2, gpt2, t5, gptneox or phi2)", o->value);
+                              "unknown GGUF architecture '%s' (expected auto, llama, qwen2, gpt2, t5, gptneox, phi2 or qwen3)", o->value);
                 *bad = true;
             } else {
                 forced = (gguf_arch)found;
@@ -150,6 +150,32 @@ static void check_qwen2(const llmc_spec *s, const llmc_dims *dims, llmc_diags *d
                "supported: head_dim = hidden_size / num_heads, or no q/k/v and head biases (arch llama)",
                (long long)nh, (long long)hd, (long long)H);
     if (s->positional == LLMC_POS_ROPE) check_rope(s, GA_QWEN2, d);
+}
+
+/* qwen3 (src/models/qwen3.cpp): llama's blocks with an RMSNorm of every q and k head (weights
+ * [head_dim]) before rotate-half RoPE as stored; no biases; head_dim free of hidden_size. */
+static void check_qwen3(const llmc_spec *s, llmc_diags *d) {
+    check_decoder_common(s, d);
+    if (s->positional != LLMC_POS_ROPE)
+        refuse(s, d, "positional_encoding",
+               "%s: GGUF arch qwen3 (chosen for qk_norm) rotates queries and keys (RoPE); nearest supported: "
+               "positional_encoding: rope",
+               pos_name(s));
+    if (s->norm != LLMC_NORM_RMSNORM)
+        refuse(s, d, "norm", "%s: GGUF arch qwen3 normalises with RMSNorm; nearest supported: norm: rmsnorm",
+               llmc_norm_name(s->norm));
+    if (s->activation != LLMC_ACT_SWIGLU)
+        refuse(s, d, "activation", "%s: GGUF arch qwen3 computes a SwiGLU MLP; nearest supported: activation: swiglu",
+               llmc_activation_name(s->activation));
+    static const char *const keys[4] = {"bias.qkv", "bias.attn_out", "bias.mlp", "bias.lm_head"};
+    const bool on[4] = {s->bias.qkv, s->bias.attn_out, s->bias.mlp, s->bias.lm_head};
+    for (int i = 0; i < 4; i++)
+        if (on[i])
+            refuse(s, d, keys[i],
+                   "GGUF arch qwen3 (the llama.cpp architecture with qk_norm) has no such bias; nearest supported: "
+                   "%s: false, or qk_norm: false",
+                   keys[i]);
+    if (s->positional == LLMC_POS_ROPE) check_rope(s, GA_QWEN3, d);
 }
 
 /* gpt2: learned positions, LayerNorm, GELU (tanh form, as ggml_gelu), fused q/k/v; every bias is
@@ -321,6 +347,17 @@ static bool has_role(const llmc_ir *ir, llmc_param_role role, bool is_bias) {
     for (size_t i = 0; i < llmc_ir_num_tensors(ir); i++) {
         const llmc_tensor_info *t = llmc_ir_tensor(ir, (llmc_tid)i);
         if (t->kind == LLMC_TENSOR_PARAM && t->role == role && t->is_bias == is_bias) return true;
+    }
+    return false;
+}
+
+/* per-head q/k norms (QK-norm): only llama.cpp's qwen3 reads them */
+static bool has_qk_norm(const llmc_ir *ir) {
+    for (size_t i = 0; i < llmc_ir_num_tensors(ir); i++) {
+        const llmc_tensor_info *t = llmc_ir_tensor(ir, (llmc_tid)i);
+        if (t->kind == LLMC_TENSOR_PARAM && t->role == LLMC_ROLE_NORM &&
+            (t->norm_site == LLMC_NORM_SITE_ATTN_Q || t->norm_site == LLMC_NORM_SITE_ATTN_K))
+            return true;
     }
     return false;
 }
@@ -531,6 +568,20 @@ gguf_arch gguf_arch_select(const llmc_spec *s, const llmc_ir *ir, const llmc_dim
                gguf_arch_name(forced), s->template_name);
         return GA_NONE;
     }
+    const bool qk_norm = has_qk_norm(ir);
+    if (qk_norm && ((forced != GA_NONE && forced != GA_QWEN3) || parallel || encdec)) {
+        refuse(s, d, "qk_norm",
+               "GGUF arch %s has no per-head query/key norm; nearest supported: emit_options.gguf.arch: auto "
+               "(qwen3: sequential pre-norm decoder, rope, rmsnorm, swiglu, no biases), or qk_norm: false",
+               forced != GA_NONE ? gguf_arch_name(forced) : parallel ? "gptneox/phi2" : "t5");
+        return GA_NONE;
+    }
+    if (forced == GA_QWEN3 && !qk_norm) {
+        refuse(s, d, "emit_options.gguf.arch",
+               "GGUF arch qwen3 requires per-head query/key norms (attn_q_norm, attn_k_norm); nearest supported: "
+               "qk_norm: true, or arch auto");
+        return GA_NONE;
+    }
     if (parallel || neox_like) {
         gguf_arch pa = forced != GA_NONE ? forced : has_role(ir, LLMC_ROLE_OUTPUT_HEAD, true) ? GA_PHI2 : GA_GPTNEOX;
         if (encdec) {
@@ -554,6 +605,8 @@ gguf_arch gguf_arch_select(const llmc_spec *s, const llmc_ir *ir, const llmc_dim
         }
     } else if (encdec) {
         a = GA_T5;
+    } else if (qk_norm) {
+        a = GA_QWEN3;
     } else if (s->positional == LLMC_POS_ROPE) {
         /* LayerNorm with a plain MLP and no head bias is GPT-NeoX's block, run sequentially */
         if (has_op(ir, LLMC_OP_LAYERNORM) && !has_role(ir, LLMC_ROLE_MLP_GATE, false) &&
@@ -582,6 +635,7 @@ gguf_arch gguf_arch_select(const llmc_spec *s, const llmc_ir *ir, const llmc_dim
     switch (a) {
     case GA_LLAMA: check_llama(s, dims, d); break;
     case GA_QWEN2: check_qwen2(s, dims, d); break;
+    case GA_QWEN3: check_qwen3(s, d); break;
     case GA_GPT2: check_gpt2(s, dims, d); break;
     case GA_T5: check_t5(s, dims, d); break;
     case GA_GPTNEOX: check_neox(s, ir, dims, a, false, d); break;

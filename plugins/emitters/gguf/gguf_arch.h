@@ -2,6 +2,7 @@
  *
  *   decoder_only, rope, rmsnorm, swiglu                 -> llama  (Q/K rows permuted to pairs)
  *   ... with bias.qkv or bias.lm_head                   -> qwen2  (rotate-half RoPE, no permute)
+ *   ... with per-head q/k norms (QK-norm), no biases     -> qwen3  (rotate-half RoPE, attn_{q,k}_norm)
  *   decoder_only, learned positions, layernorm, gelu_tanh -> gpt2 (fused attn_qkv)
  *   encoder_decoder, relative buckets, rmsnorm, relu/geglu -> t5
  *   parallel residual, rope (neox style, any rotary share), layernorm, gelu_tanh -> gptneox
@@ -25,7 +26,7 @@
 #include "llmc/llmc.h"
 #include "llmc/weights.h"
 
-typedef enum gguf_arch { GA_NONE = -1, GA_LLAMA = 0, GA_QWEN2, GA_GPT2, GA_T5, GA_GPTNEOX, GA_PHI2, GA_COUNT } gguf_arch;
+typedef enum gguf_arch { GA_NONE = -1, GA_LLAMA = 0, GA_QWEN2, GA_GPT2, GA_T5, GA_GPTNEOX, GA_PHI2, GA_QWEN3, GA_COUNT } gguf_arch;
 const char *gguf_arch_name(gguf_arch a);
 
 /* Validate the emitter's options (emit_options.gguf) and pick the architecture, reporting at its

@@ -207,7 +207,7 @@ static int emit(const llmc_emit_ctx *ctx, llmc_diags *d) {
 static const llmc_emitter_vtable vt = {sizeof vt, check, emit, gguf_verify};
 static const llmc_plugin_desc plugins[] = {
     {LLMC_PLUGIN_EMITTER, "gguf", "1.0.0",
-     "GGUF v3 for llama.cpp: arches llama, qwen2, gpt2, t5, gptneox, phi2; F32/F16/BF16, Q8_0/Q4_0, "
+     "GGUF v3 for llama.cpp: arches llama, qwen2, qwen3, gpt2, t5, gptneox, phi2; F32/F16/BF16, Q8_0/Q4_0, "
      "Q6_K/Q5_K_M/Q4_K_M/Q5_K_S/Q4_K_S",
      &vt},
 };

@@ -72,7 +72,7 @@ int gguf_arch_metadata(const llmc_spec *s, const llmc_dims *dims, const gguf_pla
         rc |= gguf_kv_f32(m, KEY("attention.layer_norm_epsilon"), (float)s->norm_eps, d);
     /* gptneox reads it (no default); phi2 always adds both branches to the residual */
     if (p->arch == GA_GPTNEOX) rc |= gguf_kv_bool(m, KEY("use_parallel_residual"), p->parallel_residual, d);
-    if (p->arch == GA_LLAMA || p->arch == GA_QWEN2 || neox) {
+    if (p->arch == GA_LLAMA || p->arch == GA_QWEN2 || p->arch == GA_QWEN3 || neox) {
         const llmc_rope_params *r = &s->rope;
         if (!neox) rc |= gguf_kv_f32(m, KEY("attention.layer_norm_rms_epsilon"), (float)s->norm_eps, d);
         /* the rotated share of each head (partial rotary: GPT-NeoX's rotary_pct, Phi's) */

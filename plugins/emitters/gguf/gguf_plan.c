@@ -199,7 +199,7 @@ static void norm_pair(builder *b, const char *gw, const char *gb, llmc_tid w, in
     bias_or_zeros(b, gb, w, H, reuse);
 }
 
-/* ---- llama / qwen2 ------------------------------------------------------------------------------- */
+/* ---- llama / qwen2 / qwen3 ------------------------------------------------------------------------------- */
 static void plan_llama_like(builder *b, const llmc_dims *dims, gguf_arch a) {
     const int64_t L = dims->v[LLMC_DIM_NUM_LAYERS], nh = dims->v[LLMC_DIM_NUM_HEADS],
                   nkv = dims->v[LLMC_DIM_NUM_KV_HEADS];
@@ -242,6 +242,12 @@ static void plan_llama_like(builder *b, const llmc_dims *dims, gguf_arch a) {
         llmc_tid o = need_view(b, g, K_MAT, LLMC_ROLE_ATTN_O, D, l, LLMC_NORM_SITE_NONE);
         FMT(g, "blk.%lld.attn_output.bias", (long long)i);
         opt_bias(b, g, o, false);
+        if (a == GA_QWEN3) { /* QK-norm: one [head_dim] weight for every q (k) head */
+            FMT(g, "blk.%lld.attn_q_norm.weight", (long long)i);
+            need_view(b, g, K_F32, LLMC_ROLE_NORM, D, l, LLMC_NORM_SITE_ATTN_Q);
+            FMT(g, "blk.%lld.attn_k_norm.weight", (long long)i);
+            need_view(b, g, K_F32, LLMC_ROLE_NORM, D, l, LLMC_NORM_SITE_ATTN_K);
+        }
         FMT(g, "blk.%lld.ffn_norm.weight", (long long)i);
         need_view(b, g, K_F32, LLMC_ROLE_NORM, D, l, LLMC_NORM_SITE_MLP_INPUT);
         for (int j = 0; j < 3 && !b->failed; j++) {
@@ -508,7 +514,8 @@ int gguf_plan_build(const llmc_spec *s, const llmc_dims *dims, const llmc_ir *ir
                                                       : 0;
     switch (a) {
     case GA_LLAMA:
-    case GA_QWEN2: plan_llama_like(&b, dims, a); break;
+    case GA_QWEN2:
+    case GA_QWEN3: plan_llama_like(&b, dims, a); break;
     case GA_GPT2: plan_fused_qkv(&b, dims, a); break;
     case GA_T5: plan_t5(&b, dims); break;
     case GA_GPTNEOX:

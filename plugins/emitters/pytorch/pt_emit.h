@@ -19,6 +19,7 @@ typedef struct pt_model {
     const llmc_spec *spec;
     bool encdec;             /* template encoder_decoder (T5 module names) */
     bool generic;            /* not a graph of the built-in module trees: the generic decoder, IR names */
+    bool qk_norm;            /* the IR has per-head q/k norms (norm sites attn_q, attn_k) */
     bool gpt2;               /* GPT-2 layout: wte/wpe/h.N, fused c_attn, Conv1D weights [in, out] */
     char family[64];         /* layout family ("llama", "gpt2", "t5", "llmc_decoder_only", ...) */
     char hf_architecture[64];

@@ -267,6 +267,7 @@ static void set_flags(pt_vars *v, const pt_model *m) {
     pt_flag(v, "encdec", m->encdec);
     pt_flag(v, "generic", m->generic);
     pt_flag(v, "gpt2_names", m->gpt2);
+    pt_flag(v, "qk_norm", m->qk_norm);
     pt_flag(v, "rope", rope);
     pt_flag(v, "rope_none", rope && s->rope.scaling == LLMC_ROPE_SCALING_NONE);
     pt_flag(v, "rope_linear", rope && s->rope.scaling == LLMC_ROPE_SCALING_LINEAR);

@@ -80,6 +80,10 @@ static void llama_names(plist *l, const pt_model *m) {
         linear(l, mul(m->m, m->d), m->H, s->bias.qkv, p, "k_proj");
         linear(l, mul(m->m, m->d), m->H, s->bias.qkv, p, "v_proj");
         linear(l, m->H, mul(m->n, m->d), s->bias.attn_out, p, "o_proj");
+        if (m->qk_norm) {
+            add(l, 1, m->d, 0, "%s.q_norm.weight", p);
+            add(l, 1, m->d, 0, "%s.k_norm.weight", p);
+        }
         snprintf(p, sizeof p, "model.layers.%lld.post_attention_layernorm", (long long)i);
         norm(l, m, p);
         snprintf(p, sizeof p, "model.layers.%lld.mlp", (long long)i);

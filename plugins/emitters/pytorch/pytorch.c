@@ -78,6 +78,8 @@ static int model_facts(const llmc_emit_ctx *ctx, const llmc_layout *layout, pt_m
     snprintf(m->family, sizeof m->family, "%s", layout->family);
     snprintf(m->hf_architecture, sizeof m->hf_architecture, "%s", layout->hf_architecture);
     m->gpt2 = !strcmp(layout->family, "gpt2");
+    m->qk_norm = llmc_ir_find_param(ctx->ir, LLMC_ROLE_NORM, false, LLMC_STACK_DECODER, 0, LLMC_NORM_SITE_ATTN_Q) !=
+                 LLMC_TID_NONE;
     m->V = s->vocab_size;
     m->ctx = s->context_length;
     m->H = dm->v[LLMC_DIM_HIDDEN_SIZE];

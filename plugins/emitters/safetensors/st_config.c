@@ -129,6 +129,24 @@ static json_t *config_qwen2(const llmc_emit_ctx *ctx, const llmc_layout *l) {
     return c;
 }
 
+/* Qwen3Config: Qwen2's fields, attention_bias (q/k/v/o; llmc's qwen3 family has none) and
+ * head_dim explicit; q_norm / k_norm are not configurable, every Qwen3 layer has them */
+static json_t *config_qwen3(const llmc_emit_ctx *ctx, const llmc_layout *l) {
+    const llmc_spec *s = ctx->spec;
+    const llmc_special_tokens tk = llmc_emit_special_tokens(ctx);
+    json_t *c = json_object();
+    causal_common(ctx, l, c);
+    set_bool(c, "attention_bias", s->bias.qkv);
+    set_bool(c, "use_sliding_window", false);
+    set(c, "sliding_window", json_null());
+    set_int(c, "max_window_layers", dim(ctx, LLMC_DIM_NUM_LAYERS));
+    set(c, "rope_scaling", rope_scaling(s));
+    set_tok(c, "bos_token_id", tk.bos);
+    set_tok(c, "eos_token_id", tk.eos);
+    set_tok(c, "pad_token_id", tk.pad);
+    return c;
+}
+
 static json_t *config_gpt2(const llmc_emit_ctx *ctx, const llmc_layout *l) {
     const llmc_spec *s = ctx->spec;
     const llmc_special_tokens tk = llmc_emit_special_tokens(ctx);
@@ -229,6 +247,7 @@ static json_t *config_llmc(const llmc_emit_ctx *ctx, const llmc_layout *l, llmc_
     set_str(c, "norm", llmc_norm_name(s->norm));
     set_str(c, "activation", llmc_activation_name(s->activation));
     set_str(c, "positional_encoding", llmc_positional_name(s->positional));
+    if (s->qk_norm) set_bool(c, "qk_norm", true);
     set_bool(c, "tie_word_embeddings", s->tie_word_embeddings);
     set_str(c, "torch_dtype", torch_dtype(s->precision));
     const llmc_special_tokens tk = llmc_emit_special_tokens(ctx);
@@ -281,6 +300,7 @@ int st_config_files(const llmc_emit_ctx *ctx, const llmc_layout *l, st_config_fi
     if (!strcmp(f, "llama")) c = config_llama(ctx, l);
     else if (!strcmp(f, "mistral")) c = config_mistral(ctx, l);
     else if (!strcmp(f, "qwen2")) c = config_qwen2(ctx, l);
+    else if (!strcmp(f, "qwen3")) c = config_qwen3(ctx, l);
     else if (!strcmp(f, "gpt2")) c = config_gpt2(ctx, l);
     else if (!strcmp(f, "t5")) c = config_t5(ctx, l);
     else {

@@ -410,6 +410,7 @@ int ts_code(const ts_facts *f, const ts_tree *t, llmc_strbuf *root_src, llmc_str
     ts_flag(&v, "relative", g.relative);
     if (g.relative) relative_vars(&v, &g);
     ts_flag(&v, "generic", f->generic);
+    ts_flag(&v, "qk_norm", f->generic && ts_generic_has_qk_norm(f->ir));
     /* __torch__.py: the root; rendered first, since llmc.py holds only the helpers it calls */
     ts_vars r = {0};
     ts_var(&r, "VERSION", llmc_version());

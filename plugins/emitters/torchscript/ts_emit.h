@@ -88,6 +88,8 @@ int ts_generic_tree(ts_tree *t, const ts_facts *f, llmc_diags *d);
  * found by role, and every block (ts/block.py.in) wired as its descriptor says; in `helpers`,
  * which norm helpers of ts/generic_helpers.py.in it calls. */
 int ts_generic_forward(ts_vars *v, ts_vars *helpers, const ts_facts *f, llmc_diags *d);
+/* whether the graph has QK-norm (per-head RMSNorm of q and k, norm sites attn_q / attn_k) */
+bool ts_generic_has_qk_norm(const llmc_ir *ir);
 
 /* ---- code ----------------------------------------------------------------------------------------- */
 /* The two source files: TS_ROOT_FILE (the root class) and TS_NS_FILE (every other class and

@@ -34,6 +34,7 @@ typedef struct norm_ref {
 typedef struct gblock {
     const llmc_ir_block *blk;
     norm_ref pre_attn, pre_mlp, post_attn, post_mlp;
+    norm_ref q_norm, k_norm;  /* QK-norm: RMSNorm of each q / k head before RoPE (w NONE: none) */
     llmc_tid q, qb, k, kb, v, vb, o, ob;
     llmc_tid gate, gateb, up, upb, down, downb;
 } gblock;
@@ -83,6 +84,10 @@ static norm_ref find_norm(plan *p, llmc_stack st, int layer, llmc_norm_site site
     p->errors++;
     r.w = LLMC_TID_NONE;
     return r;
+}
+
+bool ts_generic_has_qk_norm(const llmc_ir *ir) {
+    return llmc_ir_find_param(ir, LLMC_ROLE_NORM, false, LLMC_STACK_DECODER, 0, LLMC_NORM_SITE_ATTN_Q) != LLMC_TID_NONE;
 }
 
 static void refuse_block(plan *p, const llmc_ir_block *b, llmc_diags *d, const char *what) {
@@ -152,6 +157,15 @@ static void plan_sublayers(plan *p, gblock *g, llmc_diags *d) {
     g->downb = find(p, LLMC_ROLE_MLP_DOWN, true, st, L);
     if (llmc_ir_find_param(p->ir, LLMC_ROLE_ATTN_QKV, false, st, L, LLMC_NORM_SITE_NONE) != LLMC_TID_NONE)
         refuse_block(p, b, d, "fused q/k/v projections (role attn_qkv) are not expressed by the generic code");
+    g->q_norm = find_norm(p, st, L, LLMC_NORM_SITE_ATTN_Q, d);
+    g->k_norm = find_norm(p, st, L, LLMC_NORM_SITE_ATTN_K, d);
+    /* one self_attention helper for all blocks: every block has both per-head rmsnorms, or none does */
+    bool qk = g->q_norm.w != LLMC_TID_NONE, want = ts_generic_has_qk_norm(p->ir);
+    if (qk != (g->k_norm.w != LLMC_TID_NONE) || (b->self_attention && qk != want) ||
+        (qk && (g->q_norm.kind != LLMC_OP_RMSNORM || g->k_norm.kind != LLMC_OP_RMSNORM ||
+                g->q_norm.eps != g->k_norm.eps || g->q_norm.b != LLMC_TID_NONE || g->k_norm.b != LLMC_TID_NONE)))
+        refuse_block(p, b, d, "qk_norm: the generic code applies one rmsnorm (one eps, no bias) to every q and k head "
+                              "of every block, and this block's attn_q / attn_k norms differ from that");
     bool attn = g->q != LLMC_TID_NONE && g->k != LLMC_TID_NONE && g->v != LLMC_TID_NONE && g->o != LLMC_TID_NONE;
     if (b->self_attention != attn)
         refuse_block(p, b, d, b->self_attention ? "self-attention without attn_q, attn_k, attn_v and attn_o weights"
@@ -556,7 +570,7 @@ static void norm_var(writer *w, ts_vars *into, const char *var, const norm_ref *
 static size_t common_module(const writer *w, const gblock *g, const char **common) {
     const llmc_tid ts[] = {g->pre_attn.w, g->pre_attn.b, g->pre_mlp.w, g->pre_mlp.b, g->post_attn.w, g->post_attn.b,
                            g->post_mlp.w, g->post_mlp.b, g->q, g->qb, g->k, g->kb, g->v, g->vb, g->o, g->ob,
-                           g->gate, g->gateb, g->up, g->upb, g->down, g->downb};
+                           g->gate, g->gateb, g->up, g->upb, g->down, g->downb, g->q_norm.w, g->k_norm.w};
     size_t clen = 0;
     *common = NULL;
     for (size_t i = 0; i < sizeof ts / sizeof ts[0]; i++) {
@@ -602,6 +616,10 @@ static void block_code(writer *w, const gblock *g, llmc_strbuf *out) {
     ts_flag(&v, "post", post);
     ts_flag(&v, "rope", w->rope);
     ts_flag(&v, "gated", llmc_activation_is_gated(w->f->s->activation));
+    const bool qk = b->self_attention && g->q_norm.w != LLMC_TID_NONE;
+    ts_flag(&v, "qk_norm", qk);
+    if (qk) w->rms_norm = true;
+    ts_var_float(&v, "QK_EPS", qk ? g->q_norm.eps : 0.0);
     ts_var_int(&v, "LAYER", b->layer);
     ts_var(&v, "RESIDUAL", llmc_residual_name(b->residual));
     ts_var(&v, "NORM_PLACEMENT", llmc_norm_placement_name(b->norm_placement));
@@ -631,9 +649,9 @@ static void block_code(writer *w, const gblock *g, llmc_strbuf *out) {
         norm_var(w, &v, "POST_ATTN_NORM", &g->post_attn, post ? "h" : parallel ? "a" : "y");
     if ((post || sandwich) && b->mlp) norm_var(w, &v, "POST_MLP_NORM", &g->post_mlp, post ? "h" : parallel ? "m" : "y");
     static const char *const names[] = {"WQ", "BQ", "WK", "BK", "WV", "BV", "WO", "BO",
-                                        "WG", "BG", "WU", "BU", "WD", "BD"};
+                                        "WG", "BG", "WU", "BU", "WD", "BD", "WQN", "WKN"};
     const llmc_tid ids[] = {g->q, g->qb, g->k, g->kb, g->v, g->vb, g->o, g->ob,
-                            g->gate, g->gateb, g->up, g->upb, g->down, g->downb};
+                            g->gate, g->gateb, g->up, g->upb, g->down, g->downb, g->q_norm.w, g->k_norm.w};
     for (size_t i = 0; i < sizeof ids / sizeof ids[0]; i++) ts_var(&v, names[i], pexpr(w, ids[i], e, sizeof e));
     if (ts_render("block.py", &v, out, w->d)) w->errors++;
     ts_vars_free(&v);

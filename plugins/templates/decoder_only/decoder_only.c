@@ -6,7 +6,8 @@
  *
  * Self-attention is causal (or causal within a sliding window) with MHA / MQA / GQA heads,
  * head_dim independent of hidden_size / num_heads when all three are given, RoPE or ALiBi
- * inside attention. Names follow HF LLaMA. docs/templates.md has every feature, the count
+ * inside attention, optional QK-norm (per-head RMSNorm of q and k before RoPE, Qwen3). Names
+ * follow HF LLaMA (q_norm / k_norm as HF Qwen3). docs/templates.md has every feature, the count
  * formula, the sizing problem and the numerical semantics backends implement. */
 #include <math.h>
 #include <stdio.h>
@@ -69,6 +70,7 @@ static int count(const llmc_spec *s, const llmc_dims *d, llmc_param_count *out) 
     memset(&layer, 0, sizeof layer);
     tc_count_norm(s, &g, &layer);      /* input_layernorm */
     tc_count_attention(s, &g, &layer);
+    if (s->qk_norm) tc_add(&layer, LLMC_COMP_NORM, 2, (uint64_t)g.hd); /* q_norm, k_norm [head_dim] */
     tc_count_norm(s, &g, &layer);      /* post_attention_layernorm */
     tc_count_mlp(s, &g, &layer);
     tc_add_scaled(&k, &layer, (uint64_t)d->v[LLMC_DIM_NUM_LAYERS]);
@@ -179,7 +181,7 @@ static int build_ir(const llmc_spec *s, const llmc_dims *d, llmc_ir *ir, llmc_di
     double scale = 1.0 / sqrt((double)g->hd);
     for (int i = 0; i < (int)L; i++) {
         /* sizes: "model.layers.%d" < 32, every name below < 32 + 40 */
-        char p[32], ln[80], op[80], q[96], k[96], v[96], o[96], res[80];
+        char p[32], ln[80], op[80], q[96], k[96], v[96], o[96], res[80], qn[96], kn[96];
         snprintf(p, sizeof p, "model.layers.%d", i);
         tc_block(&b, LLMC_STACK_DECODER, i, LLMC_RESIDUAL_SEQUENTIAL, false);
 
@@ -190,8 +192,11 @@ static int build_ir(const llmc_spec *s, const llmc_dims *d, llmc_ir *ir, llmc_di
         snprintf(k, sizeof k, "%s.k_proj", op);
         snprintf(v, sizeof v, "%s.v_proj", op);
         snprintf(o, sizeof o, "%s.o_proj", op);
+        snprintf(qn, sizeof qn, "%s.q_norm", op);
+        snprintf(kn, sizeof kn, "%s.k_norm", op);
         tc_attn a = {op, q, k, v, o, h, h, LLMC_SYM_SEQ, LLMC_SYM_SEQ, s->positional == LLMC_POS_ROPE,
-                     s->positional == LLMC_POS_ALIBI, LLMC_TID_NONE, mask, scale, LLMC_STACK_DECODER, i, false};
+                     s->positional == LLMC_POS_ALIBI, LLMC_TID_NONE, mask, scale, LLMC_STACK_DECODER, i, false,
+                     s->qk_norm ? qn : NULL, s->qk_norm ? kn : NULL};
         llmc_tid attn = tc_attention(&b, &a);
         snprintf(res, sizeof res, "%s.attn_residual", p);
         x = tc_residual(&b, res, LLMC_STACK_DECODER, i, x, attn);

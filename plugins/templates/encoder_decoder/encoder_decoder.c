@@ -137,6 +137,10 @@ static int validate(const llmc_spec *s, llmc_diags *d) {
         tc_err(s, d, llmc_spec_has_key(s, "attention") ? "attention" : "sliding_window",
                "sliding-window attention is not supported by template " TEMPLATE
                " (the encoder and cross-attention see the whole input; use attention: mha, mqa or gqa)");
+    if (s->qk_norm)
+        tc_err(s, d, "qk_norm",
+               "is not supported by template " TEMPLATE
+               " (T5 and BART have no per-head query/key norm; use template: decoder_only, or qk_norm: false)");
     static const llmc_dim_id layer_dims[] = {LLMC_DIM_NUM_LAYERS, LLMC_DIM_NUM_ENCODER_LAYERS,
                                              LLMC_DIM_NUM_DECODER_LAYERS};
     for (size_t i = 0; i < sizeof layer_dims / sizeof *layer_dims; i++) {
@@ -267,7 +271,9 @@ static llmc_tid attn_sublayer(stack_ctx *c, llmc_tid x, const char *block, int j
                  attn_scale(b),
                  c->stack,
                  layer,
-                 cross};
+                 cross,
+                 NULL, /* no QK-norm (validate refuses qk_norm) */
+                 NULL};
     llmc_tid y = tc_attention(b, &a);
     snprintf(res, sizeof res, "%s.layer.%d.residual", block, j);
     return tc_residual(b, res, c->stack, layer, x, y);

@@ -134,6 +134,8 @@ typedef enum llmc_norm_site {
     LLMC_NORM_SITE_POST_MLP,
     LLMC_NORM_SITE_EMBEDDING,      /* right after the embedding */
     LLMC_NORM_SITE_FINAL,          /* after the last block of a stack */
+    LLMC_NORM_SITE_ATTN_Q,         /* per query head [head_dim], after the projection, before RoPE (QK-norm) */
+    LLMC_NORM_SITE_ATTN_K,         /* per key head [head_dim], likewise */
     LLMC_NORM_SITE_COUNT
 } llmc_norm_site;
 /* "none", "attn_input", "cross_attn_input", "mlp_input", "block_input", "post_attn", ... */

@@ -200,6 +200,7 @@ typedef struct llmc_spec {
     bool target_compute_optimal;
     llmc_tokenizer_spec tok;         /* tokenizer: {...} beyond type none/byte and path */
     llmc_dataset_spec data;          /* dataset: {...}; its name is `dataset` above */
+    bool qk_norm;                    /* default false: RMSNorm of each q and k head before RoPE (Qwen3, OLMo-2) */
 } llmc_spec;
 
 typedef enum { LLMC_SPEC_FORMAT_AUTO = 0, LLMC_SPEC_FORMAT_YAML, LLMC_SPEC_FORMAT_JSON } llmc_spec_format;
