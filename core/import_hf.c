@@ -35,7 +35,7 @@ typedef struct spec_out {
     double factor, low_freq, high_freq, beta_fast, beta_slow;
     int64_t original_context;
     int64_t buckets, max_distance;
-    bool bias_qkv, bias_out, bias_mlp, bias_norm, tie;
+    bool bias_qkv, bias_out, bias_mlp, bias_norm, tie, qk_norm;
 } spec_out;
 
 typedef struct importer {
@@ -268,17 +268,25 @@ static void take_rope_scaling(importer *im, spec_out *s) {
 
 /* ---- families -------------------------------------------------------------------------------- */
 
-/* llama, mistral, qwen2: RMSNorm, gated MLP, RoPE */
+/* llama, mistral, qwen2, qwen3: RMSNorm, gated MLP, RoPE (qwen3: per-head q/k RMSNorm) */
 static void map_llama_like(importer *im, spec_out *s) {
     const bool mistral = !strcmp(im->model_type, "mistral"), qwen2 = !strcmp(im->model_type, "qwen2");
+    const bool qwen3 = !strcmp(im->model_type, "qwen3");
     s->template_name = "decoder_only";
     take_int(im, "vocab_size", true, 1, INT32_MAX, &s->vocab);
     take_int(im, "hidden_size", true, 1, INT32_MAX, &s->hidden);
     take_int(im, "intermediate_size", true, 1, INT32_MAX, &s->inter);
     take_int(im, "num_hidden_layers", true, 1, INT32_MAX, &s->layers);
     take_heads(im, s, "num_attention_heads", "num_key_value_heads");
-    take_head_dim(im, s, "hidden_size", "num_attention_heads", "head_dim");
-    s->context = mistral ? 4096 * 32 : qwen2 ? 32768 : 2048;
+    if (qwen3 && !llmc_doc_value(llmc_doc_map_find(im->root, "head_dim"))) {
+        s->head_dim = 128;  /* Qwen3Config's default, independent of hidden / heads */
+        if (s->heads && s->hidden && s->head_dim * s->heads == s->hidden) s->head_dim = 0;
+        find(im, "head_dim");
+    } else {
+        take_head_dim(im, s, "hidden_size", "num_attention_heads", "head_dim");
+    }
+    s->qk_norm = qwen3;
+    s->context = mistral ? 4096 * 32 : qwen2 || qwen3 ? 32768 : 2048;
     take_int(im, "max_position_embeddings", false, 1, INT32_MAX, &s->context);
     s->norm = "rmsnorm";
     s->eps = 1e-6;
@@ -297,15 +305,19 @@ static void map_llama_like(importer *im, spec_out *s) {
     s->theta = 10000;
     take_num(im, "rope_theta", 0, &s->theta);
     take_rope_scaling(im, s);
-    if (qwen2) {
-        s->bias_qkv = true;  /* Qwen2's q/k/v projections always carry a bias */
+    if (qwen2 || qwen3) {
+        s->bias_qkv = qwen2;  /* Qwen2's q/k/v projections always carry a bias */
+        if (qwen3) {
+            take_bool(im, "attention_bias", &s->bias_qkv);  /* Qwen3Attention's: q, k, v and o */
+            s->bias_out = s->bias_qkv;
+        }
         bool swa = false;
         const llmc_doc_entry *e;
         take_bool(im, "use_sliding_window", &swa);
         e = llmc_doc_map_find(im->root, "use_sliding_window");
         if (swa)
             err_at(im, llmc_doc_entry_loc(im->doc, e), "use_sliding_window",
-                   "Qwen2's sliding window applies to the layers from max_window_layers on, a per-layer pattern "
+                   "Qwen2 / Qwen3's sliding window applies to the layers from max_window_layers on, a per-layer pattern "
                    "llmc's templates do not build (expected false)");
         no_effect(im, "sliding_window");     /* only read when use_sliding_window is true */
         no_effect(im, "max_window_layers");
@@ -450,6 +462,7 @@ static const family families[] = {
     {"llama", map_llama_like, ignored_none},
     {"mistral", map_llama_like, ignored_none},
     {"qwen2", map_llama_like, ignored_none},
+    {"qwen3", map_llama_like, ignored_none},
     {"gpt2", map_gpt2, ignored_gpt2},
     {"t5", map_t5, ignored_none},
 };
@@ -462,7 +475,6 @@ static const struct {
               "compute neither yet"},
     {"gemma2", "Gemma-2's sandwich norms, logit soft-capping and alternating windows are not built by llmc's "
                "templates yet"},
-    {"qwen3", "Qwen3's per-head q/k RMSNorm is not built by llmc's templates yet"},
     {"mixtral", "mixture-of-experts layers are not built by llmc's templates yet"},
     {"qwen2_moe", "mixture-of-experts layers are not built by llmc's templates yet"},
     {"phi", "Phi's partial rotary embedding is not built by llmc's templates yet"},
@@ -548,6 +560,7 @@ choices:
                 }
         }
     }
+    if (s->qk_norm) llmc_strbuf_puts(&b, "qk_norm: true\n");
     if (s->buckets)
         llmc_strbuf_printf(&b, "relative_attention:\n  num_buckets: %lld\n  max_distance: %lld\n", (long long)s->buckets,
                            (long long)s->max_distance);
@@ -639,7 +652,7 @@ char *llmc_import_hf_config(const char *config_path, const char *model_dir, cons
     const llmc_doc_node *mtn = NULL;
     take_str(&im, "model_type", &mt, &mtn);
     if (!mt) {
-        err_at(&im, top(&im), "model_type", "missing (expected one of llama, mistral, qwen2, gpt2, t5)");
+        err_at(&im, top(&im), "model_type", "missing (expected one of llama, mistral, qwen2, qwen3, gpt2, t5)");
         goto done;
     }
     im.model_type = mt;
@@ -653,10 +666,10 @@ char *llmc_import_hf_config(const char *config_path, const char *model_dir, cons
                        refused_families[i].why);
                 goto done;
             }
-        static const char *const known[] = {"llama", "mistral", "qwen2", "gpt2", "t5"};
-        const char *near = llmc_closest(mt, known, 5);
+        static const char *const known[] = {"llama", "mistral", "qwen2", "qwen3", "gpt2", "t5"};
+        const char *near = llmc_closest(mt, known, 6);
         err_at(&im, llmc_doc_loc(doc, mtn), "model_type", "unknown model type '%s' (expected one of llama, mistral, "
-               "qwen2, gpt2, t5%s%s)", mt, near ? "; did you mean " : "", near ? near : "");
+               "qwen2, qwen3, gpt2, t5%s%s)", mt, near ? "; did you mean " : "", near ? near : "");
         goto done;
     }
     spec_out s;

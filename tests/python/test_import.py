@@ -42,8 +42,10 @@ PUBLISHED = {
     "tinyllama-1.1b": 1_100_048_384,
     "llama-3.2-1b": 1_235_814_400,
     "t5-v1_1-small": 76_961_152,
+    "qwen3-0.6b": 596_049_920,
 }
-SAME_AS_EXAMPLE = {"llama-2-7b": "llama2-7b.yaml", "gpt2": "gpt2-124m.yaml", "t5-small": "t5-small.yaml"}
+SAME_AS_EXAMPLE = {"llama-2-7b": "llama2-7b.yaml", "gpt2": "gpt2-124m.yaml", "t5-small": "t5-small.yaml",
+                   "qwen3-0.6b": "qwen3-0.6b.yaml"}
 
 
 def run(cmd, ok=True):
@@ -89,7 +91,7 @@ def shrink(cfg):
     """the same family and choices at a size that compiles in a moment"""
     c = dict(cfg)
     mt = c["model_type"]
-    if mt in ("llama", "mistral", "qwen2"):
+    if mt in ("llama", "mistral", "qwen2", "qwen3"):
         heads, kv = c["num_attention_heads"], c.get("num_key_value_heads", c["num_attention_heads"])
         c.update(hidden_size=64, intermediate_size=96, num_hidden_layers=2, num_attention_heads=4,
                  num_key_value_heads=4 // (heads // kv) if heads // kv <= 4 else 1, vocab_size=256)
@@ -131,7 +133,7 @@ def test_round_trip():
                   "max_position_embeddings", "sliding_window", "rope_scaling", "n_embd", "n_head", "n_layer",
                   "n_positions", "layer_norm_epsilon", "activation_function", "d_model", "d_kv", "d_ff", "num_heads",
                   "num_layers", "num_decoder_layers", "relative_attention_num_buckets", "feed_forward_proj",
-                  "head_dim"]
+                  "head_dim", "attention_bias"]
         if cfg["model_type"] == "qwen2":
             mapped.remove("sliding_window")   # no effect while use_sliding_window is false
         for k in mapped:
@@ -219,7 +221,7 @@ def refused(name, cfg, want_key, want_text, code=1):
 def test_bad_input():
     refused("unknown-type", {"model_type": "lama"}, "model_type", "did you mean llama")
     refused("gemma2", {"model_type": "gemma2"}, "model_type", "soft-capping")
-    refused("qwen3", {"model_type": "qwen3"}, "model_type", "q/k RMSNorm")
+    refused("mixtral", {"model_type": "mixtral"}, "model_type", "mixture-of-experts")
     refused("no-type", {"hidden_size": 1}, "model_type", "missing")
     refused("missing-layers", {k: v for k, v in LLAMA_TINY.items() if k != "num_hidden_layers"},
             "num_hidden_layers", "missing")

@@ -5,9 +5,9 @@ computes the checkpoint's model.
 Environment (set by ctest): LLMC, LLMC_SOURCE_DIR, LLMC_BINARY_DIR, LLMC_LLAMA_LOGITS (optional).
 
 For llama (Llama-3.2's choices: GQA, llama3 rope scaling, tied head), mistral (sliding window; no
-GGUF, which has no windowed llama architecture) and
-qwen2 (q/k/v biases, tied), small configurations are written with random weights in the HF layout
-(names and shapes as transformers stores them, written here from the families' conventions, not
+GGUF, which has no windowed llama architecture), qwen3 (per-head q/k RMSNorm, head_dim 24 apart from
+hidden / heads) and qwen2 (q/k/v biases, tied), small configurations are written with random
+weights in the HF layout (names and shapes as transformers stores them, written here from the families' conventions, not
 from llmc), bf16, in two shards with model.safetensors.index.json, beside a BPE tokenizer.json.
 `llmc import DIR --compile --dtype float32` emits safetensors, pytorch, torchscript, cpu and gguf;
 then:
@@ -53,6 +53,9 @@ CONFIGS = {
                                 "high_freq_factor": 4.0, "original_max_position_embeddings": 256}),
     "mistral": dict(BASE, model_type="mistral", architectures=["MistralForCausalLM"], max_position_embeddings=256,
                     rope_theta=10000.0, sliding_window=8, tie_word_embeddings=False),
+    "qwen3": dict(BASE, model_type="qwen3", architectures=["Qwen3ForCausalLM"], max_position_embeddings=512,
+                  head_dim=24, rope_theta=1000000.0, tie_word_embeddings=True, attention_bias=False,
+                  use_sliding_window=False, sliding_window=None, max_window_layers=2),
     "qwen2": dict(BASE, model_type="qwen2", architectures=["Qwen2ForCausalLM"], max_position_embeddings=512,
                   rope_theta=1000000.0, tie_word_embeddings=True, use_sliding_window=False, sliding_window=512,
                   max_window_layers=2),
@@ -78,10 +81,10 @@ def rel(a, b):
 
 
 def llama_like_tensors(c, rng):
-    """transformers' LlamaForCausalLM / MistralForCausalLM / Qwen2ForCausalLM state dict"""
+    """transformers' LlamaForCausalLM / MistralForCausalLM / Qwen2ForCausalLM / Qwen3ForCausalLM state dict"""
     H, I, L = c["hidden_size"], c["intermediate_size"], c["num_hidden_layers"]
     n, kv = c["num_attention_heads"], c["num_key_value_heads"]
-    d = H // n
+    d = c.get("head_dim") or H // n
     t = {"model.embed_tokens.weight": rng.standard_normal((V, H)) * 0.5, "model.norm.weight": 1 + 0.2 * rng.standard_normal(H)}
     for i in range(L):
         p = f"model.layers.{i}."
@@ -92,6 +95,9 @@ def llama_like_tensors(c, rng):
         if c["model_type"] == "qwen2":
             for x, rows in (("q", n * d), ("k", kv * d), ("v", kv * d)):
                 t[p + f"self_attn.{x}_proj.bias"] = 0.1 * rng.standard_normal(rows)
+        if c["model_type"] == "qwen3":  # per-head RMSNorm of q and k
+            t[p + "self_attn.q_norm.weight"] = 1 + 0.2 * rng.standard_normal(d)
+            t[p + "self_attn.k_norm.weight"] = 1 + 0.2 * rng.standard_normal(d)
         t[p + "mlp.gate_proj.weight"] = 0.1 * rng.standard_normal((I, H))
         t[p + "mlp.up_proj.weight"] = 0.1 * rng.standard_normal((I, H))
         t[p + "mlp.down_proj.weight"] = 0.1 * rng.standard_normal((H, I))
