@@ -20,6 +20,8 @@ the same weights, and:
     llmc-run per 32 columns, llama.cpp per 256 for K-quants);
   * the portable, AVX2 (maddubs), AVX2 + AVX-VNNI and AVX-512 without VNNI builds (CFLAGS) give
     the native build's logits within 1e-5, for prompt and decode steps;
+  * model.bin read back in numpy by the layout llmc_format.h documents: every K-quant matrix gives
+    back, row by row, the ggml blocks llmc's quantizer writes for the safetensors weights, byte for byte;
   * a narrow model (hidden 96): q6_k stores 96-column rows as Q8_0 (llama.cpp's fallback) next to
     Q6_K, and runs; q4_k_m is refused with the GGUF emitter's reason (llama.cpp would write Q5_0).
 """
@@ -33,7 +35,7 @@ import tempfile
 import numpy as np
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from llmc_testlib import Checks, import_package  # noqa: E402
+from llmc_testlib import Checks, import_package, read_safetensors  # noqa: E402
 import torch  # noqa: E402
 
 LLMC = os.environ.get("LLMC", "llmc")
@@ -261,6 +263,76 @@ def test_isa_builds():
             print(f"  {name}: {isa} vs native rel diff {d:.2e}", flush=True)
 
 
+def ggml_blocks(data, rec, kind):
+    """the ggml blocks [rows, super-blocks, bytes] of a K-quant matrix of model.bin, read back from its
+    panels (llmc_format.h)"""
+    rows, cols = rec["rows"], rec["cols"]
+    nsb, n_pan = cols // 256, (rows + 15) // 16
+    bb = {"q6_k": 210, "q5_k": 176, "q4_k": 144}[kind]
+    sbb = 16 * bb
+    P = np.frombuffer(data, np.uint8, count=n_pan * nsb * sbb, offset=rec["offset"]).reshape(n_pan, nsb, sbb)
+    nib = P[:, :, :2048].reshape(n_pan, nsb, 8, 4, 16, 4)              # sub-block j, vector v, lane, byte i
+    lo, hi = nib & 15, nib >> 4
+    if kind == "q5_k":
+        h = P[:, :, 2048:2560].reshape(n_pan, nsb, 8, 16, 4)
+        lo = lo | (np.stack([(h >> (2 * v)) & 1 for v in range(4)], axis=3) << 4)
+        hi = hi | (np.stack([(h >> (2 * v + 1)) & 1 for v in range(4)], axis=3) << 4)
+    if kind == "q6_k":
+        h = P[:, :, 2048:3072].reshape(n_pan, nsb, 8, 2, 16, 4)
+        lo = lo | (np.stack([(h[:, :, :, v // 2] >> (4 * (v % 2))) & 3 for v in range(4)], axis=3) << 4)
+        hi = hi | (np.stack([(h[:, :, :, v // 2] >> (4 * (v % 2) + 2)) & 3 for v in range(4)], axis=3) << 4)
+    # levels [panel, lane, super-block, 256]: sub-block j's columns 4v + i (lo) and 16 + 4v + i (hi)
+    lv = np.concatenate([lo.transpose(0, 4, 1, 2, 3, 5).reshape(n_pan, 16, nsb, 8, 16),
+                         hi.transpose(0, 4, 1, 2, 3, 5).reshape(n_pan, 16, nsb, 8, 16)], axis=-1).reshape(n_pan, 16, nsb, 256)
+    lv = lv.astype(np.uint8)
+    sca = {"q6_k": 3072, "q5_k": 2560, "q4_k": 2048}[kind]
+    n_sc = 16 if kind == "q6_k" else 12
+    sc = P[:, :, sca:sca + 16 * n_sc].reshape(n_pan, nsb, n_sc, 16).transpose(0, 3, 1, 2)
+    dd = P[:, :, sca + 16 * n_sc:sbb].reshape(n_pan, nsb, -1, 16, 2).transpose(0, 3, 1, 2, 4).reshape(n_pan, 16, nsb, -1)
+    if kind == "q6_k":
+        A = lv.reshape(n_pan, 16, nsb, 2, 4, 32)                        # value 128 h + 32 k + l
+        ql = np.concatenate([(A[..., 0, :] & 15) | ((A[..., 2, :] & 15) << 4), (A[..., 1, :] & 15) | ((A[..., 3, :] & 15) << 4)],
+                            axis=-1).reshape(n_pan, 16, nsb, 128)
+        qh = ((A[..., 0, :] >> 4) | ((A[..., 1, :] >> 4) << 2) | ((A[..., 2, :] >> 4) << 4) | ((A[..., 3, :] >> 4) << 6))
+        blk = np.concatenate([ql, qh.reshape(n_pan, 16, nsb, 64), sc, dd], axis=-1)
+    else:
+        L = lv.reshape(n_pan, 16, nsb, 4, 2, 32)                        # value 64 c + 32 half + l
+        q = ((L[..., 0, :] & 15) | ((L[..., 1, :] & 15) << 4)).reshape(n_pan, 16, nsb, 128)
+        parts = [dd, sc]
+        if kind == "q5_k":
+            qh = np.zeros((n_pan, 16, nsb, 32), np.uint8)
+            for c in range(4):
+                qh |= ((L[..., c, 0, :] >> 4) << (2 * c)) | ((L[..., c, 1, :] >> 4) << (2 * c + 1))
+            parts.append(qh)
+        blk = np.concatenate(parts + [q], axis=-1)
+    assert blk.shape[-1] == bb, blk.shape
+    return blk.astype(np.uint8).reshape(n_pan * 16, nsb, bb)[:rows]
+
+
+def test_model_bin_blocks():
+    """K-quant panels hold exactly the ggml blocks of llmc's quantizer (the GGUF's bytes)"""
+    seen = set()
+    for name in ("kq_q4_k_tied", "kq_q5_k_m"):
+        out = os.path.join(TMP, name)
+        with open(os.path.join(out, "cpu", "model.bin"), "rb") as f:
+            data = f.read()
+        _, recs = records(out)
+        W, _ = read_safetensors(os.path.join(out, "safetensors", "model.safetensors"), np.float32)
+        for tname, r in recs.items():
+            kind = WT[r["dtype"]]
+            if kind not in ("q6_k", "q5_k", "q4_k"):
+                continue
+            src, q = os.path.join(TMP, "b.f32"), os.path.join(TMP, "b.q")
+            np.ascontiguousarray(W[tname], dtype="<f4").tofile(src)
+            run([QUANT_TOOL, "quantize", kind, src, q])
+            want = np.fromfile(q, dtype=np.uint8)
+            got = ggml_blocks(data, r, kind).reshape(-1)
+            check(got.tobytes() == want.tobytes(), f"{name}: {tname} ({kind}) panels hold llmc's ggml blocks byte for byte")
+            seen.add(kind)
+    check(seen == {"q6_k", "q5_k", "q4_k"}, f"every K-quant type read back (got {sorted(seen)})")
+    print(f"  model.bin K-quant blocks read back: {sorted(seen)}")
+
+
 def test_narrow_rows():
     """96-column rows: q6_k falls back to Q8_0 for them (as llama.cpp); q4_k_m is refused"""
     out, _ = compile_spec("kq_narrow_q6", "q6_k", hidden=96, inter=256, emit="cpu,safetensors,pytorch")
@@ -282,4 +354,4 @@ def test_narrow_rows():
 
 
 if __name__ == "__main__":
-    sys.exit(check.run_all([test_kquant_logits, test_isa_builds, test_narrow_rows], TMP))
+    sys.exit(check.run_all([test_kquant_logits, test_model_bin_blocks, test_isa_builds, test_narrow_rows], TMP))

@@ -640,7 +640,7 @@ def test_bad_input():
     variant(data[:-1], "truncated", "model file one byte short")
     variant(data + b"\0" * 64, "wrong size", "model file with trailing bytes")
     variant(b"GGUF" + data[4:], "bad magic", "wrong magic")
-    variant(data[:8] + struct.pack("<I", 2) + data[12:], "format version 2", "wrong version")
+    variant(data[:8] + struct.pack("<I", 1) + data[12:], "format version 1", "a version 1 file (before K-quants)")
     n = struct.unpack_from("<I", data, 36)[0]
     # first record: offset beyond the file, then a wrong shape, then a duplicate slot
     rec = 128
