@@ -18,9 +18,10 @@ the same weights, and:
   * llama.cpp on the GGUF, same tokens: its distance to the same reference is printed next to ours,
     and llmc-run's must not be larger than 1.5x llama.cpp's (both quantize activations to 8 bits,
     llmc-run per 32 columns, llama.cpp per 256 for K-quants);
-  * the AVX2 (maddubs), AVX2 + AVX-VNNI and AVX-512 without VNNI builds (CFLAGS) give the native
-    build's logits within 1e-5, for prompt and decode steps; the portable build too until its libm
-    expf rounds an activation the other way (see test_isa_builds), and the reference bars throughout;
+  * the portable, AVX2 (maddubs), AVX2 + AVX-VNNI and AVX-512 without VNNI builds (CFLAGS) give the
+    native build's logits within 1e-5 and its tokens, for prompt and decode steps (measured 1.3e-7:
+    the portable kernel fuses multiply-adds where the SIMD ones do; unfused, one activation quant
+    rounded the other way and moved later positions by 6e-3);
   * model.bin read back in numpy by the layout llmc_format.h documents: every K-quant matrix gives
     back, row by row, the ggml blocks llmc's quantizer writes for the safetensors weights, byte for byte;
   * a narrow model (hidden 96): q6_k stores 96-column rows as Q8_0 (llama.cpp's fallback) next to
@@ -93,7 +94,7 @@ def records(out):
         o = 128 + 128 * i
         name = data[o:o + 80].split(b"\0")[0].decode()
         slot, stack, layer, dtype, rows, cols, off, nbytes = struct.unpack_from("<IIiIQQQQ", data, o + 80)
-        recs[name] = dict(slot=slot, layer=layer, dtype=dtype, rows=rows, cols=cols)
+        recs[name] = dict(slot=slot, layer=layer, dtype=dtype, rows=rows, cols=cols, offset=off, nbytes=nbytes)
     return struct.unpack_from("<I", data, 8)[0], recs
 
 
@@ -267,25 +268,11 @@ def test_isa_builds():
         if got.shape != native.shape:
             check(False, f"{name}: {isa} build dumped {got.shape[0]} rows, native {native.shape[0]}")
             continue
-        per_row = np.abs(got - native).max(-1) / np.abs(native).max()
-        if isa != "portable":
-            check(g == gen and per_row.max() <= 1e-5,
-                  f"{name}: {isa} build: tokens equal, logits within 1e-5 of native (got {per_row.max():.2e})")
-            print(f"  {name}: {isa} vs native rel diff {per_row.max():.2e}", flush=True)
-            continue
-        # The portable build's softmax and SiLU use libm's expf, the SIMD builds a polynomial: a last-bit
-        # difference can round one activation quant the other way, which moves that position's logits and,
-        # through its cached keys and values, the later ones by ~1e-3 (measured 6e-3). So: the positions
-        # before the first such flip equal native's within 1e-5, every position stays within 2e-2 of
-        # native's, and the portable logits meet the reference bars of test_kquant_logits.
-        lead = int(np.argmax(per_row > 1e-5)) if (per_row > 1e-5).any() else len(per_row)
+        d = rel(got, native)
         plain, tie = agreement(got, ref)
-        check(lead >= 4, f"{name}: portable build: the first {lead} positions within 1e-5 of native (>= 4)")
-        check(per_row.max() <= 2e-2, f"{name}: portable build: every position within 2e-2 of native ({per_row.max():.2e})")
-        check(rel(got, ref) <= REL_BOUND and tie >= 0.99,
-              f"{name}: portable build vs torch: rel {rel(got, ref):.2e} <= {REL_BOUND}, within tie {tie:.3f} >= 0.99")
-        print(f"  {name}: portable vs native: first {lead} positions within {per_row[:lead].max():.2e}, all within "
-              f"{per_row.max():.2e}; vs torch rel {rel(got, ref):.2e}, top-1 {plain:.3f}", flush=True)
+        check(g == gen and d <= 1e-5, f"{name}: {isa} build: tokens equal, logits within 1e-5 of native (got {d:.2e})")
+        print(f"  {name}: {isa} vs native rel diff {d:.2e}; vs torch rel {rel(got, ref):.2e}, top-1 {plain:.3f}, "
+              f"within tie {tie:.3f}", flush=True)
 
 
 def ggml_blocks(data, rec, kind):
@@ -295,7 +282,9 @@ def ggml_blocks(data, rec, kind):
     nsb, n_pan = cols // 256, (rows + 15) // 16
     bb = {"q6_k": 210, "q5_k": 176, "q4_k": 144}[kind]
     sbb = 16 * bb
-    P = np.frombuffer(data, np.uint8, count=n_pan * nsb * sbb, offset=rec["offset"]).reshape(n_pan, nsb, sbb)
+    pb = rec["nbytes"] // n_pan   # a panel is padded to 64 bytes
+    P = np.frombuffer(data, np.uint8, count=n_pan * pb, offset=rec["offset"]).reshape(n_pan, pb)[:, :nsb * sbb]
+    P = P.reshape(n_pan, nsb, sbb)
     nib = P[:, :, :2048].reshape(n_pan, nsb, 8, 4, 16, 4)              # sub-block j, vector v, lane, byte i
     lo, hi = nib & 15, nib >> 4
     if kind == "q5_k":
