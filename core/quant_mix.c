@@ -35,6 +35,17 @@ llmc_qtype llmc_kquant_mix_type(llmc_kquant_mix mix, llmc_qrole role, int layer,
     return LLMC_QTYPE_NONE;
 }
 
+llmc_qrole llmc_qrole_of(llmc_param_role role) {
+    switch (role) {
+    case LLMC_ROLE_TOKEN_EMBEDDING: return LLMC_QROLE_TOKEN_EMBD;
+    case LLMC_ROLE_OUTPUT_HEAD: return LLMC_QROLE_OUTPUT;
+    case LLMC_ROLE_ATTN_V:
+    case LLMC_ROLE_ATTN_QKV: return LLMC_QROLE_ATTN_V;
+    case LLMC_ROLE_MLP_DOWN: return LLMC_QROLE_FFN_DOWN;
+    default: return LLMC_QROLE_OTHER;
+    }
+}
+
 const char *llmc_qtype_name(llmc_qtype t) {
     switch (t) {
     case LLMC_QTYPE_Q8_0: return "q8_0";

@@ -500,8 +500,8 @@ def test_model_bin():
         W, _ = read_safetensors(os.path.join(out, "safetensors", "model.safetensors"), np.float32)
         with open(os.path.join(out, "ir.json")) as f:
             params = {t["name"]: t for t in json.load(f)["tensors"] if t["kind"] == "param"}
-        check(hdr["magic"] == b"LLMCCPU\0" and hdr["version"] == 1 and hdr["endian"] == 0x01020304,
-              f"{name}: magic, version 1, byte order mark")
+        check(hdr["magic"] == b"LLMCCPU\0" and hdr["version"] == 2 and hdr["endian"] == 0x01020304,
+              f"{name}: magic, version 2, byte order mark")
         check(hdr["file_bytes"] == len(data), f"{name}: header file size {hdr['file_bytes']} = {len(data)}")
         check(hdr["header_bytes"] % 64 == 0 and hdr["header_bytes"] >= 128 * (1 + hdr["n"]), f"{name}: header size")
         with open(os.path.join(out, "cpu", "model_config.h")) as f:
@@ -628,7 +628,7 @@ def test_bad_input():
     variant(data[:-1], "truncated", "model file one byte short")
     variant(data + b"\0" * 64, "wrong size", "model file with trailing bytes")
     variant(b"GGUF" + data[4:], "bad magic", "wrong magic")
-    variant(data[:8] + struct.pack("<I", 2) + data[12:], "format version 2", "wrong version")
+    variant(data[:8] + struct.pack("<I", 1) + data[12:], "format version 1", "a version 1 file (before K-quants)")
     n = struct.unpack_from("<I", data, 36)[0]
     # first record: offset beyond the file, then a wrong shape, then a duplicate slot
     rec = 128

@@ -227,10 +227,15 @@ quantize: q4_k_m
     r = subprocess.run([LLMC, "compile", t5, "-o", os.path.join(TMP, "kq-t5"), "--emit", "gguf"], capture_output=True,
                        text=True)
     assert r.returncode == 1 and "decoder-only" in r.stderr, r.stderr
+    # the cpu emitter computes with the same mixes (tests/python/test_cpu_kquant.py) and refuses the same
+    # encoder-decoder models
     r = subprocess.run([LLMC, "compile", write_spec(TMP, "kq-cpu", BODY.format(seed=1, std=0.02, layers=2) +
                                                     "quantize: q4_k\n"), "-o", os.path.join(TMP, "kq-cpu"),
                         "--emit", "cpu"], capture_output=True, text=True)
-    assert r.returncode == 1 and "q8_0 or q4_0" in r.stderr, r.stderr
+    assert r.returncode == 0 and os.path.exists(os.path.join(TMP, "kq-cpu", "cpu", "model.bin")), r.stderr
+    r = subprocess.run([LLMC, "compile", t5, "-o", os.path.join(TMP, "kq-t5-cpu"), "--emit", "cpu"], capture_output=True,
+                       text=True)
+    assert r.returncode == 1 and "decoder-only" in r.stderr and not os.path.exists(os.path.join(TMP, "kq-t5-cpu")), r.stderr
 
 
 if __name__ == "__main__":

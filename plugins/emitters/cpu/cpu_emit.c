@@ -6,13 +6,22 @@
 #include <string.h>
 
 #include "cpu_emit.h"
+#include "llmc/quant.h"
 
 /* the spec's sizes, and whether the runtime computes what the graph says (block wiring, norms,
  * positions, parameter roles: cpu_plan.c), before anything is written */
 static int check(const llmc_spec *spec, const llmc_ir *ir, llmc_diags *d) {
     cpu_model m;
     int rc = cpu_model_read(spec, ir, &m, d);
-    return cpu_check_spec(spec, d) || rc ? -1 : 0;
+    if (cpu_check_spec(spec, d) || rc) return -1;
+    /* the K-quant mixes choose each matrix's type from its shape and role: plan now, so that a
+     * matrix llama.cpp would store in a type llmc does not write is refused before anything is written */
+    llmc_kquant_mix mix;
+    if (llmc_quantize_kquant_mix(spec->quantize, &mix)) return 0;
+    cpu_plan plan;
+    rc = cpu_plan_build(spec, NULL, ir, &plan, d);
+    cpu_plan_free(&plan);
+    return rc ? -1 : 0;
 }
 
 /* solved dims must fit the runtime's int sizes too */
@@ -38,7 +47,7 @@ static int emit(const llmc_emit_ctx *ctx, llmc_diags *d) {
     if (!rc) rc = cpu_write_model(ctx, &plan, d);
     if (!rc) {
         char role[160];
-        snprintf(role, sizeof role, "CPU runtime weights (%s matrices in 16-row panels)", cpu_dtype_name(plan.matrix_dtype));
+        snprintf(role, sizeof role, "CPU runtime weights (%s matrices in 16-row panels)", plan.weight_name);
         if (llmc_out_register(ctx, "cpu/model.bin", role)) {
             llmc_error(d, "cpu", "could not record 'cpu/model.bin' in the compilation report");
             rc = -1;
@@ -51,6 +60,6 @@ static int emit(const llmc_emit_ctx *ctx, llmc_diags *d) {
 static const llmc_emitter_vtable vt = {sizeof vt, check, emit, cpu_verify};
 static const llmc_plugin_desc plugins[] = {
     {LLMC_PLUGIN_EMITTER, "cpu", "1.0.0",
-     "C inference program specialised to the model (make -C OUT/cpu): F32/F16/BF16/Q8_0/Q4_0, AVX-512/AVX2/portable", &vt},
+     "C inference program specialised to the model (make -C OUT/cpu): F32/F16/BF16/Q8_0/Q4_0/Q6_K/Q5_K_M/Q4_K_M/Q5_K_S/Q4_K_S, AVX-512/AVX2/portable", &vt},
 };
 LLMC_DEFINE_PLUGIN_ENTRY(plugins)

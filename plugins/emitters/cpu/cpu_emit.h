@@ -81,7 +81,8 @@ typedef struct cpu_plan {
     bool output_scaled;      /* T5 with a tied head: the decoder output is scaled before the head */
     double output_scale;
     int64_t sliding_window;  /* 0 = none */
-    uint32_t matrix_dtype;   /* WT_* of the matrices whose rows allow it */
+    uint32_t matrix_dtype;   /* WT_* of the matrices whose rows allow it (K-quant mixes: per tensor) */
+    const char *weight_name; /* the matrices' type as users name it: "q8_0", "q4_k_m", "f32", ... */
     uint64_t header_bytes, file_bytes;
     uint64_t config_hash;    /* set by cpu_config_text */
 } cpu_plan;

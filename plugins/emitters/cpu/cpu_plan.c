@@ -11,6 +11,7 @@
 #include <string.h>
 
 #include "cpu_emit.h"
+#include "llmc/quant.h"
 
 const char *cpu_dtype_name(uint32_t dtype) {
     switch (dtype) {
@@ -19,18 +20,20 @@ const char *cpu_dtype_name(uint32_t dtype) {
     case WT_BF16: return "bf16";
     case WT_Q8_0: return "q8_0";
     case WT_Q4_0: return "q4_0";
+    case WT_Q6_K: return "q6_k";
+    case WT_Q5_K: return "q5_k";
+    case WT_Q4_K: return "q4_k";
     default: return "?";
     }
 }
 
 int cpu_check_spec(const llmc_spec *s, llmc_diags *d) {
     int rc = 0;
-    if (s->quantize != LLMC_QUANT_NONE && s->quantize != LLMC_QUANT_Q8_0 && s->quantize != LLMC_QUANT_Q4_0) {
-        /* the runtime's kernels read Q8_0 and Q4_0 blocks; K-quant kernels are not written yet */
+    llmc_kquant_mix mix;
+    if (s->quantize != LLMC_QUANT_NONE && s->quantize != LLMC_QUANT_Q8_0 && s->quantize != LLMC_QUANT_Q4_0 &&
+        llmc_quantize_kquant_mix(s->quantize, &mix)) {
         llmc_diag_add(d, LLMC_SEV_ERROR, llmc_spec_loc(s, "quantize"), "quantize",
-                      "the cpu runtime computes with q8_0 or q4_0 weights, not %s (use quantize: q8_0 or q4_0 for "
-                      "emitter cpu; the gguf emitter writes %s)",
-                      llmc_quantize_name(s->quantize), llmc_quantize_name(s->quantize));
+                      "the cpu runtime computes with q8_0, q4_0 or the K-quant mixes, not %s", llmc_quantize_name(s->quantize));
         rc = -1;
     }
     /* the runtime holds sizes and ids in int: keep every count well inside it */
@@ -466,6 +469,47 @@ static uint32_t float_type(llmc_precision p) {
 
 static uint64_t align_up(uint64_t v) { return (v + LLMC_ALIGN - 1) / LLMC_ALIGN * LLMC_ALIGN; }
 
+static uint32_t wt_of(llmc_qtype q, uint32_t dflt) {
+    switch (q) {
+    case LLMC_QTYPE_Q8_0: return WT_Q8_0;
+    case LLMC_QTYPE_Q6_K: return WT_Q6_K;
+    case LLMC_QTYPE_Q5_K: return WT_Q5_K;
+    case LLMC_QTYPE_Q4_K: return WT_Q4_K;
+    default: return dflt;
+    }
+}
+
+/* The K-quant mixes (quantize: q6_k | q5_k_m | q4_k_m | q5_k | q4_k): each matrix gets the block type
+ * llama_model_quantize gives it (llmc_kquant_mix_type, the rule the gguf emitter writes with), its
+ * position among the attn_v / ffn_down matrices counted in the IR's order, as llama.cpp counts them
+ * in the file; so model.bin holds the blocks of the GGUF of the same compile. Rows llama.cpp would
+ * store as Q5_0 / Q5_1 are refused as the gguf emitter refuses them. */
+static int plan_kquant(const llmc_spec *s, const llmc_ir *ir, cpu_plan *p, llmc_kquant_mix mix, llmc_diags *d) {
+    if (p->encdec)
+        return REFUSE("the K-quant mixes are written for decoder-only models (as the gguf emitter writes them; use "
+                      "quantize: q8_0 or q4_0)");
+    int count[LLMC_QROLE_OTHER + 1] = {0}, index[LLMC_QROLE_OTHER + 1] = {0};
+    for (size_t i = 0; i < p->n; i++)
+        if (p->t[i].kind == CPU_MATRIX) count[llmc_qrole_of(llmc_ir_tensor(ir, p->t[i].tid)->role)]++;
+    for (size_t i = 0; i < p->n; i++) {
+        cpu_tensor *t = &p->t[i];
+        if (t->kind != CPU_MATRIX) continue;
+        const llmc_qrole r = llmc_qrole_of(llmc_ir_tensor(ir, t->tid)->role);
+        const int layer = r == LLMC_QROLE_ATTN_V || r == LLMC_QROLE_FFN_DOWN ? index[r]++ : -1;
+        const llmc_qtype q = llmc_kquant_mix_type(mix, r, layer, count[r], t->cols, p->m.tied);
+        if (q == LLMC_QTYPE_NONE && t->cols % LLMC_QBLOCK == 0) {
+            llmc_diag_add(d, LLMC_SEV_ERROR, llmc_spec_loc(s, "quantize"), "quantize",
+                          "parameter '%s' has rows of %llu values, not a multiple of %d: llama.cpp's %s would store it "
+                          "as %s, which llmc does not write (use quantize: q6_k or q8_0, or sizes that are multiples of %d)",
+                          t->name, (unsigned long long)t->cols, LLMC_QBLOCK_K, llmc_quantize_name(s->quantize),
+                          mix == LLMC_MIX_Q5_K_M || mix == LLMC_MIX_Q5_K_S ? "Q5_1" : "Q5_0", LLMC_QBLOCK_K);
+            return -1;
+        }
+        t->dtype = wt_of(q, float_type(s->precision));
+    }
+    return 0;
+}
+
 int cpu_plan_build(const llmc_spec *s, const llmc_dims *dims, const llmc_ir *ir, cpu_plan *p, llmc_diags *d) {
     (void)dims;
     memset(p, 0, sizeof *p);
@@ -474,6 +518,8 @@ int cpu_plan_build(const llmc_spec *s, const llmc_dims *dims, const llmc_ir *ir,
     p->matrix_dtype = s->quantize == LLMC_QUANT_Q8_0   ? WT_Q8_0
                       : s->quantize == LLMC_QUANT_Q4_0 ? WT_Q4_0
                                                        : float_type(s->precision);
+    /* a K-quant mix names the weights; its matrices' types are chosen per tensor (plan_kquant) */
+    p->weight_name = s->quantize != LLMC_QUANT_NONE ? llmc_quantize_name(s->quantize) : cpu_dtype_name(p->matrix_dtype);
     const bool tied = p->m.tied;
     /* the attention scale, the window and the T5 output scale as the IR states them */
     llmc_ir_facts facts;
@@ -527,8 +573,6 @@ int cpu_plan_build(const llmc_spec *s, const llmc_dims *dims, const llmc_ir *ir,
             if (t->dtype == WT_Q4_0 && (t->slot == SLOT_HEAD_W || (tied && t->slot == SLOT_EMBED))) t->dtype = WT_Q8_0;
             /* quantized rows must be whole blocks */
             if ((t->dtype == WT_Q8_0 || t->dtype == WT_Q4_0) && t->cols % LLMC_QBLOCK != 0) t->dtype = float_type(s->precision);
-            t->panel_bytes = llmc_panel_bytes(t->dtype, t->cols);
-            t->nbytes = (t->rows + LLMC_PANEL - 1) / LLMC_PANEL * t->panel_bytes;
         } else if (t->slot == SLOT_POS) {
             t->kind = CPU_TABLE;
             t->dtype = float_type(s->precision);
@@ -537,6 +581,15 @@ int cpu_plan_build(const llmc_spec *s, const llmc_dims *dims, const llmc_ir *ir,
             t->kind = t->slot == SLOT_REL_BIAS ? CPU_TABLE : CPU_VECTOR;
             t->dtype = WT_F32;
             t->nbytes = t->rows * t->cols * 4;
+        }
+    }
+    llmc_kquant_mix mix;
+    if (!llmc_quantize_kquant_mix(s->quantize, &mix) && plan_kquant(s, ir, p, mix, d)) return -1;
+    for (size_t i = 0; i < p->n; i++) {
+        cpu_tensor *t = &p->t[i];
+        if (t->kind == CPU_MATRIX) {
+            t->panel_bytes = llmc_panel_bytes(t->dtype, t->cols);
+            t->nbytes = (t->rows + LLMC_PANEL - 1) / LLMC_PANEL * t->panel_bytes;
         }
         t->offset = off;
         off = align_up(off + t->nbytes);

@@ -56,7 +56,7 @@ static const char *rope_macro(llmc_rope_scaling_kind k) {
     return k < LLMC_ROPE_SCALING_COUNT ? names[k] : "ROPE_SCALING_NONE";
 }
 
-static const char *weight_type(const cpu_plan *p) { return cpu_dtype_name(p->matrix_dtype); }
+static const char *weight_type(const cpu_plan *p) { return p->weight_name; }
 
 char *cpu_config_text(const llmc_emit_ctx *ctx, cpu_plan *p, llmc_diags *d) {
     const llmc_spec *s = ctx->spec;

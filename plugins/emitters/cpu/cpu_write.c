@@ -31,6 +31,55 @@ static void widen_in_place(void *buf, uint64_t n, llmc_dtype dt) {
     }
 }
 
+/* One row's super-block of a K-quant matrix into its lane of the panel's super-block sb
+ * (llmc_format.h): ggml's block (llmc_quantize_q*_k, what the GGUF holds), its levels regrouped as
+ * Q4_0-style nibble vectors (plus the fifth bits / high 2-bit parts), its scale bytes and f16 d / dmin
+ * moved into [byte][lane] order. */
+static void pack_kquant(uint32_t dtype, const float *x, int lane, uint8_t *sb) {
+    uint8_t blk[LLMC_Q6_K_BLOCK_BYTES], lv[LLMC_QK_K];   /* levels: Q4_K 0..15, Q5_K 0..31, Q6_K 0..63 */
+    const uint8_t *scales, *dd;
+    int n_scales, n_d;
+    if (dtype == WT_Q6_K) {
+        llmc_quantize_q6_k(x, LLMC_QK_K, blk);
+        const uint8_t *ql = blk, *qh = blk + 128;
+        for (int h = 0; h < 2; h++)
+            for (int l = 0; l < 32; l++) {
+                const uint8_t *a = ql + 64 * h, *hb = qh + 32 * h;
+                uint8_t *v = lv + 128 * h;
+                v[l] = (uint8_t)((a[l] & 0x0f) | ((hb[l] & 3) << 4));
+                v[l + 32] = (uint8_t)((a[l + 32] & 0x0f) | (((hb[l] >> 2) & 3) << 4));
+                v[l + 64] = (uint8_t)((a[l] >> 4) | (((hb[l] >> 4) & 3) << 4));
+                v[l + 96] = (uint8_t)((a[l + 32] >> 4) | (((hb[l] >> 6) & 3) << 4));
+            }
+        scales = blk + 192, n_scales = 16, dd = blk + 208, n_d = 1;
+    } else {
+        const bool q5 = dtype == WT_Q5_K;
+        if (q5) llmc_quantize_q5_k(x, LLMC_QK_K, blk);
+        else llmc_quantize_q4_k(x, LLMC_QK_K, blk);
+        const uint8_t *qh = blk + 16, *q = blk + (q5 ? 48 : 16);
+        for (int c = 0; c < 4; c++)
+            for (int l = 0; l < 32; l++) {
+                lv[64 * c + l] = (uint8_t)((q[32 * c + l] & 0x0f) | (q5 ? ((qh[l] >> (2 * c)) & 1) << 4 : 0));
+                lv[64 * c + 32 + l] = (uint8_t)((q[32 * c + l] >> 4) | (q5 ? ((qh[l] >> (2 * c + 1)) & 1) << 4 : 0));
+            }
+        scales = blk + 4, n_scales = 12, dd = blk, n_d = 2;
+    }
+    /* 32-column sub-block j: vector v, byte i holds columns 4v + i (low nibble) and 16 + 4v + i (high) */
+    for (int j = 0; j < 8; j++)
+        for (int v = 0; v < 4; v++)
+            for (int i = 0; i < 4; i++) {
+                const uint8_t a = lv[32 * j + 4 * v + i], b = lv[32 * j + 16 + 4 * v + i];
+                sb[j * 256 + v * 64 + lane * 4 + i] = (uint8_t)((a & 0x0f) | (b & 0x0f) << 4);
+                if (dtype == WT_Q5_K) sb[2048 + j * 64 + lane * 4 + i] |= (uint8_t)(((a >> 4) << (2 * v)) | ((b >> 4) << (2 * v + 1)));
+                if (dtype == WT_Q6_K)
+                    sb[2048 + j * 128 + (v / 2) * 64 + lane * 4 + i] |=
+                        (uint8_t)(((a >> 4) << (4 * (v % 2))) | ((b >> 4) << (4 * (v % 2) + 2)));
+            }
+    uint8_t *sc = sb + (dtype == WT_Q6_K ? 3072 : dtype == WT_Q5_K ? 2560 : 2048);
+    for (int k = 0; k < n_scales; k++) sc[k * LLMC_PANEL + lane] = scales[k];
+    for (int k = 0; k < n_d; k++) memcpy(sc + n_scales * LLMC_PANEL + k * 2 * LLMC_PANEL + lane * 2, dd + 2 * k, 2);
+}
+
 /* Panels [p0, p0 + np) of a matrix from its rows (float32, row-major, rows r0 = p0 * 16 ..). */
 static void pack_panels(const cpu_tensor *t, const float *src, uint64_t p0, uint64_t np, uint8_t *out) {
     const uint64_t K = t->cols;
@@ -88,6 +137,15 @@ static void pack_panels(const cpu_tensor *t, const float *src, uint64_t p0, uint
                         for (int i = 0; i < 4; i++)
                             qb[v * (LLMC_PANEL * 4) + lane * 4 + i] = (uint8_t)(q[4 * v + i] | (q[4 * (v + 4) + i] << 4));
                 }
+                break;
+            }
+            case WT_Q6_K:
+            case WT_Q5_K:
+            case WT_Q4_K: {
+                const uint64_t sbb = (uint64_t)LLMC_PANEL * (t->dtype == WT_Q6_K   ? LLMC_Q6_K_BYTES
+                                                             : t->dtype == WT_Q5_K ? LLMC_Q5_K_BYTES
+                                                                                   : LLMC_Q4_K_BYTES);
+                for (uint64_t b = 0; b < K / LLMC_QK_K; b++) pack_kquant(t->dtype, row + b * LLMC_QK_K, lane, panel + b * sbb);
                 break;
             }
             }

@@ -10,17 +10,10 @@
 #include "gguf_arch.h"
 #include "llmc/quant.h"
 
-/* llama.cpp's category of a matrix: attn_v and the fused attn_qkv count as attn_v */
+/* llama.cpp's category of a matrix (llmc_qrole_of); q|k|v fused in the file counts as attn_v */
 static llmc_qrole qrole_of(const llmc_tensor_info *t, int n_parts) {
-    switch (t->role) {
-    case LLMC_ROLE_TOKEN_EMBEDDING: return LLMC_QROLE_TOKEN_EMBD;
-    case LLMC_ROLE_OUTPUT_HEAD: return LLMC_QROLE_OUTPUT;
-    case LLMC_ROLE_ATTN_V:
-    case LLMC_ROLE_ATTN_QKV: return LLMC_QROLE_ATTN_V;
-    case LLMC_ROLE_ATTN_Q: return n_parts > 1 ? LLMC_QROLE_ATTN_V : LLMC_QROLE_OTHER; /* q|k|v fused in the file */
-    case LLMC_ROLE_MLP_DOWN: return LLMC_QROLE_FFN_DOWN;
-    default: return LLMC_QROLE_OTHER;
-    }
+    if (t->role == LLMC_ROLE_ATTN_Q && n_parts > 1) return LLMC_QROLE_ATTN_V;
+    return llmc_qrole_of(t->role);
 }
 
 static gguf_ttype ttype_of(llmc_qtype q) {

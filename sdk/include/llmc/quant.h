@@ -20,6 +20,7 @@
 #include <stdint.h>
 
 #include "llmc/export.h"
+#include "llmc/ir.h"
 #include "llmc/spec.h"
 
 #ifdef __cplusplus
@@ -74,6 +75,9 @@ typedef enum { LLMC_QTYPE_NONE, LLMC_QTYPE_Q8_0, LLMC_QTYPE_Q6_K, LLMC_QTYPE_Q5_
 
 LLMC_API llmc_qtype llmc_kquant_mix_type(llmc_kquant_mix mix, llmc_qrole role, int layer, int n_layers,
                                          uint64_t row_len, bool tied);
+/* llama.cpp's category of an IR parameter role (attn_v and the fused attn_qkv count as attn_v);
+ * the emitters that write K-quant mixes (gguf, cpu) classify their matrices with it */
+LLMC_API llmc_qrole llmc_qrole_of(llmc_param_role role);
 LLMC_API const char *llmc_qtype_name(llmc_qtype t);   /* "q8_0", "q6_k", "q5_k", "q4_k", "none" */
 /* The mix of a spec's `quantize` value: 0 and *mix for q6_k, q5_k_m, q4_k_m, q5_k, q4_k; -1 otherwise */
 LLMC_API int llmc_quantize_kquant_mix(llmc_quantize q, llmc_kquant_mix *mix);
