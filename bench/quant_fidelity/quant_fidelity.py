@@ -3,7 +3,7 @@
 its own float32 one, for llmc-run and for llama.cpp on the same GGUF files — the numbers
 `llama-perplexity --kl-divergence` reports (mean and 99th-percentile KL divergence, top-1 agreement).
 
-    quant_fidelity.py BUILD_DIR [--types q8_0,q4_0] [--llama-types q6_k,q5_k_m,q4_k_m]
+    quant_fidelity.py BUILD_DIR [--types q8_0,q6_k,q5_k_m,q4_k_m,q5_k,q4_k,q4_0] [--llama-types T,...]
                       [--positions 4096] [--threads N] [--size bench|test] [--json FILE]
 
 1. English text assembled at run time from installed Debian packages (tests/corpus/make_corpus.py;
@@ -16,10 +16,10 @@ its own float32 one, for llmc-run and for llama.cpp on the same GGUF files — t
    (Not a trained model: training one with the emitted train.py took longer than this shared
    2-core machine allowed; see docs/benchmarks.md.)
 3. `llmc compile` of that spec once per type (f32 and every --types type, the same seed),
-   --emit gguf,cpu: llmc-run and llama.cpp read the same quantized weights. The --llama-types
-   (K-quants, which llmc's emitter does not write yet) are made by llama.cpp's own quantizer
-   (llama_logits quantize = llama_model_quantize, no importance matrix) from the F32 GGUF and run
-   by llama.cpp only: the reference fidelity llmc's K-quants must reach;
+   --emit gguf,cpu: llmc-run and llama.cpp read the same quantized weights (the K-quant mixes
+   included: llmc's GGUF is byte-identical to llama.cpp's quantizer's, test_kquant). --llama-types
+   (none by default) are made by llama.cpp's own quantizer (llama_logits quantize =
+   llama_model_quantize, no importance matrix) from the F32 GGUF and run by llama.cpp only;
 4. the held-out text tokenized (`llmc tokenize`), cut into windows of the context length, and the
    logits of every position of every window from llmc-run (--dump-logits) and from llama.cpp
    (tests/oracle/llama_logits logits: libllama, F32 KV cache, no flash attention) on each GGUF;
@@ -245,8 +245,8 @@ def print_table(result, load_before, load_after):
 def main():
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("build")
-    ap.add_argument("--types", default="q8_0,q4_0")
-    ap.add_argument("--llama-types", default="q6_k,q5_k_m,q4_k_m")
+    ap.add_argument("--types", default="q8_0,q6_k,q5_k_m,q4_k_m,q5_k,q4_k,q4_0")
+    ap.add_argument("--llama-types", default="")
     ap.add_argument("--positions", type=int, default=4096)
     ap.add_argument("--size", choices=sorted(SIZES), default="bench")
     ap.add_argument("--threads", type=int, default=os.cpu_count())

@@ -32,8 +32,10 @@ TMP = tempfile.mkdtemp(prefix="llmc-test-quant-fidelity-")
 sys.path.insert(0, os.path.join(SRC, "bench", "quant_fidelity"))
 import quant_fidelity as QF  # noqa: E402
 
-MEAN_CEILING = {"q8_0": 3e-3, "q6_k": 2.5e-2, "q4_0": 0.3}
-TOP1_FLOOR = {"q8_0": 0.88, "q4_0": 0.30}
+# measured at this size (2026-12-02): mean KL llama.cpp / llmc-run q8_0 1.03e-3 / 1.02e-3, q6_k 9.0e-3 /
+# 8.6e-3, q4_k_m 0.108 / 0.108, q4_0 0.164 / 0.164; top-1 95 / 81 / 48 / 39 %
+MEAN_CEILING = {"q8_0": 3e-3, "q6_k": 2.5e-2, "q4_k_m": 0.2, "q4_0": 0.3}
+TOP1_FLOOR = {"q8_0": 0.88, "q6_k": 0.70, "q4_k_m": 0.40, "q4_0": 0.30}
 
 
 def test_kl_divergence_bounds():
@@ -43,10 +45,10 @@ def test_kl_divergence_bounds():
             raise Skip(msg)
         raise AssertionError(msg)
     before = QF.loadavg()
-    r = QF.measure(BUILD, ["q8_0", "q4_0"], ["q6_k"], 512, "test", 2, TMP, llmc_f32=False)
+    r = QF.measure(BUILD, ["q8_0", "q6_k", "q4_k_m", "q4_0"], [], 512, "test", 2, TMP, llmc_f32=False)
     QF.print_table(r, before, QF.loadavg())
     assert r["positions"] >= 512, r["positions"]
-    for t in ("q8_0", "q4_0"):
+    for t in TOP1_FLOOR:
         ours, peer = r["types"][t]["llmc-run"], r["types"][t]["llama.cpp"]
         assert ours["kl_mean"] <= 1.05 * peer["kl_mean"], f"{t}: llmc-run mean KL {ours['kl_mean']:.3e} > 1.05x llama.cpp's {peer['kl_mean']:.3e}"
         assert ours["kl_p99"] <= 1.2 * peer["kl_p99"], f"{t}: llmc-run KL p99 {ours['kl_p99']:.3e} > 1.2x llama.cpp's {peer['kl_p99']:.3e}"
@@ -56,7 +58,7 @@ def test_kl_divergence_bounds():
             if prog != "gguf_bytes":
                 assert 0 < f["kl_mean"] < ceiling, f"{t} {prog}: mean KL {f['kl_mean']:.3e} not in (0, {ceiling})"
     kl = {t: r["types"][t]["llama.cpp"]["kl_mean"] for t in MEAN_CEILING}
-    assert kl["q8_0"] < kl["q6_k"] < kl["q4_0"], f"mean KL not ordered by bits: {kl}"
+    assert kl["q8_0"] < kl["q6_k"] < kl["q4_k_m"] < kl["q4_0"], f"mean KL not ordered by bits: {kl}"
 
 
 if __name__ == "__main__":
