@@ -71,6 +71,12 @@ static void no_effect(importer *im, const char *key) {
 
 static llmc_loc top(const importer *im) { return llmc_doc_loc(im->doc, im->root); }
 
+/* where key is written, or the top of the file when the family's default stands for it */
+static llmc_loc key_loc(const importer *im, const char *key) {
+    const llmc_doc_entry *e = llmc_doc_map_find(im->root, key);
+    return e ? llmc_doc_entry_loc(im->doc, e) : top(im);
+}
+
 /* the scalar value of key, or NULL when absent or null; a non-scalar is an error */
 static const llmc_doc_node *scalar(importer *im, const char *key, const llmc_doc_entry **entry) {
     const llmc_doc_entry *e = find(im, key);
@@ -186,7 +192,7 @@ static void take_heads(importer *im, spec_out *s, const char *heads_key, const c
     s->kv_heads = s->heads;
     if (kv_key && !take_int(im, kv_key, false, 1, INT32_MAX, &s->kv_heads)) return;
     if (s->heads && s->kv_heads && s->heads % s->kv_heads != 0)
-        err_at(im, llmc_doc_entry_loc(im->doc, llmc_doc_map_find(im->root, kv_key)), kv_key,
+        err_at(im, key_loc(im, kv_key), kv_key,
                "%lld key/value heads do not divide %lld attention heads (expected a divisor of %s)",
                (long long)s->kv_heads, (long long)s->heads, heads_key);
     s->attention = s->kv_heads == s->heads ? "mha" : s->kv_heads == 1 ? "mqa" : "gqa";
@@ -201,7 +207,7 @@ static void take_head_dim(importer *im, spec_out *s, const char *hidden_key, con
         return;
     }
     if (s->heads && s->hidden && s->hidden % s->heads != 0)
-        err_at(im, llmc_doc_entry_loc(im->doc, llmc_doc_map_find(im->root, heads_key)), heads_key,
+        err_at(im, key_loc(im, heads_key), heads_key,
                "%lld heads do not divide %s %lld (expected a divisor, or a head_dim key)", (long long)s->heads,
                hidden_key, (long long)s->hidden);
 }
@@ -352,7 +358,7 @@ static void map_gpt2(importer *im, spec_out *s) {
     int64_t n_ctx = s->context;
     take_int(im, "n_ctx", false, 1, INT32_MAX, &n_ctx);  /* legacy duplicate of n_positions */
     if (n_ctx != s->context)
-        err_at(im, llmc_doc_entry_loc(im->doc, llmc_doc_map_find(im->root, "n_ctx")), "n_ctx",
+        err_at(im, key_loc(im, "n_ctx"), "n_ctx",
                "%lld contradicts n_positions %lld (expected equal)", (long long)n_ctx, (long long)s->context);
     s->hidden = 768;
     take_int(im, "n_embd", false, 1, INT32_MAX, &s->hidden);
@@ -382,11 +388,11 @@ static void map_gpt2(importer *im, spec_out *s) {
     bool scale = true, inverse_layer = false;
     take_bool(im, "scale_attn_weights", &scale);
     if (!scale)
-        err_at(im, llmc_doc_entry_loc(im->doc, llmc_doc_map_find(im->root, "scale_attn_weights")), "scale_attn_weights",
+        err_at(im, key_loc(im, "scale_attn_weights"), "scale_attn_weights",
                "unscaled attention scores are not computed by llmc (expected true: 1/sqrt(head_dim))");
     take_bool(im, "scale_attn_by_inverse_layer_idx", &inverse_layer);
     if (inverse_layer)
-        err_at(im, llmc_doc_entry_loc(im->doc, llmc_doc_map_find(im->root, "scale_attn_by_inverse_layer_idx")),
+        err_at(im, key_loc(im, "scale_attn_by_inverse_layer_idx"),
                "scale_attn_by_inverse_layer_idx", "a per-layer attention scale is not computed by llmc (expected false)");
     no_effect(im, "reorder_and_upcast_attn");  /* float32 attention: numerics, not the function computed */
     s->positional = "learned";
@@ -439,7 +445,7 @@ static void map_t5(importer *im, spec_out *s) {
     bool encdec = true;
     take_bool(im, "is_encoder_decoder", &encdec);
     if (!encdec)
-        err_at(im, llmc_doc_entry_loc(im->doc, llmc_doc_map_find(im->root, "is_encoder_decoder")), "is_encoder_decoder",
+        err_at(im, key_loc(im, "is_encoder_decoder"), "is_encoder_decoder",
                "an encoder-only T5 is not built by llmc's templates (expected true)");
     s->positional = "relative";
     s->tie = true;

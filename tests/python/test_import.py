@@ -18,6 +18,7 @@ Environment (set by ctest): LLMC (the llmc binary), LLMC_SOURCE_DIR, LLMC_BINARY
 """
 import json
 import os
+import random
 import re
 import subprocess
 import sys
@@ -236,6 +237,8 @@ def test_bad_input():
             "rope_scaling.attention_factor", "not computed by llmc's yarn scaling")
     refused("qwen2-swa", dict(LLAMA_TINY, model_type="qwen2", use_sliding_window=True), "use_sliding_window",
             "per-layer pattern")
+    # a default standing for an absent key (GPT-2's n_head 12) is located at the top of the file
+    refused("gpt2-default-heads", {"model_type": "gpt2", "n_embd": 100}, "n_head", "12 heads do not divide n_embd 100")
     refused("gpt2-ctx", {"model_type": "gpt2", "n_positions": 1024, "n_ctx": 512}, "n_ctx", "contradicts n_positions")
     refused("gpt2-idx", {"model_type": "gpt2", "scale_attn_by_inverse_layer_idx": True},
             "scale_attn_by_inverse_layer_idx", "per-layer attention scale")
@@ -252,6 +255,39 @@ def test_bad_input():
     r = import_(p, os.path.join(TMP, "bad", "uk.yaml"))
     check("not known to llmc for model_type 'llama'" in r.stderr and "rope_interleaved" in r.stderr,
           f"an unknown key is listed in a warning ({r.stderr.strip()})")
+
+
+def test_mutated_configs_never_crash():
+    """every published config with keys dropped, nulled or given wrong types: exit 0 or 1 with a
+    located message, never a signal (a default that stands for an absent key once had no location)"""
+    rng = random.Random(5)
+    values = [None, "x", -1, 0, 1, 3, 1e30, 2.5, True, [], {}, {"rope_type": "yarn"}]
+    crashes, bad_codes, runs = [], [], 0
+    out = os.path.join(TMP, "mutated.yaml")
+    for model in PUBLISHED:
+        with open(os.path.join(FIXTURES, model, "config.json")) as f:
+            base = json.load(f)
+        keys = sorted(base)
+        for trial in range(25):
+            cfg = dict(base)
+            for _ in range(rng.randint(1, 3)):
+                k = rng.choice(keys)
+                if k == "model_type" and trial % 5:
+                    continue
+                if rng.random() < 0.4:
+                    cfg.pop(k, None)
+                else:
+                    cfg[k] = rng.choice(values)
+            p = write_cfg(f"mut-{model}-{trial}", cfg)
+            r = import_(p, out, "--force", ok=False)
+            runs += 1
+            if r.returncode < 0:
+                crashes.append((p, r.returncode))
+            elif r.returncode not in (0, 1) or (r.returncode == 1 and not re.search(re.escape(p) + r":\d+:\d+: ", r.stderr)
+                                                 and "does not build" not in r.stderr):
+                bad_codes.append((p, r.returncode, r.stderr.strip()[:200]))
+    check(not crashes, f"{runs} mutated configs: none ends on a signal ({crashes[:3]})")
+    check(not bad_codes, f"{runs} mutated configs: each exits 0, or 1 with a located message ({bad_codes[:3]})")
 
 
 def test_outputs_are_not_clobbered():
@@ -278,4 +314,4 @@ def test_outputs_are_not_clobbered():
 
 if __name__ == "__main__":
     sys.exit(check.run_all([test_published_counts, test_round_trip, test_new_budget, test_bad_input,
-                            test_outputs_are_not_clobbered], TMP))
+                            test_mutated_configs_never_crash, test_outputs_are_not_clobbered], TMP))
