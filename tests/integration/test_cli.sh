@@ -77,7 +77,8 @@ mkdir -p "$T/ir-dir/ir.json"
 expect_fail 4 "cannot read '$T/ir-dir/ir.json': is a directory" "${RUNP[@]}" inspect "$T/ir-dir"
 expect_fail 4 "cannot read checkpoint '$T/fifo.yaml': is a FIFO" \
   "${RUNP[@]}" compile "$T/tiny.yaml" -o "$T/o-special" --emit safetensors --weights "$T/fifo.yaml"
-expect_fail 4 "cannot read checkpoint '$T/dir.yaml': is a directory" \
+# a directory is read as a Hugging Face model folder: this one holds no checkpoint
+expect_fail 4 "checkpoint folder '$T/dir.yaml' holds 0 \\*.safetensors.index.json and 0 \\*.safetensors files" \
   "${RUNP[@]}" compile "$T/tiny.yaml" -o "$T/o-special" --emit safetensors --weights "$T/dir.yaml"
 check "no OUT from a special checkpoint" test ! -e "$T/o-special"
 

@@ -254,9 +254,11 @@ def test_truncated_checkpoint():
     r = llmc("compile", spec, "-o", out, "--weights", short)
     check(r.returncode == 1 and r.stderr.startswith(short + ":"),
           f"a checkpoint cut short at rest: exit 1, located in the checkpoint ({r.returncode}: {r.stderr[-300:]})")
-    r = llmc("compile", spec, "-o", out, "--weights", TMP)
-    check(r.returncode == 4 and ("is a directory" in r.stderr or "not a regular file" in r.stderr),
-          f"a directory as checkpoint: exit 4 ({r.returncode})")
+    empty = os.path.join(TMP, "empty-folder")
+    os.makedirs(empty, exist_ok=True)
+    r = llmc("compile", spec, "-o", out, "--weights", empty)
+    check(r.returncode == 4 and "holds 0 *.safetensors.index.json and 0 *.safetensors files" in r.stderr,
+          f"a folder without a checkpoint: exit 4, saying what it holds ({r.returncode}: {r.stderr[-200:]})")
 
 
 # ---- llmc-run ---------------------------------------------------------------------------------------------
