@@ -59,18 +59,10 @@ static uint64_t decode(llmc_st_float st, const uint8_t *data, uint64_t i0, uint6
             memcpy(o, data + 4 * first, m * 4);
             break;
         case LLMC_ST_F16:
-            for (size_t i = 0; i < m; i++) {
-                uint16_t h;
-                memcpy(&h, data + 2 * (first + i), 2);
-                o[i] = llmc_f16_to_f32(h);
-            }
+            llmc_convert_to_f32(data + 2 * first, m, LLMC_DTYPE_F16, o);
             break;
         case LLMC_ST_BF16:
-            for (size_t i = 0; i < m; i++) {
-                uint16_t h;
-                memcpy(&h, data + 2 * (first + i), 2);
-                o[i] = llmc_bf16_to_f32(h);
-            }
+            llmc_convert_to_f32(data + 2 * first, m, LLMC_DTYPE_BF16, o);
             break;
         case LLMC_ST_F64:
             for (size_t i = 0; i < m; i++) {

@@ -125,6 +125,47 @@ int llmc_convert_from_f32(const float *in, size_t n, llmc_dtype dt, void *out) {
     }
 }
 
+/* bf16 is the top half of an f32: a shift, vectorised (the source may be unaligned: memcpy). */
+static void widen_bf16(const uint8_t *restrict in, size_t n, float *restrict out) {
+    for (size_t i = 0; i < n; i++) {
+        uint16_t h;
+        memcpy(&h, in + 2 * i, 2);
+        out[i] = bits_f32((uint32_t)h << 16);
+    }
+}
+
+static void widen_f16(const uint8_t *restrict in, size_t n, float *restrict out) {
+    for (size_t i = 0; i < n; i++) {
+        uint16_t h;
+        memcpy(&h, in + 2 * i, 2);
+        out[i] = llmc_f16_to_f32(h);
+    }
+}
+
+int llmc_convert_to_f32(const void *in, size_t n, llmc_dtype dt, float *out) {
+    const uint8_t *src = in;
+    if (dt == LLMC_DTYPE_F32) {
+        if ((const void *)out != in) memmove(out, in, n * sizeof(float));
+        return 0;
+    }
+    if (dt != LLMC_DTYPE_BF16 && dt != LLMC_DTYPE_F16) return -1;
+    void (*widen)(const uint8_t *restrict, size_t, float *restrict) = dt == LLMC_DTYPE_BF16 ? widen_bf16 : widen_f16;
+    if ((const void *)out != in) {
+        widen(src, n, out);
+        return 0;
+    }
+    /* in place: blocks from the back, each copied out first; block [s, e) writes bytes from 4s on,
+     * and the values not yet read end at byte 2s */
+    uint8_t tmp[2 * 512];
+    for (size_t end = n; end > 0;) {
+        size_t m = end < 512 ? end : 512, start = end - m;
+        memcpy(tmp, src + 2 * start, 2 * m);
+        widen(tmp, m, out + start);
+        end = start;
+    }
+    return 0;
+}
+
 /* ---- finite checks ------------------------------------------------------------------------------
  * A branch-free OR over a block (vectorised at -O3), then a scalar search only in a block that
  * has a hit: the common all-finite case costs one pass over data already in cache. */

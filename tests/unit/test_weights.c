@@ -274,6 +274,34 @@ static void test_bf16(void **state) {
     }
 }
 
+/* llmc_convert_to_f32: every 16-bit pattern of both dtypes, from an unaligned source, out of place
+ * and in place (the emitters widen their read buffers in place), equal to the scalar functions */
+static void test_convert_to_f32(void **state) {
+    (void)state;
+    enum { N = 0x10000 };
+    uint8_t *src = malloc(2 * N + 1);
+    float *out = malloc(4 * (size_t)N), *inplace = malloc(4 * (size_t)N);
+    assert_non_null(src); assert_non_null(out); assert_non_null(inplace);
+    const llmc_dtype dts[2] = {LLMC_DTYPE_BF16, LLMC_DTYPE_F16};
+    for (int k = 0; k < 2; k++) {
+        for (uint32_t i = 0; i < N; i++) {
+            uint16_t h = (uint16_t)(i * 40503u); /* every pattern once, not in order */
+            memcpy(src + 1 + 2 * i, &h, 2);
+            memcpy((uint8_t *)inplace + 2 * i, &h, 2);
+        }
+        assert_int_equal(llmc_convert_to_f32(src + 1, N, dts[k], out), 0);
+        assert_int_equal(llmc_convert_to_f32(inplace, N - 3, dts[k], inplace), 0); /* not a whole block */
+        for (uint32_t i = 0; i < N; i++) {
+            uint16_t h = (uint16_t)(i * 40503u);
+            float want = dts[k] == LLMC_DTYPE_BF16 ? llmc_bf16_to_f32(h) : llmc_f16_to_f32(h);
+            assert_int_equal(f2u(out[i]), f2u(want));
+            if (i < N - 3) assert_int_equal(f2u(inplace[i]), f2u(want));
+        }
+    }
+    assert_int_equal(llmc_convert_to_f32(src, 4, LLMC_DTYPE_I64, out), -1);
+    free(src); free(out); free(inplace);
+}
+
 static void test_convert_bulk(void **state) {
     (void)state;
     float in[1000];
@@ -1544,6 +1572,7 @@ int main(void) {
         cmocka_unit_test(test_f16_exhaustive),
         cmocka_unit_test(test_bf16),
         cmocka_unit_test(test_convert_bulk),
+        cmocka_unit_test(test_convert_to_f32),
         cmocka_unit_test(test_philox_kat),
         cmocka_unit_test(test_init_values),
         cmocka_unit_test(test_init_isas),

@@ -21,16 +21,6 @@ typedef struct job {
     size_t out_bytes;        /* the packed part of a chunk buffer; the source values follow it */
 } job;
 
-/* widen n values of dt (F16/BF16) at the front of buf to float32 in place, back to front */
-static void widen_in_place(void *buf, uint64_t n, llmc_dtype dt) {
-    const uint16_t *in = buf;
-    float *out = buf;
-    for (uint64_t i = n; i-- > 0;) {
-        const uint16_t h = in[i];
-        out[i] = dt == LLMC_DTYPE_F16 ? llmc_f16_to_f32(h) : llmc_bf16_to_f32(h);
-    }
-}
-
 /* One row's super-block of a K-quant matrix into its lane of the panel's super-block sb
  * (llmc_format.h): ggml's block (llmc_quantize_q*_k, what the GGUF holds), its levels regrouped as
  * Q4_0-style nibble vectors (plus the fifth bits / high 2-bit parts), its scale bytes and f16 d / dmin
@@ -166,7 +156,7 @@ static int produce(void *user, uint64_t ci, void *buf, size_t *len, llmc_diags *
         float *src = (float *)(out + j->out_bytes);
         const uint64_t n = (r1 - r0) * t->cols;
         if (llmc_weights_read(j->ws, t->tid, r0 * t->cols, n, t->read_dtype, src, d)) return -1;
-        if (t->read_dtype != LLMC_DTYPE_F32) widen_in_place(src, n, t->read_dtype);
+        if (t->read_dtype != LLMC_DTYPE_F32) llmc_convert_to_f32(src, n, t->read_dtype, src);
         pack_panels(t, src, p0, np, out);
         *len = (size_t)(np * t->panel_bytes);
         return 0;
@@ -185,7 +175,7 @@ static int produce(void *user, uint64_t ci, void *buf, size_t *len, llmc_diags *
                        llmc_dtype_name(t->read_dtype), cpu_dtype_name(t->dtype));
             return -1;
         }
-        widen_in_place(out, n, t->read_dtype);
+        llmc_convert_to_f32(out, n, t->read_dtype, (float *)out);
     }
     *len = (size_t)(n * (t->dtype == WT_F32 ? 4 : 2));
     return 0;

@@ -39,17 +39,6 @@ typedef struct job {
     uint64_t chunk_elems;  /* whole rows */
 } job;
 
-/* widen n values of dt (F16/BF16) at the front of buf to float32 in place: back to front, so
- * every 2-byte value is read before its slot is overwritten */
-static void widen_in_place(void *buf, uint64_t n, llmc_dtype dt) {
-    const uint16_t *in = buf;
-    float *out = buf;
-    for (uint64_t i = n; i-- > 0;) {
-        uint16_t h = in[i];
-        out[i] = dt == LLMC_DTYPE_F16 ? llmc_f16_to_f32(h) : llmc_bf16_to_f32(h);
-    }
-}
-
 /* encode n float32 values at the front of buf as `type`, in place, front to back; each piece is
  * copied out before it is overwritten and the output never runs ahead of the input */
 static size_t encode_in_place(void *buf, uint64_t n, gguf_ttype type) {
@@ -107,7 +96,7 @@ static int produce(void *user, uint64_t ci, void *buf, size_t *len, llmc_diags *
         return 0;
     }
     if (llmc_weights_read_view(j->ws, &t->view, e0, n, t->read_dtype, buf, d)) return -1;
-    if (t->read_dtype != LLMC_DTYPE_F32) widen_in_place(buf, n, t->read_dtype);
+    if (t->read_dtype != LLMC_DTYPE_F32) llmc_convert_to_f32(buf, n, t->read_dtype, buf);
     if (t->scale != 1.0f) {
         float *x = buf;
         for (uint64_t i = 0; i < n; i++) x[i] *= t->scale;

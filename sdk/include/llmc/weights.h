@@ -47,6 +47,9 @@ LLMC_API uint16_t llmc_f32_to_bf16(float f);
 LLMC_API float llmc_bf16_to_f32(uint16_t h);
 /* Convert n floats to dt (F32, F16 or BF16) into out. Returns 0, or -1 for another dtype. */
 LLMC_API int llmc_convert_from_f32(const float *in, size_t n, llmc_dtype dt, void *out);
+/* n values of dt (F32, F16 or BF16; in may be unaligned) as float32 into out. out may start where in
+ * starts (widening in place); no other overlap. Returns 0, or -1 for another dtype. */
+LLMC_API int llmc_convert_to_f32(const void *in, size_t n, llmc_dtype dt, float *out);
 
 /* ---- views: stored tensors as functions of IR parameters ---------------------------- */
 #define LLMC_VIEW_MAX_PARTS 4
