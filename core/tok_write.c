@@ -108,42 +108,12 @@ int llmc_tokenizer_hash(const llmc_tokenizer *t, char hex[65]) {
 
 /* write data to dir/name through a temporary file in dir */
 static int write_atomic(const char *dir, const char *name, const void *data, size_t len, llmc_diags *d) {
-    char tmp[4096], path[4096];
-    if ((size_t)snprintf(path, sizeof path, "%s/%s", dir, name) >= sizeof path ||
-        (size_t)snprintf(tmp, sizeof tmp, "%s/.%s.tmp-XXXXXX", dir, name) >= sizeof tmp) {
+    char path[4096];
+    if ((size_t)snprintf(path, sizeof path, "%s/%s", dir, name) >= sizeof path) {
         llmc_error(d, NULL, "%s/%s: path too long", dir, name);
         return -1;
     }
-    int fd = mkstemp(tmp);
-    if (fd < 0) {
-        llmc_error(d, NULL, "%s: cannot create: %s", path, strerror(errno));
-        return -1;
-    }
-    const char *p = data;
-    size_t left = len;
-    while (left) {
-        ssize_t w = write(fd, p, left);
-        if (w < 0) {
-            if (errno == EINTR) continue;
-            llmc_error(d, NULL, "%s: write failed: %s", path, strerror(errno));
-            close(fd);
-            unlink(tmp);
-            return -1;
-        }
-        p += w;
-        left -= (size_t)w;
-    }
-    if (fchmod(fd, 0644) != 0 || fsync(fd) != 0 || close(fd) != 0) {
-        llmc_error(d, NULL, "%s: cannot finish writing: %s", path, strerror(errno));
-        unlink(tmp);
-        return -1;
-    }
-    if (rename(tmp, path) != 0) {
-        llmc_error(d, NULL, "%s: cannot rename into place: %s", path, strerror(errno));
-        unlink(tmp);
-        return -1;
-    }
-    return 0;
+    return llmc_write_file_atomic(path, data, len, d);
 }
 
 static int write_json(const char *dir, const char *name, json_t *doc, llmc_diags *d) {

@@ -174,3 +174,50 @@ double llmc_now_ms(void) {
     clock_gettime(CLOCK_MONOTONIC, &ts);
     return (double)ts.tv_sec * 1e3 + (double)ts.tv_nsec / 1e6;
 }
+
+int llmc_write_temp_beside(const char *path, const void *data, size_t len, char *tmp, size_t tmp_len,
+                           llmc_diags *d) {
+    const char *slash = strrchr(path, '/');
+    int n = slash ? snprintf(tmp, tmp_len, "%.*s/.%s.tmp-XXXXXX", (int)(slash - path), path, slash + 1)
+                  : snprintf(tmp, tmp_len, ".%s.tmp-XXXXXX", path);
+    if (n < 0 || (size_t)n >= tmp_len) {
+        llmc_error(d, NULL, "%s: path too long", path);
+        return -1;
+    }
+    int fd = mkstemp(tmp);
+    if (fd < 0) {
+        llmc_error(d, NULL, "%s: cannot create a file beside it: %s", path, strerror(errno));
+        return -1;
+    }
+    const char *p = data;
+    size_t left = len;
+    while (left) {
+        ssize_t w = write(fd, p, left);
+        if (w < 0 && errno == EINTR) continue;
+        if (w < 0) {
+            llmc_error(d, NULL, "%s: write failed: %s", path, strerror(errno));
+            close(fd);
+            unlink(tmp);
+            return -1;
+        }
+        p += w;
+        left -= (size_t)w;
+    }
+    if (fchmod(fd, 0644) != 0 || fsync(fd) != 0 || close(fd) != 0) {
+        llmc_error(d, NULL, "%s: cannot finish writing: %s", path, strerror(errno));
+        unlink(tmp);
+        return -1;
+    }
+    return 0;
+}
+
+int llmc_write_file_atomic(const char *path, const void *data, size_t len, llmc_diags *d) {
+    char tmp[4096];
+    if (llmc_write_temp_beside(path, data, len, tmp, sizeof tmp, d) != 0) return -1;
+    if (rename(tmp, path) != 0) {
+        llmc_error(d, NULL, "%s: cannot rename into place: %s", path, strerror(errno));
+        unlink(tmp);
+        return -1;
+    }
+    return 0;
+}

@@ -33,6 +33,14 @@ LLMC_API int llmc_check_regular_file(const char *path);
  * pipe), not a regular file", ..., else strerror(err). */
 LLMC_API const char *llmc_read_file_error(const char *path, int err);
 
+/* Write len bytes as a new file beside path (same directory: ".NAME.tmp-XXXXXX"), mode 0644,
+ * fsynced and closed; its name goes to tmp. The caller moves it into place (rename / link) or
+ * unlinks it. 0, or -1 with an error naming path (nothing left behind). */
+LLMC_API int llmc_write_temp_beside(const char *path, const void *data, size_t len, char *tmp, size_t tmp_len,
+                                    llmc_diags *d);
+/* path written atomically: llmc_write_temp_beside, then rename over path. */
+LLMC_API int llmc_write_file_atomic(const char *path, const void *data, size_t len, llmc_diags *d);
+
 /* Levenshtein distance, capped at cap+1 (for "did you mean"). */
 LLMC_API size_t llmc_edit_distance(const char *a, const char *b, size_t cap);
 /* The candidate closest to word within distance max(2, strlen(word)/3), or NULL. */

@@ -42,41 +42,6 @@ static bool written_by_import(const char *path) {
     return yes;
 }
 
-static int write_tmp(const char *out, const char *text, char *tmp, size_t tmp_len, llmc_diags *d) {
-    const char *slash = strrchr(out, '/');
-    int n = slash ? snprintf(tmp, tmp_len, "%.*s/.%s.tmp-XXXXXX", (int)(slash - out), out, slash + 1)
-                  : snprintf(tmp, tmp_len, ".%s.tmp-XXXXXX", out);
-    if (n < 0 || (size_t)n >= tmp_len) {
-        llmc_error(d, NULL, "%s: path too long", out);
-        return -1;
-    }
-    int fd = mkstemp(tmp);
-    if (fd < 0) {
-        llmc_error(d, NULL, "%s: cannot create a file beside it: %s", out, strerror(errno));
-        return -1;
-    }
-    size_t left = strlen(text);
-    const char *p = text;
-    while (left) {
-        ssize_t w = write(fd, p, left);
-        if (w < 0 && errno == EINTR) continue;
-        if (w < 0) {
-            llmc_error(d, NULL, "%s: write failed: %s", out, strerror(errno));
-            close(fd);
-            unlink(tmp);
-            return -1;
-        }
-        p += w;
-        left -= (size_t)w;
-    }
-    if (fchmod(fd, 0644) != 0 || fsync(fd) != 0 || close(fd) != 0) {
-        llmc_error(d, NULL, "%s: cannot finish writing: %s", out, strerror(errno));
-        unlink(tmp);
-        return -1;
-    }
-    return 0;
-}
-
 /* move tmp to out: link() refuses an existing out atomically; --force renames over a spec import wrote */
 static int place(const char *tmp, const char *out, bool force, llmc_diags *d) {
     struct stat st;
@@ -277,7 +242,7 @@ int cmd_import(const cli_globals *g, int argc, char **argv) {
     llmc_model m;
     uint64_t original = 0;
     for (int pass = 0;; pass++) {
-        if (write_tmp(out, yaml, tmp, sizeof tmp, d) != 0) {
+        if (llmc_write_temp_beside(out, yaml, strlen(yaml), tmp, sizeof tmp, d) != 0) {
             free(yaml);
             return finish(d, &h, LLMC_EXIT_IO);
         }
