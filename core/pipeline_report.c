@@ -100,6 +100,10 @@ int llmc_print_solve_table(FILE *f, const llmc_model *m, llmc_diags *d) {
     for (int k = 0; k < 2; k++)
         if (nl[k]) fprintf(f, " %16s", llmc_fmt_count(layer0[k].total, a, sizeof a));
     fprintf(f, " %16s\n", llmc_fmt_count(m->count.total, b, sizeof b));
+    if (m->count.active != m->count.total)
+        fprintf(f, "  active per token %s (%.2f%%: the experts a token is routed to, and every other parameter)\n",
+                llmc_fmt_count(m->count.active, b, sizeof b),
+                m->count.total ? 100.0 * (double)m->count.active / (double)m->count.total : 0.0);
     for (int k = 0; k < 2; k++)
         if (nl[k]) fprintf(f, "  layers (%s): %d\n", llmc_stack_name(stacks[k]), nl[k]);
     if (s->has_target_params)

@@ -181,6 +181,20 @@ static json_t *build(const llmc_spec *s, const llmc_dims *solved, bool *ok) {
     put(root, "bias", bias);
     if (s->qk_norm) /* written only when set: the spec.json of models without it stays as it was */
         put(root, "qk_norm", json_true());
+    if (s->moe.enabled) { /* likewise: only a mixture-of-experts spec has the mapping */
+        json_t *moe = json_object();
+        if (moe) {
+            put(moe, "num_experts", json_integer(s->moe.num_experts));
+            put(moe, "experts_per_token", json_integer(s->moe.experts_per_token));
+            put(moe, "num_shared_experts", json_integer(s->moe.num_shared_experts));
+            if (s->moe.expert_intermediate_size)
+                put(moe, "expert_intermediate_size", json_integer(s->moe.expert_intermediate_size));
+            put(moe, "routing", json_string(llmc_moe_routing_name(s->moe.routing)));
+            put(moe, "normalize_topk", json_boolean(s->moe.normalize_topk));
+            put(moe, "aux_loss_weight", json_real(s->moe.aux_loss_weight));
+        }
+        put(root, "moe", moe);
+    }
     put(root, "tie_word_embeddings", json_boolean(s->tie_word_embeddings));
     put(root, "precision", json_string(llmc_precision_name(s->precision)));
     put(root, "quantize", json_string(llmc_quantize_name(s->quantize)));

@@ -132,6 +132,7 @@ static int param_body(const llmc_weight_source *ws, const llmc_ckpt_loc *L, llmc
         }
         return 0;
     }
+    case LLMC_VIEW_EXPERT: break; /* refused when the checkpoint is opened */
     case LLMC_VIEW_ROPE_PERMUTE: {
         /* concat row h*hd + j*hd/2 + i is stored row h*hd + 2i + j */
         uint64_t hd = (uint64_t)(L->view->shape[0] / L->view->n_head);
@@ -244,6 +245,7 @@ static bool same_view(const llmc_tensor_view *a, const llmc_tensor_view *b) {
         a->rank != b->rank)
         return false;
     if (a->transform == LLMC_VIEW_ROPE_PERMUTE && a->n_head != b->n_head) return false;
+    if (a->transform == LLMC_VIEW_EXPERT && a->index != b->index) return false;
     for (int i = 0; i < a->n_parts; i++)
         if (a->parts[i] != b->parts[i]) return false;
     for (int i = 0; i < a->rank; i++)
@@ -537,6 +539,17 @@ llmc_weight_source *llmc_weights_open_checkpoint_with(const char *path, const ll
     size_t n_missing = 0, n_shaped = 0, n_dtyped = 0, n_unexpected = 0;
     for (size_t i = 0; i < layout->n_views; i++) {
         const llmc_tensor_view *v = &layout->views[i];
+        if (v->transform == LLMC_VIEW_EXPERT) {
+            /* one IR stack would read from E stored tensors; the reader maps a parameter to one */
+            llmc_diag_add(d, LLMC_SEV_ERROR, at, "weights.checkpoint",
+                          "reading a mixture-of-experts checkpoint (%s) is not supported yet", v->name);
+            *why = LLMC_WEIGHTS_BAD_DATA;
+            free(missing.s);
+            free(shaped.s);
+            free(dtyped.s);
+            free(unexpected.s);
+            goto fail;
+        }
         stored *e = find_stored(s, n, v->name);
         if (!e) {
             llmc_strbuf_printf(&missing, "%s%s", n_missing++ ? ", " : "", v->name);
