@@ -10,9 +10,11 @@
     float64 interpreter of OUT/ir.json) and both within 1e-5 / 1e-12 of an independent float64
     Mixtral forward written here from the published architecture (softmax over the router
     logits, top-2, renormalised); the package's load-balancing loss against Mixtral's formula;
-  * refusals, at validation, located at the spec's moe key, nothing written: gguf, cpu and
-    torchscript (not built yet), the encoder_decoder template, and the spec loader on
-    experts_per_token > num_experts (located at the value)."""
+  * GGUF arch llama with expert tensors (blk.N.ffn_gate_inp, ffn_{gate,up,down}_exps, llama.expert_count,
+    expert_used_count): llama.cpp's logits within 1e-3 of the package;
+  * refusals, at validation, located at the spec's moe key, nothing written: cpu and torchscript
+    (not built yet), gguf without renormalised routing, the encoder_decoder template, gelu experts,
+    and the spec loader on experts_per_token > num_experts (located at the value)."""
 import json
 import os
 import subprocess
@@ -27,6 +29,8 @@ import ir_reference  # noqa: E402
 from llmc_testlib import Checks, import_package, read_safetensors, write_safetensors, write_spec  # noqa: E402
 
 LLMC = os.environ.get("LLMC", "llmc")
+ORACLE = os.environ.get("LLMC_LLAMA_LOGITS", "")
+GGUF_TOL = 1e-3
 TMP = tempfile.mkdtemp(prefix="llmc-test-moe-")
 TOL = 1e-5
 check = Checks()
@@ -164,7 +168,9 @@ def test_mixtral_backends():
     ckpt = os.path.join(TMP, "random.safetensors")
     random_checkpoint(first, ckpt, seed=19)
     out = os.path.join(TMP, "out")
-    run([LLMC, "compile", spec, "-o", out, "--emit", "safetensors,pytorch", "--weights", ckpt])
+    run([LLMC, "compile", spec, "-o", out, "--emit", "safetensors,pytorch,gguf", "--weights", ckpt])
+    r = run([LLMC, "validate", out], ok=False)
+    check(r.returncode == 0, f"llmc validate of the output: exit {r.returncode} {r.stdout[-500:]} {r.stderr[-1500:]}")
 
     ids = [(i * 37 + 5) % V for i in range(20)]
     weights, _ = read_safetensors(os.path.join(out, "safetensors", "model.safetensors"))
@@ -172,7 +178,6 @@ def test_mixtral_backends():
     ref = mixtral_forward(weights, ids, ref_router)
     logits = {"ir_reference": ir_reference.forward(out, {"input_ids": np.array([ids])})[0]}
     d = rel(logits["ir_reference"], ref)
-    print(f"  ir_reference vs the Mixtral forward here: {d:.2e}")
     check(d <= 1e-12, f"ir_reference computes Mixtral (float64, got {d:.2e})")
     pkg = import_package(out)
     check(pkg.NUM_PARAMETERS == total, f"the package's NUM_PARAMETERS {pkg.NUM_PARAMETERS}")
@@ -197,6 +202,16 @@ def test_mixtral_backends():
     check(tuple(load.shape) == (L, E) and torch.allclose(load.sum(1), torch.ones(L)),
           f"expert_load is [{L}, {E}] shares: {load}")
 
+    if not ORACLE or not os.path.exists(ORACLE):
+        check(os.environ.get("LLMC_SKIP_ORACLE") == "1", "the llama.cpp oracle is not built")
+        return
+    got = os.path.join(out, "gguf.logits")
+    run([ORACLE, "logits", os.path.join(out, "gguf", "model.gguf"), "--tokens", ",".join(map(str, ids)), "--out", got])
+    g = np.fromfile(got, dtype=np.float32).astype(np.float64).reshape(len(ids), V)
+    d = rel(g, logits["pytorch"])
+    print(f"  llama.cpp (GGUF arch llama, expert tensors) vs pytorch: {d:.2e}")
+    check(d <= GGUF_TOL, f"llama.cpp logits within {GGUF_TOL} of the package (got {d:.2e})")
+
 
 def refused(name, text, emit, key, message):
     spec = write_spec(TMP, name, text)
@@ -210,7 +225,7 @@ def refused(name, text, emit, key, message):
 
 def test_refusals():
     moe_line = SPEC.splitlines().index("moe:") + 2  # write_spec puts `name:` on line 1
-    for emit in ("gguf", "cpu", "torchscript"):
+    for emit in ("cpu", "torchscript"):
         line = refused(f"mx-{emit}", SPEC, f"safetensors,{emit}", "moe", "mixture-of-experts")
         check(line.startswith(f"{TMP}/mx-{emit}.yaml:{moe_line}:"), f"{emit} refusal located at line {moe_line}: {line}")
     refused("mx-encdec", SPEC.replace("decoder_only", "encoder_decoder"), "safetensors", "moe",
@@ -219,6 +234,9 @@ def test_refusals():
                    "moe.experts_per_token", "(expected 1..4, got 9)")
     check(f":{moe_line + 2}:22:" in line, f"located at the value: {line}")
     refused("mx-gelu", SPEC + "activation: gelu\n", "safetensors", "moe", "needs activation: swiglu")
+    # llama.cpp's llama arch renormalises the kept weights (Qwen2-MoE's default does not)
+    refused("mx-nonorm", SPEC.replace("  aux_loss_weight", "  normalize_topk: false\n  aux_loss_weight"), "gguf",
+            "moe.normalize_topk", "divides the kept top-k router weights by their sum")
 
 
 if __name__ == "__main__":
