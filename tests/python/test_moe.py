@@ -202,6 +202,19 @@ def test_mixtral_backends():
     check(tuple(load.shape) == (L, E) and torch.allclose(load.sum(1), torch.ones(L)),
           f"expert_load is [{L}, {E}] shares: {load}")
 
+    # train.py: Mixtral's load-balancing term in the loss, the expert load logged; its checkpoint re-imports
+    text = os.path.join(TMP, "corpus.txt")
+    with open(text, "w") as f:
+        f.write("the quick brown fox jumps over the lazy dog. " * 40)
+    r = subprocess.run([sys.executable, "train.py", "--data", text, "--steps", "2", "--batch-size", "2", "--seq-len", "16",
+                        "--log-every", "1", "--device", "cpu"], cwd=os.path.join(out, "pytorch"),
+                       stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    check(r.returncode == 0 and "expert load (min / max share per layer" in r.stdout,
+          f"train.py trains and logs the expert load: exit {r.returncode} {r.stdout[-600:]} {r.stderr[-1500:]}")
+    trained = os.path.join(out, "pytorch", "checkpoint", "model.safetensors")
+    if r.returncode == 0:
+        run([LLMC, "compile", spec, "-o", os.path.join(TMP, "trained"), "--emit", "safetensors", "--weights", trained])
+
     if not ORACLE or not os.path.exists(ORACLE):
         check(os.environ.get("LLMC_SKIP_ORACLE") == "1", "the llama.cpp oracle is not built")
         return
