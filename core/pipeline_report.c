@@ -107,8 +107,9 @@ int llmc_print_solve_table(FILE *f, const llmc_model *m, llmc_diags *d) {
     for (int k = 0; k < 2; k++)
         if (nl[k]) fprintf(f, "  layers (%s): %d\n", llmc_stack_name(stacks[k]), nl[k]);
     if (s->has_target_params)
-        fprintf(f, "\ntarget_params %s, relative error %.4f%% (tolerance %g%%)\n",
-                llmc_fmt_count(s->target_params, a, sizeof a), 100.0 * llmc_relative_error(m->count.total, s->target_params),
+        fprintf(f, "\n%s %s, relative error %.4f%% (tolerance %g%%)\n",
+                s->target_active ? "target_active_params" : "target_params", llmc_fmt_count(s->target_params, a, sizeof a),
+                100.0 * llmc_relative_error(LLMC_BUDGET_COUNT(s, m->count), s->target_params),
                 100.0 * s->tolerance);
 
     llmc_design g;

@@ -249,8 +249,8 @@ int llmc_model_prepare(llmc_host *h, const llmc_compile_params *p, llmc_model *m
     llmc_special_tokens_compute(m->dataset.tokenizer, m->family, llmc_dims_has(&m->dims, LLMC_DIM_NUM_DECODER_LAYERS),
                                 &m->special_tokens);
     if (m->solver) {
-        m->solution.params = m->count.total;
-        m->solution.relative_error = llmc_relative_error(m->count.total, spec->target_params);
+        m->solution.params = LLMC_BUDGET_COUNT(spec, m->count);
+        m->solution.relative_error = llmc_relative_error(LLMC_BUDGET_COUNT(spec, m->count), spec->target_params);
     }
     m->step_ms[3] = llmc_now_ms() - t0;
     return LLMC_EXIT_OK;

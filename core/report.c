@@ -134,7 +134,9 @@ char *llmc_solution_json(const llmc_model *m) {
         json_object_set_new(o, "active_parameters", json_integer((json_int_t)m->count.active));
     if (m->spec->has_target_params) {
         json_object_set_new(o, "target_params", json_integer((json_int_t)m->spec->target_params));
-        json_object_set_new(o, "relative_error", json_real(llmc_relative_error(m->count.total, m->spec->target_params)));
+        json_object_set_new(o, "relative_error",
+                            json_real(llmc_relative_error(LLMC_BUDGET_COUNT(m->spec, m->count), m->spec->target_params)));
+        if (m->spec->target_active) json_object_set_new(o, "budget", json_string("active"));
     } else {
         json_object_set_new(o, "target_params", json_null());
         json_object_set_new(o, "relative_error", json_null());

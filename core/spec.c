@@ -22,7 +22,7 @@
 #define MAX_DIM_VALUE INT64_C(2147483647) /* dims, vocab and context fit in int32 for every emitter */
 
 static const char *const top_keys[] = {
-    "name", "template", "solver", "target_params", "dims", "vocab_size", "context_length", "attention",
+    "name", "template", "solver", "target_params", "target_active_params", "dims", "vocab_size", "context_length", "attention",
     "sliding_window", "norm", "norm_eps", "activation", "positional_encoding", "rope", "alibi_max_bias",
     "relative_attention", "bias", "qk_norm", "moe", "tie_word_embeddings", "precision", "quantize", "weights", "tokenizer",
     "dataset", "constraints", "tolerance", "emit", "emit_options", "solver_options",
@@ -369,22 +369,34 @@ static char *default_name(const char *path) {
 }
 
 static void read_target_params(ctx *c, const llmc_doc_node *root) {
-    const llmc_doc_entry *e = given(root, "target_params");
+    const llmc_doc_entry *e = given(root, "target_params"), *ea = given(root, "target_active_params");
+    if (e && ea) {
+        err_at(c, key_loc(c, ea), "target_active_params",
+               "a spec has one budget: target_params (every parameter) or target_active_params (what one token "
+               "reads), not both");
+        return;
+    }
+    const char *key = "target_params";
+    if (ea) { /* the same count syntax; the budget measures the active parameters */
+        e = ea;
+        key = "target_active_params";
+        c->s->target_active = true;
+    }
     c->e_target = e;
     if (!e) return;
     const llmc_doc_node *n = e->value;
     char buf[80];
     if (n->reported) return;
     if (n->kind != LLMC_DOC_SCALAR) {
-        err_at(c, key_loc(c, e), "target_params", "expected a parameter count such as 7B, 125M or 7e9, got %s",
+        err_at(c, key_loc(c, e), key, "expected a parameter count such as 7B, 125M or 7e9, got %s",
                got(n, buf, sizeof buf));
         return;
     }
     if (n->text[0] == '-') {
-        err_at(c, node_loc(c, n), "target_params", "must be >= 1 (got %s)", n->text);
+        err_at(c, node_loc(c, n), key, "must be >= 1 (got %s)", n->text);
         return;
     }
-    if (!strcmp(n->text, "compute_optimal")) {
+    if (!strcmp(n->text, "compute_optimal") && !c->s->target_active) {
         /* sized from the dataset once its tokens are counted (core/dataset.c) */
         c->s->has_target_params = true;
         c->s->target_compute_optimal = true;
@@ -393,14 +405,14 @@ static void read_target_params(ctx *c, const llmc_doc_node *root) {
     uint64_t v = 0;
     int rc = llmc_parse_count(n->text, &v);
     if (rc == 3) {
-        err_at(c, node_loc(c, n), "target_params", "must be a whole number of parameters (got %s)", n->text);
+        err_at(c, node_loc(c, n), key, "must be a whole number of parameters (got %s)", n->text);
     } else if (rc == 2 || (rc == 0 && v > (uint64_t)INT64_MAX)) {
-        err_at(c, node_loc(c, n), "target_params", "must be <= %lld (got %s)", (long long)INT64_MAX, n->text);
+        err_at(c, node_loc(c, n), key, "must be <= %lld (got %s)", (long long)INT64_MAX, n->text);
     } else if (rc != 0) {
-        err_at(c, node_loc(c, n), "target_params", "expected a parameter count such as 7B, 125M or 7e9, got %s",
+        err_at(c, node_loc(c, n), key, "expected a parameter count such as 7B, 125M or 7e9, got %s",
                got(n, buf, sizeof buf));
     } else if (v == 0) {
-        err_at(c, node_loc(c, n), "target_params", "must be >= 1 (got %s)", n->text);
+        err_at(c, node_loc(c, n), key, "must be >= 1 (got %s)", n->text);
     } else {
         c->s->has_target_params = true;
         c->s->target_params = v;

@@ -108,7 +108,9 @@ static json_t *build(const llmc_spec *s, const llmc_dims *solved, bool *ok) {
     put(root, "name", str_or_null(s->name));
     put(root, "template", str_or_null(s->template_name));
     put(root, "solver", str_or_null(s->solver));
-    put(root, "target_params", s->target_compute_optimal ? json_string("compute_optimal")
+    /* the budget under the key it was given: target_active_params counts what one token reads */
+    put(root, s->target_active ? "target_active_params" : "target_params",
+        s->target_compute_optimal ? json_string("compute_optimal")
                                : s->has_target_params    ? json_integer((json_int_t)s->target_params)
                                                          : json_null());
 

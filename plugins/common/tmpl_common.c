@@ -356,6 +356,7 @@ void tc_check_fixed_budget(const llmc_spec *s, const llmc_dims *full, const char
     llmc_param_count pc;
     if (count_fn(s, full, &pc) != 0 || s->target_params == 0) return; /* overflow: reported just above */
     uint64_t t = s->target_params;
+    pc.total = LLMC_BUDGET_COUNT(s, pc); /* the count the budget names */
     double rel = (double)(pc.total > t ? pc.total - t : t - pc.total) / (double)t;
     if (rel <= s->tolerance) return;
     char a[32], b[32];

@@ -3,7 +3,7 @@
 (4 SwiGLU experts of width 48 per layer, top-2, GQA 4/2, untied, rope theta 1e6):
 
   * counts: solution.json's total and active parameters equal the closed form written here
-    (active = total - (E - k)/E of the expert weights);
+    (active = total - (E - k)/E of the expert weights); target_active_params sizes the active count;
   * safetensors: MixtralForCausalLM names (block_sparse_moe.gate, block_sparse_moe.experts.N.w1/w2/w3),
     config.json model_type mixtral with num_local_experts, num_experts_per_tok, router_aux_loss_coef;
   * on a random checkpoint: the PyTorch package within 1e-5 of tests/python/ir_reference.py (the
@@ -226,6 +226,27 @@ def test_mixtral_backends():
     check(d <= GGUF_TOL, f"llama.cpp logits within {GGUF_TOL} of the package (got {d:.2e})")
 
 
+def test_active_budget():
+    """target_active_params: the solver sizes the active count (one token's parameters) to the budget."""
+    text = ("template: decoder_only\ntarget_active_params: 30M\nvocab_size: 1000\ncontext_length: 256\n"
+            "attention: gqa\nmoe: {num_experts: 8, experts_per_token: 2}\n")
+    spec = write_spec(TMP, "mx-active", text)
+    out = os.path.join(TMP, "active")
+    run([LLMC, "compile", spec, "-o", out, "--emit", "none"])
+    sol = json.load(open(os.path.join(out, "solution.json")))
+    total, active = sol["parameters"], sol.get("active_parameters", 0)
+    print(f"  target_active_params 30M: {active:,} active of {total:,}, relative error {sol['relative_error']:.4f}")
+    check(abs(active - 30e6) / 30e6 <= sol["tolerance"] and sol["relative_error"] == abs(active - 30e6) / 30e6,
+          f"the active count {active} is within {sol['tolerance']} of 30M")
+    check(total > 2 * active, f"the total {total} is the full mixture (more than twice the active count)")
+    spec_json = json.load(open(os.path.join(out, "spec.json")))
+    check(spec_json.get("target_active_params") == 30000000 and "target_params" not in spec_json,
+          "spec.json keeps the budget under target_active_params")
+    r = run([LLMC, "validate", out], ok=False)
+    check(r.returncode == 0, f"llmc validate: exit {r.returncode} {r.stderr[-800:]}")
+    refused("mx-twobudgets", text + "target_params: 100M\n", "none", "target_active_params", "not both")
+
+
 def refused(name, text, emit, key, message):
     spec = write_spec(TMP, name, text)
     out = os.path.join(TMP, name + "-out")
@@ -253,4 +274,4 @@ def test_refusals():
 
 
 if __name__ == "__main__":
-    sys.exit(check.run_all([test_mixtral_backends, test_refusals], TMP))
+    sys.exit(check.run_all([test_mixtral_backends, test_active_budget, test_refusals], TMP))

@@ -218,7 +218,13 @@ typedef struct llmc_spec {
     llmc_dataset_spec data;          /* dataset: {...}; its name is `dataset` above */
     bool qk_norm;                    /* default false: RMSNorm of each q and k head before RoPE (Qwen3, OLMo-2) */
     llmc_moe_spec moe;               /* moe: {...}; enabled false = a dense MLP */
+    /* target_active_params: the budget (target_params above) counts the parameters one token reads
+     * (llmc_param_count.active) instead of all of them */
+    bool target_active;
 } llmc_spec;
+
+/* The count a budget measures: active with target_active_params, else total. */
+#define LLMC_BUDGET_COUNT(spec, count) ((spec)->target_active ? (count).active : (count).total)
 
 typedef enum { LLMC_SPEC_FORMAT_AUTO = 0, LLMC_SPEC_FORMAT_YAML, LLMC_SPEC_FORMAT_JSON } llmc_spec_format;
 
