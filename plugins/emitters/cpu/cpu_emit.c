@@ -11,12 +11,6 @@
 /* the spec's sizes, and whether the runtime computes what the graph says (block wiring, norms,
  * positions, parameter roles: cpu_plan.c), before anything is written */
 static int check(const llmc_spec *spec, const llmc_ir *ir, llmc_diags *d) {
-    if (llmc_ir_has_moe(ir)) {
-        llmc_diag_add(d, LLMC_SEV_ERROR, llmc_spec_loc(spec, "moe"), "moe",
-                      "cpu: the CPU runtime computes dense MLPs only; sparse mixture-of-experts layers are not "
-                      "supported yet (emit safetensors or pytorch, or remove moe)");
-        return -1;
-    }
     cpu_model m;
     int rc = cpu_model_read(spec, ir, &m, d);
     if (cpu_check_spec(spec, d) || rc) return -1;
