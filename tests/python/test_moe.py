@@ -168,7 +168,7 @@ def test_mixtral_backends():
     ckpt = os.path.join(TMP, "random.safetensors")
     random_checkpoint(first, ckpt, seed=19)
     out = os.path.join(TMP, "out")
-    run([LLMC, "compile", spec, "-o", out, "--emit", "safetensors,pytorch,gguf,cpu", "--weights", ckpt])
+    run([LLMC, "compile", spec, "-o", out, "--emit", "safetensors,pytorch,gguf,cpu,torchscript", "--weights", ckpt])
     r = run([LLMC, "validate", out], ok=False)
     check(r.returncode == 0, f"llmc validate of the output: exit {r.returncode} {r.stdout[-500:]} {r.stderr[-1500:]}")
 
@@ -194,7 +194,10 @@ def test_mixtral_backends():
     run([os.path.join(out, "cpu", "llmc-run"), "--prompt-ids", ",".join(map(str, ids)), "-n", "0",
          "--dump-logits", dump])
     logits["cpu"] = np.fromfile(dump, dtype=np.float32).astype(np.float64).reshape(len(ids), V)
-    names = ["ir_reference", "pytorch", "cpu"]
+    ts = torch.jit.load(os.path.join(out, "torchscript", "model.pt"))
+    with torch.no_grad():
+        logits["torchscript"] = ts(torch.tensor([ids]))[0].double().numpy()
+    names = ["ir_reference", "pytorch", "torchscript", "cpu"]
     for i, a in enumerate(names):
         for b in names[i + 1:]:
             d = rel(logits[a], logits[b])
@@ -267,9 +270,11 @@ def refused(name, text, emit, key, message):
 
 def test_refusals():
     moe_line = SPEC.splitlines().index("moe:") + 2  # write_spec puts `name:` on line 1
-    for emit in ("torchscript",):
-        line = refused(f"mx-{emit}", SPEC, f"safetensors,{emit}", "moe", "mixture-of-experts")
-        check(line.startswith(f"{TMP}/mx-{emit}.yaml:{moe_line}:"), f"{emit} refusal located at line {moe_line}: {line}")
+    # the CPU runtime's experts are whole 16-row panels
+    spec = write_spec(TMP, "mx-cpu40", SPEC.replace("num_experts: 4", "num_experts: 4\n  expert_intermediate_size: 40"))
+    r = run([LLMC, "compile", spec, "-o", os.path.join(TMP, "mx-cpu40-out"), "--emit", "safetensors,cpu"], ok=False)
+    check(r.returncode == 1 and "the CPU runtime needs a multiple of 16" in r.stderr and
+          not os.path.exists(os.path.join(TMP, "mx-cpu40-out")), f"cpu refuses 40-row experts: {r.stderr.strip()}")
     refused("mx-encdec", SPEC.replace("decoder_only", "encoder_decoder"), "safetensors", "moe",
             "is not supported by template encoder_decoder")
     line = refused("mx-k9", SPEC.replace("experts_per_token: 2", "experts_per_token: 9"), "safetensors",

@@ -45,12 +45,6 @@ static int64_t pinned_head_dim(const llmc_spec *s) {
  * encoder-decoder ALiBi or sliding windows); they are not repeated here. */
 static int ts_check(const llmc_spec *s, const llmc_ir *ir, llmc_diags *d) {
     int rc = 0;
-    if (llmc_ir_has_moe(ir)) {
-        llmc_diag_add(d, LLMC_SEV_ERROR, llmc_spec_loc(s, "moe"), "moe",
-                      "torchscript: sparse mixture-of-experts layers are not written yet (emit safetensors or pytorch, "
-                      "or remove moe)");
-        return -1;
-    }
     /* decoder-only models are written from the IR (ts_generic.c): what that code cannot express is
      * refused now. Encoder-decoder graphs are T5's tree or nothing. */
     if (llmc_ir_get_structure(ir) == LLMC_STRUCTURE_DECODER_ONLY ||
