@@ -65,12 +65,13 @@ static const char *const init_names[LLMC_PINIT_KIND_COUNT] = {"normal", "ones", 
 static const char *const op_names[LLMC_OP_TYPE_COUNT] = {
     "embedding", "linear", "rmsnorm", "layernorm", "reshape", "rope", "alibi", "relative_bias",
     "attention", "swiglu", "geglu", "activation", "add", "mul", "scale", "matmul", "softmax",
-    "positions_learned", "positions_sinusoidal"};
+    "positions_learned", "positions_sinusoidal", "moe_route", "moe_experts"};
 
 static const char *const role_names[LLMC_ROLE_COUNT] = {
     "none",     "token_embedding", "position_embedding", "relative_bias", "attn_q",   "attn_k",  "attn_v",
     "attn_qkv", "attn_o",          "cross_q",            "cross_k",       "cross_v",  "cross_o", "mlp_gate",
-    "mlp_up",   "mlp_down",        "norm",               "output_head"};
+    "mlp_up",   "mlp_down",        "norm",               "output_head",   "moe_router", "expert_gate",
+    "expert_up", "expert_down"};
 static const char *const norm_site_names[LLMC_NORM_SITE_COUNT] = {
     "none",     "attn_input",      "cross_attn_input", "mlp_input", "block_input",
     "post_attn", "post_cross_attn", "post_mlp",         "embedding", "final",
@@ -907,6 +908,12 @@ const llmc_attr *llmc_op_attr(const llmc_op_info *op, const char *key) {
     return NULL;
 }
 
+bool llmc_ir_has_moe(const llmc_ir *ir) {
+    for (size_t i = 0; ir && i < ir->n_ops; i++)
+        if (llmc_ir_op_at(ir, i)->type == LLMC_OP_MOE_EXPERTS) return true;
+    return false;
+}
+
 /* ---- counting ------------------------------------------------------------------------------- */
 
 /* Sum of numel over PARAM tensors (all, or those of one stack/layer). A tied weight is one
@@ -951,6 +958,31 @@ static int count_impl(const llmc_ir *ir, bool filter, llmc_stack stack, int laye
             return -1;
         }
     }
+    /* active: a token reads k of the E experts of each MOE_EXPERTS op (the router and everything
+     * else it reads whole) */
+    uint64_t inactive = 0;
+    for (size_t i = 0; rc == 0 && i < ir->n_ops; i++) {
+        const llmc_op_info *op = llmc_ir_op_at(ir, i);
+        if (op->type != LLMC_OP_MOE_EXPERTS || op->n_inputs != 5) continue;
+        if (filter && (op->stack != stack || op->layer != layer)) continue;
+        const llmc_attr *ka = llmc_op_attr(op, "experts_per_token");
+        for (int j = 2; j < 5; j++) {
+            const llmc_tensor_info *t = llmc_ir_tensor(ir, op->inputs[j]);
+            uint64_t n, off;
+            if (!t || t->kind != LLMC_TENSOR_PARAM || t->rank != 3 || !ka || ka->i < 1 || ka->i > t->shape[0] ||
+                llmc_tensor_numel(t, &n) != 0) {
+                llmc_error(d, NULL, "op '%s': expert weights or experts_per_token cannot be counted", op->name);
+                return -1;
+            }
+            /* n / E is exact: the experts are stacked on dim 0 */
+            if (!llmc_mul_u64(n / (uint64_t)t->shape[0], (uint64_t)(t->shape[0] - ka->i), &off) ||
+                !llmc_add_u64(inactive, off, &inactive) || inactive > c.total) {
+                llmc_error(d, NULL, "op '%s': active parameter count overflows", op->name);
+                return -1;
+            }
+        }
+    }
+    c.active = c.total - inactive;
     if (rc == 0) *out = c;
     return rc;
 }

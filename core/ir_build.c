@@ -157,8 +157,13 @@ void llmc_irb_count_add(llmc_irb_counter *k, llmc_component comp, uint64_t a, ui
     k->c.component[comp] = add_u64(k, k->c.component[comp], llmc_irb_count_mul(k, a, b));
 }
 
+void llmc_irb_count_inactive(llmc_irb_counter *k, uint64_t a, uint64_t b) {
+    k->inactive = add_u64(k, k->inactive, llmc_irb_count_mul(k, a, b));
+}
+
 void llmc_irb_count_add_scaled(llmc_irb_counter *k, const llmc_irb_counter *part, uint64_t times) {
     if (part->overflow) k->overflow = true;
+    k->inactive = add_u64(k, k->inactive, llmc_irb_count_mul(k, part->inactive, times));
     for (int c = 0; c < LLMC_COMP_COUNT; c++)
         k->c.component[c] = add_u64(k, k->c.component[c], llmc_irb_count_mul(k, part->c.component[c], times));
 }
@@ -167,6 +172,8 @@ int llmc_irb_count_finish(llmc_irb_counter *k, llmc_param_count *out) {
     uint64_t total = 0;
     for (int c = 0; c < LLMC_COMP_COUNT; c++) total = add_u64(k, total, k->c.component[c]);
     k->c.total = total;
+    if (k->inactive > total) k->overflow = true; /* more routed off than there is: a template bug */
+    k->c.active = k->inactive > total ? total : total - k->inactive;
     if (out) *out = k->c;
     return k->overflow ? 1 : 0;
 }

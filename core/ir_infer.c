@@ -59,6 +59,10 @@ static const op_rule rules[LLMC_OP_TYPE_COUNT] = {
     [LLMC_OP_SOFTMAX] = {1, 1, {"input"}, {{"axis", I_, true}}},
     [LLMC_OP_POSITIONS_LEARNED] = {2, 2, {"ids", "table"}, {{0}}},
     [LLMC_OP_POSITIONS_SINUSOIDAL] = {1, 1, {"ids"}, {{"dim", I_, true}, {"dtype", S_, false}}},
+    [LLMC_OP_MOE_ROUTE] = {1, 1, {"logits"},
+                           {{"experts_per_token", I_, true}, {"routing", S_, true}, {"normalize", I_, true}}},
+    [LLMC_OP_MOE_EXPERTS] = {5, 5, {"input", "weights", "gate", "up", "down"},
+                             {{"activation", S_, true}, {"experts_per_token", I_, true}}},
 };
 #undef I_
 #undef F_
@@ -510,6 +514,52 @@ static int infer_glu(ctx *c, tinfo *g, tinfo *u, llmc_ir_result *out) {
 
 static const char *const activations[] = {"gelu", "gelu_tanh", "relu", "silu", "relu_squared"};
 
+static const char *const moe_routings[] = {"softmax_topk", "topk_softmax"};
+
+/* (logits[..,E]) -> weights [..,E]; 1 <= k <= E */
+static int infer_moe_route(ctx *c, tinfo *l, llmc_ir_result *out) {
+    char sl[LLMC_IR_SHAPE_BUF];
+    if (need_min_rank(c, "logits", l, 1) || need_float(c, "logits", l) ||
+        need_concrete(c, "logits", l, l->rank - 1, "expert count"))
+        return -1;
+    int64_t k = attr(c, "experts_per_token")->i, n = attr(c, "normalize")->i;
+    if (k < 1 || k > l->shape[l->rank - 1])
+        return fail(c, "attr 'experts_per_token' is %lld (expected 1 to the %lld experts of logits %s)", (long long)k,
+                    (long long)l->shape[l->rank - 1], SHP(l, sl));
+    if (n != 0 && n != 1) return fail(c, "attr 'normalize' is %lld (expected 0 or 1)", (long long)n);
+    if (one_of(c, "routing", moe_routings, 2, -1) < 0) return -1;
+    copy_shape(out, l);
+    return 0;
+}
+
+/* (x[..,H], weights[..,E], gate[E,I,H], up[E,I,H], down[E,H,I]) -> x shape */
+static int infer_moe_experts(ctx *c, tinfo *x, tinfo *w, tinfo *g, tinfo *u, tinfo *dn, llmc_ir_result *out) {
+    char sx[LLMC_IR_SHAPE_BUF], sw[LLMC_IR_SHAPE_BUF];
+    if (need_min_rank(c, "input", x, 1) || need_float(c, "input", x) || same_dtype(c, "weights", w, "input", x) ||
+        need_rank(c, "gate", g, 3) || need_rank(c, "up", u, 3) || need_rank(c, "down", dn, 3) ||
+        same_dtype(c, "gate", g, "input", x) || same_dtype(c, "up", u, "input", x) ||
+        same_dtype(c, "down", dn, "input", x) || need_concrete(c, "input", x, x->rank - 1, "hidden size"))
+        return -1;
+    static const char *const acts[] = {"swiglu"};
+    if (one_of(c, "activation", acts, 1, -1) < 0) return -1;
+    int64_t E = g->shape[0], I = g->shape[1], H = x->shape[x->rank - 1];
+    if (w->rank != x->rank || memcmp(w->shape, x->shape, (size_t)(x->rank - 1) * sizeof(int64_t)) != 0 ||
+        w->shape[w->rank - 1] != E)
+        return fail(c, "weights %s does not match input %s and %lld experts (expected [.., %lld])", SHP(w, sw),
+                    SHP(x, sx), (long long)E, (long long)E);
+    if (g->shape[2] != H) return mismatch(c, "gate", g, "input", x, "dim 2 (hidden size)", H, g->shape[2]);
+    if (u->shape[0] != E || u->shape[1] != I || u->shape[2] != H)
+        return fail(c, "up %s does not match gate %s (expected the same shape)", SHP(u, sw), SHP(g, sx));
+    if (dn->shape[0] != E || dn->shape[1] != H || dn->shape[2] != I)
+        return fail(c, "down %s does not match gate %s (expected [%lld, %lld, %lld])", SHP(dn, sw), SHP(g, sx),
+                    (long long)E, (long long)H, (long long)I);
+    int64_t k = attr(c, "experts_per_token")->i;
+    if (k < 1 || k > E)
+        return fail(c, "attr 'experts_per_token' is %lld (expected 1 to %lld experts)", (long long)k, (long long)E);
+    copy_shape(out, x);
+    return 0;
+}
+
 /* numpy broadcasting of two dim lists aligned on the right. Returns -1 when they broadcast
  * (out filled), else the position from the right (0 = last) of the first conflict. */
 static int broadcast(int ra, const int64_t *a, int rb, const int64_t *b, int64_t *out, int *rout) {
@@ -614,7 +664,7 @@ int llmc_ir_infer(const llmc_ir *ir, llmc_op_type type, const char *name, const 
         *err = c.err;
         return -1;
     }
-    tinfo *in[LLMC_IR_MAX_INPUTS] = {NULL, NULL, NULL, NULL};
+    tinfo *in[LLMC_IR_MAX_INPUTS] = {NULL};
     for (int i = 0; i < r->max_in; i++) {
         llmc_tid t = i < n_inputs ? inputs[i] : LLMC_TID_NONE;
         if (t == LLMC_TID_NONE) {
@@ -676,6 +726,8 @@ int llmc_ir_infer(const llmc_ir *ir, llmc_op_type type, const char *name, const 
         }
         case LLMC_OP_POSITIONS_LEARNED: rc = infer_positions_learned(&c, in[0], in[1], out); break;
         case LLMC_OP_POSITIONS_SINUSOIDAL: rc = infer_positions_sinusoidal(&c, in[0], out); break;
+        case LLMC_OP_MOE_ROUTE: rc = infer_moe_route(&c, in[0], out); break;
+        case LLMC_OP_MOE_EXPERTS: rc = infer_moe_experts(&c, in[0], in[1], in[2], in[3], in[4], out); break;
         case LLMC_OP_TYPE_COUNT: rc = -1; break;
         }
     }

@@ -14,7 +14,7 @@
 #define LLMC_IR_NAME_MAX     1024      /* bytes in a tensor, op or attr name, or a meta key */
 #define LLMC_IR_STRING_MAX   65536     /* bytes in a string attr or a meta value */
 #define LLMC_IR_MAX_ITEMS    10000000  /* tensors, ops, outputs, meta entries each */
-#define LLMC_IR_MAX_INPUTS   4         /* inputs of the widest op (attention) */
+#define LLMC_IR_MAX_INPUTS   5         /* inputs of the widest op (moe_experts) */
 #define LLMC_IR_MAX_OUTPUTS  1         /* every op type produces one tensor */
 #define LLMC_IR_MAX_ATTRS    32        /* attrs on one op */
 

@@ -365,7 +365,11 @@ static llmc_component role_component(llmc_param_role r) {
     case LLMC_ROLE_RELATIVE_BIAS: return LLMC_COMP_POSITIONAL;
     case LLMC_ROLE_MLP_GATE:
     case LLMC_ROLE_MLP_UP:
-    case LLMC_ROLE_MLP_DOWN: return LLMC_COMP_MLP;
+    case LLMC_ROLE_MLP_DOWN:
+    case LLMC_ROLE_MOE_ROUTER:
+    case LLMC_ROLE_EXPERT_GATE:
+    case LLMC_ROLE_EXPERT_UP:
+    case LLMC_ROLE_EXPERT_DOWN: return LLMC_COMP_MLP;
     case LLMC_ROLE_NORM: return LLMC_COMP_NORM;
     case LLMC_ROLE_OUTPUT_HEAD: return LLMC_COMP_HEAD;
     default: return LLMC_COMP_ATTENTION;
@@ -389,7 +393,8 @@ static void check_role(vctx *v, size_t i, const llmc_tensor_info *t) {
              llmc_component_name(role_component(r)), llmc_component_name(t->component));
     bool table = r == LLMC_ROLE_TOKEN_EMBEDDING || r == LLMC_ROLE_POSITION_EMBEDDING || r == LLMC_ROLE_RELATIVE_BIAS;
     if (table && t->is_bias) verr(v, "tensors", i, "parameter '%s': role %s has no bias vector", n, rn);
-    int want_rank = t->is_bias || r == LLMC_ROLE_NORM ? 1 : 2;
+    bool expert = r == LLMC_ROLE_EXPERT_GATE || r == LLMC_ROLE_EXPERT_UP || r == LLMC_ROLE_EXPERT_DOWN;
+    int want_rank = t->is_bias || r == LLMC_ROLE_NORM ? 1 : expert ? 3 : 2; /* experts stacked [E, out, in] */
     if (t->rank != want_rank)
         verr(v, "tensors", i, "parameter '%s': a %s%s has rank %d (got rank %d)", n, rn, t->is_bias ? " bias" : "",
              want_rank, t->rank);

@@ -148,6 +148,45 @@ static int finish(builder *b) {
     return 0;
 }
 
+/* A stacked expert parameter [E, out, in] of role gate/up/down is stored as E tensors
+ * "<stack prefix>.<e>.<w1|w3|w2>.weight" (Mixtral's names: w1 gate, w3 up, w2 down), whatever
+ * the family: every reader of a layout (PyTorch package, checkpoints) sees 2-D maps. */
+static void add_experts(builder *b, llmc_tid t) {
+    const llmc_tensor_info *ti = llmc_ir_tensor(b->ir, t);
+    const char *w = ti->role == LLMC_ROLE_EXPERT_GATE ? "w1" : ti->role == LLMC_ROLE_EXPERT_UP ? "w3" : "w2";
+    /* the IR names a stack "<prefix>.experts.<gate|up|down>_proj.weight" */
+    const char *dot = strstr(ti->name, ".experts.");
+    if (b->failed) return;
+    if (!dot || ti->rank != 3 || (size_t)(dot - ti->name) + 64 >= LLMC_VIEW_NAME_MAX) {
+        llmc_error(b->d, NULL, "internal: expert stack '%s' cannot be stored per expert", ti->name);
+        b->failed = 1;
+        return;
+    }
+    for (int64_t e = 0; e < ti->shape[0] && !b->failed; e++) {
+        char n[LLMC_VIEW_NAME_MAX];
+        snprintf(n, sizeof n, "%.*s.experts.%lld.%s.weight", (int)(dot - ti->name), ti->name, (long long)e, w);
+        b->used[t] = 0; /* add_view takes unused parameters; the E views cover the stack together */
+        add_view(b, n, &t, 1, LLMC_VIEW_IDENTITY);
+        if (b->failed) return;
+        llmc_tensor_view *v = &b->l->views[b->l->n_views - 1];
+        v->transform = LLMC_VIEW_EXPERT;
+        v->index = e;
+        v->rank = 2;
+        v->shape[0] = ti->shape[1];
+        v->shape[1] = ti->shape[2];
+        v->shape[2] = 0;
+    }
+}
+
+static void add_identity(builder *b, llmc_tid t);
+
+/* the HF layouts: IR names, expert stacks per expert */
+static void add_hf(builder *b, llmc_tid t) {
+    llmc_param_role r = llmc_ir_tensor(b->ir, t)->role;
+    if (r == LLMC_ROLE_EXPERT_GATE || r == LLMC_ROLE_EXPERT_UP || r == LLMC_ROLE_EXPERT_DOWN) add_experts(b, t);
+    else add_identity(b, t);
+}
+
 static void add_identity(builder *b, llmc_tid t) {
     if (t != LLMC_TID_NONE && !b->used[t]) add_view(b, llmc_ir_tensor(b->ir, t)->name, &t, 1, LLMC_VIEW_IDENTITY);
 }
@@ -212,6 +251,15 @@ static const char *hf_family(const llmc_spec *s, const llmc_ir *ir, const char *
         named_like(ir, LLMC_STACK_DECODER, "model.embed_tokens.weight", "model.layers.0.self_attn.q_proj.weight")) {
         bool llama_core = s->positional == LLMC_POS_ROPE && s->norm == LLMC_NORM_RMSNORM &&
                           s->activation == LLMC_ACT_SWIGLU && !bf->lm_head;
+        /* sparse experts: Mixtral (softmax over the router logits, top-k, renormalised = softmax over the
+         * top-k logits), no shared experts, no biases; other mixtures have no class here */
+        if (s->moe.enabled)
+            return llama_core && !s->qk_norm && (full_attention(s) || s->attention == LLMC_ATTN_SLIDING_WINDOW) &&
+                           no_rope_scaling(s) && !bf->qkv && !bf->attn_out && !bf->mlp &&
+                           s->moe.num_shared_experts == 0 &&
+                           (s->moe.routing == LLMC_MOE_ROUTING_TOPK_SOFTMAX || s->moe.normalize_topk)
+                       ? (*arch = "MixtralForCausalLM", "mixtral")
+                       : NULL;
         /* QK-norm has one transformers class: Qwen3 (q_norm / k_norm, no biases, full attention) */
         if (s->qk_norm)
             return llama_core && full_attention(s) && !bf->qkv && !bf->attn_out && !bf->mlp
@@ -310,7 +358,7 @@ int llmc_layout_hf(const llmc_spec *spec, const llmc_ir *ir, llmc_layout *out, l
         gpt2_views(&b);
     } else {
         for (size_t i = 0; i < llmc_ir_num_tensors(ir); i++)
-            if (llmc_ir_tensor(ir, (llmc_tid)i)->kind == LLMC_TENSOR_PARAM) add_identity(&b, (llmc_tid)i);
+            if (llmc_ir_tensor(ir, (llmc_tid)i)->kind == LLMC_TENSOR_PARAM) add_hf(&b, (llmc_tid)i);
     }
     return finish(&b);
 }

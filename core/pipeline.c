@@ -396,8 +396,9 @@ int llmc_compile(llmc_host *h, const llmc_compile_params *p, llmc_diags *d) {
     od = NULL;
     if (!p->quiet) {
         char a[32];
-        printf("compiled %s: %s parameters (template %s", m.spec->name, llmc_fmt_count(m.count.total, a, sizeof a),
-               m.tmpl->name);
+        printf("compiled %s: %s parameters", m.spec->name, llmc_fmt_count(m.count.total, a, sizeof a));
+        if (m.count.active != m.count.total) printf(", %s active", llmc_fmt_count(m.count.active, a, sizeof a));
+        printf(" (template %s", m.tmpl->name);
         if (m.solver) printf(", solver %s, relative error %.3g%%", m.solver->name, 100.0 * m.solution.relative_error);
         printf(") -> %s", p->out_dir);
         for (size_t i = 0; i < n_emit; i++) printf("%s%s", i ? ", " : " [", emit_names[i]);

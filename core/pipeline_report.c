@@ -100,11 +100,16 @@ int llmc_print_solve_table(FILE *f, const llmc_model *m, llmc_diags *d) {
     for (int k = 0; k < 2; k++)
         if (nl[k]) fprintf(f, " %16s", llmc_fmt_count(layer0[k].total, a, sizeof a));
     fprintf(f, " %16s\n", llmc_fmt_count(m->count.total, b, sizeof b));
+    if (m->count.active != m->count.total)
+        fprintf(f, "  active per token %s (%.2f%%: the experts a token is routed to, and every other parameter)\n",
+                llmc_fmt_count(m->count.active, b, sizeof b),
+                m->count.total ? 100.0 * (double)m->count.active / (double)m->count.total : 0.0);
     for (int k = 0; k < 2; k++)
         if (nl[k]) fprintf(f, "  layers (%s): %d\n", llmc_stack_name(stacks[k]), nl[k]);
     if (s->has_target_params)
-        fprintf(f, "\ntarget_params %s, relative error %.4f%% (tolerance %g%%)\n",
-                llmc_fmt_count(s->target_params, a, sizeof a), 100.0 * llmc_relative_error(m->count.total, s->target_params),
+        fprintf(f, "\n%s %s, relative error %.4f%% (tolerance %g%%)\n",
+                s->target_active ? "target_active_params" : "target_params", llmc_fmt_count(s->target_params, a, sizeof a),
+                100.0 * llmc_relative_error(LLMC_BUDGET_COUNT(s, m->count), s->target_params),
                 100.0 * s->tolerance);
 
     llmc_design g;

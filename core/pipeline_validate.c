@@ -216,7 +216,7 @@ int llmc_model_prepare(llmc_host *h, const llmc_compile_params *p, llmc_model *m
         llmc_error(d, NULL, "template %s: closed-form parameter count overflows", m->tmpl->name);
         return LLMC_EXIT_SPEC;
     }
-    bool same = closed.total == m->count.total;
+    bool same = closed.total == m->count.total && closed.active == m->count.active;
     for (int c = 0; c < LLMC_COMP_COUNT; c++) same = same && closed.component[c] == m->count.component[c];
     if (!same) {
         char a[32], b[32];
@@ -229,6 +229,9 @@ int llmc_model_prepare(llmc_host *h, const llmc_compile_params *p, llmc_model *m
                 llmc_diag_add(d, LLMC_SEV_NOTE, (llmc_loc){0}, NULL, "%s: closed form %llu, IR %llu",
                               llmc_component_name((llmc_component)c), (unsigned long long)closed.component[c],
                               (unsigned long long)m->count.component[c]);
+        if (closed.active != m->count.active)
+            llmc_diag_add(d, LLMC_SEV_NOTE, (llmc_loc){0}, NULL, "active: closed form %llu, IR %llu",
+                          (unsigned long long)closed.active, (unsigned long long)m->count.active);
         return LLMC_EXIT_PLUGIN;
     }
     /* facts computed once for every emitter: the HF layout and family (from the IR's declared
@@ -246,8 +249,8 @@ int llmc_model_prepare(llmc_host *h, const llmc_compile_params *p, llmc_model *m
     llmc_special_tokens_compute(m->dataset.tokenizer, m->family, llmc_dims_has(&m->dims, LLMC_DIM_NUM_DECODER_LAYERS),
                                 &m->special_tokens);
     if (m->solver) {
-        m->solution.params = m->count.total;
-        m->solution.relative_error = llmc_relative_error(m->count.total, spec->target_params);
+        m->solution.params = LLMC_BUDGET_COUNT(spec, m->count);
+        m->solution.relative_error = llmc_relative_error(LLMC_BUDGET_COUNT(spec, m->count), spec->target_params);
     }
     m->step_ms[3] = llmc_now_ms() - t0;
     return LLMC_EXIT_OK;

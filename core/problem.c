@@ -492,7 +492,7 @@ llmc_eval_status llmc_problem_evaluate(const llmc_problem *p, llmc_dims *dims, u
         if (why) snprintf(why, why_len, "the parameter count overflows 64 bits");
         return LLMC_EVAL_OVERFLOW;
     }
-    if (count) *count = pc.total;
+    if (count) *count = LLMC_BUDGET_COUNT(p->spec, pc); /* what the budget counts */
     return LLMC_EVAL_OK;
 }
 
@@ -526,7 +526,10 @@ int llmc_problem_count(const llmc_problem *p, const llmc_dims *dims, llmc_param_
     for (int i = 0; i < LLMC_DIM_COUNT; i++)
         if (llmc_dims_has(&p->spec->dims, (llmc_dim_id)i)) llmc_dims_put(&full, (llmc_dim_id)i, p->spec->dims.v[i]);
     if (p->tmpl->complete_dims(p->spec, &full, NULL) != 0) return 1;
-    return p->tmpl->count(p->spec, &full, out);
+    int rc = p->tmpl->count(p->spec, &full, out);
+    /* the solvers size total to the budget: with target_active_params that is the active count */
+    if (rc == 0 && p->spec->target_active) out->total = out->active;
+    return rc;
 }
 
 /* ---- independent check of an answer ---------------------------------------------------------- */

@@ -27,6 +27,8 @@ static json_t *count_json(const llmc_param_count *c) {
     for (int i = 0; i < LLMC_COMP_COUNT; i++)
         json_object_set_new(o, llmc_component_name((llmc_component)i), json_integer((json_int_t)c->component[i]));
     json_object_set_new(o, "total", json_integer((json_int_t)c->total));
+    /* only models with sparse experts read fewer parameters per token than they have */
+    if (c->active != c->total) json_object_set_new(o, "active", json_integer((json_int_t)c->active));
     return o;
 }
 
@@ -128,9 +130,13 @@ char *llmc_solution_json(const llmc_model *m) {
     json_t *o = json_object();
     json_object_set_new(o, "dims", dims_json(&m->dims));
     json_object_set_new(o, "parameters", json_integer((json_int_t)m->count.total));
+    if (m->count.active != m->count.total) /* mixture of experts: what one token's forward pass reads */
+        json_object_set_new(o, "active_parameters", json_integer((json_int_t)m->count.active));
     if (m->spec->has_target_params) {
         json_object_set_new(o, "target_params", json_integer((json_int_t)m->spec->target_params));
-        json_object_set_new(o, "relative_error", json_real(llmc_relative_error(m->count.total, m->spec->target_params)));
+        json_object_set_new(o, "relative_error",
+                            json_real(llmc_relative_error(LLMC_BUDGET_COUNT(m->spec, m->count), m->spec->target_params)));
+        if (m->spec->target_active) json_object_set_new(o, "budget", json_string("active"));
     } else {
         json_object_set_new(o, "target_params", json_null());
         json_object_set_new(o, "relative_error", json_null());
@@ -203,6 +209,8 @@ json_t *llmc_report_facts(const llmc_model *m, const llmc_model_stats *stats) {
     json_object_set_new(o, "template_version", json_string(m->tmpl->version));
     json_object_set_new(o, "solver", m->solver ? json_string(m->solver->name) : json_null());
     json_object_set_new(o, "parameters", json_integer((json_int_t)m->count.total));
+    if (m->count.active != m->count.total) /* mixture of experts: what one token's forward pass reads */
+        json_object_set_new(o, "active_parameters", json_integer((json_int_t)m->count.active));
     json_object_set_new(o, "breakdown", count_json(&m->count));
     json_object_set_new(o, "per_layer", per_layer_json(m->ir));
     json_object_set_new(o, "stats", stats_json(stats));
@@ -216,7 +224,8 @@ json_t *llmc_report_facts(const llmc_model *m, const llmc_model_stats *stats) {
 }
 
 static void copy_fact(json_t *to, json_t *facts, const char *key) {
-    json_object_set(to, key, json_object_get(facts, key));
+    json_t *v = json_object_get(facts, key);
+    if (v) json_object_set(to, key, v); /* optional facts (active_parameters) are absent when they do not apply */
 }
 
 char *llmc_report_json(const llmc_model *m, const llmc_step_rec *steps, size_t n_steps, const llmc_model_stats *stats,
@@ -240,7 +249,7 @@ char *llmc_report_json(const llmc_model *m, const llmc_step_rec *steps, size_t n
         json_array_append_new(sa, s);
     }
     json_object_set_new(o, "steps", sa);
-    const char *rest[] = {"parameters", "breakdown", "per_layer", "stats", "design", "weights"};
+    const char *rest[] = {"parameters", "active_parameters", "breakdown", "per_layer", "stats", "design", "weights"};
     for (size_t i = 0; i < sizeof rest / sizeof *rest; i++) copy_fact(o, facts, rest[i]);
     json_decref(facts);
     json_t *w = json_array();

@@ -22,15 +22,17 @@
 #define MAX_DIM_VALUE INT64_C(2147483647) /* dims, vocab and context fit in int32 for every emitter */
 
 static const char *const top_keys[] = {
-    "name", "template", "solver", "target_params", "dims", "vocab_size", "context_length", "attention",
+    "name", "template", "solver", "target_params", "target_active_params", "dims", "vocab_size", "context_length", "attention",
     "sliding_window", "norm", "norm_eps", "activation", "positional_encoding", "rope", "alibi_max_bias",
-    "relative_attention", "bias", "qk_norm", "tie_word_embeddings", "precision", "quantize", "weights", "tokenizer",
+    "relative_attention", "bias", "qk_norm", "moe", "tie_word_embeddings", "precision", "quantize", "weights", "tokenizer",
     "dataset", "constraints", "tolerance", "emit", "emit_options", "solver_options",
 };
 static const char *const rope_keys[] = {"theta", "scaling"};
 static const char *const scaling_keys[] = {"type", "factor", "original_context_length", "low_freq_factor",
                                            "high_freq_factor", "beta_fast", "beta_slow"};
 static const char *const relative_keys[] = {"num_buckets", "max_distance"};
+static const char *const moe_keys[] = {"num_experts", "experts_per_token", "num_shared_experts",
+                                       "expert_intermediate_size", "routing", "normalize_topk", "aux_loss_weight"};
 static const char *const bias_keys[] = {"qkv", "attn_out", "mlp", "norm", "lm_head"};
 static const char *const weights_keys[] = {"init", "std", "seed", "checkpoint"};
 static const char *const tokenizer_keys[] = {"type", "vocab_size", "pre_tokenizer", "special_tokens", "byte_fallback",
@@ -292,6 +294,7 @@ static const char *tokenizer_name(int k) { return llmc_tokenizer_name((llmc_toke
 static const char *pre_tokenizer_name(int k) { return pre_tokenizer_names[k]; }
 static const char *normalization_name(int k) { return normalization_names[k]; }
 static const char *format_name(int k) { return k == 0 ? "text" : "jsonl"; }
+static const char *moe_routing_name(int k) { return llmc_moe_routing_name((llmc_moe_routing)k); }
 
 static vstate read_string(ctx *c, const llmc_doc_entry *e, const char *path, char **out) {
     const llmc_doc_node *n = llmc_doc_value(e);
@@ -366,22 +369,34 @@ static char *default_name(const char *path) {
 }
 
 static void read_target_params(ctx *c, const llmc_doc_node *root) {
-    const llmc_doc_entry *e = given(root, "target_params");
+    const llmc_doc_entry *e = given(root, "target_params"), *ea = given(root, "target_active_params");
+    if (e && ea) {
+        err_at(c, key_loc(c, ea), "target_active_params",
+               "a spec has one budget: target_params (every parameter) or target_active_params (what one token "
+               "reads), not both");
+        return;
+    }
+    const char *key = "target_params";
+    if (ea) { /* the same count syntax; the budget measures the active parameters */
+        e = ea;
+        key = "target_active_params";
+        c->s->target_active = true;
+    }
     c->e_target = e;
     if (!e) return;
     const llmc_doc_node *n = e->value;
     char buf[80];
     if (n->reported) return;
     if (n->kind != LLMC_DOC_SCALAR) {
-        err_at(c, key_loc(c, e), "target_params", "expected a parameter count such as 7B, 125M or 7e9, got %s",
+        err_at(c, key_loc(c, e), key, "expected a parameter count such as 7B, 125M or 7e9, got %s",
                got(n, buf, sizeof buf));
         return;
     }
     if (n->text[0] == '-') {
-        err_at(c, node_loc(c, n), "target_params", "must be >= 1 (got %s)", n->text);
+        err_at(c, node_loc(c, n), key, "must be >= 1 (got %s)", n->text);
         return;
     }
-    if (!strcmp(n->text, "compute_optimal")) {
+    if (!strcmp(n->text, "compute_optimal") && !c->s->target_active) {
         /* sized from the dataset once its tokens are counted (core/dataset.c) */
         c->s->has_target_params = true;
         c->s->target_compute_optimal = true;
@@ -390,14 +405,14 @@ static void read_target_params(ctx *c, const llmc_doc_node *root) {
     uint64_t v = 0;
     int rc = llmc_parse_count(n->text, &v);
     if (rc == 3) {
-        err_at(c, node_loc(c, n), "target_params", "must be a whole number of parameters (got %s)", n->text);
+        err_at(c, node_loc(c, n), key, "must be a whole number of parameters (got %s)", n->text);
     } else if (rc == 2 || (rc == 0 && v > (uint64_t)INT64_MAX)) {
-        err_at(c, node_loc(c, n), "target_params", "must be <= %lld (got %s)", (long long)INT64_MAX, n->text);
+        err_at(c, node_loc(c, n), key, "must be <= %lld (got %s)", (long long)INT64_MAX, n->text);
     } else if (rc != 0) {
-        err_at(c, node_loc(c, n), "target_params", "expected a parameter count such as 7B, 125M or 7e9, got %s",
+        err_at(c, node_loc(c, n), key, "expected a parameter count such as 7B, 125M or 7e9, got %s",
                got(n, buf, sizeof buf));
     } else if (v == 0) {
-        err_at(c, node_loc(c, n), "target_params", "must be >= 1 (got %s)", n->text);
+        err_at(c, node_loc(c, n), key, "must be >= 1 (got %s)", n->text);
     } else {
         c->s->has_target_params = true;
         c->s->target_params = v;
@@ -506,6 +521,44 @@ static void read_relative(ctx *c, const llmc_doc_node *root) {
         err_at(c, md ? node_loc(c, md->value) : key_loc(c, c->e_relative), "relative_attention.max_distance",
                "must be greater than relative_attention.num_buckets / 2, where log-spaced buckets start (got %lld <= %lld)",
                (long long)c->s->relative_max_distance, (long long)(c->s->relative_num_buckets / 2));
+}
+
+/* moe: {num_experts, experts_per_token, ...}: both counts are required (no published default) */
+#define MAX_EXPERTS 4096
+static void read_moe(ctx *c, const llmc_doc_node *root) {
+    const llmc_doc_node *map;
+    const llmc_doc_entry *me = given(root, "moe");
+    if (read_map(c, me, "moe", &map) != V_OK) return;
+    check_keys(c, map, "moe", moe_keys, COUNT_OF(moe_keys));
+    llmc_moe_spec *m = &c->s->moe;
+    m->enabled = true;
+    const llmc_doc_entry *ne = given(map, "num_experts"), *ke = given(map, "experts_per_token");
+    vstate n_st = read_int(c, ne, "moe.num_experts", 2, MAX_EXPERTS, &m->num_experts);
+    if (n_st == V_ABSENT)
+        err_at(c, key_loc(c, me), "moe.num_experts", "is required in a moe mapping (expected 2..%d experts)", MAX_EXPERTS);
+    const llmc_doc_node *kn = llmc_doc_value(ke);
+    int64_t k = 0;
+    vstate k_st = read_int(c, ke, "moe.experts_per_token", 1, MAX_EXPERTS, &k);
+    if (k_st == V_ABSENT)
+        err_at(c, key_loc(c, me), "moe.experts_per_token", "is required in a moe mapping (expected 1..num_experts)");
+    else if (k_st == V_OK && n_st == V_OK && k > m->num_experts)
+        err_at(c, node_loc(c, kn), "moe.experts_per_token",
+               "a token cannot be routed to more experts than there are (expected 1..%lld, got %lld)",
+               (long long)m->num_experts, (long long)k);
+    if (k_st == V_OK) m->experts_per_token = k;
+    read_int(c, given(map, "num_shared_experts"), "moe.num_shared_experts", 0, MAX_EXPERTS, &m->num_shared_experts);
+    read_int(c, given(map, "expert_intermediate_size"), "moe.expert_intermediate_size", 1, MAX_DIM_VALUE,
+             &m->expert_intermediate_size);
+    int r;
+    if (read_enum(c, given(map, "routing"), "moe.routing", moe_routing_name, 0, LLMC_MOE_ROUTING_COUNT, &r) == V_OK)
+        m->routing = (llmc_moe_routing)r;
+    read_bool(c, given(map, "normalize_topk"), "moe.normalize_topk", &m->normalize_topk);
+    const llmc_doc_entry *ae = given(map, "aux_loss_weight");
+    double w;
+    if (read_number(c, ae, "moe.aux_loss_weight", &w) == V_OK) {
+        if (w >= 0 && w <= 1) m->aux_loss_weight = w;
+        else err_at(c, node_loc(c, ae->value), "moe.aux_loss_weight", "must be in [0, 1] (got %s)", ae->value->text);
+    }
 }
 
 static void read_bias(ctx *c, const llmc_doc_node *root) {
@@ -1138,6 +1191,9 @@ static void set_defaults(llmc_spec *s) {
     s->weights.init = LLMC_INIT_NORMAL;
     s->weights.std = 0.02;
     s->tokenizer = LLMC_TOKENIZER_NONE;
+    s->moe.routing = LLMC_MOE_ROUTING_SOFTMAX_TOPK;
+    s->moe.normalize_topk = true;
+    s->moe.aux_loss_weight = 0.02;
     s->tok.byte_fallback = -1;
     s->tolerance = 0.01;
 }
@@ -1192,6 +1248,7 @@ static void read_spec(ctx *c) {
     read_bias(c, root);
     c->e_qk_norm = given(root, "qk_norm");
     read_bool(c, c->e_qk_norm, "qk_norm", &s->qk_norm);
+    read_moe(c, root);
     read_bool(c, given(root, "tie_word_embeddings"), "tie_word_embeddings", &s->tie_word_embeddings);
     if (read_enum(c, given(root, "precision"), "precision", precision_name, 0, LLMC_PRECISION_COUNT, &k) == V_OK)
         s->precision = (llmc_precision)k;

@@ -108,7 +108,9 @@ static json_t *build(const llmc_spec *s, const llmc_dims *solved, bool *ok) {
     put(root, "name", str_or_null(s->name));
     put(root, "template", str_or_null(s->template_name));
     put(root, "solver", str_or_null(s->solver));
-    put(root, "target_params", s->target_compute_optimal ? json_string("compute_optimal")
+    /* the budget under the key it was given: target_active_params counts what one token reads */
+    put(root, s->target_active ? "target_active_params" : "target_params",
+        s->target_compute_optimal ? json_string("compute_optimal")
                                : s->has_target_params    ? json_integer((json_int_t)s->target_params)
                                                          : json_null());
 
@@ -181,6 +183,20 @@ static json_t *build(const llmc_spec *s, const llmc_dims *solved, bool *ok) {
     put(root, "bias", bias);
     if (s->qk_norm) /* written only when set: the spec.json of models without it stays as it was */
         put(root, "qk_norm", json_true());
+    if (s->moe.enabled) { /* likewise: only a mixture-of-experts spec has the mapping */
+        json_t *moe = json_object();
+        if (moe) {
+            put(moe, "num_experts", json_integer(s->moe.num_experts));
+            put(moe, "experts_per_token", json_integer(s->moe.experts_per_token));
+            put(moe, "num_shared_experts", json_integer(s->moe.num_shared_experts));
+            if (s->moe.expert_intermediate_size)
+                put(moe, "expert_intermediate_size", json_integer(s->moe.expert_intermediate_size));
+            put(moe, "routing", json_string(llmc_moe_routing_name(s->moe.routing)));
+            put(moe, "normalize_topk", json_boolean(s->moe.normalize_topk));
+            put(moe, "aux_loss_weight", json_real(s->moe.aux_loss_weight));
+        }
+        put(root, "moe", moe);
+    }
     put(root, "tie_word_embeddings", json_boolean(s->tie_word_embeddings));
     put(root, "precision", json_string(llmc_precision_name(s->precision)));
     put(root, "quantize", json_string(llmc_quantize_name(s->quantize)));

@@ -40,6 +40,7 @@ NAME_FN(llmc_quantize_name, llmc_quantize, LLMC_QUANT_COUNT, "none", "q8_0", "q4
         "q4_k")
 NAME_FN(llmc_init_scheme_name, llmc_init_scheme, LLMC_INIT_COUNT, "normal", "scaled_normal", "t5")
 NAME_FN(llmc_tokenizer_name, llmc_tokenizer_kind, LLMC_TOKENIZER_COUNT, "none", "byte")
+NAME_FN(llmc_moe_routing_name, llmc_moe_routing, LLMC_MOE_ROUTING_COUNT, "softmax_topk", "topk_softmax")
 
 /* ---- counts -------------------------------------------------------------------------------
  * Return codes of the parsers (any non-zero is failure, as the header says):

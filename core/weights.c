@@ -277,6 +277,8 @@ static int view_f32(const llmc_weight_source *ws, const llmc_tensor_view *v, uin
     switch (v->transform) {
     case LLMC_VIEW_IDENTITY:
         return concat_f32(ws, v, off, count, out, d);
+    case LLMC_VIEW_EXPERT: /* expert `index` is the index-th block of numel(view) elements of the stack */
+        return concat_f32(ws, v, (uint64_t)v->index * llmc_view_numel(v) + off, count, out, d);
     case LLMC_VIEW_TRANSPOSE: {
         /* stored [C, R] = concat [R, C]^T: stored element s = c * R + r. Gather the band of
          * concat columns c0..c1 from every concat row, then pick. */
@@ -346,7 +348,10 @@ static int check_view(const llmc_weight_source *ws, const llmc_tensor_view *v, u
     }
     *numel = llmc_view_numel(v);
     bool shape_ok = *numel == sum;
-    if (shape_ok && v->transform == LLMC_VIEW_TRANSPOSE)
+    if (v->transform == LLMC_VIEW_EXPERT)
+        shape_ok = v->n_parts == 1 && first->rank == 3 && v->rank == 2 && v->shape[0] == first->shape[1] &&
+                   v->shape[1] == first->shape[2] && v->index >= 0 && v->index < first->shape[0];
+    else if (shape_ok && v->transform == LLMC_VIEW_TRANSPOSE)
         shape_ok = v->rank == 2 && first->rank == 2 && v->shape[1] == rows && v->shape[0] == first->shape[1];
     else if (shape_ok)
         shape_ok = v->rank == first->rank && v->shape[0] == rows;
@@ -361,7 +366,7 @@ static int check_view(const llmc_weight_source *ws, const llmc_tensor_view *v, u
                    LLMC_VIEW_NAME_MAX, v->name, (long long)v->shape[0], (long long)v->n_head);
         return -1;
     }
-    if ((unsigned)v->transform > LLMC_VIEW_ROPE_PERMUTE) {
+    if ((unsigned)v->transform > LLMC_VIEW_EXPERT) {
         llmc_error(d, NULL, "weights: view '%.*s' has an unknown transform %d", LLMC_VIEW_NAME_MAX, v->name,
                    (int)v->transform);
         return -1;

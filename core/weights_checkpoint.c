@@ -124,6 +124,12 @@ static int param_body(const llmc_weight_source *ws, const llmc_ckpt_loc *L, llmc
         }
         return 0;
     }
+    case LLMC_VIEW_EXPERT: { /* one expert's slice: the caller passes offsets within it */
+        uint64_t k = decode(L->st, L->data, off, count, out, check);
+        if (k == count) return 0;
+        *bad = (nonfinite){off + k, out[k]};
+        return 1;
+    }
     case LLMC_VIEW_ROPE_PERMUTE: {
         /* concat row h*hd + j*hd/2 + i is stored row h*hd + 2i + j */
         uint64_t hd = (uint64_t)(L->view->shape[0] / L->view->n_head);
@@ -227,6 +233,21 @@ int llmc_ckpt_param_f32(const llmc_weight_source *ws, llmc_tid t, uint64_t off, 
         llmc_error(d, NULL, "weights: parameter '%s' is not in the checkpoint", llmc_ir_tensor(ws->ir, t)->name);
         return -1;
     }
+    if (ws->expert_loc && ws->expert_loc[t]) { /* a stack read expert by expert */
+        const llmc_tensor_info *ti = llmc_ir_tensor(ws->ir, t);
+        uint64_t numel;
+        llmc_tensor_numel(ti, &numel);
+        uint64_t per = numel / (uint64_t)ti->shape[0];
+        while (count > 0) {
+            uint64_t e = off / per, in = off % per, n = per - in < count ? per - in : count;
+            guarded_read r = {.t = t, .off = in, .count = n, .out = out};
+            if (read_guarded(ws, &ws->expert_loc[t][e], &r, d)) return -1;
+            off += n;
+            count -= n;
+            out += n;
+        }
+        return 0;
+    }
     guarded_read r = {.t = t, .off = off, .count = count, .out = out};
     return read_guarded(ws, L, &r, d);
 }
@@ -236,6 +257,7 @@ static bool same_view(const llmc_tensor_view *a, const llmc_tensor_view *b) {
         a->rank != b->rank)
         return false;
     if (a->transform == LLMC_VIEW_ROPE_PERMUTE && a->n_head != b->n_head) return false;
+    if (a->transform == LLMC_VIEW_EXPERT && a->index != b->index) return false;
     for (int i = 0; i < a->n_parts; i++)
         if (a->parts[i] != b->parts[i]) return false;
     for (int i = 0; i < a->rank; i++)
@@ -287,7 +309,10 @@ int llmc_ckpt_view_direct(const llmc_weight_source *ws, const llmc_tensor_view *
     if (k < 0 || !same_view(&ws->layout->views[k], v)) return 0;
     if (source_failed(ws)) return -1;
     guarded_read r = {.dt = dt, .off = off, .count = count, .out = out, .view = true};
-    return read_guarded(ws, &ws->loc[v->parts[0]], &r, d) == 0 ? 1 : -1;
+    const llmc_ckpt_loc *L = v->transform == LLMC_VIEW_EXPERT && ws->expert_loc && ws->expert_loc[v->parts[0]]
+                                 ? &ws->expert_loc[v->parts[0]][v->index]
+                                 : &ws->loc[v->parts[0]];
+    return read_guarded(ws, L, &r, d) == 0 ? 1 : -1;
 }
 
 llmc_weights_error llmc_weights_failure(const llmc_weight_source *ws) {
@@ -298,6 +323,10 @@ void llmc_ckpt_free(llmc_weight_source *ws) {
     for (size_t i = 0; i < ws->n_files; i++) llmc_st_close(ws->files[i]);
     free(ws->files);
     free(ws->loc);
+    if (ws->expert_loc)
+        for (size_t i = 0; i < llmc_ir_num_tensors(ws->ir); i++) free(ws->expert_loc[i]);
+    free(ws->expert_loc);
+    ws->expert_loc = NULL;
     ws->files = NULL;
     ws->loc = NULL;
     ws->n_files = 0;
@@ -548,6 +577,21 @@ llmc_weight_source *llmc_weights_open_checkpoint_with(const char *path, const ll
             llmc_strbuf_printf(&dtyped, "%s%s (%s)", n_dtyped++ ? ", " : "", v->name, e->t->dtype);
             continue;
         }
+        if (v->transform == LLMC_VIEW_EXPERT) { /* expert `index` of a stack: one location of E */
+            llmc_tid t = v->parts[0];
+            const llmc_tensor_info *ti = llmc_ir_tensor(ir, t);
+            if (!ws->expert_loc && !(ws->expert_loc = calloc(llmc_ir_num_tensors(ir) + 1, sizeof *ws->expert_loc)))
+                io_error = true;
+            else if (!ws->expert_loc[t] && !(ws->expert_loc[t] = calloc((size_t)ti->shape[0], sizeof **ws->expert_loc)))
+                io_error = true;
+            if (io_error) {
+                llmc_error(d, NULL, "out of memory opening checkpoint '%s'", path);
+                break;
+            }
+            ws->expert_loc[t][v->index] = (llmc_ckpt_loc){v, e->f, e->t, llmc_st_data(e->f, e->t), st, 0};
+            ws->loc[t].view = v; /* marks the parameter as stored */
+            continue;
+        }
         /* every part of the view now reads from this tensor */
         uint64_t row0 = 0;
         for (int k = 0; k < v->n_parts; k++) {
@@ -565,7 +609,7 @@ llmc_weight_source *llmc_weights_open_checkpoint_with(const char *path, const ll
      * encoder/decoder embed_tokens beside shared.weight, a tied lm_head.weight): accepted when it is
      * byte for byte the tensor the embedding view reads, listed in a note */
     const stored *embed = NULL;
-    for (size_t i = 0; i < layout->n_views && !embed; i++) {
+    for (size_t i = 0; i < layout->n_views && !embed && !io_error; i++) {
         const llmc_tensor_view *v = &layout->views[i];
         if (v->n_parts >= 1 && llmc_ir_tensor(ir, v->parts[0])->role == LLMC_ROLE_TOKEN_EMBEDDING)
             embed = find_stored(s, n, v->name);

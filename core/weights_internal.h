@@ -60,6 +60,8 @@ struct llmc_weight_source {
     llmc_st_file **files;
     size_t n_files;
     llmc_ckpt_loc *loc;           /* per tensor id (parameters only) */
+    llmc_ckpt_loc **expert_loc;   /* per tensor id: a stacked expert parameter's E locations (one stored
+                                     tensor per expert, LLMC_VIEW_EXPERT), NULL for the others */
     bool allow_nonfinite;         /* import NaN/Inf as they are (else the first is a read error) */
     int failure;                  /* llmc_weights_error of the first failed read (atomic); reads of a
                                      failed source fail at once, without repeating the error */

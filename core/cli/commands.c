@@ -311,6 +311,7 @@ int cmd_inspect(const cli_globals *g, int argc, char **argv) {
             printf("tensors %zu (%zu parameters, %zu inputs), ops %zu, outputs %zu\n", llmc_ir_num_tensors(ir),
                    n_params, n_inputs, llmc_ir_num_ops(ir), llmc_ir_num_outputs(ir));
             printf("parameters %s\n", llmc_fmt_count(c.total, a, sizeof a));
+            if (c.active != c.total) printf("active parameters %s\n", llmc_fmt_count(c.active, a, sizeof a));
             for (int k = 0; k < LLMC_COMP_COUNT; k++)
                 printf("  %-12s %16s\n", llmc_component_name((llmc_component)k),
                        llmc_fmt_count(c.component[k], a, sizeof a));

@@ -220,6 +220,31 @@ void tc_count_norm(const llmc_spec *s, const tc_geom *g, tc_count *k) {
     }
 }
 
+int64_t tc_moe_intermediate(const llmc_spec *s, const tc_geom *g) {
+    return s->moe.expert_intermediate_size ? s->moe.expert_intermediate_size : g->I;
+}
+
+void tc_count_moe(const llmc_spec *s, const tc_geom *g, tc_count *k) {
+    uint64_t E = U(s->moe.num_experts), I = U(tc_moe_intermediate(s, g));
+    tc_add(k, LLMC_COMP_MLP, E, U(g->H));                               /* router */
+    uint64_t expert = tc_mul(k, tc_mul(k, 3, U(g->H)), I);              /* gate, up, down of one expert */
+    tc_add(k, LLMC_COMP_MLP, E, expert);
+    llmc_irb_count_inactive(k, E - U(s->moe.experts_per_token), expert);
+}
+
+void tc_check_moe(const llmc_spec *s, llmc_diags *d) {
+    if (!s->moe.enabled) return;
+    if (s->activation != LLMC_ACT_SWIGLU)
+        tc_err(s, d, "moe", "experts are SwiGLU MLPs (Mixtral, Qwen2-MoE), which needs activation: swiglu (got %s)",
+               llmc_activation_name(s->activation));
+    if (s->bias.mlp)
+        tc_err(s, d, "moe", "experts and router have no biases (Mixtral, Qwen2-MoE); set bias.mlp: false");
+    if (s->moe.num_shared_experts != 0)
+        tc_err(s, d, "moe.num_shared_experts",
+               "shared experts (Qwen2-MoE) are not supported yet (expected 0, got %lld)",
+               (long long)s->moe.num_shared_experts);
+}
+
 /* ---- spec checks --------------------------------------------------------------------------------------- */
 
 static void diag_at(const llmc_spec *s, llmc_diags *d, llmc_severity sev, const char *key, const char *fmt,
@@ -331,6 +356,7 @@ void tc_check_fixed_budget(const llmc_spec *s, const llmc_dims *full, const char
     llmc_param_count pc;
     if (count_fn(s, full, &pc) != 0 || s->target_params == 0) return; /* overflow: reported just above */
     uint64_t t = s->target_params;
+    pc.total = LLMC_BUDGET_COUNT(s, pc); /* the count the budget names */
     double rel = (double)(pc.total > t ? pc.total - t : t - pc.total) / (double)t;
     if (rel <= s->tolerance) return;
     char a[32], b[32];
@@ -437,6 +463,52 @@ llmc_tid tc_reshape(tc_builder *b, llmc_tid x, const char *name, int64_t seq, in
 llmc_tid tc_add_op(tc_builder *b, const char *name, llmc_tid x, llmc_tid y) {
     llmc_irb r = irb(b);
     return llmc_irb_add(&r, name, x, y);
+}
+
+/* An expert stack [E, d0, d1]: llmc_irb_param has rank <= 2 */
+static llmc_tid expert_param(tc_builder *b, const char *name, int64_t E, int64_t d0, int64_t d1, const tc_mlp *m,
+                             tc_role init, llmc_param_role role) {
+    llmc_param_desc p;
+    memset(&p, 0, sizeof p);
+    p.name = name;
+    p.dtype = b->dt;
+    p.rank = 3;
+    p.shape[0] = E;
+    p.shape[1] = d0;
+    p.shape[2] = d1;
+    p.component = LLMC_COMP_MLP;
+    p.stack = m->stack;
+    p.layer = m->layer;
+    p.init = tc_init(b, init);
+    p.role = role;
+    p.norm_site = LLMC_NORM_SITE_NONE;
+    return llmc_ir_param(b->ir, &p);
+}
+
+llmc_tid tc_moe_block(tc_builder *b, const tc_mlp *m) {
+    const llmc_spec *s = b->s;
+    const tc_geom *g = &b->g;
+    int64_t E = s->moe.num_experts, I = tc_moe_intermediate(s, g);
+    char n[NAME_LEN];
+    tc_scope(b, m->stack, m->layer, LLMC_OPROLE_MLP);
+    NAMEF(n, "%s.gate", m->op_prefix);
+    llmc_tid logits = tc_linear(b, m->x, n, E, g->H, false, LLMC_COMP_MLP, m->stack, m->layer, TC_ROLE_MLP_IN,
+                                LLMC_ROLE_MOE_ROUTER);
+    llmc_attr ra[3] = {llmc_attr_int("experts_per_token", s->moe.experts_per_token),
+                       llmc_attr_str("routing", llmc_moe_routing_name(s->moe.routing)),
+                       llmc_attr_int("normalize", s->moe.normalize_topk ? 1 : 0)};
+    NAMEF(n, "%s.route", m->op_prefix);
+    llmc_tid weights = tc_op(b, LLMC_OP_MOE_ROUTE, n, &logits, 1, ra, 3);
+    NAMEF(n, "%s.experts.gate_proj.weight", m->op_prefix);
+    llmc_tid gate = expert_param(b, n, E, I, g->H, m, TC_ROLE_MLP_IN, LLMC_ROLE_EXPERT_GATE);
+    NAMEF(n, "%s.experts.up_proj.weight", m->op_prefix);
+    llmc_tid up = expert_param(b, n, E, I, g->H, m, TC_ROLE_MLP_IN, LLMC_ROLE_EXPERT_UP);
+    NAMEF(n, "%s.experts.down_proj.weight", m->op_prefix);
+    llmc_tid down = expert_param(b, n, E, g->H, I, m, TC_ROLE_MLP_OUT, LLMC_ROLE_EXPERT_DOWN);
+    llmc_attr ea[2] = {llmc_attr_str("activation", "swiglu"), llmc_attr_int("experts_per_token", s->moe.experts_per_token)};
+    llmc_tid in[5] = {m->x, weights, gate, up, down};
+    NAMEF(n, "%s.experts", m->op_prefix);
+    return tc_op(b, LLMC_OP_MOE_EXPERTS, n, in, 5, ea, 2);
 }
 
 int tc_rope_attrs(const llmc_spec *s, llmc_attr *a) {

@@ -84,6 +84,14 @@ bool tc_geom_from_dims(const llmc_spec *s, const llmc_dims *d, tc_geom *g);
 void tc_count_attention(const llmc_spec *s, const tc_geom *g, tc_count *k);   /* q, k, v, o (+ biases) */
 void tc_count_mlp(const llmc_spec *s, const tc_geom *g, tc_count *k);         /* gate/up/down (+ biases) */
 void tc_count_norm(const llmc_spec *s, const tc_geom *g, tc_count *k);        /* one norm */
+/* moe: the width of one expert's MLP (moe.expert_intermediate_size, else dims.intermediate_size) */
+int64_t tc_moe_intermediate(const llmc_spec *s, const tc_geom *g);
+/* moe: router [E,H] and E gated experts [I,H] x 2 + [H,I], with the E - k experts a token skips
+ * counted as inactive */
+void tc_count_moe(const llmc_spec *s, const tc_geom *g, tc_count *k);
+/* moe keys a template with sparse experts does not support yet: errors at moe.* (swiglu experts
+ * without biases, no shared experts) */
+void tc_check_moe(const llmc_spec *s, llmc_diags *d);
 
 /* ---- spec checks shared by both templates --------------------------------------------------- */
 
@@ -181,6 +189,11 @@ typedef struct tc_mlp {
     int layer;
 } tc_mlp;
 llmc_tid tc_mlp_block(tc_builder *b, const tc_mlp *m);
+
+/* Sparse mixture of experts in place of the MLP (Mixtral): router "<op_prefix>.gate.weight" [E,H]
+ * (role moe_router), LINEAR -> MOE_ROUTE "<op_prefix>.route" -> MOE_EXPERTS "<op_prefix>.experts"
+ * over "<op_prefix>.experts.{gate,up,down}_proj.weight" stacked [E,I,H], [E,I,H], [E,H,I]. */
+llmc_tid tc_moe_block(tc_builder *b, const tc_mlp *m);
 
 /* the ROPE attrs of the spec (theta and scaling), into attrs[]; returns how many */
 int tc_rope_attrs(const llmc_spec *s, llmc_attr *attrs);

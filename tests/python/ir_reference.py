@@ -58,6 +58,40 @@ def load_weights(out):
     return weights
 
 
+# the HF layout stores expert e of an IR stack "<p>.experts.<gate|up|down>_proj.weight" [E,..]
+# as "<p>.experts.<e>.<w1|w3|w2>.weight" (docs/weights.md)
+_EXPERT_FILES = {"expert_gate": "w1", "expert_up": "w3", "expert_down": "w2"}
+
+
+def _stack_experts(weights, t):
+    prefix = t["name"][: t["name"].index(".experts.")]
+    w = _EXPERT_FILES[t["role"]]
+    return np.stack([np.asarray(weights[f"{prefix}.experts.{e}.{w}.weight"]) for e in range(t["shape"][0])])
+
+
+def _moe_route(logits, a):
+    """Each token's k kept weights over the last axis, 0 elsewhere (docs/ir.md "moe_route")."""
+    k = int(a["experts_per_token"])
+    if a["routing"] == "topk_softmax":
+        top, idx = torch.topk(logits, k, dim=-1)
+        kept = torch.softmax(top, dim=-1)
+    else:
+        top, idx = torch.topk(torch.softmax(logits, dim=-1), k, dim=-1)
+        kept = top / top.sum(-1, keepdim=True) if int(a["normalize"]) else top
+    return torch.zeros_like(logits).scatter(-1, idx, kept)
+
+
+def _moe_experts(x, weights, gate, up, down):
+    """sum over experts with a non-zero weight of weight * down(silu(gate x) * up x)"""
+    y = torch.zeros_like(x)
+    for e in range(gate.shape[0]):
+        we = weights[..., e:e + 1]
+        if bool((we != 0).any()):
+            h = torch.nn.functional.silu(x @ gate[e].T) * (x @ up[e].T)
+            y = y + we * (h @ down[e].T)
+    return y
+
+
 def _attrs(op):
     return op.get("attrs") or {}
 
@@ -198,6 +232,8 @@ def forward(out, inputs, weights=None, dtype=torch.float64, ir=None):
                     assert sizes.setdefault(SYMBOLS[sym], size) == size, f"{t['name']}: {sym} bound twice"
             env[t["name"]] = torch.from_numpy(x.astype(np.int64))
         elif t["kind"] == "param":
+            if t["name"] not in weights and t.get("role") in _EXPERT_FILES:
+                weights[t["name"]] = _stack_experts(weights, t)
             assert t["name"] in weights, f"{out}: parameter {t['name']} not in the weights"
             w = torch.from_numpy(np.asarray(weights[t["name"]], dtype=np.float64)).to(dtype)
             assert list(w.shape) == t["shape"], f"{t['name']}: shape {list(w.shape)} vs IR {t['shape']}"
@@ -260,6 +296,10 @@ def forward(out, inputs, weights=None, dtype=torch.float64, ir=None):
         elif kind == "positions_learned":
             S = ins[0].shape[1]
             y = ins[1][:S][None].expand(ins[0].shape[0], S, -1)
+        elif kind == "moe_route":
+            y = _moe_route(ins[0], a)
+        elif kind == "moe_experts":
+            y = _moe_experts(*ins)
         elif kind == "positions_sinusoidal":
             B, S = ins[0].shape
             y = _sinusoidal(S, int(a["dim"])).to(dtype)[None].expand(B, S, -1)

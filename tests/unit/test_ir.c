@@ -300,7 +300,8 @@ static void test_name_tables(void **state) {
     static const char *const ops[] = {"embedding", "linear",  "rmsnorm", "layernorm", "reshape",
                                       "rope",      "alibi",   "relative_bias", "attention", "swiglu",
                                       "geglu",     "activation", "add",  "mul",       "scale",
-                                      "matmul",    "softmax", "positions_learned", "positions_sinusoidal"};
+                                      "matmul",    "softmax", "positions_learned", "positions_sinusoidal",
+                                      "moe_route", "moe_experts"};
     assert_int_equal(sizeof ops / sizeof *ops, LLMC_OP_TYPE_COUNT);
     for (int i = 0; i < LLMC_OP_TYPE_COUNT; i++) {
         assert_string_equal(llmc_op_type_name((llmc_op_type)i), ops[i]);
@@ -1248,8 +1249,8 @@ static void test_json_reader_errors(void **state) {
     expect_json_error("[\"x\", \"w\", null]", "[\"x\", \"foo\", null]", "ir.json: ops[0].inputs[1]: unknown tensor 'foo'");
     expect_json_error("[\"x\", \"w\", null]", "[\"x\", \"w\", 3]",
                       "ir.json: ops[0].inputs[2]: expected a tensor name or null, got an integer");
-    expect_json_error("[\"x\", \"w\", null]", "[\"x\", \"w\", null, null, null]",
-                      "ir.json: ops[0].inputs: 5 inputs is more than any op takes (at most 4)");
+    expect_json_error("[\"x\", \"w\", null]", "[\"x\", \"w\", null, null, null, null]",
+                      "ir.json: ops[0].inputs: 6 inputs is more than any op takes (at most 5)");
     expect_json_error("[\"x\", \"w\", null]", "[\"x\", \"w\", null, null]", "ir.json: ops[0]: linear 'l': expects 2 to 3 "
                                                                             "inputs, got 4");
     expect_json_error("\"outputs\": [\"l:0\"], \"attrs\"", "\"outputs\": [\"x\"], \"attrs\"",

@@ -226,6 +226,43 @@ static void test_qwen3_0_6b(void **state) {
     expect_example_count("qwen3-0.6b.yaml", 596049920ull);
 }
 
+/* Mixtral-8x7B: 8 SwiGLU experts of 14336 per layer, top-2; total and active (per token: 2 of the
+ * 8 experts, the router and everything else) from the closed form and the IR */
+static void test_mixtral_8x7b(void **state) {
+    (void)state;
+    expect_example_count("mixtral-8x7b.yaml", 46702792704ull);
+    built b;
+    build(&b, spec_example("mixtral-8x7b.yaml"));
+    assert_int_equal(b.closed.active, 12879925248ull);
+    assert_int_equal(b.counted.active, 12879925248ull);
+    /* one layer: attention 41,943,040 + norms 8,192 + router 32,768 + 2 of 8 experts 352,321,536 */
+    llmc_param_count l0;
+    llmc_diags *d = llmc_diags_create();
+    assert_int_equal(llmc_ir_count_layer(b.ir, LLMC_STACK_DECODER, 0, &l0, d), 0);
+    assert_int_equal(l0.total, 1451270144ull);
+    assert_int_equal(l0.active, 394305536ull);
+    llmc_diags_free(d);
+    const llmc_tensor_info *g = T(&b, "model.layers.0.block_sparse_moe.experts.gate_proj.weight");
+    assert_non_null(g);
+    assert_int_equal(g->rank, 3);
+    assert_int_equal(g->role, LLMC_ROLE_EXPERT_GATE);
+    assert_int_equal(g->shape[0], 8);
+    assert_int_equal(g->shape[1], 14336);
+    assert_int_equal(g->shape[2], 4096);
+    expect_shape(&b, "model.layers.31.block_sparse_moe.gate.weight", 8, 4096);
+    assert_int_equal(T(&b, "model.layers.31.block_sparse_moe.gate.weight")->role, LLMC_ROLE_MOE_ROUTER);
+    expect_absent(&b, "model.layers.0.mlp.gate_proj.weight");
+    assert_int_equal(ops_of_type(&b, LLMC_OP_MOE_ROUTE), 32);
+    assert_int_equal(ops_of_type(&b, LLMC_OP_MOE_EXPERTS), 32);
+    const llmc_op_info *r = op_named(&b, "model.layers.0.block_sparse_moe.route");
+    assert_non_null(r);
+    assert_int_equal(llmc_op_attr(r, "experts_per_token")->i, 2);
+    assert_string_equal(llmc_op_attr(r, "routing")->s, "softmax_topk");
+    assert_int_equal(llmc_op_attr(r, "normalize")->i, 1);
+    assert_true(llmc_ir_has_moe(b.ir));
+    built_free(&b);
+}
+
 static void test_gpt2_124m(void **state) {
     (void)state;
     expect_example_count("gpt2-124m.yaml", 124439808ull);
@@ -261,6 +298,7 @@ static void test_examples(void **state) {
         {"llama-tiny-dims.yaml", 14944704ull}, {"llama2-7b.yaml", 6738415616ull}, {"gpt2-124m.yaml", 124439808ull},
         {"t5-small.yaml", 60506624ull},        {"mistral-tiny.yaml", 0},          {"qwen2-tiny.yaml", 0},
         {"gemma-tiny.yaml", 0},                {"bart-tiny.yaml", 0},             {"qwen3-0.6b.yaml", 596049920ull},
+        {"mixtral-8x7b.yaml", 46702792704ull},
     };
     for (size_t i = 0; i < sizeof ex / sizeof *ex; i++) {
         built b;
@@ -288,6 +326,7 @@ static void test_examples(void **state) {
         llmc_param_count c;
         assert_int_equal(llmc_ir_count_params(back, &c, d), 0);
         assert_int_equal(c.total, b.counted.total);
+        assert_int_equal(c.active, b.counted.active);
         FILE *f = tmpfile();
         assert_non_null(f);
         assert_int_equal(llmc_ir_write_dot(back, f), 0);
@@ -1353,6 +1392,7 @@ int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_llama2_7b),
         cmocka_unit_test(test_qwen3_0_6b),
+        cmocka_unit_test(test_mixtral_8x7b),
         cmocka_unit_test(test_gpt2_124m),
         cmocka_unit_test(test_t5_small),
         cmocka_unit_test(test_qwen2_gemma_counts),

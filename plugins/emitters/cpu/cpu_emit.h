@@ -66,6 +66,9 @@ typedef struct cpu_model {
     int64_t rel_buckets, rel_max_distance;
     bool bias_qkv, bias_attn_out, bias_mlp, bias_lm_head;
     bool tied;               /* no output head parameter: the head is the token embedding */
+    /* sparse experts (moe_route / moe_experts ops), one configuration for every layer */
+    bool moe, moe_topk_softmax, moe_normalize;
+    int64_t experts, experts_used, expert_ff;
 } cpu_model;
 
 /* a feature the runtime templates test with //@if (rendered by llmc_render, llmc/render.h) */

@@ -133,6 +133,10 @@ static bool role_slot(const llmc_tensor_info *ti, uint32_t *slot) {
     case LLMC_ROLE_MLP_GATE: *slot = b ? SLOT_GATE_B : SLOT_GATE_W; return true;
     case LLMC_ROLE_MLP_UP: *slot = b ? SLOT_UP_B : SLOT_UP_W; return true;
     case LLMC_ROLE_MLP_DOWN: *slot = b ? SLOT_DOWN_B : SLOT_DOWN_W; return true;
+    case LLMC_ROLE_MOE_ROUTER: *slot = SLOT_ROUTER_W; return !b;
+    case LLMC_ROLE_EXPERT_GATE: *slot = SLOT_EXP_GATE_W; return !b;
+    case LLMC_ROLE_EXPERT_UP: *slot = SLOT_EXP_UP_W; return !b;
+    case LLMC_ROLE_EXPERT_DOWN: *slot = SLOT_EXP_DOWN_W; return !b;
     case LLMC_ROLE_NORM:
         switch (ti->norm_site) {
         /* the norm of the attention sub-layer, before it (pre), after its add (post), or the one
@@ -225,6 +229,23 @@ static int read_ops(const llmc_spec *s, const llmc_ir *ir, cpu_model *m, llmc_di
             m->rel_max_distance = (int64_t)attr_num(op, "max_distance", 0);
             break;
         case LLMC_OP_SWIGLU: a = LLMC_ACT_SWIGLU; break;
+        case LLMC_OP_MOE_EXPERTS: a = LLMC_ACT_SWIGLU; break; /* its one activation (ir.h) */
+        case LLMC_OP_MOE_ROUTE: {
+            const llmc_tensor_info *lg = llmc_ir_tensor(ir, op->inputs[0]);
+            const int64_t E = lg->shape[lg->rank - 1], k = (int64_t)attr_num(op, "experts_per_token", 0);
+            const char *r = attr_str(op, "routing");
+            const bool tks = r && !strcmp(r, "topk_softmax"), nz = attr_num(op, "normalize", 0) != 0;
+            if (m->moe && (E != m->experts || k != m->experts_used || tks != m->moe_topk_softmax ||
+                           nz != m->moe_normalize))
+                return REFUSE("moe_route '%s' routes differently from the first layer's; the CPU runtime routes every "
+                              "layer alike", op->name);
+            m->moe = true;
+            m->experts = E;
+            m->experts_used = k;
+            m->moe_topk_softmax = tks;
+            m->moe_normalize = nz;
+            break;
+        }
         case LLMC_OP_GEGLU:
             if (attr_num(op, "approximate", 1) != 1)
                 return REFUSE("geglu '%s' uses the exact gelu; the CPU runtime computes the tanh form (approximate 1)",
@@ -299,6 +320,10 @@ int cpu_model_read(const llmc_spec *s, const llmc_ir *ir, cpu_model *m, llmc_dia
                       llmc_residual_name(b0->residual), llmc_norm_placement_name(b0->norm_placement),
                       m->encdec ? " (encoder_decoder)" : "");
     if (read_ops(s, ir, m, d)) return -1;
+    /* the experts add into x while the runtime reads the MLP's normalised input */
+    if (m->moe && (m->parallel || m->post_norm))
+        return REFUSE("sparse experts in %s blocks with %s norms; the CPU runtime computes them in sequential pre-norm "
+                      "blocks", llmc_residual_name(b0->residual), llmc_norm_placement_name(b0->norm_placement));
     /* the norm sites and biases the parameters declare */
     bool attn_norm = false;
     for (size_t i = 0; i < llmc_ir_num_tensors(ir); i++) {
@@ -364,6 +389,7 @@ size_t cpu_feature_flags(const cpu_model *m, int64_t sliding_window, bool output
     FLAG("MLP_NORM", m->mlp_norm);
     FLAG("FINAL_NORM", m->final_norm);
     FLAG("QK_NORM", m->qk_norm);
+    FLAG("MOE", m->moe);
     FLAG("NORM_RMS", m->norm == LLMC_NORM_RMSNORM);
     FLAG("NORM_LAYER", m->norm == LLMC_NORM_LAYERNORM);
     FLAG("GATED", llmc_activation_is_gated(m->activation));
@@ -429,6 +455,7 @@ static bool is_matrix_slot(uint32_t slot) {
     case SLOT_Q_W: case SLOT_K_W: case SLOT_V_W: case SLOT_O_W:
     case SLOT_CQ_W: case SLOT_CK_W: case SLOT_CV_W: case SLOT_CO_W:
     case SLOT_GATE_W: case SLOT_UP_W: case SLOT_DOWN_W:
+    case SLOT_ROUTER_W: case SLOT_EXP_GATE_W: case SLOT_EXP_UP_W: case SLOT_EXP_DOWN_W:
         return true;
     default:
         return false;
@@ -551,7 +578,9 @@ int cpu_plan_build(const llmc_spec *s, const llmc_dims *dims, const llmc_ir *ir,
             return -1;
         }
         if (place(ir, ti, (llmc_tid)i, t, d)) return -1;
-        if (ti->rank == 2) {
+        if (ti->rank == 3) {
+            /* expert stacks: checked and sized below */
+        } else if (ti->rank == 2) {
             t->rows = (uint64_t)ti->shape[0];
             t->cols = (uint64_t)ti->shape[1];
         } else if (ti->rank == 1) {
@@ -565,6 +594,19 @@ int cpu_plan_build(const llmc_spec *s, const llmc_dims *dims, const llmc_ir *ir,
             llmc_error(d, "cpu", "parameter '%s' has dtype %s (expected f32, f16 or bf16)", ti->name,
                        llmc_dtype_name(ti->dtype));
             return -1;
+        }
+        if (ti->rank == 3 && (t->slot == SLOT_EXP_GATE_W || t->slot == SLOT_EXP_UP_W || t->slot == SLOT_EXP_DOWN_W)) {
+            /* a stack of experts is one matrix of E * rows rows; expert e starts at a panel when rows
+             * is a whole number of panels */
+            if (ti->shape[1] % LLMC_PANEL != 0) {
+                llmc_error(d, "moe", "cpu: expert stack '%s' has %lld rows per expert; the CPU runtime needs a multiple "
+                           "of %d (expert_intermediate_size and hidden_size)", ti->name, (long long)ti->shape[1],
+                           LLMC_PANEL);
+                return -1;
+            }
+            if (t->slot == SLOT_EXP_GATE_W) p->m.expert_ff = ti->shape[1];
+            t->rows = (uint64_t)ti->shape[0] * (uint64_t)ti->shape[1];
+            t->cols = (uint64_t)ti->shape[2];
         }
         if (is_matrix_slot(t->slot)) {
             t->kind = CPU_MATRIX;

@@ -82,6 +82,16 @@ char *cpu_config_text(const llmc_emit_ctx *ctx, cpu_plan *p, llmc_diags *d) {
               (long long)(p->encdec ? dm->v[LLMC_DIM_NUM_DECODER_LAYERS] : dm->v[LLMC_DIM_NUM_LAYERS]),
               p->encdec ? "decoder layers" : "layers");
     llmc_strbuf_printf(&body, "#define N_ENCODER_LAYERS %lld\n\n", (long long)(p->encdec ? dm->v[LLMC_DIM_NUM_ENCODER_LAYERS] : 0));
+    if (p->m.moe) {
+        const cpu_model *mo = &p->m;
+        llmc_strbuf_printf(&body, "#define N_EXPERTS %lld   /* sparse experts per layer */\n", (long long)mo->experts);
+        llmc_strbuf_printf(&body, "#define N_EXPERTS_USED %lld   /* experts per token */\n", (long long)mo->experts_used);
+        llmc_strbuf_printf(&body, "#define EXPERT_FF %lld   /* one expert's inner width */\n", (long long)mo->expert_ff);
+        llmc_strbuf_printf(&body, "#define MOE_TOPK_SOFTMAX %d   /* 1: softmax of the kept logits; 0: softmax, keep */\n",
+                           mo->moe_topk_softmax);
+        llmc_strbuf_printf(&body, "#define MOE_NORMALIZE %d   /* the kept weights divided by their sum */\n\n",
+                           mo->moe_normalize);
+    }
     llmc_strbuf_printf(&body, "/* features */\n");
     /* from the IR (cpu_plan.c): the block wiring and which norms exist, then the ops' settings */
     const cpu_model *m = &p->m;

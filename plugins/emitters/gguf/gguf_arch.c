@@ -552,6 +552,17 @@ static void check_u32_dims(const llmc_spec *s, const llmc_dims *dims, llmc_diags
         refuse(s, d, "context_length", "GGUF stores this as a 32-bit count (got %lld)", (long long)s->context_length);
 }
 
+/* every MOE_ROUTE op keeps Mixtral's weights: softmax of the top-k logits */
+static bool moe_routing_renormalised(const llmc_ir *ir) {
+    for (size_t i = 0; i < llmc_ir_num_ops(ir); i++) {
+        const llmc_op_info *op = llmc_ir_op_at(ir, i);
+        if (op->type != LLMC_OP_MOE_ROUTE) continue;
+        const llmc_attr *r = llmc_op_attr(op, "routing"), *n = llmc_op_attr(op, "normalize");
+        if (!(r && !strcmp(r->s, "topk_softmax")) && !(n && n->i == 1)) return false;
+    }
+    return true;
+}
+
 gguf_arch gguf_arch_select(const llmc_spec *s, const llmc_ir *ir, const llmc_dims *dims, llmc_diags *d) {
     const size_t errs0 = llmc_diags_errors(d);
     bool bad = false;
@@ -576,6 +587,20 @@ gguf_arch gguf_arch_select(const llmc_spec *s, const llmc_ir *ir, const llmc_dim
                forced != GA_NONE ? gguf_arch_name(forced) : parallel ? "gptneox/phi2" : "t5");
         return GA_NONE;
     }
+    /* sparse experts: llama.cpp's llama arch (Mixtral's GGUF): ffn_gate_inp, ffn_{gate,up,down}_exps,
+     * softmax over the router logits, top-k, weights renormalised */
+    const bool moe = llmc_ir_has_moe(ir);
+    if (moe && ((forced != GA_NONE && forced != GA_LLAMA) || parallel || encdec || qk_norm)) {
+        refuse(s, d, "moe",
+               "GGUF arch %s has no sparse experts; nearest supported: emit_options.gguf.arch: auto (llama: sequential "
+               "pre-norm decoder, rope, rmsnorm, swiglu, no biases, no qk_norm)",
+               forced != GA_NONE ? gguf_arch_name(forced) : qk_norm ? "qwen3" : parallel ? "gptneox/phi2" : "t5");
+        return GA_NONE;
+    }
+    if (moe && !moe_routing_renormalised(ir))
+        refuse(s, d, "moe.normalize_topk",
+               "llama.cpp's llama arch divides the kept top-k router weights by their sum; nearest supported: "
+               "moe.normalize_topk: true (or moe.routing: topk_softmax)");
     if (forced == GA_QWEN3 && !qk_norm) {
         refuse(s, d, "emit_options.gguf.arch",
                "GGUF arch qwen3 requires per-head query/key norms (attn_q_norm, attn_k_norm); nearest supported: "
@@ -607,6 +632,8 @@ gguf_arch gguf_arch_select(const llmc_spec *s, const llmc_ir *ir, const llmc_dim
         a = GA_T5;
     } else if (qk_norm) {
         a = GA_QWEN3;
+    } else if (moe) {
+        a = GA_LLAMA; /* check_llama refuses what the llama arch cannot hold (q/k biases, a head bias) */
     } else if (s->positional == LLMC_POS_ROPE) {
         /* LayerNorm with a plain MLP and no head bias is GPT-NeoX's block, run sequentially */
         if (has_op(ir, LLMC_OP_LAYERNORM) && !has_role(ir, LLMC_ROLE_MLP_GATE, false) &&

@@ -68,6 +68,8 @@ typedef struct gguf_plan {
     int64_t rope_dims;            /* rotated dims per head (the ROPE ops' fraction * head_dim) */
     bool parallel_residual;       /* gptneox: use_parallel_residual */
     uint32_t file_type;           /* general.file_type (llama_ftype) */
+    /* sparse experts (0 without): experts per layer, experts per token, one expert's width */
+    int64_t experts, experts_used, expert_ff;
 } gguf_plan;
 
 /* Every tensor of the file, in file order, each IR parameter used exactly once (gguf_plan.c). */

@@ -51,7 +51,12 @@ int gguf_arch_metadata(const llmc_spec *s, const llmc_dims *dims, const gguf_pla
     rc |= gguf_kv_u32(m, KEY("vocab_size"), (uint32_t)s->vocab_size, d);
     rc |= gguf_kv_u32(m, KEY("context_length"), (uint32_t)s->context_length, d);
     rc |= gguf_kv_u32(m, KEY("embedding_length"), H, d);
-    rc |= gguf_kv_u32(m, KEY("feed_forward_length"), I, d);
+    /* with sparse experts llama.cpp's n_ff is one expert's width, the rows of ffn_gate_exps */
+    rc |= gguf_kv_u32(m, KEY("feed_forward_length"), p->experts ? (uint32_t)p->expert_ff : I, d);
+    if (p->experts) {
+        rc |= gguf_kv_u32(m, KEY("expert_count"), (uint32_t)p->experts, d);
+        rc |= gguf_kv_u32(m, KEY("expert_used_count"), (uint32_t)p->experts_used, d);
+    }
     rc |= gguf_kv_u32(m, KEY("attention.head_count"), nh, d);
     rc |= gguf_kv_u32(m, KEY("attention.head_count_kv"), nkv, d);
     rc |= gguf_kv_u32(m, KEY("attention.key_length"), hd, d);

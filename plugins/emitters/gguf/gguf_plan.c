@@ -101,7 +101,7 @@ static gguf_plan_tensor *add_view(builder *b, const char *gname, int kind, llmc_
         }
         v->parts[i] = id;
     }
-    if (v->rank < 1 || v->rank > 2) {
+    if (v->rank < 1 || v->rank > 3) {
         llmc_error(b->d, "gguf", "internal error: GGUF tensor '%s' would have rank %d", gname, v->rank);
         b->failed = 1;
         return NULL;
@@ -109,7 +109,8 @@ static gguf_plan_tensor *add_view(builder *b, const char *gname, int kind, llmc_
     t->src = GS_PARAMS;
     t->n_dims = (uint32_t)v->rank;
     t->ne[0] = (uint64_t)v->shape[v->rank - 1];
-    if (v->rank == 2) t->ne[1] = (uint64_t)v->shape[0];
+    if (v->rank >= 2) t->ne[1] = (uint64_t)v->shape[v->rank - 2];
+    if (v->rank == 3) t->ne[2] = (uint64_t)v->shape[0]; /* expert stacks [E, rows, cols]: ggml {cols, rows, E} */
     if (v->rank == 1 || kind == K_F32) {
         t->type = GGUF_TT_F32;
     } else if (kind == K_FLOAT) {
@@ -199,6 +200,29 @@ static void norm_pair(builder *b, const char *gw, const char *gb, llmc_tid w, in
     bias_or_zeros(b, gb, w, H, reuse);
 }
 
+/* The expert count, width and experts per token (the MOE_EXPERTS op reading stack `gate`): one
+ * value each in the GGUF header, so every layer must agree. */
+static void moe_facts(builder *b, llmc_tid gate, int layer) {
+    const llmc_tensor_info *t = llmc_ir_tensor(b->ir, gate);
+    int64_t used = 0;
+    for (size_t i = 0; i < llmc_ir_num_ops(b->ir) && !used; i++) {
+        const llmc_op_info *op = llmc_ir_op_at(b->ir, i);
+        if (op->type == LLMC_OP_MOE_EXPERTS && op->n_inputs == 5 && op->inputs[2] == gate)
+            used = llmc_op_attr(op, "experts_per_token")->i;
+    }
+    gguf_plan *p = b->p;
+    if (layer > 0 && (p->experts != t->shape[0] || p->expert_ff != t->shape[1] || p->experts_used != used)) {
+        llmc_diag_add(b->d, LLMC_SEV_ERROR, llmc_spec_loc(b->s, "moe"), "moe",
+                      "GGUF stores one expert count, width and experts per token for all layers; layer %d differs",
+                      layer);
+        b->failed = 1;
+        return;
+    }
+    p->experts = t->shape[0];
+    p->expert_ff = t->shape[1];
+    p->experts_used = used;
+}
+
 /* ---- llama / qwen2 / qwen3 ------------------------------------------------------------------------------- */
 static void plan_llama_like(builder *b, const llmc_dims *dims, gguf_arch a) {
     const int64_t L = dims->v[LLMC_DIM_NUM_LAYERS], nh = dims->v[LLMC_DIM_NUM_HEADS],
@@ -250,6 +274,20 @@ static void plan_llama_like(builder *b, const llmc_dims *dims, gguf_arch a) {
         }
         FMT(g, "blk.%lld.ffn_norm.weight", (long long)i);
         need_view(b, g, K_F32, LLMC_ROLE_NORM, D, l, LLMC_NORM_SITE_MLP_INPUT);
+        if (find(b, LLMC_ROLE_MOE_ROUTER, false, D, l, LLMC_NORM_SITE_NONE) != LLMC_TID_NONE) {
+            /* sparse experts: the router stays F32 (llama-quantize never quantizes ffn_gate_inp), the
+             * stacks are 3-D {cols, rows, experts} */
+            static const llmc_param_role exp_roles[3] = {LLMC_ROLE_EXPERT_GATE, LLMC_ROLE_EXPERT_UP,
+                                                         LLMC_ROLE_EXPERT_DOWN};
+            FMT(g, "blk.%lld.ffn_gate_inp.weight", (long long)i);
+            need_view(b, g, K_F32, LLMC_ROLE_MOE_ROUTER, D, l, LLMC_NORM_SITE_NONE);
+            for (int j = 0; j < 3 && !b->failed; j++) {
+                FMT(g, "blk.%lld.ffn_%s_exps.weight", (long long)i, mlp_names[j]);
+                llmc_tid x = need_view(b, g, K_MAT, exp_roles[j], D, l, LLMC_NORM_SITE_NONE);
+                if (j == 0 && !b->failed) moe_facts(b, x, l);
+            }
+            continue;
+        }
         for (int j = 0; j < 3 && !b->failed; j++) {
             FMT(g, "blk.%lld.ffn_%s.weight", (long long)i, mlp_names[j]);
             llmc_tid m = need_view(b, g, K_MAT, mlp_roles[j], D, l, LLMC_NORM_SITE_NONE);

@@ -31,6 +31,11 @@ typedef struct pt_model {
     double output_scale;
     char package[72];        /* Python package name */
     llmc_special_tokens tokens; /* the model's special tokens (llmc_emit_ctx.special_tokens) */
+    /* sparse mixture of experts (MOE_ROUTE / MOE_EXPERTS ops), read off the IR */
+    bool moe;
+    int64_t experts, experts_per_token, expert_I;
+    char moe_routing[32];
+    bool moe_normalize;
 } pt_model;
 
 /* Is this a graph the built-in module trees compute (sequential pre-norm blocks holding the

@@ -86,6 +86,16 @@ static void llama_names(plist *l, const pt_model *m) {
         }
         snprintf(p, sizeof p, "model.layers.%lld.post_attention_layernorm", (long long)i);
         norm(l, m, p);
+        if (m->moe) { /* Mixtral's SparseMoeBlock: router, then w1 (gate), w2 (down), w3 (up) per expert */
+            snprintf(p, sizeof p, "model.layers.%lld.block_sparse_moe", (long long)i);
+            add(l, 2, m->experts, m->H, "%s.gate.weight", p);
+            for (int64_t e = 0; e < m->experts; e++) {
+                add(l, 2, m->expert_I, m->H, "%s.experts.%lld.w1.weight", p, (long long)e);
+                add(l, 2, m->H, m->expert_I, "%s.experts.%lld.w2.weight", p, (long long)e);
+                add(l, 2, m->expert_I, m->H, "%s.experts.%lld.w3.weight", p, (long long)e);
+            }
+            continue;
+        }
         snprintf(p, sizeof p, "model.layers.%lld.mlp", (long long)i);
         if (llmc_activation_is_gated(s->activation)) linear(l, m->I, m->H, s->bias.mlp, p, "gate_proj");
         linear(l, m->I, m->H, s->bias.mlp, p, "up_proj");

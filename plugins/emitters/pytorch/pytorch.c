@@ -67,6 +67,39 @@ static void package_name(const char *name, char *out, size_t n) {
         }
 }
 
+/* The mixture as the IR has it: every layer's route and expert stacks alike (one config for all). */
+static int moe_facts(const llmc_ir *ir, pt_model *m, llmc_diags *d) {
+    int routes = 0;
+    for (size_t i = 0; i < llmc_ir_num_ops(ir); i++) {
+        const llmc_op_info *op = llmc_ir_op_at(ir, i);
+        if (op->type != LLMC_OP_MOE_ROUTE) continue;
+        const llmc_tensor_info *lg = llmc_ir_tensor(ir, op->inputs[0]);
+        int64_t E = lg->shape[lg->rank - 1], k = llmc_op_attr(op, "experts_per_token")->i;
+        const char *r = llmc_op_attr(op, "routing")->s;
+        bool nz = llmc_op_attr(op, "normalize")->i != 0;
+        llmc_tid g = llmc_ir_find_param(ir, LLMC_ROLE_EXPERT_GATE, false, op->stack, op->layer, LLMC_NORM_SITE_NONE);
+        int64_t I = g != LLMC_TID_NONE ? llmc_ir_tensor(ir, g)->shape[1] : 0;
+        if (routes++ == 0) {
+            m->experts = E;
+            m->experts_per_token = k;
+            m->expert_I = I;
+            snprintf(m->moe_routing, sizeof m->moe_routing, "%s", r);
+            m->moe_normalize = nz;
+        } else if (E != m->experts || k != m->experts_per_token || I != m->expert_I || strcmp(r, m->moe_routing) ||
+                   nz != m->moe_normalize) {
+            llmc_error(d, "moe", "pytorch: op '%s' routes differently from the first layer's (the package has one "
+                       "mixture configuration for every layer)", op->name);
+            return -1;
+        }
+    }
+    if (routes != (int)m->L || m->expert_I < 1) {
+        llmc_error(d, "moe", "pytorch: the package computes a mixture of experts in every layer (got %d routed layers "
+                   "of %lld)", routes, (long long)m->L);
+        return -1;
+    }
+    return 0;
+}
+
 static int model_facts(const llmc_emit_ctx *ctx, const llmc_layout *layout, pt_model *m, llmc_diags *d) {
     const llmc_spec *s = ctx->spec;
     const llmc_dims *dm = ctx->dims;
@@ -93,6 +126,8 @@ static int model_facts(const llmc_emit_ctx *ctx, const llmc_layout *layout, pt_m
     } else {
         m->L = dm->v[LLMC_DIM_NUM_LAYERS];
     }
+    m->moe = llmc_ir_has_moe(ctx->ir);
+    if (m->moe && moe_facts(ctx->ir, m, d)) return -1;
     llmc_ir_facts facts;
     if (llmc_ir_read_facts(ctx->ir, &facts, d)) return -1;
     m->attention_scale = facts.attention_scale;
@@ -119,6 +154,12 @@ static int model_facts(const llmc_emit_ctx *ctx, const llmc_layout *layout, pt_m
  * repeating those here would report each problem twice. Any other graph must be one the generic
  * decoder computes. */
 static int pytorch_check(const llmc_spec *s, const llmc_ir *ir, llmc_diags *d) {
+    if (llmc_ir_has_moe(ir) && (!pt_builtin_graph(ir) || llmc_ir_get_structure(ir) != LLMC_STRUCTURE_DECODER_ONLY)) {
+        llmc_diag_add(d, LLMC_SEV_ERROR, llmc_spec_loc(s, "moe"), "moe",
+                      "pytorch: sparse experts are computed in the built-in decoder (sequential pre-norm blocks, "
+                      "llama-style names) only");
+        return 1;
+    }
     if (pt_builtin_graph(ir)) return 0;
     return pt_graph_tables(s, ir, NULL, NULL, NULL, NULL, d) ? 1 : 0;
 }

@@ -147,6 +147,29 @@ static json_t *config_qwen3(const llmc_emit_ctx *ctx, const llmc_layout *l) {
     return c;
 }
 
+/* MixtralConfig: Mistral's fields and the sparse MLP. Its experts are intermediate_size wide (the
+ * class has no dense MLP); its router is softmax, top-k, renormalised (llmc's mixtral family). */
+static json_t *config_mixtral(const llmc_emit_ctx *ctx, const llmc_layout *l) {
+    const llmc_spec *s = ctx->spec;
+    const llmc_special_tokens tk = llmc_emit_special_tokens(ctx);
+    json_t *c = json_object();
+    causal_common(ctx, l, c);
+    int64_t I = s->moe.expert_intermediate_size ? s->moe.expert_intermediate_size
+                                                : dim(ctx, LLMC_DIM_INTERMEDIATE_SIZE);
+    set_int(c, "intermediate_size", I);
+    bool sw = s->attention == LLMC_ATTN_SLIDING_WINDOW;
+    set(c, "sliding_window", sw ? json_integer(s->sliding_window) : json_null());
+    set_int(c, "num_local_experts", s->moe.num_experts);
+    set_int(c, "num_experts_per_tok", s->moe.experts_per_token);
+    set_real(c, "router_aux_loss_coef", s->moe.aux_loss_weight);
+    set_bool(c, "output_router_logits", false);
+    set_real(c, "router_jitter_noise", 0.0);
+    set_tok(c, "bos_token_id", tk.bos);
+    set_tok(c, "eos_token_id", tk.eos);
+    set_tok(c, "pad_token_id", tk.pad);
+    return c;
+}
+
 static json_t *config_gpt2(const llmc_emit_ctx *ctx, const llmc_layout *l) {
     const llmc_spec *s = ctx->spec;
     const llmc_special_tokens tk = llmc_emit_special_tokens(ctx);
@@ -248,6 +271,12 @@ static json_t *config_llmc(const llmc_emit_ctx *ctx, const llmc_layout *l, llmc_
     set_str(c, "activation", llmc_activation_name(s->activation));
     set_str(c, "positional_encoding", llmc_positional_name(s->positional));
     if (s->qk_norm) set_bool(c, "qk_norm", true);
+    if (s->moe.enabled) { /* the mixture's facts; llmc_spec below has the whole moe mapping */
+        set_int(c, "num_experts", s->moe.num_experts);
+        set_int(c, "experts_per_token", s->moe.experts_per_token);
+        set_str(c, "moe_routing", llmc_moe_routing_name(s->moe.routing));
+        set_bool(c, "moe_normalize_topk", s->moe.normalize_topk);
+    }
     set_bool(c, "tie_word_embeddings", s->tie_word_embeddings);
     set_str(c, "torch_dtype", torch_dtype(s->precision));
     const llmc_special_tokens tk = llmc_emit_special_tokens(ctx);
@@ -301,6 +330,7 @@ int st_config_files(const llmc_emit_ctx *ctx, const llmc_layout *l, st_config_fi
     else if (!strcmp(f, "mistral")) c = config_mistral(ctx, l);
     else if (!strcmp(f, "qwen2")) c = config_qwen2(ctx, l);
     else if (!strcmp(f, "qwen3")) c = config_qwen3(ctx, l);
+    else if (!strcmp(f, "mixtral")) c = config_mixtral(ctx, l);
     else if (!strcmp(f, "gpt2")) c = config_gpt2(ctx, l);
     else if (!strcmp(f, "t5")) c = config_t5(ctx, l);
     else {

@@ -37,6 +37,8 @@ typedef struct gblock {
     norm_ref q_norm, k_norm;  /* QK-norm: RMSNorm of each q / k head before RoPE (w NONE: none) */
     llmc_tid q, qb, k, kb, v, vb, o, ob;
     llmc_tid gate, gateb, up, upb, down, downb;
+    llmc_tid router, exp_gate, exp_up, exp_down;  /* sparse experts (NONE: a dense MLP) */
+    const llmc_op_info *route;                    /* the block's moe_route op */
 } gblock;
 
 typedef struct plan {
@@ -170,7 +172,19 @@ static void plan_sublayers(plan *p, gblock *g, llmc_diags *d) {
     if (b->self_attention != attn)
         refuse_block(p, b, d, b->self_attention ? "self-attention without attn_q, attn_k, attn_v and attn_o weights"
                                                 : "attention weights in a block without self-attention");
-    bool mlp = g->up != LLMC_TID_NONE && g->down != LLMC_TID_NONE;
+    g->router = find(p, LLMC_ROLE_MOE_ROUTER, false, st, L);
+    g->exp_gate = find(p, LLMC_ROLE_EXPERT_GATE, false, st, L);
+    g->exp_up = find(p, LLMC_ROLE_EXPERT_UP, false, st, L);
+    g->exp_down = find(p, LLMC_ROLE_EXPERT_DOWN, false, st, L);
+    g->route = NULL;
+    for (size_t i = 0; i < llmc_ir_num_ops(p->ir) && g->router != LLMC_TID_NONE; i++) {
+        const llmc_op_info *op = llmc_ir_op_at(p->ir, i);
+        if (op->type == LLMC_OP_MOE_ROUTE && op->stack == st && op->layer == L) g->route = op;
+    }
+    bool moe = g->router != LLMC_TID_NONE && g->exp_gate != LLMC_TID_NONE && g->exp_up != LLMC_TID_NONE &&
+               g->exp_down != LLMC_TID_NONE && g->route;
+    if ((g->router != LLMC_TID_NONE) != moe) refuse_block(p, b, d, "a router without expert stacks and a moe_route op");
+    bool mlp = moe || (g->up != LLMC_TID_NONE && g->down != LLMC_TID_NONE);
     if (b->mlp != mlp)
         refuse_block(p, b, d, b->mlp ? "an MLP without mlp_up and mlp_down weights" : "MLP weights in a block without MLP");
 }
@@ -184,6 +198,7 @@ static void plan_ops(plan *p, const llmc_spec *s, llmc_diags *d) {
         switch (op->type) {
         case LLMC_OP_EMBEDDING: case LLMC_OP_LINEAR: case LLMC_OP_RMSNORM: case LLMC_OP_LAYERNORM:
         case LLMC_OP_RESHAPE: case LLMC_OP_ADD: case LLMC_OP_ATTENTION:
+        case LLMC_OP_MOE_ROUTE: case LLMC_OP_MOE_EXPERTS: /* moe helper (generic_helpers.py.in) */
             break;
         case LLMC_OP_ROPE: {
             const llmc_attr *fr = llmc_op_attr(op, "fraction"), *style = llmc_op_attr(op, "style");
@@ -399,7 +414,8 @@ static void name_classes(namer *nm, ts_node *n, const char *pattern) {
 
 bool ts_generic_reads(const llmc_tensor_view *v) {
     if (v->n_parts < 1 || v->n_parts > LLMC_VIEW_MAX_PARTS || v->rank < 1 || v->rank > LLMC_IR_MAX_RANK) return false;
-    return v->transform == LLMC_VIEW_IDENTITY || (v->transform == LLMC_VIEW_TRANSPOSE && v->rank == 2);
+    return v->transform == LLMC_VIEW_IDENTITY || (v->transform == LLMC_VIEW_TRANSPOSE && v->rank == 2) ||
+           (v->transform == LLMC_VIEW_EXPERT && v->rank == 2); /* one expert of a stack: the moe helper's lists */
 }
 
 int ts_generic_tree(ts_tree *t, const ts_facts *f, llmc_diags *d) {
@@ -496,6 +512,7 @@ typedef struct writer {
     int errors;
     char block[LLMC_VIEW_NAME_MAX];  /* the current block's module path ("transformer.h.3"), "" outside blocks */
     char block_var[24];              /* the local bound to it ("block3"): one per block, each of its own class */
+    bool moe;                        /* a block has sparse experts: the moe helper is written */
 } writer;
 
 /* The stored tensor holding parameter t, and which of its parts t is; NULL if none. */
@@ -547,6 +564,29 @@ static const char *pexpr(writer *w, llmc_tid t, char *buf, size_t n) {
         return "None";
     }
     return buf;
+}
+
+/* "[e0, e1, ...]": the expression of each expert of stack t (its LLMC_VIEW_EXPERT views, in order) */
+static void experts_expr(writer *w, llmc_tid t, llmc_strbuf *out) {
+    const llmc_layout *l = w->f->layout;
+    const int64_t E = llmc_ir_tensor(w->f->ir, t)->shape[0];
+    llmc_strbuf_puts(out, "[");
+    for (int64_t e = 0; e < E; e++) {
+        const llmc_tensor_view *v = NULL;
+        for (size_t i = 0; i < l->n_views && !v; i++)
+            if (l->views[i].transform == LLMC_VIEW_EXPERT && l->views[i].parts[0] == t && l->views[i].index == e)
+                v = &l->views[i];
+        char buf[1024];
+        size_t bl = strlen(w->block);
+        bool in_block = v && bl && !strncmp(v->name, w->block, bl) && v->name[bl] == '.';
+        if (!v || !path_expr(in_block ? w->block_var : "self", in_block ? v->name + bl + 1 : v->name,
+                             strlen(v->name), buf, sizeof buf)) {
+            w->errors++;
+            return;
+        }
+        llmc_strbuf_printf(out, "%s%s", e ? ", " : "", buf);
+    }
+    llmc_strbuf_puts(out, "]");
 }
 
 /* The norm at r applied to local `x`, as an expression (norm.py.in). */
@@ -616,6 +656,9 @@ static void block_code(writer *w, const gblock *g, llmc_strbuf *out) {
     ts_flag(&v, "post", post);
     ts_flag(&v, "rope", w->rope);
     ts_flag(&v, "gated", llmc_activation_is_gated(w->f->s->activation));
+    const bool moe = g->router != LLMC_TID_NONE;
+    ts_flag(&v, "moe", moe);
+    w->moe |= moe;
     const bool qk = b->self_attention && g->q_norm.w != LLMC_TID_NONE;
     ts_flag(&v, "qk_norm", qk);
     if (qk) w->rms_norm = true;
@@ -653,6 +696,21 @@ static void block_code(writer *w, const gblock *g, llmc_strbuf *out) {
     const llmc_tid ids[] = {g->q, g->qb, g->k, g->kb, g->v, g->vb, g->o, g->ob,
                             g->gate, g->gateb, g->up, g->upb, g->down, g->downb, g->q_norm.w, g->k_norm.w};
     for (size_t i = 0; i < sizeof ids / sizeof ids[0]; i++) ts_var(&v, names[i], pexpr(w, ids[i], e, sizeof e));
+    if (moe) {
+        ts_var(&v, "WR", pexpr(w, g->router, e, sizeof e));
+        const llmc_tid stacks[3] = {g->exp_gate, g->exp_up, g->exp_down};
+        static const char *const stack_vars[3] = {"WEG", "WEU", "WED"};
+        for (int i = 0; i < 3; i++) {
+            llmc_strbuf s = {0};
+            experts_expr(w, stacks[i], &s);
+            ts_var_take(&v, stack_vars[i], &s);
+        }
+        const llmc_attr *k = llmc_op_attr(g->route, "experts_per_token"), *r = llmc_op_attr(g->route, "routing"),
+                        *nz = llmc_op_attr(g->route, "normalize");
+        ts_var_int(&v, "TOPK", k ? k->i : 1);
+        ts_var(&v, "TOPK_SOFTMAX", r && !strcmp(r->s, "topk_softmax") ? "True" : "False");
+        ts_var(&v, "NORMALIZE", nz && nz->i ? "True" : "False");
+    }
     if (ts_render("block.py", &v, out, w->d)) w->errors++;
     ts_vars_free(&v);
 }
@@ -686,6 +744,7 @@ int ts_generic_forward(ts_vars *v, ts_vars *helpers, const ts_facts *f, llmc_dia
     ts_flag(helpers, "rms_norm", w.rms_norm);
     ts_flag(helpers, "layer_norm", w.layer_norm);
     ts_flag(helpers, "layer_norm_no_bias", w.layer_norm_no_bias);
+    ts_flag(helpers, "moe", w.moe);
     plan_free(&p);
     if (w.errors) {
         if ((int)llmc_diags_errors(d) == errors_before)

@@ -72,7 +72,8 @@ static int count(const llmc_spec *s, const llmc_dims *d, llmc_param_count *out) 
     tc_count_attention(s, &g, &layer);
     if (s->qk_norm) tc_add(&layer, LLMC_COMP_NORM, 2, (uint64_t)g.hd); /* q_norm, k_norm [head_dim] */
     tc_count_norm(s, &g, &layer);      /* post_attention_layernorm */
-    tc_count_mlp(s, &g, &layer);
+    if (s->moe.enabled) tc_count_moe(s, &g, &layer); /* router + experts in place of the MLP */
+    else tc_count_mlp(s, &g, &layer);
     tc_add_scaled(&k, &layer, (uint64_t)d->v[LLMC_DIM_NUM_LAYERS]);
 
     tc_count_norm(s, &g, &k);          /* model.norm */
@@ -99,6 +100,7 @@ static int validate(const llmc_spec *s, llmc_diags *d) {
         tc_err(s, d, "dims.num_layers", "must be <= %d for template " TEMPLATE " (got %lld)", MAX_LAYERS,
                (long long)s->dims.v[LLMC_DIM_NUM_LAYERS]);
     tc_check_pins(s, d);
+    tc_check_moe(s, d);
 
     if (s->has_target_params) {
         tc_plan p;
@@ -204,12 +206,13 @@ static int build_ir(const llmc_spec *s, const llmc_dims *d, llmc_ir *ir, llmc_di
         /* HF's name; in a pre-norm block it normalises the MLP's input */
         snprintf(ln, sizeof ln, "%s.post_attention_layernorm", p);
         h = tc_norm(&b, x, ln, LLMC_STACK_DECODER, i, LLMC_NORM_SITE_MLP_INPUT);
-        snprintf(op, sizeof op, "%s.mlp", p);
+        /* HF Mixtral's module name for the sparse MLP */
+        snprintf(op, sizeof op, "%s.%s", p, s->moe.enabled ? "block_sparse_moe" : "mlp");
         snprintf(q, sizeof q, "%s.gate_proj", op);
         snprintf(k, sizeof k, "%s.up_proj", op);
         snprintf(v, sizeof v, "%s.down_proj", op);
         tc_mlp m = {op, q, k, v, h, LLMC_STACK_DECODER, i};
-        llmc_tid mlp = tc_mlp_block(&b, &m);
+        llmc_tid mlp = s->moe.enabled ? tc_moe_block(&b, &m) : tc_mlp_block(&b, &m);
         snprintf(res, sizeof res, "%s.mlp_residual", p);
         x = tc_residual(&b, res, LLMC_STACK_DECODER, i, x, mlp);
     }

@@ -137,6 +137,10 @@ static int validate(const llmc_spec *s, llmc_diags *d) {
         tc_err(s, d, llmc_spec_has_key(s, "attention") ? "attention" : "sliding_window",
                "sliding-window attention is not supported by template " TEMPLATE
                " (the encoder and cross-attention see the whole input; use attention: mha, mqa or gqa)");
+    if (s->moe.enabled)
+        tc_err(s, d, "moe",
+               "is not supported by template " TEMPLATE
+               " (sparse experts are implemented for decoder-only models: use template: decoder_only)");
     if (s->qk_norm)
         tc_err(s, d, "qk_norm",
                "is not supported by template " TEMPLATE

@@ -116,6 +116,10 @@ typedef enum llmc_param_role {
     LLMC_ROLE_MLP_DOWN,
     LLMC_ROLE_NORM,                /* norm scale [H] (bias with is_bias); norm_site says which */
     LLMC_ROLE_OUTPUT_HEAD,         /* untied [V,H] head (bias with is_bias) */
+    LLMC_ROLE_MOE_ROUTER,          /* mixture of experts: router [E,H], one logit per expert */
+    LLMC_ROLE_EXPERT_GATE,         /* the E experts' gate maps stacked [E,I,H] */
+    LLMC_ROLE_EXPERT_UP,           /* ... up maps [E,I,H] */
+    LLMC_ROLE_EXPERT_DOWN,         /* ... down maps [E,H,I] */
     LLMC_ROLE_COUNT
 } llmc_param_role;
 /* "token_embedding", "position_embedding", "relative_bias", "attn_q", ..., "output_head" */
@@ -224,6 +228,11 @@ typedef enum llmc_op_type {
     LLMC_OP_SOFTMAX,         /* (x) attrs axis -> x shape */
     LLMC_OP_POSITIONS_LEARNED,    /* (ids[B,S], table[P,H]) -> [B,S,H] rows 0..S-1 of table */
     LLMC_OP_POSITIONS_SINUSOIDAL, /* (ids[B,S]) attrs dim -> [B,S,dim] */
+    LLMC_OP_MOE_ROUTE,       /* (logits[..,E]) attrs experts_per_token k, routing (softmax_topk|topk_softmax),
+                              * normalize (0/1) -> weights [..,E]: each token's k kept weights, 0 elsewhere */
+    LLMC_OP_MOE_EXPERTS,     /* (x[..,H], weights[..,E], gate[E,I,H], up[E,I,H], down[E,H,I]) attrs activation
+                              * (swiglu), experts_per_token -> [..,H] = sum over e with weight != 0 of
+                              * weights[e] * down[e] (silu(gate[e] x) * up[e] x) */
     LLMC_OP_TYPE_COUNT
 } llmc_op_type;
 LLMC_API const char *llmc_op_type_name(llmc_op_type t);   /* "embedding", "linear", ... */
@@ -344,6 +353,10 @@ LLMC_API const llmc_ir_block *llmc_ir_first_block_not_pre_sequential(const llmc_
 LLMC_API llmc_tid llmc_ir_find_param(const llmc_ir *ir, llmc_param_role role, bool is_bias, llmc_stack stack,
                                      int layer, llmc_norm_site site);
 
+/* true if the graph has a sparse mixture of experts (a MOE_EXPERTS op): what backends that
+ * compute only dense MLPs refuse, at the spec's `moe` key */
+LLMC_API bool llmc_ir_has_moe(const llmc_ir *ir);
+
 /* numel of a parameter (all dims concrete); 0 and an error if it overflows */
 LLMC_API int llmc_tensor_numel(const llmc_tensor_info *t, uint64_t *out);
 
@@ -361,6 +374,9 @@ LLMC_API int llmc_ir_topo_order(const llmc_ir *ir, int32_t *order, llmc_diags *d
 typedef struct llmc_param_count {
     uint64_t total;
     uint64_t component[LLMC_COMP_COUNT];
+    /* what one token's forward pass reads: total minus, in every MOE_EXPERTS op, the share
+     * (E - k) / E of its expert weights; == total for a model without experts */
+    uint64_t active;
 } llmc_param_count;
 LLMC_API int llmc_ir_count_params(const llmc_ir *ir, llmc_param_count *out, llmc_diags *d);
 /* parameters of one layer of one stack (all components), for the per-layer table */

@@ -81,10 +81,11 @@ LLMC_API llmc_tid llmc_irb_residual(const llmc_irb *b, const char *name, llmc_st
 /* A parameter count that notices overflow: a template must never wrap around silently. Every
  * operation that would exceed 64 bits sets overflow (and adds nothing); finish reports it. */
 typedef struct llmc_irb_counter {
-    llmc_param_count c;      /* c.total is set by llmc_irb_count_finish */
+    llmc_param_count c;      /* c.total and c.active are set by llmc_irb_count_finish */
     bool overflow;
+    uint64_t inactive;       /* expert weights a token is not routed to (llmc_irb_count_inactive) */
 } llmc_irb_counter;
-#define LLMC_IRB_COUNTER_INIT {{0, {0}}, false}
+#define LLMC_IRB_COUNTER_INIT {{0, {0}, 0}, false, 0}
 
 /* a * b, or 0 with overflow set if it does not fit */
 LLMC_API uint64_t llmc_irb_count_mul(llmc_irb_counter *k, uint64_t a, uint64_t b);
@@ -93,6 +94,9 @@ LLMC_API void llmc_irb_count_add(llmc_irb_counter *k, llmc_component comp, uint6
 /* every component += times * part's (one layer's count times the number of layers); part's
  * overflow carries over */
 LLMC_API void llmc_irb_count_add_scaled(llmc_irb_counter *k, const llmc_irb_counter *part, uint64_t times);
+/* inactive += a * b: parameters already added that one token does not read (the experts it is
+ * not routed to); finish sets active = total - inactive */
+LLMC_API void llmc_irb_count_inactive(llmc_irb_counter *k, uint64_t a, uint64_t b);
 /* total = the sum of the components; *out (if not NULL) = the count. 0, or 1 if anything overflowed. */
 LLMC_API int llmc_irb_count_finish(llmc_irb_counter *k, llmc_param_count *out);
 

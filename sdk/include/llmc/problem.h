@@ -74,6 +74,8 @@ LLMC_API long llmc_problem_partial_violation(const llmc_problem *p, const llmc_d
  * are applied and the remaining dims derived by the template (intermediate_size by its
  * convention when unset, ...). For bounds and explanations ("embeddings alone need ...").
  * 0 on success, non-zero if the dims cannot be completed or the count overflows. */
+/* With target_active_params, out->total is the active count (the quantity the budget names) and
+ * the components stay the full breakdown. */
 LLMC_API int llmc_problem_count(const llmc_problem *p, const llmc_dims *dims, llmc_param_count *out);
 /* Domain of dim if it is a free variable, else NULL. */
 LLMC_API const llmc_var_domain *llmc_problem_domain(const llmc_problem *p, llmc_dim_id dim);

@@ -149,6 +149,22 @@ typedef struct llmc_dataset_spec {
     char *split;                     /* a label recorded in dataset.json (e.g. "train"); NULL = none */
 } llmc_dataset_spec;
 
+/* How a token's router logits pick and weigh its experts (docs/spec.md "moe"). */
+typedef enum { LLMC_MOE_ROUTING_SOFTMAX_TOPK = 0, LLMC_MOE_ROUTING_TOPK_SOFTMAX, LLMC_MOE_ROUTING_COUNT } llmc_moe_routing;
+LLMC_API const char *llmc_moe_routing_name(llmc_moe_routing k);   /* "softmax_topk", "topk_softmax" */
+
+/* moe: {...}: a sparse mixture of experts in place of every layer's MLP (Mixtral, Qwen2-MoE). */
+typedef struct llmc_moe_spec {
+    bool enabled;                    /* the spec has a moe mapping */
+    int64_t num_experts;             /* required, 2 .. 4096 */
+    int64_t experts_per_token;       /* required, 1 .. num_experts */
+    int64_t num_shared_experts;      /* default 0: experts every token goes through */
+    int64_t expert_intermediate_size;/* 0 = dims.intermediate_size */
+    llmc_moe_routing routing;        /* default softmax_topk */
+    bool normalize_topk;             /* default true: the k kept weights are divided by their sum */
+    double aux_loss_weight;          /* default 0.02 (Mixtral's router_aux_loss_coef) */
+} llmc_moe_spec;
+
 typedef struct llmc_spec {
     char *source_path;       /* file the spec came from ("<string>" for in-memory specs) */
     char *name;              /* default: file stem */
@@ -201,7 +217,14 @@ typedef struct llmc_spec {
     llmc_tokenizer_spec tok;         /* tokenizer: {...} beyond type none/byte and path */
     llmc_dataset_spec data;          /* dataset: {...}; its name is `dataset` above */
     bool qk_norm;                    /* default false: RMSNorm of each q and k head before RoPE (Qwen3, OLMo-2) */
+    llmc_moe_spec moe;               /* moe: {...}; enabled false = a dense MLP */
+    /* target_active_params: the budget (target_params above) counts the parameters one token reads
+     * (llmc_param_count.active) instead of all of them */
+    bool target_active;
 } llmc_spec;
+
+/* The count a budget measures: active with target_active_params, else total. */
+#define LLMC_BUDGET_COUNT(spec, count) ((spec)->target_active ? (count).active : (count).total)
 
 typedef enum { LLMC_SPEC_FORMAT_AUTO = 0, LLMC_SPEC_FORMAT_YAML, LLMC_SPEC_FORMAT_JSON } llmc_spec_format;
 

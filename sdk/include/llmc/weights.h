@@ -58,9 +58,11 @@ LLMC_API int llmc_convert_to_f32(const void *in, size_t n, llmc_dtype dt, float 
 typedef enum llmc_view_transform {
     LLMC_VIEW_IDENTITY = 0,   /* stored = concat(parts) */
     LLMC_VIEW_TRANSPOSE,      /* 2-D: stored[c][r] = concat(parts)[r][c] (Conv1D [in, out]) */
-    LLMC_VIEW_ROPE_PERMUTE    /* 2-D [n_head*head_dim, in]: within each head, rows reordered from
+    LLMC_VIEW_ROPE_PERMUTE,   /* 2-D [n_head*head_dim, in]: within each head, rows reordered from
                                  rotate-half order to interleaved pairs (llama.cpp `llama` arch):
                                  stored row h*d + 2*i + j = source row h*d + j*d/2 + i */
+    LLMC_VIEW_EXPERT          /* one expert of a stacked [E, out, in] parameter (one part): stored
+                                 [out, in] = part[index]; the E views of a stack cover it together */
 } llmc_view_transform;
 
 typedef struct llmc_tensor_view {
@@ -71,6 +73,7 @@ typedef struct llmc_tensor_view {
     llmc_tid parts[LLMC_VIEW_MAX_PARTS];
     llmc_view_transform transform;
     int64_t n_head;                   /* LLMC_VIEW_ROPE_PERMUTE: number of heads in the rows */
+    int64_t index;                    /* LLMC_VIEW_EXPERT: which expert of the stack */
 } llmc_tensor_view;
 
 /* A list of views covering parameters of an IR (each parameter in exactly one view). */
