@@ -137,6 +137,7 @@ static int validate(const llmc_spec *s, llmc_diags *d) {
         tc_err(s, d, llmc_spec_has_key(s, "attention") ? "attention" : "sliding_window",
                "sliding-window attention is not supported by template " TEMPLATE
                " (the encoder and cross-attention see the whole input; use attention: mha, mqa or gqa)");
+    llmc_spec_refuse_block_options(s, "template " TEMPLATE, false, d); /* Gemma-2 style blocks are decoder-only */
     if (s->qk_norm)
         tc_err(s, d, "qk_norm",
                "is not supported by template " TEMPLATE
