@@ -20,6 +20,9 @@
  * scores or logits, an (offset + w) RMSNorm, or attention ops that differ in their mask (windowed
  * and global layers). The generic decoder computes them. */
 static bool gemma_steps(const llmc_ir *ir) {
+    /* encoder-decoder graphs (T5: unmasked encoder, causal decoder) cannot carry them: the
+     * template refuses the options */
+    if (llmc_ir_get_structure(ir) != LLMC_STRUCTURE_DECODER_ONLY) return false;
     const char *mask0 = NULL;
     for (size_t i = 0; i < llmc_ir_num_ops(ir); i++) {
         const llmc_op_info *op = llmc_ir_op_at(ir, i);
