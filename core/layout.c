@@ -235,13 +235,30 @@ static const char *gemma2_family(const llmc_spec *s, const llmc_ir *ir, const ch
     return "gemma2";
 }
 
+/* GemmaForCausalLM: pre-norm blocks with Gemma-2's fixed computation ((1 + w) RMSNorm,
+ * embeddings times sqrt(hidden), GeGLU with the tanh GELU) and none of its other options. */
+static const char *gemma_family(const llmc_spec *s, const llmc_ir *ir, const char **arch) {
+    const llmc_bias_flags *bf = &s->bias;
+    if (llmc_ir_get_structure(ir) != LLMC_STRUCTURE_DECODER_ONLY || !sequential_pre_norm(ir) ||
+        !named_like(ir, LLMC_STACK_DECODER, "model.embed_tokens.weight", "model.layers.0.self_attn.q_proj.weight"))
+        return NULL;
+    bool gemma = s->positional == LLMC_POS_ROPE && no_rope_scaling(s) && s->norm == LLMC_NORM_RMSNORM &&
+                 s->norm_weight_offset == 1.0 && s->embedding_scale_sqrt_hidden && s->activation == LLMC_ACT_GEGLU &&
+                 full_attention(s) && !s->qk_norm && s->attention_softcap == 0 && s->final_logit_softcap == 0 &&
+                 s->query_pre_attn_scalar == 0 && s->sliding_window_pattern == 0 && bf->qkv == bf->attn_out &&
+                 !bf->mlp && !bf->lm_head;
+    if (!gemma) return NULL;
+    *arch = "GemmaForCausalLM";
+    return "gemma";
+}
+
 static const char *hf_family(const llmc_spec *s, const llmc_ir *ir, const char **arch) {
     const llmc_bias_flags *bf = &s->bias;
     *arch = "";
     /* the graph's declared structure, never the template's name: a third-party template whose
      * graph has the same structure and features gets the same family */
     llmc_ir_structure st = llmc_ir_get_structure(ir);
-    if (block_options(s)) return gemma2_family(s, ir, arch);
+    if (block_options(s)) return s->sandwich_norm ? gemma2_family(s, ir, arch) : gemma_family(s, ir, arch);
     if (!sequential_pre_norm(ir)) return NULL;
     if (st == LLMC_STRUCTURE_DECODER_ONLY &&
         named_like(ir, LLMC_STACK_DECODER, "model.embed_tokens.weight", "model.layers.0.self_attn.q_proj.weight")) {

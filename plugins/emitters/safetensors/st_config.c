@@ -169,6 +169,22 @@ static json_t *config_gemma2(const llmc_emit_ctx *ctx, const llmc_layout *l) {
     return c;
 }
 
+/* GemmaConfig: llama's fields, GeGLU with the tanh GELU (hidden_activation; transformers' Gemma
+ * reads it over hidden_act), attention_bias on q, k, v and o */
+static json_t *config_gemma(const llmc_emit_ctx *ctx, const llmc_layout *l) {
+    const llmc_spec *s = ctx->spec;
+    const llmc_special_tokens tk = llmc_emit_special_tokens(ctx);
+    json_t *c = json_object();
+    causal_common(ctx, l, c);
+    set_str(c, "hidden_act", "gelu_pytorch_tanh");
+    set_str(c, "hidden_activation", "gelu_pytorch_tanh");
+    set_bool(c, "attention_bias", s->bias.qkv);
+    set_tok(c, "bos_token_id", tk.bos);
+    set_tok(c, "eos_token_id", tk.eos);
+    set_tok(c, "pad_token_id", tk.pad);
+    return c;
+}
+
 static json_t *config_gpt2(const llmc_emit_ctx *ctx, const llmc_layout *l) {
     const llmc_spec *s = ctx->spec;
     const llmc_special_tokens tk = llmc_emit_special_tokens(ctx);
@@ -332,6 +348,7 @@ int st_config_files(const llmc_emit_ctx *ctx, const llmc_layout *l, st_config_fi
     else if (!strcmp(f, "qwen2")) c = config_qwen2(ctx, l);
     else if (!strcmp(f, "qwen3")) c = config_qwen3(ctx, l);
     else if (!strcmp(f, "gemma2")) c = config_gemma2(ctx, l);
+    else if (!strcmp(f, "gemma")) c = config_gemma(ctx, l);
     else if (!strcmp(f, "gpt2")) c = config_gpt2(ctx, l);
     else if (!strcmp(f, "t5")) c = config_t5(ctx, l);
     else {
