@@ -45,8 +45,6 @@ static int64_t pinned_head_dim(const llmc_spec *s) {
  * encoder-decoder ALiBi or sliding windows); they are not repeated here. */
 static int ts_check(const llmc_spec *s, const llmc_ir *ir, llmc_diags *d) {
     int rc = 0;
-    /* the generic code renders sandwich blocks; Gemma-2's other options it does not compute */
-    if (llmc_spec_refuse_block_options(s, "the torchscript emitter", true, d)) rc = -1;
     /* decoder-only models are written from the IR (ts_generic.c): what that code cannot express is
      * refused now. Encoder-decoder graphs are T5's tree or nothing. */
     if (llmc_ir_get_structure(ir) == LLMC_STRUCTURE_DECODER_ONLY ||
