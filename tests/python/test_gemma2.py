@@ -25,6 +25,7 @@ scale 16^-0.5 other than head_dim^-0.5):
     no_norm; template encoder_decoder on the options."""
 import json
 import os
+import re
 import subprocess
 import sys
 import tempfile
@@ -223,8 +224,13 @@ def expect_refusal(name, spec_text, emit, needle):
     out = os.path.join(TMP, name + "-out")
     r = run([LLMC, "compile", spec, "-o", out, "--emit", emit], ok=False)
     check(r.returncode == 1 and not os.path.exists(out), f"{name} ({emit}): exit {r.returncode}, nothing written")
-    check(needle in r.stderr and f"{name}.yaml:" in r.stderr, f"{name}: the refusal is located at {needle!r}: "
-          f"{r.stderr.strip()[:600]}")
+    key = needle.split(":")[0]
+    loc = re.search(re.escape(name) + r"\.yaml:(\d+):(\d+): " + re.escape(needle), r.stderr)
+    check(loc is not None, f"{name}: the refusal is located (file:line:col) at {key}: {r.stderr.strip()[:600]}")
+    if loc and key in spec_text:  # the key is written: the location is its line
+        lines = spec_text.splitlines()  # write_spec puts "name: ..." on line 1
+        line = lines.index(next(l for l in lines if l.startswith(key + ":"))) + 2
+        check(int(loc.group(1)) == line, f"{name}: {key} is reported at line {loc.group(1)}, written at line {line}")
 
 
 def test_refusals():
