@@ -36,6 +36,11 @@ typedef struct spec_out {
     int64_t original_context;
     int64_t buckets, max_distance;
     bool bias_qkv, bias_out, bias_mlp, bias_norm, tie, qk_norm;
+    /* Gemma: (1 + w) RMSNorm and embeddings times sqrt(hidden); Gemma-2: sandwich norms, soft-caps
+     * (0: none), the query scale, the window pattern */
+    bool gemma, sandwich;
+    double attn_softcap, final_softcap, qpas;
+    int64_t window_pattern;
 } spec_out;
 
 typedef struct importer {
@@ -349,6 +354,78 @@ static void map_llama_like(importer *im, spec_out *s) {
     take_precision(im, s);
 }
 
+/* a soft-cap key: the family default when absent, none when null */
+static void take_softcap(importer *im, const char *key, double dflt, double *out) {
+    const llmc_doc_entry *e = llmc_doc_map_find(im->root, key);
+    *out = e ? 0 : dflt;
+    take_num(im, key, 0, out);
+    if (e && !llmc_doc_value(e)) find(im, key);   /* null: no cap */
+}
+
+/* gemma, gemma2 (GemmaForCausalLM, Gemma2ForCausalLM): llama's keys, and Gemma's fixed computation:
+ * RMSNorm scaling by (1 + w), embeddings times sqrt(hidden_size), GeGLU with the tanh GELU
+ * (hidden_activation; Gemma's hidden_act is overridden by transformers). Gemma-2 adds sandwich
+ * norms, attn_logit_softcapping / final_logit_softcapping (null: none), query_pre_attn_scalar and
+ * sliding_window on the even layers (Gemma2's layer_idx % 2 rule: llmc's sliding_window_pattern 2). */
+static void map_gemma(importer *im, spec_out *s) {
+    const bool g2 = !strcmp(im->model_type, "gemma2");
+    s->template_name = "decoder_only";
+    s->vocab = 256000;
+    take_int(im, "vocab_size", false, 1, INT32_MAX, &s->vocab);
+    take_int(im, "hidden_size", true, 1, INT32_MAX, &s->hidden);
+    take_int(im, "intermediate_size", true, 1, INT32_MAX, &s->inter);
+    take_int(im, "num_hidden_layers", true, 1, INT32_MAX, &s->layers);
+    take_heads(im, s, "num_attention_heads", "num_key_value_heads");
+    s->head_dim = 256;  /* GemmaConfig's and Gemma2Config's default, independent of hidden / heads */
+    take_int(im, "head_dim", false, 1, INT32_MAX, &s->head_dim);
+    if (s->heads && s->hidden && s->head_dim * s->heads == s->hidden) s->head_dim = 0;
+    s->context = 8192;
+    take_int(im, "max_position_embeddings", false, 1, INT32_MAX, &s->context);
+    s->norm = "rmsnorm";
+    s->eps = 1e-6;
+    take_num(im, "rms_norm_eps", 0, &s->eps);
+    s->gemma = true;
+    const char *act = "gelu_pytorch_tanh";
+    const llmc_doc_node *an = NULL;
+    take_str(im, "hidden_activation", &act, &an);
+    no_effect(im, "hidden_act");   /* transformers' Gemma MLPs read hidden_activation */
+    if (strcmp(act, "gelu_pytorch_tanh") && strcmp(act, "gelu_new"))
+        err_at(im, an ? llmc_doc_loc(im->doc, an) : top(im), "hidden_activation",
+               "'%s' gating is not computed by llmc (expected gelu_pytorch_tanh: llmc's geglu uses the tanh GELU)", act);
+    s->activation = "geglu";
+    s->positional = "rope";
+    s->has_theta = true;
+    s->theta = 10000;
+    take_num(im, "rope_theta", 0, &s->theta);
+    take_rope_scaling(im, s);
+    take_bool(im, "attention_bias", &s->bias_qkv);  /* q, k, v and o */
+    s->bias_out = s->bias_qkv;
+    if (g2) {
+        s->sandwich = true;
+        s->qpas = 256;
+        take_num(im, "query_pre_attn_scalar", 0, &s->qpas);
+        take_softcap(im, "attn_logit_softcapping", 50.0, &s->attn_softcap);
+        take_softcap(im, "final_logit_softcapping", 30.0, &s->final_softcap);
+        int64_t w = 4096;
+        const llmc_doc_entry *e = llmc_doc_map_find(im->root, "sliding_window");
+        if (!take_int(im, "sliding_window", false, 1, INT32_MAX, &w)) w = 0;
+        if (e && !llmc_doc_value(e))
+            err_at(im, llmc_doc_entry_loc(im->doc, e), "sliding_window",
+                   "is null; Gemma-2 windows its even layers (expected an integer)");
+        if (w && w < s->context) { /* a window as long as the context never hides a key */
+            s->attention = "sliding_window";
+            s->window = w;
+            s->window_pattern = 2;
+        }
+        no_effect(im, "cache_implementation");
+    }
+    s->tie = true;
+    take_bool(im, "tie_word_embeddings", &s->tie);
+    s->std = 0.02;
+    take_num(im, "initializer_range", 0, &s->std);
+    take_precision(im, s);
+}
+
 static void map_gpt2(importer *im, spec_out *s) {
     s->template_name = "decoder_only";
     s->vocab = 50257;
@@ -469,6 +546,8 @@ static const family families[] = {
     {"mistral", map_llama_like, ignored_none},
     {"qwen2", map_llama_like, ignored_none},
     {"qwen3", map_llama_like, ignored_none},
+    {"gemma", map_gemma, ignored_none},
+    {"gemma2", map_gemma, ignored_none},
     {"gpt2", map_gpt2, ignored_gpt2},
     {"t5", map_t5, ignored_none},
 };
@@ -477,10 +556,6 @@ static const family families[] = {
 static const struct {
     const char *model_type, *why;
 } refused_families[] = {
-    {"gemma", "Gemma scales the embeddings by sqrt(hidden_size) and its RMSNorm by (1 + weight); llmc's templates "
-              "compute neither yet"},
-    {"gemma2", "Gemma-2's sandwich norms, logit soft-capping and alternating windows are not built by llmc's "
-               "templates yet"},
     {"mixtral", "mixture-of-experts layers are not built by llmc's templates yet"},
     {"qwen2_moe", "mixture-of-experts layers are not built by llmc's templates yet"},
     {"phi", "Phi's partial rotary embedding is not built by llmc's templates yet"},
@@ -541,6 +616,7 @@ static char *render(const spec_out *s, const char *name, const char *source, con
 choices:
     llmc_strbuf_printf(&b, "attention: %s\n", s->attention);
     put_kv_int(&b, "", "sliding_window", s->window);
+    put_kv_int(&b, "", "sliding_window_pattern", s->window_pattern);
     llmc_strbuf_printf(&b, "norm: %s\nnorm_eps: ", s->norm);
     put_num(&b, s->eps);
     llmc_strbuf_printf(&b, "\nactivation: %s\npositional_encoding: %s\n", s->activation, s->positional);
@@ -567,6 +643,19 @@ choices:
         }
     }
     if (s->qk_norm) llmc_strbuf_puts(&b, "qk_norm: true\n");
+    if (s->sandwich) llmc_strbuf_puts(&b, "norm_placement: sandwich\n");
+    if (s->gemma) llmc_strbuf_puts(&b, "norm_weight_offset: 1\nembedding_scale: sqrt_hidden\n");
+    const struct {
+        const char *key;
+        double v;
+    } gemma2[] = {{"attention_softcap", s->attn_softcap}, {"final_logit_softcap", s->final_softcap},
+                  {"query_pre_attn_scalar", s->qpas}};
+    for (size_t i = 0; i < 3; i++)
+        if (gemma2[i].v > 0) {
+            llmc_strbuf_printf(&b, "%s: ", gemma2[i].key);
+            put_num(&b, gemma2[i].v);
+            llmc_strbuf_puts(&b, "\n");
+        }
     if (s->buckets)
         llmc_strbuf_printf(&b, "relative_attention:\n  num_buckets: %lld\n  max_distance: %lld\n", (long long)s->buckets,
                            (long long)s->max_distance);
@@ -672,10 +761,10 @@ char *llmc_import_hf_config(const char *config_path, const char *model_dir, cons
                        refused_families[i].why);
                 goto done;
             }
-        static const char *const known[] = {"llama", "mistral", "qwen2", "qwen3", "gpt2", "t5"};
-        const char *near = llmc_closest(mt, known, 6);
+        static const char *const known[] = {"llama", "mistral", "qwen2", "qwen3", "gemma", "gemma2", "gpt2", "t5"};
+        const char *near = llmc_closest(mt, known, 8);
         err_at(&im, llmc_doc_loc(doc, mtn), "model_type", "unknown model type '%s' (expected one of llama, mistral, "
-               "qwen2, qwen3, gpt2, t5%s%s)", mt, near ? "; did you mean " : "", near ? near : "");
+               "qwen2, qwen3, gemma, gemma2, gpt2, t5%s%s)", mt, near ? "; did you mean " : "", near ? near : "");
         goto done;
     }
     spec_out s;

@@ -65,7 +65,7 @@ static const char *const init_names[LLMC_PINIT_KIND_COUNT] = {"normal", "ones", 
 static const char *const op_names[LLMC_OP_TYPE_COUNT] = {
     "embedding", "linear", "rmsnorm", "layernorm", "reshape", "rope", "alibi", "relative_bias",
     "attention", "swiglu", "geglu", "activation", "add", "mul", "scale", "matmul", "softmax",
-    "positions_learned", "positions_sinusoidal", "moe_route", "moe_experts"};
+    "positions_learned", "positions_sinusoidal", "moe_route", "moe_experts", "softcap"};
 
 static const char *const role_names[LLMC_ROLE_COUNT] = {
     "none",     "token_embedding", "position_embedding", "relative_bias", "attn_q",   "attn_k",  "attn_v",

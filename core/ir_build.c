@@ -87,13 +87,17 @@ llmc_tid llmc_irb_norm(const llmc_irb *b, llmc_tid x, const char *prefix, int64_
     llmc_irb_scope(b, stack, layer, LLMC_OPROLE_NORM);
     param_name n = name_of(prefix, ".weight");
     llmc_param_init ones = {LLMC_PINIT_ONES, 0.0}, zeros = {LLMC_PINIT_ZEROS, 0.0};
-    llmc_tid w = llmc_irb_param(b, n.s, width, 0, LLMC_COMP_NORM, stack, layer, ones, LLMC_ROLE_NORM, false, site);
+    /* with norm_weight_offset 1 (Gemma) the scale is 1 + w: w starts at 0 so the scale starts at 1 */
+    bool offset = s->norm == LLMC_NORM_RMSNORM && s->norm_weight_offset != 0.0;
+    llmc_tid w = llmc_irb_param(b, n.s, width, 0, LLMC_COMP_NORM, stack, layer, offset ? zeros : ones, LLMC_ROLE_NORM,
+                                false, site);
     llmc_attr eps = llmc_attr_float("eps", s->norm_eps);
     if (s->norm == LLMC_NORM_RMSNORM) {
         /* RMSNorm has no bias whatever bias.norm says: it does not centre, so a shift would
          * not be a normalisation parameter (LLaMA and T5 have none) */
         llmc_tid in[2] = {x, w};
-        return llmc_ir_op(b->ir, LLMC_OP_RMSNORM, prefix, in, 2, &eps, 1);
+        llmc_attr at[2] = {eps, llmc_attr_float("weight_offset", s->norm_weight_offset)};
+        return llmc_ir_op(b->ir, LLMC_OP_RMSNORM, prefix, in, 2, at, offset ? 2 : 1);
     }
     llmc_tid bt = LLMC_TID_NONE;
     if (s->bias.norm) {

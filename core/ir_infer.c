@@ -36,7 +36,7 @@ typedef struct op_rule {
 static const op_rule rules[LLMC_OP_TYPE_COUNT] = {
     [LLMC_OP_EMBEDDING] = {2, 2, {"ids", "table"}, {{0}}},
     [LLMC_OP_LINEAR] = {2, 3, {"input", "weight", "bias"}, {{0}}},
-    [LLMC_OP_RMSNORM] = {1, 2, {"input", "weight"}, {{"eps", F_, true}}},
+    [LLMC_OP_RMSNORM] = {1, 2, {"input", "weight"}, {{"eps", F_, true}, {"weight_offset", F_, false}}},
     [LLMC_OP_LAYERNORM] = {1, 3, {"input", "weight", "bias"}, {{"eps", F_, true}}},
     [LLMC_OP_RESHAPE] = {1, 1, {"input"}, {{"shape", V_, true}}},
     [LLMC_OP_ROPE] = {1, 1, {"input"},
@@ -48,7 +48,8 @@ static const op_rule rules[LLMC_OP_TYPE_COUNT] = {
     [LLMC_OP_RELATIVE_BIAS] = {1, 1, {"table"},
                                {{"num_buckets", I_, true}, {"max_distance", I_, true}, {"bidirectional", I_, true},
                                 {"q_len_sym", I_, true}, {"k_len_sym", I_, true}}},
-    [LLMC_OP_ATTENTION] = {3, 4, {"q", "k", "v", "bias"}, {{"mask", S_, true}, {"window", I_, false}, {"scale", F_, false}}},
+    [LLMC_OP_ATTENTION] = {3, 4, {"q", "k", "v", "bias"}, {{"mask", S_, true}, {"window", I_, false}, {"scale", F_, false},
+                                                          {"softcap", F_, false}}},
     [LLMC_OP_SWIGLU] = {2, 2, {"gate", "up"}, {{0}}},
     [LLMC_OP_GEGLU] = {2, 2, {"gate", "up"}, {{"approximate", I_, true}}},
     [LLMC_OP_ACTIVATION] = {1, 1, {"input"}, {{"fn", S_, true}}},
@@ -63,6 +64,7 @@ static const op_rule rules[LLMC_OP_TYPE_COUNT] = {
                            {{"experts_per_token", I_, true}, {"routing", S_, true}, {"normalize", I_, true}}},
     [LLMC_OP_MOE_EXPERTS] = {5, 5, {"input", "weights", "gate", "up", "down"},
                              {{"activation", S_, true}, {"experts_per_token", I_, true}}},
+    [LLMC_OP_SOFTCAP] = {1, 1, {"input"}, {{"cap", F_, true}}},
 };
 #undef I_
 #undef F_
@@ -728,6 +730,12 @@ int llmc_ir_infer(const llmc_ir *ir, llmc_op_type type, const char *name, const 
         case LLMC_OP_POSITIONS_SINUSOIDAL: rc = infer_positions_sinusoidal(&c, in[0], out); break;
         case LLMC_OP_MOE_ROUTE: rc = infer_moe_route(&c, in[0], out); break;
         case LLMC_OP_MOE_EXPERTS: rc = infer_moe_experts(&c, in[0], in[1], in[2], in[3], in[4], out); break;
+        case LLMC_OP_SOFTCAP:
+            rc = need_float(&c, "input", in[0]);
+            if (rc == 0 && !(llmc_attr_number(attr(&c, "cap")) > 0))
+                rc = fail(&c, "attr 'cap' must be > 0 (got %g)", llmc_attr_number(attr(&c, "cap")));
+            if (rc == 0) copy_shape(out, in[0]);
+            break;
         case LLMC_OP_TYPE_COUNT: rc = -1; break;
         }
     }

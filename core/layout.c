@@ -240,12 +240,64 @@ static bool named_like(const llmc_ir *ir, llmc_stack st, const char *embed, cons
            !strcmp(llmc_ir_tensor(ir, q)->name, q0);
 }
 
+/* Any Gemma-2 style block option: none of the llama-like families below computes one. */
+static bool block_options(const llmc_spec *s) {
+    return s->sandwich_norm || s->norm_weight_offset != 0.0 || s->embedding_scale_sqrt_hidden ||
+           s->attention_softcap > 0 || s->final_logit_softcap > 0 || s->query_pre_attn_scalar > 0 ||
+           s->sliding_window_pattern > 0;
+}
+
+/* Every block sequential with sandwich norms: HF Gemma2's decoder layer. */
+static bool sequential_sandwich(const llmc_ir *ir) {
+    size_t n = llmc_ir_num_blocks(ir);
+    for (size_t i = 0; i < n; i++) {
+        const llmc_ir_block *b = llmc_ir_block_at(ir, i);
+        if (b->residual != LLMC_RESIDUAL_SEQUENTIAL || b->norm_placement != LLMC_NORM_PLACEMENT_SANDWICH) return false;
+    }
+    return n > 0;
+}
+
+/* Gemma2ForCausalLM: sandwich blocks, (1 + w) RMSNorm, embeddings times sqrt(hidden), GeGLU with
+ * the tanh GELU, RoPE, no biases, a window on even layers (its layer_idx % 2 rule: pattern 2). The
+ * soft-caps and query_pre_attn_scalar are optional in Gemma2Config (null / head_dim). */
+static const char *gemma2_family(const llmc_spec *s, const llmc_ir *ir, const char **arch) {
+    const llmc_bias_flags *bf = &s->bias;
+    if (llmc_ir_get_structure(ir) != LLMC_STRUCTURE_DECODER_ONLY || !sequential_sandwich(ir) ||
+        !named_like(ir, LLMC_STACK_DECODER, "model.embed_tokens.weight", "model.layers.0.self_attn.q_proj.weight"))
+        return NULL;
+    bool gemma2 = s->positional == LLMC_POS_ROPE && no_rope_scaling(s) && s->norm == LLMC_NORM_RMSNORM &&
+                  s->norm_weight_offset == 1.0 && s->embedding_scale_sqrt_hidden && s->activation == LLMC_ACT_GEGLU &&
+                  !s->qk_norm && !bf->qkv && !bf->attn_out && !bf->mlp && !bf->lm_head &&
+                  s->attention == LLMC_ATTN_SLIDING_WINDOW && s->sliding_window_pattern == 2;
+    if (!gemma2) return NULL;
+    *arch = "Gemma2ForCausalLM";
+    return "gemma2";
+}
+
+/* GemmaForCausalLM: pre-norm blocks with Gemma-2's fixed computation ((1 + w) RMSNorm,
+ * embeddings times sqrt(hidden), GeGLU with the tanh GELU) and none of its other options. */
+static const char *gemma_family(const llmc_spec *s, const llmc_ir *ir, const char **arch) {
+    const llmc_bias_flags *bf = &s->bias;
+    if (llmc_ir_get_structure(ir) != LLMC_STRUCTURE_DECODER_ONLY || !sequential_pre_norm(ir) ||
+        !named_like(ir, LLMC_STACK_DECODER, "model.embed_tokens.weight", "model.layers.0.self_attn.q_proj.weight"))
+        return NULL;
+    bool gemma = s->positional == LLMC_POS_ROPE && no_rope_scaling(s) && s->norm == LLMC_NORM_RMSNORM &&
+                 s->norm_weight_offset == 1.0 && s->embedding_scale_sqrt_hidden && s->activation == LLMC_ACT_GEGLU &&
+                 full_attention(s) && !s->qk_norm && s->attention_softcap == 0 && s->final_logit_softcap == 0 &&
+                 s->query_pre_attn_scalar == 0 && s->sliding_window_pattern == 0 && bf->qkv == bf->attn_out &&
+                 !bf->mlp && !bf->lm_head;
+    if (!gemma) return NULL;
+    *arch = "GemmaForCausalLM";
+    return "gemma";
+}
+
 static const char *hf_family(const llmc_spec *s, const llmc_ir *ir, const char **arch) {
     const llmc_bias_flags *bf = &s->bias;
     *arch = "";
     /* the graph's declared structure, never the template's name: a third-party template whose
      * graph has the same structure and features gets the same family */
     llmc_ir_structure st = llmc_ir_get_structure(ir);
+    if (block_options(s)) return s->sandwich_norm ? gemma2_family(s, ir, arch) : gemma_family(s, ir, arch);
     if (!sequential_pre_norm(ir)) return NULL;
     if (st == LLMC_STRUCTURE_DECODER_ONLY &&
         named_like(ir, LLMC_STACK_DECODER, "model.embed_tokens.weight", "model.layers.0.self_attn.q_proj.weight")) {

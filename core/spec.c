@@ -24,7 +24,8 @@
 static const char *const top_keys[] = {
     "name", "template", "solver", "target_params", "target_active_params", "dims", "vocab_size", "context_length", "attention",
     "sliding_window", "norm", "norm_eps", "activation", "positional_encoding", "rope", "alibi_max_bias",
-    "relative_attention", "bias", "qk_norm", "moe", "tie_word_embeddings", "precision", "quantize", "weights", "tokenizer",
+    "relative_attention", "bias", "qk_norm", "moe", "norm_placement", "norm_weight_offset", "embedding_scale",
+    "attention_softcap", "final_logit_softcap", "query_pre_attn_scalar", "sliding_window_pattern", "tie_word_embeddings", "precision", "quantize", "weights", "tokenizer",
     "dataset", "constraints", "tolerance", "emit", "emit_options", "solver_options",
 };
 static const char *const rope_keys[] = {"theta", "scaling"};
@@ -55,6 +56,7 @@ typedef struct ctx {
     const llmc_doc_entry *e_target, *e_dims, *e_vocab, *e_context, *e_attention, *e_sliding, *e_norm_eps;
     const llmc_doc_entry *e_positional, *e_rope, *e_alibi, *e_relative, *e_tolerance, *e_tokenizer, *e_norm;
     const llmc_doc_entry *e_qk_norm;
+    const llmc_doc_entry *e_placement, *e_weight_offset, *e_pattern; /* Gemma-2 style blocks */
     const llmc_doc_entry *e_dim[LLMC_DIM_COUNT];
     bool ok_vocab, ok_context, ok_attention, ok_sliding, ok_positional, ok_tokenizer, ok_norm, ok_scaling_ctx;
 } ctx;
@@ -1019,6 +1021,8 @@ static void read_constraints(ctx *c, const llmc_doc_node *root) {
 static int64_t dim(const ctx *c, llmc_dim_id id) { return c->s->dims.v[id]; }
 static bool pinned(const ctx *c, llmc_dim_id id) { return llmc_dims_has(&c->s->dims, id); }
 
+static void check_block_options(ctx *c);
+
 static void check_contradictions(ctx *c) {
     llmc_spec *s = c->s;
 
@@ -1137,6 +1141,51 @@ static void check_contradictions(ctx *c) {
         err_at(c, entry_loc(c, c->e_qk_norm), "qk_norm",
                "normalises each query and key head with RMSNorm, which needs norm: rmsnorm (norm is %s)",
                llmc_norm_name(s->norm));
+    check_block_options(c);
+}
+
+/* ---- Gemma-2 style blocks: sandwich norms, (offset + w) RMSNorm, scaled embeddings, soft-capping,
+ * the query scale and a per-layer window pattern ---- */
+static const char *placement_name(int k) { return k == 0 ? "pre" : "sandwich"; }
+static const char *embedding_scale_name(int k) { return k == 0 ? "none" : "sqrt_hidden"; }
+
+static void read_block_options(ctx *c, const llmc_doc_node *root) {
+    llmc_spec *s = c->s;
+    int k;
+    c->e_placement = given(root, "norm_placement");
+    if (read_enum(c, c->e_placement, "norm_placement", placement_name, 0, 2, &k) == V_OK) s->sandwich_norm = k == 1;
+    c->e_weight_offset = given(root, "norm_weight_offset");
+    double off;
+    if (read_number(c, c->e_weight_offset, "norm_weight_offset", &off) == V_OK) {
+        if (off == 0.0 || off == 1.0) s->norm_weight_offset = off;
+        else err_at(c, node_loc(c, c->e_weight_offset->value), "norm_weight_offset",
+                    "must be 0 (norm scales by w) or 1 (by 1 + w, Gemma) (got %s)", c->e_weight_offset->value->text);
+    }
+    if (read_enum(c, given(root, "embedding_scale"), "embedding_scale", embedding_scale_name, 0, 2, &k) == V_OK)
+        s->embedding_scale_sqrt_hidden = k == 1;
+    read_positive(c, given(root, "attention_softcap"), "attention_softcap", &s->attention_softcap);
+    read_positive(c, given(root, "final_logit_softcap"), "final_logit_softcap", &s->final_logit_softcap);
+    read_positive(c, given(root, "query_pre_attn_scalar"), "query_pre_attn_scalar", &s->query_pre_attn_scalar);
+    c->e_pattern = given(root, "sliding_window_pattern");
+    if (read_int(c, c->e_pattern, "sliding_window_pattern", 2, MAX_DIM_VALUE, &s->sliding_window_pattern) != V_OK)
+        s->sliding_window_pattern = 0;
+}
+
+static void check_block_options(ctx *c) {
+    llmc_spec *s = c->s;
+    if (s->norm_weight_offset != 0.0 && c->ok_norm && s->norm != LLMC_NORM_RMSNORM)
+        err_at(c, node_loc(c, c->e_weight_offset->value), "norm_weight_offset",
+               "applies to RMSNorm's scale (1 + w), which needs norm: rmsnorm (norm is %s; expected 0)",
+               llmc_norm_name(s->norm));
+    if (s->sandwich_norm && c->ok_norm && s->norm == LLMC_NORM_NONE)
+        err_at(c, node_loc(c, c->e_placement->value), "norm_placement",
+               "sandwich puts norms around each sub-layer, which needs a norm (norm is no_norm; expected pre)");
+    if (c->e_pattern && s->sliding_window_pattern && (!c->e_attention || c->ok_attention) &&
+        s->attention != LLMC_ATTN_SLIDING_WINDOW)
+        err_at(c, key_loc(c, c->e_pattern), "sliding_window_pattern",
+               "mixes windowed and global layers, which needs attention: sliding_window and sliding_window "
+               "(attention is %s)",
+               llmc_attention_name(s->attention));
 }
 
 static bool paths_written(const llmc_doc_node *root) {
@@ -1249,6 +1298,7 @@ static void read_spec(ctx *c) {
     c->e_qk_norm = given(root, "qk_norm");
     read_bool(c, c->e_qk_norm, "qk_norm", &s->qk_norm);
     read_moe(c, root);
+    read_block_options(c, root);
     read_bool(c, given(root, "tie_word_embeddings"), "tie_word_embeddings", &s->tie_word_embeddings);
     if (read_enum(c, given(root, "precision"), "precision", precision_name, 0, LLMC_PRECISION_COUNT, &k) == V_OK)
         s->precision = (llmc_precision)k;

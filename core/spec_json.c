@@ -197,6 +197,14 @@ static json_t *build(const llmc_spec *s, const llmc_dims *solved, bool *ok) {
         }
         put(root, "moe", moe);
     }
+    /* Gemma-2 style blocks: likewise written only when set */
+    if (s->sandwich_norm) put(root, "norm_placement", json_string("sandwich"));
+    if (s->norm_weight_offset != 0.0) put(root, "norm_weight_offset", json_real(s->norm_weight_offset));
+    if (s->embedding_scale_sqrt_hidden) put(root, "embedding_scale", json_string("sqrt_hidden"));
+    if (s->attention_softcap > 0) put(root, "attention_softcap", json_real(s->attention_softcap));
+    if (s->final_logit_softcap > 0) put(root, "final_logit_softcap", json_real(s->final_logit_softcap));
+    if (s->query_pre_attn_scalar > 0) put(root, "query_pre_attn_scalar", json_real(s->query_pre_attn_scalar));
+    if (s->sliding_window_pattern > 0) put(root, "sliding_window_pattern", json_integer(s->sliding_window_pattern));
     put(root, "tie_word_embeddings", json_boolean(s->tie_word_embeddings));
     put(root, "precision", json_string(llmc_precision_name(s->precision)));
     put(root, "quantize", json_string(llmc_quantize_name(s->quantize)));

@@ -381,7 +381,9 @@ llmc_param_init tc_init(const tc_builder *b, tc_role role) {
     const llmc_spec *s = b->s;
     const tc_geom *g = &b->g;
     double std = s->weights.std;
-    if (role == TC_ROLE_NORM) return (llmc_param_init){LLMC_PINIT_ONES, 0.0};
+    /* norm_weight_offset 1 (Gemma): the scale is 1 + w, so w starts at 0 */
+    if (role == TC_ROLE_NORM)
+        return (llmc_param_init){s->norm_weight_offset != 0.0 ? LLMC_PINIT_ZEROS : LLMC_PINIT_ONES, 0.0};
     if (role == TC_ROLE_BIAS) return (llmc_param_init){LLMC_PINIT_ZEROS, 0.0};
     if (s->weights.init == LLMC_INIT_T5) {
         /* HF T5 _init_weights with factor 1 */
@@ -427,8 +429,10 @@ void tc_scope(tc_builder *b, llmc_stack st, int layer, llmc_op_role role) {
 
 void tc_block(tc_builder *b, llmc_stack st, int layer, llmc_residual residual, bool cross_attention) {
     llmc_irb r = irb(b);
-    llmc_irb_block(&r, st, layer, residual,
-                   b->s->norm == LLMC_NORM_NONE ? LLMC_NORM_PLACEMENT_NONE : LLMC_NORM_PLACEMENT_PRE, cross_attention);
+    llmc_norm_placement pl = b->s->norm == LLMC_NORM_NONE ? LLMC_NORM_PLACEMENT_NONE
+                             : b->s->sandwich_norm     ? LLMC_NORM_PLACEMENT_SANDWICH
+                                                       : LLMC_NORM_PLACEMENT_PRE;
+    llmc_irb_block(&r, st, layer, residual, pl, cross_attention);
 }
 
 llmc_tid tc_residual(tc_builder *b, const char *name, llmc_stack st, int layer, llmc_tid x, llmc_tid y) {
@@ -538,9 +542,9 @@ static llmc_tid head_norm(tc_builder *b, const tc_attn *a, llmc_tid x, const cha
     char n[NAME_LEN];
     NAMEF(n, "%s.weight", prefix);
     llmc_tid w = tc_param(b, n, 1, b->g.hd, 0, LLMC_COMP_NORM, a->stack, a->layer, TC_ROLE_NORM, LLMC_ROLE_NORM, site);
-    llmc_attr eps = llmc_attr_float("eps", b->s->norm_eps);
+    llmc_attr at[2] = {llmc_attr_float("eps", b->s->norm_eps), llmc_attr_float("weight_offset", b->s->norm_weight_offset)};
     llmc_tid in[2] = {x, w};
-    return tc_op(b, LLMC_OP_RMSNORM, prefix, in, 2, &eps, 1);
+    return tc_op(b, LLMC_OP_RMSNORM, prefix, in, 2, at, b->s->norm_weight_offset != 0.0 ? 2 : 1);
 }
 
 llmc_tid tc_attention(tc_builder *b, const tc_attn *a) {
@@ -580,11 +584,12 @@ llmc_tid tc_attention(tc_builder *b, const tc_attn *a) {
         NAMEF(n, "%s.alibi", a->op_prefix);
         bias = tc_op(b, LLMC_OP_ALIBI, n, in, 2, &mb, 1);
     }
-    llmc_attr at[3];
+    llmc_attr at[4];
     int na = 0;
     at[na++] = llmc_attr_str("mask", a->mask);
     at[na++] = llmc_attr_float("scale", a->scale);
     if (!strcmp(a->mask, "sliding_window")) at[na++] = llmc_attr_int("window", s->sliding_window);
+    if (s->attention_softcap > 0) at[na++] = llmc_attr_float("softcap", s->attention_softcap);
     llmc_tid in[4] = {q, k, v, bias};
     NAMEF(n, "%s.attention", a->op_prefix);
     llmc_tid o = tc_op(b, LLMC_OP_ATTENTION, n, in, bias != LLMC_TID_NONE ? 4 : 3, at, na);
@@ -638,11 +643,19 @@ void tc_head(tc_builder *b, llmc_tid x, llmc_tid tied_weight) {
                       LLMC_ROLE_OUTPUT_HEAD, LLMC_NORM_SITE_NONE);
     /* made raw so that the graph output is named "logits" rather than "lm_head:0" */
     int64_t logits_shape[3] = {LLMC_SYM_BATCH, LLMC_SYM_SEQ, b->g.V};
+    bool capped = s->final_logit_softcap > 0;
+    /* with final_logit_softcap the head writes the raw logits and SOFTCAP writes "logits" */
+    llmc_tid raw = capped ? llmc_ir_value(b->ir, "lm_head.raw_logits", b->dt, 3, logits_shape) : LLMC_TID_NONE;
     llmc_tid logits = llmc_ir_value(b->ir, "logits", b->dt, 3, logits_shape);
-    if (x != LLMC_TID_NONE && w != LLMC_TID_NONE && logits != LLMC_TID_NONE &&
+    llmc_tid head_out = capped ? raw : logits;
+    if (x != LLMC_TID_NONE && w != LLMC_TID_NONE && head_out != LLMC_TID_NONE &&
         (!s->bias.lm_head || hb != LLMC_TID_NONE)) {
         llmc_tid hin[3] = {x, w, hb};
-        llmc_ir_op_raw(b->ir, LLMC_OP_LINEAR, "lm_head", hin, s->bias.lm_head ? 3 : 2, &logits, 1, NULL, 0);
+        llmc_ir_op_raw(b->ir, LLMC_OP_LINEAR, "lm_head", hin, s->bias.lm_head ? 3 : 2, &head_out, 1, NULL, 0);
+    }
+    if (capped && raw != LLMC_TID_NONE && logits != LLMC_TID_NONE) {
+        llmc_attr cap = llmc_attr_float("cap", s->final_logit_softcap);
+        llmc_ir_op_raw(b->ir, LLMC_OP_SOFTCAP, "final_logit_softcap", &raw, 1, &logits, 1, &cap, 1);
     }
     llmc_ir_mark_output(b->ir, logits);
 }

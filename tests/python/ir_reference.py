@@ -183,6 +183,9 @@ def _attention(q, k, v, bias, a):
     v = v.repeat_interleave(group, dim=2)
     scale = float(a.get("scale", 1.0 / math.sqrt(d)))
     scores = torch.einsum("bsnd,btnd->bnst", q, k) * scale
+    cap = float(a.get("softcap", 0))
+    if cap > 0:  # Gemma-2: scores soft-capped before the bias and the mask
+        scores = cap * torch.tanh(scores / cap)
     if bias is not None:
         scores = scores + bias[None]
     mask = a["mask"]
@@ -253,7 +256,8 @@ def forward(out, inputs, weights=None, dtype=torch.float64, ir=None):
             # over the last dim: the hidden size, or head_dim for QK-norm's per-head norms of [B,S,n,hd]
             x = ins[0]
             y = x / torch.sqrt((x * x).mean(-1, keepdim=True) + float(a["eps"]))
-            y = y * ins[1] if ins[1] is not None else y
+            # weight_offset 1 (Gemma): the scale is 1 + weight
+            y = y * (float(a.get("weight_offset", 0)) + ins[1]) if ins[1] is not None else y
         elif kind == "layernorm":
             x = ins[0]
             mu = x.mean(-1, keepdim=True)
@@ -293,6 +297,9 @@ def forward(out, inputs, weights=None, dtype=torch.float64, ir=None):
             y = ins[0] @ ins[1]
         elif kind == "softmax":
             y = torch.softmax(ins[0], dim=int(a["axis"]))
+        elif kind == "softcap":
+            cap = float(a["cap"])
+            y = cap * torch.tanh(ins[0] / cap)
         elif kind == "positions_learned":
             S = ins[0].shape[1]
             y = ins[1][:S][None].expand(ins[0].shape[0], S, -1)

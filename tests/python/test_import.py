@@ -44,9 +44,11 @@ PUBLISHED = {
     "llama-3.2-1b": 1_235_814_400,
     "t5-v1_1-small": 76_961_152,
     "qwen3-0.6b": 596_049_920,
+    "gemma-2b": 2_506_172_416,
+    "gemma-2-2b": 2_614_341_888,
 }
 SAME_AS_EXAMPLE = {"llama-2-7b": "llama2-7b.yaml", "gpt2": "gpt2-124m.yaml", "t5-small": "t5-small.yaml",
-                   "qwen3-0.6b": "qwen3-0.6b.yaml"}
+                   "qwen3-0.6b": "qwen3-0.6b.yaml", "gemma-2-2b": "gemma-2-2b.yaml"}
 
 
 def run(cmd, ok=True):
@@ -92,15 +94,17 @@ def shrink(cfg):
     """the same family and choices at a size that compiles in a moment"""
     c = dict(cfg)
     mt = c["model_type"]
-    if mt in ("llama", "mistral", "qwen2", "qwen3"):
+    if mt in ("llama", "mistral", "qwen2", "qwen3", "gemma", "gemma2"):
         heads, kv = c["num_attention_heads"], c.get("num_key_value_heads", c["num_attention_heads"])
         c.update(hidden_size=64, intermediate_size=96, num_hidden_layers=2, num_attention_heads=4,
                  num_key_value_heads=4 // (heads // kv) if heads // kv <= 4 else 1, vocab_size=256)
         if "head_dim" in c:
             c["head_dim"] = 16
-        if c.get("sliding_window") and mt == "mistral":
+        if c.get("sliding_window") and mt in ("mistral", "gemma2"):
             c["sliding_window"] = 64
             c["max_position_embeddings"] = 256
+        if mt == "gemma2":   # the query scale follows head_dim, as in the published model
+            c["query_pre_attn_scalar"] = 16
     elif mt == "gpt2":
         c.update(n_embd=64, n_head=4, n_layer=2, vocab_size=256, n_positions=128, n_ctx=128)
     elif mt == "t5":
@@ -134,7 +138,8 @@ def test_round_trip():
                   "max_position_embeddings", "sliding_window", "rope_scaling", "n_embd", "n_head", "n_layer",
                   "n_positions", "layer_norm_epsilon", "activation_function", "d_model", "d_kv", "d_ff", "num_heads",
                   "num_layers", "num_decoder_layers", "relative_attention_num_buckets", "feed_forward_proj",
-                  "head_dim", "attention_bias"]
+                  "head_dim", "attention_bias", "query_pre_attn_scalar", "attn_logit_softcapping",
+                  "final_logit_softcapping", "hidden_activation"]
         if cfg["model_type"] == "qwen2":
             mapped.remove("sliding_window")   # no effect while use_sliding_window is false
         for k in mapped:
@@ -221,7 +226,8 @@ def refused(name, cfg, want_key, want_text, code=1):
 
 def test_bad_input():
     refused("unknown-type", {"model_type": "lama"}, "model_type", "did you mean llama")
-    refused("gemma2", {"model_type": "gemma2"}, "model_type", "soft-capping")
+    refused("gemma2-act", dict(LLAMA_TINY, model_type="gemma2", hidden_activation="gelu"), "hidden_activation",
+            "tanh GELU")
     refused("mixtral", {"model_type": "mixtral"}, "model_type", "mixture-of-experts")
     refused("no-type", {"hidden_size": 1}, "model_type", "missing")
     refused("missing-layers", {k: v for k, v in LLAMA_TINY.items() if k != "num_hidden_layers"},

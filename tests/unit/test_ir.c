@@ -301,7 +301,7 @@ static void test_name_tables(void **state) {
                                       "rope",      "alibi",   "relative_bias", "attention", "swiglu",
                                       "geglu",     "activation", "add",  "mul",       "scale",
                                       "matmul",    "softmax", "positions_learned", "positions_sinusoidal",
-                                      "moe_route", "moe_experts"};
+                                      "moe_route", "moe_experts", "softcap"};
     assert_int_equal(sizeof ops / sizeof *ops, LLMC_OP_TYPE_COUNT);
     for (int i = 0; i < LLMC_OP_TYPE_COUNT; i++) {
         assert_string_equal(llmc_op_type_name((llmc_op_type)i), ops[i]);
@@ -553,7 +553,7 @@ static void test_shape_errors_embedding_linear_norms(void **state) {
 
     ir = fresh();
     llmc_ir_op(ir, LLMC_OP_RMSNORM, "n", TIDS(X), ATTRS(llmc_attr_float("eps", 1e-5), llmc_attr_float("epsilon", 1)));
-    expect_invalid(ir, "llmc: rmsnorm 'n': unknown attr 'epsilon' (expected one of: eps)");
+    expect_invalid(ir, "llmc: rmsnorm 'n': unknown attr 'epsilon' (expected one of: eps, weight_offset)");
 }
 
 static void test_shape_errors_reshape_rope_alibi_relative(void **state) {

@@ -263,6 +263,12 @@ static void test_mixtral_8x7b(void **state) {
     built_free(&b);
 }
 
+/* Gemma-2-2B: sandwich norms (4 x hidden per layer), head_dim 256 with GQA 8/4, tied */
+static void test_gemma2_2b(void **state) {
+    (void)state;
+    expect_example_count("gemma-2-2b.yaml", 2614341888ull);
+}
+
 static void test_gpt2_124m(void **state) {
     (void)state;
     expect_example_count("gpt2-124m.yaml", 124439808ull);
@@ -299,6 +305,7 @@ static void test_examples(void **state) {
         {"t5-small.yaml", 60506624ull},        {"mistral-tiny.yaml", 0},          {"qwen2-tiny.yaml", 0},
         {"gemma-tiny.yaml", 0},                {"bart-tiny.yaml", 0},             {"qwen3-0.6b.yaml", 596049920ull},
         {"mixtral-8x7b.yaml", 46702792704ull},
+        {"gemma-2-2b.yaml", 2614341888ull},
     };
     for (size_t i = 0; i < sizeof ex / sizeof *ex; i++) {
         built b;
@@ -640,13 +647,13 @@ static size_t expect_roles(const char *file, const role_rule *rules, size_t n_ru
                      t->layer);
         checked++;
     }
-    /* every block: sequential, pre-norm, attention + MLP; cross-attention exactly in the decoder of an
-     * encoder-decoder */
+    /* every block: sequential, pre-norm (sandwich when the spec says so), attention + MLP;
+     * cross-attention exactly in the decoder of an encoder-decoder */
     assert_true(llmc_ir_num_blocks(b.ir) > 0);
     for (size_t i = 0; i < llmc_ir_num_blocks(b.ir); i++) {
         const llmc_ir_block *blk = llmc_ir_block_at(b.ir, i);
         assert_int_equal(blk->residual, LLMC_RESIDUAL_SEQUENTIAL);
-        assert_int_equal(blk->norm_placement, LLMC_NORM_PLACEMENT_PRE);
+        assert_int_equal(blk->norm_placement, b.spec->sandwich_norm ? LLMC_NORM_PLACEMENT_SANDWICH : LLMC_NORM_PLACEMENT_PRE);
         assert_true(blk->self_attention && blk->mlp);
         assert_int_equal(blk->cross_attention,
                          structure == LLMC_STRUCTURE_ENCODER_DECODER && blk->stack == LLMC_STACK_DECODER);
@@ -747,6 +754,59 @@ static void test_roles_qwen3(void **state) {
         assert_true(llmc_attr_number(llmc_op_attr(norm, "eps")) == 1e-6);
         assert_int_equal(rope->inputs[0], norm->outputs[0]);
     }
+    built_free(&b);
+}
+
+/* Gemma-2: the four norms of a sandwich block at their sites (their RMSNORMs scale by 1 + w, w
+ * starting at 0), the embedding scaled by sqrt(2304) = 48, soft-capped scores (50) and logits
+ * (30), scale 256^-0.5, and the window on even layers only (layer 0 windowed, 1 global) */
+static void test_roles_gemma2(void **state) {
+    (void)state;
+    static const role_rule gemma2[] = {
+        {"model.embed_tokens.weight", LLMC_ROLE_TOKEN_EMBEDDING, false, LLMC_NORM_SITE_NONE},
+        {"self_attn.q_proj.weight", LLMC_ROLE_ATTN_Q, false, LLMC_NORM_SITE_NONE},
+        {"self_attn.k_proj.weight", LLMC_ROLE_ATTN_K, false, LLMC_NORM_SITE_NONE},
+        {"self_attn.v_proj.weight", LLMC_ROLE_ATTN_V, false, LLMC_NORM_SITE_NONE},
+        {"self_attn.o_proj.weight", LLMC_ROLE_ATTN_O, false, LLMC_NORM_SITE_NONE},
+        {"mlp.gate_proj.weight", LLMC_ROLE_MLP_GATE, false, LLMC_NORM_SITE_NONE},
+        {"mlp.up_proj.weight", LLMC_ROLE_MLP_UP, false, LLMC_NORM_SITE_NONE},
+        {"mlp.down_proj.weight", LLMC_ROLE_MLP_DOWN, false, LLMC_NORM_SITE_NONE},
+        {"input_layernorm.weight", LLMC_ROLE_NORM, false, LLMC_NORM_SITE_ATTN_INPUT},
+        {"post_attention_layernorm.weight", LLMC_ROLE_NORM, false, LLMC_NORM_SITE_POST_ATTN},
+        {"pre_feedforward_layernorm.weight", LLMC_ROLE_NORM, false, LLMC_NORM_SITE_MLP_INPUT},
+        {"post_feedforward_layernorm.weight", LLMC_ROLE_NORM, false, LLMC_NORM_SITE_POST_MLP},
+        {"model.norm.weight", LLMC_ROLE_NORM, false, LLMC_NORM_SITE_FINAL}};
+    assert_int_equal(expect_roles("gemma-2-2b.yaml", gemma2, N_RULES(gemma2), LLMC_STRUCTURE_DECODER_ONLY),
+                     1 + 26 * 11 + 1);
+    built b;
+    build(&b, spec_example("gemma-2-2b.yaml"));
+    for (size_t i = 0; i < llmc_ir_num_blocks(b.ir); i++)
+        assert_int_equal(llmc_ir_block_at(b.ir, i)->norm_placement, LLMC_NORM_PLACEMENT_SANDWICH);
+    const llmc_op_info *es = op_named(&b, "model.embed_scale");
+    assert_non_null(es);
+    assert_int_equal(es->type, LLMC_OP_SCALE);
+    assert_true(llmc_attr_number(llmc_op_attr(es, "factor")) == 48.0);
+    for (int layer = 0; layer < 4; layer++) {
+        char name[96];
+        snprintf(name, sizeof name, "model.layers.%d.self_attn.attention", layer);
+        const llmc_op_info *at = op_named(&b, name);
+        assert_non_null(at);
+        assert_string_equal(llmc_op_attr(at, "mask")->s, layer % 2 == 0 ? "sliding_window" : "causal");
+        if (layer % 2 == 0) assert_int_equal(llmc_op_attr(at, "window")->i, 4096);
+        else assert_null(llmc_op_attr(at, "window"));
+        assert_true(llmc_attr_number(llmc_op_attr(at, "softcap")) == 50.0);
+        assert_true(llmc_attr_number(llmc_op_attr(at, "scale")) == 1.0 / 16.0);
+        snprintf(name, sizeof name, "model.layers.%d.post_feedforward_layernorm", layer);
+        const llmc_op_info *n = op_named(&b, name);
+        assert_non_null(n);
+        assert_true(llmc_attr_number(llmc_op_attr(n, "weight_offset")) == 1.0);
+        assert_int_equal(llmc_ir_tensor(b.ir, n->inputs[1])->init.kind, LLMC_PINIT_ZEROS);
+    }
+    const llmc_op_info *cap = op_named(&b, "final_logit_softcap");
+    assert_non_null(cap);
+    assert_int_equal(cap->type, LLMC_OP_SOFTCAP);
+    assert_true(llmc_attr_number(llmc_op_attr(cap, "cap")) == 30.0);
+    assert_int_equal(cap->outputs[0], llmc_ir_output(b.ir, 0));
     built_free(&b);
 }
 
@@ -1393,6 +1453,7 @@ int main(void) {
         cmocka_unit_test(test_llama2_7b),
         cmocka_unit_test(test_qwen3_0_6b),
         cmocka_unit_test(test_mixtral_8x7b),
+        cmocka_unit_test(test_gemma2_2b),
         cmocka_unit_test(test_gpt2_124m),
         cmocka_unit_test(test_t5_small),
         cmocka_unit_test(test_qwen2_gemma_counts),
@@ -1407,6 +1468,7 @@ int main(void) {
         cmocka_unit_test(test_param_metadata),
         cmocka_unit_test(test_roles_llama),
         cmocka_unit_test(test_roles_qwen3),
+        cmocka_unit_test(test_roles_gemma2),
         cmocka_unit_test(test_roles_gpt2),
         cmocka_unit_test(test_roles_t5),
         cmocka_unit_test(test_t5_structure),

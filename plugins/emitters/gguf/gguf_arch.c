@@ -11,7 +11,7 @@
 #include <stdio.h>
 #include <string.h>
 
-static const char *const ARCH_NAMES[GA_COUNT] = {"llama", "qwen2", "gpt2", "t5", "gptneox", "phi2", "qwen3"};
+static const char *const ARCH_NAMES[GA_COUNT] = {"llama", "qwen2", "gpt2", "t5", "gptneox", "phi2", "qwen3", "gemma2"};
 
 const char *gguf_arch_name(gguf_arch a) { return a >= 0 && a < GA_COUNT ? ARCH_NAMES[a] : "none"; }
 
@@ -43,7 +43,7 @@ static gguf_arch parse_options(const llmc_spec *s, llmc_diags *d, bool *bad) {
                 if (strcmp(o->value, ARCH_NAMES[a]) == 0) found = a;
             if (found < 0) {
                 llmc_diag_add(d, LLMC_SEV_ERROR, o->loc, key,
-                              "unknown GGUF architecture '%s' (expected auto, llama, qwen2, gpt2, t5, gptneox, phi2 or qwen3)", o->value);
+                              "unknown GGUF architecture '%s' (expected auto, llama, qwen2, gpt2, t5, gptneox, phi2, qwen3 or gemma2)", o->value);
                 *bad = true;
             } else {
                 forced = (gguf_arch)found;
@@ -569,6 +569,21 @@ gguf_arch gguf_arch_select(const llmc_spec *s, const llmc_ir *ir, const llmc_dim
     gguf_arch forced = parse_options(s, d, &bad);
     /* what the graph declares, not the template's name */
     const bool encdec = llmc_ir_get_structure(ir) == LLMC_STRUCTURE_ENCODER_DECODER;
+    /* sandwich blocks: llama.cpp's gemma2 (gguf_gemma2.c checks the rest op by op) */
+    if (gguf_gemma2_graph(ir) && (forced == GA_NONE || forced == GA_GEMMA2)) {
+        gguf_gemma2_facts f;
+        if (gguf_gemma2_read(s, ir, dims, &f, d) || bad) return GA_NONE;
+        check_u32_dims(s, dims, d);
+        return llmc_diags_errors(d) > errs0 ? GA_NONE : GA_GEMMA2;
+    }
+    if (forced == GA_GEMMA2) {
+        refuse(s, d, "emit_options.gguf.arch",
+               "GGUF arch gemma2 computes sequential sandwich blocks (a norm before and after attention and the MLP); "
+               "nearest supported: norm_placement: sandwich, or arch auto");
+        return GA_NONE;
+    }
+    /* every other arch computes none of Gemma-2's options */
+    if (llmc_spec_refuse_block_options(s, "GGUF arch llama/qwen2/qwen3/gpt2/t5/gptneox/phi2", false, d)) return GA_NONE;
     const int structure = block_structure(s, ir, d);
     if (structure < 0) return GA_NONE;
     const bool parallel = structure == 1, neox_like = forced == GA_GPTNEOX || forced == GA_PHI2;

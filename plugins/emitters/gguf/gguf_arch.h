@@ -26,7 +26,7 @@
 #include "llmc/llmc.h"
 #include "llmc/weights.h"
 
-typedef enum gguf_arch { GA_NONE = -1, GA_LLAMA = 0, GA_QWEN2, GA_GPT2, GA_T5, GA_GPTNEOX, GA_PHI2, GA_QWEN3, GA_COUNT } gguf_arch;
+typedef enum gguf_arch { GA_NONE = -1, GA_LLAMA = 0, GA_QWEN2, GA_GPT2, GA_T5, GA_GPTNEOX, GA_PHI2, GA_QWEN3, GA_GEMMA2, GA_COUNT } gguf_arch;
 const char *gguf_arch_name(gguf_arch a);
 
 /* Validate the emitter's options (emit_options.gguf) and pick the architecture, reporting at its
@@ -57,6 +57,7 @@ typedef struct gguf_plan_tensor {
     llmc_tensor_view view;        /* GS_PARAMS; the view's shape is row-major [ne[1], ne[0]] */
     llmc_dtype read_dtype;        /* GS_PARAMS: the IR parameters' dtype (values are read in it) */
     float scale;                  /* GS_PARAMS: multiply by this (1 except T5's tied head) */
+    float offset;                 /* GS_PARAMS: then add this (0 except gemma2's (1 + w) norms) */
     bool quantizable;             /* a matrix that quantize may store in a block type */
 } gguf_plan_tensor;
 
@@ -70,7 +71,21 @@ typedef struct gguf_plan {
     uint32_t file_type;           /* general.file_type (llama_ftype) */
     /* sparse experts (0 without): experts per layer, experts per token, one expert's width */
     int64_t experts, experts_used, expert_ff;
+    struct gguf_gemma2_facts {    /* gemma2 only (gguf_gemma2.c) */
+        double attn_softcap, final_softcap;
+        int64_t window;           /* attention.sliding_window */
+        uint32_t swa_pattern;     /* llama.cpp: layer il windowed when il % N < N - 1 (0: all, 1: none) */
+        float norm_offset;        /* added to every norm weight written (HF Gemma2 scales by 1 + w) */
+    } gemma2;
 } gguf_plan;
+
+typedef struct gguf_gemma2_facts gguf_gemma2_facts;
+/* Graphs of sequential sandwich blocks: llama.cpp's gemma2 is the one decoder that has them. */
+bool gguf_gemma2_graph(const llmc_ir *ir);
+/* What llama.cpp's gemma2 computes, checked against the IR op by op (refusals at the spec key with
+ * the nearest supported value); fills out. 0, or -1 after reporting. */
+int gguf_gemma2_read(const llmc_spec *s, const llmc_ir *ir, const llmc_dims *dims, gguf_gemma2_facts *out,
+                     llmc_diags *d);
 
 /* Every tensor of the file, in file order, each IR parameter used exactly once (gguf_plan.c). */
 int gguf_plan_build(const llmc_spec *s, const llmc_dims *dims, const llmc_ir *ir, gguf_arch a, gguf_plan *out,

@@ -101,6 +101,10 @@ static int produce(void *user, uint64_t ci, void *buf, size_t *len, llmc_diags *
         float *x = buf;
         for (uint64_t i = 0; i < n; i++) x[i] *= t->scale;
     }
+    if (t->offset != 0.0f) { /* gemma2: llama.cpp scales by the stored norm weight, HF by 1 + w */
+        float *x = buf;
+        for (uint64_t i = 0; i < n; i++) x[i] += t->offset;
+    }
     *len = encode_in_place(buf, n, t->type);
     return 0;
 }
@@ -123,7 +127,7 @@ static int write_tensor(const llmc_emit_ctx *ctx, const gguf_plan *p, size_t i, 
         return 0;
     }
     /* stored as read: the weight source streams it itself */
-    if (t->src == GS_PARAMS && t->scale == 1.0f && t->type == ttype_of(t->read_dtype))
+    if (t->src == GS_PARAMS && t->scale == 1.0f && t->offset == 0.0f && t->type == ttype_of(t->read_dtype))
         return llmc_weights_write_view(ctx->weights, &t->view, t->read_dtype, f, ctx->threads, prog, d);
     job j = {ctx->weights, t, total, 0};
     uint64_t rows = CHUNK_ELEMS / t->ne[0];
@@ -196,7 +200,7 @@ static int emit(const llmc_emit_ctx *ctx, llmc_diags *d) {
 static const llmc_emitter_vtable vt = {sizeof vt, check, emit, gguf_verify};
 static const llmc_plugin_desc plugins[] = {
     {LLMC_PLUGIN_EMITTER, "gguf", "1.0.0",
-     "GGUF v3 for llama.cpp: arches llama, qwen2, qwen3, gpt2, t5, gptneox, phi2; F32/F16/BF16, Q8_0/Q4_0, "
+     "GGUF v3 for llama.cpp: arches llama, qwen2, qwen3, gemma2, gpt2, t5, gptneox, phi2; F32/F16/BF16, Q8_0/Q4_0, "
      "Q6_K/Q5_K_M/Q4_K_M/Q5_K_S/Q4_K_S",
      &vt},
 };

@@ -16,9 +16,31 @@
 
 /* ---- which package code a graph gets ------------------------------------------------------ */
 
+/* Gemma-2 style steps the built-in module trees do not take: a scaled embedding, soft-capped
+ * scores or logits, an (offset + w) RMSNorm, or attention ops that differ in their mask (windowed
+ * and global layers). The generic decoder computes them. */
+static bool gemma_steps(const llmc_ir *ir) {
+    /* encoder-decoder graphs (T5: unmasked encoder, causal decoder) cannot carry them: the
+     * template refuses the options */
+    if (llmc_ir_get_structure(ir) != LLMC_STRUCTURE_DECODER_ONLY) return false;
+    const char *mask0 = NULL;
+    for (size_t i = 0; i < llmc_ir_num_ops(ir); i++) {
+        const llmc_op_info *op = llmc_ir_op_at(ir, i);
+        const llmc_attr *a;
+        if (op->type == LLMC_OP_SOFTCAP || (op->type == LLMC_OP_SCALE && op->role == LLMC_OPROLE_EMBEDDING)) return true;
+        if (op->type == LLMC_OP_RMSNORM && (a = llmc_op_attr(op, "weight_offset")) && llmc_attr_number(a) != 0) return true;
+        if (op->type != LLMC_OP_ATTENTION) continue;
+        if ((a = llmc_op_attr(op, "softcap")) && llmc_attr_number(a) != 0) return true;
+        const char *mask = (a = llmc_op_attr(op, "mask")) && a->type == LLMC_ATTR_STRING && a->s ? a->s : "none";
+        if (mask0 && strcmp(mask, mask0)) return true;
+        mask0 = mask;
+    }
+    return false;
+}
+
 bool pt_builtin_graph(const llmc_ir *ir) {
     llmc_ir_structure st = llmc_ir_get_structure(ir);
-    if (st == LLMC_STRUCTURE_UNSET || llmc_ir_first_block_not_pre_sequential(ir)) return false;
+    if (st == LLMC_STRUCTURE_UNSET || llmc_ir_first_block_not_pre_sequential(ir) || gemma_steps(ir)) return false;
     /* the built-in module trees hold the embedding under these names (the rest is checked
      * name by name against the layout before writing, pt_check_params) */
     const char *want = st == LLMC_STRUCTURE_ENCODER_DECODER ? "shared.weight" : "model.embed_tokens.weight";
@@ -37,6 +59,10 @@ typedef struct walk {
     bool *used;              /* per tensor: a parameter the package has a place for */
     int errors;
     int64_t H, n, m, hd;     /* hidden size, query heads, kv heads, head dim (from the attention ops) */
+    double embedding_scale;  /* factor of the SCALE op after the embedding, 0 if none */
+    double logit_softcap;    /* cap of the SOFTCAP op after the head, 0 if none */
+    double norm_offset;      /* weight_offset of the RMSNORM ops (all alike), 0 if none */
+    bool norm_offset_seen;
 } walk;
 
 static void refuse(walk *w, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
@@ -114,6 +140,9 @@ static llmc_tid norm_at(walk *w, llmc_stack st, int layer, llmc_norm_site site, 
     return t;
 }
 
+static bool str_attr(const llmc_op_info *op, const char *key, const char *dflt, const char **out);
+static double num_attr(const llmc_op_info *op, const char *key, double dflt);
+
 /* One entry of BLOCKS: the descriptor and the IR names of the block's parameters by role. */
 static void block(walk *w, const llmc_ir_block *b, size_t index) {
     const char *where = llmc_stack_name(b->stack);
@@ -148,10 +177,25 @@ static void block(walk *w, const llmc_ir_block *b, size_t index) {
         }
     }
     if (w->out) llmc_strbuf_puts(w->out, "},\n     \"attention\": ");
+    if (b->self_attention && w->out) {
+        /* the block's attention op: its window (None: the whole past) and score soft-cap */
+        const llmc_op_info *at = NULL;
+        for (size_t i = 0; i < llmc_ir_num_ops(w->ir) && !at; i++) {
+            const llmc_op_info *op = llmc_ir_op_at(w->ir, i);
+            if (op->type == LLMC_OP_ATTENTION && op->stack == b->stack && op->layer == b->layer) at = op;
+        }
+        const char *mask = "causal";
+        if (at) str_attr(at, "mask", "causal", &mask);
+        double win = at && mask && !strcmp(mask, "sliding_window") ? num_attr(at, "window", 0) : 0;
+        double cap = at ? num_attr(at, "softcap", 0) : 0;
+        if (win > 0) llmc_strbuf_printf(w->out, "{\"window\": %lld, ", (long long)win);
+        else llmc_strbuf_puts(w->out, "{\"window\": None, ");
+        if (cap > 0) llmc_strbuf_printf(w->out, "\"softcap\": %.17g, ", cap);
+        else llmc_strbuf_puts(w->out, "\"softcap\": None, ");
+    }
     if (b->self_attention) {
         int64_t qw = w->n * w->hd, kw = w->m * w->hd;
         first = true;
-        if (w->out) llmc_strbuf_puts(w->out, "{");
         linear(w, "q", LLMC_ROLE_ATTN_Q, b->stack, b->layer, qw, w->H, &first);
         linear(w, "k", LLMC_ROLE_ATTN_K, b->stack, b->layer, kw, w->H, &first);
         linear(w, "v", LLMC_ROLE_ATTN_V, b->stack, b->layer, kw, w->H, &first);
@@ -214,7 +258,7 @@ typedef struct seen_ops {
 /* the op types each scope may hold */
 static bool allowed(llmc_op_role r, llmc_op_type t) {
     switch (r) {
-    case LLMC_OPROLE_EMBEDDING: return t == LLMC_OP_EMBEDDING;
+    case LLMC_OPROLE_EMBEDDING: return t == LLMC_OP_EMBEDDING || t == LLMC_OP_SCALE; /* SCALE: sqrt(hidden) */
     case LLMC_OPROLE_POSITIONS:
         return t == LLMC_OP_POSITIONS_LEARNED || t == LLMC_OP_POSITIONS_SINUSOIDAL || t == LLMC_OP_ADD || t == LLMC_OP_ALIBI;
     case LLMC_OPROLE_NORM: return t == LLMC_OP_RMSNORM || t == LLMC_OP_LAYERNORM;
@@ -223,7 +267,7 @@ static bool allowed(llmc_op_role r, llmc_op_type t) {
     case LLMC_OPROLE_MLP:
         return t == LLMC_OP_LINEAR || t == LLMC_OP_ACTIVATION || t == LLMC_OP_SWIGLU || t == LLMC_OP_GEGLU;
     case LLMC_OPROLE_RESIDUAL: return t == LLMC_OP_ADD;
-    case LLMC_OPROLE_HEAD: return t == LLMC_OP_LINEAR;
+    case LLMC_OPROLE_HEAD: return t == LLMC_OP_LINEAR || t == LLMC_OP_SOFTCAP;
     default: return false;
     }
 }
@@ -246,6 +290,29 @@ static void check_op(walk *w, const llmc_op_info *op, seen_ops *seen) {
             refuse(w, "norm op '%s' has no weight parameter: the package finds norms by their parameters", op->name);
         if (num_attr(op, "eps", s->norm_eps) != s->norm_eps)
             refuse(w, "norm op '%s' has eps %g, the spec's norm_eps is %g", op->name, num_attr(op, "eps", 0), s->norm_eps);
+        if (rms) { /* the package has one (offset + w) rule for every norm */
+            double off = num_attr(op, "weight_offset", 0);
+            if (w->norm_offset_seen && off != w->norm_offset)
+                refuse(w, "norm op '%s' scales by (%g + w), another norm by (%g + w); the package has one rule",
+                       op->name, off, w->norm_offset);
+            w->norm_offset = off;
+            w->norm_offset_seen = true;
+        }
+        break;
+    }
+    case LLMC_OP_SCALE:
+        if (w->embedding_scale != 0)
+            refuse(w, "op '%s' scales the embedding a second time; the package scales it once", op->name);
+        w->embedding_scale = num_attr(op, "factor", 1.0);
+        break;
+    case LLMC_OP_SOFTCAP: {
+        /* the cap must be the last step: it reads the head's output and writes the graph's */
+        const llmc_tensor_info *x = info(w, op->n_inputs > 0 ? op->inputs[0] : LLMC_TID_NONE);
+        const llmc_op_info *src = x && x->producer >= 0 ? llmc_ir_op_at(w->ir, (size_t)x->producer) : NULL;
+        if (!src || src->type != LLMC_OP_LINEAR || src->role != LLMC_OPROLE_HEAD || llmc_ir_num_outputs(w->ir) != 1 ||
+            op->outputs[0] != llmc_ir_output(w->ir, 0))
+            refuse(w, "op '%s' soft-caps something other than the head's logits; the package caps only those", op->name);
+        w->logit_softcap = num_attr(op, "cap", 0);
         break;
     }
     case LLMC_OP_ROPE:
@@ -258,8 +325,10 @@ static void check_op(walk *w, const llmc_op_info *op, seen_ops *seen) {
             refuse(w, "op '%s' has rope theta %g, the spec's is %g", op->name, num_attr(op, "theta", 0), s->rope.theta);
         break;
     case LLMC_OP_ATTENTION:
+        /* a windowed model may have global layers too (sliding_window_pattern): each block has its own */
         if (!str_attr(op, "mask", "none", &str) ||
-            strcmp(str, s->attention == LLMC_ATTN_SLIDING_WINDOW ? "sliding_window" : "causal"))
+            (strcmp(str, s->attention == LLMC_ATTN_SLIDING_WINDOW ? "sliding_window" : "causal") &&
+             !(s->attention == LLMC_ATTN_SLIDING_WINDOW && !strcmp(str, "causal"))))
             refuse(w, "attention op '%s' has mask '%s'; the decoder package computes %s attention", op->name,
                  str ? str : "?", s->attention == LLMC_ATTN_SLIDING_WINDOW ? "sliding-window" : "causal");
         break;
@@ -386,7 +455,14 @@ static int run(walk *w) {
         put_pair(w, fn, fnb);
         llmc_strbuf_puts(o, "\nHEAD = ");
         put_pair(w, hw, hb);
-        llmc_strbuf_puts(o, "  # the weight is TOKEN_EMBEDDING when the head is tied\nBLOCKS = [\n");
+        llmc_strbuf_puts(o, "  # the weight is TOKEN_EMBEDDING when the head is tied\n");
+        /* Gemma-2 style steps (None / 0 when the graph has none) */
+        if (w->embedding_scale != 0) llmc_strbuf_printf(o, "EMBEDDING_SCALE = %.17g  # h = embed(ids) * this, in h's dtype\n", w->embedding_scale);
+        else llmc_strbuf_puts(o, "EMBEDDING_SCALE = None\n");
+        llmc_strbuf_printf(o, "NORM_WEIGHT_OFFSET = %.17g  # rmsnorm scales by (this + weight)\n", w->norm_offset);
+        if (w->logit_softcap != 0) llmc_strbuf_printf(o, "LOGIT_SOFTCAP = %.17g  # logits = cap * tanh(logits / cap)\n", w->logit_softcap);
+        else llmc_strbuf_puts(o, "LOGIT_SOFTCAP = None\n");
+        llmc_strbuf_puts(o, "BLOCKS = [\n");
     }
     size_t nb = llmc_ir_num_blocks(ir);
     if (nb == 0) refuse(w, "the graph declares no blocks");

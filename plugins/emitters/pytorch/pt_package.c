@@ -355,7 +355,8 @@ static int set_vars(pt_vars *v, const llmc_emit_ctx *ctx, const pt_model *m, con
 
     llmc_strbuf_puts(&b, "j <= i");
     if (s->attention == LLMC_ATTN_SLIDING_WINDOW)
-        llmc_strbuf_printf(&b, " and i - j < sliding_window (%lld)", (long long)s->sliding_window);
+        llmc_strbuf_printf(&b, " and i - j < sliding_window (%lld)%s", (long long)s->sliding_window,
+                           s->sliding_window_pattern > 0 ? " in the blocks whose window is set (BLOCKS)" : "");
     if (s->positional == LLMC_POS_ALIBI)
         llmc_strbuf_puts(&b, ";\n        ALiBi adds -slope_h * (i - j) to the score of head h");
     pt_var_take(v, "VISIBILITY", &b);

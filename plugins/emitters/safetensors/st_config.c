@@ -170,6 +170,44 @@ static json_t *config_mixtral(const llmc_emit_ctx *ctx, const llmc_layout *l) {
     return c;
 }
 
+/* Gemma2Config: llama's fields, GeGLU with the tanh GELU, the query scale, the window (every
+ * other layer, layer 0 windowed: fixed in Gemma2), the soft-caps (null = none), no biases */
+static json_t *config_gemma2(const llmc_emit_ctx *ctx, const llmc_layout *l) {
+    const llmc_spec *s = ctx->spec;
+    const llmc_special_tokens tk = llmc_emit_special_tokens(ctx);
+    json_t *c = json_object();
+    causal_common(ctx, l, c);
+    set_str(c, "hidden_act", "gelu_pytorch_tanh");
+    set_str(c, "hidden_activation", "gelu_pytorch_tanh");
+    set_bool(c, "attention_bias", false);
+    set_real(c, "query_pre_attn_scalar",
+             s->query_pre_attn_scalar > 0 ? s->query_pre_attn_scalar : (double)dim(ctx, LLMC_DIM_HEAD_DIM));
+    set_int(c, "sliding_window", s->sliding_window);
+    set(c, "attn_logit_softcapping", s->attention_softcap > 0 ? json_real(s->attention_softcap) : json_null());
+    set(c, "final_logit_softcapping", s->final_logit_softcap > 0 ? json_real(s->final_logit_softcap) : json_null());
+    set_str(c, "cache_implementation", "hybrid");
+    set_tok(c, "bos_token_id", tk.bos);
+    set_tok(c, "eos_token_id", tk.eos);
+    set_tok(c, "pad_token_id", tk.pad);
+    return c;
+}
+
+/* GemmaConfig: llama's fields, GeGLU with the tanh GELU (hidden_activation; transformers' Gemma
+ * reads it over hidden_act), attention_bias on q, k, v and o */
+static json_t *config_gemma(const llmc_emit_ctx *ctx, const llmc_layout *l) {
+    const llmc_spec *s = ctx->spec;
+    const llmc_special_tokens tk = llmc_emit_special_tokens(ctx);
+    json_t *c = json_object();
+    causal_common(ctx, l, c);
+    set_str(c, "hidden_act", "gelu_pytorch_tanh");
+    set_str(c, "hidden_activation", "gelu_pytorch_tanh");
+    set_bool(c, "attention_bias", s->bias.qkv);
+    set_tok(c, "bos_token_id", tk.bos);
+    set_tok(c, "eos_token_id", tk.eos);
+    set_tok(c, "pad_token_id", tk.pad);
+    return c;
+}
+
 static json_t *config_gpt2(const llmc_emit_ctx *ctx, const llmc_layout *l) {
     const llmc_spec *s = ctx->spec;
     const llmc_special_tokens tk = llmc_emit_special_tokens(ctx);
@@ -277,6 +315,14 @@ static json_t *config_llmc(const llmc_emit_ctx *ctx, const llmc_layout *l, llmc_
         set_str(c, "moe_routing", llmc_moe_routing_name(s->moe.routing));
         set_bool(c, "moe_normalize_topk", s->moe.normalize_topk);
     }
+    /* Gemma-2 style options, each only when set */
+    if (s->sandwich_norm) set_str(c, "norm_placement", "sandwich");
+    if (s->norm_weight_offset != 0.0) set_real(c, "norm_weight_offset", s->norm_weight_offset);
+    if (s->embedding_scale_sqrt_hidden) set_str(c, "embedding_scale", "sqrt_hidden");
+    if (s->attention_softcap > 0) set_real(c, "attention_softcap", s->attention_softcap);
+    if (s->final_logit_softcap > 0) set_real(c, "final_logit_softcap", s->final_logit_softcap);
+    if (s->query_pre_attn_scalar > 0) set_real(c, "query_pre_attn_scalar", s->query_pre_attn_scalar);
+    if (s->sliding_window_pattern > 0) set_int(c, "sliding_window_pattern", s->sliding_window_pattern);
     set_bool(c, "tie_word_embeddings", s->tie_word_embeddings);
     set_str(c, "torch_dtype", torch_dtype(s->precision));
     const llmc_special_tokens tk = llmc_emit_special_tokens(ctx);
@@ -331,6 +377,8 @@ int st_config_files(const llmc_emit_ctx *ctx, const llmc_layout *l, st_config_fi
     else if (!strcmp(f, "qwen2")) c = config_qwen2(ctx, l);
     else if (!strcmp(f, "qwen3")) c = config_qwen3(ctx, l);
     else if (!strcmp(f, "mixtral")) c = config_mixtral(ctx, l);
+    else if (!strcmp(f, "gemma2")) c = config_gemma2(ctx, l);
+    else if (!strcmp(f, "gemma")) c = config_gemma(ctx, l);
     else if (!strcmp(f, "gpt2")) c = config_gpt2(ctx, l);
     else if (!strcmp(f, "t5")) c = config_t5(ctx, l);
     else {

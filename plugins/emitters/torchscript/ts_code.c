@@ -411,6 +411,10 @@ int ts_code(const ts_facts *f, const ts_tree *t, llmc_strbuf *root_src, llmc_str
     if (g.relative) relative_vars(&v, &g);
     ts_flag(&v, "generic", f->generic);
     ts_flag(&v, "qk_norm", f->generic && ts_generic_has_qk_norm(f->ir));
+    /* Gemma-2 steps: the generic code sets them from the IR (ts_generic_forward) */
+    ts_flag(&v, "softcap", false);
+    ts_flag(&v, "full_bias", false);
+    ts_flag(&v, "rms_norm_offset", false);
     /* __torch__.py: the root; rendered first, since llmc.py holds only the helpers it calls */
     ts_vars r = {0};
     ts_var(&r, "VERSION", llmc_version());
@@ -419,6 +423,9 @@ int ts_code(const ts_facts *f, const ts_tree *t, llmc_strbuf *root_src, llmc_str
     ts_flag(&r, "learned", g.learned);
     ts_flag(&r, "sinusoidal", g.sinusoidal);
     ts_flag(&r, "rope", g.rope);
+    ts_flag(&r, "embedding_scale", false);
+    ts_flag(&r, "full_bias", false);
+    ts_flag(&r, "logit_softcap", false);
     llmc_strbuf text = {0};
     int rc = class_text(&text, &g, cl.e[0].first, true, d);
     ts_var_take(&r, "ROOT_CLASS", &text);

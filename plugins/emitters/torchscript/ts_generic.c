@@ -29,12 +29,14 @@ typedef struct norm_ref {
     llmc_tid w, b;           /* weight, bias (LLMC_TID_NONE: absent); w NONE: no norm */
     llmc_op_type kind;       /* RMSNORM or LAYERNORM */
     double eps;
+    double offset;           /* RMSNORM weight_offset: scales by (offset + w) (Gemma: 1) */
 } norm_ref;
 
 typedef struct gblock {
     const llmc_ir_block *blk;
     norm_ref pre_attn, pre_mlp, post_attn, post_mlp;
     norm_ref q_norm, k_norm;  /* QK-norm: RMSNorm of each q / k head before RoPE (w NONE: none) */
+    bool global;              /* a causal layer in a windowed model (sliding_window_pattern) */
     llmc_tid q, qb, k, kb, v, vb, o, ob;
     llmc_tid gate, gateb, up, upb, down, downb;
     llmc_tid router, exp_gate, exp_up, exp_down;  /* sparse experts (NONE: a dense MLP) */
@@ -45,6 +47,10 @@ typedef struct plan {
     const llmc_ir *ir;
     llmc_tid emb, pos, head, head_b;
     norm_ref emb_norm, final_norm;
+    double embed_scale;      /* SCALE after the embedding (0: none) */
+    double attn_softcap;     /* every ATTENTION op's softcap (0: none) */
+    double logit_softcap;    /* SOFTCAP of the head's logits (0: none) */
+    bool attn_softcap_seen;
     gblock *blocks;
     size_t n_blocks;
     unsigned char *used;     /* per tensor: read by the code */
@@ -64,7 +70,7 @@ static llmc_tid find(plan *p, llmc_param_role role, bool bias, llmc_stack st, in
 
 /* The norm at a site: its parameters, and kind and eps from the op that reads its weight. */
 static norm_ref find_norm(plan *p, llmc_stack st, int layer, llmc_norm_site site, llmc_diags *d) {
-    norm_ref r = {LLMC_TID_NONE, LLMC_TID_NONE, LLMC_OP_RMSNORM, 0};
+    norm_ref r = {LLMC_TID_NONE, LLMC_TID_NONE, LLMC_OP_RMSNORM, 0, 0};
     r.w = llmc_ir_find_param(p->ir, LLMC_ROLE_NORM, false, st, layer, site);
     if (r.w == LLMC_TID_NONE) return r;
     r.b = llmc_ir_find_param(p->ir, LLMC_ROLE_NORM, true, st, layer, site);
@@ -79,6 +85,8 @@ static norm_ref find_norm(plan *p, llmc_stack st, int layer, llmc_norm_site site
         const llmc_attr *eps = llmc_op_attr(op, "eps");
         r.kind = op->type;
         r.eps = eps ? llmc_attr_number(eps) : 1e-5;
+        const llmc_attr *off = llmc_op_attr(op, "weight_offset");
+        r.offset = off && op->type == LLMC_OP_RMSNORM ? llmc_attr_number(off) : 0;
         return r;
     }
     llmc_error(d, "emit", "torchscript: norm parameter '%s' is read by no rmsnorm or layernorm op (with its bias)",
@@ -102,7 +110,7 @@ static void plan_block(plan *p, gblock *g, llmc_diags *d) {
     const llmc_ir_block *b = g->blk;
     llmc_stack st = b->stack;
     int L = b->layer;
-    norm_ref none = {LLMC_TID_NONE, LLMC_TID_NONE, LLMC_OP_RMSNORM, 0};
+    norm_ref none = {LLMC_TID_NONE, LLMC_TID_NONE, LLMC_OP_RMSNORM, 0, 0};
     g->pre_attn = g->pre_mlp = g->post_attn = g->post_mlp = none;
     if (b->cross_attention) refuse_block(p, b, d, "cross-attention is not expressed in a decoder-only model");
     norm_ref ai = find_norm(p, st, L, LLMC_NORM_SITE_ATTN_INPUT, d), mi = find_norm(p, st, L, LLMC_NORM_SITE_MLP_INPUT, d);
@@ -197,9 +205,39 @@ static void plan_ops(plan *p, const llmc_spec *s, llmc_diags *d) {
         const char *bad = NULL;
         switch (op->type) {
         case LLMC_OP_EMBEDDING: case LLMC_OP_LINEAR: case LLMC_OP_RMSNORM: case LLMC_OP_LAYERNORM:
-        case LLMC_OP_RESHAPE: case LLMC_OP_ADD: case LLMC_OP_ATTENTION:
+        case LLMC_OP_RESHAPE: case LLMC_OP_ADD:
         case LLMC_OP_MOE_ROUTE: case LLMC_OP_MOE_EXPERTS: /* moe helper (generic_helpers.py.in) */
             break;
+        case LLMC_OP_ATTENTION: {
+            const llmc_attr *cap = llmc_op_attr(op, "softcap"), *mask = llmc_op_attr(op, "mask");
+            double c = cap ? llmc_attr_number(cap) : 0;
+            if (i > 0 && c != p->attn_softcap && p->attn_softcap_seen) bad = "a score soft-cap other than the other layers'";
+            p->attn_softcap = c;
+            p->attn_softcap_seen = true;
+            /* windowed models may have global layers (sliding_window_pattern): those get the causal bias */
+            if (mask && mask->type == LLMC_ATTR_STRING && !strcmp(mask->s, "causal") &&
+                s->attention == LLMC_ATTN_SLIDING_WINDOW && op->stack == LLMC_STACK_DECODER && op->layer >= 0 &&
+                (size_t)op->layer < llmc_ir_num_blocks(p->ir))
+                p->blocks[op->layer].global = true;
+            break;
+        }
+        case LLMC_OP_SCALE: {
+            const llmc_attr *f = llmc_op_attr(op, "factor");
+            if (op->role != LLMC_OPROLE_EMBEDDING || p->embed_scale != 0) bad = "a scale the generic code does not write";
+            else p->embed_scale = f ? llmc_attr_number(f) : 1;
+            break;
+        }
+        case LLMC_OP_SOFTCAP: {
+            /* the generic code caps the logits only: the op must read the head's output */
+            const llmc_tensor_info *x = op->n_inputs > 0 ? llmc_ir_tensor(p->ir, op->inputs[0]) : NULL;
+            const llmc_op_info *src = x && x->producer >= 0 ? llmc_ir_op_at(p->ir, (size_t)x->producer) : NULL;
+            const llmc_attr *cap = llmc_op_attr(op, "cap");
+            if (!src || src->role != LLMC_OPROLE_HEAD || src->type != LLMC_OP_LINEAR || llmc_ir_num_outputs(p->ir) != 1 ||
+                op->outputs[0] != llmc_ir_output(p->ir, 0))
+                bad = "a soft-cap of something other than the head's logits";
+            else p->logit_softcap = cap ? llmc_attr_number(cap) : 0;
+            break;
+        }
         case LLMC_OP_ROPE: {
             const llmc_attr *fr = llmc_op_attr(op, "fraction"), *style = llmc_op_attr(op, "style");
             const llmc_attr *theta = llmc_op_attr(op, "theta"), *sc = llmc_op_attr(op, "scaling");
@@ -508,6 +546,7 @@ typedef struct writer {
     const ts_facts *f;
     llmc_diags *d;
     bool rms_norm, layer_norm, layer_norm_no_bias; /* the norm helpers the forward calls */
+    bool rms_norm_offset;
     bool rope;
     int errors;
     char block[LLMC_VIEW_NAME_MAX];  /* the current block's module path ("transformer.h.3"), "" outside blocks */
@@ -596,8 +635,12 @@ static void norm_var(writer *w, ts_vars *into, const char *var, const norm_ref *
     w->rms_norm |= r->kind == LLMC_OP_RMSNORM;
     w->layer_norm |= r->kind == LLMC_OP_LAYERNORM && r->b != LLMC_TID_NONE;
     w->layer_norm_no_bias |= r->kind == LLMC_OP_LAYERNORM && r->b == LLMC_TID_NONE;
+    bool offset = r->kind == LLMC_OP_RMSNORM && r->offset != 0;
+    w->rms_norm_offset |= offset;
+    ts_flag(&v, "rmsnorm_offset", offset);
     ts_flag(&v, "rmsnorm", r->kind == LLMC_OP_RMSNORM);
     ts_flag(&v, "bias", r->b != LLMC_TID_NONE);
+    ts_var_float(&v, "OFFSET", r->offset);
     ts_var(&v, "INPUT", x);
     ts_var(&v, "WEIGHT", pexpr(w, r->w, pw, sizeof pw));
     ts_var(&v, "BIAS", pexpr(w, r->b, pb, sizeof pb));
@@ -664,6 +707,7 @@ static void block_code(writer *w, const gblock *g, llmc_strbuf *out) {
     if (qk) w->rms_norm = true;
     ts_var_float(&v, "QK_EPS", qk ? g->q_norm.eps : 0.0);
     ts_var_int(&v, "LAYER", b->layer);
+    ts_var(&v, "BIAS_VAR", g->global ? "bias_full" : "bias");
     ts_var(&v, "RESIDUAL", llmc_residual_name(b->residual));
     ts_var(&v, "NORM_PLACEMENT", llmc_norm_placement_name(b->norm_placement));
     /* the module all of the block's parameters live under is bound to a local `block<i>`, and
@@ -741,6 +785,18 @@ int ts_generic_forward(ts_vars *v, ts_vars *helpers, const ts_facts *f, llmc_dia
     /* the head: its own matrix, or the embedding's (tied) */
     ts_var(v, "HEAD", pexpr(&w, p.head != LLMC_TID_NONE ? p.head : p.emb, x, sizeof x));
     ts_var(v, "HEAD_BIAS", pexpr(&w, p.head_b, x, sizeof x));
+    /* Gemma-2 steps */
+    bool mixed = false;
+    for (size_t i = 0; i < p.n_blocks; i++) mixed |= p.blocks[i].global;
+    ts_flag(v, "full_bias", mixed);
+    ts_flag(helpers, "full_bias", mixed);
+    ts_flag(v, "embedding_scale", p.embed_scale != 0);
+    ts_var_float(v, "EMBEDDING_SCALE", p.embed_scale);
+    ts_flag(v, "logit_softcap", p.logit_softcap != 0);
+    ts_var_float(v, "LOGIT_SOFTCAP", p.logit_softcap);
+    ts_flag(helpers, "softcap", p.attn_softcap != 0);
+    ts_var_float(helpers, "SOFTCAP", p.attn_softcap);
+    ts_flag(helpers, "rms_norm_offset", w.rms_norm_offset);
     ts_flag(helpers, "rms_norm", w.rms_norm);
     ts_flag(helpers, "layer_norm", w.layer_norm);
     ts_flag(helpers, "layer_norm_no_bias", w.layer_norm_no_bias);

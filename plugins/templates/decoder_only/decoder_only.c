@@ -8,7 +8,13 @@
  * head_dim independent of hidden_size / num_heads when all three are given, RoPE or ALiBi
  * inside attention, optional QK-norm (per-head RMSNorm of q and k before RoPE, Qwen3). Names
  * follow HF LLaMA (q_norm / k_norm as HF Qwen3). docs/templates.md has every feature, the count
- * formula, the sizing problem and the numerical semantics backends implement. */
+ * formula, the sizing problem and the numerical semantics backends implement.
+ *
+ * Gemma-2 style blocks (norm_placement: sandwich, ...): h = h + post_attn(attn(input(h)));
+ * h = h + post_mlp(mlp(pre_mlp(h))) with HF Gemma2's names (input_layernorm,
+ * post_attention_layernorm, pre_feedforward_layernorm, post_feedforward_layernorm); the
+ * embedding scaled by sqrt(hidden_size), soft-capped scores and logits, the query scale and
+ * a window on every layer but each sliding_window_pattern-th, as the spec says. */
 #include <math.h>
 #include <stdio.h>
 #include <string.h>
@@ -20,6 +26,23 @@
 #define MAX_LAYERS 4096 /* the IR holds ~25 tensors per layer; real models have <= 128 layers */
 
 static bool pinned(const llmc_spec *s, llmc_dim_id id) { return llmc_dims_has(&s->dims, id); }
+
+/* v rounded to the parameters' dtype, as Gemma multiplies by sqrt(hidden_size) made a tensor of
+ * the model's dtype (sqrt(2304) = 48 is exact in every dtype; sqrt(2048) is not) */
+static double round_to_dtype(double v, llmc_dtype dt) {
+    int bits = dt == LLMC_DTYPE_BF16 ? 8 : dt == LLMC_DTYPE_F16 ? 11 : 24; /* significand bits */
+    int e;
+    double m = frexp(v, &e);
+    return ldexp(nearbyint(ldexp(m, bits)), e - bits);
+}
+
+/* sliding_window_pattern N: every N-th layer (i + 1 divisible by N) sees the whole past, the
+ * others the window (HF Gemma2 / Gemma3: layer 0 is windowed) */
+static const char *layer_mask(const llmc_spec *s, int i) {
+    if (s->attention != LLMC_ATTN_SLIDING_WINDOW) return "causal";
+    if (s->sliding_window_pattern > 0 && (i + 1) % s->sliding_window_pattern == 0) return "causal";
+    return "sliding_window";
+}
 
 /* ---- dims ------------------------------------------------------------------------------------- */
 
@@ -72,6 +95,10 @@ static int count(const llmc_spec *s, const llmc_dims *d, llmc_param_count *out) 
     tc_count_attention(s, &g, &layer);
     if (s->qk_norm) tc_add(&layer, LLMC_COMP_NORM, 2, (uint64_t)g.hd); /* q_norm, k_norm [head_dim] */
     tc_count_norm(s, &g, &layer);      /* post_attention_layernorm */
+    if (s->sandwich_norm) {            /* pre_feedforward_layernorm, post_feedforward_layernorm */
+        tc_count_norm(s, &g, &layer);
+        tc_count_norm(s, &g, &layer);
+    }
     if (s->moe.enabled) tc_count_moe(s, &g, &layer); /* router + experts in place of the MLP */
     else tc_count_mlp(s, &g, &layer);
     tc_add_scaled(&k, &layer, (uint64_t)d->v[LLMC_DIM_NUM_LAYERS]);
@@ -164,6 +191,10 @@ static int build_ir(const llmc_spec *s, const llmc_dims *d, llmc_ir *ir, llmc_di
                               TC_ROLE_EMBED, LLMC_ROLE_TOKEN_EMBEDDING, LLMC_NORM_SITE_NONE);
     llmc_tid in2[2] = {ids, embed};
     llmc_tid x = tc_op(&b, LLMC_OP_EMBEDDING, "model.embed_tokens", in2, 2, NULL, 0);
+    if (s->embedding_scale_sqrt_hidden) {
+        llmc_attr f = llmc_attr_float("factor", round_to_dtype(sqrt((double)g->H), b.dt));
+        x = tc_op(&b, LLMC_OP_SCALE, "model.embed_scale", &x, 1, &f, 1);
+    }
 
     tc_scope(&b, LLMC_STACK_NONE, -1, LLMC_OPROLE_POSITIONS);
     if (s->positional == LLMC_POS_LEARNED) {
@@ -179,8 +210,7 @@ static int build_ir(const llmc_spec *s, const llmc_dims *d, llmc_ir *ir, llmc_di
         x = tc_add_op(&b, "model.embed_add_positions", x, pos);
     }
 
-    const char *mask = s->attention == LLMC_ATTN_SLIDING_WINDOW ? "sliding_window" : "causal";
-    double scale = 1.0 / sqrt((double)g->hd);
+    double scale = 1.0 / sqrt(s->query_pre_attn_scalar > 0 ? s->query_pre_attn_scalar : (double)g->hd);
     for (int i = 0; i < (int)L; i++) {
         /* sizes: "model.layers.%d" < 32, every name below < 32 + 40 */
         char p[32], ln[80], op[80], q[96], k[96], v[96], o[96], res[80], qn[96], kn[96];
@@ -197,14 +227,18 @@ static int build_ir(const llmc_spec *s, const llmc_dims *d, llmc_ir *ir, llmc_di
         snprintf(qn, sizeof qn, "%s.q_norm", op);
         snprintf(kn, sizeof kn, "%s.k_norm", op);
         tc_attn a = {op, q, k, v, o, h, h, LLMC_SYM_SEQ, LLMC_SYM_SEQ, s->positional == LLMC_POS_ROPE,
-                     s->positional == LLMC_POS_ALIBI, LLMC_TID_NONE, mask, scale, LLMC_STACK_DECODER, i, false,
+                     s->positional == LLMC_POS_ALIBI, LLMC_TID_NONE, layer_mask(s, i), scale, LLMC_STACK_DECODER, i, false,
                      s->qk_norm ? qn : NULL, s->qk_norm ? kn : NULL};
         llmc_tid attn = tc_attention(&b, &a);
+        if (s->sandwich_norm) { /* HF Gemma2: this name normalises the attention output */
+            snprintf(ln, sizeof ln, "%s.post_attention_layernorm", p);
+            attn = tc_norm(&b, attn, ln, LLMC_STACK_DECODER, i, LLMC_NORM_SITE_POST_ATTN);
+        }
         snprintf(res, sizeof res, "%s.attn_residual", p);
         x = tc_residual(&b, res, LLMC_STACK_DECODER, i, x, attn);
 
         /* HF's name; in a pre-norm block it normalises the MLP's input */
-        snprintf(ln, sizeof ln, "%s.post_attention_layernorm", p);
+        snprintf(ln, sizeof ln, "%s.%s", p, s->sandwich_norm ? "pre_feedforward_layernorm" : "post_attention_layernorm");
         h = tc_norm(&b, x, ln, LLMC_STACK_DECODER, i, LLMC_NORM_SITE_MLP_INPUT);
         /* HF Mixtral's module name for the sparse MLP */
         snprintf(op, sizeof op, "%s.%s", p, s->moe.enabled ? "block_sparse_moe" : "mlp");
@@ -213,6 +247,10 @@ static int build_ir(const llmc_spec *s, const llmc_dims *d, llmc_ir *ir, llmc_di
         snprintf(v, sizeof v, "%s.down_proj", op);
         tc_mlp m = {op, q, k, v, h, LLMC_STACK_DECODER, i};
         llmc_tid mlp = s->moe.enabled ? tc_moe_block(&b, &m) : tc_mlp_block(&b, &m);
+        if (s->sandwich_norm) {
+            snprintf(ln, sizeof ln, "%s.post_feedforward_layernorm", p);
+            mlp = tc_norm(&b, mlp, ln, LLMC_STACK_DECODER, i, LLMC_NORM_SITE_POST_MLP);
+        }
         snprintf(res, sizeof res, "%s.mlp_residual", p);
         x = tc_residual(&b, res, LLMC_STACK_DECODER, i, x, mlp);
     }

@@ -141,6 +141,7 @@ static int validate(const llmc_spec *s, llmc_diags *d) {
         tc_err(s, d, "moe",
                "is not supported by template " TEMPLATE
                " (sparse experts are implemented for decoder-only models: use template: decoder_only)");
+    llmc_spec_refuse_block_options(s, "template " TEMPLATE, false, d); /* Gemma-2 style blocks are decoder-only */
     if (s->qk_norm)
         tc_err(s, d, "qk_norm",
                "is not supported by template " TEMPLATE

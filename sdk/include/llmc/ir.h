@@ -209,7 +209,7 @@ typedef struct llmc_param_init {
 typedef enum llmc_op_type {
     LLMC_OP_EMBEDDING = 0,   /* (ids[..] int, table[V,H]) -> [..,H] */
     LLMC_OP_LINEAR,          /* (x[..,in], w[out,in], b[out]?) -> [..,out] */
-    LLMC_OP_RMSNORM,         /* (x[..,H], w[H]?) attrs eps -> x shape */
+    LLMC_OP_RMSNORM,         /* (x[..,H], w[H]?) attrs eps, weight_offset (default 0; 1: scales by 1 + w, Gemma) -> x shape */
     LLMC_OP_LAYERNORM,       /* (x[..,H], w[H]?, b[H]?) attrs eps -> x shape */
     LLMC_OP_RESHAPE,         /* (x) attrs shape (ints, symbolic allowed) -> shape; numel must agree */
     LLMC_OP_ROPE,            /* (x[B,S,n,d]) attrs theta, scaling, factor, ..., fraction (rotated share of d,
@@ -217,7 +217,8 @@ typedef enum llmc_op_type {
                               * "gptj": interleaved pairs) -> x shape */
     LLMC_OP_ALIBI,           /* (q[B,S,n,d], k[B,T,m,d]) attrs max_bias -> bias[n,S,T] */
     LLMC_OP_RELATIVE_BIAS,   /* (table[buckets,n]) attrs num_buckets, max_distance, bidirectional, q_len_sym, k_len_sym -> bias[n,Q,K] */
-    LLMC_OP_ATTENTION,       /* (q[B,S,n,d], k[B,T,m,d], v[B,T,m,dv], bias[n,S,T]?) attrs mask (none|causal|sliding_window), window, scale -> [B,S,n,dv]; n % m == 0 */
+    LLMC_OP_ATTENTION,       /* (q[B,S,n,d], k[B,T,m,d], v[B,T,m,dv], bias[n,S,T]?) attrs mask (none|causal|sliding_window), window, scale,
+                              * softcap (0/absent: none; else scores = softcap * tanh(scale * q.k / softcap) before bias and mask) -> [B,S,n,dv]; n % m == 0 */
     LLMC_OP_SWIGLU,          /* (gate, up) same shape -> silu(gate) * up */
     LLMC_OP_GEGLU,           /* (gate, up) attrs approximate (0/1) -> gelu(gate) * up */
     LLMC_OP_ACTIVATION,      /* (x) attrs fn (gelu|gelu_tanh|relu|silu|relu_squared) */
@@ -233,6 +234,7 @@ typedef enum llmc_op_type {
     LLMC_OP_MOE_EXPERTS,     /* (x[..,H], weights[..,E], gate[E,I,H], up[E,I,H], down[E,H,I]) attrs activation
                               * (swiglu), experts_per_token -> [..,H] = sum over e with weight != 0 of
                               * weights[e] * down[e] (silu(gate[e] x) * up[e] x) */
+    LLMC_OP_SOFTCAP,         /* (x) attrs cap -> cap * tanh(x / cap) (Gemma-2's final logits) */
     LLMC_OP_TYPE_COUNT
 } llmc_op_type;
 LLMC_API const char *llmc_op_type_name(llmc_op_type t);   /* "embedding", "linear", ... */

@@ -221,6 +221,14 @@ typedef struct llmc_spec {
     /* target_active_params: the budget (target_params above) counts the parameters one token reads
      * (llmc_param_count.active) instead of all of them */
     bool target_active;
+    /* Gemma-2 style blocks (issue 19); the defaults keep the pre-norm blocks every other family has */
+    bool sandwich_norm;              /* norm_placement: sandwich: x + norm(f(norm(x))) around attention and MLP (default pre) */
+    double norm_weight_offset;       /* 0 (default) or 1: RMSNorm scales by (offset + w), w initialised to 0 when 1 (Gemma) */
+    bool embedding_scale_sqrt_hidden; /* embedding_scale: sqrt_hidden: embeddings times sqrt(hidden_size) in the model dtype */
+    double attention_softcap;        /* 0 = none: attention scores become cap * tanh(score / cap) before the mask */
+    double final_logit_softcap;      /* 0 = none: logits become cap * tanh(logits / cap) */
+    double query_pre_attn_scalar;    /* 0 = head_dim: the attention scale is query_pre_attn_scalar^-0.5 */
+    int64_t sliding_window_pattern;  /* 0 = every layer alike; N >= 2: layer i is global when (i + 1) % N == 0, windowed otherwise */
 } llmc_spec;
 
 /* The count a budget measures: active with target_active_params, else total. */
@@ -240,6 +248,12 @@ LLMC_API void llmc_spec_free(llmc_spec *s);
 LLMC_API llmc_loc llmc_spec_loc(const llmc_spec *s, const char *key_path);
 /* true if the user wrote this key path (as opposed to a default) */
 LLMC_API bool llmc_spec_has_key(const llmc_spec *s, const char *key_path);
+
+/* For a backend that does not compute the Gemma-2 style block options: an error located at each
+ * one the spec sets (norm_placement: sandwich unless sandwich_ok, norm_weight_offset,
+ * embedding_scale, attention_softcap, final_logit_softcap, query_pre_attn_scalar,
+ * sliding_window_pattern), naming `backend` and the nearest value it computes. Returns how many. */
+LLMC_API int llmc_spec_refuse_block_options(const llmc_spec *s, const char *backend, bool sandwich_ok, llmc_diags *d);
 
 /* Option lookup for emitters: NULL if absent. */
 LLMC_API const llmc_emit_option *llmc_spec_emit_option(const llmc_spec *s, const char *emitter, const char *key);
