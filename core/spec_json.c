@@ -153,6 +153,8 @@ static json_t *build(const llmc_spec *s, const llmc_dims *solved, bool *ok) {
                 }
                 put(rope, "scaling", sc);
             }
+            if (r->fraction != 1.0) /* only when partial: other models' spec.json stays as it was */
+                put(rope, "fraction", json_real(r->fraction));
         }
         put(root, "rope", rope);
     } else {
@@ -181,6 +183,8 @@ static json_t *build(const llmc_spec *s, const llmc_dims *solved, bool *ok) {
     put(root, "bias", bias);
     if (s->qk_norm) /* written only when set: the spec.json of models without it stays as it was */
         put(root, "qk_norm", json_true());
+    if (s->parallel_residual) /* likewise */
+        put(root, "parallel_residual", json_true());
     put(root, "tie_word_embeddings", json_boolean(s->tie_word_embeddings));
     put(root, "precision", json_string(llmc_precision_name(s->precision)));
     put(root, "quantize", json_string(llmc_quantize_name(s->quantize)));

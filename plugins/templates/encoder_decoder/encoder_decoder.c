@@ -137,6 +137,14 @@ static int validate(const llmc_spec *s, llmc_diags *d) {
         tc_err(s, d, llmc_spec_has_key(s, "attention") ? "attention" : "sliding_window",
                "sliding-window attention is not supported by template " TEMPLATE
                " (the encoder and cross-attention see the whole input; use attention: mha, mqa or gqa)");
+    if (s->parallel_residual)
+        tc_err(s, d, "parallel_residual",
+               "is not supported by template " TEMPLATE
+               " (its blocks are sequential; use template: decoder_only, or parallel_residual: false)");
+    if (s->positional == LLMC_POS_ROPE && s->rope.fraction != 1.0)
+        tc_err(s, d, "rope.fraction",
+               "is not supported by template " TEMPLATE " (it rotates whole heads; use template: decoder_only, or "
+               "rope.fraction: 1)");
     if (s->qk_norm)
         tc_err(s, d, "qk_norm",
                "is not supported by template " TEMPLATE

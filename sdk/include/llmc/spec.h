@@ -113,6 +113,7 @@ typedef struct llmc_rope_params {
     int64_t original_context_length;      /* yarn/llama3/dynamic; default = context_length */
     double low_freq_factor, high_freq_factor; /* llama3; defaults 1, 4 */
     double beta_fast, beta_slow;          /* yarn; defaults 32, 1 */
+    double fraction;                      /* default 1: share of head_dim rotated, first dims, in halves (Phi-2 0.4) */
 } llmc_rope_params;
 
 typedef struct llmc_bias_flags {
@@ -201,6 +202,7 @@ typedef struct llmc_spec {
     llmc_tokenizer_spec tok;         /* tokenizer: {...} beyond type none/byte and path */
     llmc_dataset_spec data;          /* dataset: {...}; its name is `dataset` above */
     bool qk_norm;                    /* default false: RMSNorm of each q and k head before RoPE (Qwen3, OLMo-2) */
+    bool parallel_residual;          /* default false: h = h + attn(norm(h)) + mlp(norm(h)), one norm (Phi-2, GPT-J) */
 } llmc_spec;
 
 typedef enum { LLMC_SPEC_FORMAT_AUTO = 0, LLMC_SPEC_FORMAT_YAML, LLMC_SPEC_FORMAT_JSON } llmc_spec_format;
