@@ -44,9 +44,10 @@ PUBLISHED = {
     "llama-3.2-1b": 1_235_814_400,
     "t5-v1_1-small": 76_961_152,
     "qwen3-0.6b": 596_049_920,
+    "phi-2": 2_779_683_840,
 }
 SAME_AS_EXAMPLE = {"llama-2-7b": "llama2-7b.yaml", "gpt2": "gpt2-124m.yaml", "t5-small": "t5-small.yaml",
-                   "qwen3-0.6b": "qwen3-0.6b.yaml"}
+                   "qwen3-0.6b": "qwen3-0.6b.yaml", "phi-2": "phi-2.yaml"}
 
 
 def run(cmd, ok=True):
@@ -101,6 +102,9 @@ def shrink(cfg):
         if c.get("sliding_window") and mt == "mistral":
             c["sliding_window"] = 64
             c["max_position_embeddings"] = 256
+    elif mt == "phi":
+        c.update(hidden_size=80, intermediate_size=160, num_hidden_layers=2, num_attention_heads=4,
+                 num_key_value_heads=4, vocab_size=256)   # head 20, 0.4 of it: 8 rotated dims
     elif mt == "gpt2":
         c.update(n_embd=64, n_head=4, n_layer=2, vocab_size=256, n_positions=128, n_ctx=128)
     elif mt == "t5":
@@ -134,7 +138,8 @@ def test_round_trip():
                   "max_position_embeddings", "sliding_window", "rope_scaling", "n_embd", "n_head", "n_layer",
                   "n_positions", "layer_norm_epsilon", "activation_function", "d_model", "d_kv", "d_ff", "num_heads",
                   "num_layers", "num_decoder_layers", "relative_attention_num_buckets", "feed_forward_proj",
-                  "head_dim", "attention_bias"]
+                  "head_dim", "attention_bias", "layer_norm_eps", "partial_rotary_factor", "hidden_act",
+                  "qk_layernorm"]
         if cfg["model_type"] == "qwen2":
             mapped.remove("sliding_window")   # no effect while use_sliding_window is false
         for k in mapped:
@@ -237,6 +242,11 @@ def test_bad_input():
             "rope_scaling.attention_factor", "not computed by llmc's yarn scaling")
     refused("qwen2-swa", dict(LLAMA_TINY, model_type="qwen2", use_sliding_window=True), "use_sliding_window",
             "per-layer pattern")
+    phi = {"model_type": "phi", "vocab_size": 256, "hidden_size": 80, "intermediate_size": 160,
+           "num_hidden_layers": 2, "num_attention_heads": 4}
+    refused("phi-rotary", dict(phi, partial_rotary_factor=0.33), "partial_rotary_factor",
+            "0.33 of a 20-dim head rotates 6.6 dims")
+    refused("phi-qk-ln", dict(phi, qk_layernorm=True), "qk_layernorm", "not built by llmc's templates")
     # a default standing for an absent key (GPT-2's n_head 12) is located at the top of the file
     refused("gpt2-default-heads", {"model_type": "gpt2", "n_embd": 100}, "n_head", "12 heads do not divide n_embd 100")
     refused("gpt2-ctx", {"model_type": "gpt2", "n_positions": 1024, "n_ctx": 512}, "n_ctx", "contradicts n_positions")
