@@ -12,6 +12,8 @@ with one shared LayerNorm; every bias; gelu_tanh; untied head with a bias):
     here from transformers' PhiDecoderLayer / PhiAttention (partial rotary split, rotate_half on
     the rotated part, h = x + attn(ln(x)) + mlp(ln(x)));
   * GGUF arch phi2 (rope.dimension_count 8), llama.cpp's logits within 1e-3 of the package;
+  * rope.fraction in a sequential llama-style GQA block (llmc_decoder_only, the built-in package and
+    TorchScript modules): pytorch, TorchScript and the CPU runtime within 1e-5 of ir_reference;
   * refusals, located and with nothing written: rope.fraction out of (0, 1] or not rotating an
     even number of dims, parallel_residual with encoder_decoder, and gguf for a sequential
     llama-arch model with partial rotary (at rope.fraction)."""
@@ -186,6 +188,40 @@ def test_phi_backends():
     check(d <= GGUF_TOL, f"llama.cpp logits within {GGUF_TOL} of the package (got {d:.2e})")
 
 
+def test_sequential_partial_rotary():
+    """rope.fraction in a sequential llama-style block (llmc_decoder_only: the built-in package and
+    TorchScript module trees, not the generic decoder), GQA, head_dim 16 with 0.25 rotated (4 dims)."""
+    spec = write_spec(TMP, "seqrot", "template: decoder_only\n"
+                      "dims: {num_layers: 2, hidden_size: 64, num_heads: 4, num_kv_heads: 2, intermediate_size: 96}\n"
+                      "vocab_size: 300\ncontext_length: 64\nattention: gqa\nrope: {theta: 500, fraction: 0.25}\n")
+    first = os.path.join(TMP, "seq-init")
+    run([LLMC, "compile", spec, "-o", first, "--emit", "safetensors"])
+    cfg = json.load(open(os.path.join(first, "safetensors", "config.json")))
+    check(cfg.get("model_type") == "llmc_decoder_only" and cfg.get("partial_rotary_factor") == 0.25,
+          f"a llama-style spec with partial rotary is no llama: {cfg.get('model_type')}, "
+          f"partial_rotary_factor {cfg.get('partial_rotary_factor')}")
+    ckpt = os.path.join(TMP, "seq-random.safetensors")
+    random_checkpoint(first, ckpt, seed=5)
+    out = os.path.join(TMP, "seq-out")
+    run([LLMC, "compile", spec, "-o", out, "--emit", "safetensors,pytorch,torchscript,cpu", "--weights", ckpt])
+    ids = [(i * 53 + 7) % V for i in range(24)]
+    logits = {"ir_reference": ir_reference.forward(out, {"input_ids": np.array([ids])})[0]}
+    model = import_package(out).from_pretrained(out, dtype=torch.float32)
+    ts = torch.jit.load(os.path.join(out, "torchscript", "model.pt"))
+    with torch.no_grad():
+        logits["pytorch"] = model(torch.tensor([ids]))[0].double().numpy()
+        logits["torchscript"] = ts(torch.tensor([ids]))[0].double().numpy()
+    run(["make", "-s", "-C", os.path.join(out, "cpu")])
+    dump = os.path.join(out, "cpu.logits")
+    run([os.path.join(out, "cpu", "llmc-run"), "--prompt-ids", ",".join(map(str, ids)), "-n", "0",
+         "--dump-logits", dump])
+    logits["cpu"] = np.fromfile(dump, dtype=np.float32).astype(np.float64).reshape(len(ids), V)
+    for b in ("pytorch", "torchscript", "cpu"):
+        d = rel(logits[b], logits["ir_reference"])
+        print(f"  sequential partial rotary: {b} vs ir_reference: {d:.2e}")
+        check(d <= TOL, f"sequential partial rotary: {b} within {TOL} of ir_reference (got {d:.2e})")
+
+
 def refused(name, text, emit, want):
     spec = write_spec(TMP, name, text)
     out = os.path.join(TMP, name + "-out")
@@ -210,4 +246,4 @@ def test_refusals():
 
 
 if __name__ == "__main__":
-    sys.exit(check.run_all([test_phi_backends, test_refusals], TMP))
+    sys.exit(check.run_all([test_phi_backends, test_sequential_partial_rotary, test_refusals], TMP))
