@@ -41,6 +41,8 @@ typedef struct spec_out {
     bool gemma, sandwich;
     double attn_softcap, final_softcap, qpas;
     int64_t window_pattern;
+    double rope_fraction;   /* 0: whole heads (the key is not written) */
+    bool parallel, bias_lm_head;
 } spec_out;
 
 typedef struct importer {
@@ -531,6 +533,72 @@ static void map_t5(importer *im, spec_out *s) {
     take_precision(im, s);
 }
 
+/* phi (Phi-1, Phi-1.5, Phi-2): one LayerNorm feeding attention and the MLP in parallel, every
+ * linear map, norm and the head with a bias, gelu_new, RoPE on partial_rotary_factor of each head */
+static void map_phi(importer *im, spec_out *s) {
+    s->template_name = "decoder_only";
+    s->parallel = true;
+    s->vocab = 51200;   /* PhiConfig's defaults (Phi-1.5's sizes) where a key is absent */
+    take_int(im, "vocab_size", false, 1, INT32_MAX, &s->vocab);
+    s->hidden = 2048;
+    take_int(im, "hidden_size", false, 1, INT32_MAX, &s->hidden);
+    s->inter = 8192;
+    take_int(im, "intermediate_size", false, 1, INT32_MAX, &s->inter);
+    s->layers = 24;
+    take_int(im, "num_hidden_layers", false, 1, INT32_MAX, &s->layers);
+    s->heads = 32;
+    take_int(im, "num_attention_heads", false, 1, INT32_MAX, &s->heads);
+    s->kv_heads = s->heads;
+    take_int(im, "num_key_value_heads", false, 1, INT32_MAX, &s->kv_heads);
+    if (s->heads % s->kv_heads != 0)
+        err_at(im, key_loc(im, "num_key_value_heads"), "num_key_value_heads",
+               "%lld key/value heads do not divide %lld attention heads (expected a divisor of num_attention_heads)",
+               (long long)s->kv_heads, (long long)s->heads);
+    s->attention = s->kv_heads == s->heads ? "mha" : s->kv_heads == 1 ? "mqa" : "gqa";
+    take_head_dim(im, s, "hidden_size", "num_attention_heads", NULL);  /* PhiAttention: hidden / heads */
+    s->context = 2048;
+    take_int(im, "max_position_embeddings", false, 1, INT32_MAX, &s->context);
+    s->norm = "layernorm";
+    s->bias_norm = true;
+    s->eps = 1e-5;
+    take_num(im, "layer_norm_eps", 0, &s->eps);
+    const char *act = "gelu_new";
+    const llmc_doc_node *an = NULL;
+    take_str(im, "hidden_act", &act, &an);
+    if (!strcmp(act, "gelu_new") || !strcmp(act, "gelu_pytorch_tanh")) s->activation = "gelu_tanh";
+    else if (!strcmp(act, "gelu")) s->activation = "gelu";
+    else
+        err_at(im, an ? llmc_doc_loc(im->doc, an) : top(im), "hidden_act",
+               "'%s' is not computed by llmc's parallel block (expected gelu_new, gelu_pytorch_tanh or gelu)", act);
+    s->positional = "rope";
+    s->has_theta = true;
+    s->theta = 10000;
+    take_num(im, "rope_theta", 0, &s->theta);
+    take_rope_scaling(im, s);
+    s->rope_fraction = 0.5;
+    const llmc_doc_node *fv = NULL;
+    if (take_num(im, "partial_rotary_factor", 0, &s->rope_fraction)) {
+        fv = llmc_doc_value(llmc_doc_map_find(im->root, "partial_rotary_factor"));
+        /* PhiAttention rotates int(factor * head_dim) dims; llmc rotates exactly fraction * head_dim */
+        const double hd = s->heads ? (double)s->hidden / (double)s->heads : 0, rot = s->rope_fraction * hd;
+        if (s->rope_fraction > 1 || (hd > 0 && (rot != floor(rot) || (int64_t)rot % 2 != 0 || rot < 2)))
+            err_at(im, fv ? llmc_doc_loc(im->doc, fv) : top(im), "partial_rotary_factor",
+                   "%g of a %g-dim head rotates %g dims (expected at most 1, rotating an even number of dims)",
+                   s->rope_fraction, hd, rot);
+    }
+    bool qk_ln = false;
+    take_bool(im, "qk_layernorm", &qk_ln);
+    if (qk_ln)
+        err_at(im, key_loc(im, "qk_layernorm"), "qk_layernorm",
+               "per-head LayerNorm of q and k in a parallel block is not built by llmc's templates (expected false)");
+    s->bias_qkv = s->bias_out = s->bias_mlp = s->bias_lm_head = true;
+    s->tie = false;
+    take_bool(im, "tie_word_embeddings", &s->tie);
+    s->std = 0.02;
+    take_num(im, "initializer_range", 0, &s->std);
+    take_precision(im, s);
+}
+
 typedef struct family {
     const char *model_type;
     void (*map)(importer *im, spec_out *s);
@@ -550,6 +618,7 @@ static const family families[] = {
     {"gemma2", map_gemma, ignored_none},
     {"gpt2", map_gpt2, ignored_gpt2},
     {"t5", map_t5, ignored_none},
+    {"phi", map_phi, ignored_none},
 };
 
 /* families transformers has that llmc cannot reproduce yet, and why */
@@ -558,7 +627,6 @@ static const struct {
 } refused_families[] = {
     {"mixtral", "mixture-of-experts layers are not built by llmc's templates yet"},
     {"qwen2_moe", "mixture-of-experts layers are not built by llmc's templates yet"},
-    {"phi", "Phi's partial rotary embedding is not built by llmc's templates yet"},
 };
 
 /* ---- writing the spec ------------------------------------------------------------------------ */
@@ -624,6 +692,11 @@ choices:
         llmc_strbuf_puts(&b, "rope:\n  theta: ");
         put_num(&b, s->theta);
         llmc_strbuf_puts(&b, "\n");
+        if (s->rope_fraction > 0 && s->rope_fraction != 1) {
+            llmc_strbuf_puts(&b, "  fraction: ");
+            put_num(&b, s->rope_fraction);
+            llmc_strbuf_puts(&b, "\n");
+        }
         if (s->rope_type) {
             llmc_strbuf_printf(&b, "  scaling:\n    type: %s\n    factor: ", s->rope_type);
             put_num(&b, s->factor);
@@ -656,12 +729,13 @@ choices:
             put_num(&b, gemma2[i].v);
             llmc_strbuf_puts(&b, "\n");
         }
+    if (s->parallel) llmc_strbuf_puts(&b, "parallel_residual: true\n");
     if (s->buckets)
         llmc_strbuf_printf(&b, "relative_attention:\n  num_buckets: %lld\n  max_distance: %lld\n", (long long)s->buckets,
                            (long long)s->max_distance);
-    llmc_strbuf_printf(&b, "bias: {qkv: %s, attn_out: %s, mlp: %s, norm: %s, lm_head: false}\n",
+    llmc_strbuf_printf(&b, "bias: {qkv: %s, attn_out: %s, mlp: %s, norm: %s, lm_head: %s}\n",
                        s->bias_qkv ? "true" : "false", s->bias_out ? "true" : "false", s->bias_mlp ? "true" : "false",
-                       s->bias_norm ? "true" : "false");
+                       s->bias_norm ? "true" : "false", s->bias_lm_head ? "true" : "false");
     llmc_strbuf_printf(&b, "tie_word_embeddings: %s\n", s->tie ? "true" : "false");
     if (s->precision) llmc_strbuf_printf(&b, "precision: %s\n", s->precision);
     if (p && p->quantize) put_str(&b, "quantize: ", p->quantize);
@@ -747,7 +821,7 @@ char *llmc_import_hf_config(const char *config_path, const char *model_dir, cons
     const llmc_doc_node *mtn = NULL;
     take_str(&im, "model_type", &mt, &mtn);
     if (!mt) {
-        err_at(&im, top(&im), "model_type", "missing (expected one of llama, mistral, qwen2, qwen3, gpt2, t5)");
+        err_at(&im, top(&im), "model_type", "missing (expected one of llama, mistral, qwen2, qwen3, gpt2, t5, phi)");
         goto done;
     }
     im.model_type = mt;
@@ -761,10 +835,10 @@ char *llmc_import_hf_config(const char *config_path, const char *model_dir, cons
                        refused_families[i].why);
                 goto done;
             }
-        static const char *const known[] = {"llama", "mistral", "qwen2", "qwen3", "gemma", "gemma2", "gpt2", "t5"};
-        const char *near = llmc_closest(mt, known, 8);
+        static const char *const known[] = {"llama", "mistral", "qwen2", "qwen3", "gemma", "gemma2", "gpt2", "t5", "phi"};
+        const char *near = llmc_closest(mt, known, 9);
         err_at(&im, llmc_doc_loc(doc, mtn), "model_type", "unknown model type '%s' (expected one of llama, mistral, "
-               "qwen2, qwen3, gemma, gemma2, gpt2, t5%s%s)", mt, near ? "; did you mean " : "", near ? near : "");
+               "qwen2, qwen3, gemma, gemma2, gpt2, t5, phi%s%s)", mt, near ? "; did you mean " : "", near ? near : "");
         goto done;
     }
     spec_out s;

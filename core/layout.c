@@ -257,6 +257,18 @@ static bool sequential_sandwich(const llmc_ir *ir) {
     return n > 0;
 }
 
+/* Every block parallel and pre-norm with attention and an MLP: the block PhiDecoderLayer computes. */
+static bool parallel_pre_norm(const llmc_ir *ir) {
+    size_t n = llmc_ir_num_blocks(ir);
+    for (size_t i = 0; i < n; i++) {
+        const llmc_ir_block *b = llmc_ir_block_at(ir, i);
+        if (b->residual != LLMC_RESIDUAL_PARALLEL || b->norm_placement != LLMC_NORM_PLACEMENT_PRE ||
+            !b->self_attention || !b->mlp || b->cross_attention)
+            return false;
+    }
+    return n > 0;
+}
+
 /* Gemma2ForCausalLM: sandwich blocks, (1 + w) RMSNorm, embeddings times sqrt(hidden), GeGLU with
  * the tanh GELU, RoPE, no biases, a window on even layers (its layer_idx % 2 rule: pattern 2). The
  * soft-caps and query_pre_attn_scalar are optional in Gemma2Config (null / head_dim). */
@@ -291,6 +303,36 @@ static const char *gemma_family(const llmc_spec *s, const llmc_ir *ir, const cha
     return "gemma";
 }
 
+static bool param_named(const llmc_ir *ir, llmc_param_role role, bool bias, llmc_stack st, int layer,
+                        llmc_norm_site site, const char *name) {
+    llmc_tid t = llmc_ir_find_param(ir, role, bias, st, layer, site);
+    return t != LLMC_TID_NONE && !strcmp(llmc_ir_tensor(ir, t)->name, name);
+}
+
+/* PhiForCausalLM: the IR's names are Phi's (decoder_only names a parallel block's parameters so),
+ * head_dim = hidden_size / num_attention_heads, and every linear map, norm and the head have a
+ * bias (Phi's classes always create them). */
+static bool phi_graph(const llmc_spec *s, const llmc_ir *ir) {
+    const llmc_bias_flags *bf = &s->bias;
+    if (!(s->positional == LLMC_POS_ROPE && no_rope_scaling(s) && s->norm == LLMC_NORM_LAYERNORM && bf->norm &&
+          s->activation == LLMC_ACT_GELU_TANH && bf->qkv && bf->attn_out && bf->mlp && bf->lm_head &&
+          full_attention(s) && !s->qk_norm && parallel_pre_norm(ir)))
+        return false;
+    const llmc_stack D = LLMC_STACK_DECODER;
+    llmc_tid q = llmc_ir_find_param(ir, LLMC_ROLE_ATTN_Q, false, D, 0, LLMC_NORM_SITE_NONE);
+    llmc_tid e = llmc_ir_find_param(ir, LLMC_ROLE_TOKEN_EMBEDDING, false, LLMC_STACK_NONE, -1, LLMC_NORM_SITE_NONE);
+    return q != LLMC_TID_NONE && e != LLMC_TID_NONE &&
+           llmc_ir_tensor(ir, q)->shape[0] == llmc_ir_tensor(ir, e)->shape[1] &&
+           named_like(ir, D, "model.embed_tokens.weight", "model.layers.0.self_attn.q_proj.weight") &&
+           param_named(ir, LLMC_ROLE_ATTN_O, false, D, 0, LLMC_NORM_SITE_NONE, "model.layers.0.self_attn.dense.weight") &&
+           param_named(ir, LLMC_ROLE_MLP_UP, false, D, 0, LLMC_NORM_SITE_NONE, "model.layers.0.mlp.fc1.weight") &&
+           param_named(ir, LLMC_ROLE_MLP_DOWN, false, D, 0, LLMC_NORM_SITE_NONE, "model.layers.0.mlp.fc2.weight") &&
+           param_named(ir, LLMC_ROLE_NORM, false, D, 0, LLMC_NORM_SITE_BLOCK_INPUT,
+                       "model.layers.0.input_layernorm.weight") &&
+           param_named(ir, LLMC_ROLE_NORM, false, LLMC_STACK_NONE, -1, LLMC_NORM_SITE_FINAL,
+                       "model.final_layernorm.weight");
+}
+
 static const char *hf_family(const llmc_spec *s, const llmc_ir *ir, const char **arch) {
     const llmc_bias_flags *bf = &s->bias;
     *arch = "";
@@ -298,10 +340,15 @@ static const char *hf_family(const llmc_spec *s, const llmc_ir *ir, const char *
      * graph has the same structure and features gets the same family */
     llmc_ir_structure st = llmc_ir_get_structure(ir);
     if (block_options(s)) return s->sandwich_norm ? gemma2_family(s, ir, arch) : gemma_family(s, ir, arch);
+    if (st == LLMC_STRUCTURE_DECODER_ONLY && phi_graph(s, ir)) {
+        *arch = "PhiForCausalLM";
+        return "phi";
+    }
     if (!sequential_pre_norm(ir)) return NULL;
     if (st == LLMC_STRUCTURE_DECODER_ONLY &&
         named_like(ir, LLMC_STACK_DECODER, "model.embed_tokens.weight", "model.layers.0.self_attn.q_proj.weight")) {
-        bool llama_core = s->positional == LLMC_POS_ROPE && s->norm == LLMC_NORM_RMSNORM &&
+        /* their classes rotate whole heads: partial rotary is phi's (above) or llmc_decoder_only */
+        bool llama_core = s->positional == LLMC_POS_ROPE && s->rope.fraction == 1.0 && s->norm == LLMC_NORM_RMSNORM &&
                           s->activation == LLMC_ACT_SWIGLU && !bf->lm_head;
         /* sparse experts: Mixtral (softmax over the router logits, top-k, renormalised = softmax over the
          * top-k logits), no shared experts, no biases; other mixtures have no class here */

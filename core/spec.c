@@ -24,11 +24,11 @@
 static const char *const top_keys[] = {
     "name", "template", "solver", "target_params", "target_active_params", "dims", "vocab_size", "context_length", "attention",
     "sliding_window", "norm", "norm_eps", "activation", "positional_encoding", "rope", "alibi_max_bias",
-    "relative_attention", "bias", "qk_norm", "moe", "norm_placement", "norm_weight_offset", "embedding_scale",
+    "relative_attention", "bias", "qk_norm", "moe", "parallel_residual", "norm_placement", "norm_weight_offset", "embedding_scale",
     "attention_softcap", "final_logit_softcap", "query_pre_attn_scalar", "sliding_window_pattern", "tie_word_embeddings", "precision", "quantize", "weights", "tokenizer",
     "dataset", "constraints", "tolerance", "emit", "emit_options", "solver_options",
 };
-static const char *const rope_keys[] = {"theta", "scaling"};
+static const char *const rope_keys[] = {"theta", "scaling", "fraction"};
 static const char *const scaling_keys[] = {"type", "factor", "original_context_length", "low_freq_factor",
                                            "high_freq_factor", "beta_fast", "beta_slow"};
 static const char *const relative_keys[] = {"num_buckets", "max_distance"};
@@ -57,6 +57,7 @@ typedef struct ctx {
     const llmc_doc_entry *e_positional, *e_rope, *e_alibi, *e_relative, *e_tolerance, *e_tokenizer, *e_norm;
     const llmc_doc_entry *e_qk_norm;
     const llmc_doc_entry *e_placement, *e_weight_offset, *e_pattern; /* Gemma-2 style blocks */
+    const llmc_doc_entry *e_rope_fraction, *e_parallel;
     const llmc_doc_entry *e_dim[LLMC_DIM_COUNT];
     bool ok_vocab, ok_context, ok_attention, ok_sliding, ok_positional, ok_tokenizer, ok_norm, ok_scaling_ctx;
 } ctx;
@@ -457,6 +458,16 @@ static void read_rope(ctx *c, const llmc_doc_node *root) {
     if (read_map(c, c->e_rope, "rope", &map) != V_OK) return;
     check_keys(c, map, "rope", rope_keys, COUNT_OF(rope_keys));
     read_positive(c, given(map, "theta"), "rope.theta", &r->theta);
+    c->e_rope_fraction = given(map, "fraction");
+    double fr;
+    if (read_number(c, c->e_rope_fraction, "rope.fraction", &fr) == V_OK) {
+        if (fr > 0 && fr <= 1)
+            r->fraction = fr;
+        else
+            err_at(c, node_loc(c, c->e_rope_fraction->value), "rope.fraction",
+                   "must be in (0, 1], the share of each head's dims that RoPE rotates (got %s)",
+                   c->e_rope_fraction->value->text);
+    }
 
     const llmc_doc_node *sc;
     const llmc_doc_entry *se = given(map, "scaling");
@@ -1125,6 +1136,19 @@ static void check_contradictions(ctx *c) {
                    (long long)(h / nh));
     }
 
+    /* partial rotary: the rotated share of a head is whole pairs of channels */
+    int64_t head = hd ? dim(c, LLMC_DIM_HEAD_DIM)
+                 : hidden && heads && dim(c, LLMC_DIM_HIDDEN_SIZE) % nh == 0 ? dim(c, LLMC_DIM_HIDDEN_SIZE) / nh
+                                                                           : 0;
+    if (rope && c->e_rope_fraction && head > 0 && s->rope.fraction > 0 && s->rope.fraction <= 1) {
+        double rotated = s->rope.fraction * (double)head;
+        if (rotated != floor(rotated) || (int64_t)rotated % 2 != 0 || rotated < 2)
+            err_at(c, node_loc(c, c->e_rope_fraction->value), "rope.fraction",
+                   "rotates %g of the %lld dims of a head; RoPE rotates pairs of channels (expected fraction * "
+                   "head_dim to be an even integer >= 2)",
+                   rotated, (long long)head);
+    }
+
     /* tokenizer vs vocabulary */
     if (c->ok_tokenizer && c->ok_vocab && s->tokenizer == LLMC_TOKENIZER_BYTE && s->vocab_size < 256)
         err_at(c, node_loc(c, c->e_vocab->value), "vocab_size",
@@ -1231,6 +1255,7 @@ static void set_defaults(llmc_spec *s) {
     s->rope.high_freq_factor = 4.0;
     s->rope.beta_fast = 32.0;
     s->rope.beta_slow = 1.0;
+    s->rope.fraction = 1.0;
     s->alibi_max_bias = 8.0;
     s->relative_num_buckets = 32;
     s->relative_max_distance = 128;
@@ -1299,6 +1324,8 @@ static void read_spec(ctx *c) {
     read_bool(c, c->e_qk_norm, "qk_norm", &s->qk_norm);
     read_moe(c, root);
     read_block_options(c, root);
+    c->e_parallel = given(root, "parallel_residual");
+    read_bool(c, c->e_parallel, "parallel_residual", &s->parallel_residual);
     read_bool(c, given(root, "tie_word_embeddings"), "tie_word_embeddings", &s->tie_word_embeddings);
     if (read_enum(c, given(root, "precision"), "precision", precision_name, 0, LLMC_PRECISION_COUNT, &k) == V_OK)
         s->precision = (llmc_precision)k;

@@ -155,6 +155,8 @@ static json_t *build(const llmc_spec *s, const llmc_dims *solved, bool *ok) {
                 }
                 put(rope, "scaling", sc);
             }
+            if (r->fraction != 1.0) /* only when partial: other models' spec.json stays as it was */
+                put(rope, "fraction", json_real(r->fraction));
         }
         put(root, "rope", rope);
     } else {
@@ -205,6 +207,8 @@ static json_t *build(const llmc_spec *s, const llmc_dims *solved, bool *ok) {
     if (s->final_logit_softcap > 0) put(root, "final_logit_softcap", json_real(s->final_logit_softcap));
     if (s->query_pre_attn_scalar > 0) put(root, "query_pre_attn_scalar", json_real(s->query_pre_attn_scalar));
     if (s->sliding_window_pattern > 0) put(root, "sliding_window_pattern", json_integer(s->sliding_window_pattern));
+    if (s->parallel_residual) /* likewise */
+        put(root, "parallel_residual", json_true());
     put(root, "tie_word_embeddings", json_boolean(s->tie_word_embeddings));
     put(root, "precision", json_string(llmc_precision_name(s->precision)));
     put(root, "quantize", json_string(llmc_quantize_name(s->quantize)));

@@ -520,8 +520,8 @@ int tc_rope_attrs(const llmc_spec *s, llmc_attr *a) {
     int n = 0;
     a[n++] = llmc_attr_float("theta", r->theta);
     a[n++] = llmc_attr_str("scaling", llmc_rope_scaling_name(r->scaling));
-    /* the built-in templates rotate the whole head dim in halves (LLaMA, NeoX layout) */
-    a[n++] = llmc_attr_float("fraction", 1.0);
+    /* halves of the first fraction * head_dim dims (LLaMA / NeoX layout; Phi rotates 0.4 of a head) */
+    a[n++] = llmc_attr_float("fraction", r->fraction);
     a[n++] = llmc_attr_str("style", "neox");
     if (r->scaling == LLMC_ROPE_SCALING_NONE) return n;
     a[n++] = llmc_attr_float("factor", r->factor);

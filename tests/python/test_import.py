@@ -46,9 +46,10 @@ PUBLISHED = {
     "qwen3-0.6b": 596_049_920,
     "gemma-2b": 2_506_172_416,
     "gemma-2-2b": 2_614_341_888,
+    "phi-2": 2_779_683_840,
 }
 SAME_AS_EXAMPLE = {"llama-2-7b": "llama2-7b.yaml", "gpt2": "gpt2-124m.yaml", "t5-small": "t5-small.yaml",
-                   "qwen3-0.6b": "qwen3-0.6b.yaml", "gemma-2-2b": "gemma-2-2b.yaml"}
+                   "qwen3-0.6b": "qwen3-0.6b.yaml", "gemma-2-2b": "gemma-2-2b.yaml", "phi-2": "phi-2.yaml"}
 
 
 def run(cmd, ok=True):
@@ -105,6 +106,9 @@ def shrink(cfg):
             c["max_position_embeddings"] = 256
         if mt == "gemma2":   # the query scale follows head_dim, as in the published model
             c["query_pre_attn_scalar"] = 16
+    elif mt == "phi":
+        c.update(hidden_size=80, intermediate_size=160, num_hidden_layers=2, num_attention_heads=4,
+                 num_key_value_heads=4, vocab_size=256)   # head 20, 0.4 of it: 8 rotated dims
     elif mt == "gpt2":
         c.update(n_embd=64, n_head=4, n_layer=2, vocab_size=256, n_positions=128, n_ctx=128)
     elif mt == "t5":
@@ -139,9 +143,12 @@ def test_round_trip():
                   "n_positions", "layer_norm_epsilon", "activation_function", "d_model", "d_kv", "d_ff", "num_heads",
                   "num_layers", "num_decoder_layers", "relative_attention_num_buckets", "feed_forward_proj",
                   "head_dim", "attention_bias", "query_pre_attn_scalar", "attn_logit_softcapping",
-                  "final_logit_softcapping", "hidden_activation"]
+                  "final_logit_softcapping", "hidden_activation", "layer_norm_eps", "partial_rotary_factor",
+                  "hidden_act", "qk_layernorm"]
         if cfg["model_type"] == "qwen2":
             mapped.remove("sliding_window")   # no effect while use_sliding_window is false
+        if cfg["model_type"] in ("gemma", "gemma2"):
+            mapped.remove("hidden_act")   # Gemma computes hidden_activation; the published "gelu" is not read
         for k in mapped:
             if k in cfg and cfg[k] is not None:
                 v = back.get(k)
@@ -243,6 +250,11 @@ def test_bad_input():
             "rope_scaling.attention_factor", "not computed by llmc's yarn scaling")
     refused("qwen2-swa", dict(LLAMA_TINY, model_type="qwen2", use_sliding_window=True), "use_sliding_window",
             "per-layer pattern")
+    phi = {"model_type": "phi", "vocab_size": 256, "hidden_size": 80, "intermediate_size": 160,
+           "num_hidden_layers": 2, "num_attention_heads": 4}
+    refused("phi-rotary", dict(phi, partial_rotary_factor=0.33), "partial_rotary_factor",
+            "0.33 of a 20-dim head rotates 6.6 dims")
+    refused("phi-qk-ln", dict(phi, qk_layernorm=True), "qk_layernorm", "not built by llmc's templates")
     # a default standing for an absent key (GPT-2's n_head 12) is located at the top of the file
     refused("gpt2-default-heads", {"model_type": "gpt2", "n_embd": 100}, "n_head", "12 heads do not divide n_embd 100")
     refused("gpt2-ctx", {"model_type": "gpt2", "n_positions": 1024, "n_ctx": 512}, "n_ctx", "contradicts n_positions")

@@ -325,6 +325,17 @@ def check_config(spec, config, family_expected):
                      ("attn_logit_softcapping", spec["attention_softcap"]),
                      ("final_logit_softcapping", spec["final_logit_softcap"])]:
             assert config[k] == v, f"config {k} = {config[k]}, expected {v}"
+    elif family_expected == "phi":
+        assert config["architectures"] == ["PhiForCausalLM"]
+        for k, v in [("hidden_size", dims["hidden_size"]), ("intermediate_size", dims["intermediate_size"]),
+                     ("num_hidden_layers", dims["num_layers"]), ("num_attention_heads", dims["num_heads"]),
+                     ("num_key_value_heads", dims["num_kv_heads"]), ("vocab_size", spec["vocab_size"]),
+                     ("layer_norm_eps", spec["norm_eps"]), ("partial_rotary_factor", spec["rope"]["fraction"]),
+                     ("max_position_embeddings", spec["context_length"]), ("hidden_act", "gelu_new"),
+                     ("qk_layernorm", False), ("tie_word_embeddings", spec["tie_word_embeddings"])]:
+            assert config[k] == v, f"config {k} = {config[k]}, expected {v}"
+        assert dims["num_heads"] * dims["head_dim"] == dims["hidden_size"]
+        assert config["rope_theta"] == spec["rope"]["theta"]
     elif family_expected == "gpt2":
         assert config["architectures"] == ["GPT2LMHeadModel"]
         assert (config["n_embd"], config["n_layer"], config["n_head"], config["n_inner"]) == (
@@ -353,6 +364,7 @@ EXAMPLE_FAMILY = {
     "mistral-tiny.yaml": "mistral", "qwen2-tiny.yaml": "qwen2", "t5-small.yaml": "t5",
     "bart-tiny.yaml": "llmc_encoder_decoder", "gemma-tiny.yaml": "llmc_decoder_only", "qwen3-0.6b.yaml": "qwen3",
     "gemma-2-2b.yaml": "gemma2",
+    "phi-2.yaml": "phi",
 }
 
 
@@ -377,7 +389,7 @@ def test_examples():
         spec, config, ck, checked = check_output(out, exhaustive=n <= FULL_CHECK)
         family = EXAMPLE_FAMILY.get(f, config["model_type"])
         check_config(spec, config, family)
-        if config["model_type"] in ("llama", "mistral", "qwen2", "qwen3", "gemma2", "gpt2", "t5"):
+        if config["model_type"] in ("llama", "mistral", "qwen2", "qwen3", "gemma2", "phi", "gpt2", "t5"):
             assert os.path.exists(os.path.join(out, "safetensors", "generation_config.json"))
         stored = sum(math.prod(h[n_]["shape"]) for n_, (h, _, _) in ck.items())
         assert stored == n, f"{f}: {stored} stored elements, the IR has {n} parameters"

@@ -292,6 +292,31 @@ static void test_qk_norm(void **state) {
     llmc_spec_free(s);
 }
 
+/* rope.fraction: a share in (0, 1] rotating an even number of a head's dims; parallel_residual: a bool */
+static void test_partial_rotary_and_parallel(void **state) {
+    (void)state;
+    expect_errors("t.yaml", BASE "rope: {fraction: 0}\n",
+                  "t.yaml:3:18: rope.fraction: must be in (0, 1], the share of each head's dims that RoPE rotates "
+                  "(got 0)");
+    expect_errors("t.yaml", BASE "rope: {fraction: 1.25}\n",
+                  "t.yaml:3:18: rope.fraction: must be in (0, 1], the share of each head's dims that RoPE rotates "
+                  "(got 1.25)");
+    expect_errors("t.yaml", BASE "dims: {hidden_size: 512, num_heads: 8}\nrope: {fraction: 0.3}\n",
+                  "t.yaml:4:18: rope.fraction: rotates 19.2 of the 64 dims of a head; RoPE rotates pairs of channels "
+                  "(expected fraction * head_dim to be an even integer >= 2)");
+    expect_errors("t.yaml", BASE "parallel_residual: yes\n",
+                  "t.yaml:3:20: parallel_residual: expected true or false, got 'yes'");
+    llmc_spec *s = expect_ok("t.yaml", BASE "dims: {hidden_size: 512, num_heads: 8}\nrope: {fraction: 0.25}\n"
+                             "parallel_residual: true\n", "");
+    assert_true(s->rope.fraction == 0.25);
+    assert_true(s->parallel_residual);
+    llmc_spec_free(s);
+    s = expect_ok("t.yaml", BASE, "");
+    assert_true(s->rope.fraction == 1.0);
+    assert_false(s->parallel_residual);
+    llmc_spec_free(s);
+}
+
 static void test_tokenizer_and_dataset_errors(void **state) {
     (void)state;
     expect_errors("t.yaml", BASE "tokenizer: {type: bpe, vocab_sise: 10}\ndataset: {paths: [c.txt]}\n",
@@ -1160,6 +1185,7 @@ int main(void) {
         cmocka_unit_test(test_parse_bytes),
         cmocka_unit_test(test_name_tables),
         cmocka_unit_test(test_qk_norm),
+        cmocka_unit_test(test_partial_rotary_and_parallel),
         cmocka_unit_test(test_solver_options_and_default_tolerance),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

@@ -269,6 +269,12 @@ static void test_gemma2_2b(void **state) {
     expect_example_count("gemma-2-2b.yaml", 2614341888ull);
 }
 
+/* Phi-2: parallel blocks with one LayerNorm, every bias, untied head with a bias, partial rotary */
+static void test_phi_2(void **state) {
+    (void)state;
+    expect_example_count("phi-2.yaml", 2779683840ull);
+}
+
 static void test_gpt2_124m(void **state) {
     (void)state;
     expect_example_count("gpt2-124m.yaml", 124439808ull);
@@ -306,6 +312,7 @@ static void test_examples(void **state) {
         {"gemma-tiny.yaml", 0},                {"bart-tiny.yaml", 0},             {"qwen3-0.6b.yaml", 596049920ull},
         {"mixtral-8x7b.yaml", 46702792704ull},
         {"gemma-2-2b.yaml", 2614341888ull},
+        {"phi-2.yaml", 2779683840ull},
     };
     for (size_t i = 0; i < sizeof ex / sizeof *ex; i++) {
         built b;
@@ -807,6 +814,52 @@ static void test_roles_gemma2(void **state) {
     assert_int_equal(cap->type, LLMC_OP_SOFTCAP);
     assert_true(llmc_attr_number(llmc_op_attr(cap, "cap")) == 30.0);
     assert_int_equal(cap->outputs[0], llmc_ir_output(b.ir, 0));
+    built_free(&b);
+}
+
+/* parallel_residual: every block parallel and pre-norm with one norm (site block_input), Phi's
+ * names and roles (dense, fc1, fc2, final_layernorm), every ROPE op rotating 0.4 of the head */
+static void test_roles_phi(void **state) {
+    (void)state;
+    built b;
+    build(&b, spec_example("phi-2.yaml"));
+    static const struct { const char *suffix; llmc_param_role role; llmc_norm_site site; } want[] = {
+        {"input_layernorm.weight", LLMC_ROLE_NORM, LLMC_NORM_SITE_BLOCK_INPUT},
+        {"self_attn.q_proj.weight", LLMC_ROLE_ATTN_Q, LLMC_NORM_SITE_NONE},
+        {"self_attn.dense.weight", LLMC_ROLE_ATTN_O, LLMC_NORM_SITE_NONE},
+        {"mlp.fc1.weight", LLMC_ROLE_MLP_UP, LLMC_NORM_SITE_NONE},
+        {"mlp.fc2.weight", LLMC_ROLE_MLP_DOWN, LLMC_NORM_SITE_NONE},
+        {"model.final_layernorm.weight", LLMC_ROLE_NORM, LLMC_NORM_SITE_FINAL},
+        {"lm_head.bias", LLMC_ROLE_OUTPUT_HEAD, LLMC_NORM_SITE_NONE}};
+    size_t params = 0, matched = 0, ropes = 0;
+    for (size_t i = 0; i < llmc_ir_num_tensors(b.ir); i++) {
+        const llmc_tensor_info *t = llmc_ir_tensor(b.ir, (llmc_tid)i);
+        if (t->kind != LLMC_TENSOR_PARAM) continue;
+        params++;
+        assert_null(strstr(t->name, "post_attention_layernorm"));
+        for (size_t k = 0; k < sizeof want / sizeof *want; k++) {
+            size_t n = strlen(t->name), m = strlen(want[k].suffix);
+            if (m > n || strcmp(t->name + n - m, want[k].suffix)) continue;
+            assert_int_equal(t->role, want[k].role);
+            assert_int_equal(t->norm_site, want[k].site);
+            matched++;
+        }
+    }
+    assert_int_equal(params, 1 + 32 * 14 + 2 + 2);
+    assert_int_equal(matched, 32 * 5 + 2);
+    assert_int_equal(llmc_ir_num_blocks(b.ir), 32);
+    for (size_t i = 0; i < llmc_ir_num_blocks(b.ir); i++) {
+        const llmc_ir_block *blk = llmc_ir_block_at(b.ir, i);
+        assert_int_equal(blk->residual, LLMC_RESIDUAL_PARALLEL);
+        assert_int_equal(blk->norm_placement, LLMC_NORM_PLACEMENT_PRE);
+    }
+    for (size_t i = 0; i < llmc_ir_num_ops(b.ir); i++) {
+        const llmc_op_info *op = llmc_ir_op_at(b.ir, i);
+        if (op->type != LLMC_OP_ROPE) continue;
+        ropes++;
+        assert_true(llmc_attr_number(llmc_op_attr(op, "fraction")) == 0.4);
+    }
+    assert_int_equal(ropes, 2 * 32);
     built_free(&b);
 }
 
@@ -1454,6 +1507,7 @@ int main(void) {
         cmocka_unit_test(test_qwen3_0_6b),
         cmocka_unit_test(test_mixtral_8x7b),
         cmocka_unit_test(test_gemma2_2b),
+        cmocka_unit_test(test_phi_2),
         cmocka_unit_test(test_gpt2_124m),
         cmocka_unit_test(test_t5_small),
         cmocka_unit_test(test_qwen2_gemma_counts),
@@ -1469,6 +1523,7 @@ int main(void) {
         cmocka_unit_test(test_roles_llama),
         cmocka_unit_test(test_roles_qwen3),
         cmocka_unit_test(test_roles_gemma2),
+        cmocka_unit_test(test_roles_phi),
         cmocka_unit_test(test_roles_gpt2),
         cmocka_unit_test(test_roles_t5),
         cmocka_unit_test(test_t5_structure),

@@ -62,6 +62,7 @@ typedef struct cpu_model {
     llmc_rope_scaling_kind rope_scaling;
     double rope_theta, rope_factor, rope_original_context, rope_low_freq, rope_high_freq, rope_beta_fast,
         rope_beta_slow;
+    double rope_fraction;    /* share of HEAD_DIM rotated (first dims, in halves), one for every ROPE op */
     double alibi_max_bias;
     int64_t rel_buckets, rel_max_distance;
     bool bias_qkv, bias_attn_out, bias_mlp, bias_lm_head;

@@ -203,9 +203,14 @@ static int read_ops(const llmc_spec *s, const llmc_ir *ir, cpu_model *m, llmc_di
             p = LLMC_POS_ROPE;
             const double fraction = attr_num(op, "fraction", 1.0);
             const char *style = attr_str(op, "style");
-            if (fraction != 1.0 || (style && strcmp(style, "neox")))
-                return REFUSE("rope '%s' rotates %g of the head dim in style %s; the CPU runtime rotates the whole "
-                              "head dim in halves (fraction 1, style neox)", op->name, fraction, style ? style : "neox");
+            if (!(fraction > 0 && fraction <= 1.0) || (style && strcmp(style, "neox")))
+                return REFUSE("rope '%s' rotates %g of the head dim in style %s; the CPU runtime rotates the first "
+                              "dims of a head in halves (fraction in (0, 1], style neox)", op->name, fraction,
+                              style ? style : "neox");
+            if (m->rope_fraction != 0 && m->rope_fraction != fraction)
+                return REFUSE("rope '%s' rotates %g of the head dim and an earlier rope %g; the CPU runtime has one "
+                              "rotary share for every layer", op->name, fraction, m->rope_fraction);
+            m->rope_fraction = fraction;
             int sc = kind_named(attr_str(op, "scaling") ? attr_str(op, "scaling") : "none", scaling_name,
                                 LLMC_ROPE_SCALING_COUNT);
             if (sc < 0) return REFUSE("rope '%s': scaling '%s' is not one the CPU runtime computes", op->name,

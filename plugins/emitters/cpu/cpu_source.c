@@ -107,6 +107,9 @@ char *cpu_config_text(const llmc_emit_ctx *ctx, cpu_plan *p, llmc_diags *d) {
     llmc_strbuf_printf(&body, "#define POSITIONAL %s\n", pos_macro(m->positional));
     if (m->positional == LLMC_POS_ROPE) {
         llmc_strbuf_printf(&body, "#define ROPE_THETA %s\n", num(n1, sizeof n1, m->rope_theta, false));
+        /* partial rotary (Phi): the first ROPE_DIM dims of a head rotate, the rest pass through */
+        llmc_strbuf_printf(&body, "#define ROPE_DIM %lld\n",
+                           (long long)(m->rope_fraction * (double)dm->v[LLMC_DIM_HEAD_DIM] + 0.5));
         llmc_strbuf_printf(&body, "#define ROPE_SCALING %s\n", rope_macro(m->rope_scaling));
         llmc_strbuf_printf(&body, "#define ROPE_FACTOR %s\n", num(n1, sizeof n1, m->rope_factor, false));
         llmc_strbuf_printf(&body, "#define ROPE_ORIGINAL_CONTEXT %s\n", num(n1, sizeof n1, m->rope_original_context, false));

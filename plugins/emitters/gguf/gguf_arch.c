@@ -351,6 +351,16 @@ static bool has_role(const llmc_ir *ir, llmc_param_role role, bool is_bias) {
     return false;
 }
 
+/* a ROPE op that rotates only part of a head (Phi's partial rotary) */
+static bool has_partial_rotary(const llmc_ir *ir) {
+    for (size_t i = 0; i < llmc_ir_num_ops(ir); i++) {
+        const llmc_op_info *op = llmc_ir_op_at(ir, i);
+        const llmc_attr *fr = op->type == LLMC_OP_ROPE ? llmc_op_attr(op, "fraction") : NULL;
+        if (fr && llmc_attr_number(fr) != 1.0) return true;
+    }
+    return false;
+}
+
 /* per-head q/k norms (QK-norm): only llama.cpp's qwen3 reads them */
 static bool has_qk_norm(const llmc_ir *ir) {
     for (size_t i = 0; i < llmc_ir_num_tensors(ir); i++) {
@@ -674,6 +684,11 @@ gguf_arch gguf_arch_select(const llmc_spec *s, const llmc_ir *ir, const llmc_dim
                    pos_name(s), pos_name(s));
         return GA_NONE;
     }
+    if ((a == GA_LLAMA || a == GA_QWEN2 || a == GA_QWEN3) && has_partial_rotary(ir))
+        refuse(s, d, "rope.fraction",
+               "GGUF arch %s rotates every dim of a head; nearest supported: rope.fraction: 1, or a LayerNorm block "
+               "with a plain MLP (arch gptneox, or phi2 with parallel_residual and bias.lm_head)",
+               gguf_arch_name(a));
     switch (a) {
     case GA_LLAMA: check_llama(s, dims, d); break;
     case GA_QWEN2: check_qwen2(s, dims, d); break;

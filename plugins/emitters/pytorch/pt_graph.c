@@ -317,8 +317,9 @@ static void check_op(walk *w, const llmc_op_info *op, seen_ops *seen) {
     }
     case LLMC_OP_ROPE:
         seen->rope = true;
-        if (num_attr(op, "fraction", 1.0) != 1.0)
-            refuse(w, "op '%s' rotates %g of the head dim; the package rotates all of it", op->name, num_attr(op, "fraction", 1.0));
+        if (num_attr(op, "fraction", 1.0) != s->rope.fraction)
+            refuse(w, "op '%s' rotates %g of the head dim; the package rotates the spec's rope.fraction %g of it",
+                   op->name, num_attr(op, "fraction", 1.0), s->rope.fraction);
         if (!str_attr(op, "style", "neox", &str) || strcmp(str, "neox"))
             refuse(w, "op '%s' has rope style '%s'; the package rotates halves (neox)", op->name, str ? str : "?");
         if (num_attr(op, "theta", s->rope.theta) != s->rope.theta)

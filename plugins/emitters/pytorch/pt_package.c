@@ -79,6 +79,8 @@ static void config_fields(llmc_strbuf *b, const pt_model *m) {
     comment_line(b, "positions");
     f_str(b, "positional_encoding", llmc_positional_name(s->positional), NULL);
     f_float(b, "rope_theta", rope, s->rope.theta, NULL);
+    f_int(b, "rotary_dim", rope, (int64_t)(s->rope.fraction * (double)m->d + 0.5),
+          "RoPE rotates the first rotary_dim dims of each head (all of them unless partial rotary)");
     f_str(b, "rope_scaling", sc != LLMC_ROPE_SCALING_NONE ? llmc_rope_scaling_name(sc) : NULL, NULL);
     f_float(b, "rope_factor", sc != LLMC_ROPE_SCALING_NONE, s->rope.factor, NULL);
     f_int(b, "rope_original_context_length",

@@ -208,6 +208,41 @@ static json_t *config_gemma(const llmc_emit_ctx *ctx, const llmc_layout *l) {
     return c;
 }
 
+/* PhiConfig (Phi-1.5 / Phi-2): parallel block with one LayerNorm, gelu_new, partial rotary;
+ * head_dim is hidden_size / num_attention_heads (the layout checked it), dropouts 0 */
+static json_t *config_phi(const llmc_emit_ctx *ctx, const llmc_layout *l) {
+    const llmc_spec *s = ctx->spec;
+    const llmc_special_tokens tk = llmc_emit_special_tokens(ctx);
+    json_t *c = json_object();
+    set(c, "architectures", json_pack("[s]", l->hf_architecture));
+    set_str(c, "model_type", "phi");
+    set_int(c, "vocab_size", s->vocab_size);
+    set_int(c, "hidden_size", dim(ctx, LLMC_DIM_HIDDEN_SIZE));
+    set_int(c, "intermediate_size", dim(ctx, LLMC_DIM_INTERMEDIATE_SIZE));
+    set_int(c, "num_hidden_layers", dim(ctx, LLMC_DIM_NUM_LAYERS));
+    set_int(c, "num_attention_heads", dim(ctx, LLMC_DIM_NUM_HEADS));
+    set_int(c, "num_key_value_heads", dim(ctx, LLMC_DIM_NUM_KV_HEADS));
+    set_real(c, "resid_pdrop", 0.0);
+    set_real(c, "embd_pdrop", 0.0);
+    set_real(c, "attention_dropout", 0.0);
+    set_str(c, "hidden_act", "gelu_new");
+    set_int(c, "max_position_embeddings", s->context_length);
+    set_real(c, "initializer_range", s->weights.std);
+    set_real(c, "layer_norm_eps", s->norm_eps);
+    set_bool(c, "use_cache", true);
+    set_bool(c, "tie_word_embeddings", s->tie_word_embeddings);
+    set_real(c, "rope_theta", s->rope.theta);
+    set(c, "rope_scaling", json_null());
+    set_real(c, "partial_rotary_factor", s->rope.fraction);
+    set_bool(c, "qk_layernorm", false);
+    set_tok(c, "bos_token_id", tk.bos);
+    set_tok(c, "eos_token_id", tk.eos);
+    set_tok(c, "pad_token_id", tk.pad);
+    set_str(c, "torch_dtype", torch_dtype(s->precision));
+    set_str(c, "transformers_version", ST_TRANSFORMERS_VERSION);
+    return c;
+}
+
 static json_t *config_gpt2(const llmc_emit_ctx *ctx, const llmc_layout *l) {
     const llmc_spec *s = ctx->spec;
     const llmc_special_tokens tk = llmc_emit_special_tokens(ctx);
@@ -323,6 +358,8 @@ static json_t *config_llmc(const llmc_emit_ctx *ctx, const llmc_layout *l, llmc_
     if (s->final_logit_softcap > 0) set_real(c, "final_logit_softcap", s->final_logit_softcap);
     if (s->query_pre_attn_scalar > 0) set_real(c, "query_pre_attn_scalar", s->query_pre_attn_scalar);
     if (s->sliding_window_pattern > 0) set_int(c, "sliding_window_pattern", s->sliding_window_pattern);
+    if (s->positional == LLMC_POS_ROPE && s->rope.fraction != 1.0) set_real(c, "partial_rotary_factor", s->rope.fraction);
+    if (s->parallel_residual) set_bool(c, "parallel_residual", true);
     set_bool(c, "tie_word_embeddings", s->tie_word_embeddings);
     set_str(c, "torch_dtype", torch_dtype(s->precision));
     const llmc_special_tokens tk = llmc_emit_special_tokens(ctx);
@@ -379,6 +416,7 @@ int st_config_files(const llmc_emit_ctx *ctx, const llmc_layout *l, st_config_fi
     else if (!strcmp(f, "mixtral")) c = config_mixtral(ctx, l);
     else if (!strcmp(f, "gemma2")) c = config_gemma2(ctx, l);
     else if (!strcmp(f, "gemma")) c = config_gemma(ctx, l);
+    else if (!strcmp(f, "phi")) c = config_phi(ctx, l);
     else if (!strcmp(f, "gpt2")) c = config_gpt2(ctx, l);
     else if (!strcmp(f, "t5")) c = config_t5(ctx, l);
     else {

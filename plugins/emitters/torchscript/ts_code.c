@@ -52,10 +52,12 @@ static bool activation_flags(ts_vars *v, llmc_activation_kind a) {
 }
 
 /* RoPE: inverse frequencies as transformers computes them (float64, rounded to float32), then
- * the cos/sin tables [S, head_dim] of rotate-half RoPE (ts/rope.py.in). */
+ * the cos/sin tables [S, rotary dim] of rotate-half RoPE (ts/rope.py.in); the rotary dim is
+ * rope.fraction of head_dim (Phi's partial rotary), the other dims of a head pass through. */
 static void rope_vars(ts_vars *v, const gen *g) {
     const llmc_rope_params *r = &g->s->rope;
-    int64_t d = g->f->d;
+    int64_t d = (int64_t)(r->fraction * (double)g->f->d + 0.5);
+    ts_var_int(v, "ROPE_DIM", d);
     double scale = 1.0;
     ts_var(v, "ROPE_SCALING", llmc_rope_scaling_name(r->scaling));
     ts_flag(v, "rope_dynamic", r->scaling == LLMC_ROPE_SCALING_DYNAMIC);

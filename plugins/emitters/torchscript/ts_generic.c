@@ -242,7 +242,7 @@ static void plan_ops(plan *p, const llmc_spec *s, llmc_diags *d) {
             const llmc_attr *fr = llmc_op_attr(op, "fraction"), *style = llmc_op_attr(op, "style");
             const llmc_attr *theta = llmc_op_attr(op, "theta"), *sc = llmc_op_attr(op, "scaling");
             if (s->positional != LLMC_POS_ROPE) bad = "a rope op in a model whose positional_encoding is not rope";
-            else if (fr && llmc_attr_number(fr) != 1.0) bad = "partial rotary (fraction below 1)";
+            else if ((fr ? llmc_attr_number(fr) : 1.0) != s->rope.fraction) bad = "a rotary share other than the spec's rope.fraction";
             else if (style && style->type == LLMC_ATTR_STRING && strcmp(style->s, "neox")) bad = "gptj-style (interleaved) rotary";
             else if (theta && llmc_attr_number(theta) != s->rope.theta) bad = "a rope theta other than the spec's";
             else if (sc && sc->type == LLMC_ATTR_STRING && strcmp(sc->s, llmc_rope_scaling_name(s->rope.scaling)))

@@ -2,12 +2,15 @@
  *
  *   input_ids [B,S] -> embed_tokens (+ learned or sinusoidal positions)
  *   num_layers x { h = h + attn(norm1(h)); h = h + mlp(norm2(h)) }   (pre-norm)
+ *             or { n = norm(h); h = h + (attn(n) + mlp(n)) }           (parallel_residual: Phi-2)
  *   -> final norm -> lm_head (or the embedding matrix when tied) -> logits [B,S,V]
  *
  * Self-attention is causal (or causal within a sliding window) with MHA / MQA / GQA heads,
  * head_dim independent of hidden_size / num_heads when all three are given, RoPE or ALiBi
  * inside attention, optional QK-norm (per-head RMSNorm of q and k before RoPE, Qwen3). Names
- * follow HF LLaMA (q_norm / k_norm as HF Qwen3). docs/templates.md has every feature, the count
+ * follow HF LLaMA (q_norm / k_norm as HF Qwen3); a parallel block's follow HF Phi (self_attn.dense,
+ * mlp.fc1 / fc2, model.final_layernorm). RoPE may rotate only the first rope.fraction of each
+ * head (NeoX / Phi partial rotary). docs/templates.md has every feature, the count
  * formula, the sizing problem and the numerical semantics backends implement.
  *
  * Gemma-2 style blocks (norm_placement: sandwich, ...): h = h + post_attn(attn(input(h)));
@@ -94,7 +97,7 @@ static int count(const llmc_spec *s, const llmc_dims *d, llmc_param_count *out) 
     tc_count_norm(s, &g, &layer);      /* input_layernorm */
     tc_count_attention(s, &g, &layer);
     if (s->qk_norm) tc_add(&layer, LLMC_COMP_NORM, 2, (uint64_t)g.hd); /* q_norm, k_norm [head_dim] */
-    tc_count_norm(s, &g, &layer);      /* post_attention_layernorm */
+    if (!s->parallel_residual) tc_count_norm(s, &g, &layer); /* post_attention_layernorm (a parallel block has one) */
     if (s->sandwich_norm) {            /* pre_feedforward_layernorm, post_feedforward_layernorm */
         tc_count_norm(s, &g, &layer);
         tc_count_norm(s, &g, &layer);
@@ -103,12 +106,24 @@ static int count(const llmc_spec *s, const llmc_dims *d, llmc_param_count *out) 
     else tc_count_mlp(s, &g, &layer);
     tc_add_scaled(&k, &layer, (uint64_t)d->v[LLMC_DIM_NUM_LAYERS]);
 
-    tc_count_norm(s, &g, &k);          /* model.norm */
+    tc_count_norm(s, &g, &k);          /* model.norm (model.final_layernorm) */
     tc_count_head(s, &g, &k);
     return tc_finish(&k, out);
 }
 
 /* ---- validate -------------------------------------------------------------------------------------- */
+
+/* partial rotary on a derived head_dim (the loader checks it when the spec pins the head size) */
+static void check_rotary(const llmc_spec *s, const llmc_dims *full, llmc_diags *d) {
+    if (s->positional != LLMC_POS_ROPE || s->rope.fraction == 1.0 || !llmc_dims_has(full, LLMC_DIM_HEAD_DIM)) return;
+    int64_t hd = full->v[LLMC_DIM_HEAD_DIM];
+    double rotated = s->rope.fraction * (double)hd;
+    if (rotated != floor(rotated) || (int64_t)rotated % 2 != 0 || rotated < 2)
+        tc_err(s, d, "rope.fraction",
+               "rotates %g of the %lld dims of a head; RoPE rotates pairs of channels (expected fraction * head_dim "
+               "to be an even integer >= 2)",
+               rotated, (long long)hd);
+}
 
 static int validate(const llmc_spec *s, llmc_diags *d) {
     size_t before = llmc_diags_errors(d);
@@ -128,6 +143,18 @@ static int validate(const llmc_spec *s, llmc_diags *d) {
                (long long)s->dims.v[LLMC_DIM_NUM_LAYERS]);
     tc_check_pins(s, d);
     tc_check_moe(s, d);
+    if (s->parallel_residual && s->qk_norm)
+        tc_err(s, d, "parallel_residual",
+               "with qk_norm is not supported by template " TEMPLATE
+               " (no family has per-head q/k norms in a parallel block; use one of the two)");
+    if (s->parallel_residual && s->norm == LLMC_NORM_NONE)
+        tc_err(s, d, "parallel_residual",
+               "needs a norm (the block's one norm feeds attention and the MLP; norm is no_norm)");
+    if (s->parallel_residual && (s->sandwich_norm || s->moe.enabled))
+        tc_err(s, d, "parallel_residual",
+               "with %s is not supported by template " TEMPLATE
+               " (no family has it in a parallel block; use one of the two)",
+               s->sandwich_norm ? "norm_placement: sandwich" : "moe");
 
     if (s->has_target_params) {
         tc_plan p;
@@ -135,7 +162,10 @@ static int validate(const llmc_spec *s, llmc_diags *d) {
         if (p.n_vars == 0 && llmc_diags_errors(d) == before) {
             llmc_dims full = s->dims;
             tc_derive_common(s, &full);
-            if (tc_dims_complete(&full, NEED)) tc_check_fixed_budget(s, &full, TEMPLATE, count, d);
+            if (tc_dims_complete(&full, NEED)) {
+                check_rotary(s, &full, d);
+                tc_check_fixed_budget(s, &full, TEMPLATE, count, d);
+            }
         }
     } else {
         llmc_dims full = s->dims;
@@ -148,6 +178,7 @@ static int validate(const llmc_spec *s, llmc_diags *d) {
                    "choose)",
                    missing);
         } else if (llmc_diags_errors(d) == before) {
+            check_rotary(s, &full, d);
             tc_check_derived(s, &full, TEMPLATE, count, d);
         }
     }
@@ -215,15 +246,18 @@ static int build_ir(const llmc_spec *s, const llmc_dims *d, llmc_ir *ir, llmc_di
         /* sizes: "model.layers.%d" < 32, every name below < 32 + 40 */
         char p[32], ln[80], op[80], q[96], k[96], v[96], o[96], res[80], qn[96], kn[96];
         snprintf(p, sizeof p, "model.layers.%d", i);
-        tc_block(&b, LLMC_STACK_DECODER, i, LLMC_RESIDUAL_SEQUENTIAL, false);
+        const bool par = s->parallel_residual;
+        tc_block(&b, LLMC_STACK_DECODER, i, par ? LLMC_RESIDUAL_PARALLEL : LLMC_RESIDUAL_SEQUENTIAL, false);
 
         snprintf(ln, sizeof ln, "%s.input_layernorm", p);
-        llmc_tid h = tc_norm(&b, x, ln, LLMC_STACK_DECODER, i, LLMC_NORM_SITE_ATTN_INPUT);
+        llmc_tid h = tc_norm(&b, x, ln, LLMC_STACK_DECODER, i,
+                             par ? LLMC_NORM_SITE_BLOCK_INPUT : LLMC_NORM_SITE_ATTN_INPUT);
+        const llmc_tid block_in = x, normed = h;
         snprintf(op, sizeof op, "%s.self_attn", p);
         snprintf(q, sizeof q, "%s.q_proj", op);
         snprintf(k, sizeof k, "%s.k_proj", op);
         snprintf(v, sizeof v, "%s.v_proj", op);
-        snprintf(o, sizeof o, "%s.o_proj", op);
+        snprintf(o, sizeof o, par ? "%s.dense" : "%s.o_proj", op);
         snprintf(qn, sizeof qn, "%s.q_norm", op);
         snprintf(kn, sizeof kn, "%s.k_norm", op);
         tc_attn a = {op, q, k, v, o, h, h, LLMC_SYM_SEQ, LLMC_SYM_SEQ, s->positional == LLMC_POS_ROPE,
@@ -234,27 +268,39 @@ static int build_ir(const llmc_spec *s, const llmc_dims *d, llmc_ir *ir, llmc_di
             snprintf(ln, sizeof ln, "%s.post_attention_layernorm", p);
             attn = tc_norm(&b, attn, ln, LLMC_STACK_DECODER, i, LLMC_NORM_SITE_POST_ATTN);
         }
-        snprintf(res, sizeof res, "%s.attn_residual", p);
-        x = tc_residual(&b, res, LLMC_STACK_DECODER, i, x, attn);
-
-        /* HF's name; in a pre-norm block it normalises the MLP's input */
-        snprintf(ln, sizeof ln, "%s.%s", p, s->sandwich_norm ? "pre_feedforward_layernorm" : "post_attention_layernorm");
-        h = tc_norm(&b, x, ln, LLMC_STACK_DECODER, i, LLMC_NORM_SITE_MLP_INPUT);
+        if (!par) {
+            snprintf(res, sizeof res, "%s.attn_residual", p);
+            x = tc_residual(&b, res, LLMC_STACK_DECODER, i, x, attn);
+            /* HF's name; in a pre-norm block it normalises the MLP's input */
+            snprintf(ln, sizeof ln, "%s.%s", p, s->sandwich_norm ? "pre_feedforward_layernorm" : "post_attention_layernorm");
+            h = tc_norm(&b, x, ln, LLMC_STACK_DECODER, i, LLMC_NORM_SITE_MLP_INPUT);
+        } else {
+            h = normed; /* the MLP reads the same normalised input as attention */
+        }
         /* HF Mixtral's module name for the sparse MLP */
         snprintf(op, sizeof op, "%s.%s", p, s->moe.enabled ? "block_sparse_moe" : "mlp");
         snprintf(q, sizeof q, "%s.gate_proj", op);
-        snprintf(k, sizeof k, "%s.up_proj", op);
-        snprintf(v, sizeof v, "%s.down_proj", op);
+        snprintf(k, sizeof k, par ? "%s.fc1" : "%s.up_proj", op);
+        snprintf(v, sizeof v, par ? "%s.fc2" : "%s.down_proj", op);
         tc_mlp m = {op, q, k, v, h, LLMC_STACK_DECODER, i};
         llmc_tid mlp = s->moe.enabled ? tc_moe_block(&b, &m) : tc_mlp_block(&b, &m);
         if (s->sandwich_norm) {
             snprintf(ln, sizeof ln, "%s.post_feedforward_layernorm", p);
             mlp = tc_norm(&b, mlp, ln, LLMC_STACK_DECODER, i, LLMC_NORM_SITE_POST_MLP);
         }
-        snprintf(res, sizeof res, "%s.mlp_residual", p);
-        x = tc_residual(&b, res, LLMC_STACK_DECODER, i, x, mlp);
+        if (!par) {
+            snprintf(res, sizeof res, "%s.mlp_residual", p);
+            x = tc_residual(&b, res, LLMC_STACK_DECODER, i, x, mlp);
+        } else {
+            /* Phi: attn + mlp, then the residual stream added to the sum */
+            snprintf(res, sizeof res, "%s.parallel_sum", p);
+            llmc_tid am = tc_residual(&b, res, LLMC_STACK_DECODER, i, attn, mlp);
+            snprintf(res, sizeof res, "%s.residual", p);
+            x = tc_add_op(&b, res, block_in, am);
+        }
     }
-    x = tc_norm(&b, x, "model.norm", LLMC_STACK_NONE, -1, LLMC_NORM_SITE_FINAL);
+    x = tc_norm(&b, x, s->parallel_residual ? "model.final_layernorm" : "model.norm", LLMC_STACK_NONE, -1,
+                LLMC_NORM_SITE_FINAL);
 
     tc_head(&b, x, embed);
     return 0;

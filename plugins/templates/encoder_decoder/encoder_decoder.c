@@ -142,6 +142,14 @@ static int validate(const llmc_spec *s, llmc_diags *d) {
                "is not supported by template " TEMPLATE
                " (sparse experts are implemented for decoder-only models: use template: decoder_only)");
     llmc_spec_refuse_block_options(s, "template " TEMPLATE, false, d); /* Gemma-2 style blocks are decoder-only */
+    if (s->parallel_residual)
+        tc_err(s, d, "parallel_residual",
+               "is not supported by template " TEMPLATE
+               " (its blocks are sequential; use template: decoder_only, or parallel_residual: false)");
+    if (s->positional == LLMC_POS_ROPE && s->rope.fraction != 1.0)
+        tc_err(s, d, "rope.fraction",
+               "is not supported by template " TEMPLATE " (it rotates whole heads; use template: decoder_only, or "
+               "rope.fraction: 1)");
     if (s->qk_norm)
         tc_err(s, d, "qk_norm",
                "is not supported by template " TEMPLATE

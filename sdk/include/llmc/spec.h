@@ -113,6 +113,7 @@ typedef struct llmc_rope_params {
     int64_t original_context_length;      /* yarn/llama3/dynamic; default = context_length */
     double low_freq_factor, high_freq_factor; /* llama3; defaults 1, 4 */
     double beta_fast, beta_slow;          /* yarn; defaults 32, 1 */
+    double fraction;                      /* default 1: share of head_dim rotated, first dims, in halves (Phi-2 0.4) */
 } llmc_rope_params;
 
 typedef struct llmc_bias_flags {
@@ -229,6 +230,7 @@ typedef struct llmc_spec {
     double final_logit_softcap;      /* 0 = none: logits become cap * tanh(logits / cap) */
     double query_pre_attn_scalar;    /* 0 = head_dim: the attention scale is query_pre_attn_scalar^-0.5 */
     int64_t sliding_window_pattern;  /* 0 = every layer alike; N >= 2: layer i is global when (i + 1) % N == 0, windowed otherwise */
+    bool parallel_residual;          /* default false: h = h + attn(norm(h)) + mlp(norm(h)), one norm (Phi-2, GPT-J) */
 } llmc_spec;
 
 /* The count a budget measures: active with target_active_params, else total. */
