@@ -185,7 +185,7 @@ static char *forward(llmc_residual res, llmc_norm_placement place, const llmc_no
         char *got = test_all_diags(d);
         fail_msg("the forward did not render:\n%s", got);
     }
-    assert_true(helpers.n_flags == 3 && helpers.flag_values[0]); /* rms_norm, the graph's one norm kind */
+    assert_true(helpers.n_flags == 4 && helpers.flag_values[0] && !helpers.flag_values[3]); /* rms_norm, the graph's one norm kind; no moe */
     ts_vars_free(&v);
     ts_vars_free(&helpers);
     llmc_layout_free(&layout);
