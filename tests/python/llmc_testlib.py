@@ -5,6 +5,7 @@ import json
 import os
 import shutil
 import struct
+import subprocess
 import sys
 import traceback
 
@@ -75,6 +76,95 @@ def import_package(out):
         return importlib.import_module(name)
     finally:
         sys.path.remove(root)
+
+
+def run(cmd, ok=True):
+    """Run cmd (items str()-ed), capturing stdout and stderr as text; with ok, a non-zero exit
+    fails the test showing both."""
+    r = subprocess.run([str(c) for c in cmd], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    if ok and r.returncode != 0:
+        raise AssertionError(f"{' '.join(map(str, cmd))} exited {r.returncode}:\n{r.stdout}\n{r.stderr[-3000:]}")
+    return r
+
+
+def rel(a, b):
+    """max |a - b| / max |b|: the distance the logit comparisons use"""
+    return float(np.abs(a - b).max() / np.abs(b).max())
+
+
+def backend_logits(out, ids, vocab, backends=("ir_reference", "pytorch", "torchscript", "cpu"), decoder_ids=None,
+                   reference_weights=None):
+    """The logits (float64, [positions, vocab]) of every backend in OUT for one sequence of ids:
+    "ir_reference" (the float64 interpreter of OUT/ir.json), "pytorch" (the package, float32), "torchscript" (model.pt), "cpu"
+    (llmc-run built with make, --dump-logits), "gguf" (llama.cpp through tests/oracle/llama_logits,
+    $LLMC_LLAMA_LOGITS; left out only when $LLMC_SKIP_ORACLE=1 and it is not built) as asked. decoder_ids: an encoder-decoder model's decoder input (ids feed the encoder);
+    reference_weights: ir_reference's weights (name -> array) instead of OUT's safetensors."""
+    import torch  # only the tests that compare backends need torch
+    import ir_reference
+    feeds = {"input_ids": np.array([ids])}
+    if decoder_ids is not None:
+        feeds["decoder_input_ids"] = np.array([decoder_ids])
+    positions = len(decoder_ids if decoder_ids is not None else ids)
+    logits = {}
+    if "ir_reference" in backends:
+        logits["ir_reference"] = ir_reference.forward(out, feeds, weights=reference_weights)[0]
+    if "pytorch" in backends or "torchscript" in backends:
+        args = [torch.tensor([ids])] + ([torch.tensor([decoder_ids])] if decoder_ids is not None else [])
+        with torch.no_grad():
+            if "pytorch" in backends:
+                model = import_package(out).from_pretrained(out, dtype=torch.float32)
+                logits["pytorch"] = model(*args)[0].double().numpy()
+            if "torchscript" in backends:
+                logits["torchscript"] = torch.jit.load(os.path.join(out, "torchscript", "model.pt"))(*args)[0].double().numpy()
+    if "cpu" in backends:
+        run(["make", "-s", "-C", os.path.join(out, "cpu")])
+        dump = os.path.join(out, "cpu.logits")
+        extra = ["--decoder-ids", ",".join(map(str, decoder_ids))] if decoder_ids is not None else []
+        run([os.path.join(out, "cpu", "llmc-run"), "--prompt-ids", ",".join(map(str, ids))] + extra +
+            ["-n", "0", "--dump-logits", dump])
+        logits["cpu"] = np.fromfile(dump, dtype=np.float32).astype(np.float64).reshape(positions, vocab)
+    oracle = os.environ.get("LLMC_LLAMA_LOGITS")
+    if "gguf" in backends and not (oracle and os.path.exists(oracle)):
+        if os.environ.get("LLMC_SKIP_ORACLE") != "1":
+            raise AssertionError(f"the llama.cpp oracle is not built ($LLMC_LLAMA_LOGITS = {oracle!r})")
+    elif "gguf" in backends:
+        got = os.path.join(out, "gguf.logits")
+        cmd = [oracle, "logits", os.path.join(out, "gguf", "model.gguf"), "--tokens", ",".join(map(str, ids))]
+        if decoder_ids is not None:
+            cmd += ["--decoder-tokens", ",".join(map(str, decoder_ids))]
+        run(cmd + ["--out", got])
+        logits["gguf"] = np.fromfile(got, dtype=np.float32).astype(np.float64).reshape(positions, vocab)
+    return logits
+
+
+def random_checkpoint(out, path, seed):
+    """OUT's safetensors with every tensor redrawn, written to path in the IR's names (F32, sorted):
+    matrices N(0, 0.08), norm weights 1 + N(0, 0.2), biases N(0, 0.05) - away from the init, so a
+    backend that skipped a norm or a bias would show. Returns the new tensors."""
+    import ir_reference
+    tensors, _ = read_safetensors(os.path.join(out, "safetensors", "model.safetensors"))
+    info = {t["name"]: t for t in ir_reference.load_ir(out)["tensors"] if t["kind"] == "param"}
+    rng = np.random.default_rng(seed)
+    new = {}
+    for name in sorted(tensors):
+        a, t = tensors[name], info[name]
+        if t["role"] == "norm" and not t["is_bias"]:
+            new[name] = 1 + 0.2 * rng.standard_normal(a.shape)
+        elif t["is_bias"]:
+            new[name] = 0.05 * rng.standard_normal(a.shape)
+        else:
+            new[name] = 0.08 * rng.standard_normal(a.shape)
+    write_safetensors(path, new)
+    return new
+
+
+def check_agreement(check, logits, names, tol, label=""):
+    """Every pair of names in logits within tol (rel), each distance printed."""
+    for i, a in enumerate(names):
+        for b in names[i + 1:]:
+            d = rel(logits[a], logits[b])
+            print(f"  {label}{a} vs {b}: max |diff| / max |logit| = {d:.2e}")
+            check(d <= tol, f"{label}{a} and {b} logits within {tol} (got {d:.2e})")
 
 
 def run_tests(tests, tmp):

@@ -24,7 +24,6 @@ with encoder and decoder ids.
 import json
 import os
 import shutil
-import subprocess
 import sys
 import tempfile
 
@@ -32,12 +31,10 @@ import numpy as np
 import torch
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-import ir_reference  # noqa: E402
-from llmc_testlib import Checks, import_package, read_safetensors  # noqa: E402
+from llmc_testlib import Checks, backend_logits, import_package, read_safetensors, rel, run  # noqa: E402
 
 LLMC = os.environ.get("LLMC", "llmc")
 SRC = os.environ.get("LLMC_SOURCE_DIR", os.path.join(os.path.dirname(__file__), "..", ".."))
-ORACLE = os.environ.get("LLMC_LLAMA_LOGITS")
 TMP = tempfile.mkdtemp(prefix="llmc-import-ckpt-")
 check = Checks()
 TOL, GGUF_TOL = 1e-5, 1e-3
@@ -69,15 +66,6 @@ GPT2 = {"model_type": "gpt2", "architectures": ["GPT2LMHeadModel"], "vocab_size"
         "layer_norm_epsilon": 1e-5, "resid_pdrop": 0.1}
 
 
-def run(cmd, ok=True):
-    r = subprocess.run([str(c) for c in cmd], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-    if ok and r.returncode != 0:
-        raise AssertionError(f"{' '.join(map(str, cmd))} exited {r.returncode}:\n{r.stdout}\n{r.stderr[-3000:]}")
-    return r
-
-
-def rel(a, b):
-    return float(np.abs(a - b).max() / np.abs(b).max())
 
 
 def llama_like_tensors(c, rng):
@@ -210,28 +198,12 @@ def model_folder(name, config, tensors):
     return folder
 
 
-def backend_logits(out, ids):
-    """pytorch, torchscript, cpu and (when the GGUF was written) llama.cpp logits of ids (float64)"""
-    logits = {}
-    model = import_package(out).from_pretrained(out, dtype=torch.float32)
-    ts = torch.jit.load(os.path.join(out, "torchscript", "model.pt"))
-    with torch.no_grad():
-        logits["pytorch"] = model(torch.tensor([ids]))[0].double().numpy()
-        logits["torchscript"] = ts(torch.tensor([ids]))[0].double().numpy()
-    run(["make", "-s", "-C", os.path.join(out, "cpu")])
-    dump = os.path.join(out, "cpu.logits")
-    run([os.path.join(out, "cpu", "llmc-run"), "--prompt-ids", ",".join(map(str, ids)), "-n", "0", "--dump-logits", dump])
-    logits["cpu"] = np.fromfile(dump, dtype=np.float32).astype(np.float64).reshape(len(ids), V)
-    if not os.path.exists(os.path.join(out, "gguf")):
-        pass
-    elif ORACLE and os.path.exists(ORACLE):
-        got = os.path.join(out, "gguf.logits")
-        run([ORACLE, "logits", os.path.join(out, "gguf", "model.gguf"), "--tokens", ",".join(map(str, ids)),
-             "--out", got])
-        logits["llama.cpp"] = np.fromfile(got, dtype=np.float32).astype(np.float64).reshape(len(ids), V)
-    else:
-        check(os.environ.get("LLMC_SKIP_ORACLE") == "1", "the llama.cpp oracle is not built")
-    return logits
+
+def backends_of(out, reference=True):
+    """the backends OUT holds (gguf only where the emitter wrote it), and ir_reference over the
+    checkpoint's tensors when they carry the IR's names"""
+    return (("ir_reference",) if reference else ()) + ("pytorch", "torchscript", "cpu") + \
+        (("gguf",) if os.path.exists(os.path.join(out, "gguf")) else ())
 
 
 def import_compile(folder, out, gguf=True):
@@ -264,11 +236,11 @@ def test_llama_like_families():
         check(sorted(stored) == sorted(tensors) and all(np.array_equal(stored[k], tensors[k]) for k in tensors),
               f"{name}: OUT/safetensors holds exactly the checkpoint's tensors")
         ids = [(i * 37 + seed * 11 + 5) % V for i in range(20)]  # 20 > mistral's window of 8
-        ref = ir_reference.forward(out, {"input_ids": np.array([ids])}, weights=tensors)[0]
-        logits = backend_logits(out, ids)
+        logits = backend_logits(out, ids, V, backends_of(out), reference_weights=tensors)
+        ref = logits.pop("ir_reference")
         for backend, got in logits.items():
             d = rel(got, ref)
-            tol = GGUF_TOL if backend == "llama.cpp" else TOL
+            tol = GGUF_TOL if backend == "gguf" else TOL
             print(f"  {name}: {backend} vs the independent forward pass: {d:.2e}")
             check(d <= tol, f"{name}: {backend} logits within {tol} of the checkpoint's forward pass (got {d:.2e})")
         same_tokenizer(folder, out, name)
@@ -289,11 +261,11 @@ def test_gpt2():
     check(sorted(sd) == sorted(tensors) and all(np.array_equal(sd[k], tensors[k]) for k in tensors),
           "gpt2: the package's state_dict is the checkpoint (HF names, Conv1D layout, exact values)")
     ids = [(i * 29 + 3) % V for i in range(20)]
-    logits = backend_logits(out, ids)
-    for backend in ("torchscript", "cpu", "llama.cpp"):
+    logits = backend_logits(out, ids, V, backends_of(out, reference=False))  # HF names: Conv1D, fused qkv
+    for backend in ("torchscript", "cpu", "gguf"):
         if backend in logits:
             d = rel(logits[backend], logits["pytorch"])
-            tol = GGUF_TOL if backend == "llama.cpp" else TOL
+            tol = GGUF_TOL if backend == "gguf" else TOL
             print(f"  gpt2: {backend} vs pytorch: {d:.2e}")
             check(d <= tol, f"gpt2: {backend} logits within {tol} of the package's (got {d:.2e})")
     same_tokenizer(folder, out, "gpt2")
@@ -312,27 +284,11 @@ def test_t5():
           "t5: OUT/safetensors holds exactly the checkpoint's tensors")
     src = [(i * 31 + 7) % V for i in range(13)]
     dec = [0] + [(i * 17 + 3) % V for i in range(6)]
-    ref = ir_reference.forward(out, {"input_ids": np.array([src]), "decoder_input_ids": np.array([dec])},
-                               weights=tensors)[0]
-    logits = {}
-    model = import_package(out).from_pretrained(out, dtype=torch.float32)
-    ts = torch.jit.load(os.path.join(out, "torchscript", "model.pt"))
-    with torch.no_grad():
-        logits["pytorch"] = model(torch.tensor([src]), torch.tensor([dec]))[0].double().numpy()
-        logits["torchscript"] = ts(torch.tensor([src]), torch.tensor([dec]))[0].double().numpy()
-    run(["make", "-s", "-C", os.path.join(out, "cpu")])
-    dump = os.path.join(out, "cpu.logits")
-    run([os.path.join(out, "cpu", "llmc-run"), "--prompt-ids", ",".join(map(str, src)), "--decoder-ids",
-         ",".join(map(str, dec)), "-n", "0", "--dump-logits", dump])
-    logits["cpu"] = np.fromfile(dump, dtype=np.float32).astype(np.float64).reshape(len(dec), V)
-    if ORACLE and os.path.exists(ORACLE):
-        got = os.path.join(out, "gguf.logits")
-        run([ORACLE, "logits", os.path.join(out, "gguf", "model.gguf"), "--tokens", ",".join(map(str, src)),
-             "--decoder-tokens", ",".join(map(str, dec)), "--out", got])
-        logits["llama.cpp"] = np.fromfile(got, dtype=np.float32).astype(np.float64).reshape(len(dec), V)
+    logits = backend_logits(out, src, V, backends_of(out), decoder_ids=dec, reference_weights=tensors)
+    ref = logits.pop("ir_reference")
     for backend, got in logits.items():
         d = rel(got, ref)
-        tol = GGUF_TOL if backend == "llama.cpp" else TOL
+        tol = GGUF_TOL if backend == "gguf" else TOL
         print(f"  t5: {backend} vs the independent forward pass: {d:.2e}")
         check(d <= tol, f"t5: {backend} logits within {tol} of the checkpoint's forward pass (got {d:.2e})")
     same_tokenizer(folder, out, "t5")

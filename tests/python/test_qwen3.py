@@ -16,7 +16,6 @@ independent of hidden 64 / 4 heads, tied, rms eps 1e-6, rope theta 1e6):
     layernorm."""
 import json
 import os
-import subprocess
 import sys
 import tempfile
 
@@ -24,11 +23,10 @@ import numpy as np
 import torch
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-import ir_reference  # noqa: E402
-from llmc_testlib import Checks, import_package, read_safetensors, write_safetensors, write_spec  # noqa: E402
+from llmc_testlib import (Checks, backend_logits, check_agreement, random_checkpoint, read_safetensors, rel,  # noqa: E402
+                          run, write_spec)
 
 LLMC = os.environ.get("LLMC", "llmc")
-ORACLE = os.environ.get("LLMC_LLAMA_LOGITS", "")
 TMP = tempfile.mkdtemp(prefix="llmc-test-qwen3-")
 TOL, GGUF_TOL = 1e-5, 1e-3
 check = Checks()
@@ -48,27 +46,7 @@ tie_word_embeddings: true
 H, L, NH, NKV, HD, I, V, EPS, THETA = 64, 2, 4, 2, 24, 96, 300, 1e-6, 1e6
 
 
-def run(cmd, ok=True):
-    r = subprocess.run([str(c) for c in cmd], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-    if ok and r.returncode != 0:
-        raise AssertionError(f"{' '.join(map(str, cmd))} exited {r.returncode}:\n{r.stdout}\n{r.stderr[-3000:]}")
-    return r
 
-
-def rel(a, b):
-    return float(np.abs(a - b).max() / np.abs(b).max())
-
-
-def random_checkpoint(out, path, seed):
-    """OUT's weights redrawn: matrices N(0, 0.08), norm weights 1 + N(0, 0.2) (F32, IR names)."""
-    tensors, _ = read_safetensors(os.path.join(out, "safetensors", "model.safetensors"))
-    rng = np.random.default_rng(seed)
-    new = {}
-    for name in sorted(tensors):
-        a = tensors[name]
-        new[name] = (1 + 0.2 * rng.standard_normal(a.shape)) if a.ndim == 1 else 0.08 * rng.standard_normal(a.shape)
-    write_safetensors(path, new)
-    return new
 
 
 def qwen3_forward(w, ids):
@@ -130,38 +108,16 @@ def test_qwen3_backends():
     run([LLMC, "compile", spec, "-o", out, "--emit", emit, "--weights", ckpt])
 
     ids = [(i * 37 + 5) % V for i in range(20)]
-    logits = {"ir_reference": ir_reference.forward(out, {"input_ids": np.array([ids])})[0]}
+    logits = backend_logits(out, ids, V, backends=("ir_reference", "pytorch", "torchscript", "cpu", "gguf"))
     weights, _ = read_safetensors(os.path.join(out, "safetensors", "model.safetensors"))  # as stored (F32)
     d = rel(logits["ir_reference"], qwen3_forward(weights, ids))
     print(f"  ir_reference vs the Qwen3 forward here: {d:.2e}")
     check(d <= 1e-12, f"ir_reference computes Qwen3 (float64, got {d:.2e})")
-    model = import_package(out).from_pretrained(out, dtype=torch.float32)
-    ts = torch.jit.load(os.path.join(out, "torchscript", "model.pt"))
-    with torch.no_grad():
-        logits["pytorch"] = model(torch.tensor([ids]))[0].double().numpy()
-        logits["torchscript"] = ts(torch.tensor([ids]))[0].double().numpy()
-    run(["make", "-s", "-C", os.path.join(out, "cpu")])
-    dump = os.path.join(out, "cpu.logits")
-    run([os.path.join(out, "cpu", "llmc-run"), "--prompt-ids", ",".join(map(str, ids)), "-n", "0",
-         "--dump-logits", dump])
-    logits["cpu"] = np.fromfile(dump, dtype=np.float32).astype(np.float64).reshape(len(ids), V)
-    names = ["ir_reference", "pytorch", "torchscript", "cpu"]
-    for i, a in enumerate(names):
-        for b in names[i + 1:]:
-            d = rel(logits[a], logits[b])
-            print(f"  {a} vs {b}: max |diff| / max |logit| = {d:.2e}")
-            check(d <= TOL, f"{a} and {b} logits within {TOL} (got {d:.2e})")
-
-    if not ORACLE or not os.path.exists(ORACLE):
-        check(os.environ.get("LLMC_SKIP_ORACLE") == "1", "the llama.cpp oracle is not built")
-        return
-    got = os.path.join(out, "gguf.logits")
-    run([ORACLE, "logits", os.path.join(out, "gguf", "model.gguf"), "--tokens", ",".join(map(str, ids)), "--out", got])
-    g = np.fromfile(got, dtype=np.float32).astype(np.float64).reshape(len(ids), V)
-    d = rel(g, logits["pytorch"])
-    print(f"  llama.cpp (GGUF arch qwen3) vs pytorch: {d:.2e}")
-    check(d <= GGUF_TOL, f"llama.cpp logits within {GGUF_TOL} of the package (got {d:.2e})")
-
+    check_agreement(check, logits, ["ir_reference", "pytorch", "torchscript", "cpu"], TOL)
+    if "gguf" in logits:
+        d = rel(logits["gguf"], logits["pytorch"])
+        print(f"  llama.cpp (GGUF arch qwen3) vs pytorch: {d:.2e}")
+        check(d <= GGUF_TOL, f"llama.cpp logits within {GGUF_TOL} of the package (got {d:.2e})")
 
 def test_refusals():
     # q/k biases with qk_norm: no llama.cpp architecture has both; gguf refuses naming qk_norm
