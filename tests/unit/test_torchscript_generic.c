@@ -133,6 +133,13 @@ static void test_refused_wirings(void **state) {
            "it declares no norms but has norm parameters");
 }
 
+/* a flag's value in v, or -1 when v does not declare it */
+static int flag_of(const ts_vars *v, const char *name) {
+    for (int i = 0; i < v->n_flags; i++)
+        if (!strcmp(v->flag_names[i], name)) return v->flag_values[i];
+    return -1;
+}
+
 static void test_refused_graphs(void **state) {
     (void)state;
     const llmc_norm_site pre[] = {LLMC_NORM_SITE_ATTN_INPUT, LLMC_NORM_SITE_MLP_INPUT};
@@ -145,7 +152,7 @@ static void test_refused_graphs(void **state) {
     llmc_tid x = llmc_ir_find(ir, "head:0");
     llmc_attr f = llmc_attr_float("factor", 2.0);
     llmc_ir_op(ir, LLMC_OP_SCALE, "scaled", &x, 1, &f, 1);
-    expect(ir, "op 'scaled' (scale): an op the generic code does not write");
+    expect(ir, "op 'scaled' (scale): a scale the generic code does not write"); /* only the embedding's is */
     /* fused q/k/v */
     ir = graph(LLMC_RESIDUAL_SEQUENTIAL, LLMC_NORM_PLACEMENT_PRE, pre, 2);
     par(ir, "l.0.qkv", 3 * H, H, LLMC_ROLE_ATTN_QKV, false, 0, LLMC_NORM_SITE_NONE);
@@ -185,7 +192,12 @@ static char *forward(llmc_residual res, llmc_norm_placement place, const llmc_no
         char *got = test_all_diags(d);
         fail_msg("the forward did not render:\n%s", got);
     }
-    assert_true(helpers.n_flags == 4 && helpers.flag_values[0] && !helpers.flag_values[3]); /* rms_norm, the graph's one norm kind; no moe */
+    /* rms_norm, the graph's one norm kind; no moe, no soft-cap, no (1 + w) norm */
+    assert_int_equal(flag_of(&helpers, "rms_norm"), 1);
+    assert_int_equal(flag_of(&helpers, "layer_norm"), 0);
+    assert_int_equal(flag_of(&helpers, "moe"), 0);
+    assert_int_equal(flag_of(&helpers, "softcap"), 0);
+    assert_int_equal(flag_of(&helpers, "rms_norm_offset"), 0);
     ts_vars_free(&v);
     ts_vars_free(&helpers);
     llmc_layout_free(&layout);
