@@ -43,6 +43,9 @@ typedef struct spec_out {
     int64_t window_pattern;
     double rope_fraction;   /* 0: whole heads (the key is not written) */
     bool parallel, bias_lm_head;
+    /* Mixtral: experts per layer (0: a dense MLP), experts per token, the load-balancing weight */
+    int64_t moe_experts, moe_k;
+    double moe_aux;
 } spec_out;
 
 typedef struct importer {
@@ -281,8 +284,10 @@ static void take_rope_scaling(importer *im, spec_out *s) {
 
 /* ---- families -------------------------------------------------------------------------------- */
 
-/* llama, mistral, qwen2, qwen3: RMSNorm, gated MLP, RoPE (qwen3: per-head q/k RMSNorm) */
+/* llama, mistral, mixtral, qwen2, qwen3: RMSNorm, gated MLP, RoPE (qwen3: per-head q/k RMSNorm;
+ * mixtral: Mistral's attention with its own defaults, the experts are map_mixtral's) */
 static void map_llama_like(importer *im, spec_out *s) {
+    const bool mixtral = !strcmp(im->model_type, "mixtral");
     const bool mistral = !strcmp(im->model_type, "mistral"), qwen2 = !strcmp(im->model_type, "qwen2");
     const bool qwen3 = !strcmp(im->model_type, "qwen3");
     s->template_name = "decoder_only";
@@ -299,10 +304,10 @@ static void map_llama_like(importer *im, spec_out *s) {
         take_head_dim(im, s, "hidden_size", "num_attention_heads", "head_dim");
     }
     s->qk_norm = qwen3;
-    s->context = mistral ? 4096 * 32 : qwen2 || qwen3 ? 32768 : 2048;
+    s->context = mistral || mixtral ? 4096 * 32 : qwen2 || qwen3 ? 32768 : 2048;
     take_int(im, "max_position_embeddings", false, 1, INT32_MAX, &s->context);
     s->norm = "rmsnorm";
-    s->eps = 1e-6;
+    s->eps = mixtral ? 1e-5 : 1e-6;   /* MixtralConfig's default; the others' 1e-6 */
     take_num(im, "rms_norm_eps", 0, &s->eps);
     const char *act = "silu";
     const llmc_doc_node *an = NULL;
@@ -315,7 +320,7 @@ static void map_llama_like(importer *im, spec_out *s) {
                "geglu, the tanh-approximated gelu llmc's geglu computes)", act);
     s->positional = "rope";
     s->has_theta = true;
-    s->theta = 10000;
+    s->theta = mixtral ? 1e6 : 10000;
     take_num(im, "rope_theta", 0, &s->theta);
     take_rope_scaling(im, s);
     if (qwen2 || qwen3) {
@@ -339,10 +344,10 @@ static void map_llama_like(importer *im, spec_out *s) {
         s->bias_out = s->bias_qkv;     /* LlamaAttention's attention_bias: q, k, v and o */
         take_bool(im, "mlp_bias", &s->bias_mlp);
     }
-    if (mistral) {
-        /* MistralConfig's default window is 4096; v0.2+ writes null to turn it off */
+    if (mistral || mixtral) {
+        /* MistralConfig's default window is 4096 (v0.2+ writes null to turn it off); MixtralConfig's is none */
         const llmc_doc_entry *e = llmc_doc_map_find(im->root, "sliding_window");
-        int64_t w = e ? 0 : 4096;
+        int64_t w = e || mixtral ? 0 : 4096;
         take_int(im, "sliding_window", false, 1, INT32_MAX, &w);
         if (w && w < s->context) {
             s->attention = "sliding_window";
@@ -354,6 +359,32 @@ static void map_llama_like(importer *im, spec_out *s) {
     s->std = 0.02;
     take_num(im, "initializer_range", 0, &s->std);
     take_precision(im, s);
+}
+
+/* mixtral (MixtralForCausalLM): Mistral's attention, every MLP a sparse mixture of num_local_experts
+ * SwiGLU experts of intermediate_size; the router's softmax over all experts, the top
+ * num_experts_per_tok kept and renormalised (MixtralSparseMoeBlock): llmc's moe routing softmax_topk
+ * with normalize_topk. router_aux_loss_coef weighs the load-balancing loss in training. */
+static void map_mixtral(importer *im, spec_out *s) {
+    map_llama_like(im, s);
+    s->moe_experts = 8;
+    s->moe_k = 2;
+    take_int(im, "num_local_experts", false, 2, 4096, &s->moe_experts);
+    take_int(im, "num_experts_per_tok", false, 1, 4096, &s->moe_k);
+    if (s->moe_k > s->moe_experts)
+        err_at(im, key_loc(im, "num_experts_per_tok"), "num_experts_per_tok",
+               "routes each token to %lld experts of %lld (expected 1..num_local_experts)", (long long)s->moe_k,
+               (long long)s->moe_experts);
+    s->moe_aux = 0.001;   /* MixtralConfig's default */
+    if (take_num(im, "router_aux_loss_coef", -1, &s->moe_aux) && (s->moe_aux < 0 || s->moe_aux > 1))
+        err_at(im, key_loc(im, "router_aux_loss_coef"), "router_aux_loss_coef",
+               "expected a weight in [0, 1] (llmc's moe.aux_loss_weight), got %g", s->moe_aux);
+    double jitter = 0;
+    if (take_num(im, "router_jitter_noise", -1, &jitter) && jitter != 0)
+        err_at(im, key_loc(im, "router_jitter_noise"), "router_jitter_noise",
+               "multiplies the router's input by uniform noise while training, which llmc's train.py does not "
+               "(expected 0, got %g)", jitter);
+    no_effect(im, "output_router_logits");   /* whether the forward also returns the router's logits */
 }
 
 /* a soft-cap key: the family default when absent, none when null */
@@ -619,14 +650,14 @@ static const family families[] = {
     {"gpt2", map_gpt2, ignored_gpt2},
     {"t5", map_t5, ignored_none},
     {"phi", map_phi, ignored_none},
+    {"mixtral", map_mixtral, ignored_none},
 };
 
 /* families transformers has that llmc cannot reproduce yet, and why */
 static const struct {
     const char *model_type, *why;
 } refused_families[] = {
-    {"mixtral", "mixture-of-experts layers are not built by llmc's templates yet"},
-    {"qwen2_moe", "mixture-of-experts layers are not built by llmc's templates yet"},
+    {"qwen2_moe", "Qwen2-MoE's shared expert (with its sigmoid gate) is not built by llmc's templates yet"},
 };
 
 /* ---- writing the spec ------------------------------------------------------------------------ */
@@ -730,6 +761,12 @@ choices:
             llmc_strbuf_puts(&b, "\n");
         }
     if (s->parallel) llmc_strbuf_puts(&b, "parallel_residual: true\n");
+    if (s->moe_experts) {
+        llmc_strbuf_printf(&b, "moe:\n  num_experts: %lld\n  experts_per_token: %lld\n  routing: softmax_topk\n"
+                           "  normalize_topk: true\n  aux_loss_weight: ", (long long)s->moe_experts, (long long)s->moe_k);
+        put_num(&b, s->moe_aux);
+        llmc_strbuf_puts(&b, "\n");
+    }
     if (s->buckets)
         llmc_strbuf_printf(&b, "relative_attention:\n  num_buckets: %lld\n  max_distance: %lld\n", (long long)s->buckets,
                            (long long)s->max_distance);
@@ -835,9 +872,10 @@ char *llmc_import_hf_config(const char *config_path, const char *model_dir, cons
                        refused_families[i].why);
                 goto done;
             }
-        static const char *const known[] = {"llama", "mistral", "qwen2", "qwen3", "gemma", "gemma2", "gpt2", "t5", "phi"};
-        const char *near = llmc_closest(mt, known, 9);
-        err_at(&im, llmc_doc_loc(doc, mtn), "model_type", "unknown model type '%s' (expected one of llama, mistral, "
+        static const char *const known[] = {"llama", "mistral", "mixtral", "qwen2", "qwen3",
+                                            "gemma", "gemma2", "gpt2", "t5", "phi"};
+        const char *near = llmc_closest(mt, known, 10);
+        err_at(&im, llmc_doc_loc(doc, mtn), "model_type", "unknown model type '%s' (expected one of llama, mistral, mixtral, "
                "qwen2, qwen3, gemma, gemma2, gpt2, t5, phi%s%s)", mt, near ? "; did you mean " : "", near ? near : "");
         goto done;
     }

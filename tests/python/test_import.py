@@ -47,9 +47,11 @@ PUBLISHED = {
     "gemma-2b": 2_506_172_416,
     "gemma-2-2b": 2_614_341_888,
     "phi-2": 2_779_683_840,
+    "mixtral-8x7b": 46_702_792_704,
 }
 SAME_AS_EXAMPLE = {"llama-2-7b": "llama2-7b.yaml", "gpt2": "gpt2-124m.yaml", "t5-small": "t5-small.yaml",
-                   "qwen3-0.6b": "qwen3-0.6b.yaml", "gemma-2-2b": "gemma-2-2b.yaml", "phi-2": "phi-2.yaml"}
+                   "qwen3-0.6b": "qwen3-0.6b.yaml", "gemma-2-2b": "gemma-2-2b.yaml", "phi-2": "phi-2.yaml",
+                   "mixtral-8x7b": "mixtral-8x7b.yaml"}
 
 
 def run(cmd, ok=True):
@@ -95,7 +97,7 @@ def shrink(cfg):
     """the same family and choices at a size that compiles in a moment"""
     c = dict(cfg)
     mt = c["model_type"]
-    if mt in ("llama", "mistral", "qwen2", "qwen3", "gemma", "gemma2"):
+    if mt in ("llama", "mistral", "mixtral", "qwen2", "qwen3", "gemma", "gemma2"):
         heads, kv = c["num_attention_heads"], c.get("num_key_value_heads", c["num_attention_heads"])
         c.update(hidden_size=64, intermediate_size=96, num_hidden_layers=2, num_attention_heads=4,
                  num_key_value_heads=4 // (heads // kv) if heads // kv <= 4 else 1, vocab_size=256)
@@ -144,7 +146,7 @@ def test_round_trip():
                   "num_layers", "num_decoder_layers", "relative_attention_num_buckets", "feed_forward_proj",
                   "head_dim", "attention_bias", "query_pre_attn_scalar", "attn_logit_softcapping",
                   "final_logit_softcapping", "hidden_activation", "layer_norm_eps", "partial_rotary_factor",
-                  "hidden_act", "qk_layernorm"]
+                  "hidden_act", "qk_layernorm", "num_local_experts", "num_experts_per_tok", "router_aux_loss_coef"]
         if cfg["model_type"] == "qwen2":
             mapped.remove("sliding_window")   # no effect while use_sliding_window is false
         if cfg["model_type"] in ("gemma", "gemma2"):
@@ -235,7 +237,11 @@ def test_bad_input():
     refused("unknown-type", {"model_type": "lama"}, "model_type", "did you mean llama")
     refused("gemma2-act", dict(LLAMA_TINY, model_type="gemma2", hidden_activation="gelu"), "hidden_activation",
             "tanh GELU")
-    refused("mixtral", {"model_type": "mixtral"}, "model_type", "mixture-of-experts")
+    refused("qwen2-moe", {"model_type": "qwen2_moe"}, "model_type", "shared expert")
+    mixtral = dict(LLAMA_TINY, model_type="mixtral", num_local_experts=4)
+    refused("mixtral-k", dict(mixtral, num_experts_per_tok=5), "num_experts_per_tok", "expected 1..num_local_experts")
+    refused("mixtral-jitter", dict(mixtral, router_jitter_noise=0.01), "router_jitter_noise", "expected 0")
+    refused("mixtral-aux", dict(mixtral, router_aux_loss_coef=2), "router_aux_loss_coef", "expected a weight in [0, 1]")
     refused("no-type", {"hidden_size": 1}, "model_type", "missing")
     refused("missing-layers", {k: v for k, v in LLAMA_TINY.items() if k != "num_hidden_layers"},
             "num_hidden_layers", "missing")

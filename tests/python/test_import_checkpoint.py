@@ -6,9 +6,10 @@ Environment (set by ctest): LLMC, LLMC_SOURCE_DIR, LLMC_BINARY_DIR, LLMC_LLAMA_L
 
 For llama (Llama-3.2's choices: GQA, llama3 rope scaling, tied head), mistral (sliding window; no
 GGUF, which has no windowed llama architecture), qwen3 (per-head q/k RMSNorm, head_dim 24 apart from
-hidden / heads) and qwen2 (q/k/v biases, tied), small configurations are written with random
-weights in the HF layout (names and shapes as transformers stores them, written here from the families' conventions, not
-from llmc), bf16, in two shards with model.safetensors.index.json, beside a BPE tokenizer.json.
+hidden / heads), qwen2 (q/k/v biases, tied) and mixtral (4 experts, top-2, routed as Mixtral does),
+small configurations are written with random weights in the HF layout (names and shapes as
+transformers stores them, written here from the families' conventions, not from llmc), bf16, in two
+shards with model.safetensors.index.json, beside a BPE tokenizer.json.
 `llmc import DIR --compile --dtype float32` emits safetensors, pytorch, torchscript, cpu and gguf;
 then:
 * OUT/safetensors holds exactly the checkpoint's values (bf16 -> f32 is exact);
@@ -56,6 +57,9 @@ CONFIGS = {
     "qwen2": dict(BASE, model_type="qwen2", architectures=["Qwen2ForCausalLM"], max_position_embeddings=512,
                   rope_theta=1000000.0, tie_word_embeddings=True, use_sliding_window=False, sliding_window=512,
                   max_window_layers=2),
+    "mixtral": dict(BASE, model_type="mixtral", architectures=["MixtralForCausalLM"], max_position_embeddings=256,
+                    rope_theta=1000000.0, sliding_window=None, tie_word_embeddings=False, num_local_experts=4,
+                    num_experts_per_tok=2, router_aux_loss_coef=0.02, output_router_logits=False),
 }
 T5 = {"model_type": "t5", "architectures": ["T5ForConditionalGeneration"], "vocab_size": V, "d_model": 64, "d_kv": 16,
       "d_ff": 96, "num_heads": 4, "num_layers": 3, "num_decoder_layers": 2, "relative_attention_num_buckets": 32,
@@ -66,10 +70,9 @@ GPT2 = {"model_type": "gpt2", "architectures": ["GPT2LMHeadModel"], "vocab_size"
         "layer_norm_epsilon": 1e-5, "resid_pdrop": 0.1}
 
 
-
-
 def llama_like_tensors(c, rng):
-    """transformers' LlamaForCausalLM / MistralForCausalLM / Qwen2ForCausalLM / Qwen3ForCausalLM state dict"""
+    """transformers' LlamaForCausalLM / MistralForCausalLM / MixtralForCausalLM / Qwen2ForCausalLM /
+    Qwen3ForCausalLM state dict (Mixtral: a router and num_local_experts SwiGLU experts in place of mlp)"""
     H, I, L = c["hidden_size"], c["intermediate_size"], c["num_hidden_layers"]
     n, kv = c["num_attention_heads"], c["num_key_value_heads"]
     d = c.get("head_dim") or H // n
@@ -86,9 +89,16 @@ def llama_like_tensors(c, rng):
         if c["model_type"] == "qwen3":  # per-head RMSNorm of q and k
             t[p + "self_attn.q_norm.weight"] = 1 + 0.2 * rng.standard_normal(d)
             t[p + "self_attn.k_norm.weight"] = 1 + 0.2 * rng.standard_normal(d)
-        t[p + "mlp.gate_proj.weight"] = 0.1 * rng.standard_normal((I, H))
-        t[p + "mlp.up_proj.weight"] = 0.1 * rng.standard_normal((I, H))
-        t[p + "mlp.down_proj.weight"] = 0.1 * rng.standard_normal((H, I))
+        if c["model_type"] == "mixtral":
+            t[p + "block_sparse_moe.gate.weight"] = 0.5 * rng.standard_normal((c["num_local_experts"], H))
+            for e in range(c["num_local_experts"]):
+                t[p + f"block_sparse_moe.experts.{e}.w1.weight"] = 0.1 * rng.standard_normal((I, H))
+                t[p + f"block_sparse_moe.experts.{e}.w3.weight"] = 0.1 * rng.standard_normal((I, H))
+                t[p + f"block_sparse_moe.experts.{e}.w2.weight"] = 0.1 * rng.standard_normal((H, I))
+        else:
+            t[p + "mlp.gate_proj.weight"] = 0.1 * rng.standard_normal((I, H))
+            t[p + "mlp.up_proj.weight"] = 0.1 * rng.standard_normal((I, H))
+            t[p + "mlp.down_proj.weight"] = 0.1 * rng.standard_normal((H, I))
         t[p + "input_layernorm.weight"] = 1 + 0.2 * rng.standard_normal(H)
         t[p + "post_attention_layernorm.weight"] = 1 + 0.2 * rng.standard_normal(H)
     if not c["tie_word_embeddings"]:
