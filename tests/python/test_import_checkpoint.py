@@ -20,7 +20,9 @@ then:
 GPT-2 (fused, transposed Conv1D weights in its HF layout) is imported the same way and its backends
 agree with the package, whose state_dict is the checkpoint. T5 v1.1 (gated-gelu, untied head, 3
 encoder and 2 decoder layers: llama.cpp needs the decoder no deeper) as the llama-like families,
-with encoder and decoder ids.
+with encoder and decoder ids. Phi (parallel blocks, partial rotary, every bias), Gemma-2 (sandwich
+norms, soft-caps, a window on even layers) and Gemma likewise, on the backends that build them (the
+CPU runtime refuses Gemma's options; llmc's GGUF has arch gemma2, not Gemma-1's options).
 """
 import json
 import os
@@ -68,6 +70,63 @@ T5 = {"model_type": "t5", "architectures": ["T5ForConditionalGeneration"], "voca
 GPT2 = {"model_type": "gpt2", "architectures": ["GPT2LMHeadModel"], "vocab_size": V, "n_embd": 64, "n_head": 4,
         "n_layer": 2, "n_positions": 128, "n_ctx": 128, "activation_function": "gelu_new",
         "layer_norm_epsilon": 1e-5, "resid_pdrop": 0.1}
+
+
+PHI = {"model_type": "phi", "architectures": ["PhiForCausalLM"], "vocab_size": V, "hidden_size": 64,
+       "intermediate_size": 96, "num_hidden_layers": 2, "num_attention_heads": 4, "num_key_value_heads": 4,
+       "partial_rotary_factor": 0.5, "hidden_act": "gelu_new", "layer_norm_eps": 1e-5, "max_position_embeddings": 256,
+       "rope_theta": 10000.0, "rope_scaling": None, "tie_word_embeddings": False, "qk_layernorm": False,
+       "torch_dtype": "bfloat16", "resid_pdrop": 0.1}
+GEMMA2 = {"model_type": "gemma2", "architectures": ["Gemma2ForCausalLM"], "vocab_size": V, "hidden_size": 64,
+          "intermediate_size": 96, "num_hidden_layers": 4, "num_attention_heads": 4, "num_key_value_heads": 2,
+          "head_dim": 16, "rms_norm_eps": 1e-6, "hidden_activation": "gelu_pytorch_tanh",
+          "hidden_act": "gelu_pytorch_tanh", "max_position_embeddings": 256, "rope_theta": 10000.0,
+          "query_pre_attn_scalar": 16, "attn_logit_softcapping": 50.0, "final_logit_softcapping": 30.0,
+          "sliding_window": 8, "attention_bias": False, "tie_word_embeddings": True, "torch_dtype": "bfloat16"}
+GEMMA = {"model_type": "gemma", "architectures": ["GemmaForCausalLM"], "vocab_size": V, "hidden_size": 64,
+         "intermediate_size": 96, "num_hidden_layers": 2, "num_attention_heads": 4, "num_key_value_heads": 1,
+         "head_dim": 32, "rms_norm_eps": 1e-6, "hidden_act": "gelu", "hidden_activation": "gelu_pytorch_tanh",
+         "max_position_embeddings": 256, "rope_theta": 10000.0, "attention_bias": False, "tie_word_embeddings": True,
+         "torch_dtype": "bfloat16"}
+
+
+def phi_tensors(c, rng):
+    """transformers' PhiForCausalLM state dict: one LayerNorm per parallel block, every linear map with
+    a bias, dense / fc1 / fc2, final_layernorm, an untied head with a bias"""
+    H, I, L = c["hidden_size"], c["intermediate_size"], c["num_hidden_layers"]
+    t = {"model.embed_tokens.weight": rng.standard_normal((V, H)) * 0.5,
+         "model.final_layernorm.weight": 1 + 0.2 * rng.standard_normal(H),
+         "model.final_layernorm.bias": 0.1 * rng.standard_normal(H),
+         "lm_head.weight": 0.1 * rng.standard_normal((V, H)), "lm_head.bias": 0.1 * rng.standard_normal(V)}
+    for i in range(L):
+        p = f"model.layers.{i}."
+        t[p + "input_layernorm.weight"] = 1 + 0.2 * rng.standard_normal(H)
+        t[p + "input_layernorm.bias"] = 0.1 * rng.standard_normal(H)
+        for name, rows, cols in (("self_attn.q_proj", H, H), ("self_attn.k_proj", H, H), ("self_attn.v_proj", H, H),
+                                 ("self_attn.dense", H, H), ("mlp.fc1", I, H), ("mlp.fc2", H, I)):
+            t[p + name + ".weight"] = 0.1 * rng.standard_normal((rows, cols))
+            t[p + name + ".bias"] = 0.1 * rng.standard_normal(rows)
+    return t
+
+
+def gemma_tensors(c, rng):
+    """transformers' GemmaForCausalLM / Gemma2ForCausalLM state dict (tied head; norm weights w of the
+    (1 + w) RMSNorm, so near 0; Gemma-2 adds the post-attention and the two feed-forward norms)"""
+    H, I, L = c["hidden_size"], c["intermediate_size"], c["num_hidden_layers"]
+    n, kv, d = c["num_attention_heads"], c["num_key_value_heads"], c["head_dim"]
+    norms = ["input_layernorm", "post_attention_layernorm"]
+    if c["model_type"] == "gemma2":
+        norms += ["pre_feedforward_layernorm", "post_feedforward_layernorm"]
+    t = {"model.embed_tokens.weight": rng.standard_normal((V, H)) * 0.1, "model.norm.weight": 0.2 * rng.standard_normal(H)}
+    for i in range(L):
+        p = f"model.layers.{i}."
+        for name, rows, cols in (("self_attn.q_proj", n * d, H), ("self_attn.k_proj", kv * d, H),
+                                 ("self_attn.v_proj", kv * d, H), ("self_attn.o_proj", H, n * d),
+                                 ("mlp.gate_proj", I, H), ("mlp.up_proj", I, H), ("mlp.down_proj", H, I)):
+            t[p + name + ".weight"] = 0.1 * rng.standard_normal((rows, cols))
+        for name in norms:
+            t[p + name + ".weight"] = 0.2 * rng.standard_normal(H)
+    return t
 
 
 def llama_like_tensors(c, rng):
@@ -210,14 +269,14 @@ def model_folder(name, config, tensors):
 
 
 def backends_of(out, reference=True):
-    """the backends OUT holds (gguf only where the emitter wrote it), and ir_reference over the
-    checkpoint's tensors when they carry the IR's names"""
-    return (("ir_reference",) if reference else ()) + ("pytorch", "torchscript", "cpu") + \
-        (("gguf",) if os.path.exists(os.path.join(out, "gguf")) else ())
+    """the backends OUT holds (cpu and gguf only where their emitters wrote them), and ir_reference
+    over the checkpoint's tensors when they carry the IR's names"""
+    return (("ir_reference",) if reference else ()) + ("pytorch", "torchscript") + \
+        tuple(b for b in ("cpu", "gguf") if os.path.exists(os.path.join(out, b)))
 
 
-def import_compile(folder, out, gguf=True):
-    emit = "safetensors,pytorch,torchscript,cpu" + (",gguf" if gguf else "")
+def import_compile(folder, out, gguf=True, cpu=True):
+    emit = "safetensors,pytorch,torchscript" + (",cpu" if cpu else "") + (",gguf" if gguf else "")
     return run([LLMC, "import", folder, "--compile", "-o", out, "--emit", emit, "--dtype", "float32"])
 
 
@@ -246,6 +305,32 @@ def test_llama_like_families():
         check(sorted(stored) == sorted(tensors) and all(np.array_equal(stored[k], tensors[k]) for k in tensors),
               f"{name}: OUT/safetensors holds exactly the checkpoint's tensors")
         ids = [(i * 37 + seed * 11 + 5) % V for i in range(20)]  # 20 > mistral's window of 8
+        logits = backend_logits(out, ids, V, backends_of(out), reference_weights=tensors)
+        ref = logits.pop("ir_reference")
+        for backend, got in logits.items():
+            d = rel(got, ref)
+            tol = GGUF_TOL if backend == "gguf" else TOL
+            print(f"  {name}: {backend} vs the independent forward pass: {d:.2e}")
+            check(d <= tol, f"{name}: {backend} logits within {tol} of the checkpoint's forward pass (got {d:.2e})")
+        same_tokenizer(folder, out, name)
+
+
+def test_phi_gemma():
+    """Phi (parallel blocks, partial rotary, every bias), Gemma-2 (sandwich norms, soft-caps, windows on
+    even layers: 20 ids > the window of 8) and Gemma; the CPU runtime refuses Gemma's options at
+    validation, llama.cpp has no Gemma-1 options in llmc's gguf emitter: those are not emitted"""
+    for seed, (name, config, make, cpu, gguf) in enumerate((("phi", PHI, phi_tensors, True, True),
+                                                             ("gemma2", GEMMA2, gemma_tensors, False, True),
+                                                             ("gemma", GEMMA, gemma_tensors, False, False))):
+        rng = np.random.default_rng(seed + 21)
+        tensors = {k: bf16(v) for k, v in make(config, rng).items()}
+        folder = model_folder(name, config, tensors)
+        out = os.path.join(TMP, name + "-out")
+        import_compile(folder, out, gguf=gguf, cpu=cpu)
+        stored = read_safetensors(os.path.join(out, "safetensors", "model.safetensors"))[0]
+        check(sorted(stored) == sorted(tensors) and all(np.array_equal(stored[k], tensors[k]) for k in tensors),
+              f"{name}: OUT/safetensors holds exactly the checkpoint's tensors")
+        ids = [(i * 41 + seed * 7 + 3) % V for i in range(20)]
         logits = backend_logits(out, ids, V, backends_of(out), reference_weights=tensors)
         ref = logits.pop("ir_reference")
         for backend, got in logits.items():
@@ -352,4 +437,4 @@ def test_bad_checkpoints():
 
 
 if __name__ == "__main__":
-    sys.exit(check.run_all([test_llama_like_families, test_gpt2, test_t5, test_bad_checkpoints], TMP))
+    sys.exit(check.run_all([test_llama_like_families, test_phi_gemma, test_gpt2, test_t5, test_bad_checkpoints], TMP))
