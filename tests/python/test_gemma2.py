@@ -26,7 +26,6 @@ scale 16^-0.5 other than head_dim^-0.5):
 import json
 import os
 import re
-import subprocess
 import sys
 import tempfile
 
@@ -35,7 +34,8 @@ import torch
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import ir_reference  # noqa: E402
-from llmc_testlib import Checks, import_package, read_safetensors, write_safetensors, write_spec  # noqa: E402
+from llmc_testlib import (Checks, import_package, read_safetensors, rel, run, write_safetensors,  # noqa: E402
+                          write_spec)
 
 LLMC = os.environ.get("LLMC", "llmc")
 ORACLE = os.environ.get("LLMC_LLAMA_LOGITS", "")
@@ -65,17 +65,6 @@ tie_word_embeddings: true
 """
 H, L, NH, NKV, HD, I, V, EPS, THETA = 64, 4, 4, 2, 24, 96, 300, 1e-6, 1e4
 WINDOW, ATTN_CAP, FINAL_CAP, QPAS = 5, 1.5, 3.0, 16.0
-
-
-def run(cmd, ok=True):
-    r = subprocess.run([str(c) for c in cmd], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-    if ok and r.returncode != 0:
-        raise AssertionError(f"{' '.join(map(str, cmd))} exited {r.returncode}:\n{r.stdout}\n{r.stderr[-3000:]}")
-    return r
-
-
-def rel(a, b):
-    return float(np.abs(a - b).max() / np.abs(b).max())
 
 
 def random_checkpoint(out, path, seed):

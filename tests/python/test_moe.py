@@ -26,7 +26,8 @@ import torch
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import ir_reference  # noqa: E402
-from llmc_testlib import Checks, import_package, read_safetensors, write_safetensors, write_spec  # noqa: E402
+from llmc_testlib import (Checks, import_package, read_safetensors, rel, run, write_safetensors,  # noqa: E402
+                          write_spec)
 
 LLMC = os.environ.get("LLMC", "llmc")
 ORACLE = os.environ.get("LLMC_LLAMA_LOGITS", "")
@@ -51,17 +52,6 @@ bias: {qkv: false, attn_out: false, mlp: false, norm: false, lm_head: false}
 tie_word_embeddings: false
 """
 H, L, NH, NKV, HD, I, V, E, K, EPS, THETA = 64, 2, 4, 2, 16, 48, 300, 4, 2, 1e-5, 1e6
-
-
-def run(cmd, ok=True):
-    r = subprocess.run([str(c) for c in cmd], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-    if ok and r.returncode != 0:
-        raise AssertionError(f"{' '.join(map(str, cmd))} exited {r.returncode}:\n{r.stdout}\n{r.stderr[-3000:]}")
-    return r
-
-
-def rel(a, b):
-    return float(np.abs(a - b).max() / np.abs(b).max())
 
 
 def random_checkpoint(out, path, seed):

@@ -19,7 +19,6 @@ with one shared LayerNorm; every bias; gelu_tanh; untied head with a bias):
     llama-arch model with partial rotary (at rope.fraction)."""
 import json
 import os
-import subprocess
 import sys
 import tempfile
 
@@ -28,7 +27,8 @@ import torch
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import ir_reference  # noqa: E402
-from llmc_testlib import Checks, import_package, read_safetensors, write_safetensors, write_spec  # noqa: E402
+from llmc_testlib import (Checks, import_package, read_safetensors, rel, run, write_safetensors,  # noqa: E402
+                          write_spec)
 
 LLMC = os.environ.get("LLMC", "llmc")
 ORACLE = os.environ.get("LLMC_LLAMA_LOGITS", "")
@@ -51,17 +51,6 @@ bias: {qkv: true, attn_out: true, mlp: true, norm: true, lm_head: true}
 tie_word_embeddings: false
 """
 H, L, NH, HD, ROT, I, V, EPS, THETA = 80, 2, 4, 20, 8, 160, 300, 1e-5, 10000.0
-
-
-def run(cmd, ok=True):
-    r = subprocess.run([str(c) for c in cmd], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-    if ok and r.returncode != 0:
-        raise AssertionError(f"{' '.join(map(str, cmd))} exited {r.returncode}:\n{r.stdout}\n{r.stderr[-3000:]}")
-    return r
-
-
-def rel(a, b):
-    return float(np.abs(a - b).max() / np.abs(b).max())
 
 
 def random_checkpoint(out, path, seed):
