@@ -167,6 +167,38 @@ def check_agreement(check, logits, names, tol, label=""):
             check(d <= tol, f"{label}{a} and {b} logits within {tol} (got {d:.2e})")
 
 
+def q8_0_round_trip(w):
+    """w through ggml's quantize_row_q8_0_ref and back (per row-block of 32: d = max|x| / 127 kept as
+    f16, q = round(x / d)): the values a Q8_0 matrix of the CPU runtime or a GGUF holds"""
+    x = np.asarray(w, dtype=np.float32).reshape(-1, 32)
+    d = (np.abs(x).max(axis=1) / np.float32(127)).astype(np.float32)
+    with np.errstate(divide="ignore"):
+        inv = np.where(d != 0, np.float32(1) / d, np.float32(0)).astype(np.float32)
+    v = x * inv[:, None]
+    q = np.sign(v) * np.floor(np.abs(v) + np.float32(0.5))
+    return (d.astype(np.float16).astype(np.float32)[:, None] * q).reshape(np.shape(w))
+
+
+def q4_0_round_trip(w):
+    """w through ggml's quantize_row_q4_0_ref and back (per block of 32: m = the value of largest
+    magnitude, d = m / -8 kept as f16, q = min(15, trunc(x / d + 8.5)), value d * (q - 8))"""
+    x = np.asarray(w, dtype=np.float32).reshape(-1, 32)
+    m = x[np.arange(x.shape[0]), np.abs(x).argmax(axis=1)]
+    d = (m / np.float32(-8)).astype(np.float32)
+    inv = np.where(d != 0, np.float32(1) / np.where(d != 0, d, np.float32(1)), np.float32(0)).astype(np.float32)
+    q = np.minimum(15, np.trunc(x * inv[:, None] + np.float32(8.5)))
+    return (d.astype(np.float16).astype(np.float32)[:, None] * (q - 8)).reshape(np.shape(w))
+
+
+def top1_agreement(ours, ref, tie=0.05):
+    """(share of positions whose top-1 token is ref's, share whose top-1 is within tie * std(ref's
+    logits) of ref's maximum): the bar for 8-bit activations, whose logits move by ~1 % of their
+    spread while random-weight models often have near ties"""
+    top = ours.argmax(-1)
+    picked = ref[np.arange(ref.shape[0]), top]
+    return float(np.mean(top == ref.argmax(-1))), float(np.mean(ref.max(-1) - picked <= tie * ref.std(-1)))
+
+
 def run_tests(tests, tmp):
     """Run each test function (or those named on the command line), report RUN/OK/SKIP/FAIL,
     remove tmp, and return the process exit code."""

@@ -18,8 +18,14 @@ scale 16^-0.5 other than head_dim^-0.5):
     same spec with query_pre_attn_scalar = head_dim (llama.cpp's gemma2 scales q by head_dim^-0.5);
   * TorchScript (the generic code: (1 + w) norms, the scaled embedding, soft-caps, a causal bias
     for the global layers beside the windowed one) within 1e-5 of the package and of ir_reference;
-  * refusals, at validation, naming the key and nothing written: the cpu runtime on the Gemma-2
-    options it does not compute; gguf on query_pre_attn_scalar != head_dim, on no
+  * the CPU runtime (//@if SANDWICH, EMBED_SCALE, ATTN_SOFTCAP, LOGIT_SOFTCAP, SLIDING_MIXED; norm
+    weights stored as 1 + w): F32 logits within 1e-5 of the package and of ir_reference; `llmc run`
+    from a 13-token prompt generates the package's 10 greedy tokens through the KV cache, every
+    cached step's logits within 1e-5 of a full pass; Q8_0 and Q4_0 (head Q8_0) against the package
+    on weights through numpy's ggml round trip (the runtime's 8-bit activations remain: the Q8_0 bar
+    of test_cpu_runtime, top-1 within the near-tie tolerance >= 99 %, plain top-1 >= 90 %);
+  * refusals, at validation, naming the key and nothing written: the cpu runtime on sandwich norms
+    with sparse experts; gguf on query_pre_attn_scalar != head_dim, on no
     final soft-cap and on the options without sandwich blocks; the spec loader on norm_weight_offset 2,
     norm_weight_offset with layernorm, sliding_window_pattern without a window, sandwich with
     no_norm; template encoder_decoder on the options."""
@@ -34,8 +40,8 @@ import torch
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import ir_reference  # noqa: E402
-from llmc_testlib import (Checks, import_package, read_safetensors, rel, run, write_safetensors,  # noqa: E402
-                          write_spec)
+from llmc_testlib import (Checks, backend_logits, check_agreement, import_package, q4_0_round_trip,  # noqa: E402
+                          q8_0_round_trip, read_safetensors, rel, run, top1_agreement, write_safetensors, write_spec)
 
 LLMC = os.environ.get("LLMC", "llmc")
 ORACLE = os.environ.get("LLMC_LLAMA_LOGITS", "")
@@ -149,7 +155,7 @@ def test_gemma2_backends():
     ckpt = os.path.join(TMP, "random.safetensors")
     random_checkpoint(first, ckpt, seed=2)
     out = os.path.join(TMP, "out")
-    run([LLMC, "compile", spec, "-o", out, "--emit", "safetensors,pytorch,torchscript", "--weights", ckpt])
+    run([LLMC, "compile", spec, "-o", out, "--emit", "safetensors,pytorch,torchscript,cpu", "--weights", ckpt])
 
     ids = [(i * 37 + 5) % V for i in range(20)]
     ref = ir_reference.forward(out, {"input_ids": np.array([ids])})[0]
@@ -187,6 +193,9 @@ def test_gemma2_backends():
     print(f"  pytorch with a KV cache (13 + 7 tokens) vs one pass: {d:.2e}")
     check(d <= TOL, f"cached decoding keeps each layer's window (got {d:.2e})")
 
+    cpu_runtime(out, ids, ref, got, model)
+    cpu_quantized(spec, ckpt)
+
     # GGUF: llama.cpp's gemma2 scales q by head_dim^-0.5, so the spec for it says query_pre_attn_scalar 24
     spec24 = write_spec(TMP, "g2tiny24", SPEC.replace("query_pre_attn_scalar: 16", f"query_pre_attn_scalar: {HD}"))
     out24 = os.path.join(TMP, "out24")
@@ -208,6 +217,56 @@ def test_gemma2_backends():
     check(d <= GGUF_TOL, f"llama.cpp logits within {GGUF_TOL} of the package (got {d:.2e})")
 
 
+def cpu_runtime(out, ids, ref, pkg_logits, model):
+    """llmc-run (F32) on OUT against the package's logits and ir_reference's, a prompt pass and cached
+    decoding through `llmc run`"""
+    src = open(os.path.join(out, "cpu", "model.c")).read()
+    for needle in ("add_normed", "EMBED_SCALE", "ATTN_SOFTCAP", "LOGIT_SOFTCAP", "layer_windowed"):
+        check(needle in src, f"cpu/model.c computes {needle}")
+    cfg = open(os.path.join(out, "cpu", "model_config.h")).read()
+    check("#define LAYER_WINDOWED {1, 0, 1, 0}" in cfg and "#define NORM_WEIGHT_OFFSET 1.0f" in cfg,
+          "model_config.h: layers 0 and 2 windowed, norms scale by 1 + w")
+    logits = backend_logits(out, ids, V, ("cpu",))
+    logits.update({"pytorch": pkg_logits, "ir_reference": ref})
+    check_agreement(check, logits, ["cpu", "pytorch", "ir_reference"], TOL)
+    # llmc run: 13 prompt tokens then 10 greedy ones, one position at a time through the KV cache
+    prompt, n_new = ids[:13], 10
+    dump = os.path.join(out, "cpu.decode.logits")
+    r = run([LLMC, "run", out, "--prompt-ids", ",".join(map(str, prompt)), "-n", str(n_new), "--dump-logits", dump])
+    gen = [int(t) for t in r.stdout.strip().split(",")]
+    with torch.no_grad():
+        want = model.generate(torch.tensor([prompt]), max_new_tokens=n_new)[0, len(prompt):].tolist()
+        full = model(torch.tensor([prompt + gen[:-1]]))[0].double().numpy()
+    check(gen == want, f"llmc run generates the package's greedy tokens ({gen} vs {want})")
+    steps = np.fromfile(dump, dtype=np.float32).astype(np.float64).reshape(-1, V)
+    d = rel(steps, full) if steps.shape == full.shape else float("inf")
+    print(f"  llmc run, 13 prompt + 9 cached steps vs one package pass: {d:.2e}")
+    check(d <= TOL, f"the CPU runtime's cached decoding keeps each layer's window (got {d:.2e}, {steps.shape})")
+
+
+def cpu_quantized(spec, ckpt):
+    """Q8_0 and Q4_0 (the tied head / embedding at Q8_0) against the package on the same weights
+    through ggml's round trip: what remains is the runtime's Q8_0 activations"""
+    prompts = [[(i * a + b) % V for i in range(60)] for a, b in ((37, 5), (53, 11), (71, 2), (97, 17))]
+    text = open(spec).read().split("\n", 1)[1]
+    for quant in ("q8_0", "q4_0"):
+        qspec = write_spec(TMP, "g2" + quant, text + f"quantize: {quant}\n")
+        out = os.path.join(TMP, "out-" + quant)
+        run([LLMC, "compile", qspec, "-o", out, "--emit", "safetensors,pytorch,cpu", "--weights", ckpt])
+        model = import_package(out).from_pretrained(out, dtype=torch.float32)
+        with torch.no_grad():
+            for name, p in model.named_parameters():
+                if p.dim() == 2 and p.shape[1] % 32 == 0:   # every matrix here; the embedding is the head
+                    head = quant == "q8_0" or name == "model.embed_tokens.weight"
+                    p.copy_(torch.from_numpy((q8_0_round_trip if head else q4_0_round_trip)(p.numpy())))
+            want = np.concatenate([model(torch.tensor([ids]))[0].double().numpy() for ids in prompts])
+        got = np.concatenate([backend_logits(out, ids, V, ("cpu",))["cpu"] for ids in prompts])
+        plain, tie = top1_agreement(got, want)
+        print(f"  cpu {quant} vs the package on {quant} weights, {len(got)} positions: rel {rel(got, want):.2e}, "
+              f"top-1 {plain:.3f}, within tie tolerance {tie:.3f}")
+        check(tie >= 0.99 and plain >= 0.90, f"{quant}: top-1 within tie {tie:.3f} >= 0.99, plain {plain:.3f} >= 0.90")
+
+
 def expect_refusal(name, spec_text, emit, needle):
     spec = write_spec(TMP, name, spec_text)
     out = os.path.join(TMP, name + "-out")
@@ -223,7 +282,10 @@ def expect_refusal(name, spec_text, emit, needle):
 
 
 def test_refusals():
-    expect_refusal("g2cpu", SPEC, "cpu", "attention_softcap: the cpu runtime does not compute")
+    # sandwich blocks with sparse experts (the template has them; the runtime adds experts into the stream)
+    expect_refusal("g2cpu", SPEC.replace("activation: geglu", "activation: swiglu") +
+                   "moe: {num_experts: 4, experts_per_token: 2}\n", "cpu",
+                   "norm_placement: the cpu runtime computes sandwich norms in sequential blocks with a dense MLP")
     # llama.cpp's gemma2 scales q by head_dim^-0.5 whatever query_pre_attn_scalar says
     expect_refusal("g2gguf", SPEC, "gguf", "query_pre_attn_scalar: op 'model.layers.0.self_attn.attention' scales")
     expect_refusal("g2gguf2", SPEC.replace("final_logit_softcap: 3.0\n", ""), "gguf",

@@ -22,7 +22,7 @@ agree with the package, whose state_dict is the checkpoint. T5 v1.1 (gated-gelu,
 encoder and 2 decoder layers: llama.cpp needs the decoder no deeper) as the llama-like families,
 with encoder and decoder ids. Phi (parallel blocks, partial rotary, every bias), Gemma-2 (sandwich
 norms, soft-caps, a window on even layers) and Gemma likewise, on the backends that build them (the
-CPU runtime refuses Gemma's options; llmc's GGUF has arch gemma2, not Gemma-1's options).
+CPU runtime computes both; llmc's GGUF has arch gemma2, not Gemma-1's options).
 """
 import json
 import os
@@ -317,11 +317,11 @@ def test_llama_like_families():
 
 def test_phi_gemma():
     """Phi (parallel blocks, partial rotary, every bias), Gemma-2 (sandwich norms, soft-caps, windows on
-    even layers: 20 ids > the window of 8) and Gemma; the CPU runtime refuses Gemma's options at
-    validation, llama.cpp has no Gemma-1 options in llmc's gguf emitter: those are not emitted"""
+    even layers: 20 ids > the window of 8) and Gemma, the CPU runtime on all three; llama.cpp has no
+    Gemma-1 options in llmc's gguf emitter: that one is not emitted"""
     for seed, (name, config, make, cpu, gguf) in enumerate((("phi", PHI, phi_tensors, True, True),
-                                                             ("gemma2", GEMMA2, gemma_tensors, False, True),
-                                                             ("gemma", GEMMA, gemma_tensors, False, False))):
+                                                             ("gemma2", GEMMA2, gemma_tensors, True, True),
+                                                             ("gemma", GEMMA, gemma_tensors, True, False))):
         rng = np.random.default_rng(seed + 21)
         tensors = {k: bf16(v) for k, v in make(config, rng).items()}
         folder = model_folder(name, config, tensors)

@@ -9,9 +9,9 @@
 #include "llmc/quant.h"
 
 /* the spec's sizes, and whether the runtime computes what the graph says (block wiring, norms,
- * positions, parameter roles: cpu_plan.c), before anything is written */
+ * positions, parameter roles, Gemma's options as the IR states them: cpu_plan.c), before anything
+ * is written */
 static int check(const llmc_spec *spec, const llmc_ir *ir, llmc_diags *d) {
-    if (llmc_spec_refuse_block_options(spec, "the cpu runtime", false, d)) return -1;
     cpu_model m;
     int rc = cpu_model_read(spec, ir, &m, d);
     if (cpu_check_spec(spec, d) || rc) return -1;

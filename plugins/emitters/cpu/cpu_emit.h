@@ -43,6 +43,8 @@ typedef struct cpu_tensor {
     uint64_t rows, cols;
     uint64_t panel_bytes;    /* CPU_MATRIX */
     uint64_t offset, nbytes;
+    double norm_offset;      /* added to every value as written: the weight_offset of the rmsnorm op the
+                              * vector scales (Gemma's 1 + w), so the runtime's norm multiplies by it */
 } cpu_tensor;
 
 /* What the model computes, read off the IR (its structure, block descriptors, roles, norm sites and
@@ -51,6 +53,7 @@ typedef struct cpu_model {
     bool encdec;             /* LLMC_STRUCTURE_ENCODER_DECODER */
     bool parallel;           /* blocks: x += attn(n) + mlp(n') */
     bool post_norm;          /* blocks: x = norm(x + f(x)) */
+    bool sandwich;           /* blocks: x += post_norm(f(norm(x))) (Gemma-2) */
     bool mlp_norm;           /* the MLP has a norm of its own (pre-norm blocks; parallel blocks with two) */
     bool final_norm;         /* a norm after the last block (per stack) */
     bool qk_norm;            /* per-head q and k RMSNorm before RoPE (norm sites attn_q, attn_k) */
@@ -67,6 +70,10 @@ typedef struct cpu_model {
     int64_t rel_buckets, rel_max_distance;
     bool bias_qkv, bias_attn_out, bias_mlp, bias_lm_head;
     bool tied;               /* no output head parameter: the head is the token embedding */
+    double norm_weight_offset;  /* of the rmsnorm ops (one for all): model.bin holds offset + w */
+    double embed_scale;      /* the SCALE op after the embedding (Gemma: sqrt(hidden)), 0 = none */
+    double attn_softcap;     /* every attention op's score cap, 0 = none */
+    double logit_softcap;    /* the SOFTCAP op after the head, 0 = none */
     /* sparse experts (moe_route / moe_experts ops), one configuration for every layer */
     bool moe, moe_topk_softmax, moe_normalize;
     int64_t experts, experts_used, expert_ff;
@@ -74,7 +81,7 @@ typedef struct cpu_model {
 
 /* a feature the runtime templates test with //@if (rendered by llmc_render, llmc/render.h) */
 typedef llmc_render_flag cpu_flag;
-#define CPU_MAX_FLAGS 32
+#define CPU_MAX_FLAGS 40
 
 typedef struct cpu_plan {
     cpu_tensor *t;
@@ -85,6 +92,9 @@ typedef struct cpu_plan {
     bool output_scaled;      /* T5 with a tied head: the decoder output is scaled before the head */
     double output_scale;
     int64_t sliding_window;  /* 0 = none */
+    unsigned char *windowed; /* per decoder layer: 1 when its attention has the window (mixed windows
+                              * only, else NULL: every layer alike) */
+    int64_t n_windowed;
     uint32_t matrix_dtype;   /* WT_* of the matrices whose rows allow it (K-quant mixes: per tensor) */
     const char *weight_name; /* the matrices' type as users name it: "q8_0", "q4_k_m", "f32", ... */
     uint64_t header_bytes, file_bytes;
@@ -97,7 +107,8 @@ int cpu_check_spec(const llmc_spec *s, llmc_diags *d);
  * time and emit time) */
 int cpu_model_read(const llmc_spec *s, const llmc_ir *ir, cpu_model *m, llmc_diags *d);
 /* the //@if features of a model; returns their number (<= CPU_MAX_FLAGS) */
-size_t cpu_feature_flags(const cpu_model *m, int64_t sliding_window, bool output_scaled, cpu_flag *flags);
+size_t cpu_feature_flags(const cpu_model *m, int64_t sliding_window, bool mixed_windows, bool output_scaled,
+                         cpu_flag *flags);
 int cpu_plan_build(const llmc_spec *s, const llmc_dims *dims, const llmc_ir *ir, cpu_plan *p, llmc_diags *d);
 void cpu_plan_free(cpu_plan *p);
 const char *cpu_dtype_name(uint32_t dtype);

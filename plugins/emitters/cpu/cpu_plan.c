@@ -36,6 +36,13 @@ int cpu_check_spec(const llmc_spec *s, llmc_diags *d) {
                       "the cpu runtime computes with q8_0, q4_0 or the K-quant mixes, not %s", llmc_quantize_name(s->quantize));
         rc = -1;
     }
+    /* sandwich blocks are computed sequential and dense (the experts add straight into the stream) */
+    if (s->sandwich_norm && (s->parallel_residual || s->moe.enabled)) {
+        llmc_diag_add(d, LLMC_SEV_ERROR, llmc_spec_loc(s, "norm_placement"), "norm_placement",
+                      "the cpu runtime computes sandwich norms in sequential blocks with a dense MLP (got %s; nearest "
+                      "supported: norm_placement: pre)", s->parallel_residual ? "parallel_residual" : "moe");
+        rc = -1;
+    }
     /* the runtime holds sizes and ids in int: keep every count well inside it */
     const int64_t lim = (int64_t)1 << 30;
     if (s->vocab_size > lim) {
@@ -114,8 +121,8 @@ done:
 }
 
 /* the slot of a parameter of a block (or of the model), by its role and norm site; false if the
- * runtime has none for it */
-static bool role_slot(const llmc_tensor_info *ti, uint32_t *slot) {
+ * runtime has none for it. Sandwich blocks have a second norm per sub-layer, on its output. */
+static bool role_slot(const llmc_tensor_info *ti, bool sandwich, uint32_t *slot) {
     const bool b = ti->is_bias;
     switch (ti->role) {
     case LLMC_ROLE_TOKEN_EMBEDDING: *slot = SLOT_EMBED; return !b;
@@ -142,10 +149,14 @@ static bool role_slot(const llmc_tensor_info *ti, uint32_t *slot) {
         /* the norm of the attention sub-layer, before it (pre), after its add (post), or the one
          * norm of a parallel block: the block descriptor says where it applies */
         case LLMC_NORM_SITE_ATTN_INPUT:
-        case LLMC_NORM_SITE_BLOCK_INPUT:
-        case LLMC_NORM_SITE_POST_ATTN: *slot = b ? SLOT_ATTN_NORM_B : SLOT_ATTN_NORM_W; return true;
-        case LLMC_NORM_SITE_MLP_INPUT:
-        case LLMC_NORM_SITE_POST_MLP: *slot = b ? SLOT_MLP_NORM_B : SLOT_MLP_NORM_W; return true;
+        case LLMC_NORM_SITE_BLOCK_INPUT: *slot = b ? SLOT_ATTN_NORM_B : SLOT_ATTN_NORM_W; return true;
+        case LLMC_NORM_SITE_POST_ATTN:
+            *slot = sandwich ? (b ? SLOT_POST_ATTN_NORM_B : SLOT_POST_ATTN_NORM_W) : b ? SLOT_ATTN_NORM_B : SLOT_ATTN_NORM_W;
+            return true;
+        case LLMC_NORM_SITE_MLP_INPUT: *slot = b ? SLOT_MLP_NORM_B : SLOT_MLP_NORM_W; return true;
+        case LLMC_NORM_SITE_POST_MLP:
+            *slot = sandwich ? (b ? SLOT_POST_MLP_NORM_B : SLOT_POST_MLP_NORM_W) : b ? SLOT_MLP_NORM_B : SLOT_MLP_NORM_W;
+            return true;
         case LLMC_NORM_SITE_CROSS_ATTN_INPUT: *slot = b ? SLOT_CROSS_NORM_B : SLOT_CROSS_NORM_W; return true;
         case LLMC_NORM_SITE_FINAL: *slot = b ? SLOT_FINAL_NORM_B : SLOT_FINAL_NORM_W; return true;
         case LLMC_NORM_SITE_ATTN_Q: *slot = SLOT_Q_NORM_W; return !b;
@@ -194,7 +205,7 @@ static const char *attr_str(const llmc_op_info *op, const char *key) {
 /* positional kind, norm kind and eps, activation, rope / alibi / relative-bias settings: from the ops */
 static int read_ops(const llmc_spec *s, const llmc_ir *ir, cpu_model *m, llmc_diags *d) {
     int pos = -1, act = -1, norm = -1;
-    const char *pos_op = NULL, *act_op = NULL, *norm_op = NULL;
+    const char *pos_op = NULL, *act_op = NULL, *norm_op = NULL, *attn_op = NULL;
     for (size_t i = 0; i < llmc_ir_num_ops(ir); i++) {
         const llmc_op_info *op = llmc_ir_op_at(ir, i);
         int p = -1, a = -1, nk = -1;
@@ -264,6 +275,45 @@ static int read_ops(const llmc_spec *s, const llmc_ir *ir, cpu_model *m, llmc_di
             break;
         case LLMC_OP_RMSNORM: nk = LLMC_NORM_RMSNORM; break;
         case LLMC_OP_LAYERNORM: nk = LLMC_NORM_LAYERNORM; break;
+        case LLMC_OP_ATTENTION: {
+            /* the score soft-cap (Gemma-2): one for every attention op, as the runtime has one attention */
+            const double cap = attr_num(op, "softcap", 0);
+            if (attn_op && cap != m->attn_softcap)
+                return REFUSE("attention ops '%s' and '%s' cap their scores differently (%g, %g); the CPU runtime "
+                              "computes one cap for every attention", attn_op, op->name, m->attn_softcap, cap);
+            if (cap < 0) return REFUSE("attention op '%s' has softcap %g (expected > 0 or none)", op->name, cap);
+            m->attn_softcap = cap, attn_op = op->name;
+            break;
+        }
+        case LLMC_OP_SCALE: {
+            /* the embedding's scale (Gemma: sqrt(hidden), rounded to the model dtype in the IR), or the
+             * head's input scale (T5 with a tied head: llmc_ir_read_facts); nothing else */
+            const llmc_tensor_info *in = op->n_inputs > 0 ? llmc_ir_tensor(ir, op->inputs[0]) : NULL;
+            const llmc_op_info *src = in && in->producer >= 0 ? llmc_ir_op_at(ir, (size_t)in->producer) : NULL;
+            if (op->role == LLMC_OPROLE_EMBEDDING && src && src->type == LLMC_OP_EMBEDDING) {
+                if (m->embed_scale != 0)
+                    return REFUSE("scale op '%s' scales the embedding a second time; the CPU runtime scales it once",
+                                  op->name);
+                m->embed_scale = attr_num(op, "factor", 1.0);
+            } else if (op->role != LLMC_OPROLE_HEAD) {
+                return REFUSE("scale op '%s' (%s scope) scales something other than the token embedding or the head's "
+                              "input; the CPU runtime computes those two", op->name, llmc_op_role_name(op->role));
+            }
+            break;
+        }
+        case LLMC_OP_SOFTCAP: {
+            /* the final logits' cap: it must read the head's output and write the graph's */
+            const llmc_tensor_info *in = op->n_inputs > 0 ? llmc_ir_tensor(ir, op->inputs[0]) : NULL;
+            const llmc_op_info *src = in && in->producer >= 0 ? llmc_ir_op_at(ir, (size_t)in->producer) : NULL;
+            if (!src || src->type != LLMC_OP_LINEAR || src->role != LLMC_OPROLE_HEAD || llmc_ir_num_outputs(ir) != 1 ||
+                op->n_outputs < 1 || op->outputs[0] != llmc_ir_output(ir, 0) || m->logit_softcap != 0)
+                return REFUSE("softcap op '%s' caps something other than the head's logits; the CPU runtime caps only "
+                              "those, once", op->name);
+            m->logit_softcap = attr_num(op, "cap", 0);
+            if (!(m->logit_softcap > 0)) return REFUSE("softcap op '%s' has cap %g (expected > 0)", op->name,
+                                                       m->logit_softcap);
+            break;
+        }
         default: break;
         }
         if (p >= 0 && pos >= 0 && p != pos)
@@ -276,10 +326,12 @@ static int read_ops(const llmc_spec *s, const llmc_ir *ir, cpu_model *m, llmc_di
         if (a >= 0) act = a, act_op = op->name;
         if (nk >= 0) {
             const double eps = attr_num(op, "eps", 0);
-            if (norm >= 0 && (nk != norm || eps != m->norm_eps))
-                return REFUSE("norm ops '%s' and '%s' differ in kind or eps; the CPU runtime computes one norm",
-                              norm_op, op->name);
-            norm = nk, norm_op = op->name, m->norm_eps = eps;
+            /* Gemma's (offset + w): model.bin holds the sum (cpu_write.c), so one offset for every norm */
+            const double offset = nk == LLMC_NORM_RMSNORM ? attr_num(op, "weight_offset", 0) : 0;
+            if (norm >= 0 && (nk != norm || eps != m->norm_eps || offset != m->norm_weight_offset))
+                return REFUSE("norm ops '%s' and '%s' differ in kind, eps or weight_offset; the CPU runtime computes one "
+                              "norm", norm_op, op->name);
+            norm = nk, norm_op = op->name, m->norm_eps = eps, m->norm_weight_offset = offset;
         }
     }
     if (act < 0) return REFUSE("the graph has no MLP activation op; the CPU runtime computes blocks with an MLP");
@@ -318,19 +370,20 @@ int cpu_model_read(const llmc_spec *s, const llmc_ir *ir, cpu_model *m, llmc_dia
     }
     m->parallel = b0->residual == LLMC_RESIDUAL_PARALLEL;
     m->post_norm = b0->norm_placement == LLMC_NORM_PLACEMENT_POST;
-    if (b0->norm_placement == LLMC_NORM_PLACEMENT_SANDWICH || (m->parallel && m->post_norm) ||
-        (m->encdec && (m->parallel || m->post_norm)))
+    m->sandwich = b0->norm_placement == LLMC_NORM_PLACEMENT_SANDWICH;
+    if ((m->parallel && (m->post_norm || m->sandwich)) || (m->encdec && (m->parallel || m->post_norm || m->sandwich)))
         return REFUSE("blocks of this graph are %s with %s norms%s; the CPU runtime computes sequential blocks with pre, "
-                      "post or no norms and parallel blocks with pre norms (encoder_decoder graphs: sequential pre-norm)",
+                      "post, sandwich or no norms and parallel blocks with pre norms (encoder_decoder graphs: "
+                      "sequential pre-norm)",
                       llmc_residual_name(b0->residual), llmc_norm_placement_name(b0->norm_placement),
                       m->encdec ? " (encoder_decoder)" : "");
     if (read_ops(s, ir, m, d)) return -1;
     /* the experts add into x while the runtime reads the MLP's normalised input */
-    if (m->moe && (m->parallel || m->post_norm))
+    if (m->moe && (m->parallel || m->post_norm || m->sandwich))
         return REFUSE("sparse experts in %s blocks with %s norms; the CPU runtime computes them in sequential pre-norm "
                       "blocks", llmc_residual_name(b0->residual), llmc_norm_placement_name(b0->norm_placement));
     /* the norm sites and biases the parameters declare */
-    bool attn_norm = false;
+    bool attn_norm = false, post_attn_norm = false, post_mlp_norm = false;
     for (size_t i = 0; i < llmc_ir_num_tensors(ir); i++) {
         const llmc_tensor_info *t = llmc_ir_tensor(ir, (llmc_tid)i);
         if (t->kind != LLMC_TENSOR_PARAM) continue;
@@ -352,12 +405,20 @@ int cpu_model_read(const llmc_spec *s, const llmc_ir *ir, cpu_model *m, llmc_dia
             const bool post_site = ns == LLMC_NORM_SITE_POST_ATTN || ns == LLMC_NORM_SITE_POST_MLP;
             const bool pre_site = ns == LLMC_NORM_SITE_ATTN_INPUT || ns == LLMC_NORM_SITE_MLP_INPUT ||
                                   ns == LLMC_NORM_SITE_BLOCK_INPUT || ns == LLMC_NORM_SITE_CROSS_ATTN_INPUT;
-            if (ns == LLMC_NORM_SITE_EMBEDDING || ns == LLMC_NORM_SITE_POST_CROSS_ATTN || (post_site && !m->post_norm) ||
-                (pre_site && m->post_norm) || (ns == LLMC_NORM_SITE_BLOCK_INPUT && !m->parallel))
+            if (ns == LLMC_NORM_SITE_EMBEDDING || ns == LLMC_NORM_SITE_POST_CROSS_ATTN ||
+                (post_site && !m->post_norm && !m->sandwich) || (pre_site && m->post_norm) ||
+                (ns == LLMC_NORM_SITE_BLOCK_INPUT && !m->parallel))
                 return REFUSE("norm parameter '%s' sits at %s in %s blocks with %s norms; the CPU runtime has no such norm",
                               t->name, llmc_norm_site_name(ns), m->parallel ? "parallel" : "sequential",
-                              m->post_norm ? "post" : "pre");
+                              llmc_norm_placement_name(b0->norm_placement));
             if (ns == LLMC_NORM_SITE_FINAL) m->final_norm = true;
+            if (m->sandwich) {   /* the input norms as in pre-norm blocks, the output norms of their own */
+                if (ns == LLMC_NORM_SITE_MLP_INPUT) m->mlp_norm = true;
+                if (ns == LLMC_NORM_SITE_ATTN_INPUT) attn_norm = true;
+                if (ns == LLMC_NORM_SITE_POST_ATTN) post_attn_norm = true;
+                if (ns == LLMC_NORM_SITE_POST_MLP) post_mlp_norm = true;
+                break;
+            }
             if (ns == LLMC_NORM_SITE_MLP_INPUT || ns == LLMC_NORM_SITE_POST_MLP) m->mlp_norm = true;
             if (ns == LLMC_NORM_SITE_ATTN_INPUT || ns == LLMC_NORM_SITE_BLOCK_INPUT || ns == LLMC_NORM_SITE_POST_ATTN)
                 attn_norm = true;
@@ -374,6 +435,10 @@ int cpu_model_read(const llmc_spec *s, const llmc_ir *ir, cpu_model *m, llmc_dia
     if (!m->parallel && attn_norm != m->mlp_norm)
         return REFUSE("sequential blocks with a norm on only one of attention and MLP; the CPU runtime needs both or "
                       "neither");
+    if (m->sandwich && !(attn_norm && m->mlp_norm && post_attn_norm && post_mlp_norm))
+        return REFUSE("sandwich blocks without all four norms (attention and MLP, input and output: %d %d %d %d); the CPU "
+                      "runtime computes sandwich blocks with all of them", attn_norm, m->mlp_norm, post_attn_norm,
+                      post_mlp_norm);
     if (m->parallel && !attn_norm)
         return REFUSE("parallel blocks without a norm before attention; the CPU runtime needs one");
     if (m->qk_norm && (m->encdec || m->norm != LLMC_NORM_RMSNORM))
@@ -385,12 +450,14 @@ int cpu_model_read(const llmc_spec *s, const llmc_ir *ir, cpu_model *m, llmc_dia
 }
 
 /* the //@if features (rt/ templates) */
-size_t cpu_feature_flags(const cpu_model *m, int64_t sliding_window, bool output_scaled, cpu_flag *f) {
+size_t cpu_feature_flags(const cpu_model *m, int64_t sliding_window, bool mixed_windows, bool output_scaled,
+                         cpu_flag *f) {
     size_t n = 0;
 #define FLAG(name_, on_) (f[n].name = (name_), f[n].on = (on_), n++)
     FLAG("ENCDEC", m->encdec);
     FLAG("PARALLEL", m->parallel);
     FLAG("POST_NORM", m->post_norm);
+    FLAG("SANDWICH", m->sandwich);
     FLAG("MLP_NORM", m->mlp_norm);
     FLAG("FINAL_NORM", m->final_norm);
     FLAG("QK_NORM", m->qk_norm);
@@ -414,14 +481,19 @@ size_t cpu_feature_flags(const cpu_model *m, int64_t sliding_window, bool output
     FLAG("SINUSOIDAL", m->positional == LLMC_POS_SINUSOIDAL);
     FLAG("RELATIVE", m->positional == LLMC_POS_RELATIVE);
     FLAG("SLIDING", sliding_window > 0);
+    FLAG("SLIDING_MIXED", sliding_window > 0 && mixed_windows);   /* windowed and global layers (Gemma-2) */
     FLAG("OUTPUT_SCALED", output_scaled);
+    FLAG("EMBED_SCALE", m->embed_scale != 0);
+    FLAG("ATTN_SOFTCAP", m->attn_softcap > 0);
+    FLAG("LOGIT_SOFTCAP", m->logit_softcap > 0);
 #undef FLAG
     return n;
 }
 
 /* slot, stack and layer of parameter ti (by role, norm site and block) */
-static int place(const llmc_ir *ir, const llmc_tensor_info *ti, llmc_tid tid, cpu_tensor *t, llmc_diags *d) {
-    if (!role_slot(ti, &t->slot))
+static int place(const llmc_ir *ir, const llmc_tensor_info *ti, llmc_tid tid, bool sandwich, cpu_tensor *t,
+                 llmc_diags *d) {
+    if (!role_slot(ti, sandwich, &t->slot))
         return REFUSE("parameter '%s' (%s%s%s%s) has no place in the CPU runtime", ti->name,
                       llmc_param_role_name(ti->role), ti->is_bias ? " bias" : "",
                       ti->norm_site ? " at " : "", ti->norm_site ? llmc_norm_site_name(ti->norm_site) : "");
@@ -495,6 +567,40 @@ static int check_layers(const cpu_plan *p, llmc_diags *d) {
     return rc;
 }
 
+/* Which decoder layers attend within the window (sliding_window_pattern: the others see the whole
+ * past), read off each layer's attention op; NULL when every layer is windowed. */
+static int read_windows(const llmc_ir *ir, cpu_plan *p, llmc_diags *d) {
+    int64_t n = 0;
+    for (size_t i = 0; i < llmc_ir_num_ops(ir); i++) {
+        const llmc_op_info *op = llmc_ir_op_at(ir, i);
+        if (op->type == LLMC_OP_ATTENTION && op->stack != LLMC_STACK_ENCODER && op->layer + 1 > n) n = op->layer + 1;
+    }
+    if (n <= 0) return 0;
+    p->windowed = calloc((size_t)n, 1);
+    if (!p->windowed) return REFUSE("out of memory reading %lld layers' windows", (long long)n);
+    p->n_windowed = n;
+    bool mixed = false;
+    for (size_t i = 0; i < llmc_ir_num_ops(ir); i++) {
+        const llmc_op_info *op = llmc_ir_op_at(ir, i);
+        if (op->type != LLMC_OP_ATTENTION || op->stack == LLMC_STACK_ENCODER || op->layer < 0 ||
+            op->role == LLMC_OPROLE_CROSS_ATTENTION)
+            continue;
+        const char *mask = attr_str(op, "mask");
+        const bool win = mask && !strcmp(mask, "sliding_window");
+        if (!win && !(mask && !strcmp(mask, "causal")))
+            return REFUSE("attention op '%s' has mask '%s' beside windowed layers; the CPU runtime mixes windowed and "
+                          "causal layers only", op->name, mask ? mask : "none");
+        p->windowed[op->layer] = win;
+        mixed |= !win;
+    }
+    if (!mixed) {
+        free(p->windowed);
+        p->windowed = NULL;
+        p->n_windowed = 0;
+    }
+    return 0;
+}
+
 static uint32_t float_type(llmc_precision p) {
     return p == LLMC_PRECISION_FLOAT16 ? WT_F16 : p == LLMC_PRECISION_BFLOAT16 ? WT_BF16 : WT_F32;
 }
@@ -560,6 +666,7 @@ int cpu_plan_build(const llmc_spec *s, const llmc_dims *dims, const llmc_ir *ir,
     p->sliding_window = facts.sliding_window;
     p->output_scaled = facts.has_output_scale;
     p->output_scale = facts.output_scale;
+    if (p->sliding_window > 0 && read_windows(ir, p, d)) return -1;
 
     size_t n_params = 0;
     for (size_t i = 0; i < llmc_ir_num_tensors(ir); i++)
@@ -582,7 +689,10 @@ int cpu_plan_build(const llmc_spec *s, const llmc_dims *dims, const llmc_ir *ir,
             llmc_error(d, "cpu", "parameter name '%s' is longer than %d bytes", ti->name, LLMC_NAME_BYTES - 1);
             return -1;
         }
-        if (place(ir, ti, (llmc_tid)i, t, d)) return -1;
+        if (place(ir, ti, (llmc_tid)i, p->m.sandwich, t, d)) return -1;
+        /* Gemma's (1 + w): the offset is added once, as model.bin is written */
+        if (ti->role == LLMC_ROLE_NORM && !ti->is_bias && p->m.norm == LLMC_NORM_RMSNORM)
+            t->norm_offset = p->m.norm_weight_offset;
         if (ti->rank == 3) {
             /* expert stacks: checked and sized below */
         } else if (ti->rank == 2) {
@@ -647,5 +757,6 @@ int cpu_plan_build(const llmc_spec *s, const llmc_dims *dims, const llmc_ir *ir,
 
 void cpu_plan_free(cpu_plan *p) {
     free(p->t);
+    free(p->windowed);
     memset(p, 0, sizeof *p);
 }

@@ -98,11 +98,19 @@ char *cpu_config_text(const llmc_emit_ctx *ctx, cpu_plan *p, llmc_diags *d) {
     llmc_strbuf_printf(&body, "#define PARALLEL_RESIDUAL %d   /* 1: x += attn(n) + mlp(n); 0: x += attn, then x += mlp */\n",
                        m->parallel);
     llmc_strbuf_printf(&body, "#define POST_NORM %d   /* 1: x = norm(x + f(x)); 0: x + f(norm(x)) */\n", m->post_norm);
+    if (m->sandwich)
+        llmc_strbuf_printf(&body, "#define SANDWICH_NORM 1   /* x + norm'(f(norm(x))): each sub-layer's output normalised too */\n");
     llmc_strbuf_printf(&body, "#define MLP_NORM %d   /* the MLP has a norm of its own */\n", m->mlp_norm);
     llmc_strbuf_printf(&body, "#define FINAL_NORM %d   /* a norm after the last block */\n", m->final_norm);
     llmc_strbuf_printf(&body, "#define NORM %s\n", norm_macro(m->norm));
     llmc_strbuf_printf(&body, "#define NORM_EPS %s\n", num(n1, sizeof n1, m->norm_eps, true));
     llmc_strbuf_printf(&body, "#define BIAS_NORM %d\n", m->norm == LLMC_NORM_LAYERNORM && m->norm_bias);
+    if (m->norm == LLMC_NORM_RMSNORM && m->norm_weight_offset != 0)
+        llmc_strbuf_printf(&body, "#define NORM_WEIGHT_OFFSET %s   /* norms scale by (this + w): model.bin holds the sum */\n",
+                           num(n1, sizeof n1, m->norm_weight_offset, true));
+    if (m->embed_scale != 0)
+        llmc_strbuf_printf(&body, "#define EMBED_SCALE %s   /* token embeddings times this (the IR's, in float32) */\n",
+                           num(n1, sizeof n1, m->embed_scale, true));
     llmc_strbuf_printf(&body, "#define ACTIVATION %s\n", act_macro(m->activation));
     llmc_strbuf_printf(&body, "#define POSITIONAL %s\n", pos_macro(m->positional));
     if (m->positional == LLMC_POS_ROPE) {
@@ -125,7 +133,26 @@ char *cpu_config_text(const llmc_emit_ctx *ctx, cpu_plan *p, llmc_diags *d) {
         llmc_strbuf_printf(&body, "#define REL_MAX_DISTANCE %lld\n", (long long)m->rel_max_distance);
     }
     llmc_strbuf_printf(&body, "#define SLIDING_WINDOW %lld   /* 0: full causal attention */\n", (long long)p->sliding_window);
+    if (p->windowed) {   /* sliding_window_pattern: the window on some layers, the whole past on the others */
+        const int64_t layers = p->encdec ? dm->v[LLMC_DIM_NUM_DECODER_LAYERS] : dm->v[LLMC_DIM_NUM_LAYERS];
+        if (p->n_windowed != layers) {
+            llmc_strbuf_free(&body);
+            llmc_error(d, "cpu", "the IR's attention ops name %lld layers, the model has %lld", (long long)p->n_windowed,
+                       (long long)layers);
+            return NULL;
+        }
+        llmc_strbuf_printf(&body, "#define LAYER_WINDOWED {");
+        for (int64_t l = 0; l < p->n_windowed; l++)
+            llmc_strbuf_printf(&body, "%s%d", l ? ", " : "", p->windowed[l]);
+        llmc_strbuf_printf(&body, "}   /* per layer: 1 attends within SLIDING_WINDOW, 0 to the whole past */\n");
+    }
     llmc_strbuf_printf(&body, "#define ATTN_SCALE %s\n", num(n1, sizeof n1, p->attn_scale, true));
+    if (m->attn_softcap > 0)
+        llmc_strbuf_printf(&body, "#define ATTN_SOFTCAP %s   /* scores = cap * tanh(score / cap) before the mask */\n",
+                           num(n1, sizeof n1, m->attn_softcap, true));
+    if (m->logit_softcap > 0)
+        llmc_strbuf_printf(&body, "#define LOGIT_SOFTCAP %s   /* logits = cap * tanh(logits / cap) */\n",
+                           num(n1, sizeof n1, m->logit_softcap, true));
     llmc_strbuf_printf(&body, "#define BIAS_QKV %d\n", m->bias_qkv);
     llmc_strbuf_printf(&body, "#define BIAS_ATTN_OUT %d\n", m->bias_attn_out);
     llmc_strbuf_printf(&body, "#define BIAS_MLP %d\n", m->bias_mlp);
@@ -208,8 +235,26 @@ char *cpu_readme_text(const llmc_emit_ctx *ctx, const cpu_plan *p, llmc_diags *d
     llmc_strbuf_printf(&sum, "| attention / positions | %s / %s |\n", llmc_attention_name(s->attention),
               llmc_positional_name(p->m.positional));
     llmc_strbuf_printf(&sum, "| blocks | %s, %s norms |\n", p->m.parallel ? "parallel (x + attn(n) + mlp(n))" : "sequential",
-                       p->m.norm == LLMC_NORM_NONE ? "no" : p->m.post_norm ? "post" : "pre");
+                       p->m.norm == LLMC_NORM_NONE ? "no" : p->m.post_norm ? "post" : p->m.sandwich ? "sandwich" : "pre");
     llmc_strbuf_printf(&sum, "| norm / activation | %s / %s |\n", llmc_norm_name(p->m.norm), llmc_activation_name(p->m.activation));
+    /* Gemma's options, only when the IR has them */
+    const cpu_model *gm = &p->m;
+    if (gm->norm_weight_offset != 0 || gm->embed_scale != 0 || gm->attn_softcap > 0 || gm->logit_softcap > 0 || p->windowed) {
+        llmc_strbuf_puts(&sum, "| Gemma options |");
+        const char *sep = " ";
+        if (gm->norm_weight_offset != 0)
+            llmc_strbuf_printf(&sum, "%snorms scale by (%g + w)", sep, gm->norm_weight_offset), sep = ", ";
+        if (gm->embed_scale != 0) llmc_strbuf_printf(&sum, "%sembeddings times %g", sep, gm->embed_scale), sep = ", ";
+        if (gm->attn_softcap > 0) llmc_strbuf_printf(&sum, "%sattention scores capped at %g", sep, gm->attn_softcap), sep = ", ";
+        if (gm->logit_softcap > 0) llmc_strbuf_printf(&sum, "%slogits capped at %g", sep, gm->logit_softcap), sep = ", ";
+        if (p->windowed) {
+            int64_t nw = 0;
+            for (int64_t l = 0; l < p->n_windowed; l++) nw += p->windowed[l];
+            llmc_strbuf_printf(&sum, "%s%lld of %lld layers windowed, the others global", sep, (long long)nw,
+                               (long long)p->n_windowed);
+        }
+        llmc_strbuf_puts(&sum, " |\n");
+    }
     llmc_strbuf_printf(&sum, "| weights | %s, %.1f MB |", weight_type(p), (double)p->file_bytes / 1e6);
     if (sum.oom) return sb_take(&sum, d);
 
@@ -247,7 +292,7 @@ char *cpu_readme_text(const llmc_emit_ctx *ctx, const cpu_plan *p, llmc_diags *d
 /* ---- the runtime sources ------------------------------------------------------------------------------- */
 char *cpu_source_text(const cpu_plan *p, const llmc_embedded_file *f, llmc_diags *d) {
     cpu_flag flags[CPU_MAX_FLAGS];
-    const size_t n = cpu_feature_flags(&p->m, p->sliding_window, p->output_scaled, flags);
+    const size_t n = cpu_feature_flags(&p->m, p->sliding_window, p->windowed != NULL, p->output_scaled, flags);
     llmc_strbuf out = {0};
     llmc_render_params rp = llmc_render_default_params();
     rp.directive = "//@";

@@ -169,7 +169,10 @@ static void verify_model(const llmc_emit_ctx *ctx, const cpu_plan *p, llmc_diags
 
 int cpu_verify(const llmc_emit_ctx *ctx, llmc_diags *d) {
     cpu_plan plan;
-    if (cpu_plan_build(ctx->spec, ctx->dims, ctx->ir, &plan, d)) return -1;
+    if (cpu_plan_build(ctx->spec, ctx->dims, ctx->ir, &plan, d)) {
+        cpu_plan_free(&plan);
+        return -1;
+    }
     size_t before = llmc_diags_errors(d);
     char *cfg = cpu_config_text(ctx, &plan, d); /* sets plan.config_hash, which the header carries */
     if (cfg) llmc_out_verify(ctx, "cpu/model_config.h", cfg, strlen(cfg), false, d);

@@ -177,6 +177,10 @@ static int produce(void *user, uint64_t ci, void *buf, size_t *len, llmc_diags *
         }
         llmc_convert_to_f32(out, n, t->read_dtype, (float *)out);
     }
+    if (t->norm_offset != 0) {   /* Gemma's (1 + w), in float32 as the package computes it */
+        float *v = (float *)out;
+        for (uint64_t i = 0; i < n; i++) v[i] = (float)t->norm_offset + v[i];
+    }
     *len = (size_t)(n * (t->dtype == WT_F32 ? 4 : 2));
     return 0;
 }
