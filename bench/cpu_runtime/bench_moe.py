@@ -114,7 +114,9 @@ def main():
             f.write(SPEC)
         solve = subprocess.run([llmc, "solve", out + ".yaml"], check=True, stdout=subprocess.PIPE, text=True).stdout
         for line in solve.splitlines():
-            if re.match(r"\s+(total|active per token)\s", line):
+            if re.match(r"\s+total\s", line):
+                print("llmc solve: total " + line.split()[-1])   # the table's row: per layer, then the model
+            elif re.match(r"\s+active per token\s", line):
                 print("llmc solve: " + " ".join(line.split()))
         if not bench.compile_model(llmc, SPEC, out, max(threads), "Q8_0 MoE"):
             sys.exit("bench_moe: the cpu emitter refused the MoE spec")
