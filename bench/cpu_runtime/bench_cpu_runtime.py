@@ -80,19 +80,84 @@ def run_timed(cmd):
     return r
 
 
-def weight_bytes(model_bin):
-    """bytes decode reads per token: every tensor of model.bin but the embedding table"""
+def tensor_records(model_bin):
+    """model.bin's tensor records (llmc_format.h's llmc_tensor_record): name, slot, rows, nbytes"""
     with open(model_bin, "rb") as f:
         data = f.read(1 << 20)
     n = struct.unpack_from("<I", data, 36)[0]
-    total = 0
+    recs = []
     for i in range(n):
         o = 128 + 128 * i
-        slot = struct.unpack_from("<I", data, o + 80)[0]
-        nbytes = struct.unpack_from("<Q", data, o + 120)[0]
-        if slot != 0:
-            total += nbytes
-    return total
+        recs.append({"name": data[o:o + 80].split(b"\0", 1)[0].decode(),
+                     "slot": struct.unpack_from("<I", data, o + 80)[0],
+                     "rows": struct.unpack_from("<Q", data, o + 96)[0],
+                     "nbytes": struct.unpack_from("<Q", data, o + 120)[0]})
+    return recs
+
+
+def weight_bytes(model_bin):
+    """bytes decode reads per token: every tensor of model.bin but the embedding table"""
+    return sum(r["nbytes"] for r in tensor_records(model_bin) if r["slot"] != 0)
+
+
+def machine(work):
+    """print the machine and compiler; build membw in work and return its path"""
+    here = os.path.dirname(os.path.abspath(__file__))
+    with open("/proc/cpuinfo") as f:
+        model = next((l.split(":", 1)[1].strip() for l in f if l.startswith("model name")), "?")
+    with open("/proc/meminfo") as f:
+        mem = int(f.readline().split()[1]) / 1048576
+    print(f"machine: {model}, {os.cpu_count()} CPUs, {mem:.0f} GiB, {os.uname().release}")
+    cc = os.environ.get("CC", "cc")
+    print("compiler: " + subprocess.run([cc, "--version"], stdout=subprocess.PIPE, text=True).stdout.splitlines()[0])
+    membw = os.path.join(work, "membw")
+    subprocess.run([cc, "-O3", "-march=native", "-pthread", "-o", membw, os.path.join(here, "membw.c")], check=True)
+    return membw
+
+
+def read_bandwidth(membw, threads):
+    """this machine's read bandwidth in GB/s with this many threads (membw.c, 1 GiB)"""
+    return json.loads(subprocess.run([membw, str(threads), "1024"], check=True, stdout=subprocess.PIPE,
+                                     text=True).stdout)["read_gb_s"]
+
+
+def load_average():
+    with open("/proc/loadavg") as f:
+        return float(f.read().split()[0])
+
+
+def bench_commands(oracle, gguf, run, threads, prompt, gen):
+    """(program, argv) of llama.cpp (when oracle) and llmc-run (when run) for one timed run each"""
+    progs = []
+    if oracle:
+        progs.append(("llama.cpp", [oracle, "bench", gguf, "--prompt", str(prompt), "--gen", str(gen),
+                                    "--threads", str(threads), "--reps", "3"]))
+    if run:
+        progs.append(("llmc-run", [run, "--bench", "--bench-prompt", str(prompt), "-n", str(gen),
+                                   "--threads", str(threads), "--reps", "3"]))
+    return progs
+
+
+def compile_model(llmc, spec_text, out, threads, label):
+    """compile the spec to OUT/cpu (built) and OUT/gguf; False (gguf only) when the cpu emitter refuses it"""
+    spec = out + ".yaml"
+    with open(spec, "w") as f:
+        f.write(spec_text)
+    r = subprocess.run([llmc, "compile", spec, "-o", out, "--emit", "cpu,gguf", "--force", "--threads", str(threads)],
+                       stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+    if r.returncode != 0:
+        print(f"{label}: llmc-run skipped: {r.stderr.strip().splitlines()[-1] if r.stderr.strip() else 'compile failed'}")
+        subprocess.run([llmc, "compile", spec, "-o", out, "--emit", "gguf", "--force"], check=True,
+                       stdout=subprocess.DEVNULL)
+        return False
+    subprocess.run(["make", "-s", "-C", os.path.join(out, "cpu")], check=True)
+    return True
+
+
+def kernels(run):
+    """the kernels line of llmc-run --info"""
+    info = subprocess.run([run, "--info"], stdout=subprocess.PIPE, text=True).stdout
+    return next((l.split(None, 1)[1] for l in info.splitlines() if l.startswith("kernels")), "?")
 
 
 def main():
@@ -118,55 +183,27 @@ def main():
               "llama.cpp columns skipped", file=sys.stderr)
     work = tempfile.mkdtemp(prefix="llmc-bench-cpu.")
     try:
-        here = os.path.dirname(os.path.abspath(__file__))
-        with open("/proc/cpuinfo") as f:
-            model = next((l.split(":", 1)[1].strip() for l in f if l.startswith("model name")), "?")
-        with open("/proc/meminfo") as f:
-            mem = int(f.readline().split()[1]) / 1048576
-        print(f"machine: {model}, {os.cpu_count()} CPUs, {mem:.0f} GiB, {os.uname().release}")
-        cc = os.environ.get("CC", "cc")
-        print("compiler: " + subprocess.run([cc, "--version"], stdout=subprocess.PIPE, text=True).stdout.splitlines()[0])
-        membw = os.path.join(work, "membw")
-        subprocess.run([cc, "-O3", "-march=native", "-pthread", "-o", membw, os.path.join(here, "membw.c")], check=True)
+        membw = machine(work)
 
         have_cpu = {}
         for t in types:
-            spec = os.path.join(work, f"{t}.yaml")
-            with open(spec, "w") as f:
-                f.write(SPEC.format(t=t, quant="" if t == "f32" else f"quantize: {t}\n"))
-            out = os.path.join(work, t)
-            r = subprocess.run([llmc, "compile", spec, "-o", out, "--emit", "cpu,gguf", "--force",
-                                "--threads", str(a.threads)], stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
-            have_cpu[t] = r.returncode == 0
-            if not have_cpu[t]:
-                print(f"{TYPES[t]}: llmc-run skipped: {r.stderr.strip().splitlines()[-1] if r.stderr.strip() else 'compile failed'}")
-                subprocess.run([llmc, "compile", spec, "-o", out, "--emit", "gguf", "--force"], check=True,
-                               stdout=subprocess.DEVNULL)
-            else:
-                subprocess.run(["make", "-s", "-C", os.path.join(out, "cpu")], check=True)
+            have_cpu[t] = compile_model(llmc, SPEC.format(t=t, quant="" if t == "f32" else f"quantize: {t}\n"),
+                                        os.path.join(work, t), a.threads, TYPES[t])
         first = next((t for t in types if have_cpu[t]), None)
         if first:
-            info = subprocess.run([os.path.join(work, first, "cpu", "llmc-run"), "--info"], stdout=subprocess.PIPE,
-                                  text=True).stdout
-            print("llmc-run kernels: " + next((l.split(None, 1)[1] for l in info.splitlines() if l.startswith("kernels")), "?"))
+            print("llmc-run kernels: " + kernels(os.path.join(work, first, "cpu", "llmc-run")))
 
         runs, bws, rounds = [], [], []
         for rnd in range(1, a.rounds + 1):
-            with open("/proc/loadavg") as f:
-                load1 = float(f.read().split()[0])
-            bw = json.loads(subprocess.run([membw, str(a.threads), "1024"], check=True, stdout=subprocess.PIPE,
-                                           text=True).stdout)["read_gb_s"]
+            load1 = load_average()
+            bw = read_bandwidth(membw, a.threads)
             bws.append(bw)
             worst = 0.0
             for t in types:
                 gguf = os.path.join(work, t, "gguf", "model.gguf")
-                progs = []
-                if have_oracle:
-                    progs.append(("llama.cpp", [oracle, "bench", gguf, "--prompt", str(PROMPT), "--gen", str(GEN),
-                                                "--threads", str(a.threads), "--reps", "3"]))
-                if have_cpu[t]:
-                    progs.append(("llmc-run", [os.path.join(work, t, "cpu", "llmc-run"), "--bench", "--bench-prompt",
-                                               str(PROMPT), "-n", str(GEN), "--threads", str(a.threads), "--reps", "3"]))
+                progs = bench_commands(oracle if have_oracle else None, gguf,
+                                       os.path.join(work, t, "cpu", "llmc-run") if have_cpu[t] else None,
+                                       a.threads, PROMPT, GEN)
                 if rnd % 2 == 0:
                     progs.reverse()  # alternate who goes first
                 for prog, cmd in progs:

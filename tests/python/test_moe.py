@@ -184,6 +184,15 @@ def test_mixtral_backends():
     run([os.path.join(out, "cpu", "llmc-run"), "--prompt-ids", ",".join(map(str, ids)), "-n", "0",
          "--dump-logits", dump])
     logits["cpu"] = np.fromfile(dump, dtype=np.float32).astype(np.float64).reshape(len(ids), V)
+    # decode: 8 prompt positions, then 12 greedy steps of one token each (the runtime's single-token
+    # path, every routed expert in one task) against the Mixtral forward over the same 20 ids
+    run([os.path.join(out, "cpu", "llmc-run"), "--prompt-ids", ",".join(map(str, ids[:8])), "-n", "12",
+         "--dump-logits", dump])
+    steps = np.fromfile(dump, dtype=np.float32).astype(np.float64).reshape(-1, V)
+    seq = ids[:8] + [int(np.argmax(steps[i])) for i in range(7, 19)]
+    d = rel(steps, mixtral_forward(weights, seq[:steps.shape[0]], []))   # the last id is not run
+    print(f"  cpu decode (8 + 12 steps) vs the Mixtral forward: {d:.2e}")
+    check(steps.shape[0] == 19 and d <= TOL, f"cpu decode within {TOL} of the Mixtral forward (got {d:.2e}, {steps.shape[0]} rows)")
     ts = torch.jit.load(os.path.join(out, "torchscript", "model.pt"))
     with torch.no_grad():
         logits["torchscript"] = ts(torch.tensor([ids]))[0].double().numpy()
