@@ -514,7 +514,7 @@ static int infer_glu(ctx *c, tinfo *g, tinfo *u, llmc_ir_result *out) {
     return 0;
 }
 
-static const char *const activations[] = {"gelu", "gelu_tanh", "relu", "silu", "relu_squared"};
+static const char *const activations[] = {"gelu", "gelu_tanh", "relu", "silu", "relu_squared", "sigmoid"};
 
 static const char *const moe_routings[] = {"softmax_topk", "topk_softmax"};
 
