@@ -174,8 +174,9 @@ def test_round_trip():
                   "num_layers", "num_decoder_layers", "relative_attention_num_buckets", "feed_forward_proj",
                   "head_dim", "attention_bias", "query_pre_attn_scalar", "attn_logit_softcapping",
                   "final_logit_softcapping", "hidden_activation", "layer_norm_eps", "partial_rotary_factor",
-                  "hidden_act", "qk_layernorm", "num_local_experts", "num_experts_per_tok", "router_aux_loss_coef"]
-        if cfg["model_type"] == "qwen2":
+                  "hidden_act", "qk_layernorm", "num_local_experts", "num_experts_per_tok", "router_aux_loss_coef",
+                  "num_experts", "moe_intermediate_size", "shared_expert_intermediate_size", "norm_topk_prob"]
+        if cfg["model_type"] in ("qwen2", "qwen2_moe"):
             mapped.remove("sliding_window")   # no effect while use_sliding_window is false
         if cfg["model_type"] in ("gemma", "gemma2"):
             mapped.remove("hidden_act")   # Gemma computes hidden_activation; the published "gelu" is not read

@@ -23,8 +23,8 @@ import numpy as np
 import torch
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from llmc_testlib import (Checks, backend_logits, check_agreement, import_package, random_checkpoint,  # noqa: E402
-                          read_safetensors, rel, run, write_safetensors, write_spec)
+from llmc_testlib import (Checks, backend_logits, check_agreement, import_package, read_safetensors, rel,  # noqa: E402
+                          run, write_safetensors, write_spec)
 
 LLMC = os.environ.get("LLMC", "llmc")
 TMP = tempfile.mkdtemp(prefix="llmc-test-qwen2moe-")
@@ -110,6 +110,26 @@ def qwen2_moe_forward(w, ids):
     return (rms(x, t["model.norm.weight"]) @ t["lm_head.weight"].T).numpy()
 
 
+def random_checkpoint(out, path, seed):
+    """OUT's weights (the HF layout's names: one tensor per expert) redrawn: matrices N(0, 0.08), the
+    routers N(0, 1) (decisive routing: no near-ties between float32 and float64 top-k choices), the
+    shared experts' gates N(0, 0.5), norm weights 1 + N(0, 0.2), biases N(0, 0.05) (F32)."""
+    tensors, _ = read_safetensors(os.path.join(out, "safetensors", "model.safetensors"))
+    rng = np.random.default_rng(seed)
+    new = {}
+    for name in sorted(tensors):
+        a = tensors[name]
+        if name.endswith(".bias"):
+            new[name] = 0.05 * rng.standard_normal(a.shape)
+        elif a.ndim == 1:
+            new[name] = 1 + 0.2 * rng.standard_normal(a.shape)
+        else:
+            scale = 1.0 if name.endswith("mlp.gate.weight") else 0.5 if name.endswith("shared_expert_gate.weight") else 0.08
+            new[name] = scale * rng.standard_normal(a.shape)
+    write_safetensors(path, new)
+    return new
+
+
 def test_qwen2_moe_backends():
     spec = write_spec(TMP, "q2moe", SPEC)
     first = os.path.join(TMP, "init")
@@ -141,12 +161,7 @@ def test_qwen2_moe_backends():
     check(sum(a.size for a in tensors.values()) == total, "the stored elements add up to the total count")
 
     ckpt = os.path.join(TMP, "random.safetensors")
-    w = random_checkpoint(first, ckpt, seed=19)
-    rng = np.random.default_rng(20)
-    for n in w:   # decisive routers: no near-ties between float32 and float64 top-k choices
-        if n.endswith("mlp.gate.weight"):
-            w[n] = rng.standard_normal(w[n].shape)
-    write_safetensors(ckpt, w)
+    random_checkpoint(first, ckpt, seed=19)
     out = os.path.join(TMP, "out")
     run([LLMC, "compile", spec, "-o", out, "--emit", "safetensors,pytorch,torchscript,gguf", "--weights", ckpt])
     r = run([LLMC, "validate", out], ok=False)
