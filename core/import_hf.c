@@ -43,9 +43,12 @@ typedef struct spec_out {
     int64_t window_pattern;
     double rope_fraction;   /* 0: whole heads (the key is not written) */
     bool parallel, bias_lm_head;
-    /* Mixtral: experts per layer (0: a dense MLP), experts per token, the load-balancing weight */
+    /* Mixtral: experts per layer (0: a dense MLP), experts per token, the load-balancing weight;
+     * Qwen2-MoE: the experts' width, the shared expert's width (0: none), the renormalisation */
     int64_t moe_experts, moe_k;
     double moe_aux;
+    int64_t moe_inter, moe_shared_inter;
+    bool moe_normalize;
 } spec_out;
 
 typedef struct importer {
@@ -288,7 +291,9 @@ static void take_rope_scaling(importer *im, spec_out *s) {
  * mixtral: Mistral's attention with its own defaults, the experts are map_mixtral's) */
 static void map_llama_like(importer *im, spec_out *s) {
     const bool mixtral = !strcmp(im->model_type, "mixtral");
-    const bool mistral = !strcmp(im->model_type, "mistral"), qwen2 = !strcmp(im->model_type, "qwen2");
+    /* Qwen2-MoE's attention is Qwen2's (its experts are map_qwen2_moe's) */
+    const bool mistral = !strcmp(im->model_type, "mistral"),
+               qwen2 = !strcmp(im->model_type, "qwen2") || !strcmp(im->model_type, "qwen2_moe");
     const bool qwen3 = !strcmp(im->model_type, "qwen3");
     s->template_name = "decoder_only";
     take_int(im, "vocab_size", true, 1, INT32_MAX, &s->vocab);
@@ -325,6 +330,13 @@ static void map_llama_like(importer *im, spec_out *s) {
     take_rope_scaling(im, s);
     if (qwen2 || qwen3) {
         s->bias_qkv = qwen2;  /* Qwen2's q/k/v projections always carry a bias */
+        if (!strcmp(im->model_type, "qwen2_moe")) {
+            const llmc_doc_node *qb = scalar(im, "qkv_bias", NULL);
+            take_bool(im, "qkv_bias", &s->bias_qkv);  /* Qwen2MoeConfig's (default true) */
+            if (!s->bias_qkv)
+                err_at(im, llmc_doc_loc(im->doc, qb), "qkv_bias",
+                       "Qwen2-MoE without q/k/v biases has no family in llmc's layouts (expected true, got false)");
+        }
         if (qwen3) {
             take_bool(im, "attention_bias", &s->bias_qkv);  /* Qwen3Attention's: q, k, v and o */
             s->bias_out = s->bias_qkv;
@@ -384,6 +396,45 @@ static void map_mixtral(importer *im, spec_out *s) {
         err_at(im, key_loc(im, "router_jitter_noise"), "router_jitter_noise",
                "multiplies the router's input by uniform noise while training, which llmc's train.py does not "
                "(expected 0, got %g)", jitter);
+    no_effect(im, "output_router_logits");   /* whether the forward also returns the router's logits */
+}
+
+/* qwen2_moe (Qwen2MoeForCausalLM): Qwen2's attention; every MLP (decoder_sparse_step 1, no
+ * mlp_only_layers) a sparse mixture of num_experts SwiGLU experts of moe_intermediate_size, the
+ * router's softmax over all experts with the top num_experts_per_tok kept (renormalised only with
+ * norm_topk_prob), plus one shared expert of shared_expert_intermediate_size scaled by
+ * sigmoid(shared_expert_gate x) (Qwen2MoeSparseMoeBlock). Defaults are Qwen2MoeConfig's. */
+static void map_qwen2_moe(importer *im, spec_out *s) {
+    map_llama_like(im, s);
+    s->moe_experts = 60;
+    s->moe_k = 4;
+    take_int(im, "num_experts", false, 2, 4096, &s->moe_experts);
+    take_int(im, "num_experts_per_tok", false, 1, 4096, &s->moe_k);
+    if (s->moe_k > s->moe_experts)
+        err_at(im, key_loc(im, "num_experts_per_tok"), "num_experts_per_tok",
+               "routes each token to %lld experts of %lld (expected 1..num_experts)", (long long)s->moe_k,
+               (long long)s->moe_experts);
+    s->moe_inter = 1408;
+    take_int(im, "moe_intermediate_size", false, 1, INT32_MAX, &s->moe_inter);
+    s->moe_shared_inter = 5632;
+    take_int(im, "shared_expert_intermediate_size", false, 1, INT32_MAX, &s->moe_shared_inter);
+    s->moe_normalize = false;
+    take_bool(im, "norm_topk_prob", &s->moe_normalize);
+    s->moe_aux = 0.001;
+    if (take_num(im, "router_aux_loss_coef", -1, &s->moe_aux) && (s->moe_aux < 0 || s->moe_aux > 1))
+        err_at(im, key_loc(im, "router_aux_loss_coef"), "router_aux_loss_coef",
+               "expected a weight in [0, 1] (llmc's moe.aux_loss_weight), got %g", s->moe_aux);
+    int64_t step = 1;
+    if (take_int(im, "decoder_sparse_step", false, 1, INT32_MAX, &step) && step != 1)
+        err_at(im, key_loc(im, "decoder_sparse_step"), "decoder_sparse_step",
+               "makes the layers whose index + 1 is not a multiple of %lld dense MLPs, which llmc's templates do not "
+               "build (expected 1, every layer sparse)", (long long)step);
+    const llmc_doc_entry *ml = find(im, "mlp_only_layers");
+    const llmc_doc_node *mv = llmc_doc_value(ml);
+    if (mv && (mv->kind != LLMC_DOC_SEQ || mv->n_items != 0))
+        err_at(im, llmc_doc_entry_loc(im->doc, ml), "mlp_only_layers",
+               "dense layers among sparse ones are not built by llmc's templates (expected [] or null, got %s)",
+               mv->kind == LLMC_DOC_SEQ ? "a non-empty list" : llmc_doc_kind_desc(mv));
     no_effect(im, "output_router_logits");   /* whether the forward also returns the router's logits */
 }
 
@@ -651,13 +702,7 @@ static const family families[] = {
     {"t5", map_t5, ignored_none},
     {"phi", map_phi, ignored_none},
     {"mixtral", map_mixtral, ignored_none},
-};
-
-/* families transformers has that llmc cannot reproduce yet, and why */
-static const struct {
-    const char *model_type, *why;
-} refused_families[] = {
-    {"qwen2_moe", "Qwen2-MoE's shared expert (with its sigmoid gate) is not built by llmc's templates yet"},
+    {"qwen2_moe", map_qwen2_moe, ignored_none},
 };
 
 /* ---- writing the spec ------------------------------------------------------------------------ */
@@ -762,8 +807,15 @@ choices:
         }
     if (s->parallel) llmc_strbuf_puts(&b, "parallel_residual: true\n");
     if (s->moe_experts) {
-        llmc_strbuf_printf(&b, "moe:\n  num_experts: %lld\n  experts_per_token: %lld\n  routing: softmax_topk\n"
-                           "  normalize_topk: true\n  aux_loss_weight: ", (long long)s->moe_experts, (long long)s->moe_k);
+        bool shared = s->moe_shared_inter > 0; /* Qwen2-MoE; Mixtral always renormalises */
+        llmc_strbuf_printf(&b, "moe:\n  num_experts: %lld\n  experts_per_token: %lld\n", (long long)s->moe_experts,
+                           (long long)s->moe_k);
+        put_kv_int(&b, "  ", "expert_intermediate_size", s->moe_inter);
+        if (shared)
+            llmc_strbuf_printf(&b, "  num_shared_experts: 1\n  shared_expert_intermediate_size: %lld\n"
+                               "  shared_expert_gate: true\n", (long long)s->moe_shared_inter);
+        llmc_strbuf_printf(&b, "  routing: softmax_topk\n  normalize_topk: %s\n  aux_loss_weight: ",
+                           !shared || s->moe_normalize ? "true" : "false");
         put_num(&b, s->moe_aux);
         llmc_strbuf_puts(&b, "\n");
     }
@@ -866,17 +918,11 @@ char *llmc_import_hf_config(const char *config_path, const char *model_dir, cons
     for (size_t i = 0; i < sizeof families / sizeof families[0]; i++)
         if (!strcmp(families[i].model_type, mt)) fam = &families[i];
     if (!fam) {
-        for (size_t i = 0; i < sizeof refused_families / sizeof refused_families[0]; i++)
-            if (!strcmp(refused_families[i].model_type, mt)) {
-                err_at(&im, llmc_doc_loc(doc, mtn), "model_type", "'%s' cannot be imported yet: %s", mt,
-                       refused_families[i].why);
-                goto done;
-            }
-        static const char *const known[] = {"llama", "mistral", "mixtral", "qwen2", "qwen3",
+        static const char *const known[] = {"llama", "mistral", "mixtral", "qwen2", "qwen2_moe", "qwen3",
                                             "gemma", "gemma2", "gpt2", "t5", "phi"};
-        const char *near = llmc_closest(mt, known, 10);
+        const char *near = llmc_closest(mt, known, 11);
         err_at(&im, llmc_doc_loc(doc, mtn), "model_type", "unknown model type '%s' (expected one of llama, mistral, mixtral, "
-               "qwen2, qwen3, gemma, gemma2, gpt2, t5, phi%s%s)", mt, near ? "; did you mean " : "", near ? near : "");
+               "qwen2, qwen2_moe, qwen3, gemma, gemma2, gpt2, t5, phi%s%s)", mt, near ? "; did you mean " : "", near ? near : "");
         goto done;
     }
     spec_out s;

@@ -71,7 +71,8 @@ static const char *const role_names[LLMC_ROLE_COUNT] = {
     "none",     "token_embedding", "position_embedding", "relative_bias", "attn_q",   "attn_k",  "attn_v",
     "attn_qkv", "attn_o",          "cross_q",            "cross_k",       "cross_v",  "cross_o", "mlp_gate",
     "mlp_up",   "mlp_down",        "norm",               "output_head",   "moe_router", "expert_gate",
-    "expert_up", "expert_down"};
+    "expert_up", "expert_down", "shared_expert_gate", "shared_expert_up", "shared_expert_down",
+    "shared_expert_scale"};
 static const char *const norm_site_names[LLMC_NORM_SITE_COUNT] = {
     "none",     "attn_input",      "cross_attn_input", "mlp_input", "block_input",
     "post_attn", "post_cross_attn", "post_mlp",         "embedding", "final",

@@ -514,7 +514,7 @@ static int infer_glu(ctx *c, tinfo *g, tinfo *u, llmc_ir_result *out) {
     return 0;
 }
 
-static const char *const activations[] = {"gelu", "gelu_tanh", "relu", "silu", "relu_squared"};
+static const char *const activations[] = {"gelu", "gelu_tanh", "relu", "silu", "relu_squared", "sigmoid"};
 
 static const char *const moe_routings[] = {"softmax_topk", "topk_softmax"};
 
@@ -706,7 +706,7 @@ int llmc_ir_infer(const llmc_ir *ir, llmc_op_type type, const char *name, const 
         case LLMC_OP_SWIGLU:
         case LLMC_OP_GEGLU: rc = infer_glu(&c, in[0], in[1], out); break;
         case LLMC_OP_ACTIVATION:
-            rc = need_float(&c, "input", in[0]) || one_of(&c, "fn", activations, 5, -1) < 0 ? -1 : 0;
+            rc = need_float(&c, "input", in[0]) || one_of(&c, "fn", activations, sizeof activations / sizeof *activations, -1) < 0 ? -1 : 0;
             if (rc == 0) copy_shape(out, in[0]);
             break;
         case LLMC_OP_ADD:

@@ -369,7 +369,11 @@ static llmc_component role_component(llmc_param_role r) {
     case LLMC_ROLE_MOE_ROUTER:
     case LLMC_ROLE_EXPERT_GATE:
     case LLMC_ROLE_EXPERT_UP:
-    case LLMC_ROLE_EXPERT_DOWN: return LLMC_COMP_MLP;
+    case LLMC_ROLE_EXPERT_DOWN:
+    case LLMC_ROLE_SHARED_EXPERT_GATE:
+    case LLMC_ROLE_SHARED_EXPERT_UP:
+    case LLMC_ROLE_SHARED_EXPERT_DOWN:
+    case LLMC_ROLE_SHARED_EXPERT_SCALE: return LLMC_COMP_MLP;
     case LLMC_ROLE_NORM: return LLMC_COMP_NORM;
     case LLMC_ROLE_OUTPUT_HEAD: return LLMC_COMP_HEAD;
     default: return LLMC_COMP_ATTENTION;
@@ -430,7 +434,8 @@ static void check_role_shapes(vctx *v) {
         switch (t->role) {
         case LLMC_ROLE_ATTN_O:
         case LLMC_ROLE_CROSS_O:
-        case LLMC_ROLE_MLP_DOWN: dim = 0; break;
+        case LLMC_ROLE_MLP_DOWN:
+        case LLMC_ROLE_SHARED_EXPERT_DOWN: dim = 0; break;
         case LLMC_ROLE_RELATIVE_BIAS:
         case LLMC_ROLE_TOKEN_EMBEDDING: dim = -1; break;
         default: dim = 1; break;

@@ -41,6 +41,7 @@ typedef struct builder {
     unsigned char *used;  /* per tensor id: already in a view */
     llmc_diags *d;
     int failed;
+    bool qwen2_moe_experts; /* per-expert names gate_proj/up_proj/down_proj (a graph with a shared expert) */
 } builder;
 
 /* Append a view of parts (concatenated along dim 0), transformed. */
@@ -148,12 +149,24 @@ static int finish(builder *b) {
     return 0;
 }
 
+/* true if the graph has Qwen2-MoE's shared expert (a shared_expert_scale parameter) */
+static bool has_shared_expert(const llmc_ir *ir) {
+    for (size_t i = 0; i < llmc_ir_num_tensors(ir); i++) {
+        const llmc_tensor_info *t = llmc_ir_tensor(ir, (llmc_tid)i);
+        if (t->kind == LLMC_TENSOR_PARAM && t->role == LLMC_ROLE_SHARED_EXPERT_SCALE) return true;
+    }
+    return false;
+}
+
 /* A stacked expert parameter [E, out, in] of role gate/up/down is stored as E tensors
- * "<stack prefix>.<e>.<w1|w3|w2>.weight" (Mixtral's names: w1 gate, w3 up, w2 down), whatever
- * the family: every reader of a layout (PyTorch package, checkpoints) sees 2-D maps. */
+ * "<stack prefix>.<e>.<w1|w3|w2>.weight" (Mixtral's names: w1 gate, w3 up, w2 down), or, in a
+ * graph with a shared expert, "<stack prefix>.<e>.<gate|up|down>_proj.weight" (Qwen2-MoE's names),
+ * whatever the family: every reader of a layout (PyTorch package, checkpoints) sees 2-D maps. */
 static void add_experts(builder *b, llmc_tid t) {
     const llmc_tensor_info *ti = llmc_ir_tensor(b->ir, t);
     const char *w = ti->role == LLMC_ROLE_EXPERT_GATE ? "w1" : ti->role == LLMC_ROLE_EXPERT_UP ? "w3" : "w2";
+    if (b->qwen2_moe_experts)
+        w = ti->role == LLMC_ROLE_EXPERT_GATE ? "gate_proj" : ti->role == LLMC_ROLE_EXPERT_UP ? "up_proj" : "down_proj";
     /* the IR names a stack "<prefix>.experts.<gate|up|down>_proj.weight" */
     const char *dot = strstr(ti->name, ".experts.");
     if (b->failed) return;
@@ -350,6 +363,13 @@ static const char *hf_family(const llmc_spec *s, const llmc_ir *ir, const char *
         /* their classes rotate whole heads: partial rotary is phi's (above) or llmc_decoder_only */
         bool llama_core = s->positional == LLMC_POS_ROPE && s->rope.fraction == 1.0 && s->norm == LLMC_NORM_RMSNORM &&
                           s->activation == LLMC_ACT_SWIGLU && !bf->lm_head;
+        /* Qwen2-MoE: Qwen2's attention (qkv biases), softmax over all router logits then top-k
+         * (renormalised or not: norm_topk_prob), one shared expert scaled by its sigmoid gate */
+        if (s->moe.enabled && s->moe.num_shared_experts == 1)
+            return llama_core && !s->qk_norm && full_attention(s) && no_rope_scaling(s) && bf->qkv && !bf->attn_out &&
+                           !bf->mlp && s->moe.shared_expert_gate && s->moe.routing == LLMC_MOE_ROUTING_SOFTMAX_TOPK
+                       ? (*arch = "Qwen2MoeForCausalLM", "qwen2_moe")
+                       : NULL;
         /* sparse experts: Mixtral (softmax over the router logits, top-k, renormalised = softmax over the
          * top-k logits), no shared experts, no biases; other mixtures have no class here */
         if (s->moe.enabled)
@@ -446,6 +466,7 @@ int llmc_layout_hf(const llmc_spec *spec, const llmc_ir *ir, llmc_layout *out, l
     builder b;
     if (!spec || !ir || !out) return -1;
     if (begin(&b, ir, out, d)) return -1;
+    b.qwen2_moe_experts = has_shared_expert(ir);
     const char *arch;
     const char *fam = hf_family(spec, ir, &arch);
     if (fam)

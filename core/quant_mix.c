@@ -42,7 +42,8 @@ llmc_qrole llmc_qrole_of(llmc_param_role role) {
     case LLMC_ROLE_ATTN_V:
     case LLMC_ROLE_ATTN_QKV: return LLMC_QROLE_ATTN_V;
     case LLMC_ROLE_MLP_DOWN:
-    case LLMC_ROLE_EXPERT_DOWN: return LLMC_QROLE_FFN_DOWN; /* llama-quantize matches "ffn_down" in ffn_down_exps too */
+    case LLMC_ROLE_EXPERT_DOWN: /* llama-quantize matches "ffn_down" in ffn_down_exps and ffn_down_shexp too */
+    case LLMC_ROLE_SHARED_EXPERT_DOWN: return LLMC_QROLE_FFN_DOWN;
     default: return LLMC_QROLE_OTHER;
     }
 }

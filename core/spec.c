@@ -33,6 +33,7 @@ static const char *const scaling_keys[] = {"type", "factor", "original_context_l
                                            "high_freq_factor", "beta_fast", "beta_slow"};
 static const char *const relative_keys[] = {"num_buckets", "max_distance"};
 static const char *const moe_keys[] = {"num_experts", "experts_per_token", "num_shared_experts",
+                                       "shared_expert_intermediate_size", "shared_expert_gate",
                                        "expert_intermediate_size", "routing", "normalize_topk", "aux_loss_weight"};
 static const char *const bias_keys[] = {"qkv", "attn_out", "mlp", "norm", "lm_head"};
 static const char *const weights_keys[] = {"init", "std", "seed", "checkpoint"};
@@ -559,7 +560,14 @@ static void read_moe(ctx *c, const llmc_doc_node *root) {
                "a token cannot be routed to more experts than there are (expected 1..%lld, got %lld)",
                (long long)m->num_experts, (long long)k);
     if (k_st == V_OK) m->experts_per_token = k;
-    read_int(c, given(map, "num_shared_experts"), "moe.num_shared_experts", 0, MAX_EXPERTS, &m->num_shared_experts);
+    /* Qwen2-MoE's one shared expert; more than one has no family here (DeepSeek's are one wider MLP) */
+    read_int(c, given(map, "num_shared_experts"), "moe.num_shared_experts", 0, 1, &m->num_shared_experts);
+    const llmc_doc_entry *se = given(map, "shared_expert_intermediate_size"), *sg = given(map, "shared_expert_gate");
+    read_int(c, se, "moe.shared_expert_intermediate_size", 1, MAX_DIM_VALUE, &m->shared_expert_intermediate_size);
+    read_bool(c, sg, "moe.shared_expert_gate", &m->shared_expert_gate);
+    if (m->num_shared_experts == 0 && (se || sg))
+        err_at(c, key_loc(c, se ? se : sg), se ? "moe.shared_expert_intermediate_size" : "moe.shared_expert_gate",
+               "describes the shared expert, which needs moe.num_shared_experts: 1 (got 0)");
     read_int(c, given(map, "expert_intermediate_size"), "moe.expert_intermediate_size", 1, MAX_DIM_VALUE,
              &m->expert_intermediate_size);
     int r;
@@ -1268,6 +1276,7 @@ static void set_defaults(llmc_spec *s) {
     s->moe.routing = LLMC_MOE_ROUTING_SOFTMAX_TOPK;
     s->moe.normalize_topk = true;
     s->moe.aux_loss_weight = 0.02;
+    s->moe.shared_expert_gate = true;
     s->tok.byte_fallback = -1;
     s->tolerance = 0.01;
 }

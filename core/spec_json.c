@@ -191,6 +191,11 @@ static json_t *build(const llmc_spec *s, const llmc_dims *solved, bool *ok) {
             put(moe, "num_experts", json_integer(s->moe.num_experts));
             put(moe, "experts_per_token", json_integer(s->moe.experts_per_token));
             put(moe, "num_shared_experts", json_integer(s->moe.num_shared_experts));
+            if (s->moe.num_shared_experts) {
+                if (s->moe.shared_expert_intermediate_size)
+                    put(moe, "shared_expert_intermediate_size", json_integer(s->moe.shared_expert_intermediate_size));
+                put(moe, "shared_expert_gate", json_boolean(s->moe.shared_expert_gate));
+            }
             if (s->moe.expert_intermediate_size)
                 put(moe, "expert_intermediate_size", json_integer(s->moe.expert_intermediate_size));
             put(moe, "routing", json_string(llmc_moe_routing_name(s->moe.routing)));

@@ -230,6 +230,14 @@ void tc_count_moe(const llmc_spec *s, const tc_geom *g, tc_count *k) {
     uint64_t expert = tc_mul(k, tc_mul(k, 3, U(g->H)), I);              /* gate, up, down of one expert */
     tc_add(k, LLMC_COMP_MLP, E, expert);
     llmc_irb_count_inactive(k, E - U(s->moe.experts_per_token), expert);
+    if (s->moe.num_shared_experts) { /* the shared expert (every token reads it) and its [1,H] scale */
+        tc_add(k, LLMC_COMP_MLP, tc_mul(k, 3, U(g->H)), U(tc_shared_expert_intermediate(s, g)));
+        if (s->moe.shared_expert_gate) tc_add(k, LLMC_COMP_MLP, U(g->H), 1);
+    }
+}
+
+int64_t tc_shared_expert_intermediate(const llmc_spec *s, const tc_geom *g) {
+    return s->moe.shared_expert_intermediate_size ? s->moe.shared_expert_intermediate_size : g->I;
 }
 
 void tc_check_moe(const llmc_spec *s, llmc_diags *d) {
@@ -239,10 +247,14 @@ void tc_check_moe(const llmc_spec *s, llmc_diags *d) {
                llmc_activation_name(s->activation));
     if (s->bias.mlp)
         tc_err(s, d, "moe", "experts and router have no biases (Mixtral, Qwen2-MoE); set bias.mlp: false");
-    if (s->moe.num_shared_experts != 0)
+    if (s->moe.num_shared_experts > 1)
         tc_err(s, d, "moe.num_shared_experts",
-               "shared experts (Qwen2-MoE) are not supported yet (expected 0, got %lld)",
+               "one shared expert is built (Qwen2-MoE); more have no family here (expected 0 or 1, got %lld)",
                (long long)s->moe.num_shared_experts);
+    if (s->moe.num_shared_experts == 1 && !s->moe.shared_expert_gate)
+        tc_err(s, d, "moe.shared_expert_gate",
+               "a shared expert without its sigmoid gate has no family here (Qwen2-MoE gates it; expected true, got "
+               "false)");
 }
 
 /* ---- spec checks --------------------------------------------------------------------------------------- */
@@ -512,7 +524,35 @@ llmc_tid tc_moe_block(tc_builder *b, const tc_mlp *m) {
     llmc_attr ea[2] = {llmc_attr_str("activation", "swiglu"), llmc_attr_int("experts_per_token", s->moe.experts_per_token)};
     llmc_tid in[5] = {m->x, weights, gate, up, down};
     NAMEF(n, "%s.experts", m->op_prefix);
-    return tc_op(b, LLMC_OP_MOE_EXPERTS, n, in, 5, ea, 2);
+    llmc_tid routed = tc_op(b, LLMC_OP_MOE_EXPERTS, n, in, 5, ea, 2);
+    if (!s->moe.num_shared_experts) return routed;
+
+    /* Qwen2-MoE: a SwiGLU MLP every token goes through, scaled by sigmoid(shared_expert_gate x), plus the routed sum */
+    int64_t Is = tc_shared_expert_intermediate(s, g);
+    char pre[NAME_LEN];
+    NAMEF(pre, "%s.shared_expert.gate_proj", m->op_prefix);
+    llmc_tid sg = tc_linear(b, m->x, pre, Is, g->H, false, LLMC_COMP_MLP, m->stack, m->layer, TC_ROLE_MLP_IN,
+                            LLMC_ROLE_SHARED_EXPERT_GATE);
+    NAMEF(pre, "%s.shared_expert.up_proj", m->op_prefix);
+    llmc_tid su = tc_linear(b, m->x, pre, Is, g->H, false, LLMC_COMP_MLP, m->stack, m->layer, TC_ROLE_MLP_IN,
+                            LLMC_ROLE_SHARED_EXPERT_UP);
+    llmc_tid gu[2] = {sg, su};
+    NAMEF(n, "%s.shared_expert.act", m->op_prefix);
+    llmc_tid sh = tc_op(b, LLMC_OP_SWIGLU, n, gu, 2, NULL, 0);
+    NAMEF(pre, "%s.shared_expert.down_proj", m->op_prefix);
+    llmc_tid shared = tc_linear(b, sh, pre, g->H, Is, false, LLMC_COMP_MLP, m->stack, m->layer, TC_ROLE_MLP_OUT,
+                                LLMC_ROLE_SHARED_EXPERT_DOWN);
+    NAMEF(pre, "%s.shared_expert_gate", m->op_prefix);
+    llmc_tid logit = tc_linear(b, m->x, pre, 1, g->H, false, LLMC_COMP_MLP, m->stack, m->layer, TC_ROLE_MLP_IN,
+                               LLMC_ROLE_SHARED_EXPERT_SCALE);
+    llmc_attr fn = llmc_attr_str("fn", "sigmoid");
+    NAMEF(n, "%s.shared_expert_gate.sigmoid", m->op_prefix);
+    llmc_tid scale = tc_op(b, LLMC_OP_ACTIVATION, n, &logit, 1, &fn, 1);
+    llmc_tid sm[2] = {shared, scale};
+    NAMEF(n, "%s.shared_expert.scaled", m->op_prefix);
+    llmc_tid scaled = tc_op(b, LLMC_OP_MUL, n, sm, 2, NULL, 0);
+    NAMEF(n, "%s.shared_sum", m->op_prefix);
+    return tc_add_op(b, n, routed, scaled);
 }
 
 int tc_rope_attrs(const llmc_spec *s, llmc_attr *a) {

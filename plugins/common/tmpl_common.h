@@ -86,11 +86,13 @@ void tc_count_mlp(const llmc_spec *s, const tc_geom *g, tc_count *k);         /*
 void tc_count_norm(const llmc_spec *s, const tc_geom *g, tc_count *k);        /* one norm */
 /* moe: the width of one expert's MLP (moe.expert_intermediate_size, else dims.intermediate_size) */
 int64_t tc_moe_intermediate(const llmc_spec *s, const tc_geom *g);
+/* moe: the width of the shared expert (moe.shared_expert_intermediate_size, else dims.intermediate_size) */
+int64_t tc_shared_expert_intermediate(const llmc_spec *s, const tc_geom *g);
 /* moe: router [E,H] and E gated experts [I,H] x 2 + [H,I], with the E - k experts a token skips
- * counted as inactive */
+ * counted as inactive; with a shared expert, its [Is,H] x 2 + [H,Is] and its scale [1,H] (active) */
 void tc_count_moe(const llmc_spec *s, const tc_geom *g, tc_count *k);
 /* moe keys a template with sparse experts does not support yet: errors at moe.* (swiglu experts
- * without biases, no shared experts) */
+ * without biases, at most one shared expert, gated) */
 void tc_check_moe(const llmc_spec *s, llmc_diags *d);
 
 /* ---- spec checks shared by both templates --------------------------------------------------- */
@@ -192,7 +194,10 @@ llmc_tid tc_mlp_block(tc_builder *b, const tc_mlp *m);
 
 /* Sparse mixture of experts in place of the MLP (Mixtral): router "<op_prefix>.gate.weight" [E,H]
  * (role moe_router), LINEAR -> MOE_ROUTE "<op_prefix>.route" -> MOE_EXPERTS "<op_prefix>.experts"
- * over "<op_prefix>.experts.{gate,up,down}_proj.weight" stacked [E,I,H], [E,I,H], [E,H,I]. */
+ * over "<op_prefix>.experts.{gate,up,down}_proj.weight" stacked [E,I,H], [E,I,H], [E,H,I].
+ * With moe.num_shared_experts 1 (Qwen2-MoE), plus "<op_prefix>.shared_expert.{gate,up,down}_proj"
+ * (a SwiGLU MLP, roles shared_expert_*) times sigmoid("<op_prefix>.shared_expert_gate" x) [1,H]
+ * (role shared_expert_scale): ADD "<op_prefix>.shared_sum" of the routed and the scaled shared output. */
 llmc_tid tc_moe_block(tc_builder *b, const tc_mlp *m);
 
 /* the ROPE attrs of the spec (theta and scaling), into attrs[]; returns how many */

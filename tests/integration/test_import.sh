@@ -23,6 +23,7 @@ expect_out "t5.yaml: 60,506,624 parameters" run import "$FIX/t5-small" -o "$T/t5
 expect_out "gemma2.yaml: 2,614,341,888 parameters" run import "$FIX/gemma-2-2b" -o "$T/gemma2.yaml"
 expect_out "phi2.yaml: 2,779,683,840 parameters" run import "$FIX/phi-2" -o "$T/phi2.yaml"
 expect_out "mixtral.yaml: 46,702,792,704 parameters" run import "$FIX/mixtral-8x7b" -o "$T/mixtral.yaml"
+expect_out "qwen2moe.yaml: 14,315,784,192 parameters" run import "$FIX/qwen1.5-moe-a2.7b" -o "$T/qwen2moe.yaml"
 expect_out "small.yaml: .* parameters \(decoder_only, HF family llama; target 1,000,000" \
   run import "$FIX/tinyllama-1.1b" -o "$T/small.yaml" --target-params 1M --vocab-size 256
 
@@ -34,7 +35,8 @@ bad() { # bad NAME JSON REGEX: exit 1, stderr matching REGEX, nothing written
 }
 bad no-type '{"hidden_size": 1}' "config.json:1:1: model_type: missing"
 bad unknown '{"model_type": "lama"}' "config.json:1:16: model_type: unknown model type 'lama'.*did you mean llama"
-bad qwen2-moe '{"model_type": "qwen2_moe"}' "config.json:1:16: model_type: 'qwen2_moe' cannot be imported yet: Qwen2-MoE's shared expert"
+bad qwen2-moe-step '{"model_type": "qwen2_moe", "vocab_size": 9, "hidden_size": 64, "intermediate_size": 96,
+ "num_hidden_layers": 2, "num_attention_heads": 4, "decoder_sparse_step": 2}' "config.json:2:[0-9]+: decoder_sparse_step: makes the layers whose index \+ 1 is not a multiple of 2 dense"
 bad gemma-no-dims '{"model_type": "gemma"}' "config.json:1:1: hidden_size: missing \(model_type 'gemma' needs it\)"
 bad default-heads '{"model_type": "gpt2", "n_embd": 100}' "config.json:1:1: n_head: 12 heads do not divide n_embd 100"
 bad wrong-type '{"model_type": "llama", "vocab_size": "x", "hidden_size": 64, "intermediate_size": 96,

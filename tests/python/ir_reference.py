@@ -59,13 +59,15 @@ def load_weights(out):
 
 
 # the HF layout stores expert e of an IR stack "<p>.experts.<gate|up|down>_proj.weight" [E,..]
-# as "<p>.experts.<e>.<w1|w3|w2>.weight" (docs/weights.md)
+# as "<p>.experts.<e>.<w1|w3|w2>.weight", or "<p>.experts.<e>.<gate|up|down>_proj.weight" in a graph
+# with a shared expert (Qwen2-MoE's names; docs/weights.md)
 _EXPERT_FILES = {"expert_gate": "w1", "expert_up": "w3", "expert_down": "w2"}
+_EXPERT_FILES_QWEN2_MOE = {"expert_gate": "gate_proj", "expert_up": "up_proj", "expert_down": "down_proj"}
 
 
-def _stack_experts(weights, t):
+def _stack_experts(weights, t, qwen2_moe_names=False):
     prefix = t["name"][: t["name"].index(".experts.")]
-    w = _EXPERT_FILES[t["role"]]
+    w = (_EXPERT_FILES_QWEN2_MOE if qwen2_moe_names else _EXPERT_FILES)[t["role"]]
     return np.stack([np.asarray(weights[f"{prefix}.experts.{e}.{w}.weight"]) for e in range(t["shape"][0])])
 
 
@@ -211,6 +213,8 @@ def _activation(x, fn):
         return x * torch.sigmoid(x)
     if fn == "relu_squared":
         return torch.relu(x) ** 2
+    if fn == "sigmoid":
+        return torch.sigmoid(x)
     raise NotImplementedError(f"activation {fn}")
 
 
@@ -227,6 +231,7 @@ def forward(out, inputs, weights=None, dtype=torch.float64, ir=None):
     weights = load_weights(out) if weights is None else weights
     tensors = {t["name"]: t for t in ir["tensors"]}
     env, sizes = {}, {}
+    shared_expert = any(t.get("role") == "shared_expert_scale" for t in ir["tensors"])
     for t in ir["tensors"]:
         if t["kind"] == "input":
             x = np.asarray(inputs[t["name"]])
@@ -236,7 +241,7 @@ def forward(out, inputs, weights=None, dtype=torch.float64, ir=None):
             env[t["name"]] = torch.from_numpy(x.astype(np.int64))
         elif t["kind"] == "param":
             if t["name"] not in weights and t.get("role") in _EXPERT_FILES:
-                weights[t["name"]] = _stack_experts(weights, t)
+                weights[t["name"]] = _stack_experts(weights, t, shared_expert)
             assert t["name"] in weights, f"{out}: parameter {t['name']} not in the weights"
             w = torch.from_numpy(np.asarray(weights[t["name"]], dtype=np.float64)).to(dtype)
             assert list(w.shape) == t["shape"], f"{t['name']}: shape {list(w.shape)} vs IR {t['shape']}"

@@ -48,10 +48,24 @@ PUBLISHED = {
     "gemma-2-2b": 2_614_341_888,
     "phi-2": 2_779_683_840,
     "mixtral-8x7b": 46_702_792_704,
+    "qwen1.5-moe-a2.7b": 14_315_784_192,
 }
 SAME_AS_EXAMPLE = {"llama-2-7b": "llama2-7b.yaml", "gpt2": "gpt2-124m.yaml", "t5-small": "t5-small.yaml",
                    "qwen3-0.6b": "qwen3-0.6b.yaml", "gemma-2-2b": "gemma-2-2b.yaml", "phi-2": "phi-2.yaml",
-                   "mixtral-8x7b": "mixtral-8x7b.yaml"}
+                   "mixtral-8x7b": "mixtral-8x7b.yaml", "qwen1.5-moe-a2.7b": "qwen1.5-moe-a2.7b.yaml"}
+
+
+def qwen2_moe_count(c):
+    """Qwen2MoeForCausalLM's parameters from its config, counted here apart from llmc: (total, active)"""
+    H, V, L = c["hidden_size"], c["vocab_size"], c["num_hidden_layers"]
+    n, m = c["num_attention_heads"], c["num_key_value_heads"]
+    d = H // n
+    E, k, I, Is = c["num_experts"], c["num_experts_per_tok"], c["moe_intermediate_size"], c["shared_expert_intermediate_size"]
+    attn = H * n * d + n * d + 2 * (H * m * d + m * d) + n * d * H     # q, k, v with biases; o without
+    expert = 3 * H * I
+    layer = attn + 2 * H + E * H + E * expert + 3 * H * Is + H          # norms, router, experts, shared, its gate
+    rest = V * H * (1 if c["tie_word_embeddings"] else 2) + H
+    return L * layer + rest, L * (layer - (E - k) * expert) + rest
 
 
 def run(cmd, ok=True):
@@ -93,11 +107,23 @@ def test_published_counts():
             check(ex == got, f"{model}: the same count as config/examples/{SAME_AS_EXAMPLE[model]} ({ex:,})")
 
 
+def test_qwen2_moe_count():
+    with open(os.path.join(FIXTURES, "qwen1.5-moe-a2.7b", "config.json")) as f:
+        total, active = qwen2_moe_count(json.load(f))
+    check(total == PUBLISHED["qwen1.5-moe-a2.7b"], f"Qwen1.5-MoE-A2.7B: the formula counts {total:,} parameters")
+    spec = os.path.join(TMP, "qwen2-moe-count.yaml")
+    import_(os.path.join(FIXTURES, "qwen1.5-moe-a2.7b"), spec)
+    sol = json.loads(run([LLMC, "solve", spec, "--json"]).stdout)
+    check(sol["parameters"] == total, f"Qwen1.5-MoE-A2.7B: llmc counts {sol['parameters']:,} (formula {total:,})")
+    got_active = sol.get("active_parameters")
+    check(got_active == active, f"Qwen1.5-MoE-A2.7B: llmc counts {got_active} active per token (formula {active:,})")
+
+
 def shrink(cfg):
     """the same family and choices at a size that compiles in a moment"""
     c = dict(cfg)
     mt = c["model_type"]
-    if mt in ("llama", "mistral", "mixtral", "qwen2", "qwen3", "gemma", "gemma2"):
+    if mt in ("llama", "mistral", "mixtral", "qwen2", "qwen2_moe", "qwen3", "gemma", "gemma2"):
         heads, kv = c["num_attention_heads"], c.get("num_key_value_heads", c["num_attention_heads"])
         c.update(hidden_size=64, intermediate_size=96, num_hidden_layers=2, num_attention_heads=4,
                  num_key_value_heads=4 // (heads // kv) if heads // kv <= 4 else 1, vocab_size=256)
@@ -108,6 +134,8 @@ def shrink(cfg):
             c["max_position_embeddings"] = 256
         if mt == "gemma2":   # the query scale follows head_dim, as in the published model
             c["query_pre_attn_scalar"] = 16
+        if mt == "qwen2_moe":
+            c.update(num_experts=6, num_experts_per_tok=2, moe_intermediate_size=32, shared_expert_intermediate_size=48)
     elif mt == "phi":
         c.update(hidden_size=80, intermediate_size=160, num_hidden_layers=2, num_attention_heads=4,
                  num_key_value_heads=4, vocab_size=256)   # head 20, 0.4 of it: 8 rotated dims
@@ -146,8 +174,9 @@ def test_round_trip():
                   "num_layers", "num_decoder_layers", "relative_attention_num_buckets", "feed_forward_proj",
                   "head_dim", "attention_bias", "query_pre_attn_scalar", "attn_logit_softcapping",
                   "final_logit_softcapping", "hidden_activation", "layer_norm_eps", "partial_rotary_factor",
-                  "hidden_act", "qk_layernorm", "num_local_experts", "num_experts_per_tok", "router_aux_loss_coef"]
-        if cfg["model_type"] == "qwen2":
+                  "hidden_act", "qk_layernorm", "num_local_experts", "num_experts_per_tok", "router_aux_loss_coef",
+                  "num_experts", "moe_intermediate_size", "shared_expert_intermediate_size", "norm_topk_prob"]
+        if cfg["model_type"] in ("qwen2", "qwen2_moe"):
             mapped.remove("sliding_window")   # no effect while use_sliding_window is false
         if cfg["model_type"] in ("gemma", "gemma2"):
             mapped.remove("hidden_act")   # Gemma computes hidden_activation; the published "gelu" is not read
@@ -237,7 +266,11 @@ def test_bad_input():
     refused("unknown-type", {"model_type": "lama"}, "model_type", "did you mean llama")
     refused("gemma2-act", dict(LLAMA_TINY, model_type="gemma2", hidden_activation="gelu"), "hidden_activation",
             "tanh GELU")
-    refused("qwen2-moe", {"model_type": "qwen2_moe"}, "model_type", "shared expert")
+    qmoe = dict(LLAMA_TINY, model_type="qwen2_moe", num_experts=4, num_experts_per_tok=2)
+    refused("qwen2-moe-step", dict(qmoe, decoder_sparse_step=2), "decoder_sparse_step", "expected 1")
+    refused("qwen2-moe-dense", dict(qmoe, mlp_only_layers=[0]), "mlp_only_layers", "expected [] or null")
+    refused("qwen2-moe-k", dict(qmoe, num_experts_per_tok=5), "num_experts_per_tok", "expected 1..num_experts")
+    refused("qwen2-moe-bias", dict(qmoe, qkv_bias=False), "qkv_bias", "expected true")
     mixtral = dict(LLAMA_TINY, model_type="mixtral", num_local_experts=4)
     refused("mixtral-k", dict(mixtral, num_experts_per_tok=5), "num_experts_per_tok", "expected 1..num_local_experts")
     refused("mixtral-jitter", dict(mixtral, router_jitter_noise=0.01), "router_jitter_noise", "expected 0")

@@ -6,7 +6,8 @@ Environment (set by ctest): LLMC, LLMC_SOURCE_DIR, LLMC_BINARY_DIR, LLMC_LLAMA_L
 
 For llama (Llama-3.2's choices: GQA, llama3 rope scaling, tied head), mistral (sliding window; no
 GGUF, which has no windowed llama architecture), qwen3 (per-head q/k RMSNorm, head_dim 24 apart from
-hidden / heads), qwen2 (q/k/v biases, tied) and mixtral (4 experts, top-2, routed as Mixtral does),
+hidden / heads), qwen2 (q/k/v biases, tied), mixtral (4 experts, top-2, routed as Mixtral does) and
+qwen2_moe (6 experts, top-2 not renormalised, a shared expert with its sigmoid gate; no CPU runtime),
 small configurations are written with random weights in the HF layout (names and shapes as
 transformers stores them, written here from the families' conventions, not from llmc), bf16, in two
 shards with model.safetensors.index.json, beside a BPE tokenizer.json.
@@ -62,6 +63,11 @@ CONFIGS = {
     "mixtral": dict(BASE, model_type="mixtral", architectures=["MixtralForCausalLM"], max_position_embeddings=256,
                     rope_theta=1000000.0, sliding_window=None, tie_word_embeddings=False, num_local_experts=4,
                     num_experts_per_tok=2, router_aux_loss_coef=0.02, output_router_logits=False),
+    "qwen2_moe": dict(BASE, model_type="qwen2_moe", architectures=["Qwen2MoeForCausalLM"], max_position_embeddings=512,
+                      rope_theta=1000000.0, tie_word_embeddings=False, use_sliding_window=False, sliding_window=512,
+                      max_window_layers=2, decoder_sparse_step=1, num_experts=6, num_experts_per_tok=2,
+                      moe_intermediate_size=32, shared_expert_intermediate_size=48, norm_topk_prob=False,
+                      router_aux_loss_coef=0.001, output_router_logits=False, mlp_only_layers=[]),
 }
 T5 = {"model_type": "t5", "architectures": ["T5ForConditionalGeneration"], "vocab_size": V, "d_model": 64, "d_kv": 16,
       "d_ff": 96, "num_heads": 4, "num_layers": 3, "num_decoder_layers": 2, "relative_attention_num_buckets": 32,
@@ -142,7 +148,7 @@ def llama_like_tensors(c, rng):
         t[p + "self_attn.k_proj.weight"] = 0.1 * rng.standard_normal((kv * d, H))
         t[p + "self_attn.v_proj.weight"] = 0.1 * rng.standard_normal((kv * d, H))
         t[p + "self_attn.o_proj.weight"] = 0.1 * rng.standard_normal((H, n * d))
-        if c["model_type"] == "qwen2":
+        if c["model_type"] in ("qwen2", "qwen2_moe"):
             for x, rows in (("q", n * d), ("k", kv * d), ("v", kv * d)):
                 t[p + f"self_attn.{x}_proj.bias"] = 0.1 * rng.standard_normal(rows)
         if c["model_type"] == "qwen3":  # per-head RMSNorm of q and k
@@ -154,6 +160,17 @@ def llama_like_tensors(c, rng):
                 t[p + f"block_sparse_moe.experts.{e}.w1.weight"] = 0.1 * rng.standard_normal((I, H))
                 t[p + f"block_sparse_moe.experts.{e}.w3.weight"] = 0.1 * rng.standard_normal((I, H))
                 t[p + f"block_sparse_moe.experts.{e}.w2.weight"] = 0.1 * rng.standard_normal((H, I))
+        elif c["model_type"] == "qwen2_moe":  # router, experts, the shared expert and its [1, H] gate
+            t[p + "mlp.gate.weight"] = 0.5 * rng.standard_normal((c["num_experts"], H))
+            Ie, Is = c["moe_intermediate_size"], c["shared_expert_intermediate_size"]
+            for e in range(c["num_experts"]):
+                t[p + f"mlp.experts.{e}.gate_proj.weight"] = 0.1 * rng.standard_normal((Ie, H))
+                t[p + f"mlp.experts.{e}.up_proj.weight"] = 0.1 * rng.standard_normal((Ie, H))
+                t[p + f"mlp.experts.{e}.down_proj.weight"] = 0.1 * rng.standard_normal((H, Ie))
+            t[p + "mlp.shared_expert.gate_proj.weight"] = 0.1 * rng.standard_normal((Is, H))
+            t[p + "mlp.shared_expert.up_proj.weight"] = 0.1 * rng.standard_normal((Is, H))
+            t[p + "mlp.shared_expert.down_proj.weight"] = 0.1 * rng.standard_normal((H, Is))
+            t[p + "mlp.shared_expert_gate.weight"] = 0.5 * rng.standard_normal((1, H))
         else:
             t[p + "mlp.gate_proj.weight"] = 0.1 * rng.standard_normal((I, H))
             t[p + "mlp.up_proj.weight"] = 0.1 * rng.standard_normal((I, H))
@@ -295,7 +312,8 @@ def test_llama_like_families():
         out = os.path.join(TMP, name + "-out")
         # llama.cpp's llama architecture has no sliding window: the gguf emitter refuses mistral's
         windowed = "sliding_window" in config and config["model_type"] == "mistral"
-        import_compile(folder, out, gguf=not windowed)
+        # the CPU runtime refuses Qwen2-MoE's shared expert (moe.num_shared_experts)
+        import_compile(folder, out, gguf=not windowed, cpu=config["model_type"] != "qwen2_moe")
         spec = json.load(open(os.path.join(out, "spec.json")))
         check(os.path.realpath(folder) in json.dumps(spec), f"{name}: OUT/spec.json names the folder as its checkpoint")
         stored = {}

@@ -740,8 +740,8 @@ static void test_shape_errors_elementwise_and_rest(void **state) {
 
     ir = fresh();
     llmc_ir_op(ir, LLMC_OP_ACTIVATION, "act", TIDS(X), ATTRS(llmc_attr_str("fn", "swish")));
-    expect_invalid(ir, "llmc: activation 'act': attr 'fn' is 'swish' (expected gelu, gelu_tanh, relu, silu or "
-                       "relu_squared)");
+    expect_invalid(ir, "llmc: activation 'act': attr 'fn' is 'swish' (expected gelu, gelu_tanh, relu, silu, "
+                       "relu_squared or sigmoid)");
 
     ir = fresh();
     llmc_ir_op(ir, LLMC_OP_ACTIVATION, "act", TIDS(IDS), ATTRS(llmc_attr_str("fn", "relu")));

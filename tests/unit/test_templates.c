@@ -263,6 +263,46 @@ static void test_mixtral_8x7b(void **state) {
     built_free(&b);
 }
 
+/* Qwen1.5-MoE-A2.7B: 60 SwiGLU experts of 1408 per layer, top-4 (not renormalised), a shared expert
+ * of 5632 scaled by sigmoid(shared_expert_gate x), q/k/v biases; total and active from the closed
+ * form and the IR (the shared expert and its gate are read by every token) */
+static void test_qwen1_5_moe(void **state) {
+    (void)state;
+    expect_example_count("qwen1.5-moe-a2.7b.yaml", 14315784192ull);
+    built b;
+    build(&b, spec_example("qwen1.5-moe-a2.7b.yaml"));
+    assert_int_equal(b.closed.active, 2689173504ull);
+    assert_int_equal(b.counted.active, 2689173504ull);
+    /* one layer: attention 16,783,360 + norms 4,096 + router 122,880 + 60 experts 519,045,120 + shared
+     * expert 34,603,008 + its gate 2,048; active: 4 of the 60 experts */
+    llmc_param_count l0;
+    llmc_diags *d = llmc_diags_create();
+    assert_int_equal(llmc_ir_count_layer(b.ir, LLMC_STACK_DECODER, 0, &l0, d), 0);
+    assert_int_equal(l0.total, 570560512ull);
+    assert_int_equal(l0.active, 86118400ull);
+    llmc_diags_free(d);
+    expect_shape(&b, "model.layers.0.mlp.gate.weight", 60, 2048);
+    expect_shape(&b, "model.layers.0.mlp.shared_expert.gate_proj.weight", 5632, 2048);
+    expect_shape(&b, "model.layers.0.mlp.shared_expert.down_proj.weight", 2048, 5632);
+    expect_shape(&b, "model.layers.23.mlp.shared_expert_gate.weight", 1, 2048);
+    assert_int_equal(T(&b, "model.layers.0.mlp.shared_expert.up_proj.weight")->role, LLMC_ROLE_SHARED_EXPERT_UP);
+    assert_int_equal(T(&b, "model.layers.23.mlp.shared_expert_gate.weight")->role, LLMC_ROLE_SHARED_EXPERT_SCALE);
+    const llmc_tensor_info *g = T(&b, "model.layers.0.mlp.experts.gate_proj.weight");
+    assert_non_null(g);
+    assert_int_equal(g->shape[0], 60);
+    assert_int_equal(g->shape[1], 1408);
+    expect_absent(&b, "model.layers.0.block_sparse_moe.gate.weight");
+    const llmc_op_info *r = op_named(&b, "model.layers.0.mlp.route");
+    assert_non_null(r);
+    assert_int_equal(llmc_op_attr(r, "experts_per_token")->i, 4);
+    assert_int_equal(llmc_op_attr(r, "normalize")->i, 0);
+    const llmc_op_info *sg = op_named(&b, "model.layers.0.mlp.shared_expert_gate.sigmoid");
+    assert_non_null(sg);
+    assert_string_equal(llmc_op_attr(sg, "fn")->s, "sigmoid");
+    assert_non_null(op_named(&b, "model.layers.0.mlp.shared_sum"));
+    built_free(&b);
+}
+
 /* Gemma-2-2B: sandwich norms (4 x hidden per layer), head_dim 256 with GQA 8/4, tied */
 static void test_gemma2_2b(void **state) {
     (void)state;
@@ -311,6 +351,7 @@ static void test_examples(void **state) {
         {"t5-small.yaml", 60506624ull},        {"mistral-tiny.yaml", 0},          {"qwen2-tiny.yaml", 0},
         {"gemma-tiny.yaml", 0},                {"bart-tiny.yaml", 0},             {"qwen3-0.6b.yaml", 596049920ull},
         {"mixtral-8x7b.yaml", 46702792704ull},
+        {"qwen1.5-moe-a2.7b.yaml", 14315784192ull},
         {"gemma-2-2b.yaml", 2614341888ull},
         {"phi-2.yaml", 2779683840ull},
     };
@@ -1506,6 +1547,7 @@ int main(void) {
         cmocka_unit_test(test_llama2_7b),
         cmocka_unit_test(test_qwen3_0_6b),
         cmocka_unit_test(test_mixtral_8x7b),
+        cmocka_unit_test(test_qwen1_5_moe),
         cmocka_unit_test(test_gemma2_2b),
         cmocka_unit_test(test_phi_2),
         cmocka_unit_test(test_gpt2_124m),

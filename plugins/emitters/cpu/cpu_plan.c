@@ -43,6 +43,13 @@ int cpu_check_spec(const llmc_spec *s, llmc_diags *d) {
                       "supported: norm_placement: pre)", s->parallel_residual ? "parallel_residual" : "moe");
         rc = -1;
     }
+    if (s->moe.enabled && s->moe.num_shared_experts > 0) {
+        llmc_diag_add(d, LLMC_SEV_ERROR, llmc_spec_loc(s, "moe.num_shared_experts"), "moe.num_shared_experts",
+                      "the cpu runtime computes routed experts only, not Qwen2-MoE's shared expert and its sigmoid "
+                      "gate (expected 0, got %lld); the pytorch, torchscript and gguf emitters compute it",
+                      (long long)s->moe.num_shared_experts);
+        rc = -1;
+    }
     /* the runtime holds sizes and ids in int: keep every count well inside it */
     const int64_t lim = (int64_t)1 << 30;
     if (s->vocab_size > lim) {

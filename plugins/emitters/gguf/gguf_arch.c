@@ -11,7 +11,8 @@
 #include <stdio.h>
 #include <string.h>
 
-static const char *const ARCH_NAMES[GA_COUNT] = {"llama", "qwen2", "gpt2", "t5", "gptneox", "phi2", "qwen3", "gemma2"};
+static const char *const ARCH_NAMES[GA_COUNT] = {"llama", "qwen2",  "gpt2",   "t5",      "gptneox",
+                                                 "phi2",  "qwen3", "gemma2", "qwen2moe"};
 
 const char *gguf_arch_name(gguf_arch a) { return a >= 0 && a < GA_COUNT ? ARCH_NAMES[a] : "none"; }
 
@@ -43,7 +44,8 @@ static gguf_arch parse_options(const llmc_spec *s, llmc_diags *d, bool *bad) {
                 if (strcmp(o->value, ARCH_NAMES[a]) == 0) found = a;
             if (found < 0) {
                 llmc_diag_add(d, LLMC_SEV_ERROR, o->loc, key,
-                              "unknown GGUF architecture '%s' (expected auto, llama, qwen2, gpt2, t5, gptneox, phi2, qwen3 or gemma2)", o->value);
+                              "unknown GGUF architecture '%s' (expected auto, llama, qwen2, gpt2, t5, gptneox, phi2, qwen3, "
+                              "gemma2 or qwen2moe)", o->value);
                 *bad = true;
             } else {
                 forced = (gguf_arch)found;
@@ -562,6 +564,37 @@ static void check_u32_dims(const llmc_spec *s, const llmc_dims *dims, llmc_diags
         refuse(s, d, "context_length", "GGUF stores this as a 32-bit count (got %lld)", (long long)s->context_length);
 }
 
+/* qwen2moe (src/models/qwen2moe.cpp): qwen2's attention (optional q/k/v biases, rotate-half RoPE
+ * as stored), every MLP routed experts (softmax over all router logits, top-k, weights NOT
+ * renormalised) plus a shared expert scaled by sigmoid(ffn_gate_inp_shexp x); untied head */
+static void check_qwen2moe(const llmc_spec *s, const llmc_ir *ir, const llmc_dims *dims, llmc_diags *d) {
+    check_qwen2(s, dims, d);
+    for (size_t i = 0; i < llmc_ir_num_ops(ir); i++) {
+        const llmc_op_info *op = llmc_ir_op_at(ir, i);
+        if (op->type != LLMC_OP_MOE_ROUTE) continue;
+        const llmc_attr *r = llmc_op_attr(op, "routing"), *n = llmc_op_attr(op, "normalize");
+        if (r && !strcmp(r->s, "topk_softmax")) {
+            refuse(s, d, "moe.routing",
+                   "topk_softmax: llama.cpp's qwen2moe arch takes the softmax over all router logits, then the top k; "
+                   "nearest supported: moe.routing: softmax_topk with normalize_topk: false");
+            break;
+        }
+        if (n && n->i) {
+            refuse(s, d, "moe.normalize_topk",
+                   "llama.cpp's qwen2moe arch keeps the top-k softmax weights as they are (Qwen2-MoE's norm_topk_prob: "
+                   "false); nearest supported: moe.normalize_topk: false");
+            break;
+        }
+    }
+    if (s->tie_word_embeddings)
+        refuse(s, d, "tie_word_embeddings",
+               "llama.cpp's qwen2moe arch reads its own output.weight (no tied head); nearest supported: "
+               "tie_word_embeddings: false");
+}
+
+/* true if the graph has a shared expert (Qwen2-MoE) */
+static bool has_shared_expert(const llmc_ir *ir) { return has_role(ir, LLMC_ROLE_SHARED_EXPERT_SCALE, false); }
+
 /* every MOE_ROUTE op keeps Mixtral's weights: softmax of the top-k logits */
 static bool moe_routing_renormalised(const llmc_ir *ir) {
     for (size_t i = 0; i < llmc_ir_num_ops(ir); i++) {
@@ -614,15 +647,24 @@ gguf_arch gguf_arch_select(const llmc_spec *s, const llmc_ir *ir, const llmc_dim
     }
     /* sparse experts: llama.cpp's llama arch (Mixtral's GGUF): ffn_gate_inp, ffn_{gate,up,down}_exps,
      * softmax over the router logits, top-k, weights renormalised */
-    const bool moe = llmc_ir_has_moe(ir);
-    if (moe && ((forced != GA_NONE && forced != GA_LLAMA) || parallel || encdec || qk_norm)) {
-        refuse(s, d, "moe",
-               "GGUF arch %s has no sparse experts; nearest supported: emit_options.gguf.arch: auto (llama: sequential "
-               "pre-norm decoder, rope, rmsnorm, swiglu, no biases, no qk_norm)",
-               forced != GA_NONE ? gguf_arch_name(forced) : qk_norm ? "qwen3" : parallel ? "gptneox/phi2" : "t5");
+    const bool moe = llmc_ir_has_moe(ir), shared = moe && has_shared_expert(ir);
+    const gguf_arch moe_arch = shared ? GA_QWEN2MOE : GA_LLAMA;
+    if (moe && ((forced != GA_NONE && forced != moe_arch) || parallel || encdec || qk_norm)) {
+        refuse(s, d, shared ? "moe.num_shared_experts" : "moe",
+               "GGUF arch %s has no %s; nearest supported: emit_options.gguf.arch: auto (%s: sequential "
+               "pre-norm decoder, rope, rmsnorm, swiglu, %s, no qk_norm)",
+               forced != GA_NONE ? gguf_arch_name(forced) : qk_norm ? "qwen3" : parallel ? "gptneox/phi2" : "t5",
+               shared ? "shared expert beside its sparse experts" : "sparse experts", gguf_arch_name(moe_arch),
+               shared ? "optional q/k/v biases" : "no biases");
         return GA_NONE;
     }
-    if (moe && !moe_routing_renormalised(ir))
+    if (!moe && forced == GA_QWEN2MOE) {
+        refuse(s, d, "emit_options.gguf.arch",
+               "GGUF arch qwen2moe computes sparse experts and a shared expert in every layer; nearest supported: "
+               "moe with num_shared_experts: 1, or arch auto");
+        return GA_NONE;
+    }
+    if (moe && !shared && !moe_routing_renormalised(ir))
         refuse(s, d, "moe.normalize_topk",
                "llama.cpp's llama arch divides the kept top-k router weights by their sum; nearest supported: "
                "moe.normalize_topk: true (or moe.routing: topk_softmax)");
@@ -658,7 +700,8 @@ gguf_arch gguf_arch_select(const llmc_spec *s, const llmc_ir *ir, const llmc_dim
     } else if (qk_norm) {
         a = GA_QWEN3;
     } else if (moe) {
-        a = GA_LLAMA; /* check_llama refuses what the llama arch cannot hold (q/k biases, a head bias) */
+        /* check_llama refuses what the llama arch cannot hold (q/k biases, a head bias) */
+        a = moe_arch;
     } else if (s->positional == LLMC_POS_ROPE) {
         /* LayerNorm with a plain MLP and no head bias is GPT-NeoX's block, run sequentially */
         if (has_op(ir, LLMC_OP_LAYERNORM) && !has_role(ir, LLMC_ROLE_MLP_GATE, false) &&
@@ -684,7 +727,7 @@ gguf_arch gguf_arch_select(const llmc_spec *s, const llmc_ir *ir, const llmc_dim
                    pos_name(s), pos_name(s));
         return GA_NONE;
     }
-    if ((a == GA_LLAMA || a == GA_QWEN2 || a == GA_QWEN3) && has_partial_rotary(ir))
+    if ((a == GA_LLAMA || a == GA_QWEN2 || a == GA_QWEN3 || a == GA_QWEN2MOE) && has_partial_rotary(ir))
         refuse(s, d, "rope.fraction",
                "GGUF arch %s rotates every dim of a head; nearest supported: rope.fraction: 1, or a LayerNorm block "
                "with a plain MLP (arch gptneox, or phi2 with parallel_residual and bias.lm_head)",
@@ -693,6 +736,7 @@ gguf_arch gguf_arch_select(const llmc_spec *s, const llmc_ir *ir, const llmc_dim
     case GA_LLAMA: check_llama(s, dims, d); break;
     case GA_QWEN2: check_qwen2(s, dims, d); break;
     case GA_QWEN3: check_qwen3(s, d); break;
+    case GA_QWEN2MOE: check_qwen2moe(s, ir, dims, d); break;
     case GA_GPT2: check_gpt2(s, dims, d); break;
     case GA_T5: check_t5(s, dims, d); break;
     case GA_GPTNEOX: check_neox(s, ir, dims, a, false, d); break;

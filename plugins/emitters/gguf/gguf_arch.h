@@ -3,6 +3,8 @@
  *   decoder_only, rope, rmsnorm, swiglu                 -> llama  (Q/K rows permuted to pairs)
  *   ... with bias.qkv or bias.lm_head                   -> qwen2  (rotate-half RoPE, no permute)
  *   ... with per-head q/k norms (QK-norm), no biases     -> qwen3  (rotate-half RoPE, attn_{q,k}_norm)
+ *   ... with sparse experts                              -> llama  (Mixtral: ffn_gate_inp, ffn_*_exps)
+ *   ... with sparse experts and a shared expert          -> qwen2moe (+ ffn_*_shexp, ffn_gate_inp_shexp)
  *   decoder_only, learned positions, layernorm, gelu_tanh -> gpt2 (fused attn_qkv)
  *   encoder_decoder, relative buckets, rmsnorm, relu/geglu -> t5
  *   parallel residual, rope (neox style, any rotary share), layernorm, gelu_tanh -> gptneox
@@ -26,7 +28,8 @@
 #include "llmc/llmc.h"
 #include "llmc/weights.h"
 
-typedef enum gguf_arch { GA_NONE = -1, GA_LLAMA = 0, GA_QWEN2, GA_GPT2, GA_T5, GA_GPTNEOX, GA_PHI2, GA_QWEN3, GA_GEMMA2, GA_COUNT } gguf_arch;
+typedef enum gguf_arch { GA_NONE = -1, GA_LLAMA = 0, GA_QWEN2, GA_GPT2, GA_T5, GA_GPTNEOX, GA_PHI2, GA_QWEN3, GA_GEMMA2,
+                         GA_QWEN2MOE, GA_COUNT } gguf_arch;
 const char *gguf_arch_name(gguf_arch a);
 
 /* Validate the emitter's options (emit_options.gguf) and pick the architecture, reporting at its
@@ -71,6 +74,7 @@ typedef struct gguf_plan {
     uint32_t file_type;           /* general.file_type (llama_ftype) */
     /* sparse experts (0 without): experts per layer, experts per token, one expert's width */
     int64_t experts, experts_used, expert_ff;
+    int64_t shared_ff;            /* qwen2moe: the shared expert's width */
     struct gguf_gemma2_facts {    /* gemma2 only (gguf_gemma2.c) */
         double attn_softcap, final_softcap;
         int64_t window;           /* attention.sliding_window */

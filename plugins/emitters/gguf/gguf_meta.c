@@ -51,11 +51,17 @@ int gguf_arch_metadata(const llmc_spec *s, const llmc_dims *dims, const gguf_pla
     rc |= gguf_kv_u32(m, KEY("vocab_size"), (uint32_t)s->vocab_size, d);
     rc |= gguf_kv_u32(m, KEY("context_length"), (uint32_t)s->context_length, d);
     rc |= gguf_kv_u32(m, KEY("embedding_length"), H, d);
-    /* with sparse experts llama.cpp's n_ff is one expert's width, the rows of ffn_gate_exps */
-    rc |= gguf_kv_u32(m, KEY("feed_forward_length"), p->experts ? (uint32_t)p->expert_ff : I, d);
+    /* with sparse experts llama.cpp's llama n_ff is one expert's width, the rows of ffn_gate_exps;
+     * qwen2moe reads the experts' and the shared expert's widths from their own keys */
+    const bool qwen2moe = p->arch == GA_QWEN2MOE;
+    rc |= gguf_kv_u32(m, KEY("feed_forward_length"), p->experts && !qwen2moe ? (uint32_t)p->expert_ff : I, d);
     if (p->experts) {
         rc |= gguf_kv_u32(m, KEY("expert_count"), (uint32_t)p->experts, d);
         rc |= gguf_kv_u32(m, KEY("expert_used_count"), (uint32_t)p->experts_used, d);
+    }
+    if (qwen2moe) {
+        rc |= gguf_kv_u32(m, KEY("expert_feed_forward_length"), (uint32_t)p->expert_ff, d);
+        rc |= gguf_kv_u32(m, KEY("expert_shared_feed_forward_length"), (uint32_t)p->shared_ff, d);
     }
     rc |= gguf_kv_u32(m, KEY("attention.head_count"), nh, d);
     rc |= gguf_kv_u32(m, KEY("attention.head_count_kv"), nkv, d);
@@ -86,7 +92,7 @@ int gguf_arch_metadata(const llmc_spec *s, const llmc_dims *dims, const gguf_pla
         rc |= gguf_kv_f32(m, KEY("attn_logit_softcapping"), (float)p->gemma2.attn_softcap, d);
         rc |= gguf_kv_f32(m, KEY("final_logit_softcapping"), (float)p->gemma2.final_softcap, d);
     }
-    if (p->arch == GA_LLAMA || p->arch == GA_QWEN2 || p->arch == GA_QWEN3 || neox) {
+    if (p->arch == GA_LLAMA || p->arch == GA_QWEN2 || p->arch == GA_QWEN3 || qwen2moe || neox) {
         const llmc_rope_params *r = &s->rope;
         if (!neox) rc |= gguf_kv_f32(m, KEY("attention.layer_norm_rms_epsilon"), (float)s->norm_eps, d);
         /* the rotated share of each head (partial rotary: GPT-NeoX's rotary_pct, Phi's) */

@@ -223,6 +223,35 @@ static void moe_facts(builder *b, llmc_tid gate, int layer) {
     p->experts_used = used;
 }
 
+/* qwen2moe's shared expert: ffn_{gate,up,down}_shexp and the [H] vector of its sigmoid gate
+ * (ffn_gate_inp_shexp, F32, 1-D as llama.cpp creates it); its width is one value for all layers */
+static void shared_expert(builder *b, int layer) {
+    static const char *const names[3] = {"gate", "up", "down"};
+    static const llmc_param_role roles[3] = {LLMC_ROLE_SHARED_EXPERT_GATE, LLMC_ROLE_SHARED_EXPERT_UP,
+                                             LLMC_ROLE_SHARED_EXPERT_DOWN};
+    char g[64];
+    FMT(g, "blk.%d.ffn_gate_inp_shexp.weight", layer);
+    llmc_tid sc = need(b, g, LLMC_ROLE_SHARED_EXPERT_SCALE, LLMC_STACK_DECODER, layer, LLMC_NORM_SITE_NONE);
+    gguf_plan_tensor *t = b->failed ? NULL : view1(b, g, K_F32, sc);
+    if (t) { /* [1, H]: ggml {H, 1} is the same data as llama.cpp's {H} */
+        t->n_dims = 1;
+        t->ne[1] = 0;
+    }
+    for (int j = 0; j < 3 && !b->failed; j++) {
+        FMT(g, "blk.%d.ffn_%s_shexp.weight", layer, names[j]);
+        llmc_tid x = need_view(b, g, K_MAT, roles[j], LLMC_STACK_DECODER, layer, LLMC_NORM_SITE_NONE);
+        if (j != 0 || b->failed) continue;
+        int64_t ff = llmc_ir_tensor(b->ir, x)->shape[0];
+        if (layer > 0 && ff != b->p->shared_ff) {
+            llmc_diag_add(b->d, LLMC_SEV_ERROR, llmc_spec_loc(b->s, "moe.shared_expert_intermediate_size"),
+                          "moe.shared_expert_intermediate_size",
+                          "GGUF stores one shared expert width for all layers; layer %d differs", layer);
+            b->failed = 1;
+        }
+        b->p->shared_ff = ff;
+    }
+}
+
 /* ---- llama / qwen2 / qwen3 ------------------------------------------------------------------------------- */
 static void plan_llama_like(builder *b, const llmc_dims *dims, gguf_arch a) {
     const int64_t L = dims->v[LLMC_DIM_NUM_LAYERS], nh = dims->v[LLMC_DIM_NUM_HEADS],
@@ -286,6 +315,7 @@ static void plan_llama_like(builder *b, const llmc_dims *dims, gguf_arch a) {
                 llmc_tid x = need_view(b, g, K_MAT, exp_roles[j], D, l, LLMC_NORM_SITE_NONE);
                 if (j == 0 && !b->failed) moe_facts(b, x, l);
             }
+            if (a == GA_QWEN2MOE) shared_expert(b, l);
             continue;
         }
         for (int j = 0; j < 3 && !b->failed; j++) {
@@ -594,7 +624,8 @@ int gguf_plan_build(const llmc_spec *s, const llmc_dims *dims, const llmc_ir *ir
     switch (a) {
     case GA_LLAMA:
     case GA_QWEN2:
-    case GA_QWEN3: plan_llama_like(&b, dims, a); break;
+    case GA_QWEN3:
+    case GA_QWEN2MOE: plan_llama_like(&b, dims, a); break;
     case GA_GEMMA2:
         if (gguf_gemma2_read(s, ir, dims, &out->gemma2, d)) b.failed = 1;
         else plan_gemma2(&b, dims);

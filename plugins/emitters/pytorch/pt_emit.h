@@ -34,6 +34,7 @@ typedef struct pt_model {
     /* sparse mixture of experts (MOE_ROUTE / MOE_EXPERTS ops), read off the IR */
     bool moe;
     int64_t experts, experts_per_token, expert_I;
+    int64_t shared_I;   /* the shared expert's width (Qwen2-MoE), 0 without one */
     char moe_routing[32];
     bool moe_normalize;
 } pt_model;

@@ -105,6 +105,9 @@ static void config_fields(llmc_strbuf *b, const pt_model *m) {
         f_int(b, "num_experts", true, m->experts, NULL);
         f_int(b, "experts_per_token", true, m->experts_per_token, "experts each token is routed to");
         f_int(b, "expert_intermediate_size", true, m->expert_I, "inner width of one expert");
+        if (m->shared_I)
+            f_int(b, "shared_expert_intermediate_size", true, m->shared_I,
+                  "inner width of the shared expert every token goes through (Qwen2-MoE)");
         f_str(b, "moe_routing", m->moe_routing, "softmax_topk: softmax, keep top k; topk_softmax: softmax of top k");
         f_bool(b, "moe_normalize_topk", m->moe_normalize, "softmax_topk: divide the kept weights by their sum");
         f_float(b, "aux_loss_weight", true, s->moe.aux_loss_weight, "load-balancing loss weight in training");
@@ -280,6 +283,7 @@ static void set_flags(pt_vars *v, const pt_model *m) {
     pt_flag(v, "gpt2_names", m->gpt2);
     pt_flag(v, "qk_norm", m->qk_norm);
     pt_flag(v, "moe", m->moe);
+    pt_flag(v, "moe_shared", m->moe && m->shared_I > 0);
     pt_flag(v, "rope", rope);
     pt_flag(v, "rope_none", rope && s->rope.scaling == LLMC_ROPE_SCALING_NONE);
     pt_flag(v, "rope_linear", rope && s->rope.scaling == LLMC_ROPE_SCALING_LINEAR);

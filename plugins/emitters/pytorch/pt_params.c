@@ -86,6 +86,20 @@ static void llama_names(plist *l, const pt_model *m) {
         }
         snprintf(p, sizeof p, "model.layers.%lld.post_attention_layernorm", (long long)i);
         norm(l, m, p);
+        if (m->moe && m->shared_I) { /* Qwen2-MoE's SparseMoeBlock: router, experts, shared expert, its gate */
+            snprintf(p, sizeof p, "model.layers.%lld.mlp", (long long)i);
+            add(l, 2, m->experts, m->H, "%s.gate.weight", p);
+            for (int64_t e = 0; e < m->experts; e++) {
+                add(l, 2, m->expert_I, m->H, "%s.experts.%lld.gate_proj.weight", p, (long long)e);
+                add(l, 2, m->expert_I, m->H, "%s.experts.%lld.up_proj.weight", p, (long long)e);
+                add(l, 2, m->H, m->expert_I, "%s.experts.%lld.down_proj.weight", p, (long long)e);
+            }
+            add(l, 2, m->shared_I, m->H, "%s.shared_expert.gate_proj.weight", p);
+            add(l, 2, m->shared_I, m->H, "%s.shared_expert.up_proj.weight", p);
+            add(l, 2, m->H, m->shared_I, "%s.shared_expert.down_proj.weight", p);
+            add(l, 2, 1, m->H, "%s.shared_expert_gate.weight", p);
+            continue;
+        }
         if (m->moe) { /* Mixtral's SparseMoeBlock: router, then w1 (gate), w2 (down), w3 (up) per expert */
             snprintf(p, sizeof p, "model.layers.%lld.block_sparse_moe", (long long)i);
             add(l, 2, m->experts, m->H, "%s.gate.weight", p);

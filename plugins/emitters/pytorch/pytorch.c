@@ -79,13 +79,18 @@ static int moe_facts(const llmc_ir *ir, pt_model *m, llmc_diags *d) {
         bool nz = llmc_op_attr(op, "normalize")->i != 0;
         llmc_tid g = llmc_ir_find_param(ir, LLMC_ROLE_EXPERT_GATE, false, op->stack, op->layer, LLMC_NORM_SITE_NONE);
         int64_t I = g != LLMC_TID_NONE ? llmc_ir_tensor(ir, g)->shape[1] : 0;
+        llmc_tid sg = llmc_ir_find_param(ir, LLMC_ROLE_SHARED_EXPERT_GATE, false, op->stack, op->layer,
+                                         LLMC_NORM_SITE_NONE);
+        int64_t Is = sg != LLMC_TID_NONE ? llmc_ir_tensor(ir, sg)->shape[0] : 0;
         if (routes++ == 0) {
             m->experts = E;
             m->experts_per_token = k;
             m->expert_I = I;
+            m->shared_I = Is;
             snprintf(m->moe_routing, sizeof m->moe_routing, "%s", r);
             m->moe_normalize = nz;
-        } else if (E != m->experts || k != m->experts_per_token || I != m->expert_I || strcmp(r, m->moe_routing) ||
+        } else if (E != m->experts || k != m->experts_per_token || I != m->expert_I || Is != m->shared_I ||
+                   strcmp(r, m->moe_routing) ||
                    nz != m->moe_normalize) {
             llmc_error(d, "moe", "pytorch: op '%s' routes differently from the first layer's (the package has one "
                        "mixture configuration for every layer)", op->name);

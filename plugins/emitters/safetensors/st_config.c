@@ -170,6 +170,36 @@ static json_t *config_mixtral(const llmc_emit_ctx *ctx, const llmc_layout *l) {
     return c;
 }
 
+/* Qwen2MoeConfig: Qwen2's fields, the routed experts (moe_intermediate_size wide), the shared
+ * expert, every layer sparse (decoder_sparse_step 1, no mlp_only_layers); intermediate_size is
+ * the dense MLP width the class would use in an mlp_only layer (llmc has none) */
+static json_t *config_qwen2_moe(const llmc_emit_ctx *ctx, const llmc_layout *l) {
+    const llmc_spec *s = ctx->spec;
+    const llmc_special_tokens tk = llmc_emit_special_tokens(ctx);
+    json_t *c = json_object();
+    causal_common(ctx, l, c);
+    int64_t I = dim(ctx, LLMC_DIM_INTERMEDIATE_SIZE);
+    set_bool(c, "use_sliding_window", false);
+    set(c, "sliding_window", json_null());
+    set_int(c, "max_window_layers", dim(ctx, LLMC_DIM_NUM_LAYERS));
+    set(c, "rope_scaling", rope_scaling(s));
+    set_bool(c, "qkv_bias", true);
+    set_int(c, "decoder_sparse_step", 1);
+    set(c, "mlp_only_layers", json_array());
+    set_int(c, "num_experts", s->moe.num_experts);
+    set_int(c, "num_experts_per_tok", s->moe.experts_per_token);
+    set_int(c, "moe_intermediate_size", s->moe.expert_intermediate_size ? s->moe.expert_intermediate_size : I);
+    set_int(c, "shared_expert_intermediate_size",
+            s->moe.shared_expert_intermediate_size ? s->moe.shared_expert_intermediate_size : I);
+    set_bool(c, "norm_topk_prob", s->moe.normalize_topk);
+    set_real(c, "router_aux_loss_coef", s->moe.aux_loss_weight);
+    set_bool(c, "output_router_logits", false);
+    set_tok(c, "bos_token_id", tk.bos);
+    set_tok(c, "eos_token_id", tk.eos);
+    set_tok(c, "pad_token_id", tk.pad);
+    return c;
+}
+
 /* Gemma2Config: llama's fields, GeGLU with the tanh GELU, the query scale, the window (every
  * other layer, layer 0 windowed: fixed in Gemma2), the soft-caps (null = none), no biases */
 static json_t *config_gemma2(const llmc_emit_ctx *ctx, const llmc_layout *l) {
@@ -349,6 +379,7 @@ static json_t *config_llmc(const llmc_emit_ctx *ctx, const llmc_layout *l, llmc_
         set_int(c, "experts_per_token", s->moe.experts_per_token);
         set_str(c, "moe_routing", llmc_moe_routing_name(s->moe.routing));
         set_bool(c, "moe_normalize_topk", s->moe.normalize_topk);
+        if (s->moe.num_shared_experts) set_int(c, "num_shared_experts", s->moe.num_shared_experts);
     }
     /* Gemma-2 style options, each only when set */
     if (s->sandwich_norm) set_str(c, "norm_placement", "sandwich");
@@ -414,6 +445,7 @@ int st_config_files(const llmc_emit_ctx *ctx, const llmc_layout *l, st_config_fi
     else if (!strcmp(f, "qwen2")) c = config_qwen2(ctx, l);
     else if (!strcmp(f, "qwen3")) c = config_qwen3(ctx, l);
     else if (!strcmp(f, "mixtral")) c = config_mixtral(ctx, l);
+    else if (!strcmp(f, "qwen2_moe")) c = config_qwen2_moe(ctx, l);
     else if (!strcmp(f, "gemma2")) c = config_gemma2(ctx, l);
     else if (!strcmp(f, "gemma")) c = config_gemma(ctx, l);
     else if (!strcmp(f, "phi")) c = config_phi(ctx, l);

@@ -40,6 +40,7 @@ typedef struct gblock {
     llmc_tid q, qb, k, kb, v, vb, o, ob;
     llmc_tid gate, gateb, up, upb, down, downb;
     llmc_tid router, exp_gate, exp_up, exp_down;  /* sparse experts (NONE: a dense MLP) */
+    llmc_tid sh_gate, sh_up, sh_down, sh_scale;   /* Qwen2-MoE's shared expert and its sigmoid gate (NONE: none) */
     const llmc_op_info *route;                    /* the block's moe_route op */
 } gblock;
 
@@ -192,9 +193,25 @@ static void plan_sublayers(plan *p, gblock *g, llmc_diags *d) {
     bool moe = g->router != LLMC_TID_NONE && g->exp_gate != LLMC_TID_NONE && g->exp_up != LLMC_TID_NONE &&
                g->exp_down != LLMC_TID_NONE && g->route;
     if ((g->router != LLMC_TID_NONE) != moe) refuse_block(p, b, d, "a router without expert stacks and a moe_route op");
+    g->sh_gate = find(p, LLMC_ROLE_SHARED_EXPERT_GATE, false, st, L);
+    g->sh_up = find(p, LLMC_ROLE_SHARED_EXPERT_UP, false, st, L);
+    g->sh_down = find(p, LLMC_ROLE_SHARED_EXPERT_DOWN, false, st, L);
+    g->sh_scale = find(p, LLMC_ROLE_SHARED_EXPERT_SCALE, false, st, L);
+    bool shared = g->sh_gate != LLMC_TID_NONE && g->sh_up != LLMC_TID_NONE && g->sh_down != LLMC_TID_NONE &&
+                  g->sh_scale != LLMC_TID_NONE;
+    if (shared != (g->sh_gate != LLMC_TID_NONE || g->sh_up != LLMC_TID_NONE || g->sh_down != LLMC_TID_NONE ||
+                   g->sh_scale != LLMC_TID_NONE) || (shared && !moe))
+        refuse_block(p, b, d, "a shared expert needs its gate, up, down and scale weights beside the routed experts");
     bool mlp = moe || (g->up != LLMC_TID_NONE && g->down != LLMC_TID_NONE);
     if (b->mlp != mlp)
         refuse_block(p, b, d, b->mlp ? "an MLP without mlp_up and mlp_down weights" : "MLP weights in a block without MLP");
+}
+
+/* an MLP op of a decoder block that has a shared expert (its sigmoid and product are the
+ * shared_expert helper's) */
+static bool shared_expert_op(const plan *p, const llmc_op_info *op) {
+    return op->role == LLMC_OPROLE_MLP && op->stack == LLMC_STACK_DECODER && op->layer >= 0 &&
+           (size_t)op->layer < llmc_ir_num_blocks(p->ir) && p->blocks[op->layer].sh_scale != LLMC_TID_NONE;
 }
 
 /* Op kinds whose arithmetic the generic code writes; the spec and the IR must agree on the
@@ -266,10 +283,15 @@ static void plan_ops(plan *p, const llmc_spec *s, llmc_diags *d) {
             break;
         case LLMC_OP_ACTIVATION: {
             const llmc_attr *fn = llmc_op_attr(op, "fn");
-            if (!fn || fn->type != LLMC_ATTR_STRING || strcmp(fn->s, llmc_activation_name(s->activation)))
+            /* the sigmoid scaling a shared expert is the shared_expert helper's */
+            bool sigmoid = fn && fn->type == LLMC_ATTR_STRING && !strcmp(fn->s, "sigmoid") && shared_expert_op(p, op);
+            if (!sigmoid && (!fn || fn->type != LLMC_ATTR_STRING || strcmp(fn->s, llmc_activation_name(s->activation))))
                 bad = "an activation other than the spec's";
             break;
         }
+        case LLMC_OP_MUL:
+            if (!shared_expert_op(p, op)) bad = "a product other than a shared expert's scaling";
+            break;
         default:
             bad = "an op the generic code does not write";
         }
@@ -552,6 +574,7 @@ typedef struct writer {
     char block[LLMC_VIEW_NAME_MAX];  /* the current block's module path ("transformer.h.3"), "" outside blocks */
     char block_var[24];              /* the local bound to it ("block3"): one per block, each of its own class */
     bool moe;                        /* a block has sparse experts: the moe helper is written */
+    bool moe_shared;                 /* ... and a shared expert: the shared_expert helper too */
 } writer;
 
 /* The stored tensor holding parameter t, and which of its parts t is; NULL if none. */
@@ -702,6 +725,9 @@ static void block_code(writer *w, const gblock *g, llmc_strbuf *out) {
     const bool moe = g->router != LLMC_TID_NONE;
     ts_flag(&v, "moe", moe);
     w->moe |= moe;
+    const bool moe_shared = moe && g->sh_scale != LLMC_TID_NONE;
+    ts_flag(&v, "moe_shared", moe_shared);
+    w->moe_shared |= moe_shared;
     const bool qk = b->self_attention && g->q_norm.w != LLMC_TID_NONE;
     ts_flag(&v, "qk_norm", qk);
     if (qk) w->rms_norm = true;
@@ -754,6 +780,9 @@ static void block_code(writer *w, const gblock *g, llmc_strbuf *out) {
         ts_var_int(&v, "TOPK", k ? k->i : 1);
         ts_var(&v, "TOPK_SOFTMAX", r && !strcmp(r->s, "topk_softmax") ? "True" : "False");
         ts_var(&v, "NORMALIZE", nz && nz->i ? "True" : "False");
+        static const char *const shared_vars[4] = {"WSG", "WSU", "WSD", "WSS"};
+        const llmc_tid shared[4] = {g->sh_gate, g->sh_up, g->sh_down, g->sh_scale};
+        for (int i = 0; i < 4; i++) ts_var(&v, shared_vars[i], pexpr(w, shared[i], e, sizeof e));
     }
     if (ts_render("block.py", &v, out, w->d)) w->errors++;
     ts_vars_free(&v);
@@ -801,6 +830,7 @@ int ts_generic_forward(ts_vars *v, ts_vars *helpers, const ts_facts *f, llmc_dia
     ts_flag(helpers, "layer_norm", w.layer_norm);
     ts_flag(helpers, "layer_norm_no_bias", w.layer_norm_no_bias);
     ts_flag(helpers, "moe", w.moe);
+    ts_flag(helpers, "moe_shared", w.moe_shared);
     plan_free(&p);
     if (w.errors) {
         if ((int)llmc_diags_errors(d) == errors_before)

@@ -277,8 +277,8 @@ static int build_ir(const llmc_spec *s, const llmc_dims *d, llmc_ir *ir, llmc_di
         } else {
             h = normed; /* the MLP reads the same normalised input as attention */
         }
-        /* HF Mixtral's module name for the sparse MLP */
-        snprintf(op, sizeof op, "%s.%s", p, s->moe.enabled ? "block_sparse_moe" : "mlp");
+        /* HF Mixtral's module name for the sparse MLP; Qwen2-MoE (a shared expert) keeps "mlp" */
+        snprintf(op, sizeof op, "%s.%s", p, s->moe.enabled && !s->moe.num_shared_experts ? "block_sparse_moe" : "mlp");
         snprintf(q, sizeof q, "%s.gate_proj", op);
         snprintf(k, sizeof k, par ? "%s.fc1" : "%s.up_proj", op);
         snprintf(v, sizeof v, par ? "%s.fc2" : "%s.down_proj", op);

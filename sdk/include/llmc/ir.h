@@ -120,6 +120,10 @@ typedef enum llmc_param_role {
     LLMC_ROLE_EXPERT_GATE,         /* the E experts' gate maps stacked [E,I,H] */
     LLMC_ROLE_EXPERT_UP,           /* ... up maps [E,I,H] */
     LLMC_ROLE_EXPERT_DOWN,         /* ... down maps [E,H,I] */
+    LLMC_ROLE_SHARED_EXPERT_GATE,  /* the shared expert every token goes through (Qwen2-MoE): gate [Is,H] */
+    LLMC_ROLE_SHARED_EXPERT_UP,    /* ... up [Is,H] */
+    LLMC_ROLE_SHARED_EXPERT_DOWN,  /* ... down [H,Is] */
+    LLMC_ROLE_SHARED_EXPERT_SCALE, /* [1,H]: sigmoid(w x) scales the shared expert's output (HF's shared_expert_gate) */
     LLMC_ROLE_COUNT
 } llmc_param_role;
 /* "token_embedding", "position_embedding", "relative_bias", "attn_q", ..., "output_head" */
@@ -221,7 +225,7 @@ typedef enum llmc_op_type {
                               * softcap (0/absent: none; else scores = softcap * tanh(scale * q.k / softcap) before bias and mask) -> [B,S,n,dv]; n % m == 0 */
     LLMC_OP_SWIGLU,          /* (gate, up) same shape -> silu(gate) * up */
     LLMC_OP_GEGLU,           /* (gate, up) attrs approximate (0/1) -> gelu(gate) * up */
-    LLMC_OP_ACTIVATION,      /* (x) attrs fn (gelu|gelu_tanh|relu|silu|relu_squared) */
+    LLMC_OP_ACTIVATION,      /* (x) attrs fn (gelu|gelu_tanh|relu|silu|relu_squared|sigmoid) */
     LLMC_OP_ADD,             /* (a, b) broadcast-compatible -> broadcast shape */
     LLMC_OP_MUL,             /* (a, b) broadcast-compatible */
     LLMC_OP_SCALE,           /* (x) attrs factor -> x shape */

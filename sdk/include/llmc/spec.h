@@ -159,7 +159,9 @@ typedef struct llmc_moe_spec {
     bool enabled;                    /* the spec has a moe mapping */
     int64_t num_experts;             /* required, 2 .. 4096 */
     int64_t experts_per_token;       /* required, 1 .. num_experts */
-    int64_t num_shared_experts;      /* default 0: experts every token goes through */
+    int64_t num_shared_experts;      /* default 0: experts every token goes through (Qwen2-MoE: 1) */
+    int64_t shared_expert_intermediate_size; /* 0 = dims.intermediate_size: width of the shared expert */
+    bool shared_expert_gate;         /* default true: the shared expert's output times sigmoid(w x), w [1,H] */
     int64_t expert_intermediate_size;/* 0 = dims.intermediate_size */
     llmc_moe_routing routing;        /* default softmax_topk */
     bool normalize_topk;             /* default true: the k kept weights are divided by their sum */
