@@ -28,6 +28,7 @@ the same weights, and:
     Q6_K, and runs; q4_k_m is refused with the GGUF emitter's reason (llama.cpp would write Q5_0).
 """
 import os
+import re
 import shutil
 import struct
 import subprocess
@@ -63,7 +64,11 @@ weights: {{seed: {seed}}}
 tie_word_embeddings: {tied}
 dims: {{num_layers: 2, hidden_size: {hidden}, num_heads: 4, num_kv_heads: 2, intermediate_size: {inter}}}
 """
-CASES = [("q6_k", False), ("q5_k_m", False), ("q4_k_m", True), ("q5_k", False), ("q4_k", True)]
+# an 8-expert MoE: llama.cpp's Mixtral rules (attn_v / attn_k at Q8_0, attn_output at Q5_K in the
+# Q4_K mixes, the router left in float) in model.bin as in the GGUF
+MOE = "moe: {num_experts: 8, experts_per_token: 2}\n"
+CASES = [("q6_k", False, ""), ("q5_k_m", False, ""), ("q4_k_m", True, ""), ("q5_k", False, ""), ("q4_k", True, ""),
+         ("q4_k_m", False, MOE)]
 
 
 def run(cmd, ok=True):
@@ -73,11 +78,12 @@ def run(cmd, ok=True):
     return r
 
 
-def compile_spec(name, quant, tied=False, hidden=256, inter=512, seed=5, emit="cpu,safetensors,pytorch,gguf", ok=True):
+def compile_spec(name, quant, tied=False, hidden=256, inter=512, seed=5, emit="cpu,safetensors,pytorch,gguf", ok=True,
+                 extra=""):
     path = os.path.join(TMP, name + ".yaml")
     with open(path, "w") as f:
         f.write(f"name: {name}\nquantize: {quant}\n" + BODY.format(seed=seed, tied=str(tied).lower(), hidden=hidden,
-                                                                    inter=inter))
+                                                                    inter=inter) + extra)
     out = os.path.join(TMP, name)
     r = run([LLMC, "compile", path, "-o", out, "--emit", emit, "--force"], ok=ok)
     if r.returncode == 0:
@@ -111,6 +117,11 @@ def reference_model(out, recs):
     model = import_package(out).from_pretrained(out)
     with torch.no_grad():
         for name, p in model.named_parameters():
+            # the package holds Mixtral's per-expert w1 / w3 / w2; model.bin one stack per matrix kind,
+            # quantized row by row, so an expert's rows round-trip alone with the stack's type
+            m = re.fullmatch(r"(.*\.block_sparse_moe\.experts)\.\d+\.(w[123])\.weight", name)
+            if m:
+                name = f"{m.group(1)}.{ {'w1': 'gate_proj', 'w3': 'up_proj', 'w2': 'down_proj'}[m.group(2)] }.weight"
             r = recs.get(name)
             if r is None:
                 raise AssertionError(f"{out}: the package's '{name}' has no model.bin record")
@@ -144,7 +155,9 @@ def rel(a, b):
 
 GGUF_NAMES = {"attn_q": "self_attn.q_proj", "attn_k": "self_attn.k_proj", "attn_v": "self_attn.v_proj",
               "attn_output": "self_attn.o_proj", "ffn_gate": "mlp.gate_proj", "ffn_up": "mlp.up_proj",
-              "ffn_down": "mlp.down_proj"}
+              "ffn_down": "mlp.down_proj", "ffn_gate_inp": "block_sparse_moe.gate",
+              "ffn_gate_exps": "block_sparse_moe.experts.gate_proj", "ffn_up_exps": "block_sparse_moe.experts.up_proj",
+              "ffn_down_exps": "block_sparse_moe.experts.down_proj"}
 
 
 def gguf_types(out):
@@ -183,9 +196,9 @@ def test_kquant_logits():
     oracle = have_oracle()
     rng = np.random.default_rng(11)
     V = 320
-    for quant, tied in CASES:
-        name = f"kq_{quant}{'_tied' if tied else ''}"
-        out, _ = compile_spec(name, quant, tied)
+    for quant, tied, extra in CASES:
+        name = f"kq_{quant}{'_tied' if tied else ''}{'_moe' if extra else ''}"
+        out, _ = compile_spec(name, quant, tied, inter=256 if extra else 512, extra=extra)
         version, recs = records(out)
         check(version == 2, f"{name}: model.bin format version 2 (got {version})")
         stored = {n: WT[r["dtype"]] for n, r in recs.items() if r["rows"] > 1 and r["cols"] > 1}
@@ -210,7 +223,16 @@ def test_kquant_logits():
         plain, tie = agreement(ours, ref)
         line = (f"  {name} ({'/'.join(kinds)}): llmc-run vs torch rel {d:.2e} (prompt {dp:.2e}, decode {dd:.2e}), "
                 f"top-1 {plain:.3f}, within tie {tie:.3f}")
-        check(d <= REL_BOUND, f"{name}: logits rel diff {d:.2e} <= {REL_BOUND}")
+        if extra:
+            # a router fed quantized activations can send a token to another of its experts than the
+            # float reference does (llama.cpp too), and that position's logits move by far more than
+            # rounding: the bound holds for 90 % of the positions, the maximum is reported
+            rows = np.abs(ours - ref).max(-1) / np.abs(ref).max()
+            share = float(np.mean(rows <= REL_BOUND))
+            line += f", {share:.3f} of positions within {REL_BOUND}"
+            check(share >= 0.9, f"{name}: {share:.3f} of positions within rel {REL_BOUND} (>= 0.9)")
+        else:
+            check(d <= REL_BOUND, f"{name}: logits rel diff {d:.2e} <= {REL_BOUND}")
         check(tie >= 0.99, f"{name}: top-1 within tie tolerance {tie:.3f} >= 0.99")
         check(plain >= 0.90, f"{name}: plain top-1 {plain:.3f} >= 0.90")
         if oracle:
@@ -224,6 +246,11 @@ def test_kquant_logits():
             vplain = float(np.mean(ours.argmax(-1) == peer.argmax(-1)))
             line += (f"; llama.cpp vs torch rel {pd:.2e}, top-1 {pplain:.3f}, within tie {ptie:.3f}; "
                      f"llmc-run vs llama.cpp rel {vs:.2e}, same top-1 {vplain:.3f}")
+            if extra:
+                prow = np.abs(peer - ref).max(-1) / np.abs(ref).max()
+                pshare = float(np.mean(prow <= REL_BOUND))
+                line += f"; llama.cpp {pshare:.3f} of positions within {REL_BOUND}"
+                d, pd = float(np.median(rows)), float(np.median(prow))   # the typical position, not a re-routed one
             check(d <= PEER_RATIO * pd, f"{name}: llmc-run's distance to the reference {d:.2e} <= {PEER_RATIO}x llama.cpp's {pd:.2e}")
         print(line, flush=True)
 

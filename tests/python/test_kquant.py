@@ -159,15 +159,23 @@ def gguf_of(out):
 def test_gguf_emitter_writes_llama_quantize_bytes():
     """`quantize: q4_k_m` (and the other K-quants) in the spec: llmc's own GGUF holds, tensor for
     tensor, the types and bytes llama_model_quantize writes from llmc's F32 GGUF of the same spec;
-    general.file_type is the llama_ftype; llama.cpp loads and runs the file. Three models: a tied
-    9-layer llama (the head is the embedding), an untied 2-layer llama, and a tied 3-layer gptneox
-    (fused attn_qkv; the embedding written twice, the second copy the head)."""
+    general.file_type is the llama_ftype; llama.cpp loads and runs the file. Five models: a tied
+    9-layer llama (the head is the embedding), an untied 2-layer llama, a tied 3-layer gptneox
+    (fused attn_qkv; the embedding written twice, the second copy the head), a 9-layer llama with
+    8 experts (Mixtral's rules) and a 9-layer qwen2moe (4 experts and a shared expert)."""
     need_oracle()
     import gguf
     compared = {}
     neox = "norm: layernorm\nactivation: gelu_tanh\npositional_encoding: rope\n"
+    # sparse experts: 8 of them is llama.cpp's "8-expert model" (attn_v / attn_k at Q8_0, attn_output
+    # Q5_K in the Q4_K mixes); Qwen2-MoE's ffn_down_exps and ffn_down_shexp share their block's layer
+    mixtral = "moe: {num_experts: 8, experts_per_token: 2}\n"
+    qwen2moe = ("moe: {num_experts: 4, experts_per_token: 2, num_shared_experts: 1, "
+                "shared_expert_intermediate_size: 512, normalize_topk: false}\n"
+                "bias: {qkv: true, attn_out: false, mlp: false, norm: false, lm_head: false}\n")
     for name, seed, layers, tied, extra in (("kqe-deep", 6, 9, True, ""), ("kqe-untied", 7, 2, False, ""),
-                                            ("kqe-neox", 8, 3, True, neox)):
+                                            ("kqe-neox", 8, 3, True, neox), ("kqe-mixtral", 9, 9, False, mixtral),
+                                            ("kqe-qwen2moe", 10, 9, False, qwen2moe)):
         body = BODY.format(seed=seed, std=0.05, layers=layers).replace(
             "tie_word_embeddings: false", f"tie_word_embeddings: {'true' if tied else 'false'}") + extra
         f32 = os.path.join(TMP, name + "-f32")
@@ -195,7 +203,7 @@ def test_gguf_emitter_writes_llama_quantize_bytes():
             r = run([ORACLE, "logits", gguf_of(ours), "--tokens", ids, "--out", os.path.join(TMP, "l.f32")])
             logits = np.fromfile(os.path.join(TMP, "l.f32"), dtype="<f4")
             assert logits.size == 16 * 512 and np.isfinite(logits).all(), f"{name} {quantize}: {r.stdout!r}"
-    for t in ("Q6_K", "Q5_K", "Q4_K"):
+    for t in ("Q6_K", "Q5_K", "Q4_K", "Q8_0"):
         assert t in compared, f"no {t} tensor was compared"
     print("  byte-identical to llama_model_quantize: " +
           ", ".join(f"{t} in {'/'.join(sorted(q))}" for t, q in sorted(compared.items())), flush=True)

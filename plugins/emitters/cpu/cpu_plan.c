@@ -633,15 +633,30 @@ static int plan_kquant(const llmc_spec *s, const llmc_ir *ir, cpu_plan *p, llmc_
     if (p->encdec)
         return REFUSE("the K-quant mixes are written for decoder-only models (as the gguf emitter writes them; use "
                       "quantize: q8_0 or q4_0)");
-    int count[LLMC_QROLE_OTHER + 1] = {0}, index[LLMC_QROLE_OTHER + 1] = {0};
-    for (size_t i = 0; i < p->n; i++)
-        if (p->t[i].kind == CPU_MATRIX) count[llmc_qrole_of(llmc_ir_tensor(ir, p->t[i].tid)->role)]++;
+    /* with sparse experts an ffn_down's layer is its block's, out of the block count (llmc/quant.h) */
+    const bool moe = p->m.experts > 1;
+    int count[LLMC_QROLE_COUNT] = {0}, index[LLMC_QROLE_COUNT] = {0}, n_blocks = 0;
+    for (size_t i = 0; i < p->n; i++) {
+        if (p->t[i].kind != CPU_MATRIX) continue;
+        count[llmc_qrole_of(llmc_ir_tensor(ir, p->t[i].tid)->role)]++;
+        if (p->t[i].layer + 1 > n_blocks) n_blocks = p->t[i].layer + 1;
+    }
     for (size_t i = 0; i < p->n; i++) {
         cpu_tensor *t = &p->t[i];
         if (t->kind != CPU_MATRIX) continue;
-        const llmc_qrole r = llmc_qrole_of(llmc_ir_tensor(ir, t->tid)->role);
-        const int layer = r == LLMC_QROLE_ATTN_V || r == LLMC_QROLE_FFN_DOWN ? index[r]++ : -1;
-        const llmc_qtype q = llmc_kquant_mix_type(mix, r, layer, count[r], t->cols, p->m.tied);
+        const llmc_param_role role = llmc_ir_tensor(ir, t->tid)->role;
+        if (role == LLMC_ROLE_MOE_ROUTER) { /* llama-quantize never quantizes ffn_gate_inp: the router stays float */
+            t->dtype = float_type(s->precision);
+            continue;
+        }
+        const llmc_qrole r = llmc_qrole_of(role);
+        llmc_kquant_query query = {mix, r, -1, count[r], t->cols, p->m.tied, p->m.experts};
+        if (r == LLMC_QROLE_ATTN_V || r == LLMC_QROLE_FFN_DOWN) query.layer = index[r]++;
+        if (r == LLMC_QROLE_FFN_DOWN && moe) {
+            query.layer = t->layer;
+            query.n_layers = n_blocks;
+        }
+        const llmc_qtype q = llmc_kquant_type(&query);
         if (q == LLMC_QTYPE_NONE && t->cols % LLMC_QBLOCK == 0) {
             llmc_diag_add(d, LLMC_SEV_ERROR, llmc_spec_loc(s, "quantize"), "quantize",
                           "parameter '%s' has rows of %llu values, not a multiple of %d: llama.cpp's %s would store it "

@@ -29,9 +29,11 @@ static gguf_ttype ttype_of(llmc_qtype q) {
 /* The type of one matrix, or -1 with an error at `quantize` when llama.cpp would write a block
  * type llmc does not (Q5_0 / Q5_1 for Q4_K / Q5_K rows that are whole 32-blocks but not whole
  * 256-blocks). A row that is not even a whole 32-block is F16, as llama.cpp stores it. */
-static int kquant_type(const llmc_spec *s, llmc_kquant_mix mix, const char *what, llmc_qrole role, int index,
-                       int count, uint64_t row_len, bool tied, gguf_ttype *out, llmc_diags *d) {
-    const llmc_qtype q = llmc_kquant_mix_type(mix, role, index, count, row_len, tied);
+static int kquant_type(const llmc_spec *s, const llmc_kquant_query *query, const char *what, gguf_ttype *out,
+                       llmc_diags *d) {
+    const llmc_kquant_mix mix = query->mix;
+    const uint64_t row_len = query->row_len;
+    const llmc_qtype q = llmc_kquant_type(query);
     if (q == LLMC_QTYPE_NONE && row_len % LLMC_QK == 0) {
         llmc_diag_add(d, LLMC_SEV_ERROR, llmc_spec_loc(s, "quantize"), "quantize",
                       "%s has rows of %llu values, not a multiple of %d: llama.cpp's %s would store it as "
@@ -53,8 +55,9 @@ int gguf_plan_kquant(const llmc_spec *s, const llmc_ir *ir, gguf_plan *p, llmc_d
                       "encoder, decoder and cross-attention tensors is not reproduced (use quantize: q8_0 or q4_0)");
         return -1;
     }
-    /* llama.cpp counts the attn_v and ffn_down tensors of the file first, then numbers them in order */
-    int n_v = 0, n_down = 0, n_embd = 0, n_head = 0;
+    /* llama.cpp counts the attn_v and ffn_down tensors of the file first, then numbers them in order;
+     * with sparse experts an ffn_down's layer is its block's (ffn_down_exps and ffn_down_shexp) */
+    int n_v = 0, n_down = 0, n_embd = 0, n_head = 0, n_blocks = 0;
     for (size_t i = 0; i < p->n; i++) {
         const gguf_plan_tensor *t = &p->t[i];
         if (!t->quantizable) continue;
@@ -63,7 +66,10 @@ int gguf_plan_kquant(const llmc_spec *s, const llmc_ir *ir, gguf_plan *p, llmc_d
         n_down += r == LLMC_QROLE_FFN_DOWN;
         n_embd += r == LLMC_QROLE_TOKEN_EMBD;
         n_head += r == LLMC_QROLE_OUTPUT;
+        const int layer = llmc_ir_tensor(ir, t->view.parts[0])->layer;
+        if (layer + 1 > n_blocks) n_blocks = layer + 1;
     }
+    const bool moe = p->experts > 1;
     /* llama.cpp treats token_embd as the head when the file has no output.weight; an architecture
      * that needs output.weight gets the tied embedding written twice, the second copy the head */
     const bool tied_in_file = n_head == 0 && n_embd == 1;
@@ -73,11 +79,17 @@ int gguf_plan_kquant(const llmc_spec *s, const llmc_ir *ir, gguf_plan *p, llmc_d
         if (!t->quantizable) continue;
         llmc_qrole r = qrole_of(llmc_ir_tensor(ir, t->view.parts[0]), t->view.n_parts);
         if (r == LLMC_QROLE_TOKEN_EMBD && i_embd++ > 0) r = LLMC_QROLE_OUTPUT;
-        const int index = r == LLMC_QROLE_ATTN_V ? i_v++ : r == LLMC_QROLE_FFN_DOWN ? i_down++ : -1;
-        const int count = r == LLMC_QROLE_ATTN_V ? n_v : n_down;
+        llmc_kquant_query q = {mix, r, -1, 0, t->ne[0], tied_in_file, p->experts};
+        if (r == LLMC_QROLE_ATTN_V) {
+            q.layer = i_v++;
+            q.n_layers = n_v;
+        } else if (r == LLMC_QROLE_FFN_DOWN) {
+            q.layer = moe ? llmc_ir_tensor(ir, t->view.parts[0])->layer : i_down++;
+            q.n_layers = moe ? n_blocks : n_down;
+        }
         char what[200];
         snprintf(what, sizeof what, "GGUF tensor '%s'", t->name);
-        if (kquant_type(s, mix, what, r, index, count, t->ne[0], tied_in_file, &t->type, d)) return -1;
+        if (kquant_type(s, &q, what, &t->type, d)) return -1;
     }
     /* llama_ftype: MOSTLY_Q4_K_S 14, Q4_K_M 15, Q5_K_S 16, Q5_K_M 17, Q6_K 18 */
     p->file_type = mix == LLMC_MIX_Q4_K_S ? 14 : mix == LLMC_MIX_Q4_K_M ? 15 : mix == LLMC_MIX_Q5_K_S ? 16

@@ -60,21 +60,44 @@ LLMC_API void llmc_dequantize_q5_k(const void *in, size_t n, float *y);
 LLMC_API void llmc_dequantize_q4_k(const void *in, size_t n, float *y);
 
 /* The K-quant mixes (core/quant_mix.c): the block type llama_model_quantize gives a matrix of a
- * dense model (no importance matrix, no MoE, not the 70B special case). Q6_K: all Q6_K.
+ * dense model (no importance matrix, not the 70B special case). Q6_K: all Q6_K.
  * Q4_K_M / Q5_K_M: Q4_K / Q5_K, except attn_v (or the fused attn_qkv) and ffn_down of the first
  * and last eighth of the layers and every third layer between (Q6_K). Q5_K_S: all Q5_K. Q4_K_S:
  * Q4_K, except the first 4 attn_v and the first eighth of the ffn_down (Q5_K). The head (and the
  * tied embedding) is Q6_K in every mix. Rows that are not whole super-blocks: Q6_K becomes Q8_0;
  * Q4_K / Q5_K would become Q5_0 / Q5_1, which llmc does not write: LLMC_QTYPE_NONE, as for rows
- * that are not whole 32-blocks. layer is the tensor's position (0-based) among the model's n_layers
+ * that are not whole 32-blocks. Models with sparse experts: llmc_kquant_type below. layer is the tensor's position (0-based) among the model's n_layers
  * attn_v (or ffn_down) tensors in file order, as llama.cpp counts them: for a dense model, its block
  * index and the number of blocks. */
 typedef enum { LLMC_MIX_Q6_K, LLMC_MIX_Q5_K_M, LLMC_MIX_Q4_K_M, LLMC_MIX_Q5_K_S, LLMC_MIX_Q4_K_S } llmc_kquant_mix;
-typedef enum { LLMC_QROLE_TOKEN_EMBD, LLMC_QROLE_OUTPUT, LLMC_QROLE_ATTN_V, LLMC_QROLE_FFN_DOWN, LLMC_QROLE_OTHER } llmc_qrole;
+/* ATTN_K and ATTN_OUTPUT come after OTHER so that the earlier values stay as they were; only the
+ * rules of 8-expert models (llmc_kquant_type) tell them from OTHER */
+typedef enum {
+    LLMC_QROLE_TOKEN_EMBD, LLMC_QROLE_OUTPUT, LLMC_QROLE_ATTN_V, LLMC_QROLE_FFN_DOWN, LLMC_QROLE_OTHER,
+    LLMC_QROLE_ATTN_K, LLMC_QROLE_ATTN_OUTPUT,
+    LLMC_QROLE_COUNT
+} llmc_qrole;
 typedef enum { LLMC_QTYPE_NONE, LLMC_QTYPE_Q8_0, LLMC_QTYPE_Q6_K, LLMC_QTYPE_Q5_K, LLMC_QTYPE_Q4_K } llmc_qtype;
 
+/* A dense model's matrix (n_experts 0): llmc_kquant_type with the other fields as given */
 LLMC_API llmc_qtype llmc_kquant_mix_type(llmc_kquant_mix mix, llmc_qrole role, int layer, int n_layers,
                                          uint64_t row_len, bool tied);
+
+/* One matrix of a model that may have sparse experts. llama_model_quantize's rules for them: with
+ * exactly 8 experts (its "8-expert model": Mixtral) attn_v (or attn_qkv) and attn_k are Q8_0 in
+ * every mix and attn_output is Q5_K in Q4_K_S / Q4_K_M; with more than one expert, an ffn_down
+ * tensor's layer is its block's index (read from the tensor's name, so ffn_down_exps and
+ * ffn_down_shexp of block i are both layer i) and n_layers the number of blocks. Everything else
+ * is the dense rule above (attn_v keeps counting its tensors in file order). */
+typedef struct llmc_kquant_query {
+    llmc_kquant_mix mix;
+    llmc_qrole role;
+    int layer, n_layers;   /* as above; for ffn_down of an MoE: block index and block count */
+    uint64_t row_len;      /* values per row (the matrix's innermost dimension) */
+    bool tied;             /* the token embedding is also the head */
+    int64_t n_experts;     /* routed experts per layer; 0 or 1 for a dense model */
+} llmc_kquant_query;
+LLMC_API llmc_qtype llmc_kquant_type(const llmc_kquant_query *q);
 /* llama.cpp's category of an IR parameter role (attn_v and the fused attn_qkv count as attn_v);
  * the emitters that write K-quant mixes (gguf, cpu) classify their matrices with it */
 LLMC_API llmc_qrole llmc_qrole_of(llmc_param_role role);
