@@ -7,6 +7,7 @@ import shutil
 import struct
 import subprocess
 import sys
+import time
 import traceback
 
 import numpy as np
@@ -243,11 +244,14 @@ class Checks:
         the next one runs; then finish(tmp)."""
         for fn in tests:
             print(f"== {fn.__name__}", flush=True)
+            t0 = time.monotonic()
             try:
                 fn()
             except Exception:
                 self.failures.append(f"{fn.__name__}: {traceback.format_exc()}")
                 print(traceback.format_exc(), flush=True)
+            # the suite's time budget is kept per test function (.ci/run must stay under an hour)
+            print(f"   {fn.__name__}: {time.monotonic() - t0:.1f} s", flush=True)
         return self.finish(tmp)
 
     def finish(self, tmp):
