@@ -7,7 +7,7 @@ Environment (set by ctest): LLMC, LLMC_SOURCE_DIR, LLMC_BINARY_DIR, LLMC_LLAMA_L
 For llama (Llama-3.2's choices: GQA, llama3 rope scaling, tied head), mistral (sliding window; no
 GGUF, which has no windowed llama architecture), qwen3 (per-head q/k RMSNorm, head_dim 24 apart from
 hidden / heads), qwen2 (q/k/v biases, tied), mixtral (4 experts, top-2, routed as Mixtral does) and
-qwen2_moe (6 experts, top-2 not renormalised, a shared expert with its sigmoid gate; no CPU runtime),
+qwen2_moe (6 experts, top-2 not renormalised, a shared expert with its sigmoid gate),
 small configurations are written with random weights in the HF layout (names and shapes as
 transformers stores them, written here from the families' conventions, not from llmc), bf16, in two
 shards with model.safetensors.index.json, beside a BPE tokenizer.json.
@@ -312,8 +312,7 @@ def test_llama_like_families():
         out = os.path.join(TMP, name + "-out")
         # llama.cpp's llama architecture has no sliding window: the gguf emitter refuses mistral's
         windowed = "sliding_window" in config and config["model_type"] == "mistral"
-        # the CPU runtime refuses Qwen2-MoE's shared expert (moe.num_shared_experts)
-        import_compile(folder, out, gguf=not windowed, cpu=config["model_type"] != "qwen2_moe")
+        import_compile(folder, out, gguf=not windowed)
         spec = json.load(open(os.path.join(out, "spec.json")))
         check(os.path.realpath(folder) in json.dumps(spec), f"{name}: OUT/spec.json names the folder as its checkpoint")
         stored = {}

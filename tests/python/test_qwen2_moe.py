@@ -9,11 +9,17 @@ the softmax over all 6 (not renormalised, Qwen2-MoE's norm_topk_prob false), a s
     mlp.shared_expert.{gate,up,down}_proj, mlp.shared_expert_gate), config.json model_type qwen2_moe;
   * on a random checkpoint: tests/python/ir_reference.py (float64) within 1e-12 of an independent
     float64 Qwen2-MoE forward written here from transformers' Qwen2MoeSparseMoeBlock; the PyTorch
-    package and the TorchScript archive within 1e-5 of both; llama.cpp (GGUF arch qwen2moe) within
-    1e-3 of the package;
-  * refusals, located at their key, nothing written: the CPU runtime (no shared expert yet), gguf
-    with renormalised top-k (llama.cpp's qwen2moe keeps the weights as they are), more than one
-    shared expert, a shared expert without its gate, shared-expert keys without one."""
+    package, the TorchScript archive and the CPU runtime (F32) within 1e-5 of both; llama.cpp (GGUF arch
+    qwen2moe) within 1e-3 of the package;
+  * the CPU runtime through `llmc run`: a 13-token prompt and 10 greedy tokens through the KV cache,
+    the package's generate() tokens, every step's logits within 1e-5 of one package pass; 1 and 2
+    threads bit-identical (prompt and decode);
+  * the CPU runtime at Q8_0 and Q4_0 (head Q8_0) with a shared expert of width 64 (every map of it
+    quantized; its [1, H] scale stays f32), 240 positions, against the package on weights through
+    numpy's ggml round trip: top-1 within tie tolerance >= 99 %, plain >= 90 %;
+  * refusals, located at their key, nothing written: gguf with renormalised top-k (llama.cpp's
+    qwen2moe keeps the weights as they are), more than one shared expert, a shared expert without
+    its gate, shared-expert keys without one."""
 import json
 import os
 import sys
@@ -23,8 +29,8 @@ import numpy as np
 import torch
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from llmc_testlib import (Checks, backend_logits, check_agreement, import_package, read_safetensors, rel,  # noqa: E402
-                          run, write_safetensors, write_spec)
+from llmc_testlib import (Checks, backend_logits, check_agreement, import_package, q4_0_round_trip,  # noqa: E402
+                          q8_0_round_trip, read_safetensors, rel, run, top1_agreement, write_safetensors, write_spec)
 
 LLMC = os.environ.get("LLMC", "llmc")
 TMP = tempfile.mkdtemp(prefix="llmc-test-qwen2moe-")
@@ -163,19 +169,19 @@ def test_qwen2_moe_backends():
     ckpt = os.path.join(TMP, "random.safetensors")
     random_checkpoint(first, ckpt, seed=19)
     out = os.path.join(TMP, "out")
-    run([LLMC, "compile", spec, "-o", out, "--emit", "safetensors,pytorch,torchscript,gguf", "--weights", ckpt])
+    run([LLMC, "compile", spec, "-o", out, "--emit", "safetensors,pytorch,torchscript,gguf,cpu", "--weights", ckpt])
     r = run([LLMC, "validate", out], ok=False)
     check(r.returncode == 0, f"llmc validate of the output: exit {r.returncode} {r.stdout[-500:]} {r.stderr[-1500:]}")
 
     ids = [(i * 37 + 5) % V for i in range(20)]
     weights, _ = read_safetensors(os.path.join(out, "safetensors", "model.safetensors"))
     ref = qwen2_moe_forward(weights, ids)
-    logits = backend_logits(out, ids, V, backends=("ir_reference", "pytorch", "torchscript", "gguf"))
+    logits = backend_logits(out, ids, V, backends=("ir_reference", "pytorch", "torchscript", "gguf", "cpu"))
     d = rel(logits["ir_reference"], ref)
     print(f"  ir_reference vs the Qwen2-MoE forward here: {d:.2e}")
     check(d <= 1e-12, f"ir_reference computes Qwen2-MoE (float64, got {d:.2e})")
     logits["qwen2_moe_forward"] = ref
-    check_agreement(check, logits, ["qwen2_moe_forward", "ir_reference", "pytorch", "torchscript"], TOL)
+    check_agreement(check, logits, ["qwen2_moe_forward", "ir_reference", "pytorch", "torchscript", "cpu"], TOL)
     if "gguf" in logits:
         d = rel(logits["gguf"], logits["pytorch"])
         print(f"  llama.cpp (GGUF arch qwen2moe) vs pytorch: {d:.2e}")
@@ -187,6 +193,71 @@ def test_qwen2_moe_backends():
         model(torch.tensor([ids]))
         aux = float(model.router_aux_loss())
     check(np.isfinite(aux) and aux > 0, f"router_aux_loss over the shared-expert mixture: {aux}")
+    cpu_runtime(out, ids, model)
+    cpu_quantized(spec, ckpt)
+
+
+def cpu_runtime(out, ids, model):
+    """llmc-run (F32): the shared expert compiled in from the IR, cached decoding through `llmc run`
+    against the package, and 1 vs 2 threads"""
+    cfg = open(os.path.join(out, "cpu", "model_config.h")).read()
+    check(f"#define SHARED_FF {IS} " in cfg and f"#define EXPERT_FF {I} " in cfg and "#define MOE_NORMALIZE 0 " in cfg,
+          "model_config.h: the shared expert's width, the experts', routing not renormalised")
+    check("shared_expert(m, L, in, n)" in open(os.path.join(out, "cpu", "model.c")).read(),
+          "cpu/model.c computes the shared expert")
+    prompt, n_new = ids[:13], 10
+    dump = os.path.join(out, "cpu.decode.logits")
+    r = run([LLMC, "run", out, "--prompt-ids", ",".join(map(str, prompt)), "-n", str(n_new), "--dump-logits", dump])
+    gen = [int(t) for t in r.stdout.strip().split(",")]
+    with torch.no_grad():
+        want = model.generate(torch.tensor([prompt]), max_new_tokens=n_new)[0, len(prompt):].tolist()
+        full = model(torch.tensor([prompt + gen[:-1]]))[0].double().numpy()
+    check(gen == want, f"llmc run generates the package's greedy tokens ({gen} vs {want})")
+    steps = np.fromfile(dump, dtype=np.float32).astype(np.float64).reshape(-1, V)
+    d = rel(steps, full) if steps.shape == full.shape else float("inf")
+    print(f"  llmc run, 13 prompt + 9 cached steps vs one package pass: {d:.2e}")
+    check(d <= TOL, f"the CPU runtime's cached decoding computes the shared expert (got {d:.2e}, {steps.shape})")
+    dumps = []
+    for threads in (1, 2):
+        path = os.path.join(out, f"cpu.t{threads}.logits")
+        r = run([os.path.join(out, "cpu", "llmc-run"), "--prompt-ids", ",".join(map(str, prompt)), "-n", str(n_new),
+                 "--threads", str(threads), "--dump-logits", path])
+        dumps.append((r.stdout, open(path, "rb").read()))
+    check(dumps[0] == dumps[1] and len(dumps[0][1]) == 4 * V * (len(prompt) + n_new - 1),
+          "1 and 2 threads: the same tokens and bit-identical logits (prompt and decode)")
+
+
+def cpu_quantized(spec, ckpt):
+    """Q8_0 and Q4_0 (the head at Q8_0) against the package on the same weights through ggml's round
+    trip: what remains is the runtime's Q8_0 activations. The shared expert is 64 wide here, so its
+    down map has whole blocks too; its [1, H] scale is kept f32 (as in the GGUF)."""
+    prompts = [[(i * a + b) % V for i in range(60)] for a, b in ((37, 5), (53, 11), (71, 2), (97, 17))]
+    text = open(spec).read().split("\n", 1)[1]   # without write_spec's name line
+    text = text.replace("shared_expert_intermediate_size: 48", "shared_expert_intermediate_size: 64")
+    # the checkpoint's shared experts are 48 wide: draw this compile's weights afresh at 64
+    first = os.path.join(TMP, "init-q")
+    base = write_spec(TMP, "q2moe64", text)
+    run([LLMC, "compile", base, "-o", first, "--emit", "safetensors"])
+    ckpt64 = os.path.join(TMP, "random64.safetensors")
+    random_checkpoint(first, ckpt64, seed=23)
+    for quant in ("q8_0", "q4_0"):
+        qspec = write_spec(TMP, "q2" + quant, text + f"quantize: {quant}\n")
+        out = os.path.join(TMP, "out-" + quant)
+        run([LLMC, "compile", qspec, "-o", out, "--emit", "safetensors,pytorch,cpu", "--weights", ckpt64])
+        cfg = open(os.path.join(out, "cpu", "model_config.h")).read()
+        check("#define SHARED_FF 64 " in cfg, f"{quant}: model_config.h has the shared expert 64 wide")
+        model = import_package(out).from_pretrained(out, dtype=torch.float32)
+        with torch.no_grad():
+            for name, p in model.named_parameters():
+                if p.dim() == 2 and p.shape[1] % 32 == 0 and not name.endswith("shared_expert_gate.weight"):
+                    head = quant == "q8_0" or name == "lm_head.weight"
+                    p.copy_(torch.from_numpy((q8_0_round_trip if head else q4_0_round_trip)(p.numpy())))
+            want = np.concatenate([model(torch.tensor([ids]))[0].double().numpy() for ids in prompts])
+        got = np.concatenate([backend_logits(out, ids, V, ("cpu",))["cpu"] for ids in prompts])
+        plain, tie = top1_agreement(got, want)
+        print(f"  cpu {quant} vs the package on {quant} weights, {len(got)} positions: rel {rel(got, want):.2e}, "
+              f"top-1 {plain:.3f}, within tie tolerance {tie:.3f}")
+        check(tie >= 0.99 and plain >= 0.90, f"{quant}: top-1 within tie {tie:.3f} >= 0.99, plain {plain:.3f} >= 0.90")
 
 
 def refused(name, text, emit, key, message):
@@ -199,7 +270,6 @@ def refused(name, text, emit, key, message):
 
 
 def test_refusals():
-    refused("q2-cpu", SPEC, "cpu", "moe.num_shared_experts", "the cpu runtime computes routed experts only")
     refused("q2-gguf-norm", SPEC.replace("normalize_topk: false", "normalize_topk: true"), "gguf",
             "moe.normalize_topk", "keeps the top-k softmax weights as they are")
     refused("q2-two", SPEC.replace("num_shared_experts: 1", "num_shared_experts: 2"), "safetensors",

@@ -77,6 +77,11 @@ typedef struct cpu_model {
     /* sparse experts (moe_route / moe_experts ops), one configuration for every layer */
     bool moe, moe_topk_softmax, moe_normalize;
     int64_t experts, experts_used, expert_ff;
+    /* Qwen2-MoE's shared expert: a SwiGLU MLP of shared_ff every token goes through, its output times
+     * sigmoid(w . x), added to the routed sum (roles shared_expert_gate/up/down/scale) */
+    bool shared_expert;
+    int64_t shared_ff;
+    int64_t shared_scales;   /* sigmoid ops found wired as a shared expert's scale (one per layer) */
 } cpu_model;
 
 /* a feature the runtime templates test with //@if (rendered by llmc_render, llmc/render.h) */

@@ -43,13 +43,6 @@ int cpu_check_spec(const llmc_spec *s, llmc_diags *d) {
                       "supported: norm_placement: pre)", s->parallel_residual ? "parallel_residual" : "moe");
         rc = -1;
     }
-    if (s->moe.enabled && s->moe.num_shared_experts > 0) {
-        llmc_diag_add(d, LLMC_SEV_ERROR, llmc_spec_loc(s, "moe.num_shared_experts"), "moe.num_shared_experts",
-                      "the cpu runtime computes routed experts only, not Qwen2-MoE's shared expert and its sigmoid "
-                      "gate (expected 0, got %lld); the pytorch, torchscript and gguf emitters compute it",
-                      (long long)s->moe.num_shared_experts);
-        rc = -1;
-    }
     /* the runtime holds sizes and ids in int: keep every count well inside it */
     const int64_t lim = (int64_t)1 << 30;
     if (s->vocab_size > lim) {
@@ -151,6 +144,10 @@ static bool role_slot(const llmc_tensor_info *ti, bool sandwich, uint32_t *slot)
     case LLMC_ROLE_EXPERT_GATE: *slot = SLOT_EXP_GATE_W; return !b;
     case LLMC_ROLE_EXPERT_UP: *slot = SLOT_EXP_UP_W; return !b;
     case LLMC_ROLE_EXPERT_DOWN: *slot = SLOT_EXP_DOWN_W; return !b;
+    case LLMC_ROLE_SHARED_EXPERT_GATE: *slot = SLOT_SH_GATE_W; return !b;
+    case LLMC_ROLE_SHARED_EXPERT_UP: *slot = SLOT_SH_UP_W; return !b;
+    case LLMC_ROLE_SHARED_EXPERT_DOWN: *slot = SLOT_SH_DOWN_W; return !b;
+    case LLMC_ROLE_SHARED_EXPERT_SCALE: *slot = SLOT_SH_SCALE_W; return !b;
     case LLMC_ROLE_NORM:
         switch (ti->norm_site) {
         /* the norm of the attention sub-layer, before it (pre), after its add (post), or the one
@@ -207,6 +204,51 @@ static double attr_num(const llmc_op_info *op, const char *key, double dflt) {
 static const char *attr_str(const llmc_op_info *op, const char *key) {
     const llmc_attr *a = llmc_op_attr(op, key);
     return a && a->type == LLMC_ATTR_STRING ? a->s : NULL;
+}
+
+/* the op producing tensor t, or NULL */
+static const llmc_op_info *producer(const llmc_ir *ir, llmc_tid t) {
+    if (t < 0 || (size_t)t >= llmc_ir_num_tensors(ir)) return NULL;
+    const long pr = llmc_ir_tensor(ir, t)->producer;
+    return pr >= 0 ? llmc_ir_op_at(ir, (size_t)pr) : NULL;
+}
+
+/* the linear op without bias producing tensor t whose weight has role `role`, or NULL */
+static const llmc_op_info *linear_of(const llmc_ir *ir, llmc_tid t, llmc_param_role role) {
+    const llmc_op_info *op = producer(ir, t);
+    if (!op || op->type != LLMC_OP_LINEAR || op->n_inputs < 2 || (op->n_inputs > 2 && op->inputs[2] >= 0)) return NULL;
+    const llmc_tensor_info *w = op->inputs[1] >= 0 ? llmc_ir_tensor(ir, op->inputs[1]) : NULL;
+    return w && w->kind == LLMC_TENSOR_PARAM && w->role == role && !w->is_bias ? op : NULL;
+}
+
+/* A sigmoid is the scale of Qwen2-MoE's shared expert, wired as the runtime computes it:
+ * routed + sigmoid(linear(x, shared_expert_scale)) * down(swiglu(gate x, up x)), with x the routed
+ * experts' input and every map of the shared expert a linear op of its role without bias. */
+static int check_shared_expert(const llmc_ir *ir, const llmc_op_info *sig, llmc_diags *d) {
+    const llmc_op_info *lin = sig->n_inputs == 1 && sig->n_outputs == 1
+                                  ? linear_of(ir, sig->inputs[0], LLMC_ROLE_SHARED_EXPERT_SCALE) : NULL;
+    const long u = lin ? first_user(ir, sig->outputs[0]) : -1;
+    const llmc_op_info *mul = u >= 0 ? llmc_ir_op_at(ir, (size_t)u) : NULL;
+    const llmc_op_info *down = NULL, *act = NULL, *gate = NULL, *up = NULL, *add = NULL, *experts = NULL;
+    if (mul && mul->type == LLMC_OP_MUL && mul->n_inputs == 2 && mul->n_outputs == 1) {
+        down = linear_of(ir, mul->inputs[mul->inputs[0] == sig->outputs[0] ? 1 : 0], LLMC_ROLE_SHARED_EXPERT_DOWN);
+        const long a = first_user(ir, mul->outputs[0]);
+        add = a >= 0 ? llmc_ir_op_at(ir, (size_t)a) : NULL;
+    }
+    if (down) act = producer(ir, down->inputs[0]);
+    if (act && act->type == LLMC_OP_SWIGLU && act->n_inputs == 2) {
+        gate = linear_of(ir, act->inputs[0], LLMC_ROLE_SHARED_EXPERT_GATE);
+        up = linear_of(ir, act->inputs[1], LLMC_ROLE_SHARED_EXPERT_UP);
+    }
+    if (add && add->type == LLMC_OP_ADD && add->n_inputs == 2)
+        experts = producer(ir, add->inputs[add->inputs[0] == mul->outputs[0] ? 1 : 0]);
+    if (!gate || !up || !experts || experts->type != LLMC_OP_MOE_EXPERTS || experts->n_inputs < 1 ||
+        lin->inputs[0] != experts->inputs[0] || gate->inputs[0] != experts->inputs[0] ||
+        up->inputs[0] != experts->inputs[0])
+        return REFUSE("activation '%s' (sigmoid) is not the scale of a shared expert (the routed experts' sum plus "
+                      "sigmoid(linear(x, shared_expert_scale)) times down(swiglu(gate x, up x)) of the experts' input "
+                      "x); the CPU runtime computes a sigmoid only there", sig->name);
+    return 0;
 }
 
 /* positional kind, norm kind and eps, activation, rope / alibi / relative-bias settings: from the ops */
@@ -276,6 +318,12 @@ static int read_ops(const llmc_spec *s, const llmc_ir *ir, cpu_model *m, llmc_di
             a = LLMC_ACT_GEGLU;
             break;
         case LLMC_OP_ACTIVATION:
+            if (attr_str(op, "fn") && !strcmp(attr_str(op, "fn"), "sigmoid")) {
+                /* not the MLP's activation: the scale of Qwen2-MoE's shared expert */
+                if (check_shared_expert(ir, op, d)) return -1;
+                m->shared_scales++;
+                break;
+            }
             a = kind_named(attr_str(op, "fn"), act_name, LLMC_ACT_COUNT);
             if (a < 0) return REFUSE("activation '%s': fn '%s' is not one the CPU runtime computes", op->name,
                                      attr_str(op, "fn") ? attr_str(op, "fn") : "?");
@@ -391,10 +439,23 @@ int cpu_model_read(const llmc_spec *s, const llmc_ir *ir, cpu_model *m, llmc_dia
                       "blocks", llmc_residual_name(b0->residual), llmc_norm_placement_name(b0->norm_placement));
     /* the norm sites and biases the parameters declare */
     bool attn_norm = false, post_attn_norm = false, post_mlp_norm = false;
+    int64_t shared[4] = {0};   /* shared expert gate, up, down, scale parameters */
     for (size_t i = 0; i < llmc_ir_num_tensors(ir); i++) {
         const llmc_tensor_info *t = llmc_ir_tensor(ir, (llmc_tid)i);
         if (t->kind != LLMC_TENSOR_PARAM) continue;
         switch (t->role) {
+        case LLMC_ROLE_SHARED_EXPERT_GATE: case LLMC_ROLE_SHARED_EXPERT_UP: case LLMC_ROLE_SHARED_EXPERT_DOWN: {
+            /* one width for every layer: SHARED_FF (gate and up [Is, H], down [H, Is]) */
+            const int64_t w = t->rank == 2 ? t->shape[t->role == LLMC_ROLE_SHARED_EXPERT_DOWN ? 1 : 0] : -1;
+            if (m->shared_ff == 0) m->shared_ff = w;
+            if (w != m->shared_ff || t->is_bias)
+                return REFUSE("shared expert parameter '%s' is %s %lld wide, another %lld; the CPU runtime computes one "
+                              "shared expert width, without biases", t->name, t->is_bias ? "a bias" : "a map",
+                              (long long)w, (long long)m->shared_ff);
+            shared[t->role - LLMC_ROLE_SHARED_EXPERT_GATE]++;
+            break;
+        }
+        case LLMC_ROLE_SHARED_EXPERT_SCALE: shared[3]++; break;
         case LLMC_ROLE_ATTN_Q: case LLMC_ROLE_ATTN_K: case LLMC_ROLE_ATTN_V: m->bias_qkv |= t->is_bias; break;
         case LLMC_ROLE_ATTN_QKV:
             return REFUSE("parameter '%s' fuses q, k and v; the CPU runtime reads them as three matrices", t->name);
@@ -434,6 +495,15 @@ int cpu_model_read(const llmc_spec *s, const llmc_ir *ir, cpu_model *m, llmc_dia
         default: break;
         }
     }
+    /* Qwen2-MoE: every layer's shared expert has its four maps and its sigmoid scale (check_shared_expert) */
+    m->shared_expert = shared[0] > 0;
+    if ((shared[0] | shared[1] | shared[2] | shared[3] | m->shared_scales) &&
+        (!m->moe || shared[1] != shared[0] || shared[2] != shared[0] || shared[3] != shared[0] ||
+         m->shared_scales != shared[0]))
+        return REFUSE("the graph has %lld / %lld / %lld shared expert gate / up / down maps, %lld scale weights and %lld "
+                      "sigmoid scales%s; the CPU runtime computes a shared expert with all of them beside routed experts",
+                      (long long)shared[0], (long long)shared[1], (long long)shared[2], (long long)shared[3],
+                      (long long)m->shared_scales, m->moe ? "" : " and no routed experts");
     m->tied = llmc_ir_find_param(ir, LLMC_ROLE_OUTPUT_HEAD, false, LLMC_STACK_NONE, -1, LLMC_NORM_SITE_NONE) ==
               LLMC_TID_NONE;
     if (m->norm == LLMC_NORM_NONE && (attn_norm || m->mlp_norm || m->final_norm))
@@ -469,6 +539,7 @@ size_t cpu_feature_flags(const cpu_model *m, int64_t sliding_window, bool mixed_
     FLAG("FINAL_NORM", m->final_norm);
     FLAG("QK_NORM", m->qk_norm);
     FLAG("MOE", m->moe);
+    FLAG("SHARED_EXPERT", m->moe && m->shared_expert);
     FLAG("NORM_RMS", m->norm == LLMC_NORM_RMSNORM);
     FLAG("NORM_LAYER", m->norm == LLMC_NORM_LAYERNORM);
     FLAG("GATED", llmc_activation_is_gated(m->activation));
@@ -540,6 +611,7 @@ static bool is_matrix_slot(uint32_t slot) {
     case SLOT_CQ_W: case SLOT_CK_W: case SLOT_CV_W: case SLOT_CO_W:
     case SLOT_GATE_W: case SLOT_UP_W: case SLOT_DOWN_W:
     case SLOT_ROUTER_W: case SLOT_EXP_GATE_W: case SLOT_EXP_UP_W: case SLOT_EXP_DOWN_W:
+    case SLOT_SH_GATE_W: case SLOT_SH_UP_W: case SLOT_SH_DOWN_W:
         return true;
     default:
         return false;
@@ -744,6 +816,10 @@ int cpu_plan_build(const llmc_spec *s, const llmc_dims *dims, const llmc_ir *ir,
             if (t->slot == SLOT_EXP_GATE_W) p->m.expert_ff = ti->shape[1];
             t->rows = (uint64_t)ti->shape[0] * (uint64_t)ti->shape[1];
             t->cols = (uint64_t)ti->shape[2];
+        }
+        if (t->slot == SLOT_SH_SCALE_W) {   /* [1, H]: the runtime's dot product reads it as a vector */
+            t->rows = t->rows * t->cols;
+            t->cols = 1;
         }
         if (is_matrix_slot(t->slot)) {
             t->kind = CPU_MATRIX;

@@ -89,8 +89,11 @@ char *cpu_config_text(const llmc_emit_ctx *ctx, cpu_plan *p, llmc_diags *d) {
         llmc_strbuf_printf(&body, "#define EXPERT_FF %lld   /* one expert's inner width */\n", (long long)mo->expert_ff);
         llmc_strbuf_printf(&body, "#define MOE_TOPK_SOFTMAX %d   /* 1: softmax of the kept logits; 0: softmax, keep */\n",
                            mo->moe_topk_softmax);
-        llmc_strbuf_printf(&body, "#define MOE_NORMALIZE %d   /* the kept weights divided by their sum */\n\n",
-                           mo->moe_normalize);
+        llmc_strbuf_printf(&body, "#define MOE_NORMALIZE %d   /* the kept weights divided by their sum */\n%s",
+                           mo->moe_normalize, mo->shared_expert ? "" : "\n");
+        if (mo->shared_expert)
+            llmc_strbuf_printf(&body, "#define SHARED_FF %lld   /* the shared expert's inner width (Qwen2-MoE) */\n\n",
+                               (long long)mo->shared_ff);
     }
     llmc_strbuf_printf(&body, "/* features */\n");
     /* from the IR (cpu_plan.c): the block wiring and which norms exist, then the ops' settings */
