@@ -128,13 +128,17 @@ def decoder_only_logits(spec, W, ids):
     ids = np.asarray(ids)
     pos = np.arange(len(ids))
     x = W["model.embed_tokens.weight"][ids]
+    if spec.get("embedding_scale") == "sqrt_hidden":
+        # the factor rounded to the model's dtype (float32 here: the tests run the F32 files)
+        x = x * np.float32(math.sqrt(dims["hidden_size"]))
+    offset = np.float32(spec.get("norm_weight_offset", 0))   # RMSNorm scales by offset + w (Gemma: 1)
     if pos_kind == "learned":
         x = x + W["model.embed_positions.weight"][pos]
     inv, rscale = rope_inv_freq(spec, hd) if pos_kind == "rope" else (None, 1.0)
 
     def norm(t, prefix):
         if norm_kind == "rmsnorm":
-            return rms_norm(t, W[prefix + ".weight"], eps)
+            return rms_norm(t, offset + W[prefix + ".weight"], eps)
         return layer_norm(t, W[prefix + ".weight"], W.get(prefix + ".bias"), eps)
 
     for i in range(dims["num_layers"]):
@@ -154,6 +158,9 @@ def decoder_only_logits(spec, W, ids):
         if act == "swiglu":
             g = linear(h, W[m + ".gate_proj.weight"], W.get(m + ".gate_proj.bias"))
             z = silu(g) * up
+        elif act == "geglu":   # GeGLU with the tanh GELU: gelu(gate) * up
+            g = linear(h, W[m + ".gate_proj.weight"], W.get(m + ".gate_proj.bias"))
+            z = gelu_tanh(g) * up
         elif act == "gelu_tanh":
             z = gelu_tanh(up)
         else:

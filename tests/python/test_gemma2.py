@@ -290,8 +290,13 @@ def test_refusals():
     expect_refusal("g2gguf", SPEC, "gguf", "query_pre_attn_scalar: op 'model.layers.0.self_attn.attention' scales")
     expect_refusal("g2gguf2", SPEC.replace("final_logit_softcap: 3.0\n", ""), "gguf",
                    "final_logit_softcap: none: llama.cpp's gemma2 always soft-caps the logits")
-    # Gemma-2's options outside sandwich blocks: no llama.cpp arch of the pre-norm kind computes them
+    # Gemma-2's options outside sandwich blocks: the pre-norm Gemma arch (gemma) computes none of them
     expect_refusal("g2pre", SPEC.replace("norm_placement: sandwich\n", ""), "gguf",
+                   "attention_softcap: op 'model.layers.0.self_attn.attention' soft-caps its scores; GGUF arch gemma "
+                   "does not")
+    # ... and the arches of other blocks neither (a SwiGLU block without Gemma's marks: llama's path)
+    expect_refusal("g2prellama", SPEC.replace("norm_placement: sandwich\n", "").replace("activation: geglu", "activation: swiglu")
+                   .replace("norm_weight_offset: 1\n", "").replace("embedding_scale: sqrt_hidden\n", ""), "gguf",
                    "attention_softcap: GGUF arch llama/qwen2/qwen3/gpt2/t5/gptneox/phi2 does not compute")
     expect_refusal("g2off2", SPEC.replace("norm_weight_offset: 1", "norm_weight_offset: 2"), "safetensors",
                    "norm_weight_offset: must be 0")

@@ -236,6 +236,11 @@ def gguf_to_ir(spec, arch, T):
     if "output.bias" in T:
         W["lm_head.bias"] = T["output.bias"]
     del zero_bias
+    if arch == "gemma":   # llama.cpp scales by the stored weight: the file holds offset + w
+        off = np.float32(spec.get("norm_weight_offset", 0))
+        for k in W:
+            if k.endswith("layernorm.weight") or k == "model.norm.weight":
+                W[k] = W[k] - off
     return W
 
 
@@ -309,7 +314,7 @@ def check_structure(name, path, spec, arch, expect_quant):
         typed(f"{arch}.block_count", U32, d["num_layers"])
     if arch == "gpt2":
         typed("gpt2.attention.layer_norm_epsilon", F32, spec["norm_eps"])
-    if arch in ("llama", "qwen2"):
+    if arch in ("llama", "qwen2", "gemma"):
         typed(f"{arch}.attention.layer_norm_rms_epsilon", F32, spec["norm_eps"])
         typed(f"{arch}.rope.freq_base", F32, spec["rope"]["theta"])
         typed(f"{arch}.rope.dimension_count", U32, d["head_dim"])
@@ -424,6 +429,19 @@ activation: geglu
 positional_encoding: relative
 bias: {norm: false}
 weights: {seed: 11}""", "t5"),
+    # Gemma-1: (1 + w) RMSNorm, embeddings times sqrt(hidden), GeGLU (tanh), head_dim 32 != 64 / 4, MQA, tied
+    ("gemma_mqa_headdim", """template: decoder_only
+vocab_size: 300
+context_length: 160
+dims: {num_layers: 2, hidden_size: 64, num_heads: 4, head_dim: 32, intermediate_size: 96}
+attention: mqa
+norm_eps: 1e-6
+norm_weight_offset: 1
+embedding_scale: sqrt_hidden
+activation: geglu
+bias: {norm: false}
+tie_word_embeddings: true
+weights: {seed: 12}""", "gemma"),
     ("llama_byte_vocab", LLAMA.replace("vocab_size: 384", "vocab_size: 300") + "\ntokenizer: byte", "llama"),
 ]
 
@@ -568,7 +586,7 @@ def main():
                 check(back == text.encode("utf-8"), f"{name}: detokenize gives the bytes back")
 
         # checkpoint weights: norms and biases that are not ones and zeros, in each family's layout
-        for base in ("llama_mqa_headdim_bias_yarn", "qwen2_qkv_bias", "gpt2_tied", "t5_relu_tied"):
+        for base in ("llama_mqa_headdim_bias_yarn", "qwen2_qkv_bias", "gpt2_tied", "t5_relu_tied", "gemma_mqa_headdim"):
             arch = next(a for n, _, a in CASES if n == base)
             bdir = os.path.join(tmp, base)
             with open(os.path.join(bdir, "spec.json")) as f:
@@ -641,6 +659,21 @@ def main():
             ("t5_deep_decoder", "template: encoder_decoder\nvocab_size: 300\ndims: {num_encoder_layers: 1, "
              "num_decoder_layers: 2, hidden_size: 64, num_heads: 4}\npositional_encoding: relative\nactivation: relu\n"
              "bias: {norm: false}\n", "dims.num_decoder_layers", "encoder"),
+            # Gemma-1 blocks (arch gemma): llama.cpp always scales the embeddings, never soft-caps or windows
+            ("gemma_no_embed_scale", "template: decoder_only\nvocab_size: 300\ndims: {num_layers: 1, hidden_size: 64, "
+             "num_heads: 4}\nactivation: geglu\nnorm_weight_offset: 1\n", "embedding_scale", "sqrt_hidden"),
+            ("gemma_softcap", "template: decoder_only\nvocab_size: 300\ndims: {num_layers: 1, hidden_size: 64, "
+             "num_heads: 4}\nactivation: geglu\nembedding_scale: sqrt_hidden\nattention_softcap: 50.0\n",
+             "attention_softcap", "arch gemma2"),
+            ("gemma_window", "template: decoder_only\nvocab_size: 300\ncontext_length: 64\ndims: {num_layers: 1, "
+             "hidden_size: 64, num_heads: 4}\nactivation: geglu\nembedding_scale: sqrt_hidden\n"
+             "attention: sliding_window\nsliding_window: 16\n", "attention", "GGUF arch gemma attends causally"),
+            ("gemma_forced_swiglu", "template: decoder_only\nvocab_size: 300\ndims: {num_layers: 1, hidden_size: 64, "
+             "num_heads: 4}\nembedding_scale: sqrt_hidden\nemit_options: {gguf: {arch: gemma}}\n", "activation",
+             "GGUF arch gemma computes a GeGLU MLP"),
+            ("gemma_forced_parallel", "template: decoder_only\nvocab_size: 300\ndims: {num_layers: 1, hidden_size: 64, "
+             "num_heads: 4}\nactivation: geglu\nparallel_residual: true\nemit_options: {gguf: {arch: gemma}}\n",
+             "emit_options.gguf.arch", "sequential pre-norm"),
             ("bad_option", "template: decoder_only\nvocab_size: 300\ndims: {num_layers: 1, hidden_size: 64, num_heads: 4}\n"
              "emit_options: {gguf: {arch: falcon}}\n", "emit_options.gguf.arch", "expected auto, llama"),
         ]

@@ -22,8 +22,8 @@ GPT-2 (fused, transposed Conv1D weights in its HF layout) is imported the same w
 agree with the package, whose state_dict is the checkpoint. T5 v1.1 (gated-gelu, untied head, 3
 encoder and 2 decoder layers: llama.cpp needs the decoder no deeper) as the llama-like families,
 with encoder and decoder ids. Phi (parallel blocks, partial rotary, every bias), Gemma-2 (sandwich
-norms, soft-caps, a window on even layers) and Gemma likewise, on the backends that build them (the
-CPU runtime computes both; llmc's GGUF has arch gemma2, not Gemma-1's options).
+norms, soft-caps, a window on even layers) and Gemma likewise, on every backend (the CPU runtime
+computes all three; llmc's GGUF writes them as llama.cpp arches phi2, gemma2 and gemma).
 """
 import json
 import os
@@ -334,11 +334,11 @@ def test_llama_like_families():
 
 def test_phi_gemma():
     """Phi (parallel blocks, partial rotary, every bias), Gemma-2 (sandwich norms, soft-caps, windows on
-    even layers: 20 ids > the window of 8) and Gemma, the CPU runtime on all three; llama.cpp has no
-    Gemma-1 options in llmc's gguf emitter: that one is not emitted"""
+    even layers: 20 ids > the window of 8) and Gemma (head_dim 32 != hidden / heads, one key/value
+    head), the CPU runtime and llama.cpp (GGUF arches phi2, gemma2, gemma) on all three"""
     for seed, (name, config, make, cpu, gguf) in enumerate((("phi", PHI, phi_tensors, True, True),
                                                              ("gemma2", GEMMA2, gemma_tensors, True, True),
-                                                             ("gemma", GEMMA, gemma_tensors, True, False))):
+                                                             ("gemma", GEMMA, gemma_tensors, True, True))):
         rng = np.random.default_rng(seed + 21)
         tensors = {k: bf16(v) for k, v in make(config, rng).items()}
         folder = model_folder(name, config, tensors)

@@ -354,6 +354,15 @@ def check_config(spec, config, family_expected):
                      ("attn_logit_softcapping", spec["attention_softcap"]),
                      ("final_logit_softcapping", spec["final_logit_softcap"])]:
             assert config[k] == v, f"config {k} = {config[k]}, expected {v}"
+    elif family_expected == "gemma":
+        assert config["architectures"] == ["GemmaForCausalLM"]
+        for k, v in [("hidden_size", dims["hidden_size"]), ("intermediate_size", dims["intermediate_size"]),
+                     ("num_hidden_layers", dims["num_layers"]), ("num_attention_heads", dims["num_heads"]),
+                     ("num_key_value_heads", dims["num_kv_heads"]), ("head_dim", dims["head_dim"]),
+                     ("vocab_size", spec["vocab_size"]), ("rms_norm_eps", spec["norm_eps"]),
+                     ("hidden_activation", "gelu_pytorch_tanh"), ("attention_bias", spec["bias"]["qkv"])]:
+            assert config[k] == v, f"config {k} = {config[k]}, expected {v}"
+        assert config["rope_theta"] == spec["rope"]["theta"]
     elif family_expected == "phi":
         assert config["architectures"] == ["PhiForCausalLM"]
         for k, v in [("hidden_size", dims["hidden_size"]), ("intermediate_size", dims["intermediate_size"]),
@@ -391,7 +400,7 @@ def check_config(spec, config, family_expected):
 EXAMPLE_FAMILY = {
     "gpt2-124m.yaml": "gpt2", "llama-tiny.yaml": "llama", "llama-tiny-dims.yaml": "llama", "llama2-7b.yaml": "llama",
     "mistral-tiny.yaml": "mistral", "qwen2-tiny.yaml": "qwen2", "t5-small.yaml": "t5",
-    "bart-tiny.yaml": "llmc_encoder_decoder", "gemma-tiny.yaml": "llmc_decoder_only", "qwen3-0.6b.yaml": "qwen3",
+    "bart-tiny.yaml": "llmc_encoder_decoder", "gemma-tiny.yaml": "gemma", "qwen3-0.6b.yaml": "qwen3",
     "gemma-2-2b.yaml": "gemma2",
     "phi-2.yaml": "phi", "mixtral-8x7b.yaml": "mixtral", "qwen1.5-moe-a2.7b.yaml": "qwen2_moe",
 }

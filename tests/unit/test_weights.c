@@ -1480,7 +1480,7 @@ static void test_layout_families(void **state) {
         {"qwen2-tiny.yaml", "qwen2", "Qwen2ForCausalLM"},
         {"t5-small.yaml", "t5", "T5ForConditionalGeneration"},
         {"bart-tiny.yaml", "llmc_encoder_decoder", ""},
-        {"gemma-tiny.yaml", "llmc_decoder_only", ""},
+        {"gemma-tiny.yaml", "gemma", "GemmaForCausalLM"},
     };
     for (size_t i = 0; i < sizeof ex / sizeof ex[0]; i++) {
         char *t = example_text(ex[i].file);

@@ -11,8 +11,8 @@
 #include <stdio.h>
 #include <string.h>
 
-static const char *const ARCH_NAMES[GA_COUNT] = {"llama", "qwen2",  "gpt2",   "t5",      "gptneox",
-                                                 "phi2",  "qwen3", "gemma2", "qwen2moe"};
+static const char *const ARCH_NAMES[GA_COUNT] = {"llama", "qwen2",  "gpt2",   "t5",       "gptneox",
+                                                 "phi2",  "qwen3", "gemma2", "qwen2moe", "gemma"};
 
 const char *gguf_arch_name(gguf_arch a) { return a >= 0 && a < GA_COUNT ? ARCH_NAMES[a] : "none"; }
 
@@ -45,7 +45,7 @@ static gguf_arch parse_options(const llmc_spec *s, llmc_diags *d, bool *bad) {
             if (found < 0) {
                 llmc_diag_add(d, LLMC_SEV_ERROR, o->loc, key,
                               "unknown GGUF architecture '%s' (expected auto, llama, qwen2, gpt2, t5, gptneox, phi2, qwen3, "
-                              "gemma2 or qwen2moe)", o->value);
+                              "gemma, gemma2 or qwen2moe)", o->value);
                 *bad = true;
             } else {
                 forced = (gguf_arch)found;
@@ -612,17 +612,30 @@ gguf_arch gguf_arch_select(const llmc_spec *s, const llmc_ir *ir, const llmc_dim
     gguf_arch forced = parse_options(s, d, &bad);
     /* what the graph declares, not the template's name */
     const bool encdec = llmc_ir_get_structure(ir) == LLMC_STRUCTURE_ENCODER_DECODER;
-    /* sandwich blocks: llama.cpp's gemma2 (gguf_gemma2.c checks the rest op by op) */
-    if (gguf_gemma2_graph(ir) && (forced == GA_NONE || forced == GA_GEMMA2)) {
-        gguf_gemma2_facts f;
-        if (gguf_gemma2_read(s, ir, dims, &f, d) || bad) return GA_NONE;
+    /* sandwich blocks: llama.cpp's gemma2; pre-norm blocks with Gemma's marks (or forced): gemma.
+     * gguf_gemma.c checks the rest op by op */
+    const bool sandwich = gguf_gemma_graph(ir, GA_GEMMA2), gemma_pre = gguf_gemma_graph(ir, GA_GEMMA);
+    const gguf_arch gemma = sandwich && (forced == GA_NONE || forced == GA_GEMMA2) ? GA_GEMMA2
+                            : gemma_pre && (forced == GA_GEMMA || (forced == GA_NONE && gguf_gemma_like(ir)))
+                                ? GA_GEMMA
+                                : GA_NONE;
+    if (gemma != GA_NONE) {
+        gguf_gemma_facts f;
+        if (gguf_gemma_read(s, ir, dims, gemma, &f, d) || bad) return GA_NONE;
         check_u32_dims(s, dims, d);
-        return llmc_diags_errors(d) > errs0 ? GA_NONE : GA_GEMMA2;
+        return llmc_diags_errors(d) > errs0 ? GA_NONE : gemma;
     }
     if (forced == GA_GEMMA2) {
         refuse(s, d, "emit_options.gguf.arch",
                "GGUF arch gemma2 computes sequential sandwich blocks (a norm before and after attention and the MLP); "
                "nearest supported: norm_placement: sandwich, or arch auto");
+        return GA_NONE;
+    }
+    if (forced == GA_GEMMA) {
+        refuse(s, d, "emit_options.gguf.arch",
+               "GGUF arch gemma computes a decoder of sequential pre-norm blocks and template %s's are not; nearest "
+               "supported: %s",
+               s->template_name, sandwich ? "arch gemma2 (sandwich blocks), or arch auto" : "arch auto");
         return GA_NONE;
     }
     /* every other arch computes none of Gemma-2's options */

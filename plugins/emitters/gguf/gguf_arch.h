@@ -7,13 +7,15 @@
  *   ... with sparse experts and a shared expert          -> qwen2moe (+ ffn_*_shexp, ffn_gate_inp_shexp)
  *   decoder_only, learned positions, layernorm, gelu_tanh -> gpt2 (fused attn_qkv)
  *   encoder_decoder, relative buckets, rmsnorm, relu/geglu -> t5
+ *   ... pre-norm, geglu (tanh), embeddings times sqrt(H), tied head    -> gemma (Gemma-1; gguf_gemma.c)
+ *   ... sequential sandwich blocks (Gemma-2's options)                 -> gemma2 (gguf_gemma.c)
  *   parallel residual, rope (neox style, any rotary share), layernorm, gelu_tanh -> gptneox
  *   ... with an output bias (GPT-J's lm_head.bias)           -> phi2 (one norm per block)
  *
  * Block structure comes from the IR's block descriptors, and the tensor plan reads parameters by
  * role (llmc_ir_find_param), never by name, so a template llmc has never seen maps too. A
- * post-norm or sandwich block has no llama.cpp decoder architecture: it is refused naming the
- * block and its norm op.
+ * post-norm block, or a sandwich one outside gemma2, has no llama.cpp decoder architecture: it is
+ * refused naming the block and its norm op.
  *
  * Anything else is refused at validation time with the feature and the nearest supported
  * combination: a file llama.cpp loads but computes differently from our model is never written.
@@ -29,7 +31,7 @@
 #include "llmc/weights.h"
 
 typedef enum gguf_arch { GA_NONE = -1, GA_LLAMA = 0, GA_QWEN2, GA_GPT2, GA_T5, GA_GPTNEOX, GA_PHI2, GA_QWEN3, GA_GEMMA2,
-                         GA_QWEN2MOE, GA_COUNT } gguf_arch;
+                         GA_QWEN2MOE, GA_GEMMA, GA_COUNT } gguf_arch;
 const char *gguf_arch_name(gguf_arch a);
 
 /* Validate the emitter's options (emit_options.gguf) and pick the architecture, reporting at its
@@ -60,7 +62,7 @@ typedef struct gguf_plan_tensor {
     llmc_tensor_view view;        /* GS_PARAMS; the view's shape is row-major [ne[1], ne[0]] */
     llmc_dtype read_dtype;        /* GS_PARAMS: the IR parameters' dtype (values are read in it) */
     float scale;                  /* GS_PARAMS: multiply by this (1 except T5's tied head) */
-    float offset;                 /* GS_PARAMS: then add this (0 except gemma2's (1 + w) norms) */
+    float offset;                 /* GS_PARAMS: then add this (0 except gemma/gemma2's (1 + w) norms) */
     bool quantizable;             /* a matrix that quantize may store in a block type */
 } gguf_plan_tensor;
 
@@ -75,21 +77,26 @@ typedef struct gguf_plan {
     /* sparse experts (0 without): experts per layer, experts per token, one expert's width */
     int64_t experts, experts_used, expert_ff;
     int64_t shared_ff;            /* qwen2moe: the shared expert's width */
-    struct gguf_gemma2_facts {    /* gemma2 only (gguf_gemma2.c) */
-        double attn_softcap, final_softcap;
-        int64_t window;           /* attention.sliding_window */
-        uint32_t swa_pattern;     /* llama.cpp: layer il windowed when il % N < N - 1 (0: all, 1: none) */
-        float norm_offset;        /* added to every norm weight written (HF Gemma2 scales by 1 + w) */
-    } gemma2;
+    struct gguf_gemma_facts {     /* gemma and gemma2 only (gguf_gemma.c) */
+        double attn_softcap, final_softcap; /* gemma2 */
+        int64_t window;           /* gemma2: attention.sliding_window */
+        uint32_t swa_pattern;     /* gemma2: layer il windowed when il % N < N - 1 (0: all, 1: none) */
+        float norm_offset;        /* added to every norm weight written (HF Gemma scales by 1 + w) */
+    } gemma;
 } gguf_plan;
 
-typedef struct gguf_gemma2_facts gguf_gemma2_facts;
-/* Graphs of sequential sandwich blocks: llama.cpp's gemma2 is the one decoder that has them. */
-bool gguf_gemma2_graph(const llmc_ir *ir);
-/* What llama.cpp's gemma2 computes, checked against the IR op by op (refusals at the spec key with
- * the nearest supported value); fills out. 0, or -1 after reporting. */
-int gguf_gemma2_read(const llmc_spec *s, const llmc_ir *ir, const llmc_dims *dims, gguf_gemma2_facts *out,
-                     llmc_diags *d);
+typedef struct gguf_gemma_facts gguf_gemma_facts;
+/* Decoder-only graphs whose blocks are all sequential with the norm placement of arch a (GA_GEMMA:
+ * pre-norm, GA_GEMMA2: sandwich; llama.cpp's gemma2 is the one decoder with sandwich blocks). */
+bool gguf_gemma_graph(const llmc_ir *ir, gguf_arch a);
+/* A graph with any of Gemma's marks (a GeGLU MLP, a scaled embedding, a (1 + w) RMSNorm): auto
+ * selection sends a pre-norm one to arch gemma, whose reader then refuses what llama.cpp's gemma
+ * would compute differently. */
+bool gguf_gemma_like(const llmc_ir *ir);
+/* What llama.cpp's gemma (a == GA_GEMMA) or gemma2 (GA_GEMMA2) computes, checked against the IR op by
+ * op (refusals at the spec key with the nearest supported value); fills out. 0, or -1 after reporting. */
+int gguf_gemma_read(const llmc_spec *s, const llmc_ir *ir, const llmc_dims *dims, gguf_arch a, gguf_gemma_facts *out,
+                    llmc_diags *d);
 
 /* Every tensor of the file, in file order, each IR parameter used exactly once (gguf_plan.c). */
 int gguf_plan_build(const llmc_spec *s, const llmc_dims *dims, const llmc_ir *ir, gguf_arch a, gguf_plan *out,

@@ -101,7 +101,7 @@ static int produce(void *user, uint64_t ci, void *buf, size_t *len, llmc_diags *
         float *x = buf;
         for (uint64_t i = 0; i < n; i++) x[i] *= t->scale;
     }
-    if (t->offset != 0.0f) { /* gemma2: llama.cpp scales by the stored norm weight, HF by 1 + w */
+    if (t->offset != 0.0f) { /* gemma, gemma2: llama.cpp scales by the stored norm weight, HF by 1 + w */
         float *x = buf;
         for (uint64_t i = 0; i < n; i++) x[i] += t->offset;
     }
@@ -200,8 +200,8 @@ static int emit(const llmc_emit_ctx *ctx, llmc_diags *d) {
 static const llmc_emitter_vtable vt = {sizeof vt, check, emit, gguf_verify};
 static const llmc_plugin_desc plugins[] = {
     {LLMC_PLUGIN_EMITTER, "gguf", "1.0.0",
-     "GGUF v3 for llama.cpp: arches llama, qwen2, qwen3, gemma2, gpt2, t5, gptneox, phi2; F32/F16/BF16, Q8_0/Q4_0, "
-     "Q6_K/Q5_K_M/Q4_K_M/Q5_K_S/Q4_K_S",
+     "GGUF v3 for llama.cpp: arches llama, qwen2, qwen3, qwen2moe, gemma, gemma2, gpt2, t5, gptneox, phi2; "
+     "F32/F16/BF16, Q8_0/Q4_0, Q6_K/Q5_K_M/Q4_K_M/Q5_K_S/Q4_K_S",
      &vt},
 };
 LLMC_DEFINE_PLUGIN_ENTRY(plugins)

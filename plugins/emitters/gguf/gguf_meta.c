@@ -83,14 +83,18 @@ int gguf_arch_metadata(const llmc_spec *s, const llmc_dims *dims, const gguf_pla
         rc |= gguf_kv_f32(m, KEY("attention.layer_norm_epsilon"), (float)s->norm_eps, d);
     /* gptneox reads it (no default); phi2 always adds both branches to the residual */
     if (p->arch == GA_GPTNEOX) rc |= gguf_kv_bool(m, KEY("use_parallel_residual"), p->parallel_residual, d);
-    if (p->arch == GA_GEMMA2) { /* llama.cpp src/models/gemma2.cpp load_arch_hparams */
+    /* llama.cpp src/models/gemma.cpp, gemma2.cpp load_arch_hparams and the common ones of
+     * src/llama-model.cpp (rope.dimension_count defaults to the key length, written anyway) */
+    if (p->arch == GA_GEMMA || p->arch == GA_GEMMA2) {
         rc |= gguf_kv_f32(m, KEY("attention.layer_norm_rms_epsilon"), (float)s->norm_eps, d);
         rc |= gguf_kv_u32(m, KEY("rope.dimension_count"), hd, d);
         rc |= gguf_kv_f32(m, KEY("rope.freq_base"), (float)s->rope.theta, d);
-        rc |= gguf_kv_u32(m, KEY("attention.sliding_window"), (uint32_t)p->gemma2.window, d);
-        rc |= gguf_kv_u32(m, KEY("attention.sliding_window_pattern"), p->gemma2.swa_pattern, d);
-        rc |= gguf_kv_f32(m, KEY("attn_logit_softcapping"), (float)p->gemma2.attn_softcap, d);
-        rc |= gguf_kv_f32(m, KEY("final_logit_softcapping"), (float)p->gemma2.final_softcap, d);
+    }
+    if (p->arch == GA_GEMMA2) {
+        rc |= gguf_kv_u32(m, KEY("attention.sliding_window"), (uint32_t)p->gemma.window, d);
+        rc |= gguf_kv_u32(m, KEY("attention.sliding_window_pattern"), p->gemma.swa_pattern, d);
+        rc |= gguf_kv_f32(m, KEY("attn_logit_softcapping"), (float)p->gemma.attn_softcap, d);
+        rc |= gguf_kv_f32(m, KEY("final_logit_softcapping"), (float)p->gemma.final_softcap, d);
     }
     if (p->arch == GA_LLAMA || p->arch == GA_QWEN2 || p->arch == GA_QWEN3 || qwen2moe || neox) {
         const llmc_rope_params *r = &s->rope;

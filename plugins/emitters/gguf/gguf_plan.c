@@ -331,19 +331,20 @@ static void plan_llama_like(builder *b, const llmc_dims *dims, gguf_arch a) {
     if (hb != LLMC_TID_NONE && !b->failed) view1(b, "output.bias", K_F32, hb);
 }
 
-/* ---- gemma2: sandwich norms written as (offset + w), no permute (NEOX RoPE), tied head --------------- */
-static void gemma2_norm(builder *b, const char *gname, llmc_stack st, int layer, llmc_norm_site site) {
+/* ---- gemma, gemma2: norms written as (offset + w), no permute (NEOX RoPE), tied head ------------- */
+static void gemma_norm(builder *b, const char *gname, llmc_stack st, int layer, llmc_norm_site site) {
     llmc_tid id = need(b, gname, LLMC_ROLE_NORM, st, layer, site);
     if (b->failed) return;
     gguf_plan_tensor *t = add_view(b, gname, K_F32, LLMC_VIEW_IDENTITY, 0, &id, 1, false);
-    if (t) t->offset = b->p->gemma2.norm_offset;
+    if (t) t->offset = b->p->gemma.norm_offset;
 }
 
-static void plan_gemma2(builder *b, const llmc_dims *dims) {
+/* gemma2's sandwich blocks add post_attention_norm and post_ffw_norm to gemma's pre-norm ones */
+static void plan_gemma(builder *b, const llmc_dims *dims, bool sandwich) {
     const int64_t L = dims->v[LLMC_DIM_NUM_LAYERS];
     const llmc_stack D = LLMC_STACK_DECODER, N = LLMC_STACK_NONE;
     need_view(b, "token_embd.weight", K_HEAD, LLMC_ROLE_TOKEN_EMBEDDING, N, -1, LLMC_NORM_SITE_NONE);
-    gemma2_norm(b, "output_norm.weight", N, -1, LLMC_NORM_SITE_FINAL);
+    gemma_norm(b, "output_norm.weight", N, -1, LLMC_NORM_SITE_FINAL);
     static const char *const qkv_names[3] = {"q", "k", "v"};
     static const llmc_param_role qkv_roles[3] = {LLMC_ROLE_ATTN_Q, LLMC_ROLE_ATTN_K, LLMC_ROLE_ATTN_V};
     static const char *const mlp_names[3] = {"gate", "up", "down"};
@@ -352,23 +353,27 @@ static void plan_gemma2(builder *b, const llmc_dims *dims) {
         const int l = (int)i;
         char g[64];
         FMT(g, "blk.%lld.attn_norm.weight", (long long)i);
-        gemma2_norm(b, g, D, l, LLMC_NORM_SITE_ATTN_INPUT);
+        gemma_norm(b, g, D, l, LLMC_NORM_SITE_ATTN_INPUT);
         for (int j = 0; j < 3 && !b->failed; j++) {
             FMT(g, "blk.%lld.attn_%s.weight", (long long)i, qkv_names[j]);
             need_view(b, g, K_MAT, qkv_roles[j], D, l, LLMC_NORM_SITE_NONE);
         }
         FMT(g, "blk.%lld.attn_output.weight", (long long)i);
         need_view(b, g, K_MAT, LLMC_ROLE_ATTN_O, D, l, LLMC_NORM_SITE_NONE);
-        FMT(g, "blk.%lld.post_attention_norm.weight", (long long)i);
-        gemma2_norm(b, g, D, l, LLMC_NORM_SITE_POST_ATTN);
+        if (sandwich) {
+            FMT(g, "blk.%lld.post_attention_norm.weight", (long long)i);
+            gemma_norm(b, g, D, l, LLMC_NORM_SITE_POST_ATTN);
+        }
         FMT(g, "blk.%lld.ffn_norm.weight", (long long)i);
-        gemma2_norm(b, g, D, l, LLMC_NORM_SITE_MLP_INPUT);
+        gemma_norm(b, g, D, l, LLMC_NORM_SITE_MLP_INPUT);
         for (int j = 0; j < 3 && !b->failed; j++) {
             FMT(g, "blk.%lld.ffn_%s.weight", (long long)i, mlp_names[j]);
             need_view(b, g, K_MAT, mlp_roles[j], D, l, LLMC_NORM_SITE_NONE);
         }
-        FMT(g, "blk.%lld.post_ffw_norm.weight", (long long)i);
-        gemma2_norm(b, g, D, l, LLMC_NORM_SITE_POST_MLP);
+        if (sandwich) {
+            FMT(g, "blk.%lld.post_ffw_norm.weight", (long long)i);
+            gemma_norm(b, g, D, l, LLMC_NORM_SITE_POST_MLP);
+        }
     }
 }
 
@@ -626,9 +631,10 @@ int gguf_plan_build(const llmc_spec *s, const llmc_dims *dims, const llmc_ir *ir
     case GA_QWEN2:
     case GA_QWEN3:
     case GA_QWEN2MOE: plan_llama_like(&b, dims, a); break;
+    case GA_GEMMA:
     case GA_GEMMA2:
-        if (gguf_gemma2_read(s, ir, dims, &out->gemma2, d)) b.failed = 1;
-        else plan_gemma2(&b, dims);
+        if (gguf_gemma_read(s, ir, dims, a, &out->gemma, d)) b.failed = 1;
+        else plan_gemma(&b, dims, a == GA_GEMMA2);
         break;
     case GA_GPT2: plan_fused_qkv(&b, dims, a); break;
     case GA_T5: plan_t5(&b, dims); break;
