@@ -16,8 +16,8 @@ static const char *const ARCH_NAMES[GA_COUNT] = {"llama", "qwen2",  "gpt2",   "t
 
 const char *gguf_arch_name(gguf_arch a) { return a >= 0 && a < GA_COUNT ? ARCH_NAMES[a] : "none"; }
 
-static void refuse(const llmc_spec *s, llmc_diags *d, const char *key, const char *fmt, ...) LLMC_PRINTF(4, 5);
-static void refuse(const llmc_spec *s, llmc_diags *d, const char *key, const char *fmt, ...) {
+/* an error at the spec key `key` (gguf_arch.h) */
+void gguf_refuse(const llmc_spec *s, llmc_diags *d, const char *key, const char *fmt, ...) {
     char msg[1024];
     va_list ap;
     va_start(ap, fmt);
@@ -65,17 +65,17 @@ static const char *pos_name(const llmc_spec *s) { return llmc_positional_name(s-
 static void check_rope(const llmc_spec *s, gguf_arch a, llmc_diags *d) {
     const llmc_rope_params *r = &s->rope;
     if (r->scaling == LLMC_ROPE_SCALING_DYNAMIC) {
-        refuse(s, d, "rope.scaling.type",
+        gguf_refuse(s, d, "rope.scaling.type",
                "dynamic (NTK) RoPE scaling changes the rotary base with the sequence length, which llama.cpp does not "
                "implement; nearest supported: rope.scaling.type: yarn or linear");
     } else if (r->scaling == LLMC_ROPE_SCALING_YARN && (r->beta_fast != 32.0 || r->beta_slow != 1.0)) {
         /* llama.cpp's llama/qwen2 do not read rope.scaling.yarn_beta_*: they always use 32 / 1 */
-        refuse(s, d, "rope.scaling.beta_fast",
+        gguf_refuse(s, d, "rope.scaling.beta_fast",
                "yarn with beta_fast = %g, beta_slow = %g: llama.cpp's %s architecture always uses beta_fast 32 and "
                "beta_slow 1; nearest supported: rope.scaling.beta_fast: 32, beta_slow: 1",
                r->beta_fast, r->beta_slow, gguf_arch_name(a));
     } else if (r->scaling == LLMC_ROPE_SCALING_LLAMA3 && a != GA_LLAMA) {
-        refuse(s, d, "rope.scaling.type",
+        gguf_refuse(s, d, "rope.scaling.type",
                "llama3 RoPE scaling needs per-frequency factors (rope_freqs), which only the llama architecture reads, "
                "not %s; nearest supported: drop bias.qkv and bias.lm_head (arch llama), or rope.scaling.type: yarn",
                gguf_arch_name(a));
@@ -84,7 +84,7 @@ static void check_rope(const llmc_spec *s, gguf_arch a, llmc_diags *d) {
 
 static void check_decoder_common(const llmc_spec *s, llmc_diags *d) {
     if (s->attention == LLMC_ATTN_SLIDING_WINDOW) {
-        refuse(s, d, llmc_spec_has_key(s, "attention") ? "attention" : "sliding_window",
+        gguf_refuse(s, d, llmc_spec_has_key(s, "attention") ? "attention" : "sliding_window",
                "sliding-window attention: no llama.cpp architecture of the llama, qwen2 or gpt2 kind applies a window "
                "(they attend to the whole context; llama.cpp's phi3 ignores its window), so the file would compute "
                "something else; nearest supported: attention: gqa (or mha, mqa) with full causal attention");
@@ -96,26 +96,26 @@ static void check_decoder_common(const llmc_spec *s, llmc_diags *d) {
 static void check_llama(const llmc_spec *s, const llmc_dims *dims, llmc_diags *d) {
     check_decoder_common(s, d);
     if (s->positional != LLMC_POS_ROPE)
-        refuse(s, d, "positional_encoding",
+        gguf_refuse(s, d, "positional_encoding",
                "%s: GGUF arch llama rotates queries and keys (RoPE); nearest supported: positional_encoding: rope",
                pos_name(s));
     if (s->norm != LLMC_NORM_RMSNORM)
-        refuse(s, d, "norm",
+        gguf_refuse(s, d, "norm",
                "%s: GGUF arch llama normalises with RMSNorm; nearest supported: norm: rmsnorm (or activation: "
                "gelu_tanh without bias.lm_head, arch gptneox; or positional_encoding: learned with norm: layernorm "
                "and activation: gelu_tanh, arch gpt2)",
                llmc_norm_name(s->norm));
     if (s->activation != LLMC_ACT_SWIGLU)
-        refuse(s, d, "activation",
+        gguf_refuse(s, d, "activation",
                "%s: GGUF arch llama computes a SwiGLU MLP; nearest supported: activation: swiglu (or positional_encoding: "
                "learned with norm: layernorm and activation: gelu_tanh, arch gpt2)",
                llmc_activation_name(s->activation));
     if (s->bias.qkv)
-        refuse(s, d, "bias.qkv",
+        gguf_refuse(s, d, "bias.qkv",
                "GGUF arch llama stores q/k rows permuted for its RoPE, which llmc does not do for biases; nearest "
                "supported: the qwen2 arch (emit_options.gguf.arch: auto) or bias.qkv: false");
     if (s->bias.lm_head)
-        refuse(s, d, "bias.lm_head",
+        gguf_refuse(s, d, "bias.lm_head",
                "GGUF arch llama has no output bias; nearest supported: the qwen2 arch (emit_options.gguf.arch: auto) or "
                "bias.lm_head: false");
     (void)dims;
@@ -127,27 +127,27 @@ static void check_llama(const llmc_spec *s, const llmc_dims *dims, llmc_diags *d
 static void check_qwen2(const llmc_spec *s, const llmc_dims *dims, llmc_diags *d) {
     check_decoder_common(s, d);
     if (s->positional != LLMC_POS_ROPE)
-        refuse(s, d, "positional_encoding",
+        gguf_refuse(s, d, "positional_encoding",
                "%s: GGUF arch qwen2 rotates queries and keys (RoPE); nearest supported: positional_encoding: rope",
                pos_name(s));
     if (s->norm != LLMC_NORM_RMSNORM)
-        refuse(s, d, "norm", "%s: GGUF arch qwen2 normalises with RMSNorm; nearest supported: norm: rmsnorm",
+        gguf_refuse(s, d, "norm", "%s: GGUF arch qwen2 normalises with RMSNorm; nearest supported: norm: rmsnorm",
                llmc_norm_name(s->norm));
     if (s->activation != LLMC_ACT_SWIGLU)
-        refuse(s, d, "activation", "%s: GGUF arch qwen2 computes a SwiGLU MLP; nearest supported: activation: swiglu",
+        gguf_refuse(s, d, "activation", "%s: GGUF arch qwen2 computes a SwiGLU MLP; nearest supported: activation: swiglu",
                llmc_activation_name(s->activation));
     if (s->bias.attn_out)
-        refuse(s, d, "bias.attn_out",
+        gguf_refuse(s, d, "bias.attn_out",
                "GGUF arch qwen2 (chosen for bias.qkv or bias.lm_head) has no attention output bias; nearest "
                "supported: bias.attn_out: false, or bias.qkv: false and bias.lm_head: false (arch llama)");
     if (s->bias.mlp)
-        refuse(s, d, "bias.mlp",
+        gguf_refuse(s, d, "bias.mlp",
                "GGUF arch qwen2 (chosen for bias.qkv or bias.lm_head) has no MLP biases; nearest supported: "
                "bias.mlp: false, or bias.qkv: false and bias.lm_head: false (arch llama)");
     const int64_t H = dim(dims, LLMC_DIM_HIDDEN_SIZE), nh = dim(dims, LLMC_DIM_NUM_HEADS),
                   hd = dim(dims, LLMC_DIM_HEAD_DIM);
     if (H > 0 && nh > 0 && hd > 0 && nh * hd != H)
-        refuse(s, d, "dims.head_dim",
+        gguf_refuse(s, d, "dims.head_dim",
                "GGUF arch qwen2 needs num_heads * head_dim == hidden_size (got %lld * %lld != %lld); nearest "
                "supported: head_dim = hidden_size / num_heads, or no q/k/v and head biases (arch llama)",
                (long long)nh, (long long)hd, (long long)H);
@@ -159,21 +159,21 @@ static void check_qwen2(const llmc_spec *s, const llmc_dims *dims, llmc_diags *d
 static void check_qwen3(const llmc_spec *s, llmc_diags *d) {
     check_decoder_common(s, d);
     if (s->positional != LLMC_POS_ROPE)
-        refuse(s, d, "positional_encoding",
+        gguf_refuse(s, d, "positional_encoding",
                "%s: GGUF arch qwen3 (chosen for qk_norm) rotates queries and keys (RoPE); nearest supported: "
                "positional_encoding: rope",
                pos_name(s));
     if (s->norm != LLMC_NORM_RMSNORM)
-        refuse(s, d, "norm", "%s: GGUF arch qwen3 normalises with RMSNorm; nearest supported: norm: rmsnorm",
+        gguf_refuse(s, d, "norm", "%s: GGUF arch qwen3 normalises with RMSNorm; nearest supported: norm: rmsnorm",
                llmc_norm_name(s->norm));
     if (s->activation != LLMC_ACT_SWIGLU)
-        refuse(s, d, "activation", "%s: GGUF arch qwen3 computes a SwiGLU MLP; nearest supported: activation: swiglu",
+        gguf_refuse(s, d, "activation", "%s: GGUF arch qwen3 computes a SwiGLU MLP; nearest supported: activation: swiglu",
                llmc_activation_name(s->activation));
     static const char *const keys[4] = {"bias.qkv", "bias.attn_out", "bias.mlp", "bias.lm_head"};
     const bool on[4] = {s->bias.qkv, s->bias.attn_out, s->bias.mlp, s->bias.lm_head};
     for (int i = 0; i < 4; i++)
         if (on[i])
-            refuse(s, d, keys[i],
+            gguf_refuse(s, d, keys[i],
                    "GGUF arch qwen3 (the llama.cpp architecture with qk_norm) has no such bias; nearest supported: "
                    "%s: false, or qk_norm: false",
                    keys[i]);
@@ -185,31 +185,31 @@ static void check_qwen3(const llmc_spec *s, llmc_diags *d) {
 static void check_gpt2(const llmc_spec *s, const llmc_dims *dims, llmc_diags *d) {
     check_decoder_common(s, d);
     if (s->positional != LLMC_POS_LEARNED)
-        refuse(s, d, "positional_encoding",
+        gguf_refuse(s, d, "positional_encoding",
                "%s: GGUF arch gpt2 adds learned position embeddings; nearest supported: positional_encoding: learned",
                pos_name(s));
     if (s->norm != LLMC_NORM_LAYERNORM)
-        refuse(s, d, "norm",
+        gguf_refuse(s, d, "norm",
                "%s: GGUF arch gpt2 (learned positions) normalises with LayerNorm; nearest supported: norm: layernorm "
                "(or positional_encoding: rope with rmsnorm and swiglu, arch llama)",
                llmc_norm_name(s->norm));
     if (s->activation != LLMC_ACT_GELU_TANH) {
         if (s->activation == LLMC_ACT_GELU)
-            refuse(s, d, "activation",
+            gguf_refuse(s, d, "activation",
                    "gelu (exact erf form): GGUF arch gpt2 computes GELU with the tanh approximation; nearest "
                    "supported: activation: gelu_tanh");
         else
-            refuse(s, d, "activation",
+            gguf_refuse(s, d, "activation",
                    "%s: GGUF arch gpt2 (learned positions) computes a plain GELU MLP (tanh form); nearest supported: "
                    "activation: gelu_tanh (or positional_encoding: rope with rmsnorm and swiglu, arch llama)",
                    llmc_activation_name(s->activation));
     }
     if (s->bias.lm_head)
-        refuse(s, d, "bias.lm_head", "GGUF arch gpt2 has no output bias; nearest supported: bias.lm_head: false");
+        gguf_refuse(s, d, "bias.lm_head", "GGUF arch gpt2 has no output bias; nearest supported: bias.lm_head: false");
     const int64_t H = dim(dims, LLMC_DIM_HIDDEN_SIZE), nh = dim(dims, LLMC_DIM_NUM_HEADS),
                   hd = dim(dims, LLMC_DIM_HEAD_DIM);
     if (H > 0 && nh > 0 && hd > 0 && nh * hd != H)
-        refuse(s, d, "dims.head_dim",
+        gguf_refuse(s, d, "dims.head_dim",
                "GGUF arch gpt2 needs num_heads * head_dim == hidden_size (got %lld * %lld != %lld); nearest "
                "supported: head_dim = hidden_size / num_heads",
                (long long)nh, (long long)hd, (long long)H);
@@ -219,16 +219,16 @@ static void check_gpt2(const llmc_spec *s, const llmc_dims *dims, llmc_diags *d)
  * ReLU or gated-GELU (tanh) MLP, one key/value head per query head, attention scale 1. */
 static void check_t5(const llmc_spec *s, const llmc_dims *dims, llmc_diags *d) {
     if (s->positional != LLMC_POS_RELATIVE)
-        refuse(s, d, "positional_encoding",
+        gguf_refuse(s, d, "positional_encoding",
                "%s: llama.cpp's only encoder-decoder architecture is t5, which uses T5 relative position buckets "
                "(BART-style learned or sinusoidal positions have no GGUF architecture); nearest supported: "
                "positional_encoding: relative with norm: rmsnorm, activation: relu or geglu and no biases",
                pos_name(s));
     if (s->norm != LLMC_NORM_RMSNORM)
-        refuse(s, d, "norm", "%s: GGUF arch t5 normalises with RMSNorm (T5 LayerNorm); nearest supported: norm: rmsnorm",
+        gguf_refuse(s, d, "norm", "%s: GGUF arch t5 normalises with RMSNorm (T5 LayerNorm); nearest supported: norm: rmsnorm",
                llmc_norm_name(s->norm));
     if (s->activation != LLMC_ACT_RELU && s->activation != LLMC_ACT_GEGLU)
-        refuse(s, d, "activation",
+        gguf_refuse(s, d, "activation",
                "%s: GGUF arch t5 computes a ReLU MLP (T5) or a gated GELU one (Flan-T5); nearest supported: "
                "activation: relu or geglu",
                llmc_activation_name(s->activation));
@@ -236,27 +236,27 @@ static void check_t5(const llmc_spec *s, const llmc_dims *dims, llmc_diags *d) {
     const bool biases[] = {s->bias.qkv, s->bias.attn_out, s->bias.mlp, s->bias.lm_head};
     for (int i = 0; i < 4; i++)
         if (biases[i])
-            refuse(s, d, bias_keys[i], "GGUF arch t5 has no bias vectors; nearest supported: %s: false",
+            gguf_refuse(s, d, bias_keys[i], "GGUF arch t5 has no bias vectors; nearest supported: %s: false",
                    bias_keys[i] + 5);
     if (s->attention == LLMC_ATTN_MQA || s->attention == LLMC_ATTN_GQA)
-        refuse(s, d, "attention",
+        gguf_refuse(s, d, "attention",
                "%s: GGUF arch t5 sizes its query projection by the key/value heads, so it needs one key/value head "
                "per query head; nearest supported: attention: mha",
                llmc_attention_name(s->attention));
     const int64_t nh = dim(dims, LLMC_DIM_NUM_HEADS), nkv = dim(dims, LLMC_DIM_NUM_KV_HEADS);
     if (s->attention != LLMC_ATTN_MQA && s->attention != LLMC_ATTN_GQA && nh > 0 && nkv > 0 && nh != nkv)
-        refuse(s, d, "dims.num_kv_heads",
+        gguf_refuse(s, d, "dims.num_kv_heads",
                "GGUF arch t5 needs num_kv_heads == num_heads (got %lld and %lld); nearest supported: attention: mha",
                (long long)nkv, (long long)nh);
     const int64_t E = dim(dims, LLMC_DIM_NUM_ENCODER_LAYERS), D = dim(dims, LLMC_DIM_NUM_DECODER_LAYERS);
     if (E > 0 && D > E)
-        refuse(s, d, "dims.num_decoder_layers",
+        gguf_refuse(s, d, "dims.num_decoder_layers",
                "GGUF arch t5: llama.cpp sizes its per-layer tables by the encoder depth and fails to load a decoder "
                "deeper than the encoder (got %lld decoder and %lld encoder layers); nearest supported: "
                "num_decoder_layers <= num_encoder_layers",
                (long long)D, (long long)E);
     if (s->positional == LLMC_POS_RELATIVE && s->relative_max_distance != 128)
-        refuse(s, d, "relative_attention.max_distance",
+        gguf_refuse(s, d, "relative_attention.max_distance",
                "GGUF arch t5 fixes the bucket range at 128 (llama.cpp hard-codes it); nearest supported: "
                "relative_attention.max_distance: 128 (got %lld)",
                (long long)s->relative_max_distance);
@@ -298,7 +298,7 @@ static int block_structure(const llmc_spec *s, const llmc_ir *ir, llmc_diags *d)
                 snprintf(what, sizeof what, " (op '%s', %s at norm site %s, normalises the output of op '%s', %s)",
                          op->name, llmc_op_type_name(op->type), w ? llmc_norm_site_name(w->norm_site) : "none",
                          src ? src->name : "(input)", src ? llmc_op_role_name(src->role) : "-");
-            refuse(s, d, "template",
+            gguf_refuse(s, d, "template",
                    "template %s: block %s %d has %s norms%s; no llama.cpp decoder architecture computes it (every "
                    "one normalises a sub-layer's input, x + f(norm(x)); its post-norm bert family is an encoder "
                    "without a language-model head); nearest supported: pre-norm blocks (template decoder_only, "
@@ -310,7 +310,7 @@ static int block_structure(const llmc_spec *s, const llmc_ir *ir, llmc_diags *d)
         if (!first) {
             first = b;
         } else if (b->residual != first->residual) {
-            refuse(s, d, "template",
+            gguf_refuse(s, d, "template",
                    "template %s: block %s %d is %s but block %s %d is %s; a llama.cpp architecture wires every block "
                    "alike; nearest supported: one residual wiring for all blocks",
                    s->template_name, llmc_stack_name(b->stack), b->layer, llmc_residual_name(b->residual),
@@ -392,7 +392,7 @@ static void check_neox(const llmc_spec *s, const llmc_ir *ir, const llmc_dims *d
         case LLMC_OP_ALIBI:
         case LLMC_OP_RELATIVE_BIAS:
             if (!said_pos)
-                refuse(s, d, "positional_encoding",
+                gguf_refuse(s, d, "positional_encoding",
                        "op '%s' (%s): GGUF arch %s rotates queries and keys (RoPE) and has no other positions; nearest "
                        "supported: positional_encoding: rope",
                        op->name, llmc_op_type_name(op->type), an);
@@ -400,7 +400,7 @@ static void check_neox(const llmc_spec *s, const llmc_ir *ir, const llmc_dims *d
             break;
         case LLMC_OP_RMSNORM:
             if (!said_norm)
-                refuse(s, d, "norm",
+                gguf_refuse(s, d, "norm",
                        "rmsnorm (op '%s'): GGUF arch %s normalises with LayerNorm; nearest supported: norm: layernorm",
                        op->name, an);
             said_norm = true;
@@ -408,7 +408,7 @@ static void check_neox(const llmc_spec *s, const llmc_ir *ir, const llmc_dims *d
         case LLMC_OP_SWIGLU:
         case LLMC_OP_GEGLU:
             if (!said_act)
-                refuse(s, d, "activation",
+                gguf_refuse(s, d, "activation",
                        "%s (op '%s'): GGUF arch %s computes a plain (ungated) GELU MLP; nearest supported: activation: "
                        "gelu_tanh",
                        llmc_op_type_name(op->type), op->name, an);
@@ -417,7 +417,7 @@ static void check_neox(const llmc_spec *s, const llmc_ir *ir, const llmc_dims *d
         case LLMC_OP_ACTIVATION: {
             const char *fn = attr_s(op, "fn", "?");
             if (strcmp(fn, "gelu_tanh") != 0 && !said_act)
-                refuse(s, d, "activation",
+                gguf_refuse(s, d, "activation",
                        "%s (op '%s'): GGUF arch %s computes GELU with the tanh approximation; nearest supported: "
                        "activation: gelu_tanh",
                        fn, op->name, an);
@@ -427,7 +427,7 @@ static void check_neox(const llmc_spec *s, const llmc_ir *ir, const llmc_dims *d
         case LLMC_OP_ROPE: {
             const char *style = attr_s(op, "style", "neox");
             if (strcmp(style, "neox") != 0 && !said_rope) {
-                refuse(s, d, "template",
+                gguf_refuse(s, d, "template",
                        "template %s: op '%s' rotates %s-style (interleaved pairs); GGUF arch %s rotates halves "
                        "(llama.cpp's NEOX RoPE); nearest supported: RoPE style neox",
                        s->template_name, op->name, style, an);
@@ -440,7 +440,7 @@ static void check_neox(const llmc_spec *s, const llmc_ir *ir, const llmc_dims *d
                 rot = r;
                 rot_op = op->name;
             } else if (r != rot && !said_rope) {
-                refuse(s, d, "template",
+                gguf_refuse(s, d, "template",
                        "template %s: op '%s' rotates %lld dims per head but op '%s' %lld; GGUF has one "
                        "rope.dimension_count; nearest supported: one rotary share for every layer",
                        s->template_name, op->name, (long long)r, rot_op, (long long)rot);
@@ -451,7 +451,7 @@ static void check_neox(const llmc_spec *s, const llmc_ir *ir, const llmc_dims *d
         case LLMC_OP_ATTENTION: {
             const char *mask = attr_s(op, "mask", "none");
             if (strcmp(mask, "causal") != 0 && !said_attn) {
-                refuse(s, d, llmc_spec_has_key(s, "attention") ? "attention" : "sliding_window",
+                gguf_refuse(s, d, llmc_spec_has_key(s, "attention") ? "attention" : "sliding_window",
                        "op '%s' masks %s: GGUF arch %s attends causally to the whole context; nearest supported: "
                        "attention: gqa (or mha, mqa) with full causal attention",
                        op->name, mask, an);
@@ -462,7 +462,7 @@ static void check_neox(const llmc_spec *s, const llmc_ir *ir, const llmc_dims *d
             if (q && q->rank == 4 && sc && !said_attn) {
                 double want = 1.0 / sqrt((double)q->shape[3]), got = llmc_attr_number(sc);
                 if (fabs(got - want) > 1e-6 * want) {
-                    refuse(s, d, "template",
+                    gguf_refuse(s, d, "template",
                            "template %s: op '%s' scales attention by %g; GGUF arch %s by 1/sqrt(head_dim) = %g; "
                            "nearest supported: attention scale 1/sqrt(head_dim)",
                            s->template_name, op->name, got, an, want);
@@ -475,23 +475,23 @@ static void check_neox(const llmc_spec *s, const llmc_ir *ir, const llmc_dims *d
         }
     }
     if (rot < 0 && !said_pos)
-        refuse(s, d, "positional_encoding",
+        gguf_refuse(s, d, "positional_encoding",
                "the graph has no rope op: GGUF arch %s rotates queries and keys; nearest supported: "
                "positional_encoding: rope",
                an);
     if (s->positional == LLMC_POS_ROPE) check_rope(s, a, d);
     if (a == GA_GPTNEOX && has_role(ir, LLMC_ROLE_OUTPUT_HEAD, true))
-        refuse(s, d, "bias.lm_head",
+        gguf_refuse(s, d, "bias.lm_head",
                "GGUF arch gptneox has no output bias; nearest supported: bias.lm_head: false, or "
                "emit_options.gguf.arch: phi2 (auto picks it for a parallel-residual graph with an output bias)");
     if (a == GA_PHI2 && !parallel)
-        refuse(s, d, "emit_options.gguf.arch",
+        gguf_refuse(s, d, "emit_options.gguf.arch",
                "GGUF arch phi2 computes parallel-residual blocks and template %s's are sequential; nearest supported: "
                "arch gptneox (or auto)",
                s->template_name);
     if (a == GA_PHI2 && llmc_ir_find_param(ir, LLMC_ROLE_NORM, false, LLMC_STACK_DECODER, 0, LLMC_NORM_SITE_MLP_INPUT) !=
                             LLMC_TID_NONE)
-        refuse(s, d, "emit_options.gguf.arch",
+        gguf_refuse(s, d, "emit_options.gguf.arch",
                "GGUF arch phi2 has one norm per block (GPT-J's) and template %s normalises the MLP input separately "
                "(GPT-NeoX's); nearest supported: arch gptneox with bias.lm_head: false",
                s->template_name);
@@ -499,14 +499,14 @@ static void check_neox(const llmc_spec *s, const llmc_ir *ir, const llmc_dims *d
     const bool bq = has_role(ir, LLMC_ROLE_ATTN_Q, true), bk = has_role(ir, LLMC_ROLE_ATTN_K, true),
                bv = has_role(ir, LLMC_ROLE_ATTN_V, true);
     if ((bq || bk || bv) && !(bq && bk && bv))
-        refuse(s, d, "bias.qkv",
+        gguf_refuse(s, d, "bias.qkv",
                "GGUF arch %s fuses the q, k and v biases into one attn_qkv.bias, and the graph has some of them; "
                "nearest supported: bias.qkv: true or false for all three",
                an);
     const int64_t H = dim(dims, LLMC_DIM_HIDDEN_SIZE), nh = dim(dims, LLMC_DIM_NUM_HEADS),
                   hd = dim(dims, LLMC_DIM_HEAD_DIM);
     if (H > 0 && nh > 0 && hd > 0 && nh * hd != H)
-        refuse(s, d, "dims.head_dim",
+        gguf_refuse(s, d, "dims.head_dim",
                "GGUF arch %s needs num_heads * head_dim == hidden_size (got %lld * %lld != %lld); nearest "
                "supported: head_dim = hidden_size / num_heads",
                an, (long long)nh, (long long)hd, (long long)H);
@@ -555,13 +555,13 @@ static void check_u32_dims(const llmc_spec *s, const llmc_dims *dims, llmc_diags
         if (v > (int64_t)UINT32_MAX) {
             char key[64];
             snprintf(key, sizeof key, "dims.%s", llmc_dim_name((llmc_dim_id)i));
-            refuse(s, d, key, "GGUF stores this as a 32-bit count (got %lld)", (long long)v);
+            gguf_refuse(s, d, key, "GGUF stores this as a 32-bit count (got %lld)", (long long)v);
         }
     }
     if (s->vocab_size > (int64_t)INT32_MAX)
-        refuse(s, d, "vocab_size", "llama.cpp token ids are 32-bit (got %lld)", (long long)s->vocab_size);
+        gguf_refuse(s, d, "vocab_size", "llama.cpp token ids are 32-bit (got %lld)", (long long)s->vocab_size);
     if (s->context_length > (int64_t)UINT32_MAX)
-        refuse(s, d, "context_length", "GGUF stores this as a 32-bit count (got %lld)", (long long)s->context_length);
+        gguf_refuse(s, d, "context_length", "GGUF stores this as a 32-bit count (got %lld)", (long long)s->context_length);
 }
 
 /* qwen2moe (src/models/qwen2moe.cpp): qwen2's attention (optional q/k/v biases, rotate-half RoPE
@@ -574,20 +574,20 @@ static void check_qwen2moe(const llmc_spec *s, const llmc_ir *ir, const llmc_dim
         if (op->type != LLMC_OP_MOE_ROUTE) continue;
         const llmc_attr *r = llmc_op_attr(op, "routing"), *n = llmc_op_attr(op, "normalize");
         if (r && !strcmp(r->s, "topk_softmax")) {
-            refuse(s, d, "moe.routing",
+            gguf_refuse(s, d, "moe.routing",
                    "topk_softmax: llama.cpp's qwen2moe arch takes the softmax over all router logits, then the top k; "
                    "nearest supported: moe.routing: softmax_topk with normalize_topk: false");
             break;
         }
         if (n && n->i) {
-            refuse(s, d, "moe.normalize_topk",
+            gguf_refuse(s, d, "moe.normalize_topk",
                    "llama.cpp's qwen2moe arch keeps the top-k softmax weights as they are (Qwen2-MoE's norm_topk_prob: "
                    "false); nearest supported: moe.normalize_topk: false");
             break;
         }
     }
     if (s->tie_word_embeddings)
-        refuse(s, d, "tie_word_embeddings",
+        gguf_refuse(s, d, "tie_word_embeddings",
                "llama.cpp's qwen2moe arch reads its own output.weight (no tied head); nearest supported: "
                "tie_word_embeddings: false");
 }
@@ -626,13 +626,13 @@ gguf_arch gguf_arch_select(const llmc_spec *s, const llmc_ir *ir, const llmc_dim
         return llmc_diags_errors(d) > errs0 ? GA_NONE : gemma;
     }
     if (forced == GA_GEMMA2) {
-        refuse(s, d, "emit_options.gguf.arch",
+        gguf_refuse(s, d, "emit_options.gguf.arch",
                "GGUF arch gemma2 computes sequential sandwich blocks (a norm before and after attention and the MLP); "
                "nearest supported: norm_placement: sandwich, or arch auto");
         return GA_NONE;
     }
     if (forced == GA_GEMMA) {
-        refuse(s, d, "emit_options.gguf.arch",
+        gguf_refuse(s, d, "emit_options.gguf.arch",
                "GGUF arch gemma computes a decoder of sequential pre-norm blocks and template %s's are not; nearest "
                "supported: %s",
                s->template_name, sandwich ? "arch gemma2 (sandwich blocks), or arch auto" : "arch auto");
@@ -644,7 +644,7 @@ gguf_arch gguf_arch_select(const llmc_spec *s, const llmc_ir *ir, const llmc_dim
     if (structure < 0) return GA_NONE;
     const bool parallel = structure == 1, neox_like = forced == GA_GPTNEOX || forced == GA_PHI2;
     if (parallel && forced != GA_NONE && !neox_like) {
-        refuse(s, d, "emit_options.gguf.arch",
+        gguf_refuse(s, d, "emit_options.gguf.arch",
                "GGUF arch %s computes sequential blocks and template %s's are parallel (x + attn(n) + mlp(n)); "
                "nearest supported: arch gptneox, phi2 or auto",
                gguf_arch_name(forced), s->template_name);
@@ -652,7 +652,7 @@ gguf_arch gguf_arch_select(const llmc_spec *s, const llmc_ir *ir, const llmc_dim
     }
     const bool qk_norm = has_qk_norm(ir);
     if (qk_norm && ((forced != GA_NONE && forced != GA_QWEN3) || parallel || encdec)) {
-        refuse(s, d, "qk_norm",
+        gguf_refuse(s, d, "qk_norm",
                "GGUF arch %s has no per-head query/key norm; nearest supported: emit_options.gguf.arch: auto "
                "(qwen3: sequential pre-norm decoder, rope, rmsnorm, swiglu, no biases), or qk_norm: false",
                forced != GA_NONE ? gguf_arch_name(forced) : parallel ? "gptneox/phi2" : "t5");
@@ -663,7 +663,7 @@ gguf_arch gguf_arch_select(const llmc_spec *s, const llmc_ir *ir, const llmc_dim
     const bool moe = llmc_ir_has_moe(ir), shared = moe && has_shared_expert(ir);
     const gguf_arch moe_arch = shared ? GA_QWEN2MOE : GA_LLAMA;
     if (moe && ((forced != GA_NONE && forced != moe_arch) || parallel || encdec || qk_norm)) {
-        refuse(s, d, shared ? "moe.num_shared_experts" : "moe",
+        gguf_refuse(s, d, shared ? "moe.num_shared_experts" : "moe",
                "GGUF arch %s has no %s; nearest supported: emit_options.gguf.arch: auto (%s: sequential "
                "pre-norm decoder, rope, rmsnorm, swiglu, %s, no qk_norm)",
                forced != GA_NONE ? gguf_arch_name(forced) : qk_norm ? "qwen3" : parallel ? "gptneox/phi2" : "t5",
@@ -672,17 +672,17 @@ gguf_arch gguf_arch_select(const llmc_spec *s, const llmc_ir *ir, const llmc_dim
         return GA_NONE;
     }
     if (!moe && forced == GA_QWEN2MOE) {
-        refuse(s, d, "emit_options.gguf.arch",
+        gguf_refuse(s, d, "emit_options.gguf.arch",
                "GGUF arch qwen2moe computes sparse experts and a shared expert in every layer; nearest supported: "
                "moe with num_shared_experts: 1, or arch auto");
         return GA_NONE;
     }
     if (moe && !shared && !moe_routing_renormalised(ir))
-        refuse(s, d, "moe.normalize_topk",
+        gguf_refuse(s, d, "moe.normalize_topk",
                "llama.cpp's llama arch divides the kept top-k router weights by their sum; nearest supported: "
                "moe.normalize_topk: true (or moe.routing: topk_softmax)");
     if (forced == GA_QWEN3 && !qk_norm) {
-        refuse(s, d, "emit_options.gguf.arch",
+        gguf_refuse(s, d, "emit_options.gguf.arch",
                "GGUF arch qwen3 requires per-head query/key norms (attn_q_norm, attn_k_norm); nearest supported: "
                "qk_norm: true, or arch auto");
         return GA_NONE;
@@ -690,7 +690,7 @@ gguf_arch gguf_arch_select(const llmc_spec *s, const llmc_ir *ir, const llmc_dim
     if (parallel || neox_like) {
         gguf_arch pa = forced != GA_NONE ? forced : has_role(ir, LLMC_ROLE_OUTPUT_HEAD, true) ? GA_PHI2 : GA_GPTNEOX;
         if (encdec) {
-            refuse(s, d, "emit_options.gguf.arch",
+            gguf_refuse(s, d, "emit_options.gguf.arch",
                    "GGUF arch %s is a decoder-only architecture and template %s is encoder_decoder; nearest "
                    "supported: arch auto (t5)",
                    gguf_arch_name(pa), s->template_name);
@@ -703,7 +703,7 @@ gguf_arch gguf_arch_select(const llmc_spec *s, const llmc_ir *ir, const llmc_dim
     gguf_arch a = forced;
     if (forced != GA_NONE) {
         if (encdec != (forced == GA_T5)) {
-            refuse(s, d, "emit_options.gguf.arch",
+            gguf_refuse(s, d, "emit_options.gguf.arch",
                    "GGUF arch %s needs template %s (this spec is %s); nearest supported: arch auto",
                    gguf_arch_name(forced), forced == GA_T5 ? "encoder_decoder" : "decoder_only", s->template_name);
             return GA_NONE;
@@ -726,14 +726,14 @@ gguf_arch gguf_arch_select(const llmc_spec *s, const llmc_ir *ir, const llmc_dim
         a = GA_GPT2;
     } else {
         if (s->positional == LLMC_POS_ALIBI)
-            refuse(s, d, "positional_encoding",
+            gguf_refuse(s, d, "positional_encoding",
                    "alibi: no llama.cpp architecture expresses ALiBi with %s and %s blocks (its ALiBi architectures, "
                    "bloom and mpt, have their own norms and tensors); nearest supported: positional_encoding: rope "
                    "with norm: rmsnorm and activation: swiglu (arch llama), or learned with layernorm and gelu_tanh "
                    "(arch gpt2)",
                    llmc_activation_name(s->activation), llmc_norm_name(s->norm));
         else
-            refuse(s, d, "positional_encoding",
+            gguf_refuse(s, d, "positional_encoding",
                    "%s: no llama.cpp architecture of the llama or gpt2 kind uses %s positions; nearest supported: "
                    "positional_encoding: rope with norm: rmsnorm and activation: swiglu (arch llama), or learned with "
                    "layernorm and gelu_tanh (arch gpt2)",
@@ -741,7 +741,7 @@ gguf_arch gguf_arch_select(const llmc_spec *s, const llmc_ir *ir, const llmc_dim
         return GA_NONE;
     }
     if ((a == GA_LLAMA || a == GA_QWEN2 || a == GA_QWEN3 || a == GA_QWEN2MOE) && has_partial_rotary(ir))
-        refuse(s, d, "rope.fraction",
+        gguf_refuse(s, d, "rope.fraction",
                "GGUF arch %s rotates every dim of a head; nearest supported: rope.fraction: 1, or a LayerNorm block "
                "with a plain MLP (arch gptneox, or phi2 with parallel_residual and bias.lm_head)",
                gguf_arch_name(a));

@@ -106,6 +106,8 @@ void gguf_plan_free(gguf_plan *p);
 /* K-quant file types (gguf_kquant.c): give each quantizable tensor of a plan its block type and the
  * plan its llama_ftype, or refuse (at `quantize`) a model llama.cpp's mix would store in a block type
  * llmc does not write. Does nothing unless the spec's quantize is a K-quant. */
+/* An error located at the spec's `key`: the arch readers' refusals (gguf_arch.c, gguf_gemma.c) */
+void gguf_refuse(const llmc_spec *s, llmc_diags *d, const char *key, const char *fmt, ...) LLMC_PRINTF(4, 5);
 int gguf_plan_kquant(const llmc_spec *s, const llmc_ir *ir, gguf_plan *p, llmc_diags *d);
 
 /* general.* and llmc.* (provenance) keys (gguf_meta.c). */

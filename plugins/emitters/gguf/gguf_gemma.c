@@ -11,22 +11,11 @@
  * Everything is read off the IR; what llama.cpp's graph would compute differently is refused at
  * the spec key with the nearest supported value. */
 #include <math.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "gguf_arch.h"
-
-static void refuse(const llmc_spec *s, llmc_diags *d, const char *key, const char *fmt, ...) LLMC_PRINTF(4, 5);
-static void refuse(const llmc_spec *s, llmc_diags *d, const char *key, const char *fmt, ...) {
-    char msg[1024];
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(msg, sizeof msg, fmt, ap);
-    va_end(ap);
-    llmc_diag_add(d, LLMC_SEV_ERROR, llmc_spec_loc(s, key), key, "%s", msg);
-}
 
 static double num(const llmc_op_info *op, const char *key, double dflt) {
     const llmc_attr *a = llmc_op_attr(op, key);
@@ -73,27 +62,27 @@ int gguf_gemma_read(const llmc_spec *s, const llmc_ir *ir, const llmc_dims *dims
     const int64_t H = llmc_dims_has(dims, LLMC_DIM_HIDDEN_SIZE) ? dims->v[LLMC_DIM_HIDDEN_SIZE] : 0;
     const int64_t nh = llmc_dims_has(dims, LLMC_DIM_NUM_HEADS) ? dims->v[LLMC_DIM_NUM_HEADS] : 0;
     if (s->qk_norm)
-        refuse(s, d, "qk_norm", "GGUF arch %s has no per-head query/key norm; nearest supported: qk_norm: false", an);
+        gguf_refuse(s, d, "qk_norm", "GGUF arch %s has no per-head query/key norm; nearest supported: qk_norm: false", an);
     if (llmc_ir_has_moe(ir))
-        refuse(s, d, "moe", "GGUF arch %s computes one dense GeGLU MLP per block, no sparse experts; nearest "
+        gguf_refuse(s, d, "moe", "GGUF arch %s computes one dense GeGLU MLP per block, no sparse experts; nearest "
                             "supported: no moe", an);
     if (s->positional != LLMC_POS_ROPE)
-        refuse(s, d, "positional_encoding",
+        gguf_refuse(s, d, "positional_encoding",
                "%s: GGUF arch %s rotates queries and keys (RoPE); nearest supported: positional_encoding: rope",
                llmc_positional_name(s->positional), an);
     if (s->rope.scaling != LLMC_ROPE_SCALING_NONE)
-        refuse(s, d, "rope.scaling.type",
+        gguf_refuse(s, d, "rope.scaling.type",
                "%s: llmc writes no RoPE scaling for GGUF arch %s; nearest supported: no rope.scaling",
                llmc_rope_scaling_name(s->rope.scaling), an);
     if (s->bias.qkv || s->bias.attn_out || s->bias.mlp || s->bias.lm_head)
-        refuse(s, d, "bias", "GGUF arch %s has no biases; nearest supported: bias: {qkv: false, attn_out: false, "
+        gguf_refuse(s, d, "bias", "GGUF arch %s has no biases; nearest supported: bias: {qkv: false, attn_out: false, "
                              "mlp: false, lm_head: false}", an);
     if (llmc_ir_find_param(ir, LLMC_ROLE_OUTPUT_HEAD, false, LLMC_STACK_NONE, -1, LLMC_NORM_SITE_NONE) != LLMC_TID_NONE)
-        refuse(s, d, "tie_word_embeddings",
+        gguf_refuse(s, d, "tie_word_embeddings",
                "false: llama.cpp's %s uses the token embedding as its head; nearest supported: "
                "tie_word_embeddings: true", an);
     if (!g2 && s->sliding_window_pattern > 0)
-        refuse(s, d, "sliding_window_pattern",
+        gguf_refuse(s, d, "sliding_window_pattern",
                "GGUF arch gemma attends to the whole context in every layer; nearest supported: no "
                "sliding_window_pattern, or norm_placement: sandwich (arch gemma2)");
 
@@ -111,7 +100,7 @@ int gguf_gemma_read(const llmc_spec *s, const llmc_ir *ir, const llmc_dims *dims
         switch (op->type) {
         case LLMC_OP_LAYERNORM:
             if (!said_norm)
-                refuse(s, d, "norm", "layernorm (op '%s'): GGUF arch %s normalises with RMSNorm; nearest "
+                gguf_refuse(s, d, "norm", "layernorm (op '%s'): GGUF arch %s normalises with RMSNorm; nearest "
                                      "supported: norm: rmsnorm", op->name, an);
             said_norm = true;
             break;
@@ -119,7 +108,7 @@ int gguf_gemma_read(const llmc_spec *s, const llmc_ir *ir, const llmc_dims *dims
             double off = num(op, "weight_offset", 0);
             if (num(op, "eps", s->norm_eps) != s->norm_eps || (offset_seen && off != out->norm_offset)) {
                 if (!said_norm)
-                    refuse(s, d, "norm_weight_offset",
+                    gguf_refuse(s, d, "norm_weight_offset",
                            "op '%s' differs from the other norms (eps %g, scale offset %g); GGUF stores one epsilon "
                            "and llmc one offset; nearest supported: every norm alike",
                            op->name, num(op, "eps", 0), off);
@@ -135,7 +124,7 @@ int gguf_gemma_read(const llmc_spec *s, const llmc_ir *ir, const llmc_dims *dims
                 /* llama.cpp multiplies by sqrtf(n_embd) in f32; llmc's factor is rounded to the
                  * model's dtype as HF Gemma does: they agree within bf16's precision */
                 if (fabs(f - want) > want * 0x1p-8)
-                    refuse(s, d, "embedding_scale",
+                    gguf_refuse(s, d, "embedding_scale",
                            "op '%s' scales the embedding by %g; llama.cpp's %s scales it by sqrt(n_embd) = %g; "
                            "nearest supported: embedding_scale: sqrt_hidden",
                            op->name, f, an, want);
@@ -144,7 +133,7 @@ int gguf_gemma_read(const llmc_spec *s, const llmc_ir *ir, const llmc_dims *dims
             break;
         case LLMC_OP_SOFTCAP:
             if (!g2)
-                refuse(s, d, "final_logit_softcap",
+                gguf_refuse(s, d, "final_logit_softcap",
                        "op '%s' soft-caps the logits; GGUF arch gemma does not; nearest supported: no "
                        "final_logit_softcap, or norm_placement: sandwich (arch gemma2)", op->name);
             out->final_softcap = num(op, "cap", 0);
@@ -152,20 +141,20 @@ int gguf_gemma_read(const llmc_spec *s, const llmc_ir *ir, const llmc_dims *dims
             break;
         case LLMC_OP_GEGLU:
             if (num(op, "approximate", 0) != 1 && !said_act)
-                refuse(s, d, "activation", "op '%s' is GeGLU with the exact GELU; llama.cpp's %s uses the tanh form; "
+                gguf_refuse(s, d, "activation", "op '%s' is GeGLU with the exact GELU; llama.cpp's %s uses the tanh form; "
                                            "nearest supported: activation: geglu", op->name, an);
             said_act = true;
             break;
         case LLMC_OP_SWIGLU:
         case LLMC_OP_ACTIVATION:
             if (!said_act)
-                refuse(s, d, "activation", "%s (op '%s'): GGUF arch %s computes a GeGLU MLP (tanh GELU); nearest "
+                gguf_refuse(s, d, "activation", "%s (op '%s'): GGUF arch %s computes a GeGLU MLP (tanh GELU); nearest "
                                            "supported: activation: geglu", llmc_op_type_name(op->type), op->name, an);
             said_act = true;
             break;
         case LLMC_OP_ROPE:
             if (strcmp(str(op, "style", "neox"), "neox") || num(op, "fraction", 1) != 1)
-                refuse(s, d, "template", "template %s: op '%s' rotates %s-style over %g of each head; GGUF arch %s "
+                gguf_refuse(s, d, "template", "template %s: op '%s' rotates %s-style over %g of each head; GGUF arch %s "
                                          "rotates halves of the whole head; nearest supported: RoPE style neox, "
                                          "fraction 1", s->template_name, op->name, str(op, "style", "neox"),
                        num(op, "fraction", 1), an);
@@ -177,7 +166,7 @@ int gguf_gemma_read(const llmc_spec *s, const llmc_ir *ir, const llmc_dims *dims
             double sc = num(op, "scale", 1.0 / sqrt(hd)), cap = num(op, "softcap", 0);
             const char *mask = str(op, "mask", "causal");
             if (fabs(sc - want) > want * 1e-6 && !said_scale) {
-                refuse(s, d, "query_pre_attn_scalar",
+                gguf_refuse(s, d, "query_pre_attn_scalar",
                        "op '%s' scales scores by %g; llama.cpp's %s scales them by %g (1/sqrt(%s)); nearest "
                        "supported: query_pre_attn_scalar: %g",
                        op->name, sc, an, want, want_scale > 0 ? "hidden_size / num_heads" : "head_dim",
@@ -186,11 +175,11 @@ int gguf_gemma_read(const llmc_spec *s, const llmc_ir *ir, const llmc_dims *dims
             }
             if (!g2) {
                 if (cap > 0 && !said_cap)
-                    refuse(s, d, "attention_softcap",
+                    gguf_refuse(s, d, "attention_softcap",
                            "op '%s' soft-caps its scores; GGUF arch gemma does not; nearest supported: no "
                            "attention_softcap, or norm_placement: sandwich (arch gemma2)", op->name);
                 if (strcmp(mask, "causal") && !said_mask)
-                    refuse(s, d, llmc_spec_has_key(s, "attention") ? "attention" : "sliding_window",
+                    gguf_refuse(s, d, llmc_spec_has_key(s, "attention") ? "attention" : "sliding_window",
                            "op '%s' masks %s; GGUF arch gemma attends causally to the whole context; nearest "
                            "supported: attention: gqa (or mha, mqa), or norm_placement: sandwich (arch gemma2)",
                            op->name, mask);
@@ -199,7 +188,7 @@ int gguf_gemma_read(const llmc_spec *s, const llmc_ir *ir, const llmc_dims *dims
                 break;
             }
             if ((cap <= 0 || (out->attn_softcap > 0 && cap != out->attn_softcap)) && !said_cap) {
-                refuse(s, d, "attention_softcap",
+                gguf_refuse(s, d, "attention_softcap",
                        "op '%s' has %s; llama.cpp's gemma2 soft-caps every layer's scores with one cap; nearest "
                        "supported: attention_softcap: 50.0",
                        op->name, cap > 0 ? "another cap than the first layer" : "no soft-cap");
@@ -209,12 +198,12 @@ int gguf_gemma_read(const llmc_spec *s, const llmc_ir *ir, const llmc_dims *dims
             if (op->layer >= 0 && op->layer < L && !strcmp(mask, "sliding_window")) {
                 int64_t w = (int64_t)num(op, "window", 0);
                 if (out->window && w != out->window)
-                    refuse(s, d, "sliding_window", "op '%s' has window %lld, another layer %lld; GGUF has one window",
+                    gguf_refuse(s, d, "sliding_window", "op '%s' has window %lld, another layer %lld; GGUF has one window",
                            op->name, (long long)w, (long long)out->window);
                 out->window = w;
                 is_swa[op->layer] = true;
             } else if (strcmp(mask, "causal") && strcmp(mask, "sliding_window")) {
-                refuse(s, d, "attention", "op '%s' has mask '%s'; GGUF arch gemma2 is causal; nearest supported: "
+                gguf_refuse(s, d, "attention", "op '%s' has mask '%s'; GGUF arch gemma2 is causal; nearest supported: "
                                           "attention: sliding_window or gqa", op->name, mask);
             }
             break;
@@ -228,10 +217,10 @@ int gguf_gemma_read(const llmc_spec *s, const llmc_ir *ir, const llmc_dims *dims
         }
     }
     if (!embed_scaled)
-        refuse(s, d, "embedding_scale", "none: llama.cpp's %s multiplies the embeddings by sqrt(n_embd); nearest "
+        gguf_refuse(s, d, "embedding_scale", "none: llama.cpp's %s multiplies the embeddings by sqrt(n_embd); nearest "
                                         "supported: embedding_scale: sqrt_hidden", an);
     if (g2 && (!capped || out->final_softcap <= 0))
-        refuse(s, d, "final_logit_softcap", "none: llama.cpp's gemma2 always soft-caps the logits; nearest supported: "
+        gguf_refuse(s, d, "final_logit_softcap", "none: llama.cpp's gemma2 always soft-caps the logits; nearest supported: "
                                             "final_logit_softcap: 30.0");
     if (g2) {
         /* the window pattern: the spec's, or every layer / no layer windowed */
@@ -240,7 +229,7 @@ int gguf_gemma_read(const llmc_spec *s, const llmc_ir *ir, const llmc_dims *dims
         out->swa_pattern = s->sliding_window_pattern > 0 ? (uint32_t)s->sliding_window_pattern : n_swa == L ? 0 : 1;
         for (int64_t i = 0; i < L; i++)
             if (is_swa[i] != windowed(out->swa_pattern, i)) {
-                refuse(s, d, "sliding_window_pattern",
+                gguf_refuse(s, d, "sliding_window_pattern",
                        "layer %lld is %s in the IR but %s by llama.cpp's rule (il %% %u < %u); nearest supported: "
                        "sliding_window_pattern N, layer i global when (i + 1) %% N == 0",
                        (long long)i, is_swa[i] ? "windowed" : "global", is_swa[i] ? "global" : "windowed",
