@@ -262,3 +262,17 @@ class Checks:
             return 1
         shutil.rmtree(tmp, ignore_errors=True)
         return 0
+
+
+def neox_rope(seq_len, head_dim, theta):
+    """The reference forwards' rotary embedding (float64, rotate-half as HF's llama family): a
+    function rotating [seq_len, heads, head_dim] queries or keys at positions 0..seq_len-1."""
+    import torch
+    inv = 1.0 / theta ** (torch.arange(0, head_dim, 2, dtype=torch.float64) / head_dim)
+    ang = torch.arange(seq_len, dtype=torch.float64)[:, None] * inv[None, :]
+    cos, sin = torch.cat([ang.cos()] * 2, -1)[:, None, :], torch.cat([ang.sin()] * 2, -1)[:, None, :]
+
+    def rope(z):
+        z1, z2 = z[..., : head_dim // 2], z[..., head_dim // 2:]
+        return z * cos + torch.cat([-z2, z1], -1) * sin
+    return rope

@@ -26,7 +26,7 @@ import torch
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import ir_reference  # noqa: E402
-from llmc_testlib import (Checks, import_package, read_safetensors, rel, run, write_safetensors,  # noqa: E402
+from llmc_testlib import (Checks, neox_rope, import_package, read_safetensors, rel, run, write_safetensors,  # noqa: E402
                           write_spec)
 
 LLMC = os.environ.get("LLMC", "llmc")
@@ -81,13 +81,7 @@ def mixtral_forward(w, ids, router_logits=None):
 
     S = len(ids)
     x = t["model.embed_tokens.weight"][torch.tensor(ids)]
-    inv = 1.0 / THETA ** (torch.arange(0, HD, 2, dtype=torch.float64) / HD)
-    ang = torch.arange(S, dtype=torch.float64)[:, None] * inv[None, :]
-    cos, sin = torch.cat([ang.cos()] * 2, -1)[:, None, :], torch.cat([ang.sin()] * 2, -1)[:, None, :]
-
-    def rope(z):
-        z1, z2 = z[..., : HD // 2], z[..., HD // 2:]
-        return z * cos + torch.cat([-z2, z1], -1) * sin
+    rope = neox_rope(S, HD, THETA)
 
     mask = torch.full((S, S), float("-inf"), dtype=torch.float64).triu(1)
     for i in range(L):

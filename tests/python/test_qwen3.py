@@ -23,7 +23,7 @@ import numpy as np
 import torch
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from llmc_testlib import (Checks, backend_logits, check_agreement, random_checkpoint, read_safetensors, rel,  # noqa: E402
+from llmc_testlib import (Checks, neox_rope, backend_logits, check_agreement, random_checkpoint, read_safetensors, rel,  # noqa: E402
                           run, write_spec)
 
 LLMC = os.environ.get("LLMC", "llmc")
@@ -59,13 +59,7 @@ def qwen3_forward(w, ids):
 
     S = len(ids)
     x = t["model.embed_tokens.weight"][torch.tensor(ids)]
-    inv = 1.0 / THETA ** (torch.arange(0, HD, 2, dtype=torch.float64) / HD)
-    ang = torch.arange(S, dtype=torch.float64)[:, None] * inv[None, :]
-    cos, sin = torch.cat([ang.cos()] * 2, -1)[:, None, :], torch.cat([ang.sin()] * 2, -1)[:, None, :]
-
-    def rope(z):
-        z1, z2 = z[..., : HD // 2], z[..., HD // 2:]
-        return z * cos + torch.cat([-z2, z1], -1) * sin
+    rope = neox_rope(S, HD, THETA)
 
     mask = torch.full((S, S), float("-inf"), dtype=torch.float64).triu(1)
     for i in range(L):
