@@ -655,10 +655,10 @@ static void experts_expr(writer *w, llmc_tid t, llmc_strbuf *out) {
 static void norm_var(writer *w, ts_vars *into, const char *var, const norm_ref *r, const char *x) {
     char pw[1024], pb[1024];
     ts_vars v = {0};
-    w->rms_norm |= r->kind == LLMC_OP_RMSNORM;
+    bool offset = r->kind == LLMC_OP_RMSNORM && r->offset != 0;
+    w->rms_norm |= r->kind == LLMC_OP_RMSNORM && !offset; /* the offset form has its own helper */
     w->layer_norm |= r->kind == LLMC_OP_LAYERNORM && r->b != LLMC_TID_NONE;
     w->layer_norm_no_bias |= r->kind == LLMC_OP_LAYERNORM && r->b == LLMC_TID_NONE;
-    bool offset = r->kind == LLMC_OP_RMSNORM && r->offset != 0;
     w->rms_norm_offset |= offset;
     ts_flag(&v, "rmsnorm_offset", offset);
     ts_flag(&v, "rmsnorm", r->kind == LLMC_OP_RMSNORM);
