@@ -197,7 +197,9 @@ static int cache_key(const llmc_spec *spec, const llmc_plugin *pl, uint32_t voca
 /* A training killed hard (SIGKILL, power loss) leaves its ".train-XXXXXX" directory in the cache.
  * Every live training holds a flock on its own directory, so one that can be locked has no owner
  * left and is removed; the cache is llmc's, but only names of that exact form, real directories
- * owned by this user, are touched. */
+ * owned by this user, are touched. An empty one is left alone: its training may be between mkdtemp
+ * and flock (a reaper that locked or removed it then made that compile fail; seen when two
+ * compiles raced under ASan), and a training writes into its directory only once it holds the lock. */
 static void reap_dead_trainings(const char *root) {
     DIR *dp = opendir(root);
     if (!dp) return;
@@ -212,6 +214,7 @@ static void reap_dead_trainings(const char *root) {
         struct stat st;
         if (!letters || (size_t)snprintf(path, sizeof path, "%s/%s", root, n) >= sizeof path) continue;
         if (lstat(path, &st) != 0 || !S_ISDIR(st.st_mode) || st.st_uid != geteuid()) continue;
+        if (llmc_dir_state_of(path) == LLMC_DIR_EMPTY) continue;
         int fd = open(path, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
         if (fd < 0) continue;
         if (flock(fd, LOCK_EX | LOCK_NB) == 0) llmc_remove_tree(path);

@@ -128,8 +128,10 @@ expect_out '^valid$' L validate out-load
 check "tokenizer.path: spec.json records the absolute path" grep -q "\"path\": \"$T/out-bpe/tokenizer/tokenizer.json\"" out-load/spec.json
 
 # a training killed hard leaves .train-XXXXXX in the cache: the next training removes it, but not
-# one a live training holds (flock), and nothing else in the cache
-mkdir -p cache/llmc/tokenizers/.train-dead01/tokenizer cache/llmc/tokenizers/.train-live01 cache/llmc/tokenizers/.train-notours
+# one a live training holds (flock), nor an empty one (its training may not have locked it yet),
+# and nothing else in the cache
+mkdir -p cache/llmc/tokenizers/.train-dead01/tokenizer cache/llmc/tokenizers/.train-live01 cache/llmc/tokenizers/.train-notours \
+  cache/llmc/tokenizers/.train-empty1
 echo partial > cache/llmc/tokenizers/.train-dead01/tokenizer/tokenizer.json
 flock cache/llmc/tokenizers/.train-live01 sleep 120 & holder=$!
 sleep 0.5
@@ -143,6 +145,7 @@ check "normalization: 'HELLO ﬁle' encodes as 'hello file'" \
 check "normalization: a different cache entry" [ "$(status out-norm)" = trained ]
 check "stale .train-* of a dead training removed" [ ! -e cache/llmc/tokenizers/.train-dead01 ]
 check "a live training's .train-* kept" [ -d cache/llmc/tokenizers/.train-live01 ]
+check "an empty .train-* kept (its training may be about to lock it)" [ -d cache/llmc/tokenizers/.train-empty1 ]
 check "other names in the cache kept" [ -d cache/llmc/tokenizers/.train-notours ]
 kill $holder 2>/dev/null; wait $holder 2>/dev/null
 expect_out '^valid$' L validate out-norm
