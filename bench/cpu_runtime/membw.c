@@ -8,8 +8,8 @@
  *   plain        one sequential stream per thread, the hardware prefetcher alone;
  *   prefetching  the same, prefetching 64 KiB ahead into L2;
  *   panels       4 streams 48 KiB apart per thread, as llmc-run reads its panel-major matrices.
- * On a Zen 3 core the first keeps too few lines in flight (one thread: 12.8-13.9 GB/s plain,
- * 15.2-16.9 prefetching, 19-21.7 over panels), and llmc-run's F32 decode streamed at 21-24 GB/s:
+ * On a Zen 3 core the first keeps too few lines in flight (one thread: 12.8-15.9 GB/s plain,
+ * 15.2-16.9 prefetching, 16.5-21.7 over panels), and llmc-run's F32 decode streamed at 21-24 GB/s:
  * a bound from the plain loop alone would be one a kernel can beat. Prints the best of 9 passes in
  * GB/s (1e9 bytes per second), with the best of each loop. */
 #include <pthread.h>
@@ -86,7 +86,7 @@ int main(int argc, char **argv) {
         return 1;
     }
     memset(buf, 1, bytes);   /* touch every page before timing */
-    double best[LOOPS] = {0.0, 0.0, 0.0}; /* plain, prefetching, panels */
+    double best[LOOPS] = {0}; /* plain, prefetching, panels */
     uint64_t check = 0;
     for (int pass = 0; pass < 3 * LOOPS; pass++) {
         pthread_t tid[256];

@@ -40,8 +40,9 @@ import torch
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import ir_reference  # noqa: E402
-from llmc_testlib import (Checks, backend_logits, check_agreement, import_package, q4_0_round_trip,  # noqa: E402
-                          q8_0_round_trip, read_safetensors, rel, run, top1_agreement, write_safetensors, write_spec)
+from llmc_testlib import (Checks, backend_logits, check_agreement, import_package, neox_rope,  # noqa: E402
+                          q4_0_round_trip, q8_0_round_trip, read_safetensors, rel, run, top1_agreement,
+                          write_safetensors, write_spec)
 
 LLMC = os.environ.get("LLMC", "llmc")
 ORACLE = os.environ.get("LLMC_LLAMA_LOGITS", "")
@@ -99,13 +100,7 @@ def gemma2_forward(w, ids, every_layer_windowed=False):
 
     S = len(ids)
     x = t["model.embed_tokens.weight"][torch.tensor(ids)] * H ** 0.5
-    inv = 1.0 / THETA ** (torch.arange(0, HD, 2, dtype=torch.float64) / HD)
-    ang = torch.arange(S, dtype=torch.float64)[:, None] * inv[None, :]
-    cos, sin = torch.cat([ang.cos()] * 2, -1)[:, None, :], torch.cat([ang.sin()] * 2, -1)[:, None, :]
-
-    def rope(z):
-        z1, z2 = z[..., : HD // 2], z[..., HD // 2:]
-        return z * cos + torch.cat([-z2, z1], -1) * sin
+    rope = neox_rope(S, HD, THETA)
 
     qi, kj = torch.arange(S)[:, None], torch.arange(S)[None, :]
     for i in range(L):
